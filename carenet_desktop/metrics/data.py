@@ -1,0 +1,109 @@
+"""The input of an evaluation: one DataFrame per kind of record, with fixed column names.
+
+The loader (``carenet_desktop.services.measure_data``) builds these from the store; tests may build them
+directly. Conventions:
+
+* ``patient_id`` (int) links every frame to ``patients``; ``event_id`` (int) is the row id in its table.
+* timestamps are ``datetime64`` (naive UTC), missing as ``NaT``; numbers are float, missing as NaN.
+* coded frames have ``code_system`` (short key), ``code`` and ``key`` (= ``system|code``) for value-set
+  matching with ``ValueSetIndex.mask``. Secondary codes have their own key column (``value_key``,
+  ``reason_key``, ``discharge_key``, ``status_reason_key``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import pandas as pd
+
+from .valuesets import ValueSetIndex
+
+#: Column names of each frame (the loader produces exactly these; evaluation may rely on them).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "patients": (
+        "patient_id", "subject_id", "practice_id", "provider_id", "birth_date", "sex", "race",
+        "ethnicity", "language", "payer", "zip_code", "deceased_date",
+    ),
+    "encounters": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "class_code", "start", "end",
+        "provider_id", "reason_key", "discharge_key",
+    ),
+    "encounter_diagnoses": ("encounter_id", "condition_id", "key", "use", "rank"),
+    "conditions": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "category", "clinical_status",
+        "verification_status", "onset", "abatement", "recorded", "encounter_id",
+    ),
+    "observations": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "category", "effective_start",
+        "effective_end", "issued", "value_num", "value_unit", "value_key", "value_text", "interpretation",
+        "encounter_id",
+    ),
+    "procedures": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "performed_start", "performed_end",
+        "status_reason_key", "encounter_id",
+    ),
+    "immunizations": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "occurrence", "recorded",
+        "status_reason_key",
+    ),
+    "medication_requests": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "category", "authored_on",
+        "do_not_perform", "dose_quantity", "dose_unit", "timing_frequency", "timing_period",
+        "timing_period_unit", "boundary_start", "boundary_end", "dispense_quantity", "dispense_unit",
+        "supply_days", "repeats_allowed", "validity_start", "validity_end",
+    ),
+    "medication_dispenses": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "kind", "when_start", "when_end",
+        "quantity", "quantity_unit", "days_supply",
+    ),
+    "service_requests": (
+        "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "authored_on",
+        "occurrence", "do_not_perform", "reason_key", "encounter_id",
+    ),
+    "coverages": ("patient_id", "event_id", "payer", "type_key", "status", "start", "end"),
+    "referrals": (
+        "patient_id", "event_id", "referral_type", "reason_key", "status", "placed_on", "scheduled_on",
+        "seen_on", "report_received_on", "closed_on", "lost_on",
+    ),
+}
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS[name]})
+
+
+@dataclass
+class MeasureData:
+    """All records an evaluation may read, plus the value sets to match codes against."""
+
+    patients: pd.DataFrame = field(default_factory=lambda: empty_frame("patients"))
+    encounters: pd.DataFrame = field(default_factory=lambda: empty_frame("encounters"))
+    encounter_diagnoses: pd.DataFrame = field(default_factory=lambda: empty_frame("encounter_diagnoses"))
+    conditions: pd.DataFrame = field(default_factory=lambda: empty_frame("conditions"))
+    observations: pd.DataFrame = field(default_factory=lambda: empty_frame("observations"))
+    procedures: pd.DataFrame = field(default_factory=lambda: empty_frame("procedures"))
+    immunizations: pd.DataFrame = field(default_factory=lambda: empty_frame("immunizations"))
+    medication_requests: pd.DataFrame = field(default_factory=lambda: empty_frame("medication_requests"))
+    medication_dispenses: pd.DataFrame = field(default_factory=lambda: empty_frame("medication_dispenses"))
+    service_requests: pd.DataFrame = field(default_factory=lambda: empty_frame("service_requests"))
+    coverages: pd.DataFrame = field(default_factory=lambda: empty_frame("coverages"))
+    referrals: pd.DataFrame = field(default_factory=lambda: empty_frame("referrals"))
+    valuesets: ValueSetIndex = field(default_factory=ValueSetIndex)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "valuesets"}
+
+    def subset(self, patient_ids: pd.Index | list[int]) -> MeasureData:
+        """The same data restricted to some patients (for incremental re-evaluation)."""
+        ids = pd.Index(patient_ids)
+        out = MeasureData(valuesets=self.valuesets)
+        enc_ids: pd.Index | None = None
+        for name, frame in self.frames().items():
+            if "patient_id" in frame.columns:
+                sub = frame[frame["patient_id"].isin(ids)]
+                setattr(out, name, sub)
+                if name == "encounters":
+                    enc_ids = pd.Index(sub["event_id"])
+        if enc_ids is not None:
+            out.encounter_diagnoses = self.encounter_diagnoses[self.encounter_diagnoses["encounter_id"].isin(enc_ids)]
+        return out

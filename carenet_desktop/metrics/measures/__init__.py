@@ -1,0 +1,1 @@
+"""One module per measure; each registers its ``Measure`` subclass with ``catalogue.register``."""

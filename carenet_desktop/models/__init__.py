@@ -1,0 +1,59 @@
+"""The store: typed SQLAlchemy models, the database engine, migrations and backups (no Qt here)."""
+
+from .base import Base, utcnow
+from .clinical import (
+    Condition,
+    Encounter,
+    EncounterDiagnosis,
+    Immunization,
+    MedicationDispense,
+    MedicationRequest,
+    Observation,
+    Procedure,
+    ServiceRequest,
+)
+from .coordination import AggregateEntry, CareActivity, Referral
+from .organisation import Coverage, Network, Patient, Practice, Provider
+from .provenance import DataImport
+from .security import AuditLog, User, UserPractice
+from .terminology import ValueSet, ValueSetCode
+
+CLINICAL_EVENT_MODELS = (
+    Encounter,
+    Condition,
+    Observation,
+    Procedure,
+    Immunization,
+    MedicationRequest,
+    MedicationDispense,
+    ServiceRequest,
+)
+
+__all__ = [
+    "AggregateEntry",
+    "AuditLog",
+    "Base",
+    "CLINICAL_EVENT_MODELS",
+    "CareActivity",
+    "Condition",
+    "Coverage",
+    "DataImport",
+    "Encounter",
+    "EncounterDiagnosis",
+    "Immunization",
+    "MedicationDispense",
+    "MedicationRequest",
+    "Network",
+    "Observation",
+    "Patient",
+    "Practice",
+    "Procedure",
+    "Provider",
+    "Referral",
+    "ServiceRequest",
+    "User",
+    "UserPractice",
+    "ValueSet",
+    "ValueSetCode",
+    "utcnow",
+]

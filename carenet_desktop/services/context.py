@@ -1,0 +1,69 @@
+"""What every service call carries: the open store, who is asking, and a progress/cancel object."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..models.database import Database
+
+
+class ServiceError(Exception):
+    """An expected failure with a message meant for the user (no traceback, no patient data)."""
+
+
+class Cancelled(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Cancelled by the user.")
+
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@dataclass
+class Progress:
+    """Qt-free progress and cancellation for long work (the GUI attaches a signal, the CLI a bar).
+
+    ``report(fraction, message)`` with fraction in 0..1; ``check()`` raises ``Cancelled`` once
+    ``cancel()`` was called from any thread.
+    """
+
+    callback: ProgressCallback | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event)
+
+    def report(self, fraction: float, message: str = "") -> None:
+        self.check()
+        if self.callback is not None:
+            self.callback(max(0.0, min(1.0, fraction)), message)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def sub(self, start: float, end: float) -> Progress:
+        """A progress object mapping 0..1 onto start..end of this one (shares cancellation)."""
+        parent = self
+
+        def forward(fraction: float, message: str) -> None:
+            parent.report(start + (end - start) * fraction, message)
+
+        child = Progress(forward)
+        child._cancel = self._cancel
+        return child
+
+
+@dataclass
+class ServiceContext:
+    """The store and the acting user. ``username`` goes into the audit trail of every change."""
+
+    db: Database
+    username: str = "system"
+    progress: Progress = field(default_factory=Progress)

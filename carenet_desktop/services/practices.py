@@ -1,0 +1,68 @@
+"""Practices and providers: listing with patient counts, creating and editing (audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..models import Network, Patient, Practice, Provider
+from . import audit
+from .context import ServiceContext, ServiceError
+
+
+@dataclass(frozen=True)
+class PracticeSummary:
+    id: int
+    code: str
+    name: str
+    city: str | None
+    patients: int
+    providers: int
+
+
+def list_practices(ctx: ServiceContext) -> list[PracticeSummary]:
+    with ctx.db.session() as s:
+        patients = (
+            select(Patient.practice_id, func.count().label("n")).group_by(Patient.practice_id).subquery()
+        )
+        providers = (
+            select(Provider.practice_id, func.count().label("n")).group_by(Provider.practice_id).subquery()
+        )
+        rows = s.execute(
+            select(
+                Practice.id,
+                Practice.code,
+                Practice.name,
+                Practice.city,
+                func.coalesce(patients.c.n, 0),
+                func.coalesce(providers.c.n, 0),
+            )
+            .outerjoin(patients, patients.c.practice_id == Practice.id)
+            .outerjoin(providers, providers.c.practice_id == Practice.id)
+            .order_by(Practice.code)
+        ).all()
+    return [PracticeSummary(*row) for row in rows]
+
+
+def network_name(ctx: ServiceContext) -> str | None:
+    with ctx.db.session() as s:
+        return s.scalar(select(Network.name).order_by(Network.id).limit(1))
+
+
+def get_or_create_practice(ctx: ServiceContext, code: str, name: str | None = None) -> int:
+    """The id of the practice with ``code``, creating it (audited) when it does not exist."""
+    code = code.strip()
+    if not code:
+        raise ServiceError("A practice code is required.")
+    with ctx.db.session() as s:
+        existing = s.scalar(select(Practice.id).where(Practice.code == code))
+        if existing is not None:
+            return existing
+        network_id = s.scalar(select(Network.id).order_by(Network.id).limit(1))
+        practice = Practice(code=code, name=name or code, network_id=network_id)
+        s.add(practice)
+        s.flush()
+        audit.record(s, ctx.username, "create", "practice", practice.id, practice_id=practice.id,
+                     after=audit.row_snapshot(practice))
+        return practice.id
