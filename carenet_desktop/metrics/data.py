@@ -36,11 +36,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "observations": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "category", "effective_start",
         "effective_end", "issued", "value_num", "value_unit", "value_key", "value_text", "interpretation",
-        "encounter_id",
+        "encounter_id", "status_reason_key",
     ),
     "procedures": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "performed_start", "performed_end",
-        "status_reason_key", "encounter_id",
+        "status_reason_key", "encounter_id", "recorded",
     ),
     "immunizations": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "occurrence", "recorded",
@@ -50,7 +50,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "category", "authored_on",
         "do_not_perform", "dose_quantity", "dose_unit", "timing_frequency", "timing_period",
         "timing_period_unit", "boundary_start", "boundary_end", "dispense_quantity", "dispense_unit",
-        "supply_days", "repeats_allowed", "validity_start", "validity_end",
+        "supply_days", "repeats_allowed", "validity_start", "validity_end", "status_reason_key",
     ),
     "medication_dispenses": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "kind", "when_start", "when_end",
@@ -58,7 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "service_requests": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "authored_on",
-        "occurrence", "do_not_perform", "reason_key", "encounter_id",
+        "occurrence", "do_not_perform", "reason_key", "encounter_id", "status_reason_key",
     ),
     "coverages": ("patient_id", "event_id", "payer", "type_key", "status", "start", "end"),
     "referrals": (

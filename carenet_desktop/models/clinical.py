@@ -89,6 +89,9 @@ class Observation(Base, ClinicalEventMixin):
     value_code: Mapped[str | None] = mapped_column(String(64))
     value_text: Mapped[str | None] = mapped_column(String(255))
     interpretation: Mapped[str | None] = mapped_column(String(16))  # positive | negative | normal | abnormal
+    # why it was not done (QI-Core notDoneReason extension), for status cancelled / not-done
+    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
 
@@ -98,6 +101,7 @@ class Procedure(Base, ClinicalEventMixin):
 
     performed_start: Mapped[dt.datetime | None]
     performed_end: Mapped[dt.datetime | None]
+    recorded: Mapped[dt.datetime | None]  # QI-Core recorded extension (when a not-done was documented)
     status_reason_system: Mapped[str | None] = mapped_column(String(64))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
@@ -140,6 +144,8 @@ class MedicationRequest(Base, ClinicalEventMixin):
     repeats_allowed: Mapped[int | None]
     validity_start: Mapped[dt.datetime | None]
     validity_end: Mapped[dt.datetime | None]
+    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_code: Mapped[str | None] = mapped_column(String(64))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
 
 
@@ -165,4 +171,7 @@ class ServiceRequest(Base, ClinicalEventMixin):
     do_not_perform: Mapped[bool | None]
     reason_system: Mapped[str | None] = mapped_column(String(64))
     reason_code: Mapped[str | None] = mapped_column(String(64))
+    # why it was not done (statusReason / request-statusReason extension)
+    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, SourceMixin, TimestampMixin, VersionedMixin
@@ -81,6 +82,7 @@ class Patient(Base, TimestampMixin, SourceMixin, VersionedMixin):
     pcp_provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"), index=True)
     deceased_date: Mapped[dt.date | None]
     active: Mapped[bool] = mapped_column(default=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # identifiers, names ... without a column
 
     coverages: Mapped[list[Coverage]] = relationship(back_populates="patient", cascade="all, delete-orphan")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 10:39:39.019898
+Create Date: 2026-11-24 10:45:53.998349
 """
 
 from __future__ import annotations
@@ -196,6 +196,7 @@ def upgrade() -> None:
     sa.Column('pcp_provider_id', sa.Integer(), nullable=True),
     sa.Column('deceased_date', sa.Date(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
@@ -331,6 +332,8 @@ def upgrade() -> None:
     sa.Column('repeats_allowed', sa.Integer(), nullable=True),
     sa.Column('validity_start', sa.DateTime(), nullable=True),
     sa.Column('validity_end', sa.DateTime(), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
@@ -447,6 +450,8 @@ def upgrade() -> None:
     sa.Column('value_code', sa.String(length=64), nullable=True),
     sa.Column('value_text', sa.String(length=255), nullable=True),
     sa.Column('interpretation', sa.String(length=16), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
@@ -472,6 +477,7 @@ def upgrade() -> None:
     op.create_table('procedure',
     sa.Column('performed_start', sa.DateTime(), nullable=True),
     sa.Column('performed_end', sa.DateTime(), nullable=True),
+    sa.Column('recorded', sa.DateTime(), nullable=True),
     sa.Column('status_reason_system', sa.String(length=64), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
@@ -503,6 +509,8 @@ def upgrade() -> None:
     sa.Column('do_not_perform', sa.Boolean(), nullable=True),
     sa.Column('reason_system', sa.String(length=64), nullable=True),
     sa.Column('reason_code', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),

@@ -1,0 +1,179 @@
+"""FHIR primitive and datatype helpers: dates, codings, references, quantities (pure functions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from ...codes import system_key
+
+
+class MappingError(ValueError):
+    """A resource that cannot be mapped (the message names the element, never patient data)."""
+
+
+_DATETIME = re.compile(
+    r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?)?)?)?"
+)
+
+
+def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
+    """A FHIR date/dateTime/instant as naive UTC. Partial dates start at their first instant
+    (``2025`` -> 2025-01-01 00:00); date-only values are midnight; offsets are converted to UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"{element}: expected a date/time string")
+    m = _DATETIME.fullmatch(value.strip())
+    if not m:
+        raise MappingError(f"{element}: not a FHIR date/time: {value[:40]!r}")
+    try:
+        frac = m["f"] or "0"
+        moment = dt.datetime(
+            int(m["y"]),
+            int(m["m"] or 1),
+            int(m["d"] or 1),
+            int(m["H"] or 0),
+            int(m["M"] or 0),
+            int(m["S"] or 0),
+            int(frac[:6].ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise MappingError(f"{element}: invalid date/time {value[:40]!r}") from exc
+    tz = m["tz"]
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        moment -= sign * offset
+    return moment
+
+
+def parse_date(value: Any, element: str = "date") -> dt.date | None:
+    """A FHIR date (or the date part of a dateTime, converted to UTC first when it has an offset)."""
+    moment = parse_datetime(value, element)
+    return moment.date() if moment is not None else None
+
+
+def period(value: Any, element: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        raise MappingError(f"{element}: expected a Period")
+    return parse_datetime(value.get("start"), f"{element}.start"), parse_datetime(value.get("end"), f"{element}.end")
+
+
+def codings(concept: Any, element: str = "CodeableConcept") -> list[dict[str, Any]]:
+    """The codings of a CodeableConcept (or of a bare Coding)."""
+    if concept is None:
+        return []
+    if not isinstance(concept, dict):
+        raise MappingError(f"{element}: expected a CodeableConcept")
+    if "coding" in concept:
+        found = concept["coding"]
+        if not isinstance(found, list):
+            raise MappingError(f"{element}.coding: expected a list")
+        return [c for c in found if isinstance(c, dict)]
+    if "code" in concept or "system" in concept:
+        return [concept]
+    return []
+
+
+def first_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None, str | None, list[dict[str, Any]]]:
+    """(system key, code, display, the other codings) of a CodeableConcept: the first coding with a code."""
+    found = codings(concept, element)
+    primary = next((c for c in found if c.get("code")), None)
+    if primary is None:
+        text = concept.get("text") if isinstance(concept, dict) else None
+        return None, None, text, found
+    others = [c for c in found if c is not primary]
+    code = str(primary.get("code")).strip()
+    display = primary.get("display") or (concept.get("text") if isinstance(concept, dict) else None)
+    return system_key(primary.get("system")), code, _clip(display, 255), others
+
+
+def concept_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None]:
+    system, code, _display, _others = first_code(concept, element)
+    return system, code
+
+
+def first(items: Any, element: str) -> Any:
+    """The first element of a FHIR list (or the value itself when a single object was given)."""
+    if items is None:
+        return None
+    if isinstance(items, list):
+        return items[0] if items else None
+    if isinstance(items, dict):
+        return items
+    raise MappingError(f"{element}: expected a list")
+
+
+def reference_id(ref: Any, resource_type: str | None = None) -> str | None:
+    """The logical id of a Reference (``Patient/123``, ``urn:uuid:...``, absolute URLs, ``#contained``)."""
+    if ref is None:
+        return None
+    if not isinstance(ref, dict):
+        raise MappingError("reference: expected a Reference")
+    text = ref.get("reference")
+    if not text:
+        return None
+    text = str(text).split("/_history/", 1)[0]
+    if text.startswith("urn:uuid:") or text.startswith("urn:oid:"):
+        return text.rsplit(":", 1)[-1]
+    if text.startswith("#"):
+        return text
+    parts = text.rstrip("/").split("/")
+    if len(parts) >= 2:
+        if resource_type is not None and parts[-2] != resource_type:
+            return None
+        return parts[-1]
+    return parts[0]
+
+
+def quantity(value: Any, element: str) -> tuple[float | None, str | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        raise MappingError(f"{element}: expected a Quantity")
+    number = value.get("value")
+    if number is not None and not isinstance(number, int | float):
+        try:
+            number = float(number)
+        except (TypeError, ValueError) as exc:
+            raise MappingError(f"{element}.value: not a number") from exc
+    unit = value.get("code") or value.get("unit")
+    return (float(number) if number is not None else None), _clip(unit, 32)
+
+
+_DAYS_PER_UNIT = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "weeks": 7.0, "mo": 30.0,
+                  "month": 30.0, "months": 30.0, "a": 365.0, "year": 365.0, "years": 365.0, "h": 1 / 24,
+                  "hour": 1 / 24, "hours": 1 / 24, "min": 1 / 1440}
+
+
+def duration_days(value: Any, element: str) -> float | None:
+    """A Duration in days (units d, wk, mo, a, h, min); ``None`` when the unit is unknown."""
+    number, unit = quantity(value, element)
+    if number is None:
+        return None
+    factor = _DAYS_PER_UNIT.get((unit or "d").lower())
+    return number * factor if factor is not None else None
+
+
+def extension(resource: dict[str, Any], *url_suffixes: str) -> dict[str, Any] | None:
+    """The first extension whose URL ends with one of the suffixes."""
+    for ext in resource.get("extension") or []:
+        if isinstance(ext, dict) and any(str(ext.get("url", "")).endswith(s) for s in url_suffixes):
+            return ext
+    return None
+
+
+def _clip(text: Any, length: int) -> str | None:
+    if text is None:
+        return None
+    text = str(text).strip()
+    return text[:length] if text else None
+
+
+clip = _clip

@@ -1,0 +1,1 @@
+"""Reports: PDF and spreadsheet output from computed results (no Qt here)."""

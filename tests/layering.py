@@ -1,0 +1,28 @@
+"""The Qt boundary: which modules import PySide6/shiboken6/pyqtgraph outside ``carenet_desktop/ui``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
+
+
+def qt_imports_outside_ui(package_root: Path) -> list[str]:
+    """``path:line module`` for every Qt import in a module that is not under ``ui/``."""
+    found: list[str] = []
+    for path in sorted(package_root.rglob("*.py")):
+        rel = path.relative_to(package_root)
+        if rel.parts[0] == "ui":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in QT_MODULES:
+                    found.append(f"{rel}:{node.lineno} {name}")
+    return found

@@ -1,0 +1,97 @@
+"""Migrations: every revision upgrades cleanly, and the models match the migrated schema."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+
+from carenet_desktop.models import Base
+from carenet_desktop.models.backup import backup_sqlite
+from carenet_desktop.models.database import make_engine, open_database, resolve_url
+from carenet_desktop.models.migrations import alembic_config, current_revision, head_revision, upgrade
+
+
+def _revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_first_revision_upgrades_to_head(db_url):
+    engine = make_engine(resolve_url(db_url))
+    first = _revisions()[0]
+    upgrade(engine, first)
+    with engine.connect() as conn:
+        assert current_revision(conn) == first
+    db = open_database(db_url)  # opening upgrades to head
+    with db.engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    db.dispose()
+    engine.dispose()
+
+
+def test_each_revision_upgrades_from_the_one_before(db_url):
+    engine = make_engine(resolve_url(db_url))
+    for rev in _revisions():
+        upgrade(engine, rev)
+        with engine.connect() as conn:
+            assert current_revision(conn) == rev
+    engine.dispose()
+
+
+def test_models_match_migrated_schema(db_url):
+    db = open_database(db_url)
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    db.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_every_model_table_exists_after_migration(db_url):
+    db = open_database(db_url)
+    tables = set(inspect(db.engine).get_table_names())
+    db.dispose()
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_backup_is_a_complete_copy(tmp_path):
+    db = open_database(tmp_path / "live.db")
+    from carenet_desktop.services import ServiceContext
+    from carenet_desktop.services.practices import get_or_create_practice
+
+    get_or_create_practice(ServiceContext(db), "P1", "Practice one")
+    copy = backup_sqlite(db.engine, db.path, reason="test")
+    db.dispose()
+    con = sqlite3.connect(copy)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT code FROM practice").fetchall() == [("P1",)]
+    con.close()
+
+
+def test_backup_taken_before_a_migration_runs(tmp_path, monkeypatch):
+    """A database behind the head revision is backed up before it is upgraded."""
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    revisions = _revisions()
+    upgrade(engine, revisions[0])
+    engine.dispose()
+    import carenet_desktop.models.database as database
+
+    calls: list[str] = []
+    real_backup = database.backup_sqlite
+
+    def spy(engine, db_path, *, reason="manual", dest=None):  # type: ignore[no-untyped-def]
+        calls.append(reason)
+        return real_backup(engine, db_path, reason=reason, dest=dest)
+
+    monkeypatch.setattr(database, "backup_sqlite", spy)
+    # pretend a newer head exists so that opening must migrate
+    monkeypatch.setattr(database, "head_revision", lambda: "9999")
+    monkeypatch.setattr(database, "upgrade", lambda engine: None)
+    database.open_database(path).dispose()
+    assert calls == [f"pre-migration-{revisions[0]}"]
+    assert list((tmp_path / "backups").glob("old-*.db"))
