@@ -1,0 +1,22 @@
+"""Where the shipped resources (code catalogue, style sheet, icons) are, in a checkout or a bundle."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def resources_dir() -> Path:
+    """``$CARENET_RESOURCES``, else the PyInstaller bundle's folder, else ``resources/`` of the checkout."""
+    env = os.environ.get("CARENET_RESOURCES")
+    if env:
+        return Path(env)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
+def resource(*parts: str) -> Path:
+    return resources_dir().joinpath(*parts)
