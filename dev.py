@@ -24,7 +24,7 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py must run (and explain) on older Pythons
         sys.exit(f"CareNet Desktop needs Python 3.11 or newer (this is {sys.version.split()[0]}).")
     if not PY.exists():
         print("Creating .venv ...", flush=True)

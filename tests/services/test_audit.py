@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from carenet_desktop.models import AuditLog
 from carenet_desktop.models.database import open_database
-from carenet_desktop.services import ServiceContext
-from carenet_desktop.services import audit
+from carenet_desktop.services import ServiceContext, audit
 from carenet_desktop.services.practices import get_or_create_practice, list_practices
 
 

@@ -1,0 +1,53 @@
+"""The `carenet` command: version, practices listing, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from carenet_desktop import __version__
+from carenet_desktop.cli import main
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services import ServiceContext
+from carenet_desktop.services.practices import get_or_create_practice
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_practices_is_tab_separated_code_first(tmp_path, capsys):
+    db = tmp_path / "c.db"
+    ctx = ServiceContext(open_database(db))
+    get_or_create_practice(ctx, "B2", "Bayside Pediatrics")
+    get_or_create_practice(ctx, "A1", "Alder Street Kids")
+    ctx.db.dispose()
+    assert main(["practices", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["code\tname\tpatients", "A1\tAlder Street Kids\t0", "B2\tBayside Pediatrics\t0"]
+
+
+def test_db_option_before_the_subcommand(tmp_path, capsys):
+    db = tmp_path / "c.db"
+    assert main(["--db", str(db), "practices"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["code\tname\tpatients"]
+
+
+def test_user_error_is_one_line_without_traceback(tmp_path):
+    not_ours = tmp_path / "other.db"
+    import sqlite3
+
+    con = sqlite3.connect(not_ours)
+    con.execute("CREATE TABLE x (a)")
+    con.commit()
+    con.close()
+    result = subprocess.run([sys.executable, "-m", "carenet_desktop", "practices", "--db", str(not_ours)],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("carenet: error:")
