@@ -61,3 +61,29 @@ class Period:
         if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})", text):
             return cls(dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2]))
         raise ValueError(f"Not a period: {text!r} (use 2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31)")
+
+
+def calendar_years(first: int, last: int) -> list[Period]:
+    return [Period.year(y) for y in range(first, last + 1)]
+
+
+def quarters(year: int) -> list[Period]:
+    return [Period.parse(f"{year}-Q{q}") for q in range(1, 5)]
+
+
+def months(year: int) -> list[Period]:
+    return [Period.parse(f"{year}-{m:02d}") for m in range(1, 13)]
+
+
+def rolling_12_months(last_month_end: dt.date, count: int) -> list[Period]:
+    """``count`` rolling 12-month periods, one ending at the end of each month, the last ending in
+    the month of ``last_month_end``, oldest first (the points of a trend line)."""
+    out: list[Period] = []
+    year, month = last_month_end.year, last_month_end.month
+    for _ in range(count):
+        end = Period.parse(f"{year}-{month:02d}").end
+        start_month = month % 12 + 1
+        start_year = year - 1 if month != 12 else year
+        out.append(Period(dt.date(start_year, start_month, 1), end))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]

@@ -1,0 +1,103 @@
+"""From per-patient (or per-episode) result rows to counts and rates by practice, provider, network
+and stratum, with Wilson intervals and equity gaps. Pure pandas.
+
+Result rows are those of ``Measure.evaluate`` (``definition.RESULT_COLUMNS``); grouping columns such as
+``practice_id``, ``provider_id``, ``payer`` or ``race`` are joined from the patients frame first with
+``attach_patient_columns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .definition import POPULATIONS
+from .statistics import Direction, is_better, wilson_interval
+
+COUNT_COLUMNS = {
+    "initial-population": "initial_population",
+    "denominator": "denominator",
+    "denominator-exclusion": "exclusions",
+    "denominator-exception": "exceptions",
+    "numerator": "numerator",
+}
+
+AGE_BANDS = ((0, 2, "0-2"), (3, 5, "3-5"), (6, 11, "6-11"), (12, 17, "12-17"), (18, 21, "18-21"), (22, 200, "22+"))
+
+
+def attach_patient_columns(rows: pd.DataFrame, patients: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Add patient attributes (practice, provider, demographics) to result rows."""
+    wanted = [c for c in columns if c not in rows.columns]
+    if not wanted:
+        return rows
+    return rows.merge(patients[["patient_id", *wanted]], on="patient_id", how="left")
+
+
+def age_band(birth_dates: pd.Series, at: pd.Timestamp) -> pd.Series:
+    """Age band labels (whole years at ``at``) for the equity panel."""
+    birth = pd.to_datetime(birth_dates)
+    years = at.year - birth.dt.year - ((birth.dt.month > at.month) | ((birth.dt.month == at.month) & (birth.dt.day > at.day)))
+    labels = pd.Series("unknown", index=birth_dates.index, dtype=object)
+    for low, high, label in AGE_BANDS:
+        labels[(years >= low) & (years <= high)] = label
+    return labels
+
+
+def summarize(rows: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Counts per measure, group and ``by`` columns, with the performance rate and its Wilson interval.
+
+    The rate's base is the denominator minus exclusions and exceptions (the eCQM performance rate).
+    Populations a measure does not have (all <NA>) sum to 0.
+    """
+    keys = ["measure", "group_index", *by]
+    counts = rows[keys].copy()
+    for pop, name in COUNT_COLUMNS.items():
+        counts[name] = rows[pop].fillna(False).astype(int) if pop in rows.columns else 0
+    out = counts.groupby(keys, dropna=False, sort=True, observed=True).sum().reset_index()
+    base = out["denominator"] - out["exclusions"] - out["exceptions"]
+    out["rate_base"] = base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rate"] = np.where(base > 0, out["numerator"] / base.where(base > 0, 1), np.nan)
+    out["ci_low"], out["ci_high"] = wilson_interval(out["numerator"], base)
+    return out
+
+
+def equity_gaps(summary: pd.DataFrame, stratum: str, direction: Direction = "increase", min_base: int = 1) -> pd.DataFrame:
+    """For each measure/group, the gap between every stratum and the best-served one.
+
+    ``gap`` is how far a stratum is from the best rate (positive = worse, for either direction);
+    ``significant`` is True when the two Wilson intervals do not overlap, a conservative sign that the
+    difference is real.
+    """
+    frame = summary[summary["rate_base"] >= min_base].copy()
+    if frame.empty:
+        return frame.assign(best=pd.Series(dtype=object), gap=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+    pieces = []
+    for _, part in frame.groupby(["measure", "group_index"], sort=True):
+        part = part.copy()
+        best_pos = part["rate"].idxmax() if direction == "increase" else part["rate"].idxmin()
+        best = part.loc[best_pos]
+        part["best"] = best[stratum]
+        part["gap"] = (best["rate"] - part["rate"]) if direction == "increase" else (part["rate"] - best["rate"])
+        worse = is_better(best["rate"], part["rate"], direction)
+        no_overlap = (part["ci_high"] < best["ci_low"]) if direction == "increase" else (part["ci_low"] > best["ci_high"])
+        part["significant"] = worse & no_overlap.to_numpy()
+        pieces.append(part)
+    return pd.concat(pieces, ignore_index=True)
+
+
+def episodes_per_patient(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per patient x measure x group counts (episodes counted), for patient-level output."""
+    keys = ["measure", "group_index", "patient_id"]
+    present = [p for p in POPULATIONS if p in rows.columns]
+    has = rows.groupby(["measure", "group_index"])[present].agg(lambda s: s.notna().any())
+    counts = rows[keys].copy()
+    for pop in present:
+        counts[pop] = rows[pop].fillna(False).astype(int)
+    out = counts.groupby(keys, sort=True).sum().reset_index()
+    for pop in present:
+        flags = has[pop].reindex(pd.MultiIndex.from_frame(out[["measure", "group_index"]])).to_numpy()
+        out[pop] = out[pop].astype("Int64").where(flags, pd.NA)
+    return out

@@ -1,0 +1,98 @@
+"""Aggregation of result rows: counts, rates, intervals, equity gaps, rolling periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.metrics.aggregate import (
+    age_band,
+    attach_patient_columns,
+    episodes_per_patient,
+    equity_gaps,
+    summarize,
+)
+from carenet_desktop.metrics.period import Period, quarters, rolling_12_months
+
+
+def _rows(records):
+    cols = ["measure", "group_index", "patient_id", "episode_id", "initial-population", "denominator",
+            "denominator-exclusion", "denominator-exception", "numerator"]
+    frame = pd.DataFrame(records, columns=cols)
+    for c in cols[4:]:
+        frame[c] = frame[c].astype("boolean")
+    return frame
+
+
+def test_summarize_rate_excludes_exclusions_and_exceptions():
+    rows = _rows([
+        ("M", 0, 1, None, True, True, False, False, True),
+        ("M", 0, 2, None, True, True, True, False, False),
+        ("M", 0, 3, None, True, True, False, True, False),
+        ("M", 0, 4, None, True, True, False, False, False),
+        ("M", 0, 5, None, True, False, False, False, False),
+    ])
+    s = summarize(rows).iloc[0]
+    assert (s.initial_population, s.denominator, s.exclusions, s.exceptions, s.numerator) == (5, 4, 1, 1, 1)
+    assert s.rate_base == 2 and s.rate == pytest.approx(0.5)
+    assert s.ci_low < 0.5 < s.ci_high
+
+
+def test_summarize_by_practice_and_missing_populations():
+    rows = _rows([("M", 0, 1, None, True, True, False, pd.NA, True), ("M", 0, 2, None, True, True, False, pd.NA, False)])
+    patients = pd.DataFrame({"patient_id": [1, 2], "practice_id": [10, 20]})
+    s = summarize(attach_patient_columns(rows, patients, ["practice_id"]), by=["practice_id"])
+    assert s["practice_id"].tolist() == [10, 20]
+    assert s["rate"].tolist() == [1.0, 0.0]
+    assert s["exceptions"].tolist() == [0, 0]
+
+
+def test_equity_gap_best_group_and_significance():
+    rows = []
+    pid = 0
+    for _payer, met, total in (("commercial", 90, 100), ("medicaid", 60, 100), ("chip", 1, 2)):
+        for i in range(total):
+            pid += 1
+            rows.append(("M", 0, pid, None, True, True, False, False, i < met))
+    frame = _rows(rows)
+    frame["payer"] = ["commercial"] * 100 + ["medicaid"] * 100 + ["chip"] * 2
+    gaps = equity_gaps(summarize(frame, by=["payer"]), "payer").set_index("payer")
+    assert (gaps["best"] == "commercial").all()
+    assert gaps.loc["medicaid", "gap"] == pytest.approx(0.3)
+    assert bool(gaps.loc["medicaid", "significant"]) is True
+    assert bool(gaps.loc["chip", "significant"]) is False  # 1/2: too few to tell
+    assert gaps.loc["commercial", "gap"] == 0
+
+
+def test_equity_gap_inverse_measure():
+    frame = _rows([("M", 0, 1, None, True, True, False, False, True), ("M", 0, 2, None, True, True, False, False, False)])
+    frame["sex"] = ["female", "male"]
+    gaps = equity_gaps(summarize(frame, by=["sex"]), "sex", direction="decrease").set_index("sex")
+    assert (gaps["best"] == "male").all() and gaps.loc["female", "gap"] == 1.0
+
+
+def test_episodes_counted_per_patient():
+    rows = _rows([
+        ("E", 0, 1, 11, True, True, False, pd.NA, True),
+        ("E", 0, 1, 12, True, True, True, pd.NA, False),
+        ("E", 0, 2, 13, True, True, False, pd.NA, False),
+    ])
+    out = episodes_per_patient(rows).set_index("patient_id")
+    assert out.loc[1, "initial-population"] == 2 and out.loc[1, "denominator-exclusion"] == 1
+    assert out.loc[1, "numerator"] == 1 and out.loc[2, "numerator"] == 0
+    assert out["denominator-exception"].isna().all()
+
+
+def test_age_bands_at_birthday_boundary():
+    births = pd.Series(pd.to_datetime(["2022-06-30", "2022-07-01", "2008-01-01"]))
+    assert age_band(births, pd.Timestamp("2025-06-30")).tolist() == ["3-5", "0-2", "12-17"]
+
+
+def test_rolling_and_quarter_periods():
+    periods = rolling_12_months(dt.date(2025, 3, 15), 3)
+    assert [p.label for p in periods] == ["2024-02-01..2025-01-31", "2024-03-01..2025-02-28", "2024-04-01..2025-03-31"]
+    assert rolling_12_months(dt.date(2025, 12, 1), 1)[0] == Period.year(2025)
+    assert quarters(2024)[0] == Period(dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    assert Period.parse("2024-02").end == dt.date(2024, 2, 29)
