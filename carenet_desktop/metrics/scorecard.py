@@ -1,0 +1,89 @@
+"""Scorecard rows: a practice's rate beside the network, benchmarks, target and control-limit flags.
+
+Pure: built from ``aggregate.summarize(rows, by=["practice_id"])`` for all practices of the network, so
+the same numbers feed the desktop scorecard, the PDF reports and the network office's views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .statistics import Direction, abc_benchmark, is_better, pooled_rate, practice_percentiles
+
+#: Columns of ``network_benchmarks``
+BENCHMARK_COLUMNS = (
+    "measure", "group_index", "network_numerator", "network_base", "network_rate", "abc", "p50", "p75", "p90",
+    "practices",
+)
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """What the scorecard needs to know of a measure besides its counts."""
+
+    id: str
+    title: str
+    group_titles: tuple[str, ...]
+    direction: Direction = "increase"
+    targets: Mapping[int, float] = field(default_factory=dict)  # group_index -> target rate
+
+
+def network_benchmarks(by_practice: pd.DataFrame, directions: Mapping[str, Direction], min_base: int = 1) -> pd.DataFrame:
+    """Per measure and group: pooled network rate, ABC benchmark and practice percentiles (of practices
+    with a rate base of at least ``min_base``)."""
+    records = []
+    for (measure, group), part in by_practice.groupby(["measure", "group_index"], sort=True):
+        direction = directions.get(str(measure), "increase")
+        eligible = part[part["rate_base"] >= min_base]
+        pct = practice_percentiles(eligible["rate"], direction)
+        abc = abc_benchmark(eligible["numerator"], eligible["rate_base"], direction)
+        records.append(
+            (
+                measure, group, int(part["numerator"].sum()), int(part["rate_base"].sum()),
+                pooled_rate(part["numerator"], part["rate_base"]), abc.value, pct[50], pct[75], pct[90], len(eligible),
+            )
+        )
+    return pd.DataFrame.from_records(records, columns=list(BENCHMARK_COLUMNS))
+
+
+def scorecard_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo], min_base: int = 1) -> pd.DataFrame:
+    """One row per practice x measure x group: the practice's counts, rate and interval, the network rate,
+    the benchmark (ABC, else the 90th percentile), the target, whether the target and the benchmark are
+    met (respecting inverse measures) and whether the practice lies outside the 2σ/3σ funnel limits."""
+    if by_practice.empty:
+        return by_practice.assign(network_rate=pd.Series(dtype=float))
+    directions = {m: info.direction for m, info in measures.items()}
+    bench = network_benchmarks(by_practice, directions, min_base=min_base)
+    out = by_practice.merge(bench, on=["measure", "group_index"], how="left")
+    out["direction"] = out["measure"].map(lambda m: directions.get(m, "increase"))
+    out["benchmark"] = out["abc"].where(out["abc"].notna(), out["p90"])
+    out["target"] = [
+        measures[m].targets.get(int(g), np.nan) if m in measures else np.nan
+        for m, g in zip(out["measure"], out["group_index"], strict=True)
+    ]
+    up = out["direction"] == "increase"
+    rate = out["rate"]
+    out["meets_target"] = _met(rate, out["target"], up)
+    out["meets_benchmark"] = _met(rate, out["benchmark"], up)
+    centre = out["network_rate"].to_numpy(dtype=float)
+    base = out["rate_base"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.sqrt(centre * (1 - centre) / np.where(base > 0, base, np.nan))
+    # funnel-plot position: how many network standard errors the practice is from the network rate
+    deviation = (rate.to_numpy(dtype=float) - centre) / sigma
+    better = is_better(rate.to_numpy(dtype=float), centre, "increase")
+    sign = np.where(up, np.where(better, 1, -1), np.where(better, -1, 1))  # +1 = better than the network
+    outside3 = np.abs(deviation) > 3
+    outside2 = np.abs(deviation) > 2
+    out["funnel_flag"] = np.where(np.isnan(deviation), 0, np.where(outside3, 3 * sign, np.where(outside2, 2 * sign, 0))).astype(int)
+    return out
+
+
+def _met(rate: pd.Series, goal: pd.Series, up: pd.Series) -> pd.Series:
+    """Rate at or beyond the goal in the measure's direction; <NA> where either is missing."""
+    met = pd.Series(np.where(up, rate >= goal, rate <= goal), index=rate.index, dtype="boolean")
+    return met.mask(goal.isna() | rate.isna())
