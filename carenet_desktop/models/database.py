@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .backup import backup_sqlite
+from .changes import track_changes
 from .migrations import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Database:
 
     def __post_init__(self) -> None:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        track_changes(self.sessions)
 
     @property
     def path(self) -> Path | None:
