@@ -1,9 +1,57 @@
-"""``carenet gui`` (being written)."""
+"""``carenet gui``: the desktop window, or (``--screenshot``) a PNG of it without a display.
+
+PySide6 is imported inside :func:`run` only, so the other commands (and ``--version``) stay fast and Qt-free.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from ..models.database import demo_database_path
+from .common import TerminalProgress
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    pass
+    p = subparsers.add_parser(
+        "gui", parents=[parent], help="open the desktop window (default command)",
+        description="Open the desktop window on a database. With --screenshot, render the main window to a PNG "
+                    "and exit (works without a display: QT_QPA_PLATFORM=offscreen).",
+    )
+    p.add_argument("--demo", action="store_true",
+                   help="open the demo network in the user-data folder (created with demo data on first run)")
+    p.add_argument("--screenshot", metavar="FILE.png", type=Path,
+                   help="save a 1280x800 picture of the main window once the practices are loaded, then exit")
+    p.add_argument("--page", metavar="PAGE",
+                   help="screen to show: network, scorecards, care_gaps, patients, referrals, data_entry, "
+                        "imports, reports, settings")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    db = getattr(args, "db", None)
+    demo = bool(getattr(args, "demo", False))
+    screenshot: Path | None = getattr(args, "screenshot", None)
+    if demo and db:
+        print("carenet: error: use either --demo or --db, not both", file=sys.stderr)
+        return 2
+    if screenshot is not None and screenshot.suffix.lower() != ".png":
+        print(f"carenet: error: the screenshot must be a .png file: {screenshot}", file=sys.stderr)
+        return 2
+    try:
+        from ..ui.launch import LaunchError, run_gui
+    except ImportError as exc:  # a broken Qt installation: say so in one line
+        print(f"carenet: error: the desktop window is not available ({exc})", file=sys.stderr)
+        return 1
+    try:
+        return run_gui(
+            db,
+            demo_path=demo_database_path() if demo else None,
+            screenshot=screenshot,
+            page=getattr(args, "page", None),
+            terminal_progress=TerminalProgress("Creating the demo network"),
+        )
+    except LaunchError as exc:
+        print(f"carenet: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,9 +1,115 @@
-"""``carenet measures`` (being written)."""
+"""``carenet measures``: list the catalogue, load value sets, evaluate measures."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+
+from ..metrics.period import Period
+from ..services.evaluation import evaluate, load_catalogue, patient_results, select_measures, summary
+from ..services.valuesets import load_valuesets
+from .common import TerminalProgress, open_context
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    pass
+    p = subparsers.add_parser("measures", help="the measure catalogue: list, load value sets, evaluate")
+    sub = p.add_subparsers(dest="measures_command", metavar="ACTION", required=True)
+
+    ls = sub.add_parser("list", help="the measures of the catalogue (tab-separated)")
+    ls.set_defaults(func=run_list)
+
+    vs = sub.add_parser("load-valuesets", parents=[parent], help="load FHIR ValueSet files (Bundles or single)")
+    vs.add_argument("files", nargs="+", metavar="FILE")
+    vs.set_defaults(func=run_load_valuesets)
+
+    ev = sub.add_parser("evaluate", parents=[parent], help="evaluate measures for a period")
+    when = ev.add_mutually_exclusive_group(required=True)
+    when.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31")
+    when.add_argument("--start", type=_date, help="first day of the period (with --end)")
+    ev.add_argument("--end", type=_date, help="last day of the period (with --start)")
+    ev.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
+    ev.add_argument("--practice", action="append", metavar="CODE", help="practice code (repeatable; default: all)")
+    ev.add_argument("--patient-results", type=Path, metavar="FILE.csv",
+                    help="write one row per patient x measure x group")
+    ev.add_argument("--summary", type=Path, metavar="FILE", help="write totals and rates (.csv or .json)")
+    ev.set_defaults(func=run_evaluate)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def run_list(args: argparse.Namespace) -> int:
+    errors = load_catalogue()
+    measures, _ = select_measures(None)
+    print("id\ttitle\tbasis\tgroups\timprovement")
+    for m in measures:
+        print(f"{m.id}\t{m.title}\t{m.basis}\t{len(m.groups)}\t{m.improvement}")
+    for module, error in errors.items():
+        print(f"carenet: warning: measure module {module} not loaded: {error}", file=sys.stderr)
+    return 0
+
+
+def run_load_valuesets(args: argparse.Namespace) -> int:
+    ctx = open_context(args)
+    result = load_valuesets(ctx, args.files)
+    print(f"Loaded {result.summary}")
+    for line in result.skipped:
+        print(f"  skipped {line}")
+    return 0
+
+
+def _period(args: argparse.Namespace) -> Period:
+    from . import UserError as user_error
+
+    if args.period:
+        try:
+            return Period.parse(args.period)
+        except ValueError as exc:
+            raise user_error(str(exc)) from None
+    if args.end is None:
+        raise user_error("--start needs --end")
+    try:
+        return Period(args.start, args.end)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    period = _period(args)
+    ctx = open_context(args)
+    ctx.progress = TerminalProgress("Evaluate").progress()
+    evaluation = evaluate(ctx, period, args.measure, args.practice)
+    print(f"Evaluated {len(evaluation.measures)} measure(s) for {evaluation.patient_count} patient(s), "
+          f"period {period.label}")
+    totals = summary(evaluation)
+    for rec in totals.to_dict("records"):
+        rate = "-" if rec["rate"] is None or (isinstance(rec["rate"], float) and math.isnan(rec["rate"])) \
+            else f"{rec['rate'] * 100:.1f}%"
+        print(f"  {rec['measure']} group {rec['group_index']}: numerator {rec['numerator']} / "
+              f"{rec['rate_base']} = {rate}")
+    for mid, error in evaluation.errors.items():
+        print(f"carenet: warning: {mid} not evaluated: {error}", file=sys.stderr)
+    if args.patient_results:
+        table = patient_results(evaluation)
+        args.patient_results.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.patient_results, index=False)
+        print(f"Wrote {len(table)} patient result row(s) to {args.patient_results}")
+    if args.summary:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        if args.summary.suffix.lower() == ".json":
+            payload = {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+                       "errors": evaluation.errors,
+                       "groups": json.loads(totals.to_json(orient="records"))}
+            args.summary.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        else:
+            totals.to_csv(args.summary, index=False)
+        print(f"Wrote the summary to {args.summary}")
+    return 1 if evaluation.errors else 0

@@ -1,6 +1,7 @@
 """The store: typed SQLAlchemy models, the database engine, migrations and backups (no Qt here)."""
 
 from .base import Base, utcnow
+from .changes import DataChange
 from .clinical import (
     Condition,
     Encounter,
@@ -13,6 +14,7 @@ from .clinical import (
     ServiceRequest,
 )
 from .coordination import AggregateEntry, CareActivity, Referral
+from .intake import ImportChange, MappingProfile
 from .organisation import Coverage, Network, Patient, Practice, Provider
 from .provenance import DataImport
 from .security import AuditLog, User, UserPractice
@@ -35,12 +37,15 @@ __all__ = [
     "Base",
     "CLINICAL_EVENT_MODELS",
     "CareActivity",
+    "DataChange",
     "Condition",
     "Coverage",
     "DataImport",
     "Encounter",
     "EncounterDiagnosis",
     "Immunization",
+    "ImportChange",
+    "MappingProfile",
     "MedicationDispense",
     "MedicationRequest",
     "Network",

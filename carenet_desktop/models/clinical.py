@@ -24,7 +24,7 @@ class ClinicalEventMixin(SourceMixin):
         return mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
 
     status: Mapped[str | None] = mapped_column(String(24))
-    code_system: Mapped[str | None] = mapped_column(String(64))
+    code_system: Mapped[str | None] = mapped_column(String(255))
     code: Mapped[str | None] = mapped_column(String(64))
     display: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -41,9 +41,9 @@ class Encounter(Base, ClinicalEventMixin):
     start: Mapped[dt.datetime | None]
     end: Mapped[dt.datetime | None]
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
-    reason_system: Mapped[str | None] = mapped_column(String(64))
+    reason_system: Mapped[str | None] = mapped_column(String(255))
     reason_code: Mapped[str | None] = mapped_column(String(64))
-    discharge_system: Mapped[str | None] = mapped_column(String(64))
+    discharge_system: Mapped[str | None] = mapped_column(String(255))
     discharge_code: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -56,7 +56,7 @@ class EncounterDiagnosis(Base):
     encounter_id: Mapped[int] = mapped_column(ForeignKey("encounter.id", ondelete="CASCADE"), index=True)
     condition_id: Mapped[int | None] = mapped_column(ForeignKey("condition.id", ondelete="SET NULL"))
     condition_source_id: Mapped[str | None] = mapped_column(String(128))
-    code_system: Mapped[str | None] = mapped_column(String(64))
+    code_system: Mapped[str | None] = mapped_column(String(255))
     code: Mapped[str | None] = mapped_column(String(64))
     use: Mapped[str | None] = mapped_column(String(24))
     rank: Mapped[int | None]
@@ -85,12 +85,12 @@ class Observation(Base, ClinicalEventMixin):
     issued: Mapped[dt.datetime | None]
     value_num: Mapped[float | None]
     value_unit: Mapped[str | None] = mapped_column(String(32))
-    value_system: Mapped[str | None] = mapped_column(String(64))
+    value_system: Mapped[str | None] = mapped_column(String(255))
     value_code: Mapped[str | None] = mapped_column(String(64))
     value_text: Mapped[str | None] = mapped_column(String(255))
     interpretation: Mapped[str | None] = mapped_column(String(16))  # positive | negative | normal | abnormal
     # why it was not done (QI-Core notDoneReason extension), for status cancelled / not-done
-    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_system: Mapped[str | None] = mapped_column(String(255))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
@@ -102,7 +102,7 @@ class Procedure(Base, ClinicalEventMixin):
     performed_start: Mapped[dt.datetime | None]
     performed_end: Mapped[dt.datetime | None]
     recorded: Mapped[dt.datetime | None]  # QI-Core recorded extension (when a not-done was documented)
-    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_system: Mapped[str | None] = mapped_column(String(255))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
@@ -116,7 +116,7 @@ class Immunization(Base, ClinicalEventMixin):
     occurrence: Mapped[dt.datetime | None]
     recorded: Mapped[dt.datetime | None]
     primary_source: Mapped[bool | None]
-    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_system: Mapped[str | None] = mapped_column(String(255))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))  # refusal, contraindication ...
     lot_number: Mapped[str | None] = mapped_column(String(40))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
@@ -144,7 +144,7 @@ class MedicationRequest(Base, ClinicalEventMixin):
     repeats_allowed: Mapped[int | None]
     validity_start: Mapped[dt.datetime | None]
     validity_end: Mapped[dt.datetime | None]
-    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_system: Mapped[str | None] = mapped_column(String(255))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
 
@@ -169,9 +169,9 @@ class ServiceRequest(Base, ClinicalEventMixin):
     authored_on: Mapped[dt.datetime | None]
     occurrence: Mapped[dt.datetime | None]
     do_not_perform: Mapped[bool | None]
-    reason_system: Mapped[str | None] = mapped_column(String(64))
+    reason_system: Mapped[str | None] = mapped_column(String(255))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     # why it was not done (statusReason / request-statusReason extension)
-    status_reason_system: Mapped[str | None] = mapped_column(String(64))
+    status_reason_system: Mapped[str | None] = mapped_column(String(255))
     status_reason_code: Mapped[str | None] = mapped_column(String(64))
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))

@@ -100,7 +100,7 @@ class Coverage(Base, SourceMixin):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
     payer: Mapped[str] = mapped_column(String(16), default="unknown")  # codes.PAYER_LABELS
     payer_name: Mapped[str | None] = mapped_column(String(200))
-    type_system: Mapped[str | None] = mapped_column(String(64))
+    type_system: Mapped[str | None] = mapped_column(String(255))
     type_code: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(24), default="active")
     start: Mapped[dt.date | None]

@@ -89,9 +89,9 @@ def first_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | No
         text = concept.get("text") if isinstance(concept, dict) else None
         return None, None, text, found
     others = [c for c in found if c is not primary]
-    code = str(primary.get("code")).strip()
+    code = str(primary.get("code")).strip()[:64]
     display = primary.get("display") or (concept.get("text") if isinstance(concept, dict) else None)
-    return system_key(primary.get("system")), code, _clip(display, 255), others
+    return _clip(system_key(primary.get("system")), 255), code, _clip(display, 255), others
 
 
 def concept_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 10:45:53.998349
+Create Date: 2026-11-24 10:55:08.683672
 """
 
 from __future__ import annotations
@@ -53,6 +53,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_log_entity', ['entity', 'entity_id'], unique=False)
+
+    op.create_table('data_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=True),
+    sa.Column('patient_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_data_change'))
+    )
+    with op.batch_alter_table('data_change', schema=None) as batch_op:
+        batch_op.create_index('ix_data_change_practice', ['practice_id', 'id'], unique=False)
 
     op.create_table('network',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -150,6 +160,24 @@ def upgrade() -> None:
     with op.batch_alter_table('data_import', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_import_file_sha256'), ['file_sha256'], unique=False)
 
+    op.create_table('mapping_profile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('date_formats', sa.JSON(), nullable=True),
+    sa.Column('options', sa.JSON(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_mapping_profile_practice_id_practice'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mapping_profile')),
+    sa.UniqueConstraint('practice_id', 'kind', 'name', name=op.f('uq_mapping_profile_practice_id_kind_name'))
+    )
+    with op.batch_alter_table('mapping_profile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mapping_profile_practice_id'), ['practice_id'], unique=False)
+
     op.create_table('user_practice',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -157,6 +185,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_user_practice_user_id_app_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'practice_id', name=op.f('pk_user_practice'))
     )
+    op.create_table('import_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('import_id', sa.Integer(), nullable=False),
+    sa.Column('table_name', sa.String(length=48), nullable=False),
+    sa.Column('row_id', sa.Integer(), nullable=False),
+    sa.Column('before', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['import_id'], ['data_import.id'], name=op.f('fk_import_change_import_id_data_import'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_change'))
+    )
+    with op.batch_alter_table('import_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_change_import_id'), ['import_id'], unique=False)
+        batch_op.create_index('ix_import_change_row', ['table_name', 'row_id'], unique=False)
+
     op.create_table('provider',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -219,7 +260,7 @@ def upgrade() -> None:
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('payer', sa.String(length=16), nullable=False),
     sa.Column('payer_name', sa.String(length=200), nullable=True),
-    sa.Column('type_system', sa.String(length=64), nullable=True),
+    sa.Column('type_system', sa.String(length=255), nullable=True),
     sa.Column('type_code', sa.String(length=32), nullable=True),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('start', sa.Date(), nullable=True),
@@ -239,13 +280,13 @@ def upgrade() -> None:
     sa.Column('start', sa.DateTime(), nullable=True),
     sa.Column('end', sa.DateTime(), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
-    sa.Column('reason_system', sa.String(length=64), nullable=True),
+    sa.Column('reason_system', sa.String(length=255), nullable=True),
     sa.Column('reason_code', sa.String(length=64), nullable=True),
-    sa.Column('discharge_system', sa.String(length=64), nullable=True),
+    sa.Column('discharge_system', sa.String(length=255), nullable=True),
     sa.Column('discharge_code', sa.String(length=64), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -266,13 +307,13 @@ def upgrade() -> None:
     sa.Column('occurrence', sa.DateTime(), nullable=True),
     sa.Column('recorded', sa.DateTime(), nullable=True),
     sa.Column('primary_source', sa.Boolean(), nullable=True),
-    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=255), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('lot_number', sa.String(length=40), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -298,7 +339,7 @@ def upgrade() -> None:
     sa.Column('days_supply', sa.Double(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -332,12 +373,12 @@ def upgrade() -> None:
     sa.Column('repeats_allowed', sa.Integer(), nullable=True),
     sa.Column('validity_start', sa.DateTime(), nullable=True),
     sa.Column('validity_end', sa.DateTime(), nullable=True),
-    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=255), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -422,7 +463,7 @@ def upgrade() -> None:
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -446,17 +487,17 @@ def upgrade() -> None:
     sa.Column('issued', sa.DateTime(), nullable=True),
     sa.Column('value_num', sa.Double(), nullable=True),
     sa.Column('value_unit', sa.String(length=32), nullable=True),
-    sa.Column('value_system', sa.String(length=64), nullable=True),
+    sa.Column('value_system', sa.String(length=255), nullable=True),
     sa.Column('value_code', sa.String(length=64), nullable=True),
     sa.Column('value_text', sa.String(length=255), nullable=True),
     sa.Column('interpretation', sa.String(length=16), nullable=True),
-    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=255), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -478,13 +519,13 @@ def upgrade() -> None:
     sa.Column('performed_start', sa.DateTime(), nullable=True),
     sa.Column('performed_end', sa.DateTime(), nullable=True),
     sa.Column('recorded', sa.DateTime(), nullable=True),
-    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=255), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -507,14 +548,14 @@ def upgrade() -> None:
     sa.Column('authored_on', sa.DateTime(), nullable=True),
     sa.Column('occurrence', sa.DateTime(), nullable=True),
     sa.Column('do_not_perform', sa.Boolean(), nullable=True),
-    sa.Column('reason_system', sa.String(length=64), nullable=True),
+    sa.Column('reason_system', sa.String(length=255), nullable=True),
     sa.Column('reason_code', sa.String(length=64), nullable=True),
-    sa.Column('status_reason_system', sa.String(length=64), nullable=True),
+    sa.Column('status_reason_system', sa.String(length=255), nullable=True),
     sa.Column('status_reason_code', sa.String(length=64), nullable=True),
     sa.Column('encounter_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
@@ -536,7 +577,7 @@ def upgrade() -> None:
     sa.Column('encounter_id', sa.Integer(), nullable=False),
     sa.Column('condition_id', sa.Integer(), nullable=True),
     sa.Column('condition_source_id', sa.String(length=128), nullable=True),
-    sa.Column('code_system', sa.String(length=64), nullable=True),
+    sa.Column('code_system', sa.String(length=255), nullable=True),
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('use', sa.String(length=24), nullable=True),
     sa.Column('rank', sa.Integer(), nullable=True),
@@ -633,7 +674,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_provider_practice_id'))
 
     op.drop_table('provider')
+    with op.batch_alter_table('import_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_change_row')
+        batch_op.drop_index(batch_op.f('ix_import_change_import_id'))
+
+    op.drop_table('import_change')
     op.drop_table('user_practice')
+    with op.batch_alter_table('mapping_profile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mapping_profile_practice_id'))
+
+    op.drop_table('mapping_profile')
     with op.batch_alter_table('data_import', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_import_file_sha256'))
 
@@ -655,6 +705,10 @@ def downgrade() -> None:
 
     op.drop_table('value_set')
     op.drop_table('network')
+    with op.batch_alter_table('data_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_data_change_practice')
+
+    op.drop_table('data_change')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_entity')
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark the measure engine on a demo network (issue 3).
+
+    .venv/bin/python benchmarks/bench_measures.py [--patients 250000] [--db benchmarks/data/demo-250k.db]
+
+Builds the demo network once (reused on later runs), then times loading the store and evaluating each
+measure for one year. Prints patients, events, seconds per step and the peak memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from carenet_desktop.metrics.engine import evaluate_measures, select_measures  # noqa: E402
+from carenet_desktop.metrics.period import Period  # noqa: E402
+from carenet_desktop.models import CLINICAL_EVENT_MODELS, Patient  # noqa: E402
+from carenet_desktop.models.database import open_database  # noqa: E402
+from carenet_desktop.services.context import ServiceContext  # noqa: E402
+from carenet_desktop.services.measure_data import load_measure_data  # noqa: E402
+from carenet_desktop.services.valuesets import ensure_default_catalogue  # noqa: E402
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=250_000)
+    parser.add_argument("--practices", type=int, default=40)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--period", default="2025")
+    parser.add_argument("--measure", action="append", help="only these measures (default: the ten eCQMs)")
+    args = parser.parse_args()
+    db_path = args.db or ROOT / "benchmarks" / "data" / f"demo-{args.patients}.db"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not db_path.exists():
+        from carenet_desktop.demo import build_demo
+
+        print(f"building demo network ({args.patients:,} patients) at {db_path} ...", flush=True)
+        t = time.perf_counter()
+        db = open_database(db_path)
+        build_demo(db, practices=args.practices, patients=args.patients, seed=2025, as_of=dt.date(2026, 6, 30))
+        db.dispose()
+        print(f"  built in {time.perf_counter() - t:.1f} s", flush=True)
+    db = open_database(db_path)
+    ensure_default_catalogue(ServiceContext(db))
+    with db.session() as s:
+        patients = s.scalar(select(func.count()).select_from(Patient))
+        events = sum(s.scalar(select(func.count()).select_from(m)) or 0 for m in CLINICAL_EVENT_MODELS)
+    period = Period.parse(args.period)
+    ids = args.measure or [m.id for m in select_measures() if m.id.startswith("CMS")]
+    measures = select_measures(ids)
+
+    t0 = time.perf_counter()
+    data = load_measure_data(db)
+    t_load = time.perf_counter() - t0
+    print(f"patients {patients:,}  events {events:,}  period {period.label}")
+    print(f"load store -> frames      {t_load:7.2f} s   peak {peak_mb():7.0f} MB")
+    total = 0.0
+    for measure in measures:
+        t = time.perf_counter()
+        run = evaluate_measures(data, period, [measure])
+        dt_s = time.perf_counter() - t
+        total += dt_s
+        rows = run.rows
+        denom = int(rows["denominator"].fillna(False).sum()) if len(rows) else 0
+        numer = int(rows["numerator"].fillna(False).sum()) if len(rows) else 0
+        note = f" FAILED: {run.failures[measure.id]}" if run.failures else ""
+        print(f"{measure.id:<8} {dt_s:7.2f} s   denominator {denom:>8,}  numerator {numer:>8,}{note}")
+    print(f"evaluate {len(measures)} measures     {total:7.2f} s")
+    print(f"load + evaluate            {t_load + total:7.2f} s   peak {peak_mb():7.0f} MB")
+    per_patient_ms = (t_load + total) / max(patients, 1) / max(len(measures), 1) * 1000
+    print(f"per patient per measure    {per_patient_ms * 1000:7.2f} µs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

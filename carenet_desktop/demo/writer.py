@@ -1,0 +1,221 @@
+"""Bulk insertion of generated columns: raw DBAPI ``executemany`` for SQLite, SQLAlchemy Core elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Boolean, Date, DateTime, Integer, Table, delete, func, select, text
+from sqlalchemy.schema import CreateIndex
+
+from ..models import Base
+from ..models.database import Database, is_sqlite
+from .frames import Columns, length
+
+BATCH = 50_000
+#: tables a rebuild leaves alone (accounts, the audit trail, loaded value sets)
+KEEP_TABLES = {"app_user", "user", "audit_log", "data_change", "value_set", "value_set_code", "alembic_version"}
+_DT_TAIL = np.array([ord(ch) for ch in ".000000"], dtype=np.uint32)
+
+
+def _sqlite_datetimes(arr: np.ndarray) -> list[Any]:
+    """``YYYY-MM-DD HH:MM:SS.000000`` strings (SQLAlchemy's SQLite storage format), None for NaT."""
+    arr = arr.astype("datetime64[s]")
+    text19 = np.datetime_as_string(arr, unit="s").astype("<U19")
+    buf = np.empty((len(arr), 26), dtype=np.uint32)
+    buf[:, :19] = text19.view(np.uint32).reshape(-1, 19)
+    buf[:, 10] = ord(" ")
+    buf[:, 19:] = _DT_TAIL
+    out = buf.view("<U26").ravel().astype(object)
+    out[np.isnat(arr)] = None
+    return out.tolist()
+
+
+def _column_values(column_type: Any, value: Any, n: int, sqlite: bool) -> Iterable[Any]:
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, dt.datetime) and sqlite:
+            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(value, bool) and sqlite:
+            value = int(value)
+        elif isinstance(value, dict | list) and sqlite:
+            value = json.dumps(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        return itertools.repeat(value, n)
+    kind = value.dtype.kind
+    if kind == "M":
+        if isinstance(column_type, DateTime):
+            if sqlite:
+                return _sqlite_datetimes(value)
+            return value.astype("datetime64[us]").astype(object).tolist()
+        days = value.astype("datetime64[D]")
+        if sqlite:
+            out = np.datetime_as_string(days, unit="D").astype(object)
+            out[np.isnat(days)] = None
+            return out.tolist()
+        return days.astype(object).tolist()
+    if kind == "f":
+        missing = np.isnan(value)
+        if isinstance(column_type, Integer):
+            out = np.where(missing, 0, value).astype(np.int64).astype(object)
+        else:
+            out = value.astype(object)
+        out[missing] = None
+        return out.tolist()
+    if kind == "b":
+        return value.astype(int).tolist() if sqlite else value.tolist()
+    if kind == "O" and sqlite and not isinstance(column_type, Boolean | Integer | Date | DateTime):
+        if any(isinstance(v, dict | list) for v in value[:1]):
+            return [None if v is None else json.dumps(v) for v in value]
+    return value.tolist()
+
+
+class BulkWriter:
+    """One transaction for the whole load; SQLite gets load-time PRAGMAs and foreign keys off."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sqlite = is_sqlite(db.url)
+        self.counts: dict[str, int] = {}
+        self._raw: Any = None
+        self._conn: Any = None
+        self._trans: Any = None
+
+    def __enter__(self) -> BulkWriter:
+        if self.sqlite:
+            self._raw = self.db.engine.raw_connection()
+            con = self._raw.driver_connection
+            self._isolation = con.isolation_level
+            con.isolation_level = None  # we issue BEGIN/COMMIT ourselves
+            for pragma in ("foreign_keys=OFF", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY"):
+                con.execute(f"PRAGMA {pragma}")
+            # one big transaction: a rollback journal is cheaper than WAL (no second copy at checkpoint)
+            self._journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if self._journal.lower() == "wal":
+                con.execute("PRAGMA journal_mode=DELETE")
+            con.execute("BEGIN")
+            self._dropped = self._drop_indexes(con)
+        else:
+            self._conn = self.db.engine.connect()
+            self._trans = self._conn.begin()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.sqlite:
+            con = self._raw.driver_connection
+            try:
+                if exc_type:
+                    con.execute("ROLLBACK")
+                else:
+                    for sql in self._dropped:  # rebuilding an index once is faster than maintaining it
+                        con.execute(sql)
+                    con.execute("COMMIT")
+            finally:
+                for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-65536",
+                               f"journal_mode={self._journal}"):
+                    con.execute(f"PRAGMA {pragma}")
+                con.isolation_level = self._isolation
+                self._raw.close()
+        else:
+            try:
+                if exc_type:
+                    self._trans.rollback()
+                else:
+                    self._trans.commit()
+            finally:
+                self._conn.close()
+
+    def _drop_indexes(self, con: Any) -> list[str]:
+        """Drop the secondary indexes of the tables we load; returns the statements that recreate them."""
+        existing = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        recreate: list[str] = []
+        for table in Base.metadata.sorted_tables:
+            if table.name in KEEP_TABLES:
+                continue
+            for index in table.indexes:
+                if not index.unique and index.name in existing:
+                    recreate.append(str(CreateIndex(index).compile(dialect=self.db.engine.dialect)))
+                    con.execute(f'DROP INDEX "{index.name}"')
+        return recreate
+
+    # -- queries ----------------------------------------------------------------------------------------
+    def scalar(self, sql: str) -> Any:
+        if self.sqlite:
+            return self._raw.driver_connection.execute(sql).fetchone()[0]
+        return self._conn.execute(text(sql)).scalar()
+
+    def practice_count(self) -> int:
+        return int(self.scalar('SELECT count(*) FROM "practice"') or 0)
+
+    def next_id(self, table_name: str) -> int:
+        table = Base.metadata.tables[table_name]
+        if self.sqlite:
+            value = self.scalar(f'SELECT max(id) FROM "{table_name}"')
+        else:
+            value = self._conn.execute(select(func.max(table.c.id))).scalar()
+        return int(value or 0) + 1
+
+    def max_ids(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c and table.name not in KEEP_TABLES:
+                out[table.name] = self.next_id(table.name)
+        return out
+
+    def clear(self) -> None:
+        """Delete the network's data (everything except accounts, the audit trail and value sets)."""
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in KEEP_TABLES:
+                continue
+            if self.sqlite:
+                self._raw.driver_connection.execute(f'DELETE FROM "{table.name}"')
+            else:
+                self._conn.execute(delete(table))
+
+    # -- inserts ----------------------------------------------------------------------------------------
+    def write(self, table_name: str, parts: list[Columns]) -> None:
+        table: Table = Base.metadata.tables[table_name]
+        for cols in parts:
+            n = length(cols)
+            unknown = set(cols) - set(table.c.keys())
+            if unknown:
+                raise KeyError(f"{table_name} has no column(s) {sorted(unknown)}")
+            names = [k for k, v in cols.items() if v is not None]  # NULL scalars: leave to the default
+            values = [_column_values(table.c[name].type, cols[name], n, self.sqlite) for name in names]
+            rows = zip(*values, strict=False)
+            if self.sqlite:
+                sql = f'INSERT INTO "{table_name}" ({", ".join(chr(34) + c + chr(34) for c in names)}) ' \
+                      f'VALUES ({", ".join("?" * len(names))})'
+                cur = self._raw.driver_connection.cursor()
+                while batch := list(itertools.islice(rows, BATCH)):
+                    cur.executemany(sql, batch)
+                cur.close()
+            else:
+                stmt = table.insert()
+                while batch := list(itertools.islice(rows, BATCH)):
+                    self._conn.execute(stmt, [dict(zip(names, row, strict=True)) for row in batch])
+            self.counts[table_name] = self.counts.get(table_name, 0) + n
+
+    def reset_sequences(self) -> None:
+        """PostgreSQL: move each id sequence past the explicit ids we inserted."""
+        if self.sqlite or self.db.url.get_backend_name() != "postgresql":
+            return
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c and table.name in self.counts:
+                self._conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM \"{table.name}\"))"))
+
+    def finish_import(self, import_id: int, finished_at: dt.datetime, added: int) -> None:
+        table = Base.metadata.tables["data_import"]
+        if self.sqlite:
+            self._raw.driver_connection.execute(
+                'UPDATE "data_import" SET status = ?, finished_at = ?, added = ? WHERE id = ?',
+                ("done", finished_at.strftime("%Y-%m-%d %H:%M:%S.%f"), added, import_id))
+        else:
+            self._conn.execute(table.update().where(table.c.id == import_id)
+                               .values(status="done", finished_at=finished_at, added=added))

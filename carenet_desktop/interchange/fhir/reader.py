@@ -1,0 +1,122 @@
+"""Reading FHIR files: Bundles (``.json``), single resources and bulk-data NDJSON (``.ndjson``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .mapping import MappingContext, map_resource
+from .records import Problem, Record
+from .values import MappingError
+
+SUFFIXES = (".json", ".ndjson")
+
+
+@dataclass
+class ParsedFile:
+    """The records of one file and the resources that could not be mapped."""
+
+    path: Path
+    sha256: str
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # resource types not stored, with counts
+    fatal: bool = False  # the file itself could not be read
+
+
+def collect_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to import: given files as they are, directories recursively (``*.json``, ``*.ndjson``).
+
+    NDJSON files are ordered so that Patients and Practitioners come before the resources pointing to them.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+    return sorted(dict.fromkeys(out), key=_file_priority)
+
+
+_TYPE_PRIORITY = ("practitioner", "organization", "medication.", "patient", "coverage", "encounter", "condition")
+
+
+def _file_priority(path: Path) -> tuple[int, str]:
+    name = path.name.lower()
+    rank = next((i for i, t in enumerate(_TYPE_PRIORITY) if name.startswith(t)), len(_TYPE_PRIORITY))
+    if name.startswith("medication") and not name.startswith("medication."):
+        rank = len(_TYPE_PRIORITY)
+    return (rank if path.suffix.lower() == ".ndjson" else len(_TYPE_PRIORITY), str(path))
+
+
+def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
+    """(location, resource) pairs; a resource that is not valid JSON is yielded as a ``MappingError``."""
+    if path.suffix.lower() == ".ndjson":
+        for number, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", json.loads(line)
+            except ValueError as exc:
+                yield f"line {number}", MappingError(f"invalid JSON ({exc.msg})")
+        return
+    document = json.loads(data)  # the caller reports a file that is not JSON
+    if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+        entries = document.get("entry") or []
+        if not isinstance(entries, list):
+            raise MappingError("Bundle.entry: expected a list")
+        for index, entry in enumerate(entries):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if resource is None:
+                yield f"entry {index}", MappingError("entry without a resource")
+            else:
+                yield f"entry {index}", resource
+    elif isinstance(document, list):  # a plain JSON array of resources
+        for index, resource in enumerate(document):
+            yield f"item {index}", resource
+    else:
+        yield "resource", document
+
+
+def parse_file(path: str | Path) -> ParsedFile:
+    """Read and map one file (pure: the store is not touched)."""
+    path = Path(path)
+    data = path.read_bytes()
+    parsed = ParsedFile(path, hashlib.sha256(data).hexdigest())
+    try:
+        items = list(iter_resources(path, data))
+    except (ValueError, MappingError) as exc:
+        reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        parsed.problems.append(Problem(str(path), "", reason))
+        parsed.fatal = True
+        return parsed
+    ctx = MappingContext()
+    for _location, resource in items:
+        if isinstance(resource, dict):
+            ctx.remember(resource)
+    for location, resource in items:
+        if isinstance(resource, MappingError):
+            parsed.problems.append(Problem(str(path), location, str(resource)))
+            continue
+        try:
+            record = map_resource(resource, ctx)
+        except MappingError as exc:
+            rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+            rid = resource.get("id") if isinstance(resource, dict) else None
+            what = f" ({rtype}/{rid})" if rtype and isinstance(rid, str) else ""
+            parsed.problems.append(Problem(str(path), location + what, str(exc)))
+            continue
+        if record is None:
+            rtype = str(resource.get("resourceType"))
+            parsed.skipped[rtype] = parsed.skipped.get(rtype, 0) + 1
+            continue
+        record.location = location
+        parsed.records.append(record)
+    return parsed

@@ -1,0 +1,120 @@
+"""EHR exports as CSV/Excel: reading, column mapping, normalising and validating (no database here).
+
+``iter_validated`` streams a file through the checks chunk by chunk; ``preview`` returns the mapped
+rows and every row-level problem without anything being written. The service layer
+(``services.intake``) builds the ``Reference`` from the store and writes the accepted rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .fields import KIND_FIELDS, KINDS, FieldSpec, field_specs, guess_mapping
+from .reading import DEFAULT_CHUNK_ROWS, Chunk, TabularError, TabularSource, file_sha256
+from .validate import (
+    PROBLEM_COLUMNS,
+    ChunkResult,
+    ColumnMapping,
+    DedupState,
+    Reference,
+    bad_rows_frame,
+    identity_hashes,
+    normalise_chunk,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "KINDS",
+    "KIND_FIELDS",
+    "PROBLEM_COLUMNS",
+    "Chunk",
+    "ChunkResult",
+    "ColumnMapping",
+    "FieldSpec",
+    "Preview",
+    "Reference",
+    "TabularError",
+    "TabularSource",
+    "field_specs",
+    "file_sha256",
+    "guess_mapping",
+    "identity_hashes",
+    "iter_validated",
+    "preview",
+    "resolve_mapping",
+    "write_rejections",
+]
+
+
+def resolve_mapping(source: TabularSource, kind: str, saved: dict[str, str] | None = None,
+                    date_formats: dict[str, str] | None = None, code_system: str | None = None) -> ColumnMapping:
+    """The guessed mapping, overridden by a saved/confirmed one (headers the file lacks are dropped).
+
+    A saved mapping value of ``""`` un-maps a field the guess would have mapped.
+    """
+    mapping = guess_mapping(source.headers, kind)
+    for name, header in (saved or {}).items():
+        if not header:
+            mapping.pop(name, None)
+        elif header in source.headers:
+            mapping[name] = header
+    valid = {s.name for s in field_specs(kind)}
+    mapping = {k: v for k, v in mapping.items() if k in valid}
+    return ColumnMapping(kind, mapping, dict(date_formats or {}), code_system)
+
+
+def iter_validated(source: TabularSource, cmap: ColumnMapping, ref: Reference) -> Iterator[ChunkResult]:
+    """Each chunk normalised and checked; rows that could not even be split come as problems too."""
+    missing = cmap.missing_required()
+    if missing:
+        raise TabularError(f"No column is mapped to: {', '.join(missing)}.")
+    state = DedupState()
+    name = source.path.name
+    for chunk in source.chunks():
+        result = normalise_chunk(chunk, cmap, ref, state, name)
+        if chunk.bad_rows:
+            result.problems = pd.concat([bad_rows_frame(name, chunk.bad_rows), result.problems], ignore_index=True)
+        yield result
+
+
+@dataclass
+class Preview:
+    headers: list[str]
+    mapping: ColumnMapping
+    rows: pd.DataFrame  # the first mapped rows, with a 'rejected' column
+    problems: pd.DataFrame  # every problem of the whole file
+    total_rows: int
+    rejected_rows: int
+
+
+def preview(source: TabularSource, cmap: ColumnMapping, ref: Reference, *, max_rows: int = 200) -> Preview:
+    shown: list[pd.DataFrame] = []
+    problems: list[pd.DataFrame] = []
+    total = 0
+    have = 0
+    for result in iter_validated(source, cmap, ref):
+        total += len(result.frame) + int(result.problems["column"].eq("").sum())
+        if have < max_rows:
+            part = result.frame.head(max_rows - have).copy()
+            part["rejected"] = result.rejected[: len(part)]
+            shown.append(part)
+            have += len(part)
+        problems.append(result.problems)
+    probs = pd.concat(problems, ignore_index=True) if problems else bad_rows_frame(source.path.name, [])
+    rows = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame()
+    return Preview(source.headers, cmap, rows, probs.sort_values("row", kind="stable", ignore_index=True),
+                   total, int(probs["row"].nunique()))
+
+
+def write_rejections(problems: pd.DataFrame, path: str | Path) -> Path:
+    """The rejection report: one CSV line per problem (file, row, column, value, reason), by row."""
+    path = Path(path)
+    frame = problems.sort_values(["row"], kind="stable")[PROBLEM_COLUMNS] if len(problems) else problems
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+

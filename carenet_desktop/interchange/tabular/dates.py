@@ -1,0 +1,91 @@
+"""Date columns: detect the format a column uses (ISO, US m/d/Y, d-m-Y, Excel serials ...) and parse it.
+
+A column has one format (detected from a sample or fixed in the mapping profile); the time part is
+optional in every format. Parsing is vectorised; what does not parse becomes NaT and is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# format key -> (label for messages, strptime formats tried in order; the date-only one first)
+DATE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "iso": ("YYYY-MM-DD", ()),
+    "us": ("MM/DD/YYYY", ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
+                          "%m/%d/%Y %I:%M:%S %p")),
+    "us-short": ("MM/DD/YY", ("%m/%d/%y", "%m/%d/%y %H:%M", "%m/%d/%y %I:%M %p")),
+    "us-dash": ("MM-DD-YYYY", ("%m-%d-%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y %H:%M:%S")),
+    "dmy-slash": ("DD/MM/YYYY", ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")),
+    "dmy": ("DD-MM-YYYY", ("%d-%m-%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S")),
+    "dmy-dot": ("DD.MM.YYYY", ("%d.%m.%Y", "%d.%m.%Y %H:%M")),
+    "compact": ("YYYYMMDD", ("%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%d%H%M")),
+    "excel": ("Excel serial day number", ()),
+}
+# On a tie (e.g. every day <= 12) US order wins: these are US EHR exports.
+_PREFERENCE = ("iso", "us", "us-short", "us-dash", "compact", "dmy-slash", "dmy", "dmy-dot", "excel")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+MIN_DATE = pd.Timestamp("1900-01-01")
+
+
+def format_label(key: str) -> str:
+    return DATE_FORMATS.get(key, (key, ()))[0]
+
+
+def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
+    """Parse text cells with one format key; blanks and failures become NaT (datetime64[ns])."""
+    text = values.astype(str).str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = text != ""
+    if not todo.any():
+        return out
+    if fmt == "iso":
+        sub = text[todo]
+        # 'T' or ' ' separator, optional time and offset; offsets are dropped after conversion to UTC
+        parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=True)
+        out[todo] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    elif fmt == "excel":
+        nums = pd.to_numeric(text[todo], errors="coerce")
+        nums = nums.where((nums >= 1) & (nums < 2_958_466))
+        out[todo] = EXCEL_EPOCH + pd.to_timedelta(nums, unit="D").dt.round("s")
+    else:
+        for pattern in DATE_FORMATS[fmt][1]:
+            pending = todo & out.isna()
+            if not pending.any():
+                break
+            out[pending] = pd.to_datetime(text[pending], format=pattern, errors="coerce")
+    return out.where(out >= MIN_DATE)
+
+
+def detect_format(values: pd.Series, sample_size: int = 2000) -> str | None:
+    """The format key parsing the most of a sample of non-blank cells (None when nothing parses)."""
+    uniq = pd.unique(values.to_numpy(dtype=object))
+    sample = pd.Series([str(v).strip() for v in uniq[: sample_size * 2] if v is not None], dtype=object)
+    sample = sample[sample != ""].drop_duplicates().head(sample_size)
+    if sample.empty:
+        return None
+    best, best_n = None, 0
+    for key in _PREFERENCE:
+        n = int(parse_dates(sample, key).notna().sum())
+        if n > best_n:
+            best, best_n = key, n
+    if best == "excel" and best_n < len(sample) * 0.9:
+        return None  # numbers that are not all day serials: probably not a date column
+    return best
+
+
+def to_storage_text(values: pd.Series, *, date_only: bool = False) -> np.ndarray:
+    """Datetimes as the text SQLAlchemy stores in SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'); NaT -> None.
+
+    Formatted once per distinct value (exports repeat dates a lot).
+    """
+    codes, uniques = pd.factorize(pd.Series(values).to_numpy(dtype="datetime64[us]"), use_na_sentinel=True)
+    arr = np.asarray(uniques, dtype="datetime64[us]")
+    if date_only:
+        text = np.datetime_as_string(arr.astype("datetime64[D]"), unit="D").astype(object)
+    else:
+        text = np.char.replace(np.datetime_as_string(arr, unit="us"), "T", " ").astype(object)
+    out = np.full(len(codes), None, dtype=object)
+    good = codes >= 0
+    out[good] = text[codes[good]]
+    return out

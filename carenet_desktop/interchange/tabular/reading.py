@@ -1,0 +1,308 @@
+"""Reading CSV and Excel exports as chunks of text cells: encoding and delimiter detection, row numbers.
+
+Every cell comes out as ``str`` (empty string for blank): typing, date parsing and code normalisation
+happen later, per column, where a failure can be reported against the row and column it came from.
+Row numbers are spreadsheet row numbers (the header is row 1, the first record row 2).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 256 * 1024
+DEFAULT_CHUNK_ROWS = 200_000
+csv.field_size_limit(2**31 - 1)
+_CSV_ERROR = "\x00csv-error:"
+
+
+class TabularError(Exception):
+    """The file cannot be read at all (not a spreadsheet, no header ...); message meant for the user."""
+
+
+@dataclass
+class Chunk:
+    """Rows of one chunk: cells as text, their spreadsheet row numbers, and rows that could not be split."""
+
+    frame: pd.DataFrame  # columns = header names (deduplicated), all str
+    rows: np.ndarray  # int64 spreadsheet row number of each frame row
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig' (BOM), 'utf-16' (BOM), 'utf-8' when the whole file decodes, else 'cp1252'."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _decode_errors(encoding: str) -> str:
+    # cp1252 leaves five bytes undefined; keep them visible rather than failing the whole file
+    return "replace" if encoding.lower() in ("cp1252", "windows-1252") else "strict"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The candidate delimiter that splits the first lines into the most, and equally many, fields."""
+    lines = [ln for ln in sample.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", -1.0
+    for delim in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        score = counts[0] * consistent
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def dedupe_headers(raw: list[str]) -> list[str]:
+    """Stripped header names, blanks named 'column N', repeats suffixed ' (2)', ' (3)' ..."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, name in enumerate(raw, start=1):
+        name = (name or "").strip().strip("\ufeff") or f"column {i}"
+        n = seen.get(name.lower(), 0) + 1
+        seen[name.lower()] = n
+        out.append(name if n == 1 else f"{name} ({n})")
+    return out
+
+
+class TabularSource:
+    """A CSV or .xlsx file opened for reading in chunks (headers available at once)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        sheet: str | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(2, "No such file", str(self.path))
+        self.chunk_rows = max(1, chunk_rows)
+        self.sheet = sheet
+        self.is_excel = self.path.suffix.lower() in (".xlsx", ".xlsm")
+        self.encoding = None if self.is_excel else (encoding or detect_encoding(self.path))
+        self.delimiter: str | None = None
+        if not self.is_excel:
+            with self._open_text() as fh:
+                sample = fh.read(SNIFF_BYTES)
+            self.delimiter = delimiter or sniff_delimiter(sample)
+        self.headers = self._read_headers()
+        self._position: io.BufferedReader | None = None
+        self._size = max(1, self.path.stat().st_size)
+
+    # --- CSV -----------------------------------------------------------------------------------------
+    def _open_text(self) -> io.TextIOWrapper:
+        assert self.encoding is not None
+        return open(self.path, encoding=self.encoding, errors=_decode_errors(self.encoding), newline="")
+
+    @staticmethod
+    def _clean_lines(fh: io.TextIOBase) -> Iterator[str]:
+        for line in fh:
+            yield line.replace("\0", "") if "\0" in line else line
+
+    def _csv_reader(self, fh: io.TextIOBase):  # type: ignore[no-untyped-def]
+        return csv.reader(self._clean_lines(fh), delimiter=self.delimiter or ",")
+
+    def _read_headers(self) -> list[str]:
+        if self.is_excel:
+            for values in self._excel_rows():
+                if any(values[1]):
+                    return dedupe_headers(values[1])
+            raise TabularError("The sheet is empty: no header row found.")
+        try:
+            with self._open_text() as fh:
+                for raw in self._csv_reader(fh):
+                    if any(raw):
+                        return dedupe_headers(raw)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise TabularError(f"Cannot read the file as CSV: {exc}") from exc
+        raise TabularError("The file is empty: no header row found.")
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The data rows in chunks of ``chunk_rows`` (blank rows skipped, bad rows reported).
+
+        CSV goes through pandas' C parser when it can; at the first row that parser refuses (wrong
+        field count, broken quoting ...) reading continues with the csv module, which reports bad
+        rows one by one.
+        """
+        done = 0
+        if not self.is_excel:
+            fast = self._pandas_chunks()
+            while True:
+                try:
+                    chunk = next(fast)
+                except StopIteration:
+                    return
+                except Exception:  # noqa: BLE001 - any parser complaint: continue the careful way
+                    break
+                done = int(chunk.rows[-1]) if len(chunk.rows) else done
+                yield chunk
+        yield from self._careful_chunks(done)
+
+    def _pandas_chunks(self) -> Iterator[Chunk]:
+        with self._open_text() as fh:
+            first = fh.readline()
+            if not first.rstrip("\r\n") or "\0" in first:
+                raise ValueError("no header on the first line")
+            fh.seek(0)
+            self._position = fh.buffer  # type: ignore[assignment]
+            reader = pd.read_csv(
+                fh, sep=self.delimiter or ",", header=None, skiprows=1, names=self.headers, dtype=object,
+                na_filter=False, keep_default_na=False, skip_blank_lines=False, chunksize=self.chunk_rows,
+                engine="c", quoting=csv.QUOTE_MINIMAL, doublequote=True, on_bad_lines="error",
+            )
+            number = 1
+            for frame in reader:
+                rows = np.arange(number + 1, number + 1 + len(frame), dtype=np.int64)
+                number += len(frame)
+                values = frame.to_numpy(dtype=object)
+                missing = pd.isna(values)
+                if missing.any():  # short rows: pad like the csv path
+                    values[missing] = ""
+                keep = (values != "").any(axis=1) if values.size else np.zeros(len(frame), dtype=bool)
+                frame = pd.DataFrame(values[keep], columns=self.headers, dtype=object)
+                yield Chunk(frame, rows[keep], [])
+
+    def _careful_chunks(self, skip: int) -> Iterator[Chunk]:
+        rows_iter = self._excel_rows() if self.is_excel else self._csv_rows()
+        width = len(self.headers)
+        header_seen = False
+        cells: list[list[str]] = []
+        numbers: list[int] = []
+        bad: list[tuple[int, str]] = []
+        for number, values in rows_iter:
+            if not any(values):
+                continue  # blank rows (every cell empty) carry nothing
+            if not header_seen:
+                header_seen = True
+                continue
+            if number <= skip:
+                continue
+            if values[0].startswith(_CSV_ERROR):
+                bad.append((number, values[0][len(_CSV_ERROR):]))
+                continue
+            n = len(values)
+            if n > width:
+                if any(v.strip() for v in values[width:]):
+                    bad.append((number, f"row has {n} fields, the header has {width}"))
+                    continue
+                values = values[:width]
+            elif n < width:  # exports often drop trailing empty fields
+                values = values + [""] * (width - n)
+            cells.append(values)
+            numbers.append(number)
+            if len(cells) >= self.chunk_rows:
+                yield self._make_chunk(cells, numbers, bad)
+                cells, numbers, bad = [], [], []
+        if cells or bad:
+            yield self._make_chunk(cells, numbers, bad)
+
+    def _make_chunk(self, cells: list[list[str]], numbers: list[int], bad: list[tuple[int, str]]) -> Chunk:
+        frame = pd.DataFrame(cells, columns=self.headers, dtype=object) if cells else pd.DataFrame(
+            {h: pd.Series([], dtype=object) for h in self.headers}
+        )
+        return Chunk(frame, np.asarray(numbers, dtype=np.int64), bad)
+
+    def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            with self._open_text() as fh:
+                self._position = fh.buffer  # type: ignore[assignment]
+                reader = self._csv_reader(fh)
+                record = 0
+                while True:
+                    try:
+                        values = next(reader)
+                    except StopIteration:
+                        return
+                    except csv.Error as exc:  # unterminated quote at end of file and the like
+                        record += 1
+                        yield record, [f"{_CSV_ERROR}malformed CSV ({exc})"]
+                        continue
+                    record += 1
+                    yield record, values
+        except UnicodeDecodeError as exc:
+            raise TabularError(f"The file is not valid {self.encoding} text ({exc.reason}).") from exc
+
+    def fraction(self) -> float:
+        """How far reading has got (0..1; approximate, for progress bars)."""
+        try:
+            return min(1.0, self._position.tell() / self._size) if self._position is not None else 0.0
+        except (ValueError, OSError):
+            return 1.0
+
+    # --- Excel ---------------------------------------------------------------------------------------
+    def _excel_rows(self) -> Iterator[tuple[int, list[str]]]:
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
+            raise TabularError(f"Cannot open the workbook: {exc.__class__.__name__}") from exc
+        try:
+            if self.sheet is not None:
+                if self.sheet not in wb.sheetnames:
+                    raise TabularError(f"The workbook has no sheet named {self.sheet!r}.")
+                ws = wb[self.sheet]
+            else:
+                ws = wb.worksheets[0]
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield number, [_excel_text(v) for v in row]
+        finally:
+            wb.close()
+
+
+def _excel_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,1 @@
+"""Shared eCQM libraries (QI-Core Status/QICoreCommon, Hospice, medication periods) as vectorised functions."""

@@ -1,0 +1,109 @@
+"""Hospice care in the measurement period (the eCQM library ``Hospice``, 2025 QI-Core version).
+
+  has_hospice_services(data, period) -> pd.Index of patient_id with any of:
+    * a performed inpatient encounter ("Encounter Inpatient") discharged to home or to a facility for
+      hospice care, that ends during (day of) the period;
+    * a performed "Hospice Encounter" overlapping (day of) the period;
+    * a performed hospice assessment (LOINC 45755-6, survey) answered Yes, effective overlapping the period;
+    * a "Hospice Care Ambulatory" order (active/completed, intent order) authored during the period;
+    * a completed "Hospice Care Ambulatory" procedure overlapping the period;
+    * a "Hospice Diagnosis" condition whose prevalence period overlaps the period.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pandas as pd
+
+from ..data import MeasureData
+from ..period import Period
+from ..primitives import code_mask, ends_during, overlaps, point_in, vs_mask
+from . import status
+
+VS_ENCOUNTER_INPATIENT = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.666.5.307"
+VS_HOSPICE_ENCOUNTER = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003.1003"
+VS_HOSPICE_CARE_AMBULATORY = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.526.3.1584"
+VS_HOSPICE_DIAGNOSIS = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003.1165"
+
+#: direct-reference codes of the library
+DISCHARGE_HOME_HOSPICE = ("snomed", "428361000124107")
+DISCHARGE_FACILITY_HOSPICE = ("snomed", "428371000124100")
+HOSPICE_CARE_MDS = ("loinc", "45755-6")
+YES = ("snomed", "373066001")
+
+VALUESETS = (VS_ENCOUNTER_INPATIENT, VS_HOSPICE_ENCOUNTER, VS_HOSPICE_CARE_AMBULATORY, VS_HOSPICE_DIAGNOSIS)
+
+
+_FRAMES = ("encounters", "observations", "service_requests", "procedures", "conditions")
+_CACHE: dict[tuple[object, ...], tuple[tuple[weakref.ref[object], ...], pd.Index]] = {}
+_CACHE_SIZE = 4
+
+
+def has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
+    """Patients with hospice services in ``period`` (see the module docstring).
+
+    Most measures exclude hospice patients, so one evaluation asks the same question many times: the
+    answer is remembered per (frames, value sets, period) while those objects live (frames of a
+    ``MeasureData`` are not modified in place during an evaluation).
+    """
+    objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
+    key = (period, *(id(o) for o in objects))
+    hit = _CACHE.get(key)
+    if hit is not None and all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
+        return hit[1]
+    result = _has_hospice_services(data, period)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (tuple(weakref.ref(o) for o in objects), result)
+    return result
+
+
+def _has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
+    ids: list[np.ndarray] = []
+
+    def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+        return frame[mask] if mask.any() else frame.iloc[0:0]
+
+    enc = data.encounters
+    inpatient = keep(enc, vs_mask(data, enc, VS_ENCOUNTER_INPATIENT))
+    if len(inpatient):
+        discharged = code_mask(inpatient, *DISCHARGE_HOME_HOSPICE, column="discharge_key") | code_mask(
+            inpatient, *DISCHARGE_FACILITY_HOSPICE, column="discharge_key"
+        )
+        sub = keep(inpatient, discharged & status.encounter_performed(inpatient))
+        ids.append(sub["patient_id"].to_numpy()[ends_during(status.encounter_interval(sub), period, "day")])
+    sub = keep(enc, vs_mask(data, enc, VS_HOSPICE_ENCOUNTER))
+    if len(sub):
+        sub = keep(sub, status.encounter_performed(sub))
+        ids.append(sub["patient_id"].to_numpy()[overlaps(status.encounter_interval(sub), period, "day")])
+
+    obs = data.observations
+    sub = keep(obs, code_mask(obs, *HOSPICE_CARE_MDS))
+    if len(sub):
+        sub = keep(sub, status.assessment_performed(sub) & code_mask(sub, *YES, column="value_key"))
+        ids.append(sub["patient_id"].to_numpy()[overlaps(status.effective_interval(sub), period, "day")])
+
+    sr = data.service_requests
+    sub = keep(sr, vs_mask(data, sr, VS_HOSPICE_CARE_AMBULATORY))
+    if len(sub):
+        sub = keep(sub, status.intervention_order(sub))
+        ids.append(sub["patient_id"].to_numpy()[point_in(sub["authored_on"], period, "day")])
+
+    proc = data.procedures
+    sub = keep(proc, vs_mask(data, proc, VS_HOSPICE_CARE_AMBULATORY))
+    if len(sub):
+        sub = keep(sub, status.intervention_performed(sub))
+        ids.append(sub["patient_id"].to_numpy()[overlaps(status.performed_interval(sub), period, "day")])
+
+    cond = data.conditions
+    sub = keep(cond, vs_mask(data, cond, VS_HOSPICE_DIAGNOSIS))
+    if len(sub):
+        ids.append(sub["patient_id"].to_numpy()[overlaps(status.prevalence_interval(sub), period, "day")])
+
+    found = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    return pd.Index(pd.unique(found), name="patient_id")
+
+
+__all__ = ["VALUESETS", "has_hospice_services"]

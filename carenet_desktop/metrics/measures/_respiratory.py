@@ -1,0 +1,137 @@
+"""What CMS146 (pharyngitis) and CMS154 (URI) share: their qualifying encounters and the eCQM library
+``Antibiotic`` (1.7.000), whose three exclusion tests look back from the episode date (the encounter's
+start day):
+
+  comorbid_history(...)    a comorbid condition whose onset day is in [episode day - 1 year, episode day]
+  competing_history(...)   a competing condition whose onset day is in [episode day, episode day + 3]
+  antibiotic_history(...)  an antibiotic whose medicationRequestPeriod overlaps
+                           [episode day - 30 days, episode day - 1 day]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data import MeasureData
+from ..libraries import status
+from ..libraries.medication_duration import medication_request_period
+from ..period import Period
+from ..primitives import add_years, code_mask, ends_during, exists_in_window, vs_mask
+from ._episodes import days, exists_pair, vs
+
+ED_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1010")
+HOME_HEALTHCARE = vs("2.16.840.1.113883.3.464.1003.101.12.1016")
+MEDICAL_DISABILITY_EXAM = vs("2.16.840.1.113883.3.464.1003.101.12.1073")
+OFFICE_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1001")
+OUTPATIENT_CONSULTATION = vs("2.16.840.1.113883.3.464.1003.101.12.1008")
+PREVENTIVE_ESTABLISHED_18_UP = vs("2.16.840.1.113883.3.464.1003.101.12.1025")
+PREVENTIVE_GROUP_COUNSELING = vs("2.16.840.1.113883.3.464.1003.101.12.1027")
+PREVENTIVE_INDIVIDUAL_COUNSELING = vs("2.16.840.1.113883.3.464.1003.101.12.1026")
+PREVENTIVE_INITIAL_18_UP = vs("2.16.840.1.113883.3.464.1003.101.12.1023")
+PREVENTIVE_INITIAL_0_17 = vs("2.16.840.1.113883.3.464.1003.101.12.1022")
+PREVENTIVE_ESTABLISHED_0_17 = vs("2.16.840.1.113883.3.464.1003.101.12.1024")
+TELEPHONE_VISITS = vs("2.16.840.1.113883.3.464.1003.101.12.1080")
+VIRTUAL_ENCOUNTER = vs("2.16.840.1.113883.3.464.1003.101.12.1089")
+
+ACUTE_PHARYNGITIS = vs("2.16.840.1.113883.3.464.1003.102.12.1011")
+ACUTE_TONSILLITIS = vs("2.16.840.1.113883.3.464.1003.102.12.1012")
+COMORBID_CONDITIONS = vs("2.16.840.1.113883.3.464.1003.102.12.1025")
+COMPETING_CONDITIONS = vs("2.16.840.1.113883.3.464.1003.102.12.1017")
+#: "Antibiotic Medications for Pharyngitis" and "... for Upper Respiratory Infection" are one value set
+ANTIBIOTIC_MEDICATIONS = vs("2.16.840.1.113883.3.464.1003.196.12.1001")
+
+QUALIFYING_ENCOUNTER_VALUESETS = (
+    ED_VISIT, HOME_HEALTHCARE, MEDICAL_DISABILITY_EXAM, OFFICE_VISIT, TELEPHONE_VISITS, VIRTUAL_ENCOUNTER,
+    OUTPATIENT_CONSULTATION, PREVENTIVE_ESTABLISHED_18_UP, PREVENTIVE_GROUP_COUNSELING,
+    PREVENTIVE_INITIAL_0_17, PREVENTIVE_INDIVIDUAL_COUNSELING, PREVENTIVE_INITIAL_18_UP,
+    PREVENTIVE_ESTABLISHED_0_17,
+)
+#: CPT 99429 "Unlisted preventive medicine service" (a direct-reference code on Encounter.type)
+UNLISTED_PREVENTIVE = ("http://www.ama-assn.org/go/cpt", "99429")
+
+
+def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
+    """Performed encounters of the qualifying types that end (day precision) between the start of the
+    period and three days before its end (so that the 3-day follow-up window stays inside it)."""
+    enc = data.encounters
+    if enc.empty:
+        return enc
+    kind = vs_mask(data, enc, *QUALIFYING_ENCOUNTER_VALUESETS) | code_mask(enc, *UNLISTED_PREVENTIVE)
+    sub = enc[kind & status.encounter_performed(enc)]
+    if sub.empty:
+        return sub
+    window = (period.start_ts, period.end_ts - pd.Timedelta(days=3))
+    return sub[ends_during(status.encounter_interval(sub), window, "day")]
+
+
+def comorbid_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.ndarray:
+    """Antibiotic."Has Comorbid Condition History": onset day in [episode day - 1 year, episode day]."""
+    if episodes.empty or conditions.empty:
+        return np.zeros(len(episodes), dtype=bool)
+    start_day = episodes["start"].dt.normalize()
+    lo = days(add_years(start_day, -1))
+    onset = status.prevalence_interval(conditions).start()
+    return exists_in_window(episodes["patient_id"].to_numpy(), lo, days(start_day),
+                            conditions["patient_id"].to_numpy(), days(onset))
+
+
+def competing_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.ndarray:
+    """Antibiotic."Has Competing Diagnosis History": onset day in [episode day, episode day + 3]."""
+    if episodes.empty or conditions.empty:
+        return np.zeros(len(episodes), dtype=bool)
+    start = days(episodes["start"])
+    onset = status.prevalence_interval(conditions).start()
+    return exists_in_window(episodes["patient_id"].to_numpy(), start, start + 3,
+                            conditions["patient_id"].to_numpy(), days(onset))
+
+
+def antibiotic_history(episodes: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
+    """Antibiotic."Has Antibiotic Medication History": a medication request period (CMD
+    medicationRequestPeriod) overlapping [episode day - 30, episode day - 1]."""
+    if episodes.empty or requests.empty:
+        return np.zeros(len(episodes), dtype=bool)
+    med = medication_request_period(requests)
+    ok = med["start"].notna().to_numpy()
+    requests = requests[ok]
+    med = med[ok]
+    if requests.empty:
+        return np.zeros(len(episodes), dtype=bool)
+    episode_day = days(episodes["start"])
+    med_start = days(med["start"])
+    med_end = days(med["end"])
+
+    def overlapping(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        lo = episode_day[li] - 30
+        hi = episode_day[li] - 1
+        return (med_start[ri] <= hi) & (med_end[ri] >= lo)
+
+    return exists_pair(episodes["patient_id"].to_numpy(), requests["patient_id"].to_numpy(), overlapping)
+
+
+def antibiotic_orders(data: MeasureData) -> pd.DataFrame:
+    """Antibiotic medication requests that are orders (active or completed, intent order)."""
+    mr = data.medication_requests
+    if mr.empty:
+        return mr
+    mr = mr[vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS)]
+    return mr[status.medication_order(mr)]
+
+
+def conditions_in(data: MeasureData, *valuesets: str) -> pd.DataFrame:
+    cond = data.conditions
+    if cond.empty:
+        return cond
+    return cond[vs_mask(data, cond, *valuesets)]
+
+
+__all__ = [
+    "ANTIBIOTIC_MEDICATIONS",
+    "QUALIFYING_ENCOUNTER_VALUESETS",
+    "antibiotic_history",
+    "antibiotic_orders",
+    "comorbid_history",
+    "competing_history",
+    "conditions_in",
+    "qualifying_encounters",
+]

@@ -1,0 +1,34 @@
+"""Qualifying-visit helper shared by the pediatric eCQMs (the "Qualifying Encounters" definitions).
+
+Most of these measures define their initial-population visits the same way: encounters of some value
+sets (plus, sometimes, a direct-reference code), ``isEncounterPerformed()`` (Status 1.8.000: finished,
+arrived, triaged, in-progress, onleave), whose ``period.toInterval()`` is ``during day of`` the
+measurement period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ..data import MeasureData
+from ..libraries import status
+from ..period import Period
+from ..primitives import during
+
+
+def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str],
+                   codes: Iterable[str] = ()) -> pd.Index:
+    """Patients with a performed encounter of ``valuesets`` (or a ``system|code`` key in ``codes``)
+    whose period lies within the measurement period (day precision)."""
+    enc = data.encounters
+    if enc.empty:
+        return pd.Index([], name="patient_id")
+    keys = data.valuesets.keys(*valuesets) | frozenset(codes)
+    mask = enc["key"].isin(keys).to_numpy() & status.encounter_performed(enc)
+    if not mask.any():
+        return pd.Index([], name="patient_id")
+    sub = enc[mask]
+    inside = during(status.encounter_interval(sub), period, precision="day")
+    return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")

@@ -1,0 +1,316 @@
+"""CMS117 Childhood Immunization Status (QI-Core 4.1.1 FHIR eCQM, 2025 reporting year).
+
+Follows the published CQL ``ChildhoodImmunizationStatusFHIR`` 0.1.000 (with FHIRHelpers 4.4.000,
+QICoreCommon 2.1.000, Hospice 6.12.000, Status 1.8.000). Everything is computed on whole frames:
+immunizations and procedures become ``(patient_id, tag, day)`` hits, hits are kept inside each patient's
+birthday-relative window, and the rules are distinct-day counts per patient and tag.
+
+Reading of the CQL that matters for exact results:
+
+* An Immunization counts when ``status ~ 'completed'``; a Procedure when ``status ~ 'completed'``. The day
+  of an immunization is ``date from occurrence``; of a procedure ``date from performed.earliest()``
+  (the start of the performed period, or its end when there is no start).
+* Windows (inclusive days): "42 days" = [birth + 42 days, 2nd birthday]; "180 days" = [birth + 180 days,
+  2nd birthday]; "first two years" = [birth, 2nd birthday]; MMR/VZV/HepA = [1st birthday, 2nd birthday];
+  LAIV = the 2nd birthday only; newborn HepB = [birth, birth + 7 days]. Birthdays are CQL date
+  arithmetic (Feb 29 + 1 year = Feb 28).
+* Influenza: an *immunization* counts from 42 days of age, a *procedure* from 180 days (as written in the
+  CQL). Two flu on distinct days, or one LAIV on the 2nd birthday together with any counted flu dose.
+* Hib: if any counted dose is a 4-dose-schedule product, 4 distinct days of Hib (3- or 4-dose products)
+  are needed, else 3. Rotavirus: if any counted dose is a 3-dose-schedule product, 3 distinct days of
+  rotavirus doses are needed, else 2 (the monovalent 2-dose vaccine is CVX 119 or its procedure codes).
+* HepB: 3 distinct days in the first two years, or a newborn ICD-10-PCS 3E0234Z procedure in the first
+  8 days followed (1 day or more later) by two HepB doses on distinct days.
+* A condition (anaphylaxis, encephalitis, disease history, exclusion diagnoses) counts when the day of
+  the start of its prevalence period (its onset) is within the first two years; no clinical or
+  verification status filter applies in this measure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalogue import register
+from ..data import MeasureData
+from ..definition import Group, Measure
+from ..libraries import status
+from ..libraries.hospice import has_hospice_services
+from ..period import Period
+from ..primitives import add_days, add_years, age_in_years_at
+from ..valuesets import code_key
+from . import _immunization as imz
+from ._visits import visit_patients
+
+VS = "http://cts.nlm.nih.gov/fhir/ValueSet/"
+
+# value sets (canonical URLs of the published measure)
+ANAPHYLACTIC_DTAP = VS + "2.16.840.1.113883.3.464.1003.199.12.1031"
+IMMUNE_DISORDERS = VS + "2.16.840.1.113883.3.464.1003.120.12.1001"
+DTAP_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1214"
+DTAP_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1022"
+ENCEPHALITIS_DTP = VS + "2.16.840.1.113883.3.464.1003.1164"
+HEPATITIS_A = VS + "2.16.840.1.113883.3.464.1003.110.12.1024"
+HEPA_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1215"
+HEPA_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1041"
+HEPATITIS_B = VS + "2.16.840.1.113883.3.464.1003.110.12.1025"
+HEPB_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1216"
+HEPB_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1042"
+HIB3_VACCINE = VS + "2.16.840.1.113883.3.464.1003.110.12.1083"
+HIB3_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1084"
+HIB4_VACCINE = VS + "2.16.840.1.113883.3.464.1003.110.12.1085"
+HIB4_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1086"
+HIV = VS + "2.16.840.1.113883.3.464.1003.120.12.1003"
+HOME_HEALTHCARE = VS + "2.16.840.1.113883.3.464.1003.101.12.1016"
+IPV_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1219"
+IPV_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1045"
+FLU_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1218"
+FLU_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1044"
+LAIV_VACCINE = VS + "2.16.840.1.113883.3.464.1003.110.12.1087"
+LAIV_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1088"
+INTUSSUSCEPTION = VS + "2.16.840.1.113883.3.464.1003.199.12.1056"
+LYMPHATIC_MALIGNANCY = VS + "2.16.840.1.113883.3.464.1003.108.12.1009"
+MEASLES = VS + "2.16.840.1.113883.3.464.1003.110.12.1053"
+MMR_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1224"
+MMR_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1031"
+MUMPS = VS + "2.16.840.1.113883.3.464.1003.110.12.1032"
+OFFICE_VISIT = VS + "2.16.840.1.113883.3.464.1003.101.12.1001"
+VIRTUAL_ENCOUNTER = VS + "2.16.840.1.113883.3.464.1003.101.12.1089"
+PCV_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1221"
+PCV_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1046"
+PREVENTIVE_INITIAL = VS + "2.16.840.1.113883.3.464.1003.101.12.1022"
+PREVENTIVE_ESTABLISHED = VS + "2.16.840.1.113883.3.464.1003.101.12.1024"
+RV2_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1048"
+RV3_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1223"
+RV3_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1047"
+RUBELLA = VS + "2.16.840.1.113883.3.464.1003.110.12.1037"
+SCID = VS + "2.16.840.1.113883.3.464.1003.120.12.1007"
+TELEPHONE_VISITS = VS + "2.16.840.1.113883.3.464.1003.101.12.1080"
+VARICELLA_ZOSTER = VS + "2.16.840.1.113883.3.464.1003.110.12.1039"
+VZV_VACCINE = VS + "2.16.840.1.113883.3.464.1003.196.12.1170"
+VZV_ADMINISTERED = VS + "2.16.840.1.113883.3.464.1003.110.12.1040"
+
+# direct-reference codes
+SNOMED, CPT, CVX, ICD10PCS = "http://snomed.info/sct", "http://www.ama-assn.org/go/cpt", "http://hl7.org/fhir/sid/cvx", "http://www.cms.gov/Medicare/Coding/ICD10"
+ANAPHYLAXIS_HIB = code_key(SNOMED, "433621000124101")
+ANAPHYLAXIS_HEPB = code_key(SNOMED, "428321000124101")
+ANAPHYLAXIS_RV = code_key(SNOMED, "428331000124103")
+ANAPHYLAXIS_HEPA = code_key(SNOMED, "471311000124103")
+ANAPHYLAXIS_FLU = code_key(SNOMED, "471361000124100")
+ANAPHYLAXIS_MMR = code_key(SNOMED, "471331000124109")
+ANAPHYLAXIS_PCV = code_key(SNOMED, "471141000124102")
+ANAPHYLAXIS_IPV = code_key(SNOMED, "471321000124106")
+ANAPHYLAXIS_VZV = code_key(SNOMED, "471341000124104")
+OFFICE_VISIT_99211 = code_key(CPT, "99211")
+RV_MONOVALENT = code_key(CVX, "119")
+NEWBORN_VACCINE = code_key(ICD10PCS, "3E0234Z")
+
+QUALIFYING_ENCOUNTERS = (
+    OFFICE_VISIT, HOME_HEALTHCARE, PREVENTIVE_ESTABLISHED, PREVENTIVE_INITIAL, VIRTUAL_ENCOUNTER, TELEPHONE_VISITS,
+)
+EXCLUSION_CONDITIONS = (SCID, IMMUNE_DISORDERS, HIV, LYMPHATIC_MALIGNANCY, INTUSSUSCEPTION)
+
+# (tag, immunization value sets or codes, procedure value sets or codes, immunization window, procedure window)
+# A tag may appear on several rows (unions). Window names are columns of ``_windows``.
+_DOSES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str, str], ...] = (
+    ("dtap", (DTAP_VACCINE,), (DTAP_ADMINISTERED,), "d42", "d42"),
+    ("ipv", (IPV_VACCINE,), (IPV_ADMINISTERED,), "d42", "d42"),
+    ("mmr", (MMR_VACCINE,), (MMR_ADMINISTERED,), "bd1", "bd1"),
+    ("hib", (HIB3_VACCINE, HIB4_VACCINE), (HIB3_ADMINISTERED, HIB4_ADMINISTERED), "d42", "d42"),
+    ("hib4", (HIB4_VACCINE,), (HIB4_ADMINISTERED,), "d42", "d42"),
+    ("hepb", (HEPB_VACCINE,), (HEPB_ADMINISTERED,), "birth", "birth"),
+    ("newborn", (), (NEWBORN_VACCINE,), "birth", "birth"),  # upper bound narrowed to birth + 7 below
+    ("vzv", (VZV_VACCINE,), (VZV_ADMINISTERED,), "bd1", "bd1"),
+    ("pcv", (PCV_VACCINE,), (PCV_ADMINISTERED,), "d42", "d42"),
+    ("hepa", (HEPA_VACCINE,), (HEPA_ADMINISTERED,), "bd1", "bd1"),
+    ("rv", (RV_MONOVALENT, RV3_VACCINE), (RV2_ADMINISTERED, RV3_ADMINISTERED), "d42", "d42"),
+    ("rv3", (RV3_VACCINE,), (RV3_ADMINISTERED,), "d42", "d42"),
+    ("flu", (FLU_VACCINE,), (FLU_ADMINISTERED,), "d42", "d180"),
+    ("laiv", (LAIV_VACCINE,), (LAIV_ADMINISTERED,), "bd2", "bd2"),
+)
+
+# conditions that satisfy a vaccine ("numerator inclusion conditions") or exclude the patient
+_CONDITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("dtap", (ANAPHYLACTIC_DTAP, ENCEPHALITIS_DTP)),
+    ("ipv", (ANAPHYLAXIS_IPV,)),
+    ("mmr", (ANAPHYLAXIS_MMR,)),
+    ("measles", (MEASLES,)),
+    ("mumps", (MUMPS,)),
+    ("rubella", (RUBELLA,)),
+    ("hib", (ANAPHYLAXIS_HIB,)),
+    ("hepb", (ANAPHYLAXIS_HEPB, HEPATITIS_B)),
+    ("vzv", (VARICELLA_ZOSTER, ANAPHYLAXIS_VZV)),
+    ("pcv", (ANAPHYLAXIS_PCV,)),
+    ("hepa", (HEPATITIS_A, ANAPHYLAXIS_HEPA)),
+    ("rv", (ANAPHYLAXIS_RV,)),
+    ("flu", (ANAPHYLAXIS_FLU,)),
+    ("exclusion", EXCLUSION_CONDITIONS),
+)
+
+#: minimum number of distinct days per vaccine (Hib and rotavirus depend on the products, see below)
+_MIN_DOSES = {"dtap": 4, "ipv": 3, "mmr": 1, "vzv": 1, "pcv": 4, "hepa": 1}
+
+
+def _keys(data: MeasureData, refs: tuple[str, ...]) -> frozenset[str]:
+    """Codes of value sets (URLs) plus direct-reference codes (``system|code`` keys)."""
+    urls = [r for r in refs if r.startswith(VS)]
+    direct = frozenset(r for r in refs if not r.startswith(VS))
+    return data.valuesets.keys(*urls) | direct
+
+
+def _windows(patients: pd.DataFrame) -> pd.DataFrame:
+    """Per-patient window bounds (index patient_id), as calendar days."""
+    birth = imz.day(patients["birth_date"]).reset_index(drop=True)
+    bd2 = add_years(birth, 2).dt.normalize()
+    win = pd.DataFrame(
+        {
+            "birth": birth.to_numpy(),
+            "d42": add_days(birth, 42).to_numpy(),
+            "d180": add_days(birth, 180).to_numpy(),
+            "bd1": add_years(birth, 1).dt.normalize().to_numpy(),
+            "bd2": bd2.to_numpy(),
+            "d7": add_days(birth, 7).to_numpy(),
+        },
+        index=pd.Index(patients["patient_id"].to_numpy(), name="patient_id"),
+    )
+    return win
+
+
+def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFrame:
+    """Counted doses ``(patient_id, tag, date)``: administered/performed, inside their windows."""
+    imm = data.immunizations
+    imm = imm[imm["patient_id"].isin(ids).to_numpy() & status.immunization_administered(imm)]
+    proc = data.procedures
+    proc = proc[proc["patient_id"].isin(ids).to_numpy() & status.procedure_performed(proc)]
+    imm_day = imz.day(imm["occurrence"])
+    proc_day = imz.day(proc["performed_start"].fillna(proc["performed_end"]))  # performed.earliest()
+
+    parts: list[pd.DataFrame] = []
+    for tag, imm_refs, proc_refs, imm_win, proc_win in _DOSES:
+        for frame, days, refs, lo in ((imm, imm_day, imm_refs, imm_win), (proc, proc_day, proc_refs, proc_win)):
+            if not refs:
+                continue
+            hits = imz.dated_hits(frame, _keys(data, refs), days, tag)
+            hi = "d7" if tag == "newborn" else "bd2"
+            parts.append(imz.in_window(hits, win, lo, hi))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
+
+
+def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> dict[str, pd.Index]:
+    """Patients per condition tag whose condition started (onset day) within the first two years."""
+    cond = data.conditions
+    cond = cond[cond["patient_id"].isin(ids).to_numpy()]
+    # date from start of prevalenceInterval(): the onset (a missing onset is the beginning of time)
+    onset = imz.day(pd.Series(status.prevalence_interval(cond).start(), index=cond.index))
+    out: dict[str, pd.Index] = {}
+    for tag, refs in _CONDITIONS:
+        hits = imz.in_window(imz.dated_hits(cond, _keys(data, refs), onset, tag), win, "birth", "bd2")
+        out[tag] = pd.Index(pd.unique(hits["patient_id"]), name="patient_id")
+    return out
+
+
+@register
+class CMS117(Measure):
+    id = "CMS117"
+    title = "Childhood Immunization Status"
+    version = "0.1.000"
+    steward = "National Committee for Quality Assurance"
+    description = (
+        "Percentage of children 2 years of age who had four diphtheria, tetanus and acellular pertussis "
+        "(DTaP); three polio (IPV), one measles, mumps and rubella (MMR); three or four H influenza type B "
+        "(HiB); three hepatitis B (HepB); one chicken pox (VZV); four pneumococcal conjugate (PCV); one "
+        "hepatitis A (HepA); two or three rotavirus (RV); and two influenza (flu) vaccines by their second "
+        "birthday"
+    )
+    basis = "patient"
+    improvement = "increase"
+    groups = (Group("Childhood immunization status (combination)"),)
+    valuesets = tuple(sorted({
+        ANAPHYLACTIC_DTAP, IMMUNE_DISORDERS, DTAP_VACCINE, DTAP_ADMINISTERED, ENCEPHALITIS_DTP, HEPATITIS_A,
+        HEPA_VACCINE, HEPA_ADMINISTERED, HEPATITIS_B, HEPB_VACCINE, HEPB_ADMINISTERED, HIB3_VACCINE,
+        HIB3_ADMINISTERED, HIB4_VACCINE, HIB4_ADMINISTERED, HIV, HOME_HEALTHCARE, IPV_VACCINE, IPV_ADMINISTERED,
+        FLU_VACCINE, FLU_ADMINISTERED, LAIV_VACCINE, LAIV_ADMINISTERED, INTUSSUSCEPTION, LYMPHATIC_MALIGNANCY,
+        MEASLES, MMR_VACCINE, MMR_ADMINISTERED, MUMPS, OFFICE_VISIT, VIRTUAL_ENCOUNTER, PCV_VACCINE,
+        PCV_ADMINISTERED, PREVENTIVE_INITIAL, PREVENTIVE_ESTABLISHED, RV2_ADMINISTERED, RV3_VACCINE,
+        RV3_ADMINISTERED, RUBELLA, SCID, TELEPHONE_VISITS, VARICELLA_ZOSTER, VZV_VACCINE, VZV_ADMINISTERED,
+    }))
+    specification = {
+        "age": "Children who turn 2 during the measurement period (age 2 on its last day).",
+        "anchor": "The child's 2nd birthday: every dose and condition is counted on or before it.",
+        "initial population": (
+            "Age 2 at the end of the period and a finished office, home-health, preventive (0-17), "
+            "CPT 99211, virtual or telephone visit entirely within the period."
+        ),
+        "denominator": "Equals the initial population.",
+        "denominator exclusions": (
+            "Hospice care during the period, or severe combined immunodeficiency, immunodeficiency, HIV, "
+            "lymphoreticular cancer/multiple myeloma/leukemia or intussusception with onset on or before "
+            "the 2nd birthday."
+        ),
+        "numerator": (
+            "By the 2nd birthday, each on distinct days, immunizations or procedures: 4 DTaP, 3 IPV, 3 Hib "
+            "(4 if any 4-dose-schedule Hib product), 4 PCV, 2 rotavirus (3 if any 3-dose-schedule product), "
+            "all from 42 days of age; 3 HepB from birth (or a newborn dose in the first 8 days plus 2 later); "
+            "1 MMR, 1 VZV and 1 HepA between the 1st and 2nd birthdays; 2 influenza (immunizations from 42 "
+            "days, procedures from 180 days of age), or 1 influenza plus a LAIV on the 2nd birthday. "
+            "Anaphylaxis to a vaccine, DTaP encephalitis, or a history of the disease (measles + mumps + "
+            "rubella together, hepatitis A, hepatitis B, varicella) counts for that vaccine."
+        ),
+        "source": "ChildhoodImmunizationStatusFHIR 0.1.000 (QI-Core 4.1.1)",
+    }
+
+    def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
+        pats = data.patients[["patient_id", "birth_date"]]
+        age = age_in_years_at(pats["birth_date"], period.end)
+        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, codes=(OFFICE_VISIT_99211,))
+        ip_mask = (age == 2) & pats["patient_id"].isin(visits).to_numpy()
+        ip = pats[ip_mask]
+        ids = pd.Index(ip["patient_id"].to_numpy(), name="patient_id")
+        frame = pd.DataFrame({"patient_id": ids.to_numpy()})
+        frame["initial-population"] = True
+        frame["denominator"] = True
+        if ip.empty:
+            frame["denominator-exclusion"] = False
+            frame["numerator"] = False
+            return [frame]
+
+        win = _windows(ip)
+        conditions = _condition_flags(data, ids, win)
+        hospice = has_hospice_services(data, period)
+        frame["denominator-exclusion"] = ids.isin(hospice) | ids.isin(conditions["exclusion"])
+        frame["numerator"] = self._numerator(data, ids, win, conditions)
+        return [frame]
+
+    @staticmethod
+    def _numerator(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index]) -> np.ndarray:
+        hits = _dose_hits(data, ids, win)
+        counts = imz.distinct_day_counts(hits)
+
+        def n(tag: str) -> np.ndarray:
+            return imz.tag_count(counts, tag, ids)
+
+        def cond(tag: str) -> np.ndarray:
+            return ids.isin(conditions[tag])
+
+        met = {tag: (n(tag) >= need) | cond(tag) for tag, need in _MIN_DOSES.items()}
+        met["mmr"] |= cond("measles") & cond("mumps") & cond("rubella")
+        met["hib"] = (n("hib") >= np.where(n("hib4") > 0, 4, 3)) | cond("hib")
+        met["rv"] = (n("rv") >= np.where(n("rv3") > 0, 3, 2)) | cond("rv")
+        met["hepb"] = (n("hepb") >= 3) | (_hepb_after_newborn(hits, ids) >= 2) | cond("hepb")
+        met["flu"] = (n("flu") >= 2) | ((n("laiv") > 0) & (n("flu") > 0)) | cond("flu")
+        result = np.ones(len(ids), dtype=bool)
+        for ok in met.values():
+            result &= ok
+        return result
+
+
+def _hepb_after_newborn(hits: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Distinct HepB days strictly after the patient's first newborn-vaccine day (0 without one)."""
+    newborn = hits[hits["tag"] == "newborn"].groupby("patient_id")["date"].min()
+    hepb = hits[hits["tag"] == "hepb"].drop_duplicates(["patient_id", "date"])
+    if newborn.empty or hepb.empty:
+        return np.zeros(len(ids), dtype=np.int64)
+    first = hepb["patient_id"].map(newborn)
+    later = hepb[(hepb["date"] > first).to_numpy()]
+    return later.groupby("patient_id").size().reindex(ids, fill_value=0).to_numpy()

@@ -1,0 +1,123 @@
+"""CMS146 Appropriate Testing for Pharyngitis (QI-Core 2025, AppropriateTestingforPharyngitisFHIR 0.1.001).
+
+Episode-based: every qualifying encounter with a pharyngitis/tonsillitis diagnosis and an antibiotic
+order is one episode (``episode_id`` = the encounter's ``event_id``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalogue import register
+from ..data import MeasureData
+from ..definition import Group, Measure
+from ..libraries import hospice, status
+from ..period import Period
+from ..primitives import exists_in_window, flag, starts_during, vs_mask
+from . import _respiratory as resp
+from ._episodes import PatientSet, ages_in_years, days, episode_rows, exists_pair, restrict, vs
+
+GROUP_A_STREP_TEST = vs("2.16.840.1.113883.3.464.1003.198.12.1012")
+
+
+def pharyngitis_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
+    """"Encounter With Pharyngitis or Tonsillitis With Antibiotic": qualifying encounters starting
+    0-3 days (day precision) before an antibiotic order, with an acute pharyngitis or tonsillitis whose
+    onset day falls within the encounter's days."""
+    enc = resp.qualifying_encounters(data, period)
+    orders = resp.antibiotic_orders(data)
+    if enc.empty or orders.empty:
+        return enc.iloc[0:0]
+    # encounter start day in [order day - 3, order day]  <=>  order day in [start day, start day + 3]
+    start = days(enc["start"])
+    with_order = exists_in_window(enc["patient_id"].to_numpy(), start, start + 3,
+                                  orders["patient_id"].to_numpy(), days(orders["authored_on"]))
+    enc = enc[with_order]
+    cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
+    if enc.empty or cond.empty:
+        return enc.iloc[0:0]
+    prevalence = status.prevalence_interval(cond)
+    visit = status.encounter_interval(enc)
+
+    def onset_during_visit(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        return starts_during(prevalence.take(ri), visit.take(li), "day")
+
+    return enc[exists_pair(enc["patient_id"].to_numpy(), cond["patient_id"].to_numpy(), onset_during_visit)]
+
+
+@register
+class CMS146(Measure):
+    id = "CMS146"
+    title = "Appropriate Testing for Pharyngitis"
+    version = "0.1.001"
+    steward = "National Committee for Quality Assurance"
+    description = (
+        "The percentage of episodes for patients 3 years and older with a diagnosis of pharyngitis that "
+        "resulted in an antibiotic order on or three days after the episode date and a group A streptococcus "
+        "(strep) test in the seven-day period from three days prior to the episode date through three days "
+        "after the episode date."
+    )
+    basis = "episode"
+    improvement = "increase"
+    groups = (Group("Appropriate testing for pharyngitis"),)
+    valuesets = (
+        *resp.QUALIFYING_ENCOUNTER_VALUESETS,
+        resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, resp.ANTIBIOTIC_MEDICATIONS,
+        resp.COMORBID_CONDITIONS, resp.COMPETING_CONDITIONS, GROUP_A_STREP_TEST,
+        *hospice.VALUESETS,
+    )
+    specification = {
+        "age": "3 years or older at the start of the measurement period (no upper limit).",
+        "anchor": "Episode date = the start day of the qualifying encounter.",
+        "initial population": (
+            "Each performed outpatient, telephone, virtual, ED, home-health or preventive encounter ending "
+            "between the start of the period and 3 days before its end, with an antibiotic ordered 0-3 days "
+            "after the encounter start (day precision) and an acute pharyngitis or tonsillitis whose onset "
+            "falls on the encounter's days."
+        ),
+        "denominator": "The initial population.",
+        "exclusions": (
+            "Hospice services in the period; a comorbid condition with onset in the year up to the episode "
+            "date; an active antibiotic whose medication period overlaps the 30 days before the episode date; "
+            "a competing diagnosis with onset 0-3 days after the episode date."
+        ),
+        "numerator": (
+            "A group A strep lab test (final/amended/corrected, with a result) performed from 3 days before "
+            "to 3 days after the end day of the episode encounter."
+        ),
+    }
+
+    def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
+        # only patients with both an antibiotic order and a pharyngitis/tonsillitis can have an episode
+        orders = resp.antibiotic_orders(data)
+        cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
+        candidates = PatientSet(orders["patient_id"].to_numpy()) & PatientSet(cond["patient_id"].to_numpy())
+        data = restrict(data, candidates, (period.start_ts, period.end_ts))
+        episodes = pharyngitis_episodes(data, period)
+        if not episodes.empty:
+            age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
+            episodes = episodes[np.nan_to_num(age, nan=-1) >= 3]
+        if episodes.empty:
+            return [episode_rows(episodes, initial_population=[], denominator=[], denominator_exclusion=[],
+                                 numerator=[])]
+        pids = episodes["patient_id"].to_numpy()
+        mr = data.medication_requests
+        active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & status.medication_active(mr)]
+        excluded = (
+            flag(pids, hospice.has_hospice_services(data, period))
+            | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS))
+            | resp.antibiotic_history(episodes, active_abx)
+            | resp.competing_history(episodes, resp.conditions_in(data, resp.COMPETING_CONDITIONS))
+        )
+        obs = data.observations
+        tests = obs[vs_mask(data, obs, GROUP_A_STREP_TEST) & status.laboratory_test_performed(obs)
+                    & status.has_value(obs)]
+        tested = np.zeros(len(episodes), dtype=bool)
+        if not tests.empty:
+            end_day = days(episodes["end"])
+            test_day = days(status.effective_interval(tests).start())
+            tested = exists_in_window(pids, end_day - 3, end_day + 3, tests["patient_id"].to_numpy(), test_day)
+        ones = np.ones(len(episodes), dtype=bool)
+        return [episode_rows(episodes, initial_population=ones, denominator=ones, denominator_exclusion=excluded,
+                             numerator=tested)]

@@ -1,0 +1,133 @@
+"""CMS177 Child and Adolescent Major Depressive Disorder (MDD): Suicide Risk Assessment
+(QI-Core 2025, ChildandAdolescentMajorDepressiveDisorderMDDSuicideRiskAssessmentFHIR 0.1.000).
+
+Episode-based: every finished visit in the period with an MDD diagnosis (reason or encounter diagnosis)
+is one episode (``episode_id`` = the encounter's ``event_id``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalogue import register
+from ..data import MeasureData
+from ..definition import Group, Measure
+from ..libraries import status
+from ..period import Period
+from ..primitives import code_mask, during, vs_mask
+from ._episodes import (
+    PatientSet,
+    ages_in_years,
+    encounter_diagnosis_in,
+    episode_rows,
+    exists_pair,
+    restrict,
+    vs,
+)
+
+OFFICE_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1001")
+OUTPATIENT_CONSULTATION = vs("2.16.840.1.113883.3.464.1003.101.12.1008")
+PSYCH_DIAGNOSTIC_EVALUATION = vs("2.16.840.1.113883.3.526.3.1492")
+PSYCH_FAMILY_PSYCHOTHERAPY = vs("2.16.840.1.113883.3.526.3.1018")
+PSYCH_PSYCHOTHERAPY = vs("2.16.840.1.113883.3.526.3.1496")
+PSYCHOANALYSIS = vs("2.16.840.1.113883.3.526.3.1141")
+GROUP_PSYCHOTHERAPY = vs("2.16.840.1.113883.3.526.3.1187")
+TELEPHONE_VISITS = vs("2.16.840.1.113883.3.464.1003.101.12.1080")
+MDD_ACTIVE = vs("2.16.840.1.113883.3.526.3.1491")
+
+VISIT_VALUESETS = (
+    OFFICE_VISIT, OUTPATIENT_CONSULTATION, PSYCH_DIAGNOSTIC_EVALUATION, PSYCH_FAMILY_PSYCHOTHERAPY,
+    PSYCH_PSYCHOTHERAPY, PSYCHOANALYSIS, GROUP_PSYCHOTHERAPY, TELEPHONE_VISITS,
+)
+#: SNOMED CT 225337009 "Suicide risk assessment (procedure)" (direct-reference code)
+SUICIDE_RISK_ASSESSMENT = ("http://snomed.info/sct", "225337009")
+
+
+def mdd_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
+    """"Major Depressive Disorder Encounter": finished visits of the listed types, entirely within the
+    period (day precision), whose reason or one of whose encounter diagnoses is an active MDD code."""
+    enc = data.encounters
+    if enc.empty:
+        return enc
+    sel = vs_mask(data, enc, *VISIT_VALUESETS) & status.encounter_finished(enc)
+    sub = enc[sel]
+    if sub.empty:
+        return sub
+    sub = sub[during(status.encounter_interval(sub), period, "day")]
+    mdd = vs_mask(data, sub, MDD_ACTIVE, column="reason_key") | encounter_diagnosis_in(
+        data, sub["event_id"].to_numpy(), MDD_ACTIVE)
+    return sub[mdd]
+
+
+def candidates(data: MeasureData, period: Period) -> PatientSet:
+    """Patients aged 6-16 at the start of the period with an MDD code on a condition or as the reason of
+    an encounter in the period: nobody else can have an episode (a cheap pre-filter)."""
+    age = ages_in_years(data, period.start)
+    eligible = PatientSet(age.index[((age >= 6) & (age <= 16)).to_numpy()])
+    enc = data.encounters
+    in_period = eligible.mask(enc["patient_id"]) if len(enc) else np.zeros(0, dtype=bool)
+    if len(enc):
+        start = enc["start"].to_numpy(dtype="datetime64[ns]")
+        end = enc["end"].to_numpy(dtype="datetime64[ns]")
+        in_period &= (start >= np.datetime64(period.start_ts, "ns")) & (end <= np.datetime64(period.end_ts, "ns"))
+    reasons = enc.loc[in_period, ["patient_id", "reason_key"]] if len(enc) else enc
+    with_reason = reasons["patient_id"][vs_mask(data, reasons, MDD_ACTIVE, column="reason_key")]
+    cond = data.conditions
+    cond = cond[eligible.mask(cond["patient_id"])] if len(cond) else cond
+    with_condition = cond["patient_id"][vs_mask(data, cond, MDD_ACTIVE)]
+    return PatientSet(with_reason.to_numpy()) | PatientSet(with_condition.to_numpy())
+
+
+@register
+class CMS177(Measure):
+    id = "CMS177"
+    title = "Child and Adolescent Major Depressive Disorder (MDD): Suicide Risk Assessment"
+    version = "0.1.000"
+    steward = "Mathematica"
+    description = (
+        "Percentage of patient visits for those patients aged 6 through 16 at the start of the measurement "
+        "period with a diagnosis of major depressive disorder (MDD) with an assessment for suicide risk."
+    )
+    basis = "episode"
+    improvement = "increase"
+    groups = (Group("Suicide risk assessment at MDD visits", ("initial-population", "denominator", "numerator")),)
+    valuesets = (*VISIT_VALUESETS, MDD_ACTIVE)
+    specification = {
+        "age": "6 through 16 years at the start of the measurement period (age in whole years on that day).",
+        "anchor": "The visit itself (each qualifying encounter is an episode).",
+        "initial population": (
+            "Each finished office, outpatient consultation, psychotherapy/psych evaluation, psychoanalysis, "
+            "group/family psychotherapy or telephone visit that starts and ends within the period (day "
+            "precision) with an active MDD code as its reason or among its encounter diagnoses."
+        ),
+        "denominator": "The initial population.",
+        "exclusions": "None.",
+        "numerator": (
+            "A completed suicide risk assessment (SNOMED CT 225337009) performed within the visit's "
+            "start and end time."
+        ),
+    }
+
+    def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
+        data = restrict(data, candidates(data, period), (period.start_ts, period.end_ts))
+        episodes = mdd_encounters(data, period)
+        if not episodes.empty:
+            age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
+            age = np.nan_to_num(age, nan=-1)
+            episodes = episodes[(age >= 6) & (age <= 16)]
+        if episodes.empty:
+            return [episode_rows(episodes, initial_population=[], denominator=[], numerator=[])]
+        proc = data.procedures
+        done = proc[code_mask(proc, *SUICIDE_RISK_ASSESSMENT) & status.procedure_performed(proc)]
+        assessed = np.zeros(len(episodes), dtype=bool)
+        if not done.empty:
+            performed = status.performed_interval(done)
+            visit = status.encounter_interval(episodes)
+
+            def within_visit(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+                return during(performed.take(ri), visit.take(li))
+
+            assessed = exists_pair(episodes["patient_id"].to_numpy(), done["patient_id"].to_numpy(), within_visit)
+        ones = np.ones(len(episodes), dtype=bool)
+        return [episode_rows(episodes, initial_population=ones, denominator=ones, numerator=assessed)]

@@ -1,0 +1,82 @@
+"""REF Closed-loop referral: referrals with a completed outcome within 30/60/90 days (CareNet network).
+
+Episode-based: one episode per referral placed in the period (``episode_id`` = the referral's
+``event_id``). ``referral_types(data)`` gives each episode's referral type, for results by type
+(Help Me Grow, early intervention, behavioral health, specialist, community service ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..catalogue import register
+from ..data import MeasureData
+from ..definition import Group, Measure
+from ..period import Period
+from ..primitives import status_in
+from . import _network_common as nc
+
+WINDOWS_DAYS = (30, 60, 90)
+
+
+def completion_day(ref: pd.DataFrame) -> pd.Series:
+    """The day the loop closed: the earliest of report received and closed; none for lost or cancelled
+    referrals."""
+    done = pd.concat([nc.to_day(ref["report_received_on"]), nc.to_day(ref["closed_on"])], axis=1).min(axis=1)
+    failed = status_in(ref, "lost", "cancelled")
+    return done.where(~failed)
+
+
+@register
+class REF(Measure):
+    id = "REF"
+    title = "Closed-Loop Referral"
+    version = "2026.1"
+    steward = "CareNet network, after Help Me Grow National Center closed-loop referral guidance"
+    description = "Referrals placed in the period whose loop was closed (outcome received) within 30, 60 and 90 days."
+    source = "network"
+    basis = "episode"
+    groups = tuple(Group(f"Completed outcome within {d} days of placement", code=f"REF-{d}") for d in WINDOWS_DAYS)
+    valuesets = ()
+    specification = nc.spec(
+        source="CareNet network measure after the Help Me Grow National Center's closed-loop referral model "
+               "(placed, scheduled, seen, report received, closed).",
+        ages="All ages; every referral, whatever its type (Help Me Grow, early intervention, behavioral health, "
+             "specialist, community service, dental, other). Results can be split by referral type.",
+        anchor="The day the referral was placed.",
+        denominator="Referrals (episodes) placed within the period (first and last day included).",
+        numerator="The loop closed - the earliest of 'report received' and 'closed' - on or after the placement "
+                  "day and at most 30 (rate 1), 60 (rate 2) or 90 (rate 3) days after it (day 30/60/90 counts). "
+                  "Referrals marked lost to follow-up never count.",
+        exclusions="Cancelled referrals (status 'cancelled').",
+        stratification="Referral type (REF.referral_types).",
+    )
+
+    def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
+        ref = data.referrals
+        if ref.empty:
+            empty = pd.DataFrame({"patient_id": pd.Series(dtype="int64"), "episode_id": pd.Series(dtype="int64")})
+            return [empty.copy() for _ in WINDOWS_DAYS]
+        placed = nc.to_day(ref["placed_on"])
+        inside = nc.day_in(placed, period.start_ts, pd.Timestamp(period.end))
+        sub = ref[inside]
+        placed = placed[inside]
+        elapsed = (completion_day(sub) - placed).dt.days.to_numpy(dtype=float)
+        cancelled = status_in(sub, "cancelled")
+        frames = []
+        for days in WINDOWS_DAYS:
+            with np.errstate(invalid="ignore"):
+                met = (elapsed >= 0) & (elapsed <= days)
+            frame = nc.population_frame(sub["patient_id"], initial_population=True, denominator=True,
+                                        denominator_exclusion=cancelled, numerator=met)
+            frame.insert(1, "episode_id", sub["event_id"].to_numpy())
+            frames.append(frame)
+        return frames
+
+    @staticmethod
+    def referral_types(data: MeasureData) -> pd.DataFrame:
+        """``episode_id`` -> ``referral_type`` for splitting REF results by type."""
+        ref = data.referrals
+        return pd.DataFrame({"episode_id": ref["event_id"].to_numpy(),
+                             "referral_type": ref["referral_type"].fillna("other").to_numpy()})

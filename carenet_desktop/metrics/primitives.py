@@ -1,0 +1,584 @@
+"""Vectorised primitives of the measure engine, with CQL (QI-Core eCQM) semantics.
+
+Every function works on whole columns (pandas/numpy), never row by row. Contracts:
+
+Ages and calendar arithmetic (CQL date arithmetic: adding years/months to Feb 29 or the 31st clamps to
+the last day of the target month):
+  add_years(dates, n) -> Series[datetime64]        dates + n years (n scalar or array)
+  add_months(dates, n) -> Series[datetime64]       dates + n months
+  age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown)
+  age_in_months_at(birth_dates, at) -> ndarray[float]  whole months
+  patient_ages(data, at, unit="years") -> Series   age per patient_id (index patient_id)
+
+Intervals (``Iv``): one interval per row, each boundary kept as a range [lo, hi] so that CQL's
+uncertainty is honoured: a closed NULL boundary is unbounded (MIN_TS / MAX_TS); an open NULL boundary is
+unknown (start in [MIN, end], end in [start, MAX]); a NULL interval (no value at all) has all four NaT
+and every relation on it is False. Relations return a boolean ndarray that is True only where CQL
+would answer *true* (null and false are both False, as in a ``where`` clause).
+  Iv.points(ts, date_only=None)       [t, t] (NaT -> null interval)
+  Iv.period(start, end, date_only=None) a FHIR Period (FHIRHelpers.ToInterval): start NULL -> unknown,
+                                      end NULL -> unbounded; both NULL -> null interval
+  Iv.choice(start, end, date_only=None) a FHIR choice (dateTime | Period) stored as start/end columns;
+                                      a dateTime is stored with end == start (or end NaT: see
+                                      ``Iv.choice`` doc)
+  Iv.closed(start, end, end_unbounded, start_unbounded, date_only=None) an interval whose NULL end is
+                                      unbounded where end_unbounded is True and unknown elsewhere
+                                      (prevalence periods)
+  ``date_only`` (row mask): values that were dates without a time of day (see ``date_only_mask``)
+  iv.start() / iv.end()               the known start / end (NaT where unknown or null)
+  overlaps(iv, other, precision=None)          CQL ``overlaps``
+  during(iv, other, precision=None)            CQL ``during`` / ``included in`` (interval in interval)
+  starts_during / ends_during(iv, other, precision=None)
+  starts_before(iv, other)                     CQL ``starts before`` (start < start)
+  point_in(ts, other, precision=None)          a point column ``during`` an interval
+  ``other`` is an ``Iv`` (row-aligned) or a ``Period`` (the measurement period) or a (start, end) pair
+  of scalars; ``precision="day"`` compares calendar days (CQL ``... day of ...``).
+
+Per-patient reductions (all return Series indexed by patient_id, or pd.Index of patient ids):
+  patients_with(frame, mask=None) -> pd.Index
+  count_per_patient(frame, mask=None) -> Series[int]
+  distinct_days_per_patient(frame, column, mask=None) -> Series[int]
+  first_per_patient(frame, column, mask=None) / last_per_patient(...) -> DataFrame (one row each)
+  flag(ids, index) -> ndarray[bool]    which values of ``ids`` are in ``index`` (isin, as ndarray)
+
+Joins:
+  exists_in_window(left_pid, left_lo, left_hi, right_pid, right_t) -> ndarray[bool]
+      for each left row, is there a right row of the same patient with lo <= t <= hi (merge_asof)
+  within_days_after(a, b, a_col, b_col, days, min_days=0) -> ndarray[bool]
+      for each row of ``a``: a row of ``b`` (same patient) whose day is min_days..days after a's day
+
+Codes:
+  vs_mask(data, frame, *valuesets, column="key") -> ndarray[bool]   ValueSetIndex.mask
+  code_mask(frame, system, code, column="key") -> ndarray[bool]     a direct-reference code
+  status_in(frame, *statuses, column="status") -> ndarray[bool]      case-insensitive (CQL ``~``)
+  has_token(series, token) -> ndarray[bool]   a category list stored as one string ("a,b" / "a b")
+  date_only_mask(frame, column) -> ndarray[bool] | None   rows whose ``column`` was a date without a time
+      (optional ``date_only`` column); pass it as ``date_only=`` to ``Iv.points/period/choice`` or
+      ``point_in`` so that full-precision comparisons on that day are null, as in CQL
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .period import Period
+
+MIN_TS = pd.Timestamp("1700-01-01")
+MAX_TS = pd.Timestamp("2260-12-31 23:59:59.999")
+_NAT = np.datetime64("NaT", "us")
+Precision = Literal["day"] | None
+
+
+# --------------------------------------------------------------------------------------------- dates
+
+
+def _as_datetime(values: object) -> pd.Series:
+    """Any column of dates/timestamps as a datetime64[us] Series (NaT for missing)."""
+    if isinstance(values, pd.Series):
+        s = values
+    elif isinstance(values, pd.Index):
+        s = values.to_series(index=range(len(values)))
+    else:
+        s = pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce", format="mixed")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.astype("datetime64[us]")
+
+
+def _shift_months(dates: pd.Series, months: np.ndarray) -> pd.Series:
+    """dates + months, the day clamped to the length of the target month (CQL semantics)."""
+    d = _as_datetime(dates)
+    valid = d.notna().to_numpy()
+    y = d.dt.year.to_numpy(dtype=float)
+    m = d.dt.month.to_numpy(dtype=float)
+    day = d.dt.day.to_numpy(dtype=float)
+    total = (np.nan_to_num(y) * 12 + np.nan_to_num(m) - 1) + np.broadcast_to(months, y.shape)
+    ny = (total // 12).astype(np.int64)
+    nm = (total % 12 + 1).astype(np.int64)
+    first = pd.to_datetime({"year": np.where(valid, ny, 2000), "month": np.where(valid, nm, 1), "day": 1})
+    month_len = first.dt.days_in_month.to_numpy()
+    nd = np.minimum(np.nan_to_num(day, nan=1).astype(np.int64), month_len)
+    out = first + pd.to_timedelta(nd - 1, unit="D")
+    # keep the time of day
+    tod = (d - d.dt.normalize()).fillna(pd.Timedelta(0)).to_numpy()
+    out = pd.Series(out.to_numpy() + tod, index=d.index)
+    out[~valid] = pd.NaT
+    return out
+
+
+def add_years(dates: object, years: int | np.ndarray) -> pd.Series:
+    """``dates + years`` (CQL: Feb 29 + 1 year -> Feb 28)."""
+    return _shift_months(_as_datetime(dates), np.asarray(years) * 12)
+
+
+def add_months(dates: object, months: int | np.ndarray) -> pd.Series:
+    """``dates + months`` (CQL: Jan 31 + 1 month -> Feb 28/29)."""
+    return _shift_months(_as_datetime(dates), np.asarray(months))
+
+
+def add_days(dates: object, days: int | np.ndarray) -> pd.Series:
+    d = _as_datetime(dates)
+    return d + pd.to_timedelta(np.broadcast_to(np.asarray(days), (len(d),)), unit="D")
+
+
+def _at_parts(at: object, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(at, (dt.date, pd.Timestamp, np.datetime64, str)):
+        ts = pd.Timestamp(at)
+        return np.full(n, ts.year, float), np.full(n, ts.month, float), np.full(n, ts.day, float)
+    s = _as_datetime(at)
+    return s.dt.year.to_numpy(float), s.dt.month.to_numpy(float), s.dt.day.to_numpy(float)
+
+
+def age_in_years_at(birth_dates: object, at: object) -> np.ndarray:
+    """Whole calendar years from birth date to ``at`` (a date or a column), NaN where unknown.
+
+    CQL ``AgeInYearsAt``/``years between``: the birthday counts on the same month and day; someone born
+    on Feb 29 turns a year older on Mar 1 in non-leap years.
+    """
+    b = _as_datetime(birth_dates)
+    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
+    ay, am, ad = _at_parts(at, len(b))
+    before = (am < bm) | ((am == bm) & (ad < bd))
+    return ay - by - before.astype(float)
+
+
+def age_in_months_at(birth_dates: object, at: object) -> np.ndarray:
+    """Whole calendar months from birth date to ``at``, NaN where unknown."""
+    b = _as_datetime(birth_dates)
+    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
+    ay, am, ad = _at_parts(at, len(b))
+    return (ay - by) * 12 + (am - bm) - (ad < bd).astype(float)
+
+
+def patient_ages(patients: pd.DataFrame, at: object, unit: Literal["years", "months"] = "years") -> pd.Series:
+    """Age of every patient at ``at`` (index patient_id; NaN where the birth date is unknown)."""
+    fn = age_in_years_at if unit == "years" else age_in_months_at
+    return pd.Series(fn(patients["birth_date"], at), index=pd.Index(patients["patient_id"], name="patient_id"))
+
+
+# ----------------------------------------------------------------------------------------- intervals
+
+
+def _ns(values: object, n: int | None = None) -> np.ndarray:
+    if values is None:
+        return np.full(n or 0, _NAT)
+    if isinstance(values, (pd.Timestamp, dt.date, np.datetime64)):
+        return np.full(n or 1, np.datetime64(pd.Timestamp(values), "us"))
+    return _as_datetime(values).to_numpy(dtype="datetime64[us]")
+
+
+_MIN = np.datetime64(MIN_TS, "us")
+_MAX = np.datetime64(MAX_TS, "us")
+
+
+@dataclass(frozen=True)
+class Iv:
+    """Row-aligned intervals with uncertain boundaries (see module docstring)."""
+
+    start_lo: np.ndarray
+    start_hi: np.ndarray
+    end_lo: np.ndarray
+    end_hi: np.ndarray
+    #: rows whose times are dates without a time of day (FHIR ``2025-01-01``): compared with an instant
+    #: of the same day at full precision, CQL answers null (see ``_bounds``)
+    date_only: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.start_lo)
+
+    @classmethod
+    def points(cls, ts: object, date_only: object = None) -> Iv:
+        t = _ns(ts)
+        return cls(t, t, t, t, _mask_or_none(date_only, len(t)))
+
+    @classmethod
+    def closed(cls, start: object, end: object, end_unbounded: np.ndarray | bool = True,
+               start_unbounded: np.ndarray | bool = True, date_only: object = None) -> Iv:
+        """Interval[start, end] (or with open NULL ends where the flags are False).
+
+        A NULL start is unbounded where ``start_unbounded`` (closed NULL), otherwise unknown; a NULL end
+        is unbounded where ``end_unbounded``, otherwise unknown (open NULL: somewhere after the start).
+        """
+        s = _ns(start)
+        e = _ns(end, len(s))
+        n = len(s)
+        s_unb = np.broadcast_to(np.asarray(start_unbounded, dtype=bool), (n,))
+        e_unb = np.broadcast_to(np.asarray(end_unbounded, dtype=bool), (n,))
+        s_nat, e_nat = np.isnat(s), np.isnat(e)
+        start_lo = np.where(s_nat, _MIN, s)
+        start_hi = np.where(s_nat & s_unb, _MIN, s)
+        end_hi = np.where(e_nat, _MAX, e)
+        end_lo = np.where(e_nat & e_unb, _MAX, e)
+        # unknown start lies in [MIN, end]; unknown end lies in [start, MAX]
+        unknown_start = s_nat & ~s_unb
+        unknown_end = e_nat & ~e_unb
+        start_hi = np.where(unknown_start, end_hi, start_hi)
+        end_lo = np.where(unknown_end, start_lo, end_lo)
+        return cls(start_lo, start_hi, end_lo, end_hi, _mask_or_none(date_only, n))
+
+    @classmethod
+    def period(cls, start: object, end: object, date_only: object = None) -> Iv:
+        """A FHIR Period (FHIRHelpers.ToInterval): no start -> Interval(null, end]; else [start, end]."""
+        s = _ns(start)
+        e = _ns(end, len(s))
+        iv = cls.closed(s, e, end_unbounded=True, start_unbounded=False)
+        iv = iv.where(~(np.isnat(s) & np.isnat(e)))
+        return Iv(iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi, _mask_or_none(date_only, len(s)))
+
+    @classmethod
+    def choice(cls, start: object, end: object, date_only: object = None) -> Iv:
+        """A QI-Core timing choice (``toInterval()``: dateTime -> [t, t], Period -> as ``period``).
+
+        The store keeps a dateTime as start == end. A row with a start and no end is read as a Period
+        without an end (ongoing); a row with neither is a null interval.
+        """
+        return cls.period(start, end, date_only)
+
+    def where(self, keep: np.ndarray) -> Iv:
+        """Null out the intervals where ``keep`` is False."""
+        keep = np.asarray(keep, dtype=bool)
+        parts = (np.where(keep, a, _NAT) for a in (self.start_lo, self.start_hi, self.end_lo, self.end_hi))
+        return Iv(*parts, self.date_only)
+
+    def take(self, idx: np.ndarray) -> Iv:
+        d = None if self.date_only is None else self.date_only[idx]
+        return Iv(self.start_lo[idx], self.start_hi[idx], self.end_lo[idx], self.end_hi[idx], d)
+
+    def start(self) -> np.ndarray:
+        """The start where it is known (NaT if null/unknown; MIN_TS if unbounded)."""
+        return np.where(self.start_lo == self.start_hi, self.start_lo, _NAT)
+
+    def end(self) -> np.ndarray:
+        """The end where it is known (NaT if null/unknown; MAX_TS if unbounded)."""
+        return np.where(self.end_lo == self.end_hi, self.end_hi, _NAT)
+
+    def latest(self) -> np.ndarray:
+        """QICoreCommon ``latest()``: the end if the interval has one (not null, not MAX), else the start."""
+        e = self.end()
+        has_end = ~np.isnat(e) & (e != _MAX)
+        return np.where(has_end, e, self.start())
+
+    def earliest(self) -> np.ndarray:
+        """QICoreCommon ``earliest()``: the start if the interval has one (not null, not MIN), else the end."""
+        s = self.start()
+        has_start = ~np.isnat(s) & (s != _MIN)
+        return np.where(has_start, s, self.end())
+
+    def is_null(self) -> np.ndarray:
+        return np.isnat(self.start_lo) & np.isnat(self.end_hi)
+
+
+Other = Iv | Period | tuple[object, object]
+
+
+def _other(other: Other, n: int) -> Iv:
+    if isinstance(other, Iv):
+        return other
+    if isinstance(other, Period):
+        s, e = other.start_ts, other.end_ts
+    else:
+        s, e = pd.Timestamp(other[0]), pd.Timestamp(other[1])
+    return Iv.closed(np.full(n, np.datetime64(s, "us")), np.full(n, np.datetime64(e, "us")))
+
+
+def _mask_or_none(mask: object, n: int) -> np.ndarray | None:
+    if mask is None:
+        return None
+    out = np.asarray(mask, dtype=bool)
+    if out.shape != (n,):
+        out = np.broadcast_to(out, (n,)).copy()
+    return out if out.any() else None
+
+
+_ONE_DAY = np.timedelta64(1, "D").astype("timedelta64[us]")
+_TINY = np.timedelta64(1, "us")
+
+
+def _bounds(iv: Iv, precision: Precision) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(start_lo, start_hi, end_lo, end_hi) for a comparison at ``precision``.
+
+    A date-only value D compared at full precision with an instant of the same day is null in CQL
+    (cql-execution compares field by field and stops at the missing hour). Widening D to the range
+    (D - 1 us, D + 1 day] gives exactly that: decided against other days, unknown within its own day.
+    At day precision the date is exact and nothing changes.
+    """
+    if precision is not None or iv.date_only is None:
+        return iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi
+    d = iv.date_only
+
+    def lo(a: np.ndarray) -> np.ndarray:
+        return np.where(d & (a != _MIN), a - _TINY, a)
+
+    def hi(a: np.ndarray) -> np.ndarray:
+        return np.where(d & (a != _MAX), a + _ONE_DAY, a)
+
+    return lo(iv.start_lo), hi(iv.start_hi), lo(iv.end_lo), hi(iv.end_hi)
+
+
+def _prec(a: np.ndarray, precision: Precision) -> np.ndarray:
+    if precision == "day":
+        return a.astype("datetime64[D]")
+    if precision is None:
+        return a
+    raise ValueError(f"Unsupported precision {precision!r}")
+
+
+def _le(a_hi: np.ndarray, b_lo: np.ndarray, precision: Precision) -> np.ndarray:
+    """Definitely a <= b, given a <= a_hi and b >= b_lo (NaT -> False)."""
+    return _prec(a_hi, precision) <= _prec(b_lo, precision)
+
+
+def _lt(a_hi: np.ndarray, b_lo: np.ndarray, precision: Precision) -> np.ndarray:
+    return _prec(a_hi, precision) < _prec(b_lo, precision)
+
+
+def overlaps(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A overlaps B``: start A <= end B and end A >= start B."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _le(a_shi, b_elo, precision) & _le(b_shi, a_elo, precision)
+
+
+def during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A during B`` (included in): start A >= start B and end A <= end B."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _le(b_shi, a_slo, precision) & _le(a_ehi, b_elo, precision)
+
+
+def starts_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A starts during B``: start A in B."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _le(b_shi, a_slo, precision) & _le(a_shi, b_elo, precision)
+
+
+def ends_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A ends during B``: end A in B (an unbounded end is never during a bounded B)."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _le(b_shi, a_elo, precision) & _le(a_ehi, b_elo, precision)
+
+
+def starts_before(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A starts before B``: start A < start B."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _lt(a_shi, b_slo, precision)
+
+
+def point_in(ts: object, other: Other, precision: Precision = None, date_only: object = None) -> np.ndarray:
+    """CQL ``point during B`` for a column of points (NaT -> False)."""
+    return during(Iv.points(ts, date_only), other, precision)
+
+
+def on_or_before_end(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
+    """CQL ``A on or before end of B`` (interval A): end A <= end B."""
+    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
+    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    return _le(a_ehi, b_elo, precision)
+
+
+# ---------------------------------------------------------------------------- per-patient reductions
+
+
+def _masked(frame: pd.DataFrame, mask: np.ndarray | pd.Series | None) -> pd.DataFrame:
+    if mask is None:
+        return frame
+    return frame[np.asarray(mask, dtype=bool)]
+
+
+def patients_with(frame: pd.DataFrame, mask: np.ndarray | pd.Series | None = None) -> pd.Index:
+    """The distinct patient ids of the (masked) rows."""
+    return pd.Index(pd.unique(_masked(frame, mask)["patient_id"]), name="patient_id")
+
+
+def count_per_patient(frame: pd.DataFrame, mask: np.ndarray | pd.Series | None = None) -> pd.Series:
+    return _masked(frame, mask).groupby("patient_id").size()
+
+
+def distinct_days_per_patient(frame: pd.DataFrame, column: str | np.ndarray | pd.Series,
+                              mask: np.ndarray | pd.Series | None = None) -> pd.Series:
+    """Number of distinct calendar dates (of ``column``, NaT ignored) per patient."""
+    values = frame[column] if isinstance(column, str) else pd.Series(np.asarray(column), index=frame.index)
+    days = _as_datetime(values).dt.normalize()
+    sub = pd.DataFrame({"patient_id": frame["patient_id"].to_numpy(), "day": days.to_numpy()})
+    sub = _masked(sub, mask).dropna(subset=["day"])
+    return sub.drop_duplicates().groupby("patient_id").size()
+
+
+def first_per_patient(frame: pd.DataFrame, column: str, mask: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    """The row with the smallest ``column`` per patient (NaT rows ignored; ties: the first in order)."""
+    sub = _masked(frame, mask)
+    sub = sub[sub[column].notna()].sort_values(["patient_id", column], kind="stable")
+    return sub.drop_duplicates("patient_id", keep="first")
+
+
+def last_per_patient(frame: pd.DataFrame, column: str, mask: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    """The row with the largest ``column`` per patient (NaT rows ignored; ties: the last in order)."""
+    sub = _masked(frame, mask)
+    sub = sub[sub[column].notna()].sort_values(["patient_id", column], kind="stable")
+    return sub.drop_duplicates("patient_id", keep="last")
+
+
+def flag(ids: object, index: pd.Index | Iterable[object]) -> np.ndarray:
+    """``ids`` (a column) is in ``index``, as a boolean ndarray."""
+    return pd.Series(np.asarray(ids)).isin(pd.Index(index)).to_numpy()
+
+
+# --------------------------------------------------------------------------------------------- joins
+
+
+def exists_in_window(left_pid: object, left_lo: object, left_hi: object,
+                     right_pid: object, right_t: object) -> np.ndarray:
+    """For each left row: is there a right row of the same patient with ``lo <= t <= hi``?
+
+    Vectorised with ``merge_asof`` (first right time at or after ``lo`` per patient). Rows with a
+    missing bound or time never match. Works for timestamps or for integer day numbers.
+    """
+    lp = np.asarray(left_pid)
+    n = len(lp)
+    lo = pd.Series(np.asarray(left_lo))
+    hi = pd.Series(np.asarray(left_hi))
+    left = pd.DataFrame({"pid": lp, "lo": lo.to_numpy(), "hi": hi.to_numpy(), "row": np.arange(n)})
+    left = left[left["lo"].notna() & left["hi"].notna()]
+    right = pd.DataFrame({"pid": np.asarray(right_pid), "t": np.asarray(right_t)})
+    right = right[right["t"].notna()]
+    out = np.zeros(n, dtype=bool)
+    if left.empty or right.empty:
+        return out
+    if left["pid"].dtype != right["pid"].dtype:
+        right["pid"] = right["pid"].astype(left["pid"].dtype)
+    right["t"] = right["t"].astype(left["lo"].dtype)
+    left = left.sort_values("lo", kind="stable")
+    right = right.sort_values("t", kind="stable")
+    merged = pd.merge_asof(left, right, left_on="lo", right_on="t", by="pid", direction="forward")
+    ok = merged["t"].notna() & (merged["t"] <= merged["hi"])
+    out[merged.loc[ok, "row"].to_numpy()] = True
+    return out
+
+
+def day_number(values: object) -> pd.Series:
+    """Calendar day as an integer (days since 1970-01-01), NaN where missing."""
+    d = _as_datetime(values)
+    out = (d.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days
+    return out.astype("float64")
+
+
+def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray, b_col: str | np.ndarray,
+                      days: int, min_days: int = 0) -> np.ndarray:
+    """For each row of ``a``: does ``b`` (same patient) have a day ``min_days..days`` after a's day?
+
+    Day precision, both bounds inclusive (CQL ``occurs N days or less on or after day of``). Negative
+    values look before (``within_days_after(a, b, .., days=0, min_days=-14)``: 14 days or less before).
+    """
+    ad = day_number(a[a_col] if isinstance(a_col, str) else a_col).to_numpy()
+    bd = day_number(b[b_col] if isinstance(b_col, str) else b_col).to_numpy()
+    return exists_in_window(a["patient_id"].to_numpy(), ad + min_days, ad + days, b["patient_id"].to_numpy(), bd)
+
+
+# --------------------------------------------------------------------------------------------- codes
+
+
+#: frames at least this long get their code column factorised once and cached (see ``_factorised``)
+_FACTORISE_MIN_ROWS = 20_000
+_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index]] = {}
+
+
+def _factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """(codes, uniques) of a frame's code column, computed once per frame object.
+
+    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
+    dropped when the frame is garbage-collected and ignored if the row count changed.
+    """
+    key = (id(frame), column)
+    hit = _FACTOR_CACHE.get(key)
+    if hit is not None and hit[0]() is frame and len(hit[1]) == len(frame):
+        return hit[1], hit[2]
+    col = frame[column]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes, uniques = col.cat.codes.to_numpy(), pd.Index(col.cat.categories)
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        uniques = pd.Index(uniques)
+
+    def _drop(_: object, key: tuple[int, str] = key) -> None:
+        _FACTOR_CACHE.pop(key, None)
+
+    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques)
+    return codes, uniques
+
+
+def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> np.ndarray:
+    if len(frame) < _FACTORISE_MIN_ROWS:
+        return frame[column].isin(keys).to_numpy(dtype=bool)
+    codes, uniques = _factorised(frame, column)
+    hits = np.append(uniques.isin(keys), False)  # code -1 (missing) -> False
+    return hits[codes]
+
+
+def vs_mask(data: object, frame: pd.DataFrame, *valuesets: str, column: str = "key") -> np.ndarray:
+    """Rows of ``frame`` whose ``column`` code is in any of the value sets (``data.valuesets``).
+
+    Same answer as ``ValueSetIndex.mask``; on large frames the code column is factorised once and
+    reused by every later test of the same frame (all measures of an evaluation share it).
+    """
+    if frame.empty or column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    keys = data.valuesets.keys(*valuesets)  # type: ignore[attr-defined]
+    return _isin_codes(frame, column, keys)
+
+
+def code_mask(frame: pd.DataFrame, system: str, code: str, column: str = "key") -> np.ndarray:
+    """Rows whose ``column`` is the direct-reference code ``system|code`` (system short key or URI)."""
+    from .valuesets import code_key
+
+    if frame.empty or column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return _isin_codes(frame, column, {code_key(system, code)})
+
+
+def _by_uniques(values: pd.Series, test: object, frame: pd.DataFrame | None = None,
+                column: str | None = None) -> np.ndarray:
+    """Apply a per-value Python test to the distinct values only (few statuses, many rows)."""
+    if frame is not None and column is not None and len(frame) >= _FACTORISE_MIN_ROWS:
+        codes, uniques = _factorised(frame, column)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hits = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))  # type: ignore[operator]
+    return np.append(hits, False)[codes]  # code -1 (missing) -> the appended False
+
+
+def status_in(frame: pd.DataFrame, *statuses: str, column: str = "status") -> np.ndarray:
+    """Status among ``statuses`` (case-insensitive, like CQL ``~`` on strings)."""
+    if frame.empty or column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    wanted = {s.lower() for s in statuses}
+    return _by_uniques(frame[column], lambda v: str(v).strip().lower() in wanted, frame, column)
+
+
+def date_only_mask(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    """Rows whose ``column`` came from a FHIR value without a time of day (the optional ``date_only``
+    column lists such columns per row); None when the frame does not say."""
+    if "date_only" not in frame.columns or frame.empty:
+        return None
+    return has_token(frame["date_only"], column)
+
+
+def has_token(series: pd.Series, token: str) -> np.ndarray:
+    """A multi-valued code stored as one string (``"survey"``, ``"laboratory,survey"``, ``"a b"``)
+    contains ``token`` (case-insensitive)."""
+    if len(series) == 0:
+        return np.zeros(0, dtype=bool)
+    pattern = re.compile(rf"(?:^|[\s,;|]){re.escape(token.lower())}(?:$|[\s,;|])")
+    return _by_uniques(series, lambda v: pattern.search(str(v).lower()) is not None)

@@ -1,0 +1,198 @@
+"""Evaluating measures over the store: load once, run every measure, keep going when one fails.
+
+``evaluate`` returns the raw result rows (one per patient or episode, with practice and provider) and
+``patient_results`` the per-patient table of the ``--patient-results`` export (episodes counted, every
+evaluated patient listed, populations a group does not have left empty).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..metrics import catalogue
+from ..metrics.data import MeasureData
+from ..metrics.definition import POPULATIONS, RESULT_COLUMNS, Measure
+from ..metrics.period import Period
+from .context import ServiceContext, ServiceError
+from .measure_data import load_measure_data
+
+log = logging.getLogger(__name__)
+
+PATIENT_RESULT_COLUMNS = ("measure", "group_index", "patient_id", *POPULATIONS)
+ROW_COLUMNS = (*RESULT_COLUMNS, "practice_id", "provider_id")
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one evaluation run."""
+
+    period: Period
+    rows: pd.DataFrame  # ROW_COLUMNS: one row per patient (or episode) in a measure's initial population
+    measures: list[Measure] = field(default_factory=list)  # the measures that ran
+    errors: dict[str, str] = field(default_factory=dict)  # measure id -> why it did not run
+    seconds: dict[str, float] = field(default_factory=dict)
+    data: MeasureData | None = None
+
+    @property
+    def patient_count(self) -> int:
+        return 0 if self.data is None else len(self.data.patients)
+
+
+_catalogue_errors: dict[str, str] = {}
+
+
+def load_catalogue() -> dict[str, str]:
+    """Import every measure module on its own, so a broken module does not hide the others.
+
+    Returns {module name: error} for the modules that failed to import.
+    """
+    if not catalogue._loaded:
+        from ..metrics import measures
+
+        for info in pkgutil.iter_modules(measures.__path__):
+            name = f"{measures.__name__}.{info.name}"
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # a measure module under construction must not stop the rest
+                log.warning("Measure module %s failed to import: %s", name, exc)
+                _catalogue_errors[info.name] = f"{type(exc).__name__}: {exc}"
+        catalogue._loaded = True
+    return dict(_catalogue_errors)
+
+
+def select_measures(measure_ids: Sequence[str] | None) -> tuple[list[Measure], dict[str, str]]:
+    """The measures to run and {requested id: error} for ids that are unknown or failed to import."""
+    module_errors = load_catalogue()
+    if not measure_ids:
+        return catalogue.all_measures(), {}
+    chosen: list[Measure] = []
+    errors: dict[str, str] = {}
+    for mid in measure_ids:
+        try:
+            chosen.append(catalogue.get_measure(mid))
+        except KeyError:
+            broken = module_errors.get(mid.lower())
+            errors[mid.upper()] = f"measure module failed to import ({broken})" if broken else "unknown measure"
+    return chosen, errors
+
+
+def evaluate(
+    ctx: ServiceContext,
+    period: Period,
+    measure_ids: Sequence[str] | None = None,
+    practice_codes: Sequence[str] | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    *,
+    data: MeasureData | None = None,
+) -> Evaluation:
+    """Evaluate measures for a period over the store (or over ``data`` when given)."""
+    measures, errors = select_measures(measure_ids)
+    if not measures and not errors:
+        raise ServiceError("No measures are defined.")
+
+    def report(fraction: float, message: str) -> None:
+        ctx.progress.report(fraction, message)
+        if progress is not None:
+            progress(fraction, message)
+
+    if data is None:
+        report(0.0, "Loading data")
+        data = load_measure_data(ctx.db, practice_codes, period)
+    result = Evaluation(period=period, rows=pd.DataFrame(columns=list(ROW_COLUMNS)), errors=errors, data=data)
+    frames: list[pd.DataFrame] = []
+    for i, measure in enumerate(measures):
+        report(0.2 + 0.8 * i / max(len(measures), 1), f"Evaluating {measure.id}")
+        started = time.perf_counter()
+        try:
+            rows = measure.evaluate(data, period)
+        except NotImplementedError as exc:
+            result.errors[measure.id] = f"not implemented yet{': ' + str(exc) if str(exc) else ''}"
+            continue
+        except Exception as exc:  # one broken measure must not stop the others
+            log.info("Measure %s failed", measure.id, exc_info=True)  # traceback with --verbose
+            result.errors[measure.id] = f"failed: {type(exc).__name__}: {exc}"
+            continue
+        result.seconds[measure.id] = time.perf_counter() - started
+        result.measures.append(measure)
+        if len(rows):
+            frames.append(rows)
+    if frames:
+        rows = pd.concat(frames, ignore_index=True)
+        attrs = data.patients[["patient_id", "practice_id", "provider_id"]]
+        rows = rows.merge(attrs, on="patient_id", how="left")
+        result.rows = rows[list(ROW_COLUMNS)]
+    report(1.0, f"{len(result.measures)} measure(s) evaluated")
+    return result
+
+
+def patient_results(evaluation: Evaluation) -> pd.DataFrame:
+    """One row per evaluated patient x measure x group (``PATIENT_RESULT_COLUMNS``).
+
+    Counts are integers (episodes counted); patients outside the initial population get zeros; the
+    populations a group does not have are empty (<NA>). ``patient_id`` is the source FHIR id when the
+    patient was imported from FHIR, else the internal id.
+    """
+    assert evaluation.data is not None
+    patients = evaluation.data.patients[["patient_id", "subject_id"]]
+    groups = [(m.id, gi, set(g.populations)) for m in evaluation.measures for gi, g in enumerate(m.groups)]
+    if not groups or patients.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in PATIENT_RESULT_COLUMNS})
+    rows = evaluation.rows
+    if len(rows):
+        counted = rows[["measure", "group_index", "patient_id"]].copy()
+        for pop in POPULATIONS:
+            counted[pop] = rows[pop].fillna(False).astype(bool).astype("int64")
+        counts = counted.groupby(["measure", "group_index", "patient_id"], sort=False).sum().reset_index()
+    else:
+        counts = pd.DataFrame(columns=["measure", "group_index", "patient_id", *POPULATIONS])
+    n_pat = len(patients)
+    frames = []
+    for mid, gi, has in groups:
+        frame = pd.DataFrame({"measure": mid, "group_index": gi, "patient_id": patients["patient_id"].to_numpy(),
+                              "_subject": patients["subject_id"].to_numpy()})
+        mine = counts[(counts["measure"] == mid) & (counts["group_index"] == gi)].drop(columns=["measure", "group_index"])
+        frame = frame.merge(mine, on="patient_id", how="left")
+        for pop in POPULATIONS:
+            if pop in has:
+                frame[pop] = pd.array(frame[pop].fillna(0).astype("int64"), dtype="Int64")
+            else:
+                frame[pop] = pd.array([pd.NA] * n_pat, dtype="Int64")
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out["patient_id"] = out["_subject"].astype(str)
+    return out[list(PATIENT_RESULT_COLUMNS)]
+
+
+def summary(evaluation: Evaluation) -> pd.DataFrame:
+    """Totals per measure and group: each population's count and the rate.
+
+    The rate base is the denominator minus exclusions and exceptions; the rate is empty when it is zero.
+    """
+    records = []
+    rows = evaluation.rows
+    for measure in evaluation.measures:
+        for gi, group in enumerate(measure.groups):
+            mine = rows[(rows["measure"] == measure.id) & (rows["group_index"] == gi)] if len(rows) else rows
+            totals: dict[str, object] = {"measure": measure.id, "group_index": gi, "title": measure.title,
+                                         "group": group.title, "basis": measure.basis,
+                                         "improvement": measure.improvement}
+            for pop in POPULATIONS:
+                totals[pop] = int(mine[pop].fillna(False).astype(bool).sum()) if pop in group.populations else None
+            base = (totals["denominator"] or 0) - (totals["denominator-exclusion"] or 0) - (  # type: ignore[operator]
+                totals["denominator-exception"] or 0
+            )
+            totals["rate_base"] = base
+            totals["rate"] = round(totals["numerator"] / base, 6) if base > 0 else None  # type: ignore[operator]
+            totals["patients"] = int(mine["patient_id"].nunique()) if len(mine) else 0
+            records.append(totals)
+    return pd.DataFrame.from_records(records)
+
+
+__all__ = ["Evaluation", "evaluate", "load_catalogue", "patient_results", "select_measures", "summary"]

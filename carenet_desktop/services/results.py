@@ -1,0 +1,185 @@
+"""Measure results kept up to date cheaply: computed once per period, then refreshed incrementally.
+
+The cache holds the patient-level result rows of every measure for a period, stamped with the change
+journal's version (``models.changes``). A later request replays the journal: patients edited since are
+re-evaluated alone, practices bulk-loaded since are re-evaluated whole, and only a change to the value
+sets (or to the measure code) recomputes everything. Rows are also saved to disk (NumPy ``.npz``, no
+pickle) so a restart serves the last scorecard at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import platformdirs
+
+from .. import __version__
+from ..metrics.aggregate import summarize
+from ..metrics.definition import POPULATIONS, RESULT_COLUMNS
+from ..metrics.engine import PATIENT_ATTRIBUTES, evaluate_measures, select_measures
+from ..metrics.period import Period
+from ..models.changes import changes_since, current_version
+from .context import Progress, ServiceContext
+from .measure_data import load_measure_data
+
+log = logging.getLogger(__name__)
+
+ROW_COLUMNS = (*RESULT_COLUMNS, *PATIENT_ATTRIBUTES)
+_INT_COLUMNS = ("group_index", "patient_id", "episode_id", *PATIENT_ATTRIBUTES)
+
+
+@dataclass
+class CachedResults:
+    period: Period
+    measure_ids: tuple[str, ...]
+    version: int
+    rows: pd.DataFrame
+    failures: dict[str, str] = field(default_factory=dict)
+    _summaries: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def summary(self, by: Sequence[str] = ("practice_id",)) -> pd.DataFrame:
+        key = tuple(by)
+        if key not in self._summaries:
+            self._summaries[key] = summarize(self.rows, by=list(by))
+        return self._summaries[key]
+
+
+def _code_signature() -> str:
+    """Changes when the measure code changes, so results computed by other code are not reused."""
+    root = Path(__file__).resolve().parents[1] / "metrics"
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class ResultsCache:
+    """Per database: results by (period, measures), refreshed from the change journal on every request."""
+
+    def __init__(self, ctx: ServiceContext, cache_dir: Path | None = None) -> None:
+        self.ctx = ctx
+        self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
+        self._lock = threading.Lock()
+        identity = ctx.db.url.render_as_string(hide_password=True)
+        folder = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
+        self.folder = folder / hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self._signature = _code_signature()
+
+    # --- public ---------------------------------------------------------------------------------------
+
+    def results(self, period: Period, measure_ids: Sequence[str] | None = None,
+                progress: Progress | None = None) -> CachedResults:
+        progress = progress or Progress()
+        ids = tuple(m.id for m in select_measures(measure_ids))
+        key = (period, ids)
+        with self._lock:
+            entry = self._entries.get(key) or self._read_disk(period, ids)
+            if entry is None:
+                entry = self._compute_all(period, ids, progress)
+            else:
+                entry = self._refresh(entry, progress)
+            self._entries[key] = entry
+            return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    # --- computing ------------------------------------------------------------------------------------
+
+    def _evaluate(self, period: Period, ids: tuple[str, ...], progress: Progress, **selection: object) -> tuple[pd.DataFrame, dict[str, str]]:
+        progress.report(0.0, "Loading data")
+        data = load_measure_data(self.ctx.db, **selection)  # type: ignore[arg-type]
+        measures = select_measures(ids)
+
+        def step(i: int, n: int, measure_id: str) -> None:
+            progress.report(0.3 + 0.7 * i / max(n, 1), f"Evaluating {measure_id}")
+
+        run = evaluate_measures(data, period, measures, on_measure=step)
+        progress.report(1.0, "Done")
+        return run.rows[list(ROW_COLUMNS)], run.failures
+
+    def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
+        with self.ctx.db.session() as s:
+            version = current_version(s)  # read first: changes made while computing are replayed later
+        rows, failures = self._evaluate(period, ids, progress)
+        entry = CachedResults(period, ids, version, rows, failures)
+        self._write_disk(entry)
+        return entry
+
+    def _refresh(self, entry: CachedResults, progress: Progress) -> CachedResults:
+        with self.ctx.db.session() as s:
+            version, wholesale, patients = changes_since(s, entry.version)
+        if version == entry.version:
+            return entry
+        if None in wholesale:
+            return self._compute_all(entry.period, entry.measure_ids, progress)
+        rows = entry.rows
+        failures = dict(entry.failures)
+        if wholesale:
+            practices = sorted(p for p in wholesale if p is not None)
+            fresh, failed = self._evaluate(entry.period, entry.measure_ids, progress.sub(0, 0.5), practice_id_list=practices)
+            rows = pd.concat([rows[~rows["practice_id"].isin(practices)], fresh], ignore_index=True)
+            failures.update(failed)
+        if patients:
+            ids = sorted(patients)
+            fresh, failed = self._evaluate(entry.period, entry.measure_ids, progress.sub(0.5, 1), patient_id_list=ids)
+            rows = pd.concat([rows[~rows["patient_id"].isin(ids)], fresh], ignore_index=True)
+            failures.update(failed)
+        updated = CachedResults(entry.period, entry.measure_ids, version, rows, failures)
+        self._write_disk(updated)
+        return updated
+
+    # --- disk -----------------------------------------------------------------------------------------
+
+    def _path(self, period: Period, ids: tuple[str, ...]) -> Path:
+        name = hashlib.sha256(json.dumps([period.label, ids, self._signature]).encode()).hexdigest()[:24]
+        return self.folder / f"{name}.npz"
+
+    def _write_disk(self, entry: CachedResults) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            rows = entry.rows
+            measures = sorted(rows["measure"].astype(str).unique().tolist())
+            arrays: dict[str, np.ndarray] = {
+                "measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)
+            }
+            for col in _INT_COLUMNS:
+                arrays[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+            for pop in POPULATIONS:
+                arrays[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
+            meta = {"measures": measures, "version": entry.version, "failures": entry.failures}
+            arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+            tmp = self._path(entry.period, entry.measure_ids).with_suffix(".tmp.npz")
+            np.savez(tmp, **arrays)
+            tmp.replace(self._path(entry.period, entry.measure_ids))
+        except OSError as exc:  # a cache that cannot be written only costs speed
+            log.warning("Results cache not saved: %s", exc.strerror)
+
+    def _read_disk(self, period: Period, ids: tuple[str, ...]) -> CachedResults | None:
+        path = self._path(period, ids)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(bytes(z["meta"]).decode())
+                names = np.asarray(meta["measures"], dtype=object)
+                rows = pd.DataFrame({"measure": names[z["measure"]] if len(names) else np.array([], dtype=object)})
+                for col in _INT_COLUMNS:
+                    values = pd.Series(z[col], dtype="Int64")
+                    rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
+                for pop in POPULATIONS:
+                    raw = pd.Series(z[pop], dtype="Int8")
+                    rows[pop] = raw.mask(raw == -1).astype("boolean")
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("Results cache ignored (%s)", type(exc).__name__)
+            return None
+        return CachedResults(period, ids, int(meta["version"]), rows[list(ROW_COLUMNS)], dict(meta["failures"]))

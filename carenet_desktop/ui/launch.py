@@ -1,0 +1,181 @@
+"""Starting the window: build the demo database if asked, open the store, show the window or grab it.
+
+``carenet gui`` calls :func:`run_gui`; everything Qt happens here so the command line stays Qt-free.
+"""
+
+from __future__ import annotations
+
+import getpass
+import inspect
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from ..models.database import DatabaseError, open_database
+from ..services.context import Progress, ServiceContext
+from .app import create_application
+from .main_window import DEFAULT_SIZE, MainWindow
+from .pages import PAGE_IDS
+from .session import Session
+from .tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+#: How long --screenshot waits for the practice list before giving up.
+SCREENSHOT_TIMEOUT_S = 120
+
+
+class LaunchError(Exception):
+    """The window could not be started; the message is one line for the user."""
+
+
+def build_demo_database(path: Path, progress: Progress) -> None:
+    """Build the demo network at ``path`` (``carenet_desktop.demo.ensure_demo_database``)."""
+    from ..demo import ensure_demo_database  # the demo package is heavy; only needed on first run
+
+    if "progress" in inspect.signature(ensure_demo_database).parameters:
+        ensure_demo_database(path, progress=progress)
+    else:
+        ensure_demo_database(path)
+
+
+def run_gui(
+    db: str | None,
+    *,
+    demo_path: Path | None = None,
+    screenshot: Path | None = None,
+    page: str | None = None,
+    terminal_progress: Callable[[float, str], None] | None = None,
+) -> int:
+    """Open the window on ``db`` (or the demo database at ``demo_path``); with ``screenshot``, save a PNG
+    of the window once the practices are shown and return instead of running the event loop."""
+    if page is not None and page not in PAGE_IDS:
+        raise LaunchError(f"Unknown page {page!r}; choose one of: {', '.join(PAGE_IDS)}")
+    headless = screenshot is not None
+    if demo_path is not None and headless and not demo_path.exists():
+        # no window to show progress in yet: build before Qt starts, with the terminal bar
+        _build_demo_or_fail(demo_path, Progress(terminal_progress))
+    app, handler = create_application(headless=headless)
+    if demo_path is not None and not demo_path.exists() and not _build_demo_with_dialog(demo_path):
+        return 1
+    target = str(demo_path) if demo_path is not None else db
+    try:
+        database = open_database(target)
+    except DatabaseError as exc:
+        message = _first_line(str(exc))  # SQLAlchemy appends a "Background on this error" line
+        if not headless:
+            QMessageBox.critical(None, "Cannot open the database", message)
+        raise LaunchError(message) from exc
+    session = Session(ServiceContext(database, username=_username()))
+    window = MainWindow(session, remember_state=not headless)
+    try:
+        if headless:
+            assert screenshot is not None
+            return _screenshot(app, window, screenshot, page, handler_errors=lambda: handler.errors)
+        if page is not None:
+            window.show_page(page)
+        window.show()
+        return app.exec()
+    finally:
+        session.close()
+
+
+def _build_demo_or_fail(path: Path, progress: Progress) -> None:
+    try:
+        build_demo_database(path, progress)
+    except BaseException:  # failed or interrupted (Ctrl+C): no half-built demo on the next start
+        _remove_partial(path)
+        raise
+
+
+def _build_demo_with_dialog(path: Path) -> bool:
+    """Build the demo database off the GUI thread behind a progress dialog; False when cancelled/failed."""
+    dialog = QProgressDialog("Creating the demo network…", "Cancel", 0, 1000)
+    dialog.setWindowTitle("First start")
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.setMinimumWidth(420)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    runner = TaskRunner()
+    loop = QEventLoop()
+    outcome: dict[str, object] = {}
+    task = runner.run(build_demo_database, path, label="Creating the demo network", write=True)
+
+    def on_progress(fraction: float, message: str) -> None:
+        dialog.setValue(int(fraction * 1000))
+        if message:
+            dialog.setLabelText(message)
+
+    task.progress.connect(on_progress)
+    task.finished.connect(lambda _result: outcome.setdefault("ok", True))
+    task.failed.connect(lambda message: outcome.setdefault("error", message))
+    task.cancelled.connect(lambda: outcome.setdefault("cancelled", True))
+    task.done.connect(loop.quit)
+    dialog.canceled.connect(task.cancel)
+    dialog.show()
+    if not task.is_done:
+        loop.exec()
+    dialog.close()
+    runner.shutdown()
+    if outcome.get("ok"):
+        return True
+    _remove_partial(path)
+    if "error" in outcome:
+        QMessageBox.critical(None, "The demo network could not be created", str(outcome["error"]))
+    return False
+
+
+def _remove_partial(path: Path) -> None:
+    """A half-built demo must not be mistaken for a finished one on the next start."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            candidate.unlink(missing_ok=True)
+        except OSError:
+            log.warning("Could not remove the incomplete demo database file %s", candidate.name)
+
+
+def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | None,
+                handler_errors: Callable[[], int]) -> int:
+    window.resize(DEFAULT_SIZE)
+    if page is not None:
+        window.show_page(page)
+    window.show()
+    network = window.network_page
+    if network.overview is None:
+        loop = QEventLoop()
+        failure: list[str] = []
+        network.loaded.connect(loop.quit)
+        network.load_failed.connect(lambda message: (failure.append(message), loop.quit()))
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
+        loop.exec()
+        if failure:
+            raise LaunchError(f"The practices could not be read: {failure[0]}")
+        if network.overview is None:
+            raise LaunchError(f"The practices did not load within {SCREENSHOT_TIMEOUT_S} s")
+    for _ in range(3):  # let layouts and style settle after the data arrived
+        app.processEvents()
+    if handler_errors():
+        return 1
+    image = window.grab()
+    path = path.expanduser()
+    if path.parent and not path.parent.exists():
+        raise LaunchError(f"Folder does not exist: {path.parent}")
+    if not image.save(str(path), "PNG"):
+        raise LaunchError(f"Cannot write the screenshot to {path}")
+    return 0
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return os.environ.get("USER", "desktop")

@@ -1,0 +1,245 @@
+"""The main window: header (network, database), navigation on the left, pages, status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import APP_NAME, __version__
+from .pages import HOME_PAGE, PAGE_CLASSES, Page
+from .pages.network import NetworkPage, Overview
+from .resources import icon
+from .session import Session
+from .settings import WindowState
+from .tasks import Task
+from .widgets import ElidedLabel
+
+DEFAULT_SIZE = QSize(1280, 800)
+
+
+class MainWindow(QMainWindow):
+    #: the page now shown (its page_id)
+    page_changed = Signal(str)
+
+    def __init__(self, session: Session, *, remember_state: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.remember_state = remember_state
+        self.window_state = WindowState() if remember_state else None
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Network")
+        self.setMinimumSize(900, 600)
+
+        central = QWidget()
+        central.setObjectName("central")
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self._build_header())
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setAccessibleName("Navigation")
+        self.navigation.setToolTip("Choose a screen (Ctrl+1 … Ctrl+9)")
+        self.navigation.setIconSize(QSize(20, 20))
+        self.navigation.setFixedWidth(210)
+        self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.navigation.setFrameShape(QFrame.Shape.NoFrame)
+        body.addWidget(self.navigation)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pages")
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        self.pages: dict[str, Page] = {}
+        for number, page_class in enumerate(PAGE_CLASSES, start=1):
+            page = page_class(session)
+            self.pages[page.page_id] = page
+            self.stack.addWidget(page)
+            item = QListWidgetItem(icon(page.icon_name), page.title)
+            item.setData(Qt.ItemDataRole.UserRole, page.page_id)
+            shortcut = f"Ctrl+{number}" if number <= 9 else ""
+            item.setToolTip(f"{page.tooltip} ({shortcut})" if shortcut else page.tooltip)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, page.tooltip)
+            item.setSizeHint(QSize(0, 40))
+            self.navigation.addItem(item)
+            page.status_message.connect(self._show_status)
+            if shortcut:
+                action = QAction(page.title, self)
+                action.setShortcut(QKeySequence(shortcut))
+                action.triggered.connect(lambda _checked=False, pid=page.page_id: self.show_page(pid))
+                self.addAction(action)
+        self.navigation.currentRowChanged.connect(self._on_navigation_row)
+
+        self.network_page: NetworkPage = self.pages[NetworkPage.page_id]  # type: ignore[assignment]
+        self.network_page.loaded.connect(self._on_overview)
+        self.network_page.load_failed.connect(lambda _msg: self.network_label.setText("Network not available"))
+        session.tasks.started.connect(self._follow_task)
+        session.tasks.active_changed.connect(self._on_active_tasks)
+
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_state()
+
+    # --- construction -------------------------------------------------------------------------
+    def _build_header(self) -> QWidget:
+        header = QFrame()
+        header.setObjectName("header")
+        layout = QHBoxLayout(header)
+        layout.setContentsMargins(20, 12, 20, 12)
+        layout.setSpacing(16)
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(36, 36))
+        logo.setAccessibleName(APP_NAME)
+        layout.addWidget(logo)
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        self.network_label = QLabel("Opening network…")
+        self.network_label.setObjectName("networkName")
+        self.network_label.setAccessibleName("Network name")
+        self.network_label.setToolTip("The care network in this database")
+        names.addWidget(self.network_label)
+        self.database_label = ElidedLabel(f"Database: {self.session.database_name}")
+        self.database_label.setObjectName("databaseName")
+        self.database_label.setAccessibleName("Open database")
+        names.addWidget(self.database_label)
+        layout.addLayout(names, 1)
+        product = QLabel(f"{APP_NAME} {__version__}")
+        product.setObjectName("productName")
+        product.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(product)
+        return header
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        refresh = view_menu.addAction("&Refresh")
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.setToolTip("Read the current screen's data again")
+        refresh.triggered.connect(self.refresh_current)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = help_menu.addAction(f"&About {APP_NAME}")
+        about.triggered.connect(self._about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setObjectName("statusBar")
+        self.task_label = QLabel()
+        self.task_label.setObjectName("taskLabel")
+        self.task_progress = QProgressBar()
+        self.task_progress.setObjectName("taskProgress")
+        self.task_progress.setAccessibleName("Background work progress")
+        self.task_progress.setRange(0, 1000)
+        self.task_progress.setTextVisible(False)
+        self.task_progress.setFixedWidth(160)
+        self.task_label.hide()
+        self.task_progress.hide()
+        bar.addPermanentWidget(self.task_label)
+        bar.addPermanentWidget(self.task_progress)
+        bar.showMessage("Ready")
+
+    def _restore_state(self) -> None:
+        page_id = HOME_PAGE
+        if self.window_state is not None:
+            geometry = self.window_state.geometry()
+            if geometry is None or not self.restoreGeometry(geometry):
+                self.resize(DEFAULT_SIZE)
+            state = self.window_state.window_state()
+            if state is not None:
+                self.restoreState(state)
+            remembered = self.window_state.last_page()
+            if remembered in self.pages:
+                page_id = remembered
+        else:
+            self.resize(DEFAULT_SIZE)
+        # the network page always loads: the header and status bar show what it reads
+        self.network_page.activate()
+        self.show_page(page_id)
+
+    # --- navigation ---------------------------------------------------------------------------
+    def current_page(self) -> Page:
+        page = self.stack.currentWidget()
+        assert isinstance(page, Page)
+        return page
+
+    def show_page(self, page_id: str) -> None:
+        page = self.pages[page_id]
+        row = list(self.pages).index(page_id)
+        if self.navigation.currentRow() != row:
+            self.navigation.setCurrentRow(row)  # -> _on_navigation_row
+        else:
+            self._switch_to(page)
+
+    def _on_navigation_row(self, row: int) -> None:
+        if 0 <= row < len(self.pages):
+            self._switch_to(list(self.pages.values())[row])
+
+    def _switch_to(self, page: Page) -> None:
+        self.stack.setCurrentWidget(page)
+        page.activate()
+        if self.window_state is not None:
+            self.window_state.set_last_page(page.page_id)
+        self.page_changed.emit(page.page_id)
+
+    def refresh_current(self) -> None:
+        self.current_page().refresh()
+
+    # --- feedback -----------------------------------------------------------------------------
+    def _on_overview(self, overview: Overview) -> None:
+        name = overview.network_name or "Unnamed network"
+        self.network_label.setText(name)
+        self.setWindowTitle(name)
+
+    def _show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    def _follow_task(self, task: Task) -> None:
+        self.task_label.setText(f"{task.label}…")
+        self.task_progress.setValue(0)
+        task.progress.connect(self._on_task_progress)
+
+    def _on_task_progress(self, fraction: float, message: str) -> None:
+        self.task_progress.setValue(int(fraction * 1000))
+        if message:
+            self.task_label.setText(message)
+
+    def _on_active_tasks(self, count: int) -> None:
+        self.task_label.setVisible(count > 0)
+        self.task_progress.setVisible(count > 0)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Quality tracking for a pediatric care network.<br><br>"
+            f"Database: {self.session.database_name}",
+        )
+
+    # --- closing ------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.window_state is not None:
+            self.window_state.set_geometry(self.saveGeometry())
+            self.window_state.set_window_state(self.saveState())
+            self.window_state.set_last_page(self.current_page().page_id)
+            self.window_state.sync()
+        self.session.tasks.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,32 @@
+"""The main window's pages, in navigation order. A new screen replaces its placeholder class here."""
+
+from __future__ import annotations
+
+from .base import Page, PlaceholderPage
+from .care_gaps import CareGapsPage
+from .data_entry import DataEntryPage
+from .imports import ImportsPage
+from .network import NetworkPage
+from .patients import PatientsPage
+from .referrals import ReferralsPage
+from .reports import ReportsPage
+from .scorecards import ScorecardsPage
+from .settings import SettingsPage
+
+PAGE_CLASSES: tuple[type[Page], ...] = (
+    NetworkPage,
+    ScorecardsPage,
+    CareGapsPage,
+    PatientsPage,
+    ReferralsPage,
+    DataEntryPage,
+    ImportsPage,
+    ReportsPage,
+    SettingsPage,
+)
+#: the page shown on first start (before a last page is remembered)
+HOME_PAGE = NetworkPage.page_id
+
+PAGE_IDS = tuple(cls.page_id for cls in PAGE_CLASSES)
+
+__all__ = ["HOME_PAGE", "PAGE_CLASSES", "PAGE_IDS", "Page", "PlaceholderPage"]

@@ -1,0 +1,74 @@
+"""Window state and preferences, typed, in an INI file in the platform's config folder.
+
+``QSettings`` with an explicit INI format (not the Windows registry) so the file is easy to find,
+back up and reset; tests point ``QSettings.setPath`` at a temporary folder.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "CareNet"
+APPLICATION = "CareNet Desktop"
+#: Bump when a key changes meaning; :func:`open_settings` upgrades older files.
+SETTINGS_VERSION = 1
+
+
+def _qsettings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def settings_file_name() -> str:
+    """Where the settings live (without creating the file)."""
+    return _qsettings().fileName()
+
+
+def open_settings() -> QSettings:
+    settings = _qsettings()
+    version = _int(settings.value("settings_version"), 0)
+    if version < SETTINGS_VERSION:
+        # version 0 = no file yet; future upgrades rename or convert keys here, one step per version
+        settings.setValue("settings_version", SETTINGS_VERSION)
+    return settings
+
+
+class WindowState:
+    """The main window's remembered geometry, splitter/dock state and last page."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._s = settings if settings is not None else open_settings()
+
+    @property
+    def file_name(self) -> str:
+        return self._s.fileName()
+
+    def geometry(self) -> QByteArray | None:
+        value = self._s.value("main_window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, value: QByteArray) -> None:
+        self._s.setValue("main_window/geometry", value)
+
+    def window_state(self) -> QByteArray | None:
+        value = self._s.value("main_window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_state(self, value: QByteArray) -> None:
+        self._s.setValue("main_window/state", value)
+
+    def last_page(self) -> str | None:
+        value = self._s.value("main_window/last_page")
+        return str(value) if value else None
+
+    def set_last_page(self, page_id: str) -> None:
+        self._s.setValue("main_window/last_page", page_id)
+
+    def sync(self) -> None:
+        self._s.sync()
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default

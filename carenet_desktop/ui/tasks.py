@@ -1,0 +1,237 @@
+"""Background tasks: service calls run on a worker thread, results come back as Qt signals.
+
+The pattern (Orange3's ``TaskState``, Anki's ``taskman``): the work is a plain function
+``fn(progress, *args)`` that takes a Qt-free :class:`~carenet_desktop.services.context.Progress`; the
+runner executes it in a ``QThreadPool`` and re-emits ``progress`` / ``finished`` / ``failed`` /
+``cancelled`` on the GUI thread, so slots connected to a :class:`Task` never run on the worker.
+
+Writes go through a one-thread pool (one writer at a time, like Anki's collection executor); reads may
+run in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+from ..models.database import DatabaseError
+from ..services.context import Cancelled, Progress, ServiceError
+from .diagnostics import format_details
+
+log = logging.getLogger(__name__)
+
+#: Progress signals are emitted at most this often (seconds) so a chatty service cannot flood the event loop.
+PROGRESS_INTERVAL = 0.05
+
+
+@dataclass(frozen=True)
+class ExceptionInfo:
+    """An unexpected exception caught on a worker, handed to the global error handler."""
+
+    exc_type: type[BaseException]
+    exc: BaseException
+    tb: types.TracebackType | None
+
+
+class _JobSignals(QObject):
+    """Emitted from the worker thread; connected (queued) to the :class:`Task` on the GUI thread."""
+
+    progress = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    crashed = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], progress: Progress, signals: _JobSignals) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn = fn
+        self._args = args
+        self._progress = progress
+        self._signals = signals
+
+    def run(self) -> None:
+        signals = self._signals
+        try:
+            self._progress.check()
+            result = self._fn(self._progress, *self._args)
+        except Cancelled:
+            signals.cancelled.emit()
+        except (ServiceError, DatabaseError) as exc:
+            signals.failed.emit(str(exc))
+        except BaseException as exc:  # noqa: BLE001 - every crash must reach the GUI, never kill the worker
+            signals.crashed.emit(ExceptionInfo(type(exc), exc, exc.__traceback__))
+        else:
+            signals.finished.emit(result)
+
+
+class Task(QObject):
+    """The GUI-side handle of one background job. All its signals are emitted on the GUI thread.
+
+    Exactly one of ``finished(result)``, ``failed(message)`` or ``cancelled()`` is emitted, then ``done()``.
+    An unexpected exception emits ``failed`` with a generic message and goes to the error handler.
+    """
+
+    progress = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, label: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        self.fraction = 0.0
+        self.message = ""
+        self.is_done = False
+        self._last_emit = 0.0
+        self._job_signals = _JobSignals()
+        queued = Qt.ConnectionType.QueuedConnection
+        self._job_signals.progress.connect(self._on_progress, queued)
+        self._job_signals.finished.connect(self._on_finished, queued)
+        self._job_signals.failed.connect(self._on_failed, queued)
+        self._job_signals.cancelled.connect(self._on_cancelled, queued)
+        self._job_signals.crashed.connect(self._on_crashed, queued)
+        self.progress_object = Progress(self._report_from_worker)
+        self.crash_handler: Callable[[ExceptionInfo], None] | None = None
+
+    # --- worker side --------------------------------------------------------------------------
+    def _report_from_worker(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and message == self.message and now - self._last_emit < PROGRESS_INTERVAL:
+            return
+        self._last_emit = now
+        self.message = message  # read by the throttle only; the GUI copy is set in _on_progress
+        self._job_signals.progress.emit(fraction, message)
+
+    # --- GUI side -----------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the work to stop at its next ``progress.check()``/``report()``."""
+        self.progress_object.cancel()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.progress_object.cancelled
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if self.is_done:
+            return
+        self.fraction = fraction
+        self.progress.emit(fraction, message)
+
+    @Slot(object)
+    def _on_finished(self, result: object) -> None:
+        self._finish(lambda: self.finished.emit(result))
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._finish(lambda: self.failed.emit(message))
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._finish(self.cancelled.emit)
+
+    @Slot(object)
+    def _on_crashed(self, info: ExceptionInfo) -> None:
+        def emit() -> None:
+            self.failed.emit(f"{self.label} stopped because of an unexpected error.")
+            if self.crash_handler is not None:
+                self.crash_handler(info)
+
+        self._finish(emit)
+
+    def _finish(self, emit: Callable[[], None]) -> None:
+        if self.is_done:
+            return
+        self.is_done = True
+        try:
+            emit()
+        finally:
+            self.done.emit()
+
+
+class TaskRunner(QObject):
+    """Starts :class:`Task` s; keeps them alive until done; cancels and waits for them on shutdown."""
+
+    #: Emitted when a task starts or ends (for a busy indicator).
+    active_changed = Signal(int)
+    #: Emitted with each new :class:`Task` (the status bar follows its progress).
+    started = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, *, crash_handler: Callable[[ExceptionInfo], None] | None = None) -> None:
+        super().__init__(parent)
+        self._readers = QThreadPool(self)
+        self._readers.setMaxThreadCount(max(2, QThreadPool.globalInstance().maxThreadCount()))
+        self._writer = QThreadPool(self)
+        self._writer.setMaxThreadCount(1)
+        self._active: list[Task] = []
+        self.crash_handler = crash_handler
+
+    @property
+    def active(self) -> list[Task]:
+        return list(self._active)
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        label: str = "Working",
+        write: bool = False,
+        on_finished: Callable[[Any], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> Task:
+        """Run ``fn(progress, *args)`` on a worker thread. Callbacks run on the GUI thread.
+
+        ``write=True`` queues the work behind other writes (one database writer at a time).
+        """
+        task = Task(label, self)
+        task.crash_handler = self._handle_crash
+        if on_progress is not None:
+            task.progress.connect(on_progress)
+        if on_finished is not None:
+            task.finished.connect(on_finished)
+        if on_failed is not None:
+            task.failed.connect(on_failed)
+        if on_cancelled is not None:
+            task.cancelled.connect(on_cancelled)
+        task.done.connect(self._on_task_done)
+        self._active.append(task)
+        self.active_changed.emit(len(self._active))
+        self.started.emit(task)
+        job = _Job(fn, args, task.progress_object, task._job_signals)
+        (self._writer if write else self._readers).start(job)
+        return task
+
+    def _handle_crash(self, info: ExceptionInfo) -> None:
+        if self.crash_handler is not None:
+            self.crash_handler(info)
+        else:
+            # the exception's message may quote data (SQL parameters): log the type and stack only
+            log.error("Unexpected error in a background task:\n%s", format_details(info.exc_type, info.tb))
+
+    @Slot()
+    def _on_task_done(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task) and task in self._active:
+            self._active.remove(task)
+            task.setParent(None)  # from now on the caller's references decide its lifetime
+            self.active_changed.emit(len(self._active))
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel every task and wait for the workers; True when all stopped in time."""
+        for task in self._active:
+            task.cancel()
+        ok_readers = self._readers.waitForDone(timeout_ms)
+        ok_writer = self._writer.waitForDone(timeout_ms)
+        return ok_readers and ok_writer

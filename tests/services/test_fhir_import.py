@@ -1,0 +1,167 @@
+"""FHIR import into the store: dedupe on re-import, problems reported, strict mode, NDJSON, UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from carenet_desktop.models import (
+    AuditLog,
+    Condition,
+    DataImport,
+    Encounter,
+    EncounterDiagnosis,
+    Immunization,
+    Patient,
+    Practice,
+    Provider,
+)
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services import ServiceContext, ServiceError
+from carenet_desktop.services.fhir_import import import_fhir
+from tests.interchange.fhir_samples import bundle, encounter, immunization, patient, write, write_ndjson
+
+
+@pytest.fixture
+def ctx(db_url):  # type: ignore[no-untyped-def]
+    db = open_database(db_url)
+    yield ServiceContext(db, username="tester")
+    db.dispose()
+
+
+def count(ctx: ServiceContext, model: type) -> int:
+    with ctx.db.session() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def two_cases(folder: Path) -> list[Path]:
+    """Two test-case bundles that re-use the same resource ids for different patients."""
+    paths = []
+    for pid in ("case-a", "case-b"):
+        paths.append(write(folder / f"{pid}.json", bundle(
+            patient(pid),
+            encounter("Encounter-1", pid, diagnosis=[{"condition": {"reference": "Condition/Condition-1"}, "rank": 1}]),
+            {"resourceType": "Condition", "id": "Condition-1", "code": {"coding": [
+                {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J02.0"}]},
+             "subject": {"reference": f"Patient/{pid}"}, "encounter": {"reference": "Encounter/Encounter-1"},
+             "onsetDateTime": "2025-03-01"},
+            immunization("Immunization-1", pid),
+        )))
+    return paths
+
+
+def test_ids_repeating_across_patients_give_distinct_rows_and_reimport_updates(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    paths = two_cases(tmp_path)
+    first = import_fhir(ctx, [tmp_path], practice_code="P1")
+    assert (first.added, first.updated, first.rejected) == (8, 0, 0)
+    assert (count(ctx, Patient), count(ctx, Encounter), count(ctx, Condition), count(ctx, Immunization)) == (2, 2, 2, 2)
+    with ctx.db.session() as s:
+        # each condition points to its own patient's encounter, each diagnosis to its own condition
+        pairs = s.execute(select(Condition.patient_id, Encounter.patient_id)
+                          .join(Encounter, Encounter.id == Condition.encounter_id)).all()
+        assert sorted(pairs) == sorted((a, a) for a, _ in pairs) and len(pairs) == 2
+        diags = s.execute(select(EncounterDiagnosis.code, Condition.patient_id, Encounter.patient_id)
+                          .join(Condition, Condition.id == EncounterDiagnosis.condition_id)
+                          .join(Encounter, Encounter.id == EncounterDiagnosis.encounter_id)).all()
+        assert len(diags) == 2 and all(code == "J02.0" and a == b for code, a, b in diags)
+    second = import_fhir(ctx, paths, practice_code="P1")
+    assert (second.added, second.updated) == (0, 8)
+    assert (count(ctx, Patient), count(ctx, Encounter), count(ctx, Condition), count(ctx, EncounterDiagnosis)) == (2, 2, 2, 2)
+
+
+def test_reimport_updates_in_place(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    path = write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1", when="2021-01-01")))
+    import_fhir(ctx, [path])
+    write(path, bundle(patient("p1"), immunization("i1", "p1", when="2021-02-02")))
+    import_fhir(ctx, [path])
+    with ctx.db.session() as s:
+        assert s.scalars(select(Immunization.occurrence)).all() == [dt.datetime(2021, 2, 2)]
+
+
+def test_malformed_resource_reported_with_file_and_entry_rest_imported(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    bad = immunization("i2", "p1")
+    bad["occurrenceDateTime"] = "last tuesday"
+    path = write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1"), bad,
+                                              encounter("e1", "someone-else")))
+    result = import_fhir(ctx, [path])
+    assert (result.added, result.rejected) == (2, 2)
+    where = [(p.file, p.location.split(" (")[0]) for p in result.problems]
+    assert (str(path), "entry 2") in where and (str(path), "entry 3") in where
+    assert count(ctx, Immunization) == 1 and count(ctx, Encounter) == 0
+
+
+def test_strict_mode_imports_nothing_when_a_resource_is_malformed(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    good = write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1")))
+    bad_imm = immunization("i2", "p2")
+    bad_imm["occurrenceDateTime"] = "??"
+    write(tmp_path / "b.json", bundle(patient("p2"), bad_imm))
+    with pytest.raises(ServiceError, match="b.json"):
+        import_fhir(ctx, [tmp_path], strict=True)
+    assert count(ctx, Patient) == 0 and count(ctx, Immunization) == 0
+    assert import_fhir(ctx, [good], strict=True).added == 2
+
+
+def test_ndjson_bulk_export_across_files(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "bulk"
+    write_ndjson(folder / "Immunization.ndjson", [immunization("i1", "p1"), immunization("i2", "p2")])
+    write_ndjson(folder / "Encounter.ndjson", [encounter("e1", "p1", start="2025-03-01T22:30:00-04:00")])
+    write_ndjson(folder / "Patient.ndjson", [patient("p1"), patient("p2", birth="2019-01-01")])
+    result = import_fhir(ctx, [folder])
+    assert (result.added, result.rejected) == (5, 0)
+    with ctx.db.session() as s:
+        assert s.scalar(select(Encounter.start)) == dt.datetime(2025, 3, 2, 2, 30)  # stored as naive UTC
+
+
+def test_file_failure_leaves_the_store_unchanged_for_that_file(ctx, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from carenet_desktop.services import fhir_import
+
+    write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1")))
+    write(tmp_path / "b.json", bundle(patient("p2"), encounter("e1", "p2"), immunization("i1", "p2")))
+    original = fhir_import._Writer._write_diagnoses
+
+    def fail_for_b(self, s, encounters, written, file, result):  # type: ignore[no-untyped-def]
+        if file.endswith("b.json"):
+            raise RuntimeError("disk on fire")
+        return original(self, s, encounters, written, file, result)
+
+    monkeypatch.setattr(fhir_import._Writer, "_write_diagnoses", fail_for_b)
+    result = import_fhir(ctx, [tmp_path])
+    assert result.failed_files == 1 and any("b.json" in p.file and "disk on fire" in p.reason for p in result.problems)
+    assert count(ctx, Patient) == 1 and count(ctx, Encounter) == 0 and count(ctx, Immunization) == 1
+
+
+def test_import_batch_audit_practice_and_providers(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    doctor = {"resourceType": "Practitioner", "id": "dr1", "identifier": [
+        {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567890"}], "name": [{"family": "Who"}]}
+    path = write(tmp_path / "a.json", bundle(
+        doctor, patient("p1"),
+        encounter("e1", "p1", participant=[{"individual": {"reference": "Practitioner/dr1"}}]),
+        {"resourceType": "Coverage", "id": "cov1", "status": "active", "beneficiary": {"reference": "Patient/p1"},
+         "type": {"coding": [{"system": "https://nahdo.org/sopt", "code": "2"}]},
+         "period": {"start": "2025-01-01"}},
+    ))
+    result = import_fhir(ctx, [path], practice_code="NEWP")
+    assert result.rejected == 0
+    with ctx.db.session() as s:
+        practice = s.scalars(select(Practice).where(Practice.code == "NEWP")).one()
+        pat = s.scalars(select(Patient)).one()
+        assert pat.practice_id == practice.id and pat.payer == "medicaid" and pat.source_id == "p1"
+        provider = s.scalars(select(Provider)).one()
+        assert provider.npi == "1234567890" and s.scalar(select(Encounter.provider_id)) == provider.id
+        batch = s.scalars(select(DataImport)).one()
+        assert (batch.kind, batch.status, batch.added, batch.practice_id) == ("fhir", "done", 4, practice.id)
+        assert batch.file_sha256 and len(batch.file_sha256) == 64
+        actions = s.execute(select(AuditLog.action, AuditLog.entity)).all()
+        assert ("import", "data_import") in actions
+
+
+def test_default_practice_and_shared_mrns(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    write(tmp_path / "a.json", bundle(patient("p1")))
+    write(tmp_path / "b.json", bundle(patient("p2")))  # same MRN as p1, a different patient
+    import_fhir(ctx, [tmp_path])
+    with ctx.db.session() as s:
+        rows = s.execute(select(Patient.source_id, Patient.mrn, Practice.code).join(Practice)).all()
+    assert sorted(rows) == [("p1", "MRN-1", "FHIR"), ("p2", "p2", "FHIR")]

@@ -1,0 +1,122 @@
+"""The background-task runner: work runs on a worker thread, signals arrive on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from carenet_desktop.services.context import Progress, ServiceError
+from carenet_desktop.ui.tasks import ExceptionInfo, TaskRunner
+
+
+@pytest.fixture
+def runner(qapp):
+    runner = TaskRunner()
+    yield runner
+    assert runner.shutdown(5000)
+
+
+def test_result_and_progress_come_back_on_the_gui_thread(qtbot, runner):
+    gui_thread = threading.get_ident()
+    seen: dict[str, object] = {}
+
+    def work(progress: Progress, n: int) -> int:
+        seen["worker"] = threading.get_ident()
+        for i in range(n):
+            progress.report(i / n, f"step {i}")
+            time.sleep(0.06)  # longer than the progress throttle, so every step is reported
+        return n * 10
+
+    progress_calls: list[tuple[float, str, bool]] = []
+    task = runner.run(work, 3, label="Counting")
+    task.progress.connect(
+        lambda f, m: progress_calls.append((f, m, threading.get_ident() == gui_thread))
+    )
+    with qtbot.waitSignal(task.finished, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [30]
+    assert seen["worker"] != gui_thread
+    assert [m for _, m, _ in progress_calls] == ["step 0", "step 1", "step 2"]
+    assert all(on_gui for _, _, on_gui in progress_calls)
+    assert task.is_done
+    assert runner.active == []
+
+
+def test_the_gui_thread_keeps_running_while_work_is_under_way(qtbot, runner):
+    release = threading.Event()
+    task = runner.run(lambda progress: release.wait(5) and "done", label="Waiting")
+    # the event loop turns (waitUntil processes events) while the worker blocks
+    qtbot.wait(100)
+    assert not task.is_done
+    release.set()
+    with qtbot.waitSignal(task.finished, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["done"]
+
+
+def test_service_error_becomes_failed_with_its_message(qtbot, runner):
+    def work(progress: Progress) -> None:
+        raise ServiceError("The file is not a FHIR bundle.")
+
+    finished: list[object] = []
+    task = runner.run(work, on_finished=finished.append)
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["The file is not a FHIR bundle."]
+    assert finished == []
+
+
+def test_cancel_stops_the_work_at_its_next_check(qtbot, runner):
+    started = threading.Event()
+    steps: list[int] = []
+
+    def work(progress: Progress) -> str:
+        started.set()
+        for i in range(500):
+            progress.check()
+            steps.append(i)
+            time.sleep(0.01)
+        return "ran to the end"
+
+    task = runner.run(work, label="Long work")
+    assert started.wait(5)
+    with qtbot.waitSignal(task.cancelled, timeout=5000):
+        task.cancel()
+    assert task.cancel_requested
+    assert len(steps) < 500
+
+
+def test_unexpected_exception_reaches_the_crash_handler_and_fails_the_task(qtbot, runner):
+    crashes: list[ExceptionInfo] = []
+    runner.crash_handler = crashes.append
+
+    def work(progress: Progress) -> None:
+        raise ZeroDivisionError("patient 12345")
+
+    task = runner.run(work, label="Computing")
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert "unexpected error" in blocker.args[0]
+    assert "12345" not in blocker.args[0]
+    assert len(crashes) == 1 and crashes[0].exc_type is ZeroDivisionError
+
+
+def test_writes_run_one_at_a_time(qtbot, runner):
+    lock = threading.Lock()
+    running = 0
+    overlap: list[int] = []
+
+    def write(progress: Progress) -> None:
+        nonlocal running
+        with lock:
+            running += 1
+            overlap.append(running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    tasks = [runner.run(write, write=True) for _ in range(4)]
+    qtbot.waitUntil(lambda: all(t.is_done for t in tasks), timeout=5000)
+    assert max(overlap) == 1
