@@ -16,7 +16,7 @@ SYSTEM_URIS: dict[str, str] = {
     "cpt": "http://www.ama-assn.org/go/cpt",
     "hcpcs": "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
-    "cdt": "http://ada.org/cdt",
+    "cdt": "http://www.ada.org/cdt",
     "icd10pcs": "http://www.cms.gov/Medicare/Coding/ICD10",
     "actcode": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
     "sop": "https://nahdo.org/sopt",
@@ -45,6 +45,7 @@ _ALIASES: dict[str, str] = {
     "urn:oid:2.16.840.1.113883.6.285": "hcpcs",
     "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "hcpcs",
     "urn:oid:2.16.840.1.113883.6.13": "cdt",
+    "http://ada.org/cdt": "cdt",
     "urn:oid:2.16.840.1.113883.6.4": "icd10pcs",
 }
 
