@@ -73,8 +73,8 @@ def scorecard_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo
     base = out["rate_base"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.sqrt(centre * (1 - centre) / np.where(base > 0, base, np.nan))
-    # funnel-plot position: how many network standard errors the practice is from the network rate
-    deviation = (rate.to_numpy(dtype=float) - centre) / sigma
+        # funnel-plot position: how many network standard errors the practice is from the network rate
+        deviation = (rate.to_numpy(dtype=float) - centre) / sigma
     better = is_better(rate.to_numpy(dtype=float), centre, "increase")
     sign = np.where(up, np.where(better, 1, -1), np.where(better, -1, 1))  # +1 = better than the network
     outside3 = np.abs(deviation) > 3

@@ -1,0 +1,113 @@
+"""Scorecards: each practice's rates beside the network, benchmarks and targets; equity strata.
+
+Built on the results cache, so a scorecard for any practice and period is served from memory once the
+period was computed, and refreshed incrementally after edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import select
+
+from ..metrics.aggregate import age_band, equity_gaps, summarize
+from ..metrics.catalogue import all_measures, get_measure
+from ..metrics.custom import Targets, load_targets
+from ..metrics.period import Period
+from ..metrics.scorecard import MeasureInfo, scorecard_rows
+from ..models import Patient, Practice
+from .context import Progress, ServiceContext, ServiceError
+from .results import CachedResults, ResultsCache
+
+STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
+
+
+def measure_infos(targets: Targets | None = None) -> dict[str, MeasureInfo]:
+    targets = targets if targets is not None else load_targets(measures=all_measures())
+    infos: dict[str, MeasureInfo] = {}
+    for m in all_measures():
+        group_targets = {i: t for i in range(len(m.groups)) if (t := targets.get(m.id, i)) is not None}
+        infos[m.id] = MeasureInfo(m.id, m.title, tuple(g.title for g in m.groups), m.improvement, group_targets)
+    return infos
+
+
+class ScorecardService:
+    """Scorecard tables for the desktop, the reports and the CLI, over one results cache."""
+
+    def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None) -> None:
+        self.ctx = ctx
+        self.cache = cache or ResultsCache(ctx)
+        self._infos = measure_infos()
+        self._tables: dict[tuple[Period, tuple[str, ...], int], pd.DataFrame] = {}
+
+    def results(self, period: Period, measure_ids: Sequence[str] | None = None,
+                progress: Progress | None = None) -> CachedResults:
+        return self.cache.results(period, measure_ids, progress)
+
+    def network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
+                      progress: Progress | None = None) -> pd.DataFrame:
+        """Every practice x measure x group with network rate, benchmark, target and flags."""
+        results = self.results(period, measure_ids, progress)
+        key = (period, results.measure_ids, results.version)
+        if key not in self._tables:
+            by_practice = results.summary(["practice_id"])
+            table = scorecard_rows(by_practice, self._infos)
+            practices = self._practices()
+            table = table.merge(practices, on="practice_id", how="left")
+            table["measure_title"] = table["measure"].map(lambda m: self._infos[m].title if m in self._infos else m)
+            table["group_title"] = [
+                self._infos[m].group_titles[int(g)] if m in self._infos and int(g) < len(self._infos[m].group_titles) else ""
+                for m, g in zip(table["measure"], table["group_index"], strict=True)
+            ]
+            self._tables = {k: v for k, v in self._tables.items() if k[:2] != key[:2]}
+            self._tables[key] = table
+        return self._tables[key]
+
+    def practice_scorecard(self, practice_code: str, period: Period, measure_ids: Sequence[str] | None = None,
+                           progress: Progress | None = None) -> pd.DataFrame:
+        table = self.network_table(period, measure_ids, progress)
+        rows = table[table["practice_code"] == practice_code]
+        if rows.empty and practice_code not in set(self._practices()["practice_code"]):
+            raise ServiceError(f"Unknown practice code: {practice_code}")
+        return rows.reset_index(drop=True)
+
+    def strata(self, period: Period, stratum: str, practice_code: str | None = None,
+               measure_ids: Sequence[str] | None = None, progress: Progress | None = None) -> pd.DataFrame:
+        """Counts and rates by ``stratum`` (payer, race, ethnicity, language, sex, age_band), with the gap
+        to the best-served group and whether the difference is beyond chance."""
+        if stratum not in STRATA:
+            raise ServiceError(f"Cannot stratify by {stratum!r}; choose one of {', '.join(STRATA)}")
+        results = self.results(period, measure_ids, progress)
+        rows = results.rows
+        if practice_code is not None:
+            practices = self._practices()
+            ids = practices.loc[practices["practice_code"] == practice_code, "practice_id"]
+            if ids.empty:
+                raise ServiceError(f"Unknown practice code: {practice_code}")
+            rows = rows[rows["practice_id"] == int(ids.iloc[0])]
+        attrs = self._patient_attributes(period)
+        rows = rows.merge(attrs[["patient_id", stratum]], on="patient_id", how="left")
+        summary = summarize(rows, by=[stratum])
+        pieces = []
+        for measure_id, part in summary.groupby("measure", sort=True):
+            direction = get_measure(str(measure_id)).improvement
+            pieces.append(equity_gaps(part, stratum, direction))
+        return pd.concat(pieces, ignore_index=True) if pieces else summary
+
+    # --- lookups ----------------------------------------------------------------------------------------
+
+    def _practices(self) -> pd.DataFrame:
+        with self.ctx.db.session() as s:
+            rows = s.execute(select(Practice.id, Practice.code, Practice.name).order_by(Practice.code)).all()
+        return pd.DataFrame(rows, columns=["practice_id", "practice_code", "practice_name"])
+
+    def _patient_attributes(self, period: Period) -> pd.DataFrame:
+        with self.ctx.db.session() as s:
+            rows = s.execute(
+                select(Patient.id, Patient.payer, Patient.race, Patient.ethnicity, Patient.language, Patient.sex,
+                       Patient.birth_date)
+            ).all()
+        frame = pd.DataFrame(rows, columns=["patient_id", "payer", "race", "ethnicity", "language", "sex", "birth_date"])
+        frame["age_band"] = age_band(pd.to_datetime(frame["birth_date"]), period.end_ts.normalize())
+        return frame

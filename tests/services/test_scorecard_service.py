@@ -1,0 +1,49 @@
+"""Scorecard tables: every practice beside the network, consistent with the raw counts; equity strata."""
+
+from __future__ import annotations
+
+import pytest
+
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.services.context import ServiceError
+from carenet_desktop.services.practices import list_practices
+from carenet_desktop.services.results import ResultsCache
+from carenet_desktop.services.scorecard import ScorecardService
+
+PERIOD = Period.year(2025)
+MEASURES = ["CMS117", "LSC", "W30"]
+
+
+@pytest.fixture
+def service(demo_ctx, tmp_path):
+    return ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "cache"))
+
+
+def test_network_table_has_every_practice_and_consistent_network_rate(service, demo_ctx):
+    table = service.network_table(PERIOD, MEASURES)
+    codes = {p.code for p in list_practices(demo_ctx)}
+    assert set(table["practice_code"]) == codes
+    for (_measure, _group), part in table.groupby(["measure", "group_index"]):
+        pooled = part["numerator"].sum() / part["rate_base"].sum()
+        assert part["network_rate"].iloc[0] == pytest.approx(pooled)
+        assert (part["rate_base"] == part["denominator"] - part["exclusions"] - part["exceptions"]).all()
+    assert set(table.loc[table["measure"] == "W30", "group_title"]) and "" not in set(table["group_title"])
+
+
+def test_practice_scorecard_and_unknown_practice(service, demo_ctx):
+    code = list_practices(demo_ctx)[0].code
+    card = service.practice_scorecard(code, PERIOD, MEASURES)
+    assert set(card["measure"]) == set(MEASURES) and (card["practice_code"] == code).all()
+    assert (card["target"].notna()).any()  # network targets are attached
+    with pytest.raises(ServiceError, match="Unknown practice"):
+        service.practice_scorecard("NOPE", PERIOD, MEASURES)
+
+
+def test_strata_add_up_to_the_total(service):
+    total = service.network_table(PERIOD, MEASURES).groupby(["measure", "group_index"])["numerator"].sum()
+    for stratum in ("payer", "race", "age_band"):
+        strata = service.strata(PERIOD, stratum, measure_ids=MEASURES)
+        assert strata.groupby(["measure", "group_index"])["numerator"].sum().equals(total)
+        assert {"best", "gap", "significant"} <= set(strata.columns)
+    with pytest.raises(ServiceError, match="Cannot stratify"):
+        service.strata(PERIOD, "shoe_size", measure_ids=MEASURES)
