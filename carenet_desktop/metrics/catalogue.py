@@ -29,6 +29,9 @@ def _load() -> None:
 
     for info in pkgutil.iter_modules(measures.__path__):
         importlib.import_module(f"{measures.__name__}.{info.name}")
+    from .custom import register_custom_measures  # the network office's measures, defined as data
+
+    register_custom_measures()
     _loaded = True
 
 

@@ -68,8 +68,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
 def empty_frame(name: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS[name]})
+    """A frame with the columns of ``name`` and no rows (built once, copied: pandas makes them slowly)."""
+    if name not in _EMPTY:
+        _EMPTY[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS[name]})
+    return _EMPTY[name].copy()
 
 
 @dataclass

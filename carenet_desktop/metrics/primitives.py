@@ -215,6 +215,8 @@ class Iv:
         s_unb = np.broadcast_to(np.asarray(start_unbounded, dtype=bool), (n,))
         e_unb = np.broadcast_to(np.asarray(end_unbounded, dtype=bool), (n,))
         s_nat, e_nat = np.isnat(s), np.isnat(e)
+        if not s_nat.any() and not e_nat.any():  # the common case: both ends known
+            return cls(s, s, e, e, _mask_or_none(date_only, n))
         start_lo = np.where(s_nat, _MIN, s)
         start_hi = np.where(s_nat & s_unb, _MIN, s)
         end_hi = np.where(e_nat, _MAX, e)
@@ -288,7 +290,10 @@ def _other(other: Other, n: int) -> Iv:
         s, e = other.start_ts, other.end_ts
     else:
         s, e = pd.Timestamp(other[0]), pd.Timestamp(other[1])
-    return Iv.closed(np.full(n, np.datetime64(s, "us")), np.full(n, np.datetime64(e, "us")))
+    # a fixed interval: scalars broadcast to the rows (views, no per-row arrays)
+    start = np.broadcast_to(np.datetime64(s, "us"), (n,))
+    end = np.broadcast_to(np.datetime64(e, "us"), (n,))
+    return Iv(start, start, end, end)
 
 
 def _mask_or_none(mask: object, n: int) -> np.ndarray | None:

@@ -1,8 +1,9 @@
 """Hand-made patients for the network-measure tests: a tiny builder of ``MeasureData`` frames.
 
 Dates are ISO strings or ``datetime.date``; codes are ``(system key, code)`` pairs. The value sets are
-read from the shipped ``resources/valuesets/network-measures.json`` (the same file the application
-loads), so a test also checks that the shipped codes are the ones the measure expects.
+read from the shipped ``resources/valuesets/*.json`` (the files the application loads), so a test
+also checks that the shipped codes are the ones the measure expects; ``extra`` adds codes to a value
+set where a test exercises a record path the shipped codes do not cover yet.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from carenet_desktop.metrics.valuesets import ValueSetIndex
 from carenet_desktop.services.valuesets import iter_valuesets, parse_valueset
 
 ROOT = Path(__file__).resolve().parents[2]
-NETWORK_VALUESETS = ROOT / "resources" / "valuesets" / "network-measures.json"
+#: the shipped code catalogue: the default catalogue (shared with the demo) and the network measures' own sets
+VALUESET_FILES = (ROOT / "resources" / "valuesets" / "carenet-catalogue.json",
+                  ROOT / "resources" / "valuesets" / "network-measures.json")
 
 WELL = ("cpt", "99392")
 DATE_COLUMNS = {
@@ -39,9 +42,10 @@ DATE_COLUMNS = {
 
 def network_valueset_index(extra: dict[str, list[tuple[str, str]]] | None = None) -> ValueSetIndex:
     index = ValueSetIndex()
-    for vs in iter_valuesets(json.loads(NETWORK_VALUESETS.read_text(encoding="utf-8"))):
-        parsed = parse_valueset(vs)
-        index.add(parsed.url, [(s, c) for s, c, _ in parsed.codes])
+    for path in VALUESET_FILES:
+        for vs in iter_valuesets(json.loads(path.read_text(encoding="utf-8"))):
+            parsed = parse_valueset(vs)
+            index.add(parsed.url, [(s, c) for s, c, _ in parsed.codes])
     for url, pairs in (extra or {}).items():
         index.add(url, pairs)
     return index
@@ -207,8 +211,9 @@ def numer(result: pd.DataFrame, pid: int, group: int = 0, episode: int | None = 
     return o["numerator"]
 
 
-def evaluate(measure_id: str, builder: Builder, period: str = "2025") -> pd.DataFrame:
+def evaluate(measure_id: str, builder: Builder, period: str = "2025",
+             extra: dict[str, list[tuple[str, str]]] | None = None) -> pd.DataFrame:
     from carenet_desktop.metrics.catalogue import get_measure
     from carenet_desktop.metrics.period import Period
 
-    return get_measure(measure_id).evaluate(builder.data(), Period.parse(period))
+    return get_measure(measure_id).evaluate(builder.data(extra), Period.parse(period))

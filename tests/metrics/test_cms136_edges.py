@@ -226,8 +226,8 @@ def test_210_days_of_medication_in_the_300_days_after_ipsd(meds: list[dict[str, 
     assert ip(case(meds=meds))[1] == int(in_rate_2)
 
 
-def test_medication_before_ipsd_does_not_count() -> None:
-    # an earlier *completed* (not active) order ends the day before the IPSD; only 200 days from the IPSD
+def test_an_earlier_new_order_becomes_the_ipsd() -> None:
+    # an earlier *completed* (not active) order 100 days before: no negative history for either order
     prior = adhd(day(-100), supply=100)
     data = case(meds=[prior, adhd(day(0), supply=200)])
     # the earlier order starts in the intake period and is itself new: it becomes the IPSD (day -100)

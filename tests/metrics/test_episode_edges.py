@@ -233,6 +233,16 @@ def test_cms154_antibiotic_within_three_days_after_visit_start(authored: str, ap
     assert c["numerator"] == int(appropriate)
 
 
+@pytest.mark.parametrize(("authored", "appropriate"), [
+    ("2025-03-10", True),   # a date without time on the visit day: "on or after 09:00" is uncertain in CQL
+    ("2025-03-11", False),
+    ("2025-03-13", True),   # uncertain again on the last day
+])
+def test_cms154_date_only_antibiotic_order(authored: str, appropriate: bool) -> None:
+    data = uri_case(medication_requests=[order(1, AMOXICILLIN, authored, status="completed", date_only="authored_on")])
+    assert counts("CMS154", data)["numerator"] == int(appropriate)
+
+
 def test_cms154_no_antibiotic_is_appropriate_and_rate_direction() -> None:
     assert counts("CMS154", uri_case())["numerator"] == 1
     assert get_measure("CMS154").improvement == "increase"
@@ -321,3 +331,45 @@ def test_cms177_has_no_exclusions() -> None:
     result = get_measure("CMS177").evaluate(mdd_case(), P2025)
     assert result["denominator-exclusion"].isna().all()
     assert dt.date(2025, 1, 1) == P2025.start
+
+
+@pytest.mark.parametrize("measure_id", ["CMS146", "CMS154", "CMS177", "CMS136"])
+def test_empty_data_gives_no_rows(measure_id: str) -> None:
+    result = get_measure(measure_id).evaluate(MeasureData(), P2025)
+    assert result.empty
+
+
+def test_other_patients_do_not_change_an_episode() -> None:
+    """Patient 2 (no antibiotic) neither joins the population nor changes patient 1's episode."""
+    data = pharyngitis_case(test_day="2025-03-11",
+                            patients=[patient(2, "2015-01-01")],
+                            encounters=[encounter(2, OFFICE, "2025-03-10 09:00", "2025-03-10 09:30")],
+                            conditions=[condition(2, PHARYNGITIS_CODE, "2025-03-10 09:10")])
+    result = get_measure("CMS146").evaluate(data, P2025)
+    assert list(result["patient_id"]) == [1]
+    assert bool(result["numerator"].iloc[0])
+
+
+def test_restrict_keeps_the_patients_codes_and_encounter_window() -> None:
+    from carenet_desktop.metrics.measures._episodes import PatientSet, restrict
+
+    data = build(
+        patients=[patient(1, "2015-01-01"), patient(2, "2015-01-01"), patient(3, "2015-01-01")],
+        encounters=[encounter(1, OFFICE, "2025-03-10 09:00", "2025-03-10 09:30", event_id=1),
+                    encounter(1, OFFICE, "2023-03-10 09:00", "2023-03-10 09:30", event_id=2),
+                    encounter(2, OFFICE, "2025-03-10 09:00", "2025-03-10 09:30", event_id=3),
+                    encounter(3, PHONE, "2025-03-10 09:00", "2025-03-10 09:30", event_id=4)],
+        conditions=[condition(1, URI_CODE, "2025-03-10", event_id=11), condition(1, COMORBID_CODE, "2025-03-10",
+                                                                                  event_id=12)],
+        encounter_diagnoses=[{"encounter_id": 1, "condition_id": 11}, {"encounter_id": 3, "condition_id": 12}],
+    )
+    keep = PatientSet([1, 3]) & PatientSet([1, 2])
+    assert list(keep.ids()) == [1] and len(PatientSet([3, 1]) | PatientSet([2])) == 3
+    sparse = PatientSet([5, 10**9])  # huge ids: no lookup table, same answers
+    assert list(sparse.mask([5, 6, 10**9, -1])) == [True, False, True, False]
+    assert list((sparse & PatientSet([5, 7])).ids()) == [5]
+    small = restrict(data, keep, (P2025.start_ts, P2025.end_ts), codes={"conditions": (URI,)})
+    assert list(small.patients["patient_id"]) == [1]
+    assert list(small.encounters["event_id"]) == [1]
+    assert list(small.conditions["event_id"]) == [11]
+    assert list(small.encounter_diagnoses["encounter_id"]) == [1]

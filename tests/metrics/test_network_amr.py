@@ -7,10 +7,10 @@ import pytest
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
 PERSISTENT = ("icd10cm", "J45.40")
-UNSPECIFIED = ("icd10cm", "J45.909")
+UNSPECIFIED = ("icd10cm", "J45.901")
 FLOVENT = "895994"      # controller
 MONTELUKAST = "242438"  # controller
-ALBUTEROL = "745752"    # reliever
+ALBUTEROL = "2123076"   # reliever (albuterol MDI)
 
 
 def _asthmatic(b: Builder, birth: str = "2015-05-01", **kw: str) -> int:

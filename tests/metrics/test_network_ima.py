@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from carenet_desktop.metrics.measures import _network_common as nc
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
 BIRTH = "2012-06-15"  # 9th 2021-06-15, 10th 2022-06-15, 11th 2023-06-15, 13th 2025-06-15
@@ -70,7 +71,9 @@ def test_combinations_and_procedure_codes() -> None:
     b.immunization(cmb2, "2024-01-10", "115")
     b.immunization(cmb2, "2022-01-10", "62")
     b.procedure(cmb2, "2022-07-10", ("cpt", "90651"))
-    result = evaluate("IMA", b)
+    extra = {nc.TDAP_VACCINE: [("cpt", "90715")], nc.MENACWY_VACCINE: [("cpt", "90734")],
+             nc.HPV_VACCINE: [("cvx", "62"), ("cpt", "90651")]}
+    result = evaluate("IMA", b, extra=extra)
     assert [numer(result, cmb1, g) for g in range(5)] == [True, True, False, True, False]
     assert [numer(result, cmb2, g) for g in range(5)] == [True, True, True, True, True]
 

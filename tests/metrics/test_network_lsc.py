@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from carenet_desktop.metrics.measures._network_common import LEAD_TEST
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
 LEAD = ("loinc", "5671-3")
@@ -47,10 +48,10 @@ def test_procedure_counts_and_unfinished_results_do_not() -> None:
     proc = b.patient("2023-05-20")
     cancelled = b.patient("2023-05-20")
     other_code = b.patient("2023-05-20")
-    b.procedure(proc, "2024-05-20", ("cpt", "83655"))
+    b.procedure(proc, "2024-05-20", ("cpt", "83655"))  # a lead assay billed as a procedure
     b.observation(cancelled, "2024-05-20", LEAD, status="cancelled")
     b.observation(other_code, "2024-05-20", ("loinc", "718-7"))  # hemoglobin
-    result = evaluate("LSC", b)
+    result = evaluate("LSC", b, extra={LEAD_TEST: [("cpt", "83655")]})
     assert numer(result, proc) is True
     assert numer(result, cancelled) is False
     assert numer(result, other_code) is False

@@ -6,7 +6,7 @@ import pytest
 
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
-EPDS = ("loinc", "99046-5")
+EPDS = ("loinc", "71354-5")
 
 
 @pytest.mark.parametrize(("birth", "in_ip"), [

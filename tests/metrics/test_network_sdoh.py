@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from carenet_desktop.metrics.measures import _network_common as nc
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
 AHC = ("loinc", "96777-8")
-HVS = ("loinc", "88121-9")
+HVS = ("loinc", "96777-8")  # answered with a finding code
 SCREENED, FOLLOWED = 0, 1
 
 
@@ -26,8 +27,8 @@ def test_screening_on_the_day_of_a_well_visit() -> None:
     b.observation(sick_visit_day, "2025-05-01", AHC, interpretation="negative")
     b.visit(second_visit, "2025-02-01")
     b.visit(second_visit, "2025-08-01")
-    b.procedure(second_visit, "2025-08-01", ("hcpcs", "G0136"))
-    result = evaluate("SDOH", b)
+    b.procedure(second_visit, "2025-08-01", ("hcpcs", "G0136"))  # screening billed as a procedure
+    result = evaluate("SDOH", b, extra={nc.SOCIAL_NEEDS_SCREENING: [("hcpcs", "G0136")]})
     assert numer(result, same_day, SCREENED) is True
     assert numer(result, next_day, SCREENED) is False
     assert numer(result, sick_visit_day, SCREENED) is False
@@ -98,4 +99,12 @@ def test_follow_up_is_measured_from_the_first_positive_screen_in_the_period() ->
     b.referral(pid, "2025-06-05")
     assert numer(evaluate("SDOH", b), pid, FOLLOWED) is False
     b.referral(pid, "2025-02-09")   # 30 days after 2025-01-10
+    assert numer(evaluate("SDOH", b), pid, FOLLOWED) is True
+
+
+def test_positive_answer_code_without_interpretation() -> None:
+    b = Builder()
+    pid = b.patient("2015-01-01")
+    b.observation(pid, "2025-03-01", AHC, value_key=("snomed", "10828004"))
+    b.referral(pid, "2025-03-02", referral_type="community-service")
     assert numer(evaluate("SDOH", b), pid, FOLLOWED) is True

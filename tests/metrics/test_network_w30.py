@@ -85,7 +85,7 @@ def test_well_visit_recognised_by_diagnosis_or_reason_and_only_when_performed() 
     for i in range(6):
         day = f"2024-0{2 + i}-15"
         b.visit(dx, day, ("cpt", "99213"), diagnosis=("icd10cm", "Z00.129") if i % 2 else None,
-                reason=None if i % 2 else ("icd10cm", "Z00.121"))
+                reason=None if i % 2 else ("icd10cm", "Z00.129"))
         b.visit(cancelled, day, status="finished" if i else "cancelled")
     result = evaluate("W30", b)
     assert numer(result, dx, 0) is True

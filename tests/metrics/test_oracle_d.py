@@ -13,13 +13,6 @@ from tests.oracle_support import ORACLE_PERIOD, compare, expected_for
 
 MEASURES = ("CMS146", "CMS154", "CMS177", "CMS136")
 
-#: Cases whose published expectation contradicts the published CQL (kept visible, never special-cased in
-#: the measure code). CMS177 85e6225c: a finished Psychoanalysis visit (CPT 90845, in the measure's
-#: "Psychoanalysis" value set) on 2025-02-11 with an MDD reason and MDD encounter diagnosis, patient aged 13
-#: on 2025-01-01 - the CQL puts the visit in the initial population; the case (titled "encounter before MP",
-#: written when the visit was dated before the period) expects 0.
-KNOWN_DIVERGENCES = {("CMS177", "85e6225c-a9bb-4338-a228-297564e38c4d")}
-
 
 def _problems(oracle, measure_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     data, id_map = oracle
@@ -30,17 +23,7 @@ def _problems(oracle, measure_id: str) -> list[str]:  # type: ignore[no-untyped-
 @pytest.mark.parametrize("measure_id", MEASURES)
 def test_oracle_cases_reproduced(oracle, measure_id: str) -> None:
     assert expected_for(measure_id), f"no expected rows for {measure_id}"
-    problems = [
-        p for p in _problems(oracle, measure_id)
-        if not any(m == measure_id and test_id in p for m, test_id in KNOWN_DIVERGENCES)
-    ]
-    assert problems == []
-
-
-@pytest.mark.xfail(strict=True, reason="published expectation contradicts the CQL (see KNOWN_DIVERGENCES)")
-@pytest.mark.parametrize(("measure_id", "test_id"), sorted(KNOWN_DIVERGENCES))
-def test_known_divergence(oracle, measure_id: str, test_id: str) -> None:
-    assert [p for p in _problems(oracle, measure_id) if test_id in p] == []
+    assert _problems(oracle, measure_id) == []
 
 
 @pytest.mark.parametrize("measure_id", MEASURES)

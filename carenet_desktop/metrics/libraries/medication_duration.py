@@ -39,6 +39,9 @@ DAYS_PER_UNIT: dict[str, float] = {
 }
 
 
+_UNIT_LOOKUP = {**DAYS_PER_UNIT, **{k.upper(): v for k, v in DAYS_PER_UNIT.items()}}
+
+
 def _days(values: object) -> np.ndarray:
     """A column of timestamps as calendar dates (datetime64[D]); NaT stays NaT."""
     if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
@@ -81,8 +84,12 @@ def doses_per_day(frequency: object, period: object, unit: object) -> np.ndarray
     """``ToDaily(frequency, Quantity(period, unit))``: NaN where any part is missing or the unit unknown."""
     freq = pd.to_numeric(pd.Series(frequency), errors="coerce").to_numpy(dtype=float)
     per = pd.to_numeric(pd.Series(period), errors="coerce").to_numpy(dtype=float)
-    units = pd.Series(unit).astype("string").str.strip().str.lower()
-    factor = units.map(DAYS_PER_UNIT).to_numpy(dtype=float, na_value=np.nan)
+    units = pd.Series(np.asarray(unit, dtype=object))
+    factor = units.map(_UNIT_LOOKUP).to_numpy(dtype=float, na_value=np.nan)
+    unknown = np.isnan(factor) & units.notna().to_numpy()
+    if unknown.any():  # unusual spellings (spaces, capitals): normalise only those
+        factor[unknown] = units[unknown].astype(str).str.strip().str.lower().map(DAYS_PER_UNIT).to_numpy(
+            dtype=float, na_value=np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = freq / (per * factor)
     out[~np.isfinite(out)] = np.nan
@@ -102,12 +109,16 @@ def medication_request_period(mr: pd.DataFrame) -> pd.DataFrame:
     bound_start = _days(mr["boundary_start"])
     bound_end = _days(mr["boundary_end"])
     start = _coalesce_days(bound_start, _days(mr["authored_on"]), _days(mr["validity_start"]))
-    per_day = doses_per_day(mr["timing_frequency"].to_numpy(), mr["timing_period"].to_numpy(),
-                            mr["timing_period_unit"].to_numpy())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        computed = _num(mr, "dispense_quantity") / (_num(mr, "dose_quantity") * per_day)
-    computed[~np.isfinite(computed)] = np.nan
     supply = _num(mr, "supply_days")
+    computed = np.full(n, np.nan)
+    need = np.isnan(supply)  # the quantity-based supply only matters without an expected supply duration
+    if need.any():
+        per_day = doses_per_day(mr["timing_frequency"].to_numpy()[need], mr["timing_period"].to_numpy()[need],
+                                mr["timing_period_unit"].to_numpy()[need])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part = _num(mr, "dispense_quantity")[need] / (_num(mr, "dose_quantity")[need] * per_day)
+        part[~np.isfinite(part)] = np.nan
+        computed[need] = part
     refills = np.nan_to_num(_num(mr, "repeats_allowed"), nan=0.0)
     total = np.where(np.isnan(supply), computed, supply) * (1 + refills)
     has_total = ~np.isnan(total)

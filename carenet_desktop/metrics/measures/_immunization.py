@@ -3,8 +3,11 @@
 The vocabulary of DESIGN.md §3 for "events of a value set within a window relative to a birthday" and
 "distinct-date counts": every helper works on whole frames (no per-patient loops).
 
-* ``dated_hits`` turns rows of an event frame whose code is in some value sets into ``(patient_id, tag,
-  date)`` rows, where ``date`` is the calendar day of the event (CQL ``date from ...``).
+* ``code_tags`` tests a large frame's code column against many value sets at once: one bit per set,
+  computed on the distinct codes (the factorisation is cached per frame by ``primitives``) and spread
+  to the rows with one gather. ``patient_flag`` is a fast ``isin`` for integer patient ids.
+* ``dated_hits`` turns the selected rows of an event frame into ``(patient_id, tag, date)`` rows, where
+  ``date`` is the calendar day of the event (CQL ``date from ...``).
 * ``in_window`` keeps the hits whose day lies in a per-patient closed window ``[lo, hi]`` (CQL ``during
   day of Interval[lo, hi]``).
 * ``distinct_day_counts`` counts distinct days per patient and tag: the CQL pattern
@@ -14,10 +17,13 @@ The vocabulary of DESIGN.md §3 for "events of a value set within a window relat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from .. import primitives
+from ..period import Period
 
 HIT_COLUMNS = ("patient_id", "tag", "date")
 
@@ -34,17 +40,57 @@ def day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce").dt.normalize()
 
 
-def dated_hits(
-    frame: pd.DataFrame, keys: Iterable[str] | frozenset[str], dates: pd.Series, tag: str
-) -> pd.DataFrame:
-    """``(patient_id, tag, date)`` for the rows of ``frame`` whose ``key`` is in ``keys`` and that have a date.
+def code_tags(frame: pd.DataFrame, keysets: Sequence[frozenset[str]], column: str = "key") -> np.ndarray:
+    """Per row, a bit mask: bit ``i`` is set when the row's code is in ``keysets[i]`` (at most 62 sets)."""
+    if len(keysets) > 62:
+        raise ValueError("code_tags: at most 62 code sets")
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    codes, uniques = primitives._factorised(frame, column)  # cached per frame for the whole evaluation
+    bits = np.zeros(len(uniques) + 1, dtype=np.int64)  # the extra slot: code -1 (missing) -> no bits
+    for i, keys in enumerate(keysets):
+        if keys:
+            bits[:-1] |= uniques.isin(keys).astype(np.int64) << i
+    return bits[codes]
 
-    ``dates`` is aligned with ``frame`` (same index) and already reduced to days.
+
+def has_bit(tags: np.ndarray, i: int) -> np.ndarray:
+    return ((tags >> i) & 1).astype(bool)
+
+
+def patient_flag(patient_ids: pd.Series | np.ndarray, ids: pd.Index | np.ndarray) -> np.ndarray:
+    """``patient_ids`` is in ``ids`` (a boolean lookup table for dense integer ids; ``isin`` otherwise)."""
+    p = np.asarray(patient_ids)
+    wanted = np.asarray(ids)
+    if len(p) == 0 or len(wanted) == 0:
+        return np.zeros(len(p), dtype=bool)
+    if p.dtype.kind in "iu" and wanted.dtype.kind in "iu" and p.min() >= 0 and wanted.min() >= 0:
+        top = int(max(p.max(), wanted.max()))
+        if top <= 50_000_000:
+            table = np.zeros(top + 1, dtype=bool)
+            table[wanted] = True
+            return table[p]
+    return pd.Series(p).isin(wanted).to_numpy(dtype=bool)
+
+
+def starts_in_period(frame: pd.DataFrame, column: str, period: Period) -> np.ndarray:
+    """The ``column`` time lies on a day of ``period`` (NaT -> False).
+
+    A cheap necessary condition of ``during day of`` the period, used to shrink big frames before the
+    exact interval logic runs on what is left.
     """
-    keys = keys if isinstance(keys, frozenset) else frozenset(keys)
-    if frame.empty or not keys:
-        return empty_hits()
-    mask = frame["key"].isin(keys).to_numpy() & dates.notna().to_numpy()
+    values = pd.to_datetime(frame[column]).to_numpy()
+    lo = np.datetime64(period.start_ts.to_datetime64())
+    hi = np.datetime64(period.end_exclusive.to_datetime64())
+    return (values >= lo) & (values < hi)
+
+
+def dated_hits(frame: pd.DataFrame, mask: np.ndarray, dates: pd.Series, tag: str) -> pd.DataFrame:
+    """``(patient_id, tag, date)`` for the rows of ``frame`` selected by ``mask`` that have a date.
+
+    ``dates`` is aligned with ``frame`` (same length) and already reduced to days.
+    """
+    mask = np.asarray(mask, dtype=bool) & dates.notna().to_numpy()
     if not mask.any():
         return empty_hits()
     return pd.DataFrame(

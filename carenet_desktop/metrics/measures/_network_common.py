@@ -4,7 +4,7 @@ and of the network-defined (custom) measures.
 Everything is calendar-day precision: event timestamps are reduced to their day, windows are closed
 ``[lo, hi]`` day ranges per patient, and birthdays are CQL date arithmetic (``add_months``: Feb 29 + 1 year
 is Feb 28; Jan 31 + 1 month is Feb 28/29). The value sets these measures use are defined in
-``resources/valuesets/network-measures.json`` (URLs below).
+the code catalogue (URLs below).
 
 Vocabulary (all vectorised):
   people(data) -> DataFrame[patient_id, birth, deceased]     birth/deceased as days (datetime64, midnight)
@@ -15,12 +15,19 @@ Vocabulary (all vectorised):
                                                                       diagnosis) with a well-care code
   days_in_windows(events, pids, lo, hi) -> ndarray[int]     distinct event days per row in its window
   standard_exclusions(data, period, pids) -> mask           died on/before the period end, or hospice
+  coded_days_in_windows(data, records, keys, pids, lo, hi)  distinct coded days per row window
+  condition_in_windows(data, keys, pids, lo, hi) -> mask    a condition overlapping each row's window
+
+Simple measures (the network office's data-defined measures, parsed by ``metrics/custom.py``):
+  SimpleDefinition(population, numerator, visit, exclusions ...)  with Bound / Window / Criterion /
+  PopulationRule; ``simple_populations(definition, data, period)`` evaluates one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,8 +35,17 @@ import pandas as pd
 from ..data import MeasureData
 from ..libraries import hospice, status
 from ..period import Period
-from ..primitives import add_months, age_in_years_at, overlaps, status_in, vs_mask
+from ..primitives import (
+    _isin_codes,
+    add_months,
+    age_in_months_at,
+    age_in_years_at,
+    overlaps,
+    status_in,
+    vs_mask,
+)
 
+T = TypeVar("T")
 Record = Literal[
     "encounters", "observations", "procedures", "immunizations", "conditions", "medication_requests",
     "medication_dispenses", "service_requests",
@@ -59,9 +75,13 @@ DONE_STATUSES: dict[str, tuple[str, ...]] = {
     "service_requests": ("active", "completed"),
 }
 
-# value sets of the network measures (resources/valuesets/network-measures.json)
+# Value sets of the network measures. Most are defined once, in the default code catalogue
+# (resources/valuesets/carenet-catalogue.json); those only these measures use are in
+# resources/valuesets/network-measures.json (social-needs findings/interventions, persistent asthma,
+# asthma exclusions).
 NS = "urn:carenet:valueset:"
-WELL_CARE = NS + "well-care"
+#: a well visit: a preventive-care CPT type, or a routine-examination diagnosis/reason
+WELL_VISITS = (NS + "well-child-visit", NS + "well-visit-reason")
 LEAD_TEST = NS + "lead-test"
 DEVELOPMENTAL_SCREENING = NS + "developmental-screening"
 MATERNAL_DEPRESSION_SCREENING = NS + "maternal-depression-screening"
@@ -69,7 +89,7 @@ SOCIAL_NEEDS_SCREENING = NS + "social-needs-screening"
 SOCIAL_NEEDS_FINDING = NS + "social-needs-finding"
 SOCIAL_NEEDS_INTERVENTION = NS + "social-needs-intervention"
 FLUORIDE_VARNISH = NS + "fluoride-varnish"
-MENACWY_VACCINE = NS + "menacwy-vaccine"
+MENACWY_VACCINE = NS + "meningococcal-vaccine"
 TDAP_VACCINE = NS + "tdap-vaccine"
 HPV_VACCINE = NS + "hpv-vaccine"
 ASTHMA = NS + "asthma"
@@ -89,9 +109,24 @@ def to_day(values: object) -> pd.Series:
     return s.astype("datetime64[ns]").dt.normalize()
 
 
+def _memo(data: MeasureData, name: object, sources: tuple[pd.DataFrame, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, remembered on ``data`` for as long as its source frames are the same objects (the
+    ten network measures share their well visits, people and coded events within one evaluation)."""
+    memo: dict[object, tuple[tuple[pd.DataFrame, ...], object]] = data.__dict__.setdefault("_network_memo", {})
+    hit = memo.get(name)
+    if hit is not None and len(hit[0]) == len(sources) and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+        return hit[1]  # type: ignore[return-value]
+    value = compute()
+    memo[name] = (sources, value)
+    return value
+
+
 def people(data: MeasureData) -> pd.DataFrame:
     """One row per patient: ``patient_id``, ``birth`` and ``deceased`` as days."""
-    pts = data.patients
+    return _memo(data, "people", (data.patients,), lambda: _people(data.patients))
+
+
+def _people(pts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "patient_id": pts["patient_id"].to_numpy(),
         "birth": to_day(pts["birth_date"]).to_numpy(),
@@ -132,14 +167,20 @@ def age_years_at(birth: pd.Series, at: pd.Timestamp) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ events
 
 
+def key_mask(frame: pd.DataFrame, keys: frozenset[str] | set[str], column: str = "key") -> np.ndarray:
+    """Rows whose ``column`` code is one of ``keys`` (large frames: the code column is factorised once
+    and shared with every other measure, as ``primitives.vs_mask`` does)."""
+    if frame.empty or column not in frame.columns or not keys:
+        return np.zeros(len(frame), dtype=bool)
+    return _isin_codes(frame, column, frozenset(keys))
+
+
 def done_mask(frame: pd.DataFrame, record: str) -> np.ndarray:
     """Rows of a record frame that count as done/performed (conditions: not entered-in-error)."""
     if frame.empty:
         return np.zeros(0, dtype=bool)
     if record == "conditions":
-        ver = frame["verification_status"].astype("string").str.lower() if "verification_status" in frame else None
-        bad = ver.isin(["entered-in-error", "refuted"]).fillna(False).to_numpy(dtype=bool) if ver is not None else False
-        return ~np.asarray(bad, dtype=bool) & np.ones(len(frame), dtype=bool)
+        return ~status_in(frame, "entered-in-error", "refuted", column="verification_status")
     mask = status_in(frame, *DONE_STATUSES[record])
     if record in ("medication_requests", "service_requests") and "do_not_perform" in frame.columns:
         mask = mask & ~frame["do_not_perform"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -167,9 +208,18 @@ def coded_event_days(data: MeasureData, record: str, keys: frozenset[str] | set[
                      extra_mask: np.ndarray | None = None) -> pd.DataFrame:
     """Distinct ``(patient_id, day)`` of done records of ``record`` whose ``column`` is one of ``keys``."""
     frame: pd.DataFrame = getattr(data, record)
+    if extra_mask is None:
+        return _memo(data, ("events", record, column, frozenset(keys)), (frame,),
+                     lambda: _coded_event_days(data, record, keys, column, None))
+    return _coded_event_days(data, record, keys, column, extra_mask)
+
+
+def _coded_event_days(data: MeasureData, record: str, keys: frozenset[str] | set[str], column: str,
+                      extra_mask: np.ndarray | None) -> pd.DataFrame:
+    frame: pd.DataFrame = getattr(data, record)
     if frame.empty or column not in frame.columns or not keys:
         return _EMPTY_DAYS.copy()
-    mask = frame[column].isin(keys).to_numpy() & done_mask(frame, record)
+    mask = key_mask(frame, keys, column) & done_mask(frame, record)
     if extra_mask is not None:
         mask = mask & extra_mask
     if not mask.any():
@@ -196,12 +246,15 @@ def well_visit_days(data: MeasureData, valuesets: Sequence[str]) -> pd.DataFrame
 
 def coded_visit_days(data: MeasureData, keys: frozenset[str] | set[str]) -> pd.DataFrame:
     """Days of performed encounters whose type, reason or a linked diagnosis is one of ``keys``."""
+    return _memo(data, ("visits", frozenset(keys)), (data.encounters, data.encounter_diagnoses),
+                 lambda: _coded_visit_days(data, keys))
+
+
+def _coded_visit_days(data: MeasureData, keys: frozenset[str] | set[str]) -> pd.DataFrame:
     enc = data.encounters
     if enc.empty or not keys:
         return _EMPTY_DAYS.copy()
-    coded = enc["key"].isin(keys).to_numpy().copy()
-    if "reason_key" in enc.columns:
-        coded |= enc["reason_key"].isin(keys).to_numpy()
+    coded = key_mask(enc, keys) | key_mask(enc, keys, "reason_key")
     dx = data.encounter_diagnoses
     if not dx.empty and "key" in dx.columns:
         ids = dx.loc[dx["key"].isin(keys), "encounter_id"]
@@ -302,3 +355,178 @@ def condition_patients(data: MeasureData, valuesets: Sequence[str], lo: object, 
 
 def in_index(pids: object, index: pd.Index) -> np.ndarray:
     return pd.Series(np.asarray(pids)).isin(index).to_numpy()
+
+
+def coded_days_in_windows(data: MeasureData, records: Iterable[str], keys: frozenset[str], pids: pd.Series,
+                          lo: pd.Series, hi: pd.Series) -> np.ndarray:
+    """For each row (patient, window ``[lo, hi]``): distinct days with a done record of ``records`` coded
+    with one of ``keys`` (``visits``: encounters by type, reason or diagnosis). A matching condition
+    whose onset..abatement overlaps the window counts as many days as ``records`` could need."""
+    parts = []
+    out = np.zeros(len(pids), dtype=np.int64)
+    for record in records:
+        if record == "visits":
+            parts.append(coded_visit_days(data, keys))
+        elif record == "conditions":
+            out = np.where(condition_in_windows(data, keys, pids, lo, hi), 1_000_000, out)
+        else:
+            parts.append(coded_event_days(data, record, keys))
+    parts = [x for x in parts if not x.empty]
+    if parts:
+        events = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+        out = out + days_in_windows(events, pids, lo, hi)
+    return out
+
+
+def condition_in_windows(data: MeasureData, keys: frozenset[str], pids: pd.Series, lo: pd.Series,
+                         hi: pd.Series) -> np.ndarray:
+    """For each row: a condition coded with one of ``keys`` whose onset..abatement overlaps the window
+    (days; no onset = since ever, no abatement = still present)."""
+    cond = data.conditions
+    out = np.zeros(len(pids), dtype=bool)
+    if cond.empty or not keys:
+        return out
+    mask = key_mask(cond, keys) & done_mask(cond, "conditions")
+    c = pd.DataFrame({"patient_id": cond["patient_id"].to_numpy()[mask],
+                      "onset": to_day(cond["onset"]).to_numpy()[mask],
+                      "abatement": to_day(cond["abatement"]).to_numpy()[mask]})
+    win = pd.DataFrame({"patient_id": np.asarray(pids), "lo": _as_days(lo, len(pids)), "hi": _as_days(hi, len(pids)),
+                        "row": np.arange(len(pids))})
+    j = win.merge(c, on="patient_id")
+    hit = (j["onset"].isna() | (j["onset"] <= j["hi"])) & (j["abatement"].isna() | (j["abatement"] >= j["lo"]))
+    out[j.loc[hit, "row"].to_numpy()] = True
+    return out
+
+
+_RECORD_WORDS = {
+    "visits": "performed visit (encounter type, reason or diagnosis)", "encounters": "performed encounter",
+    "observations": "final observation", "procedures": "completed procedure", "immunizations": "given immunization",
+    "conditions": "condition (active at some time in the window)", "medication_requests": "medication order",
+    "medication_dispenses": "medication dispensing", "service_requests": "service request",
+}
+
+
+# ------------------------------------------------------------------- simple (data-defined) measures
+# The vocabulary of a network-defined measure (metrics/custom.py parses files into these).
+
+
+@dataclass(frozen=True)
+class Bound:
+    anchor: str
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    def describe(self) -> str:
+        parts = [f"{abs(v)} {u}{'' if abs(v) == 1 else 's'}" for v, u in
+                 ((self.years, "year"), (self.months, "month"), (self.days, "day")) if v]
+        name = {"period-start": "the first day of the period", "period-end": "the last day of the period",
+                "birth": "the date of birth", "birthday": "the birthday"}[self.anchor]
+        if not parts:
+            return name
+        sign = "after" if (self.years, self.months, self.days) > (0, 0, 0) else "before"
+        if self.anchor == "birth" and sign == "after" and not self.days:
+            return f"the {' '.join(parts)} birthday (birth + {' '.join(parts)})"
+        return f"{' '.join(parts)} {sign} {name}"
+
+
+@dataclass(frozen=True)
+class Window:
+    start: Bound = Bound("period-start")
+    end: Bound = Bound("period-end")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    valuesets: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # "system|code" keys (short system keys)
+    records: tuple[str, ...] = ()
+    window: Window = Window()
+    min_count: int = 1
+
+    def describe(self) -> str:
+        what = ", ".join([*(f"value set {v}" for v in self.valuesets), *self.codes])
+        kinds = " or ".join(_RECORD_WORDS.get(r, r) for r in self.records)
+        count = "at least one" if self.min_count == 1 else f"on at least {self.min_count} different days, a"
+        return (f"{count} {kinds} coded {what}, from {self.window.start.describe()} "
+                f"through {self.window.end.describe()} (both days included)")
+
+
+@dataclass(frozen=True)
+class PopulationRule:
+    age_at: str | None = None  # period-start | period-end
+    min_age: int | None = None
+    max_age: int | None = None
+    age_unit: str = "years"
+    turns: Bound | None = None  # birth + offset falls within the period
+
+
+@dataclass(frozen=True)
+class SimpleDefinition:
+    id: str
+    title: str
+    population: PopulationRule
+    numerator: Criterion
+    visit: Criterion | None = None
+    exclusions: tuple[Criterion, ...] = ()
+    standard_exclusions: bool = True
+    direction: str = "increase"
+    target: float | None = None
+    description: str = ""
+    steward: str = "CareNet network office"
+    version: str = ""
+    group_title: str = ""
+    path: str = ""
+
+
+def simple_populations(d: SimpleDefinition, data: MeasureData, period: Period) -> pd.DataFrame:
+    """The population frame of a simple (data-defined) measure: age window or birthday in the period,
+    optional visit requirement (denominator), numerator and exclusion criteria."""
+    p = people(data)
+    sub = p[_in_population(d.population, p["birth"], period)]
+    pids = sub["patient_id"]
+    numer = _criterion_met(data, d.numerator, sub, period, d.population)
+    denom = np.ones(len(sub), dtype=bool) if d.visit is None else _criterion_met(data, d.visit, sub, period, d.population)
+    excluded = np.zeros(len(sub), dtype=bool)
+    for crit in d.exclusions:
+        excluded |= _criterion_met(data, crit, sub, period, d.population)
+    if d.standard_exclusions:
+        excluded |= standard_exclusions(data, period, pids, sub["deceased"])
+    return population_frame(pids, initial_population=True, denominator=denom, denominator_exclusion=excluded,
+                            numerator=numer)
+
+
+def _in_population(rule: PopulationRule, birth: pd.Series, period: Period) -> np.ndarray:
+    if rule.turns is not None:
+        t = rule.turns
+        return day_in(birthday(birth, t.years, t.months) + pd.Timedelta(days=t.days), period.start_ts,
+                         pd.Timestamp(period.end))
+    at = pd.Timestamp(period.start if rule.age_at == "period-start" else period.end)
+    age = (age_in_months_at if rule.age_unit == "months" else age_in_years_at)(birth, at)
+    ok = ~np.isnan(age)
+    if rule.min_age is not None:
+        ok &= age >= rule.min_age
+    if rule.max_age is not None:
+        ok &= age <= rule.max_age
+    return ok
+
+
+def _bound_days(bound: Bound, birth: pd.Series, period: Period, population: PopulationRule) -> pd.Series:
+    months = 12 * bound.years + bound.months
+    if bound.anchor in ("birth", "birthday"):
+        base = birth
+        if bound.anchor == "birthday" and population.turns is not None:
+            t = population.turns
+            base = add_months(birth, 12 * t.years + t.months) + pd.Timedelta(days=t.days)
+    else:
+        day = pd.Timestamp(period.start if bound.anchor == "period-start" else period.end)
+        base = pd.Series(np.full(len(birth), np.datetime64(day, "ns")), index=birth.index)
+    return (add_months(base, months) + pd.Timedelta(days=bound.days)).dt.normalize()
+
+
+def _criterion_met(data: MeasureData, crit: Criterion, sub: pd.DataFrame, period: Period,
+                   population: PopulationRule) -> np.ndarray:
+    keys = data.valuesets.keys(*crit.valuesets) | frozenset(crit.codes)
+    lo = _bound_days(crit.window.start, sub["birth"], period, population)
+    hi = _bound_days(crit.window.end, sub["birth"], period, population)
+    return coded_days_in_windows(data, crit.records, keys, sub["patient_id"], lo, hi) >= crit.min_count

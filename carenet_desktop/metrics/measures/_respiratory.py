@@ -18,7 +18,7 @@ from ..libraries import status
 from ..libraries.medication_duration import medication_request_period
 from ..period import Period
 from ..primitives import add_years, code_mask, ends_during, exists_in_window, vs_mask
-from ._episodes import days, exists_pair, vs
+from ._episodes import PatientSet, days, exists_pair, vs
 
 ED_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1010")
 HOME_HEALTHCARE = vs("2.16.840.1.113883.3.464.1003.101.12.1016")
@@ -51,14 +51,23 @@ QUALIFYING_ENCOUNTER_VALUESETS = (
 UNLISTED_PREVENTIVE = ("http://www.ama-assn.org/go/cpt", "99429")
 
 
-def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
+def qualifying_encounters(data: MeasureData, period: Period, patients: PatientSet | None = None) -> pd.DataFrame:
     """Performed encounters of the qualifying types that end (day precision) between the start of the
-    period and three days before its end (so that the 3-day follow-up window stays inside it)."""
+    period and three days before its end (so that the 3-day follow-up window stays inside it);
+    optionally only those of some patients."""
     enc = data.encounters
     if enc.empty:
         return enc
-    kind = vs_mask(data, enc, *QUALIFYING_ENCOUNTER_VALUESETS) | code_mask(enc, *UNLISTED_PREVENTIVE)
-    sub = enc[kind & status.encounter_performed(enc)]
+    # cheap column tests first (patient, end date), then codes and status on what is left
+    end = enc["end"].to_numpy(dtype="datetime64[ns]")
+    keep = (end >= np.datetime64(period.start_ts.normalize(), "ns")) & (
+        end < np.datetime64(period.end_exclusive - pd.Timedelta(days=3), "ns"))
+    if patients is not None:
+        keep &= patients.mask(enc["patient_id"])
+    keep &= vs_mask(data, enc, *QUALIFYING_ENCOUNTER_VALUESETS) | code_mask(enc, *UNLISTED_PREVENTIVE)
+    keep &= status.encounter_performed(enc)
+    columns = [c for c in ("patient_id", "event_id", "status", "key", "start", "end", "date_only") if c in enc.columns]
+    sub = enc.loc[keep, columns]
     if sub.empty:
         return sub
     window = (period.start_ts, period.end_ts - pd.Timedelta(days=3))

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from ..data import MeasureData
 from ..libraries import status
 from ..period import Period
 from ..primitives import during
+from ._immunization import code_tags, patient_flag, starts_in_period
 
 
-def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str],
-                   codes: Iterable[str] = ()) -> pd.Index:
-    """Patients with a performed encounter of ``valuesets`` (or a ``system|code`` key in ``codes``)
-    whose period lies within the measurement period (day precision)."""
+def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], codes: Iterable[str] = (),
+                   among: pd.Index | np.ndarray | None = None) -> pd.Index:
+    """Patients (optionally only those in ``among``) with a performed encounter of ``valuesets`` (or a
+    ``system|code`` key in ``codes``) whose period lies within the measurement period (day precision)."""
     enc = data.encounters
     if enc.empty:
         return pd.Index([], name="patient_id")
     keys = data.valuesets.keys(*valuesets) | frozenset(codes)
-    mask = enc["key"].isin(keys).to_numpy() & status.encounter_performed(enc)
+    mask = (code_tags(enc, [keys]) != 0) & starts_in_period(enc, "start", period)
+    if among is not None:
+        mask &= patient_flag(enc["patient_id"], among)
     if not mask.any():
         return pd.Index([], name="patient_id")
     sub = enc[mask]
+    sub = sub[status.encounter_performed(sub)]
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")

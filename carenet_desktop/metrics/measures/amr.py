@@ -31,8 +31,8 @@ def medication_units(data: MeasureData) -> pd.DataFrame:
         mask = nc.done_mask(frame, record)
         if record == "medication_requests":
             mask = mask & frame["intent"].astype("string").str.lower().eq("order").fillna(False).to_numpy(dtype=bool)
-        is_ctrl = frame["key"].isin(controller).to_numpy()
-        mask = mask & (is_ctrl | frame["key"].isin(reliever).to_numpy())
+        is_ctrl = nc.key_mask(frame, controller)
+        mask = mask & (is_ctrl | nc.key_mask(frame, reliever))
         sub = frame[mask]
         days = pd.to_numeric(sub[supply], errors="coerce").to_numpy(dtype=float)
         units = np.where(np.isfinite(days) & (days > 0), np.ceil(days / UNIT_DAYS), 1.0)

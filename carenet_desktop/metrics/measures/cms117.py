@@ -178,34 +178,43 @@ def _windows(patients: pd.DataFrame) -> pd.DataFrame:
 
 def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFrame:
     """Counted doses ``(patient_id, tag, date)``: administered/performed, inside their windows."""
-    imm = data.immunizations
-    imm = imm[imm["patient_id"].isin(ids).to_numpy() & status.immunization_administered(imm)]
-    proc = data.procedures
-    proc = proc[proc["patient_id"].isin(ids).to_numpy() & status.procedure_performed(proc)]
-    imm_day = imz.day(imm["occurrence"])
-    proc_day = imz.day(proc["performed_start"].fillna(proc["performed_end"]))  # performed.earliest()
-
     parts: list[pd.DataFrame] = []
-    for tag, imm_refs, proc_refs, imm_win, proc_win in _DOSES:
-        for frame, days, refs, lo in ((imm, imm_day, imm_refs, imm_win), (proc, proc_day, proc_refs, proc_win)):
-            if not refs:
-                continue
-            hits = imz.dated_hits(frame, _keys(data, refs), days, tag)
-            hi = "d7" if tag == "newborn" else "bd2"
-            parts.append(imz.in_window(hits, win, lo, hi))
+    for frame, col in ((data.immunizations, 1), (data.procedures, 2)):
+        if frame.empty:
+            continue
+        # patients first: only children turning two are looked at (a small share of a network)
+        frame = frame[imz.patient_flag(frame["patient_id"], ids)]
+        tags = imz.code_tags(frame, [_keys(data, spec[col]) for spec in _DOSES])
+        keep = tags != 0
+        sub, tags = frame[keep], tags[keep]
+        if col == 1:
+            ok = status.immunization_administered(sub)
+            days = imz.day(sub["occurrence"])
+        else:
+            ok = status.procedure_performed(sub)
+            days = imz.day(sub["performed_start"].fillna(sub["performed_end"]))  # performed.earliest()
+        for i, spec in enumerate(_DOSES):
+            tag, lo = spec[0], spec[col + 2]
+            hits = imz.dated_hits(sub, ok & imz.has_bit(tags, i), days, tag)
+            parts.append(imz.in_window(hits, win, lo, "d7" if tag == "newborn" else "bd2"))
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
 
 
 def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> dict[str, pd.Index]:
     """Patients per condition tag whose condition started (onset day) within the first two years."""
+    out = {tag: pd.Index([], name="patient_id") for tag, _ in _CONDITIONS}
     cond = data.conditions
-    cond = cond[cond["patient_id"].isin(ids).to_numpy()]
+    if cond.empty:
+        return out
+    cond = cond[imz.patient_flag(cond["patient_id"], ids)]
+    tags = imz.code_tags(cond, [_keys(data, refs) for _, refs in _CONDITIONS])
+    keep = tags != 0
+    sub, tags = cond[keep], tags[keep]
     # date from start of prevalenceInterval(): the onset (a missing onset is the beginning of time)
-    onset = imz.day(pd.Series(status.prevalence_interval(cond).start(), index=cond.index))
-    out: dict[str, pd.Index] = {}
-    for tag, refs in _CONDITIONS:
-        hits = imz.in_window(imz.dated_hits(cond, _keys(data, refs), onset, tag), win, "birth", "bd2")
+    onset = imz.day(pd.Series(status.prevalence_interval(sub).start(), index=sub.index))
+    for i, (tag, _) in enumerate(_CONDITIONS):
+        hits = imz.in_window(imz.dated_hits(sub, imz.has_bit(tags, i), onset, tag), win, "birth", "bd2")
         out[tag] = pd.Index(pd.unique(hits["patient_id"]), name="patient_id")
     return out
 
@@ -262,10 +271,10 @@ class CMS117(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         pats = data.patients[["patient_id", "birth_date"]]
-        age = age_in_years_at(pats["birth_date"], period.end)
-        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, codes=(OFFICE_VISIT_99211,))
-        ip_mask = (age == 2) & pats["patient_id"].isin(visits).to_numpy()
-        ip = pats[ip_mask]
+        two = pats[age_in_years_at(pats["birth_date"], period.end) == 2]
+        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, codes=(OFFICE_VISIT_99211,),
+                                among=two["patient_id"].to_numpy())
+        ip = two[imz.patient_flag(two["patient_id"], visits)]
         ids = pd.Index(ip["patient_id"].to_numpy(), name="patient_id")
         frame = pd.DataFrame({"patient_id": ids.to_numpy()})
         frame["initial-population"] = True

@@ -25,7 +25,15 @@ from ..libraries.medication_duration import (
 )
 from ..period import Period
 from ..primitives import add_months, age_in_years_at, code_mask, flag, vs_mask
-from ._episodes import days, encounter_diagnosis_in, exists_pair, in_valuesets, keys_column, restrict, vs
+from ._episodes import (
+    days,
+    encounter_diagnosis_in,
+    exists_pair,
+    in_valuesets,
+    keys_column,
+    restrict,
+    vs,
+)
 
 ATOMOXETINE = vs("2.16.840.1.113883.3.464.1003.1170")
 CLONIDINE = vs("2.16.840.1.113883.3.464.1003.1171")
@@ -121,7 +129,8 @@ def candidates(data: MeasureData, period: Period) -> np.ndarray:
     mr = data.medication_requests
     if mr.empty:
         return np.zeros(0, dtype=np.int64)
-    with_adhd = pd.unique(mr["patient_id"][np.logical_or.reduce(_adhd_group_masks(data, mr))])
+    adhd = vs_mask(data, mr, *ADHD_VALUESETS) | code_mask(mr, *METHAMPHETAMINE)
+    with_adhd = pd.unique(mr["patient_id"].to_numpy()[adhd])
     p = data.patients
     p = p[p["patient_id"].isin(pd.Index(with_adhd)).to_numpy()]
     first_day, last_day = intake_period(period)
@@ -222,7 +231,13 @@ class CMS136(Measure):
     }
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
-        data = restrict(data, candidates(data, period), encounter_window(period))
+        everyone = data
+        data = restrict(data, candidates(data, period), encounter_window(period),
+                        frames=("patients", "encounters", "conditions", "medication_requests"),
+                        codes={"encounters": (*QUALIFYING_ENCOUNTERS, *FOLLOW_UP_VISITS, PSYCHOTHERAPY_PHARMACOLOGIC,
+                                              VIRTUAL_ENCOUNTER, ENCOUNTER_INPATIENT),
+                               "conditions": (MENTAL_BEHAVIORAL_NEURODEVELOPMENTAL, NARCOLEPSY),
+                               "medication_requests": (*ADHD_VALUESETS, METHAMPHETAMINE)})
         ipsd = index_prescriptions(data, period)
         patients = data.patients[data.patients["patient_id"].isin(ipsd.index).to_numpy()]
         ipsd = ipsd.reindex(patients["patient_id"].to_numpy())
@@ -236,7 +251,7 @@ class CMS136(Measure):
         epids = enc["patient_id"].to_numpy()
 
         # a qualifying visit whose days lie within [IPSD - 6 months, IPSD]
-        six_months_before = days(add_months(ipsd.reindex(epids).reset_index(drop=True), -6))
+        six_months_before = pd.Series(days(add_months(ipsd, -6)), index=ipsd.index).reindex(epids).to_numpy()
         end_offset = days(enc["end"]) - days(ipsd.reindex(epids).to_numpy())
         start_day = days(enc["start"])
         qualifying = performed & vs_mask(data, enc, *QUALIFYING_ENCOUNTERS) & (
@@ -257,7 +272,7 @@ class CMS136(Measure):
         narcolepsy = cond[vs_mask(data, cond, NARCOLEPSY)]
         narcolepsy_start = status.prevalence_interval(narcolepsy).start_hi
         narcoleptic = narcolepsy["patient_id"][narcolepsy_start <= np.datetime64(period.end_ts, "ns")]
-        excluded = flag(pids, hospice.has_hospice_services(data, period)) | flag(pids, pd.Index(narcoleptic))
+        excluded = flag(pids, hospice.has_hospice_services(everyone, period)) | flag(pids, pd.Index(narcoleptic))
 
         pharmacologic = vs_mask(data, enc, PSYCHOTHERAPY_PHARMACOLOGIC) & in_valuesets(
             data, enc.assign(location_key=keys_column(enc, "location_key")), AMBULATORY, column="location_key")

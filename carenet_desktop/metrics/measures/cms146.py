@@ -16,7 +16,15 @@ from ..libraries import hospice, status
 from ..period import Period
 from ..primitives import exists_in_window, flag, starts_during, vs_mask
 from . import _respiratory as resp
-from ._episodes import PatientSet, ages_in_years, days, episode_rows, exists_pair, restrict, vs
+from ._episodes import (
+    PatientSet,
+    ages_in_years,
+    days,
+    episode_rows,
+    exists_pair,
+    restrict,
+    vs,
+)
 
 GROUP_A_STREP_TEST = vs("2.16.840.1.113883.3.464.1003.198.12.1012")
 
@@ -90,10 +98,22 @@ class CMS146(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         # only patients with both an antibiotic order and a pharyngitis/tonsillitis can have an episode
+        # (ordered from the period start to 3 days after its end; the condition starting by the period end)
         orders = resp.antibiotic_orders(data)
+        authored = orders["authored_on"].to_numpy(dtype="datetime64[ns]")
+        orders = orders[(authored >= np.datetime64(period.start_ts.normalize(), "ns"))
+                        & (authored < np.datetime64(period.end_exclusive + pd.Timedelta(days=3), "ns"))]
         cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
+        onset = cond["onset"].to_numpy(dtype="datetime64[ns]")
+        cond = cond[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
         candidates = PatientSet(orders["patient_id"].to_numpy()) & PatientSet(cond["patient_id"].to_numpy())
-        data = restrict(data, candidates, (period.start_ts, period.end_ts))
+        everyone = data
+        data = restrict(data, candidates, frames=("patients", "conditions", "medication_requests", "observations"),
+                        codes={"conditions": (resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, resp.COMORBID_CONDITIONS,
+                                              resp.COMPETING_CONDITIONS),
+                               "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
+                               "observations": (GROUP_A_STREP_TEST,)})
+        data.encounters = resp.qualifying_encounters(everyone, period, candidates)
         episodes = pharyngitis_episodes(data, period)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
@@ -105,7 +125,7 @@ class CMS146(Measure):
         mr = data.medication_requests
         active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & status.medication_active(mr)]
         excluded = (
-            flag(pids, hospice.has_hospice_services(data, period))
+            flag(pids, hospice.has_hospice_services(everyone, period))
             | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS))
             | resp.antibiotic_history(episodes, active_abx)
             | resp.competing_history(episodes, resp.conditions_in(data, resp.COMPETING_CONDITIONS))

@@ -16,9 +16,15 @@ from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice, status
 from ..period import Period
-from ..primitives import exists_in_window, flag, overlaps, starts_before, starts_during, vs_mask
+from ..primitives import (
+    MIN_TS,
+    date_only_mask,
+    exists_in_window,
+    flag,
+    vs_mask,
+)
 from . import _respiratory as resp
-from ._episodes import ages_in_months, episode_rows, exists_pair, restrict, vs
+from ._episodes import PatientSet, ages_in_months, days, episode_rows, exists_pair, restrict, vs
 
 UPPER_RESPIRATORY_INFECTION = vs("2.16.840.1.113883.3.464.1003.102.12.1022")
 
@@ -32,12 +38,71 @@ def uri_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
         return enc.iloc[0:0]
     prevalence = status.prevalence_interval(cond)
     visit = status.encounter_interval(enc)
+    epid, cpid = enc["patient_id"].to_numpy(), cond["patient_id"].to_numpy()
+    # starts during (day of) the visit: a known onset day in [visit start day, visit end day]
+    onset = prevalence.start()
+    known = ~np.isnat(onset) & (onset > np.datetime64(MIN_TS, "ns"))
+    during_visit = exists_in_window(epid, days(visit.start_hi), days(visit.end_lo), cpid[known], days(onset[known]))
+    # overlaps before: started strictly before the visit start and still prevalent at it
+    before = _prevalent_at_start(epid, visit.start_lo, visit.start_hi, cpid, prevalence.start_hi, prevalence.end_lo)
+    return enc[during_visit | before]
 
-    def uri_at_visit(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-        p, v = prevalence.take(ri), visit.take(li)
-        return starts_during(p, v, "day") | (overlaps(p, v) & starts_before(p, v))
 
-    return enc[exists_pair(enc["patient_id"].to_numpy(), cond["patient_id"].to_numpy(), uri_at_visit)]
+def _prevalent_at_start(epid: np.ndarray, start_lo: np.ndarray, start_hi: np.ndarray, cpid: np.ndarray,
+                        c_start_hi: np.ndarray, c_end_lo: np.ndarray) -> np.ndarray:
+    """Per visit: a condition of the same patient that surely starts before the visit starts and surely
+    ends at or after it (CQL ``overlaps before``), i.e. the latest end among the conditions started
+    before the visit reaches its start: a running maximum joined with ``merge_asof``, no pair product."""
+    out = np.zeros(len(epid), dtype=bool)
+    c = pd.DataFrame({"pid": cpid, "t": c_start_hi, "end": c_end_lo})
+    c = c[c["t"].notna() & c["end"].notna()]
+    left = pd.DataFrame({"pid": epid, "t": start_lo, "b": start_hi, "row": np.arange(len(epid))})
+    left = left[left["t"].notna() & left["b"].notna()]
+    if c.empty or left.empty:
+        return out
+    c = c.sort_values(["pid", "t"], kind="stable")
+    c["best"] = c.groupby("pid", sort=False)["end"].cummax()
+    c = c.sort_values("t", kind="stable")
+    left = left.sort_values("t", kind="stable")
+    if left["pid"].dtype != c["pid"].dtype:
+        c["pid"] = c["pid"].astype(left["pid"].dtype)
+    merged = pd.merge_asof(left, c[["pid", "t", "best"]], on="t", by="pid", direction="backward",
+                           allow_exact_matches=False)
+    ok = merged["best"].notna() & (merged["best"] >= merged["b"])
+    out[merged.loc[ok, "row"].to_numpy()] = True
+    return out
+
+
+def _comparable(a: np.ndarray, a_date_only: np.ndarray, b: np.ndarray, b_date_only: np.ndarray) -> np.ndarray:
+    """CQL ``a <= b`` answered *true*: a date without time against a precise time is only certain on
+    different days (same day -> null); two values of the same precision compare exactly."""
+    same = a_date_only == b_date_only
+    exact = np.where(a_date_only, a.astype("datetime64[D]") <= b.astype("datetime64[D]"), a <= b)
+    by_day = a.astype("datetime64[D]") < b.astype("datetime64[D]")
+    return np.where(same, exact, by_day) & ~np.isnat(a) & ~np.isnat(b)
+
+
+def antibiotic_within_three_days(episodes: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:
+    """Per episode: an antibiotic order authored from the encounter start to 3 days after it (full
+    precision; a date-only authoredOn on a boundary day is uncertain and does not count)."""
+    if episodes.empty or orders.empty:
+        return np.zeros(len(episodes), dtype=bool)
+    start = episodes["start"].to_numpy(dtype="datetime64[ns]")
+    start_do = date_only_mask(episodes, "start")
+    start_do = np.zeros(len(episodes), bool) if start_do is None else start_do
+    authored = orders["authored_on"].to_numpy(dtype="datetime64[ns]")
+    auth_do = date_only_mask(orders, "authored_on")
+    if auth_do is None and not start_do.any():
+        return exists_in_window(episodes["patient_id"].to_numpy(), start, start + np.timedelta64(3, "D"),
+                                orders["patient_id"].to_numpy(), authored)
+    auth_do = np.zeros(len(orders), bool) if auth_do is None else auth_do
+    end = start + np.timedelta64(3, "D")
+
+    def in_window(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        return (_comparable(start[li], start_do[li], authored[ri], auth_do[ri])
+                & _comparable(authored[ri], auth_do[ri], end[li], start_do[li]))
+
+    return exists_pair(episodes["patient_id"].to_numpy(), orders["patient_id"].to_numpy(), in_window)
 
 
 @register
@@ -86,7 +151,16 @@ class CMS154(Measure):
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         # only patients with a URI can have an episode
         uri = resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)
-        data = restrict(data, uri["patient_id"].to_numpy(), (period.start_ts, period.end_ts))
+        onset = uri["onset"].to_numpy(dtype="datetime64[ns]")
+        uri = uri[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
+        candidates = PatientSet(uri["patient_id"].to_numpy())
+        everyone = data
+        data = restrict(data, candidates, frames=("patients", "conditions", "medication_requests"),
+                        codes={"conditions": (UPPER_RESPIRATORY_INFECTION, resp.COMORBID_CONDITIONS,
+                                              resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
+                                              resp.ACUTE_TONSILLITIS),
+                               "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,)})
+        data.encounters = resp.qualifying_encounters(everyone, period, candidates)
         episodes = uri_episodes(data, period)
         if not episodes.empty:
             months = ages_in_months(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
@@ -100,15 +174,12 @@ class CMS154(Measure):
         competing = resp.conditions_in(data, resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
                                        resp.ACUTE_TONSILLITIS)
         excluded = (
-            flag(pids, hospice.has_hospice_services(data, period))
+            flag(pids, hospice.has_hospice_services(everyone, period))
             | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS))
             | resp.antibiotic_history(episodes, any_abx)
             | resp.competing_history(episodes, competing)
         )
-        orders = resp.antibiotic_orders(data)
-        start = episodes["start"].to_numpy(dtype="datetime64[ns]")
-        treated = exists_in_window(pids, start, start + np.timedelta64(3, "D"), orders["patient_id"].to_numpy(),
-                                   orders["authored_on"].to_numpy(dtype="datetime64[ns]"))
+        treated = antibiotic_within_three_days(episodes, resp.antibiotic_orders(data))
         ones = np.ones(len(episodes), dtype=bool)
         return [episode_rows(episodes, initial_population=ones, denominator=ones, denominator_exclusion=excluded,
                              numerator=~treated)]

@@ -28,6 +28,7 @@ from ..libraries.hospice import has_hospice_services
 from ..period import Period
 from ..primitives import age_in_years_at, during, overlaps
 from ..valuesets import code_key
+from . import _immunization as imz
 from ._visits import visit_patients
 
 VS = "http://cts.nlm.nih.gov/fhir/ValueSet/"
@@ -52,41 +53,56 @@ LOINC = "http://loinc.org"
 BMI = code_key(LOINC, "39156-5")
 BODY_HEIGHT = code_key(LOINC, "8302-2")
 BODY_WEIGHT = code_key(LOINC, "29463-7")
+VITAL_SIGNS = (BMI, BODY_HEIGHT, BODY_WEIGHT)
 
 AGE_LOW, AGE_HIGH = 3, 17
 
 
-def _vital_sign_patients(data: MeasureData, ids: pd.Index, period: Period, key: str) -> pd.Index:
+def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
+    """Per patient of ``ids``: a BMI, a height and a weight observation (final, valued) within the period."""
     obs = data.observations
+    found = np.ones(len(ids), dtype=bool)
     if obs.empty:
-        return pd.Index([], name="patient_id")
-    mask = (obs["key"] == key).to_numpy() & obs["patient_id"].isin(ids).to_numpy()
-    mask &= status.observation_final(obs) & status.has_value(obs)
-    sub = obs[mask]
-    inside = during(status.effective_interval(sub), period, precision="day")
-    return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")
+        return ~found
+    tags = imz.code_tags(obs, [frozenset({key}) for key in VITAL_SIGNS])
+    keep = (tags != 0) & imz.patient_flag(obs["patient_id"], ids) & imz.starts_in_period(obs, "effective_start", period)
+    sub, tags = obs[keep], tags[keep]
+    ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
+    sub, tags = sub[ok], tags[ok]
+    ok = status.has_value(sub)
+    pid = sub["patient_id"].to_numpy()
+    for i in range(len(VITAL_SIGNS)):
+        found &= imz.patient_flag(ids, pid[ok & imz.has_bit(tags, i)])
+    return found
 
 
-def _counseling_patients(data: MeasureData, ids: pd.Index, period: Period, valueset: str) -> pd.Index:
+def _counseled(data: MeasureData, ids: pd.Index, period: Period) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient of ``ids``: nutrition counseling, physical-activity counseling performed in the period."""
     proc = data.procedures
     if proc.empty:
-        return pd.Index([], name="patient_id")
-    mask = data.valuesets.mask(proc, valueset) & proc["patient_id"].isin(ids).to_numpy()
-    mask &= status.intervention_performed(proc)
-    sub = proc[mask]
-    inside = during(status.performed_interval(sub), period, precision="day")
-    return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")
+        none = np.zeros(len(ids), dtype=bool)
+        return none, none
+    sets = [data.valuesets.keys(COUNSELING_NUTRITION), data.valuesets.keys(COUNSELING_PHYSICAL_ACTIVITY)]
+    tags = imz.code_tags(proc, sets)
+    keep = (tags != 0) & imz.patient_flag(proc["patient_id"], ids)
+    keep &= imz.starts_in_period(proc, "performed_start", period)
+    sub, tags = proc[keep], tags[keep]
+    ok = status.intervention_performed(sub) & during(status.performed_interval(sub), period, precision="day")
+    pid = sub["patient_id"].to_numpy()
+    nutrition = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, 0)])
+    activity = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, 1)])
+    return nutrition, activity
 
 
-def _pregnant_patients(data: MeasureData, ids: pd.Index, period: Period) -> pd.Index:
-    """Pregnancy whose prevalence period overlaps the measurement period (millisecond precision)."""
+def _pregnant(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
+    """Per patient of ``ids``: a pregnancy whose prevalence period overlaps the period (ms precision)."""
     cond = data.conditions
     if cond.empty:
-        return pd.Index([], name="patient_id")
-    mask = data.valuesets.mask(cond, PREGNANCY) & cond["patient_id"].isin(ids).to_numpy()
-    sub = cond[mask]
+        return np.zeros(len(ids), dtype=bool)
+    keep = (imz.code_tags(cond, [data.valuesets.keys(PREGNANCY)]) != 0) & imz.patient_flag(cond["patient_id"], ids)
+    sub = cond[keep]
     hit = overlaps(status.prevalence_interval(sub), period)
-    return pd.Index(pd.unique(sub["patient_id"].to_numpy()[hit]), name="patient_id")
+    return imz.patient_flag(ids, sub["patient_id"].to_numpy()[hit])
 
 
 @register
@@ -141,35 +157,23 @@ class CMS155(Measure):
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         pats = data.patients[["patient_id", "birth_date"]]
         age = age_in_years_at(pats["birth_date"], period.end)
-        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS)
-        ip_mask = (age >= AGE_LOW) & (age <= AGE_HIGH) & pats["patient_id"].isin(visits).to_numpy()
-        ids = pd.Index(pats["patient_id"].to_numpy()[ip_mask], name="patient_id")
+        in_age = pats[(age >= AGE_LOW) & (age <= AGE_HIGH)]
+        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, among=in_age["patient_id"].to_numpy())
+        ids = pd.Index(in_age["patient_id"].to_numpy()[imz.patient_flag(in_age["patient_id"], visits)],
+                       name="patient_id")
 
-        if len(ids):
-            excluded = ids.isin(has_hospice_services(data, period)) | ids.isin(_pregnant_patients(data, ids, period))
-            vitals = np.ones(len(ids), dtype=bool)
-            for key in (BMI, BODY_HEIGHT, BODY_WEIGHT):
-                vitals &= ids.isin(_vital_sign_patients(data, ids, period, key))
-            numerators = (
-                vitals,
-                ids.isin(_counseling_patients(data, ids, period, COUNSELING_NUTRITION)),
-                ids.isin(_counseling_patients(data, ids, period, COUNSELING_PHYSICAL_ACTIVITY)),
+        hospice = imz.patient_flag(ids, has_hospice_services(data, period).to_numpy())
+        excluded = hospice | _pregnant(data, ids, period)
+        numerators = (_vital_signs_documented(data, ids, period), *_counseled(data, ids, period))
+        return [
+            pd.DataFrame(
+                {
+                    "patient_id": ids.to_numpy(),
+                    "initial-population": True,
+                    "denominator": True,
+                    "denominator-exclusion": excluded,
+                    "numerator": numerator,
+                }
             )
-        else:
-            excluded = np.zeros(0, dtype=bool)
-            numerators = (excluded, excluded, excluded)
-
-        frames = []
-        for numerator in numerators:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "patient_id": ids.to_numpy(),
-                        "initial-population": True,
-                        "denominator": True,
-                        "denominator-exclusion": excluded,
-                        "numerator": numerator,
-                    }
-                )
-            )
-        return frames
+            for numerator in numerators
+        ]

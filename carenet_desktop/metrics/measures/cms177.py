@@ -110,7 +110,10 @@ class CMS177(Measure):
     }
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
-        data = restrict(data, candidates(data, period), (period.start_ts, period.end_ts))
+        data = restrict(data, candidates(data, period), (period.start_ts, period.end_ts),
+                        frames=("patients", "encounters", "conditions", "procedures"),
+                        codes={"encounters": VISIT_VALUESETS, "conditions": (MDD_ACTIVE,),
+                               "procedures": (SUICIDE_RISK_ASSESSMENT,)})
         episodes = mdd_encounters(data, period)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()

@@ -88,7 +88,7 @@ def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str]) -> p
     sub = sub[sub["patient_id"].isin(qe["patient_id"]).to_numpy()]
     sub = sub[status_in(sub, "final") & status.has_value(sub)]
     if sub.empty or qe.empty:
-        return sub.iloc[0:0]
+        return sub.iloc[0:0].assign(_start=pd.Series(dtype="datetime64[us]"))
     iv = status.effective_interval(sub)
     end_day = day_number(pd.Series(iv.end(), index=sub.index)).to_numpy()
     hit = exists_in_window(sub["patient_id"].to_numpy(), end_day, end_day + SCREENING_WINDOW_DAYS,

@@ -36,7 +36,7 @@ class DEV(Measure):
         ages="Rate 1/2/3: children whose 1st/2nd/3rd birthday falls in the period. Total: children in any of them.",
         anchor="The 1st, 2nd and 3rd birthdays (birth date + N years; a Feb 29 birth date has its birthdays on Feb 28).",
         denominator="Each rate: its initial population. Total: the union of the three.",
-        numerator="A standardized developmental screening (value set Standardized Developmental Screening: CPT 96110, "
+        numerator="A standardized developmental screening (value set developmental-screening, e.g. CPT 96110, "
                   "as a completed procedure or a final observation) in the rate's window: rate 1 from birth through "
                   "the 1st birthday; rate 2 from the day after the 1st birthday through the 2nd birthday; rate 3 from "
                   "the day after the 2nd birthday through the 3rd birthday (the windows do not overlap). Total: "

@@ -22,15 +22,15 @@ class FLV(Measure):
                    "in the period.")
     source = "network"
     groups = (Group("Fluoride varnish applied in the period", code="FLV"),)
-    valuesets = (nc.WELL_CARE, nc.FLUORIDE_VARNISH, *hospice.VALUESETS)
+    valuesets = (*nc.WELL_VISITS, nc.FLUORIDE_VARNISH, *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after the USPSTF/AAP recommendation of fluoride varnish in primary care "
                "and the CMS Child Core Set TFL-CH measure.",
         ages="1 through 4 years (whole years) on the last day of the period.",
         anchor="The last day of the measurement period.",
-        denominator="Patients in the age window with at least one well-child visit (value set Well-Care Visits) in "
+        denominator="Patients in the age window with at least one well-child visit (value sets well-child-visit / well-visit-reason) in "
                     "the period.",
-        numerator="At least one fluoride varnish application (value set Fluoride Varnish Application: CPT 99188, "
+        numerator="At least one fluoride varnish application (value set fluoride-varnish, e.g. CPT 99188 or "
                   "CDT D1206; a completed procedure or a performed encounter so coded) within the period.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
     )
@@ -40,7 +40,7 @@ class FLV(Measure):
         age = nc.age_years_at(p["birth"], pd.Timestamp(period.end))
         sub = p[(age >= 1) & (age <= 4)]
         pids, start, end = sub["patient_id"], period.start_ts, pd.Timestamp(period.end)
-        visits = nc.well_visit_days(data, [nc.WELL_CARE])
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
         varnish = nc.any_event_days(data, ("procedures", "encounters"), [nc.FLUORIDE_VARNISH])
         return [nc.population_frame(
             pids, initial_population=True,

@@ -37,8 +37,8 @@ class IMA(Measure):
         ages="Adolescents whose 13th birthday falls in the period.",
         anchor="The 9th, 10th, 11th and 13th birthdays (birth date + N years; Feb 29 births have them on Feb 28).",
         denominator="Every patient in the initial population (the same for all five rates).",
-        numerator="MenACWY: at least one meningococcal ACWY conjugate vaccine (completed immunization by CVX, or "
-                  "completed procedure by CPT) from the 11th through the 13th birthday. Tdap: at least one Tdap from "
+        numerator="MenACWY: at least one meningococcal ACWY conjugate vaccine (value set meningococcal-vaccine; a "
+                  "completed immunization, or a completed procedure) from the 11th through the 13th birthday. Tdap: at least one Tdap from "
                   "the 10th through the 13th birthday. HPV: from the 9th through the 13th birthday, doses on at least "
                   "3 different days, or on 2 days at least 146 days apart. Combination 1: MenACWY and Tdap. "
                   "Combination 2: MenACWY, Tdap and HPV. Doses before the start of a window (given too early) do "

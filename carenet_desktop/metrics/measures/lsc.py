@@ -27,8 +27,8 @@ class LSC(Measure):
         ages="Children whose 2nd birthday falls in the period.",
         anchor="The 2nd birthday (birth date + 2 years; a Feb 29 birth date has its birthday on Feb 28).",
         denominator="Every patient in the initial population.",
-        numerator="At least one blood lead test (value set Lead Screening Tests: LOINC 5671-3, 10368-9, 77307-7 as a "
-                  "final/amended/corrected/preliminary observation, or CPT 83655 as a completed procedure) from the "
+        numerator="At least one blood lead test (value set lead-test, e.g. LOINC 5671-3, as a final/amended/"
+                  "corrected/preliminary observation or a completed procedure) from the "
                   "day of birth through the 2nd birthday.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
     )

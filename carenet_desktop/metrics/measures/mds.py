@@ -22,17 +22,17 @@ class MDS(Measure):
                    "whose caregiver was screened for depression by the 6-month birthday.")
     source = "network"
     groups = (Group("Caregiver screened for depression by 6 months", code="MDS"),)
-    valuesets = (nc.WELL_CARE, nc.MATERNAL_DEPRESSION_SCREENING, *hospice.VALUESETS)
+    valuesets = (*nc.WELL_VISITS, nc.MATERNAL_DEPRESSION_SCREENING, *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after the AAP Bright Futures recommendation to screen mothers for "
                "postpartum depression at the 1-, 2-, 4- and 6-month infant visits.",
         ages="Infants whose 6-month birthday (birth date + 6 months) falls in the period.",
         anchor="The 6-month birthday; a day that does not exist in that month moves to its last day "
                "(Aug 31 + 6 months = Feb 28/29).",
-        denominator="Infants in the initial population with at least one well-child visit (value set Well-Care "
-                    "Visits) from birth through the 6-month birthday.",
-        numerator="A caregiver depression screening (value set Maternal (Caregiver) Depression Screening: EPDS "
-                  "LOINC 99046-5/71354-5, PHQ-2/PHQ-9, CPT 96161, HCPCS G8431/G8510) recorded in the infant's chart "
+        denominator="Infants in the initial population with at least one well-child visit (value sets "
+                    "well-child-visit / well-visit-reason) from birth through the 6-month birthday.",
+        numerator="A caregiver depression screening (value set maternal-depression-screening, e.g. EPDS "
+                  "LOINC 71354-5 or CPT 96161) recorded in the infant's chart "
                   "(observation or procedure) from birth through the 6-month birthday.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
     )
@@ -41,7 +41,7 @@ class MDS(Measure):
         p = nc.people(data)
         sub = p[nc.turns_during(p["birth"], period, months=6)]
         pids, lo, hi = sub["patient_id"], sub["birth"], nc.birthday(sub["birth"], months=6)
-        visits = nc.well_visit_days(data, [nc.WELL_CARE])
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
         screens = nc.any_event_days(data, ("observations", "procedures"), [nc.MATERNAL_DEPRESSION_SCREENING])
         return [nc.population_frame(
             pids, initial_population=True,

@@ -51,20 +51,20 @@ class SDOH(Measure):
         Group("Screened for social needs at a well visit", code="SDOH-1"),
         Group("Positive screen with a referral or intervention within 30 days", code="SDOH-2"),
     )
-    valuesets = (nc.WELL_CARE, nc.SOCIAL_NEEDS_SCREENING, nc.SOCIAL_NEEDS_FINDING, nc.SOCIAL_NEEDS_INTERVENTION,
+    valuesets = (*nc.WELL_VISITS, nc.SOCIAL_NEEDS_SCREENING, nc.SOCIAL_NEEDS_FINDING, nc.SOCIAL_NEEDS_INTERVENTION,
                  *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after the AAP policy on screening for social needs at health supervision "
                "visits and the NCQA Social Need Screening and Intervention (SNS-E) measure.",
         ages="0 through 21 years (whole years) on the last day of the period.",
         anchor="Rate 1: the well visits in the period. Rate 2: the first positive screen in the period.",
-        denominator="Rate 1: patients with at least one well-child visit (value set Well-Care Visits) in the period. "
+        denominator="Rate 1: patients with at least one well-child visit (value sets well-child-visit / well-visit-reason) in the period. "
                     "Rate 2: patients with a positive social-needs screen in the period (a screening observation of "
-                    "value set Social-Needs Screening interpreted positive/abnormal or answered with a code of "
-                    "Social-Need Findings, an observation coded with a finding, or a finding diagnosis such as Z59.x).",
-        numerator="Rate 1: a social-needs screening (observation or procedure of value set Social-Needs Screening) on "
+                    "value set social-needs-screening interpreted positive/abnormal or answered with a code of "
+                    "social-needs-finding, an observation coded with a finding, or a finding diagnosis such as Z59.x).",
+        numerator="Rate 1: a social-needs screening (observation or procedure of value set social-needs-screening) on "
                   "the same day as a well visit in the period. Rate 2: a referral of any type (not cancelled) placed, "
-                  "or an intervention (procedure or service request of value set Social-Needs Interventions), from the "
+                  "or an intervention (procedure or service request of value set social-needs-intervention), from the "
                   "day of the first positive screen in the period through 30 days after it.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
     )
@@ -76,7 +76,7 @@ class SDOH(Measure):
         p = p[(age >= 0) & (age <= 21)]
 
         # rate 1: screened on the day of a well visit in the period
-        visits = nc.well_visit_days(data, [nc.WELL_CARE])
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
         visits = visits[nc.day_in(visits["day"], start, end)]
         screens = nc.any_event_days(data, ("observations", "procedures"), [nc.SOCIAL_NEEDS_SCREENING])
         screened_at_visit = visits.merge(screens, on=["patient_id", "day"], how="inner")

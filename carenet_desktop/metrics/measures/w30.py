@@ -27,7 +27,7 @@ class W30(Measure):
         Group("Six or more well-child visits in the first 15 months", code="W30-1"),
         Group("Two or more well-child visits from 15 to 30 months", code="W30-2"),
     )
-    valuesets = (nc.WELL_CARE, *hospice.VALUESETS)
+    valuesets = (*nc.WELL_VISITS, *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after NCQA HEDIS W30 and the AAP Bright Futures periodicity schedule.",
         ages="Rate 1: children whose 15-month birthday falls in the period. Rate 2: children whose 30-month "
@@ -35,9 +35,8 @@ class W30(Measure):
         anchor="The 15-month birthday (birth date + 15 months) and the 30-month birthday (birth date + 30 months); "
                "a date that does not exist in the target month moves to its last day (Jan 31 + 15 months = Apr 30).",
         denominator="Rate 1: initial population of rate 1. Rate 2: initial population of rate 2.",
-        numerator="Rate 1: well-child visits (value set Well-Care Visits: CPT 99381-99385/99391-99395/99461, "
-                  "HCPCS S0302, ICD-10 Z00.0x/Z00.1x/Z00.2/Z00.3/Z76.1/Z76.2 as encounter type, reason or diagnosis; "
-                  "encounter performed) on at least 6 different days from birth through the 15-month birthday. "
+        numerator="Rate 1: well-child visits (a performed encounter whose type is in value set well-child-visit, "
+                  "e.g. CPT 99391, or whose reason or diagnosis is in well-visit-reason, e.g. ICD-10 Z00.129) on at least 6 different days from birth through the 15-month birthday. "
                   "Rate 2: well-child visits on at least 2 different days from the day after the 15-month birthday "
                   "through the 30-month birthday. Two visits on the same day count once.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
@@ -45,7 +44,7 @@ class W30(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
-        visits = nc.well_visit_days(data, [nc.WELL_CARE])
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
         b15 = nc.birthday(p["birth"], months=15)
         b30 = nc.birthday(p["birth"], months=30)
         frames = []

@@ -21,13 +21,13 @@ class WCV(Measure):
     description = "Patients aged 3 to 21 at the end of the period with at least one well-care visit in the period."
     source = "network"
     groups = (Group("At least one well-care visit in the period", code="WCV"),)
-    valuesets = (nc.WELL_CARE, *hospice.VALUESETS)
+    valuesets = (*nc.WELL_VISITS, *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after NCQA HEDIS WCV and AAP Bright Futures (a yearly well visit from age 3).",
         ages="3 through 21 years (whole years) on the last day of the period.",
         anchor="The last day of the measurement period.",
         denominator="Every patient in the age window.",
-        numerator="At least one well-care visit (value set Well-Care Visits, as encounter type, reason or diagnosis; "
+        numerator="At least one well-care visit (value sets well-child-visit / well-visit-reason: encounter type, reason or diagnosis; "
                   "encounter performed) on a day within the period, first and last day included.",
         exclusions=nc.STANDARD_EXCLUSIONS_TEXT,
     )
@@ -36,7 +36,7 @@ class WCV(Measure):
         p = nc.people(data)
         age = nc.age_years_at(p["birth"], pd.Timestamp(period.end))
         sub = p[(age >= 3) & (age <= 21)]
-        visits = nc.well_visit_days(data, [nc.WELL_CARE])
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
         count = nc.days_in_windows(visits, sub["patient_id"], period.start_ts, pd.Timestamp(period.end))
         return [nc.population_frame(
             sub["patient_id"], initial_population=True, denominator=True,
