@@ -101,3 +101,29 @@ def episodes_per_patient(rows: pd.DataFrame) -> pd.DataFrame:
         flags = has[pop].reindex(pd.MultiIndex.from_frame(out[["measure", "group_index"]])).to_numpy()
         out[pop] = out[pop].astype("Int64").where(flags, pd.NA)
     return out
+
+
+def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """Put a practice's self-reported counts (aggregate entries, already summed over the period) in place
+    of the computed counts for the same practice, measure and group, and mark every row's ``source``.
+
+    ``entries`` has measure, group_index, practice_id, denominator, numerator, exclusions, exceptions.
+    A practice that reports a measure only on paper has nothing computed for it, so the entry adds a row.
+    """
+    out = summary.copy()
+    out["source"] = "computed"
+    if entries.empty:
+        return out
+    keys = ["measure", "group_index", "practice_id"]
+    reported = entries.groupby(keys, sort=True)[["denominator", "numerator", "exclusions", "exceptions"]].sum().reset_index()
+    reported["initial_population"] = reported["denominator"]
+    reported["source"] = "self-reported"
+    merged = out.merge(reported[keys], on=keys, how="left", indicator=True)
+    kept = out[(merged["_merge"] == "left_only").to_numpy()]
+    combined = pd.concat([kept, reported], ignore_index=True)
+    base = combined["denominator"] - combined["exclusions"] - combined["exceptions"]
+    combined["rate_base"] = base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        combined["rate"] = np.where(base > 0, combined["numerator"] / base.where(base > 0, 1), np.nan)
+    combined["ci_low"], combined["ci_high"] = wilson_interval(combined["numerator"], base)
+    return combined.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy import select
 
-from ..metrics.aggregate import age_band, equity_gaps, summarize
+from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, summarize
 from ..metrics.catalogue import all_measures, get_measure
 from ..metrics.custom import Targets, load_targets
 from ..metrics.period import Period
 from ..metrics.scorecard import MeasureInfo, scorecard_rows
-from ..models import Patient, Practice
+from ..models import AggregateEntry, Patient, Practice
 from .context import Progress, ServiceContext, ServiceError
 from .results import CachedResults, ResultsCache
 
@@ -51,7 +51,7 @@ class ScorecardService:
         results = self.results(period, measure_ids, progress)
         key = (period, results.measure_ids, results.version)
         if key not in self._tables:
-            by_practice = results.summary(["practice_id"])
+            by_practice = apply_self_reported(results.summary(["practice_id"]), self._aggregate_entries(period, results.measure_ids))
             table = scorecard_rows(by_practice, self._infos)
             practices = self._practices()
             table = table.merge(practices, on="practice_id", how="left")
@@ -101,6 +101,19 @@ class ScorecardService:
         with self.ctx.db.session() as s:
             rows = s.execute(select(Practice.id, Practice.code, Practice.name).order_by(Practice.code)).all()
         return pd.DataFrame(rows, columns=["practice_id", "practice_code", "practice_name"])
+
+    def _aggregate_entries(self, period: Period, measure_ids: Sequence[str]) -> pd.DataFrame:
+        """Self-reported counts whose reporting period lies within ``period``, summed per practice."""
+        with self.ctx.db.session() as s:
+            rows = s.execute(
+                select(AggregateEntry.measure_id, AggregateEntry.group_index, AggregateEntry.practice_id,
+                       AggregateEntry.denominator, AggregateEntry.numerator, AggregateEntry.exclusions,
+                       AggregateEntry.exceptions)
+                .where(AggregateEntry.period_start >= period.start, AggregateEntry.period_end <= period.end,
+                       AggregateEntry.measure_id.in_(list(measure_ids)))
+            ).all()
+        return pd.DataFrame(rows, columns=["measure", "group_index", "practice_id", "denominator", "numerator",
+                                           "exclusions", "exceptions"])
 
     def _patient_attributes(self, period: Period) -> pd.DataFrame:
         with self.ctx.db.session() as s:

@@ -96,3 +96,21 @@ def test_rolling_and_quarter_periods():
     assert rolling_12_months(dt.date(2025, 12, 1), 1)[0] == Period.year(2025)
     assert quarters(2024)[0] == Period(dt.date(2024, 1, 1), dt.date(2024, 3, 31))
     assert Period.parse("2024-02").end == dt.date(2024, 2, 29)
+
+
+def test_self_reported_counts_replace_computed_ones():
+    from carenet_desktop.metrics.aggregate import apply_self_reported
+
+    rows = _rows([("SDOH", 0, 1, None, True, True, False, False, True), ("SDOH", 0, 2, None, True, True, False, False, False)])
+    rows["practice_id"] = [10, 20]
+    summary = summarize(rows, by=["practice_id"])
+    entries = pd.DataFrame({
+        "measure": ["SDOH", "SDOH", "SDOH"], "group_index": [0, 0, 0], "practice_id": [20, 20, 30],
+        "denominator": [40, 60, 5], "numerator": [30, 45, 1], "exclusions": [0, 0, 0], "exceptions": [0, 0, 0],
+    })
+    out = apply_self_reported(summary, entries).set_index("practice_id")
+    assert out.loc[10, "source"] == "computed" and out.loc[10, "rate"] == 1.0
+    assert out.loc[20, "source"] == "self-reported"
+    assert (out.loc[20, "denominator"], out.loc[20, "numerator"], out.loc[20, "rate"]) == (100, 75, 0.75)
+    assert out.loc[30, "source"] == "self-reported" and out.loc[30, "rate_base"] == 5  # paper-only practice
+    assert out.loc[20, "ci_low"] < 0.75 < out.loc[20, "ci_high"]

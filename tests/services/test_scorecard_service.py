@@ -47,3 +47,22 @@ def test_strata_add_up_to_the_total(service):
         assert {"best", "gap", "significant"} <= set(strata.columns)
     with pytest.raises(ServiceError, match="Cannot stratify"):
         service.strata(PERIOD, "shoe_size", measure_ids=MEASURES)
+
+
+def test_aggregate_entries_flow_into_the_scorecard(service, demo_ctx):
+    import datetime as dt
+
+    from carenet_desktop.models import AggregateEntry
+    from carenet_desktop.services.practices import list_practices
+
+    practice = list_practices(demo_ctx)[-1]
+    with demo_ctx.db.session() as s:
+        s.query(AggregateEntry).delete()
+        for month in (1, 2):
+            s.add(AggregateEntry(practice_id=practice.id, measure_id="LSC", group_index=0,
+                                 period_start=dt.date(2025, month, 1), period_end=dt.date(2025, month, 28),
+                                 denominator=20, numerator=15, entered_by="tester"))
+    card = service.practice_scorecard(practice.code, PERIOD, MEASURES).set_index("measure")
+    assert card.loc["LSC", "source"] == "self-reported"
+    assert (card.loc["LSC", "denominator"], card.loc["LSC", "numerator"]) == (40, 30)
+    assert card.loc["CMS117", "source"] == "computed"
