@@ -46,6 +46,7 @@ _ALIASES: dict[str, str] = {
     "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "hcpcs",
     "urn:oid:2.16.840.1.113883.6.13": "cdt",
     "http://ada.org/cdt": "cdt",
+    "http://www.nlm.nih.gov/research/umls/hcpcs": "hcpcs",
     "urn:oid:2.16.840.1.113883.6.4": "icd10pcs",
 }
 

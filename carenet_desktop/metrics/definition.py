@@ -34,11 +34,13 @@ class Group:
 
 @dataclass(frozen=True)
 class Stratifier:
-    """A measure-defined stratum, e.g. CMS155's age bands: a name and the age range [low, high]."""
+    """A measure-defined stratum, e.g. CMS155's age bands: a name and the age range [low, high] in whole
+    years at the start or the end of the period (``anchor``), as the measure's specification says."""
 
     title: str
     age_low: int
     age_high: int
+    anchor: Literal["start", "end"] = "end"
 
 
 #: columns of every result frame returned by ``Measure.evaluate``
@@ -74,6 +76,14 @@ class Measure(ABC):
             raise ValueError(f"{self.id}: populations() returned {len(frames)} groups, expected {len(self.groups)}")
         out = [finalize(frame, self.id, i, group) for i, (frame, group) in enumerate(zip(frames, self.groups, strict=True))]
         return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=list(RESULT_COLUMNS))
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Care gaps (``metrics.gaps.GAP_COLUMNS``) of this measure's result rows ``rows``: denominator
+        members not excluded, not excepted and not in the numerator, with what is missing and by when.
+        Measures override this to say exactly what is short; the default names the group."""
+        from .gaps import default_gaps
+
+        return default_gaps(self, data, period, rows)
 
 
 def finalize(frame: pd.DataFrame, measure_id: str, group_index: int, group: Group) -> pd.DataFrame:

@@ -5,7 +5,7 @@ Every function works on whole columns (pandas/numpy), never row by row. Contract
 Ages and calendar arithmetic (CQL date arithmetic: adding years/months to Feb 29 or the 31st clamps to
 the last day of the target month):
   add_years(dates, n) -> Series[datetime64]        dates + n years (n scalar or array)
-  add_months(dates, n) -> Series[datetime64]       dates + n months
+  add_months(dates, n) / add_days(dates, n) -> Series[datetime64]
   age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown)
   age_in_months_at(birth_dates, at) -> ndarray[float]  whole months
   patient_ages(data, at, unit="years") -> Series   age per patient_id (index patient_id)
@@ -18,18 +18,17 @@ would answer *true* (null and false are both False, as in a ``where`` clause).
   Iv.points(ts, date_only=None)       [t, t] (NaT -> null interval)
   Iv.period(start, end, date_only=None) a FHIR Period (FHIRHelpers.ToInterval): start NULL -> unknown,
                                       end NULL -> unbounded; both NULL -> null interval
-  Iv.choice(start, end, date_only=None) a FHIR choice (dateTime | Period) stored as start/end columns;
-                                      a dateTime is stored with end == start (or end NaT: see
-                                      ``Iv.choice`` doc)
+  Iv.choice(start, end, date_only=None) a FHIR choice (dateTime | Period) stored as start/end columns:
+                                      a dateTime has end == start; a start with a NaT end is ongoing
   Iv.closed(start, end, end_unbounded, start_unbounded, date_only=None) an interval whose NULL end is
                                       unbounded where end_unbounded is True and unknown elsewhere
                                       (prevalence periods)
   ``date_only`` (row mask): values that were dates without a time of day (see ``date_only_mask``)
-  iv.start() / iv.end()               the known start / end (NaT where unknown or null)
+  iv.start() / iv.end() / iv.latest() / iv.earliest()   known bounds (NaT where unknown or null)
   overlaps(iv, other, precision=None)          CQL ``overlaps``
   during(iv, other, precision=None)            CQL ``during`` / ``included in`` (interval in interval)
   starts_during / ends_during(iv, other, precision=None)
-  starts_before(iv, other)                     CQL ``starts before`` (start < start)
+  starts_before(iv, other) / on_or_before_end(iv, other)   start < start / end <= end
   point_in(ts, other, precision=None)          a point column ``during`` an interval
   ``other`` is an ``Iv`` (row-aligned) or a ``Period`` (the measurement period) or a (start, end) pair
   of scalars; ``precision="day"`` compares calendar days (CQL ``... day of ...``).
@@ -44,6 +43,7 @@ Per-patient reductions (all return Series indexed by patient_id, or pd.Index of 
 Joins:
   exists_in_window(left_pid, left_lo, left_hi, right_pid, right_t) -> ndarray[bool]
       for each left row, is there a right row of the same patient with lo <= t <= hi (merge_asof)
+  day_number(values) -> Series[float]   calendar day numbers (days since 1970-01-01)
   within_days_after(a, b, a_col, b_col, days, min_days=0) -> ndarray[bool]
       for each row of ``a``: a row of ``b`` (same patient) whose day is min_days..days after a's day
 
@@ -51,6 +51,8 @@ Codes:
   vs_mask(data, frame, *valuesets, column="key") -> ndarray[bool]   ValueSetIndex.mask
   code_mask(frame, system, code, column="key") -> ndarray[bool]     a direct-reference code
   status_in(frame, *statuses, column="status") -> ndarray[bool]      case-insensitive (CQL ``~``)
+  factorised(frame, column) -> (codes, uniques)   a column's factorisation, cached per frame object
+      (categorical columns use their codes); test the few uniques, then gather ``hits[codes]``
   has_token(series, token) -> ndarray[bool]   a category list stored as one string ("a,b" / "a b")
   date_only_mask(frame, column) -> ndarray[bool] | None   rows whose ``column`` was a date without a time
       (optional ``date_only`` column); pass it as ``date_only=`` to ``Iv.points/period/choice`` or
@@ -234,7 +236,9 @@ class Iv:
         s = _ns(start)
         e = _ns(end, len(s))
         iv = cls.closed(s, e, end_unbounded=True, start_unbounded=False)
-        iv = iv.where(~(np.isnat(s) & np.isnat(e)))
+        empty = np.isnat(s) & np.isnat(e)
+        if empty.any():
+            iv = iv.where(~empty)
         return Iv(iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi, _mask_or_none(date_only, len(s)))
 
     @classmethod
@@ -495,12 +499,12 @@ def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray,
 # --------------------------------------------------------------------------------------------- codes
 
 
-#: frames at least this long get their code column factorised once and cached (see ``_factorised``)
+#: frames at least this long get their code column factorised once and cached (see ``factorised``)
 _FACTORISE_MIN_ROWS = 20_000
 _FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index]] = {}
 
 
-def _factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
     """(codes, uniques) of a frame's code column, computed once per frame object.
 
     Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
@@ -517,11 +521,16 @@ def _factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         uniques = pd.Index(uniques)
 
+    codes = np.asarray(codes).astype(np.int32, copy=False)  # half the memory of intp; few distinct codes
+
     def _drop(_: object, key: tuple[int, str] = key) -> None:
         _FACTOR_CACHE.pop(key, None)
 
     _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques)
     return codes, uniques
+
+
+_factorised = factorised  # the earlier private name (kept for callers that used it)
 
 
 def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> np.ndarray:

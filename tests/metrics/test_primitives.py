@@ -242,3 +242,28 @@ def test_code_helpers() -> None:
     assert status_in(frame, "completed", "final").tolist() == [True, True, False]
     assert has_token(frame["category"], "survey").tolist() == [True, True, False]
     assert has_token(frame["category"], "lab").tolist() == [False, False, False]
+
+
+def test_large_frames_use_a_cached_factorisation_with_the_same_answers() -> None:
+    from carenet_desktop.metrics.primitives import factorised
+
+    n = 50_000
+    keys = np.array(["snomed|1", "loinc|2", "cpt|3", None], dtype=object)[np.arange(n) % 4]
+    big = pd.DataFrame({"key": keys, "status": np.array(["Final", "cancelled"])[np.arange(n) % 2]})
+    vsi = ValueSetIndex({"http://x/ValueSet/a": [("snomed", "1"), ("cpt", "3")]})
+
+    class Data:
+        valuesets = vsi
+
+    expected = vsi.mask(big, "http://x/ValueSet/a")
+    assert (vs_mask(Data(), big, "http://x/ValueSet/a") == expected).all()
+    assert (vs_mask(Data(), big, "http://x/ValueSet/a") == expected).all()  # from the cache
+    codes, uniques = factorised(big, "key")
+    assert len(uniques) == 3 and (codes[3::4] == -1).all()
+    assert code_mask(big, "loinc", "2").sum() == n // 4
+    assert status_in(big, "final").sum() == n // 2
+    # a categorical column answers the same; a new frame object is factorised afresh
+    cat = big.assign(key=big["key"].astype("category"))
+    assert (vs_mask(Data(), cat, "http://x/ValueSet/a") == expected).all()
+    other = big.assign(key="snomed|1")
+    assert vs_mask(Data(), other, "http://x/ValueSet/a").all()

@@ -28,9 +28,12 @@ Reading of the CQL that matters for exact results:
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
@@ -291,6 +294,39 @@ class CMS117(Measure):
         frame["numerator"] = self._numerator(data, ids, win, conditions)
         return [frame]
 
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Which vaccines are short and by how many doses; due by the 2nd birthday."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        pats = data.patients[["patient_id", "birth_date"]]
+        ids = pd.Index(pd.unique(members["patient_id"].to_numpy()), name="patient_id")
+        win = _windows(pats[imz.patient_flag(pats["patient_id"], ids)])
+        text = pd.Series(_shortfall_text(data, pd.Index(win.index, name="patient_id"), win), index=win.index)
+        missing = members["patient_id"].map(text).fillna("").to_numpy(dtype=object)
+        missing[missing == ""] = self.groups[0].title  # met by a rule the text does not itemise
+        return gapkit.gap_frame(members, missing, members["patient_id"].map(win["bd2"]))
+
+    def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
+        """Children whose 2nd birthday is within ``[as_of, as_of + within_days]``, not excluded, who are
+        still short of a vaccine (no visit needed: they may not be in any denominator yet)."""
+        win_period = gapkit.window(as_of, within_days)
+        pats = data.patients[["patient_id", "birth_date"]]
+        bd2 = add_years(imz.day(pats["birth_date"]).reset_index(drop=True), 2).dt.normalize()
+        due = ((bd2 >= pd.Timestamp(win_period.start)) & (bd2 <= pd.Timestamp(win_period.end))).to_numpy()
+        sub = pats[due]
+        if sub.empty:
+            return gapkit.empty_gaps()
+        win = _windows(sub)
+        ids = pd.Index(win.index, name="patient_id")
+        conditions = _condition_flags(data, ids, win)
+        excluded = ids.isin(has_hospice_services(data, win_period)) | ids.isin(conditions["exclusion"])
+        text = _shortfall_text(data, ids, win, conditions)
+        keep = ~excluded & (text != "")
+        members = pd.DataFrame({"measure": self.id, "group_index": 0, "patient_id": ids.to_numpy()[keep],
+                                "episode_id": pd.NA})
+        return gapkit.gap_frame(members, text[keep], win["bd2"].to_numpy()[keep])
+
     @staticmethod
     def _numerator(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index]) -> np.ndarray:
         hits = _dose_hits(data, ids, win)
@@ -323,3 +359,56 @@ def _hepb_after_newborn(hits: pd.DataFrame, ids: pd.Index) -> np.ndarray:
     first = hepb["patient_id"].map(newborn)
     later = hepb[(hepb["date"] > first).to_numpy()]
     return later.groupby("patient_id").size().reindex(ids, fill_value=0).to_numpy()
+
+
+#: display names of the vaccines, in the order a gap lists them
+_VACCINE_NAMES = (
+    ("dtap", "DTaP"), ("ipv", "IPV"), ("mmr", "MMR"), ("hib", "Hib"), ("hepb", "HepB"), ("vzv", "VZV"),
+    ("pcv", "PCV"), ("hepa", "HepA"), ("rv", "Rotavirus"), ("flu", "Influenza"),
+)
+
+
+def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
+                 conditions: dict[str, pd.Index]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per vaccine: (doses counted, doses needed, met) for each patient of ``ids`` - the numerator's rules
+    vaccine by vaccine (``_numerator`` is their conjunction)."""
+    hits = _dose_hits(data, ids, win)
+    counts = imz.distinct_day_counts(hits)
+
+    def n(tag: str) -> np.ndarray:
+        return imz.tag_count(counts, tag, ids)
+
+    def cond(tag: str) -> np.ndarray:
+        return ids.isin(conditions[tag])
+
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for tag, need in _MIN_DOSES.items():
+        have = n(tag)
+        out[tag] = (have, np.full(len(ids), need), (have >= need) | cond(tag))
+    have, need, met = out["mmr"]
+    out["mmr"] = (have, need, met | (cond("measles") & cond("mumps") & cond("rubella")))
+    need = np.where(n("hib4") > 0, 4, 3)
+    out["hib"] = (n("hib"), need, (n("hib") >= need) | cond("hib"))
+    need = np.where(n("rv3") > 0, 3, 2)
+    out["rv"] = (n("rv"), need, (n("rv") >= need) | cond("rv"))
+    after = _hepb_after_newborn(hits, ids)
+    newborn = imz.tag_count(counts, "newborn", ids) > 0
+    have = np.maximum(n("hepb"), np.where(newborn, 1 + after, 0))  # the newborn dose counts as the first
+    out["hepb"] = (have, np.full(len(ids), 3), (n("hepb") >= 3) | (after >= 2) | cond("hepb"))
+    laiv = n("laiv") > 0
+    out["flu"] = (n("flu") + laiv, np.full(len(ids), 2), (n("flu") >= 2) | (laiv & (n("flu") > 0)) | cond("flu"))
+    return out
+
+
+def _shortfall_text(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
+                    conditions: dict[str, pd.Index] | None = None) -> np.ndarray:
+    """Per patient of ``ids``: the vaccines still short, e.g. "DTaP #4 (has 3 of 4); PCV #3-#4 (has 2 of 4)"
+    ('' when every vaccine is met)."""
+    if conditions is None:
+        conditions = _condition_flags(data, ids, win)
+    status_ = _dose_status(data, ids, win, conditions)
+    parts = []
+    for tag, name in _VACCINE_NAMES:
+        have, need, met = status_[tag]
+        parts.append((~met, gapkit.count_text(name, have, need)))
+    return gapkit.join_texts(parts)

@@ -149,7 +149,10 @@ def _pregnancy_test_exclusion(data: MeasureData, period: Period, ids: pd.Index) 
 
 
 def _qualifying_visit_patients(data: MeasureData, period: Period) -> pd.Index:
-    sub = _of(data, data.encounters, *QUALIFYING_ENCOUNTERS)
+    enc = data.encounters
+    # most encounters are office visits: copy only the columns needed
+    enc = enc[[c for c in ("patient_id", "key", "status", "start", "end", "date_only") if c in enc.columns]]
+    sub = enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS)]
     sub = sub[status.encounter_performed(sub)]
     return _ids(sub, during(status.encounter_interval(sub), period, "day"))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure, Stratifier
@@ -74,6 +75,29 @@ def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period) ->
     for i in range(len(VITAL_SIGNS)):
         found &= imz.patient_flag(ids, pid[ok & imz.has_bit(tags, i)])
     return found
+
+
+def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
+    """Per patient of ``ids`` (rows) and vital sign (columns: BMI, height, weight): documented as the
+    numerator requires (``_vital_signs_documented`` is the row-wise conjunction)."""
+    obs = data.observations
+    found = np.zeros((len(ids), len(VITAL_SIGNS)), dtype=bool)
+    if obs.empty:
+        return found
+    tags = imz.code_tags(obs, [frozenset({key}) for key in VITAL_SIGNS])
+    keep = (tags != 0) & imz.patient_flag(obs["patient_id"], ids) & imz.starts_in_period(obs, "effective_start", period)
+    sub, tags = obs[keep], tags[keep]
+    ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
+    sub, tags = sub[ok], tags[ok]
+    ok = status.has_value(sub)
+    pid = sub["patient_id"].to_numpy()
+    for i in range(len(VITAL_SIGNS)):
+        found[:, i] = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, i)])
+    return found
+
+
+#: how a gap names each vital sign of rate 1 (order of ``VITAL_SIGNS``)
+VITAL_SIGN_NAMES = ("BMI percentile", "height", "weight")
 
 
 def _counseled(data: MeasureData, ids: pd.Index, period: Period) -> tuple[np.ndarray, np.ndarray]:
@@ -177,3 +201,20 @@ class CMS155(Measure):
             )
             for numerator in numerators
         ]
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Rate 1: which of BMI percentile, height and weight is not documented; rates 2 and 3: the
+        counseling. All due by the end of the period."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        missing = np.array(["Nutrition counseling", "Physical activity counseling"], dtype=object)[
+            (members["group_index"].to_numpy() == 2).astype(int)]
+        first = (members["group_index"] == 0).to_numpy()
+        if first.any():
+            ids = pd.Index(members["patient_id"].to_numpy()[first], name="patient_id")
+            flags = _vital_sign_flags(data, ids, period)
+            text = gapkit.join_texts([(~flags[:, i], name) for i, name in enumerate(VITAL_SIGN_NAMES)], ", ")
+            text = np.where(text == "", self.groups[0].title, "Document " + text)
+            missing[first] = text
+        return gapkit.gap_frame(members, missing, pd.Timestamp(period.end))

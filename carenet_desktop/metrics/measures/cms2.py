@@ -75,10 +75,11 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray | None = None) -> pd.Index:
 def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     """The QEs: patient_id, start, end (finished, of the value sets, within day of the period)."""
     enc = data.encounters
-    sub = enc[vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)]
+    mask = vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
+    sub = enc[[c for c in ("patient_id", "status", "start", "end", "date_only") if c in enc.columns]][mask]
     sub = sub[status_in(sub, "finished")]
     sub = sub[during(status.encounter_interval(sub), period, "day")]
-    return sub[["patient_id", "start", "end"]].reset_index(drop=True)
+    return sub.drop(columns=["status"]).reset_index(drop=True)
 
 
 def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str]) -> pd.DataFrame:
@@ -234,21 +235,21 @@ class CMS2(Measure):
         ip = (age_all >= 12) & pats["patient_id"].isin(qe_all["patient_id"]).to_numpy()
         ids = pd.Index(pats["patient_id"].to_numpy()[ip], name="patient_id")
         age = age_all[ip]
-        sub = data  # every helper below starts from a selective code/value-set filter
         qe = qe_all[qe_all["patient_id"].isin(ids)]
+        # every helper below starts from a selective code/value-set filter on the full frames
 
-        excluded = ids.isin(_bipolar_history(sub, qe))
+        excluded = ids.isin(_bipolar_history(data, qe))
 
-        adolescent = _screenings(sub, qe, ADOLESCENT_SCREENING)
-        adult = _screenings(sub, qe, ADULT_SCREENING)
+        adolescent = _screenings(data, qe, ADOLESCENT_SCREENING)
+        adult = _screenings(data, qe, ADULT_SCREENING)
         last_adolescent = _most_recent(adolescent)
         last_adult = _most_recent(adult)
         adolescent_ok = ids.isin(_ids(last_adolescent, code_mask(last_adolescent, *SCREENING_NEGATIVE, column="value_key")))
         adolescent_ok |= ids.isin(_positive_with_follow_up(
-            last_adolescent, _follow_ups(sub, ADOLESCENT_MEDICATIONS, REFERRAL_ADOLESCENT, FOLLOW_UP_ADOLESCENT), qe, period))
+            last_adolescent, _follow_ups(data, ADOLESCENT_MEDICATIONS, REFERRAL_ADOLESCENT, FOLLOW_UP_ADOLESCENT), qe, period))
         adult_ok = ids.isin(_ids(last_adult, code_mask(last_adult, *SCREENING_NEGATIVE, column="value_key")))
         adult_ok |= ids.isin(_positive_with_follow_up(
-            last_adult, _follow_ups(sub, ADULT_MEDICATIONS, REFERRAL_ADULT, FOLLOW_UP_ADULT), qe, period))
+            last_adult, _follow_ups(data, ADULT_MEDICATIONS, REFERRAL_ADULT, FOLLOW_UP_ADULT), qe, period))
         numerator = (
             ((age >= 12) & (age <= 16) & adolescent_ok)
             | ((age == 17) & (adolescent_ok | adult_ok))
@@ -256,8 +257,8 @@ class CMS2(Measure):
         )
 
         exception = (
-            ids.isin(_not_screened_for_reason(sub, qe, ADOLESCENT_SCREENING)) & ~ids.isin(_ids(adolescent))
-        ) | (ids.isin(_not_screened_for_reason(sub, qe, ADULT_SCREENING)) & ~ids.isin(_ids(adult)))
+            ids.isin(_not_screened_for_reason(data, qe, ADOLESCENT_SCREENING)) & ~ids.isin(_ids(adolescent))
+        ) | (ids.isin(_not_screened_for_reason(data, qe, ADULT_SCREENING)) & ~ids.isin(_ids(adult)))
 
         return [
             pd.DataFrame(

@@ -3,15 +3,25 @@ Set DEV-CH / OHSU)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
 from ..period import Period
 from . import _network_common as nc
+
+#: what a DEV gap says is missing, per rate (1st, 2nd, 3rd birthday)
+SCREEN_TEXT = (
+    "Developmental screening by the 1st birthday",
+    "Developmental screening between the 1st and 2nd birthdays",
+    "Developmental screening between the 2nd and 3rd birthdays",
+)
 
 
 @register
@@ -72,3 +82,32 @@ class DEV(Measure):
             p["patient_id"][any_rate], initial_population=True, denominator=True,
             denominator_exclusion=excluded[any_rate], numerator=total[any_rate]))
         return frames
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """The screening of the year up to the 1st/2nd/3rd birthday, due by that birthday; the total
+        rate lists every rate the child is short in and is due by the earliest of them."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        birth = pd.Series(members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
+                          dtype="datetime64[ns]")
+        group = members["group_index"].to_numpy()
+        screens = nc.any_event_days(data, ("procedures", "observations"), [nc.DEVELOPMENTAL_SCREENING])
+        due = pd.Series(np.full(len(members), np.datetime64("NaT", "ns")))
+        parts = []
+        for k in (1, 2, 3):
+            hi = nc.birthday(birth, years=k)
+            lo = birth if k == 1 else nc.birthday(birth, years=k - 1) + pd.Timedelta(days=1)
+            in_rate = nc.day_in(hi, period.start_ts, pd.Timestamp(period.end))
+            short = in_rate & (nc.days_in_windows(screens, members["patient_id"], lo, hi) == 0)
+            short &= (group == k - 1) | (group == 3)
+            due = due.where(~(short & due.isna().to_numpy()), hi)
+            parts.append((short, SCREEN_TEXT[k - 1]))
+        text = gapkit.join_texts(parts)
+        text = np.where(text == "", np.array([g.title for g in self.groups], dtype=object)[group], text)
+        return gapkit.gap_frame(members, text, due.fillna(pd.Timestamp(period.end)))
+
+    def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
+        """Children whose deadline birthday falls within ``[as_of, as_of + within_days]`` and who do not
+        meet the numerator yet."""
+        return gapkit.upcoming_by_turning(self, data, as_of, within_days)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
 from ..period import Period
 from . import _network_common as nc
+
+
+def last_day_before(events: pd.DataFrame, pids: pd.Series, end: pd.Timestamp) -> np.ndarray:
+    """Per row: the last event day on or before ``end`` as ISO text ('' when none)."""
+    ev = events[events["day"] <= end]
+    last = ev.groupby("patient_id")["day"].max()
+    return gapkit.date_text(pids.map(last))
 
 
 @register
@@ -48,3 +57,13 @@ class FLV(Measure):
             denominator_exclusion=nc.standard_exclusions(data, period, pids, sub["deceased"]),
             numerator=nc.days_in_windows(varnish, pids, start, end) >= 1,
         )]
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Fluoride varnish (with the last application on record, if any); due by the end of the period."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        varnish = nc.any_event_days(data, ("procedures", "encounters"), [nc.FLUORIDE_VARNISH])
+        last = last_day_before(varnish, members["patient_id"], pd.Timestamp(period.end))
+        text = np.where(last == "", "Fluoride varnish (none on record)", "Fluoride varnish (last " + last + ")")
+        return gapkit.gap_frame(members, text, pd.Timestamp(period.end))

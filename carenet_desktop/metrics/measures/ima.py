@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
@@ -70,3 +73,47 @@ class IMA(Measure):
                                 denominator_exclusion=excluded, numerator=numer)
             for numer in (men, tdap, hpv, men & tdap, men & tdap & hpv)
         ]
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Which vaccine is short (MenACWY, Tdap, HPV doses); due by the 13th birthday."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        pids = members["patient_id"]
+        birth = pd.Series(pids.map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
+                          dtype="datetime64[ns]")
+        b13 = nc.birthday(birth, years=13)
+
+        def doses(valueset: str) -> pd.DataFrame:
+            return nc.any_event_days(data, ("immunizations", "procedures"), [valueset])
+
+        men = nc.days_in_windows(doses(nc.MENACWY_VACCINE), pids, nc.birthday(birth, years=11), b13) >= 1
+        tdap = nc.days_in_windows(doses(nc.TDAP_VACCINE), pids, nc.birthday(birth, years=10), b13) >= 1
+        hpv_days = nc.day_lists(doses(nc.HPV_VACCINE), pids, nc.birthday(birth, years=9), b13)
+        have = np.zeros(len(members), dtype=np.int64)
+        span = np.zeros(len(members), dtype=np.int64)
+        if not hpv_days.empty:
+            g = hpv_days.groupby("row")["day"]
+            have[g.size().index.to_numpy()] = g.size().to_numpy()
+            span[g.size().index.to_numpy()] = (g.max() - g.min()).dt.days.to_numpy()
+        hpv = (have >= 3) | (span >= HPV_TWO_DOSE_SPACING_DAYS)
+        # two doses too close together: a third is needed; otherwise two (the second >= 146 days later)
+        need = np.where((have >= 2) & ~hpv, 3, 2)
+        hpv_text = gapkit.count_text("HPV", have, need)
+        hpv_text = np.where(have == 1, hpv_text + f", at least {HPV_TWO_DOSE_SPACING_DAYS} days after the first",
+                            np.where(need == 3, hpv_text + f", less than {HPV_TWO_DOSE_SPACING_DAYS} days apart",
+                                     hpv_text))
+        group = members["group_index"].to_numpy()
+        wants_hpv = (group == 2) | (group == 4)
+        text = gapkit.join_texts([
+            (~men & (group != 1) & (group != 2), "MenACWY (from the 11th birthday)"),
+            (~tdap & (group != 0) & (group != 2), "Tdap (from the 10th birthday)"),
+            (~hpv & wants_hpv, hpv_text),
+        ])
+        text = np.where(text == "", np.array([g.title for g in self.groups], dtype=object)[group], text)
+        return gapkit.gap_frame(members, text, b13)
+
+    def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
+        """Children whose deadline birthday falls within ``[as_of, as_of + within_days]`` and who do not
+        meet the numerator yet."""
+        return gapkit.upcoming_by_turning(self, data, as_of, within_days)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
@@ -43,3 +46,16 @@ class LSC(Measure):
             denominator_exclusion=nc.standard_exclusions(data, period, sub["patient_id"], sub["deceased"]),
             numerator=count >= 1,
         )]
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """The blood lead test; due by the 2nd birthday."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        birth = members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"])
+        return gapkit.gap_frame(members, "Blood lead test", nc.birthday(birth, years=2))
+
+    def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
+        """Children whose deadline birthday falls within ``[as_of, as_of + within_days]`` and who do not
+        meet the numerator yet."""
+        return gapkit.upcoming_by_turning(self, data, as_of, within_days)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
@@ -63,3 +67,26 @@ class W30(Measure):
                 numerator=count >= need,
             ))
         return frames
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Visits still short; due by the 15-month (rate 1) or 30-month (rate 2) birthday."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        birth = pd.Series(members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
+                          dtype="datetime64[ns]")
+        rate2 = (members["group_index"] == 1).to_numpy()
+        b15 = nc.birthday(birth, months=15)
+        due = nc.birthday(birth, months=30).where(rate2, b15)
+        lo = (b15 + pd.Timedelta(days=1)).where(rate2, birth)
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
+        have = nc.days_in_windows(visits, members["patient_id"], lo, due)
+        need = np.where(rate2, 2, 6)
+        text = gapkit.count_text("Well-child visit", have, need)
+        text = text + np.where(rate2, " after 15 months", " by 15 months")
+        return gapkit.gap_frame(members, text, due)
+
+    def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
+        """Children whose deadline birthday falls within ``[as_of, as_of + within_days]`` and who do not
+        meet the numerator yet."""
+        return gapkit.upcoming_by_turning(self, data, as_of, within_days)

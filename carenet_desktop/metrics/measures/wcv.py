@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
@@ -43,3 +45,14 @@ class WCV(Measure):
             denominator_exclusion=nc.standard_exclusions(data, period, sub["patient_id"], sub["deceased"]),
             numerator=count >= 1,
         )]
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """A well-care visit (with the last one on record, if any); due by the end of the period."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        visits = nc.well_visit_days(data, nc.WELL_VISITS)
+        visits = visits[visits["day"] <= pd.Timestamp(period.end)]
+        last = gapkit.date_text(members["patient_id"].map(visits.groupby("patient_id")["day"].max()))
+        text = np.where(last == "", "Well-care visit (none on record)", "Well-care visit (last " + last + ")")
+        return gapkit.gap_frame(members, text, pd.Timestamp(period.end))
