@@ -26,6 +26,8 @@ from carenet_desktop.demo.vocab import EXTRA_URL_PREFIX, EXTRA_VALUESETS, all_co
 
 DEFAULT_ORACLE = Path("/work/shared/oracle/measures")
 OUTPUT = ROOT / "resources" / "valuesets" / "carenet-catalogue.json"
+#: codes the forms and EHR imports may use beyond what the demo records, per network value set name
+ADDITIONS = Path(__file__).with_name("catalogue_additions.json")
 SMALL = 40
 FEW_ICD = 60
 ALWAYS_WHOLE = {"PayerType", "Race", "Ethnicity", "ONCAdministrativeSex"}
@@ -70,8 +72,25 @@ def value_set(url: str, name: str, title: str, version: str | None, contains: li
     return resource
 
 
-def build(oracle: Path) -> dict:
+def defined_elsewhere(folder: Path, output: Path) -> dict[str, set[tuple[str, str]]]:
+    """Value sets other resource files in the folder define (e.g. the network measures' own sets)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.resolve() == output.resolve():
+            continue
+        for entry in json.loads(path.read_text(encoding="utf-8")).get("entry", []):
+            resource = entry.get("resource", {})
+            codes = {(system_key(c.get("system")), c.get("code")) for c in resource.get("expansion", {}).get("contains", [])}
+            for include in resource.get("compose", {}).get("include", []):
+                codes |= {(system_key(include.get("system")), c.get("code")) for c in include.get("concept", [])}
+            if resource.get("url"):
+                found[resource["url"]] = codes
+    return found
+
+
+def build(oracle: Path, output: Path = OUTPUT) -> dict:
     chosen = {(system_key(c.system), c.code) for c in all_codes()}
+    elsewhere = defined_elsewhere(output.parent, output)
     entries = []
     for url, resource in sorted(read_oracle(oracle).items()):
         contains = curated(resource, chosen)
@@ -80,10 +99,19 @@ def build(oracle: Path) -> dict:
                 if len(contains) < total else "CareNet default catalogue: the published expansion")
         entries.append(value_set(url, resource.get("name", ""), resource.get("title") or resource.get("name", ""),
                                  resource.get("version"), contains, note))
+    additions = json.loads(ADDITIONS.read_text(encoding="utf-8"))["valuesets"] if ADDITIONS.exists() else {}
     for name, (title, codes) in EXTRA_VALUESETS.items():
-        contains = sorted(({"system": system_uri(c.system), "code": c.code, "display": c.display} for c in codes),
-                          key=lambda c: (c["system"], c["code"]))
-        entries.append(value_set(f"{EXTRA_URL_PREFIX}{name}", name, title, "1", contains,
+        url = f"{EXTRA_URL_PREFIX}{name}"
+        if url in elsewhere:  # one definition per URL: another resource file owns it
+            missing = {(system_key(c.system), c.code) for c in codes} - elsewhere[url]
+            if missing:
+                raise SystemExit(f"build_catalogue: {url} is defined in another file without {sorted(missing)}")
+            continue
+        merged = {(system_uri(c.system), c.code): c.display for c in codes}
+        for extra in additions.get(name, []):
+            merged.setdefault((system_uri(system_key(extra["system"])), extra["code"]), extra.get("display", ""))
+        contains = [{"system": s, "code": c, **({"display": d} if d else {})} for (s, c), d in sorted(merged.items())]
+        entries.append(value_set(url, name, title, "1", contains,
                                  "CareNet network value set (not part of the eCQM value sets)"))
     return {"resourceType": "Bundle", "id": "carenet-catalogue", "type": "collection",
             "entry": [{"fullUrl": e["url"], "resource": e} for e in entries]}
@@ -97,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.oracle.is_dir():
         print(f"build_catalogue: no such folder: {args.oracle}", file=sys.stderr)
         return 2
-    bundle = build(args.oracle)
+    bundle = build(args.oracle, args.output)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     codes = sum(e["resource"]["expansion"]["total"] for e in bundle["entry"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,11 +22,11 @@ from .frames import DAY, Tables
 from .illness import acute_care, chronic_care, dental_care
 from .people import PracticeProfile, add_network, make_patients, make_practices
 from .visits import well_visits
-from .writer import BulkWriter
+from .writer import BulkWriter, Prepared
 
 log = logging.getLogger(__name__)
 
-CHUNK = 20_000  # patients generated and written at a time (bounds memory)
+CHUNK = 15_000  # patients generated and written at a time (bounds memory: about three chunks in flight)
 
 
 class DemoError(Exception):
@@ -84,7 +87,7 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
 
     with BulkWriter(db) as writer:
         if writer.practice_count() and not replace:
-            raise DemoError("The database already has practices; use --replace to delete them and build the demo.")
+            raise DemoError("The database already has practices; rebuild with replace (carenet demo --replace) to delete them first.")
         if replace:
             report(0.0, "Deleting the previous network")
             writer.clear()
@@ -102,27 +105,10 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
         for name, parts in head.parts.items():
             writer.write(name, parts)
 
-        done = 0
-        for p, seq in zip(profiles, seeds[1:], strict=True):
-            rng = Generator(PCG64(seq))
-            mrn_numbers = rng.permutation(p.size) + 1 + int(rng.integers(100_000, 900_000))
-            months = np.zeros(0, dtype="datetime64[M]")
-            for offset in range(0, p.size, CHUNK):
-                n = min(CHUNK, p.size - offset)
-                tables = Tables(next_ids)
-                cohort = make_patients(rng, tables, p, n, mrn_numbers[offset:offset + n], as_of64, stamp, import_id)
-                ctx = Ctx(rng, tables, p, cohort, as_of64, stamp, import_id)
-                visits = well_visits(ctx)
-                acute_care(ctx)
-                chronic_care(ctx)
-                dental_care(ctx)
-                add_referrals(ctx)
-                months = np.concatenate([months, visits["date"].astype("datetime64[M]")])
-                for name, parts in tables.parts.items():
-                    writer.write(name, parts)
-                done += n
-                report(done / patients, f"{p.name}: {offset + n} of {p.size} patients")
-            _aggregate_entries(writer, rng, p, months, as_of64, stamp, next_ids)
+        chunks = _generate(profiles, seeds[1:], writer, as_of64, stamp, import_id, next_ids)
+        for prepared, done, message in _prefetch(chunks):  # generation overlaps with the inserts
+            writer.insert(prepared)
+            report(done / patients, message)
         # the change journal: everything changed, so result caches recompute (models/changes.py)
         change_id = writer.next_id("data_change")
         writer.write("data_change", [{"id": np.array([change_id]), "at": utcnow(), "practice_id": None,
@@ -138,8 +124,76 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
                        database=db.display_name)
 
 
-def _aggregate_entries(writer: BulkWriter, rng: Generator, p: PracticeProfile, months: np.ndarray,
-                       as_of: np.datetime64, stamp: dt.datetime, next_ids: dict[str, int]) -> None:
+Chunk = tuple[list[Prepared], int, str]
+
+
+def _generate(profiles: list[PracticeProfile], seeds: list[SeedSequence], writer: BulkWriter, as_of: np.datetime64,
+              stamp: dt.datetime, import_id: int, next_ids: dict[str, int]) -> Iterator[Chunk]:
+    """Practice by practice, chunk by chunk: the rows to insert, prepared (ids allocated in order)."""
+    done = 0
+    for p, seq in zip(profiles, seeds, strict=True):
+        rng = Generator(PCG64(seq))
+        mrn_numbers = rng.permutation(p.size) + 1 + int(rng.integers(100_000, 900_000))
+        months = np.zeros(0, dtype="datetime64[M]")
+        for offset in range(0, p.size, CHUNK):
+            n = min(CHUNK, p.size - offset)
+            tables = Tables(next_ids)
+            cohort = make_patients(rng, tables, p, n, mrn_numbers[offset:offset + n], as_of, stamp, import_id)
+            ctx = Ctx(rng, tables, p, cohort, as_of, stamp, import_id)
+            visits = well_visits(ctx)
+            acute_care(ctx)
+            chronic_care(ctx)
+            dental_care(ctx)
+            add_referrals(ctx)
+            months = np.concatenate([months, visits["date"].astype("datetime64[M]")])
+            if offset + n >= p.size:
+                _aggregate_entries(tables, rng, p, months, as_of, stamp)
+            done += n
+            prepared = [part for name, parts in tables.parts.items() for part in writer.prepare(name, parts)]
+            yield prepared, done, f"{p.name}: {offset + n} of {p.size} patients"
+
+
+def _prefetch(items: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Run ``items`` one step ahead in a worker thread (NumPy and SQLite release the GIL for much of it)."""
+    box: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((True, end))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((False, exc))
+
+    thread = threading.Thread(target=work, name="demo-generator", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                raise item  # type: ignore[misc]
+            if item is end:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _aggregate_entries(tables: Tables, rng: Generator, p: PracticeProfile, months: np.ndarray,
+                       as_of: np.datetime64, stamp: dt.datetime) -> None:
     """Practices that screen for social needs on paper report monthly counts instead (last 12 months)."""
     if not p.sdoh_on_paper:
         return
@@ -147,7 +201,6 @@ def _aggregate_entries(writer: BulkWriter, rng: Generator, p: PracticeProfile, m
     wanted = last - np.arange(12)[::-1]
     visits = np.array([(months == m).sum() for m in wanted])
     screened = rng.binomial(visits, 0.55)
-    tables = Tables(next_ids)
     start = wanted.astype("datetime64[D]")
     end = (wanted + 1).astype("datetime64[D]") - DAY
     keep = visits > 0
@@ -158,5 +211,3 @@ def _aggregate_entries(writer: BulkWriter, rng: Generator, p: PracticeProfile, m
         "note": "Social-needs screening from the paper log (well visits screened / well visits)",
         "entered_by": "practice manager", "created_at": stamp, "updated_at": stamp,
     })
-    for name, parts in tables.parts.items():
-        writer.write(name, parts)

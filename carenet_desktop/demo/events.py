@@ -66,8 +66,6 @@ def add_encounters(ctx: Ctx, pidx: np.ndarray, start: np.ndarray, end: np.ndarra
         "start": start, "end": end, "provider_id": provider if provider is not None else ctx.provider(pidx),
         "import_id": ctx.import_id, "source_id": ctx.source_ids("enc-", ids),
     } | code_columns(codes, code_idx)
-    if provider is not None and provider.dtype.kind == "f":
-        cols["provider_id"] = provider
     ctx.tables.add("encounter", cols | (reason or {}))
     return ids
 
@@ -108,7 +106,7 @@ def add_observations(ctx: Ctx, pidx: np.ndarray, enc_ids: np.ndarray | None, whe
     ids = ctx.tables.ids("observation", len(pidx))
     cols: Columns = {
         "id": ids, "patient_id": ctx.cohort.ids[pidx], "status": status, "category": category,
-        "effective_start": when, "import_id": ctx.import_id, "source_id": ctx.source_ids("obs-", ids),
+        "effective_start": when, "effective_end": when, "import_id": ctx.import_id, "source_id": ctx.source_ids("obs-", ids),
     } | one_code(code) | (values or {})
     if enc_ids is not None:
         cols["encounter_id"] = enc_ids
@@ -122,7 +120,7 @@ def add_procedures(ctx: Ctx, pidx: np.ndarray, enc_ids: np.ndarray | None, when:
                    codes: Sequence[Code], code_idx: np.ndarray, provider: np.ndarray | None = None) -> np.ndarray:
     ids = ctx.tables.ids("procedure", len(pidx))
     cols: Columns = {
-        "id": ids, "patient_id": ctx.cohort.ids[pidx], "status": "completed", "performed_start": when, "import_id": ctx.import_id, "source_id": ctx.source_ids("proc-", ids),
+        "id": ids, "patient_id": ctx.cohort.ids[pidx], "status": "completed", "performed_start": when, "performed_end": when, "import_id": ctx.import_id, "source_id": ctx.source_ids("proc-", ids),
     } | code_columns(codes, code_idx)
     if enc_ids is not None:
         cols["encounter_id"] = enc_ids

@@ -75,18 +75,3 @@ class Tables:
 
     def count(self, table: str) -> int:
         return sum(length(c) for c in self.parts.get(table, []))
-
-
-def nullable(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """An object/float copy of ``values`` with NULL where ``mask`` is False."""
-    if values.dtype.kind in "Mm":
-        out = values.copy()
-        out[~mask] = np.datetime64("NaT")
-        return out
-    if values.dtype.kind in "iuf":
-        out = values.astype(float)
-        out[~mask] = np.nan
-        return out
-    out = values.astype(object)
-    out[~mask] = None
-    return out

@@ -163,15 +163,15 @@ def _asthma(ctx: Ctx) -> None:
     vday = c.start[who[vp]] + (rng.random(len(vp)) * (ctx.as_of - c.start[who[vp]]).astype(np.int64)).astype(np.int64) * DAY
     _visits(ctx, who[vp], vday, lambda px: (codes, severity[np.searchsorted(who, px)]))
     # relievers for everyone, controllers for persistent asthma (adherence varies by practice and family)
-    rel_n = rng.poisson((1.2 + 0.6 * severity) * years)
+    adherent = sigmoid(p.logit["controller"] + 0.6 * c.propensity[who] + rng.normal(0, 0.8, len(who)))
+    rel_n = rng.poisson((1.0 + 0.8 * severity) * (0.5 + 2.5 * (1 - adherent)) * years)
     rp = np.repeat(np.arange(len(who)), rel_n)
     rday = c.start[who[rp]] + (rng.random(len(rp)) * (ctx.as_of - c.start[who[rp]]).astype(np.int64)).astype(np.int64) * DAY
     rwhen = rday.astype("datetime64[s]") + 11 * 3600 * SECOND
     add_prescriptions(ctx, who[rp], rwhen, [RX["albuterol"]], np.zeros(len(rp), int), supply_days=30.0,
                       quantity=1.0, unit="inhaler", dose=2.0, frequency=4, dispense=0.9)
-    adherent = sigmoid(p.logit["controller"] + 0.6 * c.propensity[who])
     on_ctrl = (severity >= 1) & (rng.random(len(who)) < adherent + 0.1)
-    ctrl_n = np.where(on_ctrl, rng.poisson(np.clip(adherent * 4.0, 0.5, 4) * years), 0)
+    ctrl_n = np.where(on_ctrl, rng.poisson(np.clip(adherent * 3.5, 0.3, 4) * years), 0)
     cp = np.repeat(np.arange(len(who)), ctrl_n)
     cday = c.start[who[cp]] + (rng.random(len(cp)) * (ctx.as_of - c.start[who[cp]]).astype(np.int64)).astype(np.int64) * DAY
     cage = (cday - c.birth[who[cp]]).astype(np.int64) / 365.25

@@ -127,7 +127,6 @@ def add_network(tables: Tables, profiles: list[PracticeProfile], stamp: dt.datet
                 import_id: int) -> None:
     tables.add("network", {"id": np.array([1]), "name": "CareNet Pediatric Network",
                            "created_at": stamp, "updated_at": stamp})
-    n = len(profiles)
     tables.add("practice", {
         "id": np.array([p.id for p in profiles]), "network_id": 1,
         "code": np.array([p.code for p in profiles], dtype=object),
@@ -172,7 +171,6 @@ def add_network(tables: Tables, profiles: list[PracticeProfile], stamp: dt.datet
     tables.next_ids["provider"] = next_id
     cols = {k: np.array(v, dtype=object if k not in ("id", "practice_id") else np.int64) for k, v in rows.items()}
     tables.add("provider", cols | {"active": True, "import_id": import_id, "created_at": stamp, "updated_at": stamp})
-    _ = n
 
 
 @dataclass

@@ -15,12 +15,25 @@ from .events import (
     refer,
 )
 from .frames import DAY, SECOND, normal_cdf, sigmoid
-from .vocab import CVX, DEPRESSION_SCREEN_DECLINED, DX, IMMUNIZATION_REFUSAL, OBS, PROC, RESULT, RX, SERVICE, WELL_CPT, WELL_REASON
+from .vocab import (
+    CVX,
+    DEPRESSION_SCREEN_DECLINED,
+    DX,
+    IMMUNIZATION_REFUSAL,
+    OBS,
+    PROC,
+    RESULT,
+    RX,
+    SERVICE,
+    WELL_CPT,
+    WELL_REASON,
+    Code,
+)
 
 # AAP periodicity: 3-5 days, 1, 2, 4, 6, 9, 12, 15, 18, 24, 30 months, 3 years, then yearly 4..21
 SLOT_DAYS = np.array([4, 30, 61, 122, 183, 274, 367, 457, 549, 732, 914, 1097]
                      + [int(365.25 * y) + 2 for y in range(4, 22)])
-SLOT_ATTEND = np.array([2.6, 2.3, 2.3, 2.1, 2.0, 1.5, 1.7, 1.1, 1.1, 1.3, 0.7, 0.8,
+SLOT_ATTEND = np.array([2.6, 2.3, 2.3, 2.1, 2.0, 1.5, 2.0, 1.6, 1.4, 1.3, 0.7, 0.8,
                         0.9, 0.7, 0.7, 0.5, 0.5, 0.5, 0.4, 0.6, 0.4, 0.3, 0.3, 0.3, 0.2, 0.1, -0.4, -0.6, -0.8, -0.9])
 SLOT_11Y, SLOT_12Y, SLOT_16Y = 19, 20, 24
 
@@ -113,6 +126,10 @@ def immunize(ctx: Ctx, dates: np.ndarray, attend: np.ndarray, ideal: np.ndarray)
     rng, c, p = ctx.rng, ctx.cohort, ctx.practice
     n = ctx.n
     hesitant = rng.random(n) < p.hesitancy
+    # families differ: most keep to the schedule, some miss and delay doses (correlated within a child)
+    reliable = rng.random(n) < sigmoid(1.3 + 0.8 * p.quality + 0.9 * c.propensity)
+    p_dose = np.where(reliable, sigmoid(p.logit["vaccine"] + 1.6), sigmoid(p.logit["vaccine"] - 1.0))
+    p_late = np.where(reliable, 0.75, 0.35)
     # hepatitis B birth dose in the nursery
     given = rng.random(n) < 0.9 - 0.5 * hesitant
     birth_idx = np.flatnonzero(given)
@@ -121,8 +138,8 @@ def immunize(ctx: Ctx, dates: np.ndarray, attend: np.ndarray, ideal: np.ndarray)
     for slot, key in SHOTS[p.vaccine_style] + ADOLESCENT_SHOTS:
         adj = -1.3 if key == "hpv9" else -0.4 if key in ("tdap", "menacwy") else 0.0
         refuse = hesitant & (rng.random(n) < 0.85)
-        on_time = attend[:, slot] & ~refuse & (rng.random(n) < sigmoid(p.logit["vaccine"] + adj + 0.8 * c.propensity))
-        late = ~on_time & ~refuse & (rng.random(n) < sigmoid(-0.4 + adj + 0.8 * c.propensity))
+        on_time = attend[:, slot] & ~refuse & (rng.random(n) < sigmoid(np.log(p_dose / (1 - p_dose)) + adj))
+        late = ~on_time & ~refuse & (rng.random(n) < p_late * sigmoid(2.0 + adj))
         late_day = ideal[:, slot] + (21 + rng.exponential(110, n)).astype(np.int64) * DAY
         late_day = np.where(attend[:, slot], np.maximum(late_day, dates[:, slot] + 28 * DAY), late_day)
         declined = attend[:, slot] & refuse & (rng.random(n) < 0.6)
@@ -142,8 +159,8 @@ def influenza(ctx: Ctx) -> None:
         day = np.datetime64(f"{year}-09-01") + rng.gamma(2.0, 22.0, n).astype(np.int64) * DAY
         age = (day - c.birth).astype(np.int64)
         age_adj = np.select([age < 730, age < 1826, age < 4745], [0.9, 0.4, -0.2], -0.7)
-        take = (age >= 183) & (rng.random(n) < sigmoid(-0.3 + 0.5 * p.quality + age_adj + 0.7 * c.propensity))
-        second = take & ~had_flu & (age < 9 * 365) & (rng.random(n) < 0.7)
+        take = (age >= 183) & (rng.random(n) < sigmoid(0.0 + 0.6 * p.quality + age_adj + 0.7 * c.propensity))
+        second = take & ~had_flu & (age < 9 * 365) & (rng.random(n) < 0.8)
         had_flu |= take
         idx = np.concatenate([np.flatnonzero(take), np.flatnonzero(second)])
         when = np.concatenate([day[take], day[second] + rng.integers(28, 50, second.sum()) * DAY])
@@ -237,7 +254,7 @@ def screenings(ctx: Ctx, v: dict[str, np.ndarray]) -> None:
     _sexual_health(ctx, v)
 
 
-def _instrument(ctx: Ctx, v: dict[str, np.ndarray], eligible: np.ndarray, key: str, code, *,
+def _instrument(ctx: Ctx, v: dict[str, np.ndarray], eligible: np.ndarray, key: str, code: Code, *,
                 positive_logit: float, score_max: int) -> None:
     rng, c, p = ctx.rng, ctx.cohort, ctx.practice
     pidx, enc, when, prov = v["pidx"], v["enc"], v["start"], v["prov"]

@@ -194,7 +194,7 @@ RX = {
     "dexmethylphenidate": _c("rxnorm", "899461", "24 HR dexmethylphenidate hydrochloride 15 MG Extended Release Oral Capsule"),
     "guanfacine": _c("rxnorm", "862006", "24 HR guanfacine 1 MG Extended Release Oral Tablet"),
     "atomoxetine": _c("rxnorm", "349593", "atomoxetine 25 MG Oral Capsule"),
-    "albuterol": _c("rxnorm", "745679", "200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"),
+    "albuterol": _c("rxnorm", "2123076", "NDA020983 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"),
     "fluticasone": _c("rxnorm", "895994", "120 ACTUAT fluticasone propionate 0.044 MG/ACTUAT Metered Dose Inhaler"),
     "montelukast5": _c("rxnorm", "242438", "montelukast 5 MG Chewable Tablet"),
     "montelukast10": _c("rxnorm", "200224", "montelukast 10 MG Oral Tablet"),
@@ -241,6 +241,12 @@ EXTRA_VALUESETS: dict[str, tuple[str, tuple[Code, ...]]] = {
     "immunization-not-given-reason": ("Why a vaccine was not given", (IMMUNIZATION_REFUSAL, IMMUNIZATION_MEDICAL)),
     "pregnancy-test": ("Pregnancy test", (OBS["hcg"],)),
     "psychiatric-visit": ("Behavioral health visit", PSYCH_CPT),
+    # codes the eCQMs reference directly (CQL 'code' declarations) rather than through a value set
+    "vital-signs-growth": ("Height, weight, BMI and BMI percentile",
+                           (OBS["height"], OBS["weight"], OBS["bmi"], OBS["bmi_pct"])),
+    "depression-screening": ("Depression screening assessment (adolescent, adult)", (OBS["phq_teen"], OBS["phq_adult"])),
+    "suicide-risk-assessment": ("Suicide risk assessment", (PROC["suicide_risk"],)),
+    "rotavirus-vaccine-2-dose": ("Rotavirus vaccine, 2-dose schedule", (CVX["rv1"],)),
 }
 
 EXTRA_URL_PREFIX = "urn:carenet:valueset:"

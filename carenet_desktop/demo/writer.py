@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -68,10 +69,17 @@ def _column_values(column_type: Any, value: Any, n: int, sqlite: bool) -> Iterab
         return out.tolist()
     if kind == "b":
         return value.astype(int).tolist() if sqlite else value.tolist()
-    if kind == "O" and sqlite and not isinstance(column_type, Boolean | Integer | Date | DateTime):
-        if any(isinstance(v, dict | list) for v in value[:1]):
-            return [None if v is None else json.dumps(v) for v in value]
+    if (kind == "O" and sqlite and not isinstance(column_type, Boolean | Integer | Date | DateTime)
+            and any(isinstance(v, dict | list) for v in value[:1])):
+        return [None if v is None else json.dumps(v) for v in value]
     return value.tolist()
+
+
+@dataclass
+class Prepared:
+    table: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
 
 
 class BulkWriter:
@@ -177,28 +185,48 @@ class BulkWriter:
                 self._conn.execute(delete(table))
 
     # -- inserts ----------------------------------------------------------------------------------------
-    def write(self, table_name: str, parts: list[Columns]) -> None:
+    def prepare(self, table_name: str, parts: list[Columns]) -> list[Prepared]:
+        """Columns -> (column names, row tuples): the CPU-bound half of a write, safe to run in a thread."""
         table: Table = Base.metadata.tables[table_name]
+        out: list[Prepared] = []
         for cols in parts:
             n = length(cols)
             unknown = set(cols) - set(table.c.keys())
             if unknown:
                 raise KeyError(f"{table_name} has no column(s) {sorted(unknown)}")
             names = [k for k, v in cols.items() if v is not None]  # NULL scalars: leave to the default
-            values = [_column_values(table.c[name].type, cols[name], n, self.sqlite) for name in names]
-            rows = zip(*values, strict=False)
+            converted: dict[tuple[int, str], list[Any]] = {}  # one array used by two columns: convert once
+            values: list[Iterable[Any]] = []
+            for name in names:
+                column_type, value = table.c[name].type, cols[name]
+                if not isinstance(value, np.ndarray):  # scalars become one-shot iterators: never shared
+                    values.append(_column_values(column_type, value, n, self.sqlite))
+                    continue
+                memo = (id(value), type(column_type).__name__)
+                if memo not in converted:
+                    converted[memo] = list(_column_values(column_type, value, n, self.sqlite))
+                values.append(converted[memo])
+            out.append(Prepared(table_name, names, list(zip(*values, strict=False))))
+        return out
+
+    def insert(self, prepared: list[Prepared]) -> None:
+        for part in prepared:
             if self.sqlite:
-                sql = f'INSERT INTO "{table_name}" ({", ".join(chr(34) + c + chr(34) for c in names)}) ' \
-                      f'VALUES ({", ".join("?" * len(names))})'
+                quoted = ", ".join(f'"{c}"' for c in part.columns)
+                sql = f'INSERT INTO "{part.table}" ({quoted}) VALUES ({", ".join("?" * len(part.columns))})'
                 cur = self._raw.driver_connection.cursor()
-                while batch := list(itertools.islice(rows, BATCH)):
-                    cur.executemany(sql, batch)
+                for i in range(0, len(part.rows), BATCH):
+                    cur.executemany(sql, part.rows[i:i + BATCH])
                 cur.close()
             else:
-                stmt = table.insert()
-                while batch := list(itertools.islice(rows, BATCH)):
-                    self._conn.execute(stmt, [dict(zip(names, row, strict=True)) for row in batch])
-            self.counts[table_name] = self.counts.get(table_name, 0) + n
+                stmt = Base.metadata.tables[part.table].insert()
+                for i in range(0, len(part.rows), BATCH):
+                    self._conn.execute(stmt, [dict(zip(part.columns, row, strict=True))
+                                              for row in part.rows[i:i + BATCH]])
+            self.counts[part.table] = self.counts.get(part.table, 0) + len(part.rows)
+
+    def write(self, table_name: str, parts: list[Columns]) -> None:
+        self.insert(self.prepare(table_name, parts))
 
     def reset_sequences(self) -> None:
         """PostgreSQL: move each id sequence past the explicit ids we inserted."""

@@ -37,6 +37,7 @@ from ..models import (
     ServiceRequest,
     utcnow,
 )
+from ..models.changes import DataChange, mark_practice_changed
 from . import audit
 from .context import ServiceContext, ServiceError
 from .practices import get_or_create_practice
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRACTICE = "FHIR"
 _CHUNK = 500
+_JOURNAL_PATIENTS = 2000  # above this many patients in one file, the whole practice is marked changed
 
 EVENT_TABLES: dict[str, Table] = {
     "coverage": Coverage.__table__,  # type: ignore[dict-item]
@@ -280,6 +282,21 @@ class _Writer:
                 written[kind] = self._write_events(s, kind, batch, written, result, file)
         self._write_diagnoses(s, list(by_kind["encounter"].values()), written, file, result)
         self._update_payers(s, list(by_kind["coverage"].values()))
+        self._journal(s, by_kind, written)
+
+    def _journal(self, s: Session, by_kind: dict[str, dict[tuple[str | None, str], Record]],
+                 written: dict[str, dict[tuple[int, str], int]]) -> None:
+        """Tell the change journal which patients changed (results caches re-evaluate only those)."""
+        touched = {self.patient_id(r.source_id) for r in by_kind["patient"].values()}
+        touched |= {pid for rows in written.values() for pid, _sid in rows}
+        touched.discard(None)
+        if not touched:
+            return
+        if len(touched) > _JOURNAL_PATIENTS:
+            mark_practice_changed(s, [self.practice_id])
+        else:
+            s.execute(insert(DataChange), [{"practice_id": self.practice_id, "patient_id": pid}
+                                           for pid in sorted(touched)])  # type: ignore[type-var]
 
     def _write_providers(self, s: Session, records: list[Record], result: ImportResult) -> None:
         now = utcnow()

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,7 +39,7 @@ from ..interchange.tabular import (
     write_rejections,
 )
 from ..interchange.tabular.dates import to_storage_text
-from ..interchange.tabular.fast import as_object, day_numbers, row_hash
+from ..interchange.tabular.fast import as_object, day_numbers, per_unique, row_hash
 from ..interchange.tabular.records import TABLES, TableSpec, prepare
 from ..models import (
     Base,
@@ -53,6 +56,7 @@ from . import audit
 from .context import ServiceContext, ServiceError
 
 IN_BATCH = 500
+T = TypeVar("T")
 
 
 @dataclass
@@ -131,7 +135,7 @@ def build_reference(session: Session, practice_id: int, today: dt.date | None = 
     codes = pd.read_sql(select(ValueSetCode.code_system, ValueSetCode.code).distinct(), conn)
     known = {str(system): frozenset(group["code"].astype(str)) for system, group in codes.groupby("code_system")}
     providers = dict(session.execute(select(Provider.npi, Provider.id).where(
-        Provider.practice_id == practice_id, Provider.npi.is_not(None))).tuples().all())
+        Provider.practice_id == practice_id, Provider.npi.is_not(None))).all())
     return Reference(today=today or dt.date.today(), patients=patients, known_codes=known, providers=providers)
 
 
@@ -224,6 +228,7 @@ class _Writer:
         self.conn = session.connection()
         self.sqlite = self.conn.dialect.name == "sqlite"
         self.claimed: set[int] = set()
+        self._content: pd.Series | None = None
         self.added = self.updated = self.unchanged = 0
         self._load_index()
 
@@ -239,7 +244,7 @@ class _Writer:
                      .join(pat, pat.c.id == t.c.patient_id).where(pat.c.practice_id == self.practice_id)
                      .order_by(t.c.id))
         ids, nks, sids = [], [], []
-        for part in pd.read_sql(query, self.conn, chunksize=200_000):
+        for part in self._read(query):
             ids.append(part["id"].to_numpy(dtype=np.int64))
             if self.kind == "patients":
                 nks.append(row_hash([part["mrn"].fillna("")]))
@@ -261,14 +266,31 @@ class _Writer:
         by_sid = pd.Series(ids_a[~unident], index=sid_a[~unident])
         self.by_sid = by_sid[~by_sid.index.duplicated()]
 
+    def _read(self, query: Any) -> Iterator[pd.DataFrame]:
+        """Frames of a query's rows; on SQLite untyped (dates stay text: parsing a million rows one by
+        one in the driver layer costs more than the whole comparison)."""
+        if not self.sqlite:
+            yield from pd.read_sql(query, self.conn, chunksize=200_000)
+            return
+        sql = str(query.compile(dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description]
+            while rows := cursor.fetchmany(200_000):
+                yield pd.DataFrame.from_records(rows, columns=names)
+        finally:
+            cursor.close()
+
     @property
     def _code_columns(self) -> list[str]:
         return list(self.spec.code_columns) if self.spec.code_columns else ["referral_type"]
 
-    def _match(self, frame: pd.DataFrame) -> np.ndarray:
-        """Existing row id per new row (-1: none)."""
+    def _match(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Existing row id per new row (-1: none), and whether the match gains an EHR record id."""
         if self.kind == "patients":
-            return self.by_nk.reindex(row_hash([frame["mrn"]])).fillna(-1).to_numpy(np.int64)
+            found = self.by_nk.reindex(row_hash([frame["mrn"]])).fillna(-1).to_numpy(np.int64)
+            return found, np.zeros(len(frame), dtype=bool)
         pid = frame["patient_id"].to_numpy(dtype="float64").astype(np.int64)
         nk = _natural_hash(pid, [frame[c].fillna("") for c in self._code_columns], day_numbers(frame["date"]))
         src = frame["source_id"]
@@ -278,7 +300,9 @@ class _Writer:
         by_nk_u = self.by_nk_unidentified.reindex(nk).to_numpy(dtype=float)
         by_nk = self.by_nk.reindex(nk).to_numpy(dtype=float)
         match = np.where(has_sid, np.where(np.isnan(by_sid), by_nk_u, by_sid), by_nk)
-        return np.nan_to_num(match, nan=-1).astype(np.int64)
+        # matched by patient + code + day, and the file now gives the EHR id the stored row lacks
+        sid_change = has_sid & np.isnan(by_sid) & ~np.isnan(by_nk_u)
+        return np.nan_to_num(match, nan=-1).astype(np.int64), sid_change
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -287,10 +311,10 @@ class _Writer:
         if self.kind != "patients":
             missing = frame["source_id"].isna().to_numpy()
             if missing.any():
-                src = frame["source_id"].to_numpy(dtype=object, copy=True)
+                src = np.array(frame["source_id"].to_numpy(dtype=object), dtype=object)
                 src[missing] = ["row " + str(r) for r in frame["row"].to_numpy()[missing]]
                 frame["source_id"] = pd.Series(src, index=frame.index, dtype=object)
-        match = self._match(frame)
+        match, sid_change = self._match(frame)
         # one existing row is matched at most once per import; later claimants become new rows
         seen = pd.Series(match).duplicated().to_numpy() | np.isin(match, np.fromiter(self.claimed, np.int64))
         match[(match >= 0) & seen] = -1
@@ -299,8 +323,38 @@ class _Writer:
         new_rows = match < 0
         self._insert({k: v[new_rows] for k, v in arrays.items()})
         if (~new_rows).any():
-            sub = frame[~new_rows]
-            self._update(match[~new_rows], {k: v[~new_rows] for k, v in arrays.items()}, sub)
+            ids = match[~new_rows]
+            sub_arrays = {k: v[~new_rows] for k, v in arrays.items()}
+            # fast path: rows whose stored content hashes equal to the new values are unchanged
+            maybe = self._maybe_changed(ids, sub_arrays, frame) | sid_change[~new_rows]
+            self.unchanged += int((~maybe).sum())
+            if maybe.any():
+                self._update(ids[maybe], {k: v[maybe] for k, v in sub_arrays.items()}, frame[~new_rows][maybe])
+
+    def _maybe_changed(self, ids: np.ndarray, arrays: dict[str, np.ndarray], frame: pd.DataFrame) -> np.ndarray:
+        columns = self._compare_columns(frame)
+        if not columns:
+            return np.zeros(len(ids), dtype=bool)
+        if self._content is None:
+            self._content = self._load_content(columns)
+        new = _content_hash({c: pd.Series(arrays[c], dtype=object) for c in columns}, self.spec)
+        pos = self._content.index.get_indexer(ids)
+        old = self._content.to_numpy()[np.maximum(pos, 0)] if len(self._content) else np.zeros(len(ids), np.uint64)
+        return (pos < 0) | (old != new)
+
+    def _load_content(self, columns: list[str]) -> pd.Series:
+        """A hash of the compared columns of every stored row of this practice, by row id."""
+        t = self.table
+        query = select(t.c.id, *(t.c[c] for c in columns))
+        if self.kind == "patients":
+            query = query.where(t.c.practice_id == self.practice_id)
+        else:
+            pat = Base.metadata.tables["patient"]
+            query = query.join(pat, pat.c.id == t.c.patient_id).where(pat.c.practice_id == self.practice_id)
+        parts = [pd.Series(_content_hash({c: part[c] for c in columns}, self.spec), index=part["id"].to_numpy())
+                 for part in self._read(query)]
+        parts = [p for p in parts if len(p)]
+        return pd.concat(parts) if parts else pd.Series([], dtype=np.uint64)
 
     # inserts ---------------------------------------------------------------------------------------
     def _insert(self, arrays: dict[str, np.ndarray]) -> None:
@@ -414,6 +468,26 @@ class _Writer:
         self.updated += n_changed
 
 
+def _canon(values: pd.Series, kind: str) -> pd.Series:
+    """Values as comparable text, the same for what the store returns and what an import writes."""
+    if kind in ("date", "datetime"):
+        text = per_unique(pd.Series(values.to_numpy(dtype=object), dtype=object), lambda u: to_storage_text(
+            pd.to_datetime(u, errors="coerce", format="mixed"), date_only=kind == "date")).to_numpy(dtype=object)
+    elif kind in ("int", "float", "bool"):
+        nums = pd.to_numeric(pd.Series(values.to_numpy(dtype=object)), errors="coerce").astype(float)
+        text = per_unique(pd.Series(nums.to_numpy(dtype=object), dtype=object),
+                          lambda u: u.map(lambda v: "" if v != v else format(v, ".9g"))).to_numpy(dtype=object)
+    else:
+        text = values.to_numpy(dtype=object)
+    text = np.array(text, dtype=object)  # a writable copy
+    text[pd.isna(text)] = ""
+    return pd.Series(text, dtype=object)
+
+
+def _content_hash(columns: dict[str, pd.Series], spec: TableSpec) -> np.ndarray:
+    return row_hash([_canon(values, spec.columns[name][1]) for name, values in columns.items()])
+
+
 def _natural_hash(pid: np.ndarray, codes: list[pd.Series], days: np.ndarray) -> np.ndarray:
     return row_hash([np.zeros(len(pid), np.int64), pid, *codes, days])
 
@@ -482,6 +556,45 @@ def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_co
     return out
 
 
+def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Produce ``items`` in a worker thread, at most ``depth`` ahead; errors re-raised in the consumer."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="intake-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
 class _Rejected(Exception):
     """All-or-nothing import with rejected rows: raised inside the transaction so it rolls back."""
 
@@ -508,7 +621,8 @@ def _run_import(ctx: ServiceContext, source: TabularSource, path: Path, kind: st
         s.flush()
         writer = _Writer(s, kind, practice.id, record.id)
         try:
-            for result in iter_validated(source, cmap, ref):
+            # reading and validating the next chunk overlaps with SQLite writing this one (it releases the GIL)
+            for result in _prefetch(iter_validated(source, cmap, ref)):
                 ctx.progress.report(min(0.99, source.fraction()), f"{rows + len(result.frame):,} rows read")
                 n_bad_split = int((result.problems["column"] == "").sum()) if len(result.problems) else 0
                 rows += len(result.frame) + n_bad_split

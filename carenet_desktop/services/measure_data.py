@@ -1,59 +1,53 @@
 """Loading the store into ``MeasureData`` (one DataFrame per record kind) for the measure engine.
 
-Hot path for large networks: each frame is one SQL select executed on the raw driver cursor (no ORM,
-no per-value type processing), built into a DataFrame in one go; dates are parsed once per column and
-the value-set ``key`` columns are built vectorised.
+Hot path for large networks (250,000 patients, millions of events). Python-level work per value is what
+costs, so:
+
+* on SQLite each column of a chunk of rows comes back as ONE string built by ``group_concat`` in C and is
+  split/parsed vectorised (numbers by NumPy, text split once and de-duplicated so equal codes share one
+  string object); timestamps are converted to epoch milliseconds by SQLite itself (no date parsing);
+* columns that are NULL in every row are not read at all;
+* other databases (PostgreSQL) use the driver's cursor and a column-wise transpose.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, Table, cast, func, literal, select
-from sqlalchemy import String as SAString
+from sqlalchemy import select
 
 from ..metrics.data import COLUMNS, MeasureData
 from ..metrics.period import Period
-from ..metrics.valuesets import key_series
-from ..models import (
-    Condition,
-    Coverage,
-    Encounter,
-    EncounterDiagnosis,
-    Immunization,
-    MedicationDispense,
-    MedicationRequest,
-    Observation,
-    Patient,
-    Practice,
-    Procedure,
-    Referral,
-    ServiceRequest,
-)
+from ..models import Practice
 from ..models.database import Database
 from .context import ServiceError
 
-_T = {
-    "patient": Patient.__table__,
-    "encounter": Encounter.__table__,
-    "diagnosis": EncounterDiagnosis.__table__,
-    "condition": Condition.__table__,
-    "observation": Observation.__table__,
-    "procedure": Procedure.__table__,
-    "immunization": Immunization.__table__,
-    "medication_request": MedicationRequest.__table__,
-    "medication_dispense": MedicationDispense.__table__,
-    "service_request": ServiceRequest.__table__,
-    "coverage": Coverage.__table__,
-    "referral": Referral.__table__,
+#: frame name -> table
+TABLES: dict[str, str] = {
+    "patients": "patient",
+    "encounters": "encounter",
+    "encounter_diagnoses": "encounter_diagnosis",
+    "conditions": "condition",
+    "observations": "observation",
+    "procedures": "procedure",
+    "immunizations": "immunization",
+    "medication_requests": "medication_request",
+    "medication_dispenses": "medication_dispense",
+    "service_requests": "service_request",
+    "coverages": "coverage",
+    "referrals": "referral",
 }
 
 #: frame columns built as ``system|code`` from two stored columns
-_KEYS: dict[str, tuple[str, str]] = {
+KEYS: dict[str, tuple[str, str]] = {
     "key": ("code_system", "code"),
     "value_key": ("value_system", "value_code"),
     "reason_key": ("reason_system", "reason_code"),
@@ -61,34 +55,32 @@ _KEYS: dict[str, tuple[str, str]] = {
     "status_reason_key": ("status_reason_system", "status_reason_code"),
     "type_key": ("type_system", "type_code"),
 }
-
-_DATES = {
+DATES = {
     "birth_date", "deceased_date", "start", "end", "onset", "abatement", "recorded", "effective_start",
     "effective_end", "issued", "performed_start", "performed_end", "occurrence", "authored_on", "boundary_start",
     "boundary_end", "validity_start", "validity_end", "when_start", "when_end", "placed_on", "scheduled_on",
     "seen_on", "report_received_on", "closed_on", "lost_on",
 }
-_FLOATS = {
+FLOATS = {
     "value_num", "dose_quantity", "timing_frequency", "timing_period", "dispense_quantity", "supply_days",
     "repeats_allowed", "quantity", "days_supply",
 }
-_INT_IDS = {"patient_id", "event_id", "encounter_id"}
-_NULLABLE_IDS = {"practice_id", "provider_id", "encounter_id", "condition_id", "rank"}
-_BOOLS = {"do_not_perform"}
+INTS = {"patient_id", "event_id"}
+NULLABLE_INTS = {"practice_id", "provider_id", "encounter_id", "condition_id", "rank"}
+BOOLS = {"do_not_perform"}
 
-#: frame name -> (table, renames frame column -> table column)
-_SOURCES: dict[str, tuple[str, dict[str, str]]] = {
-    "encounters": ("encounter", {}),
-    "conditions": ("condition", {}),
-    "observations": ("observation", {}),
-    "procedures": ("procedure", {}),
-    "immunizations": ("immunization", {}),
-    "medication_requests": ("medication_request", {}),
-    "medication_dispenses": ("medication_dispense", {}),
-    "service_requests": ("service_request", {}),
-    "coverages": ("coverage", {}),
-    "referrals": ("referral", {}),
-}
+_SEP = "\x1f"  # unit separator between values of one column
+_NULL = "\x15"  # marks a NULL text value
+_CHUNK_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column to read: its name in the result, the SQL expression over table ``t``, and its kind."""
+
+    name: str
+    sql: str
+    kind: str  # int | nint | float | bool | date | str
 
 
 def practice_ids(db: Database, practice_codes: Sequence[str] | None) -> list[int] | None:
@@ -109,21 +101,35 @@ def load_measure_data(
     period: Period | None = None,
     *,
     practice_id_list: Sequence[int] | None = None,
+    patient_id_list: Sequence[int] | None = None,
     with_valuesets: bool = True,
 ) -> MeasureData:
-    """Everything the measures read, for all practices or the given ones.
+    """Everything the measures read: all practices, the given ones (codes or ids), or given patients.
 
     ``period`` is accepted for callers that know it; every event is loaded regardless, because measures
     look back before the period (immunizations since birth, 120-day medication histories ...).
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
+    patient_filter = _patient_filter(ids, patient_id_list)
     data = MeasureData()
+    wheres = {name: _where(name, patient_filter) for name in TABLES}
     with db.engine.connect() as conn:
-        data.patients = _frame(conn, "patients", _patients_select(ids))
-        for name, (table_name, _renames) in _SOURCES.items():
-            data_frame = _frame(conn, name, _event_select(name, _T[table_name], ids))
-            setattr(data, name, data_frame)
-        data.encounter_diagnoses = _frame(conn, "encounter_diagnoses", _diagnoses_select(ids))
+        raw_conn = conn.connection.dbapi_connection
+        frames: dict[str, dict[str, Any]] = {}
+        if conn.dialect.name == "sqlite":
+            path = db.path
+            reader = _SqliteReader(raw_conn, str(path) if path is not None else None)
+            try:
+                plans = reader.plan([(table, _columns(name, table), wheres[name]) for name, table in TABLES.items()])
+                names = {table: name for name, table in TABLES.items()}
+                for plan, columns in reader.read(plans):
+                    setattr(data, names[plan.table], _shape(names[plan.table], columns))
+                    frames[names[plan.table]] = {}
+            except _Fallback:
+                frames = {}
+        for name, table in TABLES.items():
+            if name not in frames:
+                setattr(data, name, _shape(name, _read_generic(raw_conn, table, _columns(name, table), wheres[name])))
     if with_valuesets:
         from .valuesets import load_index
 
@@ -131,119 +137,358 @@ def load_measure_data(
     return data
 
 
-# --- selects --------------------------------------------------------------------------------------------
+def _where(name: str, patient_filter: str | None) -> str:
+    if patient_filter is None:
+        return "1=1"
+    if name == "patients":
+        return f"t.id IN ({patient_filter})"
+    if name == "encounter_diagnoses":
+        return f"t.encounter_id IN (SELECT id FROM encounter WHERE patient_id IN ({patient_filter}))"
+    return f"t.patient_id IN ({patient_filter})"
 
 
-def _patients_select(ids: list[int] | None) -> Select[Any]:
-    p = _T["patient"]
-    subject = func.coalesce(p.c.source_id, cast(p.c.id, SAString))
-    stmt = select(
-        p.c.id.label("patient_id"),
-        subject.label("subject_id"),
-        p.c.practice_id,
-        p.c.pcp_provider_id.label("provider_id"),
-        p.c.birth_date,
-        p.c.sex,
-        p.c.race,
-        p.c.ethnicity,
-        p.c.language,
-        p.c.payer,
-        p.c.zip_code,
-        p.c.deceased_date,
-    ).order_by(p.c.id)
-    if ids is not None:
-        stmt = stmt.where(p.c.practice_id.in_(ids))
-    return stmt
+def _patient_filter(practices: list[int] | None, patients: Sequence[int] | None) -> str | None:
+    """SQL selecting the ids of the patients to load (``None``: everyone). Ids are ints, so inlined."""
+    parts = []
+    if practices is not None:
+        parts.append(f"practice_id IN ({','.join(str(int(p)) for p in practices) or 'NULL'})")
+    if patients is not None:
+        parts.append(f"id IN ({','.join(str(int(p)) for p in patients) or 'NULL'})")
+    return None if not parts else f"SELECT id FROM patient WHERE {' AND '.join(parts)}"
 
 
-def _in_practices(column: ColumnElement[Any], ids: list[int] | None) -> ColumnElement[bool] | None:
-    if ids is None:
-        return None
-    p = _T["patient"]
-    return column.in_(select(p.c.id).where(p.c.practice_id.in_(ids)))
-
-
-def _event_select(name: str, table: Table, ids: list[int] | None) -> Select[Any]:
-    cols: list[ColumnElement[Any]] = []
-    seen: set[str] = set()
+def _columns(name: str, table: str) -> list[Col]:
+    """The columns to read for a frame (key parts instead of keys), with SQL and kind."""
+    out: dict[str, Col] = {}
     for column in COLUMNS[name]:
-        if column == "event_id":
-            cols.append(table.c.id.label("event_id"))
-        elif column in _KEYS:
-            for part in _KEYS[column]:
-                if part not in seen:
-                    seen.add(part)
-                    cols.append(table.c[part] if part in table.c else literal(None).label(part))
-        elif column not in seen:
-            seen.add(column)
-            cols.append(table.c[column] if column in table.c else literal(None).label(column))
-    stmt = select(*cols).order_by(table.c.id)
-    where = _in_practices(table.c.patient_id, ids)
-    return stmt if where is None else stmt.where(where)
+        if column in KEYS:
+            for part in KEYS[column]:
+                out.setdefault(part, Col(part, f't."{part}"', "str"))
+            continue
+        sql = f't."{column}"'
+        if column == "event_id" or name == "patients" and column == "patient_id":
+            sql = "t.id"
+        elif name == "patients" and column == "subject_id":
+            sql = "COALESCE(t.source_id, CAST(t.id AS TEXT))"
+        elif name == "patients" and column == "provider_id":
+            sql = "t.pcp_provider_id"
+        kind = ("date" if column in DATES else "float" if column in FLOATS else "int" if column in INTS
+                else "nint" if column in NULLABLE_INTS else "bool" if column in BOOLS else "str")
+        out[column] = Col(column, sql, kind)
+    return list(out.values())
 
 
-def _diagnoses_select(ids: list[int] | None) -> Select[Any]:
-    d = _T["diagnosis"]
-    stmt = select(d.c.encounter_id, d.c.condition_id, d.c.code_system, d.c.code, d.c.use, d.c.rank).order_by(d.c.id)
-    if ids is not None:
-        e = _T["encounter"]
-        stmt = stmt.where(d.c.encounter_id.in_(select(e.c.id).where(_in_practices(e.c.patient_id, ids))))
-    return stmt
+# --- SQLite: one group_concat string per column and chunk -------------------------------------------------
 
 
-# --- frames ---------------------------------------------------------------------------------------------
+_HEX_KINDS = ("int", "nint", "bool", "date")
+_MISSING = np.iinfo(np.int64).min  # NULL in a hex-encoded integer column
 
 
-def _frame(conn: Any, name: str, stmt: Select[Any]) -> pd.DataFrame:
-    """Run ``stmt`` on the raw driver cursor and shape the result into the frame's ``COLUMNS``."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    result = conn.exec_driver_sql(str(compiled))
-    names = list(result.keys())
-    rows = result.fetchall()
-    raw = pd.DataFrame.from_records(rows, columns=names, coerce_float=False) if rows else pd.DataFrame(
-        {c: pd.Series(dtype="object") for c in names}
-    )
+def _sqlite_expr(col: Col) -> tuple[str, str]:
+    """(expression, separator) for ``group_concat`` of a column, NULLs made explicit.
+
+    Integers and timestamps (epoch milliseconds) come as fixed-width hex, decoded by ``bytes.fromhex``
+    and ``np.frombuffer`` at memory speed; floats as decimal text; text values separated by US (0x1f).
+    """
+    if col.kind == "date":
+        value = f"CAST(ROUND((julianday({col.sql}) - 2440587.5) * 86400000.0) AS INTEGER)"
+        return f"printf('%016x', COALESCE({value}, {_MISSING}))", ""
+    if col.kind in _HEX_KINDS:
+        return f"printf('%016x', COALESCE(CAST({col.sql} AS INTEGER), {_MISSING}))", ""
+    if col.kind == "float":
+        return f"COALESCE({col.sql}, 'nan')", ","
+    return f"COALESCE(CAST({col.sql} AS TEXT), char(21))", _SEP
+
+
+@dataclass
+class _Plan:
+    """How one table is read on SQLite: row count, id range, the non-empty columns and the chunk query."""
+
+    table: str
+    cols: list[Col]
+    total: int
+    lo: int
+    hi: int
+    present: list[Col]
+    sql: str
+
+    def chunks(self) -> list[tuple[int, int]]:
+        if not self.total or not self.present:
+            return []
+        return [(a, a + _CHUNK_ROWS) for a in range(self.lo, self.hi + 1, _CHUNK_ROWS)]
+
+
+def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str) -> _Plan:
+    counts = cur.execute(
+        f"SELECT COUNT(*), MIN(t.id), MAX(t.id), {', '.join(f'COUNT({c.sql})' for c in cols)} "
+        f'FROM "{table}" t WHERE {where}'
+    ).fetchone()
+    present = [c for c, n in zip(cols, counts[3:], strict=True) if n]
+    aggregates = []
+    for i, c in enumerate(present):
+        expr, sep = _sqlite_expr(Col(c.name, f"x.c{i}", c.kind))
+        aggregates.append(f"GROUP_CONCAT({expr}, {'char(31)' if sep == _SEP else repr(sep)})")
+    inner = ", ".join(f"{c.sql} AS c{i}" for i, c in enumerate(present))
+    sql = (f"SELECT COUNT(*), {', '.join(aggregates)} FROM (SELECT {inner} "
+           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ? ORDER BY t.id) x') if present else ""
+    return _Plan(table, cols, counts[0], counts[1] or 0, counts[2] or 0, present, sql)
+
+
+class _SqliteReader:
+    """Reads planned tables chunk by chunk; with a database file, two threads run the SQL (SQLite releases
+    the GIL while it works) while this thread parses the chunks already fetched."""
+
+    def __init__(self, dbapi: Any, path: str | None) -> None:
+        self.dbapi = dbapi
+        self.path = path
+        self._local = threading.local()
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.conn = conn
+            self._opened.append(conn)
+        return conn
+
+    def _fetch(self, sql: str, start: int, stop: int) -> tuple[Any, ...]:
+        return tuple(self._conn().execute(sql, (start, stop)).fetchone())
+
+    def plan(self, tables: list[tuple[str, list[Col], str]]) -> list[_Plan]:
+        """Plan every table (counts of rows and non-NULL values), two tables at a time on a file."""
+        if not self.path:
+            cur = self.dbapi.cursor()
+            try:
+                return [_plan_sqlite(cur, *spec) for spec in tables]
+            finally:
+                cur.close()
+        self._opened = []
+
+        def one(spec: tuple[str, list[Col], str]) -> _Plan:
+            cur = self._conn().cursor()
+            try:
+                return _plan_sqlite(cur, *spec)
+            finally:
+                cur.close()
+
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                return list(pool.map(one, tables))
+        finally:
+            for conn in self._opened:
+                conn.close()
+            self._local = threading.local()
+
+    def read(self, plans: list[_Plan]) -> Iterator[tuple[_Plan, dict[str, Any]]]:
+        """Yield each table's columns as soon as its last chunk is parsed (so chunks are freed early)."""
+        tasks = [(plan, start, stop) for plan in plans for start, stop in plan.chunks()]
+        remaining = {p.table: len(p.chunks()) for p in plans}
+        parts: dict[str, list[list[Any]]] = {p.table: [[] for _ in p.present] for p in plans}
+        self._opened: list[Any] = []
+        pool = ThreadPoolExecutor(max_workers=2) if self.path and len(tasks) > 1 else None
+        cur = self.dbapi.cursor() if pool is None else None
+        futures: deque[Future[tuple[Any, ...]]] = deque()
+        pending = iter(tasks)
+
+        def submit() -> None:
+            nxt = next(pending, None)
+            if nxt is not None and pool is not None:
+                futures.append(pool.submit(self._fetch, nxt[0].sql, nxt[1], nxt[2]))
+
+        self._local = threading.local()
+        try:
+            for _ in range(2):
+                submit()
+            done: set[str] = set()
+            for plan, start, stop in tasks:
+                if pool is not None:
+                    row = futures.popleft().result()
+                    submit()
+                else:
+                    assert cur is not None
+                    row = tuple(cur.execute(plan.sql, (start, stop)).fetchone())
+                self._take(plan, row, parts[plan.table])
+                remaining[plan.table] -= 1
+                if not remaining[plan.table]:
+                    done.add(plan.table)
+                    yield plan, self._finish(plan, parts.pop(plan.table))
+            for plan in plans:  # tables without chunks (empty, or every column NULL)
+                if plan.table not in done:
+                    yield plan, self._finish(plan, parts.pop(plan.table))
+        finally:
+            for future in futures:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True)
+            for conn in self._opened:
+                conn.close()
+            if cur is not None:
+                cur.close()
+
+    @staticmethod
+    def _finish(plan: _Plan, parts: list[list[Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for c in plan.cols:
+            if c in plan.present:
+                i = plan.present.index(c)
+                out[c.name] = _join(parts[i], c, plan.total)
+                parts[i] = []
+            else:
+                out[c.name] = _nulls(c.kind, plan.total)
+        return out
+
+    @staticmethod
+    def _take(plan: _Plan, row: tuple[Any, ...], parts: list[list[Any]]) -> None:
+        n = row[0]
+        if not n:
+            return
+        for i, (col, text) in enumerate(zip(plan.present, row[1:], strict=True)):
+            parts[i].append(_parse_chunk(text, col, n))
+
+
+def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray:
+    if col.kind == "str":
+        values = text.split(_SEP)
+        if len(values) != n:  # a separator inside a value: read this table exactly instead
+            raise _Fallback(col.name)
+        return _dedupe_objects(np.array(values, dtype=object), null=_NULL)
+    if col.kind in _HEX_KINDS:
+        if len(text) != 16 * n:
+            raise _Fallback(col.name)
+        return np.frombuffer(bytes.fromhex(text), dtype=">i8").astype(np.int64)
+    numbers = np.fromstring(text, dtype=np.float64, sep=",")
+    if len(numbers) != n:
+        raise _Fallback(col.name)
+    return numbers
+
+
+def _join(chunks: list[np.ndarray], col: Col, total: int) -> Any:
+    if not chunks:
+        return _nulls(col.kind, total)
+    values = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    if len(values) != total:
+        raise _Fallback(col.name)
+    if col.kind == "str":
+        return pd.array(values, dtype="str")
+    return _numeric(values, col.kind)
+
+
+class _Fallback(Exception):
+    """The fast reader could not split a column reliably."""
+
+
+# --- any database: the driver's cursor, transposed ----------------------------------------------------
+
+
+def _read_generic(dbapi: Any, table: str, cols: list[Col], where: str) -> dict[str, Any]:
+    cur = dbapi.cursor()
+    try:
+        sql = f'SELECT {", ".join(c.sql for c in cols)} FROM "{table}" t WHERE {where} ORDER BY t.id'
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
     out: dict[str, Any] = {}
-    n = len(raw)
-    for column in COLUMNS[name]:
-        if column in _KEYS and column not in raw.columns:
-            system, code = _KEYS[column]
-            out[column] = _key(raw[system], raw[code]) if n else pd.Series([], dtype="str")
-        elif column in _DATES:
-            out[column] = _dates(raw[column])
-        elif column in _FLOATS:
-            out[column] = pd.to_numeric(raw[column], errors="coerce").astype("float64")
-        elif column in _INT_IDS and column not in _NULLABLE_IDS:
-            out[column] = raw[column].astype("int64")
-        elif column in _NULLABLE_IDS:
-            out[column] = pd.array(pd.to_numeric(raw[column], errors="coerce"), dtype="Int64")
-        elif column in _BOOLS:
-            out[column] = pd.array([None if v is None else bool(v) for v in raw[column]], dtype="boolean")
+    for col, values in zip(cols, columns, strict=True):
+        arr = np.array(values, dtype=object) if len(values) else np.zeros(0, dtype=object)
+        if col.kind == "str":
+            out[col.name] = _dedupe(arr, null=None)
+        elif col.kind == "date":
+            out[col.name] = _dates_from_objects(arr)
+        elif col.kind == "int":
+            out[col.name] = arr.astype(np.int64)
         else:
-            out[column] = _strings(raw[column])
+            nums = np.array([np.nan if v is None else float(v) for v in arr], dtype=np.float64)
+            out[col.name] = _numeric(nums, col.kind)
+    return out
+
+
+def _dates_from_objects(arr: np.ndarray) -> np.ndarray:
+    if not len(arr):
+        return np.zeros(0, dtype="datetime64[us]")
+    return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")
+
+
+# --- conversions ------------------------------------------------------------------------------------------
+
+
+def _nulls(kind: str, n: int) -> Any:
+    if kind == "str":
+        return pd.Series(np.nan, index=pd.RangeIndex(n), dtype="str").array
+    return _numeric(np.full(n, np.nan), kind) if kind != "int" else np.zeros(n, dtype=np.int64)
+
+
+def _numeric(values: np.ndarray, kind: str) -> Any:
+    if values.dtype == np.int64 and kind != "int":  # hex-decoded: the sentinel marks NULL
+        missing = values == _MISSING
+        if kind == "date":
+            out = values.astype("datetime64[ms]").astype("datetime64[us]")
+            out[missing] = np.datetime64("NaT")
+            return out
+        if kind == "nint":
+            return pd.arrays.IntegerArray(np.where(missing, 0, values), missing)
+        if kind == "bool":
+            return pd.arrays.BooleanArray(values != 0, missing)
+        values = np.where(missing, np.nan, values.astype(np.float64))
+    if kind == "int":
+        return values.astype(np.int64)
+    if kind == "float":
+        return values.astype(np.float64)
+    if kind == "nint":
+        return pd.array(values, dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
+    if kind == "bool":
+        mask = np.isnan(values)
+        return pd.arrays.BooleanArray(np.nan_to_num(values) != 0, mask)
+    if kind == "date":  # epoch milliseconds (float, NaN = missing)
+        missing = np.isnan(values)
+        ms = np.where(missing, 0, values).astype(np.int64)
+        out = ms.astype("datetime64[ms]").astype("datetime64[us]")
+        out[missing] = np.datetime64("NaT")
+        return out
+    raise ValueError(kind)
+
+
+def _dedupe(values: np.ndarray, null: str | None) -> Any:
+    """A ``str`` array where equal values share one object (8 bytes a row) and ``null`` marks missing."""
+    return pd.array(_dedupe_objects(values, null), dtype="str")
+
+
+def _dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniq = np.asarray(uniques, dtype=object)
+    if null is not None:
+        uniq = np.where(uniq == null, None, uniq)
+    taken = np.empty(len(values), dtype=object)
+    has = codes >= 0
+    taken[has] = uniq[codes[has]]
+    taken[~has] = None
+    return taken
+
+
+def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:
+    """The frame with exactly ``COLUMNS[name]``: keys built from their parts, in order."""
+    n = len(next(iter(raw.values()))) if raw else 0
+    out: dict[str, Any] = {}
+    for column in COLUMNS[name]:
+        if column in KEYS:
+            system, code = KEYS[column]
+            out[column] = _key(raw[system], raw[code])
+        else:
+            out[column] = raw[column]
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
-def _key(systems: pd.Series, codes: pd.Series) -> pd.Series:
-    return key_series(_strings(systems), _strings(codes)).astype("str")
-
-
-def _strings(series: pd.Series) -> pd.Series:
-    return series if series.dtype == "str" else series.astype("str")
-
-
-def _dates(series: pd.Series) -> pd.Series:
-    """Stored dates/timestamps (ISO text in SQLite, date/datetime objects elsewhere) as datetime64."""
-    if len(series) == 0:
-        return pd.Series([], dtype="datetime64[us]")
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.astype("datetime64[us]")
-    sample = series.dropna()
-    if not len(sample):
-        return pd.Series(np.full(len(series), np.datetime64("NaT"), dtype="datetime64[us]"))
-    first = sample.iloc[0]
-    if isinstance(first, str):
-        return pd.to_datetime(series, format="ISO8601", errors="coerce").astype("datetime64[us]")
-    if isinstance(first, dt.datetime | dt.date):
-        return pd.to_datetime(series, errors="coerce").astype("datetime64[us]")
-    return pd.to_datetime(series, errors="coerce").astype("datetime64[us]")
+def _key(systems: Any, codes: Any) -> Any:
+    """``system|code`` for every row, built once per distinct pair (missing parts as empty text)."""
+    s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
+    c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
+    if not len(s_codes):
+        return pd.array([], dtype="str")
+    pair = (s_codes.astype(np.int64) + 1) * (len(c_uniq) + 1) + (c_codes.astype(np.int64) + 1)
+    p_codes, p_uniq = pd.factorize(pair)
+    s_names = np.concatenate([[""], np.asarray(s_uniq, dtype=object)])
+    c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
+    labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)
+    return pd.array(labels[p_codes], dtype="str")

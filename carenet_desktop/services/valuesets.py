@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select
 from ..codes import system_key
 from ..metrics.valuesets import ValueSetIndex
 from ..models import DataImport, ValueSet, ValueSetCode, utcnow
+from ..models.changes import mark_practice_changed
 from ..models.database import Database
 from ..resources import resource
 from . import audit
@@ -152,6 +153,7 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
             result.loaded += 1
             result.codes += len(vs.codes)
         if result.loaded:
+            mark_practice_changed(s, [None])  # every result may depend on the value sets
             batch = DataImport(kind="valueset", file_name=", ".join(str(p) for p in paths)[:500],
                                username=ctx.username, status="done", finished_at=utcnow(),
                                added=result.loaded, detail={"codes": result.codes, "skipped": result.skipped[:100]})

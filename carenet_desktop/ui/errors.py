@@ -42,7 +42,7 @@ class ErrorDialog(QDialog):
         layout = QVBoxLayout(self)
         text = QLabel(
             "<b>CareNet Desktop ran into an unexpected problem.</b><br>"
-            "Your saved data is not affected. If it happens again, please send the details to your "
+            "Data that was already saved is not affected. If it happens again, please send the details to your "
             "support contact (they contain no patient information)."
         )
         text.setWordWrap(True)

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import getpass
-import inspect
 import logging
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from ..models.database import DatabaseError, open_database
-from ..services.context import Progress, ServiceContext
+from ..services.context import Progress, ServiceContext, ServiceError
 from .app import create_application
 from .main_window import DEFAULT_SIZE, MainWindow
 from .pages import PAGE_IDS
@@ -35,12 +35,12 @@ class LaunchError(Exception):
 
 def build_demo_database(path: Path, progress: Progress) -> None:
     """Build the demo network at ``path`` (``carenet_desktop.demo.ensure_demo_database``)."""
-    from ..demo import ensure_demo_database  # the demo package is heavy; only needed on first run
+    from ..demo import DemoError, ensure_demo_database  # heavy; only needed on the first run
 
-    if "progress" in inspect.signature(ensure_demo_database).parameters:
+    try:
         ensure_demo_database(path, progress=progress)
-    else:
-        ensure_demo_database(path)
+    except DemoError as exc:  # a user-facing message, like a service's
+        raise ServiceError(str(exc)) from exc
 
 
 def run_gui(
@@ -79,6 +79,7 @@ def run_gui(
         if page is not None:
             window.show_page(page)
         window.show()
+        _close_on_interrupt(window)
         return app.exec()
     finally:
         session.close()
@@ -104,17 +105,24 @@ def _build_demo_with_dialog(path: Path) -> bool:
     runner = TaskRunner()
     loop = QEventLoop()
     outcome: dict[str, object] = {}
-    task = runner.run(build_demo_database, path, label="Creating the demo network", write=True)
+    task = runner.run(lambda progress: build_demo_database(path, progress),
+                      label="Creating the demo network", write=True)
 
     def on_progress(fraction: float, message: str) -> None:
         dialog.setValue(int(fraction * 1000))
         if message:
             dialog.setLabelText(message)
 
+    # slots return None: PySide6 mishandles values returned from slots (a refcount error on exit)
+    def on_finished(_result: object) -> None:
+        outcome["ok"] = True
+
+    def on_failed(message: str) -> None:
+        outcome["error"] = message
+
     task.progress.connect(on_progress)
-    task.finished.connect(lambda _result: outcome.setdefault("ok", True))
-    task.failed.connect(lambda message: outcome.setdefault("error", message))
-    task.cancelled.connect(lambda: outcome.setdefault("cancelled", True))
+    task.finished.connect(on_finished)
+    task.failed.connect(on_failed)
     task.done.connect(loop.quit)
     dialog.canceled.connect(task.cancel)
     dialog.show()
@@ -150,7 +158,12 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | N
         loop = QEventLoop()
         failure: list[str] = []
         network.loaded.connect(loop.quit)
-        network.load_failed.connect(lambda message: (failure.append(message), loop.quit()))
+
+        def on_failed(message: str) -> None:
+            failure.append(message)
+            loop.quit()
+
+        network.load_failed.connect(on_failed)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
         loop.exec()
         if failure:
@@ -168,6 +181,23 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | N
     if not image.save(str(path), "PNG"):
         raise LaunchError(f"Cannot write the screenshot to {path}")
     return 0
+
+
+def _close_on_interrupt(window: MainWindow) -> None:
+    """Ctrl+C in the terminal closes the window (saving its state) instead of being ignored."""
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        window.close()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    # Python runs signal handlers only between bytecodes: wake the interpreter now and then
+    timer = QTimer(window)
+    timer.timeout.connect(_noop)
+    timer.start(300)
+
+
+def _noop() -> None:
+    pass
 
 
 def _first_line(text: str) -> str:

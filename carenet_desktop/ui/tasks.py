@@ -12,6 +12,7 @@ run in parallel.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import types
 from collections.abc import Callable
@@ -22,7 +23,6 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from ..models.database import DatabaseError
 from ..services.context import Cancelled, Progress, ServiceError
-from .diagnostics import format_details
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,9 @@ class Task(QObject):
     # --- worker side --------------------------------------------------------------------------
     def _report_from_worker(self, fraction: float, message: str) -> None:
         now = time.monotonic()
-        if fraction < 1.0 and message == self.message and now - self._last_emit < PROGRESS_INTERVAL:
-            return
+        if fraction < 1.0 and now - self._last_emit < PROGRESS_INTERVAL:
+            return  # a counter updated per row would otherwise queue thousands of events
         self._last_emit = now
-        self.message = message  # read by the throttle only; the GUI copy is set in _on_progress
         self._job_signals.progress.emit(fraction, message)
 
     # --- GUI side -----------------------------------------------------------------------------
@@ -126,6 +125,7 @@ class Task(QObject):
         if self.is_done:
             return
         self.fraction = fraction
+        self.message = message
         self.progress.emit(fraction, message)
 
     @Slot(object)
@@ -216,9 +216,8 @@ class TaskRunner(QObject):
     def _handle_crash(self, info: ExceptionInfo) -> None:
         if self.crash_handler is not None:
             self.crash_handler(info)
-        else:
-            # the exception's message may quote data (SQL parameters): log the type and stack only
-            log.error("Unexpected error in a background task:\n%s", format_details(info.exc_type, info.tb))
+        else:  # the application's handler (errors.ErrorHandler) is installed as sys.excepthook
+            sys.excepthook(info.exc_type, info.exc, info.tb)
 
     @Slot()
     def _on_task_done(self) -> None:

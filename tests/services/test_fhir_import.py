@@ -165,3 +165,17 @@ def test_default_practice_and_shared_mrns(ctx, tmp_path):  # type: ignore[no-unt
     with ctx.db.session() as s:
         rows = s.execute(select(Patient.source_id, Patient.mrn, Practice.code).join(Practice)).all()
     assert sorted(rows) == [("p1", "MRN-1", "FHIR"), ("p2", "p2", "FHIR")]
+
+
+def test_import_writes_the_change_journal(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    from carenet_desktop.models.changes import changes_since
+
+    write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1")))
+    import_fhir(ctx, [tmp_path])
+    with ctx.db.session() as s:
+        version, wholesale, patients = changes_since(s, 0)
+        pid = s.scalar(select(Patient.id))
+    assert patients == {pid} and version > 0
+    import_fhir(ctx, [tmp_path])  # a re-import is a change too (values may differ)
+    with ctx.db.session() as s:
+        assert changes_since(s, version)[2] == {pid}

@@ -77,3 +77,34 @@ def test_restricted_to_practices(ctx) -> None:  # type: ignore[no-untyped-def]
     assert only_b.encounter_diagnoses.empty
     with pytest.raises(ServiceError, match="ZZ"):
         load_measure_data(ctx.db, ["ZZ"])
+
+
+def test_restricted_to_patients(ctx) -> None:  # type: ignore[no-untyped-def]
+    everyone = load_measure_data(ctx.db)
+    p1 = int(everyone.patients.loc[everyone.patients["subject_id"] == "p1", "patient_id"].iloc[0])
+    only = load_measure_data(ctx.db, patient_id_list=[p1])
+    assert only.patients["patient_id"].tolist() == [p1]
+    assert set(only.encounters["patient_id"]) == {p1} and len(only.encounter_diagnoses) == 1
+    assert load_measure_data(ctx.db, patient_id_list=[]).patients.empty
+
+
+def test_text_with_separator_characters_is_read_exactly(ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from carenet_desktop.models import Observation
+
+    with ctx.db.session() as s:
+        s.execute(update(Observation).values(value_text="a\x1fb\x15c"))
+    data = load_measure_data(ctx.db)
+    assert data.observations["value_text"].tolist() == ["a\x1fb\x15c"]
+    assert data.observations["value_num"].tolist() == [85.0]
+
+
+def test_fast_and_exact_readers_agree(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.services import measure_data
+
+    fast = load_measure_data(ctx.db)
+    monkeypatch.setattr(measure_data, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(measure_data._Fallback("x")))
+    exact = load_measure_data(ctx.db)  # SQLite: the fast reader gave up, the exact one was used
+    for name, frame in fast.frames().items():
+        pd.testing.assert_frame_equal(frame, exact.frames()[name], check_dtype=True, obj=name)

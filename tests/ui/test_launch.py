@@ -7,7 +7,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
 
 import carenet_desktop.demo as demo_package
 from carenet_desktop.models.database import open_database
@@ -91,9 +91,13 @@ def test_dialog_build_can_be_cancelled(qtbot, tmp_path, monkeypatch):
     def press_cancel() -> None:
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible()]
         assert dialogs, "no progress dialog shown"
-        dialogs[0].cancel()
+        button = next(b for b in dialogs[0].findChildren(QPushButton) if b.text() == "Cancel")
+        button.click()  # as the user does
 
-    QTimer.singleShot(300, press_cancel)
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(press_cancel)
+    timer.start(300)
     started = time.monotonic()
     demo_path = tmp_path / "demo.db"
     assert launch._build_demo_with_dialog(demo_path) is False

@@ -120,3 +120,19 @@ def test_writes_run_one_at_a_time(qtbot, runner):
     tasks = [runner.run(write, write=True) for _ in range(4)]
     qtbot.waitUntil(lambda: all(t.is_done for t in tasks), timeout=5000)
     assert max(overlap) == 1
+
+
+def test_chatty_progress_is_throttled_but_the_end_arrives(qtbot, runner):
+    def work(progress: Progress) -> None:
+        for i in range(20_000):
+            progress.report(i / 20_000, f"row {i}")
+        progress.report(1.0, "all rows")
+
+    received: list[tuple[float, str]] = []
+    task = runner.run(work, on_progress=lambda f, m: received.append((f, m)))
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        pass
+    qtbot.wait(50)
+    assert 1 <= len(received) < 2_000
+    assert received[-1] == (1.0, "all rows")
+    assert task.message == "all rows" and task.fraction == 1.0

@@ -6,6 +6,8 @@ optional in every format. Parsing is vectorised; what does not parse becomes NaT
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,16 @@ DATE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
 _PREFERENCE = ("iso", "us", "us-short", "us-dash", "compact", "dmy-slash", "dmy", "dmy-dot", "excel")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MIN_DATE = pd.Timestamp("1900-01-01")
+# the shape a value must have for a format to be worth trying
+_SHAPES: dict[str, re.Pattern[str]] = {
+    "iso": re.compile(r"\d{4}-\d{1,2}-\d{1,2}"),
+    "us": re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "dmy-slash": re.compile(r"\d{1,2}/\d{1,2}/\d{4}"),
+    "us-short": re.compile(r"\d{1,2}/\d{1,2}/\d{2}(\s|$)"),
+    "us-dash": re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), "dmy": re.compile(r"\d{1,2}-\d{1,2}-\d{4}"),
+    "dmy-dot": re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"),
+    "compact": re.compile(r"\d{8}(\d{4,6})?$"),
+    "excel": re.compile(r"\d{1,7}(\.\d+)?$"),
+}
 
 
 def format_label(key: str) -> str:
@@ -54,6 +66,11 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
             if not pending.any():
                 break
             out[pending] = pd.to_datetime(text[pending], format=pattern, errors="coerce")
+        # ISO dates cannot be mistaken for any other layout: accept them in every column
+        iso = todo & out.isna() & text.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+        if iso.any():
+            parsed = pd.to_datetime(text[iso], format="ISO8601", errors="coerce", utc=True)
+            out[iso] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
     return out.where(out >= MIN_DATE)
 
 
@@ -66,6 +83,8 @@ def detect_format(values: pd.Series, sample_size: int = 2000) -> str | None:
         return None
     best, best_n = None, 0
     for key in _PREFERENCE:
+        if not any(_SHAPES[key].match(v) for v in sample):
+            continue
         n = int(parse_dates(sample, key).notna().sum())
         if n > best_n:
             best, best_n = key, n

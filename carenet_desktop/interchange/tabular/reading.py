@@ -21,7 +21,7 @@ import pandas as pd
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 256 * 1024
-DEFAULT_CHUNK_ROWS = 200_000
+DEFAULT_CHUNK_ROWS = 100_000
 csv.field_size_limit(2**31 - 1)
 _CSV_ERROR = "\x00csv-error:"
 

@@ -56,7 +56,7 @@ def _convert(values: pd.Series, kind: str) -> np.ndarray:
         # Python ints/floats: DB drivers do not take numpy scalars
         arr[~mask] = np.rint(good).astype(np.int64).tolist() if kind == "int" else good.tolist()
         return arr
-    arr = values.astype(object).to_numpy(copy=True)
+    arr = np.array(values.to_numpy(dtype=object), dtype=object)  # a writable copy
     missing = pd.isna(arr)
     arr[missing] = None
     if kind == "text" and len(arr):

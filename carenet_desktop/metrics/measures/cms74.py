@@ -40,7 +40,11 @@ class CMS74(Measure):
     basis = "patient"
     improvement = "increase"
     groups = (Group("Two fluoride varnish applications"),)
-    stratifiers = (Stratifier("Age 1-5", 1, 5), Stratifier("Age 6-12", 6, 12), Stratifier("Age 13-20", 13, 20))
+    stratifiers = (
+        Stratifier("Age 1-5", 1, 5, "start"),
+        Stratifier("Age 6-12", 6, 12, "start"),
+        Stratifier("Age 13-20", 13, 20, "start"),
+    )
     valuesets = tuple(sorted({CLINICAL_ORAL_EVALUATION, FLUORIDE_VARNISH, *hospice.VALUESETS}))
     specification = {
         "age": "1 to 20 years old on the first day of the measurement period.",

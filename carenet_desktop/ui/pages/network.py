@@ -182,7 +182,7 @@ class NetworkPage(Page):
         self.subtitle.setText(
             f"The {n:,} practice{'s' if n != 1 else ''} of {name}, with their registered patients and "
             "providers. Click a column heading to sort; type below to filter." if n
-            else f"{name} has no practices yet."
+            else f"{overview.network_name or 'This network'} has no practices yet."
         )
         self.practices_tile.set_value(f"{n:,}")
         self.providers_tile.set_value(f"{overview.providers:,}")
