@@ -129,7 +129,8 @@ def open_database(db: str | os.PathLike[str] | URL | None = None, *, migrate: bo
     except DatabaseError:
         raise
     except Exception as exc:
-        raise DatabaseError(f"Cannot open database {url.render_as_string(hide_password=True)}: {exc}") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"Cannot open database {url.render_as_string(hide_password=True)}: {first_line}") from exc
     return Database(url, engine)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import types
 from collections.abc import Callable
 
@@ -88,6 +89,11 @@ class ErrorHandler:
 
     def install(self) -> None:
         sys.excepthook = self.__call__
+        threading.excepthook = self._thread_hook
+
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            self(args.exc_type, args.exc_value, args.exc_traceback)
 
     def __call__(self, exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
@@ -103,6 +109,8 @@ class ErrorHandler:
             return
         if self._showing:  # one dialog at a time; a cascade of errors goes to the log only
             return
+        if threading.current_thread() is not threading.main_thread():
+            return  # widgets only on the GUI thread; background work reports through its Task instead
         self._showing = True
         try:
             ErrorDialog(summary(exc_type, tb), details, QApplication.activeWindow()).exec()

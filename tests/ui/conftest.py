@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from carenet_desktop.models import Network, Patient, Provider  # noqa: E402
+from carenet_desktop.models import Network, Patient, Practice, Provider  # noqa: E402
 from carenet_desktop.models.database import Database, open_database  # noqa: E402
 from carenet_desktop.services.context import ServiceContext  # noqa: E402
 from carenet_desktop.services.practices import get_or_create_practice  # noqa: E402
@@ -34,8 +34,6 @@ def fill_database(db: Database, practices=PRACTICES, network_name: str | None = 
     for code, name, city, n_patients, n_providers in practices:
         practice_id = get_or_create_practice(ctx, code, name)
         with db.session() as s:
-            from carenet_desktop.models import Practice
-
             s.get(Practice, practice_id).city = city
             for i in range(n_patients):
                 s.add(Patient(practice_id=practice_id, mrn=f"{code}-{i}", birth_date=dt.date(2015, 1, 1) + dt.timedelta(days=i)))

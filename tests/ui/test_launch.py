@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import pytest
@@ -35,8 +36,14 @@ def fake_demo(monkeypatch, sample):
         return path
 
     monkeypatch.setattr(demo_package, "ensure_demo_database", ensure_demo_database, raising=False)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_gui installs its handler; put pytest-qt's back
     return calls
+
+
+@pytest.fixture(autouse=True)
+def keep_exception_hooks(monkeypatch):
+    """run_gui installs the application's error handler; put pytest-qt's hooks back afterwards."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
 
 
 def test_demo_is_built_before_the_screenshot_with_terminal_progress(qapp, tmp_path, fake_demo, sample):

@@ -177,3 +177,14 @@ def test_every_page_opens_without_error(qtbot, db_path, page_id):
     assert window.current_page().page_id == page_id
     assert window.current_page().isVisible()
     assert window.current_page().mapTo(window, QPoint(0, 0)).x() >= window.navigation.width()
+
+
+def test_a_reported_change_refreshes_the_practice_list(qtbot, db_path, sample):
+    window = make_window(qtbot, db_path)
+    sample.fill(window.session.ctx.db, [("ZED", "Zed Pediatrics", None, 1, 0)], network_name=None)
+    assert "ZED" not in [row[0] for row in table_rows(window)]
+    with qtbot.waitSignal(window.network_page.loaded, timeout=10_000):
+        window.session.notify_changed({"practices"})
+    assert "ZED" in [row[0] for row in table_rows(window)]
+    with qtbot.assertNotEmitted(window.network_page.loaded, wait=300):
+        window.session.notify_changed({"referrals"})  # not shown on this page

@@ -65,6 +65,8 @@ class NetworkPage(Page):
     practice_activated = Signal(object)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
+    #: changes (see Session.notify_changed) after which the overview is read again
+    WATCHED_AREAS = frozenset({"network", "practices", "providers", "patients", "imports"})
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
@@ -159,6 +161,7 @@ class NetworkPage(Page):
         for view in (self.loading_view, self.table, self.empty_view, self.error_view):
             self.state.addWidget(view)
         layout.addWidget(self.state, 1)
+        session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
@@ -197,6 +200,10 @@ class NetworkPage(Page):
         self.state.setCurrentIndex(self.STATE_ERROR)
         self.status_message.emit("Could not read the practices")
         self.load_failed.emit(message)
+
+    def _on_data_changed(self, areas: frozenset[str]) -> None:
+        if self.loaded_once and areas & self.WATCHED_AREAS:
+            self.refresh()
 
     # --- interaction --------------------------------------------------------------------------
     def _apply_filter(self, text: str) -> None:
