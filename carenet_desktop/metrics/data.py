@@ -26,7 +26,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "encounters": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "class_code", "start", "end",
-        "provider_id", "reason_key", "discharge_key",
+        "provider_id", "reason_key", "discharge_key", "location_key",
     ),
     "encounter_diagnoses": ("encounter_id", "condition_id", "key", "use", "rank"),
     "conditions": (

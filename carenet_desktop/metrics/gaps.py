@@ -8,7 +8,8 @@ per gap (``GAP_COLUMNS``): ``missing`` is short plain-language text ("DTaP #4 (h
 Measures with their own ``gaps`` say exactly what is short; every other measure gets ``default_gaps``:
 the group's title, due by the end of the period, or by the measure's anchor birthday when it exposes
 one (a ``gap_anchor`` class attribute: ``{group_index: (years, months)}`` after birth, or a
-network-defined measure's numerator window end).
+network-defined measure's numerator window end). Inverse measures (lower is better, e.g. CMS75 dental
+decay) have no gap list: their numerator is the outcome to avoid, not something missing.
 
 ``upcoming(data, measures, as_of, within_days)`` finds children who are not in a failing denominator
 yet but whose deadline falls within ``[as_of, as_of + within_days]`` and who do not meet the numerator
@@ -94,8 +95,9 @@ def gap_frame(members: pd.DataFrame, missing: Any, due: Any) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ plain-language text
 
 
-def count_text(name: str, have: Any, need: Any) -> np.ndarray:
-    """``"DTaP #4 (has 3 of 4)"``, ``"PCV #3-#4 (has 2 of 4)"``: the next dose(s) short, per row.
+def count_text(name: str, have: Any, need: Any, qualifier: Any = "") -> np.ndarray:
+    """``"DTaP #4 (has 3 of 4)"``, ``"PCV #3-#4 (has 2 of 4)"``: the next dose(s) short, per row;
+    ``qualifier`` (text, per row or one for all) goes before the parenthesis ("... by 15 months (has ...)").
 
     ``have`` is capped at ``need - 1`` (a row that is short by another rule still reads sensibly)."""
     need_ = np.asarray(need, dtype=np.int64)
@@ -105,7 +107,9 @@ def count_text(name: str, have: Any, need: Any) -> np.ndarray:
     last = pd.Series(need_).astype(str).to_numpy(dtype=object)
     has = pd.Series(have_).astype(str).to_numpy(dtype=object)
     numbers = np.where(need_ - have_ > 1, "#" + nxt + "-#" + last, "#" + nxt)
-    return (name + " " + numbers + " (has " + has + " of " + last + ")").astype(object)
+    qual = np.asarray(qualifier, dtype=object)
+    qual = np.where(qual == "", "", " " + qual)
+    return (name + " " + numbers + qual + " (has " + has + " of " + last + ")").astype(object)
 
 
 def join_texts(parts: Sequence[tuple[np.ndarray, Any]], sep: str = "; ") -> np.ndarray:
@@ -122,6 +126,19 @@ def join_texts(parts: Sequence[tuple[np.ndarray, Any]], sep: str = "; ") -> np.n
     return out
 
 
+def lookup(table: pd.Series, keys: Any) -> np.ndarray:
+    """``table[key]`` for each key (missing keys -> NaN/NaT/None); ``table`` has a unique index."""
+    return table.reindex(pd.Index(np.asarray(keys))).to_numpy()
+
+
+def births(data: MeasureData, patient_ids: Any) -> pd.Series:
+    """Each patient's birth day (datetime64, positional index)."""
+    from .measures import _network_common as nc
+
+    table = nc.people(data).set_index("patient_id")["birth"]
+    return pd.Series(lookup(table, patient_ids), dtype="datetime64[ns]")
+
+
 def date_text(values: Any) -> np.ndarray:
     """ISO dates as text ('' where missing)."""
     s = pd.to_datetime(pd.Series(values), errors="coerce")
@@ -134,6 +151,8 @@ def date_text(values: Any) -> np.ndarray:
 def default_gaps(measure: Measure, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
     """Gaps of a measure without its own ``gaps``: the group's title, due by the period end (or by the
     anchor date the measure exposes)."""
+    if measure.improvement == "decrease":
+        return empty_gaps()  # lower is better: the numerator is the bad outcome, nothing is "missing"
     members = open_members(rows, measure.id)
     if members.empty:
         return empty_gaps()
@@ -154,8 +173,7 @@ def anchor_dates(measure: Measure, data: MeasureData, period: Period, members: p
     definition = getattr(measure, "definition", None)
     if anchor is None and not isinstance(definition, nc.SimpleDefinition):
         return None
-    people = nc.people(data).set_index("patient_id")
-    birth = pd.Series(members["patient_id"].map(people["birth"]).to_numpy(), dtype="datetime64[ns]")
+    birth = births(data, members["patient_id"])
     out = pd.Series(np.full(len(members), np.datetime64("NaT", "ns")))
     if anchor is not None:
         for group_index, (years, months) in dict(anchor).items():

@@ -303,9 +303,9 @@ class CMS117(Measure):
         ids = pd.Index(pd.unique(members["patient_id"].to_numpy()), name="patient_id")
         win = _windows(pats[imz.patient_flag(pats["patient_id"], ids)])
         text = pd.Series(_shortfall_text(data, pd.Index(win.index, name="patient_id"), win), index=win.index)
-        missing = members["patient_id"].map(text).fillna("").to_numpy(dtype=object)
+        missing = np.array(pd.Series(gapkit.lookup(text, members["patient_id"]), dtype=object).fillna(""), dtype=object)
         missing[missing == ""] = self.groups[0].title  # met by a rule the text does not itemise
-        return gapkit.gap_frame(members, missing, members["patient_id"].map(win["bd2"]))
+        return gapkit.gap_frame(members, missing, gapkit.lookup(win["bd2"], members["patient_id"]))
 
     def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:
         """Children whose 2nd birthday is within ``[as_of, as_of + within_days]``, not excluded, who are

@@ -89,8 +89,7 @@ class DEV(Measure):
         members = gapkit.open_members(rows, self.id)
         if members.empty:
             return gapkit.empty_gaps()
-        birth = pd.Series(members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
-                          dtype="datetime64[ns]")
+        birth = gapkit.births(data, members["patient_id"])
         group = members["group_index"].to_numpy()
         screens = nc.any_event_days(data, ("procedures", "observations"), [nc.DEVELOPMENTAL_SCREENING])
         due = pd.Series(np.full(len(members), np.datetime64("NaT", "ns")))

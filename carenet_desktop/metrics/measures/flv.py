@@ -18,7 +18,7 @@ def last_day_before(events: pd.DataFrame, pids: pd.Series, end: pd.Timestamp) ->
     """Per row: the last event day on or before ``end`` as ISO text ('' when none)."""
     ev = events[events["day"] <= end]
     last = ev.groupby("patient_id")["day"].max()
-    return gapkit.date_text(pids.map(last))
+    return gapkit.date_text(gapkit.lookup(last, pids))
 
 
 @register

@@ -80,8 +80,7 @@ class IMA(Measure):
         if members.empty:
             return gapkit.empty_gaps()
         pids = members["patient_id"]
-        birth = pd.Series(pids.map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
-                          dtype="datetime64[ns]")
+        birth = gapkit.births(data, pids)
         b13 = nc.birthday(birth, years=13)
 
         def doses(valueset: str) -> pd.DataFrame:

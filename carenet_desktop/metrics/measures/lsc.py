@@ -52,7 +52,7 @@ class LSC(Measure):
         members = gapkit.open_members(rows, self.id)
         if members.empty:
             return gapkit.empty_gaps()
-        birth = members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"])
+        birth = gapkit.births(data, members["patient_id"])
         return gapkit.gap_frame(members, "Blood lead test", nc.birthday(birth, years=2))
 
     def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:

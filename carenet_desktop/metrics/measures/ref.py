@@ -10,12 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..period import Period
 from ..primitives import status_in
 from . import _network_common as nc
+
+#: how a gap names each referral type (unknown types are shown as stored)
+TYPE_LABELS = {
+    "help-me-grow": "Help Me Grow", "early-intervention": "Early intervention",
+    "behavioral-health": "Behavioral health", "specialist": "Specialist",
+    "community-service": "Community service", "dental": "Dental", "other": "Other",
+}
 
 WINDOWS_DAYS = (30, 60, 90)
 
@@ -80,3 +88,39 @@ class REF(Measure):
         ref = data.referrals
         return pd.DataFrame({"episode_id": ref["event_id"].to_numpy(),
                              "referral_type": ref["referral_type"].fillna("other").to_numpy()})
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """Which step of the referral loop is open (not scheduled, not seen, report not received), or
+        how it failed (lost, closed too late); due 30/60/90 days after placement."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        ref = data.referrals.set_index("event_id")
+        episode = members["episode_id"].astype("int64")
+
+        def col(name: str) -> pd.Series:
+            return pd.Series(gapkit.lookup(ref[name], episode))
+
+        placed = nc.to_day(col("placed_on"))
+        limit = np.asarray(WINDOWS_DAYS)[members["group_index"].to_numpy()]
+        sub = ref.loc[episode.to_numpy()]
+        done = pd.Series(completion_day(sub).to_numpy())
+        elapsed = (done - placed).dt.days.to_numpy(dtype=float)
+        lost = status_in(sub, "lost")
+        seen, scheduled = nc.to_day(col("seen_on")), nc.to_day(col("scheduled_on"))
+        step = np.where(
+            seen.notna(), "seen " + gapkit.date_text(seen) + ", report not received",
+            np.where(scheduled.notna(), "appointment " + gapkit.date_text(scheduled) + ", not yet seen",
+                     "not yet scheduled"))
+        with np.errstate(invalid="ignore"):
+            step = np.where(done.notna() & (elapsed > limit),
+                            "loop closed after " + pd.Series(elapsed).fillna(0).astype(int).astype(str).to_numpy(dtype=object)
+                            + " days (limit " + limit.astype(str).astype(object) + ")", step)
+            step = np.where(done.notna() & (elapsed < 0), "outcome dated before placement", step)
+        lost_on = nc.to_day(col("lost_on"))
+        step = np.where(lost, np.where(lost_on.notna(), "lost to follow-up " + gapkit.date_text(lost_on),
+                                       "lost to follow-up"), step)
+        kind = col("referral_type").fillna("other").astype(str)
+        label = kind.map(TYPE_LABELS).fillna(kind).to_numpy(dtype=object)
+        text = label + " referral placed " + gapkit.date_text(placed) + ": " + step
+        return gapkit.gap_frame(members, text, placed + pd.to_timedelta(limit, unit="D"))

@@ -73,8 +73,7 @@ class W30(Measure):
         members = gapkit.open_members(rows, self.id)
         if members.empty:
             return gapkit.empty_gaps()
-        birth = pd.Series(members["patient_id"].map(nc.people(data).set_index("patient_id")["birth"]).to_numpy(),
-                          dtype="datetime64[ns]")
+        birth = gapkit.births(data, members["patient_id"])
         rate2 = (members["group_index"] == 1).to_numpy()
         b15 = nc.birthday(birth, months=15)
         due = nc.birthday(birth, months=30).where(rate2, b15)
@@ -82,8 +81,8 @@ class W30(Measure):
         visits = nc.well_visit_days(data, nc.WELL_VISITS)
         have = nc.days_in_windows(visits, members["patient_id"], lo, due)
         need = np.where(rate2, 2, 6)
-        text = gapkit.count_text("Well-child visit", have, need)
-        text = text + np.where(rate2, " after 15 months", " by 15 months")
+        text = gapkit.count_text("Well-child visit", have, need,
+                                 np.where(rate2, "from 15 to 30 months", "by 15 months"))
         return gapkit.gap_frame(members, text, due)
 
     def upcoming_gaps(self, data: MeasureData, as_of: dt.date, within_days: int) -> pd.DataFrame:

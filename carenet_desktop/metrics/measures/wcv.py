@@ -53,6 +53,6 @@ class WCV(Measure):
             return gapkit.empty_gaps()
         visits = nc.well_visit_days(data, nc.WELL_VISITS)
         visits = visits[visits["day"] <= pd.Timestamp(period.end)]
-        last = gapkit.date_text(members["patient_id"].map(visits.groupby("patient_id")["day"].max()))
+        last = gapkit.date_text(gapkit.lookup(visits.groupby("patient_id")["day"].max(), members["patient_id"]))
         text = np.where(last == "", "Well-care visit (none on record)", "Well-care visit (last " + last + ")")
         return gapkit.gap_frame(members, text, pd.Timestamp(period.end))

@@ -1,0 +1,266 @@
+"""Care-gap worklists: per measure, the patients (or episodes) still missing something, and by when.
+
+An internal worklist for practice staff: patient names, MRN and birth date are shown (never logged).
+Every call that returns or writes patient-level gaps leaves an audit entry (``view`` or ``export``) that
+says who, which practice, which measures and how many rows - not which patients.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from ..metrics import gaps as gapkit
+from ..metrics.catalogue import get_measure
+from ..metrics.definition import Measure
+from ..metrics.engine import evaluate_measures, select_measures
+from ..metrics.period import Period
+from ..models import Patient, Practice, Provider
+from . import audit
+from .context import ServiceContext, ServiceError
+from .measure_data import load_measure_data, practice_ids
+
+#: columns of a care-gap worklist, in display order
+WORKLIST_COLUMNS = (
+    "practice_code", "measure", "measure_title", "group_index", "group_title", "patient_id", "episode_id",
+    "mrn", "patient_name", "birth_date", "provider", "payer", "missing", "due_date", "days_left", "status",
+)
+#: headers written to CSV/Excel (same order as WORKLIST_COLUMNS, internal ids left out)
+EXPORT_HEADERS = {
+    "practice_code": "Practice", "measure": "Measure", "group_title": "Rate", "mrn": "MRN",
+    "patient_name": "Patient", "birth_date": "Birth date", "provider": "Provider", "payer": "Payer",
+    "missing": "Missing", "due_date": "Due by", "days_left": "Days left", "status": "Status",
+}
+
+
+def care_gaps(
+    ctx: ServiceContext,
+    period: Period,
+    practice_code: str | None = None,
+    measure_ids: Sequence[str] | None = None,
+    due_within: int | None = None,
+    as_of: dt.date | None = None,
+    *,
+    action: Literal["view", "export"] | None = "view",
+) -> pd.DataFrame:
+    """The care-gap worklist (``WORKLIST_COLUMNS``), sorted by due date.
+
+    Without ``due_within``: every open gap of the period (``status`` "overdue" when the due date is before
+    ``as_of``, else "open"). With ``due_within`` = N: the gaps due within ``[as_of, as_of + N]`` days, plus
+    "upcoming" gaps of children who are not in a failing denominator yet but whose deadline falls in that
+    window (birthday-anchored measures). ``as_of`` defaults to today. Measures that failed to evaluate are
+    listed in ``frame.attrs["failures"]``.
+    """
+    if due_within is not None and due_within < 0:
+        raise ServiceError("--due-within must be 0 or more days")
+    as_of = as_of or dt.date.today()
+    progress = ctx.progress
+    try:
+        measures = select_measures(measure_ids)
+    except KeyError as exc:
+        raise ServiceError(str(exc.args[0]) if exc.args else str(exc)) from None
+    ids = practice_ids(ctx.db, [practice_code]) if practice_code else None
+    progress.report(0.0, "Loading records")
+    data = load_measure_data(ctx.db, practice_id_list=ids)
+    progress.report(0.4, "Evaluating measures")
+
+    def step(i: int, n: int, measure_id: str) -> None:
+        progress.report(0.4 + 0.4 * i / max(n, 1), f"Evaluating {measure_id}")
+
+    run = evaluate_measures(data, period, measures, on_measure=step)
+    failures = dict(run.failures)
+    frames: list[pd.DataFrame] = []
+    for measure in measures:
+        if measure.id in failures:
+            continue
+        progress.check()
+        try:
+            frames.append(measure.gaps(data, period, run.rows[run.rows["measure"] == measure.id]))
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            failures[measure.id] = f"care gaps: {type(exc).__name__}: {exc}"
+    found = _concat(frames)
+    found["status"] = np.where(pd.to_datetime(found["due_date"]) < pd.Timestamp(as_of), "overdue", "open")
+    if due_within is not None:
+        progress.report(0.85, "Upcoming gaps")
+        win = gapkit.window(as_of, due_within)
+        found = gapkit.within(found, win)
+        ahead = gapkit.upcoming(data, [m for m in measures if m.id not in failures], as_of, due_within)
+        ahead["status"] = "upcoming"
+        found = _concat([found, ahead]).drop_duplicates(["measure", "group_index", "patient_id", "episode_id"])
+    progress.report(0.9, "Patient details")
+    table = _worklist(ctx, found, as_of, ids)
+    table.attrs["failures"] = failures
+    table.attrs["audit"] = {
+        "entity_id": practice_code or "network", "practice_id": ids[0] if ids else None,
+        "what": (f"{len(table)} care gaps, period {period.label}, measures {', '.join(m.id for m in measures)}"
+                 + (f", due within {due_within} days of {as_of.isoformat()}" if due_within is not None else "")),
+    }
+    if action is not None:
+        _audit(ctx, table, action)
+    progress.report(1.0, f"{len(table)} care gaps")
+    return table
+
+
+def _audit(ctx: ServiceContext, table: pd.DataFrame, action: str, where: str = "") -> None:
+    info = table.attrs["audit"]
+    verb = "Exported" if action == "export" else "Viewed"
+    with ctx.db.session() as s:
+        audit.record(s, ctx.username, action, "care_gaps", info["entity_id"], practice_id=info["practice_id"],
+                     summary=f"{verb} {info['what']}{where}")
+
+
+def export_care_gaps(
+    ctx: ServiceContext,
+    path: Path,
+    period: Period,
+    practice_code: str | None = None,
+    measure_ids: Sequence[str] | None = None,
+    due_within: int | None = None,
+    as_of: dt.date | None = None,
+) -> pd.DataFrame:
+    """``care_gaps`` written to ``path`` (.csv or .xlsx) and audited as an export; returns the worklist."""
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    table = care_gaps(ctx, period, practice_code, measure_ids, due_within, as_of, action=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_worklist(table, path)
+    _audit(ctx, table, "export", f" to {path.name}")
+    return table
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        out = gapkit.empty_gaps()
+        out["status"] = pd.Series(dtype="object")
+        return out
+    return pd.concat(frames, ignore_index=True)
+
+
+def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice_id_list: list[int] | None) -> pd.DataFrame:
+    """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date."""
+    people = _patients(ctx, practice_id_list)
+    table = found.merge(people, on="patient_id", how="left")
+    titles = {m: get_measure(m) for m in pd.unique(table["measure"])}
+    table["measure_title"] = table["measure"].map({m: x.title for m, x in titles.items()})
+    table["group_title"] = [_group_title(titles[m], int(g)) for m, g in
+                            zip(table["measure"], table["group_index"], strict=True)] if len(table) else []
+    due = pd.to_datetime(table["due_date"])
+    table["days_left"] = (due - pd.Timestamp(as_of)).dt.days.astype("Int64")
+    table = table.assign(_due=due).sort_values(
+        ["_due", "practice_code", "patient_name", "measure", "group_index"], kind="stable", na_position="last")
+    return table.drop(columns="_due").reset_index(drop=True)[list(WORKLIST_COLUMNS)]
+
+
+def _group_title(measure: Measure, group_index: int) -> str:
+    return measure.groups[group_index].title if 0 <= group_index < len(measure.groups) else ""
+
+
+def _patients(ctx: ServiceContext, practice_id_list: list[int] | None) -> pd.DataFrame:
+    stmt = (
+        select(Patient.id, Practice.code, Patient.mrn, Patient.family_name, Patient.given_name, Patient.birth_date,
+               Provider.given_name, Provider.family_name, Provider.credentials, Patient.payer)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .outerjoin(Provider, Provider.id == Patient.pcp_provider_id)
+    )
+    if practice_id_list is not None:
+        stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
+    with ctx.db.session() as s:
+        rows = s.execute(stmt).all()
+    cols = ["patient_id", "practice_code", "mrn", "family", "given", "birth_date", "prov_given", "prov_family",
+            "prov_cred", "payer"]
+    frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    frame["patient_name"] = _join_name(frame["family"], frame["given"], ", ")
+    provider = _join_name(frame["prov_given"], frame["prov_family"], " ")
+    frame["provider"] = np.where(frame["prov_cred"].notna() & (provider != ""),
+                                 provider + ", " + frame["prov_cred"].fillna("").astype(str), provider)
+    return frame[["patient_id", "practice_code", "mrn", "patient_name", "birth_date", "provider", "payer"]]
+
+
+def _join_name(first: pd.Series, second: pd.Series, sep: str) -> pd.Series:
+    a, b = first.fillna("").astype(str), second.fillna("").astype(str)
+    both = (a != "") & (b != "")
+    return (a + np.where(both, sep, "") + b).astype(object)
+
+
+# ----------------------------------------------------------------------------------------- export
+
+#: a cell starting with one of these is a formula to Excel/LibreOffice (CSV injection)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as exported: readable headers, internal ids dropped."""
+    return table[list(EXPORT_HEADERS)].rename(columns=EXPORT_HEADERS)
+
+
+def write_worklist(table: pd.DataFrame, path: Path) -> None:
+    """Write the worklist as ``.csv`` or ``.xlsx`` (bold frozen header, date cells, formula text neutralised).
+
+    Callers audit the export (``care_gaps(..., action="export")``)."""
+    suffix = path.suffix.lower()
+    out = export_table(table)
+    if suffix == ".csv":
+        _write_csv(out, path)
+    elif suffix == ".xlsx":
+        _write_xlsx(out, path)
+    else:
+        raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, np.integer):
+        return int(value)
+    return neutralise(value)
+
+
+def _write_csv(out: pd.DataFrame, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([neutralise(c) for c in out.columns])
+        for row in out.itertuples(index=False, name=None):
+            writer.writerow(["" if (v := _cell(x)) is None else (v.isoformat() if isinstance(v, dt.date) else v)
+                             for x in row])
+
+
+def _write_xlsx(out: pd.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Care gaps"
+    ws.append([neutralise(c) for c in out.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in out.itertuples(index=False, name=None):
+        ws.append([_cell(x) for x in row])
+    for j, name in enumerate(out.columns, start=1):
+        letter = get_column_letter(j)
+        if name in ("Birth date", "Due by"):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = "yyyy-mm-dd"
+        width = max([len(str(name)), *(len(str(v)) for v in out.iloc[:200, j - 1] if v is not None)], default=8)
+        ws.column_dimensions[letter].width = min(60, width + 2)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    wb.save(path)

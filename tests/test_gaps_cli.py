@@ -1,0 +1,123 @@
+"""`carenet gaps`: writes the worklist as CSV and Excel, filters by measure and due window, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import shutil
+
+import pytest
+
+from carenet_desktop.cli import COMMAND_MODULES, gaps_cmd
+from carenet_desktop.cli import main as cli_main
+
+
+def run(argv: list[str]) -> int:
+    """``carenet gaps ...`` through the real entry point (registering the command if the lead has not yet)."""
+    if gaps_cmd in COMMAND_MODULES:
+        return cli_main(argv)
+    import carenet_desktop.cli as cli
+
+    saved = cli.COMMAND_MODULES
+    cli.COMMAND_MODULES = (*saved, gaps_cmd)
+    try:
+        return cli_main(argv)
+    finally:
+        cli.COMMAND_MODULES = saved
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A 600-patient demo network with the default code catalogue (as tests/services/conftest.py)."""
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
+    path = tmp_path_factory.mktemp("gaps-demo") / "demo.db"
+    db = open_database(path)
+    build_demo(db, practices=3, patients=600, seed=7, as_of=dt.date(2026, 6, 30))
+    ensure_default_catalogue(ServiceContext(db))
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_file, tmp_path):  # type: ignore[no-untyped-def]
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    return copy
+
+
+def _code(db) -> str:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from carenet_desktop.models import Practice
+    from carenet_desktop.models.database import open_database
+
+    database = open_database(db)
+    with database.session() as s:
+        code = s.scalars(select(Practice.code).order_by(Practice.code)).first()
+    database.dispose()
+    assert code is not None
+    return code
+
+
+def test_writes_csv_with_measure_filter(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "gaps.csv"
+    code = _code(demo_db)
+    rc = run(["gaps", "--db", str(demo_db), "--practice", code, "--measure", "LSC", "--measure", "w30",
+              "--period", "2026", "--as-of", "2026-06-30", "--out", str(out)])
+    assert rc == 0
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {r["Measure"] for r in rows} <= {"LSC", "W30"}
+    assert {r["Practice"] for r in rows} == {code}
+    assert all(r["Patient"] and r["MRN"] and r["Missing"] for r in rows)
+    dues = [dt.date.fromisoformat(r["Due by"]) for r in rows]
+    assert dues == sorted(dues)
+    assert f"Wrote {len(rows)} care gap(s)" in capsys.readouterr().out
+
+
+def test_writes_xlsx_due_within(demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    out = tmp_path / "sub" / "gaps.xlsx"
+    code = _code(demo_db)
+    rc = run(["gaps", "--db", str(demo_db), "--practice", code, "--due-within", "45", "--as-of", "2026-06-30",
+              "--out", str(out)])
+    assert rc == 0
+    ws = load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b
+    col = header.index("Due by") + 1
+    dues = [ws.cell(row=r, column=col).value.date() for r in range(2, ws.max_row + 1)]
+    assert dues and all(dt.date(2026, 6, 30) <= d <= dt.date(2026, 8, 14) for d in dues)
+
+
+def test_bad_out_suffix_and_unknown_practice_are_one_line_errors(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["gaps", "--db", str(demo_db), "--practice", "P001", "--out", str(tmp_path / "g.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("carenet: error:") and ".csv or .xlsx" in err
+    assert run(["gaps", "--db", str(demo_db), "--practice", "NOPE", "--as-of", "2026-06-30",
+                "--out", str(tmp_path / "g.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "NOPE" in err
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_argument_validation() -> None:
+    parser = argparse.ArgumentParser()
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--db")
+    gaps_cmd.register(parser.add_subparsers(dest="command"), parent)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["gaps", "--practice", "P1", "--due-within", "-1", "--out", "g.csv"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["gaps", "--practice", "P1", "--as-of", "June", "--out", "g.csv"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["gaps", "--out", "g.csv"])  # --practice is required
+    args = parser.parse_args(["gaps", "--practice", "P1", "--due-within", "30", "--as-of", "2026-01-02",
+                              "--out", "g.xlsx"])
+    assert (args.due_within, args.as_of, args.out.suffix) == (30, dt.date(2026, 1, 2), ".xlsx")
