@@ -45,6 +45,9 @@ class Encounter(Base, ClinicalEventMixin):
     reason_code: Mapped[str | None] = mapped_column(String(64))
     discharge_system: Mapped[str | None] = mapped_column(String(255))
     discharge_code: Mapped[str | None] = mapped_column(String(64))
+    # type of the first Encounter.location whose Location has one (e.g. SNOMED ambulatory care site)
+    location_system: Mapped[str | None] = mapped_column(String(255))
+    location_code: Mapped[str | None] = mapped_column(String(64))
 
 
 class EncounterDiagnosis(Base):

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..interchange.fhir import KIND_ORDER, ParsedFile, Problem, Record, collect_paths, parse_file
+from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
+from ..interchange.fhir.reader import iter_parsed
 from ..models import (
     Condition,
     Coverage,
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRACTICE = "FHIR"
 _CHUNK = 500
+CHUNK_RESOURCES = 50_000  # NDJSON resources mapped and written at a time (within the file's transaction)
 _JOURNAL_PATIENTS = 2000  # above this many patients in one file, the whole practice is marked changed
 
 EVENT_TABLES: dict[str, Table] = {
@@ -117,13 +119,12 @@ def import_fhir(
             progress(fraction, message)
 
     result = ImportResult(files=len(files))
-    parsed_all: list[ParsedFile] | None = None
-    if strict:
-        parsed_all = []
+    if strict:  # check everything first (streamed: only the problems are kept)
+        problems = []
         for i, path in enumerate(files):
             report(0.3 * i / len(files), f"Checking {path.name}")
-            parsed_all.append(parse_file(path))
-        problems = [p for parsed in parsed_all for p in parsed.problems]
+            for chunk in iter_parsed(path):
+                problems.extend(chunk.problems)
         if problems:
             shown = "; ".join(str(p) for p in problems[:5])
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -145,9 +146,12 @@ def import_fhir(
     try:
         for i, path in enumerate(files):
             report(start + (1 - start) * i / len(files), f"Importing {path.name}")
-            parsed = parsed_all[i] if parsed_all is not None else parse_file(path)
-            combined.update(parsed.sha256.encode())
-            file_reports.append(_import_file(ctx, writer, parsed, result, strict))
+            entry = _import_file(ctx, writer, path, result, strict)
+            combined.update(entry["sha256"].encode())
+            file_reports.append(entry)
+        if len(files) > 1:
+            with ctx.db.session() as s:
+                _resolve_late_references(s, result.import_id)
         completed = True
     finally:
         with ctx.db.session() as s:
@@ -176,23 +180,27 @@ def _files_label(files: list[Path]) -> str:
     return f"{len(files)} files in {where}"[:500]
 
 
-def _import_file(ctx: ServiceContext, writer: _Writer, parsed: ParsedFile, result: ImportResult,
+def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: ImportResult,
                  strict: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {"file": str(parsed.path), "sha256": parsed.sha256, "added": 0, "updated": 0,
-                             "rejected": len(parsed.problems)}
-    result.problems.extend(parsed.problems)
-    result.rejected += len(parsed.problems)
-    for rtype, n in parsed.skipped.items():
-        result.skipped[rtype] = result.skipped.get(rtype, 0) + n
-    if parsed.fatal:
-        result.failed_files += 1
-        return entry
+    """One file in one transaction, written chunk by chunk as it is read (bounded memory)."""
+    entry: dict[str, Any] = {"file": str(path), "sha256": "", "added": 0, "updated": 0, "rejected": 0}
     file_result = ImportResult()
+    read_problems: list[Problem] = []
+    skipped: dict[str, int] = {}
+    fatal = False
     try:
         with ctx.db.session() as s:
-            writer.write(s, parsed.records, file_result, str(parsed.path))
-            if strict and file_result.problems:
-                raise ServiceError(f"Strict import stopped: {file_result.problems[0]}")
+            for parsed in iter_parsed(path, CHUNK_RESOURCES):
+                read_problems.extend(parsed.problems)
+                for rtype, n in parsed.skipped.items():
+                    skipped[rtype] = skipped.get(rtype, 0) + n
+                entry["sha256"] = parsed.sha256 or entry["sha256"]
+                if parsed.fatal:
+                    fatal = True
+                    break
+                writer.write(s, parsed.records, file_result, str(path))
+                if strict and (file_result.problems or read_problems):
+                    raise ServiceError(f"Strict import stopped: {(read_problems or file_result.problems)[0]}")
     except ServiceError:
         writer.forget()
         raise
@@ -200,16 +208,27 @@ def _import_file(ctx: ServiceContext, writer: _Writer, parsed: ParsedFile, resul
         log.exception("FHIR import of a file failed")
         writer.forget()
         result.failed_files += 1
-        result.problems.append(Problem(str(parsed.path), "", f"not imported: {type(exc).__name__}: {exc}"[:300]))
+        result.problems.extend(read_problems)
+        result.rejected += len(read_problems)
+        result.problems.append(Problem(str(path), "", f"not imported: {type(exc).__name__}: {exc}"[:300]))
+        entry["rejected"] = len(read_problems)
         return entry
     writer.commit()
+    for rtype, n in skipped.items():
+        result.skipped[rtype] = result.skipped.get(rtype, 0) + n
+    result.problems.extend(read_problems)
+    result.rejected += len(read_problems)
+    if fatal:
+        result.failed_files += 1
+        entry["rejected"] = len(read_problems)
+        return entry
     for kind, counts in file_result.by_kind.items():
         for what, n in counts.items():
             result.count(kind, what, n)
     result.rejected += file_result.rejected
     result.problems.extend(file_result.problems)
     entry.update(added=file_result.added, updated=file_result.updated,
-                 rejected=entry["rejected"] + file_result.rejected)
+                 rejected=len(read_problems) + file_result.rejected)
     return entry
 
 
@@ -344,9 +363,9 @@ class _Writer:
             result.count("patient", "updated", len(updates))
         if new_rows:
             rows = _uniform(new_rows)
-            ids = s.execute(insert(PATIENT).returning(PATIENT.c.id, sort_by_parameter_order=True), rows).scalars().all()
-            for row, pid in zip(rows, ids, strict=True):
-                self._pending_patients[row["source_id"]] = pid
+            # returned in any order (batched): matched back on the FHIR id
+            for pid, sid in s.execute(insert(PATIENT).returning(PATIENT.c.id, PATIENT.c.source_id), rows):
+                self._pending_patients[sid] = pid
             result.count("patient", "added", len(rows))
 
     def _existing(self, s: Session, table: Table, patient_ids: set[int]) -> dict[tuple[int, str], int]:
@@ -414,9 +433,9 @@ class _Writer:
             result.count(kind, "updated", len(rows))
         if new_rows:
             rows = _uniform(new_rows)
-            ids = s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-            for row, rid in zip(rows, ids, strict=True):
-                out[(row["patient_id"], row["source_id"])] = rid
+            returned = s.execute(insert(table).returning(table.c.id, table.c.patient_id, table.c.source_id), rows)
+            for rid, pid, sid in returned:  # any order (batched): matched back on (patient, FHIR id)
+                out[(pid, sid)] = rid
             result.count(kind, "added", len(rows))
         return out
 
@@ -469,6 +488,51 @@ class _Writer:
                 .values(payer=bindparam("p"), version=PATIENT.c.version + 1),
                 [{"_id": pid, "p": payer} for pid, (_key, payer) in latest.items()],
             )
+
+
+def _resolve_late_references(s: Session, import_id: int | None) -> None:
+    """Link what pointed to a resource of a file imported later in the same run (bulk NDJSON comes
+    one file per resource type): Encounter.diagnosis -> Condition, and any event -> its Encounter."""
+    d, c, e = DIAGNOSIS, EVENT_TABLES["condition"], EVENT_TABLES["encounter"]
+    pending = s.execute(
+        select(d.c.id, e.c.patient_id, d.c.condition_source_id)
+        .join(e, e.c.id == d.c.encounter_id)
+        .where(d.c.condition_id.is_(None), d.c.condition_source_id.is_not(None), e.c.import_id == import_id)
+    ).all()
+    if pending:
+        conditions = {(pid, sid): (cid, system, code)
+                      for chunk in _chunks(sorted({pid for _id, pid, _sid in pending}))
+                      for cid, pid, sid, system, code in s.execute(
+                          select(c.c.id, c.c.patient_id, c.c.source_id, c.c.code_system, c.c.code)
+                          .where(c.c.patient_id.in_(chunk)))}
+        rows = [{"_id": did, "cid": hit[0], "sys": hit[1], "code": hit[2]}
+                for did, pid, sid in pending if (hit := conditions.get((pid, sid)))]
+        if rows:
+            s.connection().execute(
+                update(d).where(d.c.id == bindparam("_id"))
+                .values(condition_id=bindparam("cid"), code_system=bindparam("sys"), code=bindparam("code")), rows)
+    for kind, table in EVENT_TABLES.items():
+        if kind == "encounter" or "encounter_id" not in table.c:
+            continue
+        late = [(rid, pid, detail) for rid, pid, detail in s.execute(
+            select(table.c.id, table.c.patient_id, table.c.detail)
+            .where(table.c.import_id == import_id, table.c.encounter_id.is_(None), table.c.detail.is_not(None)))
+            if isinstance(detail, dict) and detail.get("encounter_ref")]
+        if not late:
+            continue
+        encounters = {(pid, sid): eid for chunk in _chunks(sorted({pid for _r, pid, _d in late}))
+                      for eid, pid, sid in s.execute(
+                          select(e.c.id, e.c.patient_id, e.c.source_id).where(e.c.patient_id.in_(chunk)))}
+        rows = []
+        for rid, pid, detail in late:
+            eid = encounters.get((pid, detail["encounter_ref"]))
+            if eid is not None:
+                rest = {k: v for k, v in detail.items() if k != "encounter_ref"} or None
+                rows.append({"_id": rid, "eid": eid, "det": rest})
+        if rows:
+            s.connection().execute(
+                update(table).where(table.c.id == bindparam("_id")).values(encounter_id=bindparam("eid"),
+                                                                           detail=bindparam("det")), rows)
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

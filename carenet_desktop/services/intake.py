@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,8 +36,8 @@ from ..interchange.tabular import (
     resolve_mapping,
     write_rejections,
 )
-from ..interchange.tabular.dates import to_storage_text
-from ..interchange.tabular.fast import as_object, day_numbers, per_unique, row_hash
+from ..interchange.tabular.fast import as_object, day_numbers, row_hash
+from ..interchange.tabular.matching import content_hash, json_ready, natural_hash, prefetch, same, source_hash
 from ..interchange.tabular.records import TABLES, TableSpec, prepare
 from ..models import (
     Base,
@@ -56,7 +54,6 @@ from . import audit
 from .context import ServiceContext, ServiceError
 
 IN_BATCH = 500
-T = TypeVar("T")
 
 
 @dataclass
@@ -162,6 +159,30 @@ def save_profile(ctx: ServiceContext, *, practice_code: str | None, kind: str, n
         return prof.id
 
 
+@dataclass(frozen=True)
+class ProfileSummary:
+    id: int
+    practice_code: str | None
+    kind: str
+    name: str
+    mapping: dict[str, str]
+    date_formats: dict[str, str]
+
+
+def list_profiles(ctx: ServiceContext, *, practice_code: str | None = None, kind: str | None = None
+                  ) -> list[ProfileSummary]:
+    """Saved column-mapping profiles, by practice, kind and name."""
+    query = (select(MappingProfile, Practice.code).outerjoin(Practice, Practice.id == MappingProfile.practice_id)
+             .order_by(Practice.code, MappingProfile.kind, MappingProfile.name))
+    if practice_code:
+        query = query.where(Practice.code == practice_code)
+    if kind:
+        query = query.where(MappingProfile.kind == kind)
+    with ctx.db.session() as s:
+        return [ProfileSummary(p.id, code, p.kind, p.name, dict(p.mapping or {}), dict(p.date_formats or {}))
+                for p, code in s.execute(query).all()]
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ServiceError(f"Unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}.")
@@ -227,34 +248,42 @@ class _Writer:
         self.import_id = import_id
         self.conn = session.connection()
         self.sqlite = self.conn.dialect.name == "sqlite"
-        self.claimed: set[int] = set()
+        self.claimed = np.zeros(0, dtype=bool)  # by existing row id: matched once already in this import
         self._content: pd.Series | None = None
+        self._compare: list[str] = []
+        self._loaded = False
         self.added = self.updated = self.unchanged = 0
-        self._load_index()
 
-    # existing rows: id, natural-key hash, source-id hash (only rows carrying a real source id)
-    def _load_index(self) -> None:
+    # existing rows in ONE pass: id, natural-key hash, source-id hash (only rows carrying a real source
+    # id) and a hash of the values this import compares
+    def _load_index(self, frame: pd.DataFrame) -> None:
+        self._loaded = True
+        self._compare = self._compare_columns(frame)
         t = self.table
+        content = [t.c[c].label(f"v_{c}") for c in self._compare]
         if self.kind == "patients":
-            query = select(t.c.id, t.c.mrn).where(t.c.practice_id == self.practice_id)
+            query = select(t.c.id, t.c.mrn, *content).where(t.c.practice_id == self.practice_id)
         else:
             code = [t.c[c] for c in self._code_columns]
             pat = Base.metadata.tables["patient"]
-            query = (select(t.c.id, t.c.patient_id, t.c.source_id, t.c[self.spec.date_column].label("d"), *code)
+            query = (select(t.c.id, t.c.patient_id, t.c.source_id, t.c[self.spec.date_column].label("d"), *code,
+                            *content)
                      .join(pat, pat.c.id == t.c.patient_id).where(pat.c.practice_id == self.practice_id)
                      .order_by(t.c.id))
-        ids, nks, sids = [], [], []
+        ids, nks, sids, hashes = [], [], [], []
         for part in self._read(query):
             ids.append(part["id"].to_numpy(dtype=np.int64))
+            if self._compare:
+                hashes.append(content_hash({c: part[f"v_{c}"] for c in self._compare}, self.spec))
             if self.kind == "patients":
                 nks.append(row_hash([part["mrn"].fillna("")]))
                 sids.append(np.zeros(len(part), dtype=np.uint64))
                 continue
             pid = part["patient_id"].to_numpy(dtype=np.int64)
-            nks.append(_natural_hash(pid, [part[c].fillna("") for c in self._code_columns], day_numbers(part["d"])))
+            nks.append(natural_hash(pid, [part[c].fillna("") for c in self._code_columns], day_numbers(part["d"])))
             src = pd.Series(as_object(part["source_id"]), dtype=object)
             identified = (src.notna() & ~src.fillna("").str.startswith("row ")).to_numpy(dtype=bool)
-            sids.append(np.where(identified, _source_hash(pid, src.fillna("")), np.uint64(0)))
+            sids.append(np.where(identified, source_hash(pid, src.fillna("")), np.uint64(0)))
         ids_a = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         nk_a = np.concatenate(nks) if nks else np.zeros(0, dtype=np.uint64)
         sid_a = np.concatenate(sids) if sids else np.zeros(0, dtype=np.uint64)
@@ -265,6 +294,9 @@ class _Writer:
         self.by_nk_unidentified = by_nk_u[~by_nk_u.index.duplicated()]
         by_sid = pd.Series(ids_a[~unident], index=sid_a[~unident])
         self.by_sid = by_sid[~by_sid.index.duplicated()]
+        self.claimed = np.zeros(int(ids_a.max()) + 1 if len(ids_a) else 0, dtype=bool)
+        if self._compare:
+            self._content = pd.Series(np.concatenate(hashes) if hashes else np.zeros(0, np.uint64), index=ids_a)
 
     def _read(self, query: Any) -> Iterator[pd.DataFrame]:
         """Frames of a query's rows; on SQLite untyped (dates stay text: parsing a million rows one by
@@ -292,10 +324,10 @@ class _Writer:
             found = self.by_nk.reindex(row_hash([frame["mrn"]])).fillna(-1).to_numpy(np.int64)
             return found, np.zeros(len(frame), dtype=bool)
         pid = frame["patient_id"].to_numpy(dtype="float64").astype(np.int64)
-        nk = _natural_hash(pid, [frame[c].fillna("") for c in self._code_columns], day_numbers(frame["date"]))
+        nk = natural_hash(pid, [frame[c].fillna("") for c in self._code_columns], day_numbers(frame["date"]))
         src = frame["source_id"]
         has_sid = ~src.fillna("row ").str.startswith("row ").to_numpy(dtype=bool)
-        sid = _source_hash(pid, src.fillna(""))
+        sid = source_hash(pid, src.fillna(""))
         by_sid = self.by_sid.reindex(sid).to_numpy(dtype=float)
         by_nk_u = self.by_nk_unidentified.reindex(nk).to_numpy(dtype=float)
         by_nk = self.by_nk.reindex(nk).to_numpy(dtype=float)
@@ -314,11 +346,15 @@ class _Writer:
                 src = np.array(frame["source_id"].to_numpy(dtype=object), dtype=object)
                 src[missing] = ["row " + str(r) for r in frame["row"].to_numpy()[missing]]
                 frame["source_id"] = pd.Series(src, index=frame.index, dtype=object)
+        if not self._loaded:
+            self._load_index(frame)
         match, sid_change = self._match(frame)
         # one existing row is matched at most once per import; later claimants become new rows
-        seen = pd.Series(match).duplicated().to_numpy() | np.isin(match, np.fromiter(self.claimed, np.int64))
-        match[(match >= 0) & seen] = -1
-        self.claimed.update(int(m) for m in match[match >= 0])
+        hit = match >= 0
+        seen = np.array(pd.Series(match).duplicated().to_numpy(), dtype=bool)
+        seen[hit] |= self.claimed[match[hit]]
+        match[hit & seen] = -1
+        self.claimed[match[match >= 0]] = True
         arrays = self.spec.arrays(frame)
         new_rows = match < 0
         self._insert({k: v[new_rows] for k, v in arrays.items()})
@@ -326,35 +362,18 @@ class _Writer:
             ids = match[~new_rows]
             sub_arrays = {k: v[~new_rows] for k, v in arrays.items()}
             # fast path: rows whose stored content hashes equal to the new values are unchanged
-            maybe = self._maybe_changed(ids, sub_arrays, frame) | sid_change[~new_rows]
+            maybe = self._maybe_changed(ids, sub_arrays) | sid_change[~new_rows]
             self.unchanged += int((~maybe).sum())
             if maybe.any():
                 self._update(ids[maybe], {k: v[maybe] for k, v in sub_arrays.items()}, frame[~new_rows][maybe])
 
-    def _maybe_changed(self, ids: np.ndarray, arrays: dict[str, np.ndarray], frame: pd.DataFrame) -> np.ndarray:
-        columns = self._compare_columns(frame)
-        if not columns:
-            return np.zeros(len(ids), dtype=bool)
+    def _maybe_changed(self, ids: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
         if self._content is None:
-            self._content = self._load_content(columns)
-        new = _content_hash({c: pd.Series(arrays[c], dtype=object) for c in columns}, self.spec)
+            return np.zeros(len(ids), dtype=bool)
+        new = content_hash({c: pd.Series(arrays[c], dtype=object) for c in self._compare}, self.spec)
         pos = self._content.index.get_indexer(ids)
         old = self._content.to_numpy()[np.maximum(pos, 0)] if len(self._content) else np.zeros(len(ids), np.uint64)
         return (pos < 0) | (old != new)
-
-    def _load_content(self, columns: list[str]) -> pd.Series:
-        """A hash of the compared columns of every stored row of this practice, by row id."""
-        t = self.table
-        query = select(t.c.id, *(t.c[c] for c in columns))
-        if self.kind == "patients":
-            query = query.where(t.c.practice_id == self.practice_id)
-        else:
-            pat = Base.metadata.tables["patient"]
-            query = query.join(pat, pat.c.id == t.c.patient_id).where(pat.c.practice_id == self.practice_id)
-        parts = [pd.Series(_content_hash({c: part[c] for c in columns}, self.spec), index=part["id"].to_numpy())
-                 for part in self._read(query)]
-        parts = [p for p in parts if len(p)]
-        return pd.concat(parts) if parts else pd.Series([], dtype=np.uint64)
 
     # inserts ---------------------------------------------------------------------------------------
     def _insert(self, arrays: dict[str, np.ndarray]) -> None:
@@ -429,7 +448,7 @@ class _Writer:
             before = old[column]
             if column == "source_id":
                 new = np.where(real_sid, new, before.to_numpy(dtype=object))
-            diff = ~_same(before, new, kind)
+            diff = ~same(before, new, kind)
             changed |= diff
             new_vals[column] = new
         n_changed = int(changed.sum())
@@ -440,13 +459,13 @@ class _Writer:
         befores = old[changed].copy()
         for column in columns:
             kind = self.spec.columns[column][1]
-            befores[column] = _json_ready(befores[column], kind)
+            befores[column] = json_ready(befores[column], kind)
         params = {c: new_vals[c][changed] for c in columns}
         extra = ""
         if "version" in self.table.c:
             extra += ', "version" = "version" + 1'
         if "updated_at" in self.table.c:
-            extra += ", \"updated_at\" = '" + utcnow().strftime("%Y-%m-%d %H:%M:%S.%f") + "'" if self.sqlite else ""
+            extra += ", \"updated_at\" = '" + utcnow().strftime("%Y-%m-%d %H:%M:%S.%f") + "'"
         change_rows = [(self.import_id, self.table.name, int(i), json.dumps(b, default=str))
                        for i, b in zip(ids_c, befores.to_dict("records"), strict=True)]
         if self.sqlite:
@@ -459,7 +478,12 @@ class _Writer:
             cursor.close()
         else:
             t = self.table
-            stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam("_" + c) for c in columns})
+            values: dict[str, Any] = {c: bindparam("_" + c) for c in columns}
+            if "version" in t.c:
+                values["version"] = t.c.version + 1
+            if "updated_at" in t.c:
+                values["updated_at"] = utcnow()
+            stmt = update(t).where(t.c.id == bindparam("_id")).values(values)
             py = {c: self._py(c, params[c]) for c in columns}
             self.conn.execute(stmt, [{"_id": int(i), **{"_" + c: py[c][k] for c in columns}}
                                      for k, i in enumerate(ids_c)])
@@ -467,58 +491,6 @@ class _Writer:
                 {"import_id": a, "table_name": b, "row_id": c, "before": json.loads(d)} for a, b, c, d in change_rows])
         self.updated += n_changed
 
-
-def _canon(values: pd.Series, kind: str) -> pd.Series:
-    """Values as comparable text, the same for what the store returns and what an import writes."""
-    if kind in ("date", "datetime"):
-        text = per_unique(pd.Series(values.to_numpy(dtype=object), dtype=object), lambda u: to_storage_text(
-            pd.to_datetime(u, errors="coerce", format="mixed"), date_only=kind == "date")).to_numpy(dtype=object)
-    elif kind in ("int", "float", "bool"):
-        nums = pd.to_numeric(pd.Series(values.to_numpy(dtype=object)), errors="coerce").astype(float)
-        text = per_unique(pd.Series(nums.to_numpy(dtype=object), dtype=object),
-                          lambda u: u.map(lambda v: "" if v != v else format(v, ".9g"))).to_numpy(dtype=object)
-    else:
-        text = values.to_numpy(dtype=object)
-    text = np.array(text, dtype=object)  # a writable copy
-    text[pd.isna(text)] = ""
-    return pd.Series(text, dtype=object)
-
-
-def _content_hash(columns: dict[str, pd.Series], spec: TableSpec) -> np.ndarray:
-    return row_hash([_canon(values, spec.columns[name][1]) for name, values in columns.items()])
-
-
-def _natural_hash(pid: np.ndarray, codes: list[pd.Series], days: np.ndarray) -> np.ndarray:
-    return row_hash([np.zeros(len(pid), np.int64), pid, *codes, days])
-
-
-def _source_hash(pid: np.ndarray, source_ids: pd.Series) -> np.ndarray:
-    return row_hash([np.ones(len(pid), np.int64), pid, source_ids])
-
-
-def _same(before: pd.Series, new: np.ndarray, kind: str) -> np.ndarray:
-    """Elementwise 'unchanged' between stored values and new storage values."""
-    if kind in ("int", "float", "bool"):
-        a = pd.to_numeric(before, errors="coerce").to_numpy(dtype=float)
-        b = pd.to_numeric(pd.Series(new, dtype=object), errors="coerce").to_numpy(dtype=float)
-        return (np.isnan(a) & np.isnan(b)) | np.isclose(a, b, rtol=0, atol=1e-9)
-    if kind in ("date", "datetime"):
-        a = pd.to_datetime(pd.Series(before.to_numpy(dtype=object)), errors="coerce")
-        b = pd.to_datetime(pd.Series(new, dtype=object), errors="coerce")
-        return ((a == b) | (a.isna() & b.isna())).to_numpy()
-    a = before.astype(object).where(before.notna(), "").astype(str).to_numpy()
-    b = pd.Series(new, dtype=object).where(pd.notna(new), "").astype(str).to_numpy()
-    return a == b
-
-
-def _json_ready(values: pd.Series, kind: str) -> pd.Series:
-    if kind in ("date", "datetime"):
-        parsed = pd.to_datetime(pd.Series(values.to_numpy(dtype=object)), errors="coerce")
-        return pd.Series(to_storage_text(parsed, date_only=kind == "date"), index=values.index)
-    return values.astype(object).where(values.notna(), None)
-
-
-# --- the use cases -----------------------------------------------------------------------------------
 
 def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_code: str | None = None,
                 profile: str | None = None, mapping: dict[str, str] | None = None,
@@ -551,48 +523,9 @@ def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_co
     out = ImportResult(result_id, kind, path.name, digest, rows, added, updated, unchanged, rejected,
                        all_problems, written, dict(cmap.mapping), dict(cmap.date_formats),
                        time.perf_counter() - started)
-    if rejections is not None and (rejected or Path(rejections).exists()):
+    if rejections is not None:  # always written when asked for, so no stale report survives
         out.rejections_path = write_rejections(all_problems, rejections)
     return out
-
-
-def _prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
-    """Produce ``items`` in a worker thread, at most ``depth`` ahead; errors re-raised in the consumer."""
-    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(("end", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            slots.put(("error", exc))
-
-    worker = threading.Thread(target=produce, name="intake-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = slots.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
 
 
 class _Rejected(Exception):
@@ -622,7 +555,7 @@ def _run_import(ctx: ServiceContext, source: TabularSource, path: Path, kind: st
         writer = _Writer(s, kind, practice.id, record.id)
         try:
             # reading and validating the next chunk overlaps with SQLite writing this one (it releases the GIL)
-            for result in _prefetch(iter_validated(source, cmap, ref)):
+            for result in prefetch(iter_validated(source, cmap, ref)):
                 ctx.progress.report(min(0.99, source.fraction()), f"{rows + len(result.frame):,} rows read")
                 n_bad_split = int((result.problems["column"] == "").sum()) if len(result.problems) else 0
                 rows += len(result.frame) + n_bad_split
@@ -647,7 +580,8 @@ def _run_import(ctx: ServiceContext, source: TabularSource, path: Path, kind: st
             "records": kind, "rows": rows, "unchanged": writer.unchanged, "mapping": cmap.mapping,
             "date_formats": cmap.date_formats, "profile": profile, "valid_rows_only": valid_rows_only,
             "encoding": source.encoding, "delimiter": source.delimiter,
-            "problems": all_problems.head(100).to_dict("records"),
+            # where and why, without the values (they may be patient data)
+            "problems": all_problems.head(100)[["row", "column", "reason"]].to_dict("records"),
         }
         audit.record(s, ctx.username, "import", "data_import", record.id, practice_id=practice.id,
                      after={"kind": kind, "file_sha256": digest, "added": writer.added,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from ..metrics.data import COLUMNS, MeasureData
 from ..metrics.period import Period
@@ -52,6 +52,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "value_key": ("value_system", "value_code"),
     "reason_key": ("reason_system", "reason_code"),
     "discharge_key": ("discharge_system", "discharge_code"),
+    "location_key": ("location_system", "location_code"),
     "status_reason_key": ("status_reason_system", "status_reason_code"),
     "type_key": ("type_system", "type_code"),
 }
@@ -115,12 +116,14 @@ def load_measure_data(
     wheres = {name: _where(name, patient_filter) for name in TABLES}
     with db.engine.connect() as conn:
         raw_conn = conn.connection.dbapi_connection
+        inspector = inspect(conn)
+        existing = {table: {c["name"] for c in inspector.get_columns(table)} for table in TABLES.values()}
         frames: dict[str, dict[str, Any]] = {}
         if conn.dialect.name == "sqlite":
             path = db.path
             reader = _SqliteReader(raw_conn, str(path) if path is not None else None)
             try:
-                plans = reader.plan([(table, _columns(name, table), wheres[name]) for name, table in TABLES.items()])
+                plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name]) for name, table in TABLES.items()])
                 names = {table: name for name, table in TABLES.items()}
                 for plan, columns in reader.read(plans):
                     setattr(data, names[plan.table], _shape(names[plan.table], columns))
@@ -129,7 +132,7 @@ def load_measure_data(
                 frames = {}
         for name, table in TABLES.items():
             if name not in frames:
-                setattr(data, name, _shape(name, _read_generic(raw_conn, table, _columns(name, table), wheres[name])))
+                setattr(data, name, _shape(name, _read_generic(raw_conn, table, _columns(name, table, existing[table]), wheres[name])))
     if with_valuesets:
         from .valuesets import load_index
 
@@ -157,15 +160,22 @@ def _patient_filter(practices: list[int] | None, patients: Sequence[int] | None)
     return None if not parts else f"SELECT id FROM patient WHERE {' AND '.join(parts)}"
 
 
-def _columns(name: str, table: str) -> list[Col]:
-    """The columns to read for a frame (key parts instead of keys), with SQL and kind."""
+def _columns(name: str, table: str, existing: set[str] | None = None) -> list[Col]:
+    """The columns to read for a frame (key parts instead of keys), with SQL and kind.
+
+    A column the table does not have (a store made by an older schema) is read as NULL.
+    """
     out: dict[str, Col] = {}
+
+    def column_sql(column: str) -> str:
+        return f't."{column}"' if existing is None or column in existing else "NULL"
+
     for column in COLUMNS[name]:
         if column in KEYS:
             for part in KEYS[column]:
-                out.setdefault(part, Col(part, f't."{part}"', "str"))
+                out.setdefault(part, Col(part, column_sql(part), "str"))
             continue
-        sql = f't."{column}"'
+        sql = column_sql(column)
         if column == "event_id" or name == "patients" and column == "patient_id":
             sql = "t.id"
         elif name == "patients" and column == "subject_id":
@@ -382,27 +392,36 @@ class _Fallback(Exception):
 
 
 def _read_generic(dbapi: Any, table: str, cols: list[Col], where: str) -> dict[str, Any]:
+    """Any driver: rows fetched in batches, each batch transposed and converted column-wise."""
     cur = dbapi.cursor()
+    parts: list[list[np.ndarray]] = [[] for _ in cols]
     try:
-        sql = f'SELECT {", ".join(c.sql for c in cols)} FROM "{table}" t WHERE {where} ORDER BY t.id'
-        cur.execute(sql)
-        rows = cur.fetchall()
+        cur.execute(f'SELECT {", ".join(c.sql for c in cols)} FROM "{table}" t WHERE {where} ORDER BY t.id')
+        while rows := cur.fetchmany(_CHUNK_ROWS):
+            for i, values in enumerate(zip(*rows, strict=True)):
+                parts[i].append(_convert_objects(np.array(values, dtype=object), cols[i]))
     finally:
         cur.close()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
     out: dict[str, Any] = {}
-    for col, values in zip(cols, columns, strict=True):
-        arr = np.array(values, dtype=object) if len(values) else np.zeros(0, dtype=object)
-        if col.kind == "str":
-            out[col.name] = _dedupe(arr, null=None)
-        elif col.kind == "date":
-            out[col.name] = _dates_from_objects(arr)
-        elif col.kind == "int":
-            out[col.name] = arr.astype(np.int64)
+    for col, chunks in zip(cols, parts, strict=True):
+        if not chunks:
+            out[col.name] = _nulls(col.kind, 0)
+        elif col.kind == "str":
+            out[col.name] = pd.array(np.concatenate(chunks), dtype="str")
         else:
-            nums = np.array([np.nan if v is None else float(v) for v in arr], dtype=np.float64)
-            out[col.name] = _numeric(nums, col.kind)
+            values = np.concatenate(chunks)
+            out[col.name] = values if col.kind in ("date", "int") else _numeric(values, col.kind)
     return out
+
+
+def _convert_objects(arr: np.ndarray, col: Col) -> np.ndarray:
+    if col.kind == "str":
+        return _dedupe_objects(arr, null=None)
+    if col.kind == "date":
+        return _dates_from_objects(arr)
+    if col.kind == "int":
+        return arr.astype(np.int64)
+    return pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
 
 
 def _dates_from_objects(arr: np.ndarray) -> np.ndarray:

@@ -215,3 +215,15 @@ def test_malformed_resources_raise_mapping_error(resource: dict) -> None:
 
 def test_unstored_types_map_to_none() -> None:
     assert map_resource({"resourceType": "Organization", "id": "o1"}) is None
+
+
+def test_encounter_location_type_from_the_location_resource() -> None:
+    ctx = MappingContext()
+    ctx.remember({"resourceType": "Location", "id": "loc1",
+                  "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "35971002"}]}]})
+    e = encounter("e1", "p1", location=[{"location": {"reference": "Location/unknown"}},
+                                       {"location": {"reference": "Location/loc1"}}])
+    v = map_resource(e, ctx).values  # type: ignore[union-attr]
+    assert (v["location_system"], v["location_code"]) == ("snomed", "35971002")
+    assert len(v["detail"]["location"]) == 2  # every location reference kept
+    assert map_resource(encounter("e2", "p1"), ctx).values["location_code"] is None  # type: ignore[union-attr]

@@ -179,3 +179,62 @@ def test_import_writes_the_change_journal(ctx, tmp_path):  # type: ignore[no-unt
     import_fhir(ctx, [tmp_path])  # a re-import is a change too (values may differ)
     with ctx.db.session() as s:
         assert changes_since(s, version)[2] == {pid}
+
+
+def test_bulk_references_to_later_files_are_linked(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "bulk"
+    cond = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J02.0"}]},
+            "encounter": {"reference": "Encounter/e1"}}
+    write_ndjson(folder / "Patient.ndjson", [patient("p1")])
+    write_ndjson(folder / "Encounter.ndjson", [encounter("e1", "p1", diagnosis=[{"condition": {"reference": "Condition/c1"}}])])
+    write_ndjson(folder / "Condition.ndjson", [cond])
+    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"},
+           "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}]}, "encounter": {"reference": "Encounter/e2"}}
+    write_ndjson(folder / "Observation.ndjson", [obs])
+    write_ndjson(folder / "zz-more-encounters.ndjson", [encounter("e2", "p1")])  # read after the observations
+    assert import_fhir(ctx, [folder]).rejected == 0
+    from carenet_desktop.models import Observation
+
+    with ctx.db.session() as s:
+        diag = s.execute(select(EncounterDiagnosis.condition_id, EncounterDiagnosis.code)).one()
+        assert diag == (s.scalar(select(Condition.id)), "J02.0")
+        e2 = s.scalar(select(Encounter.id).where(Encounter.source_id == "e2"))
+        obs_row = s.execute(select(Observation.encounter_id, Observation.detail)).one()
+        assert obs_row.encounter_id == e2 and not (obs_row.detail or {}).get("encounter_ref")
+
+
+def test_large_ndjson_is_written_in_chunks_within_one_transaction(ctx, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from carenet_desktop.services import fhir_import
+
+    monkeypatch.setattr(fhir_import, "CHUNK_RESOURCES", 3)
+    folder = tmp_path / "bulk"
+    write_ndjson(folder / "Patient.ndjson", [patient(f"p{i}") for i in range(7)])
+    lines = [immunization(f"i{i}", f"p{i % 7}") for i in range(10)]
+    lines[5] = "{broken"
+    lines.append(immunization("i0", "p0", when="2022-02-02"))  # the same resource again, in a later chunk
+    write_ndjson(folder / "Immunization.ndjson", lines)
+    result = import_fhir(ctx, [folder])
+    assert (result.added, result.updated, result.rejected) == (7 + 9, 1, 1)
+    assert [p.location for p in result.problems] == ["line 6"]
+    with ctx.db.session() as s:
+        assert s.scalar(select(Immunization.occurrence).where(Immunization.source_id == "i0")) == dt.datetime(2022, 2, 2)
+        batch = s.scalars(select(DataImport)).one()
+        files = {Path(f["file"]).name: f for f in batch.detail["files"]}
+        assert len(files["Immunization.ndjson"]["sha256"]) == 64
+    # a failure in a later chunk rolls back the earlier chunks of the same file
+    original = fhir_import._Writer.write
+    calls = {"n": 0}
+
+    def fail_on_third(self, s, records, result, file):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if file.endswith("Encounter.ndjson") and calls["n"] >= 3:
+            raise RuntimeError("boom")
+        return original(self, s, records, result, file)
+
+    monkeypatch.setattr(fhir_import._Writer, "write", fail_on_third)
+    enc_folder = tmp_path / "enc"
+    write_ndjson(enc_folder / "Encounter.ndjson", [encounter(f"e{i}", "p1") for i in range(9)])
+    calls["n"] = 0
+    assert import_fhir(ctx, [enc_folder]).failed_files == 1
+    assert count(ctx, Encounter) == 0

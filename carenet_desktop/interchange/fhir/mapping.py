@@ -7,119 +7,42 @@ table has no column for (further codings, extensions, unmapped elements) in ``de
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from ...codes import ETHNICITY_CDC, RACE_CDC
+from ...codes import ETHNICITY_CDC, LANGUAGE_LABELS, RACE_CDC
+from .common import (
+    Mapper,
+    MappingContext,
+    _coded,
+    _detail,
+    _provider_ref,
+    _source_id,
+    _status,
+    _subject,
+)
+from .events import (
+    map_immunization,
+    map_medication_administration,
+    map_medication_dispense,
+    map_medication_request,
+    map_observation,
+    map_procedure,
+    map_service_request,
+)
 from .records import Record
 from .values import (
     MappingError,
     clip,
     codings,
     concept_code,
-    duration_days,
     extension,
     first,
     first_code,
     parse_date,
     parse_datetime,
     period,
-    quantity,
     reference_id,
 )
-
-_IGNORED = {"resourceType", "id", "meta", "text"}
-
-Mapper = Callable[[dict[str, Any], "MappingContext"], Record]
-
-
-class MappingContext:
-    """Resources of the same file that others may point to (Medication, contained resources)."""
-
-    def __init__(self) -> None:
-        self.medications: dict[str, dict[str, Any]] = {}
-        self.organizations: dict[str, dict[str, Any]] = {}
-
-    def remember(self, resource: dict[str, Any]) -> None:
-        """Keep a resource that others may reference (call for every resource before mapping)."""
-        rtype, rid = resource.get("resourceType"), resource.get("id")
-        if isinstance(rid, str):
-            if rtype == "Medication":
-                self.medications[rid] = resource
-            elif rtype == "Organization":
-                self.organizations[rid] = resource
-
-    def medication_code(self, resource: dict[str, Any]) -> tuple[str | None, str | None, str | None, list[dict[str, Any]]]:
-        if "medicationCodeableConcept" in resource:
-            return first_code(resource["medicationCodeableConcept"], "medicationCodeableConcept")
-        ref = resource.get("medicationReference")
-        if ref is None:
-            return None, None, None, []
-        ref_id = reference_id(ref, "Medication")
-        medication: dict[str, Any] | None = None
-        if ref_id and ref_id.startswith("#"):
-            medication = next(
-                (c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id") == ref_id[1:]), None
-            )
-        elif ref_id:
-            medication = self.medications.get(ref_id)
-        if medication is None:
-            return None, None, (ref.get("display") if isinstance(ref, dict) else None), []
-        return first_code(medication.get("code"), "Medication.code")
-
-
-def _detail(resource: dict[str, Any], handled: set[str], **extra: Any) -> dict[str, Any] | None:
-    out = {k: v for k, v in resource.items() if k not in handled and k not in _IGNORED}
-    for key, value in extra.items():
-        if value:
-            out[key] = value
-    return out or None
-
-
-def _source_id(resource: dict[str, Any]) -> str:
-    rid = resource.get("id")
-    if not rid or not isinstance(rid, str):
-        raise MappingError(f"{resource.get('resourceType')}: no id")
-    if len(rid) > 128:
-        raise MappingError(f"{resource.get('resourceType')}: id longer than 128 characters")
-    return rid
-
-
-def _subject(resource: dict[str, Any], element: str = "subject") -> str:
-    ref = reference_id(resource.get(element), "Patient")
-    if not ref:
-        raise MappingError(f"{resource['resourceType']}.{element}: no Patient reference")
-    return ref
-
-
-def _status(resource: dict[str, Any]) -> str | None:
-    return clip(resource.get("status"), 24)
-
-
-def _coded(concept: Any, element: str) -> tuple[str | None, str | None, str | None, dict[str, Any]]:
-    """system, code, display and, when there are further codings, ``{element_codings: [...]}``."""
-    system, code, display, others = first_code(concept, element)
-    return system, code, display, ({f"{element}_codings": others} if others else {})
-
-
-def _status_reason(resource: dict[str, Any], element: str = "statusReason") -> tuple[str | None, str | None]:
-    if resource.get(element) is not None:
-        return concept_code(resource[element], element)
-    ext = extension(resource, "request-statusReason", "qicore-notDoneReason", "event-statusReason",
-                    "qicore-doNotPerformReason")
-    if ext is not None:
-        return concept_code(ext.get("valueCodeableConcept"), "statusReason extension")
-    return None, None
-
-
-def _provider_ref(*refs: Any) -> str | None:
-    for ref in refs:
-        if isinstance(ref, dict):
-            found = reference_id(ref, "Practitioner")
-            if found:
-                return found
-    return None
-
 
 # --- Patient and Practitioner ----------------------------------------------------------------------------
 
@@ -202,8 +125,6 @@ def _language(r: dict[str, Any]) -> str:
     if not code:
         return "unknown"
     code = code.split("-", 1)[0].lower()
-    from ...codes import LANGUAGE_LABELS
-
     return code if code in LANGUAGE_LABELS else "other"
 
 
@@ -305,6 +226,7 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         )
     if len(types) > 1:
         extra["more_types"] = types[1:]
+    loc_system, loc_code = _location_type(r, ctx)
     values = {
         "status": _status(r),
         "code_system": system,
@@ -317,11 +239,31 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         "reason_code": reason_code,
         "discharge_system": dis_system,
         "discharge_code": dis_code,
+        "location_system": loc_system,
+        "location_code": loc_code,
     }
     handled = {"status", "type", "subject", "period", "class"}
     values["detail"] = _detail(r, handled, **extra)
     return Record("encounter", _source_id(r), values, patient_ref=_subject(r), provider_ref=_provider_ref(*participants),
                   diagnoses=diagnoses)
+
+
+def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, str | None]:
+    """The type of the first location (of Encounter.location) whose Location resource has one."""
+    for item in r.get("location") or []:
+        if not isinstance(item, dict):
+            raise MappingError("Encounter.location: expected a list of objects")
+        ref = reference_id(item.get("location"), "Location")
+        location = None
+        if ref and ref.startswith("#"):
+            location = next((c for c in r.get("contained") or [] if isinstance(c, dict) and c.get("id") == ref[1:]), None)
+        elif ref:
+            location = ctx.locations.get(ref)
+        if location:
+            system, code = concept_code(first(location.get("type"), "Location.type"), "Location.type")
+            if code:
+                return system, code
+    return None, None
 
 
 def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
@@ -352,334 +294,6 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
     return Record("condition", _source_id(r), values, patient_ref=_subject(r),
                   encounter_ref=reference_id(r.get("encounter"), "Encounter"),
                   provider_ref=_provider_ref(r.get("asserter"), r.get("recorder")))
-
-
-# --- Observation ------------------------------------------------------------------------------------------
-
-_INTERPRETATION = {
-    "POS": "positive", "DET": "positive", "NEG": "negative", "ND": "negative", "N": "normal",
-    "A": "abnormal", "AA": "abnormal", "H": "abnormal", "HH": "abnormal", "L": "abnormal", "LL": "abnormal",
-    "HU": "abnormal", "LU": "abnormal",
-}
-
-
-def _effective(r: dict[str, Any], prefix: str) -> tuple[Any, Any]:
-    if f"{prefix}DateTime" in r:
-        moment = parse_datetime(r[f"{prefix}DateTime"], f"{prefix}DateTime")
-        return moment, moment
-    if f"{prefix}Instant" in r:
-        moment = parse_datetime(r[f"{prefix}Instant"], f"{prefix}Instant")
-        return moment, moment
-    if f"{prefix}Period" in r:
-        return period(r[f"{prefix}Period"], f"{prefix}Period")
-    return None, None
-
-
-def map_observation(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, extra = _coded(r.get("code"), "code")
-    eff_start, eff_end = _effective(r, "effective")
-    values: dict[str, Any] = {
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "category": clip(first_code(first(r.get("category"), "Observation.category"), "category")[1], 32),
-        "effective_start": eff_start,
-        "effective_end": eff_end,
-        "issued": parse_datetime(r.get("issued"), "Observation.issued"),
-    }
-    value_key = next((k for k in r if k.startswith("value")), None)
-    handled = {"status", "code", "subject", "effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued",
-               "encounter", "interpretation"}
-    if len(r.get("category") or []) <= 1:
-        handled.add("category")
-    if value_key is not None:
-        _map_value(value_key, r[value_key], values, extra)
-        handled.add(value_key)
-    interp_codes = [concept_code(c, "interpretation")[1] for c in r.get("interpretation") or []]
-    interp = next((c for c in interp_codes if c), None)
-    if interp is not None:
-        values["interpretation"] = _INTERPRETATION.get(interp, clip(interp, 16))
-        if interp not in _INTERPRETATION or len(interp_codes) > 1:
-            extra["interpretation"] = r.get("interpretation")
-    values["status_reason_system"], values["status_reason_code"] = _status_reason(r, "statusReason")
-    values["detail"] = _detail(r, handled, **extra)
-    performer = [p for p in r.get("performer") or [] if isinstance(p, dict)]
-    return Record("observation", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("encounter"), "Encounter"), provider_ref=_provider_ref(*performer))
-
-
-def _map_value(key: str, value: Any, values: dict[str, Any], extra: dict[str, Any]) -> None:
-    """Observation.value[x] of every type into value_num/unit, value_system/code and value_text."""
-    kind = key[len("value"):]
-    if kind == "Quantity":
-        values["value_num"], values["value_unit"] = quantity(value, "valueQuantity")
-        if isinstance(value, dict) and value.get("comparator"):
-            extra["value_comparator"] = value["comparator"]
-    elif kind == "CodeableConcept":
-        system, code, display, others = first_code(value, "valueCodeableConcept")
-        values["value_system"], values["value_code"], values["value_text"] = system, code, display
-        if others:
-            extra["value_codings"] = others
-    elif kind == "Coding":
-        system, code, display, _others = first_code(value, "valueCoding")
-        values["value_system"], values["value_code"], values["value_text"] = system, code, display
-    elif kind in ("Integer", "Decimal"):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MappingError(f"{key}: not a number")
-        values["value_num"] = float(value)
-        extra["value_type"] = kind
-    elif kind == "Boolean":
-        if not isinstance(value, bool):
-            raise MappingError("valueBoolean: not a boolean")
-        values["value_num"] = 1.0 if value else 0.0
-        values["value_text"] = "true" if value else "false"
-        extra["value_type"] = kind
-    elif kind in ("String", "Time"):
-        values["value_text"] = clip(value, 255)
-        extra["value_type"] = kind
-    elif kind == "DateTime":
-        moment = parse_datetime(value, "valueDateTime")
-        values["value_text"] = moment.isoformat() if moment else None
-        extra["value_type"] = kind
-    elif kind == "Period":
-        start, end = period(value, "valuePeriod")
-        values["value_text"] = f"{start.isoformat() if start else ''}..{end.isoformat() if end else ''}"
-        extra["value"] = value
-        extra["value_type"] = kind
-    elif kind == "Range":
-        low, unit = quantity(value.get("low") if isinstance(value, dict) else None, "valueRange.low")
-        high, unit_high = quantity(value.get("high") if isinstance(value, dict) else None, "valueRange.high")
-        values["value_num"] = low if low is not None else high
-        values["value_unit"] = unit or unit_high
-        extra["value"] = value
-        extra["value_type"] = kind
-    elif kind == "Ratio":
-        num, unit = quantity(value.get("numerator") if isinstance(value, dict) else None, "valueRatio.numerator")
-        den, _ = quantity(value.get("denominator") if isinstance(value, dict) else None, "valueRatio.denominator")
-        values["value_num"] = num / den if num is not None and den else None
-        values["value_unit"] = unit
-        extra["value"] = value
-        extra["value_type"] = kind
-    else:  # SampledData and anything newer: kept whole
-        extra["value"] = value
-        extra["value_type"] = kind
-
-
-# --- Procedure, Immunization ------------------------------------------------------------------------------
-
-
-def map_procedure(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, extra = _coded(r.get("code"), "code")
-    start, end = _effective(r, "performed")
-    if start is None and "performedString" in r:
-        extra["performedString"] = r["performedString"]
-    recorded_ext = extension(r, "qicore-recorded", "event-recorded")
-    sr_system, sr_code = _status_reason(r)
-    values = {
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "performed_start": start,
-        "performed_end": end,
-        "recorded": parse_datetime(recorded_ext.get("valueDateTime"), "recorded extension") if recorded_ext else None,
-        "status_reason_system": sr_system,
-        "status_reason_code": sr_code,
-    }
-    handled = {"status", "code", "subject", "performedDateTime", "performedPeriod", "statusReason", "encounter"}
-    values["detail"] = _detail(r, handled, **extra)
-    performers = [p.get("actor") for p in r.get("performer") or [] if isinstance(p, dict)]
-    return Record("procedure", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("encounter"), "Encounter"), provider_ref=_provider_ref(*performers))
-
-
-def map_immunization(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, extra = _coded(r.get("vaccineCode"), "vaccineCode")
-    occurrence = parse_datetime(r.get("occurrenceDateTime"), "Immunization.occurrenceDateTime")
-    sr_system, sr_code = _status_reason(r)
-    primary = r.get("primarySource")
-    values = {
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "occurrence": occurrence,
-        "recorded": parse_datetime(r.get("recorded"), "Immunization.recorded"),
-        "primary_source": primary if isinstance(primary, bool) else None,
-        "status_reason_system": sr_system,
-        "status_reason_code": sr_code,
-        "lot_number": clip(r.get("lotNumber"), 40),
-    }
-    handled = {"status", "vaccineCode", "patient", "occurrenceDateTime", "recorded", "primarySource",
-               "statusReason", "lotNumber"}
-    values["detail"] = _detail(r, handled, **extra)
-    performers = [p.get("actor") for p in r.get("performer") or [] if isinstance(p, dict)]
-    return Record("immunization", _source_id(r), values, patient_ref=_subject(r, "patient"),
-                  encounter_ref=reference_id(r.get("encounter"), "Encounter"), provider_ref=_provider_ref(*performers))
-
-
-# --- Medications ------------------------------------------------------------------------------------------
-
-
-def map_medication_request(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, others = ctx.medication_code(r)
-    extra: dict[str, Any] = {"medication_codings": others} if others else {}
-    dosage = first(r.get("dosageInstruction"), "MedicationRequest.dosageInstruction") or {}
-    if not isinstance(dosage, dict):
-        raise MappingError("MedicationRequest.dosageInstruction: expected an object")
-    timing = dosage.get("timing") or {}
-    repeat = timing.get("repeat") or {} if isinstance(timing, dict) else {}
-    if not isinstance(repeat, dict):
-        raise MappingError("dosageInstruction.timing.repeat: expected an object")
-    dose_rate = first(dosage.get("doseAndRate"), "dosageInstruction.doseAndRate") or {}
-    dose_value, dose_unit = None, None
-    if isinstance(dose_rate, dict):
-        if "doseQuantity" in dose_rate:
-            dose_value, dose_unit = quantity(dose_rate["doseQuantity"], "doseQuantity")
-        elif "doseRange" in dose_rate:  # the CQL uses the high end of a range
-            rng = dose_rate["doseRange"] or {}
-            dose_value, dose_unit = quantity(rng.get("high") or rng.get("low"), "doseRange")
-    bound_start, bound_end = period(repeat.get("boundsPeriod"), "timing.repeat.boundsPeriod")
-    dispense = r.get("dispenseRequest") or {}
-    if not isinstance(dispense, dict):
-        raise MappingError("MedicationRequest.dispenseRequest: expected an object")
-    disp_qty, disp_unit = quantity(dispense.get("quantity"), "dispenseRequest.quantity")
-    validity_start, validity_end = period(dispense.get("validityPeriod"), "dispenseRequest.validityPeriod")
-    repeats = dispense.get("numberOfRepeatsAllowed")
-    frequency = repeat.get("frequencyMax") or repeat.get("frequency")
-    if len(r.get("dosageInstruction") or []) > 1:
-        extra["more_dosage_instructions"] = r["dosageInstruction"][1:]
-    leftover_dosage = {k: v for k, v in dosage.items() if k not in ("timing", "doseAndRate")}
-    leftover_repeat = {k: v for k, v in repeat.items()
-                       if k not in ("boundsPeriod", "frequency", "frequencyMax", "period", "periodUnit")}
-    if leftover_dosage:
-        extra["dosage"] = leftover_dosage
-    if leftover_repeat:
-        extra["timing_repeat"] = leftover_repeat
-    if timing.get("code") or timing.get("event"):
-        extra["timing"] = {k: v for k, v in timing.items() if k != "repeat"}
-    sr_system, sr_code = _status_reason(r)
-    values = {
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "intent": clip(r.get("intent"), 24),
-        "category": clip(first_code(first(r.get("category"), "MedicationRequest.category"), "category")[1], 32),
-        "authored_on": parse_datetime(r.get("authoredOn"), "MedicationRequest.authoredOn"),
-        "do_not_perform": r.get("doNotPerform") if isinstance(r.get("doNotPerform"), bool) else None,
-        "dose_quantity": dose_value,
-        "dose_unit": dose_unit,
-        "timing_frequency": int(frequency) if isinstance(frequency, int | float) else None,
-        "timing_period": float(repeat["period"]) if isinstance(repeat.get("period"), int | float) else None,
-        "timing_period_unit": clip(repeat.get("periodUnit"), 8),
-        "boundary_start": bound_start,
-        "boundary_end": bound_end,
-        "dispense_quantity": disp_qty,
-        "dispense_unit": disp_unit,
-        "supply_days": duration_days(dispense.get("expectedSupplyDuration"), "expectedSupplyDuration"),
-        "repeats_allowed": int(repeats) if isinstance(repeats, int | float) else None,
-        "validity_start": validity_start,
-        "validity_end": validity_end,
-        "status_reason_system": sr_system,
-        "status_reason_code": sr_code,
-    }
-    leftover_dispense = {k: v for k, v in dispense.items()
-                         if k not in ("quantity", "validityPeriod", "numberOfRepeatsAllowed", "expectedSupplyDuration")}
-    if leftover_dispense:
-        extra["dispense_request"] = leftover_dispense
-    handled = {"status", "intent", "medicationCodeableConcept", "subject", "authoredOn", "doNotPerform",
-               "dosageInstruction", "dispenseRequest", "statusReason", "requester", "encounter"}
-    if len(r.get("category") or []) <= 1:
-        handled.add("category")
-    values["detail"] = _detail(r, handled, **extra)
-    return Record("medication_request", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("encounter"), "Encounter"), provider_ref=_provider_ref(r.get("requester")))
-
-
-def map_medication_dispense(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, others = ctx.medication_code(r)
-    extra: dict[str, Any] = {"medication_codings": others} if others else {}
-    when = r.get("whenHandedOver") or r.get("whenPrepared")
-    moment = parse_datetime(when, "MedicationDispense.whenHandedOver")
-    qty, unit = quantity(r.get("quantity"), "MedicationDispense.quantity")
-    values = {
-        "kind": "dispense",
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "when_start": moment,
-        "when_end": None,
-        "quantity": qty,
-        "quantity_unit": unit,
-        "days_supply": duration_days(r.get("daysSupply"), "MedicationDispense.daysSupply"),
-    }
-    handled = {"status", "medicationCodeableConcept", "subject", "whenHandedOver", "quantity", "daysSupply"}
-    values["detail"] = _detail(r, handled, **extra)
-    performers = [p.get("actor") for p in r.get("performer") or [] if isinstance(p, dict)]
-    return Record("medication_dispense", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("context"), "Encounter"), provider_ref=_provider_ref(*performers))
-
-
-def map_medication_administration(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, others = ctx.medication_code(r)
-    extra: dict[str, Any] = {"medication_codings": others} if others else {}
-    start, end = _effective(r, "effective")
-    dosage = r.get("dosage") or {}
-    qty, unit = quantity(dosage.get("dose") if isinstance(dosage, dict) else None, "MedicationAdministration.dosage.dose")
-    values = {
-        "kind": "administration",
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "when_start": start,
-        "when_end": end,
-        "quantity": qty,
-        "quantity_unit": unit,
-        "days_supply": None,
-    }
-    handled = {"status", "medicationCodeableConcept", "subject", "effectiveDateTime", "effectivePeriod"}
-    values["detail"] = _detail(r, handled, **extra)
-    performers = [p.get("actor") for p in r.get("performer") or [] if isinstance(p, dict)]
-    return Record("medication_dispense", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("context"), "Encounter"), provider_ref=_provider_ref(*performers))
-
-
-# --- ServiceRequest ---------------------------------------------------------------------------------------
-
-
-def map_service_request(r: dict[str, Any], ctx: MappingContext) -> Record:
-    system, code, display, extra = _coded(r.get("code"), "code")
-    occurrence = None
-    if "occurrenceDateTime" in r:
-        occurrence = parse_datetime(r["occurrenceDateTime"], "ServiceRequest.occurrenceDateTime")
-    elif "occurrencePeriod" in r:
-        occurrence = period(r["occurrencePeriod"], "ServiceRequest.occurrencePeriod")[0]
-    reason_system, reason_code = concept_code(first(r.get("reasonCode"), "ServiceRequest.reasonCode"), "reasonCode")
-    sr_system, sr_code = _status_reason(r)
-    values = {
-        "status": _status(r),
-        "code_system": system,
-        "code": code,
-        "display": display,
-        "intent": clip(r.get("intent"), 24),
-        "authored_on": parse_datetime(r.get("authoredOn"), "ServiceRequest.authoredOn"),
-        "occurrence": occurrence,
-        "do_not_perform": r.get("doNotPerform") if isinstance(r.get("doNotPerform"), bool) else None,
-        "reason_system": reason_system,
-        "reason_code": reason_code,
-        "status_reason_system": sr_system,
-        "status_reason_code": sr_code,
-    }
-    handled = {"status", "code", "subject", "intent", "authoredOn", "occurrenceDateTime", "doNotPerform", "encounter"}
-    if len(r.get("reasonCode") or []) <= 1:
-        handled.add("reasonCode")
-    values["detail"] = _detail(r, handled, **extra)
-    return Record("service_request", _source_id(r), values, patient_ref=_subject(r),
-                  encounter_ref=reference_id(r.get("encounter"), "Encounter"), provider_ref=_provider_ref(r.get("requester")))
 
 
 MAPPERS: dict[str, Mapper] = {

@@ -86,17 +86,52 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
 
 
 def parse_file(path: str | Path) -> ParsedFile:
-    """Read and map one file (pure: the store is not touched)."""
+    """Read and map one whole file (pure: the store is not touched)."""
+    return next(iter_parsed(path, chunk_size=None))
+
+
+def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[ParsedFile]:
+    """Read and map a file in chunks of ``chunk_size`` resources (NDJSON is streamed, so memory stays
+    bounded however large the export); a Bundle is one chunk. Only the last chunk carries the file's
+    SHA-256. Always yields at least one chunk."""
     path = Path(path)
-    data = path.read_bytes()
-    parsed = ParsedFile(path, hashlib.sha256(data).hexdigest())
-    try:
-        items = list(iter_resources(path, data))
-    except (ValueError, MappingError) as exc:
-        reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        parsed.problems.append(Problem(str(path), "", reason))
-        parsed.fatal = True
-        return parsed
+    if path.suffix.lower() != ".ndjson":
+        data = path.read_bytes()
+        parsed = ParsedFile(path, hashlib.sha256(data).hexdigest())
+        try:
+            items = list(iter_resources(path, data))
+        except (ValueError, MappingError) as exc:
+            reason = f"not valid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            parsed.problems.append(Problem(str(path), "", reason))
+            parsed.fatal = True
+            yield parsed
+            return
+        _map_items(parsed, items)
+        yield parsed
+        return
+    digest = hashlib.sha256()
+    items: list[tuple[str, Any]] = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            digest.update(line)
+            if not line.strip():
+                continue
+            try:
+                items.append((f"line {number}", json.loads(line)))
+            except ValueError as exc:
+                items.append((f"line {number}", MappingError(f"invalid JSON ({getattr(exc, 'msg', exc)})")))
+            if chunk_size is not None and len(items) >= chunk_size:
+                chunk = ParsedFile(path, "")
+                _map_items(chunk, items)
+                items = []
+                yield chunk
+    last = ParsedFile(path, digest.hexdigest())
+    _map_items(last, items)
+    yield last
+
+
+def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
+    path = parsed.path
     ctx = MappingContext()
     for _location, resource in items:
         if isinstance(resource, dict):
@@ -119,4 +154,3 @@ def parse_file(path: str | Path) -> ParsedFile:
             continue
         record.location = location
         parsed.records.append(record)
-    return parsed

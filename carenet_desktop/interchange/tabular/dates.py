@@ -28,6 +28,15 @@ DATE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
 _PREFERENCE = ("iso", "us", "us-short", "us-dash", "compact", "dmy-slash", "dmy", "dmy-dot", "excel")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MIN_DATE = pd.Timestamp("1900-01-01")
+MAX_DATE = pd.Timestamp("2200-01-01")
+
+
+def _bounded(parsed: pd.Series) -> pd.Series:
+    """Naive datetime64[ns]; dates outside 1900..2200 (and what nanoseconds cannot hold) become NaT."""
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    ok = parsed.notna() & (parsed >= MIN_DATE) & (parsed < MAX_DATE)
+    return parsed.where(ok).astype("datetime64[ns]")
 # the shape a value must have for a format to be worth trying
 _SHAPES: dict[str, re.Pattern[str]] = {
     "iso": re.compile(r"\d{4}-\d{1,2}-\d{1,2}"),
@@ -54,24 +63,22 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
     if fmt == "iso":
         sub = text[todo]
         # 'T' or ' ' separator, optional time and offset; offsets are dropped after conversion to UTC
-        parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=True)
-        out[todo] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+        out[todo] = _bounded(pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=True))
     elif fmt == "excel":
         nums = pd.to_numeric(text[todo], errors="coerce")
         nums = nums.where((nums >= 1) & (nums < 2_958_466))
-        out[todo] = EXCEL_EPOCH + pd.to_timedelta(nums, unit="D").dt.round("s")
+        out[todo] = _bounded(EXCEL_EPOCH + pd.to_timedelta(nums, unit="D").dt.round("s"))
     else:
         for pattern in DATE_FORMATS[fmt][1]:
             pending = todo & out.isna()
             if not pending.any():
                 break
-            out[pending] = pd.to_datetime(text[pending], format=pattern, errors="coerce")
+            out[pending] = _bounded(pd.to_datetime(text[pending], format=pattern, errors="coerce"))
         # ISO dates cannot be mistaken for any other layout: accept them in every column
         iso = todo & out.isna() & text.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
         if iso.any():
-            parsed = pd.to_datetime(text[iso], format="ISO8601", errors="coerce", utc=True)
-            out[iso] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
-    return out.where(out >= MIN_DATE)
+            out[iso] = _bounded(pd.to_datetime(text[iso], format="ISO8601", errors="coerce", utc=True))
+    return out
 
 
 def detect_format(values: pd.Series, sample_size: int = 2000) -> str | None:
@@ -100,11 +107,13 @@ def to_storage_text(values: pd.Series, *, date_only: bool = False) -> np.ndarray
     """
     codes, uniques = pd.factorize(pd.Series(values).to_numpy(dtype="datetime64[us]"), use_na_sentinel=True)
     arr = np.asarray(uniques, dtype="datetime64[us]")
+    out = np.full(len(codes), None, dtype=object)
+    if len(arr) == 0:  # every value missing
+        return out
     if date_only:
         text = np.datetime_as_string(arr.astype("datetime64[D]"), unit="D").astype(object)
     else:
         text = np.char.replace(np.datetime_as_string(arr, unit="us"), "T", " ").astype(object)
-    out = np.full(len(codes), None, dtype=object)
     good = codes >= 0
     out[good] = text[codes[good]]
     return out

@@ -135,10 +135,11 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                            "observation code", "screening code", "component code", "code")),
         CODE_SYSTEM, DISPLAY, STATUS,
         FieldSpec("value", "Result value", max_len=255, synonyms=(
-            "value", "result", "result value", "score", "total score", "observation value", "numeric result")),
+            "value", "score", "total score", "result value", "numeric result", "observation value", "result")),
         FieldSpec("unit", "Unit", max_len=32, synonyms=("unit", "units", "result unit", "uom")),
         FieldSpec("interpretation", "Interpretation", max_len=16, synonyms=(
-            "interpretation", "abnormal flag", "flag", "result flag", "screen result", "positive/negative")),
+            "interpretation", "abnormal flag", "flag", "result flag", "screen result", "screening result",
+            "positive/negative", "outcome", "result")),
         FieldSpec("category", "Category", max_len=32, synonyms=("category", "observation category")),
         FieldSpec("instrument", "Instrument", max_len=64, synonyms=(
             "instrument", "screening tool", "tool", "screener", "questionnaire")),

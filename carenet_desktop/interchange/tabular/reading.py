@@ -130,6 +130,7 @@ class TabularSource:
         self.headers = self._read_headers()
         self._position: io.BufferedReader | None = None
         self._size = max(1, self.path.stat().st_size)
+        self._excel_fraction = 0.0
 
     # --- CSV -----------------------------------------------------------------------------------------
     def _open_text(self) -> io.TextIOWrapper:
@@ -183,7 +184,7 @@ class TabularSource:
     def _pandas_chunks(self) -> Iterator[Chunk]:
         with self._open_text() as fh:
             first = fh.readline()
-            if not first.rstrip("\r\n") or "\0" in first:
+            if not first.rstrip("\r\n") or "\0" in first or first.count('"') % 2:
                 raise ValueError("no header on the first line")
             fh.seek(0)
             self._position = fh.buffer  # type: ignore[assignment]
@@ -266,6 +267,8 @@ class TabularSource:
 
     def fraction(self) -> float:
         """How far reading has got (0..1; approximate, for progress bars)."""
+        if self.is_excel:
+            return min(1.0, self._excel_fraction)
         try:
             return min(1.0, self._position.tell() / self._size) if self._position is not None else 0.0
         except (ValueError, OSError):
@@ -286,7 +289,9 @@ class TabularSource:
                 ws = wb[self.sheet]
             else:
                 ws = wb.worksheets[0]
+            total = max(1, ws.max_row or 1)
             for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                self._excel_fraction = number / total
                 yield number, [_excel_text(v) for v in row]
         finally:
             wb.close()

@@ -269,7 +269,11 @@ def _kind_specific(out: pd.DataFrame, text, cmap: ColumnMapping, ref: Reference,
         num = pd.to_numeric(value.where(value != "", None), errors="coerce")
         out["value_num"] = num
         out["value_text"] = value.where(num.isna() & (value != ""), None)
-        out["interpretation"] = per_unique(text("interpretation"), vocab.interpretation)
+        interp = per_unique(text("interpretation"), vocab.interpretation)
+        if "interpretation" not in cmap.mapping:  # a result written as 'positive' / 'pass' says it too
+            from_value = per_unique(value.where(num.isna(), ""), vocab.interpretation)
+            interp = from_value.where(from_value.isin(["positive", "negative", "normal", "abnormal"]), None)
+        out["interpretation"] = interp
     elif kind == "referrals":
         rtype = per_unique(text("referral_type"), vocab.referral_type)
         probs.add((text("referral_type") != "") & rtype.isna(), col("referral_type"), text("referral_type"),

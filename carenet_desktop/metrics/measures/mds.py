@@ -22,6 +22,7 @@ class MDS(Measure):
                    "whose caregiver was screened for depression by the 6-month birthday.")
     source = "network"
     groups = (Group("Caregiver screened for depression by 6 months", code="MDS"),)
+    gap_anchor = {0: (0, 6)}  # a missed screen is due by the 6-month birthday
     valuesets = (*nc.WELL_VISITS, nc.MATERNAL_DEPRESSION_SCREENING, *hospice.VALUESETS)
     specification = nc.spec(
         source="CareNet network measure after the AAP Bright Futures recommendation to screen mothers for "

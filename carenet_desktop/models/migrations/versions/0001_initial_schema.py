@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 10:55:08.683672
+Create Date: 2026-11-24 11:36:02.687071
 """
 
 from __future__ import annotations
@@ -284,6 +284,8 @@ def upgrade() -> None:
     sa.Column('reason_code', sa.String(length=64), nullable=True),
     sa.Column('discharge_system', sa.String(length=255), nullable=True),
     sa.Column('discharge_code', sa.String(length=64), nullable=True),
+    sa.Column('location_system', sa.String(length=255), nullable=True),
+    sa.Column('location_code', sa.String(length=64), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=True),
     sa.Column('code_system', sa.String(length=255), nullable=True),
