@@ -101,6 +101,7 @@ TABLES: dict[str, TableSpec] = {
     }), fixed={"verification_status": "confirmed"}),
     "observations": TableSpec("observation", **_event("effective_start", {
         "status": ("status", "text", "final"), "effective_start": ("date", "datetime", None),
+        "effective_end": ("date", "datetime", None),  # a dated result is a point in time
         "value_num": ("value_num", "float", None), "value_unit": ("unit", "text", None),
         "value_text": ("value_text", "text", None), "interpretation": ("interpretation", "text", None),
         "category": ("category", "text", None),
@@ -125,7 +126,14 @@ TABLES: dict[str, TableSpec] = {
 
 
 def prepare(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Canonical columns derived for storage (e.g. the not-given reason's code system)."""
+    """Canonical columns derived for storage (e.g. the not-given reason's code system).
+
+    A visit exported with its date only is a point in time: its end is its start (an open end would
+    mean an encounter still in progress, which no measure counts as finished within a period).
+    """
+    if kind == "encounters" and "date" in frame:
+        end = frame["end_date"] if "end_date" in frame else pd.Series(None, index=frame.index, dtype=object)
+        frame = frame.assign(end_date=end.where(end.notna(), frame["date"]))
     if kind == "immunizations" and "reason" in frame:
         frame = frame.assign(reason_system=np.where(frame["reason"].notna(), ACT_REASON, None))
     if kind == "observations" and "instrument" in frame:
