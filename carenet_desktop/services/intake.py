@@ -518,7 +518,8 @@ def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_co
         written = True
     except _Rejected as rej:
         written = False
-        result_id, cmap, all_problems, rows, rejected = None, rej.cmap, rej.problems, rej.rows, rej.rejected
+        cmap, all_problems, rows, rejected = rej.cmap, rej.problems, rej.rows, rej.rejected
+        result_id = _record_rejected(ctx, source, path, kind, digest, practice_code, rej)
     ctx.progress.report(1.0, "done")
     out = ImportResult(result_id, kind, path.name, digest, rows, added, updated, unchanged, rejected,
                        all_problems, written, dict(cmap.mapping), dict(cmap.date_formats),
@@ -526,6 +527,28 @@ def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_co
     if rejections is not None:  # always written when asked for, so no stale report survives
         out.rejections_path = write_rejections(all_problems, rejections)
     return out
+
+
+def _record_rejected(ctx: ServiceContext, source: TabularSource, path: Path, kind: str, digest: str,
+                     practice_code: str | None, rej: _Rejected) -> int:
+    """Log an all-or-nothing import that wrote nothing, so the import history shows every attempt."""
+    with ctx.db.session() as s:
+        try:  # a practice an all-or-nothing patient import would have created does not exist
+            practice: Practice | None = _resolve_practice(s, ctx, practice_code, create=False)
+        except ServiceError:
+            practice = None
+        record = DataImport(kind="xlsx" if source.is_excel else "csv", file_name=path.name, file_sha256=digest,
+                            practice_id=practice.id if practice else None, username=ctx.username,
+                            started_at=utcnow(), finished_at=utcnow(), status="rejected", rejected=rej.rejected,
+                            detail={"records": kind, "rows": rej.rows, "written": False,
+                                    "problems": rej.problems.head(100)[["row", "column", "reason"]].to_dict("records")})
+        s.add(record)
+        s.flush()
+        audit.record(s, ctx.username, "import", "data_import", record.id,
+                     practice_id=practice.id if practice else None,
+                     after={"kind": kind, "file_sha256": digest, "added": 0, "rejected": rej.rejected},
+                     summary=f"{kind} import rejected: {rej.rejected} of {rej.rows} rows invalid, nothing written")
+        return record.id
 
 
 class _Rejected(Exception):

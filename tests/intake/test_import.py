@@ -82,8 +82,15 @@ def test_all_or_nothing_writes_nothing_and_returns_the_report(ctx: ServiceContex
     report = tmp_path / "rejected.csv"
     tables = {t: count(ctx, t) for t in ("encounter", "data_import", "audit_log", "import_change")}
     result = _imp(ctx, write_csv(tmp_path / "enc.csv", ENC_HEADER, rows), rejections=report)
-    assert not result.written and result.import_id is None and result.rejected == 1
-    assert {t: count(ctx, t) for t in tables} == tables
+    assert not result.written and result.rejected == 1
+    # no clinical row and no undo entry is written; the attempt itself is logged, without patient values
+    after = {t: count(ctx, t) for t in tables}
+    assert (after["encounter"], after["import_change"]) == (tables["encounter"], tables["import_change"])
+    assert (after["data_import"], after["audit_log"]) == (tables["data_import"] + 1, tables["audit_log"] + 1)
+    with ctx.db.session() as s:
+        record = s.get(DataImport, result.import_id)
+        assert (record.status, record.added, record.rejected) == ("rejected", 0, 1)
+        assert "M999" not in str(record.detail)
     lines = pd.read_csv(report, dtype=str)
     assert list(lines.columns) == ["file", "row", "column", "value", "reason"]
     assert lines.to_dict("records") == [{"file": "enc.csv", "row": "6", "column": "Pat ID", "value": "M999",
