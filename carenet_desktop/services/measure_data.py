@@ -73,6 +73,7 @@ BOOLS = {"do_not_perform"}
 _SEP = "\x1f"  # unit separator between values of one column
 _NULL = "\x15"  # marks a NULL text value
 _CHUNK_ROWS = 250_000
+_IN_FLIGHT = 4  # chunk queries queued ahead of the parsing thread
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,7 @@ class _SqliteReader:
 
         self._local = threading.local()
         try:
-            for _ in range(2):
+            for _ in range(_IN_FLIGHT):
                 submit()
             done: set[str] = set()
             for plan, start, stop in tasks:

@@ -75,3 +75,11 @@ def test_first_code_keeps_other_codings() -> None:
     )
     assert (system, code, display) == ("snomed", "1", "One")
     assert others == [{"system": "http://loinc.org", "code": "2"}]
+
+
+def test_primary_coding_prefers_a_standard_system_over_a_local_one() -> None:
+    concept = {"coding": [{"system": "urn:oid:1.2.3.local", "code": "VISIT7"},
+                          {"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]}
+    system, code, _display, others = first_code(concept)
+    assert (system, code) == ("cpt", "99213")
+    assert others == [{"system": "urn:oid:1.2.3.local", "code": "VISIT7"}]

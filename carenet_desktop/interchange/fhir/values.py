@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from ...codes import system_key
+from ...codes import SYSTEM_URIS, system_key
 
 
 class MappingError(ValueError):
@@ -81,10 +81,21 @@ def codings(concept: Any, element: str = "CodeableConcept") -> list[dict[str, An
     return []
 
 
+def _rank(coding: dict[str, Any]) -> int:
+    """0 for a code system we know (CVX, SNOMED CT, CPT ...), 1 for a local or unknown one."""
+    key = system_key(coding.get("system"))
+    return 0 if key in SYSTEM_URIS and key != "local" else 1
+
+
 def first_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None, str | None, list[dict[str, Any]]]:
-    """(system key, code, display, the other codings) of a CodeableConcept: the first coding with a code."""
+    """(system key, code, display, the other codings) of a CodeableConcept.
+
+    The primary (stored) coding is the first one with a code in a known code system, so a local code
+    listed first does not hide the standard one; the other codings are returned for ``detail``.
+    """
     found = codings(concept, element)
-    primary = next((c for c in found if c.get("code")), None)
+    with_code = [c for c in found if c.get("code")]
+    primary = min(with_code, key=_rank) if with_code else None  # min keeps the first of equal rank
     if primary is None:
         text = concept.get("text") if isinstance(concept, dict) else None
         return None, None, text, found
