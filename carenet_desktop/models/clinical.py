@@ -28,6 +28,9 @@ class ClinicalEventMixin(SourceMixin):
     code: Mapped[str | None] = mapped_column(String(64))
     display: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: FHIR files that claim QI-Core conformance: does this resource claim a profile ("yes"/"no")?
+    #: None when the source claims nothing. "no" rows are kept but not evaluated (see measure_data).
+    profile_claim: Mapped[str | None] = mapped_column(String(8))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

@@ -25,6 +25,6 @@ class ValueSetCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value_set_id: Mapped[int] = mapped_column(ForeignKey("value_set.id", ondelete="CASCADE"))
-    code_system: Mapped[str] = mapped_column(String(64))
+    code_system: Mapped[str] = mapped_column(String(255))
     code: Mapped[str] = mapped_column(String(64))
     display: Mapped[str | None] = mapped_column(String(255))

@@ -110,15 +110,19 @@ def load_measure_data(
 
     ``period`` is accepted for callers that know it; every event is loaded regardless, because measures
     look back before the period (immunizations since birth, 120-day medication histories ...).
+
+    Events a QI-Core file stored without a profile claim of their own (``profile_claim = 'no'``) are kept
+    in the store and shown in the patient's record but left out here, as a QI-Core engine would not
+    retrieve them; data from sources that claim no profiles at all (``NULL``) is always evaluated.
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
     patient_filter = _patient_filter(ids, patient_id_list)
     data = MeasureData()
-    wheres = {name: _where(name, patient_filter) for name in TABLES}
     with db.engine.connect() as conn:
         raw_conn = conn.connection.dbapi_connection
         inspector = inspect(conn)
         existing = {table: {c["name"] for c in inspector.get_columns(table)} for table in TABLES.values()}
+        wheres = {name: _where(name, patient_filter, "profile_claim" in existing[table]) for name, table in TABLES.items()}
         frames: dict[str, dict[str, Any]] = {}
         if conn.dialect.name == "sqlite":
             path = db.path
@@ -141,14 +145,15 @@ def load_measure_data(
     return data
 
 
-def _where(name: str, patient_filter: str | None) -> str:
+def _where(name: str, patient_filter: str | None, has_claims: bool = False) -> str:
+    claims = "(t.profile_claim IS NULL OR t.profile_claim <> 'no')" if has_claims else "1=1"
     if patient_filter is None:
-        return "1=1"
+        return claims
     if name == "patients":
         return f"t.id IN ({patient_filter})"
     if name == "encounter_diagnoses":
         return f"t.encounter_id IN (SELECT id FROM encounter WHERE patient_id IN ({patient_filter}))"
-    return f"t.patient_id IN ({patient_filter})"
+    return f"t.patient_id IN ({patient_filter}) AND {claims}"
 
 
 def _patient_filter(practices: list[int] | None, patients: Sequence[int] | None) -> str | None:

@@ -130,12 +130,35 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
     yield last
 
 
+QICORE_PROFILE_PREFIX = "http://hl7.org/fhir/us/qicore/"
+#: record kinds that carry ``profile_claim`` (the clinical events measures retrieve)
+CLAIM_KINDS = frozenset({
+    "encounter", "condition", "observation", "procedure", "immunization", "medication_request",
+    "medication_dispense", "service_request",
+})
+
+
+def _profiles(resource: Any) -> list[str]:
+    meta = resource.get("meta") if isinstance(resource, dict) else None
+    profiles = meta.get("profile") if isinstance(meta, dict) else None
+    return [p for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
+
+
 def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
+    """Map resources to records.
+
+    Profile claims: when the file claims QI-Core conformance (some resource carries a QI-Core profile),
+    each clinical record notes whether its own resource claims a profile ("yes"/"no"), because a QI-Core
+    measure engine retrieves only profiled resources and the store must evaluate as it would. A file
+    with no profile anywhere (an ordinary EHR export) claims nothing (None) and is evaluated in full.
+    """
     path = parsed.path
     ctx = MappingContext()
+    claims_qicore = False
     for _location, resource in items:
         if isinstance(resource, dict):
             ctx.remember(resource)
+            claims_qicore = claims_qicore or any(p.startswith(QICORE_PROFILE_PREFIX) for p in _profiles(resource))
     for location, resource in items:
         if isinstance(resource, MappingError):
             parsed.problems.append(Problem(str(path), location, str(resource)))
@@ -153,4 +176,6 @@ def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
             parsed.skipped[rtype] = parsed.skipped.get(rtype, 0) + 1
             continue
         record.location = location
+        if record.kind in CLAIM_KINDS:
+            record.values["profile_claim"] = ("yes" if _profiles(resource) else "no") if claims_qicore else None
         parsed.records.append(record)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 11:36:02.687071
+Create Date: 2026-11-24 11:53:16.354977
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def upgrade() -> None:
     op.create_table('value_set_code',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('value_set_id', sa.Integer(), nullable=False),
-    sa.Column('code_system', sa.String(length=64), nullable=False),
+    sa.Column('code_system', sa.String(length=255), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.ForeignKeyConstraint(['value_set_id'], ['value_set.id'], name=op.f('fk_value_set_code_value_set_id_value_set'), ondelete='CASCADE'),
@@ -292,6 +292,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -319,6 +320,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -345,6 +347,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -384,6 +387,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -469,6 +473,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -503,6 +508,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -531,6 +537,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
@@ -561,6 +568,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=64), nullable=True),
     sa.Column('display', sa.String(length=255), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('profile_claim', sa.String(length=8), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=128), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
