@@ -9,8 +9,17 @@ import math
 import sys
 from pathlib import Path
 
-from ..metrics.period import Period
-from ..services.evaluation import evaluate, load_catalogue, patient_results, select_measures, summary
+from ..metrics.period import Period, rolling_12_months
+from ..services.evaluation import (
+    STRATIFY_FIELDS,
+    evaluate,
+    grouped_summary,
+    load_catalogue,
+    patient_results,
+    select_measures,
+    summary,
+)
+from ..services.practices import list_practices
 from ..services.valuesets import load_valuesets
 from .common import TerminalProgress, open_context
 
@@ -36,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     ev.add_argument("--patient-results", type=Path, metavar="FILE.csv",
                     help="write one row per patient x measure x group")
     ev.add_argument("--summary", type=Path, metavar="FILE", help="write totals and rates (.csv or .json)")
+    ev.add_argument("--by", choices=("network", "practice", "provider"), default="network",
+                    help="totals for the whole network (default), or per practice or provider")
+    ev.add_argument("--stratify", choices=STRATIFY_FIELDS, help="split the totals by a patient stratum")
+    ev.add_argument("--rolling", action="store_true",
+                    help="also the 12 rolling 12-month periods ending each month up to the period's end (trend)")
     ev.set_defaults(func=run_evaluate)
 
 
@@ -89,11 +103,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate(ctx, period, args.measure, args.practice)
     print(f"Evaluated {len(evaluation.measures)} measure(s) for {evaluation.patient_count} patient(s), "
           f"period {period.label}")
-    totals = summary(evaluation)
+    grouped = args.by != "network" or args.stratify or args.rolling
+    totals = _grouped_totals(ctx, evaluation, args) if grouped else summary(evaluation)
     for rec in totals.to_dict("records"):
         rate = "-" if rec["rate"] is None or (isinstance(rec["rate"], float) and math.isnan(rec["rate"])) \
             else f"{rec['rate'] * 100:.1f}%"
-        print(f"  {rec['measure']} group {rec['group_index']}: numerator {rec['numerator']} / "
+        where = "".join(f" {k}={rec[k]}" for k in ("period", "practice", "provider_id", args.stratify) if k and k in rec)
+        print(f"  {rec['measure']} group {rec['group_index']}{where}: numerator {rec['numerator']} / "
               f"{rec['rate_base']} = {rate}")
     for mid, error in evaluation.errors.items():
         print(f"carenet: warning: {mid} not evaluated: {error}", file=sys.stderr)
@@ -113,3 +129,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
             totals.to_csv(args.summary, index=False)
         print(f"Wrote the summary to {args.summary}")
     return 1 if evaluation.errors else 0
+
+
+def _grouped_totals(ctx, evaluation, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Totals by practice/provider and stratum; with --rolling, for each rolling 12-month period too
+    (the data is loaded once and each period evaluated over it)."""
+    import pandas as pd
+
+    frames = []
+    periods = rolling_12_months(evaluation.period.end, 12) if args.rolling else [evaluation.period]
+    for period in periods:
+        run = evaluation if period == evaluation.period else evaluate(ctx, period, args.measure, args.practice,
+                                                                      data=evaluation.data)
+        frame = grouped_summary(run, args.by, args.stratify)
+        if args.by == "practice":
+            codes = {p.id: p.code for p in list_practices(ctx)}
+            frame.insert(0, "practice", frame.pop("practice_id").map(codes))
+        frame.insert(0, "period", period.label)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

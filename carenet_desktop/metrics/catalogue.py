@@ -6,11 +6,15 @@ Measure modules live in ``carenet_desktop.metrics.measures`` and are imported on
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 
 from .definition import Measure
 
+log = logging.getLogger(__name__)
+
 _REGISTRY: dict[str, Measure] = {}
+_LOAD_ERRORS: dict[str, str] = {}
 _loaded = False
 
 
@@ -28,11 +32,21 @@ def _load() -> None:
     from . import measures
 
     for info in pkgutil.iter_modules(measures.__path__):
-        importlib.import_module(f"{measures.__name__}.{info.name}")
+        try:
+            importlib.import_module(f"{measures.__name__}.{info.name}")
+        except Exception as exc:  # a broken measure module must not hide the others
+            log.warning("Measure module %s failed to import: %s", info.name, type(exc).__name__)
+            _LOAD_ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
     from .custom import register_custom_measures  # the network office's measures, defined as data
 
     register_custom_measures()
     _loaded = True
+
+
+def load_errors() -> dict[str, str]:
+    """{measure module: error} for the modules that failed to import (empty when all loaded)."""
+    _load()
+    return dict(_LOAD_ERRORS)
 
 
 def all_measures() -> list[Measure]:

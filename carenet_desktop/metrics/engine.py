@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -12,14 +14,19 @@ from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
 from .period import Period
 
-#: patient attributes attached to every result row (for grouping by practice, provider and strata)
+log = logging.getLogger(__name__)
+
+#: patient attributes attached to every result row (for grouping by practice and provider)
 PATIENT_ATTRIBUTES = ("practice_id", "provider_id")
+ROW_COLUMNS = (*RESULT_COLUMNS, *PATIENT_ATTRIBUTES)
 
 
 @dataclass
 class EngineRun:
-    rows: pd.DataFrame  # RESULT_COLUMNS + PATIENT_ATTRIBUTES
+    rows: pd.DataFrame  # ROW_COLUMNS
+    measures: list[Measure] = field(default_factory=list)  # the measures that ran
     failures: dict[str, str] = field(default_factory=dict)  # measure id -> what went wrong
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def select_measures(ids: Sequence[str] | None = None) -> list[Measure]:
@@ -32,19 +39,28 @@ def evaluate_measures(
     measures: Sequence[Measure],
     on_measure: Callable[[int, int, str], None] | None = None,
 ) -> EngineRun:
-    """Evaluate each measure; a measure that fails is reported in ``failures`` and does not stop the rest."""
+    """Evaluate each measure; one that fails is reported in ``failures`` and does not stop the others."""
+    run = EngineRun(pd.DataFrame(columns=list(ROW_COLUMNS)))
     frames: list[pd.DataFrame] = []
-    failures: dict[str, str] = {}
     for i, measure in enumerate(measures):
         if on_measure is not None:
             on_measure(i, len(measures), measure.id)
+        started = time.perf_counter()
         try:
-            frames.append(measure.evaluate(data, period))
-        except NotImplementedError:
-            failures[measure.id] = "not implemented yet"
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            failures[measure.id] = f"{type(exc).__name__}: {exc}"
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
-    attrs = data.patients[["patient_id", *PATIENT_ATTRIBUTES]]
-    rows = rows.merge(attrs, on="patient_id", how="left")
-    return EngineRun(rows, failures)
+            rows = measure.evaluate(data, period)
+        except NotImplementedError as exc:
+            run.failures[measure.id] = f"not implemented yet{': ' + str(exc) if str(exc) else ''}"
+            continue
+        except Exception as exc:  # one broken measure must not stop the others
+            log.info("Measure %s failed", measure.id, exc_info=True)  # the traceback with --verbose only
+            run.failures[measure.id] = f"failed: {type(exc).__name__}: {exc}"
+            continue
+        run.seconds[measure.id] = time.perf_counter() - started
+        run.measures.append(measure)
+        if len(rows):
+            frames.append(rows)
+    if frames:
+        rows = pd.concat(frames, ignore_index=True)
+        attrs = data.patients[["patient_id", *PATIENT_ATTRIBUTES]]
+        run.rows = rows.merge(attrs, on="patient_id", how="left")[list(ROW_COLUMNS)]
+    return run

@@ -7,10 +7,7 @@ evaluated patient listed, populations a group does not have left empty).
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +15,8 @@ import pandas as pd
 
 from ..metrics import catalogue
 from ..metrics.data import MeasureData
-from ..metrics.definition import POPULATIONS, RESULT_COLUMNS, Measure
+from ..metrics.definition import POPULATIONS, Measure
+from ..metrics.engine import evaluate_measures
 from ..metrics.period import Period
 from .context import ServiceContext, ServiceError
 from .measure_data import load_measure_data
@@ -26,7 +24,6 @@ from .measure_data import load_measure_data
 log = logging.getLogger(__name__)
 
 PATIENT_RESULT_COLUMNS = ("measure", "group_index", "patient_id", *POPULATIONS)
-ROW_COLUMNS = (*RESULT_COLUMNS, "practice_id", "provider_id")
 
 
 @dataclass
@@ -45,26 +42,9 @@ class Evaluation:
         return 0 if self.data is None else len(self.data.patients)
 
 
-_catalogue_errors: dict[str, str] = {}
-
-
 def load_catalogue() -> dict[str, str]:
-    """Import every measure module on its own, so a broken module does not hide the others.
-
-    Returns {module name: error} for the modules that failed to import.
-    """
-    if not catalogue._loaded:
-        from ..metrics import measures
-
-        for info in pkgutil.iter_modules(measures.__path__):
-            name = f"{measures.__name__}.{info.name}"
-            try:
-                importlib.import_module(name)
-            except Exception as exc:  # a measure module under construction must not stop the rest
-                log.warning("Measure module %s failed to import: %s", name, exc)
-                _catalogue_errors[info.name] = f"{type(exc).__name__}: {exc}"
-        catalogue._loaded = True
-    return dict(_catalogue_errors)
+    """Load the measure catalogue; {module name: error} for measure modules that failed to import."""
+    return catalogue.load_errors()
 
 
 def select_measures(measure_ids: Sequence[str] | None) -> tuple[list[Measure], dict[str, str]]:
@@ -105,29 +85,12 @@ def evaluate(
     if data is None:
         report(0.0, "Loading data")
         data = load_measure_data(ctx.db, practice_codes, period)
-    result = Evaluation(period=period, rows=pd.DataFrame(columns=list(ROW_COLUMNS)), errors=errors, data=data)
-    frames: list[pd.DataFrame] = []
-    for i, measure in enumerate(measures):
-        report(0.2 + 0.8 * i / max(len(measures), 1), f"Evaluating {measure.id}")
-        started = time.perf_counter()
-        try:
-            rows = measure.evaluate(data, period)
-        except NotImplementedError as exc:
-            result.errors[measure.id] = f"not implemented yet{': ' + str(exc) if str(exc) else ''}"
-            continue
-        except Exception as exc:  # one broken measure must not stop the others
-            log.info("Measure %s failed", measure.id, exc_info=True)  # traceback with --verbose
-            result.errors[measure.id] = f"failed: {type(exc).__name__}: {exc}"
-            continue
-        result.seconds[measure.id] = time.perf_counter() - started
-        result.measures.append(measure)
-        if len(rows):
-            frames.append(rows)
-    if frames:
-        rows = pd.concat(frames, ignore_index=True)
-        attrs = data.patients[["patient_id", "practice_id", "provider_id"]]
-        rows = rows.merge(attrs, on="patient_id", how="left")
-        result.rows = rows[list(ROW_COLUMNS)]
+    run = evaluate_measures(
+        data, period, measures,
+        on_measure=lambda i, n, mid: report(0.2 + 0.8 * i / max(n, 1), f"Evaluating {mid}"),
+    )
+    result = Evaluation(period=period, rows=run.rows, measures=run.measures, errors={**errors, **run.failures},
+                        seconds=run.seconds, data=data)
     report(1.0, f"{len(result.measures)} measure(s) evaluated")
     return result
 
@@ -196,3 +159,26 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
 
 
 __all__ = ["Evaluation", "evaluate", "load_catalogue", "patient_results", "select_measures", "summary"]
+
+
+STRATIFY_FIELDS = ("payer", "race", "ethnicity", "language", "sex", "age_band")
+
+
+def grouped_summary(evaluation: Evaluation, by: str = "network", stratify: str | None = None) -> pd.DataFrame:
+    """Counts, rate and Wilson interval per measure and group, by practice / provider / the network,
+    optionally split by a patient stratum (payer, race, ethnicity, language, sex, age band)."""
+    from ..metrics.aggregate import age_band, summarize
+
+    if by not in ("network", "practice", "provider"):
+        raise ServiceError(f"--by must be practice, provider or network (not {by!r})")
+    if stratify is not None and stratify not in STRATIFY_FIELDS:
+        raise ServiceError(f"Cannot stratify by {stratify!r}; choose one of {', '.join(STRATIFY_FIELDS)}")
+    assert evaluation.data is not None
+    rows = evaluation.rows
+    keys: list[str] = [] if by == "network" else [f"{by}_id"]
+    if stratify is not None:
+        patients = evaluation.data.patients[["patient_id", "birth_date", *[f for f in STRATIFY_FIELDS if f != "age_band"]]].copy()
+        patients["age_band"] = age_band(patients["birth_date"], evaluation.period.end_ts.normalize())
+        rows = rows.merge(patients[["patient_id", stratify]], on="patient_id", how="left")
+        keys.append(stratify)
+    return summarize(rows, by=keys)

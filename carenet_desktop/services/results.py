@@ -23,8 +23,8 @@ import platformdirs
 
 from .. import __version__
 from ..metrics.aggregate import summarize
-from ..metrics.definition import POPULATIONS, RESULT_COLUMNS
-from ..metrics.engine import PATIENT_ATTRIBUTES, evaluate_measures, select_measures
+from ..metrics.definition import POPULATIONS
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version
 from .context import Progress, ServiceContext
@@ -32,7 +32,6 @@ from .measure_data import load_measure_data
 
 log = logging.getLogger(__name__)
 
-ROW_COLUMNS = (*RESULT_COLUMNS, *PATIENT_ATTRIBUTES)
 _INT_COLUMNS = ("group_index", "patient_id", "episode_id", *PATIENT_ATTRIBUTES)
 
 
