@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     vs.add_argument("files", nargs="+", metavar="FILE")
     vs.set_defaults(func=run_load_valuesets)
 
+    va = sub.add_parser("validate", parents=[parent],
+                        help="check a network-defined measure file (JSON/TOML); with --db, its value sets too")
+    va.add_argument("files", nargs="+", metavar="FILE")
+    va.set_defaults(func=run_validate)
+
     ev = sub.add_parser("evaluate", parents=[parent], help="evaluate measures for a period")
     when = ev.add_mutually_exclusive_group(required=True)
     when.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31")
@@ -78,6 +83,26 @@ def run_load_valuesets(args: argparse.Namespace) -> int:
     for line in result.skipped:
         print(f"  skipped {line}")
     return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from ..metrics.custom import validate_measure_file
+
+    known = None
+    if getattr(args, "db", None):
+        from ..services.valuesets import load_index
+
+        known = load_index(open_context(args).db).urls
+    failed = 0
+    for name in args.files:
+        problems = validate_measure_file(name, known_valuesets=known)
+        if problems:
+            failed += 1
+            for problem in problems:
+                print(f"{name}: {problem}")
+        else:
+            print(f"{name}: valid")
+    return 1 if failed else 0
 
 
 def _period(args: argparse.Namespace) -> Period:

@@ -27,3 +27,14 @@ def test_rolling_gives_twelve_periods_ending_each_month(small_demo_file, tmp_pat
                  "--rolling", "--summary", str(out)]) == 0
     periods = pd.read_csv(out)["period"].tolist()
     assert len(periods) == 12 and periods[0] == "2024-02-01..2025-01-31" and periods[-1] == "2025"
+
+
+def test_validate_reports_each_field_and_exits_non_zero(tmp_path, capsys):
+    good = "resources/measures/vis.json"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "carenet-measure/1", "id": "x"}')
+    assert main(["measures", "validate", good]) == 0
+    assert main(["measures", "validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{good}: valid" in out
+    assert f"{bad}: id:" in out and f"{bad}: title: required" in out
