@@ -205,7 +205,8 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
         writer.forget()
         raise
     except Exception as exc:  # the file's transaction was rolled back: report and go on
-        log.exception("FHIR import of a file failed")
+        # the type only: database errors quote the values of the failing row, which may be patient data
+        log.error("FHIR import of a file failed (%s); the file was rolled back", type(exc).__name__)
         writer.forget()
         result.failed_files += 1
         result.problems.extend(read_problems)
