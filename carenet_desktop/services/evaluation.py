@@ -84,7 +84,12 @@ def evaluate(
 
     if data is None:
         report(0.0, "Loading data")
-        data = load_measure_data(ctx.db, practice_codes, period)
+        if practice_codes:
+            data = load_measure_data(ctx.db, practice_codes, period)
+        else:  # the whole network: from the columnar snapshot when the data has not changed since
+            from .frames_cache import load_measure_data_cached
+
+            data, _ = load_measure_data_cached(ctx.db)
     run = evaluate_measures(
         data, period, measures,
         on_measure=lambda i, n, mid: report(0.2 + 0.8 * i / max(n, 1), f"Evaluating {mid}"),

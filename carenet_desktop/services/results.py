@@ -96,7 +96,12 @@ class ResultsCache:
 
     def _evaluate(self, period: Period, ids: tuple[str, ...], progress: Progress, **selection: object) -> tuple[pd.DataFrame, dict[str, str]]:
         progress.report(0.0, "Loading data")
-        data = load_measure_data(self.ctx.db, **selection)  # type: ignore[arg-type]
+        if selection:
+            data = load_measure_data(self.ctx.db, **selection)  # type: ignore[arg-type]
+        else:  # everything: from the columnar snapshot when the data has not changed since it was taken
+            from .frames_cache import load_measure_data_cached
+
+            data, _ = load_measure_data_cached(self.ctx.db)
         measures = select_measures(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:

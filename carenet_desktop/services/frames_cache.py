@@ -1,0 +1,124 @@
+"""A columnar snapshot of the store's measure frames, so only the first load after a change reads SQLite.
+
+Reading millions of events out of SQLite takes tens of seconds on a 250,000-patient network; the same
+frames saved as NumPy arrays (``.npz``, no pickle: text columns are stored as codes into a table of
+distinct strings) load in a second or two. A snapshot is keyed by the change journal's version (and by
+the loader's code), so any change to the data makes the next load read the store again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import platformdirs
+
+from ..metrics.data import MeasureData
+from ..models.changes import current_version
+from ..models.database import Database
+from .measure_data import load_measure_data
+
+log = logging.getLogger(__name__)
+_KEEP = 2  # snapshots kept per database
+
+
+def _signature() -> str:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in (here / "measure_data.py", here.parent / "metrics" / "data.py", Path(__file__).resolve()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_folder(db: Database) -> Path:
+    identity = db.url.render_as_string(hide_password=True)
+    root = Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "frames"
+    return root / hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[MeasureData, bool]:
+    """All practices' frames (and the value sets); ``True`` when served from a snapshot."""
+    folder = folder or default_folder(db)
+    with db.session() as s:
+        version = current_version(s)  # read before loading: a change while loading invalidates next time
+    path = folder / f"v{version}-{_signature()}.npz"
+    if path.exists():
+        try:
+            data = _read(path)
+            from .valuesets import load_index
+
+            data.valuesets = load_index(db)
+            return data, True
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
+    data = load_measure_data(db)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(data, path)
+        for old in sorted(folder.glob("v*.npz"), key=lambda p: p.stat().st_mtime)[:-_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:  # a snapshot that cannot be written only costs speed
+        log.warning("Frames snapshot not saved (%s)", exc.strerror)
+    return data, False
+
+
+# --- encoding ---------------------------------------------------------------------------------------------
+
+
+def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray]) -> str:
+    dtype = str(series.dtype)
+    if dtype.startswith("datetime64"):
+        arrays[prefix] = series.to_numpy().astype("datetime64[us]").view(np.int64)
+        return "datetime64[us]"
+    if dtype in ("int64", "float64"):
+        arrays[prefix] = series.to_numpy()
+        return dtype
+    if dtype in ("Int64", "boolean"):
+        arrays[prefix + ".mask"] = series.isna().to_numpy()
+        arrays[prefix] = series.fillna(0 if dtype == "Int64" else False).to_numpy(dtype=np.int64 if dtype == "Int64" else bool)
+        return dtype
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    arrays[prefix] = codes.astype(np.int32)
+    arrays[prefix + ".text"] = np.asarray([str(u) for u in uniques], dtype=str)
+    return "str" if dtype in ("str", "string") else "object"
+
+
+def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> pd.Series:
+    values = z[prefix]
+    if kind == "datetime64[us]":
+        return pd.Series(values.view("datetime64[us]"))
+    if kind in ("int64", "float64"):
+        return pd.Series(values)
+    if kind in ("Int64", "boolean"):
+        return pd.Series(pd.array(values, dtype=kind)).mask(z[prefix + ".mask"])
+    texts = z[prefix + ".text"].astype(object)
+    out = np.empty(len(values), dtype=object)
+    present = values >= 0
+    out[present] = texts[values[present]] if len(texts) else None
+    out[~present] = None
+    return pd.Series(out, dtype=kind if kind == "str" else object)
+
+
+def _write(data: MeasureData, path: Path) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    schema: dict[str, list[list[str]]] = {}
+    for name, frame in data.frames().items():
+        schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
+    arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _read(path: Path) -> MeasureData:
+    data = MeasureData()
+    with np.load(path, allow_pickle=False) as z:
+        schema = json.loads(bytes(z["__schema__"]).decode())
+        for name, columns in schema.items():
+            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns})
+            setattr(data, name, frame)
+    return data
