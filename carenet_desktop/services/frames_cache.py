@@ -18,7 +18,7 @@ import pandas as pd
 import platformdirs
 
 from ..metrics.data import MeasureData
-from ..models.changes import current_version
+from ..models.changes import changes_since, current_version
 from ..models.database import Database
 from .measure_data import load_measure_data
 
@@ -41,21 +41,47 @@ def default_folder(db: Database) -> Path:
 
 
 def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[MeasureData, bool]:
-    """All practices' frames (and the value sets); ``True`` when served from a snapshot."""
-    folder = folder or default_folder(db)
-    with db.session() as s:
-        version = current_version(s)  # read before loading: a change while loading invalidates next time
-    path = folder / f"v{version}-{_signature()}.npz"
-    if path.exists():
-        try:
-            data = _read(path)
-            from .valuesets import load_index
+    """All practices' frames (and the value sets); ``True`` when served from a snapshot.
 
-            data.valuesets = load_index(db)
-            return data, True
+    A snapshot older than the data is brought up to date from the change journal when it can be: the
+    patients (or practices) changed since are read from the store and their rows replaced. Only a change
+    to everything (value sets, a restore) or a missing snapshot reads the whole store.
+    """
+    folder = folder or default_folder(db)
+    signature = _signature()
+    with db.session() as s:
+        version = current_version(s)  # read before loading: a change while loading is replayed next time
+    path = folder / f"v{version}-{signature}.npz"
+    data: MeasureData | None = None
+    served = False
+    snapshots = sorted(folder.glob(f"v*-{signature}.npz"), key=_version_of) if folder.exists() else []
+    if snapshots and _version_of(snapshots[-1]) <= version:
+        try:
+            data = _read(snapshots[-1])
+            old_version = _version_of(snapshots[-1])
+            if old_version < version:
+                with db.session() as s:
+                    _, wholesale, patients = changes_since(s, old_version)
+                data = None if None in wholesale else _patch(db, data, wholesale, patients)
+            served = data is not None
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
-    data = load_measure_data(db)
+            data = None
+    if data is None:
+        data = load_measure_data(db, with_valuesets=False)
+    if not path.exists():
+        _save(data, path, folder)
+    from .valuesets import load_index
+
+    data.valuesets = load_index(db)
+    return data, served
+
+
+def _version_of(path: Path) -> int:
+    return int(path.name[1:].split("-", 1)[0])
+
+
+def _save(data: MeasureData, path: Path, folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _write(data, path)
@@ -63,7 +89,38 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
             old.unlink(missing_ok=True)
     except OSError as exc:  # a snapshot that cannot be written only costs speed
         log.warning("Frames snapshot not saved (%s)", exc.strerror)
-    return data, False
+
+
+def _patch(db: Database, data: MeasureData, practices: set[int | None], patients: set[int]) -> MeasureData:
+    """Replace the rows of the changed patients (and of every patient of the changed practices)."""
+    affected = set(patients)
+    if practices:
+        old = data.patients
+        affected |= set(old.loc[old["practice_id"].isin(list(practices)), "patient_id"].tolist())
+        with db.engine.connect() as conn:
+            from sqlalchemy import select
+
+            from ..models import Patient
+
+            affected |= set(conn.execute(select(Patient.id).where(Patient.practice_id.in_(list(practices)))).scalars())
+    if not affected:
+        return data
+    fresh = load_measure_data(db, patient_id_list=sorted(affected), with_valuesets=False)
+    ids = list(affected)
+    old_encounters = data.encounters.loc[data.encounters["patient_id"].isin(ids), "event_id"]
+    for name, frame in data.frames().items():
+        new = getattr(fresh, name)
+        if name == "encounter_diagnoses":
+            kept = frame[~frame["encounter_id"].isin(old_encounters.tolist())]
+            order = None
+        else:
+            kept = frame[~frame["patient_id"].isin(ids)]
+            order = "patient_id" if name == "patients" else "event_id"
+        merged = pd.concat([kept, new], ignore_index=True) if len(new) else kept.reset_index(drop=True)
+        if order is not None:
+            merged = merged.sort_values(order, kind="stable", ignore_index=True)
+        setattr(data, name, merged)
+    return data
 
 
 # --- encoding ---------------------------------------------------------------------------------------------
