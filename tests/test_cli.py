@@ -51,3 +51,17 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("carenet: error:")
+
+
+def test_demo_command_loads_the_code_catalogue(tmp_path, capsys):
+    from sqlalchemy import func, select
+
+    from carenet_desktop.models import ValueSet
+
+    db = tmp_path / "d.db"
+    assert main(["demo", "--db", str(db), "--patients", "300", "--practices", "2", "--as-of", "2026-06-30"]) == 0
+    store = open_database(db)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(ValueSet)) > 100
+    store.dispose()
+    assert "300 patients" in capsys.readouterr().out

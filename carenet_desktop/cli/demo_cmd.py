@@ -7,6 +7,7 @@ import datetime as dt
 
 from ..demo import DemoError, build_demo
 from ..services.context import ServiceError
+from ..services.valuesets import ensure_default_catalogue
 from .common import TerminalProgress, open_context
 
 
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = build_demo(ctx.db, practices=args.practices, patients=args.patients, seed=args.seed,
                              as_of=args.as_of, progress=bar.progress(), replace=args.replace)
+        ensure_default_catalogue(ctx)  # the value sets the demo's codes belong to
     except DemoError as exc:
         raise ServiceError(str(exc)) from exc
     finally:

@@ -38,9 +38,17 @@ def build_demo_database(path: Path, progress: Progress) -> None:
     from ..demo import DemoError, ensure_demo_database  # heavy; only needed on the first run
 
     try:
-        ensure_demo_database(path, progress=progress)
+        built = ensure_demo_database(path, progress=progress)
     except DemoError as exc:  # a user-facing message, like a service's
         raise ServiceError(str(exc)) from exc
+    if built is not None:  # the code catalogue the demo's codes belong to, so scorecards have results
+        from ..services.valuesets import ensure_default_catalogue
+
+        db = open_database(path)
+        try:
+            ensure_default_catalogue(ServiceContext(db, username="demo"))
+        finally:
+            db.dispose()
 
 
 def run_gui(
