@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,7 +38,7 @@ from ...services import outreach as outreach_service
 from ...services import practices as practice_service
 from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
-from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel
+from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StatTile, heading, paragraph
@@ -64,6 +65,9 @@ class GapQuery:
 class GapsLoaded:
     query: GapQuery
     table: pd.DataFrame
+    #: the table as the model's rows and filter arrays, prepared on the worker
+    rows: list[dict[str, Any]]
+    keys: dict[str, np.ndarray]
 
 
 def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
@@ -81,7 +85,9 @@ def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery) -> GapsL
                                   as_of=query.as_of)
     progress.report(0.95, "Outreach recorded")
     done = outreach_service.outreach_done(ctx, practice_code=query.practice_code, since=query.period.start)
-    return GapsLoaded(query, outreach_service.mark_done(table, done))
+    table = outreach_service.mark_done(table, done)
+    rows = rows_from_frame(table)
+    return GapsLoaded(query, table, rows, row_keys(rows))
 
 
 def save_outreach(progress: Progress, ctx: ServiceContext, pairs: list[tuple[int, str]], note: str,
@@ -143,7 +149,7 @@ class CareGapsPage(Page):
     export_failed = Signal(str)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
-    MISSING_MIN = 240
+    MISSING_MIN = 200
     WATCHED_AREAS = frozenset({"patients", "imports", "practices", "events", "measures"})
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, as_of: dt.date | None = None) -> None:
@@ -175,7 +181,12 @@ class CareGapsPage(Page):
         self.as_of_edit.setToolTip("Gaps are overdue when their due date is before this day; the measurement "
                                    "period is this day's calendar year")
         self.as_of_edit.setDate(_qdate(as_of or dt.date.today()))
-        self.as_of_edit.dateChanged.connect(lambda _d: self.reload())
+        # typing a date changes it digit by digit: evaluate once the user pauses
+        self._date_timer = QTimer(self)
+        self._date_timer.setSingleShot(True)
+        self._date_timer.setInterval(400)
+        self._date_timer.timeout.connect(self.reload)
+        self.as_of_edit.dateChanged.connect(lambda _d: self._date_timer.start())
         query.addWidget(_label("&As of", self.as_of_edit))
         query.addWidget(self.as_of_edit)
         self.due_combo = QComboBox()
@@ -236,10 +247,8 @@ class CareGapsPage(Page):
         self.model = GapTableModel(parent=self)
         self.proxy = GapFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
-                       self.proxy.layoutChanged):
-            signal.connect(self._update_counts)
-        self.model.dataChanged.connect(self._update_counts)
+        # counts are refreshed by each action that changes them (not per proxy row signal: a filter
+        # change emits one rowsRemoved per range, and each recount is a pass over the whole list)
         self.table = QTableView()
         self.table.setObjectName("careGapTable")
         self.table.setAccessibleName("Care gaps")
@@ -363,7 +372,7 @@ class CareGapsPage(Page):
         self.result = result
         self.refresh_button.setEnabled(True)
         table = result.table
-        self.model.set_rows(GapTableModel.rows_from_frame(table))
+        self.model.set_rows(result.rows, result.keys)
         self._fill_filters(table)
         failures = table.attrs.get("failures") or {}
         note = f" {len(failures)} measure(s) could not be evaluated." if failures else ""
@@ -385,11 +394,17 @@ class CareGapsPage(Page):
     def _fit_columns(self) -> None:
         """Columns as wide as their content (first rows); "Missing" takes the rest, at least MISSING_MIN."""
         header = self.table.horizontalHeader()
+        head_metrics = header.fontMetrics()
         missing = COLUMN_INDEX["missing"]
         for column in range(self.model.columnCount()):
-            if column != missing:
-                self.table.resizeColumnToContents(column)
-                header.resizeSection(column, min(header.sectionSize(column), 190))
+            if column == missing:
+                continue
+            title = self.model.headerData(column, Qt.Orientation.Horizontal)
+            # sizeHintForColumn reads the first rows only (resize-contents precision) and counts the padding
+            width = max(self.table.sizeHintForColumn(column) + 4, head_metrics.horizontalAdvance(title) + 34)
+            if column == COLUMN_INDEX["outreach_on"]:  # often empty at first: room for a mark made later
+                width = max(width, self.table.fontMetrics().horizontalAdvance("✓ 2026-12-31") + 28)
+            header.resizeSection(column, min(width, 180))
         self._fit_missing()
 
     def _fit_missing(self) -> None:
@@ -431,7 +446,7 @@ class CareGapsPage(Page):
             i = combo.findData(kept) if kept is not None else 0
             combo.setCurrentIndex(max(i, 0))
             combo.blockSignals(False)
-            self.proxy.set_filter(key, combo.currentData())
+        self.proxy.set_filters({key: combo.currentData() for key, combo in self.filter_combos.items()})
 
     def set_filter(self, key: str, value: str | None) -> None:
         """Choose a filter value as the user would in its combo box (``None`` = all)."""
@@ -440,28 +455,37 @@ class CareGapsPage(Page):
 
     def _on_filter(self, key: str) -> None:
         self.proxy.set_filter(key, self.filter_combos[key].currentData())
+        self._filters_changed()
 
     def _on_search(self, text: str) -> None:
         self.proxy.set_text(text)
+        self._filters_changed()
 
     def _on_hide_done(self, hide: bool) -> None:
         self.proxy.set_hide_done(hide)
+        self._filters_changed()
+
+    def _filters_changed(self) -> None:
+        self._update_counts()
+        self._update_actions()
 
     def visible_rows(self) -> list[dict[str, Any]]:
         return [self.proxy.index(i, 0).data(ROW_ROLE) for i in range(self.proxy.rowCount())]
 
     def _update_counts(self, *_args: object) -> None:
-        counts = {"overdue": 0, "open": 0, "upcoming": 0, "done": 0}
-        for r in self.visible_rows():
-            counts[str(r.get("status"))] = counts.get(str(r.get("status")), 0) + 1
-            counts["done"] += bool(r.get("outreach_on"))
+        """Tiles count the rows passing every filter but the status one (the status filter picks a tile)."""
+        mask = self.proxy.mask(self.model, ignore=("status",))
+        statuses = self.model.keys("status")[mask]
+        counts = {status: int(np.count_nonzero(statuses == status)) for status in ("overdue", "open", "upcoming")}
+        counts["done"] = int(np.count_nonzero(self.model.keys("done")[mask]))
         for tile, key in ((self.overdue_tile, "overdue"), (self.open_tile, "open"),
                           (self.upcoming_tile, "upcoming"), (self.done_tile, "done")):
             tile.set_value(f"{counts[key]:,}")
 
     def _update_actions(self) -> None:
         busy = self.write_task is not None and not self.write_task.is_done
-        self.outreach_button.setEnabled(bool(self.selected_rows()) and not busy)
+        selection = self.table.selectionModel()
+        self.outreach_button.setEnabled(selection is not None and selection.hasSelection() and not busy)
         self.export_button.setEnabled(self.result is not None and self.proxy.rowCount() > 0 and not busy)
 
     def selected_rows(self) -> list[dict[str, Any]]:
@@ -481,8 +505,7 @@ class CareGapsPage(Page):
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
             note = dialog.note.toPlainText()
-        on = self.current_query().as_of if self.result is None else min(self.result.query.as_of, dt.date.today())
-        on = min(on, dt.date.today())
+        on = dt.date.today()  # outreach is recorded on the day it is done, whatever the reference day
         self.action_message.setText("Saving outreach…")
         task = self.session.tasks.run(save_outreach, self.session.ctx, pairs, note.strip(), on,
                                       label="Recording outreach", write=True)
@@ -494,9 +517,13 @@ class CareGapsPage(Page):
         return task
 
     def _on_outreach_saved(self, saved: list[tuple[int, str]], on: dt.date, note: str) -> None:
-        for patient_id, measure in saved:
-            self.model.mark_outreach(patient_id, measure, on, note)
-        self.action_message.setText(f"Outreach recorded for {len(saved)} gap{'s' if len(saved) != 1 else ''}.")
+        rows = sum(self.model.mark_outreach(patient_id, measure, on, note) for patient_id, measure in saved)
+        if self.hide_done_check.isChecked():
+            self.proxy.refresh_filter()
+        self._update_counts()
+        self.action_message.setText(
+            f"Outreach recorded for {len(saved)} patient/measure pair{'s' if len(saved) != 1 else ''} "
+            f"({rows} row{'s' if rows != 1 else ''}).")
         self.session.notify_changed({"care_activities"})
         self.outreach_saved.emit(len(saved))
 
@@ -519,8 +546,7 @@ class CareGapsPage(Page):
         target = Path(path)
         if target.suffix.lower() not in (".xlsx", ".csv"):
             target = target.with_suffix(".xlsx")
-        shown = sorted(self.proxy.mapToSource(self.proxy.index(i, 0)).row() for i in range(self.proxy.rowCount()))
-        table = self.result.table.iloc[shown]
+        table = self.result.table.iloc[self.model.shown_positions()]  # the rows shown, in the order shown
         table.attrs = dict(self.result.table.attrs)
         self.action_message.setText(f"Exporting {len(table):,} rows…")
         task = self.session.tasks.run(write_export, self.session.ctx, table, target, label="Exporting care gaps",

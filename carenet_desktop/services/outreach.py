@@ -1,0 +1,131 @@
+"""Care-gap outreach: "we contacted this family about this measure", so the team does not call twice.
+
+An outreach is a :class:`~carenet_desktop.models.CareActivity` of type ``"outreach"`` for the patient.
+``care_activity`` has no column for the measure, so the measure id leads the note as ``[MEASURE] note``
+(:func:`split_note` reads it back); everything else is an ordinary, audited care activity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from ..models import CareActivity, Patient, Practice
+from . import audit
+from .context import ServiceContext, ServiceError
+from .entry import EntryResult, FieldError
+from .gaps import write_worklist
+
+OUTREACH_TYPE = "outreach"
+NOTE_MAX = 2000
+_TAG = re.compile(r"^\[([A-Za-z0-9_.\-]{1,32})\] ?")
+
+#: columns of :func:`outreach_done`
+DONE_COLUMNS = ("activity_id", "patient_id", "measure", "activity_date", "note", "performed_by")
+
+
+def tag_note(measure_id: str, note: str) -> str:
+    return f"[{measure_id}] {note}".rstrip()
+
+
+def split_note(text: str | None) -> tuple[str | None, str]:
+    """``"[CMS155] left a voicemail"`` -> ``("CMS155", "left a voicemail")``; untagged -> ``(None, text)``."""
+    text = text or ""
+    match = _TAG.match(text)
+    if match is None:
+        return None, text
+    return match.group(1), text[match.end():]
+
+
+def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: str | None, note: str | None,
+                    date: dt.date | None = None, minutes: int | None = None,
+                    today: dt.date | None = None) -> EntryResult:
+    """Record outreach done for one patient and measure (audited); errors come back per field."""
+    today = today or dt.date.today()
+    day = date or today
+    errors: list[FieldError] = []
+    measure = (measure_id or "").strip()
+    text = (note or "").strip()
+    if not measure or not _TAG.match(f"[{measure}]"):
+        errors.append(FieldError("measure", "Choose the measure the outreach was about."))
+    if len(text) > NOTE_MAX:
+        errors.append(FieldError("note", f"At most {NOTE_MAX} characters."))
+    if day > today:
+        errors.append(FieldError("date", "Cannot be in the future."))
+    if minutes is not None and not (0 <= minutes <= 24 * 60):
+        errors.append(FieldError("minutes", "Between 0 and 1440 minutes."))
+    with ctx.db.session() as s:
+        patient = s.get(Patient, patient_id) if patient_id is not None else None
+        if patient is None:
+            errors.append(FieldError("patient", "Choose a patient." if patient_id is None else "Unknown patient."))
+        elif day < patient.birth_date:
+            errors.append(FieldError("date", "Before the patient's birth."))
+        if errors or patient is None:
+            return EntryResult(False, errors=errors)
+        act = CareActivity(practice_id=patient.practice_id, patient_id=patient.id, activity_type=OUTREACH_TYPE,
+                           activity_date=day, minutes=minutes, performed_by=ctx.username[:100] or None,
+                           notes=tag_note(measure, text))
+        s.add(act)
+        s.flush()
+        # the summary names the measure, never the patient
+        audit.record(s, ctx.username, "create", "care_activity", act.id, practice_id=patient.practice_id,
+                     after=audit.row_snapshot(act), summary=f"care-gap outreach for {measure}")
+        return EntryResult(True, act.id)
+
+
+def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, since: dt.date | None = None,
+                  patient_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Outreach recorded (``DONE_COLUMNS``), newest first; one row per activity."""
+    stmt = (select(CareActivity.id, CareActivity.patient_id, CareActivity.activity_date, CareActivity.notes,
+                   CareActivity.performed_by)
+            .where(CareActivity.activity_type == OUTREACH_TYPE, CareActivity.patient_id.is_not(None)))
+    if practice_code is not None:
+        stmt = stmt.join(Practice, Practice.id == CareActivity.practice_id).where(Practice.code == practice_code)
+    if since is not None:
+        stmt = stmt.where(CareActivity.activity_date >= since)
+    if patient_ids is not None:
+        stmt = stmt.where(CareActivity.patient_id.in_(list(patient_ids)))
+    stmt = stmt.order_by(CareActivity.activity_date.desc(), CareActivity.id.desc())
+    with ctx.db.session() as s:
+        rows = s.execute(stmt).all()
+    split = [split_note(r.notes) for r in rows]
+    return pd.DataFrame({
+        "activity_id": pd.Series([r.id for r in rows], dtype="int64"),
+        "patient_id": pd.Series([r.patient_id for r in rows], dtype="int64"),
+        "measure": pd.Series([m for m, _ in split], dtype=object),
+        "activity_date": pd.Series([r.activity_date for r in rows], dtype=object),
+        "note": pd.Series([n for _, n in split], dtype=object),
+        "performed_by": pd.Series([r.performed_by for r in rows], dtype=object),
+    }, columns=list(DONE_COLUMNS))
+
+
+def mark_done(worklist: pd.DataFrame, done: pd.DataFrame) -> pd.DataFrame:
+    """The worklist with ``outreach_on`` / ``outreach_note`` of the latest outreach per (patient, measure)."""
+    latest = (done.dropna(subset=["measure"]).drop_duplicates(["patient_id", "measure"])
+              [["patient_id", "measure", "activity_date", "note"]]
+              .rename(columns={"activity_date": "outreach_on", "note": "outreach_note"}))
+    out = worklist.merge(latest, on=["patient_id", "measure"], how="left")
+    out.attrs = dict(worklist.attrs)
+    return out
+
+
+def export_worklist(ctx: ServiceContext, table: pd.DataFrame, path: Path) -> int:
+    """Write the rows of a ``care_gaps`` worklist the user is looking at (after filters) to .csv/.xlsx,
+    audited as an export like ``gaps.export_care_gaps``; returns the number of rows."""
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_worklist(table, path)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
+    info = table.attrs.get("audit") or {"entity_id": "network", "practice_id": None, "what": "care gaps"}
+    with ctx.db.session() as s:
+        audit.record(s, ctx.username, "export", "care_gaps", info["entity_id"], practice_id=info["practice_id"],
+                     summary=f"Exported {len(table)} rows of {info['what']} to {path.name}")
+    return len(table)

@@ -1,0 +1,234 @@
+"""The care-gaps page driven as a user would, against a small demo network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QDialog
+from sqlalchemy import select
+
+from carenet_desktop.models import AuditLog, CareActivity
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services.context import ServiceContext
+from carenet_desktop.ui.itemmodels.gaps import (
+    COLUMN_INDEX,
+    DONE_ROLE,
+    ROW_ROLE,
+    GapFilterProxy,
+    GapTableModel,
+)
+from carenet_desktop.ui.pages.care_gaps import CareGapsPage, OutreachDialog
+from carenet_desktop.ui.session import Session
+
+AS_OF = dt.date(2026, 6, 30)
+WAIT = 15000
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
+    path = tmp_path_factory.mktemp("gapsdemo") / "demo.db"
+    db = open_database(path)
+    build_demo(db, practices=3, patients=800, seed=1, as_of=AS_OF)
+    ensure_default_catalogue(ServiceContext(db))
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    db = open_database(copy)
+    session = Session(ServiceContext(db, username="tester"))
+    widget = CareGapsPage(session, as_of=AS_OF)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
+        widget.activate()
+    yield widget
+    session.close()
+
+
+def _shown(page: CareGapsPage) -> list[dict]:
+    return page.visible_rows()
+
+
+def test_loads_first_practice_with_counts(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.state.currentIndex() == page.STATE_TABLE
+    assert page.practice_combo.currentData() == "P001"
+    rows = _shown(page)
+    assert len(rows) == len(page.result.table) > 0
+    assert {r["practice_code"] for r in rows} == {"P001"}
+    statuses = [r["status"] for r in rows]
+    assert page.overdue_tile.value() == f"{statuses.count('overdue'):,}"
+    assert page.open_tile.value() == f"{statuses.count('open'):,}"
+    assert page.upcoming_tile.value() == "0" and page.done_tile.value() == "0"
+    assert all(r["due_date"] < AS_OF for r in rows if r["status"] == "overdue")
+
+
+def test_filters_narrow_the_rows_and_the_counts(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    total = len(_shown(page))
+    combo = page.filter_combos["status"]
+    combo.setCurrentIndex(combo.findData("overdue"))
+    rows = _shown(page)
+    assert 0 < len(rows) < total and {r["status"] for r in rows} == {"overdue"}
+    # the tiles still count every status (the status filter picks one of them)
+    assert page.overdue_tile.value() == f"{len(rows):,}"
+    assert page.open_tile.value() == f"{sum(r['status'] == 'open' for r in page.model.rows()):,}" != "0"
+    measure = rows[0]["measure"]
+    page.set_filter("measure", measure)
+    assert {r["measure"] for r in _shown(page)} == {measure}
+    page.set_filter("measure", None)
+    page.set_filter("status", None)
+    provider = next(r["provider"] for r in _shown(page) if r["provider"])
+    page.set_filter("provider", provider)
+    assert {r["provider"] for r in _shown(page)} == {provider}
+    payer = _shown(page)[0]["payer"]
+    page.set_filter("payer", payer)
+    assert {(r["provider"], r["payer"]) for r in _shown(page)} == {(provider, payer)}
+    page.set_filter("provider", None)
+    page.set_filter("payer", None)
+    name = _shown(page)[5]["patient_name"]
+    page.search_edit.setFocus()
+    qtbot.keyClicks(page.search_edit, name.split(",")[0])
+    assert _shown(page) and all(name.split(",")[0] in r["patient_name"] for r in _shown(page))
+    page.search_edit.clear()
+    assert len(_shown(page)) == total
+
+
+def test_due_within_window_reloads_with_upcoming(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.due_combo.setCurrentIndex(page.due_combo.findData(60))
+    rows = _shown(page)
+    assert page.result.query.due_within == 60
+    assert all(AS_OF <= r["due_date"] <= AS_OF + dt.timedelta(days=60) for r in rows if r["status"] == "open")
+    assert page.upcoming_tile.value() == f"{sum(r['status'] == 'upcoming' for r in rows):,}"
+
+
+def test_header_click_sorts(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    header = page.table.horizontalHeader()
+    column = COLUMN_INDEX["patient_name"]
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(column) + 10, header.height() // 2))
+    names = [r["patient_name"].casefold() for r in _shown(page)]
+    assert header.sortIndicatorSection() == column
+    assert names == sorted(names) or names == sorted(names, reverse=True)
+    page.table.sortByColumn(COLUMN_INDEX["due_date"], Qt.SortOrder.DescendingOrder)
+    due = [r["due_date"] for r in _shown(page)]
+    assert due == sorted(due, reverse=True) and due[0] > due[-1]
+
+
+def test_mark_outreach_done_persists_audits_and_dims(page, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    page.set_filter("status", "overdue")
+    page.table.selectRow(0)
+    row = page.proxy.index(0, 0).data(ROW_ROLE)
+    assert page.outreach_button.isEnabled()
+
+    def fill_and_accept(dialog: OutreachDialog) -> QDialog.DialogCode:
+        dialog.note.setPlainText("Called mum, booked 14 July")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(OutreachDialog, "exec", fill_and_accept)
+    with qtbot.waitSignal(page.outreach_saved, timeout=WAIT) as saved:
+        qtbot.mouseClick(page.outreach_button, Qt.MouseButton.LeftButton)
+    assert saved.args == [1]
+    with page.session.ctx.db.session() as s:
+        act = s.scalars(select(CareActivity).where(CareActivity.activity_type == "outreach")).one()
+        assert (act.patient_id, act.notes) == (row["patient_id"], f"[{row['measure']}] Called mum, booked 14 July")
+        entry = s.scalars(select(AuditLog).where(AuditLog.entity == "care_activity")).one()
+        assert entry.username == "tester" and row["patient_name"].split(",")[0] not in entry.summary
+    same = [i for i in range(page.proxy.rowCount())
+            if (page.proxy.index(i, 0).data(ROW_ROLE)["patient_id"], page.proxy.index(i, 0).data(ROW_ROLE)["measure"])
+            == (row["patient_id"], row["measure"])]
+    assert same and all(page.proxy.index(i, 0).data(DONE_ROLE) for i in same)
+    brush = page.proxy.index(same[0], COLUMN_INDEX["patient_name"]).data(Qt.ItemDataRole.ForegroundRole)
+    assert brush.color() == QColor("#9aa5b1")
+    assert page.done_tile.value() == f"{len(same)}"
+    assert page.proxy.index(same[0], COLUMN_INDEX["outreach_on"]).data().endswith(dt.date.today().isoformat())
+    page.hide_done_check.setChecked(True)
+    assert not any(r["outreach_on"] for r in _shown(page))
+    page.hide_done_check.setChecked(False)
+    # read again from the store: still done
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh()
+    again = [r for r in page.model.rows() if (r["patient_id"], r["measure"]) == (row["patient_id"], row["measure"])]
+    assert again and all(r["outreach_note"] == "Called mum, booked 14 July" for r in again)
+
+
+def test_cancelled_outreach_dialog_saves_nothing(page, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    page.table.selectRow(0)
+    monkeypatch.setattr(OutreachDialog, "exec", lambda _self: QDialog.DialogCode.Rejected)
+    assert page.mark_outreach_done() is None
+    with page.session.ctx.db.session() as s:
+        assert s.scalar(select(CareActivity.id).where(CareActivity.activity_type == "outreach")) is None
+
+
+def test_export_writes_the_rows_shown(page, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    page.set_filter("status", "overdue")
+    shown = page.proxy.rowCount()
+    target = tmp_path / "gaps.xlsx"
+    with qtbot.waitSignal(page.exported, timeout=WAIT) as done:
+        page.export(target)
+    assert done.args == [target, shown]
+    sheet = load_workbook(target).active
+    values = list(sheet.values)
+    assert len(values) == shown + 1 and values[0][0] == "Practice"
+    status = values[0].index("Status")
+    assert {v[status] for v in values[1:]} == {"overdue"}
+    with page.session.ctx.db.session() as s:
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "export")).one().entity == "care_gaps"
+    with qtbot.waitSignal(page.exported, timeout=WAIT):
+        page.export(tmp_path / "gaps.csv")
+    assert (tmp_path / "gaps.csv").read_text(encoding="utf-8-sig").count("\n") == shown + 1
+
+
+def test_models_pass_qtmodeltester(page, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    rows = page.model.rows()[:40]
+    model = GapTableModel(rows)
+    qtmodeltester.check(model, force_py=True)
+    proxy = GapFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_filter("status", "overdue")
+    proxy.sort(COLUMN_INDEX["due_date"])
+    qtmodeltester.check(proxy, force_py=True)
+    qtmodeltester.check(GapTableModel([]), force_py=True)
+
+
+def test_a_failing_evaluation_shows_the_error_state_and_retry(page, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.services import gaps as gap_service
+    from carenet_desktop.services.context import ServiceError
+
+    real = gap_service.care_gaps
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ServiceError("Unknown practice: P001")
+
+    monkeypatch.setattr(gap_service, "care_gaps", broken)
+    with qtbot.waitSignal(page.load_failed, timeout=WAIT):
+        page.refresh()
+    assert page.state.currentIndex() == page.STATE_ERROR and "Unknown practice" in page.error_label.text()
+    monkeypatch.setattr(gap_service, "care_gaps", real)
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.refresh()
+    assert page.state.currentIndex() == page.STATE_TABLE
+
+
+def test_changing_the_reference_day_reevaluates(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QDate
+
+    earlier = dt.date(2026, 3, 31)
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.as_of_edit.setDate(QDate(2026, 3, 31))
+    assert page.result.query.as_of == earlier
+    rows = _shown(page)
+    assert rows and all((r["status"] == "overdue") == (r["due_date"] < earlier) for r in rows)
