@@ -46,6 +46,7 @@ class CareActivity(Base, TimestampMixin, SourceMixin):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id", ondelete="SET NULL"))
     activity_type: Mapped[str] = mapped_column(String(40))
+    measure_id: Mapped[str | None] = mapped_column(String(32))  # care-gap outreach: the measure it was about
     activity_date: Mapped[dt.date]
     minutes: Mapped[int | None]
     performed_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,8 +1,8 @@
 """Care-gap outreach: "we contacted this family about this measure", so the team does not call twice.
 
 An outreach is a :class:`~carenet_desktop.models.CareActivity` of type ``"outreach"`` for the patient.
-``care_activity`` has no column for the measure, so the measure id leads the note as ``[MEASURE] note``
-(:func:`split_note` reads it back); everything else is an ordinary, audited care activity.
+The measure goes in ``care_activity.measure_id``; everything else is an ordinary, audited care activity.
+Notes written by earlier versions as ``[MEASURE] note`` are still read (:func:`split_note`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: 
             return EntryResult(False, errors=errors)
         act = CareActivity(practice_id=patient.practice_id, patient_id=patient.id, activity_type=OUTREACH_TYPE,
                            activity_date=day, minutes=minutes, performed_by=ctx.username[:100] or None,
-                           notes=tag_note(measure, text))
+                           measure_id=measure, notes=text or None)
         s.add(act)
         s.flush()
         # the summary names the measure, never the patient
@@ -82,7 +82,7 @@ def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, sinc
                   patient_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Outreach recorded (``DONE_COLUMNS``), newest first; one row per activity."""
     stmt = (select(CareActivity.id, CareActivity.patient_id, CareActivity.activity_date, CareActivity.notes,
-                   CareActivity.performed_by)
+                   CareActivity.performed_by, CareActivity.measure_id)
             .where(CareActivity.activity_type == OUTREACH_TYPE, CareActivity.patient_id.is_not(None)))
     if practice_code is not None:
         stmt = stmt.join(Practice, Practice.id == CareActivity.practice_id).where(Practice.code == practice_code)
@@ -93,7 +93,7 @@ def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, sinc
     stmt = stmt.order_by(CareActivity.activity_date.desc(), CareActivity.id.desc())
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
-    split = [split_note(r.notes) for r in rows]
+    split = [(r.measure_id, r.notes or "") if r.measure_id else split_note(r.notes) for r in rows]
     return pd.DataFrame({
         "activity_id": pd.Series([r.id for r in rows], dtype="int64"),
         "patient_id": pd.Series([r.patient_id for r in rows], dtype="int64"),

@@ -46,7 +46,7 @@ def test_record_outreach_is_an_audited_outreach_activity(demo_ctx) -> None:  # t
         act = s.get(CareActivity, result.id)
         assert (act.activity_type, act.patient_id, act.practice_id, act.activity_date) == (
             "outreach", patient.id, patient.practice_id, AS_OF)
-        assert act.notes == "[CMS155] Left a voicemail" and act.performed_by == "tester"
+        assert (act.measure_id, act.notes, act.performed_by) == ("CMS155", "Left a voicemail", "tester")
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "care_activity",
                                                  AuditLog.entity_id == str(act.id))).one()
         assert entry.action == "create" and entry.username == "tester" and entry.practice_id == patient.practice_id

@@ -142,7 +142,7 @@ def test_mark_outreach_done_persists_audits_and_dims(page, qtbot, monkeypatch) -
     assert saved.args == [1]
     with page.session.ctx.db.session() as s:
         act = s.scalars(select(CareActivity).where(CareActivity.activity_type == "outreach")).one()
-        assert (act.patient_id, act.notes) == (row["patient_id"], f"[{row['measure']}] Called mum, booked 14 July")
+        assert (act.patient_id, act.measure_id, act.notes) == (row["patient_id"], row["measure"], "Called mum, booked 14 July")
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "care_activity")).one()
         assert entry.username == "tester" and row["patient_name"].split(",")[0] not in entry.summary
     same = [i for i in range(page.proxy.rowCount())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 11:53:16.354977
+Create Date: 2026-11-24 12:17:05.182497
 """
 
 from __future__ import annotations
@@ -440,6 +440,7 @@ def upgrade() -> None:
     sa.Column('practice_id', sa.Integer(), nullable=False),
     sa.Column('referral_id', sa.Integer(), nullable=True),
     sa.Column('activity_type', sa.String(length=40), nullable=False),
+    sa.Column('measure_id', sa.String(length=32), nullable=True),
     sa.Column('activity_date', sa.Date(), nullable=False),
     sa.Column('minutes', sa.Integer(), nullable=True),
     sa.Column('performed_by', sa.String(length=100), nullable=True),
