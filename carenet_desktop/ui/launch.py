@@ -178,6 +178,7 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | N
             raise LaunchError(f"The practices could not be read: {failure[0]}")
         if network.overview is None:
             raise LaunchError(f"The practices did not load within {SCREENSHOT_TIMEOUT_S} s")
+    _wait_for_page(window.current_page())
     for _ in range(3):  # let layouts and style settle after the data arrived
         app.processEvents()
     if handler_errors():
@@ -189,6 +190,24 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | N
     if not image.save(str(path), "PNG"):
         raise LaunchError(f"Cannot write the screenshot to {path}")
     return 0
+
+
+def _wait_for_page(page: object) -> None:
+    """A page that loads its own data (a ``loaded``/``load_failed`` signal and a ``state`` stack whose
+    first widget is its loading view) is given time to finish before the picture is taken."""
+    state = getattr(page, "state", None)
+    loaded = getattr(page, "loaded", None)
+    if loaded is None or state is None or getattr(page, "STATE_LOADING", None) is None:
+        return
+    if state.currentIndex() != page.STATE_LOADING:  # type: ignore[attr-defined]
+        return
+    loop = QEventLoop()
+    loaded.connect(loop.quit)
+    failed = getattr(page, "load_failed", None)
+    if failed is not None:
+        failed.connect(loop.quit)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
+    loop.exec()
 
 
 def _close_on_interrupt(window: MainWindow) -> None:

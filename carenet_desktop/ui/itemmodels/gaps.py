@@ -68,6 +68,21 @@ def _col(key: str, title: str, tooltip: str, numeric: bool = False) -> Column:
     return Column(key, title, tooltip, lambda r: _text(r.get(key)), lambda r: _text(r.get(key)).casefold(), numeric)
 
 
+
+def _measure_label(row: dict) -> str:
+    """``IMA`` for a one-rate measure, ``IMA (Combination 1)`` when the measure has several rates, so the
+    same missing dose listed under two rates does not look like a duplicate row."""
+    from ...metrics.catalogue import get_measure
+
+    measure = _text(row.get("measure"))
+    try:
+        several = len(get_measure(measure).groups) > 1
+    except KeyError:
+        several = False
+    group = _text(row.get("group_title"))
+    return f"{measure} ({group})" if several and group else measure
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", "Overdue, open (not yet due) or upcoming",
            lambda r: STATUS_LABELS.get(str(r.get("status")), _text(r.get("status"))),
@@ -75,8 +90,8 @@ COLUMNS: tuple[Column, ...] = (
     _col("due_date", "Due by", "The last day to close the gap (hover for the days left)"),
     _col("patient_name", "Patient", "Family name, given name"),
     _col("mrn", "MRN", "Medical record number"),
-    Column("missing", "Measure · missing", "The measure (hover for its title) and what the child still needs",
-           lambda r: f"{_text(r.get('measure'))} · {_text(r.get('missing'))}",
+    Column("missing", "Measure · missing", "The measure (and its rate, when it has several) and what the child still needs",
+           lambda r: f"{_measure_label(r)} · {_text(r.get('missing'))}",
            lambda r: f"{_text(r.get('measure'))} {_text(r.get('missing'))}".casefold()),
     _col("provider", "Provider", "Primary care provider"),
     Column("outreach_on", "Outreach", "When outreach for this gap was recorded",
