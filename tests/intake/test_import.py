@@ -260,13 +260,13 @@ def test_cancel_mid_import_leaves_nothing(ctx: ServiceContext, tmp_path: Path) -
 def test_generic_sqlalchemy_path_used_for_other_databases(ctx: ServiceContext, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The Core insert/update path (PostgreSQL) gives the same result; exercised here on SQLite."""
-    real_init = intake._Writer.__init__
+    real_init = intake.IntakeWriter.__init__
 
     def generic(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         real_init(self, *args, **kwargs)
         self.sqlite = False
 
-    monkeypatch.setattr(intake._Writer, "__init__", generic)
+    monkeypatch.setattr(intake.IntakeWriter, "__init__", generic)
     first = _imp(ctx, write_csv(tmp_path / "a.csv", ENC_HEADER, GOOD_ENC))
     again = _imp(ctx, write_csv(tmp_path / "a.csv", ENC_HEADER, GOOD_ENC))
     newer = [r[:] for r in GOOD_ENC]

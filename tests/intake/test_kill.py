@@ -27,7 +27,7 @@ CHILD = textwrap.dedent("""
     from carenet_desktop.services.context import ServiceContext
 
     db_path, csv_path, marker = sys.argv[1:4]
-    real_write = intake._Writer.write
+    real_write = intake.IntakeWriter.write
 
     def write_then_wait(self, frame):
         real_write(self, frame)
@@ -35,7 +35,7 @@ CHILD = textwrap.dedent("""
             Path(marker).write_text(str(self.added))
             time.sleep(120)
 
-    intake._Writer.write = write_then_wait
+    intake.IntakeWriter.write = write_then_wait
     ctx = ServiceContext(open_database(db_path), username="killed")
     intake.import_file(ctx, csv_path, "encounters", practice_code="PEDS1", chunk_rows=5000)
 """)
