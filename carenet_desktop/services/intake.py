@@ -51,7 +51,6 @@ from .context import ServiceContext, ServiceError
 from .intake_writer import IntakeWriter
 
 
-
 @dataclass
 class ImportResult:
     """What an import did. ``written`` is False when nothing reached the store (rejections, preview)."""
