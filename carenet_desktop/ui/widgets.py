@@ -1,10 +1,13 @@
-"""Small widgets the pages share: page headings, number tiles, a label that elides long paths."""
+"""Small widgets the pages share: page headings, number tiles, a label that elides long paths, the
+loading/content/empty/error stack of a page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics, QResizeEvent
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -80,3 +83,31 @@ def card(object_name: str = "card") -> QFrame:
     frame.setProperty("role", "card")
     frame.setObjectName(object_name)
     return frame
+
+
+class StateStack(QStackedWidget):
+    """A page's four states in one stack: loading, the content, empty, and an error with "Try again".
+
+    Indexes: 0 loading, 1 content, 2 empty, 3 error (the pages' STATE_* constants).
+    """
+
+    def __init__(self, content: QWidget, *, loading: str, retry_name: str, on_retry: Callable[[], object],
+                 empty: str = "") -> None:
+        super().__init__()
+        self.loading_view = paragraph(loading, "stateMessage")
+        self.loading_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_view = paragraph(empty, "stateMessage")
+        self.empty_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_view = QWidget()
+        error_layout = QVBoxLayout(self.error_view)
+        error_layout.addStretch(1)
+        self.error_label = paragraph("", "stateMessage")
+        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        error_layout.addWidget(self.error_label)
+        retry = QPushButton("Try again")
+        retry.setAccessibleName(retry_name)
+        retry.clicked.connect(lambda: on_retry())
+        error_layout.addWidget(retry, 0, Qt.AlignmentFlag.AlignHCenter)
+        error_layout.addStretch(1)
+        for view in (self.loading_view, content, self.empty_view, self.error_view):
+            self.addWidget(view)

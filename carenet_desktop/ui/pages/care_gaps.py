@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -41,7 +40,7 @@ from ...services.practices import PracticeSummary
 from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
 from ..session import Session
 from ..tasks import Task
-from ..widgets import StatTile, heading, paragraph
+from ..widgets import StateStack, StatTile, heading, paragraph
 from .base import Page
 
 DUE_CHOICES: tuple[tuple[str, int | None], ...] = (
@@ -273,24 +272,10 @@ class CareGapsPage(Page):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.table.activated.connect(lambda _i: self.mark_outreach_done())
 
-        self.state = QStackedWidget()
-        self.loading_view = paragraph("Evaluating the measures…", "stateMessage")
-        self.loading_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_view = paragraph("", "stateMessage")
-        self.empty_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error_view = QWidget()
-        error_layout = QVBoxLayout(self.error_view)
-        error_layout.addStretch(1)
-        self.error_label = paragraph("", "stateMessage")
-        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        error_layout.addWidget(self.error_label)
-        retry = QPushButton("Try again")
-        retry.setAccessibleName("Try loading the care gaps again")
-        retry.clicked.connect(self.refresh)
-        error_layout.addWidget(retry, 0, Qt.AlignmentFlag.AlignHCenter)
-        error_layout.addStretch(1)
-        for view in (self.loading_view, self.table, self.empty_view, self.error_view):
-            self.state.addWidget(view)
+        self.state = StateStack(self.table, loading="Evaluating the measures…", retry_name="Try loading the care gaps again",
+                                on_retry=self.refresh)
+        self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
+        self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
 
         actions = QHBoxLayout()

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -23,7 +22,7 @@ from ...services.practices import PracticeSummary
 from ..itemmodels.practices import PRACTICE_ROLE, SORT_ROLE, PracticeTableModel
 from ..session import Session
 from ..tasks import Task
-from ..widgets import StatTile, heading, paragraph
+from ..widgets import StateStack, StatTile, heading, paragraph
 from .base import Page
 
 
@@ -49,6 +48,13 @@ def load_overview(progress: Progress, ctx: ServiceContext) -> Overview:
     practices = practice_service.list_practices(ctx)
     progress.report(1.0, "Practices loaded")
     return Overview(name, practices)
+
+
+EMPTY_NETWORK = (
+    "This database has no practices yet.\n\n"
+    "Build a synthetic demo network with   carenet demo   or import data with   "
+    "carenet import fhir FILE   or   carenet import csv FILE."
+)
 
 
 class NetworkPage(Page):
@@ -137,29 +143,10 @@ class NetworkPage(Page):
             header.resizeSection(column, width)
         self.table.activated.connect(self._on_activated)
 
-        self.state = QStackedWidget()
-        self.loading_view = paragraph("Loading practices…", "stateMessage")
-        self.loading_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_view = paragraph(
-            "This database has no practices yet.\n\n"
-            "Build a synthetic demo network with   carenet demo   or import data with   "
-            "carenet import fhir FILE   or   carenet import csv FILE.",
-            "stateMessage",
-        )
-        self.empty_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error_view = QWidget()
-        error_layout = QVBoxLayout(self.error_view)
-        error_layout.addStretch(1)
-        self.error_label = paragraph("", "stateMessage")
-        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        error_layout.addWidget(self.error_label)
-        retry = QPushButton("Try again")
-        retry.setAccessibleName("Try loading the practices again")
-        retry.clicked.connect(self.refresh)
-        error_layout.addWidget(retry, 0, Qt.AlignmentFlag.AlignHCenter)
-        error_layout.addStretch(1)
-        for view in (self.loading_view, self.table, self.empty_view, self.error_view):
-            self.state.addWidget(view)
+        self.state = StateStack(self.table, loading="Loading practices…", retry_name="Try loading the practices again",
+                                on_retry=self.refresh, empty=EMPTY_NETWORK)
+        self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
+        self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
         session.changed.connect(self._on_data_changed)
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +33,7 @@ from ...services.referrals import BOARD_STEPS, STEP_LABELS, OpenReferral
 from ..itemmodels.referrals import KIND_FILTERS, REFERRAL_ROLE, BoardColumnProxy, ReferralListModel
 from ..session import Session
 from ..tasks import Task
-from ..widgets import heading, paragraph
+from ..widgets import StateStack, heading, paragraph
 from ..widgets_referrals import ReferralCardDelegate, ReferralPanel
 from .base import Page
 
@@ -210,24 +209,10 @@ class ReferralsPage(Page):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
 
-        self.state = QStackedWidget()
-        self.loading_view = paragraph("Reading the open referrals…", "stateMessage")
-        self.loading_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_view = paragraph("", "stateMessage")
-        self.empty_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error_view = QWidget()
-        error_layout = QVBoxLayout(self.error_view)
-        error_layout.addStretch(1)
-        self.error_label = paragraph("", "stateMessage")
-        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        error_layout.addWidget(self.error_label)
-        retry = QPushButton("Try again")
-        retry.setAccessibleName("Try loading the referrals again")
-        retry.clicked.connect(self.refresh)
-        error_layout.addWidget(retry, 0, Qt.AlignmentFlag.AlignHCenter)
-        error_layout.addStretch(1)
-        for view in (self.loading_view, self.splitter, self.empty_view, self.error_view):
-            self.state.addWidget(view)
+        self.state = StateStack(self.splitter, loading="Reading the open referrals…", retry_name="Try loading the referrals again",
+                                on_retry=self.refresh)
+        self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
+        self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
         self.action_message = QLabel("")
         self.action_message.setObjectName("pageText")
