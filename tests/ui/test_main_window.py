@@ -13,7 +13,7 @@ from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.ui.app import configure_application
 from carenet_desktop.ui.errors import ErrorDialog, ErrorHandler
 from carenet_desktop.ui.main_window import MainWindow
-from carenet_desktop.ui.pages import PAGE_IDS, PlaceholderPage
+from carenet_desktop.ui.pages import HOME_PAGE, PAGE_IDS, PlaceholderPage
 from carenet_desktop.ui.session import Session
 
 
@@ -73,7 +73,7 @@ def test_refresh_shows_practices_added_meanwhile(qtbot, db_path, sample):
 
 def test_navigation_switches_pages_on_click(qtbot, db_path):
     window = make_window(qtbot, db_path)
-    assert window.current_page().page_id == "network"
+    assert window.current_page().page_id == HOME_PAGE == "scorecards"  # first start: the home screen
     with qtbot.waitSignal(window.page_changed, timeout=2000) as blocker:
         click_navigation(qtbot, window, "Patients")
     assert blocker.args == ["patients"]
@@ -125,7 +125,7 @@ def test_screenshot_mode_does_not_touch_remembered_state(qtbot, db_path):
     click_navigation(qtbot, window, "Reports")
     window.close()
     headless = make_window(qtbot, db_path, remember_state=False)
-    assert headless.current_page().page_id == "network"
+    assert headless.current_page().page_id == HOME_PAGE
     headless.show_page("care_gaps")
     headless.close()
     assert make_window(qtbot, db_path).current_page().page_id == "reports"

@@ -25,7 +25,7 @@ PAGE_CLASSES: tuple[type[Page], ...] = (
     SettingsPage,
 )
 #: the page shown on first start (before a last page is remembered)
-HOME_PAGE = NetworkPage.page_id
+HOME_PAGE = ScorecardsPage.page_id
 
 PAGE_IDS = tuple(cls.page_id for cls in PAGE_CLASSES)
 

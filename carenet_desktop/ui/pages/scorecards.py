@@ -1,28 +1,241 @@
-"""Scorecards: each practice's quality measures for a period (the home screen once measures exist)."""
+"""Scorecards (the home screen): a practice's rates for a period beside the network, the benchmark and
+the target, coloured good/bad in each measure's own direction."""
 
 from __future__ import annotations
 
-from .base import PlaceholderPage, Step
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...metrics.catalogue import all_measures
+from ...metrics.period import Period
+from ...services.context import Progress
+from ...services.practices import PracticeSummary, list_practices
+from ...services.scorecard import ScorecardService
+from ..itemmodels.scorecard import SORT_ROLE, ScorecardTableModel, verdict
+from ..session import Session
+from ..tasks import Task
+from ..widgets import StateStack, StatTile, heading, paragraph
+from .base import Page
 
 
-class ScorecardsPage(PlaceholderPage):
+@dataclass(frozen=True)
+class ScorecardData:
+    period: Period
+    practices: list[PracticeSummary]
+    table: pd.DataFrame  # ScorecardService.network_table
+
+
+def _plain(value: Any) -> Any:
+    """pandas/numpy scalars to Python values, missing to None (so the model needs no pandas)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def load_scorecard(progress: Progress, service: ScorecardService, period: Period) -> ScorecardData:
+    """Runs on a worker thread: every practice's rows at once, so switching practice needs no work."""
+    practices = list_practices(service.ctx)
+    table = service.network_table(period, progress=progress)
+    return ScorecardData(period, practices, table)
+
+
+def default_year(today: dt.date | None = None) -> int:
+    """The last complete calendar year: what a scorecard usually reports."""
+    return (today or dt.date.today()).year - 1
+
+
+class ScorecardsPage(Page):
     page_id = "scorecards"
     title = "Scorecards"
     icon_name = "scorecards"
     tooltip = "Quality measures per practice and period"
-    summary = (
-        "How each practice is doing on the network's best-practice measures for a reporting period, "
-        "compared with the network and with benchmarks."
-    )
-    will_hold = (
-        "A practice picker and a period picker.",
-        "One row per measure: rate with its interval, numerator and denominator, network rate, "
-        "benchmark and target, a 12-month trend sparkline, and a clear good/bad colour "
-        "(inverse measures such as ED visits count the other way).",
-        "Drill into a measure: trend chart with control limits, comparison with every practice, "
-        "an equity panel by race, ethnicity, language and payer, and the patients behind the numbers.",
-    )
-    steps = (
-        Step("The practices and their patient counts are under Network. "
-             "To see which measures the application knows, run:", "carenet measures"),
-    )
+
+    loaded = Signal(object)
+    load_failed = Signal(str)
+
+    STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
+    WATCHED_AREAS = frozenset({"patients", "imports", "entries", "practices", "valuesets"})
+
+    def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
+        super().__init__(session, parent)
+        self.service = ScorecardService(session.ctx)
+        self.data: ScorecardData | None = None
+        self.task: Task | None = None
+        self._descriptions = {m.id: _describe(m) for m in all_measures()}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(14)
+        layout.addWidget(heading("Scorecard"))
+        self.subtitle = paragraph("Computing the measures…")
+        layout.addWidget(self.subtitle)
+
+        pickers = QHBoxLayout()
+        pickers.setSpacing(8)
+        practice_label = QLabel("&Practice")
+        self.practice_combo = QComboBox()
+        self.practice_combo.setAccessibleName("Practice")
+        self.practice_combo.setToolTip("The practice whose scorecard is shown")
+        self.practice_combo.setMinimumWidth(280)
+        practice_label.setBuddy(self.practice_combo)
+        self.practice_combo.currentIndexChanged.connect(lambda _i: self._show_practice())
+        period_label = QLabel("P&eriod")
+        self.period_combo = QComboBox()
+        self.period_combo.setAccessibleName("Reporting period")
+        self.period_combo.setToolTip("The calendar year reported (measures look back before it as their specifications say)")
+        period_label.setBuddy(self.period_combo)
+        year = default_year(today)
+        for y in range(year + 1, year - 4, -1):
+            self.period_combo.addItem(str(y), y)
+        self.period_combo.setCurrentIndex(1)
+        self.period_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Refresh the scorecard")
+        self.refresh_button.setToolTip("Recompute with the latest data (only what changed is recomputed)")
+        self.refresh_button.clicked.connect(self.refresh)
+        for widget in (practice_label, self.practice_combo, period_label, self.period_combo):
+            pickers.addWidget(widget)
+        pickers.addStretch(1)
+        pickers.addWidget(self.refresh_button)
+        layout.addLayout(pickers)
+
+        tiles = QHBoxLayout()
+        tiles.setSpacing(12)
+        self.good_tile = StatTile("Meeting the goal", "Rates at or beyond the target (or the network rate without one)")
+        self.bad_tile = StatTile("Short of the goal", "Rates short of the target (or of the network rate without one)")
+        self.patients_tile = StatTile("Patients", "Children registered at this practice")
+        for tile in (self.good_tile, self.bad_tile, self.patients_tile):
+            tiles.addWidget(tile, 1)
+        layout.addLayout(tiles)
+
+        self.model = ScorecardTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setObjectName("scorecardTable")
+        self.table.setAccessibleName("Scorecard")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.state = StateStack(self.table, loading="Computing the measures for every practice…",
+                                retry_name="Try computing the scorecard again", on_retry=self.refresh)
+        self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
+        self.error_view, self.error_label = self.state.error_view, self.state.error_label
+        layout.addWidget(self.state, 1)
+        self.footnote = paragraph("Green: meets the network target (or, without one, at least as good as the network "
+                                  "rate); red: short of it. Inverse measures (lower is better) are judged the other "
+                                  "way. † self-reported counts.")
+        layout.addWidget(self.footnote)
+        session.changed.connect(self._on_data_changed)
+
+    # --- loading ------------------------------------------------------------------------------
+    @property
+    def period(self) -> Period:
+        return Period.year(int(self.period_combo.currentData()))
+
+    def load(self) -> None:
+        if self.task is not None and not self.task.is_done:
+            return
+        self.state.setCurrentIndex(self.STATE_LOADING)
+        self.refresh_button.setEnabled(False)
+        self.task = self.session.tasks.run(
+            load_scorecard, self.service, self.period, label="Computing the scorecard",
+            on_finished=self._on_loaded, on_failed=self._on_failed,
+        )
+        self.task.cancelled.connect(lambda: self.refresh_button.setEnabled(True))
+
+    def _on_loaded(self, data: ScorecardData) -> None:
+        self.data = data
+        self.refresh_button.setEnabled(True)
+        current = self.practice_combo.currentData()
+        self.practice_combo.blockSignals(True)
+        self.practice_combo.clear()
+        for p in data.practices:
+            self.practice_combo.addItem(f"{p.code} · {p.name}", p.code)
+        index = self.practice_combo.findData(current)
+        self.practice_combo.setCurrentIndex(max(index, 0))
+        self.practice_combo.blockSignals(False)
+        self._show_practice()
+        self.loaded.emit(data)
+
+    def _on_failed(self, message: str) -> None:
+        self.refresh_button.setEnabled(True)
+        self.error_label.setText(f"The scorecard could not be computed.\n\n{message}")
+        self.state.setCurrentIndex(self.STATE_ERROR)
+        self.status_message.emit("Could not compute the scorecard")
+        self.load_failed.emit(message)
+
+    def _on_data_changed(self, areas: frozenset[str]) -> None:
+        if self.loaded_once and areas & self.WATCHED_AREAS:
+            self.refresh()
+
+    # --- showing ------------------------------------------------------------------------------
+    def select_practice(self, code: str) -> None:
+        index = self.practice_combo.findData(code)
+        if index >= 0:
+            self.practice_combo.setCurrentIndex(index)
+
+    def _show_practice(self) -> None:
+        """Switching practice filters the rows already computed for the whole network (no new work)."""
+        if self.data is None:
+            return
+        code = self.practice_combo.currentData()
+        table = self.data.table
+        mine = table[table["practice_code"] == code] if len(table) else table
+        rows = [{k: _plain(v) for k, v in rec.items()} for rec in mine.to_dict("records")]
+        self.model.set_rows(rows, self._descriptions.get)
+        verdicts = [verdict(r) for r in rows]
+        self.good_tile.set_value(f"{verdicts.count(True):,}")
+        self.bad_tile.set_value(f"{verdicts.count(False):,}")
+        practice = next((p for p in self.data.practices if p.code == code), None)
+        self.patients_tile.set_value(f"{practice.patients:,}" if practice else "–")
+        name = practice.name if practice else "this practice"
+        self.subtitle.setText(
+            f"{name} in {self.data.period.label}: {len(rows)} rates of {len({r['measure'] for r in rows})} measures, "
+            "beside the network rate, the best-practice benchmark and the network target."
+        )
+        if rows:
+            self.state.setCurrentIndex(self.STATE_TABLE)
+        else:
+            self.empty_view.setText("No results for this practice and period.\n\nImport data for it, or choose "
+                                    "another period.")
+            self.state.setCurrentIndex(self.STATE_EMPTY)
+        self.status_message.emit(f"Scorecard {code} · {self.data.period.label}")
+
+
+def _describe(measure: Any) -> str:
+    spec = getattr(measure, "specification", {}) or {}
+    lines = [f"{measure.id}: {measure.title}"]
+    if measure.description:
+        lines.append(str(measure.description))
+    lines += [f"{k.capitalize()}: {v}" for k, v in list(spec.items())[:6]]
+    if measure.improvement == "decrease":
+        lines.append("Lower is better.")
+    return "\n".join(lines)

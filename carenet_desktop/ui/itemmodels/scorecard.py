@@ -1,0 +1,128 @@
+"""The scorecard table: one row per measure rate of one practice (a thin model over the service's rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+GOOD = QColor("#e3f4e8")
+BAD = QColor("#fbe4e4")
+GOOD_TEXT = QColor("#1f6f3a")
+BAD_TEXT = QColor("#a12622")
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: Any) -> float:
+    return -1.0 if value is None else float(value)
+
+
+def verdict(row: dict[str, Any]) -> bool | None:
+    """Good (True), not good (False) or unknown (None): against the target when there is one, else
+    against the network rate — always in the measure's direction (lower is better for inverse ones).
+    Rows hold plain Python values (missing = None)."""
+    if row.get("meets_target") is not None:
+        return bool(row["meets_target"])
+    rate, network = row.get("rate"), row.get("network_rate")
+    if rate is None or network is None:
+        return None
+    return rate <= network if row.get("direction") == "decrease" else rate >= network
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    tooltip: str
+    display: Callable[[dict[str, Any]], str]
+    sort: Callable[[dict[str, Any]], Any]
+    align_right: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("measure", "Measure", "The measure and its rate (hover for the specification)",
+           lambda r: f"{r['measure']} · {r['group_title']}" if r.get("group_title") else str(r["measure"]),
+           lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
+    Column("rate", "Rate", "This practice's rate (green: meets the target, or better than the network without one)",
+           lambda r: _pct(r.get("rate")) + (" †" if r.get("source") == "self-reported" else ""),
+           lambda r: _num(r.get("rate"))),
+    Column("interval", "95% interval", "Wilson 95% confidence interval of the rate",
+           lambda r: f"{_pct(r.get('ci_low'))} – {_pct(r.get('ci_high'))}", lambda r: _num(r.get("ci_low"))),
+    Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
+           lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"])),
+    Column("network", "Network", "The pooled rate of every practice in the network",
+           lambda r: _pct(r.get("network_rate")), lambda r: _num(r.get("network_rate"))),
+    Column("benchmark", "Benchmark", "Achievable Benchmark of Care (the best practices' pooled rate)",
+           lambda r: _pct(r.get("benchmark")), lambda r: _num(r.get("benchmark"))),
+    Column("target", "Target", "The network's target for this rate",
+           lambda r: _pct(r.get("target")), lambda r: _num(r.get("target"))),
+)
+
+
+class ScorecardTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self._rows: list[dict[str, Any]] = []
+        self._describe: Callable[[str], str] = lambda _m: ""
+
+    def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str] | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        if describe is not None:
+            self._describe = describe
+        self.endResetModel()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tooltip
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row, column = self._rows[index.row()], COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.display(row)
+        if role == SORT_ROLE:
+            return column.sort(row)
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            side = Qt.AlignmentFlag.AlignRight if column.align_right else Qt.AlignmentFlag.AlignLeft
+            return int(side | Qt.AlignmentFlag.AlignVCenter)
+        if column.key == "rate" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            good = verdict(row)
+            if good is None:
+                return None
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return GOOD if good else BAD
+            return GOOD_TEXT if good else BAD_TEXT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key == "measure":
+                return self._describe(str(row["measure"]))
+            if column.key == "rate" and row.get("source") == "self-reported":
+                return "† Self-reported by the practice (aggregate counts), not computed from patient records"
+            return column.tooltip
+        return None

@@ -1,0 +1,98 @@
+"""The scorecard page (home screen) on a small demo network: loads, switches practice without new work,
+colours each rate in its measure's direction, marks self-reported rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+
+from carenet_desktop.models import AggregateEntry
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services.context import ServiceContext
+from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel, verdict
+from carenet_desktop.ui.pages.scorecards import ScorecardsPage
+from carenet_desktop.ui.session import Session
+
+WAIT = 60000
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
+    path = tmp_path_factory.mktemp("scdemo") / "demo.db"
+    db = open_database(path)
+    build_demo(db, practices=3, patients=800, seed=1, as_of=dt.date(2026, 6, 30))
+    ensure_default_catalogue(ServiceContext(db))
+    with db.session() as s:  # a paper-log measure for the last practice
+        s.query(AggregateEntry).delete()
+        s.add(AggregateEntry(practice_id=3, measure_id="LSC", group_index=0, period_start=dt.date(2025, 1, 1),
+                             period_end=dt.date(2025, 12, 31), denominator=40, numerator=30, entered_by="t"))
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    db = open_database(copy)
+    session = Session(ServiceContext(db, username="tester"))
+    widget = ScorecardsPage(session, today=dt.date(2026, 11, 24))
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
+        widget.activate()
+    yield widget
+    session.close()
+
+
+def _rows(page: ScorecardsPage) -> list[dict]:
+    return [page.proxy.index(i, 0).data(ROW_ROLE) for i in range(page.proxy.rowCount())]
+
+
+def test_loads_the_last_complete_year_for_the_first_practice(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.period_combo.currentData() == 2025
+    assert page.state.currentIndex() == page.STATE_TABLE
+    rows = _rows(page)
+    assert rows and {r["practice_code"] for r in rows} == {"P001"}
+    assert {"CMS117", "LSC", "W30"} <= {r["measure"] for r in rows}
+    verdicts = [verdict(r) for r in rows]
+    assert page.good_tile.value() == str(verdicts.count(True))
+    assert page.bad_tile.value() == str(verdicts.count(False))
+
+
+def test_switching_practice_uses_the_computed_table(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    page.select_practice("P003")
+    assert page.session.tasks.active == []  # switching started no background work
+    rows = _rows(page)
+    assert {r["practice_code"] for r in rows} == {"P003"}
+    lsc = next(r for r in rows if r["measure"] == "LSC")
+    assert lsc["source"] == "self-reported" and (lsc["numerator"], lsc["rate_base"]) == (30, 40)
+    index = page.proxy.index(_rows(page).index(lsc), 1)
+    assert index.data().endswith("†")
+    assert "Self-reported" in index.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_colours_follow_the_measure_direction(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    base = {"group_index": 0, "group_title": "", "numerator": 1, "rate_base": 10, "ci_low": 0.0, "ci_high": 0.5,
+            "benchmark": None, "target": None, "meets_target": None, "source": "computed"}
+    rows = [
+        {**base, "measure": "UP", "rate": 0.9, "network_rate": 0.5, "direction": "increase"},
+        {**base, "measure": "DOWN", "rate": 0.9, "network_rate": 0.5, "direction": "decrease"},
+        {**base, "measure": "TGT", "rate": 0.4, "network_rate": 0.1, "direction": "increase", "target": 0.6,
+         "meets_target": False},
+        {**base, "measure": "NONE", "rate": None, "network_rate": 0.5, "direction": "increase"},
+    ]
+    model = ScorecardTableModel()
+    model.set_rows(rows)
+    qtmodeltester.check(model)
+    colour = [model.index(i, 1).data(Qt.ItemDataRole.BackgroundRole) for i in range(4)]
+    assert colour[:3] == [GOOD, BAD, BAD]  # lower is better for DOWN; TGT misses its target though above the network
+    assert colour[3] is None
+    assert model.index(3, 1).data() == "–"
