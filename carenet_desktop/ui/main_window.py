@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.pages: dict[str, Page] = {}
+        self._page_status: dict[str, str] = {}
         for number, page_class in enumerate(PAGE_CLASSES, start=1):
             page = page_class(session)
             self.pages[page.page_id] = page
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, page.tooltip)
             item.setSizeHint(QSize(0, 40))
             self.navigation.addItem(item)
-            page.status_message.connect(self._show_status)
+            page.status_message.connect(lambda message, pid=page.page_id: self._show_status(pid, message))
             if shortcut:
                 action = QAction(page.title, self)
                 action.setShortcut(QKeySequence(shortcut))
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
 
     def _switch_to(self, page: Page) -> None:
         self.stack.setCurrentWidget(page)
+        self.statusBar().showMessage(self._page_status.get(page.page_id, ""))
         page.activate()
         if self.window_state is not None:
             self.window_state.set_last_page(page.page_id)
@@ -210,8 +212,11 @@ class MainWindow(QMainWindow):
         self.network_label.setText(name)
         self.setWindowTitle(name)
 
-    def _show_status(self, message: str) -> None:
-        self.statusBar().showMessage(message)
+    def _show_status(self, page_id: str, message: str) -> None:
+        """Each page's latest message is kept; the status bar shows the one of the page on screen."""
+        self._page_status[page_id] = message
+        if self.stack.currentWidget() is self.pages.get(page_id):
+            self.statusBar().showMessage(message)
 
     def _follow_task(self, task: Task) -> None:
         self.task_label.setText(f"{task.label}…")

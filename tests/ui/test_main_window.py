@@ -52,6 +52,7 @@ def test_window_shows_the_practices_of_the_database(qtbot, qapp, db_path, sample
     assert page.practices_tile.value() == "3"
     assert page.patients_tile.value() == str(sum(p[3] for p in sample.practices))
     assert page.providers_tile.value() == str(sum(p[4] for p in sample.practices))
+    window.show_page("network")  # the status bar speaks for the page on screen
     assert "3 practices" in window.statusBar().currentMessage()
 
 
