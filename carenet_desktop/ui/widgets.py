@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QFontMetrics, QResizeEvent
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class ElidedLabel(QLabel):
@@ -111,3 +121,22 @@ class StateStack(QStackedWidget):
         error_layout.addStretch(1)
         for view in (self.loading_view, content, self.empty_view, self.error_view):
             self.addWidget(view)
+
+
+def list_table(model: QAbstractItemModel, object_name: str, accessible_name: str, *, row_height: int = 30) -> QTableView:
+    """A read-only, row-selecting, sortable table in the application's list style (no grid, no row numbers)."""
+    table = QTableView()
+    table.setObjectName(object_name)
+    table.setAccessibleName(accessible_name)
+    table.setModel(model)
+    table.setSortingEnabled(True)
+    table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    table.setAlternatingRowColors(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(row_height)
+    table.horizontalHeader().setHighlightSections(False)
+    return table

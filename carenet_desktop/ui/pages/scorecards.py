@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +28,7 @@ from ...services.scorecard import ScorecardService
 from ..itemmodels.scorecard import SORT_ROLE, ScorecardTableModel, verdict
 from ..session import Session
 from ..tasks import Task
-from ..widgets import StateStack, StatTile, heading, paragraph
+from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from .base import Page
 
 
@@ -127,21 +125,8 @@ class ScorecardsPage(Page):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
-        self.table = QTableView()
-        self.table.setObjectName("scorecardTable")
-        self.table.setAccessibleName("Scorecard")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table = list_table(self.proxy, "scorecardTable", "Scorecard")
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.state = StateStack(self.table, loading="Computing the measures for every practice…",
