@@ -19,6 +19,7 @@ from ..metrics.scorecard import MeasureInfo, scorecard_rows
 from ..models import AggregateEntry, Patient, Practice
 from .context import Progress, ServiceContext, ServiceError
 from .results import CachedResults, ResultsCache
+from .valuesets import ensure_default_catalogue
 
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
 
@@ -40,9 +41,13 @@ class ScorecardService:
         self.cache = cache or ResultsCache(ctx)
         self._infos = measure_infos()
         self._tables: dict[tuple[Period, tuple[str, ...], int], pd.DataFrame] = {}
+        self._catalogue_checked = False
 
     def results(self, period: Period, measure_ids: Sequence[str] | None = None,
                 progress: Progress | None = None) -> CachedResults:
+        if not self._catalogue_checked:  # a store without the shipped code catalogue would score nothing
+            ensure_default_catalogue(self.ctx)
+            self._catalogue_checked = True
         return self.cache.results(period, measure_ids, progress)
 
     def network_table(self, period: Period, measure_ids: Sequence[str] | None = None,

@@ -66,3 +66,17 @@ def test_aggregate_entries_flow_into_the_scorecard(service, demo_ctx):
     assert card.loc["LSC", "source"] == "self-reported"
     assert (card.loc["LSC", "denominator"], card.loc["LSC", "numerator"]) == (40, 30)
     assert card.loc["CMS117", "source"] == "computed"
+
+
+def test_a_store_without_value_sets_gets_the_shipped_catalogue(demo_ctx, tmp_path):
+    from sqlalchemy import delete, func, select
+
+    from carenet_desktop.models import ValueSet
+
+    with demo_ctx.db.session() as s:
+        s.execute(delete(ValueSet))
+    service = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "c2"))
+    table = service.network_table(PERIOD, ["LSC"])
+    assert table["numerator"].sum() > 0
+    with demo_ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ValueSet)) > 100
