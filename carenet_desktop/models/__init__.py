@@ -18,6 +18,7 @@ from .intake import ImportChange, MappingProfile
 from .organisation import Coverage, Network, Patient, Practice, Provider
 from .provenance import DataImport
 from .security import AuditLog, User, UserPractice
+from .submission import SigningKey, Submission, SubmittedAggregate, TrustedKey
 from .terminology import ValueSet, ValueSetCode
 
 CLINICAL_EVENT_MODELS = (
@@ -56,6 +57,10 @@ __all__ = [
     "Provider",
     "Referral",
     "ServiceRequest",
+    "SigningKey",
+    "Submission",
+    "SubmittedAggregate",
+    "TrustedKey",
     "User",
     "UserPractice",
     "ValueSet",
