@@ -7,7 +7,6 @@ says who, which practice, which measures and how many rows - not which patients.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ from ..metrics.definition import Measure
 from ..metrics.engine import evaluate_measures, select_measures
 from ..metrics.period import Period
 from ..models import Patient, Practice, Provider
+from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
+from ..reports.spreadsheets import neutralise as neutralise  # re-exported: the worklist's callers use it
 from . import audit
 from .context import ServiceContext, ServiceError
 from .measure_data import load_measure_data, practice_ids
@@ -192,15 +193,8 @@ def _join_name(first: pd.Series, second: pd.Series, sep: str) -> pd.Series:
 
 # ----------------------------------------------------------------------------------------- export
 
-#: a cell starting with one of these is a formula to Excel/LibreOffice (CSV injection)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe; other values pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+#: Excel formats of the exported worklist's columns (the rest are text)
+EXPORT_FORMATS: dict[str, ColumnFormat] = {"Birth date": "date", "Due by": "date", "Days left": "integer"}
 
 
 def export_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -212,55 +206,6 @@ def write_worklist(table: pd.DataFrame, path: Path) -> None:
     """Write the worklist as ``.csv`` or ``.xlsx`` (bold frozen header, date cells, formula text neutralised).
 
     Callers audit the export (``care_gaps(..., action="export")``)."""
-    suffix = path.suffix.lower()
-    out = export_table(table)
-    if suffix == ".csv":
-        _write_csv(out, path)
-    elif suffix == ".xlsx":
-        _write_xlsx(out, path)
-    else:
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
         raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
-
-
-def _cell(value: object) -> object:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, np.integer):
-        return int(value)
-    return neutralise(value)
-
-
-def _write_csv(out: pd.DataFrame, path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([neutralise(c) for c in out.columns])
-        for row in out.itertuples(index=False, name=None):
-            writer.writerow(["" if (v := _cell(x)) is None else (v.isoformat() if isinstance(v, dt.date) else v)
-                             for x in row])
-
-
-def _write_xlsx(out: pd.DataFrame, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Care gaps"
-    ws.append([neutralise(c) for c in out.columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in out.itertuples(index=False, name=None):
-        ws.append([_cell(x) for x in row])
-    for j, name in enumerate(out.columns, start=1):
-        letter = get_column_letter(j)
-        if name in ("Birth date", "Due by"):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                cell.number_format = "yyyy-mm-dd"
-        width = max([len(str(name)), *(len(str(v)) for v in out.iloc[:200, j - 1] if v is not None)], default=8)
-        ws.column_dimensions[letter].width = min(60, width + 2)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    wb.save(path)
+    write_table(export_table(table), path, sheet="Care gaps", formats=EXPORT_FORMATS)
