@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -25,12 +24,16 @@ from PySide6.QtWidgets import (
 
 from ..services.entry import EntryResult
 from ..services.referrals import ACTIVITY_TYPES, STEP_LABELS, OpenReferral
+from .forms import ERROR_STYLE as _ERROR_STYLE
+from .forms import date_edit as _date_edit
+from .forms import error_label as _error_label
+from .forms import qdate as _qdate
+from .forms import to_date as _py
 from .itemmodels.referrals import REFERRAL_ROLE
 
 BADGES = {"help-me-grow": ("HMG", QColor("#e3f4e8"), QColor("#1e6b3a")),
           "community-service": ("Social", QColor("#efe8f8"), QColor("#5b3a8c"))}
 _LINE, _MUTED, _RED, _RED_BG = QColor("#d9dee5"), QColor("#5f6b7a"), QColor("#b42318"), QColor("#fdf1f0")
-_ERROR_STYLE = "color: #b42318;"
 
 
 class ReferralCardDelegate(QStyledItemDelegate):
@@ -98,34 +101,6 @@ class ReferralCardDelegate(QStyledItemDelegate):
         painter.drawText(QRect(x, y, width - badge_w - 4, fm.height()), Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(due, Qt.TextElideMode.ElideRight, width - badge_w - 4))
         painter.restore()
-
-
-def _error_label(name: str) -> QLabel:
-    label = QLabel("")
-    label.setStyleSheet(_ERROR_STYLE)
-    label.setWordWrap(True)
-    label.setAccessibleName(f"{name} error")
-    label.hide()
-    return label
-
-
-def _qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _date_edit(name: str, tip: str, today: dt.date) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    edit.setAccessibleName(name)
-    edit.setToolTip(tip)
-    edit.setDate(_qdate(today))
-    return edit
-
-
-def _py(edit: QDateEdit) -> dt.date:
-    d = edit.date()
-    return dt.date(d.year(), d.month(), d.day())
 
 
 class ReferralPanel(QFrame):
