@@ -60,10 +60,30 @@ class Progress:
         return child
 
 
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """A signed-in user (``services.users.authenticate``): role and the practices granted to them."""
+
+    id: int
+    username: str
+    role: str  # codes.ROLE_LABELS
+    practice_ids: frozenset[int] = frozenset()
+
+
 @dataclass
 class ServiceContext:
-    """The store and the acting user. ``username`` goes into the audit trail of every change."""
+    """The store and the acting user. ``username`` goes into the audit trail of every change.
+
+    ``user`` is the signed-in user whose role and practices ``services.permissions.require`` checks.
+    Without one the context acts as the *system user*, which may do everything: that exists only for a
+    local single-user store (tests, scripts, the command line of a store without users).
+    """
 
     db: Database
     username: str = "system"
     progress: Progress = field(default_factory=Progress)
+    user: AuthenticatedUser | None = None
+
+    def __post_init__(self) -> None:
+        if self.user is not None:
+            self.username = self.user.username
