@@ -206,6 +206,11 @@ class MainWindow(QMainWindow):
     def refresh_current(self) -> None:
         self.current_page().refresh()
 
+    def show_patient(self, patient_id: int) -> None:
+        """Jump to a patient's page (from a scorecard drill-down, a care gap, a referral ...)."""
+        self.show_page("patients")
+        self.pages["patients"].open_patient(patient_id)  # type: ignore[attr-defined]
+
     # --- feedback -----------------------------------------------------------------------------
     def _on_overview(self, overview: Overview) -> None:
         name = overview.network_name or "Unnamed network"

@@ -1,23 +1,363 @@
-"""Patients: search, patient page with timeline and status in every measure."""
+"""Patients: find a child by name, MRN or birth date; open their page (demographics, measure status, timeline).
+
+Searching runs on a worker 250 ms after typing stops; each search has a number and results of an older
+search are dropped when they arrive late. The table holds one page of results at first and asks for the
+next page when scrolled to its end (:class:`PatientListModel`), so 250,000 patients cost one page.
+Other screens open a patient with :meth:`PatientsPage.open_patient` (the main window's ``show_patient``).
+"""
 
 from __future__ import annotations
 
-from .base import PlaceholderPage, Step
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...metrics.period import Period
+from ...services import patients as patient_service
+from ...services import practices as practice_service
+from ...services.context import Progress, ServiceContext
+from ...services.patients import PatientDetail, PatientRow
+from ...services.practices import PracticeSummary
+from ..itemmodels.patients import ROW_ROLE, PatientListModel
+from ..session import Session
+from ..tasks import Task
+from ..widgets import StateStack, heading, list_table, paragraph
+from .base import Page
+from .patient_view import PatientView
+
+DEBOUNCE_MS = 250
+PAGE_SIZE = 200
 
 
-class PatientsPage(PlaceholderPage):
+@dataclass(frozen=True)
+class SearchResult:
+    text: str
+    practice_ids: tuple[int, ...]
+    rows: list[PatientRow]
+    total: int
+    description: str
+
+
+def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
+    return dataclasses.replace(ctx, progress=progress)
+
+
+def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSummary]:
+    return practice_service.list_practices(_ctx(ctx, progress))
+
+
+def run_search(progress: Progress, ctx: ServiceContext, text: str, practice_ids: tuple[int, ...],
+               limit: int) -> SearchResult:
+    """Runs on a worker: the first page of matches and how many there are."""
+    criteria = patient_service.parse_search(text)
+    rows = patient_service.search_patients(ctx, criteria, practice_ids, 0, limit)
+    progress.check()
+    total = len(rows) if len(rows) < limit else patient_service.count_patients(ctx, criteria, practice_ids)
+    return SearchResult(text, practice_ids, rows, total, criteria.description)
+
+
+def fetch_page(progress: Progress, ctx: ServiceContext, text: str, practice_ids: tuple[int, ...], offset: int,
+               limit: int) -> list[PatientRow]:
+    progress.check()
+    return patient_service.search_patients(ctx, text, practice_ids, offset, limit)
+
+
+def load_patient(progress: Progress, ctx: ServiceContext, patient_id: int, year: int | None,
+                 as_of: dt.date) -> PatientDetail:
+    """Runs on a worker: the record and the status in every measure (this patient's data only)."""
+    period = Period.year(year) if year is not None else None
+    return patient_service.patient_detail(_ctx(ctx, progress), patient_id, period=period, as_of=as_of)
+
+
+class PatientsPage(Page):
     page_id = "patients"
     title = "Patients"
     icon_name = "patients"
     tooltip = "Find a patient; see their history and measure status"
-    summary = "Find a child by name, MRN or birth date and see everything the network knows about their care."
-    will_hold = (
-        "Search by name, MRN or birth date over every practice you may see.",
-        "A patient page with demographics, payer and coverage, and a timeline of visits, "
-        "immunizations, screenings, diagnoses, prescriptions and referrals.",
-        "The patient's status in every measure: met, due, overdue or excluded, and why.",
-    )
-    steps = (
-        Step("Load patients from an EHR's FHIR export (bundles or bulk NDJSON):", "carenet import fhir FILE"),
-        Step("or from a spreadsheet export of the EHR:", "carenet import csv FILE"),
-    )
+
+    #: the first page of a search arrived (SearchResult)
+    loaded = Signal(object)
+    load_failed = Signal(str)
+    #: a patient's page is filled (PatientDetail)
+    patient_loaded = Signal(object)
+    patient_failed = Signal(str)
+    #: a further page of results was appended (rows now shown)
+    page_loaded = Signal(int)
+
+    STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
+    VIEW_LIST, VIEW_PATIENT = range(2)
+    WATCHED_AREAS = frozenset({"patients", "imports", "practices", "events", "referrals", "care_activities"})
+
+    def __init__(self, session: Session, parent: QWidget | None = None, *, as_of: dt.date | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
+        super().__init__(session, parent)
+        self.as_of = as_of
+        self.page_size = page_size
+        self.practices: list[PracticeSummary] = []
+        self.generation = 0
+        self.patient_generation = 0
+        self.search_task: Task | None = None
+        self.patient_task: Task | None = None
+        self.result: SearchResult | None = None
+        self.patient_id: int | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.views = QStackedWidget()
+        outer.addWidget(self.views)
+
+        list_view = QWidget()
+        layout = QVBoxLayout(list_view)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(12)
+        layout.addWidget(heading("Patients"))
+        layout.addWidget(paragraph("Find a child by name, MRN or birth date; Enter or a double-click opens their "
+                                   "page with the timeline of their care and their status in every measure."))
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("patientSearch")
+        self.search_edit.setPlaceholderText("Name, MRN or birth date (2019-03-14 or 03/14/2019)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setAccessibleName("Search patients")
+        self.search_edit.setToolTip("Part of a name (every word must match), part of an MRN, or a birth date as "
+                                    "2019-03-14 or 03/14/2019. Down arrow moves to the results.")
+        self.search_edit.textChanged.connect(lambda _t: self._debounce.start())
+        self.search_edit.returnPressed.connect(self.search_now)
+        self.search_edit.installEventFilter(self)
+        search_label = QLabel("&Find")
+        search_label.setBuddy(self.search_edit)
+        bar.addWidget(search_label)
+        bar.addWidget(self.search_edit, 3)
+        self.practice_combo = QComboBox()
+        self.practice_combo.setAccessibleName("Practice filter")
+        self.practice_combo.setToolTip("Search every practice, or one practice only")
+        self.practice_combo.setMinimumWidth(240)
+        self.practice_combo.currentIndexChanged.connect(lambda _i: self.search_now())
+        practice_label = QLabel("&Practice")
+        practice_label.setBuddy(self.practice_combo)
+        bar.addWidget(practice_label)
+        bar.addWidget(self.practice_combo, 1)
+        layout.addLayout(bar)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("pageText")
+        self.count_label.setAccessibleName("Number of patients found")
+        layout.addWidget(self.count_label)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.search_now)
+
+        self.model = PatientListModel(self, today=self._today)
+        self.model.page_wanted.connect(self._fetch_page)
+        self.table = list_table(self.model, "patientTable", "Patients found")
+        self.table.setSortingEnabled(False)  # the store orders the rows (by name, or by MRN for an MRN search)
+        self.table.setToolTip("Enter or double-click opens the patient's page")
+        header = self.table.horizontalHeader()
+        header.setSortIndicatorShown(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((230, 120, 100, 70, 70, 80, 200)):
+            header.resizeSection(column, width)
+        self.table.activated.connect(lambda index: self._open_row(index.row()))
+        self.state = StateStack(self.table, loading="Reading the patients…", retry_name="Try the search again",
+                                on_retry=self.refresh)
+        self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
+        self.error_view, self.error_label = self.state.error_view, self.state.error_label
+        layout.addWidget(self.state, 1)
+        self.views.addWidget(list_view)
+
+        self.patient_view = PatientView(self._today(), on_retry=self._reload_patient)
+        self.patient_view.back.connect(self.show_list)
+        self.patient_view.year_changed.connect(lambda _y: self._reload_patient())
+        self.views.addWidget(self.patient_view)
+        session.changed.connect(self._on_data_changed)
+
+    def _today(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+    # --- loading and searching ----------------------------------------------------------------
+    def load(self) -> None:
+        self.state.setCurrentIndex(self.STATE_LOADING)
+        self.loading_view.setText("Reading the practices…")
+        self.session.tasks.run(load_practices, self.session.ctx, label="Loading practices",
+                               on_finished=self._on_practices, on_failed=self._on_failed)
+
+    def refresh(self) -> None:
+        if not self.practices:
+            self.load()
+            return
+        self.search_now()
+        if self.views.currentIndex() == self.VIEW_PATIENT:
+            self._reload_patient()
+
+    def _on_practices(self, practices: list[PracticeSummary]) -> None:
+        kept = self.practice_combo.currentData()
+        self.practices = practices
+        self.practice_combo.blockSignals(True)
+        self.practice_combo.clear()
+        self.practice_combo.addItem(f"All practices ({len(practices)})", None)
+        for p in practices:
+            self.practice_combo.addItem(f"{p.code} · {p.name}", p.id)
+            self.practice_combo.setItemData(self.practice_combo.count() - 1, f"{p.patients:,} patients",
+                                            Qt.ItemDataRole.ToolTipRole)
+        self.practice_combo.setCurrentIndex(max(self.practice_combo.findData(kept), 0) if kept is not None else 0)
+        self.practice_combo.blockSignals(False)
+        self.search_now()
+
+    def practice_ids(self) -> tuple[int, ...]:
+        """The practices searched: the chosen one, or every practice the window shows."""
+        chosen = self.practice_combo.currentData()
+        return (int(chosen),) if chosen is not None else tuple(p.id for p in self.practices)
+
+    def set_practice(self, practice_id: int | None) -> None:
+        self.practice_combo.setCurrentIndex(max(self.practice_combo.findData(practice_id), 0)
+                                            if practice_id is not None else 0)
+
+    def search_now(self) -> Task | None:
+        """Search with the box's text now (typing waits ``DEBOUNCE_MS`` first)."""
+        self._debounce.stop()
+        if not self.practices and not self.loaded_once:
+            return None
+        self.generation += 1
+        generation = self.generation
+        if self.search_task is not None and not self.search_task.is_done:
+            self.search_task.cancel()
+        text = self.search_edit.text()
+        if self.model.rowCount() == 0:
+            self.state.setCurrentIndex(self.STATE_LOADING)
+            self.loading_view.setText("Searching…")
+        self.count_label.setText("Searching…")
+        self.search_task = self.session.tasks.run(
+            run_search, self.session.ctx, text, self.practice_ids(), self.page_size, label="Searching patients",
+            on_finished=lambda result, g=generation: self._on_results(g, result),
+            on_failed=lambda message, g=generation: self._on_failed(message) if g == self.generation else None)
+        return self.search_task
+
+    def _on_results(self, generation: int, result: SearchResult) -> None:
+        if generation != self.generation:
+            return  # an older search answered after a newer one started
+        self.result = result
+        self.model.set_results(generation, result.rows, result.total)
+        if result.total:
+            shown = f"{result.total:,} patient{'s' if result.total != 1 else ''}"
+            self.count_label.setText(f"{shown} · {result.description}")
+            self.state.setCurrentIndex(self.STATE_TABLE)
+        else:
+            self.count_label.setText(f"No patients · {result.description}")
+            where = "this practice" if len(result.practice_ids) == 1 else "any practice"
+            self.empty_view.setText(f"No patient of {where} matches “{result.text.strip()}”.\n\nTry part of the "
+                                    "family name, the MRN, or the birth date as 2019-03-14."
+                                    if result.text.strip() else "No patients yet.\n\nImport an EHR export "
+                                    "(carenet import csv / fhir) to see them here.")
+            self.state.setCurrentIndex(self.STATE_EMPTY)
+        self.status_message.emit(f"{result.total:,} patients found")
+        self.loaded.emit(result)
+
+    def _fetch_page(self, generation: int, offset: int) -> None:
+        if self.result is None or generation != self.generation:
+            self.model.page_failed(generation)
+            return
+        result = self.result
+        self.session.tasks.run(
+            fetch_page, self.session.ctx, result.text, result.practice_ids, offset, self.page_size,
+            label="Reading more patients",
+            on_finished=lambda rows, g=generation, o=offset: self._on_page(g, o, rows),
+            on_failed=lambda _m, g=generation: self.model.page_failed(g))
+
+    def _on_page(self, generation: int, offset: int, rows: list[PatientRow]) -> None:
+        if self.model.add_page(generation, offset, rows):
+            self.page_loaded.emit(self.model.rowCount())
+
+    def _on_failed(self, message: str) -> None:
+        self.error_label.setText(f"The patients could not be read.\n\n{message}")
+        self.state.setCurrentIndex(self.STATE_ERROR)
+        self.count_label.setText("")
+        self.status_message.emit("Could not read the patients")
+        self.load_failed.emit(message)
+
+    def _on_data_changed(self, areas: frozenset[str]) -> None:
+        if self.loaded_once and areas & self.WATCHED_AREAS:
+            self.refresh()
+
+    # --- the patient page ---------------------------------------------------------------------
+    def _open_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.open_patient(self.model.row(row).id)
+
+    def open_patient(self, patient_id: int, year: int | None = None) -> Task:
+        """Show the page of ``patient_id`` (for other screens: one call jumps to a patient)."""
+        if year is not None:
+            self.patient_view.set_year(year)
+        self.patient_id = int(patient_id)
+        self.views.setCurrentIndex(self.VIEW_PATIENT)
+        self.patient_view.show_loading()
+        self.patient_view.setFocus()
+        return self._reload_patient()
+
+    def _reload_patient(self) -> Task:
+        assert self.patient_id is not None
+        self.patient_generation += 1
+        generation = self.patient_generation
+        if self.patient_task is not None and not self.patient_task.is_done:
+            self.patient_task.cancel()
+        self.patient_view.show_loading()
+        self.patient_task = self.session.tasks.run(
+            load_patient, self.session.ctx, self.patient_id, self.patient_view.year, self._today(),
+            label="Opening the patient",
+            on_finished=lambda detail, g=generation: self._on_patient(g, detail),
+            on_failed=lambda message, g=generation: self._on_patient_failed(g, message))
+        return self.patient_task
+
+    def _on_patient(self, generation: int, detail: PatientDetail) -> None:
+        if generation != self.patient_generation:
+            return
+        self.patient_view.show_detail(detail)
+        self.patient_view.timeline_table.setFocus()
+        self.status_message.emit(f"Patient page: {self.patient_view.summary()}")
+        self.patient_loaded.emit(detail)
+
+    def _on_patient_failed(self, generation: int, message: str) -> None:
+        if generation != self.patient_generation:
+            return
+        self.patient_view.show_error(message)
+        self.patient_failed.emit(message)
+
+    def show_list(self) -> None:
+        """Back to the search results, with the opened patient's row still selected."""
+        self.views.setCurrentIndex(self.VIEW_LIST)
+        self.table.setFocus()
+
+    def is_showing_patient(self) -> bool:
+        return self.views.currentIndex() == self.VIEW_PATIENT
+
+    # --- keyboard -----------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Down arrow in the search box moves to the first result."""
+        if watched is self.search_edit and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() == Qt.Key.Key_Down and self.model.rowCount():
+                self.table.setFocus()
+                if not self.table.currentIndex().isValid():
+                    self.table.setCurrentIndex(self.model.index(0, 0))
+                self.table.selectRow(self.table.currentIndex().row())
+                return True
+        return super().eventFilter(watched, event)
+
+    def current_patient_row(self) -> PatientRow | None:
+        index = self.table.currentIndex()
+        return index.siblingAtColumn(0).data(ROW_ROLE) if index.isValid() else None
