@@ -98,11 +98,12 @@ class CMS146(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         # only patients with both an antibiotic order and a pharyngitis/tonsillitis can have an episode
-        # (ordered from the period start to 3 days after its end; the condition starting by the period end)
+        # (ordered by 3 days after the period end, with no lower bound: a visit only has to *end* in the
+        # period, so a long one that started before it can have its order before the period start;
+        # the condition starting by the period end)
         orders = resp.antibiotic_orders(data)
         authored = orders["authored_on"].to_numpy(dtype="datetime64[ns]")
-        orders = orders[(authored >= np.datetime64(period.start_ts.normalize(), "ns"))
-                        & (authored < np.datetime64(period.end_exclusive + pd.Timedelta(days=3), "ns"))]
+        orders = orders[authored < np.datetime64(period.end_exclusive + pd.Timedelta(days=3), "ns")]
         cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
         onset = cond["onset"].to_numpy(dtype="datetime64[ns]")
         cond = cond[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
