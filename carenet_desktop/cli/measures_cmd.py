@@ -13,9 +13,9 @@ from ..metrics.period import Period, rolling_12_months
 from ..services.evaluation import (
     STRATIFY_FIELDS,
     evaluate,
+    export_patient_results,
     grouped_summary,
     load_catalogue,
-    patient_results,
     select_measures,
     summary,
 )
@@ -139,10 +139,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for mid, error in evaluation.errors.items():
         print(f"carenet: warning: {mid} not evaluated: {error}", file=sys.stderr)
     if args.patient_results:
-        table = patient_results(evaluation)
-        args.patient_results.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.patient_results, index=False)
-        print(f"Wrote {len(table)} patient result row(s) to {args.patient_results}")
+        written = export_patient_results(ctx, evaluation, args.patient_results)
+        print(f"Wrote {written} patient result row(s) to {args.patient_results}")
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         if args.summary.suffix.lower() == ".json":

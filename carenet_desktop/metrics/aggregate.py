@@ -103,21 +103,29 @@ def episodes_per_patient(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: str = "self-reported") -> pd.DataFrame:
     """Put a practice's self-reported counts (aggregate entries, already summed over the period) in place
     of the computed counts for the same practice, measure and group, and mark every row's ``source``.
 
-    ``entries`` has measure, group_index, practice_id, denominator, numerator, exclusions, exceptions.
-    A practice that reports a measure only on paper has nothing computed for it, so the entry adds a row.
+    ``entries`` has measure, group_index, practice_id, denominator, numerator, exclusions, exceptions
+    (and initial_population, else the denominator stands for it). A practice that reports a measure only
+    on paper has nothing computed for it, so the entry adds a row. ``source`` marks the rows replaced:
+    "self-reported", or "submitted" for the counts of a practice's submission package at the office.
+    Rows already marked by an earlier call keep their mark.
     """
     out = summary.copy()
-    out["source"] = "computed"
+    if "source" not in out.columns:
+        out["source"] = "computed"
     if entries.empty:
         return out
     keys = ["measure", "group_index", "practice_id"]
-    reported = entries.groupby(keys, sort=True)[["denominator", "numerator", "exclusions", "exceptions"]].sum().reset_index()
-    reported["initial_population"] = reported["denominator"]
-    reported["source"] = "self-reported"
+    counts = ["denominator", "numerator", "exclusions", "exceptions"]
+    if "initial_population" in entries.columns:
+        counts.append("initial_population")
+    reported = entries.groupby(keys, sort=True)[counts].sum().reset_index()
+    if "initial_population" not in reported.columns:
+        reported["initial_population"] = reported["denominator"]
+    reported["source"] = source
     merged = out.merge(reported[keys], on=keys, how="left", indicator=True)
     kept = out[(merged["_merge"] == "left_only").to_numpy()]
     combined = pd.concat([kept, reported], ignore_index=True)

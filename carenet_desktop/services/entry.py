@@ -33,6 +33,7 @@ from ..models import (
 )
 from . import audit
 from .context import ServiceContext
+from .permissions import require, scope
 
 # days allowed after the previous step before the next one is overdue
 DEFAULT_STEP_DAYS: dict[str, int] = {"scheduled": 14, "seen": 30, "report-received": 14, "closed": 7}
@@ -97,8 +98,11 @@ def _check_date(errors: _Errors, name: str, value: Any, *, required: bool = True
     return day
 
 
-def _patient(session: Session, errors: _Errors, patient_id: int | None) -> Patient | None:
+def _patient(ctx: ServiceContext, session: Session, errors: _Errors, patient_id: int | None) -> Patient | None:
+    """The patient, checked against the user's practices before anything about it is validated."""
     patient = session.get(Patient, patient_id) if patient_id is not None else None
+    if patient is not None:
+        require(ctx, "patients.write", patient.practice_id)
     if patient is None:
         errors.add("patient", "Choose a patient." if patient_id is None else "Unknown patient.")
     return patient
@@ -142,6 +146,7 @@ def _check_provider(session: Session, errors: _Errors, provider_id: int | None) 
 
 def _save(ctx: ServiceContext, session: Session, obj: Any, entity: str, practice_id: int | None,
           before: dict[str, Any] | None = None, summary: str | None = None) -> EntryResult:
+    require(ctx, "aggregates.write" if entity == "aggregate_entry" else "patients.write", practice_id)
     session.add(obj)
     session.flush()
     audit.record(session, ctx.username, "update" if before else "create", entity, obj.id, practice_id=practice_id,
@@ -162,7 +167,7 @@ def record_visit(ctx: ServiceContext, *, patient_id: int | None, date: dt.date |
     """A visit (Encounter) with its CPT/HCPCS/SNOMED code and an optional ICD-10 reason."""
     errors = _Errors()
     with ctx.db.session() as s:
-        patient = _patient(s, errors, patient_id)
+        patient = _patient(ctx, s, errors, patient_id)
         day = _check_date(errors, "date", date, today=_today(today), birth=patient.birth_date if patient else None)
         canonical = _check_code(s, errors, "code", code_system, code)
         reason = _check_code(s, errors, "reason_code", "icd10cm", reason_code, required=False)
@@ -185,7 +190,7 @@ def record_immunization(ctx: ServiceContext, *, patient_id: int | None, date: dt
     """A vaccine given, or not given with its reason (refusal, contraindication, immunity, out-of-stock ...)."""
     errors = _Errors()
     with ctx.db.session() as s:
-        patient = _patient(s, errors, patient_id)
+        patient = _patient(ctx, s, errors, patient_id)
         day = _check_date(errors, "date", date, today=_today(today), birth=patient.birth_date if patient else None)
         canonical = _check_code(s, errors, "cvx", "cvx", cvx)
         lot = _check_text(errors, "lot_number", lot_number, 40)
@@ -220,7 +225,7 @@ def record_screening(ctx: ServiceContext, *, patient_id: int | None, date: dt.da
     """A screening (ASQ-3, M-CHAT-R/F, SWYC, EPDS, PHQ-2/PHQ-9A, social-needs screens) with score/result."""
     errors = _Errors()
     with ctx.db.session() as s:
-        patient = _patient(s, errors, patient_id)
+        patient = _patient(ctx, s, errors, patient_id)
         day = _check_date(errors, "date", date, today=_today(today), birth=patient.birth_date if patient else None)
         key = instrument_key(instrument or "")
         if key is None:
@@ -257,9 +262,11 @@ def record_care_activity(ctx: ServiceContext, *, practice_id: int | None, activi
                          notes: str | None = None, today: dt.date | None = None) -> EntryResult:
     errors = _Errors()
     with ctx.db.session() as s:
-        patient = _patient(s, errors, patient_id) if patient_id is not None else None
+        patient = _patient(ctx, s, errors, patient_id) if patient_id is not None else None
         if practice_id is None and patient is not None:
             practice_id = patient.practice_id
+        if practice_id is not None:
+            require(ctx, "patients.write", practice_id)
         if practice_id is None or s.get(Practice, practice_id) is None:
             errors.add("practice", "Choose a practice.")
         elif patient is not None and patient.practice_id != practice_id:
@@ -287,7 +294,7 @@ def create_referral(ctx: ServiceContext, *, patient_id: int | None, referral_typ
                     today: dt.date | None = None) -> EntryResult:
     errors = _Errors()
     with ctx.db.session() as s:
-        patient = _patient(s, errors, patient_id)
+        patient = _patient(ctx, s, errors, patient_id)
         day = _check_date(errors, "placed_on", placed_on, today=_today(today),
                           birth=patient.birth_date if patient else None)
         if referral_type not in REFERRAL_TYPE_LABELS:
@@ -316,6 +323,7 @@ def record_referral_step(ctx: ServiceContext, referral_id: int, step: str, on: d
         ref = s.get(Referral, referral_id)
         if ref is None:
             return EntryResult(False, errors=[FieldError("referral", "Unknown referral.")])
+        require(ctx, "patients.write", s.scalar(select(Patient.practice_id).where(Patient.id == ref.patient_id)))
         if expected_version is not None and ref.version != expected_version:
             return EntryResult(False, errors=[FieldError("referral", "Changed by someone else meanwhile: reload it.")])
         patient = s.get(Patient, ref.patient_id)
@@ -376,6 +384,8 @@ def record_aggregate(ctx: ServiceContext, *, practice_id: int | None, measure_id
                      numerator: int | None, exclusions: int = 0, exceptions: int = 0, group_index: int = 0,
                      note: str | None = None, today: dt.date | None = None) -> EntryResult:
     """A practice's count without patient detail; entering the same practice/measure/period again updates it."""
+    if practice_id is not None:
+        require(ctx, "aggregates.write", practice_id)
     errors = _Errors()
     with ctx.db.session() as s:
         if practice_id is None or s.get(Practice, practice_id) is None:
@@ -439,14 +449,15 @@ def overdue_referral_steps(ctx: ServiceContext, *, practice_id: int | None = Non
                            days: dict[str, int] | None = None) -> list[OverdueStep]:
     """Open referrals whose next step is later than allowed (days after the previous step), most overdue first."""
     allowed = {**DEFAULT_STEP_DAYS, **(days or {})}
+    practices = scope(ctx, "patients.read", None if practice_id is None else [practice_id])
     now = pd.Timestamp(_today(today))
     query = (select(Referral.id, Referral.patient_id, Patient.mrn, Patient.family_name, Patient.given_name,
                     Referral.referral_type, Referral.destination, *(getattr(Referral, c) for c in STEP_COLUMNS.values()))
              .join(Patient, Patient.id == Referral.patient_id)
              .where(Referral.status.not_in(("closed", "lost", "cancelled")), Referral.lost_on.is_(None),
                     Referral.closed_on.is_(None)))
-    if practice_id is not None:
-        query = query.where(Patient.practice_id == practice_id)
+    if practices is not None:
+        query = query.where(Patient.practice_id.in_(practices))
     with ctx.db.session() as s:
         frame = pd.read_sql(query, s.connection())
     if frame.empty:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -18,8 +19,10 @@ from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
 from ..metrics.engine import evaluate_measures
 from ..metrics.period import Period
+from . import audit
 from .context import ServiceContext, ServiceError
-from .measure_data import load_measure_data
+from .measure_data import load_measure_data, practice_ids
+from .permissions import scope
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ def evaluate(
     measures, errors = select_measures(measure_ids)
     if not measures and not errors:
         raise ServiceError("No measures are defined.")
+    ids = None if data is not None else scope(
+        ctx, "aggregates.read", practice_ids(ctx.db, practice_codes) if practice_codes else None)
 
     def report(fraction: float, message: str) -> None:
         ctx.progress.report(fraction, message)
@@ -84,8 +89,8 @@ def evaluate(
 
     if data is None:
         report(0.0, "Loading data")
-        if practice_codes:
-            data = load_measure_data(ctx.db, practice_codes, period)
+        if ids is not None:
+            data = load_measure_data(ctx.db, period=period, practice_id_list=ids)
         else:  # the whole network: from the columnar snapshot when the data has not changed since
             from .frames_cache import load_measure_data_cached
 
@@ -98,6 +103,25 @@ def evaluate(
                         seconds=run.seconds, data=data)
     report(1.0, f"{len(result.measures)} measure(s) evaluated")
     return result
+
+
+def export_patient_results(ctx: ServiceContext, evaluation: Evaluation, path: Path) -> int:
+    """Write ``patient_results`` to CSV (a patient-level export: permission checked, audited); row count."""
+    assert evaluation.data is not None
+    practices = sorted(int(p) for p in pd.unique(evaluation.data.patients["practice_id"].dropna()))
+    scope(ctx, "patients.export", practices or None)
+    table = patient_results(evaluation)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(path, index=False)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
+    with ctx.db.session() as s:
+        audit.record(s, ctx.username, "export", "patient_results", evaluation.period.label,
+                     practice_id=practices[0] if len(practices) == 1 else None,
+                     summary=f"Exported {len(table)} patient result rows ({len(evaluation.measures)} measures, "
+                             f"{len(practices)} practices) to {path.name}")
+    return len(table)
 
 
 def patient_results(evaluation: Evaluation) -> pd.DataFrame:

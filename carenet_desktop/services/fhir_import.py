@@ -41,6 +41,7 @@ from ..models import (
 from ..models.changes import DataChange, mark_practice_changed
 from . import audit
 from .context import ServiceContext, ServiceError
+from .permissions import require
 from .practices import get_or_create_practice
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def import_fhir(
             raise ServiceError(f"Strict import: {len(problems)} problem(s), nothing imported: {shown}{more}")
 
     practice_id = get_or_create_practice(ctx, practice_code or DEFAULT_PRACTICE)
+    require(ctx, "patients.write", practice_id)
     with ctx.db.session() as s:
         batch = DataImport(kind="fhir", file_name=_files_label(files), practice_id=practice_id,
                            username=ctx.username, status="running")

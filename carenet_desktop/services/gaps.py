@@ -27,6 +27,7 @@ from ..reports.spreadsheets import neutralise as neutralise  # re-exported: the 
 from . import audit
 from .context import ServiceContext, ServiceError
 from .measure_data import load_measure_data, practice_ids
+from .permissions import scope
 
 #: columns of a care-gap worklist, in display order
 WORKLIST_COLUMNS = (
@@ -67,7 +68,8 @@ def care_gaps(
         measures = select_measures(measure_ids)
     except KeyError as exc:
         raise ServiceError(str(exc.args[0]) if exc.args else str(exc)) from None
-    ids = practice_ids(ctx.db, [practice_code]) if practice_code else None
+    ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
+                practice_ids(ctx.db, [practice_code]) if practice_code else None)
     progress.report(0.0, "Loading records")
     data = load_measure_data(ctx.db, practice_id_list=ids)
     progress.report(0.4, "Evaluating measures")
@@ -129,6 +131,7 @@ def export_care_gaps(
     """``care_gaps`` written to ``path`` (.csv or .xlsx) and audited as an export; returns the worklist."""
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    scope(ctx, "patients.export", practice_ids(ctx.db, [practice_code]) if practice_code else None)
     table = care_gaps(ctx, period, practice_code, measure_ids, due_within, as_of, action=None)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_worklist(table, path)

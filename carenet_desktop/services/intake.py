@@ -49,6 +49,7 @@ from ..models import (
 from . import audit
 from .context import ServiceContext, ServiceError
 from .intake_writer import IntakeWriter
+from .permissions import require, visible_practice_ids
 
 
 @dataclass
@@ -100,9 +101,11 @@ def _resolve_practice(session: Session, ctx: ServiceContext, code: str | None, *
     if code:
         practice = session.scalar(select(Practice).where(Practice.code == code.strip()))
         if practice is not None:
+            require(ctx, "patients.write", practice.id)
             return practice
         if not create:
             raise ServiceError(f"No practice with code {code!r}.")
+        require(ctx, "practices.manage")
         practice = Practice(code=code.strip(), name=code.strip())
         session.add(practice)
         session.flush()
@@ -113,6 +116,7 @@ def _resolve_practice(session: Session, ctx: ServiceContext, code: str | None, *
     if len(practices) != 1:
         raise ServiceError("Choose the practice to import into (--practice CODE)." if practices
                            else "There is no practice yet: give --practice CODE when importing patients.")
+    require(ctx, "patients.write", practices[0].id)
     return practices[0]
 
 
@@ -219,6 +223,8 @@ def preview_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_c
     with ctx.db.sessions() as s:
         practice = _resolve_practice(s, ctx, practice_code, create=False) if kind != "patients" or practice_code \
             else None
+        if practice is None:
+            require(ctx, "patients.write")
         practice_id = practice.id if practice else -1
         cmap = _mapping_for(s, source, practice_id, kind, profile, mapping, date_formats, code_system)
         ref = build_reference(s, practice_id)
@@ -362,9 +368,13 @@ def _run_import(ctx: ServiceContext, source: TabularSource, path: Path, kind: st
 
 
 def list_imports(ctx: ServiceContext, limit: int = 50) -> list[ImportSummary]:
+    require(ctx, "aggregates.read")
+    query = select(DataImport, Practice.code).outerjoin(Practice, Practice.id == DataImport.practice_id)
+    visible = visible_practice_ids(ctx)
+    if visible is not None:
+        query = query.where(DataImport.practice_id.in_(visible))
     with ctx.db.session() as s:
-        rows = s.execute(select(DataImport, Practice.code).outerjoin(Practice, Practice.id == DataImport.practice_id)
-                         .order_by(DataImport.id.desc()).limit(limit)).all()
+        rows = s.execute(query.order_by(DataImport.id.desc()).limit(limit)).all()
         return [ImportSummary(d.id, d.kind, (d.detail or {}).get("records"), d.file_name, code, d.username,
                               d.started_at, d.status, d.added, d.updated, d.rejected) for d, code in rows]
 
@@ -375,6 +385,7 @@ def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
         record = s.get(DataImport, import_id)
         if record is None:
             raise ServiceError(f"No import with id {import_id}.")
+        require(ctx, "patients.write", record.practice_id)
         kind = (record.detail or {}).get("records")
         if record.status != "done" or kind not in TABLES:
             raise ServiceError(f"Import {import_id} cannot be undone (status {record.status}).")

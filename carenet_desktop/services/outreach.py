@@ -20,6 +20,7 @@ from . import audit
 from .context import ServiceContext, ServiceError
 from .entry import EntryResult, FieldError
 from .gaps import write_worklist
+from .permissions import require, require_practice_codes, scope
 
 OUTREACH_TYPE = "outreach"
 NOTE_MAX = 2000
@@ -61,6 +62,8 @@ def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: 
         errors.append(FieldError("minutes", "Between 0 and 1440 minutes."))
     with ctx.db.session() as s:
         patient = s.get(Patient, patient_id) if patient_id is not None else None
+        if patient is not None:
+            require(ctx, "patients.write", patient.practice_id)
         if patient is None:
             errors.append(FieldError("patient", "Choose a patient." if patient_id is None else "Unknown patient."))
         elif day < patient.birth_date:
@@ -85,7 +88,12 @@ def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, sinc
                    CareActivity.performed_by, CareActivity.measure_id)
             .where(CareActivity.activity_type == OUTREACH_TYPE, CareActivity.patient_id.is_not(None)))
     if practice_code is not None:
-        stmt = stmt.join(Practice, Practice.id == CareActivity.practice_id).where(Practice.code == practice_code)
+        with ctx.db.session() as s:
+            practice_id = s.scalar(select(Practice.id).where(Practice.code == practice_code))
+        stmt = stmt.where(CareActivity.practice_id == (practice_id if practice_id is not None else -1))
+    practices = scope(ctx, "patients.read", None if practice_code is None or practice_id is None else [practice_id])
+    if practices is not None:
+        stmt = stmt.where(CareActivity.practice_id.in_(practices))
     if since is not None:
         stmt = stmt.where(CareActivity.activity_date >= since)
     if patient_ids is not None:
@@ -119,6 +127,8 @@ def export_worklist(ctx: ServiceContext, table: pd.DataFrame, path: Path) -> int
     audited as an export like ``gaps.export_care_gaps``; returns the number of rows."""
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    codes = table["practice_code"].dropna().astype(str).unique().tolist() if "practice_code" in table else []
+    require_practice_codes(ctx, "patients.export", codes)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_worklist(table, path)

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import select
+
 from ..codes import ROLE_LABELS
+from ..models import Practice
 from .context import ServiceContext, ServiceError
 
 NETWORK_ADMIN = "network-admin"
@@ -112,6 +115,20 @@ def scope(ctx: ServiceContext, action: str, practice_ids: Iterable[int] | None) 
         raise NotAllowed(f"Not allowed: {user.username} has no practice granted.")
     require(ctx, action, min(user.practice_ids))
     return sorted(user.practice_ids)
+
+
+def require_practice_codes(ctx: ServiceContext, action: str, codes: Iterable[str]) -> None:
+    """``require`` for each practice named by code (no codes: the action itself, network-wide)."""
+    wanted = sorted(set(codes))
+    if ctx.user is None:
+        return
+    if not wanted:
+        require(ctx, action)
+        return
+    with ctx.db.session() as s:
+        ids = dict(s.execute(select(Practice.code, Practice.id).where(Practice.code.in_(wanted))).all())
+    for code in wanted:
+        require(ctx, action, ids.get(code, -1))
 
 
 def visible_practice_ids(ctx: ServiceContext) -> frozenset[int] | None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from ..models import Network, Patient, Practice, Provider
 from . import audit
 from .context import ServiceContext, ServiceError
+from .permissions import require, visible_practice_ids
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class PracticeSummary:
 
 
 def list_practices(ctx: ServiceContext) -> list[PracticeSummary]:
+    """The practices the user may see (every practice for the system user, administrators, analysts)."""
+    require(ctx, "aggregates.read")
+    visible = visible_practice_ids(ctx)
     with ctx.db.session() as s:
         patients = (
             select(Patient.practice_id, func.count().label("n")).group_by(Patient.practice_id).subquery()
@@ -40,6 +44,7 @@ def list_practices(ctx: ServiceContext) -> list[PracticeSummary]:
             )
             .outerjoin(patients, patients.c.practice_id == Practice.id)
             .outerjoin(providers, providers.c.practice_id == Practice.id)
+            .where(Practice.id.in_(visible) if visible is not None else True)
             .order_by(Practice.code)
         ).all()
     return [PracticeSummary(*row) for row in rows]
@@ -59,6 +64,7 @@ def get_or_create_practice(ctx: ServiceContext, code: str, name: str | None = No
         existing = s.scalar(select(Practice.id).where(Practice.code == code))
         if existing is not None:
             return existing
+        require(ctx, "practices.manage")
         network_id = s.scalar(select(Network.id).order_by(Network.id).limit(1))
         practice = Practice(code=code, name=name or code, network_id=network_id)
         s.add(practice)

@@ -16,6 +16,7 @@ from ..codes import REFERRAL_STEPS, REFERRAL_TYPE_LABELS
 from ..models import Patient, Practice, Referral
 from .context import ServiceContext
 from .entry import DEFAULT_STEP_DAYS, STEP_COLUMNS, overdue_referral_steps
+from .permissions import scope
 
 #: the board's columns: open loops sit in the column of their latest recorded step
 BOARD_STEPS = ("placed", "scheduled", "seen", "report-received")
@@ -93,7 +94,9 @@ def list_open_referrals(ctx: ServiceContext, *, practice_code: str | None = None
             practice_id = s.scalar(select(Practice.id).where(Practice.code == practice_code))
         if practice_id is None:
             return []
-        stmt = stmt.where(Patient.practice_id == practice_id)
+    practices = scope(ctx, "patients.read", None if practice_id is None else [practice_id])
+    if practices is not None:
+        stmt = stmt.where(Patient.practice_id.in_(practices))
     if referral_types:
         stmt = stmt.where(Referral.referral_type.in_(referral_types))
     with ctx.db.session() as s:

@@ -92,6 +92,13 @@ class ResultsCache:
         with self._lock:
             self._entries.clear()
 
+    def discard(self, period: Period, measure_ids: Sequence[str] | None = None) -> None:
+        """Drop one period's rows from memory (they stay on disk): a trend over many periods keeps only
+        their summaries."""
+        ids = tuple(m.id for m in select_measures(measure_ids))
+        with self._lock:
+            self._entries.pop((period, ids), None)
+
     # --- computing ------------------------------------------------------------------------------------
 
     def _evaluate(self, period: Period, ids: tuple[str, ...], progress: Progress, **selection: object) -> tuple[pd.DataFrame, dict[str, str]]:

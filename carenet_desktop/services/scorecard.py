@@ -18,7 +18,9 @@ from ..metrics.period import Period
 from ..metrics.scorecard import MeasureInfo, scorecard_rows
 from ..models import AggregateEntry, Patient, Practice
 from .context import Progress, ServiceContext, ServiceError
+from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
+from .submissions import submitted_aggregates
 from .valuesets import ensure_default_catalogue
 
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
@@ -52,11 +54,25 @@ class ScorecardService:
 
     def network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
                       progress: Progress | None = None) -> pd.DataFrame:
-        """Every practice x measure x group with network rate, benchmark, target and flags."""
+        """Every practice x measure x group with network rate, benchmark, target and flags.
+
+        Network figures and benchmarks cover every practice; the rows are only the user's practices."""
+        require(self.ctx, "aggregates.read")
+        table = self._network_table(period, measure_ids, progress)
+        visible = visible_practice_ids(self.ctx)
+        return table if visible is None else table[table["practice_id"].isin(visible)].reset_index(drop=True)
+
+    def _network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
+                       progress: Progress | None = None) -> pd.DataFrame:
         results = self.results(period, measure_ids, progress)
         key = (period, results.measure_ids, results.version)
         if key not in self._tables:
-            by_practice = apply_self_reported(results.summary(["practice_id"]), self._aggregate_entries(period, results.measure_ids))
+            computed = results.summary(["practice_id"])
+            # a practice's submission package replaces what the office computed for it; its own
+            # aggregate entries come last (a manual figure is the most deliberate one)
+            submitted = apply_self_reported(computed, submitted_aggregates(self.ctx, period, results.measure_ids),
+                                            source="submitted")
+            by_practice = apply_self_reported(submitted, self._aggregate_entries(period, results.measure_ids))
             table = scorecard_rows(by_practice, self._infos)
             practices = self._practices()
             table = table.merge(practices, on="practice_id", how="left")
@@ -71,8 +87,10 @@ class ScorecardService:
 
     def practice_scorecard(self, practice_code: str, period: Period, measure_ids: Sequence[str] | None = None,
                            progress: Progress | None = None) -> pd.DataFrame:
-        table = self.network_table(period, measure_ids, progress)
+        table = self._network_table(period, measure_ids, progress)
         rows = table[table["practice_code"] == practice_code]
+        if not rows.empty:
+            require(self.ctx, "aggregates.read", int(rows["practice_id"].iloc[0]))
         if rows.empty and practice_code not in set(self._practices()["practice_code"]):
             raise ServiceError(f"Unknown practice code: {practice_code}")
         return rows.reset_index(drop=True)
@@ -83,13 +101,18 @@ class ScorecardService:
         to the best-served group and whether the difference is beyond chance."""
         if stratum not in STRATA:
             raise ServiceError(f"Cannot stratify by {stratum!r}; choose one of {', '.join(STRATA)}")
+        require(self.ctx, "aggregates.read")
         results = self.results(period, measure_ids, progress)
         rows = results.rows
+        visible = visible_practice_ids(self.ctx)
+        if visible is not None and practice_code is None:
+            rows = rows[rows["practice_id"].isin(visible)]
         if practice_code is not None:
             practices = self._practices()
             ids = practices.loc[practices["practice_code"] == practice_code, "practice_id"]
             if ids.empty:
                 raise ServiceError(f"Unknown practice code: {practice_code}")
+            require(self.ctx, "aggregates.read", int(ids.iloc[0]))
             rows = rows[rows["practice_id"] == int(ids.iloc[0])]
         attrs = self._patient_attributes(period)
         rows = rows.merge(attrs[["patient_id", stratum]], on="patient_id", how="left")

@@ -19,6 +19,7 @@ from ..models.database import Database
 from ..resources import resource
 from . import audit
 from .context import ServiceContext, ServiceError
+from .permissions import require
 
 _OID = re.compile(r"^\d+(\.\d+)+$")
 VS_TABLE = ValueSet.__table__
@@ -109,7 +110,11 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
     """Load ValueSet files (Bundles or single resources), replacing sets with the same URL.
 
     With ``only_new`` sets whose URL is already in the store are left alone (the default catalogue).
+    Loading the shipped catalogue into a store that lacks it (``source="catalogue"``) is open to every
+    user; anything else changes what every measure counts and is for administrators.
     """
+    if source != "catalogue":
+        require(ctx, "catalogue.manage")
     result = ValueSetLoadResult()
     parsed: list[ParsedValueSet] = []
     for raw in paths:
