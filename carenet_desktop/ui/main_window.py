@@ -95,6 +95,10 @@ class MainWindow(QMainWindow):
         session.tasks.started.connect(self._follow_task)
         session.tasks.active_changed.connect(self._on_active_tasks)
 
+        for page in self.pages.values():  # a measure's patient list opens the patient
+            if hasattr(page, "patient_requested"):
+                page.patient_requested.connect(self._on_patient_requested)
+
         self._build_menus()
         self._build_status_bar()
         self._restore_state()
@@ -171,6 +175,9 @@ class MainWindow(QMainWindow):
             remembered = self.window_state.last_page()
             if remembered in self.pages:
                 page_id = remembered
+            for page in self.pages.values():  # pages that remember their own state (before they load)
+                if hasattr(page, "restore_state"):
+                    page.restore_state(self.window_state)
         else:
             self.resize(DEFAULT_SIZE)
         # the network page always loads: the header and status bar show what it reads
@@ -211,6 +218,10 @@ class MainWindow(QMainWindow):
         self.show_page("patients")
         self.pages["patients"].open_patient(patient_id)  # type: ignore[attr-defined]
 
+    def _on_patient_requested(self, patient_id: int) -> None:
+        if hasattr(self, "show_patient"):  # the Patients page's entry point
+            self.show_patient(patient_id)
+
     # --- feedback -----------------------------------------------------------------------------
     def _on_overview(self, overview: Overview) -> None:
         name = overview.network_name or "Unnamed network"
@@ -249,6 +260,9 @@ class MainWindow(QMainWindow):
         if self.window_state is not None:
             self.window_state.set_geometry(self.saveGeometry())
             self.window_state.set_window_state(self.saveState())
+            for page in self.pages.values():
+                if hasattr(page, "save_state"):
+                    page.save_state(self.window_state)
             self.window_state.set_last_page(self.current_page().page_id)
             self.window_state.sync()
         self.session.tasks.shutdown()

@@ -33,7 +33,8 @@ def open_settings() -> QSettings:
 
 
 class WindowState:
-    """The main window's remembered geometry, splitter/dock state and last page."""
+    """The main window's remembered geometry, dock state, splitters, last page, and the scorecard's last
+    practice and year."""
 
     def __init__(self, settings: QSettings | None = None) -> None:
         self._s = settings if settings is not None else open_settings()
@@ -62,6 +63,29 @@ class WindowState:
 
     def set_last_page(self, page_id: str) -> None:
         self._s.setValue("main_window/last_page", page_id)
+
+    def last_practice(self) -> str | None:
+        """The practice code last shown on the scorecard."""
+        value = self._s.value("scorecard/practice")
+        return str(value) if value else None
+
+    def set_last_practice(self, code: str) -> None:
+        self._s.setValue("scorecard/practice", code)
+
+    def last_year(self) -> int | None:
+        """The reporting year last shown on the scorecard."""
+        value = _int(self._s.value("scorecard/year"), 0)
+        return value or None
+
+    def set_last_year(self, year: int) -> None:
+        self._s.setValue("scorecard/year", int(year))
+
+    def splitter_state(self, name: str) -> QByteArray | None:
+        value = self._s.value(f"splitters/{name}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter_state(self, name: str, value: QByteArray) -> None:
+        self._s.setValue(f"splitters/{name}", value)
 
     def sync(self) -> None:
         self._s.sync()

@@ -46,7 +46,7 @@ def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
     qtbot.addWidget(widget)
     widget.resize(1100, 700)
     widget.show()
-    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
+    with qtbot.waitSignals([widget.loaded, widget.trends_loaded], timeout=WAIT):
         widget.activate()
     yield widget
     session.close()

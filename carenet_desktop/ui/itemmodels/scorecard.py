@@ -11,6 +11,8 @@ from PySide6.QtGui import QColor
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+#: the rolling 12-month rates of a row (a list, None where no rate), painted by the sparkline delegate
+TREND_ROLE = Qt.ItemDataRole.UserRole + 3
 
 GOOD = QColor("#e3f4e8")
 BAD = QColor("#fbe4e4")
@@ -65,7 +67,10 @@ COLUMNS: tuple[Column, ...] = (
            lambda r: _pct(r.get("benchmark")), lambda r: _num(r.get("benchmark"))),
     Column("target", "Target", "The network's target for this rate",
            lambda r: _pct(r.get("target")), lambda r: _num(r.get("target"))),
+    Column("trend", "Trend", "This practice's rate over the rolling 12-month periods ending each month of the year",
+           lambda r: "", lambda r: 0, align_right=False),
 )
+TREND_COLUMN = len(COLUMNS) - 1
 
 
 class ScorecardTableModel(QAbstractTableModel):
@@ -73,6 +78,7 @@ class ScorecardTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
         self._describe: Callable[[str], str] = lambda _m: ""
+        self._trends: dict[tuple[str, int], list[float | None]] | None = None
 
     def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str] | None = None) -> None:
         self.beginResetModel()
@@ -83,6 +89,17 @@ class ScorecardTableModel(QAbstractTableModel):
 
     def rows(self) -> list[dict[str, Any]]:
         return list(self._rows)
+
+    def set_trends(self, trends: dict[tuple[str, int], list[float | None]] | None) -> None:
+        """The sparklines ((measure, group) -> rates), or None while they load."""
+        self._trends = trends
+        if self._rows:
+            self.dataChanged.emit(self.index(0, TREND_COLUMN), self.index(len(self._rows) - 1, TREND_COLUMN))
+
+    def trend(self, row: dict[str, Any]) -> list[float | None] | None:
+        if self._trends is None:
+            return None
+        return self._trends.get((str(row["measure"]), int(row["group_index"])), [])
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -103,6 +120,8 @@ class ScorecardTableModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row, column = self._rows[index.row()], COLUMNS[index.column()]
+        if column.key == "trend":
+            return self._trend_data(row, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return column.display(row)
         if role == SORT_ROLE:
@@ -125,4 +144,22 @@ class ScorecardTableModel(QAbstractTableModel):
             if column.key == "rate" and row.get("source") == "self-reported":
                 return "† Self-reported by the practice (aggregate counts), not computed from patient records"
             return column.tooltip
+        return None
+
+    def _trend_data(self, row: dict[str, Any], role: int) -> Any:
+        values = self.trend(row)
+        if role == TREND_ROLE:
+            return values
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "…" if values is None else ("" if any(v is not None for v in values) else "–")
+        if role == SORT_ROLE:
+            last = next((v for v in reversed(values or []) if v is not None), None)
+            return _num(last)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if values is None:
+                return "The trend is being computed…"
+            shown = [_pct(v) for v in values]
+            return f"Rolling 12-month rates, oldest first: {', '.join(shown)}" if shown else "No trend"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
         return None

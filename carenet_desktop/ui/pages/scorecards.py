@@ -6,16 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QSortFilterProxyModel, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,13 +25,17 @@ from PySide6.QtWidgets import (
 from ...metrics.catalogue import all_measures
 from ...metrics.period import Period
 from ...services.context import Progress
+from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
-from ..itemmodels.scorecard import SORT_ROLE, ScorecardTableModel, verdict
+from ..charts import SparklineDelegate
+from ..itemmodels.scorecard import ROW_ROLE, SORT_ROLE, TREND_COLUMN, TREND_ROLE, ScorecardTableModel, verdict
 from ..session import Session
+from ..settings import WindowState
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from .base import Page
+from .measure_detail import MeasureDetailView, MeasureKey
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,11 @@ def load_scorecard(progress: Progress, service: ScorecardService, period: Period
     return ScorecardData(period, practices, table)
 
 
+def load_trends(progress: Progress, trends: TrendTables, period: Period) -> pd.DataFrame:
+    """Runs on a worker thread: every practice's rolling 12-month rates (the sparklines)."""
+    return trends.get(period, progress)
+
+
 def default_year(today: dt.date | None = None) -> int:
     """The last complete calendar year: what a scorecard usually reports."""
     return (today or dt.date.today()).year - 1
@@ -66,6 +77,12 @@ class ScorecardsPage(Page):
 
     loaded = Signal(object)
     load_failed = Signal(str)
+    #: the sparklines of the shown period arrived
+    trends_loaded = Signal()
+    #: a measure's detail view was opened (its MeasureKey)
+    measure_opened = Signal(object)
+    #: the user asked to open a patient (internal id), from a measure's patient list
+    patient_requested = Signal(int)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     WATCHED_AREAS = frozenset({"patients", "imports", "entries", "practices", "valuesets"})
@@ -73,11 +90,22 @@ class ScorecardsPage(Page):
     def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(session, parent)
         self.service = ScorecardService(session.ctx)
+        self.trends = TrendTables(self.service)
         self.data: ScorecardData | None = None
+        self.trend_table: pd.DataFrame | None = None
         self.task: Task | None = None
+        self.trend_task: Task | None = None
+        self._trend_period: Period | None = None
+        self._remembered_practice: str | None = None
         self._descriptions = {m.id: _describe(m) for m in all_measures()}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 20)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 24, 28, 20)
+        self.views = QStackedWidget()
+        outer.addWidget(self.views)
+        self.card_view = QWidget()
+        self.views.addWidget(self.card_view)
+        layout = QVBoxLayout(self.card_view)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
         layout.addWidget(heading("Scorecard"))
         self.subtitle = paragraph("Computing the measures…")
@@ -129,6 +157,11 @@ class ScorecardsPage(Page):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(TREND_COLUMN, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(TREND_COLUMN, 110)
+        self.table.setItemDelegateForColumn(TREND_COLUMN, SparklineDelegate(TREND_ROLE, self.table))
+        self.table.activated.connect(self._on_row_activated)
+        self.table.setToolTip("Double-click a measure (or press Enter) for its trend, every practice, equity and patients")
         self.state = StateStack(self.table, loading="Computing the measures for every practice…",
                                 retry_name="Try computing the scorecard again", on_retry=self.refresh)
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
@@ -136,8 +169,14 @@ class ScorecardsPage(Page):
         layout.addWidget(self.state, 1)
         self.footnote = paragraph("Green: meets the network target (or, without one, at least as good as the network "
                                   "rate); red: short of it. Inverse measures (lower is better) are judged the other "
-                                  "way. † self-reported counts.")
+                                  "way. † self-reported counts. Double-click a measure (or press Enter) for its "
+                                  "trend, the other practices, equity and the patients behind it.")
         layout.addWidget(self.footnote)
+
+        self.detail = MeasureDetailView(session, self.service, self.trends)
+        self.detail.back_requested.connect(self.close_measure)
+        self.detail.patientRequested.connect(self.patient_requested)
+        self.views.addWidget(self.detail)
         session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
@@ -150,6 +189,8 @@ class ScorecardsPage(Page):
             return
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
+        self.trend_table = None
+        self.model.set_trends(None)
         self.task = self.session.tasks.run(
             load_scorecard, self.service, self.period, label="Computing the scorecard",
             on_finished=self._on_loaded, on_failed=self._on_failed,
@@ -159,7 +200,7 @@ class ScorecardsPage(Page):
     def _on_loaded(self, data: ScorecardData) -> None:
         self.data = data
         self.refresh_button.setEnabled(True)
-        current = self.practice_combo.currentData()
+        current = self.practice_combo.currentData() or self._remembered_practice
         self.practice_combo.blockSignals(True)
         self.practice_combo.clear()
         for p in data.practices:
@@ -169,6 +210,29 @@ class ScorecardsPage(Page):
         self.practice_combo.blockSignals(False)
         self._show_practice()
         self.loaded.emit(data)
+        self._load_trends(data.period)
+
+    def _load_trends(self, period: Period) -> None:
+        """The sparklines come after the scorecard: the rolling periods may take a while the first time."""
+        if self.trend_task is not None and not self.trend_task.is_done:
+            self.trend_task.cancel()
+        self.trend_task = self.session.tasks.run(
+            load_trends, self.trends, period, label="Computing the trends",
+            # bound methods, not lambdas: Qt drops the call if this page is gone when the task ends
+            on_finished=self._on_trends, on_failed=self._on_trends_failed,
+        )
+        self._trend_period = period
+
+    def _on_trends(self, table: pd.DataFrame) -> None:
+        if self.data is None or self.data.period != self._trend_period:
+            return
+        self.trend_table = table
+        self.model.set_trends(sparklines(table, self.practice_combo.currentData()))
+        self.trends_loaded.emit()
+
+    def _on_trends_failed(self, message: str) -> None:
+        self.model.set_trends({})
+        self.status_message.emit("The trends could not be computed")
 
     def _on_failed(self, message: str) -> None:
         self.refresh_button.setEnabled(True)
@@ -187,6 +251,58 @@ class ScorecardsPage(Page):
         if index >= 0:
             self.practice_combo.setCurrentIndex(index)
 
+    # --- drilling into a measure ----------------------------------------------------------------
+    def _on_row_activated(self, index: QModelIndex) -> None:
+        row = index.data(ROW_ROLE)
+        if row is not None:
+            self.open_measure(str(row["measure"]), int(row["group_index"]))
+
+    def open_measure(self, measure_id: str, group_index: int = 0) -> MeasureKey | None:
+        """Show the detail of one rate of the current practice (trend, practices, equity, patients)."""
+        if self.data is None:
+            return None
+        code = str(self.practice_combo.currentData())
+        key = MeasureKey(measure_id, group_index, code, self.data.period, frozenset({code}))
+        row = next((r for r in self.model.rows() if r["measure"] == measure_id and int(r["group_index"]) == group_index), None)
+        summary = self.practice_combo.currentText() + f" · {self.data.period.label}"
+        if row is not None and row.get("rate") is not None:
+            summary += (f" · rate {row['rate'] * 100:.1f}% ({int(row['numerator']):,} of {int(row['rate_base']):,}),"
+                        f" network {_pct(row.get('network_rate'))}, target {_pct(row.get('target'))}")
+        self.detail.open(key, summary)
+        self.views.setCurrentWidget(self.detail)
+        self.detail.tabs.setFocus()
+        self.status_message.emit(f"{measure_id} · {code} · {self.data.period.label}")
+        self.measure_opened.emit(key)
+        return key
+
+    def close_measure(self) -> None:
+        self.detail.cancel()
+        self.views.setCurrentWidget(self.card_view)
+        self.table.setFocus()
+        if self.data is not None:
+            self.status_message.emit(f"Scorecard {self.practice_combo.currentData()} · {self.data.period.label}")
+
+    # --- remembered state (the main window calls these) -----------------------------------------
+    def restore_state(self, state: WindowState) -> None:
+        """The practice and year last shown, and the detail view's splitters; before the first load."""
+        year = state.last_year()
+        index = self.period_combo.findData(year) if year is not None else -1
+        if index >= 0:
+            self.period_combo.blockSignals(True)
+            self.period_combo.setCurrentIndex(index)
+            self.period_combo.blockSignals(False)
+        self._remembered_practice = state.last_practice()
+        self.detail.restore_splitters({name: state.splitter_state(f"measure_{name}")
+                                       for name in self.detail.splitter_states()})
+
+    def save_state(self, state: WindowState) -> None:
+        code = self.practice_combo.currentData()
+        if code:
+            state.set_last_practice(str(code))
+        state.set_last_year(int(self.period_combo.currentData()))
+        for name, value in self.detail.splitter_states().items():
+            state.set_splitter_state(f"measure_{name}", value)
+
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""
         if self.data is None:
@@ -196,6 +312,7 @@ class ScorecardsPage(Page):
         mine = table[table["practice_code"] == code] if len(table) else table
         rows = [{k: _plain(v) for k, v in rec.items()} for rec in mine.to_dict("records")]
         self.model.set_rows(rows, self._descriptions.get)
+        self.model.set_trends(sparklines(self.trend_table, code) if self.trend_table is not None else None)
         verdicts = [verdict(r) for r in rows]
         self.good_tile.set_value(f"{verdicts.count(True):,}")
         self.bad_tile.set_value(f"{verdicts.count(False):,}")
@@ -215,12 +332,18 @@ class ScorecardsPage(Page):
         self.status_message.emit(f"Scorecard {code} · {self.data.period.label}")
 
 
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
 def _describe(measure: Any) -> str:
+    """The measure's tooltip: its written specification, every part of it."""
     spec = getattr(measure, "specification", {}) or {}
-    lines = [f"{measure.id}: {measure.title}"]
+    lines = [f"<b>{escape(measure.id)}: {escape(measure.title)}</b>"]
     if measure.description:
-        lines.append(str(measure.description))
-    lines += [f"{k.capitalize()}: {v}" for k, v in list(spec.items())[:6]]
+        lines.append(escape(str(measure.description)))
+    lines += [f"<b>{escape(k.capitalize())}:</b> {escape(str(v))}" for k, v in spec.items()]
     if measure.improvement == "decrease":
-        lines.append("Lower is better.")
-    return "\n".join(lines)
+        lines.append("<b>Lower is better</b> (an inverse measure).")
+    return f"<p style='white-space:pre-wrap; max-width: 520px'>{'<br>'.join(lines)}</p>"
+

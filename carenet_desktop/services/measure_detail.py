@@ -1,0 +1,403 @@
+"""Drilling into one measure rate: its trend, every practice beside it, its equity strata, and the patients
+behind the numbers. Qt-free; the desktop's measure detail view draws what these functions return.
+
+Everything is built on the scorecard service and its results cache: the trend is the scorecard table of
+each rolling 12-month period (the last one is the scorecard's own period, already computed), the
+comparison is the scorecard table itself, and the equity strata and the patient list are cuts of the
+cached result rows. Nothing the cache holds is computed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import threading
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from .. import codes
+from ..metrics.aggregate import age_band, equity_gaps, summarize
+from ..metrics.catalogue import get_measure
+from ..metrics.definition import Measure
+from ..metrics.period import Period, rolling_12_months
+from ..metrics.statistics import control_limits
+from ..models import Patient, Practice
+from ..models.changes import current_version
+from . import audit
+from .context import Progress, ServiceError
+from .measure_data import load_measure_data
+from .scorecard import STRATA, ScorecardService
+
+#: points on a trend line: rolling 12-month periods ending each month, the last ending with the period
+TREND_POINTS = 12
+#: columns kept from each rolling period's scorecard table
+TREND_COLUMNS = ("practice_code", "measure", "group_index", "numerator", "rate_base", "rate", "ci_low", "ci_high",
+                 "network_numerator", "network_base", "network_rate", "target", "direction")
+STRATUM_TITLES = {"payer": "Payer", "race": "Race", "ethnicity": "Ethnicity", "language": "Language", "sex": "Sex",
+                  "age_band": "Age band"}
+STATUS_ORDER = ("gap", "numerator", "exclusion", "exception")
+STATUS_TITLES = {"gap": "Gap", "numerator": "Met", "exclusion": "Excluded", "exception": "Exception"}
+
+
+def trend_periods(period: Period, count: int = TREND_POINTS) -> list[Period]:
+    """The rolling 12-month periods ending each month up to the end of ``period`` (oldest first)."""
+    return rolling_12_months(period.end, count)
+
+
+def trend_table(service: ScorecardService, period: Period, progress: Progress | None = None,
+                count: int = TREND_POINTS) -> pd.DataFrame:
+    """Every practice's rate of every measure for each rolling 12-month period ending up to ``period``'s
+    end (``TREND_COLUMNS`` + ``period_end``), from the scorecard tables of those periods.
+
+    Rows of the periods other than ``period`` are dropped from memory once summarised (their result rows
+    stay on disk), so twelve periods cost one period's memory.
+    """
+    progress = progress or Progress()
+    periods = trend_periods(period, count)
+    pieces = []
+    for i, p in enumerate(periods):
+        progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
+        table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))
+        if p != period:
+            service.cache.discard(p)
+        pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
+    progress.report(1.0, "Trend ready")
+    return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*TREND_COLUMNS, "period_end"])
+
+
+def sparklines(trend: pd.DataFrame, practice_code: str) -> dict[tuple[str, int], list[float | None]]:
+    """(measure, group) -> the practice's rates over the trend periods (None where there is no rate)."""
+    ends = sorted(trend["period_end"].unique()) if len(trend) else []
+    mine = trend[trend["practice_code"] == practice_code]
+    out: dict[tuple[str, int], list[float | None]] = {}
+    for (measure, group), part in mine.groupby(["measure", "group_index"], sort=False):
+        by_end = dict(zip(part["period_end"], part["rate"], strict=True))
+        out[(str(measure), int(group))] = [_float(by_end.get(e)) for e in ends]
+    return out
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One practice's rate of one measure group over rolling 12-month periods, with p-chart limits."""
+
+    period_ends: list[dt.date]
+    numerator: np.ndarray
+    base: np.ndarray
+    rate: np.ndarray  # NaN where there is no denominator
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    network_rate: np.ndarray
+    centre: float  # the p-chart centre line: the practice's pooled rate over the points
+    lower3: np.ndarray
+    upper3: np.ndarray
+    lower2: np.ndarray
+    upper2: np.ndarray
+    target: float | None
+    direction: str
+
+    @property
+    def x(self) -> np.ndarray:
+        """Point positions on the chart's axis (0, 1, ...)."""
+        return np.arange(len(self.period_ends), dtype=float)
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{e:%b %Y}" for e in self.period_ends]
+
+
+def measure_trend(trend: pd.DataFrame, practice_code: str, measure_id: str, group_index: int) -> TrendSeries:
+    ends = sorted(trend["period_end"].unique()) if len(trend) else []
+    mine = trend[(trend["practice_code"] == practice_code) & (trend["measure"] == measure_id)
+                 & (trend["group_index"] == group_index)].set_index("period_end").reindex(ends)
+    network = (trend[(trend["measure"] == measure_id) & (trend["group_index"] == group_index)]
+               .groupby("period_end")["network_rate"].first().reindex(ends))
+
+    def col(name: str, fill: float = np.nan) -> np.ndarray:
+        return pd.to_numeric(mine[name], errors="coerce").fillna(fill).to_numpy(dtype=float)
+
+    numerator, base = col("numerator", 0.0), col("rate_base", 0.0)
+    centre = float(numerator.sum() / base.sum()) if base.sum() > 0 else float("nan")
+    limits = control_limits(centre, base)
+    targets = pd.to_numeric(mine["target"], errors="coerce").dropna()
+    direction = next((str(d) for d in mine["direction"].dropna()), get_measure(measure_id).improvement)
+    return TrendSeries(
+        period_ends=[pd.Timestamp(e).date() for e in ends], numerator=numerator, base=base,
+        rate=np.where(base > 0, col("rate"), np.nan), ci_low=col("ci_low"), ci_high=col("ci_high"),
+        network_rate=pd.to_numeric(network, errors="coerce").to_numpy(dtype=float), centre=centre,
+        lower3=limits.lower3, upper3=limits.upper3, lower2=limits.lower2, upper2=limits.upper2,
+        target=float(targets.iloc[-1]) if len(targets) else None, direction=direction,
+    )
+
+
+# --- every practice ------------------------------------------------------------------------------------
+
+
+def practice_labels(practices: Sequence[tuple[str, str]], may_see: Callable[[str], bool]) -> dict[str, str]:
+    """Display names of practices in a comparison: ``"CODE · Name"`` for those the user may see, the
+    others "Practice A", "Practice B" ... in code order. The one place that decides (roles plug in here)."""
+    labels: dict[str, str] = {}
+    hidden = 0
+    for code, name in sorted(practices):
+        if may_see(code):
+            labels[code] = f"{code} · {name}"
+        else:
+            labels[code] = f"Practice {_letters(hidden)}"
+            hidden += 1
+    return labels
+
+
+def _letters(n: int) -> str:
+    letters = string.ascii_uppercase
+    return letters[n] if n < 26 else _letters(n // 26 - 1) + letters[n % 26]
+
+
+@dataclass(frozen=True)
+class PracticeComparison:
+    """Every practice's rate of one measure group with the funnel-plot limits around the network rate."""
+
+    table: pd.DataFrame  # label, practice_code, numerator, rate_base, rate, ci_low, ci_high, position, named
+    network_rate: float
+    funnel_n: np.ndarray  # denominators at which the funnel limits are drawn
+    lower2: np.ndarray
+    upper2: np.ndarray
+    lower3: np.ndarray
+    upper3: np.ndarray
+    direction: str
+    target: float | None
+
+
+def practice_comparison(table: pd.DataFrame, measure_id: str, group_index: int,
+                        may_see: Callable[[str], bool]) -> PracticeComparison:
+    """From the scorecard's network table: the practices of one rate, ranked best first, with a position
+    against the funnel (``"above 3σ"``, ``"above 2σ"``, ``"within"``, ``"below 2σ"``, ``"below 3σ"``, in
+    rate terms; the chart colours it in the measure's direction)."""
+    part = table[(table["measure"] == measure_id) & (table["group_index"] == group_index)].copy()
+    direction = str(part["direction"].iloc[0]) if len(part) else get_measure(measure_id).improvement
+    centre = _float(part["network_rate"].iloc[0]) if len(part) else None
+    centre = float("nan") if centre is None else centre
+    labels = practice_labels(list(zip(part["practice_code"], part["practice_name"], strict=True)), may_see)
+    part["label"] = part["practice_code"].map(labels)
+    part["named"] = part["practice_code"].map(lambda c: bool(may_see(c)))
+    base = part["rate_base"].to_numpy(dtype=float)
+    limits = control_limits(centre, base)
+    rate = part["rate"].to_numpy(dtype=float)
+    part["position"] = np.select(
+        [rate > limits.upper3, rate > limits.upper2, rate < limits.lower3, rate < limits.lower2, np.isnan(rate)],
+        ["above 3σ", "above 2σ", "below 3σ", "below 2σ", "no rate"], "within")
+    ascending = direction == "decrease"
+    part = part.sort_values(["rate", "rate_base"], ascending=[ascending, False], na_position="last", kind="stable")
+    top = max(float(base.max()) if len(base) else 1.0, 10.0) * 1.15
+    funnel_n = np.unique(np.geomspace(1.0, top, 160))
+    funnel = control_limits(centre, funnel_n)
+    targets = pd.to_numeric(part["target"], errors="coerce").dropna()
+    columns = ["label", "practice_code", "numerator", "rate_base", "rate", "ci_low", "ci_high", "position", "named"]
+    return PracticeComparison(part[columns].reset_index(drop=True), centre, funnel_n, funnel.lower2, funnel.upper2,
+                              funnel.lower3, funnel.upper3, direction,
+                              float(targets.iloc[0]) if len(targets) else None)
+
+
+# --- equity -------------------------------------------------------------------------------------------------
+
+
+def equity_table(service: ScorecardService, period: Period, measure_id: str, group_index: int,
+                 practice_code: str | None, strata: Sequence[str] = STRATA,
+                 progress: Progress | None = None) -> pd.DataFrame:
+    """One row per stratum value (payer, race, ethnicity, language, sex, age band) of one measure group,
+    for one practice (or the network): counts, rate, Wilson interval, the gap to the best-served value
+    of the same stratum and whether it is beyond chance (``aggregate.equity_gaps``)."""
+    results = service.results(period, progress=progress)
+    rows = results.rows
+    rows = rows[(rows["measure"] == measure_id) & (rows["group_index"] == group_index)]
+    practice_id = _practice_id(service, practice_code) if practice_code is not None else None
+    if practice_id is not None:
+        rows = rows[rows["practice_id"] == practice_id]
+    attrs = _attributes(service, practice_id, period)
+    rows = rows.merge(attrs, on="patient_id", how="left")
+    direction = get_measure(measure_id).improvement
+    pieces = []
+    for stratum in strata:
+        labels = _stratum_labels(stratum)
+        summary = summarize(rows.assign(value=rows[stratum].fillna("unknown")), by=["value"])
+        gaps = equity_gaps(summary, "value", direction)
+        if gaps.empty:
+            continue
+        gaps.insert(0, "stratum", stratum)
+        gaps["stratum_title"] = STRATUM_TITLES[stratum]
+        gaps["value_title"] = gaps["value"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
+        gaps["best_title"] = gaps["best"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
+        pieces.append(gaps)
+    columns = ["stratum", "stratum_title", "value", "value_title", "numerator", "rate_base", "rate", "ci_low",
+               "ci_high", "best", "best_title", "gap", "significant"]
+    if not pieces:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out = pd.concat(pieces, ignore_index=True)[columns]
+    return out.sort_values(["stratum", "gap", "value"], key=lambda s: s.map(STRATA.index) if s.name == "stratum" else s,
+                           kind="stable").reset_index(drop=True)
+
+
+def _stratum_labels(stratum: str) -> dict[str, str]:
+    return {"payer": codes.PAYER_LABELS, "race": codes.RACE_LABELS, "ethnicity": codes.ETHNICITY_LABELS,
+            "sex": codes.SEX_LABELS, "language": codes.LANGUAGE_LABELS}.get(stratum, {})
+
+
+def _attributes(service: ScorecardService, practice_id: int | None, period: Period) -> pd.DataFrame:
+    stmt = select(Patient.id, Patient.payer, Patient.race, Patient.ethnicity, Patient.language, Patient.sex,
+                  Patient.birth_date)
+    if practice_id is not None:
+        stmt = stmt.where(Patient.practice_id == practice_id)
+    with service.ctx.db.session() as s:
+        found = s.execute(stmt).all()
+    frame = pd.DataFrame(found, columns=["patient_id", "payer", "race", "ethnicity", "language", "sex", "birth_date"])
+    frame["age_band"] = age_band(pd.to_datetime(frame["birth_date"]), period.end_ts.normalize())
+    return frame.drop(columns="birth_date")
+
+
+def _practice_id(service: ScorecardService, practice_code: str) -> int:
+    with service.ctx.db.session() as s:
+        found = s.scalar(select(Practice.id).where(Practice.code == practice_code))
+    if found is None:
+        raise ServiceError(f"Unknown practice code: {practice_code}")
+    return int(found)
+
+
+# --- the patients behind the numbers ------------------------------------------------------------------------
+
+PATIENT_COLUMNS = ("patient_id", "episode_id", "status", "status_title", "why", "due_date", "mrn", "patient_name",
+                   "birth_date", "sex", "payer")
+
+
+@dataclass(frozen=True)
+class MeasurePatients:
+    table: pd.DataFrame  # PATIENT_COLUMNS, gaps first
+    counts: dict[str, int] = field(default_factory=dict)  # status -> rows
+
+
+def measure_patients(service: ScorecardService, period: Period, measure_id: str, group_index: int,
+                     practice_code: str, progress: Progress | None = None) -> MeasurePatients:
+    """The patients (or episodes) of one practice's rate: in the numerator, a gap, excluded, or an exception,
+    each with why (what a gap misses and by when; the specification's words for the others).
+
+    Patient names are shown to the practice's own staff (like the care-gap worklist) and never logged;
+    the view is recorded in the audit trail without naming patients.
+    """
+    progress = progress or Progress()
+    measure = get_measure(measure_id)
+    if not 0 <= group_index < len(measure.groups):
+        raise ServiceError(f"{measure_id} has no rate {group_index + 1}")
+    practice_id = _practice_id(service, practice_code)
+    results = service.results(period, progress=progress.sub(0, 0.3))
+    rows = results.rows
+    rows = rows[(rows["measure"] == measure_id) & (rows["group_index"] == group_index)
+                & (rows["practice_id"] == practice_id)].reset_index(drop=True)
+
+    def flag(name: str) -> np.ndarray:
+        return rows[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    denominator = flag("denominator")
+    status = np.select(
+        [flag("denominator-exclusion"), flag("numerator"), flag("denominator-exception"), denominator],
+        ["exclusion", "numerator", "exception", "gap"], "")
+    rows = rows.assign(status=status)[status != ""].reset_index(drop=True)
+    rows["why"] = rows["status"].map(_spec_reasons(measure, group_index))
+    rows["due_date"] = None
+    gaps = rows[rows["status"] == "gap"]
+    if len(gaps):
+        progress.report(0.4, "What each gap misses")
+        missing = _gap_reasons(service, measure, period, gaps)
+        if len(missing):
+            keys = ["patient_id", "episode_id"]
+            merged = rows[keys].astype(str).merge(missing.astype({k: str for k in keys}), on=keys, how="left")
+            has = merged["missing"].notna().to_numpy()
+            rows.loc[has, "why"] = merged.loc[has, "missing"].to_numpy()
+            rows.loc[has, "due_date"] = merged.loc[has, "due_date"].to_numpy()
+    progress.report(0.8, "Patient details")
+    people = _people(service, practice_id)
+    table = rows.merge(people, on="patient_id", how="left")
+    table["status_title"] = table["status"].map(STATUS_TITLES)
+    table["_order"] = table["status"].map(STATUS_ORDER.index)
+    table = table.sort_values(["_order", "patient_name", "episode_id"], kind="stable", na_position="last")
+    table = table.reset_index(drop=True)[list(PATIENT_COLUMNS)]
+    counts = {s: int((table["status"] == s).sum()) for s in STATUS_ORDER}
+    with service.ctx.db.session() as s:
+        audit.record(s, service.ctx.username, "view", "measure_patients", practice_code, practice_id=practice_id,
+                     summary=f"Viewed {len(table)} patients of {measure_id} rate {group_index + 1}, period {period.label}")
+    progress.report(1.0, f"{len(table)} patients")
+    return MeasurePatients(table, counts)
+
+
+def _spec_reasons(measure: Measure, group_index: int) -> dict[str, str]:
+    spec = {k.lower(): str(v) for k, v in (getattr(measure, "specification", {}) or {}).items()}
+    numerator = spec.get(f"numerator {group_index + 1}") or spec.get("numerator") or measure.groups[group_index].title
+    exclusion = spec.get("denominator exclusions") or spec.get("exclusions") or "A denominator exclusion applies"
+    exception = spec.get("denominator exceptions") or "A denominator exception applies"
+    return {"numerator": f"Met: {numerator}", "exclusion": f"Excluded: {exclusion}",
+            "exception": f"Exception: {exception}", "gap": f"Not met: {numerator}"}
+
+
+def _gap_reasons(service: ScorecardService, measure: Measure, period: Period, gaps: pd.DataFrame) -> pd.DataFrame:
+    """What each gap misses and by when (``Measure.gaps``), reading only the gap patients' records."""
+    data = load_measure_data(service.ctx.db, patient_id_list=sorted(int(p) for p in gaps["patient_id"].unique()))
+    try:
+        found = measure.gaps(data, period, gaps)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+        return pd.DataFrame(columns=["patient_id", "episode_id", "missing", "due_date"])
+    return found[["patient_id", "episode_id", "missing", "due_date"]].drop_duplicates(["patient_id", "episode_id"])
+
+
+def _people(service: ScorecardService, practice_id: int) -> pd.DataFrame:
+    stmt = (select(Patient.id, Patient.mrn, Patient.family_name, Patient.given_name, Patient.birth_date, Patient.sex,
+                   Patient.payer).where(Patient.practice_id == practice_id))
+    with service.ctx.db.session() as s:
+        found = s.execute(stmt).all()
+    frame = pd.DataFrame(found, columns=["patient_id", "mrn", "family", "given", "birth_date", "sex", "payer"])
+    family, given = frame["family"].fillna("").astype(str), frame["given"].fillna("").astype(str)
+    frame["patient_name"] = (family + np.where((family != "") & (given != ""), ", ", "") + given).astype(object)
+    frame["sex"] = frame["sex"].map(lambda v: codes.SEX_LABELS.get(v, v))
+    frame["payer"] = frame["payer"].map(lambda v: codes.PAYER_LABELS.get(v, v))
+    return frame[["patient_id", "mrn", "patient_name", "birth_date", "sex", "payer"]]
+
+
+def _float(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number
+
+
+def visible_only(codes_shown: Collection[str]) -> Callable[[str], bool]:
+    """The default visibility rule: practices the window is showing are named, the others anonymised."""
+    shown = frozenset(codes_shown)
+    return lambda code: code in shown
+
+
+class TrendTables:
+    """Trend tables by period, kept while the data is unchanged (the change journal's version), shared by
+    the scorecard's sparklines and the measure detail's trend chart so neither computes them twice."""
+
+    def __init__(self, service: ScorecardService) -> None:
+        self.service = service
+        self._tables: dict[tuple[Period, int], pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def get(self, period: Period, progress: Progress | None = None) -> pd.DataFrame:
+        with self.service.ctx.db.session() as s:
+            version = current_version(s)
+        with self._lock:  # a second caller waits for the first instead of computing the same periods
+            key = (period, version)
+            if key not in self._tables:
+                table = trend_table(self.service, period, progress)
+                self._tables = {k: v for k, v in self._tables.items() if k[0] != period}
+                self._tables[key] = table
+            return self._tables[key]
+
+    def cached(self, period: Period) -> pd.DataFrame | None:
+        """The latest table computed for ``period``, if any (without checking for newer data)."""
+        found = [v for k, v in self._tables.items() if k[0] == period]
+        return found[-1] if found else None

@@ -1,0 +1,69 @@
+"""A measure's drill-down, driven from the scorecard as a user would: double-click a rate, read the trend,
+the other practices (anonymised), the equity strata, the patients behind the rate, open one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from carenet_desktop.ui.itemmodels.scorecard import ROW_ROLE
+from carenet_desktop.ui.pages.scorecards import ScorecardsPage
+from tests.ui import test_scorecard_page as scorecard_fixtures
+
+WAIT = scorecard_fixtures.WAIT
+demo_file = scorecard_fixtures.demo_file  # the same small demo network and scorecard page
+page = scorecard_fixtures.page
+
+
+def _open(page: ScorecardsPage, qtbot, measure: str):  # type: ignore[no-untyped-def]
+    row = next(i for i in range(page.proxy.rowCount()) if page.proxy.index(i, 0).data(ROW_ROLE)["measure"] == measure)
+    index = page.proxy.index(row, 0)
+    page.table.setFocus()
+    page.table.setCurrentIndex(index)
+    detail = page.detail
+    with qtbot.waitSignals([detail.trend_loaded, detail.comparison_loaded], timeout=WAIT):
+        qtbot.keyClick(page.table, Qt.Key.Key_Return)  # the keyboard way (double-click does the same)
+    assert page.views.currentWidget() is detail
+    return detail
+
+
+def test_double_click_opens_trend_practices_and_equity(page, qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    detail = _open(page, qtbot, "WCV")
+    assert "WCV" in detail.title_label.text()
+    # every practice of the network is compared; only the shown one is named
+    names = [detail.practices_model.index(r, 0).data() for r in range(detail.practices_model.rowCount())]
+    assert len(names) == 3
+    shown = page.practice_combo.currentData()
+    assert sum(1 for n in names if shown in str(n)) == 1
+    assert sum(1 for n in names if str(n).startswith("Practice ")) == 2  # the others, anonymised
+    qtmodeltester.check(detail.practices_model)
+    assert detail.equity_model.rowCount() > 0
+    qtmodeltester.check(detail.equity_model)
+    for tab in ("trend", "practices", "equity"):
+        detail.show_tab(tab)
+        detail.grab().save(f"/tmp/detail-{tab}.png")
+
+
+def test_patients_tab_lists_the_patients_and_opens_one(page, qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    detail = _open(page, qtbot, "WCV")
+    with qtbot.waitSignal(detail.patients_loaded, timeout=WAIT) as blocker:
+        detail.show_tab("patients")
+    result = blocker.args[0]
+    model = detail.patients_model
+    assert model.rowCount() == len(result.by_status[detail.status_combo.currentData()])
+    assert model.rowCount() > 0
+    qtmodeltester.check(model)
+    counts = result.counts
+    assert sum(counts.values()) == len(result.by_status[""])
+    with qtbot.waitSignal(page.patient_requested, timeout=WAIT) as opened:
+        index = detail.patients_table.model().index(0, 0)
+        detail.patients_table.setFocus()
+        detail.patients_table.setCurrentIndex(index)
+        qtbot.keyClick(detail.patients_table, Qt.Key.Key_Return)
+    assert opened.args[0] == model.patient_id(detail.patients_table.model().mapToSource(index).row()
+                                               if hasattr(detail.patients_table.model(), "mapToSource") else 0)
+
+
+def test_back_returns_to_the_scorecard(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    detail = _open(page, qtbot, "WCV")
+    detail.back_requested.emit()
+    assert page.views.currentWidget() is page.card_view
