@@ -234,7 +234,7 @@ class EquityChart(pg.PlotWidget):
             if i == 0 or rows[i - 1]["stratum"] != r["stratum"]:
                 y = float(self.y[i])
                 title = pg.TextItem(str(r["stratum_title"]).upper(), color="#627d98", anchor=(1.0, 0.5))
-                title.setPos(1.0, y)
+                title.setPos(1.3, y)
                 self.addItem(title)
                 self._strata_items.append(title)
                 if i:
@@ -247,8 +247,9 @@ class EquityChart(pg.PlotWidget):
         self.interval.setData(x=rate, y=self.y, left=rate - low, right=high - rate, beam=0.2)
         brushes = [pg.mkBrush(GOOD if r.get("gap") == 0 else (BAD if r.get("significant") else RATE)) for r in rows]
         self.points.setData(x=rate, y=self.y, brush=brushes)
+        self.setMinimumHeight(70 + 20 * n)  # every group's label fits (the page scrolls)
         self.setYRange(-0.7, max(n - 0.3, 0.3), padding=0)
-        self.setXRange(0.0, 1.0, padding=0.02)
+        self.setXRange(0.0, 1.3, padding=0.02)  # the stratum names sit right of 100%
 
 
 def _nan(value: Any) -> float:

@@ -18,10 +18,12 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -245,7 +247,11 @@ class MeasureDetailView(QWidget):
         self.equity_table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.equity_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.equity_splitter.setObjectName("equitySplitter")
-        self.equity_splitter.addWidget(self.equity_chart)
+        equity_scroll = QScrollArea()  # one readable row per group: the chart grows, the area scrolls
+        equity_scroll.setWidgetResizable(True)
+        equity_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        equity_scroll.setWidget(self.equity_chart)
+        self.equity_splitter.addWidget(equity_scroll)
         self.equity_splitter.addWidget(self.equity_table)
         self.equity_splitter.setSizes([440, 580])
         page = QWidget()
