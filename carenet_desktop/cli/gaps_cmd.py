@@ -17,6 +17,12 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
         "gaps", parents=[parent], help="care gaps: who still misses what, and by when (CSV or Excel)",
         description="Write the care-gap worklist of a practice: for each measure, the patients in the "
                     "denominator and not in the numerator, what is missing and by when it is due.")
+    add_gap_arguments(p)
+    p.set_defaults(func=run_gaps)
+
+
+def add_gap_arguments(p: argparse.ArgumentParser) -> None:
+    """The worklist's options (shared with ``carenet export gaps``)."""
     p.add_argument("--practice", required=True, metavar="CODE", help="practice code")
     p.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
     p.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31 "
@@ -26,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
                         "deadline falls in that window and who do not meet the measure yet)")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="the reference day (default: today)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.csv|.xlsx", help="where to write the worklist")
-    p.set_defaults(func=run_gaps)
 
 
 def _date(text: str) -> dt.date:
