@@ -48,6 +48,16 @@ def _register_export(subparsers: argparse._SubParsersAction, parent: argparse.Ar
 
     g = sub.add_parser("gaps", parents=[parent], help="a practice's care-gap worklist (same as `carenet gaps`)")
     gaps_cmd.add_gap_arguments(g)
+    m = sub.add_parser("measurereport", parents=[parent], help="a FHIR R4 MeasureReport (.json) of one measure",
+                       description="Population counts and score of one measure for a period (summary), or with "
+                                   "the list of patients in each population (--subject-list: patient-level data, "
+                                   "audited; patients are referenced by their internal id only).")
+    m.add_argument("--measure", required=True, metavar="ID")
+    m.add_argument("--period", required=True)
+    m.add_argument("--practice", action="append", metavar="CODE", help="practice code (repeatable; default: network)")
+    m.add_argument("--subject-list", action="store_true", help="include the patients of each population")
+    m.add_argument("--out", required=True, type=Path, metavar="FILE.json")
+    m.set_defaults(func=run_export_measurereport)
     g.add_argument("--format", choices=("xlsx", "csv"), help="default: from the --out suffix")
     g.set_defaults(func=run_export_gaps)
 
@@ -117,6 +127,18 @@ def run_export_results(args: argparse.Namespace) -> int:
     for measure_id, error in failures.items():
         print(f"carenet: warning: {measure_id} is not in the file: {error}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def run_export_measurereport(args: argparse.Namespace) -> int:
+    from ..services.measure_report import export_measure_report
+
+    report = export_measure_report(open_context(args), args.measure, _period(args.period), args.out, args.practice,
+                                   subject_list=args.subject_list)
+    scores = ", ".join(f"{g['id']} {g['measureScore']['value'] * 100:.1f}%" for g in report["group"]
+                       if "measureScore" in g)
+    print(f"Wrote the {report['type']} MeasureReport of {args.measure.upper()} to {args.out}"
+          + (f" ({scores})" if scores else ""))
+    return 0
 
 
 def run_export_gaps(args: argparse.Namespace) -> int:

@@ -163,3 +163,32 @@ def test_audit_verify_detects_an_edited_entry(dbs, tmp_path, capsys) -> None:  #
     con.close()
     assert main(["audit", "verify", "--db", practice]) == 1
     assert "BROKEN" in capsys.readouterr().out
+
+
+def test_measurereport_summary_and_subject_list(dbs, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    practice, _ = dbs
+    out = tmp_path / "wcv.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "WCV", "--period", "2025",
+                 "--practice", CODE, "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["resourceType"] == "MeasureReport" and report["type"] == "summary"
+    assert report["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
+    db = open_database(practice)
+    try:
+        ev = evaluate(ServiceContext(db), Period.year(2025), ["WCV"], [CODE])
+        own = grouped_summary(ev, "network").iloc[0]
+    finally:
+        db.dispose()
+    counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
+    assert counts["denominator"] == int(own["denominator"]) and counts["numerator"] == int(own["numerator"])
+    assert report["group"][0]["measureScore"]["value"] == pytest.approx(float(own["rate"]), abs=1e-6)
+    assert "contained" not in report and "Patient/" not in out.read_text()
+    listed = tmp_path / "wcv-list.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "WCV", "--period", "2025",
+                 "--practice", CODE, "--subject-list", "--out", str(listed)]) == 0
+    full = json.loads(listed.read_text())
+    lists = {c["id"]: c for c in full["contained"]}
+    numerator = next(p for p in full["group"][0]["population"] if p["code"]["coding"][0]["code"] == "numerator")
+    assert len(lists[numerator["subjectResults"]["reference"][1:]]["entry"]) == numerator["count"]
