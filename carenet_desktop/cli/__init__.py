@@ -14,9 +14,19 @@ from collections.abc import Sequence
 from .. import APP_NAME, __version__
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
-from . import audit_cmd, demo_cmd, exchange_cmd, gaps_cmd, gui_cmd, import_cmd, measures_cmd, practices_cmd
+from . import (
+    audit_cmd,
+    demo_cmd,
+    exchange_cmd,
+    gaps_cmd,
+    gui_cmd,
+    import_cmd,
+    measures_cmd,
+    practices_cmd,
+    report_cmd,
+)
 
-COMMAND_MODULES = (gui_cmd, demo_cmd, practices_cmd, import_cmd, measures_cmd, gaps_cmd, exchange_cmd, audit_cmd)
+COMMAND_MODULES = (gui_cmd, demo_cmd, practices_cmd, import_cmd, measures_cmd, gaps_cmd, exchange_cmd, report_cmd, audit_cmd)
 
 
 class UserError(Exception):

@@ -1,0 +1,68 @@
+"""The PDF reports as a user gets them from `carenet report`: real PDFs whose text (pdftotext) carries the
+practice, the measures, page numbers; the network report names no practice unless asked to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from carenet_desktop.cli import main
+from carenet_desktop.models.database import open_database
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) not installed")
+
+NAMES = ("Riverside Pediatrics", "Northgate Children's Clinic")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
+    path = tmp_path_factory.mktemp("reports") / "demo.db"
+    db = open_database(path)
+    build_demo(db, practices=3, patients=600, seed=3, as_of=dt.date(2026, 6, 30))
+    ensure_default_catalogue(ServiceContext(db))
+    db.dispose()
+    return path
+
+
+def _text(path) -> str:  # type: ignore[no-untyped-def]
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_scorecard_pdf_has_cover_measures_and_page_numbers(store, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "scorecard.pdf"
+    assert main(["report", "scorecard", "--db", str(store), "--practice", "P001", "--period", "2025",
+                 "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    text = _text(out)
+    pages = int(re.search(r"\((\d+) pages", capsys.readouterr().out).group(1))
+    assert f"Page {pages} of {pages}" in text and "Page 1 of" in text
+    assert "Riverside Pediatrics (P001)" in text and "Measurement period: 2025" in text
+    for measure in ("CMS117", "CMS155", "WCV", "Equity", "Care gaps"):
+        assert measure in text
+    assert "Northgate" not in text  # the other practices are letters only
+    assert "CONFIDENTIAL" not in text  # no patient list unless asked for
+
+
+def test_network_report_anonymised_by_default_named_on_request(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    anonymous, named = tmp_path / "network.pdf", tmp_path / "named.pdf"
+    assert main(["report", "network", "--db", str(store), "--period", "2025", "--out", str(anonymous)]) == 0
+    text = _text(anonymous)
+    assert "Network quality report" in text and "Funnel plots" in text and "control limits" in text
+    assert not any(name in text for name in NAMES) and "P001" not in text
+    assert main(["report", "network", "--db", str(store), "--period", "2025", "--named", "--no-trends",
+                 "--out", str(named)]) == 0
+    assert "P001" in _text(named)
+
+
+def test_report_refuses_a_non_pdf_name(store, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["report", "network", "--db", str(store), "--period", "2025", "--out", str(tmp_path / "x.txt")]) == 1
+    assert ".pdf" in capsys.readouterr().err
