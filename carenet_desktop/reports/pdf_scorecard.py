@@ -152,9 +152,10 @@ def _equity(report: ScorecardReport) -> list[Any]:
             data.append([r["measure"], str(r["value_title"]), "<11" if small else pct(r.get("rate")),
                          "" if small else f"{pct(r.get('ci_low'))} – {pct(r.get('ci_high'))}",
                          "<11" if small else f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
-                         "best" if r.get("gap") == 0 else ("" if small else f"{float(r.get('gap') or 0) * 100:.1f} pts")])
+                         "" if small else ("best" if r.get("gap") == 0 else f"{float(r.get('gap') or 0) * 100:.1f} pts")])
             if r.get("significant") and not small:
                 styles.add("TEXTCOLOR", (5, i), (5, i), BAD)
+        styles.add("ALIGN", (1, 0), (1, -1), "LEFT")
         table = Table(data, colWidths=[22 * mm, 70 * mm, 20 * mm, 32 * mm, 26 * mm, 24 * mm], repeatRows=1)
         table.setStyle(styles)
         flow += [Paragraph(title, STYLES["h2"]), table, Spacer(1, 6)]
