@@ -164,7 +164,7 @@ def export_submission(ctx: ServiceContext, practice_code: str, period: Period, p
     private = signing_key(ctx, practice_code, wrapping=wrapping)
     measures = {m: v for m, v in zip(table["measure"], table["measure_version"], strict=True)}
     info = PackageInfo(practice_code, practice.name, period.label, period.start.isoformat(), period.end.isoformat(),
-                       measures, __version__, dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+                       measures, __version__, dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         manifest = write_package(path, info, table, private)

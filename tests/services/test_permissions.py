@@ -109,7 +109,7 @@ def test_role_matrix(store: Store, role: str) -> None:
     ctx = store.sign_in(user)
     (store.tmp / "none.json").write_text('{"resourceType": "ValueSet", "url": "urn:x", "expansion": {"contains": []}}')
     outcome: dict[str, str] = {}
-    for name, (call, allowed) in _services(store).items():
+    for name, (call, _allowed) in _services(store).items():
         try:
             call(ctx)
             got = "allowed"
