@@ -24,9 +24,12 @@ from . import (
     measures_cmd,
     practices_cmd,
     report_cmd,
+    store_cmd,
+    users_cmd,
 )
 
-COMMAND_MODULES = (gui_cmd, demo_cmd, practices_cmd, import_cmd, measures_cmd, gaps_cmd, exchange_cmd, report_cmd, audit_cmd)
+COMMAND_MODULES = (gui_cmd, demo_cmd, practices_cmd, import_cmd, measures_cmd, gaps_cmd, exchange_cmd, report_cmd,
+                   audit_cmd, store_cmd, users_cmd)
 
 
 class UserError(Exception):
@@ -38,9 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--db", default=None, help="database file or SQLAlchemy URL (default: $CARENET_DB or the user-data folder)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
-    # --db is accepted after the subcommand too ("carenet demo --db demo.db")
+    parser.add_argument("--user", default=None, help="sign in as this user (password: prompt or $CARENET_PASSWORD)")
+    parser.add_argument("--allow-network-share", action="store_true", default=False,
+                        help="open a SQLite file on a network share even though its locking is unsafe there")
+    # --db (and --user) are accepted after the subcommand too ("carenet demo --db demo.db")
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--db", default=argparse.SUPPRESS, help="database file or SQLAlchemy URL")
+    parent.add_argument("--user", default=argparse.SUPPRESS, help="sign in as this user")
+    parent.add_argument("--allow-network-share", action="store_true", default=argparse.SUPPRESS,
+                        help="open a SQLite file on a network share anyway")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers, parent)

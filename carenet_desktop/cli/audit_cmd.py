@@ -28,6 +28,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if report.intact:
         print(f"Audit trail intact: {report.entries:,} entries, every hash and link verified.")
         return 0
+    if not report.broken:
+        print(f"Audit trail BROKEN: {report.end_problem}. Entries were removed outside the application.")
+        return 1
     shown = ", ".join(str(i) for i in report.broken[:10]) + (" ..." if len(report.broken) > 10 else "")
     print(f"Audit trail BROKEN: {len(report.broken)} of {report.entries:,} entries do not match their hash or "
           f"their link to the previous entry (first: entry {report.broken[0]}; all: {shown}). "

@@ -1,18 +1,62 @@
-"""Helpers shared by the command modules: opening the store, a terminal progress bar."""
+"""Helpers shared by the command modules: opening the store, signing in, a terminal progress bar."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 import time
 
-from ..models.database import Database, open_database
-from ..services.context import Progress, ServiceContext
+from ..models.database import Database, PassphraseRequired, open_database
+from ..services.context import Progress, ServiceContext, ServiceError
+from ..services.users import authenticate, has_users
+
+USER_ENV = "CARENET_USER"
+PASSWORD_ENV = "CARENET_PASSWORD"
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Database:
+    """Open ``--db``; an encrypted file asks for its passphrase at the terminal (once) when none is stored."""
+    target = getattr(args, "db", None)
+    force = bool(getattr(args, "allow_network_share", False))
+    try:
+        return open_database(target, migrate=migrate, allow_network_share=force)
+    except PassphraseRequired as exc:
+        if exc.wrong or not _interactive():
+            raise
+        key = getpass.getpass(f"Passphrase for {exc.path.name}: ")
+        return open_database(target, migrate=migrate, key=key, allow_network_share=force)
 
 
 def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceContext:
-    db: Database = open_database(getattr(args, "db", None))
-    return ServiceContext(db, username=username)
+    """The store and the signed-in user.
+
+    A store with user accounts needs ``--user NAME`` (or ``$CARENET_USER``) and that user's password
+    (``$CARENET_PASSWORD``, else a prompt); every service then checks that user's role and practices.
+    A store without accounts is a local single-user store: the command acts as the system user.
+    """
+    db = open_cli_database(args)
+    name = getattr(args, "user", None) or os.environ.get(USER_ENV)
+    try:
+        if not name:
+            if has_users(db):
+                raise ServiceError("This database has user accounts: sign in with --user NAME "
+                                   f"(the password is asked for, or taken from ${PASSWORD_ENV}).")
+            return ServiceContext(db, username=username)
+        password = os.environ.get(PASSWORD_ENV)
+        if password is None:
+            if not _interactive():
+                raise ServiceError(f"No password for {name}: run in a terminal, or set ${PASSWORD_ENV}.")
+            password = getpass.getpass(f"Password for {name}: ")
+        return ServiceContext(db, user=authenticate(db, name, password))
+    except BaseException:
+        db.dispose()
+        raise
 
 
 class TerminalProgress:

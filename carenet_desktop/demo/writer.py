@@ -19,7 +19,7 @@ from .frames import Columns, length
 
 BATCH = 50_000
 #: tables a rebuild leaves alone (accounts, the audit trail, loaded value sets)
-KEEP_TABLES = {"app_user", "user", "audit_log", "data_change", "value_set", "value_set_code", "alembic_version"}
+KEEP_TABLES = {"app_user", "user", "audit_log", "audit_head", "data_change", "value_set", "value_set_code", "alembic_version"}
 _DT_TAIL = np.array([ord(ch) for ch in ".000000"], dtype=np.uint32)
 
 

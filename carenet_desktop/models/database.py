@@ -19,6 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .backup import backup_sqlite
 from .changes import track_changes
+from .durability import NetworkShareError, refuse_network_share
+from .encryption import (
+    EncryptionUnavailable,
+    apply_key,
+    cipher_module,
+    database_errors,
+    is_encrypted_file,
+    stored_passphrase,
+)
 from .migrations import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -29,6 +38,17 @@ APP_DIR_NAME = "CareNetDesktop"
 
 class DatabaseError(Exception):
     """A database could not be opened or upgraded; the message is meant for the user."""
+
+
+class PassphraseRequired(DatabaseError):
+    """The file is encrypted and no passphrase was given (or the one given is wrong)."""
+
+    def __init__(self, path: Path, *, wrong: bool = False) -> None:
+        self.path, self.wrong = path, wrong
+        super().__init__(
+            f"Wrong passphrase for the encrypted database {path.name}." if wrong else
+            f"The database {path.name} is encrypted: give its passphrase (prompt, or ${'CARENET_DB_PASSPHRASE'})."
+        )
 
 
 def user_data_dir() -> Path:
@@ -75,14 +95,23 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-u
     cur.close()
 
 
-def make_engine(url: URL) -> Engine:
+def make_engine(url: URL, *, key: str | None = None) -> Engine:
+    """An engine with our pragmas; ``key``: the passphrase of a SQLCipher-encrypted file."""
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+        if key is not None:
+            engine = create_engine(url, module=cipher_module(), connect_args={"timeout": 15})
+
+            def _key(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+                apply_key(dbapi_connection, key)
+
+            event.listen(engine, "connect", _key)
+        else:
+            engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _set_sqlite_pragmas)
-        if path is not None:
+        if path is not None and key is None:  # encrypted: open_database checks the key first
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
@@ -95,6 +124,7 @@ class Database:
 
     url: URL
     engine: Engine
+    key: str | None = field(default=None, repr=False)  # the passphrase of an encrypted file
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +136,10 @@ class Database:
         return sqlite_path(self.url)
 
     @property
+    def encrypted(self) -> bool:
+        return self.key is not None
+
+    @property
     def display_name(self) -> str:
         return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
 
@@ -115,26 +149,80 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    def backup(self, *, reason: str = "manual", dest: Path | None = None) -> Path:
+        """An online copy of a SQLite store into ``backups/`` (rotated), encrypted like the store."""
+        if self.path is None:
+            raise DatabaseError("Backups here are for SQLite files; back up a PostgreSQL server with pg_dump.")
+        return backup_sqlite(self.engine, self.path, reason=reason, dest=dest, key=self.key)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def open_database(db: str | os.PathLike[str] | URL | None = None, *, migrate: bool = True) -> Database:
-    """Open (and create or upgrade) the store. A backup is taken before a migration touches a database."""
+def open_database(
+    db: str | os.PathLike[str] | URL | None = None,
+    *,
+    migrate: bool = True,
+    key: str | None = None,
+    allow_network_share: bool = False,
+) -> Database:
+    """Open (and create or upgrade) the store. A backup is taken before a migration touches a database.
+
+    A SQLite file on a network share is refused unless ``allow_network_share``. ``key`` is the passphrase
+    of an encrypted file (else ``$CARENET_DB_PASSPHRASE`` or the OS keyring); given for a new file, it
+    creates the file encrypted.
+    """
     url = db if isinstance(db, URL) else resolve_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            refuse_network_share(path, force=allow_network_share)
+        except NetworkShareError as exc:
+            raise DatabaseError(str(exc)) from None
+        key = _passphrase(path, key)
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, key=key)
+        if key is not None and path is not None:
+            _check_key(engine, path)
         if migrate:
-            _migrate(engine, url)
+            _migrate(engine, url, key)
     except DatabaseError:
         raise
+    except EncryptionUnavailable as exc:
+        raise DatabaseError(str(exc)) from None
     except Exception as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(f"Cannot open database {url.render_as_string(hide_password=True)}: {first_line}") from exc
-    return Database(url, engine)
+    return Database(url, engine, key)
 
 
-def _migrate(engine: Engine, url: URL) -> None:
+def _passphrase(path: Path, key: str | None) -> str | None:
+    exists = path.exists() and path.stat().st_size > 0
+    if exists and not is_encrypted_file(path):
+        if key is not None:
+            raise DatabaseError(f"The database {path.name} is not encrypted; open it without a passphrase "
+                                "(carenet encrypt makes an encrypted copy).")
+        return None
+    if key is None:
+        key = stored_passphrase(path) if exists else None
+    if exists and key is None:
+        raise PassphraseRequired(path)
+    return key
+
+
+def _check_key(engine: Engine, path: Path) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    except Exception as exc:
+        engine.dispose()
+        if isinstance(getattr(exc, "orig", None), database_errors()):
+            raise PassphraseRequired(path, wrong=True) from None
+        raise
+
+
+def _migrate(engine: Engine, url: URL, key: str | None = None) -> None:
     with engine.connect() as conn:
         current = current_revision(conn)
         has_tables = bool(inspect(conn).get_table_names())
@@ -143,7 +231,7 @@ def _migrate(engine: Engine, url: URL) -> None:
         return
     path = sqlite_path(url)
     if path is not None and current is not None and has_tables:
-        backup = backup_sqlite(engine, path, reason=f"pre-migration-{current}")
+        backup = backup_sqlite(engine, path, reason=f"pre-migration-{current}", key=key)
         log.info("Backed up database before migration to %s", backup.name)
     elif current is None and has_tables:
         raise DatabaseError(

@@ -55,3 +55,18 @@ class AuditLog(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The end of the audit chain: the number of entries and the last hash, updated with every entry.
+
+    A removed last entry leaves no broken link behind it; the head still names it, so it is detected.
+    Appending locks this one row first (``FOR UPDATE`` on PostgreSQL; SQLite serialises writers), so
+    concurrent writers cannot fork the chain.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    entries: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str | None] = mapped_column(String(64))

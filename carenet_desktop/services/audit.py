@@ -7,10 +7,10 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditLog, utcnow
+from ..models import AuditHead, AuditLog, utcnow
 
 
 def _jsonable(value: Any) -> Any:
@@ -57,8 +57,17 @@ def record(
     after: dict[str, Any] | None = None,
     summary: str | None = None,
 ) -> AuditLog:
-    """Append an audit entry in the caller's transaction (so the change and its record land together)."""
-    prev = session.scalar(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1))
+    """Append an audit entry in the caller's transaction (so the change and its record land together).
+
+    The chain's head row is locked first, so two writers append one after the other, never from the
+    same previous entry.
+    """
+    head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
+    if head is None:  # a store created before the head existed, or the very first entry
+        head = AuditHead(id=1, entries=int(session.scalar(select(func.count()).select_from(AuditLog)) or 0),
+                         last_hash=session.scalar(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1)))
+        session.add(head)
+    prev = head.last_hash
     entry = AuditLog(
         at=utcnow(),
         username=username,
@@ -73,6 +82,8 @@ def record(
     )
     entry.entry_hash = entry_hash(entry)
     session.add(entry)
+    head.entries += 1
+    head.last_hash = entry.entry_hash
     session.flush()
     return entry
 
@@ -81,8 +92,22 @@ def verify_chain(session: Session) -> list[int]:
     """Ids of audit entries whose hash or link to the previous entry does not match (empty = intact)."""
     bad: list[int] = []
     prev: str | None = None
-    for entry in session.scalars(select(AuditLog).order_by(AuditLog.id)):
+    for entry in session.scalars(select(AuditLog).order_by(AuditLog.id).execution_options(yield_per=2000)):
         if entry.prev_hash != prev or entry.entry_hash != entry_hash(entry):
             bad.append(entry.id)
         prev = entry.entry_hash
     return bad
+
+
+def head_problem(session: Session) -> str | None:
+    """Why the end of the chain does not match its head row (entries removed from the end), or None."""
+    head = session.get(AuditHead, 1)
+    count = int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
+    last = session.scalar(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1))
+    if head is None:
+        return None if count == 0 else "the chain's head record is missing"
+    if head.entries != count or head.last_hash != last:
+        missing = head.entries - count
+        return (f"the trail should hold {head.entries:,} entries and end with another entry"
+                + (f" ({missing:,} missing)" if missing > 0 else ""))
+    return None

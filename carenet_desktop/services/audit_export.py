@@ -28,10 +28,11 @@ EXPORT_COLUMNS = ("id", "at", "username", "action", "entity", "entity_id", "prac
 class ChainReport:
     entries: int
     broken: list[int]
+    end_problem: str | None = None  # entries removed from the end of the trail
 
     @property
     def intact(self) -> bool:
-        return not self.broken
+        return not self.broken and self.end_problem is None
 
 
 def verify_audit(ctx: ServiceContext) -> ChainReport:
@@ -40,7 +41,8 @@ def verify_audit(ctx: ServiceContext) -> ChainReport:
     with ctx.db.session() as s:
         count = int(s.scalar(select(func.count()).select_from(AuditLog)) or 0)
         broken = audit.verify_chain(s)
-    return ChainReport(count, broken)
+        end_problem = audit.head_problem(s)
+    return ChainReport(count, broken, end_problem)
 
 
 def export_audit(ctx: ServiceContext, path: Path, since: dt.date | None = None) -> int:

@@ -21,6 +21,9 @@ from .app import create_application
 from .main_window import DEFAULT_SIZE, MainWindow
 from .pages import PAGE_IDS
 from .session import Session
+from .settings import idle_lock_minutes
+from .signin import IdleLock
+from .startup import StartCancelled, open_store, scheduled_backup, sign_in
 from .tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -72,13 +75,24 @@ def run_gui(
         return 1
     target = str(demo_path) if demo_path is not None else db
     try:
-        database = open_database(target)
+        database = open_store(target, headless=headless)
+    except StartCancelled:
+        return 0
     except DatabaseError as exc:
         message = _first_line(str(exc))  # SQLAlchemy appends a "Background on this error" line
         if not headless:
             QMessageBox.critical(None, "Cannot open the database", message)
         raise LaunchError(message) from exc
-    session = Session(ServiceContext(database, username=_username()))
+    try:
+        user = sign_in(database, headless=headless, demo=demo_path is not None)
+    except StartCancelled:
+        database.dispose()
+        return 0
+    except ServiceError as exc:
+        database.dispose()
+        raise LaunchError(str(exc)) from exc
+    ctx = ServiceContext(database, username=_username(), user=user)
+    session = Session(ctx)
     window = MainWindow(session, remember_state=not headless)
     try:
         if headless:
@@ -87,8 +101,13 @@ def run_gui(
         if page is not None:
             window.show_page(page)
         window.show()
+        lock = None if user is None else IdleLock(window, database, user, idle_lock_minutes(),
+                                                  on_sign_out=window.close)
+        session.tasks.run(lambda _progress: scheduled_backup(ctx), label="Backing up", write=True)
         _close_on_interrupt(window)
-        return app.exec()
+        code = app.exec()
+        del lock
+        return code
     finally:
         session.close()
 

@@ -91,6 +91,12 @@ class WindowState:
         self._s.sync()
 
 
+def idle_lock_minutes(settings: QSettings | None = None) -> int:
+    """Minutes without input before the window locks (``security/idle_lock_minutes``; 0 = never)."""
+    s = settings if settings is not None else open_settings()
+    return max(0, _int(s.value("security/idle_lock_minutes"), 10))
+
+
 def _int(value: object, default: int) -> int:
     try:
         return int(value)  # type: ignore[arg-type]

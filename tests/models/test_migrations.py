@@ -84,9 +84,9 @@ def test_backup_taken_before_a_migration_runs(tmp_path, monkeypatch):
     calls: list[str] = []
     real_backup = database.backup_sqlite
 
-    def spy(engine, db_path, *, reason="manual", dest=None):  # type: ignore[no-untyped-def]
+    def spy(engine, db_path, *, reason="manual", dest=None, key=None):  # type: ignore[no-untyped-def]
         calls.append(reason)
-        return real_backup(engine, db_path, reason=reason, dest=dest)
+        return real_backup(engine, db_path, reason=reason, dest=dest, key=key)
 
     monkeypatch.setattr(database, "backup_sqlite", spy)
     # pretend a newer head exists so that opening must migrate

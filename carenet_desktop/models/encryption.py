@@ -1,0 +1,132 @@
+"""Encryption at rest with SQLCipher (``sqlcipher3``): the whole file, WAL and backups included.
+
+SQLCipher derives the page key from the passphrase itself (PBKDF2-HMAC-SHA512, 256,000 iterations, a
+random salt in the file), so the passphrase is all we keep — never in a settings file: it comes from the
+caller, ``$CARENET_DB_PASSPHRASE``, or the operating system's keyring when the user chose "remember on
+this computer". A plain ``sqlite3`` open of an encrypted file fails with "file is not a database".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PASSPHRASE_ENV = "CARENET_DB_PASSPHRASE"
+KEYRING_SERVICE = "CareNetDesktop database"
+MIN_PASSPHRASE = 10
+
+
+class EncryptionUnavailable(Exception):
+    pass
+
+
+def cipher_module() -> Any:
+    """The SQLCipher DB-API module (``sqlcipher3.dbapi2``)."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise EncryptionUnavailable("Encryption needs the sqlcipher3 package, which is not installed.") from exc
+    return dbapi2
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes of both drivers (sqlcipher3's do not derive from sqlite3's)."""
+    try:
+        return (sqlite3.DatabaseError, cipher_module().DatabaseError)
+    except EncryptionUnavailable:  # pragma: no cover
+        return (sqlite3.DatabaseError,)
+
+
+def is_encrypted_file(path: Path) -> bool:
+    """A non-empty file that does not start with SQLite's plain header (SQLCipher files look random)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return len(head) > 0 and head != SQLITE_HEADER
+
+
+def quote(passphrase: str) -> str:
+    return "'" + passphrase.replace("'", "''") + "'"
+
+
+def apply_key(dbapi_connection: Any, passphrase: str) -> None:
+    """Must be the first statement on a new SQLCipher connection."""
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA cipher_log_level = NONE")  # wrong keys would otherwise print to stderr
+    cur.execute(f"PRAGMA key = {quote(passphrase)}")
+    cur.close()
+
+
+def connect_raw(path: Path, *, key: str | None = None, read_only: bool = False) -> Any:
+    """A DB-API connection to a store file (SQLCipher when ``key`` is given), checked readable."""
+    uri = f"file:{path.as_posix()}{'?mode=ro' if read_only else ''}"
+    if key is None:
+        con: Any = sqlite3.connect(uri, uri=True)
+    else:
+        con = cipher_module().connect(uri, uri=True)
+        apply_key(con, key)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except database_errors() as exc:
+        con.close()
+        raise sqlite3.DatabaseError(
+            "wrong passphrase, or not a database" if key is not None or is_encrypted_file(path) else str(exc)
+        ) from None
+    return con
+
+
+def passphrase_problem(passphrase: str) -> str | None:
+    if len(passphrase) < MIN_PASSPHRASE:
+        return f"The passphrase must have at least {MIN_PASSPHRASE} characters."
+    if passphrase.strip() != passphrase:
+        return "The passphrase must not start or end with a space."
+    return None
+
+
+def _keyring_name(path: Path) -> str:
+    return str(path.resolve())
+
+
+def stored_passphrase(path: Path) -> str | None:
+    """``$CARENET_DB_PASSPHRASE``, else the OS keyring's entry for this file, else None."""
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, _keyring_name(path))
+    except Exception:  # no keyring backend (headless Linux): the user is asked instead
+        return None
+
+
+def remember_passphrase(path: Path, passphrase: str) -> bool:
+    """Keep the passphrase in the OS keyring; False when this computer has none."""
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, _keyring_name(path), passphrase)
+        return True
+    except Exception:
+        return False
+
+
+def encrypt_copy(plain: Path, target: Path, passphrase: str) -> None:
+    """Write an encrypted copy of a plain store to ``target`` (``sqlcipher_export``)."""
+    problem = passphrase_problem(passphrase)
+    if problem:
+        raise ValueError(problem)
+    con = cipher_module().connect(str(plain))
+    try:
+        con.execute(f"ATTACH DATABASE ? AS encrypted KEY {quote(passphrase)}", (str(target),))
+        con.execute("SELECT sqlcipher_export('encrypted')")
+        version = con.execute("PRAGMA main.user_version").fetchone()[0]
+        con.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        con.execute("DETACH DATABASE encrypted")
+    finally:
+        con.close()
