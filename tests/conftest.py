@@ -17,13 +17,16 @@ def oracle(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_folder(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """Results and frames caches go to a temporary folder, never the user's cache folder."""
+    """Results and frames caches and crash reports go to temporary folders, never the user's."""
     import os
 
-    previous = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    folders = {"XDG_CACHE_HOME": "xdg-cache", "CARENET_CRASH_DIR": "crash-reports"}
+    previous = {var: os.environ.get(var) for var in folders}
+    for var, name in folders.items():
+        os.environ[var] = str(tmp_path_factory.mktemp(name))
     yield
-    if previous is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = previous
+    for var, value in previous.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .. import APP_NAME, __version__
+from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
 from . import (
@@ -71,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carenet: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: report it without its message, which may quote patient data
+        if os.environ.get("CARENET_DEBUG"):
+            raise
+        details = format_details(type(exc), exc.__traceback__, exc=exc)
+        report = write_crash_report(details)
+        print(f"carenet: unexpected error: {summary(type(exc), exc.__traceback__)}." + (f" A report without patient data was saved as {report}." if report else ""),
+              file=sys.stderr)
+        return 70
 
 
 def gui_main() -> int:

@@ -88,6 +88,19 @@ def _check_listing(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipf
     return files
 
 
+def check_archive(path: str | os.PathLike[str], limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
+    """Refuse an unsafe or oversized ZIP (an .xlsx is one) before another library opens it.
+
+    Python's zipfile never inflates a member past its declared size, so declared sizes and ratios bound
+    what a reader can be made to decompress.
+    """
+    with _open(path) as archive:
+        for info in _check_listing(archive, limits):
+            if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                raise ArchiveError(f"{Path(path).name}: member {_label(info.filename)!r} expands more than "
+                                   f"{limits.max_ratio:g} times; refused (possible decompression bomb).")
+
+
 def _open(path: str | os.PathLike[str]) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)

@@ -12,6 +12,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6 import QtCore
 from PySide6.QtGui import QGuiApplication
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .diagnostics import format_details, summary
+from ..diagnostics import format_details, summary, write_crash_report
 from .tasks import ExceptionInfo
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class ErrorHandler:
         self.headless = headless
         self.on_headless_error = on_headless_error
         self.errors = 0
+        self.last_report: Path | None = None
         self._showing = False
 
     def install(self) -> None:
@@ -102,6 +104,9 @@ class ErrorHandler:
         self.errors += 1
         details = format_details(exc_type, tb, qt_version=QtCore.qVersion(), exc=exc)
         log.error("Unexpected error:\n%s", details)
+        self.last_report = write_crash_report(details)
+        if self.last_report is not None:
+            details += f"\nThis report was saved as {self.last_report}\n"
         if self.headless or QApplication.instance() is None:
             sys.stderr.write(f"carenet: unexpected error: {summary(exc_type, tb)}\n{details}")
             if self.on_headless_error is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..limits import MAX_JSON_BYTES, MAX_NDJSON_LINE_BYTES, TooLarge, check_size
 from .mapping import MappingContext, map_resource
 from .records import Problem, Record
 from .values import MappingError
@@ -96,6 +97,14 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
     SHA-256. Always yields at least one chunk."""
     path = Path(path)
     if path.suffix.lower() != ".ndjson":
+        try:
+            check_size(path, MAX_JSON_BYTES, "Export large data as bulk NDJSON (one resource per line).")
+        except TooLarge as exc:
+            refused = ParsedFile(path, "")
+            refused.problems.append(Problem(str(path), "", str(exc)))
+            refused.fatal = True
+            yield refused
+            return
         data = path.read_bytes()
         parsed = ParsedFile(path, hashlib.sha256(data).hexdigest())
         try:
@@ -112,8 +121,17 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
     digest = hashlib.sha256()
     items: list[tuple[str, Any]] = []
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
+        number = 0
+        while line := fh.readline(MAX_NDJSON_LINE_BYTES + 1):  # a bounded read: no line exhausts memory
+            number += 1
             digest.update(line)
+            if len(line) > MAX_NDJSON_LINE_BYTES:
+                while line and not line.endswith(b"\n"):  # skip the rest of the oversized line
+                    line = fh.readline(1 << 20)
+                    digest.update(line)
+                items.append((f"line {number}", MappingError(
+                    f"the line is over {MAX_NDJSON_LINE_BYTES // 1024**2} MB; one resource may have at most that")))
+                continue
             if not line.strip():
                 continue
             try:

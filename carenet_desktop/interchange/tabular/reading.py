@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..archive import ArchiveError, check_archive
+from ..limits import MAX_CSV_BYTES, MAX_XLSX_BYTES, XLSX_ARCHIVE, TooLarge, check_size
+
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 256 * 1024
 DEFAULT_CHUNK_ROWS = 100_000
@@ -121,6 +124,7 @@ class TabularSource:
         self.chunk_rows = max(1, chunk_rows)
         self.sheet = sheet
         self.is_excel = self.path.suffix.lower() in (".xlsx", ".xlsm")
+        _check_limits(self.path, self.is_excel)
         self.encoding = None if self.is_excel else (encoding or detect_encoding(self.path))
         self.delimiter: str | None = None
         if not self.is_excel:
@@ -295,6 +299,17 @@ class TabularSource:
                 yield number, [_excel_text(v) for v in row]
         finally:
             wb.close()
+
+
+def _check_limits(path: Path, is_excel: bool) -> None:
+    try:
+        if is_excel:
+            check_size(path, MAX_XLSX_BYTES, "Save it as CSV, or split it.")
+            check_archive(path, XLSX_ARCHIVE)
+        else:
+            check_size(path, MAX_CSV_BYTES, "Split it into several files.")
+    except (TooLarge, ArchiveError) as exc:
+        raise TabularError(str(exc)) from None
 
 
 def _excel_text(value: object) -> str:

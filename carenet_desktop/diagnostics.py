@@ -7,11 +7,13 @@ source line) names code only.
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 import traceback
 import types
+from pathlib import Path
 
-from .. import APP_NAME, __version__
+from . import APP_NAME, __version__
 
 
 def exception_chain(exc_type: type[BaseException], tb: types.TracebackType | None) -> str:
@@ -63,3 +65,32 @@ def summary(exc_type: type[BaseException], tb: types.TracebackType | None) -> st
         return f"{exc_type.__name__} in {last.name} ({_short_path(last.filename)}:{last.lineno})"
     return exc_type.__name__
 
+
+
+#: crash reports kept (oldest removed first)
+KEEP_REPORTS = 20
+
+
+def crash_report_dir() -> Path:
+    """``$CARENET_CRASH_DIR``, else ``crash-reports`` in the user-data folder."""
+    import os
+
+    from .models.database import user_data_dir
+
+    return Path(os.environ.get("CARENET_CRASH_DIR") or user_data_dir() / "crash-reports")
+
+
+def write_crash_report(details: str, *, folder: Path | None = None) -> Path | None:
+    """Write ``details`` (from :func:`format_details`: no exception message, no data) to a new file in the
+    crash-report folder; None when it cannot be written (a crash report must never cause another crash)."""
+    folder = folder or crash_report_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = folder / f"crash-{stamp}.txt"
+        path.write_text(details, encoding="utf-8")
+        for old in sorted(folder.glob("crash-*.txt"))[:-KEEP_REPORTS]:
+            old.unlink(missing_ok=True)
+        return path
+    except OSError:
+        return None
