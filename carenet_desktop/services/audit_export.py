@@ -75,3 +75,19 @@ def export_audit(ctx: ServiceContext, path: Path, since: dt.date | None = None) 
         audit.record(s, ctx.username, "export", "audit", None,
                      summary=f"Exported {written} audit entries to {path.name}")
     return written
+
+
+def recent_audit(ctx: ServiceContext, *, limit: int = 500, username: str | None = None, action: str | None = None,
+                 since: dt.date | None = None) -> list[dict[str, object]]:
+    """The newest entries for the viewer: who, when, what (no before/after images, which hold patient data)."""
+    require(ctx, "audit.read")
+    stmt = select(AuditLog.id, AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.entity, AuditLog.entity_id,
+                  AuditLog.practice_id, AuditLog.summary).order_by(AuditLog.id.desc()).limit(max(1, min(limit, 10_000)))
+    if username:
+        stmt = stmt.where(AuditLog.username == username.strip().lower())
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditLog.at >= dt.datetime.combine(since, dt.time()))
+    with ctx.db.session() as s:
+        return [dict(row._mapping) for row in s.execute(stmt)]

@@ -89,7 +89,7 @@ def test_every_navigation_entry_has_a_page_with_accessible_name_and_tooltip(qtbo
     window = make_window(qtbot, db_path)
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert titles == ["Network", "Scorecards", "Care gaps", "Patients", "Referrals", "Data entry",
-                      "Imports", "Reports", "Settings"]
+                      "Imports", "Reports", "Settings", "Administration"]
     assert list(window.pages) == list(PAGE_IDS)
     for i in range(window.navigation.count()):
         assert window.navigation.item(i).toolTip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .administration import AdministrationPage
 from .base import Page, PlaceholderPage
 from .care_gaps import CareGapsPage
 from .data_entry import DataEntryPage
@@ -23,6 +24,7 @@ PAGE_CLASSES: tuple[type[Page], ...] = (
     ImportsPage,
     ReportsPage,
     SettingsPage,
+    AdministrationPage,
 )
 #: the page shown on first start (before a last page is remembered)
 HOME_PAGE = ScorecardsPage.page_id

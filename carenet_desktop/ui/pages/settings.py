@@ -46,10 +46,11 @@ class SettingsPage(Page):
         planned = card("plannedCard")
         planned_layout = QVBoxLayout(planned)
         planned_layout.setContentsMargins(18, 14, 18, 14)
-        planned_layout.addWidget(heading("Coming here", "cardTitle"))
+        planned_layout.addWidget(heading("Accounts, audit trail and backups", "cardTitle"))
         planned_layout.addWidget(paragraph(
-            "Users and roles (who may see which practices), measure targets and benchmark sources, "
-            "and backups of the database."))
+            "Network administrators manage who may see which practices, read the audit trail and take "
+            "backups on the Administration page. The window locks after 10 minutes without input; "
+            "security/idle_lock_minutes in the settings file changes that (0 turns it off)."))
         planned_layout.addWidget(paragraph(
             "To use another database, start the application with  carenet gui --db FILE  "
             "or set the CARENET_DB environment variable."))
