@@ -28,9 +28,12 @@ def main() -> int:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--measure-views", action="store_true", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--import-wizard", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.measure_views:
         return render_measure_views(args.db, args.out)
+    if args.import_wizard:
+        return render_import_wizard(args.db, args.out)
     from carenet_desktop.ui.pages import PAGE_IDS
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +64,12 @@ def main() -> int:
                                 env=env, capture_output=True, text=True, timeout=600)
         failed += result.returncode != 0
         print(result.stdout.strip() or f"measure views FAILED: {result.stderr.strip().splitlines()[-1:]}")
+        work = Path(tmp) / "wizard.db"  # the wizard's pictures import into a copy, never into --db
+        work.write_bytes(Path(db).read_bytes())
+        result = subprocess.run([sys.executable, __file__, "--import-wizard", "--db", str(work), "--out", str(args.out)],
+                                env=env, capture_output=True, text=True, timeout=600)
+        failed += result.returncode != 0
+        print(result.stdout.strip() or f"import wizard FAILED: {result.stderr.strip().splitlines()[-1:]}")
     return 1 if failed else 0
 
 
@@ -111,6 +120,84 @@ def render_measure_views(db: Path, out: Path) -> int:
             window.grab().save(str(target), "PNG")
             print(f"{'measure ' + name:<18} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ok")
     finally:
+        session.close()
+    return 0
+
+
+def render_import_wizard(db: Path, out: Path) -> int:
+    """Walk the import wizard over a small visits file (one bad row) and save each step as import-<step>.png."""
+    import csv
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QWizard
+    from sqlalchemy import select
+
+    from carenet_desktop.models import Patient, Practice
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.ui.app import create_application
+    from carenet_desktop.ui.pages.imports import ImportsPage
+    from carenet_desktop.ui.session import Session
+
+    app, _handler = create_application(headless=True)
+    store = open_database(db)
+    with store.session() as s:
+        code = s.scalars(select(Practice.code).order_by(Practice.code)).first()
+        mrns = s.scalars(select(Patient.mrn).join(Practice).where(Practice.code == code).limit(40)).all()
+    sample = out.parent / "import-sample.csv"
+    with sample.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("Chart No", "DOS", "CPT", "Visit Type", "CSN"))
+        for i, mrn in enumerate(mrns):
+            writer.writerow((mrn if i != 7 else "X-UNKNOWN", f"03/{1 + i % 28:02d}/2026" if i != 12 else "31/02/2026",
+                             "99392", "Well child", f"CSN{i:05d}"))
+    session = Session(ServiceContext(store, username="screenshots"))
+
+    def settle(condition: object, seconds: int = 120) -> None:
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.timeout.connect(lambda: loop.quit() if condition() else None)  # type: ignore[operator]
+        timer.start(50)
+        QTimer.singleShot(seconds * 1000, loop.quit)
+        loop.exec()
+        for _ in range(3):
+            app.processEvents()
+
+    try:
+        page = ImportsPage(session)
+        page.resize(1100, 700)
+        page.show()
+        page.activate()
+        wizard = page.open_wizard(str(sample))
+        choose = wizard.choose_page
+        settle(lambda: choose.practice_combo.count() > 0)
+        choose.practice_combo.setCurrentIndex(choose.practice_combo.findData(code))
+        shots = [("file", lambda: True)]
+        steps = [("columns", lambda: bool(wizard.mapping_page.combos)),
+                 ("check", lambda: wizard.plan.preview is not None)]
+        for name, _ready in shots:
+            wizard.grab().save(str(out / f"import-{name}.png"), "PNG")
+            print(f"{'import ' + name:<18} -> import-{name}.png  ok")
+        for name, ready in steps:
+            wizard.next()
+            settle(ready)
+            if name == "columns":  # the guess cannot know "Chart No" is the MRN: the user picks it
+                combo = wizard.mapping_page.combos["mrn"]
+                combo.setCurrentIndex(combo.findData("Chart No"))
+                settle(lambda: True, 1)
+            wizard.grab().save(str(out / f"import-{name}.png"), "PNG")
+            print(f"{'import ' + name:<18} -> import-{name}.png  ok")
+        wizard.check_page.valid_only.setChecked(True)
+        wizard.button(QWizard.WizardButton.CommitButton).click()
+        settle(lambda: wizard.plan.result is not None and wizard.currentPage() is wizard.summary_page)
+        wizard.grab().save(str(out / "import-summary.png"), "PNG")
+        print(f"{'import summary':<18} -> import-summary.png  ok")
+        wizard.close()
+        settle(lambda: page.model.rowCount() > 0, 30)
+        page.grab().save(str(out / "imports.png"), "PNG")
+        print(f"{'imports history':<18} -> imports.png  ok")
+    finally:
+        sample.unlink(missing_ok=True)
         session.close()
     return 0
 

@@ -230,7 +230,7 @@ def preview_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_c
         ref = build_reference(s, practice_id)
         s.rollback()
     try:
-        return preview(source, cmap, ref, max_rows=max_rows)
+        return preview(source, cmap, ref, max_rows=max_rows, progress=ctx.progress.report)
     except TabularError as exc:
         raise ServiceError(str(exc)) from exc
 

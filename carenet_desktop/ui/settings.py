@@ -97,6 +97,12 @@ def idle_lock_minutes(settings: QSettings | None = None) -> int:
     return max(0, _int(s.value("security/idle_lock_minutes"), 10))
 
 
+def set_idle_lock_minutes(minutes: int, settings: QSettings | None = None) -> None:
+    s = settings if settings is not None else open_settings()
+    s.setValue("security/idle_lock_minutes", max(0, int(minutes)))
+    s.sync()
+
+
 def _int(value: object, default: int) -> int:
     try:
         return int(value)  # type: ignore[arg-type]

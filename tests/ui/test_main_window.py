@@ -13,7 +13,7 @@ from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.ui.app import configure_application
 from carenet_desktop.ui.errors import ErrorDialog, ErrorHandler
 from carenet_desktop.ui.main_window import MainWindow
-from carenet_desktop.ui.pages import HOME_PAGE, PAGE_IDS, PlaceholderPage
+from carenet_desktop.ui.pages import HOME_PAGE, PAGE_IDS
 from carenet_desktop.ui.session import Session
 
 
@@ -97,17 +97,14 @@ def test_every_navigation_entry_has_a_page_with_accessible_name_and_tooltip(qtbo
         assert page.accessibleName() == page.title
 
 
-def test_placeholder_pages_say_what_to_do_with_this_database(qtbot, db_path):
-    window = make_window(qtbot, db_path)
-    page = window.pages["imports"]
-    assert isinstance(page, PlaceholderPage)
-    from PySide6.QtWidgets import QLabel
+def test_every_page_is_a_real_screen(qtbot, db_path):
+    """No page says "coming soon": each one has controls of its own, not only text."""
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox
 
-    texts = [label.text() for label in page.findChildren(QLabel)]
-    commands = [t for t in texts if t.startswith("carenet ")]
-    assert any("import fhir" in c for c in commands)
-    assert all(str(db_path) in c for c in commands)  # not the default database: commands name it
-    assert not any("lorem" in t.lower() for t in texts)
+    window = make_window(qtbot, db_path)
+    for page in window.pages.values():
+        assert any(page.findChildren(kind) for kind in (QAbstractButton, QAbstractItemView, QAbstractSpinBox,
+                                                         QComboBox)), page.page_id
 
 
 def test_last_page_and_geometry_are_remembered(qtbot, db_path):
@@ -189,3 +186,16 @@ def test_a_reported_change_refreshes_the_practice_list(qtbot, db_path, sample):
     assert "ZED" in [row[0] for row in table_rows(window)]
     with qtbot.assertNotEmitted(window.network_page.loaded, wait=300):
         window.session.notify_changed({"referrals"})  # not shown on this page
+
+
+def test_the_idle_lock_preference_is_saved_from_the_settings_page(qtbot, db_path):
+    from carenet_desktop.ui.settings import idle_lock_minutes
+
+    window = make_window(qtbot, db_path)
+    click_navigation(qtbot, window, "Settings")
+    spin = window.pages["settings"].idle_spin
+    assert spin.isEnabled() and spin.value() == idle_lock_minutes() == 10
+    spin.setValue(25)
+    assert idle_lock_minutes() == 25
+    spin.setValue(0)
+    assert idle_lock_minutes() == 0 and spin.text() == "never"

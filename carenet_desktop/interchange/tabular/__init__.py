@@ -7,7 +7,7 @@ rows and every row-level problem without anything being written. The service lay
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +91,9 @@ class Preview:
     rejected_rows: int
 
 
-def preview(source: TabularSource, cmap: ColumnMapping, ref: Reference, *, max_rows: int = 200) -> Preview:
+def preview(source: TabularSource, cmap: ColumnMapping, ref: Reference, *, max_rows: int = 200,
+            progress: Callable[[float, str], None] | None = None) -> Preview:
+    """Validate the whole file, keep its first ``max_rows`` mapped rows; ``progress`` hears of each chunk."""
     shown: list[pd.DataFrame] = []
     problems: list[pd.DataFrame] = []
     total = 0
@@ -104,6 +106,8 @@ def preview(source: TabularSource, cmap: ColumnMapping, ref: Reference, *, max_r
             shown.append(part)
             have += len(part)
         problems.append(result.problems)
+        if progress is not None:
+            progress(min(0.99, source.fraction()), f"{total:,} rows checked")
     probs = pd.concat(problems, ignore_index=True) if problems else bad_rows_frame(source.path.name, [])
     rows = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame()
     return Preview(source.headers, cmap, rows, probs.sort_values("row", kind="stable", ignore_index=True),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .administration import AdministrationPage
-from .base import Page, PlaceholderPage
+from .base import Page
 from .care_gaps import CareGapsPage
 from .data_entry import DataEntryPage
 from .imports import ImportsPage
@@ -31,4 +31,4 @@ HOME_PAGE = ScorecardsPage.page_id
 
 PAGE_IDS = tuple(cls.page_id for cls in PAGE_CLASSES)
 
-__all__ = ["HOME_PAGE", "PAGE_CLASSES", "PAGE_IDS", "Page", "PlaceholderPage"]
+__all__ = ["HOME_PAGE", "PAGE_CLASSES", "PAGE_IDS", "Page"]

@@ -112,7 +112,7 @@ class NewAccountDialog(QDialog):
 class AdministrationPage(Page):
     page_id = "administration"
     title = "Administration"
-    icon_name = "settings"
+    icon_name = "administration"
     tooltip = "Accounts, the audit trail and backups (network administrators)"
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
