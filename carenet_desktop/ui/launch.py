@@ -13,9 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 
-from ..models.database import DatabaseError, open_database
+from ..models.database import (
+    DatabaseError,
+    default_database_path,
+    demo_database_path,
+    open_database,
+    resolve_url,
+    sqlite_path,
+)
 from ..services.context import Progress, ServiceContext, ServiceError
 from .app import create_application
 from .main_window import DEFAULT_SIZE, MainWindow
@@ -25,6 +32,7 @@ from .settings import idle_lock_minutes
 from .signin import IdleLock
 from .startup import StartCancelled, open_store, scheduled_backup, sign_in
 from .tasks import TaskRunner
+from .welcome import DEMO, SetupWizard, WelcomeDialog
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,12 @@ def build_demo_database(path: Path, progress: Progress) -> None:
             db.dispose()
 
 
+def first_run() -> bool:
+    """No database named (no --db, no CARENET_DB) and none at the default place yet: the welcome is shown."""
+    path = sqlite_path(resolve_url(None))
+    return path is not None and path == default_database_path().resolve() and not path.exists()
+
+
 def run_gui(
     db: str | None,
     *,
@@ -71,11 +85,22 @@ def run_gui(
         # no window to show progress in yet: build before Qt starts, with the terminal bar
         _build_demo_or_fail(demo_path, Progress(terminal_progress))
     app, handler = create_application(headless=headless)
+    setup: SetupWizard | None = None
+    if not headless and db is None and demo_path is None and first_run():
+        welcome = WelcomeDialog()
+        if welcome.exec() != QDialog.DialogCode.Accepted:
+            return 0
+        if welcome.choice == DEMO:
+            demo_path = demo_database_path()
+        else:
+            setup = SetupWizard(default_database_path())
+            if setup.exec() != QDialog.DialogCode.Accepted or setup.database is None:
+                return 0
     if demo_path is not None and not demo_path.exists() and not _build_demo_with_dialog(demo_path):
         return 1
     target = str(demo_path) if demo_path is not None else db
     try:
-        database = open_store(target, headless=headless)
+        database = setup.database if setup is not None else open_store(target, headless=headless)
     except StartCancelled:
         return 0
     except DatabaseError as exc:
@@ -84,7 +109,7 @@ def run_gui(
             QMessageBox.critical(None, "Cannot open the database", message)
         raise LaunchError(message) from exc
     try:
-        user = sign_in(database, headless=headless, demo=demo_path is not None)
+        user = setup.user if setup is not None else sign_in(database, headless=headless, demo=demo_path is not None)
     except StartCancelled:
         database.dispose()
         return 0
@@ -101,6 +126,9 @@ def run_gui(
         if page is not None:
             window.show_page(page)
         window.show()
+        if setup is not None and setup.import_now:  # the set-up's last step: the EHR's export
+            window.show_page("imports")
+            QTimer.singleShot(0, window, lambda: window.pages["imports"].open_wizard())
         lock = None if user is None else IdleLock(window, database, user, idle_lock_minutes(),
                                                   on_sign_out=window.close)
         session.tasks.run(lambda _progress: scheduled_backup(ctx), label="Backing up", write=True)

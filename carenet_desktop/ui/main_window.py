@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QStackedWidget,
     QVBoxLayout,
@@ -249,11 +248,10 @@ class MainWindow(QMainWindow):
         self.task_progress.setVisible(count > 0)
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self, f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Quality tracking for a pediatric care network.<br><br>"
-            f"Database: {self.session.database_name}",
-        )
+        from .about import AboutDialog
+
+        self.about_dialog = AboutDialog(self.session.database_name, self)
+        self.about_dialog.open()
 
     # --- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

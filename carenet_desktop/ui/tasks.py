@@ -26,6 +26,11 @@ from ..services.context import Cancelled, Progress, ServiceError
 
 log = logging.getLogger(__name__)
 
+#: How long a busy worker may keep the GIL before the GUI thread gets it (Python's default is 5 ms). Every
+#: call from Qt into Python (a model's ``data``, a delegate's ``paint``) must take the GIL back from the
+#: worker; at 5 ms each, painting one table while a compute runs could freeze the window for a second.
+GUI_SWITCH_INTERVAL = 0.0005
+
 #: Progress signals are emitted at most this often (seconds) so a chatty service cannot flood the event loop.
 PROGRESS_INTERVAL = 0.05
 
@@ -169,6 +174,8 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, *, crash_handler: Callable[[ExceptionInfo], None] | None = None) -> None:
         super().__init__(parent)
+        if sys.getswitchinterval() > GUI_SWITCH_INTERVAL:
+            sys.setswitchinterval(GUI_SWITCH_INTERVAL)
         self._readers = QThreadPool(self)
         self._readers.setMaxThreadCount(max(2, QThreadPool.globalInstance().maxThreadCount()))
         self._writer = QThreadPool(self)

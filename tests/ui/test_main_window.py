@@ -199,3 +199,18 @@ def test_the_idle_lock_preference_is_saved_from_the_settings_page(qtbot, db_path
     assert idle_lock_minutes() == 25
     spin.setValue(0)
     assert idle_lock_minutes() == 0 and spin.text() == "never"
+
+
+def test_help_about_lists_the_bundled_components_with_their_licences_and_the_qt_notice(qtbot, db_path):
+    import importlib.metadata
+
+    window = make_window(qtbot, db_path)
+    about = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
+    next(a for a in about if a.text().startswith("&About")).trigger()
+    dialog = window.about_dialog
+    assert dialog.isVisible()
+    rows = {r["name"]: r for r in dialog.model.records()}
+    assert rows["PySide6-Essentials"]["version"] == importlib.metadata.version("PySide6-Essentials")
+    assert "LGPL" in rows["PySide6-Essentials"]["licence"]
+    assert {"pandas", "SQLAlchemy", "reportlab", "pyqtgraph"} <= set(rows)
+    assert "LGPL" in dialog.qt_notice.text() and "replace" in dialog.qt_notice.text()

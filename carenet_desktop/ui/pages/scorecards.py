@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,12 +37,24 @@ from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from .base import Page
 from .measure_detail import MeasureDetailView, MeasureKey
 
+#: how long after the scorecard is shown its sparklines start computing (ms)
+TRENDS_DELAY_MS = 150
+
 
 @dataclass(frozen=True)
 class ScorecardData:
     period: Period
     practices: list[PracticeSummary]
     table: pd.DataFrame  # ScorecardService.network_table
+    #: practice code -> the table's rows as plain records, built on the worker so a switch costs nothing
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrendData:
+    table: pd.DataFrame  # TrendTables.get
+    #: practice code -> its sparklines, built on the worker
+    sparks: dict[str, dict[tuple[str, int], list[float | None]]]
 
 
 def _plain(value: Any) -> Any:
@@ -56,12 +68,18 @@ def load_scorecard(progress: Progress, service: ScorecardService, period: Period
     """Runs on a worker thread: every practice's rows at once, so switching practice needs no work."""
     practices = list_practices(service.ctx)
     table = service.network_table(period, progress=progress)
-    return ScorecardData(period, practices, table)
+    rows: dict[str, list[dict[str, Any]]] = {p.code: [] for p in practices}
+    if len(table):
+        for code, part in table.groupby("practice_code", sort=False):
+            rows[str(code)] = [{k: _plain(v) for k, v in rec.items()} for rec in part.to_dict("records")]
+    return ScorecardData(period, practices, table, rows)
 
 
-def load_trends(progress: Progress, trends: TrendTables, period: Period) -> pd.DataFrame:
-    """Runs on a worker thread: every practice's rolling 12-month rates (the sparklines)."""
-    return trends.get(period, progress)
+def load_trends(progress: Progress, trends: TrendTables, period: Period) -> TrendData:
+    """Runs on a worker thread: every practice's rolling 12-month rates and its sparklines."""
+    table = trends.get(period, progress)
+    codes = table["practice_code"].dropna().unique() if len(table) else []
+    return TrendData(table, {str(code): sparklines(table, str(code)) for code in codes})
 
 
 def default_year(today: dt.date | None = None) -> int:
@@ -93,6 +111,7 @@ class ScorecardsPage(Page):
         self.trends = TrendTables(self.service)
         self.data: ScorecardData | None = None
         self.trend_table: pd.DataFrame | None = None
+        self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
         self.task: Task | None = None
         self.trend_task: Task | None = None
         self._trend_period: Period | None = None
@@ -210,7 +229,10 @@ class ScorecardsPage(Page):
         self.practice_combo.blockSignals(False)
         self._show_practice()
         self.loaded.emit(data)
-        self._load_trends(data.period)
+        # the sparklines' compute starts once the table has painted: started at once, the worker would
+        # hold the GIL against the first paint of the table and the window would stall for a moment
+        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda period=data.period: self._load_trends(period)
+                          if self.data is not None and self.data.period == period else None)
 
     def _load_trends(self, period: Period) -> None:
         """The sparklines come after the scorecard: the rolling periods may take a while the first time."""
@@ -223,11 +245,12 @@ class ScorecardsPage(Page):
         )
         self._trend_period = period
 
-    def _on_trends(self, table: pd.DataFrame) -> None:
+    def _on_trends(self, trends: TrendData) -> None:
         if self.data is None or self.data.period != self._trend_period:
             return
-        self.trend_table = table
-        self.model.set_trends(sparklines(table, self.practice_combo.currentData()))
+        self.trend_table = trends.table
+        self.trend_sparks = trends.sparks
+        self.model.set_trends(trends.sparks.get(self.practice_combo.currentData(), {}))
         self.trends_loaded.emit()
 
     def _on_trends_failed(self, message: str) -> None:
@@ -308,11 +331,9 @@ class ScorecardsPage(Page):
         if self.data is None:
             return
         code = self.practice_combo.currentData()
-        table = self.data.table
-        mine = table[table["practice_code"] == code] if len(table) else table
-        rows = [{k: _plain(v) for k, v in rec.items()} for rec in mine.to_dict("records")]
+        rows = self.data.rows.get(code, [])
         self.model.set_rows(rows, self._descriptions.get)
-        self.model.set_trends(sparklines(self.trend_table, code) if self.trend_table is not None else None)
+        self.model.set_trends(self.trend_sparks.get(code, {}) if self.trend_table is not None else None)
         verdicts = [verdict(r) for r in rows]
         self.good_tile.set_value(f"{verdicts.count(True):,}")
         self.bad_tile.set_value(f"{verdicts.count(False):,}")

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Benchmark the desktop window on a demo network (issue 6).
+
+    .venv/bin/python benchmarks/bench_ui.py [--db demo-250k.db] [--patients 250000] [--starts 3]
+
+Each start is a new process, timed from before it is spawned to the scorecard table on screen (Python and
+Qt start-up, migrations check, integrity check, reading the saved results): the first start of a fresh
+results cache, then ``--starts`` ordinary starts. The last start also times switching practice (every
+practice once) and measures the event loop while the next year's scorecard is computed from scratch on a
+worker: a 5 ms timer records the longest gap between two of its ticks.
+The window is offscreen (QT_QPA_PLATFORM=offscreen); the results cache is private to this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def child(db: str, started: float, interact: bool) -> int:
+    """One start of the window; prints one JSON line."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.ui.app import create_application
+    from carenet_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
+    from carenet_desktop.ui.pages.scorecards import ScorecardsPage
+    from carenet_desktop.ui.session import Session
+    from carenet_desktop.ui.startup import open_store
+
+    app, _handler = create_application(headless=True)
+    database = open_store(db, headless=True)
+    session = Session(ServiceContext(database, username="benchmark"))
+    window = MainWindow(session, remember_state=False)
+    window.resize(DEFAULT_SIZE)
+    window.show()
+    page = window.pages[ScorecardsPage.page_id]
+    assert isinstance(page, ScorecardsPage)
+
+    def wait(signal: object, seconds: float = 900) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)  # type: ignore[attr-defined]
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    if page.data is None:
+        wait(page.loaded)
+    app.processEvents()
+    out: dict[str, object] = {"start_to_scorecard_s": time.time() - started,
+                              "rows": page.model.rowCount()}
+    if interact:
+        switches = []
+        for i in range(page.practice_combo.count()):
+            t = time.perf_counter()
+            page.practice_combo.setCurrentIndex(i)
+            app.processEvents()
+            switches.append((time.perf_counter() - t) * 1000)
+        out["switch_ms_median"] = statistics.median(switches)
+        out["switch_ms_max"] = max(switches)
+        out["switches"] = len(switches)
+        if page.trend_table is None:  # let the first sparklines finish: the measurement is of one compute
+            wait(page.trends_loaded)
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append((now - last[0]) * 1000)
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(5)
+        timer.timeout.connect(tick)
+        timer.start()
+        t = time.perf_counter()
+        page.period_combo.setCurrentIndex(page.period_combo.currentIndex() + 1)  # a year not computed yet
+        wait(page.loaded)
+        out["compute_s"] = time.perf_counter() - t
+        timer.stop()
+        out["max_gap_ms"] = max(gaps) if gaps else None
+        out["gaps_over_200ms"] = sum(g > 200 for g in gaps)
+        out["ticks"] = len(gaps)
+    print(json.dumps(out), flush=True)
+    session.close()
+    return 0
+
+
+def run_start(db: Path, env: dict[str, str], interact: bool) -> dict[str, object]:
+    started = time.time()
+    result = subprocess.run([sys.executable, __file__, "--child", "--db", str(db), "--started", repr(started)]
+                            + (["--interact"] if interact else []), env=env, capture_output=True, text=True,
+                            timeout=3600)
+    if result.returncode != 0:
+        raise SystemExit(f"the window did not start: {result.stderr.strip().splitlines()[-3:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--patients", type=int, default=250_000)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--interact", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(str(args.db), args.started, args.interact)
+    db = args.db or ROOT / "benchmarks" / "data" / f"demo-{args.patients}.db"
+    if not db.exists():
+        print(f"Building the demo network ({args.patients:,} patients) at {db}…", flush=True)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "carenet_desktop", "demo", "--db", str(db), "--patients",
+                        str(args.patients)], check=True)
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=cache)
+        first = run_start(db, env, interact=False)
+        print(f"first start (fresh results cache): {first['start_to_scorecard_s']:.2f} s to the scorecard")
+        starts = [run_start(db, env, interact=i == args.starts - 1) for i in range(args.starts)]
+        times = [float(s["start_to_scorecard_s"]) for s in starts]  # type: ignore[arg-type]
+        print(f"start to a usable scorecard: median {statistics.median(times):.2f} s, "
+              f"max {max(times):.2f} s over {len(times)} starts ({starts[-1]['rows']} rows shown)")
+        last = starts[-1]
+        print(f"switching practice: median {last['switch_ms_median']:.1f} ms, max {last['switch_ms_max']:.1f} ms "
+              f"({last['switches']} practices)")
+        print(f"event loop while a year is computed ({last['compute_s']:.1f} s): longest gap "
+              f"{last['max_gap_ms']:.0f} ms, {last['gaps_over_200ms']} gaps over 200 ms in {last['ticks']} ticks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
