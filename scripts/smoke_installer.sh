@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Release check of the Linux bundle (issue 9): build it with PyInstaller from build_installer.spec, then run
+# the built programs the way a user's machine would — no Python, no source tree on their path.
+#
+#   scripts/smoke_installer.sh [WORKDIR]        (default: a new temporary folder; the bundle is left there)
+#
+# Checks: the bundle's unpacked size (target <= 250 MB), `carenet --version` (the version of pyproject.toml),
+# a demo database built by the bundle, `CareNetDesktop --screenshot` offscreen on it (a PNG), the time from
+# launch to the first window (<= 3 s), and the sign-in of a store with accounts (CARENET_USER/PASSWORD).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-$(mktemp -d -t carenet-smoke.XXXXXX)}
+mkdir -p "$work"
+py=${PYTHON:-python3}
+venv="$work/venv"
+max_mb=${CARENET_BUNDLE_MAX_MB:-250}
+max_start=${CARENET_BUNDLE_MAX_START_S:-3}
+
+echo "== build environment ($venv)"
+"$py" -m venv "$venv"
+"$venv/bin/pip" install -q --upgrade pip
+"$venv/bin/pip" install -q "$here[installer]"
+echo "== pyinstaller"
+(cd "$here" && "$venv/bin/pyinstaller" --noconfirm --log-level WARN --workpath "$work/build" \
+  --distpath "$work/dist" build_installer.spec)
+bundle="$work/dist/CareNetDesktop"
+test -x "$bundle/carenet" && test -x "$bundle/CareNetDesktop"
+size_mb=$(du -sm "$bundle" | cut -f1)
+echo "bundle: $bundle, ${size_mb} MB unpacked (target <= ${max_mb} MB)"
+
+# run it as a user would: away from the source tree, with its own data and settings folders
+export HOME="$work/home" XDG_DATA_HOME="$work/home/data" XDG_CONFIG_HOME="$work/home/config" \
+  XDG_CACHE_HOME="$work/home/cache" QT_QPA_PLATFORM=offscreen
+unset CARENET_DB PYTHONPATH || true
+mkdir -p "$HOME" && cd "$HOME"
+
+want=$("$venv/bin/python" -c "import tomllib,sys; print(tomllib.load(open(sys.argv[1],'rb'))['project']['version'])" \
+  "$here/pyproject.toml")
+got=$("$bundle/carenet" --version)
+echo "carenet --version: $got"
+case "$got" in *"$want"*) ;; *) echo "FAIL: expected version $want"; exit 1 ;; esac
+
+echo "== demo database built by the bundle"
+"$bundle/carenet" demo --db "$work/demo.db" --patients 3000 >/dev/null
+echo "== first window (screenshot)"
+start=$(date +%s.%N)
+"$bundle/CareNetDesktop" --db "$work/demo.db" --screenshot "$work/window.png"
+end=$(date +%s.%N)
+test -s "$work/window.png"
+head -c 8 "$work/window.png" | od -An -c | grep -q "P   N   G" || { echo "FAIL: not a PNG"; exit 1; }
+window_s=$(echo "$end - $start" | bc)
+echo "launch to the window's picture: ${window_s} s"
+
+echo "== a store with accounts: sign-in"
+cp "$work/demo.db" "$work/practice.db"
+CARENET_NEW_PASSWORD="Smoke-Test-Password-1" "$bundle/carenet" --db "$work/practice.db" users add admin \
+  --role network_admin >/dev/null
+start=$(date +%s.%N)
+CARENET_USER=admin CARENET_PASSWORD="Smoke-Test-Password-1" \
+  "$bundle/CareNetDesktop" --db "$work/practice.db" --screenshot "$work/signed-in.png"
+end=$(date +%s.%N)
+signin_s=$(echo "$end - $start" | bc)
+test -s "$work/signed-in.png"
+echo "launch through sign-in to the window's picture: ${signin_s} s (target <= ${max_start} s)"
+
+fail=0
+[ "$size_mb" -le "$max_mb" ] || { echo "FAIL: bundle ${size_mb} MB > ${max_mb} MB"; fail=1; }
+[ "$(echo "$signin_s <= $max_start" | bc)" = 1 ] || { echo "FAIL: start ${signin_s} s > ${max_start} s"; fail=1; }
+[ $fail = 0 ] && echo "SMOKE OK: ${size_mb} MB, window ${window_s} s, sign-in to window ${signin_s} s"
+exit $fail
