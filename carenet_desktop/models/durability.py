@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,24 +46,35 @@ class BackupFile:
         return parts[4] if len(parts) == 5 else ""
 
 
-def integrity_problems(path: Path, *, quick: bool = False, key: str | None = None) -> list[str]:
+def integrity_problems(path: Path, *, quick: bool = False, key: str | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> list[str]:
     """SQLite's ``integrity_check`` (or the faster ``quick_check``) of a file: empty when it is sound.
 
     A file that is not a SQLite database at all is reported as one problem, not an exception.
-    ``key``: the passphrase-derived key of an encrypted (SQLCipher) store.
+    ``key``: the passphrase-derived key of an encrypted (SQLCipher) store. ``should_stop``: polled while the
+    check runs (a check of a large file takes seconds); when it returns True the check is abandoned with
+    :class:`CheckInterrupted`, never reported as damage.
     """
     try:
         con = connect_raw(path, key=key, read_only=True)
     except sqlite3.Error as exc:
         return [f"cannot be opened: {exc}"]
+    if should_stop is not None:
+        con.set_progress_handler(lambda: 1 if should_stop() else 0, 10_000)
     try:
         pragma = "quick_check" if quick else "integrity_check"
         rows = [str(r[0]) for r in con.execute(f"PRAGMA {pragma}(20)").fetchall()]
     except database_errors() as exc:
+        if should_stop is not None and should_stop():
+            raise CheckInterrupted() from None
         return [str(exc)]
     finally:
         con.close()
     return [] if rows == ["ok"] else rows
+
+
+class CheckInterrupted(Exception):
+    """An integrity check stopped on request before it finished: the file's state is unknown."""
 
 
 def check_integrity(path: Path, *, quick: bool = False, key: str | None = None) -> None:

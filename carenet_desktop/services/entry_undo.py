@@ -29,6 +29,7 @@ from ..models import (
 )
 from . import audit
 from .context import ServiceContext, ServiceError
+from .permissions import require
 
 #: entities the entry forms write, as named in the audit trail
 UNDOABLE: dict[str, type[Base]] = {
@@ -111,6 +112,7 @@ def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
         raise ServiceError(f"A {entity.replace('_', ' ')} cannot be undone here.")
     with ctx.db.session() as s:
         change, newest = _change_to_undo(s, entity, entity_id)
+        require(ctx, "aggregates.write" if entity == "aggregate_entry" else "patients.write", change.practice_id)
         row = s.get(model, entity_id)
         if row is None:
             raise ServiceError("The entry no longer exists.")

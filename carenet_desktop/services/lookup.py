@@ -17,6 +17,7 @@ from ..metrics.catalogue import all_measures
 from ..models import Patient, Provider
 from .context import ServiceContext
 from .entry import NOT_GIVEN_REASONS
+from .permissions import scope
 from .referrals import ACTIVITY_TYPES
 
 DEFAULT_LIMIT = 20
@@ -56,6 +57,7 @@ def find_patients(ctx: ServiceContext, text: str, *, practice_id: int | None, li
     words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w]
     if not words:
         return []
+    allowed = scope(ctx, "patients.read", None if practice_id is None else [practice_id])
     family, given = func.lower(func.coalesce(Patient.family_name, "")), func.lower(func.coalesce(Patient.given_name, ""))
     by_name = and_(*(or_(family.like(_like(w), escape="\\"), given.like(_like(w), escape="\\")) for w in words))
     whole = text.strip()
@@ -65,8 +67,8 @@ def find_patients(ctx: ServiceContext, text: str, *, practice_id: int | None, li
              .where(or_(by_mrn, by_name))
              .order_by(case((Patient.mrn == whole, 0), (by_mrn, 1), else_=2), family, given, Patient.mrn)
              .limit(limit))
-    if practice_id is not None:
-        query = query.where(Patient.practice_id == practice_id)
+    if allowed is not None:  # one practice asked for, or the user's own practices
+        query = query.where(Patient.practice_id.in_(allowed))
     with ctx.db.session() as s:
         return [PatientMatch(*row) for row in s.execute(query).all()]
 

@@ -30,6 +30,7 @@ from ..models.changes import current_version
 from . import audit
 from .context import Progress, ServiceError
 from .measure_data import load_measure_data
+from .permissions import require
 from .scorecard import STRATA, ScorecardService
 
 #: points on a trend line: rolling 12-month periods ending each month, the last ending with the period
@@ -289,6 +290,7 @@ def measure_patients(service: ScorecardService, period: Period, measure_id: str,
     if not 0 <= group_index < len(measure.groups):
         raise ServiceError(f"{measure_id} has no rate {group_index + 1}")
     practice_id = _practice_id(service, practice_code)
+    require(service.ctx, "patients.read", practice_id)  # names and MRNs: the practice's own staff only
     results = service.results(period, progress=progress.sub(0, 0.3))
     rows = results.rows
     rows = rows[(rows["measure"] == measure_id) & (rows["group_index"] == group_index)

@@ -17,15 +17,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy import select
 
 from ..metrics.catalogue import all_measures
 from ..metrics.definition import Measure
 from ..metrics.engine import evaluate_measures
 from ..metrics.gaps import empty_gaps
 from ..metrics.period import Period
-from .context import ServiceContext
+from ..models import Patient
+from .context import ServiceContext, ServiceError
 from .evaluation import load_catalogue
 from .measure_data import load_measure_data
+from .permissions import require
 
 MET, DUE, OVERDUE, EXCLUDED, NOT_APPLICABLE, NOT_MET = "met", "due", "overdue", "excluded", "not applicable", "not met"
 #: statuses in the order a clinician looks at them (the table sorts by it)
@@ -68,6 +71,11 @@ def _flag(rows: pd.DataFrame, name: str) -> pd.Series:
 def patient_measures(ctx: ServiceContext, patient_id: int, period: Period,
                      as_of: dt.date) -> tuple[list[MeasureStatus], dict[str, str]]:
     """Statuses of ``patient_id`` in every measure and group, and {measure id: why it did not evaluate}."""
+    with ctx.db.session() as s:
+        practice_id = s.scalar(select(Patient.practice_id).where(Patient.id == int(patient_id)))
+    if practice_id is None:
+        raise ServiceError("This patient is no longer in the database.")
+    require(ctx, "patients.read", int(practice_id))
     load_catalogue()
     measures = all_measures()
     data = load_measure_data(ctx.db, patient_id_list=[int(patient_id)])

@@ -45,6 +45,7 @@ from ..models import (
 )
 from . import audit
 from .context import ServiceContext, ServiceError
+from .permissions import require, scope
 
 SearchKind = Literal["all", "birth_date", "mrn", "name"]
 DEFAULT_PAGE = 200
@@ -172,6 +173,7 @@ def search_patients(ctx: ServiceContext, text: str | SearchCriteria, practice_id
         raise ServiceError(f"A page holds 1 to {MAX_PAGE} patients.")
     if not practice_ids:
         return []
+    scope(ctx, "patients.read", practice_ids)  # every practice searched must be the user's
     page = _ordered(criteria, select(Patient.id).where(*_where(ctx, criteria, practice_ids))).offset(offset).limit(limit)
     ids = page.subquery()
     pcp = aliased(Provider)
@@ -193,6 +195,7 @@ def count_patients(ctx: ServiceContext, text: str | SearchCriteria, practice_ids
     criteria = text if isinstance(text, SearchCriteria) else parse_search(text)
     if not practice_ids:
         return 0
+    scope(ctx, "patients.read", practice_ids)
     with ctx.db.session() as s:
         return int(s.scalar(select(func.count()).select_from(Patient).where(*_where(ctx, criteria, practice_ids))) or 0)
 
@@ -294,6 +297,7 @@ def patient_detail(ctx: ServiceContext, patient_id: int, *, period: Period | Non
         if row is None:
             raise ServiceError("This patient is no longer in the database.")
         p: Patient = row[0]
+        require(ctx, "patients.read", p.practice_id)  # before anything of the record leaves this function
         demographics = Demographics(
             p.id, p.practice_id, row[1], row[2], p.mrn, p.family_name, p.given_name, p.birth_date, p.deceased_date,
             p.sex, p.race, p.ethnicity, p.language, p.payer, p.zip_code, _pcp_label(row[3], row[4], row[5]), p.active)

@@ -23,6 +23,7 @@ from ..models.database import (
     resolve_url,
     sqlite_path,
 )
+from ..models.durability import BackupFile
 from ..services.context import Progress, ServiceContext, ServiceError
 from .app import create_application
 from .main_window import DEFAULT_SIZE, MainWindow
@@ -30,7 +31,15 @@ from .pages import PAGE_IDS
 from .session import Session
 from .settings import idle_lock_minutes
 from .signin import IdleLock
-from .startup import StartCancelled, open_store, scheduled_backup, sign_in
+from .startup import (
+    DeferredCheck,
+    StartCancelled,
+    check_in_background,
+    open_store_deferring_check,
+    restore_after_close,
+    scheduled_backup,
+    sign_in,
+)
 from .tasks import TaskRunner
 from .welcome import DEMO, SetupWizard, WelcomeDialog
 
@@ -99,8 +108,12 @@ def run_gui(
     if demo_path is not None and not demo_path.exists() and not _build_demo_with_dialog(demo_path):
         return 1
     target = str(demo_path) if demo_path is not None else db
+    deferred: DeferredCheck | None = None
     try:
-        database = setup.database if setup is not None else open_store(target, headless=headless)
+        if setup is not None:
+            database = setup.database
+        else:  # headless runs check before the screenshot: there is no window to offer a restore in
+            database, deferred = open_store_deferring_check(target, headless=headless, defer_large=not headless)
     except StartCancelled:
         return 0
     except DatabaseError as exc:
@@ -131,10 +144,21 @@ def run_gui(
             QTimer.singleShot(0, window, lambda: window.pages["imports"].open_wizard())
         lock = None if user is None else IdleLock(window, database, user, idle_lock_minutes(),
                                                   on_sign_out=window.close)
+        chosen: list[BackupFile] = []
+
+        def restore_chosen(backup: BackupFile) -> None:
+            chosen.append(backup)
+            window.close()  # the event loop ends; the store is closed before the file is replaced
+
+        if deferred is not None:
+            check_in_background(session.tasks, deferred, window, on_restore=restore_chosen)
         session.tasks.run(lambda _progress: scheduled_backup(ctx), label="Backing up", write=True)
         _close_on_interrupt(window)
         code = app.exec()
         del lock
+        if chosen and deferred is not None:
+            session.close()
+            restore_after_close(deferred, chosen[0])
         return code
     finally:
         session.close()

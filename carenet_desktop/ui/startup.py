@@ -1,6 +1,11 @@
 """The steps between "open this database" and the main window: passphrase, integrity check (with an offer
 to restore the newest sound backup), sign-in or the first administrator, the scheduled backup.
 
+SQLite's ``quick_check`` reads every page of the file: about 8 s per GB on a workstation disk. A file up to
+``CHECK_BEFORE_START_BYTES`` is checked before the window opens; a larger one (a network office's combined
+store, the 250,000-patient demo) is checked on a worker while the window is already usable, and a damaged
+file then gets the same offer to restore, with the window closed first.
+
 Headless runs (``--screenshot``) never show a dialog: an encrypted store takes ``$CARENET_DB_PASSPHRASE``,
 a store with accounts ``$CARENET_USER`` / ``$CARENET_PASSWORD``, and anything missing is an error.
 """
@@ -9,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from ..models.database import (
     Database,
@@ -21,24 +28,47 @@ from ..models.database import (
     resolve_url,
     sqlite_path,
 )
-from ..models.durability import integrity_problems, list_backups
+from ..models.durability import BackupFile, CheckInterrupted, integrity_problems, list_backups
 from ..models.encryption import is_encrypted_file, remember_passphrase
-from ..services.context import AuthenticatedUser, ServiceContext, ServiceError
+from ..services.context import AuthenticatedUser, Cancelled, Progress, ServiceContext, ServiceError
 from ..services.store_safety import backup_if_due, restore_backup
 from ..services.users import authenticate, has_users
 from .signin import FirstAdministratorDialog, PassphraseDialog, SignInDialog
+from .tasks import Task, TaskRunner
 
 log = logging.getLogger(__name__)
+
+#: Larger files are checked for damage after the window opens (see the module docstring).
+CHECK_BEFORE_START_BYTES = 256 * 1024 * 1024
 
 
 class StartCancelled(Exception):
     """The user closed a start-up dialog: quit quietly."""
 
 
+@dataclass
+class DeferredCheck:
+    """A store file still to be checked for damage, with the key that opens it."""
+
+    path: Path
+    key: str | None
+
+
 def open_store(target: str | None, *, headless: bool) -> Database:
     """Open the store, asking for the passphrase of an encrypted file and checking the file for damage."""
+    database, deferred = open_store_deferring_check(target, headless=headless, defer_large=False)
+    assert deferred is None
+    return database
+
+
+def open_store_deferring_check(target: str | None, *, headless: bool,
+                               defer_large: bool = True) -> tuple[Database, DeferredCheck | None]:
+    """Like :func:`open_store`, but a file larger than ``CHECK_BEFORE_START_BYTES`` is returned unchecked
+    with a :class:`DeferredCheck` for :func:`check_in_background`."""
     path = sqlite_path(resolve_url(target))
-    if path is not None and path.exists() and not is_encrypted_file(path):
+    defer = (defer_large and path is not None and path.exists()
+             and path.stat().st_size > CHECK_BEFORE_START_BYTES)
+    if path is not None and path.exists() and not is_encrypted_file(path) and not defer:
         _check(path, None, headless=headless)  # before anything else touches a damaged file
     key: str | None = None
     wrong = False
@@ -58,9 +88,64 @@ def open_store(target: str | None, *, headless: bool) -> Database:
                                         "This computer has no system keyring; you will be asked again next time.")
     key = probe.key
     probe.dispose()
-    if path is not None and key is not None:
+    if path is not None and key is not None and not defer:
         _check(path, key, headless=headless)
-    return open_database(target, key=key)
+    deferred = DeferredCheck(path, key) if defer and path is not None else None
+    return open_database(target, key=key), deferred
+
+
+def check_in_background(tasks: TaskRunner, check: DeferredCheck, window: QWidget,
+                        on_restore: Callable[[BackupFile], None]) -> Task:
+    """Check the file on a reader thread; when it is damaged, say so and offer the newest sound backup.
+
+    ``on_restore(backup)`` is called when the user accepts: it must close the window and the store before
+    the file is replaced (the restore itself is :func:`restore_after_close`).
+    """
+    def work(progress: Progress) -> tuple[list[str], BackupFile | None]:
+        try:  # closing the window stops the check at once rather than waiting for the whole file
+            problems = integrity_problems(check.path, quick=True, key=check.key,
+                                          should_stop=lambda: progress.cancelled)
+        except CheckInterrupted:
+            raise Cancelled() from None
+        if not problems:
+            return [], None
+        sound = next((b for b in list_backups(check.path) if not integrity_problems(b.path, key=check.key)), None)
+        return problems, sound
+
+    def finished(result: tuple[list[str], BackupFile | None]) -> None:
+        problems, sound = result
+        if not problems:
+            log.info("Integrity check after start: sound")
+            return
+        log.error("Integrity check failed: %d problem(s)", len(problems))
+        message = (f"The database {check.path.name} is damaged (SQLite's integrity check found: "
+                   f"{'; '.join(problems[:3])}). Stop entering data until it is repaired.")
+        if sound is None:
+            QMessageBox.critical(window, "The database is damaged", message + "\n\nNo sound backup was found: "
+                                 "ask your network administrator for help before you go on.")
+            return
+        answer = QMessageBox.warning(
+            window, "The database is damaged",
+            f"{message}\n\nClose CareNet and restore the newest sound backup, taken "
+            f"{sound.taken_at:%Y-%m-%d %H:%M}? The damaged file is kept beside it, not deleted. Changes made "
+            "after that backup are lost.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            on_restore(sound)
+
+    return tasks.run(work, label="Checking the database for damage", on_finished=finished)
+
+
+def restore_after_close(check: DeferredCheck, backup: BackupFile) -> None:
+    """Put ``backup`` in place of the damaged file (the store is closed) and say what happened."""
+    try:
+        restore_backup(check.path, backup.path, key=check.key, username="desktop")
+    except (ServiceError, DatabaseError) as exc:
+        QMessageBox.critical(None, "The restore failed", f"The restore failed: {exc}")
+        return
+    QMessageBox.information(None, "Backup restored",
+                            f"The backup taken {backup.taken_at:%Y-%m-%d %H:%M} is in place. Start CareNet again "
+                            "to go on working.")
 
 
 def _check(path: Path, key: str | None, *, headless: bool) -> None:

@@ -69,13 +69,22 @@ class _Job(QRunnable):
             self._progress.check()
             result = self._fn(self._progress, *self._args)
         except Cancelled:
-            signals.cancelled.emit()
+            _emit(signals.cancelled)
         except (ServiceError, DatabaseError) as exc:
-            signals.failed.emit(str(exc))
+            _emit(signals.failed, str(exc))
         except BaseException as exc:  # noqa: BLE001 - every crash must reach the GUI, never kill the worker
-            signals.crashed.emit(ExceptionInfo(type(exc), exc, exc.__traceback__))
+            _emit(signals.crashed, ExceptionInfo(type(exc), exc, exc.__traceback__))
         else:
-            signals.finished.emit(result)
+            _emit(signals.finished, result)
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    """Emit from the worker; when the window that asked for the work is gone (its task deleted at exit),
+    there is nobody left to tell, which is not an error."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        log.debug("A finished background job's task was already deleted")
 
 
 class Task(QObject):
@@ -114,7 +123,10 @@ class Task(QObject):
         if fraction < 1.0 and now - self._last_emit < PROGRESS_INTERVAL:
             return  # a counter updated per row would otherwise queue thousands of events
         self._last_emit = now
-        self._job_signals.progress.emit(fraction, message)
+        try:
+            self._job_signals.progress.emit(fraction, message)
+        except RuntimeError:  # the task was deleted (the window closed): stop the work, nobody waits for it
+            raise Cancelled() from None
 
     # --- GUI side -----------------------------------------------------------------------------
     def cancel(self) -> None:
