@@ -28,7 +28,7 @@ from .encryption import (
     is_encrypted_file,
     stored_passphrase,
 )
-from .migrations import current_revision, head_revision, upgrade
+from .migrations import at_known_head, current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,8 @@ def _check_key(engine: Engine, path: Path) -> None:
 
 def _migrate(engine: Engine, url: URL, key: str | None = None) -> None:
     with engine.connect() as conn:
+        if at_known_head(conn):
+            return  # the everyday case: nothing to migrate, and Alembic not even imported
         current = current_revision(conn)
         has_tables = bool(inspect(conn).get_table_names())
     head = head_revision()

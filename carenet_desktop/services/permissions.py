@@ -131,6 +131,13 @@ def require_practice_codes(ctx: ServiceContext, action: str, codes: Iterable[str
         require(ctx, action, ids.get(code, -1))
 
 
+def role_allows(ctx: ServiceContext, action: str) -> bool:
+    """Whether the user's role may do ``action`` at all (for some practice): what a screen offers."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown permission action {action!r}")
+    return ctx.user is None or action in MATRIX.get(ctx.user.role, frozenset())
+
+
 def visible_practice_ids(ctx: ServiceContext) -> frozenset[int] | None:
     """Practices the user may see anything of (``None`` = all)."""
     user = ctx.user

@@ -13,9 +13,10 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,16 +34,35 @@ from .measure_data import load_measure_data
 log = logging.getLogger(__name__)
 
 _INT_COLUMNS = ("group_index", "patient_id", "episode_id", *PATIENT_ATTRIBUTES)
+#: the practice summary saved beside the rows (``summary(["practice_id"])``), column by column
+_SUMMARY_INTS = ("group_index", "practice_id", "initial_population", "denominator", "exclusions", "exceptions",
+                 "numerator", "rate_base")
+_SUMMARY_FLOATS = ("rate", "ci_low", "ci_high")
+_SUMMARY = "summary."
 
 
 @dataclass
 class CachedResults:
+    """One period's patient-level rows and their summaries.
+
+    Read back from disk, the rows stay there until something asks for them: the scorecard needs only the
+    practice summary saved beside them, so a restart does not read and summarise every patient's rows.
+    """
+
     period: Period
     measure_ids: tuple[str, ...]
     version: int
-    rows: pd.DataFrame
+    _rows: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False)
     failures: dict[str, str] = field(default_factory=dict)
     _summaries: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        with self._lock:
+            if callable(self._rows):
+                self._rows = self._rows()
+            return self._rows
 
     def summary(self, by: Sequence[str] = ("practice_id",)) -> pd.DataFrame:
         key = tuple(by)
@@ -167,7 +187,16 @@ class ResultsCache:
                 arrays[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
             for pop in POPULATIONS:
                 arrays[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
-            meta = {"measures": measures, "version": entry.version, "failures": entry.failures}
+            summary = entry.summary(["practice_id"])
+            if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
+                    and not summary[list(_SUMMARY_INTS)].isna().any().any()):
+                arrays[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
+                for col in _SUMMARY_INTS:
+                    arrays[_SUMMARY + col] = summary[col].to_numpy(dtype=np.int64)
+                for col in _SUMMARY_FLOATS:
+                    arrays[_SUMMARY + col] = summary[col].to_numpy(dtype=np.float64, na_value=np.nan)
+            meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
+                    "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
             arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
             tmp = self._path(entry.period, entry.measure_ids).with_suffix(".tmp.npz")
             np.savez(tmp, **arrays)
@@ -183,14 +212,47 @@ class ResultsCache:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(bytes(z["meta"]).decode())
                 names = np.asarray(meta["measures"], dtype=object)
-                rows = pd.DataFrame({"measure": names[z["measure"]] if len(names) else np.array([], dtype=object)})
-                for col in _INT_COLUMNS:
-                    values = pd.Series(z[col], dtype="Int64")
-                    rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
-                for pop in POPULATIONS:
-                    raw = pd.Series(z[pop], dtype="Int8")
-                    rows[pop] = raw.mask(raw == -1).astype("boolean")
+                summary = (_read_summary(z, names, meta.get("summary_dtypes", {}))
+                           if _SUMMARY + "measure" in z.files else None)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
-        return CachedResults(period, ids, int(meta["version"]), rows[list(ROW_COLUMNS)], dict(meta["failures"]))
+        if summary is None:  # a cache written before summaries were saved: read the rows now
+            rows = _read_rows(path, names)
+            if rows is None:
+                return None
+            return CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
+
+        def load_rows() -> pd.DataFrame:
+            rows = _read_rows(path, names)
+            if rows is None:  # the file went away or was damaged since: evaluate again, it is only a cache
+                return self._evaluate(period, ids, Progress())[0]
+            return rows
+
+        return CachedResults(period, ids, int(meta["version"]), load_rows, dict(meta["failures"]),
+                             {("practice_id",): summary})
+
+
+def _read_rows(path: Path, names: np.ndarray) -> pd.DataFrame | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            rows = pd.DataFrame({"measure": names[z["measure"]] if len(names) else np.array([], dtype=object)})
+            for col in _INT_COLUMNS:
+                values = pd.Series(z[col], dtype="Int64")
+                rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
+            for pop in POPULATIONS:
+                raw = pd.Series(z[pop], dtype="Int8")
+                rows[pop] = raw.mask(raw == -1).astype("boolean")
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("Results cache ignored (%s)", type(exc).__name__)
+        return None
+    return rows[list(ROW_COLUMNS)]
+
+
+def _read_summary(z: Any, names: np.ndarray, dtypes: dict[str, str]) -> pd.DataFrame:
+    """The saved practice summary, with the dtypes it had when it was computed."""
+    codes = z[_SUMMARY + "measure"]
+    frame = pd.DataFrame({"measure": names[codes] if len(names) else np.array([], dtype=object)})
+    for col in (*_SUMMARY_INTS, *_SUMMARY_FLOATS):
+        frame[col] = z[_SUMMARY + col]
+    return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})

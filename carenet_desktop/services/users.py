@@ -8,6 +8,7 @@ locked for ``LOCK_MINUTES``, whoever tries. Refusals never say whether the user 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,11 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _COMMON = {"password1234", "123456789012", "qwertyuiopas", "carenetcarenet", "letmein12345", "changeme1234",
            "welcome12345", "administrator", "passwordpassword", "iloveyou1234"}
 _hasher = PasswordHasher()  # Argon2id, library defaults (RFC 9106 low-memory profile)
-_DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name takes as long as a wrong password
+    (computed on first use: an Argon2 hash costs ~0.1 s, not to be paid by every program start)."""
+    return _hasher.hash("not a real password, used to even out timing")
 
 
 class AuthenticationError(ServiceError):
@@ -140,7 +145,7 @@ def _practice_ids(s: Session, user_id: int) -> frozenset[int]:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import QWidget
 
 from ..services.measure_detail import PracticeComparison, TrendSeries
 
@@ -254,63 +254,3 @@ class EquityChart(pg.PlotWidget):
 
 def _nan(value: Any) -> float:
     return float("nan") if value is None else float(value)
-
-
-class SparklineDelegate(QStyledItemDelegate):
-    """Paints the list of rates under the model's ``role`` as a small line (the last point marked); an
-    index with no list paints its display text (e.g. "…" while the trend loads)."""
-
-    def __init__(self, role: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.role = role
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        values = index.data(self.role)
-        if not values:
-            super().paint(painter, option, index)
-            return
-        style = option.widget.style() if option.widget is not None else None
-        if style is not None:  # selection and alternating background as for any cell
-            opt = QStyleOptionViewItem(option)
-            self.initStyleOption(opt, index)
-            opt.text = ""
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
-        points = sparkline_points(values, option.rect.adjusted(6, 5, -6, -5))
-        if not points:
-            return
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        colour = QColor("#ffffff") if selected else RATE
-        painter.setPen(QPen(colour, 1.6))
-        for segment in points:
-            path = QPainterPath(segment[0])
-            for p in segment[1:]:
-                path.lineTo(p)
-            painter.drawPath(path)
-        painter.setBrush(colour)
-        painter.drawEllipse(points[-1][-1], 2.5, 2.5)
-        painter.restore()
-
-
-def sparkline_points(values: Sequence[float | None], rect: QRectF | Any) -> list[list[QPointF]]:
-    """Screen points of a sparkline in ``rect``, split where a value is missing (None)."""
-    finite = [v for v in values if v is not None]
-    if not finite or len(values) < 2:
-        return []
-    low, high = min(finite), max(finite)
-    span = high - low if high > low else 1.0
-    left, top, width, height = float(rect.left()), float(rect.top()), float(rect.width()), float(rect.height())
-    segments: list[list[QPointF]] = []
-    current: list[QPointF] = []
-    for i, value in enumerate(values):
-        if value is None:
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        y = top + height / 2 if high == low else top + height * (1 - (value - low) / span)
-        current.append(QPointF(left + width * i / (len(values) - 1), y))
-    if current:
-        segments.append(current)
-    return segments

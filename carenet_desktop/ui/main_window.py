@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__
+from ..services.permissions import role_allows
 from .pages import HOME_PAGE, PAGE_CLASSES, Page
 from .pages.network import NetworkPage, Overview
 from .resources import icon
@@ -68,9 +69,14 @@ class MainWindow(QMainWindow):
 
         self.pages: dict[str, Page] = {}
         self._page_status: dict[str, str] = {}
+        #: the pages the signed-in role may use; the others are not offered (an analyst sees no patients)
+        self.allowed_pages: set[str] = set()
         for number, page_class in enumerate(PAGE_CLASSES, start=1):
             page = page_class(session)
             self.pages[page.page_id] = page
+            allowed = page.requires is None or role_allows(session.ctx, page.requires)
+            if allowed:
+                self.allowed_pages.add(page.page_id)
             self.stack.addWidget(page)
             item = QListWidgetItem(icon(page.icon_name), page.title)
             item.setData(Qt.ItemDataRole.UserRole, page.page_id)
@@ -80,8 +86,9 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, page.tooltip)
             item.setSizeHint(QSize(0, 40))
             self.navigation.addItem(item)
+            item.setHidden(not allowed)
             page.status_message.connect(lambda message, pid=page.page_id: self._show_status(pid, message))
-            if shortcut:
+            if shortcut and allowed:
                 action = QAction(page.title, self)
                 action.setShortcut(QKeySequence(shortcut))
                 action.triggered.connect(lambda _checked=False, pid=page.page_id: self.show_page(pid))
@@ -190,6 +197,8 @@ class MainWindow(QMainWindow):
         return page
 
     def show_page(self, page_id: str) -> None:
+        if page_id not in self.allowed_pages:  # e.g. a last page remembered for another user's role
+            page_id = HOME_PAGE
         page = self.pages[page_id]
         row = list(self.pages).index(page_id)
         if self.navigation.currentRow() != row:
@@ -218,7 +227,7 @@ class MainWindow(QMainWindow):
         self.pages["patients"].open_patient(patient_id)  # type: ignore[attr-defined]
 
     def _on_patient_requested(self, patient_id: int) -> None:
-        if hasattr(self, "show_patient"):  # the Patients page's entry point
+        if "patients" in self.allowed_pages:
             self.show_patient(patient_id)
 
     # --- feedback -----------------------------------------------------------------------------

@@ -95,3 +95,14 @@ def test_backup_taken_before_a_migration_runs(tmp_path, monkeypatch):
     database.open_database(path).dispose()
     assert calls == [f"pre-migration-{revisions[0]}"]
     assert list((tmp_path / "backups").glob("old-*.db"))
+
+
+def test_the_known_head_is_the_newest_migration(tmp_path):
+    """``KNOWN_HEAD`` lets an up-to-date store open without Alembic; it must name the true head."""
+    from carenet_desktop.models.migrations import KNOWN_HEAD, at_known_head
+
+    assert head_revision() == KNOWN_HEAD
+    db = open_database(tmp_path / "fresh.db")
+    with db.engine.connect() as conn:
+        assert at_known_head(conn)
+    db.dispose()

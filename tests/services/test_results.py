@@ -41,6 +41,18 @@ def test_second_request_is_served_from_memory_and_disk(ctx, tmp_path):
     assert _sorted(reopened.rows).equals(_sorted(first.rows))
 
 
+def test_a_restart_serves_the_saved_practice_summary_without_reading_the_rows(ctx, tmp_path):
+    first = ResultsCache(ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
+    computed = first.summary(["practice_id"])
+    reopened = ResultsCache(ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
+    saved = reopened.summary(["practice_id"])
+    assert callable(reopened._rows)  # the scorecard's summary came from disk, the rows are still there
+    pd.testing.assert_frame_equal(saved, computed)
+    assert _sorted(reopened.rows).equals(_sorted(first.rows))  # and come when asked for
+    # rows read back are nullable Int64 where computed ones may be int64: the same numbers
+    pd.testing.assert_frame_equal(reopened.summary(["provider_id"]), first.summary(["provider_id"]), check_dtype=False)
+
+
 def test_one_patient_edit_refreshes_that_patient_only(ctx, tmp_path):
     cache = ResultsCache(ctx, cache_dir=tmp_path / "c")
     before = cache.results(PERIOD, MEASURES)

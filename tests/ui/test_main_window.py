@@ -214,3 +214,31 @@ def test_help_about_lists_the_bundled_components_with_their_licences_and_the_qt_
     assert "LGPL" in rows["PySide6-Essentials"]["licence"]
     assert {"pandas", "SQLAlchemy", "reportlab", "pyqtgraph"} <= set(rows)
     assert "LGPL" in dialog.qt_notice.text() and "replace" in dialog.qt_notice.text()
+
+
+@pytest.mark.parametrize(("role", "hidden"), [
+    ("analyst", {"care_gaps", "patients", "referrals", "data_entry", "imports", "administration"}),
+    ("clinician", {"data_entry", "imports", "administration"}),
+    ("practice_manager", {"administration"}),
+    ("network_admin", set()),
+])
+def test_a_role_is_offered_only_the_screens_it_may_use(qtbot, db_path, role, hidden):
+    from carenet_desktop.services.users import authenticate, create_user
+
+    db = open_database(db_path)
+    password = "correct-horse-42"
+    create_user(ServiceContext(db), "admin", password, "network_admin")
+    admin = ServiceContext(db, username="admin", user=authenticate(db, "admin", password))
+    if role != "network_admin":
+        create_user(admin, "someone", password, role, practice_codes=[] if role == "analyst" else ["NORTH"])
+    user = authenticate(db, "admin" if role == "network_admin" else "someone", password)
+    window = MainWindow(Session(ServiceContext(db, username=user.username, user=user)), remember_state=False)
+    qtbot.addWidget(window)
+    window.show()
+    shown = {window.navigation.item(r).data(Qt.ItemDataRole.UserRole) for r in range(window.navigation.count())
+             if not window.navigation.item(r).isHidden()}
+    assert shown == set(PAGE_IDS) - hidden
+    for page_id in hidden:  # asked for anyway (a remembered page, a link): the scorecard instead
+        window.show_page(page_id)
+        assert window.current_page().page_id == HOME_PAGE
+    window.session.close()

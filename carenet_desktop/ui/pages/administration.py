@@ -111,6 +111,7 @@ class NewAccountDialog(QDialog):
 
 class AdministrationPage(Page):
     page_id = "administration"
+    requires = "users.manage"
     title = "Administration"
     icon_name = "administration"
     tooltip = "Accounts, the audit trail and backups (network administrators)"

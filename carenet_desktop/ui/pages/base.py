@@ -21,6 +21,8 @@ class Page(QWidget):
     title: ClassVar[str]
     icon_name: ClassVar[str] = ""
     tooltip: ClassVar[str] = ""
+    #: the permission (``services.permissions.ACTIONS``) a role needs to see the page at all
+    requires: ClassVar[str | None] = None
 
     #: a short message for the status bar
     status_message = Signal(str)

@@ -134,6 +134,7 @@ class OutreachDialog(QDialog):
 
 class CareGapsPage(Page):
     page_id = "care_gaps"
+    requires = "patients.read"
     title = "Care gaps"
     icon_name = "care_gaps"
     tooltip = "Children due or overdue for recommended care"

@@ -97,6 +97,7 @@ def undo_saved(progress: Progress, ctx: ServiceContext, entity: str, entity_id: 
 
 class DataEntryPage(Page):
     page_id = "data_entry"
+    requires = "patients.write"
     title = "Data entry"
     icon_name = "data_entry"
     tooltip = "Record visits, immunizations, screenings and activities by hand"

@@ -80,6 +80,7 @@ HISTORY_COLUMNS = (
 
 class ImportsPage(Page):
     page_id = "imports"
+    requires = "patients.write"
     title = "Imports"
     icon_name = "imports"
     tooltip = "Bring in EHR exports: choose a file, match its columns, check, import"

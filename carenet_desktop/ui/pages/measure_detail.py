@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from ...metrics.catalogue import get_measure
-from ...metrics.period import Period
 from ...services import measure_detail as detail
 from ...services.context import Progress
 from ...services.scorecard import ScorecardService
@@ -42,26 +41,10 @@ from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, numb
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
+from .measure_key import SPLITTERS, MeasureKey
 
 STATE_LOADING, STATE_CONTENT, STATE_EMPTY, STATE_ERROR = range(4)
 TABS = ("trend", "practices", "equity", "patients")
-
-
-@dataclass(frozen=True)
-class MeasureKey:
-    """What the detail view shows: one rate of one practice in one period."""
-
-    measure_id: str
-    group_index: int
-    practice_code: str
-    period: Period
-    visible_codes: frozenset[str] = frozenset()  # practices named in comparisons (the others anonymised)
-
-    @property
-    def title(self) -> str:
-        measure = get_measure(self.measure_id)
-        group = measure.groups[self.group_index].title if len(measure.groups) > 1 else ""
-        return f"{self.measure_id} · {measure.title}" + (f" — {group}" if group else "")
 
 
 def _plain(value: Any) -> Any:
@@ -437,7 +420,9 @@ class MeasureDetailView(QWidget):
 
     # --- remembered state ---------------------------------------------------------------------
     def splitter_states(self) -> dict[str, QByteArray]:
-        return {"practices": self.practices_splitter.saveState(), "equity": self.equity_splitter.saveState()}
+        states = {"practices": self.practices_splitter.saveState(), "equity": self.equity_splitter.saveState()}
+        assert tuple(states) == SPLITTERS
+        return states
 
     def restore_splitters(self, states: dict[str, QByteArray | None]) -> None:
         for name, splitter in (("practices", self.practices_splitter), ("equity", self.equity_splitter)):

@@ -84,6 +84,7 @@ def load_patient(progress: Progress, ctx: ServiceContext, patient_id: int, year:
 
 class PatientsPage(Page):
     page_id = "patients"
+    requires = "patients.read"
     title = "Patients"
     icon_name = "patients"
     tooltip = "Find a patient; see their history and measure status"

@@ -76,6 +76,7 @@ def save_activity(progress: Progress, ctx: ServiceContext, ref: OpenReferral, ki
 
 class ReferralsPage(Page):
     page_id = "referrals"
+    requires = "patients.read"
     title = "Referrals"
     icon_name = "referrals"
     tooltip = "Open referral loops and care coordination"

@@ -32,12 +32,7 @@ from PySide6.QtWidgets import (
 from ...metrics.period import Period
 from ...services.context import Progress, ServiceContext
 from ...services.evaluation import select_measures
-from ...services.gaps import export_care_gaps
-from ...services.measure_report import export_measure_report
 from ...services.practices import PracticeSummary, list_practices
-from ...services.reports import network_pdf, scorecard_pdf
-from ...services.results_export import export_results
-from ...services.submissions import export_submission
 from ..forms import ERROR_STYLE
 from ..session import Session
 from ..tasks import Task
@@ -101,6 +96,13 @@ class ReportDone:
 
 def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest) -> ReportDone:
     """Runs on a worker: the one service call that writes the report."""
+    # imported here: reportlab, signing and FHIR cost start-up time and are wanted only when a report is made
+    from ...services.gaps import export_care_gaps
+    from ...services.measure_report import export_measure_report
+    from ...services.reports import network_pdf, scorecard_pdf
+    from ...services.results_export import export_results
+    from ...services.submissions import export_submission
+
     ctx = dataclasses.replace(ctx, progress=progress)
     r, path, period = request, request.path, request.period
     if r.kind == "scorecard":

@@ -7,10 +7,10 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, QTimer, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QSortFilterProxyModel, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,14 +28,17 @@ from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
-from ..charts import SparklineDelegate
 from ..itemmodels.scorecard import ROW_ROLE, SORT_ROLE, TREND_COLUMN, TREND_ROLE, ScorecardTableModel, verdict
 from ..session import Session
 from ..settings import WindowState
+from ..sparklines import SparklineDelegate
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from .base import Page
-from .measure_detail import MeasureDetailView, MeasureKey
+from .measure_key import SPLITTERS, MeasureKey
+
+if TYPE_CHECKING:
+    from .measure_detail import MeasureDetailView
 
 #: how long after the scorecard is shown its sparklines start computing (ms)
 TRENDS_DELAY_MS = 150
@@ -192,10 +195,8 @@ class ScorecardsPage(Page):
                                   "trend, the other practices, equity and the patients behind it.")
         layout.addWidget(self.footnote)
 
-        self.detail = MeasureDetailView(session, self.service, self.trends)
-        self.detail.back_requested.connect(self.close_measure)
-        self.detail.patientRequested.connect(self.patient_requested)
-        self.views.addWidget(self.detail)
+        self._detail: MeasureDetailView | None = None  # built when a measure is first opened
+        self._splitter_states: dict[str, QByteArray | None] = {}
         session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
@@ -298,7 +299,23 @@ class ScorecardsPage(Page):
         self.measure_opened.emit(key)
         return key
 
+    @property
+    def detail(self) -> MeasureDetailView:
+        """The drill-in view (trend, practices, equity, patients), built on first use: its charts need
+        pyqtgraph, which the scorecard itself does not, so the home screen opens sooner."""
+        if self._detail is None:
+            from .measure_detail import MeasureDetailView
+
+            self._detail = MeasureDetailView(self.session, self.service, self.trends)
+            self._detail.back_requested.connect(self.close_measure)
+            self._detail.patientRequested.connect(self.patient_requested)
+            self._detail.restore_splitters(self._splitter_states)
+            self.views.addWidget(self._detail)
+        return self._detail
+
     def close_measure(self) -> None:
+        if self._detail is None:
+            return
         self.detail.cancel()
         self.views.setCurrentWidget(self.card_view)
         self.table.setFocus()
@@ -315,16 +332,19 @@ class ScorecardsPage(Page):
             self.period_combo.setCurrentIndex(index)
             self.period_combo.blockSignals(False)
         self._remembered_practice = state.last_practice()
-        self.detail.restore_splitters({name: state.splitter_state(f"measure_{name}")
-                                       for name in self.detail.splitter_states()})
+        self._splitter_states = {name: state.splitter_state(f"measure_{name}") for name in SPLITTERS}
+        if self._detail is not None:
+            self._detail.restore_splitters(self._splitter_states)
 
     def save_state(self, state: WindowState) -> None:
         code = self.practice_combo.currentData()
         if code:
             state.set_last_practice(str(code))
         state.set_last_year(int(self.period_combo.currentData()))
-        for name, value in self.detail.splitter_states().items():
-            state.set_splitter_state(f"measure_{name}", value)
+        states = self._detail.splitter_states() if self._detail is not None else self._splitter_states
+        for name, value in states.items():
+            if value is not None:
+                state.set_splitter_state(f"measure_{name}", value)
 
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""

@@ -1,0 +1,13 @@
+"""Entry point of the bundled program on Linux: one executable under two names.
+
+Started as ``carenet`` (the symbolic link beside it) it is the command line; as ``CareNetDesktop`` the
+window. One program rather than two saves a second copy of the bundled Python code (~17 MB).
+"""
+
+import os
+import sys
+
+from carenet_desktop.cli import gui_main, main
+
+invoked_as = os.path.basename(sys.argv[0]).lower()
+sys.exit(main() if invoked_as in ("carenet", "carenet.exe") else gui_main())
