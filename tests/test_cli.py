@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from carenet_desktop import __version__
 from carenet_desktop.cli import main
 from carenet_desktop.models.database import open_database
@@ -65,3 +67,16 @@ def test_demo_command_loads_the_code_catalogue(tmp_path, capsys):
         assert s.scalar(select(func.count()).select_from(ValueSet)) > 100
     store.dispose()
     assert "300 patients" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "window_only"), [
+    ([], True), (["gui"], True), (["--db", "x.db"], True), (["--db", "gui", "demo"], False),
+    (["--version"], True), (["-v", "--db", "x.db", "gui", "--demo"], True), (["demo"], False),
+    (["--help"], False), (["gui", "--help"], False), (["--user", "ana", "report", "network"], False),
+])
+def test_only_the_window_command_is_loaded_for_the_window(argv, window_only):
+    """The icon's double-click (no command) must not wait for every other command's imports; help and the
+    other commands get the whole parser."""
+    from carenet_desktop.cli import _window_only
+
+    assert _window_only(argv) is window_only

@@ -9,22 +9,13 @@ import shutil
 
 import pytest
 
-from carenet_desktop.cli import COMMAND_MODULES, gaps_cmd
+from carenet_desktop.cli import gaps_cmd
 from carenet_desktop.cli import main as cli_main
 
 
 def run(argv: list[str]) -> int:
-    """``carenet gaps ...`` through the real entry point (registering the command if the lead has not yet)."""
-    if gaps_cmd in COMMAND_MODULES:
-        return cli_main(argv)
-    import carenet_desktop.cli as cli
-
-    saved = cli.COMMAND_MODULES
-    cli.COMMAND_MODULES = (*saved, gaps_cmd)
-    try:
-        return cli_main(argv)
-    finally:
-        cli.COMMAND_MODULES = saved
+    """``carenet gaps ...`` through the real entry point."""
+    return cli_main(argv)
 
 
 @pytest.fixture(scope="module")

@@ -2,43 +2,60 @@
 
 Each command group lives in its own module with a ``register(subparsers, parent)`` function.
 User errors print one line and exit non-zero; tracebacks are for bugs only.
+
+The command modules are imported when the parser is built, and for the window (``carenet gui``, the
+default) or ``--version`` only ``gui_cmd`` is: the others pull in reportlab, signing, FHIR and the rest, about
+a second of start-up a practice manager double-clicking the icon should not wait for.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from .. import APP_NAME, __version__
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
-from . import (
-    audit_cmd,
-    demo_cmd,
-    exchange_cmd,
-    gaps_cmd,
-    gui_cmd,
-    import_cmd,
-    measures_cmd,
-    practices_cmd,
-    report_cmd,
-    store_cmd,
-    users_cmd,
-)
 
-COMMAND_MODULES = (gui_cmd, demo_cmd, practices_cmd, import_cmd, measures_cmd, gaps_cmd, exchange_cmd, report_cmd,
-                   audit_cmd, store_cmd, users_cmd)
+#: the command modules of this package, in the order ``carenet --help`` lists them
+COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "exchange_cmd",
+                   "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
+#: global options that take a value (to find the command word in ``argv``)
+_VALUE_OPTIONS = frozenset({"--db", "--user"})
 
 
 class UserError(Exception):
     """A mistake in how the command was called (bad argument, missing file)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f".{name}", __name__)
+
+
+def _window_only(argv: Sequence[str]) -> bool:
+    """True when ``argv`` opens the window (``gui`` or no command) or asks for the version, not for help."""
+    if any(a in ("-h", "--help") for a in argv):
+        return False
+    if "--version" in argv:
+        return True
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg == "gui"
+    return True
+
+
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carenet", description=f"{APP_NAME}: pediatric care-network quality tracking.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--db", default=None, help="database file or SQLAlchemy URL (default: $CARENET_DB or the user-data folder)")
@@ -53,13 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     parent.add_argument("--allow-network-share", action="store_true", default=argparse.SUPPRESS,
                         help="open a SQLite file on a network share anyway")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(subparsers, parent)
+    for name in commands:
+        _module(name).register(subparsers, parent)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(("gui_cmd",) if _window_only(words) else COMMAND_MODULES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
                    help="open the demo network in the user-data folder (created with demo data on first run)")
     p.add_argument("--screenshot", metavar="FILE.png", type=Path,
                    help="save a 1280x800 picture of the main window once the practices are loaded, then exit")
+    p.add_argument("--sign-in-screenshot", metavar="FILE.png", type=Path,
+                   help="save a picture of the sign-in window of a database with accounts, then exit (the "
+                        "installer's start-up check)")
     p.add_argument("--page", metavar="PAGE",
                    help="screen to show: network, scorecards, care_gaps, patients, referrals, data_entry, "
                         "imports, reports, settings")
@@ -36,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if demo and db:
         print("carenet: error: use either --demo or --db, not both", file=sys.stderr)
         return 2
-    if screenshot is not None and screenshot.suffix.lower() != ".png":
-        print(f"carenet: error: the screenshot must be a .png file: {screenshot}", file=sys.stderr)
-        return 2
+    sign_in_shot: Path | None = getattr(args, "sign_in_screenshot", None)
+    for shot in (screenshot, sign_in_shot):
+        if shot is not None and shot.suffix.lower() != ".png":
+            print(f"carenet: error: the screenshot must be a .png file: {shot}", file=sys.stderr)
+            return 2
     try:
         from ..ui.launch import LaunchError, run_gui
     except ImportError as exc:  # a broken Qt installation: say so in one line
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             screenshot=screenshot,
             page=getattr(args, "page", None),
             terminal_progress=TerminalProgress("Creating the demo network"),
+            sign_in_screenshot=sign_in_shot,
         )
     except LaunchError as exc:
         print(f"carenet: error: {exc}", file=sys.stderr)

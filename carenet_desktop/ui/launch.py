@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 
 from ..models.database import (
+    Database,
     DatabaseError,
     default_database_path,
     demo_database_path,
@@ -25,12 +27,13 @@ from ..models.database import (
 )
 from ..models.durability import BackupFile
 from ..services.context import Progress, ServiceContext, ServiceError
+from ..services.users import has_users
 from .app import create_application
 from .main_window import DEFAULT_SIZE, MainWindow
 from .pages import PAGE_IDS
 from .session import Session
 from .settings import idle_lock_minutes
-from .signin import IdleLock
+from .signin import IdleLock, SignInDialog
 from .startup import (
     DeferredCheck,
     StartCancelled,
@@ -84,12 +87,15 @@ def run_gui(
     screenshot: Path | None = None,
     page: str | None = None,
     terminal_progress: Callable[[float, str], None] | None = None,
+    sign_in_screenshot: Path | None = None,
 ) -> int:
     """Open the window on ``db`` (or the demo database at ``demo_path``); with ``screenshot``, save a PNG
-    of the window once the practices are shown and return instead of running the event loop."""
+    of the window once the practices are shown and return instead of running the event loop; with
+    ``sign_in_screenshot``, save a PNG of the sign-in window a store with accounts opens with, and return
+    (the installer's check of the time to the first window)."""
     if page is not None and page not in PAGE_IDS:
         raise LaunchError(f"Unknown page {page!r}; choose one of: {', '.join(PAGE_IDS)}")
-    headless = screenshot is not None
+    headless = screenshot is not None or sign_in_screenshot is not None
     if demo_path is not None and headless and not demo_path.exists():
         # no window to show progress in yet: build before Qt starts, with the terminal bar
         _build_demo_or_fail(demo_path, Progress(terminal_progress))
@@ -121,6 +127,11 @@ def run_gui(
         if not headless:
             QMessageBox.critical(None, "Cannot open the database", message)
         raise LaunchError(message) from exc
+    if sign_in_screenshot is not None:
+        try:
+            return _sign_in_picture(app, database, sign_in_screenshot)
+        finally:
+            database.dispose()
     try:
         user = setup.user if setup is not None else sign_in(database, headless=headless, demo=demo_path is not None)
     except StartCancelled:
@@ -226,6 +237,17 @@ def _remove_partial(path: Path) -> None:
             log.warning("Could not remove the incomplete demo database file %s", candidate.name)
 
 
+def _sign_in_picture(app: QApplication, database: Database, path: Path) -> int:
+    if not has_users(database):
+        raise LaunchError("This database has no user accounts, so it opens without a sign-in window.")
+    dialog = SignInDialog(database)
+    dialog.show()
+    for _ in range(3):
+        app.processEvents()
+    _save_png(dialog.grab(), path)
+    return 0
+
+
 def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | None,
                 handler_errors: Callable[[], int]) -> int:
     window.resize(DEFAULT_SIZE)
@@ -254,13 +276,16 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, page: str | N
         app.processEvents()
     if handler_errors():
         return 1
-    image = window.grab()
+    _save_png(window.grab(), path)
+    return 0
+
+
+def _save_png(image: QPixmap, path: Path) -> None:
     path = path.expanduser()
     if path.parent and not path.parent.exists():
         raise LaunchError(f"Folder does not exist: {path.parent}")
     if not image.save(str(path), "PNG"):
         raise LaunchError(f"Cannot write the screenshot to {path}")
-    return 0
 
 
 def _wait_for_page(page: object) -> None:

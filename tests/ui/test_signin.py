@@ -145,6 +145,22 @@ def test_headless_start_on_a_store_with_accounts_needs_credentials(qapp, db_path
     assert out.stat().st_size > 0
 
 
+def test_the_sign_in_window_can_be_pictured_for_the_start_up_check(qapp, db_path, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from carenet_desktop.models.database import open_database
+
+    out = tmp_path / "sign-in.png"
+    with pytest.raises(launch.LaunchError, match="no user accounts"):
+        launch.run_gui(str(db_path), sign_in_screenshot=out)
+    db = open_database(db_path)
+    create_user(ServiceContext(db), "admin", PASSWORD, "network_admin")
+    db.dispose()
+    assert launch.run_gui(str(db_path), sign_in_screenshot=out) == 0
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() > 200 and image.height() > 100
+
+
 def test_headless_start_on_a_damaged_store_says_how_to_restore(qapp, db_path, tmp_path):
     from carenet_desktop.models.database import open_database
 
