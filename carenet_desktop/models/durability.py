@@ -46,6 +46,11 @@ class BackupFile:
         return parts[4] if len(parts) == 5 else ""
 
 
+#: how many SQLite steps between two polls of ``should_stop`` (a few ms of work): each poll takes the GIL
+#: from the window's thread, so not much more often
+CHECK_POLL_STEPS = 1_000_000
+
+
 def integrity_problems(path: Path, *, quick: bool = False, key: str | None = None,
                        should_stop: Callable[[], bool] | None = None) -> list[str]:
     """SQLite's ``integrity_check`` (or the faster ``quick_check``) of a file: empty when it is sound.
@@ -60,7 +65,7 @@ def integrity_problems(path: Path, *, quick: bool = False, key: str | None = Non
     except sqlite3.Error as exc:
         return [f"cannot be opened: {exc}"]
     if should_stop is not None:
-        con.set_progress_handler(lambda: 1 if should_stop() else 0, 10_000)
+        con.set_progress_handler(lambda: 1 if should_stop() else 0, CHECK_POLL_STEPS)
     try:
         pragma = "quick_check" if quick else "integrity_check"
         rows = [str(r[0]) for r in con.execute(f"PRAGMA {pragma}(20)").fetchall()]

@@ -217,11 +217,13 @@ class ResultsCache:
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
-        if summary is None:  # a cache written before summaries were saved: read the rows now
+        if summary is None:  # a cache written before summaries were saved: read the rows now, save both
             rows = _read_rows(path, names)
             if rows is None:
                 return None
-            return CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
+            entry = CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
+            self._write_disk(entry)
+            return entry
 
         def load_rows() -> pd.DataFrame:
             rows = _read_rows(path, names)

@@ -35,6 +35,7 @@ from .session import Session
 from .settings import idle_lock_minutes
 from .signin import IdleLock, SignInDialog
 from .startup import (
+    CHECK_AFTER_START_MS,
     DeferredCheck,
     StartCancelled,
     check_in_background,
@@ -162,7 +163,9 @@ def run_gui(
             window.close()  # the event loop ends; the store is closed before the file is replaced
 
         if deferred is not None:
-            check_in_background(session.tasks, deferred, window, on_restore=restore_chosen)
+            check = deferred
+            QTimer.singleShot(CHECK_AFTER_START_MS, window,
+                              lambda: check_in_background(session.tasks, check, window, on_restore=restore_chosen))
         session.tasks.run(lambda _progress: scheduled_backup(ctx), label="Backing up", write=True)
         _close_on_interrupt(window)
         code = app.exec()

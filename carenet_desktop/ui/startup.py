@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: Larger files are checked for damage after the window opens (see the module docstring).
 CHECK_BEFORE_START_BYTES = 256 * 1024 * 1024
+#: ... this long after it opens: the first screen reads the store and its saved results meanwhile, and a
+#: check reading the whole file beside them would slow the start it was moved out of
+CHECK_AFTER_START_MS = 15_000
 
 
 class StartCancelled(Exception):
@@ -133,7 +136,7 @@ def check_in_background(tasks: TaskRunner, check: DeferredCheck, window: QWidget
         if answer == QMessageBox.StandardButton.Yes:
             on_restore(sound)
 
-    return tasks.run(work, label="Checking the database for damage", on_finished=finished)
+    return tasks.run(work, label="Checking the database for damage", idle=True, on_finished=finished)
 
 
 def restore_after_close(check: DeferredCheck, backup: BackupFile) -> None:

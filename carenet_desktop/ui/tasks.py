@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from ..models.database import DatabaseError
 from ..services.context import Cancelled, Progress, ServiceError
@@ -192,6 +192,11 @@ class TaskRunner(QObject):
         self._readers.setMaxThreadCount(max(2, QThreadPool.globalInstance().maxThreadCount()))
         self._writer = QThreadPool(self)
         self._writer.setMaxThreadCount(1)
+        # housekeeping nobody waits for (the integrity check of a large store): one thread at the OS's idle
+        # priority (SCHED_IDLE on Linux), so it only uses a core the window and the real work leave free
+        self._idle = QThreadPool(self)
+        self._idle.setMaxThreadCount(1)
+        self._idle.setThreadPriority(QThread.Priority.IdlePriority)
         self._active: list[Task] = []
         self.crash_handler = crash_handler
 
@@ -205,6 +210,7 @@ class TaskRunner(QObject):
         *args: Any,
         label: str = "Working",
         write: bool = False,
+        idle: bool = False,
         on_finished: Callable[[Any], None] | None = None,
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
@@ -212,7 +218,8 @@ class TaskRunner(QObject):
     ) -> Task:
         """Run ``fn(progress, *args)`` on a worker thread. Callbacks run on the GUI thread.
 
-        ``write=True`` queues the work behind other writes (one database writer at a time).
+        ``write=True`` queues the work behind other writes (one database writer at a time); ``idle=True``
+        runs read-only housekeeping at idle priority.
         """
         task = Task(label, self)
         task.crash_handler = self._handle_crash
@@ -229,7 +236,7 @@ class TaskRunner(QObject):
         self.active_changed.emit(len(self._active))
         self.started.emit(task)
         job = _Job(fn, args, task.progress_object, task._job_signals)
-        (self._writer if write else self._readers).start(job)
+        (self._writer if write else self._idle if idle else self._readers).start(job)
         return task
 
     def _handle_crash(self, info: ExceptionInfo) -> None:
@@ -252,4 +259,5 @@ class TaskRunner(QObject):
             task.cancel()
         ok_readers = self._readers.waitForDone(timeout_ms)
         ok_writer = self._writer.waitForDone(timeout_ms)
-        return ok_readers and ok_writer
+        ok_idle = self._idle.waitForDone(timeout_ms)
+        return ok_readers and ok_writer and ok_idle

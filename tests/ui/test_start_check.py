@@ -98,10 +98,13 @@ def test_a_sound_file_checked_after_start_says_nothing(qtbot, db_path, monkeypat
     assert runner.shutdown()
 
 
-def test_closing_the_window_stops_a_running_check_without_calling_it_damage(tmp_path):
+def test_closing_the_window_stops_a_running_check_without_calling_it_damage(tmp_path, monkeypatch):
     import sqlite3
 
+    from carenet_desktop.models import durability
     from carenet_desktop.models.durability import CheckInterrupted
+
+    monkeypatch.setattr(durability, "CHECK_POLL_STEPS", 10_000)  # a small file: poll sooner
 
     path = tmp_path / "large.db"
     con = sqlite3.connect(path)

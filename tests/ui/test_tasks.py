@@ -136,3 +136,28 @@ def test_chatty_progress_is_throttled_but_the_end_arrives(qtbot, runner):
     assert 1 <= len(received) < 2_000
     assert received[-1] == (1.0, "all rows")
     assert task.message == "all rows" and task.fraction == 1.0
+
+
+def test_idle_work_runs_on_a_thread_at_idle_priority(qtbot):
+    """The integrity check of a large store must not take a core from the window (SCHED_IDLE on Linux)."""
+    import os
+    import sys
+
+    from PySide6.QtCore import QThread
+
+    from carenet_desktop.ui.tasks import TaskRunner
+
+    runner = TaskRunner()
+
+    def where(_progress):  # type: ignore[no-untyped-def]
+        policy = os.sched_getscheduler(0) if sys.platform.startswith("linux") else None
+        return QThread.currentThread().priority(), policy
+
+    results = []
+    task = runner.run(where, idle=True, on_finished=results.append)
+    qtbot.waitUntil(lambda: task.is_done, timeout=10_000)
+    priority, policy = results[0]
+    assert priority == QThread.Priority.IdlePriority
+    if policy is not None:
+        assert policy == os.SCHED_IDLE
+    assert runner.shutdown()
