@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,9 +49,12 @@ def main() -> int:
             store = open_database(db)
             build_demo(store, practices=6, patients=6000, seed=2025, as_of=dt.date(2026, 6, 30))
             ensure_default_catalogue(ServiceContext(store))
+            _add_accounts(store)
             store.dispose()
         args.out.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        if args.db is None:  # the window signs in as the administrator, who sees every screen
+            env.update(CARENET_USER="admin", CARENET_PASSWORD=SCREENSHOT_PASSWORD)
         failed = 0
         for page in PAGE_IDS:
             target = args.out / f"{page.replace('_', '-')}.png"
@@ -71,6 +75,25 @@ def main() -> int:
         failed += result.returncode != 0
         print(result.stdout.strip() or f"import wizard FAILED: {result.stderr.strip().splitlines()[-1:]}")
     return 1 if failed else 0
+
+
+SCREENSHOT_PASSWORD = "screenshots-only-7"  # a throwaway store's accounts, deleted with it
+#: the accounts the Administration picture lists: (user, role, practices, display name)
+ACCOUNTS = (("admin", "network_admin", (), "Network office administrator"),
+            ("mrivera", "practice_manager", ("P001",), "Maria Rivera"),
+            ("drchen", "clinician", ("P001", "P002"), "Dr. Wei Chen"),
+            ("analyst", "analyst", (), "Quality analyst"))
+
+
+def _add_accounts(store: Any) -> None:
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.users import authenticate, create_user
+
+    (name, role, practices, display), *others = ACCOUNTS
+    create_user(ServiceContext(store), name, SCREENSHOT_PASSWORD, role, practices, display_name=display)
+    admin = ServiceContext(store, username=name, user=authenticate(store, name, SCREENSHOT_PASSWORD))
+    for name, role, practices, display in others:
+        create_user(admin, name, SCREENSHOT_PASSWORD, role, practices, display_name=display)
 
 
 MEASURE_SHOT = ("CMS117", 0)  # the measure drilled into for the measure-*.png pictures

@@ -298,13 +298,19 @@ def _wait_for_page(page: object) -> None:
     loaded = getattr(page, "loaded", None)
     if loaded is None or state is None or getattr(page, "STATE_LOADING", None) is None:
         return
-    if state.currentIndex() != page.STATE_LOADING:  # type: ignore[attr-defined]
-        return
+    if state.currentIndex() == page.STATE_LOADING:  # type: ignore[attr-defined]
+        _wait_for(loaded, getattr(page, "load_failed", None))
+    # the scorecard's sparklines come a moment after its table: a picture shows them
+    trends_loaded = getattr(page, "trends_loaded", None)
+    if trends_loaded is not None and getattr(page, "trend_table", True) is None:
+        _wait_for(trends_loaded, None)
+
+
+def _wait_for(signal: object, failed: object | None) -> None:
     loop = QEventLoop()
-    loaded.connect(loop.quit)
-    failed = getattr(page, "load_failed", None)
+    signal.connect(loop.quit)  # type: ignore[attr-defined]
     if failed is not None:
-        failed.connect(loop.quit)
+        failed.connect(loop.quit)  # type: ignore[attr-defined]
     QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
     loop.exec()
 
