@@ -60,12 +60,13 @@ def trend_table(service: ScorecardService, period: Period, progress: Progress | 
     progress = progress or Progress()
     periods = trend_periods(period, count)
     pieces = []
-    for i, p in enumerate(periods):
-        progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
-        table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))
-        if p != period:
-            service.cache.discard(p)
-        pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
+    with service.cache.sharing_frames():  # the periods not computed yet read the store once between them
+        for i, p in enumerate(periods):
+            progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
+            table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))
+            if p != period:
+                service.cache.discard(p)
+            pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
     progress.report(1.0, "Trend ready")
     return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*TREND_COLUMNS, "period_end"])
 

@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,8 @@ class ResultsCache:
         self.ctx = ctx
         self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
         self._lock = threading.Lock()
+        self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
+        self._shared: tuple[int, Any] | None = None  # (change version, MeasureData)
         identity = ctx.db.url.render_as_string(hide_password=True)
         folder = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
         self.folder = folder / hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -108,6 +111,20 @@ class ResultsCache:
             self._entries[key] = entry
             return entry
 
+    @contextmanager
+    def sharing_frames(self) -> Iterator[None]:
+        """Within this block, periods computed from scratch share one load of the store's frames (a trend
+        computes twelve); they are let go when the block ends, so the window does not keep them."""
+        with self._lock:
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._sharing -= 1
+                if not self._sharing:
+                    self._shared = None
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -123,12 +140,8 @@ class ResultsCache:
 
     def _evaluate(self, period: Period, ids: tuple[str, ...], progress: Progress, **selection: object) -> tuple[pd.DataFrame, dict[str, str]]:
         progress.report(0.0, "Loading data")
-        if selection:
-            data = load_measure_data(self.ctx.db, **selection)  # type: ignore[arg-type]
-        else:  # everything: from the columnar snapshot when the data has not changed since it was taken
-            from .frames_cache import load_measure_data_cached
-
-            data, _ = load_measure_data_cached(self.ctx.db)
+        # everything: from the columnar snapshot when the data has not changed since it was taken
+        data = load_measure_data(self.ctx.db, **selection) if selection else self._all_frames()  # type: ignore[arg-type]
         measures = select_measures(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:
@@ -137,6 +150,19 @@ class ResultsCache:
         run = evaluate_measures(data, period, measures, on_measure=step)
         progress.report(1.0, "Done")
         return run.rows[list(ROW_COLUMNS)], run.failures
+
+    def _all_frames(self) -> Any:
+        from .frames_cache import load_measure_data_cached
+
+        if self._sharing:
+            with self.ctx.db.session() as s:
+                version = current_version(s)
+            if self._shared is not None and self._shared[0] == version:
+                return self._shared[1]
+            data, _ = load_measure_data_cached(self.ctx.db)
+            self._shared = (version, data)
+            return data
+        return load_measure_data_cached(self.ctx.db)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         with self.ctx.db.session() as s:

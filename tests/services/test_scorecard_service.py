@@ -80,3 +80,31 @@ def test_a_store_without_value_sets_gets_the_shipped_catalogue(demo_ctx, tmp_pat
     assert table["numerator"].sum() > 0
     with demo_ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(ValueSet)) > 100
+
+
+def test_a_trend_reads_the_store_once_and_gives_the_periods_own_results(demo_ctx, tmp_path, monkeypatch):
+    """The twelve rolling periods share one load of the frames; each period's figures are the same as when
+    it is computed alone."""
+    import pandas as pd
+
+    from carenet_desktop.services import frames_cache
+    from carenet_desktop.services.measure_detail import trend_periods, trend_table
+
+    loads = []
+    real = frames_cache.load_measure_data_cached
+    monkeypatch.setattr(frames_cache, "load_measure_data_cached",
+                        lambda db, folder=None: loads.append(1) or real(db, folder))
+    period = Period.year(2025)
+    measures = ["CMS117", "LSC"]
+    shared = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "a"))
+    monkeypatch.setattr(shared, "network_table",
+                        lambda p, measure_ids=None, progress=None, f=shared.network_table: f(p, measures, progress))
+    table = trend_table(shared, period, count=4)
+    assert len(loads) == 1  # four periods computed, the store read once
+    for p in trend_periods(period, 4):
+        alone = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / f"b{p.end}"))
+        expected = alone.network_table(p, measures)[["practice_code", "measure", "group_index", "numerator",
+                                                     "rate_base"]].reset_index(drop=True)
+        got = table[table["period_end"] == p.end][list(expected.columns)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert len(loads) == 5  # sharing ended with the trend: each lone period read the store itself
