@@ -96,3 +96,18 @@ def test_colours_follow_the_measure_direction(qtbot, qtmodeltester) -> None:  # 
     assert colour[:3] == [GOOD, BAD, BAD]  # lower is better for DOWN; TGT misses its target though above the network
     assert colour[3] is None
     assert model.index(3, 1).data() == "–"
+
+
+def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> None:  # type: ignore[no-untyped-def]
+    """Sized once for the widest figure of any practice: no practice's numbers are cut off, and a switch
+    does not re-measure every cell."""
+    from carenet_desktop.ui.itemmodels.scorecard import TREND_COLUMN
+
+    table = page.table
+    columns = [c for c in range(1, page.model.columnCount()) if c != TREND_COLUMN]
+    widths = [table.columnWidth(c) for c in columns]
+    for i in range(page.practice_combo.count()):
+        page.practice_combo.setCurrentIndex(i)
+        assert [table.columnWidth(c) for c in columns] == widths
+        for c, width in zip(columns, widths, strict=True):
+            assert table.sizeHintForColumn(c) <= width, (page.practice_combo.currentText(), c)
