@@ -115,6 +115,9 @@ class Task(QObject):
         self._job_signals.cancelled.connect(self._on_cancelled, queued)
         self._job_signals.crashed.connect(self._on_crashed, queued)
         self.progress_object = Progress(self._report_from_worker)
+        #: set when the runner shuts down (the window closed): the outcome reaches nobody, since the
+        #: widgets its callbacks would update may already be gone
+        self.discarded = False
         self.crash_handler: Callable[[ExceptionInfo], None] | None = None
 
     # --- worker side --------------------------------------------------------------------------
@@ -171,7 +174,8 @@ class Task(QObject):
             return
         self.is_done = True
         try:
-            emit()
+            if not self.discarded:
+                emit()
         finally:
             self.done.emit()
 
@@ -256,6 +260,7 @@ class TaskRunner(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every task and wait for the workers; True when all stopped in time."""
         for task in self._active:
+            task.discarded = True
             task.cancel()
         ok_readers = self._readers.waitForDone(timeout_ms)
         ok_writer = self._writer.waitForDone(timeout_ms)

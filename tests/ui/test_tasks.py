@@ -161,3 +161,26 @@ def test_idle_work_runs_on_a_thread_at_idle_priority(qtbot):
     if policy is not None:
         assert policy == os.SCHED_IDLE
     assert runner.shutdown()
+
+
+def test_work_that_ends_after_the_window_closed_tells_nobody(qtbot):
+    """A page's callback would touch widgets that are gone: after shutdown the outcome is dropped (the
+    work itself, a write included, still completes or stops as it would)."""
+    import threading
+
+    from carenet_desktop.ui.tasks import TaskRunner
+
+    runner = TaskRunner()
+    release = threading.Event()
+    heard = []
+
+    def slow(_progress):  # type: ignore[no-untyped-def]
+        release.wait(5)
+        return "result"
+
+    task = runner.run(slow, write=True, on_finished=heard.append, on_failed=heard.append,
+                      on_cancelled=lambda: heard.append("cancelled"))
+    threading.Timer(0.2, release.set).start()
+    assert runner.shutdown(5000)
+    qtbot.waitUntil(lambda: task.is_done, timeout=5000)
+    assert heard == []

@@ -28,7 +28,15 @@ from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
-from ..itemmodels.scorecard import ROW_ROLE, SORT_ROLE, TREND_COLUMN, TREND_ROLE, ScorecardTableModel, verdict
+from ..itemmodels.scorecard import (
+    COLUMNS,
+    ROW_ROLE,
+    SORT_ROLE,
+    TREND_COLUMN,
+    TREND_ROLE,
+    ScorecardTableModel,
+    verdict,
+)
 from ..session import Session
 from ..settings import WindowState
 from ..sparklines import SparklineDelegate
@@ -351,14 +359,19 @@ class ScorecardsPage(Page):
     def _size_columns(self, data: ScorecardData) -> None:
         """Fit the columns to the widest figure of any practice, once per load. Columns sized to their
         contents on every switch would ask each cell for its size (~2,500 calls into Python per switch,
-        each waiting for the GIL while a worker computes); fixed, a switch only repaints (~900)."""
+        each waiting for the GIL while a worker computes); fixed, a switch only repaints (~900). Only the
+        widest row of each column is measured by the view: measuring every practice's rows would itself
+        stall the window (~16,000 calls)."""
         every = [r for rows in data.rows.values() for r in rows]
         if not every:
             return
-        self.model.set_rows(every, self._descriptions.get)
-        for column in range(1, self.model.columnCount()):
-            if column != TREND_COLUMN:
-                self.table.resizeColumnToContents(column)
+        metrics = self.table.fontMetrics()
+        columns = [c for c in range(1, len(COLUMNS)) if c != TREND_COLUMN]
+        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r))))): None
+                  for c in columns}
+        self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
+        for column in columns:
+            self.table.resizeColumnToContents(column)
 
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""
