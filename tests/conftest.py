@@ -30,3 +30,15 @@ def _private_cache_folder(tmp_path_factory):  # type: ignore[no-untyped-def]
             os.environ.pop(var, None)
         else:
             os.environ[var] = value
+
+
+@pytest.fixture
+def hand_store(tmp_path):  # type: ignore[no-untyped-def]
+    """(Database, HandMade): the hand-made store of ``tests/patient_records.py`` in a new file."""
+    from carenet_desktop.models.database import open_database
+    from tests.patient_records import build_hand_made
+
+    db = open_database(tmp_path / "hand.db")
+    hand = build_hand_made(db)
+    yield db, hand
+    db.dispose()

@@ -116,3 +116,4 @@ def build_hand_made(db: Database) -> HandMade:
                            activity_type="outreach-call", activity_date=dt.date(2025, 6, 5), minutes=15,
                            performed_by="K. Okafor, MSW"))
         return HandMade(hand.id, other.id, mateo.id, sofia.id, wei.id, ada.id, other_rivera.id)
+

@@ -248,7 +248,8 @@ class ResultsCache:
             if rows is None:
                 return None
             entry = CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
-            self._write_disk(entry)
+            if "summary_dtypes" not in meta:  # written by an earlier version: once, not at every read
+                self._write_disk(entry)
             return entry
 
         def load_rows() -> pd.DataFrame:

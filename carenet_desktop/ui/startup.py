@@ -99,7 +99,8 @@ def open_store_deferring_check(target: str | None, *, headless: bool,
 
 def check_in_background(tasks: TaskRunner, check: DeferredCheck, window: QWidget,
                         on_restore: Callable[[BackupFile], None]) -> Task:
-    """Check the file on a reader thread; when it is damaged, say so and offer the newest sound backup.
+    """Check the file on an idle-priority thread; when it is damaged, say so and offer the newest sound
+    backup.
 
     ``on_restore(backup)`` is called when the user accepts: it must close the window and the store before
     the file is replaced (the restore itself is :func:`restore_after_close`).
@@ -110,10 +111,7 @@ def check_in_background(tasks: TaskRunner, check: DeferredCheck, window: QWidget
                                           should_stop=lambda: progress.cancelled)
         except CheckInterrupted:
             raise Cancelled() from None
-        if not problems:
-            return [], None
-        sound = next((b for b in list_backups(check.path) if not integrity_problems(b.path, key=check.key)), None)
-        return problems, sound
+        return (problems, _newest_sound_backup(check.path, check.key)) if problems else ([], None)
 
     def finished(result: tuple[list[str], BackupFile | None]) -> None:
         problems, sound = result
@@ -121,19 +119,11 @@ def check_in_background(tasks: TaskRunner, check: DeferredCheck, window: QWidget
             log.info("Integrity check after start: sound")
             return
         log.error("Integrity check failed: %d problem(s)", len(problems))
-        message = (f"The database {check.path.name} is damaged (SQLite's integrity check found: "
-                   f"{'; '.join(problems[:3])}). Stop entering data until it is repaired.")
+        message = _damage_message(check.path, problems) + " Stop entering data until it is repaired."
         if sound is None:
             QMessageBox.critical(window, "The database is damaged", message + "\n\nNo sound backup was found: "
                                  "ask your network administrator for help before you go on.")
-            return
-        answer = QMessageBox.warning(
-            window, "The database is damaged",
-            f"{message}\n\nClose CareNet and restore the newest sound backup, taken "
-            f"{sound.taken_at:%Y-%m-%d %H:%M}? The damaged file is kept beside it, not deleted. Changes made "
-            "after that backup are lost.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
-        if answer == QMessageBox.StandardButton.Yes:
+        elif _restore_wanted(window, message, sound, "Close CareNet and restore"):
             on_restore(sound)
 
     return tasks.run(work, label="Checking the database for damage", idle=True, on_finished=finished)
@@ -158,19 +148,31 @@ def _check(path: Path, key: str | None, *, headless: bool) -> None:
         _offer_restore(path, problems, key, headless=headless)
 
 
+def _newest_sound_backup(path: Path, key: str | None) -> BackupFile | None:
+    return next((b for b in list_backups(path) if not integrity_problems(b.path, key=key)), None)
+
+
+def _damage_message(path: Path, problems: list[str]) -> str:
+    return f"The database {path.name} is damaged (SQLite's integrity check found: {'; '.join(problems[:3])})."
+
+
+def _restore_wanted(parent: QWidget | None, message: str, sound: BackupFile, action: str) -> bool:
+    """Ask whether to ``action`` ("Restore" / "Close CareNet and restore") the newest sound backup."""
+    answer = QMessageBox.warning(
+        parent, "The database is damaged",
+        f"{message}\n\n{action} the newest sound backup, taken {sound.taken_at:%Y-%m-%d %H:%M}? "
+        "The damaged file is kept beside it, not deleted. Changes made after that backup are lost.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def _offer_restore(path: Path, problems: list[str], key: str | None, *, headless: bool) -> None:
-    sound = next((b for b in list_backups(path) if not integrity_problems(b.path, key=key)), None)
-    message = (f"The database {path.name} is damaged (SQLite's integrity check found: "
-               f"{'; '.join(problems[:3])}).")
+    sound = _newest_sound_backup(path, key)
+    message = _damage_message(path, problems)
     if headless or sound is None:
         hint = " Restore a backup with: carenet restore --latest" if sound else " No sound backup was found."
         raise DatabaseError(message + hint)
-    answer = QMessageBox.warning(
-        None, "The database is damaged",
-        f"{message}\n\nRestore the newest sound backup, taken {sound.taken_at:%Y-%m-%d %H:%M}? "
-        "The damaged file is kept beside it, not deleted. Changes made after that backup are lost.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
-    if answer != QMessageBox.StandardButton.Yes:
+    if not _restore_wanted(None, message, sound, "Restore"):
         raise StartCancelled()
     try:
         restore_backup(path, sound.path, key=key, username="desktop")

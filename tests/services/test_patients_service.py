@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from carenet_desktop.models import AuditLog
-from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext, ServiceError
 from carenet_desktop.services.lookup import find_patients
 from carenet_desktop.services.patient_measures import DUE, EXCLUDED, MET, NOT_APPLICABLE, OVERDUE
@@ -22,17 +21,9 @@ from carenet_desktop.services.patients import (
 )
 from carenet_desktop.services.permissions import NotAllowed
 from carenet_desktop.services.users import authenticate, create_user, has_users
-from tests.patient_records import AS_OF, HandMade, build_hand_made
+from tests.patient_records import AS_OF, HandMade
 
 PASSWORD = "correct-horse-42"
-
-
-@pytest.fixture
-def store(tmp_path):  # type: ignore[no-untyped-def]
-    db = open_database(tmp_path / "hand.db")
-    hand = build_hand_made(db)
-    yield db, hand
-    db.dispose()
 
 
 def _names(rows) -> list[tuple[str | None, str | None]]:  # type: ignore[no-untyped-def]
@@ -47,8 +38,8 @@ def test_the_search_box_is_read_as_a_name_an_mrn_or_a_birth_date(text: str, kind
     assert parse_search(text).kind == kind
 
 
-def test_search_by_name_mrn_and_birth_date_in_one_practice(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_search_by_name_mrn_and_birth_date_in_one_practice(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     ctx = ServiceContext(db)
     mine = [hand.practice_id]
     assert _names(search_patients(ctx, "rivera", mine)) == [("Rivera", "Mateo"), ("Rivera", "Sofia")]
@@ -65,8 +56,8 @@ def test_search_by_name_mrn_and_birth_date_in_one_practice(store) -> None:  # ty
     assert search_patients(ctx, "rivera", []) == []
 
 
-def test_a_search_reads_page_by_page_in_a_stable_order(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_a_search_reads_page_by_page_in_a_stable_order(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     ctx = ServiceContext(db)
     ids = [hand.practice_id, hand.other_practice_id]
     whole = [r.id for r in search_patients(ctx, "", ids)]
@@ -76,8 +67,8 @@ def test_a_search_reads_page_by_page_in_a_stable_order(store) -> None:  # type: 
         search_patients(ctx, "", ids, limit=MAX_PAGE + 1)
 
 
-def test_the_record_has_demographics_and_a_timeline_newest_first(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_the_record_has_demographics_and_a_timeline_newest_first(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     detail = patient_detail(ServiceContext(db), hand.mateo, as_of=AS_OF, with_measures=False)
     d = detail.demographics
     assert (d.mrn, d.family_name, d.given_name, d.practice_code) == ("H-1001", "Rivera", "Mateo", "HAND")
@@ -99,8 +90,8 @@ def _lsc(db, patient_id: int, as_of: dt.date):  # type: ignore[no-untyped-def]
     return next(m for m in detail.measures if m.measure_id == "LSC")
 
 
-def test_the_status_in_a_measure_follows_the_record(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_the_status_in_a_measure_follows_the_record(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     assert _lsc(db, hand.mateo, AS_OF).status == MET
     overdue = _lsc(db, hand.sofia, AS_OF)
     assert overdue.status == OVERDUE and overdue.due_date == dt.date(2026, 5, 20)  # her 2nd birthday
@@ -109,8 +100,8 @@ def test_the_status_in_a_measure_follows_the_record(store) -> None:  # type: ign
     assert _lsc(db, hand.ada, AS_OF).status == EXCLUDED
 
 
-def test_opening_a_record_is_audited_without_naming_the_patient(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_opening_a_record_is_audited_without_naming_the_patient(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     patient_detail(ServiceContext(db, username="reader"), hand.sofia, as_of=AS_OF, with_measures=False)
     with db.session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "view").order_by(AuditLog.id.desc())).first()
@@ -130,8 +121,8 @@ def _signed_in(db, hand: HandMade, role: str) -> ServiceContext:  # type: ignore
 
 
 @pytest.mark.parametrize("role", ["practice_manager", "clinician"])
-def test_staff_of_one_practice_cannot_find_or_open_another_practices_patients(store, role: str) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_staff_of_one_practice_cannot_find_or_open_another_practices_patients(hand_store, role: str) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     ctx = _signed_in(db, hand, role)
     with db.session() as s:
         views_before = s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "view"))
@@ -151,8 +142,8 @@ def test_staff_of_one_practice_cannot_find_or_open_another_practices_patients(st
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "view")) == views_before
 
 
-def test_an_analyst_sees_aggregates_but_no_patient(store) -> None:  # type: ignore[no-untyped-def]
-    db, hand = store
+def test_an_analyst_sees_aggregates_but_no_patient(hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
     ctx = _signed_in(db, hand, "analyst")
     for call in (lambda: search_patients(ctx, "", [hand.practice_id]),
                  lambda: patient_detail(ctx, hand.mateo, as_of=AS_OF),

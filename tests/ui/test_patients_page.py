@@ -3,26 +3,16 @@ keyboard, read their record and measure statuses, go back; the lazy list model f
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
-from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.patients import search_patients
 from carenet_desktop.ui.itemmodels.patients import PatientListModel
 from carenet_desktop.ui.pages.patients import PatientsPage
 from carenet_desktop.ui.session import Session
-from tests.patient_records import AS_OF, build_hand_made
+from tests.patient_records import AS_OF
 
 WAIT = 20_000
-
-
-@pytest.fixture
-def hand_store(tmp_path):  # type: ignore[no-untyped-def]
-    db = open_database(tmp_path / "hand.db")
-    hand = build_hand_made(db)
-    yield db, hand
-    db.dispose()
 
 
 def _page(qtbot, db, page_size: int = 200) -> PatientsPage:  # type: ignore[no-untyped-def]

@@ -419,13 +419,14 @@ class MeasureDetailView(QWidget):
             self.patientRequested.emit(self.patients_model.patient_id(index.row()))
 
     # --- remembered state ---------------------------------------------------------------------
+    def _splitters(self) -> dict[str, QSplitter]:
+        return dict(zip(SPLITTERS, (self.practices_splitter, self.equity_splitter), strict=True))
+
     def splitter_states(self) -> dict[str, QByteArray]:
-        states = {"practices": self.practices_splitter.saveState(), "equity": self.equity_splitter.saveState()}
-        assert tuple(states) == SPLITTERS
-        return states
+        return {name: splitter.saveState() for name, splitter in self._splitters().items()}
 
     def restore_splitters(self, states: dict[str, QByteArray | None]) -> None:
-        for name, splitter in (("practices", self.practices_splitter), ("equity", self.equity_splitter)):
+        for name, splitter in self._splitters().items():
             state = states.get(name)
             if state is not None:
                 splitter.restoreState(state)
