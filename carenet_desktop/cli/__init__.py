@@ -75,6 +75,10 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     return parser
 
 
+#: the commands that compute measures over the whole store
+_POOLED_COMMANDS = ("gui", "report")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(("gui_cmd",) if _window_only(words) else COMMAND_MODULES)
@@ -82,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+    pooled = args.command in _POOLED_COMMANDS
+    if pooled:  # whole-store computes in worker processes: the window never waits on them, trends use every core
+        from ..services import compute_pool
+
+        compute_pool.configure()
     try:
         return int(args.func(args) or 0)
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
@@ -99,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"carenet: unexpected error: {summary(type(exc), exc.__traceback__)}." + (f" A report without patient data was saved as {report}." if report else ""),
               file=sys.stderr)
         return 70
+    finally:
+        if pooled:
+            compute_pool.shutdown()
 
 
 def gui_main() -> int:

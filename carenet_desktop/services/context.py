@@ -14,8 +14,8 @@ class ServiceError(Exception):
 
 
 class Cancelled(ServiceError):
-    def __init__(self) -> None:
-        super().__init__("Cancelled by the user.")
+    def __init__(self, message: str = "Cancelled by the user.") -> None:  # the argument: unpickling
+        super().__init__(message)
 
 
 ProgressCallback = Callable[[float, str], None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,8 @@ def _save(data: MeasureData, path: Path, folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _write(data, path)
-        for old in sorted(folder.glob("v*.npz"), key=lambda p: p.stat().st_mtime)[:-_KEEP]:
+        done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
+        for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:
             old.unlink(missing_ok=True)
     except OSError as exc:  # a snapshot that cannot be written only costs speed
         log.warning("Frames snapshot not saved (%s)", exc.strerror)
@@ -166,7 +168,7 @@ def _write(data: MeasureData, path: Path) -> None:
     for name, frame in data.frames().items():
         schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
     arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two worker processes may save one snapshot
     np.savez(tmp, **arrays)
     tmp.replace(path)
 

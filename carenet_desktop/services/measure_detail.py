@@ -60,7 +60,12 @@ def trend_table(service: ScorecardService, period: Period, progress: Progress | 
     progress = progress or Progress()
     periods = trend_periods(period, count)
     pieces = []
-    with service.cache.sharing_frames():  # the periods not computed yet read the store once between them
+    # the periods not computed yet: side by side in the worker processes (the period itself first, so that
+    # its frames snapshot is there for them), else in this process, reading the store once between them
+    service.precompute([period], progress=progress.sub(0, 0.1))
+    service.precompute(periods, progress=progress.sub(0.1, 0.9))
+    progress = progress.sub(0.9, 1.0)
+    with service.cache.sharing_frames():
         for i, p in enumerate(periods):
             progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
             table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from ..metrics.definition import POPULATIONS
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version
+from . import compute_pool
 from .context import Progress, ServiceContext
 from .measure_data import load_measure_data
 
@@ -84,15 +86,22 @@ def _code_signature() -> str:
 class ResultsCache:
     """Per database: results by (period, measures), refreshed from the change journal on every request."""
 
-    def __init__(self, ctx: ServiceContext, cache_dir: Path | None = None) -> None:
+    def __init__(self, ctx: ServiceContext, cache_dir: Path | None = None, *, frames_folder: Path | None = None,
+                 in_process: bool = False) -> None:
+        """``frames_folder``: where the store's frames snapshot lives (default ``frames_cache.default_folder``);
+        ``in_process``: never hand computes to the worker processes (a worker's own cache)."""
+        from .frames_cache import default_folder
+
         self.ctx = ctx
+        self.in_process = in_process
         self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
         self._lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
         self._shared: tuple[int, Any] | None = None  # (change version, MeasureData)
         identity = ctx.db.url.render_as_string(hide_password=True)
-        folder = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
-        self.folder = folder / hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self.root = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
+        self.folder = self.root / hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
 
     # --- public ---------------------------------------------------------------------------------------
@@ -110,6 +119,19 @@ class ResultsCache:
                 entry = self._refresh(entry, progress)
             self._entries[key] = entry
             return entry
+
+    def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
+                   progress: Progress | None = None) -> None:
+        """Compute the periods held neither in memory nor on disk side by side in the worker processes,
+        so that ``results()`` then only reads them. Without worker processes this does nothing: each
+        period is computed when it is asked for."""
+        if self.in_process:
+            return
+        ids = tuple(m.id for m in select_measures(measure_ids))
+        with self._lock:
+            missing = [p for p in periods if (p, ids) not in self._entries and not self._path(p, ids).exists()]
+            if missing:
+                compute_pool.run(self, missing, ids, progress or Progress())
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -159,12 +181,20 @@ class ResultsCache:
                 version = current_version(s)
             if self._shared is not None and self._shared[0] == version:
                 return self._shared[1]
-            data, _ = load_measure_data_cached(self.ctx.db)
+            data, _ = load_measure_data_cached(self.ctx.db, self.frames_folder)
             self._shared = (version, data)
             return data
-        return load_measure_data_cached(self.ctx.db)[0]
+        return load_measure_data_cached(self.ctx.db, self.frames_folder)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
+        if not self.in_process and compute_pool.run(self, [period], ids, progress):
+            entry = self._read_disk(period, ids)  # the worker's results: the disk cache is the hand-over
+            if entry is not None:
+                return entry
+        return self.compute_here(period, ids, progress)
+
+    def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
+        """Every measure of ``period`` from scratch, in this process; saved to disk."""
         with self.ctx.db.session() as s:
             version = current_version(s)  # read first: changes made while computing are replayed later
         rows, failures = self._evaluate(period, ids, progress)
@@ -224,9 +254,10 @@ class ResultsCache:
             meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
                     "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
             arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-            tmp = self._path(entry.period, entry.measure_ids).with_suffix(".tmp.npz")
+            path = self._path(entry.period, entry.measure_ids)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
             np.savez(tmp, **arrays)
-            tmp.replace(self._path(entry.period, entry.measure_ids))
+            tmp.replace(path)
         except OSError as exc:  # a cache that cannot be written only costs speed
             log.warning("Results cache not saved: %s", exc.strerror)
 

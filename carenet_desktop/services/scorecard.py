@@ -47,10 +47,20 @@ class ScorecardService:
 
     def results(self, period: Period, measure_ids: Sequence[str] | None = None,
                 progress: Progress | None = None) -> CachedResults:
+        self._check_catalogue()
+        return self.cache.results(period, measure_ids, progress)
+
+    def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
+                   progress: Progress | None = None) -> None:
+        """Compute the periods not cached yet side by side in the worker processes, if there are any."""
+        require(self.ctx, "aggregates.read")
+        self._check_catalogue()
+        self.cache.precompute(periods, measure_ids, progress)
+
+    def _check_catalogue(self) -> None:
         if not self._catalogue_checked:  # a store without the shipped code catalogue would score nothing
             ensure_default_catalogue(self.ctx)
             self._catalogue_checked = True
-        return self.cache.results(period, measure_ids, progress)
 
     def network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
                       progress: Progress | None = None) -> pd.DataFrame:

@@ -1,0 +1,265 @@
+"""Whole-store measure computes in worker processes, so the window's Python never waits for them.
+
+A compute of every measure for a period is pandas work that holds the GIL for tens of milliseconds at a
+time; on a thread of the window's process it makes the event loop stutter (and a worker thread and the
+GUI thread take turns at the GIL). Run in a worker process, it costs the window nothing, and the rolling
+periods of a trend are computed side by side on every core.
+
+A worker opens the store itself (URL and passphrase are handed over the pipe, never logged), computes
+with an ordinary ``ResultsCache`` pointed at the parent's cache folders and writes the results file the
+parent then reads: the disk cache is the hand-over. Progress comes back over a queue; cancelling marks a
+file the worker checks between measures. The pool is off until ``configure()`` (the window, the report
+commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..metrics.period import Period
+from .context import Cancelled, Progress
+
+if TYPE_CHECKING:
+    from .results import ResultsCache
+
+log = logging.getLogger(__name__)
+
+#: most worker processes: each holds the store's frames while it computes
+MAX_WORKERS = 4
+_POLL_S = 0.1
+#: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
+WORKER_NICENESS = 5
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to compute some periods of one store (picklable)."""
+
+    job_id: int
+    url: str  # with the password: the worker connects itself
+    key: str | None  # the SQLCipher passphrase
+    results_root: str  # ResultsCache(cache_dir=...): the parent's folder before the per-store hash
+    frames_folder: str
+    periods: tuple[Period, ...]
+    measure_ids: tuple[str, ...]
+    cancel_file: str
+
+
+class ComputePool:
+    """A spawn-started process pool with a progress queue shared by its workers."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        context = multiprocessing.get_context("spawn")
+        self._queue: Any = context.Queue()
+        self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                             initargs=(self._queue,))
+        self._ids = itertools.count(1)
+        #: job id -> (the caller's progress, the fractions done of its jobs, how many jobs it has)
+        self._progress: dict[int, tuple[Progress, dict[int, float], int]] = {}
+        self._lock = threading.Lock()
+        self._cancel_dir = Path(tempfile.mkdtemp(prefix="carenet-compute-"))
+        self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
+        self._listener.start()
+
+    def compute(self, jobs: Sequence[Job], progress: Progress) -> None:
+        """Run ``jobs`` in the workers and wait for them all; ``Cancelled`` if ``progress`` is cancelled
+        (the workers stop at their next measure)."""
+        futures: dict[Future[None], Job] = {}
+        shares: dict[int, float] = {}  # job id -> its fraction done
+        try:
+            for job in jobs:
+                with self._lock:
+                    self._progress[job.job_id] = (progress, shares, len(jobs))
+                futures[self._executor.submit(_run_job, job)] = job
+            pending = set(futures)
+            while pending:
+                if progress.cancelled:
+                    for future in pending:
+                        future.cancel()  # not started yet: never starts
+                    self._cancel(futures.values())
+                    raise Cancelled()
+                done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a worker's exception is raised here
+        finally:
+            with self._lock:
+                for job in futures.values():
+                    self._progress.pop(job.job_id, None)
+
+    def new_job(self, **fields: Any) -> Job:
+        job_id = next(self._ids)
+        return Job(job_id=job_id, cancel_file=str(self._cancel_dir / f"{job_id}.cancel"), **fields)
+
+    def shutdown(self) -> None:
+        """Stop the workers; a compute under way is cancelled (the window is closing: nobody waits for it)."""
+        with self._lock:
+            running = list(self._progress)
+        for job_id in running:
+            (self._cancel_dir / f"{job_id}.cancel").touch()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._queue.put(None)
+        self._listener.join(timeout=5)
+        shutil.rmtree(self._cancel_dir, ignore_errors=True)
+
+    @staticmethod
+    def _cancel(jobs: Iterable[Job]) -> None:
+        for job in jobs:
+            Path(job.cancel_file).touch()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                item = self._queue.get()
+            except (EOFError, OSError):
+                return
+            if item is None:
+                return
+            job_id, fraction, message = item
+            with self._lock:
+                entry = self._progress.get(job_id)
+                if entry is None:
+                    continue
+                progress, shares, jobs = entry
+                shares[job_id] = fraction
+                overall = sum(shares.values()) / jobs
+            try:
+                progress.report(overall, message)
+            except Cancelled:
+                pass  # compute() notices and tells the workers
+            except Exception as exc:  # a listener that died would leave every later compute without progress
+                log.warning("Progress report failed (%s)", type(exc).__name__)
+
+
+def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...], progress: Progress) -> bool:
+    """Compute ``periods`` from scratch in the worker processes, into ``cache``'s disk folder (the periods
+    shared out among the workers). ``False`` when there are no workers or they failed: the caller
+    computes in-process (a worker's error, if it is real, is then raised there with its message)."""
+    pool = active()
+    if pool is None or not periods:
+        return False
+    db = cache.ctx.db
+    count = min(pool.workers, len(periods))
+    jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, results_root=str(cache.root),
+                         frames_folder=str(cache.frames_folder), periods=tuple(periods[i::count]),
+                         measure_ids=measure_ids)
+            for i in range(count)]
+    try:
+        pool.compute(jobs, progress)
+    except Cancelled:
+        raise
+    except BrokenProcessPool:
+        log.warning("A compute worker process died; computing in-process")
+        broken()
+        return False
+    except Exception as exc:  # the worker's message may quote data: only its type is logged
+        log.warning("A compute worker failed (%s); computing in-process", type(exc).__name__)
+        return False
+    return True
+
+
+_pool: ComputePool | None = None
+_pool_lock = threading.Lock()
+_wanted = 0
+
+
+def default_workers() -> int:
+    """``$CARENET_COMPUTE_PROCESSES`` if set (0: compute in-process), else one per core up to ``MAX_WORKERS``."""
+    setting = os.environ.get("CARENET_COMPUTE_PROCESSES", "").strip()
+    if setting.isdigit():
+        return int(setting)
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def configure(workers: int | None = None) -> None:
+    """Turn worker processes on (``workers`` of them; default ``default_workers()``) or off (0). The pool
+    starts on first use."""
+    global _wanted
+    shutdown()
+    _wanted = default_workers() if workers is None else workers
+
+
+def active() -> ComputePool | None:
+    """The pool, started if needed; ``None`` when computes run in-process."""
+    global _pool, _wanted
+    with _pool_lock:
+        if _pool is None and _wanted > 0:
+            try:
+                _pool = ComputePool(_wanted)
+            except (OSError, RuntimeError) as exc:  # no processes here: compute in-process
+                log.warning("Worker processes unavailable (%s); computing in-process", type(exc).__name__)
+                _wanted = 0
+        return _pool
+
+
+def broken() -> None:
+    """A worker died (killed, out of memory): drop the pool; the next use starts a fresh one."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        with contextlib.suppress(BrokenProcessPool, OSError):
+            pool.shutdown()
+
+
+def shutdown() -> None:
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown()
+
+
+# --- in the worker process ------------------------------------------------------------------------------
+
+_worker_queue: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    global _worker_queue
+    _worker_queue = queue
+    if hasattr(os, "nice"):  # background work: the window (and the rest of the desktop) goes first
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
+
+
+def _run_job(job: Job) -> None:
+    from sqlalchemy.engine import make_url
+
+    from ..models.database import open_database
+    from .context import ServiceContext
+    from .results import ResultsCache
+
+    cancel_file = Path(job.cancel_file)
+
+    def forward(fraction: float, message: str) -> None:
+        if cancel_file.exists():
+            raise Cancelled()
+        if _worker_queue is not None:
+            _worker_queue.put((job.job_id, fraction, message))
+
+    db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
+    try:
+        cache = ResultsCache(ServiceContext(db), cache_dir=Path(job.results_root),
+                             frames_folder=Path(job.frames_folder), in_process=True)
+        progress = Progress(forward)
+        with cache.sharing_frames():  # a job of several periods reads the frames once
+            for i, period in enumerate(job.periods):
+                cache.compute_here(period, job.measure_ids,
+                                   progress.sub(i / len(job.periods), (i + 1) / len(job.periods)))
+    finally:
+        db.dispose()
+        cancel_file.unlink(missing_ok=True)

@@ -1,0 +1,104 @@
+"""Computes in worker processes: the same results as in-process, progress reported, cancellable, and a
+worker that dies costs only speed (the compute is done in-process instead)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.metrics.period import Period, rolling_12_months
+from carenet_desktop.services import compute_pool
+from carenet_desktop.services.context import Cancelled, Progress
+from carenet_desktop.services.results import ResultsCache
+
+PERIOD = Period.year(2025)
+MEASURES = ["CMS117", "CMS155", "LSC"]
+
+
+@pytest.fixture
+def pool():  # type: ignore[no-untyped-def]
+    compute_pool.configure(2)
+    yield
+    compute_pool.configure(0)
+
+
+def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    keys = ["measure", "group_index", "patient_id", "episode_id"]
+    return rows.sort_values(keys, na_position="first").reset_index(drop=True).astype(str)
+
+
+def test_a_worker_computes_what_this_process_would(demo_ctx, tmp_path, pool):
+    here = ResultsCache(demo_ctx, cache_dir=tmp_path / "here", in_process=True).results(PERIOD, MEASURES)
+    reports: list[tuple[float, str]] = []
+    there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(
+        PERIOD, MEASURES, Progress(lambda f, m: reports.append((f, m))))
+    assert compute_pool.active() is not None
+    assert callable(there._rows)  # read back from the worker's results file, not computed here
+    assert _sorted(there.rows).equals(_sorted(here.rows))
+    pd.testing.assert_frame_equal(there.summary(), here.summary(), check_dtype=False)
+    messages = {m for _, m in reports}
+    assert "Evaluating CMS117" in messages  # the worker's progress reached this process
+    fractions = [f for f, _ in reports]
+    assert max(fractions) == pytest.approx(1.0)
+
+
+def test_precompute_shares_the_periods_out_and_results_then_only_reads_them(demo_ctx, tmp_path, pool):
+    periods = rolling_12_months(PERIOD.end, 4)
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    cache.precompute(periods, MEASURES)
+    assert all(cache._path(p, tuple(MEASURES)).exists() for p in periods)
+    compute_pool.configure(0)  # no workers any more: nothing below may need one
+    for p in periods:
+        served = cache.results(p, MEASURES)
+        assert callable(served._rows)  # from disk
+        alone = ResultsCache(demo_ctx, cache_dir=tmp_path / f"alone{p.end}", in_process=True).results(p, MEASURES)
+        pd.testing.assert_frame_equal(served.summary(), alone.summary(), check_dtype=False)
+
+
+def test_cancelling_stops_the_workers_and_writes_no_results(demo_ctx, tmp_path, pool):
+    progress = Progress()
+    started = threading.Event()
+
+    def on_report(fraction: float, message: str) -> None:
+        started.set()
+        progress.cancel()
+
+    progress.callback = on_report
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    with pytest.raises(Cancelled):
+        cache.results(PERIOD, MEASURES, progress)
+    assert started.is_set()
+    assert not cache._path(PERIOD, tuple(MEASURES)).exists()
+    # the pool still works after a cancel
+    assert len(ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES).rows) > 0
+
+
+def test_a_worker_that_dies_costs_only_speed(demo_ctx, tmp_path, pool, monkeypatch):
+    killed: list[int] = []
+
+    def kill_a_worker(fraction: float, message: str) -> None:
+        pool_now = compute_pool.active()
+        if not killed and pool_now is not None and message.startswith("Evaluating"):
+            pid = next(iter(pool_now._executor._processes))  # a worker process of the pool
+            killed.append(pid)
+            os.kill(pid, signal.SIGKILL)
+
+    rows = ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES, Progress(kill_a_worker)).rows
+    assert killed
+    here = ResultsCache(demo_ctx, cache_dir=tmp_path / "here", in_process=True).results(PERIOD, MEASURES).rows
+    assert _sorted(rows).equals(_sorted(here))
+    assert compute_pool.active() is not None  # a fresh pool for the next compute
+    assert len(ResultsCache(demo_ctx, cache_dir=tmp_path / "next").results(PERIOD, MEASURES).rows) == len(here)
+
+
+def test_without_workers_everything_is_computed_here(demo_ctx, tmp_path):
+    compute_pool.configure(0)
+    assert compute_pool.active() is None
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    cache.precompute([PERIOD], MEASURES)  # nothing to do without workers
+    assert not cache._path(PERIOD, tuple(MEASURES)).exists()
+    assert not callable(cache.results(PERIOD, MEASURES)._rows)  # computed in this process
