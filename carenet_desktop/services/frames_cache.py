@@ -46,8 +46,15 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
 
     A snapshot older than the data is brought up to date from the change journal when it can be: the
     patients (or practices) changed since are read from the store and their rows replaced. Only a change
-    to everything (value sets, a restore) or a missing snapshot reads the whole store.
+    to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
+    store has no snapshot: its frames would be patient data in plain text.
     """
+    from .valuesets import load_index
+
+    if db.encrypted:  # patient data: no plain-text copy of an encrypted store
+        data = load_measure_data(db, with_valuesets=False)
+        data.valuesets = load_index(db)
+        return data, False
     folder = folder or default_folder(db)
     signature = _signature()
     with db.session() as s:
@@ -72,8 +79,6 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
         data = load_measure_data(db, with_valuesets=False)
     if not path.exists():
         _save(data, path, folder)
-    from .valuesets import load_index
-
     data.valuesets = load_index(db)
     return data, served
 

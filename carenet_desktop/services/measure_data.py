@@ -126,7 +126,7 @@ def load_measure_data(
         frames: dict[str, dict[str, Any]] = {}
         if conn.dialect.name == "sqlite":
             path = db.path
-            reader = _SqliteReader(raw_conn, str(path) if path is not None else None)
+            reader = _SqliteReader(raw_conn, str(path) if path is not None else None, db.key)
             try:
                 plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name]) for name, table in TABLES.items()])
                 names = {table: name for name, table in TABLES.items()}
@@ -255,15 +255,22 @@ class _SqliteReader:
     """Reads planned tables chunk by chunk; with a database file, two threads run the SQL (SQLite releases
     the GIL while it works) while this thread parses the chunks already fetched."""
 
-    def __init__(self, dbapi: Any, path: str | None) -> None:
+    def __init__(self, dbapi: Any, path: str | None, key: str | None = None) -> None:
         self.dbapi = dbapi
         self.path = path
+        self.key = key  # an encrypted file: its own connections open with SQLCipher and the passphrase
         self._local = threading.local()
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            if self.key is None:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                from ..models.encryption import apply_key, cipher_module
+
+                conn = cipher_module().connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                apply_key(conn, self.key)
             self._local.conn = conn
             self._opened.append(conn)
         return conn

@@ -93,7 +93,10 @@ class ResultsCache:
         from .frames_cache import default_folder
 
         self.ctx = ctx
-        self.in_process = in_process
+        # an encrypted store's results are patient-level data: never written out of it in plain text (and
+        # the worker processes hand theirs over on disk, so its computes run here)
+        self.on_disk = not ctx.db.encrypted
+        self.in_process = in_process or not self.on_disk
         self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
         self._lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
@@ -232,6 +235,8 @@ class ResultsCache:
         return self.folder / f"{name}.npz"
 
     def _write_disk(self, entry: CachedResults) -> None:
+        if not self.on_disk:
+            return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             rows = entry.rows
@@ -263,7 +268,7 @@ class ResultsCache:
 
     def _read_disk(self, period: Period, ids: tuple[str, ...]) -> CachedResults | None:
         path = self._path(period, ids)
-        if not path.exists():
+        if not self.on_disk or not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as z:

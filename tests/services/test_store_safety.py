@@ -189,3 +189,38 @@ def test_encrypt_command_makes_an_encrypted_copy_with_every_row(store: Path, tmp
 def test_encrypt_copy_refuses_a_short_passphrase(store: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least"):
         encrypt_copy(store, tmp_path / "x.db", "short")
+
+
+def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The results and frames caches hold patient-level rows: for an encrypted store they stay in memory."""
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.services import compute_pool
+    from carenet_desktop.services.results import ResultsCache
+    from carenet_desktop.services.scorecard import ScorecardService
+
+    cache_home = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    target = tmp_path / "encrypted.db"
+    encrypt_copy(store, target, PASSPHRASE)
+    compute_pool.configure(1)  # as in the window: even with worker processes on
+    db = open_database(target, key=PASSPHRASE)
+    try:
+        ctx = ServiceContext(db)
+        results = ResultsCache(ctx, cache_dir=tmp_path / "results")
+        table = ScorecardService(ctx, results).network_table(Period.year(2025))
+        assert len(table) > 0
+        assert not results.on_disk
+    finally:
+        compute_pool.configure(0)
+        db.dispose()
+    written = [p for p in (*cache_home.rglob("*"), *(tmp_path / "results").rglob("*")) if p.is_file()]
+    assert written == []
+    # the same store unencrypted does use the caches (the check above would notice nothing otherwise)
+    plain = open_database(store)
+    try:
+        ScorecardService(ServiceContext(plain), ResultsCache(ServiceContext(plain), cache_dir=tmp_path / "results")
+                         ).network_table(Period.year(2025))
+    finally:
+        plain.dispose()
+    assert any(p.is_file() for p in (tmp_path / "results").rglob("*.npz"))
+    assert any(p.is_file() for p in cache_home.rglob("*.npz"))
