@@ -22,6 +22,7 @@ from .. import APP_NAME, __version__
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
+from .common import close_opened
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
 COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "exchange_cmd",
@@ -110,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
     finally:
         if pooled:
-            compute_pool.shutdown()
+            compute_pool.configure(0)  # the workers stop; a later command in this process starts its own
+        close_opened()
 
 
 def gui_main() -> int:

@@ -20,17 +20,31 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+#: the stores a command opened, closed when it ends (``close_opened``)
+_opened: list[Database] = []
+
+
 def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Database:
     """Open ``--db``; an encrypted file asks for its passphrase at the terminal (once) when none is stored."""
     target = getattr(args, "db", None)
     force = bool(getattr(args, "allow_network_share", False))
     try:
-        return open_database(target, migrate=migrate, allow_network_share=force)
+        db = open_database(target, migrate=migrate, allow_network_share=force)
     except PassphraseRequired as exc:
         if exc.wrong or not _interactive():
             raise
         key = getpass.getpass(f"Passphrase for {exc.path.name}: ")
-        return open_database(target, migrate=migrate, key=key, allow_network_share=force)
+        db = open_database(target, migrate=migrate, key=key, allow_network_share=force)
+    _opened.append(db)
+    return db
+
+
+def close_opened() -> None:
+    """Close every store the command opened. A connection left open after its command (several commands
+    run in one process: the tests, a script) would hold SQLite's file locks while other processes (the
+    compute workers) open and close the same file, and SQLite then reports "disk I/O error"."""
+    while _opened:
+        _opened.pop().dispose()
 
 
 def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceContext:
