@@ -41,7 +41,32 @@ def database_errors() -> tuple[type[BaseException], ...]:
 
 
 def is_encrypted_file(path: Path) -> bool:
-    """A non-empty file that does not start with SQLite's plain header (SQLCipher files look random)."""
+    """A non-empty file that plain SQLite cannot read (SQLCipher files look random).
+
+    Asked of SQLite itself rather than by reading the header: closing a file this process also has open
+    as a database would drop every POSIX lock the process holds on it, and another process (a compute
+    worker) closing its connection could then take itself for the last one and delete the write-ahead
+    log under this process's open connections ("disk I/O error"). SQLite keeps such locks across closes.
+    """
+    try:
+        if path.stat().st_size == 0:
+            return False
+    except OSError:
+        return False
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            con.execute("PRAGMA schema_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return True
+        return _header_differs(path)  # locked, or a read-only folder: the header tells
+    return False
+
+
+def _header_differs(path: Path) -> bool:
     try:
         with path.open("rb") as f:
             head = f.read(len(SQLITE_HEADER))

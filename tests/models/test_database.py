@@ -94,3 +94,34 @@ def test_foreign_database_is_refused(tmp_path):
     con.close()
     with pytest.raises(DatabaseError, match="not created by CareNet"):
         open_database(path)
+
+
+def test_checking_for_encryption_keeps_this_process_s_locks(tmp_path):  # type: ignore[no-untyped-def]
+    """Asking whether an open store is encrypted must not drop this process's locks on it: another process
+    closing its connection would then delete the write-ahead log under this one's ("disk I/O error")."""
+    import subprocess
+    import sys
+
+    from carenet_desktop.models.encryption import is_encrypted_file
+
+    path = tmp_path / "store.db"
+    first = open_database(path)
+    try:
+        with first.session() as s:
+            s.execute(text("CREATE TABLE t (x INTEGER)"))
+            s.execute(text("INSERT INTO t VALUES (1)"))
+        with first.engine.connect() as c:  # the pool keeps this connection open, as the window's does
+            c.execute(text("SELECT count(*) FROM t")).scalar_one()
+        assert not is_encrypted_file(path)
+        other = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                 "c.execute('SELECT count(*) FROM t').fetchone(); c.close()")
+        subprocess.run([sys.executable, "-c", other, str(path)], check=True)
+        assert (tmp_path / "store.db-wal").exists()  # the other process did not take itself for the last one
+        second = open_database(path)
+        try:
+            with second.session() as s:
+                assert s.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+        finally:
+            second.dispose()
+    finally:
+        first.dispose()
