@@ -108,3 +108,27 @@ def test_fast_and_exact_readers_agree(ctx, monkeypatch) -> None:  # type: ignore
     exact = load_measure_data(ctx.db)  # SQLite: the fast reader gave up, the exact one was used
     for name, frame in fast.frames().items():
         pd.testing.assert_frame_equal(frame, exact.frames()[name], check_dtype=True, obj=name)
+
+
+def test_rows_come_in_id_order_when_sqlite_reads_them_by_patient(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Read for some patients, SQLite walks the patient index: the rows of one chunk come patient by patient,
+    not in id order. The loader puts them back in id order, every column moved together."""
+    from carenet_desktop.services import measure_data
+
+    practice = get_or_create_practice(ctx, "C")
+    with ctx.db.session() as s:
+        patients = [Patient(practice_id=practice, mrn=f"I{i}", birth_date=dt.date(2018, 1, 1 + i)) for i in range(3)]
+        s.add_all(patients)
+        s.flush()
+        for day in range(1, 13):  # interleaved: patient 0, 1, 2, 0, 1, 2 ...
+            s.add(Encounter(patient_id=patients[day % 3].id, code_system="cpt", code=f"9921{day % 3}",
+                            start=dt.datetime(2025, 1, day)))
+        ids = [p.id for p in patients]
+    fast = load_measure_data(ctx.db, patient_id_list=ids)
+    assert fast.encounters["event_id"].is_monotonic_increasing
+    assert fast.encounters["start"].dt.day.tolist() == list(range(1, 13))
+    assert fast.encounters["key"].tolist() == [f"cpt|9921{day % 3}" for day in range(1, 13)]
+    monkeypatch.setattr(measure_data, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(measure_data._Fallback("x")))
+    exact = load_measure_data(ctx.db, patient_id_list=ids)
+    for name, frame in fast.frames().items():
+        pd.testing.assert_frame_equal(frame, exact.frames()[name], check_dtype=True, obj=name)
