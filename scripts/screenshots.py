@@ -142,9 +142,28 @@ def render_measure_views(db: Path, out: Path) -> int:
             target = out / f"measure-{name}.png"
             window.grab().save(str(target), "PNG")
             print(f"{'measure ' + name:<18} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ok")
+        patients = window.pages["patients"]
+        window.show_patient(_busiest_patient(session))  # the patient page: a child with a full timeline
+        wait(patients.patient_loaded)  # type: ignore[attr-defined]
+        for _ in range(3):
+            app.processEvents()
+        target = out / "patient.png"
+        window.grab().save(str(target), "PNG")
+        print(f"{'patient page':<18} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ok")
     finally:
         session.close()
     return 0
+
+
+def _busiest_patient(session: Any) -> int:
+    """A young child of the first practice with the most recorded events (a timeline worth showing)."""
+    from sqlalchemy import text
+
+    with session.ctx.db.session() as s:
+        return int(s.execute(text(
+            "SELECT p.id FROM patient p JOIN practice pr ON pr.id = p.practice_id "
+            "LEFT JOIN immunization i ON i.patient_id = p.id WHERE pr.code = 'P001' "
+            "AND p.birth_date >= '2022-01-01' GROUP BY p.id ORDER BY COUNT(i.id) DESC, p.id LIMIT 1")).scalar_one())
 
 
 def render_import_wizard(db: Path, out: Path) -> int:
