@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/screenshots.py [--db DEMO.db]
 
-Without --db, a small demo network (6 practices, 6,000 patients, data to 2026-06-30) is built in a
+Without --db, a small demo network (6 practices, 6,000 patients, data to the end of last month) is built in a
 temporary folder. Each page is rendered offscreen by ``carenet gui --screenshot`` in its own process; the
 measure detail views (a scorecard row drilled into: trend, practices, equity, patients) by this script's
 ``--measure-views`` mode, also in its own process.
@@ -12,7 +12,6 @@ measure detail views (a scorecard row drilled into: trend, practices, equity, pa
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -47,7 +46,7 @@ def main() -> int:
 
             db = Path(tmp) / "demo.db"
             store = open_database(db)
-            build_demo(store, practices=6, patients=6000, seed=2025, as_of=dt.date(2026, 6, 30))
+            build_demo(store, practices=6, patients=6000, seed=2025)  # data to last month, as on a first run
             ensure_default_catalogue(ServiceContext(store))
             _add_accounts(store)
             store.dispose()

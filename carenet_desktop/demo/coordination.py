@@ -39,11 +39,14 @@ def add_referrals(ctx: Ctx) -> None:
     scheduled = rng.random(m) < sigmoid(base + 0.5 * loop + 0.6 * prop)
     seen = scheduled & (rng.random(m) < sigmoid(1.6 + 0.6 * prop))
     report = seen & (rng.random(m) < sigmoid(0.9 + 0.8 * loop))
-    closed = report & (rng.random(m) < 0.92)
+    # most loops close within a week of the report; the rest are closed late (weeks later), so only
+    # recent reports wait on the board, as in a practice that works its list
+    closed = report
+    late_close = rng.random(m) >= 0.92
     d_sched = placed + (2 + rng.gamma(2.0, 4.0, m)).astype(np.int64) * DAY
     d_seen = d_sched + (rng.gamma(2.0, wait / 2.0)).astype(np.int64) * DAY
     d_report = d_seen + (1 + rng.gamma(2.0, 5.0, m)).astype(np.int64) * DAY
-    d_closed = d_report + rng.integers(0, 8, m) * DAY
+    d_closed = d_report + np.where(late_close, rng.integers(15, 60, m), rng.integers(0, 8, m)) * DAY
     nat = np.datetime64("NaT", "D")
 
     def upto(flag: np.ndarray, when: np.ndarray) -> np.ndarray:

@@ -96,7 +96,8 @@ class ReferralCardDelegate(QStyledItemDelegate):
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
             painter.setFont(option.font)
         # the column says which step is next; the card says when
-        due = f"{ref.days_overdue} d late" if ref.overdue else f"due {ref.due_on:%Y-%m-%d}"
+        # the short form fits beside a badge in the narrowest column; the tooltip has the full date
+        due = f"{ref.days_overdue} d late" if ref.overdue else f"due {ref.due_on:%d %b}".replace(" 0", " ")
         painter.setPen(_RED if ref.overdue else _MUTED)
         painter.drawText(QRect(x, y, width - badge_w - 4, fm.height()), Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(due, Qt.TextElideMode.ElideRight, width - badge_w - 4))
