@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import platformdirs
 from ..metrics.data import MeasureData
 from ..models.changes import changes_since, current_version
 from ..models.database import Database
+from .cache_files import cache_key, open_npz, save_npz
 from .measure_data import load_measure_data
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ _KEEP = 2  # snapshots kept per database
 def _signature() -> str:
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in (here / "measure_data.py", here.parent / "metrics" / "data.py", Path(__file__).resolve()):
+    for path in (here / "measure_data.py", here.parent / "metrics" / "data.py", here / "cache_files.py",
+                 Path(__file__).resolve()):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -47,15 +48,19 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     A snapshot older than the data is brought up to date from the change journal when it can be: the
     patients (or practices) changed since are read from the store and their rows replaced. Only a change
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
-    store has no snapshot: its frames would be patient data in plain text.
+    store's snapshot is sealed with a key from its passphrase (:mod:`.cache_files`): patient data never
+    lies on disk in plain text.
     """
     from .valuesets import load_index
 
-    if db.encrypted:  # patient data: no plain-text copy of an encrypted store
+    folder = folder or default_folder(db)
+    try:
+        key = cache_key(db.key, folder)
+    except OSError as exc:  # no cache folder to keep the salt in: read the store, keep nothing
+        log.warning("Frames snapshot not used (%s)", exc.strerror)
         data = load_measure_data(db, with_valuesets=False)
         data.valuesets = load_index(db)
         return data, False
-    folder = folder or default_folder(db)
     signature = _signature()
     with db.session() as s:
         version = current_version(s)  # read before loading: a change while loading is replayed next time
@@ -65,7 +70,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     snapshots = sorted(folder.glob(f"v*-{signature}.npz"), key=_version_of) if folder.exists() else []
     if snapshots and _version_of(snapshots[-1]) <= version:
         try:
-            data = _read(snapshots[-1])
+            data = _read(snapshots[-1], key)
             old_version = _version_of(snapshots[-1])
             if old_version < version:
                 with db.session() as s:
@@ -78,7 +83,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     if data is None:
         data = load_measure_data(db, with_valuesets=False)
     if not path.exists():
-        _save(data, path, folder)
+        _save(data, path, folder, key)
     data.valuesets = load_index(db)
     return data, served
 
@@ -87,10 +92,10 @@ def _version_of(path: Path) -> int:
     return int(path.name[1:].split("-", 1)[0])
 
 
-def _save(data: MeasureData, path: Path, folder: Path) -> None:
+def _save(data: MeasureData, path: Path, folder: Path, key: bytes | None) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write(data, path)
+        _write(data, path, key)
         done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
         for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:
             old.unlink(missing_ok=True)
@@ -167,20 +172,18 @@ def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> pd.Series:
     return pd.Series(out, dtype=kind if kind == "str" else object)
 
 
-def _write(data: MeasureData, path: Path) -> None:
+def _write(data: MeasureData, path: Path, key: bytes | None = None) -> None:
     arrays: dict[str, np.ndarray] = {}
     schema: dict[str, list[list[str]]] = {}
     for name, frame in data.frames().items():
         schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
     arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two worker processes may save one snapshot
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    save_npz(path, arrays, key)  # two worker processes may save one snapshot: each writes its own file first
 
 
-def _read(path: Path) -> MeasureData:
+def _read(path: Path, key: bytes | None = None) -> MeasureData:
     data = MeasureData()
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path, key) as z:
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
             frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures,
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version
 from . import compute_pool
+from .cache_files import cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
 from .measure_data import load_measure_data
 
@@ -93,10 +93,8 @@ class ResultsCache:
         from .frames_cache import default_folder
 
         self.ctx = ctx
-        # an encrypted store's results are patient-level data: never written out of it in plain text (and
-        # the worker processes hand theirs over on disk, so its computes run here)
-        self.on_disk = not ctx.db.encrypted
-        self.in_process = in_process or not self.on_disk
+        self.on_disk = True
+        self.in_process = in_process
         self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
         self._lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
@@ -106,6 +104,16 @@ class ResultsCache:
         self.folder = self.root / hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
+        self._key: bytes | None = None  # an encrypted store's cache key, derived on first use
+
+    def _cache_key(self) -> bytes | None:
+        """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
+        (:mod:`.cache_files`), so they never lie on disk in plain text."""
+        if self.ctx.db.key is None:
+            return None
+        if self._key is None:
+            self._key = cache_key(self.ctx.db.key, self.folder)
+        return self._key
 
     # --- public ---------------------------------------------------------------------------------------
 
@@ -259,10 +267,7 @@ class ResultsCache:
             meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
                     "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
             arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-            path = self._path(entry.period, entry.measure_ids)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
-            np.savez(tmp, **arrays)
-            tmp.replace(path)
+            save_npz(self._path(entry.period, entry.measure_ids), arrays, self._cache_key())
         except OSError as exc:  # a cache that cannot be written only costs speed
             log.warning("Results cache not saved: %s", exc.strerror)
 
@@ -271,7 +276,8 @@ class ResultsCache:
         if not self.on_disk or not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=False) as z:
+            key = self._cache_key()
+            with open_npz(path, key) as z:
                 meta = json.loads(bytes(z["meta"]).decode())
                 names = np.asarray(meta["measures"], dtype=object)
                 summary = (_read_summary(z, names, meta.get("summary_dtypes", {}))
@@ -280,7 +286,7 @@ class ResultsCache:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
         if summary is None:  # a cache written before summaries were saved: read the rows now, save both
-            rows = _read_rows(path, names)
+            rows = _read_rows(path, names, key)
             if rows is None:
                 return None
             entry = CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
@@ -289,7 +295,7 @@ class ResultsCache:
             return entry
 
         def load_rows() -> pd.DataFrame:
-            rows = _read_rows(path, names)
+            rows = _read_rows(path, names, key)
             if rows is None:  # the file went away or was damaged since: evaluate again, it is only a cache
                 return self._evaluate(period, ids, Progress())[0]
             return rows
@@ -298,9 +304,9 @@ class ResultsCache:
                              {("practice_id",): summary})
 
 
-def _read_rows(path: Path, names: np.ndarray) -> pd.DataFrame | None:
+def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame | None:
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path, key) as z:
             rows = pd.DataFrame({"measure": names[z["measure"]] if len(names) else np.array([], dtype=object)})
             for col in _INT_COLUMNS:
                 values = pd.Series(z[col], dtype="Int64")

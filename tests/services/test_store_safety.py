@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from carenet_desktop.cli import main
@@ -192,9 +193,15 @@ def test_encrypt_copy_refuses_a_short_passphrase(store: Path, tmp_path: Path) ->
 
 
 def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The results and frames caches hold patient-level rows: for an encrypted store they stay in memory."""
+    """The results and frames caches hold patient-level rows: an encrypted store's are sealed (computed in a
+    worker process, read back by a new cache), never plain text on disk."""
+    import numpy as np
+
+    from carenet_desktop.metrics.engine import select_measures
     from carenet_desktop.metrics.period import Period
     from carenet_desktop.services import compute_pool
+    from carenet_desktop.services.cache_files import MAGIC
+    from carenet_desktop.services.frames_cache import load_measure_data_cached
     from carenet_desktop.services.results import ResultsCache
     from carenet_desktop.services.scorecard import ScorecardService
 
@@ -202,25 +209,41 @@ def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
     target = tmp_path / "encrypted.db"
     encrypt_copy(store, target, PASSPHRASE)
-    compute_pool.configure(1)  # as in the window: even with worker processes on
+    compute_pool.configure(1)  # as in the window: the worker process computes and hands over on disk
     db = open_database(target, key=PASSPHRASE)
+    period = Period.year(2025)
+    ids = tuple(m.id for m in select_measures(None))
     try:
         ctx = ServiceContext(db)
         results = ResultsCache(ctx, cache_dir=tmp_path / "results")
-        table = ScorecardService(ctx, results).network_table(Period.year(2025))
+        table = ScorecardService(ctx, results).network_table(period)
         assert len(table) > 0
-        assert not results.on_disk
+        computed = results.results(period).rows
+        again = ResultsCache(ctx, cache_dir=tmp_path / "results")._read_disk(period, ids)  # a new start
+        assert again is not None
+        pd.testing.assert_frame_equal(again.rows.reset_index(drop=True), computed.reset_index(drop=True))
+        data, served = load_measure_data_cached(db)
+        assert served and len(data.patients) > 0  # the sealed frames snapshot opened again
     finally:
         compute_pool.configure(0)
         db.dispose()
+    with sqlite3.connect(store) as conn:
+        mrns = [r[0].encode() for r in conn.execute("SELECT mrn FROM patient LIMIT 20")]
     written = [p for p in (*cache_home.rglob("*"), *(tmp_path / "results").rglob("*")) if p.is_file()]
-    assert written == []
-    # the same store unencrypted does use the caches (the check above would notice nothing otherwise)
+    sealed = [p for p in written if p.name != "salt"]
+    assert {p.suffix for p in sealed} == {".npz"} and len(sealed) >= 2  # results and the frames snapshot
+    for path in sealed:
+        raw = path.read_bytes()
+        assert raw.startswith(MAGIC), path.name
+        assert b"PK\x03\x04" not in raw and b"loinc" not in raw and not any(m in raw for m in mrns), path.name
+        with pytest.raises(ValueError):
+            np.load(path, allow_pickle=False)  # not an archive anyone can open without the key
+    # the same store unencrypted writes plain archives (the checks above would notice nothing otherwise)
     plain = open_database(store)
     try:
-        ScorecardService(ServiceContext(plain), ResultsCache(ServiceContext(plain), cache_dir=tmp_path / "results")
-                         ).network_table(Period.year(2025))
+        ScorecardService(ServiceContext(plain), ResultsCache(ServiceContext(plain), cache_dir=tmp_path / "plain")
+                         ).network_table(period)
     finally:
         plain.dispose()
-    assert any(p.is_file() for p in (tmp_path / "results").rglob("*.npz"))
-    assert any(p.is_file() for p in cache_home.rglob("*.npz"))
+    assert all(p.read_bytes().startswith(b"PK") for p in (tmp_path / "plain").rglob("*.npz"))
+    assert any(p.is_file() for p in (tmp_path / "plain").rglob("*.npz"))
