@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.oracle_support import ORACLE_DIR, oracle_available, oracle_measure_data
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the published test cases must be there: a checkout without them would pass by skipping every
+    measure proof. Locally they are optional (the oracle tests skip with a reason)."""
+    if os.environ.get("CI", "").strip().lower() not in _TRUE:
+        return
+    missing = [str(folder) for folder in (ORACLE_DIR, ORACLE_DIR.parent / f"{ORACLE_DIR.name}-2026")
+               if not (folder / "expected.csv").is_file() or not (folder / "measures").is_dir()]
+    if missing:
+        raise pytest.UsageError(f"CI=true but the published eCQM test cases are missing: {', '.join(missing)} "
+                                "(../shared beside the checkout, or CARENET_ORACLE_DIR)")
 
 
 @pytest.fixture(scope="session")

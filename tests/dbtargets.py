@@ -22,7 +22,10 @@ def backends() -> list[object]:
     pg = os.environ.get(PG_ENV)
     return [
         "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(not pg, reason=f"{PG_ENV} not set: no PostgreSQL server for this run")),
+        pytest.param("postgresql", marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not pg, reason=f"{PG_ENV} not set: no PostgreSQL server for this run"),
+        ]),
     ]
 
 
