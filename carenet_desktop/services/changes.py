@@ -1,0 +1,79 @@
+"""What a service changed, as a typed value: the window turns it into one notice and pages subscribe by area.
+
+A service that writes returns (or carries on its result) a :class:`Change`. The window emits it once;
+each page names the areas it shows (:attr:`Area`) and refreshes when a change touches one of them. The
+numbers themselves never depend on a notice being sent — every cache is keyed on the store's change
+journal (``models.changes``) — a notice only tells a screen that what it shows is out of date now.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..metrics.period import Period
+
+
+class Area(enum.Enum):
+    """The kinds of thing a user can change."""
+
+    PATIENTS = "patients"  # demographics, attribution, contacts
+    EVENTS = "events"  # visits, immunizations, diagnoses, observations, procedures, medications
+    REFERRALS = "referrals"  # referrals and their closed-loop steps
+    CARE_ACTIVITIES = "care_activities"  # care coordination, outreach
+    AGGREGATES = "aggregates"  # figures entered without patient detail
+    IMPORTS = "imports"  # the import history (an import or its undo also changes the data it wrote)
+    PRACTICES = "practices"  # practices, providers, submissions received by the office
+    VALUESETS = "valuesets"  # value-set expansions and the code catalogue
+    MEASURES = "measures"  # measure definitions and targets
+    USERS = "users"  # accounts and grants
+    STORE = "store"  # the whole store was replaced (restore, a new demo): everything
+
+    @classmethod
+    def measured(cls) -> frozenset[Area]:
+        """The areas every measure result depends on: a change here changes numbers."""
+        return frozenset(set(cls) - {cls.IMPORTS, cls.USERS})
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one operation changed. ``practices``/``periods`` empty means "any" (not known, or all)."""
+
+    areas: frozenset[Area]
+    practices: frozenset[int] = field(default_factory=frozenset)
+    periods: frozenset[Period] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, *areas: Area, practices: Iterable[int] = (), periods: Iterable[Period] = ()) -> Change:
+        return cls(frozenset(areas), frozenset(practices), frozenset(periods))
+
+    @classmethod
+    def everything(cls) -> Change:
+        return cls(frozenset(Area))
+
+    @classmethod
+    def nothing(cls) -> Change:
+        return cls(frozenset())
+
+    def __bool__(self) -> bool:
+        return bool(self.areas)
+
+    def touches(self, watched: Iterable[Area]) -> bool:
+        """Whether a screen showing ``watched`` must refresh (a replaced store touches every screen)."""
+        return Area.STORE in self.areas or bool(self.areas & frozenset(watched))
+
+    @property
+    def changes_numbers(self) -> bool:
+        return bool(self.areas & Area.measured())
+
+    def __or__(self, other: Change) -> Change:
+        """Both changes; an unknown scope (empty) on either side stays unknown."""
+        if not self.areas or not other.areas:
+            return self if self.areas else other
+        practices = self.practices | other.practices if self.practices and other.practices else frozenset()
+        periods = self.periods | other.periods if self.periods and other.periods else frozenset()
+        return Change(self.areas | other.areas, practices, periods)
+
+
+__all__ = ["Area", "Change"]
