@@ -16,6 +16,7 @@ from numpy.random import PCG64, Generator, SeedSequence
 
 from ..models import utcnow
 from ..models.database import Database
+from ..models.journal import bulk_rewrite
 from .coordination import add_referrals
 from .events import Ctx
 from .frames import DAY, Tables
@@ -85,7 +86,7 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
     rng0 = Generator(PCG64(seeds[0]))
     report = progress.report if progress is not None else (lambda fraction, message="": None)
 
-    with BulkWriter(db) as writer:
+    with BulkWriter(db) as writer, bulk_rewrite(writer.connection):  # journal: everything, a new history
         if writer.practice_count() and not replace:
             raise DemoError("The database already has practices; rebuild with replace (carenet demo --replace) to delete them first.")
         if replace:
@@ -109,10 +110,6 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
         for prepared, done, message in _prefetch(chunks):  # generation overlaps with the inserts
             writer.insert(prepared)
             report(done / patients, message)
-        # the change journal: everything changed, so result caches recompute (models/changes.py)
-        change_id = writer.next_id("data_change")
-        writer.write("data_change", [{"id": np.array([change_id]), "at": utcnow(), "practice_id": None,
-                                      "patient_id": None}])
         writer.reset_sequences()
         total = sum(n for name, n in writer.counts.items() if name != "data_change")
         writer.finish_import(import_id, utcnow(), total)

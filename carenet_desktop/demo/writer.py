@@ -19,7 +19,8 @@ from .frames import Columns, length
 
 BATCH = 50_000
 #: tables a rebuild leaves alone (accounts, the audit trail, loaded value sets)
-KEEP_TABLES = {"app_user", "user", "audit_log", "audit_head", "data_change", "value_set", "value_set_code", "alembic_version"}
+KEEP_TABLES = {"app_user", "user", "audit_log", "audit_head", "data_change", "value_set", "value_set_code", "alembic_version",
+               "store_identity", "journal_state"}
 _DT_TAIL = np.array([ord(ch) for ch in ".000000"], dtype=np.uint32)
 
 
@@ -149,6 +150,11 @@ class BulkWriter:
                     recreate.append(str(CreateIndex(index).compile(dialect=self.db.engine.dialect)))
                     con.execute(f'DROP INDEX "{index.name}"')
         return recreate
+
+    @property
+    def connection(self) -> Any:
+        """The connection the load runs on (DB-API for SQLite, SQLAlchemy for PostgreSQL), in its transaction."""
+        return self._raw.driver_connection if self.sqlite else self._conn
 
     # -- queries ----------------------------------------------------------------------------------------
     def scalar(self, sql: str) -> Any:

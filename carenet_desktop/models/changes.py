@@ -3,24 +3,21 @@
 Results caches remember the last ``DataChange.id`` they saw; a refresh re-evaluates only the patients
 changed since (or a whole practice when a bulk load changed it without naming patients).
 
-``track_changes(sessionmaker)`` (installed by ``open_database``) adds a flush listener: any added,
-changed or deleted row that belongs to a patient (a ``patient_id`` column, or a ``Patient`` itself)
-writes a ``DataChange`` row in the same transaction, so the journal cannot disagree with the data.
-Bulk loaders that bypass the ORM call ``mark_practice_changed``.
+The rows are written by database triggers (``models.journal``), whatever wrote the data. A cache is keyed
+by the store's history id as well (:class:`StoreIdentity`, renewed when a backup is restored or the demo
+network is rebuilt): a journal version alone cannot tell a restored store from the one it replaced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Index, event, func, insert, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import Index, String, func, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, utcnow
-from .coordination import AggregateEntry, CareActivity
-from .organisation import Patient
-from .terminology import ValueSet, ValueSetCode
 
 
 class DataChange(Base):
@@ -33,51 +30,46 @@ class DataChange(Base):
     patient_id: Mapped[int | None]  # None: the whole practice changed (bulk import, undo)
 
 
-PRACTICE_LEVEL = (AggregateEntry, CareActivity)
+class StoreIdentity(Base):
+    """One row: this store's history. A new history id means "not the store the caches knew"."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    history_id: Mapped[str] = mapped_column(String(36))
 
 
-def _patients_touched(session: Session) -> tuple[set[int], set[int], bool]:
-    ids: set[int] = set()
-    practices: set[int] = set()
-    everything = False
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Patient):
-            if obj.id is not None:
-                ids.add(obj.id)
-        elif isinstance(obj, ValueSet | ValueSetCode):
-            everything = True
-        else:
-            pid = getattr(obj, "patient_id", None)
-            if isinstance(pid, int):
-                ids.add(pid)
-            elif isinstance(obj, PRACTICE_LEVEL) and isinstance(obj.practice_id, int):
-                practices.add(obj.practice_id)  # practice-level data, e.g. an aggregate entry
-    return ids, practices, everything
+class JournalState(Base):
+    """One row: ``suspended`` is 1 only inside ``journal.bulk_rewrite`` (within its own transaction)."""
+
+    __tablename__ = "journal_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suspended: Mapped[int] = mapped_column(default=0)
 
 
-def _after_flush(session: Session, _context: object) -> None:
-    ids, practices, everything = _patients_touched(session)
-    if not ids and not practices and not everything:
-        return
-    conn = session.connection()
-    rows: list[dict[str, int | None]] = []
-    if ids:
-        practice_of = dict(conn.execute(select(Patient.id, Patient.practice_id).where(Patient.id.in_(ids))).all())
-        rows += [{"practice_id": practice_of.get(pid), "patient_id": pid} for pid in sorted(ids)]
-    rows += [{"practice_id": p, "patient_id": None} for p in sorted(practices)]
-    if everything:
-        rows.append({"practice_id": None, "patient_id": None})
-    conn.execute(insert(DataChange), rows)
+def history_id(session: Session) -> str:
+    return str(session.scalar(select(StoreIdentity.history_id).where(StoreIdentity.id == 1)) or "")
 
 
-def track_changes(factory: sessionmaker[Session]) -> None:
-    if not event.contains(factory, "after_flush", _after_flush):
-        event.listen(factory, "after_flush", _after_flush)
+def renew_history(session: Session) -> str:
+    """Give the store a new history (after a restore, or when its data was replaced wholesale)."""
+    new = str(uuid.uuid4())
+    if session.execute(update(StoreIdentity).where(StoreIdentity.id == 1).values(history_id=new)).rowcount == 0:
+        session.add(StoreIdentity(id=1, history_id=new))
+    return new
+
+
+def store_state(session: Session) -> tuple[str, int]:
+    """(history id, journal version): what every cache of this store is keyed on."""
+    return history_id(session), current_version(session)
 
 
 def mark_practice_changed(session: Session, practice_ids: Iterable[int | None]) -> None:
-    """For bulk writes outside the ORM: the whole practice (None: everything) must be recomputed."""
-    session.execute(insert(DataChange), [{"practice_id": p, "patient_id": None} for p in set(practice_ids)])
+    """Declare a practice (None: everything) changed wholesale, e.g. when its data was replaced. The
+    triggers journal every row anyway; this only says it coarser."""
+    session.execute(insert(DataChange), [{"practice_id": p, "patient_id": None, "at": utcnow()}
+                                         for p in set(practice_ids)])
 
 
 def current_version(session: Session) -> int:
@@ -85,12 +77,18 @@ def current_version(session: Session) -> int:
 
 
 def changes_since(session: Session, version: int) -> tuple[int, set[int | None], set[int]]:
-    """(new version, practices changed wholesale (None = everything), patients changed one by one)."""
-    rows = session.execute(
-        select(DataChange.id, DataChange.practice_id, DataChange.patient_id).where(DataChange.id > version)
-    ).all()
-    if not rows:
+    """(new version, practices changed wholesale (None = everything), patients changed one by one).
+
+    A journal that ends *before* ``version`` is not this store's continuation (a restored backup, a
+    rebuilt store): everything changed."""
+    newest = current_version(session)
+    if newest < version:
+        return newest, {None}, set()
+    if newest == version:
         return version, set(), set()
-    wholesale = {r.practice_id for r in rows if r.patient_id is None}
-    patients = {r.patient_id for r in rows if r.patient_id is not None}
-    return max(r.id for r in rows), wholesale, patients
+    after = DataChange.id > version
+    wholesale = set(session.scalars(select(DataChange.practice_id).where(after, DataChange.patient_id.is_(None))
+                                    .distinct()))
+    patients = set(session.scalars(select(DataChange.patient_id).where(after, DataChange.patient_id.is_not(None))
+                                   .distinct()))
+    return newest, wholesale, {int(p) for p in patients if p is not None}

@@ -18,7 +18,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .backup import backup_sqlite
-from .changes import track_changes
 from .durability import NetworkShareError, refuse_network_share
 from .encryption import (
     EncryptionUnavailable,
@@ -129,7 +128,6 @@ class Database:
 
     def __post_init__(self) -> None:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        track_changes(self.sessions)
 
     @property
     def path(self) -> Path | None:
@@ -240,3 +238,6 @@ def _migrate(engine: Engine, url: URL, key: str | None = None) -> None:
             "The database has tables but no schema version; it was not created by CareNet Desktop."
         )
     upgrade(engine)
+    from .journal import install_journal
+
+    install_journal(engine)  # after every migration: SQLite's batch mode recreates tables without triggers

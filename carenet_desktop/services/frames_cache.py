@@ -18,7 +18,7 @@ import pandas as pd
 import platformdirs
 
 from ..metrics.data import MeasureData
-from ..models.changes import changes_since, current_version
+from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key, open_npz, save_npz
 from .measure_data import load_measure_data
@@ -61,9 +61,11 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
         data = load_measure_data(db, with_valuesets=False)
         data.valuesets = load_index(db)
         return data, False
-    signature = _signature()
     with db.session() as s:
         version = current_version(s)  # read before loading: a change while loading is replayed next time
+        history = history_id(s)
+    # another history (a restored backup, a rebuilt store) never patches this one's snapshot
+    signature = f"{_signature()}{hashlib.sha256(history.encode()).hexdigest()[:8]}"
     path = folder / f"v{version}-{signature}.npz"
     data: MeasureData | None = None
     served = False

@@ -23,12 +23,14 @@ from .. import codes
 from ..metrics.aggregate import age_band, equity_gaps, summarize
 from ..metrics.catalogue import get_measure
 from ..metrics.definition import Measure
+from ..metrics.engine import select_measures
 from ..metrics.period import Period, rolling_12_months
 from ..metrics.statistics import control_limits
 from ..models import Patient, Practice
-from ..models.changes import current_version
+from ..models.changes import store_state
 from . import audit
 from .context import Progress, ServiceError
+from .definitions import definitions_digest
 from .measure_data import load_measure_data
 from .permissions import require
 from .scorecard import STRATA, ScorecardService
@@ -391,14 +393,15 @@ class TrendTables:
 
     def __init__(self, service: ScorecardService) -> None:
         self.service = service
-        self._tables: dict[tuple[Period, int], pd.DataFrame] = {}
+        self._tables: dict[tuple[Period, tuple[str, int, str]], pd.DataFrame] = {}
         self._lock = threading.Lock()
 
     def get(self, period: Period, progress: Progress | None = None) -> pd.DataFrame:
         with self.service.ctx.db.session() as s:
-            version = current_version(s)
+            history, version = store_state(s)
+        stamp = (history, version, definitions_digest(select_measures(None)))
         with self._lock:  # a second caller waits for the first instead of computing the same periods
-            key = (period, version)
+            key = (period, stamp)
             if key not in self._tables:
                 table = trend_table(self.service, period, progress)
                 self._tables = {k: v for k, v in self._tables.items() if k[0] != period}

@@ -1,7 +1,9 @@
 """Measure results kept up to date cheaply: computed once per period, then refreshed incrementally.
 
 The cache holds the patient-level result rows of every measure for a period, stamped with the change
-journal's version (``models.changes``). A later request replays the journal: patients edited since are
+journal's version (``models.changes``) and kept under a key made of the store's history id and a digest of
+the measure definitions in force (``definitions``): rows of another store's history (a restored backup,
+a rebuilt demo) or of other definitions are never served, and a journal that went back recomputes. A later request replays the journal: patients edited since are
 re-evaluated alone, practices bulk-loaded since are re-evaluated whole, and only a change to the value
 sets (or to the measure code) recomputes everything. Rows are also saved to disk (NumPy ``.npz``, no
 pickle) so a restart serves the last scorecard at once.
@@ -28,10 +30,11 @@ from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
 from ..metrics.period import Period
-from ..models.changes import changes_since, current_version
+from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
 from .cache_files import cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
+from .definitions import definitions_digest
 from .measure_data import load_measure_data
 
 log = logging.getLogger(__name__)
@@ -95,7 +98,8 @@ class ResultsCache:
         self.ctx = ctx
         self.on_disk = True
         self.in_process = in_process
-        self._entries: dict[tuple[Period, tuple[str, ...]], CachedResults] = {}
+        #: (period, measures, stamp) -> rows; the stamp is the store's history and the definitions in force
+        self._entries: dict[tuple[Period, tuple[str, ...], str], CachedResults] = {}
         self._lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
         self._shared: tuple[int, Any] | None = None  # (change version, MeasureData)
@@ -121,7 +125,7 @@ class ResultsCache:
                 progress: Progress | None = None) -> CachedResults:
         progress = progress or Progress()
         ids = tuple(m.id for m in select_measures(measure_ids))
-        key = (period, ids)
+        key = (period, ids, self._stamp(ids))
         with self._lock:
             entry = self._entries.get(key) or self._read_disk(period, ids)
             if entry is None:
@@ -140,7 +144,8 @@ class ResultsCache:
             return
         ids = tuple(m.id for m in select_measures(measure_ids))
         with self._lock:
-            missing = [p for p in periods if (p, ids) not in self._entries and not self._path(p, ids).exists()]
+            stamp = self._stamp(ids)
+            missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
                 compute_pool.run(self, missing, ids, progress or Progress())
 
@@ -167,7 +172,8 @@ class ResultsCache:
         their summaries."""
         ids = tuple(m.id for m in select_measures(measure_ids))
         with self._lock:
-            self._entries.pop((period, ids), None)
+            for key in [k for k in self._entries if k[:2] == (period, ids)]:
+                del self._entries[key]
 
     # --- computing ------------------------------------------------------------------------------------
 
@@ -236,11 +242,17 @@ class ResultsCache:
         self._write_disk(updated)
         return updated
 
+    def _stamp(self, ids: tuple[str, ...]) -> str:
+        """What the rows of ``ids`` depend on besides the journal: the store's history and the definitions."""
+        with self.ctx.db.session() as s:
+            history = history_id(s)
+        return f"{history}:{definitions_digest(select_measures(ids))}"
+
     # --- disk -----------------------------------------------------------------------------------------
 
     def _path(self, period: Period, ids: tuple[str, ...]) -> Path:
-        name = hashlib.sha256(json.dumps([period.label, ids, self._signature]).encode()).hexdigest()[:24]
-        return self.folder / f"{name}.npz"
+        key = json.dumps([period.label, ids, self._signature, self._stamp(ids)])
+        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
     def _write_disk(self, entry: CachedResults) -> None:
         if not self.on_disk:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..models.changes import renew_history
 from ..models.database import DatabaseError, open_database
 from ..models.durability import (
     BackupFile,
@@ -66,7 +67,8 @@ def restore_backup(db_path: Path, backup: Path, *, key: str | None = None, usern
     """Put ``backup`` in place of ``db_path`` (closed by the caller). Returns where the replaced file went.
 
     The backup is integrity-checked first; after the restore, the store is opened (migrating a backup
-    from an older version) and the restore is recorded in its audit trail.
+    from an older version), gets a new history id (every cache keyed on the old one is dead) and the
+    restore is recorded in its audit trail.
     """
     try:
         aside = restore_file(backup, db_path, key=key)
@@ -75,6 +77,7 @@ def restore_backup(db_path: Path, backup: Path, *, key: str | None = None, usern
     db = open_database(db_path, key=key)
     try:
         with db.session() as s:
+            renew_history(s)  # caches of the replaced store (or of this backup's earlier life) never serve it
             audit.record(s, username, "restore", "store", summary=f"restored from {backup.name}")
     finally:
         db.dispose()

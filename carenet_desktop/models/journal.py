@@ -1,0 +1,191 @@
+"""Every write reaches the change journal by construction: database triggers, not application code.
+
+Why triggers: the store is written by the ORM (data entry), by SQLAlchemy Core (undo, submissions), by
+raw DB-API cursors (the import writer and the demo builder, for speed) and, on a network office's
+PostgreSQL server, possibly by other tools. An ORM flush listener saw only the first kind, and the
+imports escaped it: every cache then served yesterday's numbers. A trigger sees every row that changes,
+whatever wrote it, in the same transaction, so the journal cannot disagree with the data.
+
+Which tables are journaled is derived from the schema (:func:`journal_rules`): a table whose rows belong
+to a patient (a ``patient_id`` column, or reached through an encounter), practice-level data, and the
+value sets every measure reads. The tables that no measure reads are listed in :data:`UNMEASURED`;
+``tests/models/test_journal.py`` fails for a table that is in neither, so a new table must be placed.
+
+SQLite has only row-level triggers: one journal row per changed row. A writer that rewrites a whole store
+(the demo builder) may declare that with :func:`bulk_rewrite`: inside it the triggers stand aside and, at
+its end, one "everything changed" row is written — all in the writer's transaction, so no other
+connection ever sees the triggers off. PostgreSQL uses statement-level triggers with transition tables:
+one journal row per distinct patient (or practice) a statement touched.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData
+
+#: tables no measure reads: their writes need no journal row
+UNMEASURED = frozenset({
+    "alembic_version", "app_user", "audit_head", "audit_log", "data_change", "data_import", "import_change",
+    "journal_state", "mapping_profile", "network", "signing_key", "store_identity", "trusted_key", "user_practice",
+})
+#: tables whose change may change any result (practice and patient unknown)
+EVERYTHING = frozenset({"value_set", "value_set_code"})
+
+
+_NONE = "CAST(NULL AS INTEGER)"  # typed: PostgreSQL's SELECT DISTINCT takes a bare NULL for text
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a row of ``table`` names what changed: SQL over the row alias ``r`` (NEW, OLD or a transition
+    table), for the practice and the patient; a row where both are NULL is not journaled unless the whole
+    table is "everything"."""
+
+    table: str
+    practice: str
+    patient: str
+    everything: bool = False
+
+    def condition(self) -> str:
+        return "1 = 1" if self.everything else f"({self.practice}) IS NOT NULL OR ({self.patient}) IS NOT NULL"
+
+
+def journal_rules(metadata: MetaData) -> dict[str, Rule]:
+    """The journal rule of every measured table in ``metadata`` (ValueError for one that has none)."""
+    rules: dict[str, Rule] = {}
+    for table in metadata.sorted_tables:
+        name, columns = table.name, set(table.columns.keys())
+        if name in UNMEASURED:
+            continue
+        if name in EVERYTHING:
+            rules[name] = Rule(name, _NONE, _NONE, everything=True)
+        elif name == "patient":
+            rules[name] = Rule(name, "r.practice_id", "r.id")
+        elif name == "practice":
+            rules[name] = Rule(name, "r.id", _NONE)
+        elif "patient_id" in columns:
+            of_patient = "(SELECT p.practice_id FROM patient p WHERE p.id = r.patient_id)"
+            practice = f"COALESCE({of_patient}, r.practice_id)" if "practice_id" in columns else of_patient
+            rules[name] = Rule(name, practice, "r.patient_id")
+        elif "encounter_id" in columns:
+            patient = "(SELECT e.patient_id FROM encounter e WHERE e.id = r.encounter_id)"
+            practice = ("(SELECT p.practice_id FROM encounter e JOIN patient p ON p.id = e.patient_id "
+                        "WHERE e.id = r.encounter_id)")
+            rules[name] = Rule(name, practice, patient)
+        elif "practice_id" in columns:
+            rules[name] = Rule(name, "r.practice_id", _NONE)
+        elif "submission_id" in columns:
+            rules[name] = Rule(name, "(SELECT s.practice_id FROM submission s WHERE s.id = r.submission_id)", _NONE)
+        else:
+            raise ValueError(f"table {name} has no journal rule: add one, or list it in journal.UNMEASURED")
+    return rules
+
+
+def install_journal(target: Engine | Connection, metadata: MetaData | None = None) -> None:
+    """Create (or bring up to date) the triggers of every measured table. Idempotent; run after every
+    migration, since SQLite's batch migrations recreate tables without their triggers."""
+    if metadata is None:
+        from .base import Base
+
+        metadata = Base.metadata
+    rules = journal_rules(metadata)
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            _install(conn, rules)
+    else:
+        _install(target, rules)
+
+
+def _install(conn: Connection, rules: dict[str, Rule]) -> None:
+    sqlite = conn.dialect.name == "sqlite"
+    existing = _existing_tables(conn)
+    for rule in rules.values():
+        if rule.table not in existing:
+            continue  # an older schema being migrated: installed again after the migration that adds it
+        for statement in (_sqlite_triggers(rule) if sqlite else _postgres_triggers(rule)):
+            conn.exec_driver_sql(statement)
+
+
+def _existing_tables(conn: Connection) -> set[str]:
+    from sqlalchemy import inspect
+
+    return set(inspect(conn).get_table_names())
+
+
+_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%S', 'now') || '.000000'"
+#: the triggers are on unless the one row says otherwise (a missing row must never turn them off)
+_SQLITE_ON = "COALESCE((SELECT suspended FROM journal_state WHERE id = 1), 0) = 0"
+
+
+def _sqlite_insert(rule: Rule, row: str) -> str:
+    def on(sql: str) -> str:
+        return re.sub(r"\br\.", f"{row}.", sql)
+
+    practice, patient, condition = on(rule.practice), on(rule.patient), on(rule.condition())
+    return (f"INSERT INTO data_change (at, practice_id, patient_id) SELECT {_SQLITE_NOW}, {practice}, {patient} "
+            f"WHERE {condition};")
+
+
+def _sqlite_triggers(rule: Rule) -> list[str]:
+    t = rule.table
+    out = []
+    for op, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
+        name = f"journal_{t}_{op.lower()}"
+        body = " ".join(_sqlite_insert(rule, row) for row in rows)
+        out.append(f'DROP TRIGGER IF EXISTS "{name}"')
+        out.append(f'CREATE TRIGGER "{name}" AFTER {op} ON "{t}" FOR EACH ROW WHEN {_SQLITE_ON} BEGIN {body} END')
+    return out
+
+
+def _pg_insert(rule: Rule, rows: str) -> str:
+    return (f"INSERT INTO data_change (at, practice_id, patient_id) SELECT DISTINCT now() AT TIME ZONE 'utc', "
+            f"{rule.practice}, {rule.patient} FROM {rows} r WHERE {rule.condition()};")
+
+
+def _postgres_triggers(rule: Rule) -> list[str]:
+    t = rule.table
+    function = f"journal_{t}"
+    body = (f"BEGIN IF COALESCE((SELECT suspended FROM journal_state WHERE id = 1), 0) <> 0 THEN RETURN NULL; "
+            f"END IF; "
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_pg_insert(rule, 'new_rows')} END IF; "
+            f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {_pg_insert(rule, 'old_rows')} END IF; RETURN NULL; END;")
+    out = [f'CREATE OR REPLACE FUNCTION "{function}"() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$']
+    for op, referencing in (("INSERT", "NEW TABLE AS new_rows"), ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                            ("DELETE", "OLD TABLE AS old_rows")):
+        name = f"journal_{t}_{op.lower()}"
+        out.append(f'DROP TRIGGER IF EXISTS "{name}" ON "{t}"')
+        out.append(f'CREATE TRIGGER "{name}" AFTER {op} ON "{t}" REFERENCING {referencing} '
+                   f'FOR EACH STATEMENT EXECUTE FUNCTION "{function}"()')
+    return out
+
+
+@contextmanager
+def bulk_rewrite(conn: Any) -> Iterator[None]:
+    """Within the caller's open transaction on ``conn`` (a SQLAlchemy ``Connection`` or a DB-API
+    connection): the triggers stand aside, and at the end the store gets a new history id and one
+    "everything changed" journal row. For writers that rewrite the whole store (the demo builder); the
+    flag is never visible outside the transaction, and a failure rolls all of it back."""
+    run = conn.exec_driver_sql if isinstance(conn, Connection) else conn.execute
+    run("UPDATE journal_state SET suspended = 1 WHERE id = 1")
+    try:
+        yield
+    finally:
+        run("UPDATE journal_state SET suspended = 0 WHERE id = 1")
+    now = _SQLITE_NOW if _dialect(conn) == "sqlite" else "now() AT TIME ZONE 'utc'"
+    run(f"UPDATE store_identity SET history_id = '{uuid.uuid4()}' WHERE id = 1")
+    run(f"INSERT INTO data_change (at, practice_id, patient_id) SELECT {now}, NULL, NULL")
+
+
+def _dialect(conn: Any) -> str:
+    if isinstance(conn, Connection):
+        return conn.dialect.name
+    return "postgresql" if type(conn).__module__.startswith("psycopg") else "sqlite"
+
+
+__all__ = ["EVERYTHING", "UNMEASURED", "Rule", "bulk_rewrite", "install_journal", "journal_rules"]
