@@ -9,8 +9,9 @@ journal (``models.changes``) — a notice only tells a screen that what it shows
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ..metrics.period import Period
 
@@ -76,4 +77,48 @@ class Change:
         return Change(self.areas | other.areas, practices, periods)
 
 
-__all__ = ["Area", "Change"]
+#: the kind of records a write holds -> the area it changes: an entry form's table (as the audit trail
+#: names it), a CSV import's kind, a FHIR import's resource kind. Any other kind is a clinical event.
+RECORD_AREAS: dict[str, Area] = {
+    "patients": Area.PATIENTS, "patient": Area.PATIENTS, "coverage": Area.PATIENTS,
+    "providers": Area.PRACTICES, "provider": Area.PRACTICES, "practice": Area.PRACTICES,
+    "referrals": Area.REFERRALS, "referral": Area.REFERRALS,
+    "care_activity": Area.CARE_ACTIVITIES, "aggregate_entry": Area.AGGREGATES,
+}
+
+
+def area_of(kind: str) -> Area:
+    """The area records of ``kind`` belong to (see :data:`RECORD_AREAS`)."""
+    return RECORD_AREAS.get(kind, Area.EVENTS)
+
+
+def records_change(kinds: Iterable[str], *, imported: bool = False, practices: Iterable[int | None] = ()) -> Change:
+    """What writing records of these kinds changed; ``imported``: through an import (its history changed too)."""
+    areas = {area_of(kind) for kind in kinds} | ({Area.IMPORTS} if imported else set())
+    return Change.of(*areas, practices=[p for p in practices if p is not None]) if areas else Change.nothing()
+
+
+#: every writing service, by its dotted name -> the areas it can change (filled by :func:`writes`); a test
+#: checks that every one of them is watched by the screens that show what it changes
+WRITERS: dict[str, frozenset[Area]] = {}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(*areas: Area) -> Callable[[F], F]:
+    """Mark a function as a writing service that can change ``areas`` (its result carries what it did)."""
+
+    def mark(fn: F) -> F:
+        WRITERS[f"{fn.__module__}.{fn.__qualname__}"] = frozenset(areas)
+        return fn
+
+    return mark
+
+
+def declared(fn: Callable[..., Any]) -> Change:
+    """Everything ``fn`` (marked with :func:`writes`) can change: the notice after a call whose result does
+    not say what it changed (an account created, a store set up)."""
+    return Change(WRITERS[f"{fn.__module__}.{fn.__qualname__}"])
+
+
+__all__ = ["RECORD_AREAS", "WRITERS", "Area", "Change", "area_of", "declared", "records_change", "writes"]

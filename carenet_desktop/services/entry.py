@@ -3,7 +3,8 @@ aggregate counts, and the worklist of overdue referral steps.
 
 Every function validates with the same rules as the spreadsheet importer and returns an
 ``EntryResult``: on failure a list of ``FieldError(field, message)`` the form shows beside each field,
-on success the id of the row written. Every change is audited with before/after.
+on success the id of the row written and what changed (``change``, for the screens showing it). Every
+change is audited with before/after.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..models import (
     ValueSetCode,
 )
 from . import audit
+from .changes import Area, Change, records_change, writes
 from .context import ServiceContext
 from .permissions import require, scope
 
@@ -54,6 +56,8 @@ class EntryResult:
     ok: bool
     id: int | None = None
     errors: list[FieldError] = field(default_factory=list)
+    #: what was written (nothing when ``ok`` is False)
+    change: Change = field(default_factory=Change.nothing)
 
     def message_for(self, name: str) -> str | None:
         return next((e.message for e in self.errors if e.field == name), None)
@@ -151,7 +155,7 @@ def _save(ctx: ServiceContext, session: Session, obj: Any, entity: str, practice
     session.flush()
     audit.record(session, ctx.username, "update" if before else "create", entity, obj.id, practice_id=practice_id,
                  before=before, after=audit.row_snapshot(obj), summary=summary)
-    return EntryResult(True, obj.id)
+    return EntryResult(True, obj.id, change=records_change([entity], practices=[practice_id]))
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -160,6 +164,7 @@ def _today(today: dt.date | None) -> dt.date:
 
 # --- clinical events ----------------------------------------------------------------------------------
 
+@writes(Area.EVENTS)
 def record_visit(ctx: ServiceContext, *, patient_id: int | None, date: dt.date | dt.datetime | None,
                  code: str | None, code_system: str = "cpt", display: str | None = None, class_code: str = "AMB",
                  provider_id: int | None = None, reason_code: str | None = None,
@@ -183,6 +188,7 @@ def record_visit(ctx: ServiceContext, *, patient_id: int | None, date: dt.date |
         return _save(ctx, s, enc, "encounter", patient.practice_id)
 
 
+@writes(Area.EVENTS)
 def record_immunization(ctx: ServiceContext, *, patient_id: int | None, date: dt.date | dt.datetime | None,
                         cvx: str | None, given: bool = True, not_given_reason: str | None = None,
                         lot_number: str | None = None, provider_id: int | None = None, display: str | None = None,
@@ -218,6 +224,7 @@ def record_immunization(ctx: ServiceContext, *, patient_id: int | None, date: dt
         return _save(ctx, s, imm, "immunization", patient.practice_id)
 
 
+@writes(Area.EVENTS)
 def record_screening(ctx: ServiceContext, *, patient_id: int | None, date: dt.date | dt.datetime | None,
                      instrument: str | None, score: float | None = None, result: str | None = None,
                      encounter_id: int | None = None, provider_id: int | None = None,
@@ -256,6 +263,7 @@ def record_screening(ctx: ServiceContext, *, patient_id: int | None, date: dt.da
 
 # --- care coordination -------------------------------------------------------------------------------
 
+@writes(Area.CARE_ACTIVITIES)
 def record_care_activity(ctx: ServiceContext, *, practice_id: int | None, activity_type: str | None,
                          date: dt.date | None, minutes: int | None = None, patient_id: int | None = None,
                          referral_id: int | None = None, performed_by: str | None = None,
@@ -288,6 +296,7 @@ def record_care_activity(ctx: ServiceContext, *, practice_id: int | None, activi
         return _save(ctx, s, act, "care_activity", practice_id)
 
 
+@writes(Area.REFERRALS)
 def create_referral(ctx: ServiceContext, *, patient_id: int | None, referral_type: str | None,
                     placed_on: dt.date | None, destination: str | None = None, reason_code: str | None = None,
                     reason_text: str | None = None, provider_id: int | None = None, notes: str | None = None,
@@ -311,6 +320,7 @@ def create_referral(ctx: ServiceContext, *, patient_id: int | None, referral_typ
         return _save(ctx, s, ref, "referral", patient.practice_id)
 
 
+@writes(Area.REFERRALS)
 def record_referral_step(ctx: ServiceContext, referral_id: int, step: str, on: dt.date | None, *,
                          lost_reason: str | None = None, expected_version: int | None = None,
                          today: dt.date | None = None) -> EntryResult:
@@ -379,6 +389,7 @@ def _latest_status(ref: Referral) -> str:
 
 # --- aggregate entries -------------------------------------------------------------------------------
 
+@writes(Area.AGGREGATES)
 def record_aggregate(ctx: ServiceContext, *, practice_id: int | None, measure_id: str | None,
                      period_start: dt.date | None, period_end: dt.date | None, denominator: int | None,
                      numerator: int | None, exclusions: int = 0, exceptions: int = 0, group_index: int = 0,

@@ -9,7 +9,7 @@ someone else, or by an import), or when other records point at it. The undo itse
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Date, DateTime, func, select
@@ -28,6 +28,7 @@ from ..models import (
     Referral,
 )
 from . import audit
+from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
 from .permissions import require
 
@@ -48,6 +49,8 @@ class UndoneEntry:
     id: int
     action: str  # "deleted" (the entry had created the row) | "restored" (earlier values back)
     audit_id: int  # the change that was undone
+    #: what the undo wrote (for the screens showing it)
+    change: Change = field(default_factory=Change.nothing)
 
     @property
     def message(self) -> str:
@@ -105,6 +108,7 @@ def _restore(column_type: Any, value: Any) -> Any:
     return value
 
 
+@writes(Area.EVENTS, Area.CARE_ACTIVITIES, Area.AGGREGATES, Area.REFERRALS)
 def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
     """Take back the newest change to one manually entered row (see the module docstring)."""
     model = UNDOABLE.get(entity)
@@ -125,7 +129,7 @@ def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
             s.flush()
             audit.record(s, ctx.username, "undo", entity, entity_id, practice_id=change.practice_id,
                          before=current, after=None, summary=f"undid the entry of a {ENTITY_LABELS[entity]}")
-            return UndoneEntry(entity, entity_id, "deleted", change.id)
+            return UndoneEntry(entity, entity_id, "deleted", change.id, _changed(entity, change))
         for key, value in (change.before or {}).items():
             if key not in _NOT_RESTORED and key in table.c:
                 setattr(row, key, _restore(table.c[key].type, value))
@@ -133,4 +137,8 @@ def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
         audit.record(s, ctx.username, "undo", entity, entity_id, practice_id=change.practice_id,
                      before=current, after=audit.row_snapshot(row),
                      summary=f"undid a change to a {ENTITY_LABELS[entity]}")
-        return UndoneEntry(entity, entity_id, "restored", change.id)
+        return UndoneEntry(entity, entity_id, "restored", change.id, _changed(entity, change))
+
+
+def _changed(entity: str, undone: AuditLog) -> Change:
+    return records_change([entity], practices=[undone.practice_id])

@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..models.changes import DataChange, mark_practice_changed
 from . import audit
+from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
 from .permissions import require
 from .practices import get_or_create_practice
@@ -88,6 +89,12 @@ class ImportResult:
             setattr(self, what, getattr(self, what) + n)
 
     @property
+    def change(self) -> Change:
+        """The import history, and the kinds of records written (a practice may have been created too)."""
+        kinds = [k for k, n in self.by_kind.items() if any(n.values())]
+        return records_change([*kinds, "practice"], imported=True)
+
+    @property
     def summary(self) -> str:
         text = (
             f"{self.files} file(s): {self.added} added, {self.updated} updated, {self.rejected} rejected"
@@ -97,6 +104,7 @@ class ImportResult:
         return text
 
 
+@writes(Area.IMPORTS, Area.PATIENTS, Area.PRACTICES, Area.EVENTS)
 def import_fhir(
     ctx: ServiceContext,
     paths: Sequence[str | Path],

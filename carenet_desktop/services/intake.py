@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
+from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
 from .intake_writer import IntakeWriter
 from .permissions import require, visible_practice_ids
@@ -72,6 +73,11 @@ class ImportResult:
     seconds: float = 0.0
     rejections_path: Path | None = None
 
+    @property
+    def change(self) -> Change:
+        """The import history, and the records when any were written."""
+        return records_change([self.kind] if self.written else [], imported=True)
+
 
 @dataclass(frozen=True)
 class ImportSummary:
@@ -93,6 +99,8 @@ class UndoResult:
     import_id: int
     deleted: int
     restored: int
+    #: the import history and the records put back
+    change: Change = field(default_factory=lambda: Change.of(Area.IMPORTS))
 
 
 # --- store lookups -----------------------------------------------------------------------------------
@@ -237,6 +245,7 @@ def preview_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_c
 
 # --- writing -----------------------------------------------------------------------------------------
 
+@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS)
 def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_code: str | None = None,
                 profile: str | None = None, mapping: dict[str, str] | None = None,
                 date_formats: dict[str, str] | None = None, code_system: str | None = None,
@@ -379,6 +388,7 @@ def list_imports(ctx: ServiceContext, limit: int = 50) -> list[ImportSummary]:
                               d.started_at, d.status, d.added, d.updated, d.rejected) for d, code in rows]
 
 
+@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS)
 def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
     """Undo a whole import: delete the rows it added, restore the values of the rows it updated."""
     with ctx.db.session() as s:
@@ -418,7 +428,8 @@ def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
                      before={"status": "done"}, after={"status": "undone", "deleted": deleted,
                                                        "restored": len(changes)},
                      summary=f"undid {kind} import {import_id}")
-        return UndoResult(import_id, deleted, len(changes))
+        return UndoResult(import_id, deleted, len(changes),
+                          records_change([kind], imported=True, practices=[record.practice_id]))
 
 
 def _restore_value(value: Any, kind: str, session: Session) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ..models import CareActivity, Patient, Practice
 from . import audit
+from .changes import Area, records_change, writes
 from .context import ServiceContext, ServiceError
 from .entry import EntryResult, FieldError
 from .gaps import write_worklist
@@ -43,6 +44,7 @@ def split_note(text: str | None) -> tuple[str | None, str]:
     return match.group(1), text[match.end():]
 
 
+@writes(Area.CARE_ACTIVITIES)
 def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: str | None, note: str | None,
                     date: dt.date | None = None, minutes: int | None = None,
                     today: dt.date | None = None) -> EntryResult:
@@ -78,7 +80,7 @@ def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: 
         # the summary names the measure, never the patient
         audit.record(s, ctx.username, "create", "care_activity", act.id, practice_id=patient.practice_id,
                      after=audit.row_snapshot(act), summary=f"care-gap outreach for {measure}")
-        return EntryResult(True, act.id)
+        return EntryResult(True, act.id, change=records_change(["care_activity"], practices=[patient.practice_id]))
 
 
 def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, since: dt.date | None = None,

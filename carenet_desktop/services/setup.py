@@ -11,6 +11,7 @@ from pathlib import Path
 from ..models import Practice
 from ..models.database import Database, DatabaseError, open_database
 from ..models.encryption import passphrase_problem, remember_passphrase
+from .changes import Area, writes
 from .context import AuthenticatedUser, ServiceContext, ServiceError
 from .practices import get_or_create_practice
 from .users import authenticate, create_user, password_problem
@@ -50,6 +51,7 @@ def setup_problem(setup: PracticeSetup) -> str | None:
     return problem
 
 
+@writes(Area.STORE)
 def set_up_practice_store(setup: PracticeSetup) -> tuple[Database, AuthenticatedUser, bool]:
     """Create the store; returns it open, the administrator signed in, and whether the passphrase was
     remembered in the OS keyring. On any failure the new file is removed and a ServiceError explains."""

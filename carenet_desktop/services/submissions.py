@@ -38,6 +38,7 @@ from ..metrics.suppression import suppress_small_cells
 from ..models import AggregateEntry, Practice, Submission, SubmittedAggregate
 from ..models.changes import mark_practice_changed
 from . import audit
+from .changes import Area, Change, writes
 from .context import ServiceContext, ServiceError
 from .evaluation import STRATIFY_FIELDS, evaluate, grouped_summary
 from .keys import WrappingKeys, signing_key, trusted_public_keys
@@ -192,8 +193,11 @@ class ImportedSubmission:
     rows: int
     superseded: list[int]
     status: str
+    #: the practice's submitted figures (and the practice, when the package brought it)
+    change: Change = field(default_factory=lambda: Change.of(Area.PRACTICES))
 
 
+@writes(Area.PRACTICES)
 def import_submission(ctx: ServiceContext, path: Path) -> ImportedSubmission:
     """Verify ``path`` and store its counts; ``ServiceError`` (nothing written) when it cannot be accepted."""
     require(ctx, "aggregates.write")  # for every practice at once: the network office
@@ -242,7 +246,7 @@ def import_submission(ctx: ServiceContext, path: Path) -> ImportedSubmission:
                      summary=f"Imported the submission of practice {code}, period {submission.period_label}: "
                              f"{submission.row_count} rows" + (f", superseding {superseded}" if superseded else ""))
         return ImportedSubmission(submission.id, code, submission.period_label, submission.row_count, superseded,
-                                  submission.status)
+                                  submission.status, Change.of(Area.PRACTICES, practices=[practice.id]))
 
 
 def _aggregate_rows(submission_id: int, package: Package) -> list[SubmittedAggregate]:

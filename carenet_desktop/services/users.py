@@ -22,6 +22,7 @@ from ..codes import ROLE_LABELS
 from ..models import Practice, User, UserPractice, utcnow
 from ..models.database import Database
 from . import audit
+from .changes import Area, writes
 from .context import AuthenticatedUser, ServiceContext, ServiceError
 from .permissions import ALL_PRACTICES, NETWORK_ADMIN, normalise_role, require
 
@@ -110,6 +111,7 @@ def _snapshot(user: User, practice_codes: Sequence[str]) -> dict[str, object]:
             "active": user.active, "practices": sorted(practice_codes)}
 
 
+@writes(Area.USERS)
 def create_user(ctx: ServiceContext, username: str, password: str, role: str,
                 practice_codes: Sequence[str] = (), *, display_name: str | None = None) -> int:
     """Create a user (audited, without the password) and return its id."""
@@ -184,6 +186,7 @@ def authenticate(db: Database, username: str, password: str, *, now: dt.datetime
     raise error  # after the commit: the failure count is kept
 
 
+@writes(Area.USERS)
 def change_password(ctx: ServiceContext, username: str, new_password: str, *, current_password: str | None = None) -> None:
     """Set a new password: your own (with the current one), or anyone's as an administrator."""
     name = username.strip().lower()
@@ -204,6 +207,7 @@ def change_password(ctx: ServiceContext, username: str, new_password: str, *, cu
         audit.record(s, ctx.username, "update", "user", user.id, summary="password changed")
 
 
+@writes(Area.USERS)
 def set_active(ctx: ServiceContext, username: str, active: bool) -> None:
     """Disable (or re-enable) a user; disabled users cannot sign in."""
     name = username.strip().lower()

@@ -18,6 +18,7 @@ from ..models.changes import mark_practice_changed
 from ..models.database import Database
 from ..resources import resource
 from . import audit
+from .changes import Area, Change, writes
 from .context import ServiceContext, ServiceError
 from .permissions import require
 
@@ -37,6 +38,11 @@ class ValueSetLoadResult:
     def summary(self) -> str:
         text = f"{self.loaded} value set(s) with {self.codes} code(s) from {self.files} file(s)"
         return text + (f"; {len(self.skipped)} skipped" if self.skipped else "")
+
+    @property
+    def change(self) -> Change:
+        """The expansions every measure reads, and the import history, when any set was loaded."""
+        return Change.of(Area.VALUESETS, Area.IMPORTS) if self.loaded else Change.nothing()
 
 
 @dataclass
@@ -105,6 +111,7 @@ def _walk_contains(items: Iterable[Any]) -> Iterator[dict[str, Any]]:
             yield from _walk_contains(item.get("contains") or [])
 
 
+@writes(Area.VALUESETS, Area.IMPORTS)
 def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: str = "user",
                    only_new: bool = False) -> ValueSetLoadResult:
     """Load ValueSet files (Bundles or single resources), replacing sets with the same URL.
