@@ -1,0 +1,279 @@
+"""Differential guard of the whole cache chain: after any change a user can make, every cached path
+returns what a from-scratch compute returns.
+
+A hypothesis state machine interleaves the changes (CSV imports of patients, visits and immunizations
+and their undo, manual entries and their undo, referral steps, care-coordination work, aggregate
+entries, a restored backup, a network measure file edited) on a small demo network. After each step it
+compares, for the measurement year and a month-long period:
+- a results cache that lives through the steps (the window's), and one made anew over the same cache
+  folders (a restart, or the command line);
+- the scorecard service's network table;
+with the rows and summary of an evaluation of the store read from scratch, with no cache at all.
+
+Examples are bounded in CI (``CARENET_DIFF_EXAMPLES``, default 6, each up to 8 steps); run longer with e.g.
+``CARENET_DIFF_EXAMPLES=200 .venv/bin/python -m pytest tests/services/test_differential.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import select
+
+from carenet_desktop.metrics.aggregate import summarize
+from carenet_desktop.metrics.engine import ROW_COLUMNS, evaluate_measures, select_measures
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.models import Patient, Practice, Referral
+from carenet_desktop.models.database import Database, open_database
+from carenet_desktop.services import entry, entry_undo, intake, store_safety
+from carenet_desktop.services.context import ServiceContext
+from carenet_desktop.services.measure_data import load_measure_data
+from carenet_desktop.services.results import ResultsCache
+from carenet_desktop.services.scorecard import ScorecardService
+
+AS_OF = dt.date(2026, 6, 30)
+TODAY = dt.date(2026, 7, 1)
+PERIODS = (Period.year(2025), Period.parse("2026-03"))
+CUSTOM_ID = "DIFFWV"
+MEASURES = ("CMS117", "WCV", "REF", "LSC", CUSTOM_ID)
+ACTIVITY = "care-coordination"
+EXAMPLES = int(os.environ.get("CARENET_DIFF_EXAMPLES", "6"))
+
+
+def _custom_measure(min_age: int) -> dict[str, object]:
+    """A network measure defined as data: children of ``min_age``-17 with a well-care visit in the period."""
+    return {
+        "format": "carenet-measure/1", "id": CUSTOM_ID, "title": "Differential test: well visit",
+        "version": f"test.{min_age}", "direction": "increase",
+        "population": {"age": {"at": "period-end", "min_years": min_age, "max_years": 17}},
+        "numerator": {"codes": ["cpt|99393", "cpt|99392"], "records": ["encounters"], "window": "period"},
+        "exclusions": [],
+    }
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
+    path = tmp_path_factory.mktemp("diff") / "template.db"
+    db = open_database(path)
+    build_demo(db, practices=2, patients=160, seed=7, as_of=AS_OF)
+    ensure_default_catalogue(ServiceContext(db))
+    db.dispose()
+    return path
+
+
+def _fresh(db: Database, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    run = evaluate_measures(load_measure_data(db), period, select_measures(MEASURES))
+    rows = run.rows[list(ROW_COLUMNS)]
+    return _sorted_rows(rows), _sorted_summary(summarize(rows, by=["practice_id"]))
+
+
+def _sorted_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    keys = ["measure", "group_index", "patient_id", "episode_id"]
+    out = rows[list(ROW_COLUMNS)].sort_values(keys, na_position="first").reset_index(drop=True)
+    return out.astype({c: "Int64" for c in ("group_index", "patient_id", "episode_id", "practice_id")})
+
+
+def _sorted_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    cols = ["measure", "group_index", "practice_id", "initial_population", "denominator", "exclusions",
+            "exceptions", "numerator"]
+    out = summary[cols].sort_values(cols[:3]).reset_index(drop=True)
+    return out.astype({c: "int64" for c in cols[1:]})
+
+
+class CacheChain(RuleBasedStateMachine):
+    """One store, one long-lived cache; every rule is a change a user can make."""
+
+    template: Path
+
+    @initialize()
+    def open_store(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="carenet-diff-"))
+        self.path = self.dir / "store.db"
+        shutil.copy(self.template, self.path)
+        self.measures_dir = self.dir / "measures"
+        self.measures_dir.mkdir()
+        (self.measures_dir / "diff.json").write_text(json.dumps(_custom_measure(3)))
+        os.environ["CARENET_MEASURES"] = str(self.measures_dir)
+        _reload_custom_measures()
+        self.cache_dir = self.dir / "results"
+        self.frames_dir = self.dir / "frames"
+        self._open()
+        self.backup = store_safety.take_backup(self.ctx, dest=self.dir / "backup.db")
+        self.imports: list[int] = []
+        self.entries: list[tuple[str, int]] = []
+        self.counter = 0
+        for period in PERIODS:  # warm the caches first: every later check is a cached path
+            self.cache.results(period, MEASURES)
+
+    def _open(self) -> None:
+        self.db = open_database(self.path)
+        self.ctx = ServiceContext(self.db, username="tester")
+        self.cache = ResultsCache(self.ctx, self.cache_dir, frames_folder=self.frames_dir, in_process=True)
+
+    def teardown(self) -> None:
+        self.db.dispose()
+        os.environ.pop("CARENET_MEASURES", None)
+        _reload_custom_measures()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- helpers ----------------------------------------------------------------------------------------
+    def _patients(self) -> list[tuple[int, str, str, dt.date]]:
+        with self.db.session() as s:
+            rows = s.execute(select(Patient.id, Patient.mrn, Practice.code, Patient.birth_date)
+                             .join(Practice, Practice.id == Patient.practice_id).order_by(Patient.id)).all()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def _csv(self, header: list[str], rows: list[list[str]]) -> Path:
+        self.counter += 1
+        path = self.dir / f"import-{self.counter}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(rows)
+        return path
+
+    def _import(self, path: Path, kind: str, practice: str) -> None:
+        result = intake.import_file(self.ctx, path, kind, practice_code=practice, today=TODAY)
+        assert result.written, result.problems
+        self.imports.append(result.import_id)
+
+    # --- changes ------------------------------------------------------------------------------------------
+    @rule(n=st.integers(1, 4), practice=st.sampled_from(["P001", "P002"]), age=st.integers(1, 15))
+    def import_patients(self, n: int, practice: str, age: int) -> None:
+        born = dt.date(2025 - age, 5, 1 + self.counter % 27)
+        rows = [[f"DIFF{self.counter}-{i}", "Test", f"Child{i}", born.strftime("%m/%d/%Y"), "F", "Medicaid", "19104"]
+                for i in range(n)]
+        header = ["Patient ID", "Patient First Name", "Patient Last Name", "Birth Date", "Gender", "Financial Class", "Zip"]
+        self._import(self._csv(header, rows), "patients", practice)
+
+    @rule(data=st.data(), n=st.integers(1, 5), year=st.sampled_from([2025, 2026]))
+    def import_well_visits(self, data: st.DataObject, n: int, year: int) -> None:
+        patients = self._patients()
+        chosen = data.draw(st.lists(st.sampled_from(patients), min_size=n, max_size=n, unique=True))
+        practice = chosen[0][2]
+        rows = [[mrn, f"DV{self.counter}-{i}", f"03/{10 + i:02d}/{year}", "99393", "Z00.129"]
+                for i, (_, mrn, code, _) in enumerate(chosen) if code == practice]
+        self._import(self._csv(["Pat ID", "Enc ID", "Visit Date", "CPT", "Dx Code"], rows), "encounters", practice)
+
+    @rule(data=st.data(), cvx=st.sampled_from(["20", "10", "03", "21", "133", "83"]))
+    def import_immunizations(self, data: st.DataObject, cvx: str) -> None:
+        patient = data.draw(st.sampled_from(self._patients()))
+        day = max(patient[3] + dt.timedelta(days=70), dt.date(2024, 1, 5))
+        rows = [[patient[1], cvx, day.strftime("%m/%d/%Y")]]
+        self._import(self._csv(["MRN", "CVX", "Admin Date"], rows), "immunizations", patient[2])
+
+    @precondition(lambda self: bool(self.imports))
+    @rule()
+    def undo_last_import(self) -> None:
+        intake.undo_import(self.ctx, self.imports.pop())
+
+    @rule(data=st.data(), cvx=st.sampled_from(["20", "10", "03", "21", "133"]))
+    def record_immunization(self, data: st.DataObject, cvx: str) -> None:
+        patient = data.draw(st.sampled_from(self._patients()))
+        day = max(patient[3] + dt.timedelta(days=60), dt.date(2025, 2, 1))
+        result = entry.record_immunization(self.ctx, patient_id=patient[0], date=min(day, TODAY), cvx=cvx, today=TODAY)
+        if result.ok:
+            self.entries.append(("immunization", result.id))
+
+    @rule(data=st.data())
+    def record_visit(self, data: st.DataObject) -> None:
+        patient = data.draw(st.sampled_from(self._patients()))
+        result = entry.record_visit(self.ctx, patient_id=patient[0], date=dt.date(2025, 9, 9), code="99393",
+                                    today=TODAY)
+        if result.ok:
+            self.entries.append(("encounter", result.id))
+
+    @precondition(lambda self: bool(self.entries))
+    @rule()
+    def undo_last_entry(self) -> None:
+        entity, entity_id = self.entries.pop()
+        entry_undo.undo_entry(self.ctx, entity, entity_id)
+
+    @rule(data=st.data(), close=st.booleans())
+    def referral_loop(self, data: st.DataObject, close: bool) -> None:
+        patient = data.draw(st.sampled_from(self._patients()))
+        placed = entry.create_referral(self.ctx, patient_id=patient[0], referral_type="help-me-grow",
+                                       placed_on=dt.date(2025, 4, 2), destination="Help Me Grow", today=TODAY)
+        if placed.ok and close:
+            entry.record_referral_step(self.ctx, placed.id, "report-received", dt.date(2025, 4, 20), today=TODAY)
+
+    @rule(data=st.data())
+    def close_an_open_referral(self, data: st.DataObject) -> None:
+        with self.db.session() as s:
+            open_ids = list(s.scalars(select(Referral.id).where(Referral.status != "closed",
+                                                                 Referral.placed_on < dt.date(2026, 5, 1))))
+        if open_ids:
+            referral = data.draw(st.sampled_from(open_ids))
+            entry.record_referral_step(self.ctx, referral, "closed", dt.date(2026, 6, 1), today=TODAY)
+
+    @rule(practice=st.sampled_from(["P001", "P002"]), minutes=st.integers(5, 60))
+    def care_activity(self, practice: str, minutes: int) -> None:
+        with self.db.session() as s:
+            practice_id = s.scalar(select(Practice.id).where(Practice.code == practice))
+        entry.record_care_activity(self.ctx, practice_id=practice_id, activity_type=ACTIVITY,
+                                   minutes=minutes, date=dt.date(2025, 5, 5), today=TODAY)
+
+    @rule(min_age=st.integers(2, 12))
+    def edit_network_measure(self, min_age: int) -> None:
+        (self.measures_dir / "diff.json").write_text(json.dumps(_custom_measure(min_age)))
+        _reload_custom_measures()
+
+    @rule()
+    def restore_backup(self) -> None:
+        self.db.dispose()
+        store_safety.restore_backup(self.path, self.backup, username="tester")
+        self._open()  # the window restores after closing the store: a new session, the same cache folders
+        self.imports.clear()
+        self.entries.clear()
+
+    # --- the guard ------------------------------------------------------------------------------------------
+    @invariant()
+    def cached_paths_equal_a_fresh_compute(self) -> None:
+        if not hasattr(self, "cache"):
+            return
+        restarted = ResultsCache(self.ctx, self.cache_dir, frames_folder=self.frames_dir, in_process=True)
+        for period in PERIODS:
+            rows, summary = _fresh(self.db, period)
+            for name, cache in (("long-lived cache", self.cache), ("restarted cache", restarted)):
+                got = cache.results(period, MEASURES)
+                pd.testing.assert_frame_equal(_sorted_rows(got.rows), rows, obj=f"{name} rows, {period.label}")
+                pd.testing.assert_frame_equal(_sorted_summary(got.summary(["practice_id"])), summary,
+                                              obj=f"{name} summary, {period.label}")
+        table = ScorecardService(self.ctx, self.cache).network_table(PERIODS[0], MEASURES)
+        fresh = _fresh(self.db, PERIODS[0])[1]
+        assert int(table["denominator"].sum()) == int(fresh["denominator"].sum())
+        assert int(table["numerator"].sum()) == int(fresh["numerator"].sum())
+
+
+def _reload_custom_measures() -> None:
+    from carenet_desktop.metrics import catalogue
+    from carenet_desktop.metrics.custom import CustomMeasure, register_custom_measures
+
+    for measure_id in [k for k, v in catalogue._REGISTRY.items() if isinstance(v, CustomMeasure)
+                       and v.id == CUSTOM_ID]:
+        del catalogue._REGISTRY[measure_id]
+    catalogue.all_measures()
+    register_custom_measures()
+
+
+@pytest.mark.slow
+def test_every_cached_path_equals_a_fresh_compute(template: Path) -> None:
+    CacheChain.template = template
+    case = CacheChain.TestCase
+    case.settings = settings(max_examples=EXAMPLES, stateful_step_count=8, deadline=None,
+                             suppress_health_check=list(HealthCheck))
+    case().runTest()
