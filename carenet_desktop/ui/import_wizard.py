@@ -50,7 +50,6 @@ NOT_MAPPED = "— not in this file —"
 #: rows of the file and problems shown in the check step (the report file holds every problem)
 SHOWN_ROWS = 100
 SHOWN_PROBLEMS = 500
-IMPORT_AREAS = frozenset({"imports", "patients", "events", "referrals"})
 
 
 # --- work done on the worker threads (plain functions, no widgets) ---------------------------------------
@@ -148,8 +147,9 @@ class _WaitingPage(QWizardPage):
         self.progress_bar.setValue(0)
         self.progress_bar.show()
         self.progress_label.show()
-        task = self.import_wizard.session.tasks.run(fn, self.import_wizard.session.ctx, *args, label=label,
-                                                    write=write)
+        session = self.import_wizard.session
+        # a write announces what it changed to every screen (the result's ``change``) when it ends
+        task = (session.write if write else session.tasks.run)(fn, session.ctx, *args, label=label)
         task.progress.connect(lambda f, m, t=task: self._on_progress(f, m) if t is self.task else None)
         task.finished.connect(lambda r, t=task: self._done(t, r))
         task.failed.connect(lambda m, t=task: self._failed(t, m))

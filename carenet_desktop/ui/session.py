@@ -1,22 +1,33 @@
 """What every screen shares: the service context (store + acting user), the task runner, change notices.
 
-Screens never change data themselves: they run a service through :attr:`Session.tasks` and, when it
-reports a change, call :meth:`Session.notify_changed`; every screen listening to ``changed`` refreshes
-what it shows (Anki's ``on_operation_did_execute``).
+Screens never change data themselves: they run a writing service through :meth:`Session.write`, and
+what its result says it changed (a :class:`~carenet_desktop.services.changes.Change`) is announced once,
+as ``changed``; every screen watching one of its areas refreshes what it shows (Anki's
+``on_operation_did_execute``). A write made on the GUI thread announces its change with :meth:`notify`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
+from ..services.changes import Change
 from ..services.context import ServiceContext
-from .tasks import TaskRunner
+from .tasks import Task, TaskRunner
+
+
+def change_of(result: object) -> Change:
+    """What a writing service's result says it changed (nothing when it does not say)."""
+    if isinstance(result, Change):
+        return result
+    change = getattr(result, "change", None)
+    return change if isinstance(change, Change) else Change.nothing()
 
 
 class Session(QObject):
-    #: the areas that changed, e.g. ``frozenset({"practices"})``
+    #: one notice per change made in this window: a :class:`~carenet_desktop.services.changes.Change`
     changed = Signal(object)
 
     def __init__(self, ctx: ServiceContext, tasks: TaskRunner | None = None, parent: QObject | None = None) -> None:
@@ -28,8 +39,33 @@ class Session(QObject):
     def database_name(self) -> str:
         return self.ctx.db.display_name
 
-    def notify_changed(self, areas: Iterable[str]) -> None:
-        self.changed.emit(frozenset(areas))
+    def notify(self, change: Change) -> None:
+        """Tell every screen what changed (nothing is sent for an empty change)."""
+        if change:
+            self.changed.emit(change)
+
+    def write(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        label: str,
+        on_finished: Callable[[Any], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> Task:
+        """Run a writing service ``fn(progress, *args)`` on the writer thread. When it has finished, and
+        every handler of its result has run, the change its result carries is announced (:meth:`notify`)."""
+        task = self.tasks.run(fn, *args, label=label, write=True, on_finished=on_finished, on_failed=on_failed,
+                              on_progress=on_progress, on_cancelled=on_cancelled)
+        task.done.connect(self._on_write_done)
+        return task
+
+    @Slot()
+    def _on_write_done(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task) and not task.discarded:
+            self.notify(change_of(task.result))
 
     def close(self) -> None:
         self.tasks.shutdown()

@@ -6,7 +6,8 @@ runner executes it in a ``QThreadPool`` and re-emits ``progress`` / ``finished``
 ``cancelled`` on the GUI thread, so slots connected to a :class:`Task` never run on the worker.
 
 Writes go through a one-thread pool (one writer at a time, like Anki's collection executor); reads may
-run in parallel.
+run in parallel. A screen's loads go through :class:`LatestTasks`: the latest request wins (Orange3's
+``ConcurrentMixin``), so a result that arrives after a newer request was made is never shown.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from ..models.database import DatabaseError
@@ -119,6 +121,8 @@ class Task(QObject):
         #: widgets its callbacks would update may already be gone
         self.discarded = False
         self.crash_handler: Callable[[ExceptionInfo], None] | None = None
+        #: what the work returned, once ``finished`` was emitted
+        self.result: Any = None
 
     # --- worker side --------------------------------------------------------------------------
     def _report_from_worker(self, fraction: float, message: str) -> None:
@@ -150,6 +154,7 @@ class Task(QObject):
 
     @Slot(object)
     def _on_finished(self, result: object) -> None:
+        self.result = result
         self._finish(lambda: self.finished.emit(result))
 
     @Slot(str)
@@ -266,3 +271,73 @@ class TaskRunner(QObject):
         ok_writer = self._writer.waitForDone(timeout_ms)
         ok_idle = self._idle.waitForDone(timeout_ms)
         return ok_readers and ok_writer and ok_idle
+
+
+class LatestTasks(QObject):
+    """A screen's background loads where the latest request wins (Orange3's ``ConcurrentMixin``).
+
+    Each kind of load has a slot (``"load"``, ``"trends"``, ``"patient"`` ...). Starting a load cancels the
+    one running in its slot, and whatever that one still reports (progress, result, failure, cancel) is
+    dropped: a late result can never replace a newer one. :meth:`cancel` stops the current load and tells
+    its ``on_cancelled``. Callbacks run on the GUI thread, and never once the owner (this object's parent)
+    is gone.
+    """
+
+    def __init__(self, runner: TaskRunner, parent: QObject) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._tasks: dict[str, Task] = {}
+
+    def start(
+        self,
+        slot: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        label: str,
+        on_finished: Callable[[Any], None],
+        on_failed: Callable[[str], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> Task:
+        """Run ``fn(progress, *args)`` as the latest load of ``slot`` (see :meth:`TaskRunner.run`)."""
+        self.drop(slot)  # superseded: it stops at its next check, and nothing it says is heard
+        task = self.runner.run(fn, *args, label=label)
+        self._tasks[slot] = task
+        for signal, callback in ((task.progress, on_progress), (task.finished, on_finished),
+                                 (task.failed, on_failed), (task.cancelled, on_cancelled)):
+            if callback is not None:
+                signal.connect(self._if_current(slot, task, callback))
+        task.done.connect(lambda: self._forget(slot, task))
+        return task
+
+    def _if_current(self, slot: str, task: Task, callback: Callable[..., None]) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            if shiboken6.isValid(self) and self._tasks.get(slot) is task:
+                callback(*args)
+
+        return call
+
+    def _forget(self, slot: str, task: Task) -> None:
+        if shiboken6.isValid(self) and self._tasks.get(slot) is task:
+            del self._tasks[slot]
+
+    def task(self, slot: str) -> Task | None:
+        """The load of ``slot`` still running, if any."""
+        return self._tasks.get(slot)
+
+    def running(self, slot: str | None = None) -> bool:
+        """Whether a load of ``slot`` (of any slot, for None) is under way."""
+        tasks = self._tasks.values() if slot is None else [t for t in (self._tasks.get(slot),) if t is not None]
+        return any(not t.is_done for t in tasks)
+
+    def drop(self, slot: str) -> None:
+        """Stop the load of ``slot`` and hear nothing more of it (as if a newer one had started)."""
+        task = self._tasks.pop(slot, None)
+        if task is not None and not task.is_done:
+            task.cancel()
+
+    def cancel(self, slot: str | None = None) -> None:
+        """Stop the load of ``slot`` (every load, for None); its ``on_cancelled`` is told when it stops."""
+        for name, task in list(self._tasks.items()):
+            if slot is None or name == slot:
+                task.cancel()

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
 from carenet_desktop.models.database import open_database
+from carenet_desktop.services.changes import Area, Change
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.ui.app import configure_application
 from carenet_desktop.ui.errors import ErrorDialog, ErrorHandler
@@ -179,13 +180,26 @@ def test_every_page_opens_without_error(qtbot, db_path, page_id):
 
 def test_a_reported_change_refreshes_the_practice_list(qtbot, db_path, sample):
     window = make_window(qtbot, db_path)
+    window.show_page("network")
     sample.fill(window.session.ctx.db, [("ZED", "Zed Pediatrics", None, 1, 0)], network_name=None)
     assert "ZED" not in [row[0] for row in table_rows(window)]
     with qtbot.waitSignal(window.network_page.loaded, timeout=10_000):
-        window.session.notify_changed({"practices"})
+        window.session.notify(Change.of(Area.PRACTICES))
     assert "ZED" in [row[0] for row in table_rows(window)]
     with qtbot.assertNotEmitted(window.network_page.loaded, wait=300):
-        window.session.notify_changed({"referrals"})  # not shown on this page
+        window.session.notify(Change.of(Area.USERS))  # not shown on this page
+
+
+def test_a_hidden_page_reads_a_change_again_when_it_is_shown(qtbot, db_path, sample):
+    window = make_window(qtbot, db_path)
+    window.show_page("settings")
+    sample.fill(window.session.ctx.db, [("ZED", "Zed Pediatrics", None, 1, 0)], network_name=None)
+    with qtbot.assertNotEmitted(window.network_page.loaded, wait=300):
+        window.session.notify(Change.of(Area.PATIENTS))  # the page is hidden: it only notes it
+    assert window.network_page.stale and "ZED" not in [row[0] for row in table_rows(window)]
+    with qtbot.waitSignal(window.network_page.loaded, timeout=10_000):
+        window.show_page("network")
+    assert "ZED" in [row[0] for row in table_rows(window)] and not window.network_page.stale
 
 
 def test_the_idle_lock_preference_is_saved_from_the_settings_page(qtbot, db_path):

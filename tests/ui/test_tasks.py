@@ -184,3 +184,66 @@ def test_work_that_ends_after_the_window_closed_tells_nobody(qtbot):
     assert runner.shutdown(5000)
     qtbot.waitUntil(lambda: task.is_done, timeout=5000)
     assert heard == []
+
+
+def test_the_latest_request_wins(qtbot, runner):
+    """A load started while an older one runs cancels it, and nothing the older one says is heard, even
+    when it ends after the newer one."""
+    from PySide6.QtCore import QObject
+
+    from carenet_desktop.ui.tasks import LatestTasks
+
+    owner = QObject()
+    latest = LatestTasks(runner, owner)
+    release = threading.Event()
+    heard: list[object] = []
+
+    def old(progress: Progress) -> str:  # ignores the cancel: ends with a result after the newer load
+        release.wait(5)
+        progress.report(0.9, "late")
+        return "old"
+
+    first = latest.start("load", old, label="Old", on_finished=heard.append, on_failed=heard.append,
+                         on_progress=lambda f, m: heard.append(m), on_cancelled=lambda: heard.append("cancelled"))
+    second = latest.start("load", lambda _p: "new", label="New", on_finished=heard.append)
+    assert first.cancel_requested and latest.task("load") is second
+    qtbot.waitUntil(lambda: second.is_done, timeout=5000)
+    release.set()
+    qtbot.waitUntil(lambda: first.is_done, timeout=5000)
+    qtbot.wait(50)
+    assert heard == ["new"] and not latest.running()
+    other = latest.start("trends", lambda _p: "kept", label="Other slot", on_finished=heard.append)
+    qtbot.waitUntil(lambda: other.is_done, timeout=5000)
+    assert heard == ["new", "kept"]  # slots do not cancel each other
+
+
+def test_a_cancelled_load_says_so_and_a_load_whose_owner_is_gone_says_nothing(qtbot, runner):
+    from PySide6.QtCore import QObject
+
+    from carenet_desktop.ui.tasks import LatestTasks
+
+    release = threading.Event()
+    heard: list[object] = []
+
+    def work(progress: Progress) -> str:
+        release.wait(5)
+        progress.check()
+        return "done"
+
+    owner = QObject()
+    latest = LatestTasks(runner, owner)
+    task = latest.start("load", work, label="Load", on_finished=heard.append,
+                        on_cancelled=lambda: heard.append("cancelled"))
+    latest.cancel("load")
+    release.set()
+    qtbot.waitUntil(lambda: task.is_done, timeout=5000)
+    assert heard == ["cancelled"]
+
+    release.clear()
+    owner = QObject()
+    gone = LatestTasks(runner, owner).start("load", work, label="Orphan", on_finished=heard.append)
+    owner.deleteLater()
+    qtbot.wait(20)
+    release.set()
+    qtbot.waitUntil(lambda: gone.is_done, timeout=5000)
+    assert heard == ["cancelled"]

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ...codes import ROLE_LABELS
 from ...services.audit_export import export_audit, recent_audit, verify_audit
+from ...services.changes import Area, declared
 from ...services.context import ServiceContext, ServiceError
 from ...services.permissions import can
 from ...services.store_safety import backups, take_backup
@@ -115,6 +116,7 @@ class AdministrationPage(Page):
     title = "Administration"
     icon_name = "administration"
     tooltip = "Accounts, the audit trail and backups (network administrators)"
+    watches = frozenset({Area.USERS})
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
@@ -160,8 +162,7 @@ class AdministrationPage(Page):
 
     def new_account(self) -> None:
         if NewAccountDialog(self.session.ctx, self).exec() == QDialog.DialogCode.Accepted:
-            self.session.notify_changed({"users"})
-            self.load_accounts()
+            self.session.notify(declared(create_user))  # the accounts list reloads
 
     def toggle_selected(self) -> None:
         rows = self.accounts_view.selectionModel().selectedRows() if self.accounts_view.selectionModel() else []
@@ -174,7 +175,7 @@ class AdministrationPage(Page):
         except ServiceError as exc:
             QMessageBox.warning(self, "Account not changed", str(exc))
             return
-        self.load_accounts()
+        self.session.notify(declared(set_active))  # the accounts list reloads
 
     def load_accounts(self) -> None:
         def fetch(_progress: Any) -> list[dict[str, Any]]:
@@ -184,8 +185,8 @@ class AdministrationPage(Page):
                      "last_login": f"{u.last_login:%Y-%m-%d %H:%M}" if u.last_login else "never"}
                     for u in list_users(self.session.ctx)]
 
-        self.session.tasks.run(fetch, label="Loading accounts", on_finished=self.accounts.set_records,
-                               on_failed=self.status_message.emit)
+        self.run_latest(fetch, slot="accounts", label="Loading accounts", on_finished=self.accounts.set_records,
+                        on_failed=self.status_message.emit)
 
     # --- audit trail ------------------------------------------------------------------------------------
     def _audit_tab(self) -> QWidget:
@@ -233,8 +234,8 @@ class AdministrationPage(Page):
                 r["at"] = f"{r['at']:%Y-%m-%d %H:%M:%S}"
             return rows
 
-        self.session.tasks.run(fetch, label="Loading the audit trail", on_finished=self.audit.set_records,
-                               on_failed=self.status_message.emit)
+        self.run_latest(fetch, slot="audit", label="Loading the audit trail", on_finished=self.audit.set_records,
+                        on_failed=self.status_message.emit)
 
     def verify(self) -> None:
         def done(report: Any) -> None:

@@ -35,13 +35,14 @@ from ...metrics.period import Period
 from ...services import gaps as gap_service
 from ...services import outreach as outreach_service
 from ...services import practices as practice_service
+from ...services.changes import Change
 from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
 from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, paragraph
-from .base import Page
+from .base import NUMBERS, Page
 
 DUE_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("Any due date", None), ("Due within 30 days", 30), ("Due within 60 days", 60), ("Due within 90 days", 90),
@@ -89,19 +90,27 @@ def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery) -> GapsL
     return GapsLoaded(query, table, rows, row_keys(rows))
 
 
+@dataclass(frozen=True)
+class OutreachSaved:
+    pairs: list[tuple[int, str]]  # (patient, measure) recorded
+    change: Change
+
+
 def save_outreach(progress: Progress, ctx: ServiceContext, pairs: list[tuple[int, str]], note: str,
-                  on: dt.date) -> list[tuple[int, str]]:
+                  on: dt.date) -> OutreachSaved:
     """Runs on the writer: one outreach activity per (patient, measure); returns the pairs recorded."""
     done: list[tuple[int, str]] = []
+    change = Change.nothing()
     for i, (patient_id, measure) in enumerate(pairs):
         progress.report(i / max(len(pairs), 1), "Recording outreach")
         result = outreach_service.record_outreach(ctx, patient_id=patient_id, measure_id=measure, note=note,
                                                   date=on, today=max(on, dt.date.today()))
         if result.ok:
             done.append((patient_id, measure))
+            change = change | result.change
         else:
             raise ServiceError("; ".join(e.message for e in result.errors))
-    return done
+    return OutreachSaved(done, change)
 
 
 def write_export(progress: Progress, ctx: ServiceContext, table: pd.DataFrame, path: Path) -> int:
@@ -150,13 +159,12 @@ class CareGapsPage(Page):
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     MISSING_MIN = 200
-    WATCHED_AREAS = frozenset({"patients", "imports", "practices", "events", "measures"})
+    watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, as_of: dt.date | None = None) -> None:
         super().__init__(session, parent)
         self.practices: list[PracticeSummary] = []
         self.result: GapsLoaded | None = None
-        self.task: Task | None = None
         self.write_task: Task | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
@@ -297,14 +305,13 @@ class CareGapsPage(Page):
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
         self._update_actions()
-        session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.loading_view.setText("Reading the practices…")
-        self.session.tasks.run(load_practices, self.session.ctx, label="Loading practices",
-                               on_finished=self._on_practices, on_failed=self._on_failed)
+        self.run_latest(load_practices, self.session.ctx, slot="practices", label="Loading practices",
+                        on_finished=self._on_practices, on_failed=self._on_failed)
 
     def refresh(self) -> None:
         if not self.practices:
@@ -338,17 +345,12 @@ class CareGapsPage(Page):
         """Evaluate and read the worklist for the chosen practice, day and window (off the GUI thread)."""
         if not self.practices or not self.practice_combo.currentData():
             return
-        if self.task is not None and not self.task.is_done:
-            self.task.cancel()
         query = self.current_query()
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.loading_view.setText(f"Evaluating the measures for {query.practice_code}…")
         self.refresh_button.setEnabled(False)
-        task = self.session.tasks.run(load_gaps, self.session.ctx, query, label="Finding care gaps",
-                                      on_progress=self._on_progress)
-        task.finished.connect(lambda result, t=task: self._on_loaded(result) if t is self.task else None)
-        task.failed.connect(lambda message, t=task: self._on_failed(message) if t is self.task else None)
-        self.task = task
+        self.run_latest(load_gaps, self.session.ctx, query, label="Finding care gaps", on_finished=self._on_loaded,
+                        on_failed=self._on_failed, on_progress=self._on_progress)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         if message:
@@ -410,10 +412,6 @@ class CareGapsPage(Page):
         self.state.setCurrentIndex(self.STATE_ERROR)
         self.status_message.emit("Could not read the care gaps")
         self.load_failed.emit(message)
-
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.refresh()
 
     # --- filters and counts -------------------------------------------------------------------
     def _fill_filters(self, table: pd.DataFrame) -> None:
@@ -493,16 +491,16 @@ class CareGapsPage(Page):
             note = dialog.note.toPlainText()
         on = dt.date.today()  # outreach is recorded on the day it is done, whatever the reference day
         self.action_message.setText("Saving outreach…")
-        task = self.session.tasks.run(save_outreach, self.session.ctx, pairs, note.strip(), on,
-                                      label="Recording outreach", write=True)
-        task.finished.connect(lambda saved: self._on_outreach_saved(saved, on, note.strip()))
-        task.failed.connect(self._on_action_failed)
+        task = self.session.write(save_outreach, self.session.ctx, pairs, note.strip(), on, label="Recording outreach",
+                                  on_finished=lambda saved: self._on_outreach_saved(saved, on, note.strip()),
+                                  on_failed=self._on_action_failed)
         task.done.connect(self._update_actions)
         self.write_task = task
         self._update_actions()
         return task
 
-    def _on_outreach_saved(self, saved: list[tuple[int, str]], on: dt.date, note: str) -> None:
+    def _on_outreach_saved(self, outcome: OutreachSaved, on: dt.date, note: str) -> None:
+        saved = outcome.pairs
         rows = sum(self.model.mark_outreach(patient_id, measure, on, note) for patient_id, measure in saved)
         if self.hide_done_check.isChecked():
             self.proxy.refresh_filter()
@@ -510,7 +508,7 @@ class CareGapsPage(Page):
         self.action_message.setText(
             f"Outreach recorded for {len(saved)} patient/measure pair{'s' if len(saved) != 1 else ''} "
             f"({rows} row{'s' if rows != 1 else ''}).")
-        self.session.notify_changed({"care_activities"})
+        self.shown_already(outcome.change)  # the rows are marked: no need to evaluate the worklist again
         self.outreach_saved.emit(len(saved))
 
     def _on_action_failed(self, message: str) -> None:

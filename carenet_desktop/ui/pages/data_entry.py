@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from ...services import entry as entry_service
 from ...services import lookup
 from ...services import practices as practice_service
+from ...services.changes import Area
 from ...services.context import Progress, ServiceContext
 from ...services.entry import EntryResult
 from ...services.entry_undo import UndoneEntry, undo_entry
@@ -55,9 +56,6 @@ SAVERS: dict[str, Callable[..., EntryResult]] = {
     "observation": entry_service.record_screening, "care_activity": entry_service.record_care_activity,
     "aggregate_entry": entry_service.record_aggregate,
 }
-#: what changed, for the other screens (Session.notify_changed)
-CHANGED_AREAS = {"encounter": "events", "immunization": "events", "observation": "events",
-                 "care_activity": "care_activities", "aggregate_entry": "entries"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +109,8 @@ class DataEntryPage(Page):
     undone = Signal(object)
 
     STATE_LOADING, STATE_FORMS, STATE_EMPTY, STATE_ERROR = range(4)
+    #: the practices and their clinicians offered (what is entered is announced, never shown back here)
+    watches = frozenset({Area.PRACTICES})
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(session, parent)
@@ -119,7 +119,6 @@ class DataEntryPage(Page):
         self.patient: PatientMatch | None = None
         self.forms: dict[str, EntryForm] = {}
         self.write_task: Task | None = None
-        self._search_task: Task | None = None
         self._search_text = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
@@ -220,16 +219,17 @@ class DataEntryPage(Page):
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
-        self.state.setCurrentIndex(self.STATE_LOADING)
-        task = self.session.tasks.run(load_setup, self.session.ctx, label="Opening the entry forms")
-        task.finished.connect(self._on_loaded)
-        task.failed.connect(self._on_load_failed)
+        if self.setup is None:
+            self.state.setCurrentIndex(self.STATE_LOADING)
+        self.run_latest(load_setup, self.session.ctx, label="Opening the entry forms", on_finished=self._on_loaded,
+                        on_failed=self._on_load_failed)
 
     def refresh(self) -> None:
-        if self.setup is None:
-            self.load()
+        """Read the practices again; the practice and patient chosen stay when the practice is still there."""
+        self.load()
 
     def _on_loaded(self, setup: EntrySetup) -> None:
+        kept = self.practice_id()
         self.setup = setup
         if not self.forms:
             self._build_forms(setup.choices)
@@ -240,10 +240,14 @@ class DataEntryPage(Page):
             self.practice_combo.addItem(f"{p.code} · {p.name}", p.id)
         self.practice_combo.setCurrentIndex(max(0, next(
             (i for i, p in enumerate(setup.practices) if p.code == remembered), 0)))
+        still = self.practice_combo.findData(kept) if kept is not None else -1
+        if still >= 0:
+            self.practice_combo.setCurrentIndex(still)
         self.practice_combo.blockSignals(False)
         if setup.practices:
             self.state.setCurrentIndex(self.STATE_FORMS)
-            self._on_practice()
+            if still < 0:  # a new practice: its patients and clinicians
+                self._on_practice()
         else:
             self.state.empty_view.setText("This database has no practices yet.\n\nCreate one on the Network screen, "
                                           "or build a synthetic demo network with   carenet demo.")
@@ -280,8 +284,8 @@ class DataEntryPage(Page):
         code = next((p.code for p in (self.setup.practices if self.setup else []) if p.id == self.practice_id()), None)
         if code:
             open_settings().setValue(PRACTICE_SETTING, code)
-        task = self.session.tasks.run(load_providers, self.session.ctx, self.practice_id(), label="Reading clinicians")
-        task.finished.connect(self._on_providers)
+        self.run_latest(load_providers, self.session.ctx, self.practice_id(), slot="providers",
+                        label="Reading clinicians", on_finished=self._on_providers)
 
     def _on_providers(self, providers: list[ProviderChoice]) -> None:
         for form in self.forms.values():
@@ -298,12 +302,8 @@ class DataEntryPage(Page):
         if not text:
             self.patient_model.set_matches([])
             return
-        if self._search_task is not None and not self._search_task.is_done:
-            self._search_task.cancel()
-        task = self.session.tasks.run(find_patients, self.session.ctx, text, self.practice_id(),
-                                      label="Finding patients")
-        task.finished.connect(lambda matches, t=text: self._on_found(t, matches))
-        self._search_task = task
+        self.run_latest(find_patients, self.session.ctx, text, self.practice_id(), slot="patients",
+                        label="Finding patients", on_finished=lambda matches, t=text: self._on_found(t, matches))
 
     def _on_found(self, text: str, matches: list[PatientMatch]) -> None:
         if text != self.patient_edit.text().strip() or self.patient is not None:
@@ -365,10 +365,9 @@ class DataEntryPage(Page):
         for f in self.forms.values():
             f.set_busy(True)
         self.action_message.setText("Saving…")
-        task = self.session.tasks.run(save_entry, self.session.ctx, form.entity, values, label="Saving the entry",
-                                      write=True)
-        task.finished.connect(lambda result: self._on_saved(form, description, result))
-        task.failed.connect(lambda message: self.action_message.setText(f"Not saved: {message}"))
+        task = self.session.write(save_entry, self.session.ctx, form.entity, values, label="Saving the entry",
+                                  on_finished=lambda result: self._on_saved(form, description, result),
+                                  on_failed=lambda message: self.action_message.setText(f"Not saved: {message}"))
         task.done.connect(self._on_write_done)
         self.write_task = task
         return task
@@ -390,8 +389,7 @@ class DataEntryPage(Page):
         form.reset()
         self.action_message.setText(f"Saved: {description}.")
         self.status_message.emit(f"Saved: {form.title.lower()}")
-        self.saved.emit(form.entity, result)
-        self.session.notify_changed({CHANGED_AREAS[form.entity]})
+        self.saved.emit(form.entity, result)  # then the session announces result.change to the other screens
 
     @staticmethod
     def _field_for(form: EntryForm, error: QLabel) -> QWidget | None:
@@ -415,10 +413,8 @@ class DataEntryPage(Page):
             return None
         self.undo_button.setEnabled(False)
         self.action_message.setText("Undoing…")
-        task = self.session.tasks.run(undo_saved, self.session.ctx, entry.entity, entry.id, label="Undoing the entry",
-                                      write=True)
-        task.finished.connect(lambda done: self._on_undone(entry, done))
-        task.failed.connect(self._on_undo_failed)
+        task = self.session.write(undo_saved, self.session.ctx, entry.entity, entry.id, label="Undoing the entry",
+                                  on_finished=lambda done: self._on_undone(entry, done), on_failed=self._on_undo_failed)
         task.done.connect(self._on_write_done)
         self.write_task = task
         return task
@@ -428,7 +424,6 @@ class DataEntryPage(Page):
         self.action_message.setText(f"Undone: {entry.description}. {done.message}")
         self.status_message.emit("Entry undone")
         self.undone.emit(done)
-        self.session.notify_changed({CHANGED_AREAS[entry.entity]})
 
     def _on_undo_failed(self, message: str) -> None:
         self.action_message.setText(f"Not undone: {message}")

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...services.changes import Area
 from ...services.context import Progress, ServiceContext
 from ...services.fhir_import import ImportResult as FhirResult
 from ...services.fhir_import import import_fhir
 from ...services.intake import ImportSummary, UndoResult, list_imports, undo_import
 from ...services.intake_mapping import KIND_LABELS
 from ...services.practices import list_practices
-from ..import_wizard import IMPORT_AREAS, ImportWizard
+from ..import_wizard import ImportWizard
 from ..itemmodels.records import RecordColumn, RecordTableModel
 from ..session import Session
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -86,7 +87,7 @@ class ImportsPage(Page):
     tooltip = "Bring in EHR exports: choose a file, match its columns, check, import"
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
-    WATCHED_AREAS = frozenset({"imports"})
+    watches = frozenset({Area.IMPORTS})
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
@@ -132,13 +133,12 @@ class ImportsPage(Page):
                                 on_retry=self.load,
                                 empty="No imports yet. Choose “Import a file…” to bring in your EHR's export.")
         layout.addWidget(self.state, 1)
-        session.changed.connect(self._on_data_changed)
 
     # --- history ------------------------------------------------------------------------------
     def load(self) -> None:
         self.state.setCurrentIndex(self.STATE_LOADING)
-        self.session.tasks.run(load_history, self.session.ctx, label="Reading the import history",
-                               on_finished=self._on_history, on_failed=self._on_failed)
+        self.run_latest(load_history, self.session.ctx, label="Reading the import history",
+                        on_finished=self._on_history, on_failed=self._on_failed)
 
     def _on_history(self, rows: list[dict[str, Any]]) -> None:
         self.model.set_records(rows)
@@ -148,10 +148,6 @@ class ImportsPage(Page):
     def _on_failed(self, message: str) -> None:
         self.state.error_label.setText(message)
         self.state.setCurrentIndex(self.STATE_ERROR)
-
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.load()
 
     def selected(self) -> dict[str, Any] | None:
         rows = self.table.selectionModel().selectedRows()
@@ -173,7 +169,7 @@ class ImportsPage(Page):
         return self.wizard
 
     def _on_imported(self, result: Any) -> None:
-        self.session.notify_changed(IMPORT_AREAS if result.written else {"imports"})
+        """The wizard's import ended (the session announces what it wrote: the history here reloads)."""
         self.status_message.emit(f"Imported {result.file_name}" if result.written else "Import rejected")
 
     def import_fhir_files(self, paths: list[str] | None = None, practice: str | None = None) -> None:
@@ -195,15 +191,14 @@ class ImportsPage(Page):
                 return
         self.fhir_button.setEnabled(False)
         self.status_message.emit(f"Importing {len(paths)} FHIR file(s)…")
-        self.fhir_task = self.session.tasks.run(fhir_job, self.session.ctx, list(paths), practice,
-                                                label="Importing FHIR files", write=True,
-                                                on_finished=self._on_fhir_done, on_failed=self._on_fhir_failed)
+        self.fhir_task = self.session.write(fhir_job, self.session.ctx, list(paths), practice,
+                                            label="Importing FHIR files", on_finished=self._on_fhir_done,
+                                            on_failed=self._on_fhir_failed)
 
     def _on_fhir_done(self, result: FhirResult) -> None:
         self.fhir_button.setEnabled(True)
         self.last_fhir_result = result
         self.status_message.emit(f"FHIR import: {result.summary}")
-        self.session.notify_changed(IMPORT_AREAS)
 
     def _on_fhir_failed(self, message: str) -> None:
         self.fhir_button.setEnabled(True)
@@ -221,12 +216,11 @@ class ImportsPage(Page):
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.undo_button.setEnabled(False)
-        self.session.tasks.run(undo_job, self.session.ctx, record["id"], label="Undoing the import", write=True,
-                               on_finished=self._on_undone, on_failed=self._on_undo_failed)
+        self.session.write(undo_job, self.session.ctx, record["id"], label="Undoing the import",
+                           on_finished=self._on_undone, on_failed=self._on_undo_failed)
 
     def _on_undone(self, result: UndoResult) -> None:
         self.status_message.emit(f"Import undone: {result.deleted:,} rows removed, {result.restored:,} restored")
-        self.session.notify_changed(IMPORT_AREAS)
 
     def _on_undo_failed(self, message: str) -> None:
         QMessageBox.warning(self, "Undo the import", message)

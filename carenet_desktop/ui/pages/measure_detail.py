@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import shiboken6
 from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -39,12 +38,14 @@ from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
 from ..session import Session
-from ..tasks import Task
+from ..tasks import LatestTasks
 from ..widgets import StateStack, heading, list_table, paragraph
 from .measure_key import SPLITTERS, MeasureKey
 
 STATE_LOADING, STATE_CONTENT, STATE_EMPTY, STATE_ERROR = range(4)
 TABS = ("trend", "practices", "equity", "patients")
+#: what the tabs load (the practices and equity tabs share one load)
+TABS_LOADED = ("trend", "comparison", "patients")
 
 
 def _plain(value: Any) -> Any:
@@ -142,7 +143,9 @@ class MeasureDetailView(QWidget):
         self.trends = trends
         self.key: MeasureKey | None = None
         self.patients: PatientList | None = None
-        self._tasks: dict[str, Task] = {}
+        #: each tab's load, the latest request winning (a measure opened meanwhile drops the older one's)
+        self.latest = LatestTasks(session.tasks, self)
+        self._started: set[str] = set()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -308,47 +311,38 @@ class MeasureDetailView(QWidget):
         self._on_tab()
 
     def cancel(self) -> None:
-        for task in self._tasks.values():
-            if not task.is_done:
-                task.cancel()
-        self._tasks.clear()
+        for what in TABS_LOADED:
+            self.latest.drop(what)
+        self._started.clear()
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
 
     def _on_tab(self) -> None:
-        if TABS[self.tabs.currentIndex()] == "patients" and self.patients is None and "patients" not in self._tasks:
+        if TABS[self.tabs.currentIndex()] == "patients" and self.patients is None and "patients" not in self._started:
             self._start("patients")
 
     def _start(self, what: str) -> None:
         key = self.key
         if key is None:
             return
-        tasks = self.session.tasks
+        self._started.add(what)
+        start = self.latest.start
         if what == "trend":
             self.trend_state.setCurrentIndex(STATE_LOADING)
-            task = tasks.run(load_trend, self.trends, key, label="Computing the trend",
-                             on_finished=self._alive(lambda r, k=key: self._on_trend(k, r)),
-                             on_failed=self._alive(lambda m: self._fail(self.trend_state, m)))
+            start(what, load_trend, self.trends, key, label="Computing the trend",
+                  on_finished=lambda r, k=key: self._on_trend(k, r),
+                  on_failed=lambda m: self._fail(self.trend_state, m))
         elif what == "comparison":
             self.practices_state.setCurrentIndex(STATE_LOADING)
             self.equity_state.setCurrentIndex(STATE_LOADING)
-            task = tasks.run(load_comparison, self.service, key, label="Comparing practices",
-                             on_finished=self._alive(lambda r, k=key: self._on_comparison(k, r)),
-                             on_failed=self._fail_comparison)
+            start(what, load_comparison, self.service, key, label="Comparing practices",
+                  on_finished=lambda r, k=key: self._on_comparison(k, r), on_failed=self._fail_comparison)
         else:
             self.patients_state.setCurrentIndex(STATE_LOADING)
-            task = tasks.run(load_patients, self.service, key, label="Listing the patients",
-                             on_finished=self._alive(lambda r, k=key: self._on_patients(k, r)),
-                             on_failed=self._alive(lambda m: self._fail(self.patients_state, m)))
-        self._tasks[what] = task
-
-    def _alive(self, fn: Any) -> Any:
-        """``fn`` called only while this view exists: a task may end after its window has closed."""
-        def call(*args: Any) -> None:
-            if shiboken6.isValid(self):
-                fn(*args)
-        return call
+            start(what, load_patients, self.service, key, label="Listing the patients",
+                  on_finished=lambda r, k=key: self._on_patients(k, r),
+                  on_failed=lambda m: self._fail(self.patients_state, m))
 
     def _fail(self, state: StateStack, message: str) -> None:
         state.error_label.setText(f"This could not be loaded.\n\n{message}")

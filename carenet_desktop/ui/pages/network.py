@@ -20,9 +20,8 @@ from ...services.context import Progress, ServiceContext
 from ...services.practices import PracticeSummary
 from ..itemmodels.practices import PRACTICE_ROLE, SORT_ROLE, PracticeTableModel
 from ..session import Session
-from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
-from .base import Page
+from .base import NUMBERS, Page
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,11 @@ class NetworkPage(Page):
     practice_activated = Signal(object)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
-    #: changes (see Session.notify_changed) after which the overview is read again
-    WATCHED_AREAS = frozenset({"network", "practices", "providers", "patients", "imports"})
+    watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
         self.overview: Overview | None = None
-        self.task: Task | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(14)
@@ -134,20 +131,14 @@ class NetworkPage(Page):
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
         self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
-        session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
-        if self.task is not None and not self.task.is_done:
-            return
         if self.overview is None:
             self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
-        self.task = self.session.tasks.run(
-            load_overview, self.session.ctx, label="Loading practices",
-            on_finished=self._on_loaded, on_failed=self._on_failed,
-        )
-        self.task.cancelled.connect(lambda: self.refresh_button.setEnabled(True))
+        self.run_latest(load_overview, self.session.ctx, label="Loading practices", on_finished=self._on_loaded,
+                        on_failed=self._on_failed, on_cancelled=lambda: self.refresh_button.setEnabled(True))
 
     def _on_loaded(self, overview: Overview) -> None:
         self.overview = overview
@@ -173,10 +164,6 @@ class NetworkPage(Page):
         self.state.setCurrentIndex(self.STATE_ERROR)
         self.status_message.emit("Could not read the practices")
         self.load_failed.emit(message)
-
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.refresh()
 
     # --- interaction --------------------------------------------------------------------------
     def _apply_filter(self, text: str) -> None:

@@ -1,7 +1,7 @@
 """Patients: find a child by name, MRN or birth date; open their page (demographics, measure status, timeline).
 
-Searching runs on a worker 250 ms after typing stops; each search has a number and results of an older
-search are dropped when they arrive late. The table holds one page of results at first and asks for the
+Searching runs on a worker 250 ms after typing stops; the latest search wins (an older one's results are
+dropped when they arrive late), and each search has a number its further pages are asked for with. The table holds one page of results at first and asks for the
 next page when scrolled to its end (:class:`PatientListModel`), so 250,000 patients cost one page.
 Other screens open a patient with :meth:`PatientsPage.open_patient` (the main window's ``show_patient``).
 """
@@ -35,7 +35,7 @@ from ..itemmodels.patients import ROW_ROLE, PatientListModel
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
-from .base import Page
+from .base import NUMBERS, Page
 from .patient_view import PatientView
 
 DEBOUNCE_MS = 250
@@ -100,7 +100,7 @@ class PatientsPage(Page):
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     VIEW_LIST, VIEW_PATIENT = range(2)
-    WATCHED_AREAS = frozenset({"patients", "imports", "practices", "events", "referrals", "care_activities"})
+    watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, as_of: dt.date | None = None,
                  page_size: int = PAGE_SIZE) -> None:
@@ -109,9 +109,6 @@ class PatientsPage(Page):
         self.page_size = page_size
         self.practices: list[PracticeSummary] = []
         self.generation = 0
-        self.patient_generation = 0
-        self.search_task: Task | None = None
-        self.patient_task: Task | None = None
         self.result: SearchResult | None = None
         self.patient_id: int | None = None
 
@@ -186,7 +183,6 @@ class PatientsPage(Page):
         self.patient_view.back.connect(self.show_list)
         self.patient_view.year_changed.connect(lambda _y: self._reload_patient())
         self.views.addWidget(self.patient_view)
-        session.changed.connect(self._on_data_changed)
 
     def _today(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -195,8 +191,8 @@ class PatientsPage(Page):
     def load(self) -> None:
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.loading_view.setText("Reading the practices…")
-        self.session.tasks.run(load_practices, self.session.ctx, label="Loading practices",
-                               on_finished=self._on_practices, on_failed=self._on_failed)
+        self.run_latest(load_practices, self.session.ctx, slot="practices", label="Loading practices",
+                        on_finished=self._on_practices, on_failed=self._on_failed)
 
     def refresh(self) -> None:
         if not self.practices:
@@ -236,22 +232,17 @@ class PatientsPage(Page):
             return None
         self.generation += 1
         generation = self.generation
-        if self.search_task is not None and not self.search_task.is_done:
-            self.search_task.cancel()
         text = self.search_edit.text()
         if self.model.rowCount() == 0:
             self.state.setCurrentIndex(self.STATE_LOADING)
             self.loading_view.setText("Searching…")
         self.count_label.setText("Searching…")
-        self.search_task = self.session.tasks.run(
-            run_search, self.session.ctx, text, self.practice_ids(), self.page_size, label="Searching patients",
-            on_finished=lambda result, g=generation: self._on_results(g, result),
-            on_failed=lambda message, g=generation: self._on_failed(message) if g == self.generation else None)
-        return self.search_task
+        return self.run_latest(
+            run_search, self.session.ctx, text, self.practice_ids(), self.page_size, slot="search",
+            label="Searching patients", on_finished=lambda result, g=generation: self._on_results(g, result),
+            on_failed=self._on_failed)
 
     def _on_results(self, generation: int, result: SearchResult) -> None:
-        if generation != self.generation:
-            return  # an older search answered after a newer one started
         self.result = result
         self.model.set_results(generation, result.rows, result.total)
         if result.total:
@@ -291,10 +282,6 @@ class PatientsPage(Page):
         self.status_message.emit("Could not read the patients")
         self.load_failed.emit(message)
 
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.refresh()
-
     # --- the patient page ---------------------------------------------------------------------
     def _open_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
@@ -312,29 +299,18 @@ class PatientsPage(Page):
 
     def _reload_patient(self) -> Task:
         assert self.patient_id is not None
-        self.patient_generation += 1
-        generation = self.patient_generation
-        if self.patient_task is not None and not self.patient_task.is_done:
-            self.patient_task.cancel()
         self.patient_view.show_loading()
-        self.patient_task = self.session.tasks.run(
-            load_patient, self.session.ctx, self.patient_id, self.patient_view.year, self._today(),
-            label="Opening the patient",
-            on_finished=lambda detail, g=generation: self._on_patient(g, detail),
-            on_failed=lambda message, g=generation: self._on_patient_failed(g, message))
-        return self.patient_task
+        return self.run_latest(load_patient, self.session.ctx, self.patient_id, self.patient_view.year, self._today(),
+                               slot="patient", label="Opening the patient", on_finished=self._on_patient,
+                               on_failed=self._on_patient_failed)
 
-    def _on_patient(self, generation: int, detail: PatientDetail) -> None:
-        if generation != self.patient_generation:
-            return
+    def _on_patient(self, detail: PatientDetail) -> None:
         self.patient_view.show_detail(detail)
         self.patient_view.timeline_table.setFocus()
         self.status_message.emit(f"Patient page: {self.patient_view.summary()}")
         self.patient_loaded.emit(detail)
 
-    def _on_patient_failed(self, generation: int, message: str) -> None:
-        if generation != self.patient_generation:
-            return
+    def _on_patient_failed(self, message: str) -> None:
         self.patient_view.show_error(message)
         self.patient_failed.emit(message)
 

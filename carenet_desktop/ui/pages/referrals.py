@@ -35,7 +35,7 @@ from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, paragraph
 from ..widgets_referrals import ReferralCardDelegate, ReferralPanel
-from .base import Page
+from .base import NUMBERS, Page
 
 ALL = ""
 
@@ -87,13 +87,12 @@ class ReferralsPage(Page):
     saved = Signal(str, object)
 
     STATE_LOADING, STATE_BOARD, STATE_EMPTY, STATE_ERROR = range(4)
-    WATCHED_AREAS = frozenset({"referrals", "patients", "imports", "practices"})
+    watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(session, parent)
         self.today = today or dt.date.today()
         self.board: Board | None = None
-        self.task: Task | None = None
         self.write_task: Task | None = None
         self.selected_id: int | None = None
         layout = QVBoxLayout(self)
@@ -219,23 +218,18 @@ class ReferralsPage(Page):
         self.action_message.setObjectName("pageText")
         self.action_message.setAccessibleName("Last action")
         layout.addWidget(self.action_message)
-        session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        if self.task is not None and not self.task.is_done:
-            self.task.cancel()
         code = self.practice_combo.currentData() or None
         if self.board is None:
             self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
-        task = self.session.tasks.run(load_board, self.session.ctx, code, self.today, label="Loading referrals")
-        task.finished.connect(lambda board, t=task: self._on_loaded(board) if t is self.task else None)
-        task.failed.connect(lambda message, t=task: self._on_failed(message) if t is self.task else None)
-        self.task = task
+        self.run_latest(load_board, self.session.ctx, code, self.today, label="Loading referrals",
+                        on_finished=self._on_loaded, on_failed=self._on_failed)
 
     def _on_loaded(self, board: Board) -> None:
         self.board = board
@@ -276,10 +270,6 @@ class ReferralsPage(Page):
         self.state.setCurrentIndex(self.STATE_ERROR)
         self.status_message.emit("Could not read the referrals")
         self.load_failed.emit(message)
-
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.refresh()
 
     # --- board ----------------------------------------------------------------------------------
     def _apply_filters(self, *_args: object) -> None:
@@ -369,9 +359,9 @@ class ReferralsPage(Page):
     def _write(self, form: str, fn, *args: object) -> Task:  # type: ignore[no-untyped-def]
         self.panel.set_busy(True)
         self.action_message.setText("Saving…")
-        task = self.session.tasks.run(fn, self.session.ctx, *args, label="Saving the referral", write=True)
-        task.finished.connect(lambda result: self._on_saved(form, result))
-        task.failed.connect(self._on_write_failed)
+        task = self.session.write(fn, self.session.ctx, *args, label="Saving the referral",
+                                  on_finished=lambda result: self._on_saved(form, result),
+                                  on_failed=self._on_write_failed)
         task.done.connect(lambda: self.panel.set_busy(False))
         self.write_task = task
         return task
@@ -390,8 +380,7 @@ class ReferralsPage(Page):
                                      "activity": f"Care coordination activity recorded for {who}."}[form])
         if form == "activity":
             self.panel.activity_note.clear()
-        self.saved.emit(form, result)
-        self.session.notify_changed({"referrals"} if form != "activity" else {"care_activities"})
+        self.saved.emit(form, result)  # then the session announces result.change: this board reloads
 
     def _on_write_failed(self, message: str) -> None:
         self.action_message.setText(f"Not saved: {message}")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...metrics.period import Period
+from ...services.changes import Area
 from ...services.context import Progress, ServiceContext
 from ...services.evaluation import select_measures
 from ...services.practices import PracticeSummary, list_practices
@@ -144,6 +145,8 @@ class ReportsPage(Page):
     title = "Reports"
     icon_name = "reports"
     tooltip = "Printable scorecards, spreadsheets and the network submission"
+    #: the practices and measures offered (a report computes its numbers when it is made, never shown here)
+    watches = frozenset({Area.PRACTICES, Area.MEASURES})
 
     #: a report was written (the request and a one-line detail)
     report_done = Signal(object)
@@ -244,8 +247,8 @@ class ReportsPage(Page):
     # --- data ---------------------------------------------------------------------------------
     def load(self) -> None:
         self.message.setText("Reading the practices…")
-        self.session.tasks.run(load_choices, self.session.ctx, label="Loading practices",
-                               on_finished=self._on_choices, on_failed=self._show_error)
+        self.run_latest(load_choices, self.session.ctx, slot="choices", label="Loading practices",
+                        on_finished=self._on_choices, on_failed=self._show_error)
 
     def _on_choices(self, choices: tuple[list[PracticeSummary], list[tuple[str, str]]]) -> None:
         practices, measures = choices

@@ -40,9 +40,8 @@ from ..itemmodels.scorecard import (
 from ..session import Session
 from ..settings import WindowState
 from ..sparklines import SparklineDelegate
-from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
-from .base import Page
+from .base import NUMBERS, Page
 from .measure_key import SPLITTERS, MeasureKey
 
 if TYPE_CHECKING:
@@ -114,7 +113,7 @@ class ScorecardsPage(Page):
     patient_requested = Signal(int)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
-    WATCHED_AREAS = frozenset({"patients", "imports", "entries", "practices", "valuesets"})
+    watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(session, parent)
@@ -123,9 +122,6 @@ class ScorecardsPage(Page):
         self.data: ScorecardData | None = None
         self.trend_table: pd.DataFrame | None = None
         self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
-        self.task: Task | None = None
-        self.trend_task: Task | None = None
-        self._trend_period: Period | None = None
         self._remembered_practice: str | None = None
         self._descriptions = {m.id: _describe(m) for m in all_measures()}
         outer = QVBoxLayout(self)
@@ -206,7 +202,6 @@ class ScorecardsPage(Page):
 
         self._detail: MeasureDetailView | None = None  # built when a measure is first opened
         self._splitter_states: dict[str, QByteArray | None] = {}
-        session.changed.connect(self._on_data_changed)
 
     # --- loading ------------------------------------------------------------------------------
     @property
@@ -214,17 +209,16 @@ class ScorecardsPage(Page):
         return Period.year(int(self.period_combo.currentData()))
 
     def load(self) -> None:
-        if self.task is not None and not self.task.is_done:
-            return
+        """Compute the chosen period's table; a load still running (another year, older data) is cancelled
+        and its result never shown."""
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
+        self.latest.drop("trends")  # of the table being replaced
         self.trend_table = None
         self.model.set_trends(None)
-        self.task = self.session.tasks.run(
-            load_scorecard, self.service, self.period, label="Computing the scorecard",
-            on_finished=self._on_loaded, on_failed=self._on_failed,
-        )
-        self.task.cancelled.connect(lambda: self.refresh_button.setEnabled(True))
+        self.run_latest(load_scorecard, self.service, self.period, label="Computing the scorecard",
+                        on_finished=self._on_loaded, on_failed=self._on_failed,
+                        on_cancelled=lambda: self.refresh_button.setEnabled(True))
 
     def _on_loaded(self, data: ScorecardData) -> None:
         self.data = data
@@ -239,26 +233,21 @@ class ScorecardsPage(Page):
         self.practice_combo.blockSignals(False)
         self._size_columns(data)
         self._show_practice()
+        if self._detail is not None and self.views.currentWidget() is self._detail and self._detail.key is not None:
+            key = self._detail.key  # the measure open stays open, read again from the new table
+            self.open_measure(key.measure_id, key.group_index, focus=False)
         self.loaded.emit(data)
         # the sparklines' compute starts once the table has painted: started at once, the worker would
         # hold the GIL against the first paint of the table and the window would stall for a moment
-        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda period=data.period: self._load_trends(period)
-                          if self.data is not None and self.data.period == period else None)
+        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda d=data: self._load_trends(d.period)
+                          if self.data is d and not self.loading("load") else None)
 
     def _load_trends(self, period: Period) -> None:
         """The sparklines come after the scorecard: the rolling periods may take a while the first time."""
-        if self.trend_task is not None and not self.trend_task.is_done:
-            self.trend_task.cancel()
-        self.trend_task = self.session.tasks.run(
-            load_trends, self.trends, period, label="Computing the trends",
-            # bound methods, not lambdas: Qt drops the call if this page is gone when the task ends
-            on_finished=self._on_trends, on_failed=self._on_trends_failed,
-        )
-        self._trend_period = period
+        self.run_latest(load_trends, self.trends, period, slot="trends", label="Computing the trends",
+                        on_finished=self._on_trends, on_failed=self._on_trends_failed)
 
     def _on_trends(self, trends: TrendData) -> None:
-        if self.data is None or self.data.period != self._trend_period:
-            return
         self.trend_table = trends.table
         self.trend_sparks = trends.sparks
         self.model.set_trends(trends.sparks.get(self.practice_combo.currentData(), {}))
@@ -275,10 +264,6 @@ class ScorecardsPage(Page):
         self.status_message.emit("Could not compute the scorecard")
         self.load_failed.emit(message)
 
-    def _on_data_changed(self, areas: frozenset[str]) -> None:
-        if self.loaded_once and areas & self.WATCHED_AREAS:
-            self.refresh()
-
     # --- showing ------------------------------------------------------------------------------
     def select_practice(self, code: str) -> None:
         index = self.practice_combo.findData(code)
@@ -291,7 +276,7 @@ class ScorecardsPage(Page):
         if row is not None:
             self.open_measure(str(row["measure"]), int(row["group_index"]))
 
-    def open_measure(self, measure_id: str, group_index: int = 0) -> MeasureKey | None:
+    def open_measure(self, measure_id: str, group_index: int = 0, *, focus: bool = True) -> MeasureKey | None:
         """Show the detail of one rate of the current practice (trend, practices, equity, patients)."""
         if self.data is None:
             return None
@@ -304,7 +289,8 @@ class ScorecardsPage(Page):
                         f" network {_pct(row.get('network_rate'))}, target {_pct(row.get('target'))}")
         self.detail.open(key, summary)
         self.views.setCurrentWidget(self.detail)
-        self.detail.tabs.setFocus()
+        if focus:
+            self.detail.tabs.setFocus()
         self.status_message.emit(f"{measure_id} · {code} · {self.data.period.label}")
         self.measure_opened.emit(key)
         return key

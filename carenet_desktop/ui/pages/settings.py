@@ -8,6 +8,7 @@ from PySide6 import QtCore
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ... import __version__
+from ...services.changes import Area
 from ..session import Session
 from ..settings import idle_lock_minutes, set_idle_lock_minutes, settings_file_name
 from ..widgets import ElidedLabel, card, heading, paragraph
@@ -19,6 +20,7 @@ class SettingsPage(Page):
     title = "Settings"
     icon_name = "settings"
     tooltip = "Where data is kept; preferences"
+    watches: frozenset[Area] = frozenset()  # nothing of the store is shown
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
