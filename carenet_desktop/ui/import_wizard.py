@@ -42,7 +42,7 @@ from ..services.practices import PracticeSummary, list_practices
 from .forms import ERROR_STYLE
 from .itemmodels.records import RecordColumn, RecordTableModel
 from .session import Session
-from .tasks import Task
+from .tasks import LatestTasks, Task
 from .widgets import list_table, paragraph
 
 FILE_FILTER = "EHR exports (*.csv *.txt *.tsv *.xlsx);;All files (*)"
@@ -120,7 +120,8 @@ class _WaitingPage(QWizardPage):
     def __init__(self, wizard: ImportWizard) -> None:
         super().__init__()
         self.import_wizard = wizard
-        self.task: Task | None = None
+        #: the step's background call: a new one (the file or the columns changed) replaces the one running
+        self.latest = LatestTasks(wizard.session.tasks, self)
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName(f"{type(self).__name__}Progress")
         self.progress_bar.setAccessibleName("Progress")
@@ -136,25 +137,23 @@ class _WaitingPage(QWizardPage):
         return self.import_wizard.plan
 
     @property
+    def task(self) -> Task | None:
+        return self.latest.task("step")
+
+    @property
     def busy(self) -> bool:
-        return self.task is not None and not self.task.is_done
+        return self.latest.running("step")
 
     def start(self, fn: Any, *args: Any, label: str, write: bool = False) -> Task:
-        if self.busy:
-            assert self.task is not None
-            self.task.cancel()
         self.error_label.hide()
         self.progress_bar.setValue(0)
         self.progress_bar.show()
         self.progress_label.show()
         session = self.import_wizard.session
         # a write announces what it changed to every screen (the result's ``change``) when it ends
-        task = (session.write if write else session.tasks.run)(fn, session.ctx, *args, label=label)
-        task.progress.connect(lambda f, m, t=task: self._on_progress(f, m) if t is self.task else None)
-        task.finished.connect(lambda r, t=task: self._done(t, r))
-        task.failed.connect(lambda m, t=task: self._failed(t, m))
-        task.cancelled.connect(lambda t=task: self._cancelled(t))
-        self.task = task
+        task = self.latest.start("step", fn, session.ctx, *args, label=label, run=session.write if write else None,
+                                 on_progress=self._on_progress, on_finished=self._done, on_failed=self._failed,
+                                 on_cancelled=self._cancelled)
         self.completeChanged.emit()
         return task
 
@@ -163,26 +162,23 @@ class _WaitingPage(QWizardPage):
         if message:
             self.progress_label.setText(f"{message}…")
 
-    def _done(self, task: Task, result: Any) -> None:
-        if task is self.task:
-            self.progress_bar.hide()
-            self.progress_label.hide()
-            self.loaded(result)
-            self.completeChanged.emit()
+    def _done(self, result: Any) -> None:
+        self.progress_bar.hide()
+        self.progress_label.hide()
+        self.loaded(result)
+        self.completeChanged.emit()
 
-    def _failed(self, task: Task, message: str) -> None:
-        if task is self.task:
-            self.progress_bar.hide()
-            self.progress_label.hide()
-            self.show_error(message)
-            self.completeChanged.emit()
+    def _failed(self, message: str) -> None:
+        self.progress_bar.hide()
+        self.progress_label.hide()
+        self.show_error(message)
+        self.completeChanged.emit()
 
-    def _cancelled(self, task: Task) -> None:
-        if task is self.task:
-            self.progress_bar.hide()
-            self.progress_label.hide()
-            self.on_cancelled()
-            self.completeChanged.emit()
+    def _cancelled(self) -> None:
+        self.progress_bar.hide()
+        self.progress_label.hide()
+        self.on_cancelled()
+        self.completeChanged.emit()
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -195,9 +191,7 @@ class _WaitingPage(QWizardPage):
         self.show_error("Stopped.")
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt's name; going Back stops the work of this step
-        if self.busy:
-            assert self.task is not None
-            self.task.cancel()
+        self.latest.cancel("step")
 
 
 class ChooseFilePage(_WaitingPage):

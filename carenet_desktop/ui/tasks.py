@@ -298,10 +298,12 @@ class LatestTasks(QObject):
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        run: Callable[..., Task] | None = None,
     ) -> Task:
-        """Run ``fn(progress, *args)`` as the latest load of ``slot`` (see :meth:`TaskRunner.run`)."""
+        """Run ``fn(progress, *args)`` as the latest load of ``slot`` (see :meth:`TaskRunner.run`); ``run``
+        starts it another way than a read (``Session.write`` for a write that announces its change)."""
         self.drop(slot)  # superseded: it stops at its next check, and nothing it says is heard
-        task = self.runner.run(fn, *args, label=label)
+        task = (run or self.runner.run)(fn, *args, label=label)
         self._tasks[slot] = task
         for signal, callback in ((task.progress, on_progress), (task.finished, on_finished),
                                  (task.failed, on_failed), (task.cancelled, on_cancelled)):
