@@ -8,6 +8,7 @@ day) and update changed values, keeping the old ones in ``import_change`` so an 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from ..models import (
     ValueSetCode,
     utcnow,
 )
+from ..models.journal import practice_scope
 from . import audit
 from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
@@ -330,19 +332,20 @@ def _run_import(ctx: ServiceContext, source: TabularSource, path: Path, kind: st
         s.add(record)
         s.flush()
         writer = IntakeWriter(s, kind, practice.id, record.id)
-        try:
+        try:  # every row written belongs to this practice: the journal names it once (models.journal)
             # reading and validating the next chunk overlaps with SQLite writing this one (it releases the GIL)
-            for result in prefetch(iter_validated(source, cmap, ref)):
-                ctx.progress.report(min(0.99, source.fraction()), f"{rows + len(result.frame):,} rows read")
-                n_bad_split = int((result.problems["column"] == "").sum()) if len(result.problems) else 0
-                rows += len(result.frame) + n_bad_split
-                rejected += int(result.rejected.sum()) + n_bad_split
-                if len(result.problems):
-                    problems.append(result.problems)
-                if rejected and not valid_rows_only:
-                    writing = False  # keep validating for a complete report, write no more
-                if writing:
-                    writer.write(result.frame[~result.rejected])
+            with practice_scope(s.connection(), [practice.id]):
+                for result in prefetch(iter_validated(source, cmap, ref)):
+                    ctx.progress.report(min(0.99, source.fraction()), f"{rows + len(result.frame):,} rows read")
+                    n_bad_split = int((result.problems["column"] == "").sum()) if len(result.problems) else 0
+                    rows += len(result.frame) + n_bad_split
+                    rejected += int(result.rejected.sum()) + n_bad_split
+                    if len(result.problems):
+                        problems.append(result.problems)
+                    if rejected and not valid_rows_only:
+                        writing = False  # keep validating for a complete report, write no more
+                    if writing:
+                        writer.write(result.frame[~result.rejected])
         except TabularError as exc:
             raise ServiceError(str(exc)) from exc
         all_problems = (pd.concat(problems, ignore_index=True) if problems
@@ -414,13 +417,17 @@ def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
         changes = s.execute(select(ImportChange.row_id, ImportChange.before)
                             .where(ImportChange.import_id == import_id, ImportChange.table_name == table.name)
                             .order_by(ImportChange.id.desc())).all()
-        deleted = s.execute(delete(table).where(table.c.import_id == import_id)).rowcount or 0
         spec = TABLES[kind]
-        for row_id, before in changes:
-            values = {k: _restore_value(v, spec.columns.get(k, (None, "text", None))[1], s) for k, v in before.items()}
-            if "version" in table.c:
-                values["version"] = table.c.version + 1
-            s.execute(update(table).where(table.c.id == row_id).values(values))
+        scope = (practice_scope(s.connection(), [record.practice_id]) if record.practice_id is not None
+                 else contextlib.nullcontext())  # the import's rows are all its practice's: journaled once
+        with scope:
+            deleted = s.execute(delete(table).where(table.c.import_id == import_id)).rowcount or 0
+            for row_id, before in changes:
+                values = {k: _restore_value(v, spec.columns.get(k, (None, "text", None))[1], s)
+                          for k, v in before.items()}
+                if "version" in table.c:
+                    values["version"] = table.c.version + 1
+                s.execute(update(table).where(table.c.id == row_id).values(values))
         record.status = "undone"
         record.detail = {**(record.detail or {}), "undone_at": utcnow().isoformat(), "undone_by": ctx.username,
                          "undo_deleted": deleted, "undo_restored": len(changes)}

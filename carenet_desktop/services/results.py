@@ -238,7 +238,7 @@ class ResultsCache:
             fresh, failed = self._evaluate(entry.period, entry.measure_ids, progress.sub(0.5, 1), patient_id_list=ids)
             rows = pd.concat([rows[~rows["patient_id"].isin(ids)], fresh], ignore_index=True)
             failures.update(failed)
-        updated = CachedResults(entry.period, entry.measure_ids, version, rows, failures)
+        updated = CachedResults(entry.period, entry.measure_ids, version, _conform(rows), failures)
         self._write_disk(updated)
         return updated
 
@@ -314,6 +314,18 @@ class ResultsCache:
 
         return CachedResults(period, ids, int(meta["version"]), load_rows, dict(meta["failures"]),
                              {("practice_id",): summary})
+
+
+def _conform(rows: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes of a from-scratch evaluation: a refresh concatenates old rows with a few fresh ones, and
+    a concatenation with an empty or all-NA part turns nullable columns into ``object``."""
+    out = rows.copy()
+    out["measure"] = out["measure"].astype(object)
+    for col in _INT_COLUMNS:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    for pop in POPULATIONS:
+        out[pop] = out[pop].astype("boolean")
+    return out
 
 
 def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame | None:

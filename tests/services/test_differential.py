@@ -84,6 +84,7 @@ def _fresh(db: Database, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _sorted_rows(rows: pd.DataFrame) -> pd.DataFrame:
     keys = ["measure", "group_index", "patient_id", "episode_id"]
     out = rows[list(ROW_COLUMNS)].sort_values(keys, na_position="first").reset_index(drop=True)
+    out["measure"] = out["measure"].astype(object)  # pandas 3 may give a string dtype to a concatenation
     return out.astype({c: "Int64" for c in ("group_index", "patient_id", "episode_id", "practice_id")})
 
 
@@ -91,6 +92,7 @@ def _sorted_summary(summary: pd.DataFrame) -> pd.DataFrame:
     cols = ["measure", "group_index", "practice_id", "initial_population", "denominator", "exclusions",
             "exceptions", "numerator"]
     out = summary[cols].sort_values(cols[:3]).reset_index(drop=True)
+    out["measure"] = out["measure"].astype(object)
     return out.astype({c: "int64" for c in cols[1:]})
 
 
