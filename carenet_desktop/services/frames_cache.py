@@ -51,6 +51,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     """
     from .valuesets import load_index
 
+    data: MeasureData | None
     if db.encrypted:  # patient data: no plain-text copy of an encrypted store
         data = load_measure_data(db, with_valuesets=False)
         data.valuesets = load_index(db)
@@ -60,7 +61,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     with db.session() as s:
         version = current_version(s)  # read before loading: a change while loading is replayed next time
     path = folder / f"v{version}-{signature}.npz"
-    data: MeasureData | None = None
+    data = None
     served = False
     snapshots = sorted(folder.glob(f"v*-{signature}.npz"), key=_version_of) if folder.exists() else []
     if snapshots and _version_of(snapshots[-1]) <= version:
@@ -174,7 +175,7 @@ def _write(data: MeasureData, path: Path) -> None:
         schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
     arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two worker processes may save one snapshot
-    np.savez(tmp, **arrays)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
     tmp.replace(path)
 
 

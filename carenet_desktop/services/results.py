@@ -261,7 +261,7 @@ class ResultsCache:
             arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
             path = self._path(entry.period, entry.measure_ids)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
-            np.savez(tmp, **arrays)
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
             tmp.replace(path)
         except OSError as exc:  # a cache that cannot be written only costs speed
             log.warning("Results cache not saved: %s", exc.strerror)
