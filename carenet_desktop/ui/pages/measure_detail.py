@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ...metrics.catalogue import get_measure
 from ...services import measure_detail as detail
 from ...services.context import Progress
-from ...services.scorecard import ScorecardService
+from ...services.scorecard import STRATA, ScorecardService
 from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
@@ -108,7 +108,7 @@ PRACTICE_COLUMNS = (
 
 EQUITY_COLUMNS = (
     RecordColumn("Stratum", "Payer, race, ethnicity, language, sex or age band", lambda r: str(r["stratum_title"]),
-                 lambda r: detail.STRATA.index(str(r["stratum"]))),
+                 lambda r: STRATA.index(str(r["stratum"]))),
     RecordColumn("Group", "The patients of this value of the stratum", lambda r: str(r["value_title"])),
     RecordColumn("Rate", "The group's rate", lambda r: pct(r.get("rate")), lambda r: number(r.get("rate")), True),
     RecordColumn("95% interval", "Wilson 95% confidence interval",

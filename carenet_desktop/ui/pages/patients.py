@@ -158,7 +158,7 @@ class PatientsPage(Page):
         self.count_label.setAccessibleName("Number of patients found")
         layout.addWidget(self.count_label)
 
-        self._debounce = QTimer(self)
+        self._debounce: QTimer = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search_now)
@@ -245,8 +245,8 @@ class PatientsPage(Page):
         self.count_label.setText("Searching…")
         self.search_task = self.session.tasks.run(
             run_search, self.session.ctx, text, self.practice_ids(), self.page_size, label="Searching patients",
-            on_finished=lambda result, g=generation: self._on_results(g, result),
-            on_failed=lambda message, g=generation: self._on_failed(message) if g == self.generation else None)
+            on_finished=lambda result, g=generation: self._on_results(g, result),  # type: ignore[misc]
+            on_failed=lambda message, g=generation: self._on_failed(message) if g == self.generation else None)  # type: ignore[misc]
         return self.search_task
 
     def _on_results(self, generation: int, result: SearchResult) -> None:
@@ -277,8 +277,8 @@ class PatientsPage(Page):
         self.session.tasks.run(
             fetch_page, self.session.ctx, result.text, result.practice_ids, offset, self.page_size,
             label="Reading more patients",
-            on_finished=lambda rows, g=generation, o=offset: self._on_page(g, o, rows),
-            on_failed=lambda _m, g=generation: self.model.page_failed(g))
+            on_finished=lambda rows, g=generation, o=offset: self._on_page(g, o, rows),  # type: ignore[misc]
+            on_failed=lambda _m, g=generation: self.model.page_failed(g))  # type: ignore[misc]
 
     def _on_page(self, generation: int, offset: int, rows: list[PatientRow]) -> None:
         if self.model.add_page(generation, offset, rows):
@@ -320,8 +320,8 @@ class PatientsPage(Page):
         self.patient_task = self.session.tasks.run(
             load_patient, self.session.ctx, self.patient_id, self.patient_view.year, self._today(),
             label="Opening the patient",
-            on_finished=lambda detail, g=generation: self._on_patient(g, detail),
-            on_failed=lambda message, g=generation: self._on_patient_failed(g, message))
+            on_finished=lambda detail, g=generation: self._on_patient(g, detail),  # type: ignore[misc]
+            on_failed=lambda message, g=generation: self._on_patient_failed(g, message))  # type: ignore[misc]
         return self.patient_task
 
     def _on_patient(self, generation: int, detail: PatientDetail) -> None:

@@ -367,7 +367,7 @@ class ScorecardsPage(Page):
             return
         metrics = self.table.fontMetrics()
         columns = [c for c in range(1, len(COLUMNS)) if c != TREND_COLUMN]
-        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))
+        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
                   for c in columns}
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
         for column in columns:
