@@ -3,7 +3,7 @@
 
     python3 dev.py run      create .venv if needed, install, open the app on the demo network
     python3 dev.py test     create .venv if needed, install with test extras, run the whole test suite
-    python3 dev.py lint     ruff + import-linter
+    python3 dev.py lint     ruff + import-linter + mypy
 
 The virtual environment is (re)installed whenever pyproject.toml changes.
 """
@@ -71,9 +71,17 @@ def test(args: list[str]) -> int:
 
 
 def lint(_args: list[str]) -> int:
+    """Every check runs (one failing does not hide the others); non-zero if any failed."""
     ensure_venv("test")
-    rc = subprocess.call([str(BIN / "ruff"), "check", "."], cwd=ROOT)
-    return rc or subprocess.call([str(BIN / "lint-imports")], cwd=ROOT)
+    checks = {
+        "ruff": [str(BIN / "ruff"), "check", "."],
+        "import-linter": [str(BIN / "lint-imports")],
+        "mypy": [str(PY), "-m", "mypy"],  # the files and flags are in pyproject.toml [tool.mypy]
+    }
+    failed = [name for name, command in checks.items() if subprocess.call(command, cwd=ROOT) != 0]
+    if failed:
+        print(f"lint failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 COMMANDS = {"run": run, "test": test, "lint": lint}

@@ -50,10 +50,10 @@ class Component:
 
 
 def _licence(meta: metadata.PackageMetadata) -> str:
-    expression = meta.get("License-Expression")
+    expression = meta.get("License-Expression")  # type: ignore[attr-defined]  # an email Message; typed so from 3.12
     if expression:
         return str(expression)
-    text = (meta.get("License") or "").strip()
+    text = (meta.get("License") or "").strip()  # type: ignore[attr-defined]
     if text and len(text) <= 80 and "\n" not in text:
         return text
     classifiers = [c.rsplit("::", 1)[-1].strip() for c in (meta.get_all("Classifier") or []) if c.startswith("License ::")]
@@ -73,7 +73,7 @@ def components() -> list[Component]:
         licence = _licence(meta)
         if name == "sqlcipher3" and licence == "see the package":
             licence = "zlib (SQLCipher: BSD-3-Clause)"
-        out.append(Component(name, str(meta.get("Version") or ""), licence, purpose))
+        out.append(Component(name, str(meta.get("Version") or ""), licence, purpose))  # type: ignore[attr-defined]
     return out
 
 

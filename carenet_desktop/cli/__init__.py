@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
-        message = exc.strerror + f": {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)
+        message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)
         print(f"carenet: error: {message}", file=sys.stderr)
         return 2 if isinstance(exc, UserError) else 1
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 import time
+from typing import TextIO
 
 from ..models.database import Database, PassphraseRequired, open_database
 from ..services.context import Progress, ServiceContext, ServiceError
@@ -76,7 +77,7 @@ def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceC
 class TerminalProgress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, label: str = "", *, stream=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, label: str = "", *, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.label = label
         self.tty = self.stream.isatty()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from ..interchange.tabular import KINDS
 from ..services import intake
@@ -88,7 +89,7 @@ def run_csv(args: argparse.Namespace) -> int:
     return 1
 
 
-def _print_problems(problems, limit: int = 20, stream=None) -> None:  # type: ignore[no-untyped-def]
+def _print_problems(problems, limit: int = 20, stream: TextIO | None = None) -> None:  # problems: a DataFrame
     stream = stream or sys.stdout
     for rec in problems.head(limit).itertuples(index=False):
         print(f"  row {rec.row}: {rec.column}: {rec.reason}", file=stream)

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 from ..metrics.period import Period, rolling_12_months
+from ..services.context import ServiceContext
 from ..services.evaluation import (
     STRATIFY_FIELDS,
+    Evaluation,
     evaluate,
     export_patient_results,
     grouped_summary,
@@ -154,7 +156,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 1 if evaluation.errors else 0
 
 
-def _grouped_totals(ctx, evaluation, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _grouped_totals(ctx: ServiceContext, evaluation: Evaluation, args: argparse.Namespace):  # -> DataFrame
     """Totals by practice/provider and stratum; with --rolling, for each rolling 12-month period too
     (the data is loaded once and each period evaluated over it)."""
     import pandas as pd

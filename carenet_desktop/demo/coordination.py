@@ -68,7 +68,7 @@ def add_referrals(ctx: Ctx) -> None:
     for k, options in names.REFERRAL_DESTINATIONS.items():
         sel = kind == k
         dest[sel] = np.array(options, dtype=object)[rng.integers(0, len(options), sel.sum())]
-    lost_reason = np.where(lost, np.array(names.LOST_REASONS, dtype=object)[rng.integers(0, len(names.LOST_REASONS), m)],
+    lost_reason = np.where(lost, np.array(names.LOST_REASONS, dtype=object)[rng.integers(0, len(names.LOST_REASONS), m)],  # type: ignore[call-overload]
                            None).astype(object)
     ids = ctx.tables.ids("referral", m)
     stamp = ctx.stamp

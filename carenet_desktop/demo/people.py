@@ -143,7 +143,8 @@ def add_network(tables: Tables, profiles: list[PracticeProfile], stamp: dt.datet
     next_id = 1
     for p, k in zip(profiles, counts, strict=True):
         kinds = ["pcp"] * int(k) + (["dentist"] * 3 if p.dental else [])
-        pcp_ids, dentist_ids = [], []
+        pcp_ids: list[int] = []
+        dentist_ids: list[int] = []
         for role in kinds:
             while True:
                 npi = npi_with_check_digit(str(int(rng.integers(100_000_000, 299_999_999))))

@@ -115,8 +115,8 @@ def _add_immunizations(ctx: Ctx, pidx: np.ndarray, when_day: np.ndarray, code_id
         "id": ids, "patient_id": c.ids[pidx], "status": np.where(nd, "not-done", "completed").astype(object),
         "code_system": systems[code_idx], "code": codes[code_idx], "display": displays[code_idx],
         "occurrence": when, "recorded": np.where(nd, when, np.datetime64("NaT")), "primary_source": True,
-        "status_reason_system": np.where(nd, IMMUNIZATION_REFUSAL.system, None).astype(object),
-        "status_reason_code": np.where(nd, IMMUNIZATION_REFUSAL.code, None).astype(object),
+        "status_reason_system": np.where(nd, IMMUNIZATION_REFUSAL.system, None).astype(object),  # type: ignore[call-overload]
+        "status_reason_code": np.where(nd, IMMUNIZATION_REFUSAL.code, None).astype(object),  # type: ignore[call-overload]
         "provider_id": ctx.provider(pidx, 0.5), "import_id": ctx.import_id, "source_id": ctx.source_ids("imm-", ids),
     })
 

@@ -64,13 +64,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .data import MeasureData
 from .period import Period
 
 MIN_TS = pd.Timestamp("1700-01-01")
@@ -253,8 +254,8 @@ class Iv:
     def where(self, keep: np.ndarray) -> Iv:
         """Null out the intervals where ``keep`` is False."""
         keep = np.asarray(keep, dtype=bool)
-        parts = (np.where(keep, a, _NAT) for a in (self.start_lo, self.start_hi, self.end_lo, self.end_hi))
-        return Iv(*parts, self.date_only)
+        s_lo, s_hi, e_lo, e_hi = (np.where(keep, a, _NAT) for a in (self.start_lo, self.start_hi, self.end_lo, self.end_hi))
+        return Iv(s_lo, s_hi, e_lo, e_hi, self.date_only)
 
     def take(self, idx: np.ndarray) -> Iv:
         d = None if self.date_only is None else self.date_only[idx]
@@ -512,7 +513,7 @@ def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
     """
     key = (id(frame), column)
     hit = _FACTOR_CACHE.get(key)
-    if hit is not None and hit[0]() is frame and len(hit[1]) == len(frame):
+    if hit is not None and len(hit[1]) == len(frame) and hit[0]() is frame:
         return hit[1], hit[2]
     col = frame[column]
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -541,7 +542,7 @@ def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str
     return hits[codes]
 
 
-def vs_mask(data: object, frame: pd.DataFrame, *valuesets: str, column: str = "key") -> np.ndarray:
+def vs_mask(data: MeasureData, frame: pd.DataFrame, *valuesets: str, column: str = "key") -> np.ndarray:
     """Rows of ``frame`` whose ``column`` code is in any of the value sets (``data.valuesets``).
 
     Same answer as ``ValueSetIndex.mask``; on large frames the code column is factorised once and
@@ -549,7 +550,7 @@ def vs_mask(data: object, frame: pd.DataFrame, *valuesets: str, column: str = "k
     """
     if frame.empty or column not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    keys = data.valuesets.keys(*valuesets)  # type: ignore[attr-defined]
+    keys = data.valuesets.keys(*valuesets)
     return _isin_codes(frame, column, keys)
 
 
@@ -562,14 +563,14 @@ def code_mask(frame: pd.DataFrame, system: str, code: str, column: str = "key") 
     return _isin_codes(frame, column, {code_key(system, code)})
 
 
-def _by_uniques(values: pd.Series, test: object, frame: pd.DataFrame | None = None,
+def _by_uniques(values: pd.Series, test: Callable[[Any], object], frame: pd.DataFrame | None = None,
                 column: str | None = None) -> np.ndarray:
     """Apply a per-value Python test to the distinct values only (few statuses, many rows)."""
     if frame is not None and column is not None and len(frame) >= _FACTORISE_MIN_ROWS:
         codes, uniques = _factorised(frame, column)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    hits = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))  # type: ignore[operator]
+    hits = np.fromiter((bool(test(u)) for u in uniques), dtype=np.bool_, count=len(uniques))
     return np.append(hits, False)[codes]  # code -1 (missing) -> the appended False
 
 

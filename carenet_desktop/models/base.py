@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, MetaData, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+if TYPE_CHECKING:
+    from sqlalchemy import FromClause
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +62,8 @@ class VersionedMixin:
     """Optimistic concurrency: a stale write raises ``StaleDataError`` instead of losing an update."""
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    if TYPE_CHECKING:  # what the mapped class that mixes this in has
+        __table__: ClassVar[FromClause]
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import Index, String, func, insert, select, update
+from sqlalchemy import CursorResult, Index, String, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, utcnow
@@ -55,7 +56,8 @@ def history_id(session: Session) -> str:
 def renew_history(session: Session) -> str:
     """Give the store a new history (after a restore, or when its data was replaced wholesale)."""
     new = str(uuid.uuid4())
-    if session.execute(update(StoreIdentity).where(StoreIdentity.id == 1).values(history_id=new)).rowcount == 0:
+    done = session.execute(update(StoreIdentity).where(StoreIdentity.id == 1).values(history_id=new))
+    if cast("CursorResult[Any]", done).rowcount == 0:
         session.add(StoreIdentity(id=1, history_id=new))
     return new
 

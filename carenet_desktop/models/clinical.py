@@ -8,7 +8,7 @@ Timestamps are naive UTC.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -31,6 +31,8 @@ class ClinicalEventMixin(SourceMixin):
     #: FHIR files that claim QI-Core conformance: does this resource claim a profile ("yes"/"no")?
     #: None when the source claims nothing. "no" rows are kept but not evaluated (see measure_data).
     profile_claim: Mapped[str | None] = mapped_column(String(8))
+    if TYPE_CHECKING:  # what the mapped class that mixes this in has
+        __tablename__: Any  # as DeclarativeBase declares it
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

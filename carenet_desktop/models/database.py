@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -84,7 +85,7 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:  # a DB-API connection
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=15000")
@@ -103,7 +104,7 @@ def make_engine(url: URL, *, key: str | None = None) -> Engine:
         if key is not None:
             engine = create_engine(url, module=cipher_module(), connect_args={"timeout": 15})
 
-            def _key(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            def _key(dbapi_connection: Any, _record: object) -> None:
                 apply_key(dbapi_connection, key)
 
             event.listen(engine, "connect", _key)

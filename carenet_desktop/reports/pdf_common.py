@@ -123,7 +123,7 @@ def rate_bars(values: Sequence[tuple[str, float | None, bool]], width: float, he
               target: float | None = None, network: float | None = None) -> Drawing:
     """Ranked horizontal bars of rates (label, rate, highlighted) with the network rate and target lines."""
     d = Drawing(width, height)
-    rows = [v for v in values if v[1] is not None and not math.isnan(float(v[1]))]
+    rows = [(label, value, mine) for label, value, mine in values if value is not None and not math.isnan(float(value))]
     label_w, right = 70.0, 8.0
     plot_w = width - label_w - right
     if not rows:
@@ -136,9 +136,9 @@ def rate_bars(values: Sequence[tuple[str, float | None, bool]], width: float, he
                    strokeColor=None))
         d.add(String(label_w - 3, y + 2, label[:16], fontName="Helvetica-Bold" if mine else "Helvetica",
                      fontSize=min(6.5, bar_h), fillColor=INK, textAnchor="end"))
-    for value, colour, name in ((network, MUTED, "network"), (target, GOOD, "target")):
-        if value is not None and not math.isnan(float(value)):
-            x = label_w + plot_w * float(value)
+    for mark, colour, name in ((network, MUTED, "network"), (target, GOOD, "target")):
+        if mark is not None and not math.isnan(float(mark)):
+            x = label_w + plot_w * float(mark)
             d.add(Line(x, 4, x, height - 8, strokeColor=colour, strokeWidth=1, strokeDashArray=[2, 2]))
             d.add(String(x, height - 7, name, fontName="Helvetica", fontSize=5.5, fillColor=colour, textAnchor="middle"))
     for tick in (0.0, 0.5, 1.0):

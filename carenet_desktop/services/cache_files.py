@@ -72,10 +72,10 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> No
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
     try:
         if key is None:
-            np.savez(tmp, **arrays)
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
         else:
             buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
+            np.savez(buffer, **arrays)  # type: ignore[arg-type]
             _seal(memoryview(buffer.getbuffer()), key, tmp)
         tmp.replace(path)
     finally:

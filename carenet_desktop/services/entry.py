@@ -425,6 +425,7 @@ def record_aggregate(ctx: ServiceContext, *, practice_id: int | None, measure_id
                 errors.add("exclusions", "Exclusions and exceptions cannot exceed the denominator.")
         if errors or practice_id is None or start is None or end is None:
             return EntryResult(False, errors=list(errors))
+        assert denominator is not None and numerator is not None  # checked above
         entry = s.scalar(select(AggregateEntry).where(
             AggregateEntry.practice_id == practice_id, AggregateEntry.measure_id == measure,
             AggregateEntry.group_index == group_index, AggregateEntry.period_start == start,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Date, DateTime, func, select
+from sqlalchemy import Date, DateTime, Table, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -120,7 +120,7 @@ def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
         row = s.get(model, entity_id)
         if row is None:
             raise ServiceError("The entry no longer exists.")
-        table = model.__table__
+        table = cast(Table, model.__table__)
         _check_unchanged(s, ctx, change, newest, row, table.name)
         current = audit.row_snapshot(row)
         if change.action == "create":

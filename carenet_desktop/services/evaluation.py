@@ -181,7 +181,7 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
                 totals["denominator-exception"] or 0
             )
             totals["rate_base"] = base
-            totals["rate"] = round(totals["numerator"] / base, 6) if base > 0 else None  # type: ignore[operator]
+            totals["rate"] = round(totals["numerator"] / base, 6) if base > 0 else None
             totals["patients"] = int(mine["patient_id"].nunique()) if len(mine) else 0
             records.append(totals)
     return pd.DataFrame.from_records(records)

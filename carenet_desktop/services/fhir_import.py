@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
@@ -165,8 +165,7 @@ def import_fhir(
         completed = True
     finally:
         with ctx.db.session() as s:
-            batch = s.get(DataImport, result.import_id)
-            assert batch is not None
+            batch = s.get_one(DataImport, result.import_id)
             batch.finished_at = utcnow()
             batch.status = "done" if completed and result.failed_files < len(files) else "failed"
             batch.added, batch.updated, batch.rejected = result.added, result.updated, result.rejected
@@ -368,7 +367,7 @@ class _Writer:
             self.mrns.add(mrn)
             new_rows.append({"practice_id": self.practice_id, "mrn": mrn, **values})
         if updates:
-            cols = {k: bindparam(k) for k in updates[0] if k != "_id"}
+            cols: dict[str, BindParameter[Any]] = {k: bindparam(k) for k in updates[0] if k != "_id"}
             stmt = update(PATIENT).where(PATIENT.c.id == bindparam("_id")).values(**cols, version=PATIENT.c.version + 1)
             s.connection().execute(stmt, _uniform(updates))
             result.count("patient", "updated", len(updates))
@@ -439,7 +438,7 @@ class _Writer:
                 new_rows.append(values)
         if updates:
             rows = _uniform(updates)
-            cols = {k: bindparam(k) for k in rows[0] if k != "_id"}
+            cols: dict[str, BindParameter[Any]] = {k: bindparam(k) for k in rows[0] if k != "_id"}
             s.connection().execute(update(table).where(table.c.id == bindparam("_id")).values(**cols), rows)
             result.count(kind, "updated", len(rows))
         if new_rows:
@@ -462,7 +461,7 @@ class _Writer:
             return
         cond = EVENT_TABLES["condition"]
         pids = {pid for pid, _ in wanted if pid is not None}
-        codes: dict[tuple[int, str], tuple[int, str | None, str | None]] = {}
+        codes: dict[tuple[int | None, str], tuple[int | None, str | None, str | None]] = {}
         for chunk in _chunks(sorted(pids)):
             for pid, sid, rid, system, code in s.execute(
                 select(cond.c.patient_id, cond.c.source_id, cond.c.id, cond.c.code_system, cond.c.code)

@@ -58,9 +58,9 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
         key = cache_key(db.key, folder)
     except OSError as exc:  # no cache folder to keep the salt in: read the store, keep nothing
         log.warning("Frames snapshot not used (%s)", exc.strerror)
-        data = load_measure_data(db, with_valuesets=False)
-        data.valuesets = load_index(db)
-        return data, False
+        plain = load_measure_data(db, with_valuesets=False)
+        plain.valuesets = load_index(db)
+        return plain, False
     with db.session() as s:
         version = current_version(s)  # read before loading: a change while loading is replayed next time
         history = history_id(s)

@@ -13,10 +13,10 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..interchange.tabular import (
@@ -140,8 +140,8 @@ def build_reference(session: Session, practice_id: int, today: dt.date | None = 
     patients = patients[~patients.index.duplicated()]
     codes = pd.read_sql(select(ValueSetCode.code_system, ValueSetCode.code).distinct(), conn)
     known = {str(system): frozenset(group["code"].astype(str)) for system, group in codes.groupby("code_system")}
-    providers = dict(session.execute(select(Provider.npi, Provider.id).where(
-        Provider.practice_id == practice_id, Provider.npi.is_not(None))).all())
+    providers = {npi: pid for npi, pid in session.execute(select(Provider.npi, Provider.id).where(
+        Provider.practice_id == practice_id, Provider.npi.is_not(None))) if npi is not None}
     return Reference(today=today or dt.date.today(), patients=patients, known_codes=known, providers=providers)
 
 
@@ -421,7 +421,7 @@ def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
         scope = (practice_scope(s.connection(), [record.practice_id]) if record.practice_id is not None
                  else contextlib.nullcontext())  # the import's rows are all its practice's: journaled once
         with scope:
-            deleted = s.execute(delete(table).where(table.c.import_id == import_id)).rowcount or 0
+            deleted = cast("CursorResult[Any]", s.execute(delete(table).where(table.c.import_id == import_id))).rowcount or 0
             for row_id, before in changes:
                 values = {k: _restore_value(v, spec.columns.get(k, (None, "text", None))[1], s)
                           for k, v in before.items()}

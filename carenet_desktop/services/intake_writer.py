@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,7 @@ class IntakeWriter:
         new = content_hash({c: pd.Series(arrays[c], dtype=object) for c in self._compare}, self.spec)
         pos = self._content.index.get_indexer(ids)
         old = self._content.to_numpy()[np.maximum(pos, 0)] if len(self._content) else np.zeros(len(ids), np.uint64)
-        return (pos < 0) | (old != new)
+        return (pos < 0) | (old != new)  # type: ignore[no-any-return]  # pandas is untyped here
 
     # inserts ---------------------------------------------------------------------------------------
     def _insert(self, arrays: dict[str, np.ndarray]) -> None:
@@ -198,7 +198,7 @@ class IntakeWriter:
         if kind in ("date", "datetime"):
             parsed = pd.to_datetime(pd.Series(values), errors="coerce")
             return [None if pd.isna(v) else (v.date() if kind == "date" else v.to_pydatetime()) for v in parsed]
-        return values.tolist()
+        return values.tolist()  # type: ignore[no-any-return]  # numpy types tolist() as Any
 
     # updates ---------------------------------------------------------------------------------------
     def _compare_columns(self, frame: pd.DataFrame) -> list[str]:
@@ -233,6 +233,7 @@ class IntakeWriter:
             new = arrays[column]
             before = old[column]
             if column == "source_id":
+                assert real_sid is not None  # source_id is compared only then
                 new = np.where(real_sid, new, before.to_numpy(dtype=object))
             diff = ~same(before, new, kind)
             changed |= diff
@@ -273,7 +274,7 @@ class IntakeWriter:
             py = {c: self._py(c, params[c]) for c in columns}
             self.conn.execute(stmt, [{"_id": int(i), **{"_" + c: py[c][k] for c in columns}}
                                      for k, i in enumerate(ids_c)])
-            self.conn.execute(insert(ImportChange.__table__), [
+            self.conn.execute(insert(cast(Table, ImportChange.__table__)), [
                 {"import_id": a, "table_name": b, "row_id": c, "before": json.loads(d)} for a, b, c, d in change_rows])
         self.updated += n_changed
 

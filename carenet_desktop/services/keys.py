@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import platformdirs
 from cryptography.fernet import Fernet, InvalidToken
@@ -49,6 +50,13 @@ def format_fingerprint(hex_digest: str) -> str:
     return "SHA256:" + " ".join(hex_digest[i:i + 4] for i in range(0, len(hex_digest), 4))
 
 
+class _Keyring(Protocol):
+    """The part of the ``keyring`` module used here."""
+
+    def get_password(self, service_name: str, username: str) -> str | None: ...
+    def set_password(self, service_name: str, username: str, password: str) -> None: ...
+
+
 class WrappingKeys:
     """Where the key that encrypts the private signing key is kept: OS keyring, else a 0600 file."""
 
@@ -60,7 +68,7 @@ class WrappingKeys:
             use_keyring = os.environ.get("CARENET_KEYRING", "1") not in ("0", "false", "no")
         self.use_keyring = use_keyring
 
-    def _keyring(self):  # type: ignore[no-untyped-def]
+    def _keyring(self) -> _Keyring | None:
         if not self.use_keyring:
             return None
         try:

@@ -294,7 +294,7 @@ class _SqliteReader:
                 return [_plan_sqlite(cur, *spec) for spec in tables]
             finally:
                 cur.close()
-        self._opened = []
+        self._opened: list[Any] = []
 
         def one(spec: tuple[str, list[Col], str]) -> _Plan:
             cur = self._conn().cursor()
@@ -316,7 +316,7 @@ class _SqliteReader:
         tasks = [(plan, start, stop) for plan in plans for start, stop in plan.chunks()]
         remaining = {p.table: len(p.chunks()) for p in plans}
         parts: dict[str, list[list[Any]]] = {p.table: [[] for _ in range(len(p.present) + 1)] for p in plans}
-        self._opened: list[Any] = []
+        self._opened = []
         pool = ThreadPoolExecutor(max_workers=2) if self.path and len(tasks) > 1 else None
         cur = self.dbapi.cursor() if pool is None else None
         futures: deque[Future[tuple[Any, ...]]] = deque()
@@ -425,8 +425,8 @@ def _read_generic(dbapi: Any, table: str, cols: list[Col], where: str) -> dict[s
     try:
         cur.execute(f'SELECT {", ".join(c.sql for c in cols)} FROM "{table}" t WHERE {where} ORDER BY t.id')
         while rows := cur.fetchmany(_CHUNK_ROWS):
-            for i, values in enumerate(zip(*rows, strict=True)):
-                parts[i].append(_convert_objects(np.array(values, dtype=object), cols[i]))
+            for i, column in enumerate(zip(*rows, strict=True)):
+                parts[i].append(_convert_objects(np.array(column, dtype=object), cols[i]))
     finally:
         cur.close()
     out: dict[str, Any] = {}
@@ -448,13 +448,13 @@ def _convert_objects(arr: np.ndarray, col: Col) -> np.ndarray:
         return _dates_from_objects(arr)
     if col.kind == "int":
         return arr.astype(np.int64)
-    return pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+    return pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=np.float64)  # type: ignore[no-any-return]
 
 
 def _dates_from_objects(arr: np.ndarray) -> np.ndarray:
     if not len(arr):
         return np.zeros(0, dtype="datetime64[us]")
-    return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")
+    return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")  # type: ignore[no-any-return]
 
 
 # --- conversions ------------------------------------------------------------------------------------------
@@ -505,7 +505,7 @@ def _dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniq = np.asarray(uniques, dtype=object)
     if null is not None:
-        uniq = np.where(uniq == null, None, uniq)
+        uniq = np.where(uniq == null, None, uniq)  # type: ignore[call-overload]  # None into an object array
     taken = np.empty(len(values), dtype=object)
     has = codes >= 0
     taken[has] = uniq[codes[has]]

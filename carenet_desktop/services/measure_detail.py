@@ -126,7 +126,7 @@ def measure_trend(trend: pd.DataFrame, practice_code: str, measure_id: str, grou
                .groupby("period_end")["network_rate"].first().reindex(ends))
 
     def col(name: str, fill: float = np.nan) -> np.ndarray:
-        return pd.to_numeric(mine[name], errors="coerce").fillna(fill).to_numpy(dtype=float)
+        return pd.to_numeric(mine[name], errors="coerce").fillna(fill).to_numpy(dtype=float)  # type: ignore[no-any-return]
 
     numerator, base = col("numerator", 0.0), col("rate_base", 0.0)
     centre = float(numerator.sum() / base.sum()) if base.sum() > 0 else float("nan")
@@ -305,7 +305,7 @@ def measure_patients(service: ScorecardService, period: Period, measure_id: str,
                 & (rows["practice_id"] == practice_id)].reset_index(drop=True)
 
     def flag(name: str) -> np.ndarray:
-        return rows[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        return rows[name].astype("boolean").fillna(False).to_numpy(dtype=bool)  # type: ignore[no-any-return]
 
     denominator = flag("denominator")
     status = np.select(

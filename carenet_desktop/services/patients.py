@@ -19,10 +19,10 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, GenerativeSelect, func, literal, or_, select
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from .. import codes
 from ..metrics.period import Period
@@ -134,7 +134,7 @@ def _pcp_label(given: str | None, family: str | None, credentials: str | None) -
     return f"{name}, {credentials}" if name and credentials else name
 
 
-def _like(ctx: ServiceContext, column: Any, text: str) -> ColumnElement[bool]:
+def _like(ctx: ServiceContext, column: QueryableAttribute[str | None], text: str) -> ColumnElement[bool]:
     """``column`` contains ``text``, case-insensitively, with LIKE wildcards in the text taken literally.
 
     SQLite's LIKE is already case-insensitive (and evaluated on the index entry); ILIKE elsewhere."""
@@ -158,7 +158,10 @@ def _where(ctx: ServiceContext, criteria: SearchCriteria, practice_ids: Sequence
     return terms
 
 
-def _ordered(criteria: SearchCriteria, stmt: Select[Any]) -> Select[Any]:
+_Select = TypeVar("_Select", bound=GenerativeSelect)
+
+
+def _ordered(criteria: SearchCriteria, stmt: _Select) -> _Select:
     if criteria.kind == "mrn":
         return stmt.order_by(Patient.mrn, Patient.id)
     return stmt.order_by(Patient.family_name, Patient.given_name, Patient.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from ..models import Network, Patient, Practice, Provider
 from . import audit
@@ -44,7 +44,7 @@ def list_practices(ctx: ServiceContext) -> list[PracticeSummary]:
             )
             .outerjoin(patients, patients.c.practice_id == Practice.id)
             .outerjoin(providers, providers.c.practice_id == Practice.id)
-            .where(Practice.id.in_(visible) if visible is not None else True)
+            .where(Practice.id.in_(visible) if visible is not None else true())
             .order_by(Practice.code)
         ).all()
     return [PracticeSummary(*row) for row in rows]

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 
 from ..codes import system_key
 from ..metrics.valuesets import ValueSetIndex
@@ -23,8 +23,8 @@ from .context import ServiceContext, ServiceError
 from .permissions import require
 
 _OID = re.compile(r"^\d+(\.\d+)+$")
-VS_TABLE = ValueSet.__table__
-CODE_TABLE = ValueSetCode.__table__
+VS_TABLE = cast(Table, ValueSet.__table__)  # mapped to a Table; SQLAlchemy types it as any FromClause
+CODE_TABLE = cast(Table, ValueSetCode.__table__)
 
 
 @dataclass
@@ -134,9 +134,9 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
             raise ServiceError(f"{path}: not valid JSON") from exc
         result.files += 1
         found = 0
-        for vs in iter_valuesets(document):
+        for resource_ in iter_valuesets(document):
             try:
-                parsed.append(parse_valueset(vs))
+                parsed.append(parse_valueset(resource_))
                 found += 1
             except (ValueError, TypeError, AttributeError) as exc:
                 result.skipped.append(f"{path}: {exc}")

@@ -340,8 +340,8 @@ class MappingPage(_WaitingPage):
         self.profile_combo.setEnabled(bool(inspected.profiles))
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            if item is not None and (widget := item.widget()) is not None:
+                widget.deleteLater()
         self.combos = {}
         for col, title in enumerate(("Field", "Column of the file", "First value")):
             header = QLabel(f"<b>{title}</b>")

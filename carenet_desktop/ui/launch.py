@@ -119,6 +119,7 @@ def run_gui(
     try:
         if setup is not None:
             database = setup.database
+            assert database is not None  # the wizard is accepted with a store only
         else:  # headless runs check before the screenshot: there is no window to offer a restore in
             database, deferred = open_store_deferring_check(target, headless=headless, defer_large=not headless)
     except StartCancelled:
@@ -153,7 +154,7 @@ def run_gui(
         window.show()
         if setup is not None and setup.import_now:  # the set-up's last step: the EHR's export
             window.show_page("imports")
-            QTimer.singleShot(0, window, lambda: window.pages["imports"].open_wizard())
+            QTimer.singleShot(0, window, lambda: window.pages["imports"].open_wizard())  # type: ignore[attr-defined]
         lock = None if user is None else IdleLock(window, database, user, idle_lock_minutes(),
                                                   on_sign_out=window.close)
         chosen: list[BackupFile] = []

@@ -105,6 +105,6 @@ def set_idle_lock_minutes(minutes: int, settings: QSettings | None = None) -> No
 
 def _int(value: object, default: int) -> int:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]  # any stored value; a bad one gives the default
     except (TypeError, ValueError):
         return default

@@ -192,7 +192,7 @@ class IdleLock(QObject):
                               QEvent.Type.Wheel, QEvent.Type.TouchBegin})
 
     def __init__(self, window: QWidget, db: Database, user: AuthenticatedUser, minutes: int,
-                 on_sign_out: Callable[[], None]) -> None:
+                 on_sign_out: Callable[[], object]) -> None:
         super().__init__(window)
         self.window, self.db, self.user, self.on_sign_out = window, db, user, on_sign_out
         self.locked = False

@@ -220,10 +220,10 @@ class TaskRunner(QObject):
         label: str = "Working",
         write: bool = False,
         idle: bool = False,
-        on_finished: Callable[[Any], None] | None = None,
-        on_failed: Callable[[str], None] | None = None,
-        on_progress: Callable[[float, str], None] | None = None,
-        on_cancelled: Callable[[], None] | None = None,
+        on_finished: Callable[[Any], object] | None = None,
+        on_failed: Callable[[str], object] | None = None,
+        on_progress: Callable[[float, str], object] | None = None,
+        on_cancelled: Callable[[], object] | None = None,
     ) -> Task:
         """Run ``fn(progress, *args)`` on a worker thread. Callbacks run on the GUI thread.
 

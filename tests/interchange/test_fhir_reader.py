@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from carenet_desktop.interchange.fhir import collect_paths, parse_file
+from carenet_desktop.interchange.fhir import MappingError, collect_paths, iter_resources, parse_file
 from tests.interchange.fhir_samples import bundle, encounter, immunization, patient, write, write_ndjson
 
 
@@ -55,3 +55,10 @@ def test_collect_paths_recurses_and_orders_ndjson_patients_first(tmp_path: Path)
 def test_missing_path_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         collect_paths([tmp_path / "nope"])
+
+
+def test_iter_resources_reports_an_ndjson_line_that_is_not_utf8() -> None:
+    """json.loads raises UnicodeDecodeError (a ValueError without ``msg``) for such a line (found by mypy)."""
+    items = list(iter_resources(Path("x.ndjson"), b'{"a": 1}\n{"b": "\xc3"}\n'))
+    assert items[0] == ("line 1", {"a": 1})
+    assert items[1][0] == "line 2" and isinstance(items[1][1], MappingError) and "invalid JSON" in str(items[1][1])

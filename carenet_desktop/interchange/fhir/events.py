@@ -163,7 +163,7 @@ def map_immunization(r: dict[str, Any], ctx: MappingContext) -> Record:
     occurrence = parse_datetime(r.get("occurrenceDateTime"), "Immunization.occurrenceDateTime")
     sr_system, sr_code = _status_reason(r)
     primary = r.get("primarySource")
-    values = {
+    values: dict[str, Any] = {
         "status": _status(r),
         "code_system": system,
         "code": code,
@@ -268,7 +268,7 @@ def map_medication_dispense(r: dict[str, Any], ctx: MappingContext) -> Record:
     when = r.get("whenHandedOver") or r.get("whenPrepared")
     moment = parse_datetime(when, "MedicationDispense.whenHandedOver")
     qty, unit = quantity(r.get("quantity"), "MedicationDispense.quantity")
-    values = {
+    values: dict[str, Any] = {
         "kind": "dispense",
         "status": _status(r),
         "code_system": system,

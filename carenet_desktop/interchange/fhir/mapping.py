@@ -227,7 +227,7 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
     if len(types) > 1:
         extra["more_types"] = types[1:]
     loc_system, loc_code = _location_type(r, ctx)
-    values = {
+    values: dict[str, Any] = {
         "status": _status(r),
         "code_system": system,
         "code": code,
@@ -275,7 +275,7 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
     abatement = r.get("abatementDateTime")
     if abatement is None and isinstance(r.get("abatementPeriod"), dict):
         abatement = r["abatementPeriod"].get("end") or r["abatementPeriod"].get("start")
-    values = {
+    values: dict[str, Any] = {
         "code_system": system,
         "code": code,
         "display": display,

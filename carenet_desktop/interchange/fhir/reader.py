@@ -66,7 +66,7 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
             try:
                 yield f"line {number}", json.loads(line)
             except ValueError as exc:
-                yield f"line {number}", MappingError(f"invalid JSON ({exc.msg})")
+                yield f"line {number}", MappingError(f"invalid JSON ({getattr(exc, 'msg', exc)})")  # or a UnicodeDecodeError
         return
     document = json.loads(data)  # the caller reports a file that is not JSON
     if isinstance(document, dict) and document.get("resourceType") == "Bundle":
@@ -119,7 +119,7 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
         yield parsed
         return
     digest = hashlib.sha256()
-    items: list[tuple[str, Any]] = []
+    items = []
     with path.open("rb") as fh:
         number = 0
         while line := fh.readline(MAX_NDJSON_LINE_BYTES + 1):  # a bounded read: no line exhausts memory

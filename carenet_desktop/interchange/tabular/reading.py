@@ -146,7 +146,7 @@ class TabularSource:
         for line in fh:
             yield line.replace("\0", "") if "\0" in line else line
 
-    def _csv_reader(self, fh: io.TextIOBase):  # type: ignore[no-untyped-def]
+    def _csv_reader(self, fh: io.TextIOBase) -> Iterator[list[str]]:
         return csv.reader(self._clean_lines(fh), delimiter=self.delimiter or ",")
 
     def _read_headers(self) -> list[str]:

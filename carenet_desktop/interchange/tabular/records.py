@@ -64,7 +64,7 @@ def _convert(values: pd.Series, kind: str) -> np.ndarray:
     return arr
 
 
-def _event(date_column: str, columns: dict[str, tuple[str | None, str, object]], **kw) -> dict:  # type: ignore[no-untyped-def]
+def _event(date_column: str, columns: dict[str, tuple[str | None, str, object]], **kw: object) -> dict:
     base: dict[str, tuple[str | None, str, object]] = {
         "patient_id": ("patient_id", "int", None),
         "source_id": ("source_id", "text", None),
@@ -135,7 +135,7 @@ def prepare(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         end = frame["end_date"] if "end_date" in frame else pd.Series(None, index=frame.index, dtype=object)
         frame = frame.assign(end_date=end.where(end.notna(), frame["date"]))
     if kind == "immunizations" and "reason" in frame:
-        frame = frame.assign(reason_system=np.where(frame["reason"].notna(), ACT_REASON, None))
+        frame = frame.assign(reason_system=np.where(frame["reason"].notna(), ACT_REASON, None))  # type: ignore[call-overload]
     if kind == "observations" and "instrument" in frame:
         frame = frame.assign(category=frame.get("category", pd.Series(None, index=frame.index)).where(
             frame["instrument"].isna(), "survey"))

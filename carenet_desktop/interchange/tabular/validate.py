@@ -9,6 +9,7 @@ catalogue, providers) comes in a ``Reference`` built by the service layer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,8 @@ from .reading import Chunk
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "reason"]
 MAX_REPORTED_VALUE = 200
 REFERRAL_STEPS = ("date", "scheduled_on", "seen_on", "report_received_on", "closed_on")
+_Text = Callable[[str], pd.Series]  # a field's stripped text, "" where empty
+_Col = Callable[[str], str]  # a field's column as the file names it
 
 
 @dataclass
@@ -124,7 +127,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
             continue
         values = text(name)
         if spec.max_len is not None:
-            too_long = per_unique(values, lambda u, m=spec.max_len: u.map(len) > m).to_numpy(dtype=bool)
+            too_long = per_unique(values, lambda u, m=spec.max_len: u.map(len) > m).to_numpy(dtype=bool)  # type: ignore[misc]
             probs.add(too_long, col(name), values, f"longer than {spec.max_len} characters")
         if spec.type == "date":
             out[name] = _dates(values, name, spec, cmap, probs, col(name))
@@ -172,7 +175,7 @@ def _dates(values: pd.Series, name: str, spec: FieldSpec, cmap: ColumnMapping, p
     return parsed
 
 
-def _patients(out: pd.DataFrame, text, ref: Reference, probs: _Problems, col, today: pd.Timestamp) -> None:  # type: ignore[no-untyped-def]
+def _patients(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, col: _Col, today: pd.Timestamp) -> None:
     birth = out["birth_date"]
     probs.add(birth.notna() & (birth > today), col("birth_date"), text("birth_date"), "birth date in the future")
     if "deceased_date" in out:
@@ -190,7 +193,7 @@ def _patients(out: pd.DataFrame, text, ref: Reference, probs: _Problems, col, to
     out["zip_code"] = zips.str.slice(0, 5).where(zips != "", None)
 
 
-def _patient_link(out: pd.DataFrame, text, ref: Reference, probs: _Problems, col, today: pd.Timestamp) -> None:  # type: ignore[no-untyped-def]
+def _patient_link(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, col: _Col, today: pd.Timestamp) -> None:
     mrn = text("mrn")
     known = ref.patients.reindex(mrn.to_numpy())
     out["patient_id"] = known["patient_id"].to_numpy()
@@ -224,7 +227,7 @@ def _codes(out: pd.DataFrame, name: str, values: pd.Series, systems: pd.Series, 
     out[name] = codes.where(present, None)
 
 
-def _kind_specific(out: pd.DataFrame, text, cmap: ColumnMapping, ref: Reference, probs: _Problems, col) -> None:  # type: ignore[no-untyped-def]
+def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Reference, probs: _Problems, col: _Col) -> None:
     kind = cmap.kind
     out["source_id"] = text("record_id").replace("", None)
     if kind == "observations" and "instrument" in cmap.mapping:
@@ -283,7 +286,7 @@ def _kind_specific(out: pd.DataFrame, text, cmap: ColumnMapping, ref: Reference,
         _referral_steps(out, text, cmap, probs, col)
 
 
-def _referral_steps(out: pd.DataFrame, text, cmap: ColumnMapping, probs: _Problems, col) -> None:  # type: ignore[no-untyped-def]
+def _referral_steps(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, probs: _Problems, col: _Col) -> None:
     latest = out["date"].copy()
     derived = pd.Series("placed", index=out.index, dtype=object)
     for name in REFERRAL_STEPS[1:]:
@@ -327,7 +330,7 @@ def identity_hashes(out: pd.DataFrame, kind: str) -> np.ndarray:
     return np.where(has_sid, sid, natural)
 
 
-def _dedup(out: pd.DataFrame, cmap: ColumnMapping, probs: _Problems, state: DedupState, col) -> None:  # type: ignore[no-untyped-def]
+def _dedup(out: pd.DataFrame, cmap: ColumnMapping, probs: _Problems, state: DedupState, col: _Col) -> None:
     """Later rows with the identity of an earlier accepted row are rejected as duplicates."""
     ok = ~probs.bad
     if not ok.any():

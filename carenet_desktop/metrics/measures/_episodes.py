@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..data import MeasureData
 from ..primitives import age_in_months_at, age_in_years_at, code_mask, day_number, flag, vs_mask
@@ -208,7 +209,7 @@ def encounter_diagnosis_in(data: MeasureData, encounter_ids: object, *valuesets:
     return flag(ids, pd.Index(list(matched)))
 
 
-def episode_rows(encounters: pd.DataFrame, **populations: np.ndarray) -> pd.DataFrame:
+def episode_rows(encounters: pd.DataFrame, **populations: ArrayLike) -> pd.DataFrame:
     """The result frame of an episode-based measure: one row per encounter (episode)."""
     out = pd.DataFrame({
         "patient_id": encounters["patient_id"].to_numpy(),

@@ -187,7 +187,7 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
             continue
         # patients first: only children turning two are looked at (a small share of a network)
         frame = frame[imz.patient_flag(frame["patient_id"], ids)]
-        tags = imz.code_tags(frame, [_keys(data, spec[col]) for spec in _DOSES])
+        tags = imz.code_tags(frame, [_keys(data, spec[col]) for spec in _DOSES])  # type: ignore[arg-type]  # col: 1 or 2
         keep = tags != 0
         sub, tags = frame[keep], tags[keep]
         if col == 1:
@@ -199,7 +199,7 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
         for i, spec in enumerate(_DOSES):
             tag, lo = spec[0], spec[col + 2]
             hits = imz.dated_hits(sub, ok & imz.has_bit(tags, i), days, tag)
-            parts.append(imz.in_window(hits, win, lo, "d7" if tag == "newborn" else "bd2"))
+            parts.append(imz.in_window(hits, win, lo, "d7" if tag == "newborn" else "bd2"))  # type: ignore[arg-type]
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
 
@@ -382,9 +382,9 @@ def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
         return ids.isin(conditions[tag])
 
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for tag, need in _MIN_DOSES.items():
+    for tag, minimum in _MIN_DOSES.items():
         have = n(tag)
-        out[tag] = (have, np.full(len(ids), need), (have >= need) | cond(tag))
+        out[tag] = (have, np.full(len(ids), minimum), (have >= minimum) | cond(tag))
     have, need, met = out["mmr"]
     out["mmr"] = (have, need, met | (cond("measles") & cond("mumps") & cond("rubella")))
     need = np.where(n("hib4") > 0, 4, 3)

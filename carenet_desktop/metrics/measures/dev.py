@@ -80,7 +80,7 @@ class DEV(Measure):
         total = (met | ~in_rate).all(axis=0)
         frames.append(nc.population_frame(
             p["patient_id"][any_rate], initial_population=True, denominator=True,
-            denominator_exclusion=excluded[any_rate], numerator=total[any_rate]))
+            denominator_exclusion=excluded[any_rate], numerator=total[any_rate]))  # type: ignore[index]  # all(axis=0): an array
         return frames
 
     def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:

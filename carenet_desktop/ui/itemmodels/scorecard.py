@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -74,13 +74,13 @@ TREND_COLUMN = len(COLUMNS) - 1
 
 
 class ScorecardTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
-        self._describe: Callable[[str], str] = lambda _m: ""
+        self._describe: Callable[[str], str | None] = lambda _m: ""
         self._trends: dict[tuple[str, int], list[float | None]] | None = None
 
-    def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str] | None = None) -> None:
+    def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str | None] | None = None) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         if describe is not None:

@@ -45,7 +45,8 @@ AUDIT_ACTIONS = ("", "create", "update", "delete", "view", "export", "import", "
 
 
 def _cols(*spec: tuple[str, str, str]) -> list[RecordColumn]:
-    return [RecordColumn(title, tip, lambda r, k=key: "" if r.get(k) is None else str(r[k])) for title, key, tip in spec]
+    return [RecordColumn(title, tip, lambda r, k=key: "" if r.get(k) is None else str(r[k]))  # type: ignore[misc]
+            for title, key, tip in spec]
 
 
 def _table(model: RecordTableModel, name: str, label: str) -> QTableView:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -303,7 +303,7 @@ class DataEntryPage(Page):
             self.patient_model.set_matches([])
             return
         self.run_latest(find_patients, self.session.ctx, text, self.practice_id(), slot="patients",
-                        label="Finding patients", on_finished=lambda matches, t=text: self._on_found(t, matches))
+                        label="Finding patients", on_finished=lambda matches, t=text: self._on_found(t, matches))  # type: ignore[misc]
 
     def _on_found(self, text: str, matches: list[PatientMatch]) -> None:
         if text != self.patient_edit.text().strip() or self.patient is not None:
@@ -338,7 +338,7 @@ class DataEntryPage(Page):
         self.patient_edit.setText(match.label)
         self.patient_info.setText(f"Entries are for <b>{_esc(match.name)}</b>, MRN {_esc(match.mrn)}, born "
                                   f"{match.birth_date:%Y-%m-%d}.")
-        self.completer.popup().hide()
+        self.completer.popup().hide()  # type: ignore[union-attr]
 
     # --- saving -------------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -394,7 +394,7 @@ class DataEntryPage(Page):
     @staticmethod
     def _field_for(form: EntryForm, error: QLabel) -> QWidget | None:
         """The field whose error line ``error`` is (the row above it in the form)."""
-        row, _role = form.form.getWidgetPosition(error)
+        row, _role = cast("tuple[int, object]", form.form.getWidgetPosition(error))  # PySide types it object
         if row <= 0:
             return None
         item = form.form.itemAt(row - 1, form.form.ItemRole.FieldRole)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...metrics.catalogue import get_measure
 from ...services import measure_detail as detail
 from ...services.context import Progress
-from ...services.scorecard import ScorecardService
+from ...services.scorecard import STRATA, ScorecardService
 from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
@@ -109,7 +109,7 @@ PRACTICE_COLUMNS = (
 
 EQUITY_COLUMNS = (
     RecordColumn("Stratum", "Payer, race, ethnicity, language, sex or age band", lambda r: str(r["stratum_title"]),
-                 lambda r: detail.STRATA.index(str(r["stratum"]))),
+                 lambda r: STRATA.index(str(r["stratum"]))),
     RecordColumn("Group", "The patients of this value of the stratum", lambda r: str(r["value_title"])),
     RecordColumn("Rate", "The group's rate", lambda r: pct(r.get("rate")), lambda r: number(r.get("rate")), True),
     RecordColumn("95% interval", "Wilson 95% confidence interval",
@@ -331,17 +331,18 @@ class MeasureDetailView(QWidget):
         if what == "trend":
             self.trend_state.setCurrentIndex(STATE_LOADING)
             start(what, load_trend, self.trends, key, label="Computing the trend",
-                  on_finished=lambda r, k=key: self._on_trend(k, r),
+                  on_finished=lambda r, k=key: self._on_trend(k, r),  # type: ignore[misc]
                   on_failed=lambda m: self._fail(self.trend_state, m))
         elif what == "comparison":
             self.practices_state.setCurrentIndex(STATE_LOADING)
             self.equity_state.setCurrentIndex(STATE_LOADING)
             start(what, load_comparison, self.service, key, label="Comparing practices",
-                  on_finished=lambda r, k=key: self._on_comparison(k, r), on_failed=self._fail_comparison)
+                  on_finished=lambda r, k=key: self._on_comparison(k, r),  # type: ignore[misc]
+                  on_failed=self._fail_comparison)
         else:
             self.patients_state.setCurrentIndex(STATE_LOADING)
             start(what, load_patients, self.service, key, label="Listing the patients",
-                  on_finished=lambda r, k=key: self._on_patients(k, r),
+                  on_finished=lambda r, k=key: self._on_patients(k, r),  # type: ignore[misc]
                   on_failed=lambda m: self._fail(self.patients_state, m))
 
     def _fail(self, state: StateStack, message: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -172,7 +172,7 @@ class NetworkPage(Page):
         )
         self.proxy.setFilterRegularExpression(pattern)
 
-    def _on_activated(self, index) -> None:  # type: ignore[no-untyped-def]
+    def _on_activated(self, index: QModelIndex) -> None:
         practice = index.data(PRACTICE_ROLE)
         if practice is not None:
             self.practice_activated.emit(practice)

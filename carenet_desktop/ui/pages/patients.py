@@ -155,7 +155,7 @@ class PatientsPage(Page):
         self.count_label.setAccessibleName("Number of patients found")
         layout.addWidget(self.count_label)
 
-        self._debounce = QTimer(self)
+        self._debounce: QTimer = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search_now)
@@ -239,7 +239,8 @@ class PatientsPage(Page):
         self.count_label.setText("Searching…")
         return self.run_latest(
             run_search, self.session.ctx, text, self.practice_ids(), self.page_size, slot="search",
-            label="Searching patients", on_finished=lambda result, g=generation: self._on_results(g, result),
+            label="Searching patients",
+            on_finished=lambda result, g=generation: self._on_results(g, result),  # type: ignore[misc]
             on_failed=self._on_failed)
 
     def _on_results(self, generation: int, result: SearchResult) -> None:
@@ -268,8 +269,8 @@ class PatientsPage(Page):
         self.session.tasks.run(
             fetch_page, self.session.ctx, result.text, result.practice_ids, offset, self.page_size,
             label="Reading more patients",
-            on_finished=lambda rows, g=generation, o=offset: self._on_page(g, o, rows),
-            on_failed=lambda _m, g=generation: self.model.page_failed(g))
+            on_finished=lambda rows, g=generation, o=offset: self._on_page(g, o, rows),  # type: ignore[misc]
+            on_failed=lambda _m, g=generation: self.model.page_failed(g))  # type: ignore[misc]
 
     def _on_page(self, generation: int, offset: int, rows: list[PatientRow]) -> None:
         if self.model.add_page(generation, offset, rows):

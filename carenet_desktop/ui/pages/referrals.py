@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
@@ -119,8 +120,8 @@ class ReferralsPage(Page):
         self.kind_combo.setAccessibleName("Referral kind filter")
         self.kind_combo.setToolTip("Show one kind of referral; Help Me Grow and social-needs referrals are "
                                    "marked with a badge on their card")
-        for key, label in KIND_FILTERS.items():
-            self.kind_combo.addItem(label, key)
+        for key, title in KIND_FILTERS.items():
+            self.kind_combo.addItem(title, key)
         self.kind_combo.currentIndexChanged.connect(self._apply_filters)
         self.kind_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         tools.addWidget(self.kind_combo)
@@ -356,7 +357,7 @@ class ReferralsPage(Page):
             return None
         return self._write("activity", save_activity, ref, kind, minutes, on, note, self.today)
 
-    def _write(self, form: str, fn, *args: object) -> Task:  # type: ignore[no-untyped-def]
+    def _write(self, form: str, fn: Callable[..., object], *args: object) -> Task:
         self.panel.set_busy(True)
         self.action_message.setText("Saving…")
         task = self.session.write(fn, self.session.ctx, *args, label="Saving the referral",

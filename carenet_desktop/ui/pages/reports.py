@@ -205,7 +205,7 @@ class ReportsPage(Page):
         self.create_button.setObjectName("reportCreate")
         self.create_button.setProperty("primary", True)
         self.create_button.setToolTip("Choose where to save it, then create it")
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create_report)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("reportCancel")
         self.cancel_button.clicked.connect(self.cancel)
@@ -305,7 +305,7 @@ class ReportsPage(Page):
         return path
 
     # --- running ------------------------------------------------------------------------------
-    def create(self) -> None:
+    def create_report(self) -> None:  # not create(): that is QWidget's
         if (problem := self.problem()) is not None:
             self._show_error(problem)
             return

@@ -239,7 +239,7 @@ class ScorecardsPage(Page):
         self.loaded.emit(data)
         # the sparklines' compute starts once the table has painted: started at once, the worker would
         # hold the GIL against the first paint of the table and the window would stall for a moment
-        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda d=data: self._load_trends(d.period)
+        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda d=data: self._load_trends(d.period)  # type: ignore[union-attr]
                           if self.data is d and not self.loading("load") else None)
 
     def _load_trends(self, period: Period) -> None:
@@ -353,7 +353,7 @@ class ScorecardsPage(Page):
             return
         metrics = self.table.fontMetrics()
         columns = [c for c in range(1, len(COLUMNS)) if c != TREND_COLUMN]
-        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))
+        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
                   for c in columns}
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
         for column in columns:

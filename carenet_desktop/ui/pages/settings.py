@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from typing import ClassVar
 
 from PySide6 import QtCore
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
@@ -20,7 +21,7 @@ class SettingsPage(Page):
     title = "Settings"
     icon_name = "settings"
     tooltip = "Where data is kept; preferences"
-    watches: frozenset[Area] = frozenset()  # nothing of the store is shown
+    watches: ClassVar[frozenset[Area]] = frozenset()  # nothing of the store is shown
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
