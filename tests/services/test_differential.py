@@ -164,8 +164,8 @@ class CacheChain(RuleBasedStateMachine):
 
     @rule(data=st.data(), n=st.integers(1, 5), year=st.sampled_from([2025, 2026]))
     def import_well_visits(self, data: st.DataObject, n: int, year: int) -> None:
-        patients = self._patients()
-        chosen = data.draw(st.lists(st.sampled_from(patients), min_size=n, max_size=n, unique=True))
+        patients = [p for p in self._patients() if p[3] < dt.date(year, 3, 1)]  # born before the visits
+        chosen = data.draw(st.lists(st.sampled_from(patients), min_size=1, max_size=n, unique=True))
         practice = chosen[0][2]
         rows = [[mrn, f"DV{self.counter}-{i}", f"03/{10 + i:02d}/{year}", "99393", "Z00.129"]
                 for i, (_, mrn, code, _) in enumerate(chosen) if code == practice]
@@ -175,6 +175,8 @@ class CacheChain(RuleBasedStateMachine):
     def import_immunizations(self, data: st.DataObject, cvx: str) -> None:
         patient = data.draw(st.sampled_from(self._patients()))
         day = max(patient[3] + dt.timedelta(days=70), dt.date(2024, 1, 5))
+        if day > TODAY:
+            return  # too young for a dose yet
         rows = [[patient[1], cvx, day.strftime("%m/%d/%Y")]]
         self._import(self._csv(["MRN", "CVX", "Admin Date"], rows), "immunizations", patient[2])
 
