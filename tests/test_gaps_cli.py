@@ -11,6 +11,7 @@ import pytest
 
 from carenet_desktop.cli import gaps_cmd
 from carenet_desktop.cli import main as cli_main
+from tests.stores import demo_store
 
 
 def run(argv: list[str]) -> int:
@@ -21,17 +22,7 @@ def run(argv: list[str]) -> int:
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A 600-patient demo network with the default code catalogue (as tests/services/conftest.py)."""
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.models.database import open_database
-    from carenet_desktop.services.context import ServiceContext
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("gaps-demo") / "demo.db"
-    db = open_database(path)
-    build_demo(db, practices=3, patients=600, seed=7, as_of=dt.date(2026, 6, 30))
-    ensure_default_catalogue(ServiceContext(db))
-    db.dispose()
-    return path
+    return demo_store(tmp_path_factory)
 
 
 @pytest.fixture

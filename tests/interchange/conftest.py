@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 
 import pytest
+
+from tests.stores import demo_store
 
 
 @pytest.fixture(autouse=True)
@@ -18,17 +19,7 @@ def _private_key_folder(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def practice_store_file(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A 600-patient, 3-practice demo network with the default code catalogue, built once per session."""
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.models.database import open_database
-    from carenet_desktop.services.context import ServiceContext
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("practice") / "practice.db"
-    db = open_database(path)
-    build_demo(db, practices=3, patients=600, seed=7, as_of=dt.date(2026, 6, 30))
-    ensure_default_catalogue(ServiceContext(db))
-    db.dispose()
-    return path
+    return demo_store(tmp_path_factory)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ practice, the measures, page numbers; the network report names no practice unles
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 import subprocess
@@ -11,7 +10,7 @@ import subprocess
 import pytest
 
 from carenet_desktop.cli import main
-from carenet_desktop.models.database import open_database
+from tests.stores import demo_store
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) not installed")
 
@@ -20,16 +19,7 @@ NAMES = ("Riverside Pediatrics", "Northgate Children's Clinic")
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.context import ServiceContext
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("reports") / "demo.db"
-    db = open_database(path)
-    build_demo(db, practices=3, patients=600, seed=3, as_of=dt.date(2026, 6, 30))
-    ensure_default_catalogue(ServiceContext(db))
-    db.dispose()
-    return path
+    return demo_store(tmp_path_factory, seed=3)
 
 
 def _text(path) -> str:  # type: ignore[no-untyped-def]

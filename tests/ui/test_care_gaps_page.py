@@ -23,6 +23,7 @@ from carenet_desktop.ui.itemmodels.gaps import (
 )
 from carenet_desktop.ui.pages.care_gaps import CareGapsPage, OutreachDialog
 from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
 
 AS_OF = dt.date(2026, 6, 30)
 WAIT = 15000
@@ -30,15 +31,7 @@ WAIT = 15000
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("gapsdemo") / "demo.db"
-    db = open_database(path)
-    build_demo(db, practices=3, patients=800, seed=1, as_of=AS_OF)
-    ensure_default_catalogue(ServiceContext(db))
-    db.dispose()
-    return path
+    return demo_store(tmp_path_factory, patients=800, seed=1, as_of=AS_OF)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from carenet_desktop.ui.pages.patients import PatientsPage
 from carenet_desktop.ui.pages.referrals import ReferralsPage
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
 
 WAIT = 90_000
 AS_OF = dt.date(2026, 6, 30)
@@ -99,14 +100,9 @@ def test_a_write_announces_what_its_result_says_it_changed_once_its_handlers_ran
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A 3-practice demo, an open Help Me Grow referral of P001, and a child of P001 one dose short of CMS117."""
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("notices") / "demo.db"
+    path = demo_store(tmp_path_factory, patients=800, seed=1, as_of=AS_OF)
     db = open_database(path)
-    build_demo(db, practices=3, patients=800, seed=1, as_of=AS_OF)
     ctx = ServiceContext(db)
-    ensure_default_catalogue(ctx)
     with db.session() as s:
         patient_id = s.scalars(select(Patient.id).join(Practice).where(
             Practice.code == "P001", Patient.birth_date < dt.date(2025, 1, 1)).order_by(Patient.id).limit(1)).one()

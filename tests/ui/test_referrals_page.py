@@ -17,6 +17,7 @@ from carenet_desktop.services.referrals import BOARD_STEPS, list_open_referrals
 from carenet_desktop.ui.itemmodels.referrals import BoardColumnProxy, ReferralListModel
 from carenet_desktop.ui.pages.referrals import ReferralsPage
 from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
 
 TODAY = dt.date(2026, 6, 30)
 PLACED = dt.date(2026, 6, 20)
@@ -25,14 +26,9 @@ WAIT = 15000
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("refdemo") / "demo.db"
+    path = demo_store(tmp_path_factory, patients=800, seed=1, as_of=TODAY)
     db = open_database(path)
-    build_demo(db, practices=3, patients=800, seed=1, as_of=TODAY)
     ctx = ServiceContext(db)
-    ensure_default_catalogue(ctx)
     with db.session() as s:
         pid = s.scalars(select(Patient.id).join(Practice).where(Practice.code == "P001",
                                                                 Patient.birth_date < dt.date(2025, 1, 1))

@@ -16,6 +16,7 @@ from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.ui.pages.reports import ReportsPage
 from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
 
 TODAY = dt.date(2026, 7, 1)
 WAIT = 120000
@@ -23,15 +24,7 @@ WAIT = 120000
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("reportsdemo") / "demo.db"
-    db = open_database(path)
-    build_demo(db, practices=3, patients=600, seed=3, as_of=dt.date(2026, 6, 30))
-    ensure_default_catalogue(ServiceContext(db))
-    db.dispose()
-    return path
+    return demo_store(tmp_path_factory, seed=3)
 
 
 class Chooser:

@@ -15,19 +15,15 @@ from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel, verdict
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
 
 WAIT = 60000
 
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.demo import build_demo
-    from carenet_desktop.services.valuesets import ensure_default_catalogue
-
-    path = tmp_path_factory.mktemp("scdemo") / "demo.db"
+    path = demo_store(tmp_path_factory, patients=800, seed=1)
     db = open_database(path)
-    build_demo(db, practices=3, patients=800, seed=1, as_of=dt.date(2026, 6, 30))
-    ensure_default_catalogue(ServiceContext(db))
     with db.session() as s:  # a paper-log measure for the last practice
         s.query(AggregateEntry).delete()
         s.add(AggregateEntry(practice_id=3, measure_id="LSC", group_index=0, period_start=dt.date(2025, 1, 1),
