@@ -110,11 +110,16 @@ def _most_recent(screenings: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("patient_id", keep="last")
 
 
-def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures: str) -> pd.DataFrame:
-    """The follow-up interventions: patient_id, performed start (procedures), authoredOn (requests)."""
-    mr = data.medication_requests
-    mr = mr[vs_mask(data, mr, medications)]
-    mr = mr[status_in(mr, "active", "completed") & status_in(mr, "order", column="intent")]
+def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures: str,
+                orders: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The follow-up interventions: patient_id, performed start (procedures), authoredOn (requests).
+    ``orders``: the medication requests that count, when the caller selected them (a later version)."""
+    if orders is None:
+        mr = data.medication_requests
+        mr = mr[vs_mask(data, mr, medications)]
+        mr = mr[status_in(mr, "active", "completed") & status_in(mr, "order", column="intent")]
+    else:
+        mr = orders
     sr = data.service_requests
     sr = sr[vs_mask(data, sr, referrals)]
     sr = sr[status_in(sr, "active", "completed")]
