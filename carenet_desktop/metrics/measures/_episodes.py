@@ -133,7 +133,7 @@ def restrict(data: MeasureData, patient_ids: PatientSet | object,
     if len(ed):  # those of the kept encounters, and those naming a kept condition (its kind, QI-Core 6)
         kept = ed["encounter_id"].isin(pd.Index(out.encounters["event_id"])).to_numpy()
         if "condition_id" in ed.columns and len(out.conditions):
-            kept |= ed["condition_id"].isin(pd.Index(out.conditions["event_id"])).to_numpy()
+            kept = kept | ed["condition_id"].isin(pd.Index(out.conditions["event_id"])).to_numpy()
         out.encounter_diagnoses = ed[kept]
     return out
 
