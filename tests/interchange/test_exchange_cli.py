@@ -192,3 +192,30 @@ def test_measurereport_summary_and_subject_list(dbs, tmp_path, capsys) -> None: 
     lists = {c["id"]: c for c in full["contained"]}
     numerator = next(p for p in full["group"][0]["population"] if p["code"]["coding"][0]["code"] == "numerator")
     assert len(lists[numerator["subjectResults"]["reference"][1:]]["entry"]) == numerator["count"]
+
+
+@pytest.mark.parametrize(("period", "canonical"), [
+    ("2025", "https://madie.cms.gov/Measure/ChildhoodImmunizationStatusFHIR|0.1.000"),
+    ("2026", "https://madie.cms.gov/Measure/CMS117FHIRChildhoodImmunizationStatus|0.3.000"),
+])
+def test_measurereport_names_the_published_measure_and_the_version_used(dbs, tmp_path, period, canonical) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    practice, _ = dbs
+    out = tmp_path / "cms117.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "CMS117", "--period", period,
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["measure"] == canonical
+
+
+def test_measurereport_of_a_network_measure_keeps_a_local_canonical(dbs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from carenet_desktop.interchange.fhir.measurereport import MEASURE_BASE
+    from carenet_desktop.metrics.catalogue import get_measure
+
+    practice, _ = dbs
+    out = tmp_path / "wcv.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "WCV", "--period", "2026",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["measure"] == f"{MEASURE_BASE}/WCV|{get_measure('WCV').version}"
