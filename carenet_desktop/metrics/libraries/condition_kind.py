@@ -25,6 +25,7 @@ profile URLs; the FHIR reader sets it).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 
 import numpy as np
@@ -62,12 +63,33 @@ def _category_has(cond: pd.DataFrame, tokens: tuple[str, ...]) -> np.ndarray:
     return out
 
 
+_REFERENCED: dict[int, tuple[weakref.ref[pd.DataFrame], int, np.ndarray]] = {}
+
+
+def _referenced_ids(encounter_diagnoses: pd.DataFrame) -> np.ndarray:
+    """The distinct condition ids ``Encounter.diagnosis`` names, computed once per frame object (frames
+    of a ``MeasureData`` are not modified during an evaluation; every measure asks)."""
+    key = id(encounter_diagnoses)
+    hit = _REFERENCED.get(key)
+    if hit is not None and hit[0]() is encounter_diagnoses and hit[1] == len(encounter_diagnoses):
+        return hit[2]
+    ids = pd.to_numeric(encounter_diagnoses["condition_id"], errors="coerce").dropna().to_numpy()
+    ids = np.unique(ids.astype(np.float64))
+
+    def _drop(_: object, key: int = key) -> None:
+        _REFERENCED.pop(key, None)
+
+    _REFERENCED[key] = (weakref.ref(encounter_diagnoses, _drop), len(encounter_diagnoses), ids)
+    return ids
+
+
 def _referenced(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> np.ndarray:
     """Conditions an Encounter lists in ``Encounter.diagnosis``."""
     if cond.empty or encounter_diagnoses.empty or "condition_id" not in encounter_diagnoses.columns:
         return np.zeros(len(cond), dtype=bool)
-    ids = pd.to_numeric(encounter_diagnoses["condition_id"], errors="coerce").dropna().to_numpy()
-    return np.isin(pd.to_numeric(cond["event_id"], errors="coerce").to_numpy(), ids)
+    ids = _referenced_ids(encounter_diagnoses)
+    mine = pd.to_numeric(cond["event_id"], errors="coerce").to_numpy(dtype=np.float64)
+    return np.isin(mine, ids, assume_unique=False)
 
 
 def kinds(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
