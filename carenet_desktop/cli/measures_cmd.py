@@ -91,6 +91,8 @@ def run_load_valuesets(args: argparse.Namespace) -> int:
     print(f"Loaded {result.summary}")
     for line in result.skipped:
         print(f"  skipped {line}")
+    for line in result.warnings:
+        print(f"  warning {line}")
     return 0
 
 
@@ -158,6 +160,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         if args.summary.suffix.lower() == ".json":
             payload = {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+                       "versions": evaluation.versions,
                        "errors": evaluation.errors,
                        "groups": json.loads(totals.to_json(orient="records"))}
             args.summary.write_text(json.dumps(payload, indent=2), encoding="utf-8")

@@ -32,6 +32,8 @@ class ValueSetLoadResult:
     loaded: int = 0  # value sets added or replaced
     codes: int = 0
     skipped: list[str] = field(default_factory=list)  # "file: reason"
+    #: loaded, but worth a look: e.g. an expansion that stops short of its total (a paged export)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -47,6 +49,7 @@ class ParsedValueSet:
     version: str | None
     codes: list[tuple[str, str, str | None]]  # (system key, code, display)
     expansion: str = ""  # the expansion's timestamp (else its identifier); '' for a compose-only set
+    total: int | None = None  # expansion.total: how many codes the full expansion has
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -105,6 +108,7 @@ def parse_valueset(vs: dict[str, Any]) -> ParsedValueSet:
         version=str(vs["version"])[:64] if vs.get("version") else None,
         codes=[(s, c, (d[:255] if isinstance(d, str) else None)) for (s, c), d in codes.items()],
         expansion=identity,
+        total=expansion.get("total") if isinstance(expansion, dict) and isinstance(expansion.get("total"), int) else None,
     )
 
 
@@ -143,6 +147,10 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
             try:
                 parsed.append(parse_valueset(vs))
                 found += 1
+                last = parsed[-1]
+                if last.total is not None and last.total > len(last.codes):
+                    result.warnings.append(f"{path.name}: {last.name or last.url} has {len(last.codes)} of its "
+                                           f"{last.total} codes (the expansion stops short; load the full one)")
             except (ValueError, TypeError, AttributeError) as exc:
                 result.skipped.append(f"{path}: {exc}")
         if not found:

@@ -104,3 +104,11 @@ def test_two_years_of_one_value_set_live_side_by_side(ctx, tmp_path: Path) -> No
     index = load_index(ctx.db)
     assert index.pinned(manifests.Y2025).keys(URL) == {"cvx|20"}
     assert index.pinned(manifests.Y2026).keys(URL) == {"cvx|20", "cvx|198"}
+
+
+def test_an_expansion_short_of_its_total_is_loaded_with_a_warning(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    vs = expansion_vs(codes=("20", "106"))
+    vs["expansion"]["total"] = 1986  # a paged export: only the first page
+    result = load_valuesets(ctx, [write(tmp_path / "paged.json", vs)])
+    assert result.loaded == 1 and result.warnings == [
+        "paged.json: DTaPVaccine has 2 of its 1986 codes (the expansion stops short; load the full one)"]
