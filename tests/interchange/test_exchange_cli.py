@@ -143,6 +143,8 @@ def test_export_results_to_xlsx_and_csv(dbs, tmp_path, capsys) -> None:  # type:
         codes = set(s.scalars(select(Practice.code)))
     db.dispose()
     assert {r[0] for r in body} <= codes and {r[2] for r in body} == {"WCV", "CMS117"}
+    assert header[3] == "Measure version"
+    assert {(r[2], r[3]) for r in body} == {("WCV", "2026.1"), ("CMS117", "0.1.000")}  # the 2025 version
     csv_path = tmp_path / "gaps.csv"
     assert main(["export", "gaps", "--db", practice, "--practice", CODE, "--period", "2025", "--measure", "WCV",
                  "--format", "csv", "--out", str(csv_path)]) == 0
