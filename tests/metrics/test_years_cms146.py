@@ -125,3 +125,15 @@ def test_an_in_progress_encounter_is_an_episode_only_in_2025() -> None:
         b.order(pid, day, AMOXICILLIN, status="completed")
     results = by_year(b, "CMS146")
     assert {year: flags(results[year], pid) for year in YEARS} == {2025: (1, 0, 0), 2026: (0, 0, 0)}
+
+
+def test_an_active_antibiotic_original_order_before_the_episode_excludes_only_in_2026() -> None:
+    """Antibiotic history reads isMedicationActive: intent order in 2025, any order intent in 2026."""
+    b = Builder()
+    pid = b.patient("2015-05-01")
+    for year in YEARS:
+        episode(b, pid, year)
+        before = {2025: "2025-02-28", 2026: "2026-09-11"}[year]
+        b.order(pid, before, AMOXICILLIN, status="active", intent="original-order", supply_days=30)
+    results = by_year(b, "CMS146")
+    assert {year: flags(results[year], pid) for year in YEARS} == {2025: (1, 0, 1), 2026: (1, 1, 0)}
