@@ -25,13 +25,12 @@ profile URLs; the FHIR reader sets it).
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-
-from ..primitives import has_token
 
 ENCOUNTER_DIAGNOSIS = "encounter-diagnosis"
 PROBLEMS_HEALTH_CONCERNS = "problems-health-concerns"
@@ -45,6 +44,7 @@ PROFILE_KINDS = {
 
 _ED_CATEGORIES = ("encounter-diagnosis",)
 _PHC_CATEGORIES = ("problem-list-item", "health-concern")
+_TOKEN_SPLIT = re.compile(r"[\s,;|]+")
 
 
 def profile_kind_of(profiles: Iterable[str]) -> str | None:
@@ -54,13 +54,20 @@ def profile_kind_of(profiles: Iterable[str]) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def _category_has(cond: pd.DataFrame, tokens: tuple[str, ...]) -> np.ndarray:
-    out = np.zeros(len(cond), dtype=bool)
-    if "category" not in cond.columns or cond.empty:
-        return out
-    for token in tokens:
-        out |= has_token(cond["category"], token)
-    return out
+def _token_sets(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(encounter-diagnosis category, problem-list-item/health-concern category, no category) per row, from
+    the distinct stored category strings ("a", "a,b", "a b" ...) tested once each."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    ed = np.zeros(len(uniques) + 1, dtype=bool)  # the extra slot: code -1 (missing)
+    phc = np.zeros(len(uniques) + 1, dtype=bool)
+    empty = np.zeros(len(uniques) + 1, dtype=bool)
+    empty[-1] = True
+    for i, value in enumerate(uniques):
+        tokens = set(_TOKEN_SPLIT.split(str(value).strip().lower())) - {""}
+        ed[i] = bool(tokens & set(_ED_CATEGORIES))
+        phc[i] = bool(tokens & set(_PHC_CATEGORIES))
+        empty[i] = not tokens
+    return ed[codes], phc[codes], empty[codes]
 
 
 _REFERENCED: dict[int, tuple[weakref.ref[pd.DataFrame], int, np.ndarray]] = {}
@@ -99,16 +106,17 @@ def kinds(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> tuple[np.nda
         empty = np.zeros(0, dtype=bool)
         return empty, empty
     if "profile_kind" in cond.columns:
-        profile = cond["profile_kind"].astype("string").fillna("").to_numpy(dtype=object)
+        profile = cond["profile_kind"].to_numpy(dtype=object)
+        by_ed = profile == ENCOUNTER_DIAGNOSIS
+        by_phc = profile == PROBLEMS_HEALTH_CONCERNS
     else:
-        profile = np.full(n, "", dtype=object)
-    by_ed = profile == ENCOUNTER_DIAGNOSIS
-    by_phc = profile == PROBLEMS_HEALTH_CONCERNS
+        by_ed = by_phc = np.zeros(n, dtype=bool)
     profiled = by_ed | by_phc
-    ed = _category_has(cond, _ED_CATEGORIES) | _referenced(encounter_diagnoses, cond)
-    phc = _category_has(cond, _PHC_CATEGORIES)
-    no_category = np.zeros(n, dtype=bool) if "category" not in cond.columns else (
-        cond["category"].astype("string").fillna("").str.strip().eq("").to_numpy(dtype=bool))
+    if "category" in cond.columns:
+        ed, phc, no_category = _token_sets(cond["category"])
+    else:
+        ed, phc, no_category = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    ed = ed | _referenced(encounter_diagnoses, cond)
     unknown = no_category & ~ed & ~phc
     encounter_diagnosis = np.where(profiled, by_ed, ed | unknown)
     problem_or_concern = np.where(profiled, by_phc, phc | unknown)

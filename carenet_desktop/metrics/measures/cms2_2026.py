@@ -51,11 +51,10 @@ _EMPTY = pd.Index([], name="patient_id")
 
 def medication_follow_ups(data: MeasureData, medications: str, last: pd.DataFrame, qe: pd.DataFrame) -> pd.DataFrame:
     """Antidepressant requests tied to a qualifying encounter (see the module docstring)."""
-    mr = data.medication_requests
-    mr = mr[vs_mask(data, mr, medications)]
-    mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
     positive = last[code_mask(last, *SCREENING_POSITIVE, column="value_key")]
-    mr = mr[mr["patient_id"].isin(positive["patient_id"]).to_numpy()]
+    mr = data.medication_requests
+    mr = mr[vs_mask(data, mr, medications) & mr["patient_id"].isin(positive["patient_id"]).to_numpy()]
+    mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
     if mr.empty or qe.empty:
         return mr.iloc[0:0]
     period = medication_request_period(mr)
