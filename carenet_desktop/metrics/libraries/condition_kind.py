@@ -94,9 +94,12 @@ def _referenced(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> np.nda
     """Conditions an Encounter lists in ``Encounter.diagnosis``."""
     if cond.empty or encounter_diagnoses.empty or "condition_id" not in encounter_diagnoses.columns:
         return np.zeros(len(cond), dtype=bool)
-    ids = _referenced_ids(encounter_diagnoses)
+    ids = _referenced_ids(encounter_diagnoses)  # sorted, distinct
+    if len(ids) == 0:
+        return np.zeros(len(cond), dtype=bool)
     mine = pd.to_numeric(cond["event_id"], errors="coerce").to_numpy(dtype=np.float64)
-    return np.isin(mine, ids, assume_unique=False)
+    at = np.minimum(np.searchsorted(ids, mine), len(ids) - 1)  # a binary search per condition: few conditions
+    return ids[at] == mine
 
 
 def kinds(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -97,9 +97,8 @@ class CMS75(Measure):
         ids = dental_ip(data, period, self.lib)
         excluded = ids.isin(self.lib.has_hospice_services(data, period))
         cond = data.conditions
-        cond = cond[vs_mask(data, cond, DENTAL_CARIES)]
+        cond = cond[vs_mask(data, cond, DENTAL_CARIES) & cond["patient_id"].isin(ids).to_numpy()]
         cond = cond[self.lib.conditions_of_kind(data, cond, "either")]
-        cond = cond[cond["patient_id"].isin(ids).to_numpy()]
         hit = overlaps(status.prevalence_interval(cond), period)
         numerator = ids.isin(pd.unique(cond["patient_id"].to_numpy()[hit]))
         return [population_frame(ids, excluded, numerator)]
