@@ -20,6 +20,7 @@ from ..data import MeasureData
 from ..period import Period
 from . import condition_kind, status
 from .hospice import HOSPICE_2025, HospiceRules, has_hospice_services
+from .medication_duration import medication_request_period
 
 FrameTest = Callable[[pd.DataFrame], np.ndarray]
 ConditionKind = Literal["any", "either", "encounter-diagnosis", "problems-health-concerns"]
@@ -45,8 +46,10 @@ class Libraries:
     hospice: HospiceRules
     #: QI-Core 6: a Condition retrieve returns only the kind it names (see ``condition_kind``)
     typed_conditions: bool = False
-    #: Status ``verified()``: conditions whose verification status allows them (None: no such filter)
+    #: Status ``verified()``: conditions whose verification status allows them (2025: every condition)
     verified: FrameTest = field(default=_everyone)
+    #: CumulativeMedicationDuration ``medicationRequestPeriod()``: DataFrame[start, end] per request
+    medication_request_period: Callable[[pd.DataFrame], pd.DataFrame] = field(default=medication_request_period)
 
     @property
     def title(self) -> str:

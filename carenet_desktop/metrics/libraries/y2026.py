@@ -15,7 +15,8 @@ What changed from the 2025 edition (``edition.QICORE_2025``):
   provisional or differential (not refuted, not entered-in-error). Hospice reads it for its diagnosis.
 * Conditions are retrieved by kind: encounter diagnosis or problem-list item / health concern
   (``condition_kind`` writes the rule down). Hospice takes either kind, verified.
-* CumulativeMedicationDuration 6.0.000 computes as 4.1.000 (only its types changed).
+* CumulativeMedicationDuration 6.0.000 computes as 4.1.000 (only its types changed): the edition keeps the
+  same ``medication_request_period``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE
 from ..libraries import status
-from ..libraries.medication_duration import medication_request_period
 from ..libraries.y2026 import ORDER_INTENTS, QICORE_2026
 from ..primitives import Iv, Precision, code_mask, day_number, starts_before, status_in, vs_mask
 from .cms2 import (
@@ -57,7 +56,7 @@ def medication_follow_ups(data: MeasureData, medications: str, last: pd.DataFram
     mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
     if mr.empty or qe.empty:
         return mr.iloc[0:0]
-    period = medication_request_period(mr)
+    period = QICORE_2026.medication_request_period(mr)
     rows = pd.DataFrame({"_row": np.arange(len(mr)), "patient_id": mr["patient_id"].to_numpy(),
                          "_mr_start": day_number(period["start"]).to_numpy(),
                          "_mr_end": day_number(period["end"]).to_numpy()})
