@@ -1,4 +1,5 @@
-"""The published eCQM test cases (``../shared/oracle``) as test data: import, load, compare.
+"""The published eCQM test cases (``../shared/oracle`` for 2025, ``../shared/oracle-2026`` for 2026) as test
+data: import, load, compare. Every function takes the oracle's folder (default: the 2025 one).
 
 Not a test module. Measure tests use the ``oracle`` session fixture (tests/conftest.py)::
 
@@ -23,24 +24,26 @@ from carenet_desktop.metrics.period import Period
 
 ORACLE_DIR = Path(os.environ.get("CARENET_ORACLE_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "oracle")
 ORACLE_PERIOD = Period.year(2025)
+ORACLE_2026_DIR = Path(os.environ.get("CARENET_ORACLE_2026_DIR") or ORACLE_DIR.parent / "oracle-2026")
+ORACLE_2026_PERIOD = Period.year(2026)
 
 _cache: dict[str, tuple[MeasureData, dict[int, str]]] = {}
 
 
-def oracle_available() -> bool:
-    return (ORACLE_DIR / "expected.csv").is_file() and (ORACLE_DIR / "measures").is_dir()
+def oracle_available(folder: Path = ORACLE_DIR) -> bool:
+    return (folder / "expected.csv").is_file() and (folder / "measures").is_dir()
 
 
-def measure_dirs() -> list[Path]:
-    return sorted(p for p in (ORACLE_DIR / "measures").iterdir() if p.is_dir()) if oracle_available() else []
+def measure_dirs(folder: Path = ORACLE_DIR) -> list[Path]:
+    return sorted(p for p in (folder / "measures").iterdir() if p.is_dir()) if oracle_available(folder) else []
 
 
-def bundle_dirs() -> list[Path]:
-    return [d / "tests" for d in measure_dirs() if (d / "tests").is_dir()]
+def bundle_dirs(folder: Path = ORACLE_DIR) -> list[Path]:
+    return [d / "tests" for d in measure_dirs(folder) if (d / "tests").is_dir()]
 
 
-def valueset_files() -> list[Path]:
-    return [d / "valuesets.json" for d in measure_dirs() if (d / "valuesets.json").is_file()]
+def valueset_files(folder: Path = ORACLE_DIR) -> list[Path]:
+    return [d / "valuesets.json" for d in measure_dirs(folder) if (d / "valuesets.json").is_file()]
 
 
 def build_oracle_db(db_path: Path) -> Path:
@@ -86,17 +89,18 @@ def oracle_measure_data(where: object) -> tuple[MeasureData, dict[int, str]]:
 
 
 @cache
-def expected_rows() -> list[dict[str, str]]:
-    with (ORACLE_DIR / "expected.csv").open(newline="", encoding="utf-8") as fh:
+def expected_rows(folder: Path = ORACLE_DIR) -> list[dict[str, str]]:
+    with (folder / "expected.csv").open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
-def expected_for(measure_id: str) -> list[dict[str, str]]:
-    return [r for r in expected_rows() if r["measure"] == measure_id]
+def expected_for(measure_id: str, folder: Path = ORACLE_DIR) -> list[dict[str, str]]:
+    return [r for r in expected_rows(folder) if r["measure"] == measure_id]
 
 
-def oracle_measure_ids() -> list[str]:
-    return sorted({r["measure"] for r in expected_rows()}, key=lambda m: int("".join(c for c in m if c.isdigit()) or 0))
+def oracle_measure_ids(folder: Path = ORACLE_DIR) -> list[str]:
+    return sorted({r["measure"] for r in expected_rows(folder)},
+                  key=lambda m: int("".join(c for c in m if c.isdigit()) or 0))
 
 
 def patient_counts(results: pd.DataFrame, id_map: dict[int, str] | None = None) -> dict[tuple[str, int], dict[str, int | None]]:
@@ -121,7 +125,8 @@ def patient_counts(results: pd.DataFrame, id_map: dict[int, str] | None = None) 
     return out
 
 
-def compare(measure_id: str, results: pd.DataFrame, id_map: dict[int, str] | None = None) -> list[str]:
+def compare(measure_id: str, results: pd.DataFrame, id_map: dict[int, str] | None = None,
+            folder: Path = ORACLE_DIR) -> list[str]:
     """Mismatches between ``results`` and expected.csv for one measure (empty list = all reproduced).
 
     A patient without result rows counts as zero in every population. An empty expected cell means the
@@ -130,7 +135,7 @@ def compare(measure_id: str, results: pd.DataFrame, id_map: dict[int, str] | Non
     counts = patient_counts(results, id_map)
     groups_have = _group_populations(measure_id)
     problems: list[str] = []
-    for row in expected_for(measure_id):
+    for row in expected_for(measure_id, folder):
         test_id, group = row["test_id"], int(row["group_index"])
         got = counts.get((test_id, group))
         for pop in POPULATIONS:

@@ -195,5 +195,5 @@ def run_submissions(args: argparse.Namespace) -> int:
     if table.empty:
         print("No submissions imported yet: `carenet import submission FILE.zip ...`.")
         return 0
-    print(table.to_string(index=False))
+    print(table.drop(columns=["measure_versions"]).to_string(index=False))
     return 0

@@ -38,5 +38,7 @@ def run(args: argparse.Namespace) -> int:
             note = "current"
         print(f"ACCEPTED  {path.name}: practice {result.practice_code}, period {result.period_label}, "
               f"{result.rows} rows, submission {result.id} ({note})")
+        for warning in result.version_warnings:
+            print(f"  VERSION  {warning} for period {result.period_label}: the totals are stored; compare with care")
     print(f"{len(args.packages) - rejected} accepted, {rejected} rejected")
     return 1 if rejected else 0

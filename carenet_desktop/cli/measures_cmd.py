@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     p = subparsers.add_parser("measures", help="the measure catalogue: list, load value sets, evaluate")
     sub = p.add_subparsers(dest="measures_command", metavar="ACTION", required=True)
 
-    ls = sub.add_parser("list", help="the measures of the catalogue (tab-separated)")
+    ls = sub.add_parser("list", help="the measures of the catalogue, one line per version (tab-separated)")
     ls.set_defaults(func=run_list)
 
     vs = sub.add_parser("load-valuesets", parents=[parent], help="load FHIR ValueSet files (Bundles or single)")
@@ -57,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     ev.add_argument("--stratify", choices=STRATIFY_FIELDS, help="split the totals by a patient stratum")
     ev.add_argument("--rolling", action="store_true",
                     help="also the 12 rolling 12-month periods ending each month up to the period's end (trend)")
+    ev.add_argument("--measure-version", action="append", metavar="VERSION",
+                    help="force a measure version instead of the one in force for the period (for comparison): "
+                         "ID=VERSION, a version (e.g. 0.3.000) or a year (2025: the versions in force then); "
+                         "repeatable")
     ev.set_defaults(func=run_evaluate)
 
 
@@ -68,11 +72,16 @@ def _date(text: str) -> dt.date:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ..metrics.catalogue import versions_of
+
     errors = load_catalogue()
     measures, _ = select_measures(None)
-    print("id\ttitle\tbasis\tgroups\timprovement")
+    print("id\tversion\tperiods\ttitle\tbasis\tgroups\timprovement\tlibraries")
     for m in measures:
-        print(f"{m.id}\t{m.title}\t{m.basis}\t{len(m.groups)}\t{m.improvement}")
+        for v in versions_of(m):
+            libraries = v.lib.title if v.source == "ecqm" else v.source
+            print(f"{v.id}\t{v.version or '-'}\t{v.periods_label}\t{v.title}\t{v.basis}\t{len(v.groups)}\t"
+                  f"{v.improvement}\t{libraries}")
     for module, error in errors.items():
         print(f"carenet: warning: measure module {module} not loaded: {error}", file=sys.stderr)
     return 0
@@ -84,6 +93,8 @@ def run_load_valuesets(args: argparse.Namespace) -> int:
     print(f"Loaded {result.summary}")
     for line in result.skipped:
         print(f"  skipped {line}")
+    for line in result.warnings:
+        print(f"  warning {line}")
     return 0
 
 
@@ -127,9 +138,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     period = _period(args)
     ctx = open_context(args)
     ctx.progress = TerminalProgress("Evaluate").progress()
-    evaluation = evaluate(ctx, period, args.measure, args.practice)
+    evaluation = evaluate(ctx, period, args.measure, args.practice, versions=args.measure_version)
     print(f"Evaluated {len(evaluation.measures)} measure(s) for {evaluation.patient_count} patient(s), "
           f"period {period.label}")
+    for measure in evaluation.measures:
+        used = evaluation.version_of(measure)
+        how = "forced" if measure.id in evaluation.forced else f"in force for {period.label}"
+        print(f"  {measure.id} version {used.version or '-'} ({how}; {used.periods_label})")
     grouped = args.by != "network" or args.stratify or args.rolling
     totals = _grouped_totals(ctx, evaluation, args) if grouped else summary(evaluation)
     for rec in totals.to_dict("records"):
@@ -147,6 +162,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         if args.summary.suffix.lower() == ".json":
             payload = {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+                       "versions": evaluation.versions,
                        "errors": evaluation.errors,
                        "groups": json.loads(totals.to_json(orient="records"))}
             args.summary.write_text(json.dumps(payload, indent=2), encoding="utf-8")
@@ -165,7 +181,8 @@ def _grouped_totals(ctx: ServiceContext, evaluation: Evaluation, args: argparse.
     periods = rolling_12_months(evaluation.period.end, 12) if args.rolling else [evaluation.period]
     for period in periods:
         run = evaluation if period == evaluation.period else evaluate(ctx, period, args.measure, args.practice,
-                                                                      data=evaluation.data)
+                                                                      data=evaluation.data,
+                                                                      versions=args.measure_version)
         frame = grouped_summary(run, args.by, args.stratify)
         if args.by == "practice":
             codes = {p.id: p.code for p in list_practices(ctx)}

@@ -68,6 +68,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: conditions also carry the QI-Core 6 kind their profile fixes (see ``libraries.condition_kind``)
+COLUMNS["conditions"] = (*COLUMNS["conditions"], "profile_kind")
+
 _EMPTY: dict[str, pd.DataFrame] = {}
 
 

@@ -4,11 +4,17 @@ A measure subclass implements ``populations(data, period)`` and returns, for eac
 with one row per subject of the measure (patient, or episode for episode-based measures) and boolean
 columns for each population it has. ``evaluate`` then applies the proportion-measure rules
 (``finalize``) the same way for every measure, so no measure re-implements them.
+
+Measure years: a measure is (id, version, the periods it applies to). Each version is its own subclass
+with its own ``version``, ``applies_to`` (first and last measurement year, by the period's last day;
+None = open), the edition of the shared libraries it includes (``lib``) and the value-set manifest it was
+published with (``manifest``). The catalogue picks, for each period, the version in force.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -16,7 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .data import MeasureData
+from .libraries.edition import QICORE_2025, Libraries
 from .period import Period
+
+#: canonical base of the published eCQMs (``Measure.url`` = MADIE + library name)
+MADIE = "https://madie.cms.gov/Measure/"
 
 POPULATIONS = ("initial-population", "denominator", "denominator-exclusion", "denominator-exception", "numerator")
 Basis = Literal["patient", "episode"]
@@ -62,6 +72,43 @@ class Measure(ABC):
     valuesets: ClassVar[tuple[str, ...]] = ()  # canonical URLs of the value sets the logic uses
     source: ClassVar[str] = "ecqm"  # ecqm | network | custom
     specification: ClassVar[dict[str, str]] = {}
+    #: measurement years (by the period's last day) this version applies to: (first, last), None = open
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, None)
+    #: the published canonical URL of the measure (``Measure.url``); '' = a local canonical
+    canonical: ClassVar[str] = ""
+    #: the edition of the shared libraries (Status, QICoreCommon, Hospice ...) this version includes
+    lib: ClassVar[Libraries] = QICORE_2025
+    #: value-set URL -> (version, expansion) this version was published with (None: the newest loaded)
+    manifest: ClassVar[Mapping[str, tuple[str, str]] | None] = None
+
+    def applies(self, period: Period) -> bool:
+        """Is this version in force for ``period`` (by the period's last day)?"""
+        first, last = self.applies_to
+        year = period.end.year
+        return (first is None or year >= first) and (last is None or year <= last)
+
+    @property
+    def periods_label(self) -> str:
+        """The periods this version applies to, e.g. "2025 and before", "2026 onward", "all periods"."""
+        first, last = self.applies_to
+        if first is None and last is None:
+            return "all periods"
+        if first is None:
+            return f"{last} and before"
+        if last is None:
+            return f"{first} onward"
+        return str(first) if first == last else f"{first}-{last}"
+
+    def pinned(self, data: MeasureData) -> MeasureData:
+        """``data`` reading its value sets through this version's manifest (frames shared, not copied)."""
+        if not self.manifest:
+            return data
+        view = data.valuesets.pinned(self.manifest)
+        if view is data.valuesets:
+            return data
+        out = MeasureData(**{name: frame for name, frame in data.frames().items()})
+        out.valuesets = view
+        return out
 
     @abstractmethod
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
@@ -70,7 +117,9 @@ class Measure(ABC):
         initial population; missing population columns are treated as False."""
 
     def evaluate(self, data: MeasureData, period: Period) -> pd.DataFrame:
-        """Result rows (``RESULT_COLUMNS``) for every group, proportion rules applied."""
+        """Result rows (``RESULT_COLUMNS``) for every group, proportion rules applied (value sets read
+        through this version's manifest)."""
+        data = self.pinned(data)
         frames = self.populations(data, period)
         if len(frames) != len(self.groups):
             raise ValueError(f"{self.id}: populations() returned {len(frames)} groups, expected {len(self.groups)}")

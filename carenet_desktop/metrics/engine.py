@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .catalogue import all_measures, get_measure
+from .catalogue import all_measures, get_measure, resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
 from .period import Period
@@ -27,6 +27,7 @@ class EngineRun:
     measures: list[Measure] = field(default_factory=list)  # the measures that ran
     failures: dict[str, str] = field(default_factory=dict)  # measure id -> what went wrong
     seconds: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # measure id -> the version that computed it
 
 
 def select_measures(ids: Sequence[str] | None = None) -> list[Measure]:
@@ -38,8 +39,11 @@ def evaluate_measures(
     period: Period,
     measures: Sequence[Measure],
     on_measure: Callable[[int, int, str], None] | None = None,
+    versions: Mapping[str, str] | None = None,
 ) -> EngineRun:
-    """Evaluate each measure; one that fails is reported in ``failures`` and does not stop the others."""
+    """Evaluate each measure with the version in force for ``period`` (or the one ``versions`` forces:
+    measure id -> version string or year); one that fails is reported in ``failures`` and does not stop
+    the others. ``run.versions`` says which version computed each measure."""
     run = EngineRun(pd.DataFrame(columns=list(ROW_COLUMNS)))
     frames: list[pd.DataFrame] = []
     for i, measure in enumerate(measures):
@@ -47,7 +51,9 @@ def evaluate_measures(
             on_measure(i, len(measures), measure.id)
         started = time.perf_counter()
         try:
-            rows = measure.evaluate(data, period)
+            impl = resolve(measure, period, (versions or {}).get(measure.id))
+            run.versions[measure.id] = impl.version
+            rows = impl.evaluate(data, period)
         except NotImplementedError as exc:
             run.failures[measure.id] = f"not implemented yet{': ' + str(exc) if str(exc) else ''}"
             continue

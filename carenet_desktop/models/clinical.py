@@ -80,6 +80,9 @@ class Condition(Base, ClinicalEventMixin):
     abatement: Mapped[dt.datetime | None]
     recorded: Mapped[dt.datetime | None]
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
+    #: the QI-Core 6 Condition profile the resource claims, as a kind: encounter-diagnosis |
+    #: problems-health-concerns (None: no such profile; see metrics.libraries.condition_kind)
+    profile_kind: Mapped[str | None] = mapped_column(String(32))
 
 
 class Observation(Base, ClinicalEventMixin):

@@ -59,6 +59,20 @@ def count(value: Any) -> str:
     return f"{int(value):,}"
 
 
+def version_footnotes(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, int], list[str]]:
+    """A footnote per measure naming the version that computed its figures: ({measure: number}, the
+    footnote lines in order). Rows carry ``version_label`` (see ``services.scorecard.version_labels``)."""
+    numbers: dict[str, int] = {}
+    lines: list[str] = []
+    for row in rows:
+        measure, label = str(row.get("measure")), row.get("version_label")
+        if measure in numbers or not isinstance(label, str) or not label:
+            continue
+        numbers[measure] = len(numbers) + 1
+        lines.append(f"<super>{numbers[measure]}</super> Computed with {label}.")
+    return numbers, lines
+
+
 def table_style(header_rows: int = 1) -> TableStyle:
     return TableStyle([
         ("FONT", (0, 0), (-1, header_rows - 1), "Helvetica-Bold", 8),

@@ -29,6 +29,7 @@ from .pdf_common import (
     pct,
     table_style,
     trend_line,
+    version_footnotes,
 )
 
 MATRIX_COLUMNS = 12  # practices per page of the side-by-side table
@@ -62,6 +63,7 @@ def _matrix(report: NetworkReport) -> list[Any]:
     labels = list(practices["label"])
     codes = list(practices["practice_code"])
     flow: list[Any] = []
+    notes, footnotes = version_footnotes(table.to_dict("records"))
     for start in range(0, len(codes), MATRIX_COLUMNS):
         chunk = list(zip(codes[start:start + MATRIX_COLUMNS], labels[start:start + MATRIX_COLUMNS], strict=True))
         data: list[list[Any]] = [["Rate", "Network", "ABC", *[lab for _, lab in chunk]]]
@@ -69,7 +71,8 @@ def _matrix(report: NetworkReport) -> list[Any]:
         for i, (measure, group, title, gtitle) in enumerate(_rates(table), start=1):
             part = table[(table["measure"] == measure) & (table["group_index"] == group)].set_index("practice_code")
             first = part.iloc[0]
-            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle), STYLES["cell"]),
+            mark = f"<super>{notes[measure]}</super>" if measure in notes else ""
+            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle) + mark, STYLES["cell"]),
                               pct(first.get("network_rate")), pct(first.get("abc"))]
             for j, (code, _) in enumerate(chunk):
                 if code not in part.index:
@@ -92,7 +95,8 @@ def _matrix(report: NetworkReport) -> list[Any]:
         flow += [Paragraph(title, STYLES["h1"]),
                  Paragraph("Rates for the period; <font color='#2f855a'>green</font> / <font color='#c53030'>red"
                            "</font>: better / worse than the network beyond the 2σ funnel limits. ABC: Achievable "
-                           "Benchmark of Care.", STYLES["small"]), Spacer(1, 3), t, PageBreak()]
+                           "Benchmark of Care.", STYLES["small"]), Spacer(1, 3), t, Spacer(1, 3),
+                 *[Paragraph(line, STYLES["small"]) for line in footnotes], PageBreak()]
     return flow
 
 

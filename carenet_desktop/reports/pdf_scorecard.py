@@ -35,6 +35,7 @@ from .pdf_common import (
     rate_bars,
     table_style,
     trend_line,
+    version_footnotes,
 )
 
 
@@ -77,6 +78,7 @@ def _name(row: Any) -> str:
 
 
 def _measure_table(report: ScorecardReport) -> Table:
+    notes, _ = version_footnotes(report.rows.to_dict("records"))
     header = ["Measure", "Rate", "95% interval", "n / N", "Network", "Benchmark", "Target", "Trend", "Target met"]
     data: list[list[Any]] = [header]
     styles = table_style()
@@ -84,6 +86,8 @@ def _measure_table(report: ScorecardReport) -> Table:
         verdict, colour = _verdict(row)
         key = (str(row["measure"]), int(row["group_index"]))
         source = " †" if row.get("source") not in (None, "computed") else ""
+        if str(row["measure"]) in notes:
+            source += f"<super>{notes[str(row['measure'])]}</super>"
         data.append([
             Paragraph(_name(row) + source, STYLES["cell"]),
             pct(row.get("rate")),
@@ -211,7 +215,9 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
     if len(met):
         cover.append(Spacer(1, 6 * mm))
         cover.append(Paragraph(f"<b>{int(met.sum())} of {len(met)}</b> rates with a target meet it.", STYLES["h2"]))
-    story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report), PageBreak(),
+    _, footnotes = version_footnotes(report.rows.to_dict("records"))
+    story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report),
+                        Spacer(1, 3 * mm), *[Paragraph(line, STYLES["small"]) for line in footnotes], PageBreak(),
                         Paragraph("Trend and comparison with the network", STYLES["h1"]), *_measure_panels(report)]
     if report.equity:
         story += [PageBreak(), *_equity(report)]

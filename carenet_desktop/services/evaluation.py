@@ -39,6 +39,13 @@ class Evaluation:
     errors: dict[str, str] = field(default_factory=dict)  # measure id -> why it did not run
     seconds: dict[str, float] = field(default_factory=dict)
     data: MeasureData | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # measure id -> the version that computed it
+    forced: dict[str, str] = field(default_factory=dict)  # measure id -> version asked for (--measure-version)
+
+    def version_of(self, measure: Measure) -> Measure:
+        """The version of ``measure`` that computed this evaluation."""
+        return catalogue.pick_version(measure, self.versions[measure.id]) if measure.id in self.versions else \
+            catalogue.resolve(measure, self.period)
 
     @property
     def patient_count(self) -> int:
@@ -66,6 +73,33 @@ def select_measures(measure_ids: Sequence[str] | None) -> tuple[list[Measure], d
     return chosen, errors
 
 
+def forced_versions(measures: Sequence[Measure], specs: Sequence[str] | None) -> dict[str, str]:
+    """{measure id: version} from ``--measure-version`` values: ``ID=VERSION`` for one measure, a bare
+    version for the selected measures that have it, or a measurement year (``2025``: the versions in force
+    for that year) for every selected measure. Anything no selected measure has is an error."""
+    out: dict[str, str] = {}
+    for spec in specs or ():
+        text = spec.strip()
+        if "=" in text:
+            mid, version = (part.strip() for part in text.split("=", 1))
+            match = [m for m in measures if m.id.upper() == mid.upper()]
+            if not match:
+                raise ServiceError(f"--measure-version {text}: {mid} is not among the measures evaluated")
+            targets = [(match[0], version)]
+        elif text.isdigit() and len(text) == 4:
+            targets = [(m, text) for m in measures]
+        else:
+            targets = [(m, text) for m in measures if any(v.version == text for v in catalogue.versions_of(m))]
+            if not targets:
+                raise ServiceError(f"--measure-version {text}: no selected measure has that version")
+        for measure, version in targets:
+            try:
+                out[measure.id] = catalogue.pick_version(measure, version).version
+            except KeyError as exc:
+                raise ServiceError(str(exc.args[0])) from None
+    return out
+
+
 def evaluate(
     ctx: ServiceContext,
     period: Period,
@@ -74,11 +108,14 @@ def evaluate(
     progress: Callable[[float, str], None] | None = None,
     *,
     data: MeasureData | None = None,
+    versions: Sequence[str] | None = None,
 ) -> Evaluation:
-    """Evaluate measures for a period over the store (or over ``data`` when given)."""
+    """Evaluate measures for a period over the store (or over ``data`` when given), each with the version
+    in force for the period unless ``versions`` forces one (see ``forced_versions``)."""
     measures, errors = select_measures(measure_ids)
     if not measures and not errors:
         raise ServiceError("No measures are defined.")
+    forced = forced_versions(measures, versions)
     ids = None if data is not None else scope(
         ctx, "aggregates.read", practice_ids(ctx.db, practice_codes) if practice_codes else None)
 
@@ -98,9 +135,10 @@ def evaluate(
     run = evaluate_measures(
         data, period, measures,
         on_measure=lambda i, n, mid: report(0.2 + 0.8 * i / max(n, 1), f"Evaluating {mid}"),
+        versions=forced,
     )
     result = Evaluation(period=period, rows=run.rows, measures=run.measures, errors={**errors, **run.failures},
-                        seconds=run.seconds, data=data)
+                        seconds=run.seconds, data=data, versions=run.versions, forced=forced)
     report(1.0, f"{len(result.measures)} measure(s) evaluated")
     return result
 
@@ -172,7 +210,8 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
     for measure in evaluation.measures:
         for gi, group in enumerate(measure.groups):
             mine = rows[(rows["measure"] == measure.id) & (rows["group_index"] == gi)] if len(rows) else rows
-            totals: dict[str, object] = {"measure": measure.id, "group_index": gi, "title": measure.title,
+            totals: dict[str, object] = {"measure": measure.id, "version": evaluation.versions.get(measure.id, ""),
+                                         "group_index": gi, "title": measure.title,
                                          "group": group.title, "basis": measure.basis,
                                          "improvement": measure.improvement}
             for pop in POPULATIONS:
@@ -187,7 +226,8 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-__all__ = ["Evaluation", "evaluate", "load_catalogue", "patient_results", "select_measures", "summary"]
+__all__ = ["Evaluation", "evaluate", "forced_versions", "load_catalogue", "patient_results", "select_measures",
+           "summary"]
 
 
 STRATIFY_FIELDS = ("payer", "race", "ethnicity", "language", "sex", "age_band")

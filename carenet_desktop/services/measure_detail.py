@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from .. import codes
 from ..metrics.aggregate import age_band, equity_gaps, summarize
-from ..metrics.catalogue import get_measure
+from ..metrics.catalogue import describe_version, get_measure, resolve
 from ..metrics.definition import Measure
 from ..metrics.engine import select_measures
 from ..metrics.period import Period, rolling_12_months
@@ -107,6 +107,14 @@ class TrendSeries:
     upper2: np.ndarray
     target: float | None
     direction: str
+    #: the measure version that computed each point (a rolling period takes the version in force on its
+    #: last day); the chart marks where it changes
+    versions: list[str] = field(default_factory=list)
+
+    @property
+    def version_breaks(self) -> list[tuple[int, str]]:
+        """(index of the first point, version) wherever the version differs from the point before."""
+        return [(i, v) for i, v in enumerate(self.versions) if i > 0 and v != self.versions[i - 1]]
 
     @property
     def x(self) -> np.ndarray:
@@ -139,7 +147,21 @@ def measure_trend(trend: pd.DataFrame, practice_code: str, measure_id: str, grou
         network_rate=pd.to_numeric(network, errors="coerce").to_numpy(dtype=float), centre=centre,
         lower3=limits.lower3, upper3=limits.upper3, lower2=limits.lower2, upper2=limits.upper2,
         target=float(targets.iloc[-1]) if len(targets) else None, direction=direction,
+        versions=trend_versions(measure_id, [pd.Timestamp(e).date() for e in ends]),
     )
+
+
+def trend_versions(measure_id: str, period_ends: Sequence[dt.date]) -> list[str]:
+    """The version of ``measure_id`` that computes the rolling 12-month period ending on each date."""
+    try:
+        measure = get_measure(measure_id)
+    except KeyError:
+        return ["" for _ in period_ends]
+    out = []
+    for end in period_ends:
+        start = (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).date()
+        out.append(resolve(measure, Period(start, end)).version)
+    return out
 
 
 # --- every practice ------------------------------------------------------------------------------------
@@ -283,6 +305,7 @@ PATIENT_COLUMNS = ("patient_id", "episode_id", "status", "status_title", "why", 
 class MeasurePatients:
     table: pd.DataFrame  # PATIENT_COLUMNS, gaps first
     counts: dict[str, int] = field(default_factory=dict)  # status -> rows
+    version: str = ""  # the measure version that computed the rate, e.g. "CMS117 0.3.000 (2026 onward; ...)"
 
 
 def measure_patients(service: ScorecardService, period: Period, measure_id: str, group_index: int,
@@ -312,7 +335,8 @@ def measure_patients(service: ScorecardService, period: Period, measure_id: str,
         [flag("denominator-exclusion"), flag("numerator"), flag("denominator-exception"), denominator],
         ["exclusion", "numerator", "exception", "gap"], "")
     rows = rows.assign(status=status)[status != ""].reset_index(drop=True)
-    rows["why"] = rows["status"].map(_spec_reasons(measure, group_index))
+    used = resolve(measure, period)  # the version in force for the period: its words for each status
+    rows["why"] = rows["status"].map(_spec_reasons(used, group_index))
     rows["due_date"] = None
     gaps = rows[rows["status"] == "gap"]
     if len(gaps):
@@ -336,7 +360,7 @@ def measure_patients(service: ScorecardService, period: Period, measure_id: str,
         audit.record(s, service.ctx.username, "view", "measure_patients", practice_code, practice_id=practice_id,
                      summary=f"Viewed {len(table)} patients of {measure_id} rate {group_index + 1}, period {period.label}")
     progress.report(1.0, f"{len(table)} patients")
-    return MeasurePatients(table, counts)
+    return MeasurePatients(table, counts, describe_version(used))
 
 
 def _spec_reasons(measure: Measure, group_index: int) -> dict[str, str]:

@@ -35,6 +35,7 @@ def build_measure_report(ctx: ServiceContext, measure_id: str, period: Period,
     evaluation = evaluate(ctx, period, [measure.id], practice_codes)
     if measure.id in evaluation.errors:
         raise ServiceError(f"{measure.id} could not be evaluated: {evaluation.errors[measure.id]}")
+    used = evaluation.version_of(measure)  # the version that computed the period
     summary = grouped_summary(evaluation, "network").set_index("group_index")
     rows = evaluation.rows
     groups = []
@@ -54,8 +55,9 @@ def build_measure_report(ctx: ServiceContext, measure_id: str, period: Period,
                 subjects[column] = sorted({int(p) for p in mine.loc[mine[flag].fillna(False).astype(bool).to_numpy(), "patient_id"]})
         groups.append(GroupCounts(f"group-{index + 1}", group.title if len(measure.groups) > 1 else "", counts,
                                   rate, subjects))
-    url = measure.specification.get("url") if isinstance(measure.specification, dict) else None
-    return measure_report(measure_id=measure.id, measure_version=str(measure.version or ""), measure_url=url,
+    # the published canonical of the version used (eCQMs); network measures keep a local canonical
+    url = used.canonical or (measure.specification.get("url") if isinstance(measure.specification, dict) else None)
+    return measure_report(measure_id=measure.id, measure_version=str(used.version or ""), measure_url=url or None,
                           period_start=period.start, period_end=period.end, groups=groups,
                           report_type="subject-list" if subject_list else "summary",
                           improvement="decrease" if measure.improvement == "decrease" else "increase",

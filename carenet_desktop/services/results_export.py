@@ -21,8 +21,8 @@ from .context import ServiceContext, ServiceError
 from .evaluation import evaluate, grouped_summary
 
 RESULT_COLUMNS = {
-    "practice_code": "Practice", "practice_name": "Practice name", "measure": "Measure", "title": "Title",
-    "group": "Rate", "initial_population": "Initial population", "denominator": "Denominator",
+    "practice_code": "Practice", "practice_name": "Practice name", "measure": "Measure",
+    "measure_version": "Measure version", "title": "Title", "group": "Rate", "initial_population": "Initial population", "denominator": "Denominator",
     "exclusions": "Exclusions", "exceptions": "Exceptions", "numerator": "Numerator", "rate_base": "Rate base",
     "rate": "Rate (%)", "ci_low": "95% CI low", "ci_high": "95% CI high",
 }
@@ -45,6 +45,7 @@ def results_table(ctx: ServiceContext, period: Period, practice_codes: Sequence[
         titles.append(measure.title)
         groups.append(measure.groups[int(group)].title if len(measure.groups) > 1 else "")
     frame["title"], frame["group"] = titles, groups
+    frame["measure_version"] = frame["measure"].map(lambda m: evaluation.versions.get(str(m), ""))
     frame = frame.sort_values(["practice_code", "measure", "group_index"], kind="stable")
     out = frame[list(RESULT_COLUMNS)].rename(columns=RESULT_COLUMNS).reset_index(drop=True)
     out.attrs["failures"] = dict(evaluation.errors)  # measures that did not run: the caller says so

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, summarize
-from ..metrics.catalogue import all_measures, get_measure
+from ..metrics.catalogue import all_measures, describe_version, get_measure, resolve
 from ..metrics.custom import Targets, load_targets
 from ..metrics.period import Period
 from ..metrics.scorecard import MeasureInfo, scorecard_rows
@@ -33,6 +33,19 @@ def measure_infos(targets: Targets | None = None) -> dict[str, MeasureInfo]:
         group_targets = {i: t for i in range(len(m.groups)) if (t := targets.get(m.id, i)) is not None}
         infos[m.id] = MeasureInfo(m.id, m.title, tuple(g.title for g in m.groups), m.improvement, group_targets)
     return infos
+
+
+def version_labels(period: Period, measure_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """{measure id: (version, label)} of the versions that compute ``period``, e.g. ("0.3.000", "CMS117
+    0.3.000 (2026 onward; QI-Core 6.0.0)"); what a scorecard and its reports say made each figure."""
+    out: dict[str, tuple[str, str]] = {}
+    for measure_id in measure_ids:
+        try:
+            used = resolve(get_measure(str(measure_id)), period)
+        except KeyError:
+            continue
+        out[str(measure_id)] = (used.version, describe_version(used))
+    return out
 
 
 class ScorecardService:
@@ -91,6 +104,9 @@ class ScorecardService:
                 self._infos[m].group_titles[int(g)] if m in self._infos and int(g) < len(self._infos[m].group_titles) else ""
                 for m, g in zip(table["measure"], table["group_index"], strict=True)
             ]
+            versions = version_labels(period, pd.unique(table["measure"]))
+            table["measure_version"] = table["measure"].map(lambda m: versions.get(m, ("", ""))[0])
+            table["version_label"] = table["measure"].map(lambda m: versions.get(m, ("", ""))[1])
             self._tables = {k: v for k, v in self._tables.items() if k[:2] != key[:2]}
             self._tables[key] = table
         return self._tables[key]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from ..interchange.submission import (
     read_package,
     write_package,
 )
-from ..metrics.catalogue import get_measure
+from ..metrics.catalogue import version_in_force
 from ..metrics.period import Period
 from ..metrics.suppression import suppress_small_cells
 from ..models import AggregateEntry, Practice, Submission, SubmittedAggregate
@@ -76,7 +77,7 @@ def submission_table(ctx: ServiceContext, practice_code: str, period: Period) ->
                           columns=["measure", "group_index"])
     cells = _with_zero_totals(cells, groups)
     cells = _self_reported(ctx, cells, practice_code, period)
-    cells["measure_version"] = cells["measure"].map(_measure_version)
+    cells["measure_version"] = [evaluation.versions.get(m) or _measure_version(m, period) for m in cells["measure"]]
     cells = suppress_small_cells(cells, keys=("measure", "group_index"))
     order = {name: i for i, name in enumerate(("", *STRATIFY_FIELDS))}
     cells = cells.assign(_o=cells["stratifier"].map(order)).sort_values(
@@ -84,11 +85,24 @@ def submission_table(ctx: ServiceContext, practice_code: str, period: Period) ->
     return cells[list(AGGREGATE_COLUMNS)].reset_index(drop=True), dict(evaluation.errors)
 
 
-def _measure_version(measure_id: str) -> str:
+def _measure_version(measure_id: str, period: Period) -> str:
+    """The version of a measure in force for ``period`` ('' for a measure this catalogue does not know)."""
     try:
-        return get_measure(measure_id).version
+        return version_in_force(measure_id, period)
     except KeyError:
         return ""
+
+
+def version_differences(manifest: Mapping[str, Any], period: Period) -> list[str]:
+    """The measures a package computed with another version than this catalogue has in force for its
+    period, e.g. "CMS117 computed with 0.1.000, expected 0.3.000" (measures unknown here are not judged)."""
+    out = []
+    for item in manifest.get("measures") or []:
+        measure_id, version = str(item.get("id", "")), str(item.get("version") or "")
+        expected = _measure_version(measure_id, period)
+        if expected and version != expected:
+            out.append(f"{measure_id} computed with {version or 'no version'}, expected {expected}")
+    return out
 
 
 def _cells(summary: pd.DataFrame, stratifier: str) -> pd.DataFrame:
@@ -193,6 +207,9 @@ class ImportedSubmission:
     rows: int
     superseded: list[int]
     status: str
+    #: measures computed with another version than the office expects for the period (see
+    #: ``version_differences``); the package is stored, and the difference shown and audited
+    version_warnings: list[str] = field(default_factory=list)
     #: the practice's submitted figures (and the practice, when the package brought it)
     change: Change = field(default_factory=lambda: Change.of(Area.PRACTICES))
 
@@ -209,6 +226,7 @@ def import_submission(ctx: ServiceContext, path: Path) -> ImportedSubmission:
     period = manifest["period"]
     start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
     code = package.practice_code
+    warnings = version_differences(manifest, Period(start, end))
     with ctx.db.session() as s:
         earlier_same = s.scalar(select(Submission.id).where(Submission.manifest_sha256 == package.manifest_sha256))
         if earlier_same is not None:
@@ -244,9 +262,10 @@ def import_submission(ctx: ServiceContext, path: Path) -> ImportedSubmission:
         mark_practice_changed(s, [practice.id])
         audit.record(s, ctx.username, "import", "submission", submission.id, practice_id=practice.id,
                      summary=f"Imported the submission of practice {code}, period {submission.period_label}: "
-                             f"{submission.row_count} rows" + (f", superseding {superseded}" if superseded else ""))
+                             f"{submission.row_count} rows" + (f", superseding {superseded}" if superseded else "")
+                             + (f"; other measure versions than expected: {'; '.join(warnings)}" if warnings else ""))
         return ImportedSubmission(submission.id, code, submission.period_label, submission.row_count, superseded,
-                                  submission.status, Change.of(Area.PRACTICES, practices=[practice.id]))
+                                  submission.status, warnings, Change.of(Area.PRACTICES, practices=[practice.id]))
 
 
 def _aggregate_rows(submission_id: int, package: Package) -> list[SubmittedAggregate]:
@@ -267,12 +286,20 @@ def list_submissions(ctx: ServiceContext) -> pd.DataFrame:
         rows = s.execute(
             select(Submission.id, Practice.code, Submission.period_label, Submission.status, Submission.superseded_by_id,
                    Submission.row_count, Submission.package_created_at, Submission.imported_at, Submission.imported_by,
-                   Submission.key_fingerprint, Submission.file_name)
+                   Submission.key_fingerprint, Submission.file_name, Submission.period_start, Submission.period_end,
+                   Submission.manifest)
             .join(Practice, Practice.id == Submission.practice_id)
             .order_by(Submission.id.desc())
         ).all()
-    return pd.DataFrame(rows, columns=["id", "practice_code", "period", "status", "superseded_by", "rows", "created_at",
-                                       "imported_at", "imported_by", "key_fingerprint", "file_name"])
+    frame = pd.DataFrame(rows, columns=["id", "practice_code", "period", "status", "superseded_by", "rows", "created_at",
+                                        "imported_at", "imported_by", "key_fingerprint", "file_name", "_start", "_end",
+                                        "_manifest"])
+    # which versions computed the package, and whether they are the ones this office expects
+    frame["measure_versions"] = [", ".join(f"{m.get('id')} {m.get('version') or '-'}" for m in (man or {}).get("measures", []))
+                                 for man in frame["_manifest"]]
+    frame["version_check"] = ["; ".join(version_differences(man or {}, Period(start, end))) or "as expected"
+                              for man, start, end in zip(frame["_manifest"], frame["_start"], frame["_end"], strict=True)]
+    return frame.drop(columns=["_start", "_end", "_manifest"])
 
 
 def submitted_aggregates(ctx: ServiceContext, period: Period, measure_ids: Sequence[str] | None = None) -> pd.DataFrame:

@@ -33,6 +33,8 @@ class ValueSetLoadResult:
     loaded: int = 0  # value sets added or replaced
     codes: int = 0
     skipped: list[str] = field(default_factory=list)  # "file: reason"
+    #: loaded, but worth a look: e.g. an expansion that stops short of its total (a paged export)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -52,6 +54,13 @@ class ParsedValueSet:
     name: str | None
     version: str | None
     codes: list[tuple[str, str, str | None]]  # (system key, code, display)
+    expansion: str = ""  # the expansion's timestamp (else its identifier); '' for a compose-only set
+    total: int | None = None  # expansion.total: how many codes the full expansion has
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """How the store tells expansions apart: (url, version, expansion)."""
+        return (self.url, self.version or "", self.expansion)
 
 
 def iter_valuesets(document: Any) -> Iterator[dict[str, Any]]:
@@ -85,6 +94,9 @@ def parse_valueset(vs: dict[str, Any]) -> ParsedValueSet:
         raise ValueError("ValueSet without url or id")
     codes: dict[tuple[str, str], str | None] = {}
     expansion = vs.get("expansion") or {}
+    identity = ""
+    if isinstance(expansion, dict) and expansion.get("contains"):
+        identity = str(expansion.get("timestamp") or expansion.get("identifier") or "")[:64]
     if isinstance(expansion, dict) and expansion.get("contains"):
         for item in _walk_contains(expansion["contains"]):
             if item.get("code") and item.get("abstract") is not True:
@@ -101,6 +113,8 @@ def parse_valueset(vs: dict[str, Any]) -> ParsedValueSet:
         name=(vs.get("name") or vs.get("title")),
         version=str(vs["version"])[:64] if vs.get("version") else None,
         codes=[(s, c, (d[:255] if isinstance(d, str) else None)) for (s, c), d in codes.items()],
+        expansion=identity,
+        total=expansion.get("total") if isinstance(expansion, dict) and isinstance(expansion.get("total"), int) else None,
     )
 
 
@@ -114,9 +128,11 @@ def _walk_contains(items: Iterable[Any]) -> Iterator[dict[str, Any]]:
 @writes(Area.VALUESETS, Area.IMPORTS)
 def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: str = "user",
                    only_new: bool = False) -> ValueSetLoadResult:
-    """Load ValueSet files (Bundles or single resources), replacing sets with the same URL.
+    """Load ValueSet files (Bundles or single resources).
 
-    With ``only_new`` sets whose URL is already in the store are left alone (the default catalogue).
+    An expansion replaces the stored one with the same (url, version, expansion); other versions of the
+    URL stay beside it (each measure year reads its own). With ``only_new`` expansions already in the
+    store are left alone (the default catalogue).
     Loading the shipped catalogue into a store that lacks it (``source="catalogue"``) is open to every
     user; anything else changes what every measure counts and is for administrators.
     """
@@ -138,25 +154,30 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
             try:
                 parsed.append(parse_valueset(resource_))
                 found += 1
+                last = parsed[-1]
+                if last.total is not None and last.total > len(last.codes):
+                    result.warnings.append(f"{path.name}: {last.name or last.url} has {len(last.codes)} of its "
+                                           f"{last.total} codes (the expansion stops short; load the full one)")
             except (ValueError, TypeError, AttributeError) as exc:
                 result.skipped.append(f"{path}: {exc}")
         if not found:
             result.skipped.append(f"{path}: no ValueSet resources")
     with ctx.db.session() as s:
-        existing = dict(s.execute(select(VS_TABLE.c.url, VS_TABLE.c.id)).all())
+        existing = {(url, version or "", expansion or ""): vid for url, version, expansion, vid in s.execute(
+            select(VS_TABLE.c.url, VS_TABLE.c.version, VS_TABLE.c.expansion, VS_TABLE.c.id)).all()}
         now = utcnow()
         for vs in parsed:
-            if only_new and vs.url in existing:
+            if only_new and vs.key in existing:
                 continue
-            values = {"oid": vs.oid, "name": vs.name[:255] if vs.name else None, "version": vs.version,
-                      "source": source, "updated_at": now}
-            vid = existing.get(vs.url)
+            values = {"oid": vs.oid, "name": vs.name[:255] if vs.name else None, "version": vs.version or "",
+                      "expansion": vs.expansion, "source": source, "updated_at": now}
+            vid = existing.get(vs.key)
             if vid is not None:
                 s.execute(VS_TABLE.update().where(VS_TABLE.c.id == vid).values(**values))
                 s.execute(delete(CODE_TABLE).where(CODE_TABLE.c.value_set_id == vid))
             else:
                 vid = s.execute(insert(VS_TABLE).values(url=vs.url, **values).returning(VS_TABLE.c.id)).scalar_one()
-                existing[vs.url] = vid
+                existing[vs.key] = vid
             if vs.codes:
                 s.execute(insert(CODE_TABLE), [
                     {"value_set_id": vid, "code_system": sys, "code": code[:64], "display": display}
@@ -190,15 +211,18 @@ def ensure_default_catalogue(ctx: ServiceContext, folder: Path | None = None) ->
 
 
 def load_index(db: Database) -> ValueSetIndex:
-    """Every value set of the store as a ``ValueSetIndex`` (URL, plus OID and id tail as aliases)."""
+    """Every value set of the store, each of its versions, as a ``ValueSetIndex`` (URL, plus OID and id
+    tail as aliases)."""
     index = ValueSetIndex()
     with db.engine.connect() as conn:
-        sets = conn.execute(select(VS_TABLE.c.id, VS_TABLE.c.url, VS_TABLE.c.oid)).all()
-        codes: dict[int, list[tuple[str, str]]] = {vid: [] for vid, _url, _oid in sets}
+        sets = conn.execute(select(VS_TABLE.c.id, VS_TABLE.c.url, VS_TABLE.c.oid, VS_TABLE.c.version,
+                                   VS_TABLE.c.expansion)).all()
+        codes: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in sets}
         for vid, system, code in conn.exec_driver_sql(
             "SELECT value_set_id, code_system, code FROM value_set_code"
         ):
             codes.setdefault(vid, []).append((system, code))
-    for vid, url, oid in sets:
-        index.add(url, codes.get(vid, []), aliases=[oid] if oid else [])
+    for vid, url, oid, version, expansion in sets:
+        index.add(url, codes.get(vid, []), aliases=[oid] if oid else [], version=version or "",
+                  expansion=expansion or "")
     return index

@@ -97,6 +97,7 @@ class TrendChart(pg.PlotWidget):
         self.target = self.plot(name="Target", pen=pg.mkPen(TARGET, width=2))
         self.rate = self.plot(name="This practice", pen=pg.mkPen(RATE, width=3), symbol="o", symbolSize=8,
                               symbolBrush=RATE, symbolPen=pg.mkPen("w"))
+        self.version_lines: list[pg.InfiniteLine] = []
 
     def set_series(self, series: TrendSeries) -> None:
         self.series = series
@@ -112,9 +113,25 @@ class TrendChart(pg.PlotWidget):
             curve.setData(x, values, connect="finite")
         self.centre.setData(x, np.full(len(x), series.centre))
         _show_target(self, self.target, x, series.target)
+        self._mark_version_breaks(series)
         self.setXRange(-0.5, max(len(x) - 0.5, 0.5), padding=0)
         self._fit_y([series.rate, series.ci_low, series.ci_high, series.network_rate, series.upper3, series.lower3,
                      np.array([series.target if series.target is not None else np.nan])])
+
+    def _mark_version_breaks(self, series: TrendSeries) -> None:
+        """A labelled vertical line before the first point a new measure version computed: the points on
+        either side are not computed by the same logic."""
+        for line in self.version_lines:
+            self.removeItem(line)
+        self.version_lines = []
+        for index, version in series.version_breaks:
+            line = pg.InfiniteLine(pos=index - 0.5, angle=90, movable=False,
+                                   pen=pg.mkPen(NEUTRAL, width=1.5, style=Qt.PenStyle.DashDotLine),
+                                   label=f"version {version}", labelOpts={"position": 0.92, "color": NEUTRAL})
+            line.setToolTip(f"From here the measure is computed with version {version} "
+                            f"(before: {series.versions[index - 1]})")
+            self.addItem(line)
+            self.version_lines.append(line)
 
     def _fit_y(self, arrays: list[np.ndarray]) -> None:
         values = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays])

@@ -179,9 +179,14 @@ def test_catalogue_keeps_the_canonical_urls_of_the_measures():
     assert "urn:carenet:valueset:developmental-screening" in urls
     assert len(urls) == len(bundle["entry"])
     shipped = [json.loads(p.read_text(encoding="utf-8")) for p in CATALOGUE.parent.glob("*.json")]
-    everywhere = [e["resource"]["url"] for b in shipped for e in b["entry"]]
-    assert len(everywhere) == len(set(everywhere)), "a value set URL is defined twice in resources/valuesets"
-    assert {"urn:carenet:valueset:lead-test", "urn:carenet:valueset:fluoride-varnish"} <= set(everywhere)
+    # a URL may be shipped in several years' expansions, each once: the store keys them by (url, version, expansion)
+    everywhere = [(r["url"], r.get("version") or "", str((r.get("expansion") or {}).get("timestamp") or ""))
+                  for b in shipped for r in (e["resource"] for e in b["entry"])]
+    assert len(everywhere) == len(set(everywhere)), "a value-set expansion is defined twice in resources/valuesets"
+    urls_everywhere = {url for url, _, _ in everywhere}
+    assert {"urn:carenet:valueset:lead-test", "urn:carenet:valueset:fluoride-varnish"} <= urls_everywhere
+    later = json.loads((CATALOGUE.parent / "carenet-catalogue-2026.json").read_text(encoding="utf-8"))
+    assert {e["resource"]["url"] for e in later["entry"]} <= urls  # a later year changes lists the product has
 
 
 def _rate_by_practice(con, sql: str) -> list[float]:

@@ -143,6 +143,8 @@ def test_export_results_to_xlsx_and_csv(dbs, tmp_path, capsys) -> None:  # type:
         codes = set(s.scalars(select(Practice.code)))
     db.dispose()
     assert {r[0] for r in body} <= codes and {r[2] for r in body} == {"WCV", "CMS117"}
+    assert header[3] == "Measure version"
+    assert {(r[2], r[3]) for r in body} == {("WCV", "2026.1"), ("CMS117", "0.1.000")}  # the 2025 version
     csv_path = tmp_path / "gaps.csv"
     assert main(["export", "gaps", "--db", practice, "--practice", CODE, "--period", "2025", "--measure", "WCV",
                  "--format", "csv", "--out", str(csv_path)]) == 0
@@ -192,3 +194,30 @@ def test_measurereport_summary_and_subject_list(dbs, tmp_path, capsys) -> None: 
     lists = {c["id"]: c for c in full["contained"]}
     numerator = next(p for p in full["group"][0]["population"] if p["code"]["coding"][0]["code"] == "numerator")
     assert len(lists[numerator["subjectResults"]["reference"][1:]]["entry"]) == numerator["count"]
+
+
+@pytest.mark.parametrize(("period", "canonical"), [
+    ("2025", "https://madie.cms.gov/Measure/ChildhoodImmunizationStatusFHIR|0.1.000"),
+    ("2026", "https://madie.cms.gov/Measure/CMS117FHIRChildhoodImmunizationStatus|0.3.000"),
+])
+def test_measurereport_names_the_published_measure_and_the_version_used(dbs, tmp_path, period, canonical) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    practice, _ = dbs
+    out = tmp_path / "cms117.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "CMS117", "--period", period,
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["measure"] == canonical
+
+
+def test_measurereport_of_a_network_measure_keeps_a_local_canonical(dbs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from carenet_desktop.interchange.fhir.measurereport import MEASURE_BASE
+    from carenet_desktop.metrics.catalogue import get_measure
+
+    practice, _ = dbs
+    out = tmp_path / "wcv.json"
+    assert main(["export", "measurereport", "--db", practice, "--measure", "WCV", "--period", "2026",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["measure"] == f"{MEASURE_BASE}/WCV|{get_measure('WCV').version}"

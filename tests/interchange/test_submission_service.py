@@ -197,3 +197,52 @@ def test_late_older_package_goes_to_history(practice_ctx, office_ctx, exported, 
     assert late.status == "superseded" and late.superseded == []
     history = list_submissions(office_ctx).set_index("id")
     assert history.loc[current.id, "status"] == "current" and history.loc[late.id, "superseded_by"] == current.id
+
+
+def test_the_package_carries_the_version_that_computed_each_measure(exported) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+
+    from carenet_desktop.metrics.catalogue import version_in_force
+
+    path, _ = exported
+    files = members(path)
+    manifest = json.loads(files["manifest.json"])
+    versions = {m["id"]: m["version"] for m in manifest["measures"]}
+    assert versions["CMS117"] == "0.1.000" and versions["CMS2"] == "0.2.000"  # the 2025 versions, for 2025
+    table = pd.read_csv(io.BytesIO(files["aggregates.csv"]), keep_default_na=False, dtype=str)
+    for measure_id, version in table[["measure", "measure_version"]].drop_duplicates().itertuples(index=False):
+        assert version == version_in_force(measure_id, PERIOD) == versions[measure_id]
+
+
+def test_a_2026_package_carries_the_2026_versions(practice_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "P001-2026.zip"
+    export_submission(practice_ctx, CODE, Period.year(2026), path)
+    versions = {m["id"]: m["version"] for m in json.loads(members(path)["manifest.json"])["measures"]}
+    assert versions["CMS117"] == "0.3.000" and versions["CMS2"] == "0.4.001" and versions["CMS154"] == "0.1.001"
+
+
+def test_the_office_flags_a_package_computed_with_another_version(practice_ctx, office_ctx, exported,
+                                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.services.keys import signing_key
+
+    path, _ = exported
+    assert import_submission(office_ctx, path).version_warnings == []
+
+    def older_cms117(manifest: dict) -> None:  # the practice ran an out-of-date catalogue
+        manifest["created_at"] = "2027-01-05T08:00:00+00:00"
+        for item in manifest["measures"]:
+            if item["id"] == "CMS117":
+                item["version"] = "0.0.9"
+
+    other = rezip(path, tmp_path / "old-cms117.zip", lambda f: resign(f, signing_key(practice_ctx, CODE), older_cms117))
+    result = import_submission(office_ctx, other)
+    assert result.version_warnings == ["CMS117 computed with 0.0.9, expected 0.1.000"]
+    history = list_submissions(office_ctx).set_index("id")
+    assert history.loc[result.id, "version_check"] == "CMS117 computed with 0.0.9, expected 0.1.000"
+    assert "CMS117 0.0.9" in history.loc[result.id, "measure_versions"]
+    with office_ctx.db.session() as s:
+        summary = s.scalars(select(AuditLog.summary).order_by(AuditLog.id.desc())).first()
+    assert "other measure versions than expected: CMS117 computed with 0.0.9" in summary

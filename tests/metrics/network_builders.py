@@ -81,30 +81,33 @@ class Builder:
         return pid
 
     def visit(self, pid: int, day: str, code: tuple[str, str] = WELL, *, status: str = "finished",
-              reason: tuple[str, str] | None = None, diagnosis: tuple[str, str] | None = None) -> int:
+              reason: tuple[str, str] | None = None, diagnosis: tuple[str, str] | None = None,
+              condition_id: int | None = None, start: str | None = None, end: str | None = None) -> int:
         eid = self._event()
         self.rows["encounters"].append({
             "patient_id": pid, "event_id": eid, "status": status, "code_system": code[0], "code": code[1],
-            "key": f"{code[0]}|{code[1]}", "class_code": "AMB", "start": f"{day} 09:00", "end": f"{day} 09:30",
+            "key": f"{code[0]}|{code[1]}", "class_code": "AMB", "start": start or f"{day} 09:00", "end": end or f"{day} 09:30",
             "provider_id": 1, "reason_key": f"{reason[0]}|{reason[1]}" if reason else None, "discharge_key": None,
         })
-        if diagnosis:
+        if diagnosis or condition_id is not None:
             self.rows["encounter_diagnoses"].append({
-                "encounter_id": eid, "condition_id": None, "key": f"{diagnosis[0]}|{diagnosis[1]}", "use": None,
-                "rank": 1,
+                "encounter_id": eid, "condition_id": condition_id,
+                "key": f"{diagnosis[0]}|{diagnosis[1]}" if diagnosis else None, "use": None, "rank": 1,
             })
         return eid
 
     def observation(self, pid: int, day: str, code: tuple[str, str], *, status: str = "final",
                     value_key: tuple[str, str] | None = None, interpretation: str | None = None,
-                    value_num: float | None = None, category: str = "survey") -> int:
+                    value_num: float | None = None, category: str | None = "survey", at: str = "10:00",
+                    issued: str | None = None, status_reason: tuple[str, str] | None = None) -> int:
         eid = self._event()
         self.rows["observations"].append({
             "patient_id": pid, "event_id": eid, "status": status, "code_system": code[0], "code": code[1],
-            "key": f"{code[0]}|{code[1]}", "category": category, "effective_start": f"{day} 10:00",
-            "effective_end": f"{day} 10:00", "issued": None, "value_num": value_num, "value_unit": None,
+            "key": f"{code[0]}|{code[1]}", "category": category, "effective_start": f"{day} {at}",
+            "effective_end": f"{day} {at}", "issued": issued, "value_num": value_num, "value_unit": None,
             "value_key": f"{value_key[0]}|{value_key[1]}" if value_key else None, "value_text": None,
-            "interpretation": interpretation, "encounter_id": None, "status_reason_key": None,
+            "interpretation": interpretation, "encounter_id": None,
+            "status_reason_key": f"{status_reason[0]}|{status_reason[1]}" if status_reason else None,
         })
         return eid
 
@@ -126,13 +129,14 @@ class Builder:
         return eid
 
     def condition(self, pid: int, onset: str | None, code: tuple[str, str], *, abatement: str | None = None,
-                  clinical_status: str = "active", verification_status: str = "confirmed") -> int:
+                  clinical_status: str = "active", verification_status: str | None = "confirmed",
+                  category: str | None = "problem-list-item", profile_kind: str | None = None) -> int:
         eid = self._event()
         self.rows["conditions"].append({
             "patient_id": pid, "event_id": eid, "status": None, "code_system": code[0], "code": code[1],
-            "key": f"{code[0]}|{code[1]}", "category": "problem-list-item", "clinical_status": clinical_status,
+            "key": f"{code[0]}|{code[1]}", "category": category, "clinical_status": clinical_status,
             "verification_status": verification_status, "onset": onset, "abatement": abatement, "recorded": None,
-            "encounter_id": None,
+            "encounter_id": None, "profile_kind": profile_kind,
         })
         return eid
 
@@ -147,20 +151,21 @@ class Builder:
         return eid
 
     def order(self, pid: int, day: str, rxnorm: str, *, supply_days: float | None = 30, status: str = "active",
-              intent: str = "order") -> int:
+              intent: str = "order", **fields: Any) -> int:
         eid = self._event()
         row = dict.fromkeys(COLUMNS["medication_requests"])
         row.update({"patient_id": pid, "event_id": eid, "status": status, "code_system": "rxnorm", "code": rxnorm,
                     "key": f"rxnorm|{rxnorm}", "intent": intent, "authored_on": day, "do_not_perform": False,
-                    "supply_days": supply_days})
+                    "supply_days": supply_days, **fields})
         self.rows["medication_requests"].append(row)
         return eid
 
-    def service_request(self, pid: int, day: str, code: tuple[str, str], *, status: str = "completed") -> int:
+    def service_request(self, pid: int, day: str, code: tuple[str, str], *, status: str = "completed",
+                        intent: str = "order") -> int:
         eid = self._event()
         row = dict.fromkeys(COLUMNS["service_requests"])
         row.update({"patient_id": pid, "event_id": eid, "status": status, "code_system": code[0], "code": code[1],
-                    "key": f"{code[0]}|{code[1]}", "intent": "order", "authored_on": day, "do_not_perform": False})
+                    "key": f"{code[0]}|{code[1]}", "intent": intent, "authored_on": day, "do_not_perform": False})
         self.rows["service_requests"].append(row)
         return eid
 

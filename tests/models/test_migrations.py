@@ -106,3 +106,22 @@ def test_the_known_head_is_the_newest_migration(tmp_path):
     with db.engine.connect() as conn:
         assert at_known_head(conn)
     db.dispose()
+
+
+def test_value_sets_survive_the_measure_years_upgrade(tmp_path):
+    """0004 -> 0005: value sets keep their codes, a missing version becomes '', and a second expansion of
+    the same URL can then be stored beside the first; conditions gain their profile kind."""
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO value_set (id, url, version, source) VALUES (1, 'http://x/ValueSet/a', NULL, 'vsac')")
+        conn.exec_driver_sql("INSERT INTO value_set_code (value_set_id, code_system, code) VALUES (1, 'cvx', '20')")
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT url, version, expansion FROM value_set").fetchall() == [
+            ("http://x/ValueSet/a", "", "")]
+        assert conn.exec_driver_sql("SELECT code FROM value_set_code WHERE value_set_id = 1").fetchall() == [("20",)]
+        conn.exec_driver_sql("INSERT INTO value_set (url, version, expansion) VALUES ('http://x/ValueSet/a', '', '2026')")
+        assert "profile_kind" in {c["name"] for c in inspect(conn).get_columns("condition")}
+    engine.dispose()

@@ -56,3 +56,16 @@ def test_network_report_anonymised_by_default_named_on_request(store, tmp_path) 
 def test_report_refuses_a_non_pdf_name(store, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["report", "network", "--db", str(store), "--period", "2025", "--out", str(tmp_path / "x.txt")]) == 1
     assert ".pdf" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("period", "version"), [("2025", "0.1.000"), ("2026", "0.3.000")])
+def test_each_measure_has_a_footnote_naming_its_version(store, tmp_path, period, version) -> None:  # type: ignore[no-untyped-def]
+    scorecard, network = tmp_path / "scorecard.pdf", tmp_path / "network.pdf"
+    assert main(["report", "scorecard", "--db", str(store), "--practice", "P001", "--period", period, "--no-trends",
+                 "--out", str(scorecard)]) == 0
+    assert main(["report", "network", "--db", str(store), "--period", period, "--no-trends",
+                 "--out", str(network)]) == 0
+    for text in (_text(scorecard), _text(network)):
+        flat = " ".join(text.split())
+        assert f"Computed with CMS117 {version} (" in flat
+        assert "Computed with CMS154 0.1.001 (all periods; QI-Core 4.1.1)" in flat

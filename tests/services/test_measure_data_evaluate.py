@@ -137,5 +137,6 @@ def test_cli_evaluate_writes_patient_results_and_summary(measures, db_path, tmp_
 def test_cli_list_shows_the_catalogue(measures, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["measures", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "id\ttitle\tbasis\tgroups\timprovement"
-    assert "TESTPT\tTest patients\tpatient\t2\tincrease" in lines
+    assert lines[0] == "id\tversion\tperiods\ttitle\tbasis\tgroups\timprovement\tlibraries"
+    assert any(line.startswith("TESTPT\t-\tall periods\tTest patients\tpatient\t2\tincrease\tQI-Core 4.1.1")
+               for line in lines)

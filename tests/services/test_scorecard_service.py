@@ -108,3 +108,29 @@ def test_a_trend_reads_the_store_once_and_gives_the_periods_own_results(demo_ctx
         got = table[table["period_end"] == p.end][list(expected.columns)].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert len(loads) == 5  # sharing ended with the trend: each lone period read the store itself
+
+
+@pytest.mark.parametrize(("period", "version"), [(Period.year(2025), "0.1.000"), (Period.year(2026), "0.3.000")])
+def test_the_scorecard_says_which_version_made_each_figure(service, period, version):
+    table = service.network_table(period, ["CMS117", "W30"])
+    cms117 = table[table["measure"] == "CMS117"]
+    assert set(cms117["measure_version"]) == {version}
+    assert all(label.startswith(f"CMS117 {version} (") for label in cms117["version_label"])
+    assert set(table.loc[table["measure"] == "W30", "measure_version"]) == {"2026.1"}
+
+
+def test_a_trend_across_the_version_boundary_marks_the_break():
+    import datetime as dt
+
+    import pandas as pd
+
+    from carenet_desktop.services.measure_detail import measure_trend
+
+    ends = [dt.date(2025, 11, 30), dt.date(2025, 12, 31), dt.date(2026, 1, 31), dt.date(2026, 2, 28)]
+    trend = pd.DataFrame({"practice_code": "P1", "measure": "CMS117", "group_index": 0, "period_end": ends,
+                          "numerator": 5, "rate_base": 10, "rate": 0.5, "ci_low": 0.2, "ci_high": 0.8,
+                          "target": None, "direction": "increase", "network_rate": 0.5})
+    series = measure_trend(trend, "P1", "CMS117", 0)
+    assert series.versions == ["0.1.000", "0.1.000", "0.3.000", "0.3.000"]
+    assert series.version_breaks == [(2, "0.3.000")]
+    assert measure_trend(trend.assign(measure="CMS154"), "P1", "CMS154", 0).version_breaks == []

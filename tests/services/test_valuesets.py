@@ -78,3 +78,37 @@ def test_cli_load_valuesets(tmp_path: Path, capsys) -> None:  # type: ignore[no-
     path = write(tmp_path / "vs.json", expansion_vs())
     assert main(["measures", "load-valuesets", str(path), "--db", str(tmp_path / "x.db")]) == 0
     assert "1 value set(s) with 2 code(s)" in capsys.readouterr().out
+
+
+def _with_expansion(codes: tuple[str, ...], version: str, timestamp: str) -> dict:
+    vs = expansion_vs(codes=codes)
+    vs["version"] = version
+    vs["expansion"]["timestamp"] = timestamp
+    return vs
+
+
+def test_two_years_of_one_value_set_live_side_by_side(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The published 2025 and 2026 DTaP expansions keep the business version 20170504; 2026 added CVX 198.
+    Both are kept, and each measure year reads its own through its manifest."""
+    from carenet_desktop.metrics import manifests
+
+    old = _with_expansion(("20",), "20170504", "2025-01-10T13:55:16-07:00")
+    new = _with_expansion(("20", "198"), "20170504", "2025-06-20T16:58:06-04:00")
+    load_valuesets(ctx, [write(tmp_path / "2025.json", old)])
+    load_valuesets(ctx, [write(tmp_path / "2026.json", new)])
+    load_valuesets(ctx, [write(tmp_path / "2026-again.json", new)])  # the same expansion again: replaced
+    with ctx.db.session() as s:
+        rows = s.execute(select(ValueSet.version, ValueSet.expansion).order_by(ValueSet.id)).all()
+    assert [tuple(r) for r in rows] == [("20170504", "2025-01-10T13:55:16-07:00"),
+                                        ("20170504", "2025-06-20T16:58:06-04:00")]
+    index = load_index(ctx.db)
+    assert index.pinned(manifests.Y2025).keys(URL) == {"cvx|20"}
+    assert index.pinned(manifests.Y2026).keys(URL) == {"cvx|20", "cvx|198"}
+
+
+def test_an_expansion_short_of_its_total_is_loaded_with_a_warning(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    vs = expansion_vs(codes=("20", "106"))
+    vs["expansion"]["total"] = 1986  # a paged export: only the first page
+    result = load_valuesets(ctx, [write(tmp_path / "paged.json", vs)])
+    assert result.loaded == 1 and result.warnings == [
+        "paged.json: DTaPVaccine has 2 of its 1986 codes (the expansion stops short; load the full one)"]

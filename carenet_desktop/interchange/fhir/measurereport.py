@@ -24,7 +24,9 @@ POPULATION_CODES = {
     "exceptions": "denominator-exception",
     "numerator": "numerator",
 }
-MEASURE_BASE = "https://carenet.example/fhir/Measure"  # canonical base of measures without a published URL
+#: canonical base of the network's own measures (no published URL): a local canonical, matched by the
+#: network office's receivers; published eCQMs report their MADiE canonical with ``|version``
+MEASURE_BASE = "https://carenet.example/fhir/Measure"
 
 
 @dataclass(frozen=True)

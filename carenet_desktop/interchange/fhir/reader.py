@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...metrics.libraries.condition_kind import profile_kind_of
 from ..limits import MAX_JSON_BYTES, MAX_NDJSON_LINE_BYTES, TooLarge, check_size
 from .mapping import MappingContext, map_resource
 from .records import Problem, Record
@@ -196,4 +197,6 @@ def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
         record.location = location
         if record.kind in CLAIM_KINDS:
             record.values["profile_claim"] = ("yes" if _profiles(resource) else "no") if claims_qicore else None
+        if record.kind == "condition":  # the QI-Core 6 kind it claims (see metrics.libraries.condition_kind)
+            record.values["profile_kind"] = profile_kind_of(_profiles(resource))
         parsed.records.append(record)

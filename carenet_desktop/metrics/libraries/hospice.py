@@ -8,11 +8,17 @@
     * a "Hospice Care Ambulatory" order (active/completed, intent order) authored during the period;
     * a completed "Hospice Care Ambulatory" procedure overlapping the period;
     * a "Hospice Diagnosis" condition whose prevalence period overlaps the period.
+
+The library is versioned with the measures (``HospiceRules``): this module is the 2025 edition
+(Hospice 6.12.000 over Status 1.8.000); a later year passes its own rules (``libraries.y2026``) to the
+same evaluation, which is why the status tests and the diagnosis filter are parameters.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,31 +42,56 @@ YES = ("snomed", "373066001")
 VALUESETS = (VS_ENCOUNTER_INPATIENT, VS_HOSPICE_ENCOUNTER, VS_HOSPICE_CARE_AMBULATORY, VS_HOSPICE_DIAGNOSIS)
 
 
+FrameTest = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class HospiceRules:
+    """What one edition of the Hospice library counts: its status tests and which conditions it reads."""
+
+    version: str
+    encounter_performed: FrameTest
+    assessment_performed: FrameTest
+    intervention_order: FrameTest
+    intervention_performed: FrameTest
+    #: rows of the (value-set filtered) conditions frame the library retrieves; None = every condition
+    diagnosis_filter: Callable[[MeasureData, pd.DataFrame], np.ndarray] | None = None
+
+
+HOSPICE_2025 = HospiceRules(
+    version="6.12.000",
+    encounter_performed=status.encounter_performed,
+    assessment_performed=status.assessment_performed,
+    intervention_order=status.intervention_order,
+    intervention_performed=status.intervention_performed,
+)
+
+
 _FRAMES = ("encounters", "observations", "service_requests", "procedures", "conditions")
 _CACHE: dict[tuple[object, ...], tuple[tuple[weakref.ref[object], ...], pd.Index]] = {}
 _CACHE_SIZE = 4
 
 
-def has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
-    """Patients with hospice services in ``period`` (see the module docstring).
+def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules = HOSPICE_2025) -> pd.Index:
+    """Patients with hospice services in ``period`` (see the module docstring), by ``rules``' edition.
 
     Most measures exclude hospice patients, so one evaluation asks the same question many times: the
     answer is remembered per (frames, value sets, period) while those objects live (frames of a
     ``MeasureData`` are not modified in place during an evaluation).
     """
     objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
-    key = (period, *(id(o) for o in objects))
+    key = (period, rules, *(id(o) for o in objects))
     hit = _CACHE.get(key)
     if hit is not None and all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
         return hit[1]
-    result = _has_hospice_services(data, period)
+    result = _has_hospice_services(data, period, rules)
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (tuple(weakref.ref(o) for o in objects), result)
     return result
 
 
-def _has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
+def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules) -> pd.Index:
     ids: list[np.ndarray] = []
 
     def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
@@ -72,33 +103,35 @@ def _has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
         discharged = code_mask(inpatient, *DISCHARGE_HOME_HOSPICE, column="discharge_key") | code_mask(
             inpatient, *DISCHARGE_FACILITY_HOSPICE, column="discharge_key"
         )
-        sub = keep(inpatient, discharged & status.encounter_performed(inpatient))
+        sub = keep(inpatient, discharged & rules.encounter_performed(inpatient))
         ids.append(sub["patient_id"].to_numpy()[ends_during(status.encounter_interval(sub), period, "day")])
     sub = keep(enc, vs_mask(data, enc, VS_HOSPICE_ENCOUNTER))
     if len(sub):
-        sub = keep(sub, status.encounter_performed(sub))
+        sub = keep(sub, rules.encounter_performed(sub))
         ids.append(sub["patient_id"].to_numpy()[overlaps(status.encounter_interval(sub), period, "day")])
 
     obs = data.observations
     sub = keep(obs, code_mask(obs, *HOSPICE_CARE_MDS))
     if len(sub):
-        sub = keep(sub, status.assessment_performed(sub) & code_mask(sub, *YES, column="value_key"))
+        sub = keep(sub, rules.assessment_performed(sub) & code_mask(sub, *YES, column="value_key"))
         ids.append(sub["patient_id"].to_numpy()[overlaps(status.effective_interval(sub), period, "day")])
 
     sr = data.service_requests
     sub = keep(sr, vs_mask(data, sr, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
-        sub = keep(sub, status.intervention_order(sub))
+        sub = keep(sub, rules.intervention_order(sub))
         ids.append(sub["patient_id"].to_numpy()[point_in(sub["authored_on"], period, "day")])
 
     proc = data.procedures
     sub = keep(proc, vs_mask(data, proc, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
-        sub = keep(sub, status.intervention_performed(sub))
+        sub = keep(sub, rules.intervention_performed(sub))
         ids.append(sub["patient_id"].to_numpy()[overlaps(status.performed_interval(sub), period, "day")])
 
     cond = data.conditions
     sub = keep(cond, vs_mask(data, cond, VS_HOSPICE_DIAGNOSIS))
+    if len(sub) and rules.diagnosis_filter is not None:
+        sub = keep(sub, rules.diagnosis_filter(data, sub))
     if len(sub):
         ids.append(sub["patient_id"].to_numpy()[overlaps(status.prevalence_interval(sub), period, "day")])
 
@@ -106,4 +139,4 @@ def _has_hospice_services(data: MeasureData, period: Period) -> pd.Index:
     return pd.Index(pd.unique(found), name="patient_id")
 
 
-__all__ = ["VALUESETS", "has_hospice_services"]
+__all__ = ["HOSPICE_2025", "VALUESETS", "HospiceRules", "has_hospice_services"]

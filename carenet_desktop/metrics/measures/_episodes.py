@@ -131,8 +131,11 @@ def restrict(data: MeasureData, patient_ids: PatientSet | object,
             mask &= (np.isnat(start) | (start <= hi)) & (np.isnat(end) | (end >= lo))
         setattr(out, name, frame[mask])
     ed = data.encounter_diagnoses
-    if len(ed):
-        out.encounter_diagnoses = ed[ed["encounter_id"].isin(pd.Index(out.encounters["event_id"])).to_numpy()]
+    if len(ed):  # those of the kept encounters, and those naming a kept condition (its kind, QI-Core 6)
+        kept = ed["encounter_id"].isin(pd.Index(out.encounters["event_id"])).to_numpy()
+        if "condition_id" in ed.columns and len(out.conditions):
+            kept = kept | ed["condition_id"].isin(pd.Index(out.conditions["event_id"])).to_numpy()
+        out.encounter_diagnoses = ed[kept]
     return out
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..data import MeasureData
 from ..libraries import status
+from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..libraries.medication_duration import medication_request_period
 from ..period import Period
 from ..primitives import add_years, code_mask, ends_during, exists_in_window, vs_mask
@@ -51,7 +52,8 @@ QUALIFYING_ENCOUNTER_VALUESETS = (
 UNLISTED_PREVENTIVE = ("http://www.ama-assn.org/go/cpt", "99429")
 
 
-def qualifying_encounters(data: MeasureData, period: Period, patients: PatientSet | None = None) -> pd.DataFrame:
+def qualifying_encounters(data: MeasureData, period: Period, patients: PatientSet | None = None,
+                          lib: Libraries = QICORE_2025) -> pd.DataFrame:
     """Performed encounters of the qualifying types that end (day precision) between the start of the
     period and three days before its end (so that the 3-day follow-up window stays inside it);
     optionally only those of some patients."""
@@ -65,7 +67,7 @@ def qualifying_encounters(data: MeasureData, period: Period, patients: PatientSe
     if patients is not None:
         keep &= patients.mask(enc["patient_id"])
     keep &= vs_mask(data, enc, *QUALIFYING_ENCOUNTER_VALUESETS) | code_mask(enc, *UNLISTED_PREVENTIVE)
-    keep &= status.encounter_performed(enc)
+    keep &= lib.encounter_performed(enc)
     columns = [c for c in ("patient_id", "event_id", "status", "key", "start", "end", "date_only") if c in enc.columns]
     sub = enc.loc[keep, columns]
     if sub.empty:
@@ -118,20 +120,23 @@ def antibiotic_history(episodes: pd.DataFrame, requests: pd.DataFrame) -> np.nda
     return exists_pair(episodes["patient_id"].to_numpy(), requests["patient_id"].to_numpy(), overlapping)
 
 
-def antibiotic_orders(data: MeasureData) -> pd.DataFrame:
-    """Antibiotic medication requests that are orders (active or completed, intent order)."""
+def antibiotic_orders(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.DataFrame:
+    """Antibiotic medication requests that are orders (active or completed, an order intent of ``lib``)."""
     mr = data.medication_requests
     if mr.empty:
         return mr
     mr = mr[vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS)]
-    return mr[status.medication_order(mr)]
+    return mr[lib.medication_order(mr)]
 
 
-def conditions_in(data: MeasureData, *valuesets: str) -> pd.DataFrame:
+def conditions_in(data: MeasureData, *valuesets: str, lib: Libraries = QICORE_2025,
+                  kind: ConditionKind = "any") -> pd.DataFrame:
+    """Conditions of the value sets that a retrieve of ``kind`` returns in ``lib``'s edition."""
     cond = data.conditions
     if cond.empty:
         return cond
-    return cond[vs_mask(data, cond, *valuesets)]
+    cond = cond[vs_mask(data, cond, *valuesets)]
+    return cond[lib.conditions_of_kind(data, cond, kind)] if len(cond) else cond
 
 
 __all__ = [

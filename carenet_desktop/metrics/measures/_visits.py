@@ -15,15 +15,17 @@ import pandas as pd
 
 from ..data import MeasureData
 from ..libraries import status
+from ..libraries.edition import QICORE_2025, Libraries
 from ..period import Period
 from ..primitives import during
 from ._immunization import code_tags, patient_flag, starts_in_period
 
 
 def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], codes: Iterable[str] = (),
-                   among: pd.Index | np.ndarray | None = None) -> pd.Index:
+                   among: pd.Index | np.ndarray | None = None, lib: Libraries = QICORE_2025) -> pd.Index:
     """Patients (optionally only those in ``among``) with a performed encounter of ``valuesets`` (or a
-    ``system|code`` key in ``codes``) whose period lies within the measurement period (day precision)."""
+    ``system|code`` key in ``codes``) whose period lies within the measurement period (day precision);
+    "performed" as ``lib``'s edition of the Status library says."""
     enc = data.encounters
     if enc.empty:
         return pd.Index([], name="patient_id")
@@ -34,6 +36,6 @@ def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], 
     if not mask.any():
         return pd.Index([], name="patient_id")
     sub = enc[mask]
-    sub = sub[status.encounter_performed(sub)]
+    sub = sub[lib.encounter_performed(sub)]
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")

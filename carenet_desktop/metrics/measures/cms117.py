@@ -29,16 +29,19 @@ Reading of the CQL that matters for exact results:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from .. import gaps as gapkit
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import status
-from ..libraries.hospice import has_hospice_services
+from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..period import Period
 from ..primitives import add_days, add_years, age_in_years_at
 from ..valuesets import code_key
@@ -204,8 +207,10 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
     return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
 
 
-def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> dict[str, pd.Index]:
-    """Patients per condition tag whose condition started (onset day) within the first two years."""
+def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame, lib: Libraries = QICORE_2025,
+                     kinds: Mapping[str, ConditionKind] | None = None) -> dict[str, pd.Index]:
+    """Patients per condition tag whose condition started (onset day) within the first two years; each tag
+    reads the kind of Condition ``kinds`` names for it (default ``either``), as ``lib``'s edition does."""
     out = {tag: pd.Index([], name="patient_id") for tag, _ in _CONDITIONS}
     cond = data.conditions
     if cond.empty:
@@ -214,6 +219,13 @@ def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> dic
     tags = imz.code_tags(cond, [_keys(data, refs) for _, refs in _CONDITIONS])
     keep = tags != 0
     sub, tags = cond[keep], tags[keep]
+    if lib.typed_conditions and len(sub):
+        kind_masks: dict[ConditionKind, np.ndarray] = {}
+        for i, (tag, _) in enumerate(_CONDITIONS):
+            kind = (kinds or {}).get(tag, "either")
+            if kind not in kind_masks:
+                kind_masks[kind] = lib.conditions_of_kind(data, sub, kind)
+            tags = np.where(kind_masks[kind], tags, tags & ~np.int64(1 << i))
     # date from start of prevalenceInterval(): the onset (a missing onset is the beginning of time)
     onset = imz.day(pd.Series(status.prevalence_interval(sub).start(), index=sub.index))
     for i, (tag, _) in enumerate(_CONDITIONS):
@@ -227,6 +239,11 @@ class CMS117(Measure):
     id = "CMS117"
     title = "Childhood Immunization Status"
     version = "0.1.000"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms117_2026
+    canonical = MADIE + "ChildhoodImmunizationStatusFHIR"
+    manifest = manifests.Y2025
+    #: Condition kind per condition tag (QI-Core 6 editions; default "either")
+    condition_kinds: ClassVar[Mapping[str, ConditionKind]] = {}
     steward = "National Committee for Quality Assurance"
     description = (
         "Percentage of children 2 years of age who had four diphtheria, tetanus and acellular pertussis "
@@ -276,7 +293,7 @@ class CMS117(Measure):
         pats = data.patients[["patient_id", "birth_date"]]
         two = pats[age_in_years_at(pats["birth_date"], period.end) == 2]
         visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, codes=(OFFICE_VISIT_99211,),
-                                among=two["patient_id"].to_numpy())
+                                among=two["patient_id"].to_numpy(), lib=self.lib)
         ip = two[imz.patient_flag(two["patient_id"], visits)]
         ids = pd.Index(ip["patient_id"].to_numpy(), name="patient_id")
         frame = pd.DataFrame({"patient_id": ids.to_numpy()})
@@ -288,8 +305,8 @@ class CMS117(Measure):
             return [frame]
 
         win = _windows(ip)
-        conditions = _condition_flags(data, ids, win)
-        hospice = has_hospice_services(data, period)
+        conditions = _condition_flags(data, ids, win, self.lib, self.condition_kinds)
+        hospice = self.lib.has_hospice_services(data, period)
         frame["denominator-exclusion"] = ids.isin(hospice) | ids.isin(conditions["exclusion"])
         frame["numerator"] = self._numerator(data, ids, win, conditions)
         return [frame]
@@ -302,7 +319,8 @@ class CMS117(Measure):
         pats = data.patients[["patient_id", "birth_date"]]
         ids = pd.Index(pd.unique(members["patient_id"].to_numpy()), name="patient_id")
         win = _windows(pats[imz.patient_flag(pats["patient_id"], ids)])
-        text = pd.Series(_shortfall_text(data, pd.Index(win.index, name="patient_id"), win), index=win.index)
+        text = pd.Series(_shortfall_text(data, pd.Index(win.index, name="patient_id"), win, lib=self.lib,
+                                         kinds=self.condition_kinds), index=win.index)
         missing = np.array(pd.Series(gapkit.lookup(text, members["patient_id"]), dtype=object).fillna(""), dtype=object)
         missing[missing == ""] = self.groups[0].title  # met by a rule the text does not itemise
         return gapkit.gap_frame(members, missing, gapkit.lookup(win["bd2"], members["patient_id"]))
@@ -319,8 +337,8 @@ class CMS117(Measure):
             return gapkit.empty_gaps()
         win = _windows(sub)
         ids = pd.Index(win.index, name="patient_id")
-        conditions = _condition_flags(data, ids, win)
-        excluded = ids.isin(has_hospice_services(data, win_period)) | ids.isin(conditions["exclusion"])
+        conditions = _condition_flags(data, ids, win, self.lib, self.condition_kinds)
+        excluded = ids.isin(self.lib.has_hospice_services(data, win_period)) | ids.isin(conditions["exclusion"])
         text = _shortfall_text(data, ids, win, conditions)
         keep = ~excluded & (text != "")
         members = pd.DataFrame({"measure": self.id, "group_index": 0, "patient_id": ids.to_numpy()[keep],
@@ -401,11 +419,12 @@ def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
 
 
 def _shortfall_text(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
-                    conditions: dict[str, pd.Index] | None = None) -> np.ndarray:
+                    conditions: dict[str, pd.Index] | None = None, *, lib: Libraries = QICORE_2025,
+                    kinds: Mapping[str, ConditionKind] | None = None) -> np.ndarray:
     """Per patient of ``ids``: the vaccines still short, e.g. "DTaP #4 (has 3 of 4); PCV #3-#4 (has 2 of 4)"
     ('' when every vaccine is met)."""
     if conditions is None:
-        conditions = _condition_flags(data, ids, win)
+        conditions = _condition_flags(data, ids, win, lib, kinds)
     status_ = _dose_status(data, ids, win, conditions)
     parts = []
     for tag, name in _VACCINE_NAMES:

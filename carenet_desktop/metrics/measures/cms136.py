@@ -13,9 +13,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
 from ..libraries.medication_duration import (
     cumulative_duration,
@@ -187,6 +188,9 @@ class CMS136(Measure):
     id = "CMS136"
     title = "Follow-Up Care for Children Prescribed ADHD Medication (ADD)"
     version = "0.1.001"
+    applies_to = (None, None)  # no newer FHIR version published: in force for 2026 too
+    canonical = MADIE + "FollowUpCareforChildrenPrescribedADHDMedicationADDFHIR"
+    manifest = manifests.Y2025
     steward = "National Committee for Quality Assurance"
     description = (
         "Percentage of children 6-12 years of age and newly prescribed a medication for attention-deficit/"

@@ -6,13 +6,17 @@ order is one episode (``episode_id`` = the encounter's ``event_id``).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
+from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..period import Period
 from ..primitives import exists_in_window, flag, starts_during, vs_mask
 from . import _respiratory as resp
@@ -29,12 +33,13 @@ from ._episodes import (
 GROUP_A_STREP_TEST = vs("2.16.840.1.113883.3.464.1003.198.12.1012")
 
 
-def pharyngitis_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
+def pharyngitis_episodes(data: MeasureData, period: Period, lib: Libraries = QICORE_2025,
+                         kind: ConditionKind = "any") -> pd.DataFrame:
     """"Encounter With Pharyngitis or Tonsillitis With Antibiotic": qualifying encounters starting
     0-3 days (day precision) before an antibiotic order, with an acute pharyngitis or tonsillitis whose
-    onset day falls within the encounter's days."""
-    enc = resp.qualifying_encounters(data, period)
-    orders = resp.antibiotic_orders(data)
+    onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it)."""
+    enc = resp.qualifying_encounters(data, period, lib=lib)
+    orders = resp.antibiotic_orders(data, lib)
     if enc.empty or orders.empty:
         return enc.iloc[0:0]
     # encounter start day in [order day - 3, order day]  <=>  order day in [start day, start day + 3]
@@ -42,7 +47,7 @@ def pharyngitis_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
     with_order = exists_in_window(enc["patient_id"].to_numpy(), start, start + 3,
                                   orders["patient_id"].to_numpy(), days(orders["authored_on"]))
     enc = enc[with_order]
-    cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
+    cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, lib=lib, kind=kind)
     if enc.empty or cond.empty:
         return enc.iloc[0:0]
     prevalence = status.prevalence_interval(cond)
@@ -59,6 +64,11 @@ class CMS146(Measure):
     id = "CMS146"
     title = "Appropriate Testing for Pharyngitis"
     version = "0.1.001"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms146_2026
+    canonical = MADIE + "AppropriateTestingforPharyngitisFHIR"
+    manifest = manifests.Y2025
+    #: the kind of Condition the pharyngitis, comorbid and competing retrieves return
+    condition_kind: ClassVar[ConditionKind] = "any"
     steward = "National Committee for Quality Assurance"
     description = (
         "The percentage of episodes for patients 3 years and older with a diagnosis of pharyngitis that "
@@ -101,10 +111,11 @@ class CMS146(Measure):
         # (ordered by 3 days after the period end, with no lower bound: a visit only has to *end* in the
         # period, so a long one that started before it can have its order before the period start;
         # the condition starting by the period end)
-        orders = resp.antibiotic_orders(data)
+        lib, kind = self.lib, self.condition_kind
+        orders = resp.antibiotic_orders(data, lib)
         authored = orders["authored_on"].to_numpy(dtype="datetime64[ns]")
         orders = orders[authored < np.datetime64(period.end_exclusive + pd.Timedelta(days=3), "ns")]
-        cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS)
+        cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, lib=lib, kind=kind)
         onset = cond["onset"].to_numpy(dtype="datetime64[ns]")
         cond = cond[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
         candidates = PatientSet(orders["patient_id"].to_numpy()) & PatientSet(cond["patient_id"].to_numpy())
@@ -114,8 +125,8 @@ class CMS146(Measure):
                                               resp.COMPETING_CONDITIONS),
                                "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
                                "observations": (GROUP_A_STREP_TEST,)})
-        data.encounters = resp.qualifying_encounters(everyone, period, candidates)
-        episodes = pharyngitis_episodes(data, period)
+        data.encounters = resp.qualifying_encounters(everyone, period, candidates, lib=lib)
+        episodes = pharyngitis_episodes(data, period, lib, kind)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(age, nan=-1) >= 3]
@@ -124,15 +135,15 @@ class CMS146(Measure):
                                  numerator=[])]
         pids = episodes["patient_id"].to_numpy()
         mr = data.medication_requests
-        active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & status.medication_active(mr)]
+        active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & lib.medication_active(mr)]
         excluded = (
-            flag(pids, hospice.has_hospice_services(everyone, period))
-            | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS))
+            flag(pids, lib.has_hospice_services(everyone, period))
+            | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS, lib=lib, kind=kind))
             | resp.antibiotic_history(episodes, active_abx)
-            | resp.competing_history(episodes, resp.conditions_in(data, resp.COMPETING_CONDITIONS))
+            | resp.competing_history(episodes, resp.conditions_in(data, resp.COMPETING_CONDITIONS, lib=lib, kind=kind))
         )
         obs = data.observations
-        tests = obs[vs_mask(data, obs, GROUP_A_STREP_TEST) & status.laboratory_test_performed(obs)
+        tests = obs[vs_mask(data, obs, GROUP_A_STREP_TEST) & lib.laboratory_test_performed(obs)
                     & status.has_value(obs)]
         tested = np.zeros(len(episodes), dtype=bool)
         if not tests.empty:

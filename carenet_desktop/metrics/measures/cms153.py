@@ -28,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure, Stratifier
+from ..definition import MADIE, Group, Measure, Stratifier
 from ..libraries import hospice, status
 from ..libraries.medication import date_interval_overlaps, medication_request_period
 from ..period import Period
@@ -168,6 +169,9 @@ class CMS153(Measure):
     id = "CMS153"
     title = "Chlamydia Screening in Women"
     version = "0.1.000"
+    applies_to = (None, None)  # no newer FHIR version published: in force for 2026 too
+    canonical = MADIE + "ChlamydiaScreeninginWomenFHIR"
+    manifest = manifests.Y2025
     steward = "National Committee for Quality Assurance"
     description = (
         "Percentage of women 16-24 years of age who were identified as sexually active at any time during the "

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
 from ..period import Period
 from ..primitives import (
@@ -110,6 +111,9 @@ class CMS154(Measure):
     id = "CMS154"
     title = "Appropriate Treatment for Upper Respiratory Infection (URI)"
     version = "0.1.001"
+    applies_to = (None, None)  # no newer FHIR version published: in force for 2026 too
+    canonical = MADIE + "AppropriateTreatmentforUpperRespiratoryInfectionURIFHIR"
+    manifest = manifests.Y2025
     steward = "National Committee for Quality Assurance"
     description = (
         "Percentage of episodes for patients 3 months of age and older with a diagnosis of upper "

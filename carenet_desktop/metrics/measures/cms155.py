@@ -17,15 +17,18 @@ Strata (all three rates): age 3-11 and 12-17 at the end of the period.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
 from .. import gaps as gapkit
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure, Stratifier
+from ..definition import MADIE, Group, Measure, Stratifier
 from ..libraries import status
-from ..libraries.hospice import has_hospice_services
+from ..libraries.edition import QICORE_2025, Libraries
 from ..period import Period
 from ..primitives import age_in_years_at, during, overlaps
 from ..valuesets import code_key
@@ -118,13 +121,15 @@ def _counseled(data: MeasureData, ids: pd.Index, period: Period) -> tuple[np.nda
     return nutrition, activity
 
 
-def _pregnant(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
-    """Per patient of ``ids``: a pregnancy whose prevalence period overlaps the period (ms precision)."""
+def _pregnant(data: MeasureData, ids: pd.Index, period: Period, lib: Libraries = QICORE_2025) -> np.ndarray:
+    """Per patient of ``ids``: a pregnancy (a Condition of either kind in QI-Core 6) whose prevalence period
+    overlaps the period (ms precision)."""
     cond = data.conditions
     if cond.empty:
         return np.zeros(len(ids), dtype=bool)
     keep = (imz.code_tags(cond, [data.valuesets.keys(PREGNANCY)]) != 0) & imz.patient_flag(cond["patient_id"], ids)
     sub = cond[keep]
+    sub = sub[lib.conditions_of_kind(data, sub, "either")]
     hit = overlaps(status.prevalence_interval(sub), period)
     return imz.patient_flag(ids, sub["patient_id"].to_numpy()[hit])
 
@@ -134,6 +139,9 @@ class CMS155(Measure):
     id = "CMS155"
     title = "Weight Assessment and Counseling for Nutrition and Physical Activity for Children/Adolescents"
     version = "0.1.001"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms155_2026
+    canonical = MADIE + "WeightAssessmentandCounselingforNutritionandPhysicalActivityforChildrenandAdolescentsFHIR"
+    manifest = manifests.Y2025
     steward = "National Committee for Quality Assurance"
     description = (
         "Percentage of patients 3-17 years of age who had an outpatient visit with a primary care "
@@ -182,12 +190,13 @@ class CMS155(Measure):
         pats = data.patients[["patient_id", "birth_date"]]
         age = age_in_years_at(pats["birth_date"], period.end)
         in_age = pats[(age >= AGE_LOW) & (age <= AGE_HIGH)]
-        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, among=in_age["patient_id"].to_numpy())
+        visits = visit_patients(data, period, QUALIFYING_ENCOUNTERS, among=in_age["patient_id"].to_numpy(),
+                                lib=self.lib)
         ids = pd.Index(in_age["patient_id"].to_numpy()[imz.patient_flag(in_age["patient_id"], visits)],
                        name="patient_id")
 
-        hospice = imz.patient_flag(ids, has_hospice_services(data, period).to_numpy())
-        excluded = hospice | _pregnant(data, ids, period)
+        hospice = imz.patient_flag(ids, self.lib.has_hospice_services(data, period).to_numpy())
+        excluded = hospice | _pregnant(data, ids, period, self.lib)
         numerators = (_vital_signs_documented(data, ids, period), *_counseled(data, ids, period))
         return [
             pd.DataFrame(

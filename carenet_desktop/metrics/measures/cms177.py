@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import status
 from ..period import Period
 from ..primitives import code_mask, during, vs_mask
@@ -84,6 +85,9 @@ class CMS177(Measure):
     id = "CMS177"
     title = "Child and Adolescent Major Depressive Disorder (MDD): Suicide Risk Assessment"
     version = "0.1.000"
+    applies_to = (None, None)  # no newer FHIR version published: in force for 2026 too
+    canonical = MADIE + "ChildandAdolescentMajorDepressiveDisorderMDDSuicideRiskAssessmentFHIR"
+    manifest = manifests.Y2025
     steward = "Mathematica"
     description = (
         "Percentage of patient visits for those patients aged 6 through 16 at the start of the measurement "

@@ -18,16 +18,20 @@ evaluation or telephone visit) whose period lies within (day of) the period.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import status
 from ..period import Period
 from ..primitives import (
     Iv,
+    Precision,
     age_in_years_at,
     code_mask,
     day_number,
@@ -82,12 +86,13 @@ def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     return sub.drop(columns=["status"]).reset_index(drop=True)
 
 
-def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str]) -> pd.DataFrame:
-    """Final screenings with a value whose end is 0-14 days before (day of) the start of a QE."""
+def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
+                statuses: tuple[str, ...] = ("final",)) -> pd.DataFrame:
+    """Screenings (of ``statuses``) with a value whose end is 0-14 days before (day of) the start of a QE."""
     obs = data.observations
     sub = obs[code_mask(obs, *code)]
     sub = sub[sub["patient_id"].isin(qe["patient_id"]).to_numpy()]
-    sub = sub[status_in(sub, "final") & status.has_value(sub)]
+    sub = sub[status_in(sub, *statuses) & status.has_value(sub)]
     if sub.empty or qe.empty:
         return sub.iloc[0:0].assign(_start=pd.Series(dtype="datetime64[us]"))
     iv = status.effective_interval(sub)
@@ -105,11 +110,16 @@ def _most_recent(screenings: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("patient_id", keep="last")
 
 
-def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures: str) -> pd.DataFrame:
-    """The follow-up interventions: patient_id, performed start (procedures), authoredOn (requests)."""
-    mr = data.medication_requests
-    mr = mr[vs_mask(data, mr, medications)]
-    mr = mr[status_in(mr, "active", "completed") & status_in(mr, "order", column="intent")]
+def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures: str,
+                orders: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The follow-up interventions: patient_id, performed start (procedures), authoredOn (requests).
+    ``orders``: the medication requests that count, when the caller selected them (a later version)."""
+    if orders is None:
+        mr = data.medication_requests
+        mr = mr[vs_mask(data, mr, medications)]
+        mr = mr[status_in(mr, "active", "completed") & status_in(mr, "order", column="intent")]
+    else:
+        mr = orders
     sr = data.service_requests
     sr = sr[vs_mask(data, sr, referrals)]
     sr = sr[status_in(sr, "active", "completed")]
@@ -152,8 +162,9 @@ def _positive_with_follow_up(last: pd.DataFrame, follow_ups: pd.DataFrame, qe: p
     return _ids(triples, (during_qe | after_qe) & in_period)
 
 
-def _not_screened_for_reason(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str]) -> pd.Index:
-    """A cancelled screening with a refusal or medical reason, issued during a QE."""
+def _not_screened_for_reason(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
+                             precision: Precision = None) -> pd.Index:
+    """A cancelled screening with a refusal or medical reason, issued during a QE (at ``precision``)."""
     obs = data.observations
     if "status_reason_key" not in obs.columns:
         return _EMPTY
@@ -165,7 +176,7 @@ def _not_screened_for_reason(data: MeasureData, qe: pd.DataFrame, code: tuple[st
     if sub.empty or qe.empty:
         return _EMPTY
     pairs = sub[["patient_id", "issued"]].merge(qe, on="patient_id")
-    return _ids(pairs, point_in(pairs["issued"], status.encounter_interval(pairs)))
+    return _ids(pairs, point_in(pairs["issued"], status.encounter_interval(pairs), precision))
 
 
 def _bipolar_history(data: MeasureData, qe: pd.DataFrame) -> pd.Index:
@@ -185,6 +196,9 @@ class CMS2(Measure):
     id = "CMS2"
     title = "Preventive Care and Screening: Screening for Depression and Follow-Up Plan"
     version = "0.2.000"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms2_2026
+    canonical = MADIE + "PCSDepressionScreenAndFollowUpFHIR"
+    manifest = manifests.Y2025
     steward = "Centers for Medicare & Medicaid Services (CMS)"
     description = (
         "Percentage of patients aged 12 years and older screened for depression on the date of the encounter "
@@ -227,6 +241,19 @@ class CMS2(Measure):
         ),
         "source": "PCSDepressionScreenAndFollowUpFHIR 0.2.000 (QI-Core 4.1.1)",
     }
+    #: the screening statuses counted (2025: final only)
+    screening_statuses: ClassVar[tuple[str, ...]] = ("final",)
+    #: a not-done screening is issued during the encounter at this precision (2025: to the instant)
+    not_done_precision: ClassVar[Precision] = None
+
+    def bipolar_history(self, data: MeasureData, qe: pd.DataFrame) -> pd.Index:
+        """The exclusion: bipolar disorder (problem-list item or health concern) before a QE."""
+        return _bipolar_history(data, qe)
+
+    def follow_ups(self, data: MeasureData, medications: str, referrals: str, procedures: str,
+                   last: pd.DataFrame, qe: pd.DataFrame) -> pd.DataFrame:
+        """The follow-up interventions of an age group (``last``: its most recent screenings)."""
+        return _follow_ups(data, medications, referrals, procedures)
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         qe_all = qualifying_encounters(data, period)
@@ -238,27 +265,28 @@ class CMS2(Measure):
         qe = qe_all[qe_all["patient_id"].isin(ids)]
         # every helper below starts from a selective code/value-set filter on the full frames
 
-        excluded = ids.isin(_bipolar_history(data, qe))
+        excluded = ids.isin(self.bipolar_history(data, qe))
 
-        adolescent = _screenings(data, qe, ADOLESCENT_SCREENING)
-        adult = _screenings(data, qe, ADULT_SCREENING)
+        adolescent = _screenings(data, qe, ADOLESCENT_SCREENING, self.screening_statuses)
+        adult = _screenings(data, qe, ADULT_SCREENING, self.screening_statuses)
         last_adolescent = _most_recent(adolescent)
         last_adult = _most_recent(adult)
         adolescent_ok = ids.isin(_ids(last_adolescent, code_mask(last_adolescent, *SCREENING_NEGATIVE, column="value_key")))
-        adolescent_ok |= ids.isin(_positive_with_follow_up(
-            last_adolescent, _follow_ups(data, ADOLESCENT_MEDICATIONS, REFERRAL_ADOLESCENT, FOLLOW_UP_ADOLESCENT), qe, period))
+        adolescent_ok |= ids.isin(_positive_with_follow_up(last_adolescent, self.follow_ups(
+            data, ADOLESCENT_MEDICATIONS, REFERRAL_ADOLESCENT, FOLLOW_UP_ADOLESCENT, last_adolescent, qe), qe, period))
         adult_ok = ids.isin(_ids(last_adult, code_mask(last_adult, *SCREENING_NEGATIVE, column="value_key")))
-        adult_ok |= ids.isin(_positive_with_follow_up(
-            last_adult, _follow_ups(data, ADULT_MEDICATIONS, REFERRAL_ADULT, FOLLOW_UP_ADULT), qe, period))
+        adult_ok |= ids.isin(_positive_with_follow_up(last_adult, self.follow_ups(
+            data, ADULT_MEDICATIONS, REFERRAL_ADULT, FOLLOW_UP_ADULT, last_adult, qe), qe, period))
         numerator = (
             ((age >= 12) & (age <= 16) & adolescent_ok)
             | ((age == 17) & (adolescent_ok | adult_ok))
             | ((age >= 18) & adult_ok)
         )
 
+        not_done = self.not_done_precision
         exception = (
-            ids.isin(_not_screened_for_reason(data, qe, ADOLESCENT_SCREENING)) & ~ids.isin(_ids(adolescent))
-        ) | (ids.isin(_not_screened_for_reason(data, qe, ADULT_SCREENING)) & ~ids.isin(_ids(adult)))
+            ids.isin(_not_screened_for_reason(data, qe, ADOLESCENT_SCREENING, not_done)) & ~ids.isin(_ids(adolescent))
+        ) | (ids.isin(_not_screened_for_reason(data, qe, ADULT_SCREENING, not_done)) & ~ids.isin(_ids(adult)))
 
         return [
             pd.DataFrame(

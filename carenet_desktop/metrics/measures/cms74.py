@@ -13,11 +13,14 @@ Strata: age 1-5, 6-12 and 13-20 at the start of the period.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure, Stratifier
+from ..definition import MADIE, Group, Measure, Stratifier
 from ..libraries import hospice, status
 from ..period import Period
 from ..primitives import distinct_days_per_patient, ends_during, vs_mask
@@ -32,6 +35,9 @@ class CMS74(Measure):
     id = "CMS74"
     title = "Primary Caries Prevention Intervention as Offered by Dentists"
     version = "0.0.002"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms74_2026
+    canonical = MADIE + "PrimaryCariesPreventionasOfferedbyDentistsFHIR"
+    manifest = manifests.Y2025
     steward = "Centers for Medicare & Medicaid Services (CMS)"
     description = (
         "Percentage of children, 1-20 years of age, who received two fluoride varnish applications during "
@@ -63,8 +69,8 @@ class CMS74(Measure):
     }
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
-        ids = dental_ip(data, period)
-        excluded = ids.isin(hospice.has_hospice_services(data, period))
+        ids = dental_ip(data, period, self.lib)
+        excluded = ids.isin(self.lib.has_hospice_services(data, period))
         proc = data.procedures
         proc = proc[vs_mask(data, proc, FLUORIDE_VARNISH)]
         proc = proc[status.procedure_performed(proc) & proc["patient_id"].isin(ids).to_numpy()]

@@ -12,13 +12,17 @@ QICoreCommon, Hospice 2025 versions):
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
+from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
-from ..definition import Group, Measure
+from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
+from ..libraries.edition import QICORE_2025, Libraries
 from ..period import Period
 from ..primitives import age_in_years_at, during, overlaps, vs_mask
 
@@ -29,20 +33,20 @@ DENTAL_CARIES = VS + "2.16.840.1.113883.3.464.1003.125.12.1004"
 AGE_LOW, AGE_HIGH = 1, 20
 
 
-def oral_evaluation_patients(data: MeasureData, period: Period) -> pd.Index:
-    """Patients with a performed clinical oral evaluation within (day of) the period."""
+def oral_evaluation_patients(data: MeasureData, period: Period, lib: Libraries = QICORE_2025) -> pd.Index:
+    """Patients with a performed (as ``lib`` says) clinical oral evaluation within (day of) the period."""
     enc = data.encounters
     sub = enc[vs_mask(data, enc, CLINICAL_ORAL_EVALUATION)]
-    sub = sub[status.encounter_performed(sub)]
+    sub = sub[lib.encounter_performed(sub)]
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")
 
 
-def dental_ip(data: MeasureData, period: Period) -> pd.Index:
+def dental_ip(data: MeasureData, period: Period, lib: Libraries = QICORE_2025) -> pd.Index:
     """Initial population shared by CMS75 and CMS74: age 1-20 at the start of the period + oral evaluation."""
     pats = data.patients
     age = age_in_years_at(pats["birth_date"], period.start)
-    ok = (age >= AGE_LOW) & (age <= AGE_HIGH) & pats["patient_id"].isin(oral_evaluation_patients(data, period)).to_numpy()
+    ok = (age >= AGE_LOW) & (age <= AGE_HIGH) & pats["patient_id"].isin(oral_evaluation_patients(data, period, lib)).to_numpy()
     return pd.Index(pats["patient_id"].to_numpy()[ok], name="patient_id")
 
 
@@ -63,6 +67,9 @@ class CMS75(Measure):
     id = "CMS75"
     title = "Children Who Have Dental Decay or Cavities"
     version = "0.0.001"
+    applies_to: ClassVar[tuple[int | None, int | None]] = (None, 2025)  # the 2026 version is in cms75_2026
+    canonical = MADIE + "ChildrenWhoHaveDentalDecayOrCavitiesFHIR"
+    manifest = manifests.Y2025
     steward = "Centers for Medicare & Medicaid Services (CMS)"
     description = (
         "Percentage of children, 1-20 years of age at the start of the measurement period, who have had "
@@ -89,11 +96,11 @@ class CMS75(Measure):
     }
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
-        ids = dental_ip(data, period)
-        excluded = ids.isin(hospice.has_hospice_services(data, period))
+        ids = dental_ip(data, period, self.lib)
+        excluded = ids.isin(self.lib.has_hospice_services(data, period))
         cond = data.conditions
-        cond = cond[vs_mask(data, cond, DENTAL_CARIES)]
-        cond = cond[cond["patient_id"].isin(ids).to_numpy()]
+        cond = cond[vs_mask(data, cond, DENTAL_CARIES) & cond["patient_id"].isin(ids).to_numpy()]
+        cond = cond[self.lib.conditions_of_kind(data, cond, "either")]
         hit = overlaps(status.prevalence_interval(cond), period)
         numerator = ids.isin(pd.unique(cond["patient_id"].to_numpy()[hit]))
         return [population_frame(ids, excluded, numerator)]

@@ -140,7 +140,9 @@ class ScorecardTableModel(QAbstractTableModel):
             return GOOD_TEXT if good else BAD_TEXT
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "measure":
-                return self._describe(str(row["measure"]))
+                described = self._describe(str(row["measure"]))
+                label = row.get("version_label")
+                return f"{described}<p><b>Computed with</b> {label}</p>" if label else described
             if column.key == "rate" and row.get("source") == "self-reported":
                 return "† Self-reported by the practice (aggregate counts), not computed from patient records"
             return column.tooltip

@@ -70,6 +70,7 @@ class Comparison:
 class PatientList:
     by_status: dict[str, list[dict[str, Any]]]  # "" = all
     counts: dict[str, int]
+    version: str = ""  # the measure version that computed the rate
 
 
 def load_trend(progress: Progress, trends: detail.TrendTables, key: MeasureKey) -> detail.TrendSeries:
@@ -92,7 +93,7 @@ def load_patients(progress: Progress, service: ScorecardService, key: MeasureKey
     by_status: dict[str, list[dict[str, Any]]] = {"": everyone}
     for status in detail.STATUS_ORDER:
         by_status[status] = [r for r in everyone if r["status"] == status]
-    return PatientList(by_status, found.counts)
+    return PatientList(by_status, found.counts, found.version)
 
 
 PRACTICE_COLUMNS = (
@@ -403,6 +404,7 @@ class MeasureDetailView(QWidget):
         self.patients_count.setText(
             f"{counts.get('gap', 0):,} gaps · {counts.get('numerator', 0):,} met · {counts.get('exclusion', 0):,} "
             f"excluded · {counts.get('exception', 0):,} exceptions — double-click a patient to open the record")
+        self.patients_count.setToolTip(f"Computed with {self.patients.version}" if self.patients.version else "")
         if rows:
             self.patients_state.setCurrentIndex(STATE_CONTENT)
         else:

@@ -1,0 +1,41 @@
+"""The window says which measure version made a figure: the trend chart marks a version break, the
+scorecard's measure tooltip names the version."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from carenet_desktop.services.measure_detail import TrendSeries
+from carenet_desktop.ui.charts import TrendChart
+from carenet_desktop.ui.itemmodels.scorecard import ScorecardTableModel
+
+
+def _series(versions: list[str]) -> TrendSeries:
+    n = len(versions)
+    ones = np.full(n, 0.5)
+    return TrendSeries(
+        period_ends=[dt.date(2025, 9 + i, 28) if 9 + i <= 12 else dt.date(2026, i - 3, 28) for i in range(n)],
+        numerator=np.full(n, 5.0), base=np.full(n, 10.0), rate=ones, ci_low=ones - 0.1, ci_high=ones + 0.1,
+        network_rate=ones, centre=0.5, lower3=ones - 0.3, upper3=ones + 0.3, lower2=ones - 0.2, upper2=ones + 0.2,
+        target=None, direction="increase", versions=versions)
+
+
+def test_the_trend_chart_marks_where_the_version_changes(qtbot) -> None:  # type: ignore[no-untyped-def]
+    chart = TrendChart()
+    qtbot.addWidget(chart)
+    chart.set_series(_series(["0.1.000"] * 4 + ["0.3.000"] * 2))
+    assert [line.value() for line in chart.version_lines] == [3.5]
+    assert "0.3.000" in chart.version_lines[0].label.toPlainText()
+    chart.set_series(_series(["0.1.001"] * 6))  # one version: no mark, and the old one is gone
+    assert chart.version_lines == []
+
+
+def test_the_measure_tooltip_names_the_version(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = ScorecardTableModel()
+    row = {"measure": "CMS117", "group_index": 0, "group_title": "", "numerator": 1, "rate_base": 2, "rate": 0.5,
+           "version_label": "CMS117 0.3.000 (2026 onward; QI-Core 6.0.0)"}
+    model.set_rows([row], lambda _m: "<p>Childhood Immunization Status</p>")
+    tip = model.data(model.index(0, 0), 3)  # ToolTipRole
+    assert "Computed with</b> CMS117 0.3.000 (2026 onward; QI-Core 6.0.0)" in tip
