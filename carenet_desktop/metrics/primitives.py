@@ -6,8 +6,9 @@ Ages and calendar arithmetic (CQL date arithmetic: adding years/months to Feb 29
 the last day of the target month):
   add_years(dates, n) -> Series[datetime64]        dates + n years (n scalar or array)
   add_months(dates, n) / add_days(dates, n) -> Series[datetime64]
-  age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown)
-  age_in_months_at(birth_dates, at) -> ndarray[float]  whole months
+  age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown;
+      the anniversary of Feb 29 is Feb 28 in a non-leap year, as date arithmetic clamps)
+  age_in_months_at(birth_dates, at) -> ndarray[float]  whole months (anniversary day clamped likewise)
   patient_ages(data, at, unit="years") -> Series   age per patient_id (index patient_id)
 
 Intervals (``Iv``): one interval per row, each boundary kept as a range [lo, hi] so that CQL's
@@ -141,25 +142,42 @@ def _at_parts(at: object, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s.dt.year.to_numpy(float), s.dt.month.to_numpy(float), s.dt.day.to_numpy(float)
 
 
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Days in each (year, month) (float arrays, NaN allowed: 31 then)."""
+    y = np.nan_to_num(year, nan=2001).astype(np.int64)
+    m = np.nan_to_num(month, nan=1).astype(np.int64)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    table = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    return (table[m - 1] + ((m == 2) & leap)).astype(float)
+
+
 def age_in_years_at(birth_dates: object, at: object) -> np.ndarray:
     """Whole calendar years from birth date to ``at`` (a date or a column), NaN where unknown.
 
-    CQL ``AgeInYearsAt``/``years between``: the birthday counts on the same month and day; someone born
-    on Feb 29 turns a year older on Mar 1 in non-leap years.
+    CQL ``AgeInYearsAt`` is ``years between`` birth date and ``at``: the number of whole years that fit
+    between them (CQL Appendix H), a year being what date arithmetic adds, and adding a year to Feb 29
+    gives Feb 28 in a non-leap year (the day is clamped to the month's length). So the anniversary in a
+    year is (birth month, birth day clamped to that month): a child born 2012-02-29 is 13 on 2025-02-28,
+    as the reference engine (cql-execution, which counts with Luxon's clamping ``diff``) says, and as
+    ``add_years`` (birth date + 13 years = 2025-02-28) agrees.
     """
     b = _as_datetime(birth_dates)
     by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
     ay, am, ad = _at_parts(at, len(b))
-    before = (am < bm) | ((am == bm) & (ad < bd))
+    anniversary_day = np.minimum(bd, _days_in_month(ay, bm))  # the birthday in year ``ay``
+    before = (am < bm) | ((am == bm) & (ad < anniversary_day))
     return ay - by - before.astype(float)
 
 
 def age_in_months_at(birth_dates: object, at: object) -> np.ndarray:
-    """Whole calendar months from birth date to ``at``, NaN where unknown."""
+    """Whole calendar months from birth date to ``at``, NaN where unknown (CQL ``months between``:
+    the monthly anniversary is the birth day clamped to the month's length, so a child born on Jan 31
+    is a month old on Feb 28, or Feb 29 in a leap year)."""
     b = _as_datetime(birth_dates)
     by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
     ay, am, ad = _at_parts(at, len(b))
-    return (ay - by) * 12 + (am - bm) - (ad < bd).astype(float)
+    anniversary_day = np.minimum(bd, _days_in_month(ay, am))
+    return (ay - by) * 12 + (am - bm) - (ad < anniversary_day).astype(float)
 
 
 def patient_ages(patients: pd.DataFrame, at: object, unit: Literal["years", "months"] = "years") -> pd.Series:
