@@ -93,8 +93,8 @@ def _as_datetime(values: object) -> pd.Series:
         s = pd.Series(values)
     if not pd.api.types.is_datetime64_any_dtype(s):
         s = pd.to_datetime(s, errors="coerce", format="mixed")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    if getattr(s.dt, "tz", None) is not None:  # the clock time as written (CQL compares days as written)
+        s = s.dt.tz_localize(None)
     return s.astype("datetime64[us]")
 
 

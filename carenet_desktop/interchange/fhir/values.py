@@ -20,8 +20,15 @@ _DATETIME = re.compile(
 
 
 def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
-    """A FHIR date/dateTime/instant as naive UTC. Partial dates start at their first instant
-    (``2025`` -> 2025-01-01 00:00); date-only values are midnight; offsets are converted to UTC."""
+    """A FHIR date/dateTime/instant as the naive clock time *as written*. Partial dates start at their
+    first instant (``2025`` -> 2025-01-01 00:00); date-only values are midnight (see ``is_date_only``).
+
+    A time-zone offset is checked and dropped, not applied: CQL compares calendar days on the date as
+    written (``2024-12-31T19:00-05:00`` is a visit on Dec 31, whatever the UTC instant), and a day-count
+    window ("within 3 days") counts written days. Comparing two instants at hour precision or finer
+    across different offsets is the one thing the written clock time does not reproduce; measures do
+    not do that within one patient's record, which one EHR writes in one zone.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
@@ -44,15 +51,20 @@ def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
         raise MappingError(f"{element}: invalid date/time {value[:40]!r}") from exc
     tz = m["tz"]
     if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        moment -= sign * offset
+        if int(digits[:2]) > 14 or int(digits[2:]) > 59:
+            raise MappingError(f"{element}: invalid time-zone offset {tz!r}")
     return moment
 
 
+def is_date_only(value: Any) -> bool:
+    """A FHIR date/dateTime given without a time of day (``2025-03-01``, ``2025-03``, ``2025``): in CQL
+    its precision is the day (or coarser), so against an instant of the same day it is uncertain."""
+    return isinstance(value, str) and "T" not in value and bool(value.strip())
+
+
 def parse_date(value: Any, element: str = "date") -> dt.date | None:
-    """A FHIR date (or the date part of a dateTime, converted to UTC first when it has an offset)."""
+    """A FHIR date (or the date part of a dateTime, as written: the offset is not applied)."""
     moment = parse_datetime(value, element)
     return moment.date() if moment is not None else None
 
