@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 
 from .period import Period
+from .valuesets import key_hits, multi_cells
 
 MIN_TS = pd.Timestamp("1700-01-01")
 MAX_TS = pd.Timestamp("2260-12-31 23:59:59.999")
@@ -519,19 +520,14 @@ def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray,
 
 #: frames at least this long get their code column factorised once and cached (see ``factorised``)
 _FACTORISE_MIN_ROWS = 20_000
-_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index]] = {}
+_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index, list[np.ndarray]]] = {}
 
 
-def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
-    """(codes, uniques) of a frame's code column, computed once per frame object.
-
-    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
-    dropped when the frame is garbage-collected and ignored if the row count changed.
-    """
+def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[np.ndarray]]:
     key = (id(frame), column)
     hit = _FACTOR_CACHE.get(key)
     if hit is not None and hit[0]() is frame and len(hit[1]) == len(frame):
-        return hit[1], hit[2]
+        return hit[1], hit[2], hit[3]
     col = frame[column]
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes, uniques = col.cat.codes.to_numpy(), pd.Index(col.cat.categories)
@@ -544,18 +540,45 @@ def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
     def _drop(_: object, key: tuple[int, str] = key) -> None:
         _FACTOR_CACHE.pop(key, None)
 
-    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques)
+    extras: list[np.ndarray] = []  # [positions of the uniques holding several keys], filled on first use
+    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques, extras)
+    return codes, uniques, extras
+
+
+def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """(codes, uniques) of a frame's code column, computed once per frame object.
+
+    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
+    dropped when the frame is garbage-collected and ignored if the row count changed.
+    """
+    codes, uniques, _extras = _factor_entry(frame, column)
     return codes, uniques
 
 
 _factorised = factorised  # the earlier private name (kept for callers that used it)
 
 
-def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> np.ndarray:
+def code_hits(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, hits) of a key column: ``hits[codes]`` is the row mask, ``hits`` has a last False slot for
+    missing values. A cell with several codings hits when any of them is in ``keys`` (CQL ``in``)."""
     if len(frame) < _FACTORISE_MIN_ROWS:
-        return frame[column].isin(keys).to_numpy(dtype=bool)
-    codes, uniques = _factorised(frame, column)
-    hits = np.append(uniques.isin(keys), False)  # code -1 (missing) -> False
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        return codes, np.append(key_hits(uniques, keys), False)
+    codes, uniques, multi = factorised_keys(frame, column)
+    return codes, np.append(key_hits(uniques, keys, multi), False)  # code -1 (missing) -> False
+
+
+def factorised_keys(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """``factorised`` plus the positions of the uniques that hold several codings (cached likewise);
+    test ``key_hits(uniques, keys, multi)`` and gather with ``codes``."""
+    codes, uniques, extras = _factor_entry(frame, column)
+    if not extras:
+        extras.append(np.flatnonzero(multi_cells(uniques)))
+    return codes, uniques, extras[0]
+
+
+def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> np.ndarray:
+    codes, hits = code_hits(frame, column, keys)
     return hits[codes]
 
 
@@ -584,7 +607,7 @@ def _by_uniques(values: pd.Series, test: object, frame: pd.DataFrame | None = No
                 column: str | None = None) -> np.ndarray:
     """Apply a per-value Python test to the distinct values only (few statuses, many rows)."""
     if frame is not None and column is not None and len(frame) >= _FACTORISE_MIN_ROWS:
-        codes, uniques = _factorised(frame, column)
+        codes, uniques = factorised(frame, column)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     hits = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))  # type: ignore[operator]

@@ -2,6 +2,11 @@
 
 Frames carry a ``key`` column (``system|code``, system as the short key of ``carenet_desktop.codes``);
 membership is then one vectorised ``isin``.
+
+A coded element with several codings (an Encounter with a SNOMED and a CPT type, a medication with an
+RxNorm and an NDC code) holds every one of them in the same cell, joined by ``MULTI_SEP``: CQL matches a
+value set when *any* coding is in it, so every membership test goes through ``key_hits``, which tests the
+distinct cells and, for the few that hold several keys, each key.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import pandas as pd
 
 from ..codes import system_key
 
+#: between the keys of one cell that holds several codings (the record separator: never in a code)
+MULTI_SEP = "\x1e"
+
 
 def code_key(system: str | None, code: str | None) -> str:
     return f"{system_key(system) or ''}|{(code or '').strip()}"
@@ -21,6 +29,44 @@ def code_key(system: str | None, code: str | None) -> str:
 def key_series(systems: pd.Series, codes: pd.Series) -> pd.Series:
     """Vectorised ``code_key`` for two columns of stored (already short-key) systems and codes."""
     return systems.fillna("").astype(str) + "|" + codes.fillna("").astype(str)
+
+
+def split_keys(value: object) -> list[str]:
+    """The keys of one cell (one or several codings)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return str(value).split(MULTI_SEP)
+
+
+def key_hits(values: pd.Index | pd.Series | np.ndarray, keys: frozenset[str] | set[str],
+             multi: np.ndarray | None = None) -> np.ndarray:
+    """For each value (a cell of a key column): is any of its keys in ``keys``?
+
+    Call it on the distinct values of a column (its factorisation), not on every row: a cell holding
+    several keys is split, its keys tested with one ``isin`` and reduced with ``any`` per cell.
+    ``multi`` (positions of the values that hold several keys, ``np.flatnonzero(multi_cells(values))``)
+    may be given when it is known, e.g. cached with a factorisation.
+    """
+    idx = pd.Index(values)
+    hits = np.asarray(idx.isin(keys), dtype=bool)
+    if not len(idx):
+        return hits
+    if multi is None:
+        multi = np.flatnonzero(multi_cells(idx))
+    if len(multi):
+        parts = pd.Series(idx[multi].astype(object), index=multi).str.split(MULTI_SEP).explode()
+        any_hit = parts.isin(keys).groupby(level=0).any()
+        hits[any_hit.index[any_hit.to_numpy(dtype=bool)].to_numpy(dtype=np.int64)] = True
+    return hits
+
+
+def multi_cells(values: pd.Index | pd.Series) -> np.ndarray:
+    """Which values hold several keys."""
+    idx = pd.Index(values)
+    if not len(idx) or idx.dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(idx.dtype):
+        return np.zeros(len(idx), dtype=bool)
+    sep = MULTI_SEP
+    return np.fromiter((isinstance(v, str) and sep in v for v in idx.astype(object)), dtype=bool, count=len(idx))
 
 
 class ValueSetIndex:
@@ -68,7 +114,8 @@ class ValueSetIndex:
         """Boolean mask of the rows of ``frame`` whose code is in any of the value sets."""
         if frame.empty:
             return np.zeros(0, dtype=bool)
-        return frame[key_column].isin(self.keys(*refs)).to_numpy()
+        codes, uniques = pd.factorize(frame[key_column], use_na_sentinel=True)
+        return np.append(key_hits(uniques, self.keys(*refs)), False)[codes]
 
     def __contains__(self, ref: str) -> bool:
         return self.has(ref)

@@ -14,6 +14,7 @@ from .common import (
     Mapper,
     MappingContext,
     _coded,
+    _date_only,
     _detail,
     _provider_ref,
     _source_id,
@@ -35,9 +36,11 @@ from .values import (
     clip,
     codings,
     concept_code,
+    encode_codings,
     extension,
     first,
     first_code,
+    more_codings,
     parse_date,
     parse_datetime,
     period,
@@ -207,7 +210,8 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         raise MappingError("Encounter.type: expected a list")
     system, code, display, extra = _coded(types[0] if types else None, "type")
     start, end = period(r.get("period"), "Encounter.period")
-    reason_system, reason_code = concept_code(first(r.get("reasonCode"), "Encounter.reasonCode"), "reasonCode")
+    reasons = r.get("reasonCode") or []
+    reason_system, reason_code = concept_code(first(reasons, "Encounter.reasonCode"), "reasonCode")
     hosp = r.get("hospitalization") or {}
     dis_system, dis_code = concept_code(hosp.get("dischargeDisposition"), "dischargeDisposition") if isinstance(hosp, dict) else (None, None)
     participants = [p.get("individual") for p in r.get("participant") or [] if isinstance(p, dict)]
@@ -241,6 +245,10 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         "discharge_code": dis_code,
         "location_system": loc_system,
         "location_code": loc_code,
+        # every type and every coding: CQL matches a value set on any of them
+        "codings": encode_codings(code=more_codings((system, code), types, "Encounter.type"),
+                                  reason=more_codings((reason_system, reason_code), reasons, "reasonCode")),
+        "date_only": _date_only(start=(r.get("period") or {}).get("start"), end=(r.get("period") or {}).get("end")),
     }
     handled = {"status", "type", "subject", "period", "class"}
     values["detail"] = _detail(r, handled, **extra)
@@ -285,6 +293,8 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
         "onset": parse_datetime(onset, "Condition.onset"),
         "abatement": parse_datetime(abatement, "Condition.abatement"),
         "recorded": parse_datetime(r.get("recordedDate"), "Condition.recordedDate"),
+        "codings": encode_codings(code=more_codings((system, code), r.get("code"), "Condition.code")),
+        "date_only": _date_only(onset=onset, abatement=abatement, recorded=r.get("recordedDate")),
     }
     handled = {"code", "clinicalStatus", "verificationStatus", "subject", "onsetDateTime", "abatementDateTime",
                "recordedDate", "encounter"}

@@ -77,6 +77,13 @@ def period(value: Any, element: str) -> tuple[dt.datetime | None, dt.datetime | 
     return parse_datetime(value.get("start"), f"{element}.start"), parse_datetime(value.get("end"), f"{element}.end")
 
 
+def period_date_only(value: Any) -> bool:
+    """A Period whose start (or, without a start, end) was written without a time of day."""
+    if not isinstance(value, dict):
+        return False
+    return is_date_only(value.get("start") if value.get("start") is not None else value.get("end"))
+
+
 def codings(concept: Any, element: str = "CodeableConcept") -> list[dict[str, Any]]:
     """The codings of a CodeableConcept (or of a bare Coding)."""
     if concept is None:
@@ -120,6 +127,35 @@ def first_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | No
 def concept_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None]:
     system, code, _display, _others = first_code(concept, element)
     return system, code
+
+
+def coded_keys(concepts: Any, element: str = "CodeableConcept") -> list[str]:
+    """Every coding with a code of one CodeableConcept (or of a list of them) as ``system|code`` keys,
+    in order, without repeats."""
+    items = concepts if isinstance(concepts, list) else [concepts]
+    out: dict[str, None] = {}
+    for concept in items:
+        for coding in codings(concept, element):
+            code = coding.get("code")
+            if code is not None and str(code).strip():
+                system = _clip(system_key(coding.get("system")), 255) or ""
+                out[f"{system}|{str(code).strip()[:64]}"] = None
+    return list(out)
+
+
+def more_codings(primary: tuple[str | None, str | None], concepts: Any, element: str) -> list[str]:
+    """The keys of every coding of ``concepts`` except the primary (stored) one."""
+    system, code = primary
+    first_key = f"{system or ''}|{code}" if code else None
+    return [k for k in coded_keys(concepts, element) if k != first_key]
+
+
+def encode_codings(**elements: list[str]) -> str | None:
+    """The ``codings`` column of a clinical table: the further codings of each coded element, one
+    ``element<TAB>system|code`` per line (``code``: the resource's own code, ``value``, ``reason``,
+    ``status_reason``), or ``None`` when every element has at most one coding."""
+    lines = [f"{name}\t{key}" for name, keys in elements.items() for key in keys]
+    return "\n".join(lines) if lines else None
 
 
 def first(items: Any, element: str) -> Any:
