@@ -12,10 +12,10 @@ costs, so:
 Every coding: a clinical row keeps its primary coding in its code columns and the further ones in
 ``codings`` (``element<TAB>system|code`` lines). The key column of each element (``key``, ``value_key``,
 ``reason_key``, ``status_reason_key``) then holds all of the row's keys, joined by
-``metrics.valuesets.MULTI_SEP``, and the metrics match a value set on any of them (``key_hits``). The
-further codings are parsed once per distinct ``codings`` text and joined once per distinct pair; rows
-with one coding (most) keep their plain key, and a store without further codings does not read the
-column at all. ``date_only`` (the time columns given without a time of day) becomes the frame's optional
+``metrics.valuesets.MULTI_SEP``, and the metrics match a value set on any of them (``key_hits``); further
+categories join the ``category`` token list. The ``codings`` texts are parsed once per distinct text and
+joined (vectorised) only on the rows that have one; rows with one coding (most) keep their plain key, and
+a store without further codings does not read the column at all. ``date_only`` (the time columns given without a time of day) becomes the frame's optional
 ``date_only`` column when any row has one (see ``metrics.primitives.date_only_mask``).
 """
 
@@ -79,7 +79,10 @@ FLOATS = {
 #: the stored columns read beside the frame's own, when the table has them (see the module docstring)
 EXTRA_COLUMNS = ("codings", "date_only")
 #: ``codings`` element -> the frame column of its keys
-CODING_ELEMENTS = {"code": "key", "value": "value_key", "reason": "reason_key", "status_reason": "status_reason_key"}
+CODING_ELEMENTS = {"code": "key", "value": "value_key", "reason": "reason_key", "status_reason": "status_reason_key",
+                   "category": "category"}
+#: between the values of one cell: keys are matched with ``key_hits``, categories as tokens (``has_token``)
+_CELL_SEP = {"category": ","}
 INTS = {"patient_id", "event_id"}
 NULLABLE_INTS = {"practice_id", "provider_id", "encounter_id", "condition_id", "rank"}
 BOOLS = {"do_not_perform"}
@@ -564,7 +567,7 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
             if column is not None and key:
                 found.setdefault(column, []).append(key)
         for column, keys in found.items():
-            per_column.setdefault(column, [None] * len(uniques))[i] = MULTI_SEP.join(keys)
+            per_column.setdefault(column, [None] * len(uniques))[i] = _CELL_SEP.get(column, MULTI_SEP).join(keys)
     has = codes >= 0
     for column, extras in per_column.items():
         if column not in out:
@@ -575,7 +578,9 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
         if not len(rows):
             continue
         base = np.asarray(out[column], dtype=object)
-        joined = pd.Series(base[rows]).fillna("|").astype(object) + MULTI_SEP + pd.Series(extra[rows], dtype=object)
+        sep = _CELL_SEP.get(column, MULTI_SEP)
+        first = pd.Series(base[rows], dtype=object).fillna("|" if sep == MULTI_SEP else "").astype(object)
+        joined = first + sep + pd.Series(extra[rows], dtype=object)
         combined = base.copy()
         combined[rows] = _dedupe_objects(joined.to_numpy(dtype=object), null=None)
         out[column] = pd.array(combined, dtype="str")

@@ -176,3 +176,18 @@ def test_csv_with_two_code_columns_keeps_both(tmp_path: Path) -> None:
     data.valuesets = VISITS
     assert vs_mask(data, data.encounters, "office-visit").tolist() == [True, True]
     assert code_mask(data.encounters, "snomed", "185349003").tolist() == [True, False]
+
+
+def test_every_category_counts(tmp_path: Path) -> None:
+    """An Observation whose first category is local and whose second says ``survey`` is an assessment."""
+    from carenet_desktop.metrics.libraries import status
+
+    obs = {
+        "resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"},
+        "category": [{"coding": [{"system": LOCAL, "code": "screening"}]},
+                     {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "survey"}]}],
+        "code": {"coding": [_coding(LOINC, "44261-6")]}, "effectiveDateTime": "2025-03-01T10:00:00Z",
+    }
+    data = _load(tmp_path, write(tmp_path / "b.json", bundle(patient("p1"), obs)))
+    assert status.assessment_performed(data.observations).tolist() == [True]

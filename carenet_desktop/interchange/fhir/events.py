@@ -27,6 +27,7 @@ from .values import (
     extension,
     first,
     first_code,
+    more_category_codes,
     more_codings,
     parse_datetime,
     period,
@@ -74,6 +75,7 @@ def map_observation(r: dict[str, Any], ctx: MappingContext) -> Record:
     value_concept = r.get("valueCodeableConcept")
     values["codings"] = encode_codings(
         code=more_codings((system, code), r.get("code"), "Observation.code"),
+        category=more_category_codes(values["category"], r.get("category"), "Observation.category"),
         value=more_codings((values.get("value_system"), values.get("value_code")), value_concept, "valueCodeableConcept")
         if value_concept is not None else [],
         status_reason=more_codings((values["status_reason_system"], values["status_reason_code"]),
@@ -275,6 +277,8 @@ def map_medication_request(r: dict[str, Any], ctx: MappingContext) -> Record:
         # RxNorm and NDC (and any other coding), from the request or the referenced Medication
         "codings": encode_codings(
             code=more_codings((system, code), ctx.medication_concept(r), "medication"),
+            category=more_category_codes(
+                first_code(first(r.get("category"), "MedicationRequest.category"), "category")[1], r.get("category")),
             status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
         "date_only": _date_only(authored_on=r.get("authoredOn"), boundary_start=repeat.get("boundsPeriod"),
                                 boundary_end=repeat.get("boundsPeriod"), validity_start=dispense.get("validityPeriod"),

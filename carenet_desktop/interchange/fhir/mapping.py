@@ -40,6 +40,7 @@ from .values import (
     extension,
     first,
     first_code,
+    more_category_codes,
     more_codings,
     parse_date,
     parse_datetime,
@@ -293,7 +294,8 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
         "onset": parse_datetime(onset, "Condition.onset"),
         "abatement": parse_datetime(abatement, "Condition.abatement"),
         "recorded": parse_datetime(r.get("recordedDate"), "Condition.recordedDate"),
-        "codings": encode_codings(code=more_codings((system, code), r.get("code"), "Condition.code")),
+        "codings": encode_codings(code=more_codings((system, code), r.get("code"), "Condition.code"),
+                                  category=more_category_codes(category, r.get("category"), "Condition.category")),
         "date_only": _date_only(onset=onset, abatement=abatement, recorded=r.get("recordedDate")),
     }
     handled = {"code", "clinicalStatus", "verificationStatus", "subject", "onsetDateTime", "abatementDateTime",

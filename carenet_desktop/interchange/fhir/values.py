@@ -150,10 +150,23 @@ def more_codings(primary: tuple[str | None, str | None], concepts: Any, element:
     return [k for k in coded_keys(concepts, element) if k != first_key]
 
 
+def more_category_codes(primary: str | None, categories: Any, element: str = "category") -> list[str]:
+    """The codes (without system: categories are matched by code) of every category coding but the
+    primary one (``Observation.category`` may say ``laboratory`` and ``survey``, or a local one first)."""
+    items = categories if isinstance(categories, list) else [categories]
+    out: dict[str, None] = {}
+    for concept in items:
+        for coding in codings(concept, element):
+            code = str(coding.get("code") or "").strip()
+            if code and code != primary:
+                out[code[:64]] = None
+    return list(out)
+
+
 def encode_codings(**elements: list[str]) -> str | None:
     """The ``codings`` column of a clinical table: the further codings of each coded element, one
     ``element<TAB>system|code`` per line (``code``: the resource's own code, ``value``, ``reason``,
-    ``status_reason``), or ``None`` when every element has at most one coding."""
+    ``status_reason``; ``category``: codes only), or ``None`` when every element has at most one coding."""
     lines = [f"{name}\t{key}" for name, keys in elements.items() for key in keys]
     return "\n".join(lines) if lines else None
 
