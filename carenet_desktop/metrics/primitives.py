@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 
 from .period import Period
-from .valuesets import key_hits, multi_cells
+from .valuesets import MultiKeys, key_hits
 
 MIN_TS = pd.Timestamp("1700-01-01")
 MAX_TS = pd.Timestamp("2260-12-31 23:59:59.999")
@@ -520,10 +520,10 @@ def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray,
 
 #: frames at least this long get their code column factorised once and cached (see ``factorised``)
 _FACTORISE_MIN_ROWS = 20_000
-_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index, list[np.ndarray]]] = {}
+_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index, list[MultiKeys]]] = {}
 
 
-def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[np.ndarray]]:
+def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
     key = (id(frame), column)
     hit = _FACTOR_CACHE.get(key)
     if hit is not None and hit[0]() is frame and len(hit[1]) == len(frame):
@@ -540,7 +540,7 @@ def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Inde
     def _drop(_: object, key: tuple[int, str] = key) -> None:
         _FACTOR_CACHE.pop(key, None)
 
-    extras: list[np.ndarray] = []  # [positions of the uniques holding several keys], filled on first use
+    extras: list[MultiKeys] = []  # [the uniques holding several keys, split], filled on first use
     _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques, extras)
     return codes, uniques, extras
 
@@ -568,12 +568,12 @@ def code_hits(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str])
     return codes, np.append(key_hits(uniques, keys, multi), False)  # code -1 (missing) -> False
 
 
-def factorised_keys(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, np.ndarray]:
-    """``factorised`` plus the positions of the uniques that hold several codings (cached likewise);
-    test ``key_hits(uniques, keys, multi)`` and gather with ``codes``."""
+def factorised_keys(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, MultiKeys]:
+    """``factorised`` plus the uniques that hold several codings, split (cached likewise); test
+    ``key_hits(uniques, keys, multi)`` and gather with ``codes``."""
     codes, uniques, extras = _factor_entry(frame, column)
     if not extras:
-        extras.append(np.flatnonzero(multi_cells(uniques)))
+        extras.append(MultiKeys(uniques))
     return codes, uniques, extras[0]
 
 

@@ -38,25 +38,42 @@ def split_keys(value: object) -> list[str]:
     return str(value).split(MULTI_SEP)
 
 
+class MultiKeys:
+    """The cells of a key column's distinct values that hold several keys, split once: ``owner[i]`` is
+    the position (among the values) of the cell that key ``parts[i]`` belongs to."""
+
+    __slots__ = ("owner", "parts")
+
+    def __init__(self, values: pd.Index | pd.Series | np.ndarray) -> None:
+        idx = pd.Index(values)
+        multi = np.flatnonzero(multi_cells(idx))
+        if not len(multi):
+            self.owner, self.parts = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
+            return
+        split = pd.Series(idx[multi].astype(object), index=multi).str.split(MULTI_SEP).explode()
+        self.owner = split.index.to_numpy(dtype=np.int64)
+        self.parts = pd.Index(split.to_numpy(dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+
 def key_hits(values: pd.Index | pd.Series | np.ndarray, keys: frozenset[str] | set[str],
-             multi: np.ndarray | None = None) -> np.ndarray:
+             multi: MultiKeys | None = None) -> np.ndarray:
     """For each value (a cell of a key column): is any of its keys in ``keys``?
 
-    Call it on the distinct values of a column (its factorisation), not on every row: a cell holding
-    several keys is split, its keys tested with one ``isin`` and reduced with ``any`` per cell.
-    ``multi`` (positions of the values that hold several keys, ``np.flatnonzero(multi_cells(values))``)
-    may be given when it is known, e.g. cached with a factorisation.
+    Call it on the distinct values of a column (its factorisation), not on every row: the cells holding
+    several keys are split (``MultiKeys``, which may be given when cached with a factorisation), their
+    keys tested with one ``isin`` and reduced with ``any`` per cell.
     """
     idx = pd.Index(values)
     hits = np.asarray(idx.isin(keys), dtype=bool)
     if not len(idx):
         return hits
     if multi is None:
-        multi = np.flatnonzero(multi_cells(idx))
+        multi = MultiKeys(idx)
     if len(multi):
-        parts = pd.Series(idx[multi].astype(object), index=multi).str.split(MULTI_SEP).explode()
-        any_hit = parts.isin(keys).groupby(level=0).any()
-        hits[any_hit.index[any_hit.to_numpy(dtype=bool)].to_numpy(dtype=np.int64)] = True
+        hits[multi.owner[np.asarray(multi.parts.isin(keys), dtype=bool)]] = True
     return hits
 
 
