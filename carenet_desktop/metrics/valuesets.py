@@ -11,6 +11,7 @@ distinct cells and, for the few that hold several keys, each key.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -50,9 +51,9 @@ class MultiKeys:
         if not len(multi):
             self.owner, self.parts = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
             return
-        split = pd.Series(idx[multi].astype(object), index=multi).str.split(MULTI_SEP).explode()
-        self.owner = split.index.to_numpy(dtype=np.int64)
-        self.parts = pd.Index(split.to_numpy(dtype=object))
+        lists = [_split(cell) for cell in idx[multi].astype(object)]
+        self.owner = np.repeat(multi, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)))
+        self.parts = pd.Index(list(itertools.chain.from_iterable(lists)), dtype=object)
 
     def __len__(self) -> int:
         return len(self.owner)
@@ -75,6 +76,20 @@ def key_hits(values: pd.Index | pd.Series | np.ndarray, keys: frozenset[str] | s
     if len(multi):
         hits[multi.owner[np.asarray(multi.parts.isin(keys), dtype=bool)]] = True
     return hits
+
+
+_SPLITS: dict[str, list[str]] = {}  # cell -> its keys: subsets of one frame share their cells
+_SPLITS_MAX = 500_000
+
+
+def _split(cell: str) -> list[str]:
+    keys = _SPLITS.get(cell)
+    if keys is None:
+        keys = cell.split(MULTI_SEP)
+        if len(_SPLITS) >= _SPLITS_MAX:
+            _SPLITS.clear()
+        _SPLITS[cell] = keys
+    return keys
 
 
 def multi_cells(values: pd.Index | pd.Series) -> np.ndarray:
