@@ -34,7 +34,8 @@ class ClinicalEventMixin(SourceMixin):
     profile_claim: Mapped[str | None] = mapped_column(String(8))
     #: every further coding of the row's coded elements (the columns hold the primary one): one
     #: ``element<TAB>system|code`` a line, element ``code`` (the row's own code: every Encounter.type and
-    #: coding, a medication's RxNorm and NDC ...), ``value``, ``reason`` or ``status_reason``; NULL when
+    #: coding, a medication's RxNorm and NDC ...), ``value``, ``reason``, ``status_reason``, ``discharge``,
+    #: ``location`` (Encounter), or ``category`` (the code only); NULL when
     #: each element had at most one coding. Measures match a value set on any coding (see measure_data).
     codings: Mapped[str | None] = mapped_column(Text)
     #: the names of this row's time columns whose source value was a date without a time of day

@@ -80,7 +80,7 @@ FLOATS = {
 EXTRA_COLUMNS = ("codings", "date_only")
 #: ``codings`` element -> the frame column of its keys
 CODING_ELEMENTS = {"code": "key", "value": "value_key", "reason": "reason_key", "status_reason": "status_reason_key",
-                   "category": "category"}
+                   "discharge": "discharge_key", "location": "location_key", "category": "category"}
 #: between the values of one cell: keys are matched with ``key_hits``, categories as tokens (``has_token``)
 _CELL_SEP = {"category": ","}
 INTS = {"patient_id", "event_id"}

@@ -191,3 +191,14 @@ def test_every_category_counts(tmp_path: Path) -> None:
     }
     data = _load(tmp_path, write(tmp_path / "b.json", bundle(patient("p1"), obs)))
     assert status.assessment_performed(data.observations).tolist() == [True]
+
+
+def test_discharge_and_location_types_match_on_any_coding(tmp_path: Path) -> None:
+    location = {"resourceType": "Location", "id": "l1",
+                "type": [{"coding": [_coding(LOCAL, "CLINIC")]}, {"coding": [_coding(SCT, "33022008")]}]}
+    enc = encounter("e1", "p1", location=[{"location": {"reference": "Location/l1"}}],
+                    hospitalization={"dischargeDisposition": {"coding": [_coding(LOCAL, "HOSP"),
+                                                                         _coding(SCT, "428361000124107")]}})
+    data = _load(tmp_path, write(tmp_path / "b.json", bundle(patient("p1"), location, enc)))
+    assert code_mask(data.encounters, "snomed", "428361000124107", column="discharge_key").tolist() == [True]
+    assert code_mask(data.encounters, "snomed", "33022008", column="location_key").tolist() == [True]

@@ -231,7 +231,8 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         )
     if len(types) > 1:
         extra["more_types"] = types[1:]
-    loc_system, loc_code = _location_type(r, ctx)
+    loc_system, loc_code, more_locations = _location_type(r, ctx)
+    discharge = hosp.get("dischargeDisposition") if isinstance(hosp, dict) else None
     values = {
         "status": _status(r),
         "code_system": system,
@@ -248,7 +249,9 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         "location_code": loc_code,
         # every type and every coding: CQL matches a value set on any of them
         "codings": encode_codings(code=more_codings((system, code), types, "Encounter.type"),
-                                  reason=more_codings((reason_system, reason_code), reasons, "reasonCode")),
+                                  reason=more_codings((reason_system, reason_code), reasons, "reasonCode"),
+                                  discharge=more_codings((dis_system, dis_code), discharge, "dischargeDisposition"),
+                                  location=more_locations),
         "date_only": _date_only(start=(r.get("period") or {}).get("start"), end=(r.get("period") or {}).get("end")),
     }
     handled = {"status", "type", "subject", "period", "class"}
@@ -257,8 +260,11 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
                   diagnoses=diagnoses)
 
 
-def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, str | None]:
-    """The type of the first location (of Encounter.location) whose Location resource has one."""
+def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, str | None, list[str]]:
+    """The type of the first location (of Encounter.location) whose Location resource has one, and the
+    keys of every other type coding of every location (a value set matches on any)."""
+    first_type: tuple[str | None, str | None] = (None, None)
+    concepts: list[Any] = []
     for item in r.get("location") or []:
         if not isinstance(item, dict):
             raise MappingError("Encounter.location: expected a list of objects")
@@ -269,10 +275,13 @@ def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, 
         elif ref:
             location = ctx.locations.get(ref)
         if location:
-            system, code = concept_code(first(location.get("type"), "Location.type"), "Location.type")
-            if code:
-                return system, code
-    return None, None
+            types = location.get("type") or []
+            concepts.extend(types if isinstance(types, list) else [types])
+            if first_type[1] is None:
+                system, code = concept_code(first(types, "Location.type"), "Location.type")
+                if code:
+                    first_type = (system, code)
+    return first_type[0], first_type[1], more_codings(first_type, concepts, "Location.type") if first_type[1] else []
 
 
 def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:

@@ -166,7 +166,8 @@ def more_category_codes(primary: str | None, categories: Any, element: str = "ca
 def encode_codings(**elements: list[str]) -> str | None:
     """The ``codings`` column of a clinical table: the further codings of each coded element, one
     ``element<TAB>system|code`` per line (``code``: the resource's own code, ``value``, ``reason``,
-    ``status_reason``; ``category``: codes only), or ``None`` when every element has at most one coding."""
+    ``status_reason``, ``discharge``, ``location``; ``category``: codes only), or ``None`` when every
+    element has at most one coding."""
     lines = [f"{name}\t{key}" for name, keys in elements.items() for key in keys]
     return "\n".join(lines) if lines else None
 
