@@ -98,7 +98,14 @@ def multi_cells(values: pd.Index | pd.Series) -> np.ndarray:
     if not len(idx) or idx.dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(idx.dtype):
         return np.zeros(len(idx), dtype=bool)
     sep = MULTI_SEP
-    return np.fromiter((isinstance(v, str) and sep in v for v in idx.astype(object)), dtype=bool, count=len(idx))
+    cells = idx.to_numpy(dtype=object)
+    try:
+        joined = "".join(cells)  # distinct values of a factorisation: all text
+    except TypeError:  # a missing value among them
+        joined = "".join(v for v in cells if isinstance(v, str))
+    if sep not in joined:  # the usual case, one scan in C: no cell holds several keys
+        return np.zeros(len(idx), dtype=bool)
+    return np.fromiter((isinstance(v, str) and sep in v for v in cells), dtype=bool, count=len(idx))
 
 
 class ValueSetIndex:
