@@ -238,17 +238,19 @@ _ONE_DAY = np.timedelta64(1, "D").astype("timedelta64[us]")
 _TINY = np.timedelta64(1, "us")
 
 
-def _bounds(iv: Iv, precision: Precision) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(iv: Iv, precision: Precision, widen: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(start_lo, start_hi, end_lo, end_hi) for a comparison at ``precision``.
 
     A date-only value D compared at full precision with an instant of the same day is null in CQL
     (cql-execution compares field by field and stops at the missing hour). Widening D to the range
     (D - 1 us, D + 1 day] gives exactly that: decided against other days, unknown within its own day.
-    At day precision the date is exact and nothing changes.
+    ``widen`` says which rows to widen (default: the date-only ones). At day precision the date is exact
+    and nothing changes.
     """
-    if precision is not None or iv.date_only is None:
+    d = iv.date_only if widen is None else widen
+    if precision is not None or d is None:
         return iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi
-    d = iv.date_only
 
     def lo(a: np.ndarray) -> np.ndarray:
         return np.where(d & (a != _MIN), a - _TINY, a)
@@ -257,6 +259,17 @@ def _bounds(iv: Iv, precision: Precision) -> tuple[np.ndarray, np.ndarray, np.nd
         return np.where(d & (a != _MAX), a + _ONE_DAY, a)
 
     return lo(iv.start_lo), hi(iv.start_hi), lo(iv.end_lo), hi(iv.end_hi)
+
+
+def _both_bounds(iv: Iv, other: Other, precision: Precision) -> tuple[np.ndarray, ...]:
+    """The bounds of both sides of a relation (``a`` then ``b``). Two date-only values compare as dates:
+    CQL stops at the hour both lack and calls them the same up to there (2025-03-01 is the same as, and so
+    on or before, 2025-03-01), so only a date-only side facing a timestamp is widened."""
+    b = _other(other, len(iv))
+    a_do, b_do = iv.date_only, b.date_only
+    if a_do is not None and b_do is not None:
+        a_do, b_do = a_do & ~b_do, b_do & ~a_do
+    return (*_bounds(iv, precision, a_do), *_bounds(b, precision, b_do))
 
 
 def _prec(a: np.ndarray, precision: Precision) -> np.ndarray:
@@ -278,36 +291,31 @@ def _lt(a_hi: np.ndarray, b_lo: np.ndarray, precision: Precision) -> np.ndarray:
 
 def overlaps(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A overlaps B``: start A <= end B and end A >= start B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(a_shi, b_elo, precision) & _le(b_shi, a_elo, precision)
 
 
 def during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A during B`` (included in): start A >= start B and end A <= end B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_slo, precision) & _le(a_ehi, b_elo, precision)
 
 
 def starts_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A starts during B``: start A in B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_slo, precision) & _le(a_shi, b_elo, precision)
 
 
 def ends_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A ends during B``: end A in B (an unbounded end is never during a bounded B)."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_elo, precision) & _le(a_ehi, b_elo, precision)
 
 
 def starts_before(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A starts before B``: start A < start B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _lt(a_shi, b_slo, precision)
 
 
@@ -318,8 +326,7 @@ def point_in(ts: object, other: Other, precision: Precision = None, date_only: o
 
 def on_or_before_end(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A on or before end of B`` (interval A): end A <= end B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(a_ehi, b_elo, precision)
 
 

@@ -144,3 +144,15 @@ def test_csv_dates_without_a_time_are_date_only(tmp_path: Path) -> None:
         db.dispose()
     cond = data.conditions.sort_values("onset")
     assert date_only_mask(cond, "onset").tolist() == [True, False]
+
+
+def test_two_date_only_values_compare_as_dates() -> None:
+    """Both sides without a time: CQL compares them up to the day they share (2025-03-01 is the same as
+    2025-03-01), which is not uncertain; a date against a timestamp of its day is."""
+    day = pd.Series(pd.to_datetime(["2025-03-01"]))
+    stamp = pd.Series(pd.to_datetime(["2025-03-01 10:00"]))
+    as_date = Iv.points(day, date_only=[True])
+    assert during(as_date, Iv.points(day, date_only=[True])).tolist() == [True]
+    assert during(as_date, Iv.points(stamp)).tolist() == [False]  # null
+    assert starts_before(as_date, Iv.points(day + pd.Timedelta(days=1), date_only=[True])).tolist() == [True]
+    assert starts_before(as_date, Iv.points(day, date_only=[True])).tolist() == [False]  # equal, not before
