@@ -4,10 +4,14 @@ The loader (``carenet_desktop.services.measure_data``) builds these from the sto
 directly. Conventions:
 
 * ``patient_id`` (int) links every frame to ``patients``; ``event_id`` (int) is the row id in its table.
-* timestamps are ``datetime64`` (naive UTC), missing as ``NaT``; numbers are float, missing as NaN.
-* coded frames have ``code_system`` (short key), ``code`` and ``key`` (= ``system|code``) for value-set
-  matching with ``ValueSetIndex.mask``. Secondary codes have their own key column (``value_key``,
-  ``reason_key``, ``discharge_key``, ``status_reason_key``).
+* timestamps are ``datetime64``, the clock time as the source wrote it (an offset is not applied),
+  missing as ``NaT``; numbers are float, missing as NaN.
+* coded frames have ``code_system`` (short key), ``code`` (the primary coding) and ``key`` (= ``system|code``)
+  for value-set matching with ``ValueSetIndex.mask``. Secondary codes have their own key column
+  (``value_key``, ``reason_key``, ``discharge_key``, ``status_reason_key``). A key cell may hold several
+  codings joined by ``valuesets.MULTI_SEP``: match with ``primitives.vs_mask``/``code_mask`` (any coding).
+* ``OPTIONAL_COLUMNS`` may follow a frame's own: ``date_only`` (the time columns of the row that were given
+  without a time of day; see ``primitives.date_only_mask``), present when some row has one.
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: conditions also carry the QI-Core 6 kind their profile fixes (see ``libraries.condition_kind``)
 COLUMNS["conditions"] = (*COLUMNS["conditions"], "profile_kind")
+#: columns an event frame may carry after its own (the loader adds them only when some row has a value)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("date_only",)
 
 _EMPTY: dict[str, pd.DataFrame] = {}
 

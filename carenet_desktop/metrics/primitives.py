@@ -2,12 +2,13 @@
 
 Every function works on whole columns (pandas/numpy), never row by row. Contracts:
 
-Ages and calendar arithmetic (CQL date arithmetic: adding years/months to Feb 29 or the 31st clamps to
-the last day of the target month):
+Ages and calendar arithmetic (defined in ``datemath``; CQL date arithmetic: adding years/months to
+Feb 29 or the 31st clamps to the last day of the target month):
   add_years(dates, n) -> Series[datetime64]        dates + n years (n scalar or array)
   add_months(dates, n) / add_days(dates, n) -> Series[datetime64]
-  age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown)
-  age_in_months_at(birth_dates, at) -> ndarray[float]  whole months
+  age_in_years_at(birth_dates, at) -> ndarray[float]   whole years (CQL AgeInYearsAt; NaN if unknown;
+      the anniversary of Feb 29 is Feb 28 in a non-leap year, as date arithmetic clamps)
+  age_in_months_at(birth_dates, at) -> ndarray[float]  whole months (anniversary day clamped likewise)
   patient_ages(data, at, unit="years") -> Series   age per patient_id (index patient_id)
 
 Intervals (``Iv``): one interval per row, each boundary kept as a range [lo, hi] so that CQL's
@@ -72,7 +73,29 @@ import numpy as np
 import pandas as pd
 
 from .data import MeasureData
+from .datemath import (  # re-exported: the primitives are one vocabulary
+    _as_datetime as _as_datetime,
+)
+from .datemath import (
+    add_days as add_days,
+)
+from .datemath import (
+    add_months as add_months,
+)
+from .datemath import (
+    add_years as add_years,
+)
+from .datemath import (
+    age_in_months_at as age_in_months_at,
+)
+from .datemath import (
+    age_in_years_at as age_in_years_at,
+)
+from .datemath import (
+    patient_ages as patient_ages,
+)
 from .period import Period
+from .valuesets import MultiKeys, key_hits
 
 MIN_TS = pd.Timestamp("1700-01-01")
 MAX_TS = pd.Timestamp("2260-12-31 23:59:59.999")
@@ -81,93 +104,7 @@ Precision = Literal["day"] | None
 
 
 # --------------------------------------------------------------------------------------------- dates
-
-
-def _as_datetime(values: object) -> pd.Series:
-    """Any column of dates/timestamps as a datetime64[us] Series (NaT for missing)."""
-    if isinstance(values, pd.Series):
-        s = values
-    elif isinstance(values, pd.Index):
-        s = values.to_series(index=range(len(values)))
-    else:
-        s = pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, errors="coerce", format="mixed")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.astype("datetime64[us]")
-
-
-def _shift_months(dates: pd.Series, months: np.ndarray) -> pd.Series:
-    """dates + months, the day clamped to the length of the target month (CQL semantics)."""
-    d = _as_datetime(dates)
-    valid = d.notna().to_numpy()
-    y = d.dt.year.to_numpy(dtype=float)
-    m = d.dt.month.to_numpy(dtype=float)
-    day = d.dt.day.to_numpy(dtype=float)
-    total = (np.nan_to_num(y) * 12 + np.nan_to_num(m) - 1) + np.broadcast_to(months, y.shape)
-    ny = (total // 12).astype(np.int64)
-    nm = (total % 12 + 1).astype(np.int64)
-    first = pd.to_datetime({"year": np.where(valid, ny, 2000), "month": np.where(valid, nm, 1), "day": 1})
-    month_len = first.dt.days_in_month.to_numpy()
-    nd = np.minimum(np.nan_to_num(day, nan=1).astype(np.int64), month_len)
-    out = first + pd.to_timedelta(nd - 1, unit="D")
-    # keep the time of day
-    tod = (d - d.dt.normalize()).fillna(pd.Timedelta(0)).to_numpy()
-    out = pd.Series(out.to_numpy() + tod, index=d.index)
-    out[~valid] = pd.NaT
-    return out
-
-
-def add_years(dates: object, years: int | np.ndarray) -> pd.Series:
-    """``dates + years`` (CQL: Feb 29 + 1 year -> Feb 28)."""
-    return _shift_months(_as_datetime(dates), np.asarray(years) * 12)
-
-
-def add_months(dates: object, months: int | np.ndarray) -> pd.Series:
-    """``dates + months`` (CQL: Jan 31 + 1 month -> Feb 28/29)."""
-    return _shift_months(_as_datetime(dates), np.asarray(months))
-
-
-def add_days(dates: object, days: int | np.ndarray) -> pd.Series:
-    d = _as_datetime(dates)
-    return d + pd.to_timedelta(np.broadcast_to(np.asarray(days), (len(d),)), unit="D")
-
-
-def _at_parts(at: object, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if isinstance(at, (dt.date, pd.Timestamp, np.datetime64, str)):
-        ts = pd.Timestamp(at)
-        return np.full(n, ts.year, float), np.full(n, ts.month, float), np.full(n, ts.day, float)
-    s = _as_datetime(at)
-    return s.dt.year.to_numpy(float), s.dt.month.to_numpy(float), s.dt.day.to_numpy(float)
-
-
-def age_in_years_at(birth_dates: object, at: object) -> np.ndarray:
-    """Whole calendar years from birth date to ``at`` (a date or a column), NaN where unknown.
-
-    CQL ``AgeInYearsAt``/``years between``: the birthday counts on the same month and day; someone born
-    on Feb 29 turns a year older on Mar 1 in non-leap years.
-    """
-    b = _as_datetime(birth_dates)
-    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
-    ay, am, ad = _at_parts(at, len(b))
-    before = (am < bm) | ((am == bm) & (ad < bd))
-    return ay - by - before.astype(float)
-
-
-def age_in_months_at(birth_dates: object, at: object) -> np.ndarray:
-    """Whole calendar months from birth date to ``at``, NaN where unknown."""
-    b = _as_datetime(birth_dates)
-    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
-    ay, am, ad = _at_parts(at, len(b))
-    return (ay - by) * 12 + (am - bm) - (ad < bd).astype(float)
-
-
-def patient_ages(patients: pd.DataFrame, at: object, unit: Literal["years", "months"] = "years") -> pd.Series:
-    """Age of every patient at ``at`` (index patient_id; NaN where the birth date is unknown)."""
-    fn = age_in_years_at if unit == "years" else age_in_months_at
-    return pd.Series(fn(patients["birth_date"], at), index=pd.Index(patients["patient_id"], name="patient_id"))
-
+# (calendar arithmetic and ages live in ``datemath``; imported here, where every measure finds them)
 
 # ----------------------------------------------------------------------------------------- intervals
 
@@ -314,17 +251,19 @@ _ONE_DAY = np.timedelta64(1, "D").astype("timedelta64[us]")
 _TINY = np.timedelta64(1, "us")
 
 
-def _bounds(iv: Iv, precision: Precision) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(iv: Iv, precision: Precision, widen: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(start_lo, start_hi, end_lo, end_hi) for a comparison at ``precision``.
 
     A date-only value D compared at full precision with an instant of the same day is null in CQL
     (cql-execution compares field by field and stops at the missing hour). Widening D to the range
     (D - 1 us, D + 1 day] gives exactly that: decided against other days, unknown within its own day.
-    At day precision the date is exact and nothing changes.
+    ``widen`` says which rows to widen (default: the date-only ones). At day precision the date is exact
+    and nothing changes.
     """
-    if precision is not None or iv.date_only is None:
+    d = iv.date_only if widen is None else widen
+    if precision is not None or d is None:
         return iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi
-    d = iv.date_only
 
     def lo(a: np.ndarray) -> np.ndarray:
         return np.where(d & (a != _MIN), a - _TINY, a)
@@ -333,6 +272,17 @@ def _bounds(iv: Iv, precision: Precision) -> tuple[np.ndarray, np.ndarray, np.nd
         return np.where(d & (a != _MAX), a + _ONE_DAY, a)
 
     return lo(iv.start_lo), hi(iv.start_hi), lo(iv.end_lo), hi(iv.end_hi)
+
+
+def _both_bounds(iv: Iv, other: Other, precision: Precision) -> tuple[np.ndarray, ...]:
+    """The bounds of both sides of a relation (``a`` then ``b``). Two date-only values compare as dates:
+    CQL stops at the hour both lack and calls them the same up to there (2025-03-01 is the same as, and so
+    on or before, 2025-03-01), so only a date-only side facing a timestamp is widened."""
+    b = _other(other, len(iv))
+    a_do, b_do = iv.date_only, b.date_only
+    if a_do is not None and b_do is not None:
+        a_do, b_do = a_do & ~b_do, b_do & ~a_do
+    return (*_bounds(iv, precision, a_do), *_bounds(b, precision, b_do))
 
 
 def _prec(a: np.ndarray, precision: Precision) -> np.ndarray:
@@ -354,36 +304,31 @@ def _lt(a_hi: np.ndarray, b_lo: np.ndarray, precision: Precision) -> np.ndarray:
 
 def overlaps(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A overlaps B``: start A <= end B and end A >= start B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(a_shi, b_elo, precision) & _le(b_shi, a_elo, precision)
 
 
 def during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A during B`` (included in): start A >= start B and end A <= end B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_slo, precision) & _le(a_ehi, b_elo, precision)
 
 
 def starts_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A starts during B``: start A in B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_slo, precision) & _le(a_shi, b_elo, precision)
 
 
 def ends_during(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A ends during B``: end A in B (an unbounded end is never during a bounded B)."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(b_shi, a_elo, precision) & _le(a_ehi, b_elo, precision)
 
 
 def starts_before(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A starts before B``: start A < start B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _lt(a_shi, b_slo, precision)
 
 
@@ -394,8 +339,7 @@ def point_in(ts: object, other: Other, precision: Precision = None, date_only: o
 
 def on_or_before_end(iv: Iv, other: Other, precision: Precision = None) -> np.ndarray:
     """CQL ``A on or before end of B`` (interval A): end A <= end B."""
-    a_slo, a_shi, a_elo, a_ehi = _bounds(iv, precision)
-    b_slo, b_shi, b_elo, b_ehi = _bounds(_other(other, len(iv)), precision)
+    a_slo, a_shi, a_elo, a_ehi, b_slo, b_shi, b_elo, b_ehi = _both_bounds(iv, other, precision)
     return _le(a_ehi, b_elo, precision)
 
 
@@ -502,19 +446,14 @@ def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray,
 
 #: frames at least this long get their code column factorised once and cached (see ``factorised``)
 _FACTORISE_MIN_ROWS = 20_000
-_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index]] = {}
+_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index, list[MultiKeys]]] = {}
 
 
-def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
-    """(codes, uniques) of a frame's code column, computed once per frame object.
-
-    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
-    dropped when the frame is garbage-collected and ignored if the row count changed.
-    """
+def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
     key = (id(frame), column)
     hit = _FACTOR_CACHE.get(key)
-    if hit is not None and len(hit[1]) == len(frame) and hit[0]() is frame:
-        return hit[1], hit[2]
+    if hit is not None and hit[0]() is frame and len(hit[1]) == frame.shape[0]:
+        return hit[1], hit[2], hit[3]
     col = frame[column]
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes, uniques = col.cat.codes.to_numpy(), pd.Index(col.cat.categories)
@@ -527,18 +466,45 @@ def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
     def _drop(_: object, key: tuple[int, str] = key) -> None:
         _FACTOR_CACHE.pop(key, None)
 
-    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques)
+    extras: list[MultiKeys] = []  # [the uniques holding several keys, split], filled on first use
+    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques, extras)
+    return codes, uniques, extras
+
+
+def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """(codes, uniques) of a frame's code column, computed once per frame object.
+
+    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
+    dropped when the frame is garbage-collected and ignored if the row count changed.
+    """
+    codes, uniques, _extras = _factor_entry(frame, column)
     return codes, uniques
 
 
 _factorised = factorised  # the earlier private name (kept for callers that used it)
 
 
+def code_hits(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, hits) of a key column: ``hits[codes]`` is the row mask, ``hits`` has a last False slot for
+    missing values. A cell with several codings hits when any of them is in ``keys`` (CQL ``in``)."""
+    if len(frame) < _FACTORISE_MIN_ROWS:  # (an object array factorises faster than a str Series)
+        codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object), use_na_sentinel=True)
+        return codes, np.append(key_hits(uniques, keys), False)
+    codes, uniques, multi = factorised_keys(frame, column)
+    return codes, np.append(key_hits(uniques, keys, multi), False)  # code -1 (missing) -> False
+
+
+def factorised_keys(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, MultiKeys]:
+    """``factorised`` plus the uniques that hold several codings, split (cached likewise); test
+    ``key_hits(uniques, keys, multi)`` and gather with ``codes``."""
+    codes, uniques, extras = _factor_entry(frame, column)
+    if not extras:
+        extras.append(MultiKeys(uniques))
+    return codes, uniques, extras[0]
+
+
 def _isin_codes(frame: pd.DataFrame, column: str, keys: frozenset[str] | set[str]) -> np.ndarray:
-    if len(frame) < _FACTORISE_MIN_ROWS:
-        return frame[column].isin(keys).to_numpy(dtype=bool)
-    codes, uniques = _factorised(frame, column)
-    hits = np.append(uniques.isin(keys), False)  # code -1 (missing) -> False
+    codes, hits = code_hits(frame, column, keys)
     return hits[codes]
 
 
@@ -567,7 +533,7 @@ def _by_uniques(values: pd.Series, test: Callable[[Any], object], frame: pd.Data
                 column: str | None = None) -> np.ndarray:
     """Apply a per-value Python test to the distinct values only (few statuses, many rows)."""
     if frame is not None and column is not None and len(frame) >= _FACTORISE_MIN_ROWS:
-        codes, uniques = _factorised(frame, column)
+        codes, uniques = factorised(frame, column)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     hits = np.fromiter((bool(test(u)) for u in uniques), dtype=np.bool_, count=len(uniques))

@@ -7,16 +7,25 @@ Expansions are held by (url, version): ``version`` is a pair (business version, 
 '' when unknown, so that every year's list of a value set lives beside the others. A measure version
 reads the value sets through ``ValueSetIndex.pinned(manifest)``: the expansion its manifest names, or the
 closest one loaded (see ``choose_version``).
+
+A coded element with several codings (an Encounter with a SNOMED and a CPT type, a medication with an
+RxNorm and an NDC code) holds every one of them in the same cell, joined by ``MULTI_SEP``: CQL matches a
+value set when *any* coding is in it, so every membership test goes through ``key_hits``, which tests the
+distinct cells and, for the few that hold several keys, each key.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..codes import system_key
+
+#: between the keys of one cell that holds several codings (the record separator: never in a code)
+MULTI_SEP = "\x1e"
 
 
 def code_key(system: str | None, code: str | None) -> str:
@@ -51,6 +60,82 @@ def choose_version(loaded: Sequence[VersionKey], wanted: VersionKey | None) -> V
     if earlier:
         return max(earlier, key=lambda k: (k[1], k[0]))
     return min(same, key=lambda k: (k[1], k[0]))
+
+
+def split_keys(value: object) -> list[str]:
+    """The keys of one cell (one or several codings)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return str(value).split(MULTI_SEP)
+
+
+class MultiKeys:
+    """The cells of a key column's distinct values that hold several keys, split once: ``owner[i]`` is
+    the position (among the values) of the cell that key ``parts[i]`` belongs to."""
+
+    __slots__ = ("owner", "parts")
+
+    def __init__(self, values: pd.Index | pd.Series | np.ndarray) -> None:
+        idx = pd.Index(values)
+        multi = np.flatnonzero(multi_cells(idx))
+        if not len(multi):
+            self.owner, self.parts = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
+            return
+        lists = [_split(cell) for cell in idx[multi].astype(object)]
+        self.owner = np.repeat(multi, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)))
+        self.parts = pd.Index(list(itertools.chain.from_iterable(lists)), dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+
+def key_hits(values: pd.Index | pd.Series | np.ndarray, keys: frozenset[str] | set[str],
+             multi: MultiKeys | None = None) -> np.ndarray:
+    """For each value (a cell of a key column): is any of its keys in ``keys``?
+
+    Call it on the distinct values of a column (its factorisation), not on every row: the cells holding
+    several keys are split (``MultiKeys``, which may be given when cached with a factorisation), their
+    keys tested with one ``isin`` and reduced with ``any`` per cell.
+    """
+    idx = pd.Index(values)
+    hits = np.asarray(idx.isin(keys), dtype=bool)
+    if not len(idx):
+        return hits
+    if multi is None:
+        multi = MultiKeys(idx)
+    if len(multi):
+        hits[multi.owner[np.asarray(multi.parts.isin(keys), dtype=bool)]] = True
+    return hits
+
+
+_SPLITS: dict[str, list[str]] = {}  # cell -> its keys: subsets of one frame share their cells
+_SPLITS_MAX = 500_000
+
+
+def _split(cell: str) -> list[str]:
+    keys = _SPLITS.get(cell)
+    if keys is None:
+        keys = cell.split(MULTI_SEP)
+        if len(_SPLITS) >= _SPLITS_MAX:
+            _SPLITS.clear()
+        _SPLITS[cell] = keys
+    return keys
+
+
+def multi_cells(values: pd.Index | pd.Series) -> np.ndarray:
+    """Which values hold several keys."""
+    idx = pd.Index(values)
+    if not len(idx) or idx.dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(idx.dtype):
+        return np.zeros(len(idx), dtype=bool)
+    sep = MULTI_SEP
+    cells = idx.to_numpy(dtype=object)
+    try:
+        joined = "".join(cells)  # distinct values of a factorisation: all text
+    except TypeError:  # a missing value among them
+        joined = "".join(v for v in cells if isinstance(v, str))
+    if sep not in joined:  # the usual case, one scan in C: no cell holds several keys
+        return np.zeros(len(idx), dtype=bool)
+    return np.fromiter((isinstance(v, str) and sep in v for v in cells), dtype=bool, count=len(idx))
 
 
 class ValueSetIndex:
@@ -153,7 +238,8 @@ class ValueSetIndex:
         """Boolean mask of the rows of ``frame`` whose code is in any of the value sets."""
         if frame.empty:
             return np.zeros(0, dtype=bool)
-        return frame[key_column].isin(self.keys(*refs)).to_numpy()
+        codes, uniques = pd.factorize(frame[key_column], use_na_sentinel=True)
+        return np.append(key_hits(uniques, self.keys(*refs)), False)[codes]
 
     def __contains__(self, ref: str) -> bool:
         return self.has(ref)

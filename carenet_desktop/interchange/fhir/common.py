@@ -12,8 +12,10 @@ from .values import (
     concept_code,
     extension,
     first_code,
+    is_date_only,
     parse_datetime,
     period,
+    period_date_only,
     reference_id,
 )
 
@@ -41,20 +43,33 @@ class MappingContext:
             elif rtype == "Location":
                 self.locations[rid] = resource
 
+    def medication_concept(self, resource: dict[str, Any]) -> Any:
+        """The medication's CodeableConcept: ``medicationCodeableConcept``, or the ``code`` of the
+        Medication that ``medicationReference`` points to (contained, in this file, or in an earlier file
+        of the same import: bulk exports put Medications in a file of their own)."""
+        if "medicationCodeableConcept" in resource:
+            return resource["medicationCodeableConcept"]
+        medication = self.referenced_medication(resource)
+        return medication.get("code") if medication is not None else None
+
+    def referenced_medication(self, resource: dict[str, Any]) -> dict[str, Any] | None:
+        ref = resource.get("medicationReference")
+        if ref is None:
+            return None
+        ref_id = reference_id(ref, "Medication")
+        if ref_id and ref_id.startswith("#"):
+            return next(
+                (c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id") == ref_id[1:]), None
+            )
+        return self.medications.get(ref_id) if ref_id else None
+
     def medication_code(self, resource: dict[str, Any]) -> tuple[str | None, str | None, str | None, list[dict[str, Any]]]:
         if "medicationCodeableConcept" in resource:
             return first_code(resource["medicationCodeableConcept"], "medicationCodeableConcept")
         ref = resource.get("medicationReference")
         if ref is None:
             return None, None, None, []
-        ref_id = reference_id(ref, "Medication")
-        medication: dict[str, Any] | None = None
-        if ref_id and ref_id.startswith("#"):
-            medication = next(
-                (c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id") == ref_id[1:]), None
-            )
-        elif ref_id:
-            medication = self.medications.get(ref_id)
+        medication = self.referenced_medication(resource)
         if medication is None:
             return None, None, (ref.get("display") if isinstance(ref, dict) else None), []
         return first_code(medication.get("code"), "Medication.code")
@@ -95,13 +110,24 @@ def _coded(concept: Any, element: str) -> tuple[str | None, str | None, str | No
 
 
 def _status_reason(resource: dict[str, Any], element: str = "statusReason") -> tuple[str | None, str | None]:
+    return concept_code(_status_reason_concept(resource, element), element)
+
+
+def _status_reason_concept(resource: dict[str, Any], element: str = "statusReason") -> Any:
+    """The statusReason CodeableConcept (the element, else the QI-Core/request extensions)."""
     if resource.get(element) is not None:
-        return concept_code(resource[element], element)
+        return resource[element]
     ext = extension(resource, "request-statusReason", "qicore-notDoneReason", "event-statusReason",
                     "qicore-doNotPerformReason")
-    if ext is not None:
-        return concept_code(ext.get("valueCodeableConcept"), "statusReason extension")
-    return None, None
+    return ext.get("valueCodeableConcept") if ext is not None else None
+
+
+def _date_only(**columns: Any) -> str | None:
+    """The ``date_only`` column: the names of the columns whose FHIR value had no time of day (a raw
+    FHIR string is tested with ``is_date_only``, a Period with ``period_date_only``)."""
+    names = [name for name, raw in columns.items()
+             if (period_date_only(raw) if isinstance(raw, dict) else is_date_only(raw))]
+    return ",".join(names) if names else None
 
 
 def _provider_ref(*refs: Any) -> str | None:

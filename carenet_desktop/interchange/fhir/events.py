@@ -7,12 +7,14 @@ from typing import Any
 from .common import (
     MappingContext,
     _coded,
+    _date_only,
     _detail,
     _effective,
     _provider_ref,
     _source_id,
     _status,
     _status_reason,
+    _status_reason_concept,
     _subject,
 )
 from .records import Record
@@ -21,9 +23,12 @@ from .values import (
     clip,
     concept_code,
     duration_days,
+    encode_codings,
     extension,
     first,
     first_code,
+    more_category_codes,
+    more_codings,
     parse_datetime,
     period,
     quantity,
@@ -67,6 +72,17 @@ def map_observation(r: dict[str, Any], ctx: MappingContext) -> Record:
         if interp not in _INTERPRETATION or len(interp_codes) > 1:
             extra["interpretation"] = r.get("interpretation")
     values["status_reason_system"], values["status_reason_code"] = _status_reason(r, "statusReason")
+    value_concept = r.get("valueCodeableConcept")
+    values["codings"] = encode_codings(
+        code=more_codings((system, code), r.get("code"), "Observation.code"),
+        category=more_category_codes(values["category"], r.get("category"), "Observation.category"),
+        value=more_codings((values.get("value_system"), values.get("value_code")), value_concept, "valueCodeableConcept")
+        if value_concept is not None else [],
+        status_reason=more_codings((values["status_reason_system"], values["status_reason_code"]),
+                                   _status_reason_concept(r), "statusReason"),
+    )
+    effective = r.get("effectiveDateTime", r.get("effectiveInstant", r.get("effectivePeriod")))
+    values["date_only"] = _date_only(effective_start=effective, effective_end=effective, issued=r.get("issued"))
     values["detail"] = _detail(r, handled, **extra)
     performer = [p for p in r.get("performer") or [] if isinstance(p, dict)]
     return Record("observation", _source_id(r), values, patient_ref=_subject(r),
@@ -150,6 +166,12 @@ def map_procedure(r: dict[str, Any], ctx: MappingContext) -> Record:
         "recorded": parse_datetime(recorded_ext.get("valueDateTime"), "recorded extension") if recorded_ext else None,
         "status_reason_system": sr_system,
         "status_reason_code": sr_code,
+        "codings": encode_codings(
+            code=more_codings((system, code), r.get("code"), "Procedure.code"),
+            status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
+        "date_only": _date_only(performed_start=r.get("performedDateTime", r.get("performedPeriod")),
+                                performed_end=r.get("performedDateTime", r.get("performedPeriod")),
+                                recorded=recorded_ext.get("valueDateTime") if recorded_ext else None),
     }
     handled = {"status", "code", "subject", "performedDateTime", "performedPeriod", "statusReason", "encounter"}
     values["detail"] = _detail(r, handled, **extra)
@@ -174,6 +196,10 @@ def map_immunization(r: dict[str, Any], ctx: MappingContext) -> Record:
         "status_reason_system": sr_system,
         "status_reason_code": sr_code,
         "lot_number": clip(r.get("lotNumber"), 40),
+        "codings": encode_codings(
+            code=more_codings((system, code), r.get("vaccineCode"), "vaccineCode"),
+            status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
+        "date_only": _date_only(occurrence=r.get("occurrenceDateTime"), recorded=r.get("recorded")),
     }
     handled = {"status", "vaccineCode", "patient", "occurrenceDateTime", "recorded", "primarySource",
                "statusReason", "lotNumber"}
@@ -248,6 +274,15 @@ def map_medication_request(r: dict[str, Any], ctx: MappingContext) -> Record:
         "validity_end": validity_end,
         "status_reason_system": sr_system,
         "status_reason_code": sr_code,
+        # RxNorm and NDC (and any other coding), from the request or the referenced Medication
+        "codings": encode_codings(
+            code=more_codings((system, code), ctx.medication_concept(r), "medication"),
+            category=more_category_codes(
+                first_code(first(r.get("category"), "MedicationRequest.category"), "category")[1], r.get("category")),
+            status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
+        "date_only": _date_only(authored_on=r.get("authoredOn"), boundary_start=repeat.get("boundsPeriod"),
+                                boundary_end=repeat.get("boundsPeriod"), validity_start=dispense.get("validityPeriod"),
+                                validity_end=dispense.get("validityPeriod")),
     }
     leftover_dispense = {k: v for k, v in dispense.items()
                          if k not in ("quantity", "validityPeriod", "numberOfRepeatsAllowed", "expectedSupplyDuration")}
@@ -279,6 +314,8 @@ def map_medication_dispense(r: dict[str, Any], ctx: MappingContext) -> Record:
         "quantity": qty,
         "quantity_unit": unit,
         "days_supply": duration_days(r.get("daysSupply"), "MedicationDispense.daysSupply"),
+        "codings": encode_codings(code=more_codings((system, code), ctx.medication_concept(r), "medication")),
+        "date_only": _date_only(when_start=when),
     }
     handled = {"status", "medicationCodeableConcept", "subject", "whenHandedOver", "quantity", "daysSupply"}
     values["detail"] = _detail(r, handled, **extra)
@@ -304,6 +341,9 @@ def map_medication_administration(r: dict[str, Any], ctx: MappingContext) -> Rec
         "quantity": qty,
         "quantity_unit": unit,
         "days_supply": None,
+        "codings": encode_codings(code=more_codings((system, code), ctx.medication_concept(r), "medication")),
+        "date_only": _date_only(when_start=r.get("effectiveDateTime", r.get("effectivePeriod")),
+                                when_end=r.get("effectiveDateTime", r.get("effectivePeriod"))),
     }
     handled = {"status", "medicationCodeableConcept", "subject", "effectiveDateTime", "effectivePeriod"}
     values["detail"] = _detail(r, handled, **extra)
@@ -322,7 +362,8 @@ def map_service_request(r: dict[str, Any], ctx: MappingContext) -> Record:
         occurrence = parse_datetime(r["occurrenceDateTime"], "ServiceRequest.occurrenceDateTime")
     elif "occurrencePeriod" in r:
         occurrence = period(r["occurrencePeriod"], "ServiceRequest.occurrencePeriod")[0]
-    reason_system, reason_code = concept_code(first(r.get("reasonCode"), "ServiceRequest.reasonCode"), "reasonCode")
+    reasons = r.get("reasonCode") or []
+    reason_system, reason_code = concept_code(first(reasons, "ServiceRequest.reasonCode"), "reasonCode")
     sr_system, sr_code = _status_reason(r)
     values = {
         "status": _status(r),
@@ -337,6 +378,12 @@ def map_service_request(r: dict[str, Any], ctx: MappingContext) -> Record:
         "reason_code": reason_code,
         "status_reason_system": sr_system,
         "status_reason_code": sr_code,
+        "codings": encode_codings(
+            code=more_codings((system, code), r.get("code"), "ServiceRequest.code"),
+            reason=more_codings((reason_system, reason_code), reasons, "reasonCode"),
+            status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
+        "date_only": _date_only(authored_on=r.get("authoredOn"),
+                                occurrence=r.get("occurrenceDateTime", r.get("occurrencePeriod"))),
     }
     handled = {"status", "code", "subject", "intent", "authoredOn", "occurrenceDateTime", "doNotPerform", "encounter"}
     if len(r.get("reasonCode") or []) <= 1:

@@ -14,6 +14,7 @@ from .common import (
     Mapper,
     MappingContext,
     _coded,
+    _date_only,
     _detail,
     _provider_ref,
     _source_id,
@@ -35,9 +36,12 @@ from .values import (
     clip,
     codings,
     concept_code,
+    encode_codings,
     extension,
     first,
     first_code,
+    more_category_codes,
+    more_codings,
     parse_date,
     parse_datetime,
     period,
@@ -207,7 +211,8 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         raise MappingError("Encounter.type: expected a list")
     system, code, display, extra = _coded(types[0] if types else None, "type")
     start, end = period(r.get("period"), "Encounter.period")
-    reason_system, reason_code = concept_code(first(r.get("reasonCode"), "Encounter.reasonCode"), "reasonCode")
+    reasons = r.get("reasonCode") or []
+    reason_system, reason_code = concept_code(first(reasons, "Encounter.reasonCode"), "reasonCode")
     hosp = r.get("hospitalization") or {}
     dis_system, dis_code = concept_code(hosp.get("dischargeDisposition"), "dischargeDisposition") if isinstance(hosp, dict) else (None, None)
     participants = [p.get("individual") for p in r.get("participant") or [] if isinstance(p, dict)]
@@ -226,7 +231,8 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         )
     if len(types) > 1:
         extra["more_types"] = types[1:]
-    loc_system, loc_code = _location_type(r, ctx)
+    loc_system, loc_code, more_locations = _location_type(r, ctx)
+    discharge = hosp.get("dischargeDisposition") if isinstance(hosp, dict) else None
     values: dict[str, Any] = {
         "status": _status(r),
         "code_system": system,
@@ -241,6 +247,12 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
         "discharge_code": dis_code,
         "location_system": loc_system,
         "location_code": loc_code,
+        # every type and every coding: CQL matches a value set on any of them
+        "codings": encode_codings(code=more_codings((system, code), types, "Encounter.type"),
+                                  reason=more_codings((reason_system, reason_code), reasons, "reasonCode"),
+                                  discharge=more_codings((dis_system, dis_code), discharge, "dischargeDisposition"),
+                                  location=more_locations),
+        "date_only": _date_only(start=(r.get("period") or {}).get("start"), end=(r.get("period") or {}).get("end")),
     }
     handled = {"status", "type", "subject", "period", "class"}
     values["detail"] = _detail(r, handled, **extra)
@@ -248,8 +260,11 @@ def map_encounter(r: dict[str, Any], ctx: MappingContext) -> Record:
                   diagnoses=diagnoses)
 
 
-def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, str | None]:
-    """The type of the first location (of Encounter.location) whose Location resource has one."""
+def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, str | None, list[str]]:
+    """The type of the first location (of Encounter.location) whose Location resource has one, and the
+    keys of every other type coding of every location (a value set matches on any)."""
+    first_type: tuple[str | None, str | None] = (None, None)
+    concepts: list[Any] = []
     for item in r.get("location") or []:
         if not isinstance(item, dict):
             raise MappingError("Encounter.location: expected a list of objects")
@@ -260,10 +275,13 @@ def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, 
         elif ref:
             location = ctx.locations.get(ref)
         if location:
-            system, code = concept_code(first(location.get("type"), "Location.type"), "Location.type")
-            if code:
-                return system, code
-    return None, None
+            types = location.get("type") or []
+            concepts.extend(types if isinstance(types, list) else [types])
+            if first_type[1] is None:
+                system, code = concept_code(first(types, "Location.type"), "Location.type")
+                if code:
+                    first_type = (system, code)
+    return first_type[0], first_type[1], more_codings(first_type, concepts, "Location.type") if first_type[1] else []
 
 
 def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
@@ -285,6 +303,9 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
         "onset": parse_datetime(onset, "Condition.onset"),
         "abatement": parse_datetime(abatement, "Condition.abatement"),
         "recorded": parse_datetime(r.get("recordedDate"), "Condition.recordedDate"),
+        "codings": encode_codings(code=more_codings((system, code), r.get("code"), "Condition.code"),
+                                  category=more_category_codes(category, r.get("category"), "Condition.category")),
+        "date_only": _date_only(onset=onset, abatement=abatement, recorded=r.get("recordedDate")),
     }
     handled = {"code", "clinicalStatus", "verificationStatus", "subject", "onsetDateTime", "abatementDateTime",
                "recordedDate", "encounter"}

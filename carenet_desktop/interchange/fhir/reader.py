@@ -87,15 +87,21 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
         yield "resource", document
 
 
-def parse_file(path: str | Path) -> ParsedFile:
+def parse_file(path: str | Path, context: MappingContext | None = None) -> ParsedFile:
     """Read and map one whole file (pure: the store is not touched)."""
-    return next(iter_parsed(path, chunk_size=None))
+    return next(iter_parsed(path, chunk_size=None, context=context))
 
 
-def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[ParsedFile]:
+def iter_parsed(path: str | Path, chunk_size: int | None = 50_000,
+                context: MappingContext | None = None) -> Iterator[ParsedFile]:
     """Read and map a file in chunks of ``chunk_size`` resources (NDJSON is streamed, so memory stays
     bounded however large the export); a Bundle is one chunk. Only the last chunk carries the file's
-    SHA-256. Always yields at least one chunk."""
+    SHA-256. Always yields at least one chunk.
+
+    ``context`` carries the resources others may point to (Medication, Organization, Location) from one
+    file to the next of the same import: a bulk export puts each type in its own file, so a
+    MedicationRequest's ``medicationReference`` is found in ``Medication.ndjson`` (read first, see
+    ``collect_paths``). Without it each chunk sees only its own resources."""
     path = Path(path)
     if path.suffix.lower() != ".ndjson":
         try:
@@ -116,7 +122,7 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
             parsed.fatal = True
             yield parsed
             return
-        _map_items(parsed, items)
+        _map_items(parsed, items, context)
         yield parsed
         return
     digest = hashlib.sha256()
@@ -141,11 +147,11 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000) -> Iterator[P
                 items.append((f"line {number}", MappingError(f"invalid JSON ({getattr(exc, 'msg', exc)})")))
             if chunk_size is not None and len(items) >= chunk_size:
                 chunk = ParsedFile(path, "")
-                _map_items(chunk, items)
+                _map_items(chunk, items, context)
                 items = []
                 yield chunk
     last = ParsedFile(path, digest.hexdigest())
-    _map_items(last, items)
+    _map_items(last, items, context)
     yield last
 
 
@@ -163,7 +169,7 @@ def _profiles(resource: Any) -> list[str]:
     return [p for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
 
 
-def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
+def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]], context: MappingContext | None = None) -> None:
     """Map resources to records.
 
     Profile claims: when the file claims QI-Core conformance (some resource carries a QI-Core profile),
@@ -172,7 +178,7 @@ def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]]) -> None:
     with no profile anywhere (an ordinary EHR export) claims nothing (None) and is evaluated in full.
     """
     path = parsed.path
-    ctx = MappingContext()
+    ctx = context if context is not None else MappingContext()
     claims_qicore = False
     for _location, resource in items:
         if isinstance(resource, dict):

@@ -20,8 +20,15 @@ _DATETIME = re.compile(
 
 
 def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
-    """A FHIR date/dateTime/instant as naive UTC. Partial dates start at their first instant
-    (``2025`` -> 2025-01-01 00:00); date-only values are midnight; offsets are converted to UTC."""
+    """A FHIR date/dateTime/instant as the naive clock time *as written*. Partial dates start at their
+    first instant (``2025`` -> 2025-01-01 00:00); date-only values are midnight (see ``is_date_only``).
+
+    A time-zone offset is checked and dropped, not applied: CQL compares calendar days on the date as
+    written (``2024-12-31T19:00-05:00`` is a visit on Dec 31, whatever the UTC instant), and a day-count
+    window ("within 3 days") counts written days. Comparing two instants at hour precision or finer
+    across different offsets is the one thing the written clock time does not reproduce; measures do
+    not do that within one patient's record, which one EHR writes in one zone.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
@@ -44,15 +51,20 @@ def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
         raise MappingError(f"{element}: invalid date/time {value[:40]!r}") from exc
     tz = m["tz"]
     if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        moment -= sign * offset
+        if int(digits[:2]) > 14 or int(digits[2:]) > 59:
+            raise MappingError(f"{element}: invalid time-zone offset {tz!r}")
     return moment
 
 
+def is_date_only(value: Any) -> bool:
+    """A FHIR date/dateTime given without a time of day (``2025-03-01``, ``2025-03``, ``2025``): in CQL
+    its precision is the day (or coarser), so against an instant of the same day it is uncertain."""
+    return isinstance(value, str) and "T" not in value and bool(value.strip())
+
+
 def parse_date(value: Any, element: str = "date") -> dt.date | None:
-    """A FHIR date (or the date part of a dateTime, converted to UTC first when it has an offset)."""
+    """A FHIR date (or the date part of a dateTime, as written: the offset is not applied)."""
     moment = parse_datetime(value, element)
     return moment.date() if moment is not None else None
 
@@ -63,6 +75,13 @@ def period(value: Any, element: str) -> tuple[dt.datetime | None, dt.datetime | 
     if not isinstance(value, dict):
         raise MappingError(f"{element}: expected a Period")
     return parse_datetime(value.get("start"), f"{element}.start"), parse_datetime(value.get("end"), f"{element}.end")
+
+
+def period_date_only(value: Any) -> bool:
+    """A Period whose start (or, without a start, end) was written without a time of day."""
+    if not isinstance(value, dict):
+        return False
+    return is_date_only(value.get("start") if value.get("start") is not None else value.get("end"))
 
 
 def codings(concept: Any, element: str = "CodeableConcept") -> list[dict[str, Any]]:
@@ -108,6 +127,49 @@ def first_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | No
 def concept_code(concept: Any, element: str = "CodeableConcept") -> tuple[str | None, str | None]:
     system, code, _display, _others = first_code(concept, element)
     return system, code
+
+
+def coded_keys(concepts: Any, element: str = "CodeableConcept") -> list[str]:
+    """Every coding with a code of one CodeableConcept (or of a list of them) as ``system|code`` keys,
+    in order, without repeats."""
+    items = concepts if isinstance(concepts, list) else [concepts]
+    out: dict[str, None] = {}
+    for concept in items:
+        for coding in codings(concept, element):
+            code = coding.get("code")
+            if code is not None and str(code).strip():
+                system = _clip(system_key(coding.get("system")), 255) or ""
+                out[f"{system}|{str(code).strip()[:64]}"] = None
+    return list(out)
+
+
+def more_codings(primary: tuple[str | None, str | None], concepts: Any, element: str) -> list[str]:
+    """The keys of every coding of ``concepts`` except the primary (stored) one."""
+    system, code = primary
+    first_key = f"{system or ''}|{code}" if code else None
+    return [k for k in coded_keys(concepts, element) if k != first_key]
+
+
+def more_category_codes(primary: str | None, categories: Any, element: str = "category") -> list[str]:
+    """The codes (without system: categories are matched by code) of every category coding but the
+    primary one (``Observation.category`` may say ``laboratory`` and ``survey``, or a local one first)."""
+    items = categories if isinstance(categories, list) else [categories]
+    out: dict[str, None] = {}
+    for concept in items:
+        for coding in codings(concept, element):
+            code = str(coding.get("code") or "").strip()
+            if code and code != primary:
+                out[code[:64]] = None
+    return list(out)
+
+
+def encode_codings(**elements: list[str]) -> str | None:
+    """The ``codings`` column of a clinical table: the further codings of each coded element, one
+    ``element<TAB>system|code`` per line (``code``: the resource's own code, ``value``, ``reason``,
+    ``status_reason``, ``discharge``, ``location``; ``category``: codes only), or ``None`` when every
+    element has at most one coding."""
+    lines = [f"{name}\t{key}" for name, keys in elements.items() for key in keys]
+    return "\n".join(lines) if lines else None
 
 
 def first(items: Any, element: str) -> Any:

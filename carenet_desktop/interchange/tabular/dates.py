@@ -32,9 +32,10 @@ MAX_DATE = pd.Timestamp("2200-01-01")
 
 
 def _bounded(parsed: pd.Series) -> pd.Series:
-    """Naive datetime64[ns]; dates outside 1900..2200 (and what nanoseconds cannot hold) become NaT."""
+    """Naive datetime64[ns]; dates outside 1900..2200 (and what nanoseconds cannot hold) become NaT.
+    An offset is dropped, not applied: the clock time as written (CQL compares the written day)."""
     if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        parsed = parsed.dt.tz_localize(None)
     ok = parsed.notna() & (parsed >= MIN_DATE) & (parsed < MAX_DATE)
     return parsed.where(ok).astype("datetime64[ns]")
 # the shape a value must have for a format to be worth trying
@@ -61,9 +62,9 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
     if not todo.any():
         return out
     if fmt == "iso":
-        sub = text[todo]
-        # 'T' or ' ' separator, optional time and offset; offsets are dropped after conversion to UTC
-        out[todo] = _bounded(pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=True))
+        sub = _without_offset(text[todo])
+        # 'T' or ' ' separator, optional time; a time-zone offset is dropped, not applied (as written)
+        out[todo] = _bounded(pd.to_datetime(sub, format="ISO8601", errors="coerce"))
     elif fmt == "excel":
         nums = pd.to_numeric(text[todo], errors="coerce")
         nums = nums.where((nums >= 1) & (nums < 2_958_466))
@@ -77,8 +78,24 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.Series:
         # ISO dates cannot be mistaken for any other layout: accept them in every column
         iso = todo & out.isna() & text.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
         if iso.any():
-            out[iso] = _bounded(pd.to_datetime(text[iso], format="ISO8601", errors="coerce", utc=True))
+            out[iso] = _bounded(pd.to_datetime(_without_offset(text[iso]), format="ISO8601", errors="coerce"))
     return out
+
+
+_OFFSET = re.compile(r"^(.*\d[T ]?\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_HAS_TIME = re.compile(r"\d:\d{2}|^\d{12,14}$|^\d+\.\d*[1-9]\d*$")
+
+
+def _without_offset(text: pd.Series) -> pd.Series:
+    """ISO date-times with their time-zone offset (``Z``, ``-05:00``, ``+0200``) cut off: the written
+    clock time is what is kept (a visit at 2024-12-31T19:00-05:00 is on Dec 31)."""
+    return text.str.replace(_OFFSET, r"\1", regex=True)
+
+
+def has_time(values: pd.Series) -> pd.Series:
+    """Which cells give a time of day (``10:30``, a 12-14 digit compact stamp, an Excel serial with a
+    fraction); the others are dates only, uncertain within their day in CQL."""
+    return values.astype(str).str.contains(_HAS_TIME).fillna(False).astype(bool)
 
 
 def detect_format(values: pd.Series, sample_size: int = 2000) -> str | None:

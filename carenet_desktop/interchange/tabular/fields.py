@@ -44,6 +44,16 @@ CODE_SYSTEM = FieldSpec("code_system", "Code system", type="system", max_len=64,
     "code system", "code type", "coding system", "system", "code set", "codeset", "vocabulary",
 ))
 STATUS = FieldSpec("status", "Status", max_len=24, synonyms=("status", "record status", "visit status"))
+# a second coding of the same thing (a visit's SNOMED type beside its CPT code, a drug's NDC beside its
+# RxNorm code, a local result code beside the LOINC one): kept, and matched like the first
+SECOND_CODE = FieldSpec("code_2", "Second code", type="code", max_len=64, synonyms=(
+    "second code", "code 2", "code2", "alternate code", "alt code", "additional code", "secondary code",
+    "other code", "local code",
+))
+SECOND_SYSTEM = FieldSpec("code_system_2", "Second code system", type="system", max_len=64, synonyms=(
+    "second code system", "code system 2", "code type 2", "coding system 2", "alternate code system",
+    "alt code system", "secondary code system", "local code system",
+))
 
 
 def _code(label: str, synonyms: tuple[str, ...]) -> FieldSpec:
@@ -87,7 +97,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _code("Visit code (CPT/HCPCS/SNOMED)", ("cpt", "cpt code", "cpt4", "procedure code", "proc code",
                                                 "visit code", "service code", "hcpcs", "cpt/hcpcs", "em code",
                                                 "e&m code", "billing code", "code", "encounter type code")),
-        CODE_SYSTEM, DISPLAY, STATUS,
+        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("class_code", "Encounter class", max_len=16, synonyms=(
             "class", "encounter class", "visit class", "patient class", "place of service", "pos")),
         FieldSpec("reason_code", "Diagnosis (ICD-10)", type="code", max_len=64, synonyms=(
@@ -102,7 +112,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                                           "given date", "date given", "service date", "date"), required=True),
         _code("Vaccine code (CVX)", ("cvx", "cvx code", "vaccine code", "vaccine cvx", "immunization code",
                                      "code")),
-        DISPLAY,
+        SECOND_CODE, SECOND_SYSTEM, DISPLAY,
         FieldSpec("status", "Status", max_len=24, synonyms=("status", "admin status", "completion status",
                                                           "given", "not given", "refused")),
         FieldSpec("reason", "Not-given reason", max_len=64, synonyms=(
@@ -121,7 +131,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _code("Diagnosis code (ICD-10/SNOMED)", ("icd10", "icd-10", "icd 10", "icd10 code", "icd-10 code",
                                                  "dx code", "diagnosis code", "dx", "icd code", "code",
                                                  "problem code", "snomed")),
-        CODE_SYSTEM, DISPLAY,
+        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY,
         FieldSpec("clinical_status", "Clinical status", max_len=16, synonyms=(
             "clinical status", "status", "problem status", "dx status")),
         FieldSpec("category", "Category", max_len=32, synonyms=("category", "type", "dx type", "problem type")),
@@ -133,7 +143,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
               required=True),
         _code("Observation code (LOINC)", ("loinc", "loinc code", "result code", "test code",
                                            "observation code", "screening code", "component code", "code")),
-        CODE_SYSTEM, DISPLAY, STATUS,
+        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("value", "Result value", max_len=255, synonyms=(
             "value", "score", "total score", "result value", "numeric result", "observation value", "result")),
         FieldSpec("unit", "Unit", max_len=32, synonyms=("unit", "units", "result unit", "uom")),
@@ -151,7 +161,9 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _date("end_date", "Ends on", ("end date", "stop date", "discontinued date", "discontinue date")),
         _code("Medication code (RxNorm)", ("rxnorm", "rxcui", "rxnorm code", "medication code", "med code",
                                            "drug code", "ndc", "code")),
-        CODE_SYSTEM, DISPLAY, STATUS,
+        CODE_SYSTEM, FieldSpec("code_2", "Second code (e.g. NDC)", type="code", max_len=64,
+                               synonyms=("ndc", "ndc code", *SECOND_CODE.synonyms)),
+        SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("quantity", "Quantity", type="number", synonyms=("quantity", "qty", "dispense quantity",
                                                                    "disp qty")),
         FieldSpec("supply_days", "Days supply", type="number", synonyms=("days supply", "day supply",

@@ -71,6 +71,8 @@ def _event(date_column: str, columns: dict[str, tuple[str | None, str, object]],
         "code_system": ("code_system", "text", None),
         "code": ("code", "text", None),
         "display": ("display", "text", None),
+        "codings": ("codings", "text", None),  # the second code column, if any (see ``prepare``)
+        "date_only": ("date_only", "text", None),  # the time columns given as dates only
     }
     return {"columns": base | columns, "date_column": date_column, **kw}
 
@@ -134,9 +136,53 @@ def prepare(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "encounters" and "date" in frame:
         end = frame["end_date"] if "end_date" in frame else pd.Series(None, index=frame.index, dtype=object)
         frame = frame.assign(end_date=end.where(end.notna(), frame["date"]))
+        if "date__date_only" in frame:
+            given = frame["end_date__date_only"] if "end_date__date_only" in frame else frame["date__date_only"]
+            frame = frame.assign(end_date__date_only=np.where(end.notna(), given, frame["date__date_only"]))
+    if kind in DATE_ONLY_COLUMNS:
+        frame = frame.assign(date_only=_date_only_tokens(frame, DATE_ONLY_COLUMNS[kind]))
+    if "code_2" in frame and "code" in frame:
+        frame = frame.assign(codings=_second_codings(frame))
     if kind == "immunizations" and "reason" in frame:
         frame = frame.assign(reason_system=np.where(frame["reason"].notna(), ACT_REASON, None))  # type: ignore[call-overload]
     if kind == "observations" and "instrument" in frame:
         frame = frame.assign(category=frame.get("category", pd.Series(None, index=frame.index)).where(
             frame["instrument"].isna(), "survey"))
     return frame
+
+
+#: per import kind: canonical date field -> the table columns it fills (for ``date_only``)
+DATE_ONLY_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "encounters": {"date": ("start",), "end_date": ("end",)},
+    "immunizations": {"date": ("occurrence",)},
+    "diagnoses": {"date": ("onset",), "end_date": ("abatement",)},
+    "observations": {"date": ("effective_start", "effective_end")},
+    "medications": {"date": ("authored_on", "validity_start"), "end_date": ("validity_end",)},
+}
+
+
+def _date_only_tokens(frame: pd.DataFrame, columns: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """The ``date_only`` column: the table columns whose cell had a date and no time of day (the flags
+    combined into a bit mask per row, spelled once per distinct mask)."""
+    bits = np.zeros(len(frame), dtype=np.int64)
+    names: list[str] = []
+    for source, targets in columns.items():
+        flag = f"{source}__date_only"
+        if flag in frame:
+            bits |= frame[flag].fillna(False).to_numpy(dtype=bool).astype(np.int64) << len(names)
+            names.append(",".join(targets))
+    table = np.array([",".join(n for j, n in enumerate(names) if mask >> j & 1) or None
+                      for mask in range(1 << len(names))], dtype=object)
+    return table[bits]
+
+
+def _second_codings(frame: pd.DataFrame) -> np.ndarray:
+    """The ``codings`` column from the second code: ``code<TAB>system|code`` where it differs from the first."""
+    second = frame["code_2"].astype(object).where(frame["code_2"].notna(), "").astype(str)
+    blank = pd.Series(None, index=frame.index, dtype=object)
+    system2 = frame.get("code_system_2", blank).astype(object).where(lambda v: v.notna(), "").astype(str)
+    system1 = frame.get("code_system", blank).astype(object).where(lambda v: v.notna(), "").astype(str)
+    first = frame["code"].astype(object).where(frame["code"].notna(), "").astype(str)
+    keep = (second != "") & ((second != first) | (system2 != system1))
+    text = "code\t" + system2 + "|" + second
+    return text.where(keep, None).to_numpy(dtype=object)

@@ -130,7 +130,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
             too_long = per_unique(values, lambda u, m=spec.max_len: u.map(len) > m).to_numpy(dtype=bool)  # type: ignore[misc]
             probs.add(too_long, col(name), values, f"longer than {spec.max_len} characters")
         if spec.type == "date":
-            out[name] = _dates(values, name, spec, cmap, probs, col(name))
+            out[name] = _dates(values, name, spec, cmap, probs, col(name), out)
         elif spec.type in ("number", "int"):
             nums = pd.to_numeric(values.where(values != "", None), errors="coerce")
             bad = (values != "") & (nums.isna() | (nums < 0))
@@ -160,7 +160,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
 
 
 def _dates(values: pd.Series, name: str, spec: FieldSpec, cmap: ColumnMapping, probs: _Problems,
-           column: str) -> pd.Series:
+           column: str, out: pd.DataFrame | None = None) -> pd.Series:
     fmt = cmap.date_formats.get(name) or dates.detect_format(values)
     if fmt is None:
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -172,6 +172,8 @@ def _dates(values: pd.Series, name: str, spec: FieldSpec, cmap: ColumnMapping, p
         probs.add(blank, column, values, "missing date")
     expected = f" (expected {dates.format_label(fmt)})" if fmt else ""
     probs.add(~blank & parsed.isna(), column, values, f"invalid or impossible date{expected}")
+    if out is not None:  # a date written without a time of day is uncertain within its day (CQL)
+        out[f"{name}__date_only"] = (~blank & ~per_unique(values, dates.has_time).astype(bool)).to_numpy(dtype=bool)
     return parsed
 
 
@@ -227,6 +229,27 @@ def _codes(out: pd.DataFrame, name: str, values: pd.Series, systems: pd.Series, 
     out[name] = codes.where(present, None)
 
 
+def _second_code(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, probs: _Problems, col: _Col) -> None:
+    """A second coding of the row (``code_2``, system from ``code_system_2`` or inferred): checked for its
+    format, not against the code catalogues (a local code is welcome: the first code is the standard one)."""
+    values = text("code_2")
+    present = values != ""
+    inferred = per_unique(values, lambda u: coding.infer_system(u, CODE_CANDIDATES[cmap.kind]))
+    if "code_system_2" in cmap.mapping:
+        systems = per_unique(text("code_system_2"), coding.system_from_text)
+        probs.add((text("code_system_2") != "") & systems.isna(), col("code_system_2"), text("code_system_2"),
+                  "unknown code system")
+        systems = systems.where(systems.notna(), inferred)
+    else:
+        systems = inferred
+    codes = per_unique_pairs(values, systems, coding.normalise).where(present, "")
+    ok = per_unique_pairs(codes, systems, coding.format_ok).astype(bool) | ~present
+    labels = per_unique(systems, lambda u: u.map(lambda s: coding.SYSTEM_LABELS.get(s, str(s))))
+    probs.add(~ok, col("code_2"), values, "not a valid " + labels + " code")
+    out["code_2"] = codes.where(present, None)
+    out["code_system_2"] = systems.where(present, None)
+
+
 def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Reference, probs: _Problems, col: _Col) -> None:
     kind = cmap.kind
     out["source_id"] = text("record_id").replace("", None)
@@ -252,6 +275,8 @@ def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Ref
             systems = inferred
         out["code_system"] = systems
         _codes(out, "code", codes, systems, ref, probs, col("code"))
+        if "code_2" in cmap.mapping:
+            _second_code(out, text, cmap, probs, col)
     if "reason_code" in cmap.mapping:
         reason = text("reason_code")
         rsys = per_unique(reason, lambda u: coding.infer_system(u, REASON_CANDIDATES))

@@ -23,8 +23,9 @@ QICoreCommon:
   problem_list_item(cond) / health_concern(cond) / encounter_diagnosis(cond)     category tests
   has_category(frame, code)     the category column holds ``code``
   prevalence_interval(cond) -> Iv   [start of onset, end of abatement]: a NULL onset is unbounded; a
-                                NULL abatement is unbounded for active conditions, unknown (open)
-                                otherwise (QICoreCommon.prevalenceInterval)
+                                NULL abatement is unbounded for active conditions; a condition that
+                                is not active and has no abatement has a NULL interval (the reference
+                                engine; see the function and clinical_quality_language#1305)
   encounter_interval(enc) -> Iv       Encounter.period (FHIRHelpers.ToInterval)
   effective_interval(obs) -> Iv       Observation.effective.toInterval()
   performed_interval(proc) -> Iv      Procedure.performed.toInterval()
@@ -127,9 +128,26 @@ def encounter_diagnosis(cond: pd.DataFrame) -> np.ndarray:
 
 
 def prevalence_interval(cond: pd.DataFrame) -> Iv:
-    """QICoreCommon ``prevalenceInterval()`` for every row of the conditions frame."""
-    return Iv.closed(cond["onset"], cond["abatement"], end_unbounded=condition_active(cond), start_unbounded=True,
-                     date_only=date_only_mask(cond, "onset"))
+    """QICoreCommon ``prevalenceInterval()`` for every row of the conditions frame.
+
+    Active (active, recurrence, relapse): ``Interval[start of onset, end of abatement]`` (a NULL onset or
+    abatement is a closed NULL boundary: unbounded).
+
+    Any other clinical status (inactive, remission, resolved, or none at all) is written in QICoreCommon
+    as a query over the abatement date ``(end of abatementInterval()) abatementDate return if abatementDate
+    is null then Interval[onset, abatementDate) else Interval[onset, abatementDate]``. Read as an
+    interval, no abatement would give an open NULL end (an unknown end after the onset); but a query over
+    a single NULL source is NULL, so the reference engine (cql-execution, run by fqm-execution, which
+    produces the published test cases) returns a NULL prevalence period, and every comparison with it is
+    NULL: such a condition never counts. The specification is disputed on exactly this
+    (cqframework/clinical_quality_language#1305: the ``let`` form and the ``if`` form behave differently);
+    we follow the reference engine, for 2025 and 2026 alike (QICoreCommon 2.x and 4.x read the same).
+    """
+    active = condition_active(cond)
+    iv = Iv.closed(cond["onset"], cond["abatement"], end_unbounded=active, start_unbounded=True,
+                   date_only=date_only_mask(cond, "onset"))
+    no_abatement = cond["abatement"].isna().to_numpy(dtype=bool) if len(cond) else np.zeros(0, dtype=bool)
+    return iv.where(active | ~no_abatement)
 
 
 def encounter_interval(enc: pd.DataFrame) -> Iv:

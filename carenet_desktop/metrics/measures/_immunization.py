@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import primitives
 from ..period import Period
+from ..valuesets import key_hits
 
 HIT_COLUMNS = ("patient_id", "tag", "date")
 
@@ -46,11 +47,11 @@ def code_tags(frame: pd.DataFrame, keysets: Sequence[frozenset[str]], column: st
         raise ValueError("code_tags: at most 62 code sets")
     if frame.empty:
         return np.zeros(0, dtype=np.int64)
-    codes, uniques = primitives._factorised(frame, column)  # cached per frame for the whole evaluation
+    codes, uniques, multi = primitives.factorised_keys(frame, column)  # cached for the whole evaluation
     bits = np.zeros(len(uniques) + 1, dtype=np.int64)  # the extra slot: code -1 (missing) -> no bits
     for i, keys in enumerate(keysets):
-        if keys:
-            bits[:-1] |= uniques.isin(keys).astype(np.int64) << i
+        if keys:  # a cell with several codings: any of them (CQL ``in``)
+            bits[:-1] |= key_hits(uniques, keys, multi).astype(np.int64) << i
     return bits[codes]
 
 

@@ -257,7 +257,7 @@ def _coded_visit_days(data: MeasureData, keys: frozenset[str] | set[str]) -> pd.
     coded = key_mask(enc, keys) | key_mask(enc, keys, "reason_key")
     dx = data.encounter_diagnoses
     if not dx.empty and "key" in dx.columns:
-        ids = dx.loc[dx["key"].isin(keys), "encounter_id"]
+        ids = dx.loc[key_mask(dx, keys), "encounter_id"]
         coded |= enc["event_id"].isin(ids).to_numpy()
     mask = coded & done_mask(enc, "encounters")
     if not mask.any():

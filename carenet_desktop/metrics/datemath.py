@@ -1,0 +1,121 @@
+"""Calendar arithmetic and ages with CQL semantics (part of the primitives; import them from there).
+
+  add_years(dates, n) / add_months(dates, n) / add_days(dates, n) -> Series[datetime64]
+      dates + n (scalar or array); adding years or months clamps the day to the target month's length
+      (Feb 29 + 1 year -> Feb 28, Jan 31 + 1 month -> Feb 28/29), as CQL date arithmetic does
+  age_in_years_at(birth_dates, at) / age_in_months_at(birth_dates, at) -> ndarray[float]
+      whole years / months (CQL AgeInYearsAt / AgeInMonthsAt; NaN where the birth date is unknown), the
+      anniversary day clamped the same way
+  patient_ages(patients, at, unit="years") -> Series   age per patient_id
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+
+def _as_datetime(values: object) -> pd.Series:
+    """Any column of dates/timestamps as a datetime64[us] Series (NaT for missing)."""
+    if isinstance(values, pd.Series):
+        s = values
+    elif isinstance(values, pd.Index):
+        s = values.to_series(index=range(len(values)))
+    else:
+        s = pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce", format="mixed")
+    if getattr(s.dt, "tz", None) is not None:  # the clock time as written (CQL compares days as written)
+        s = s.dt.tz_localize(None)
+    return s.astype("datetime64[us]")
+
+
+def _shift_months(dates: pd.Series, months: np.ndarray) -> pd.Series:
+    """dates + months, the day clamped to the length of the target month (CQL semantics)."""
+    d = _as_datetime(dates)
+    valid = d.notna().to_numpy()
+    y = d.dt.year.to_numpy(dtype=float)
+    m = d.dt.month.to_numpy(dtype=float)
+    day = d.dt.day.to_numpy(dtype=float)
+    total = (np.nan_to_num(y) * 12 + np.nan_to_num(m) - 1) + np.broadcast_to(months, y.shape)
+    ny = (total // 12).astype(np.int64)
+    nm = (total % 12 + 1).astype(np.int64)
+    first = pd.to_datetime({"year": np.where(valid, ny, 2000), "month": np.where(valid, nm, 1), "day": 1})
+    month_len = first.dt.days_in_month.to_numpy()
+    nd = np.minimum(np.nan_to_num(day, nan=1).astype(np.int64), month_len)
+    out = first + pd.to_timedelta(nd - 1, unit="D")
+    # keep the time of day
+    tod = (d - d.dt.normalize()).fillna(pd.Timedelta(0)).to_numpy()
+    out = pd.Series(out.to_numpy() + tod, index=d.index)
+    out[~valid] = pd.NaT
+    return out
+
+
+def add_years(dates: object, years: int | np.ndarray) -> pd.Series:
+    """``dates + years`` (CQL: Feb 29 + 1 year -> Feb 28)."""
+    return _shift_months(_as_datetime(dates), np.asarray(years) * 12)
+
+
+def add_months(dates: object, months: int | np.ndarray) -> pd.Series:
+    """``dates + months`` (CQL: Jan 31 + 1 month -> Feb 28/29)."""
+    return _shift_months(_as_datetime(dates), np.asarray(months))
+
+
+def add_days(dates: object, days: int | np.ndarray) -> pd.Series:
+    d = _as_datetime(dates)
+    return d + pd.to_timedelta(np.broadcast_to(np.asarray(days), (len(d),)), unit="D")
+
+
+def _at_parts(at: object, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(at, (dt.date, pd.Timestamp, np.datetime64, str)):
+        ts = pd.Timestamp(at)
+        return np.full(n, ts.year, float), np.full(n, ts.month, float), np.full(n, ts.day, float)
+    s = _as_datetime(at)
+    return s.dt.year.to_numpy(float), s.dt.month.to_numpy(float), s.dt.day.to_numpy(float)
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Days in each (year, month) (float arrays, NaN allowed: 31 then)."""
+    y = np.nan_to_num(year, nan=2001).astype(np.int64)
+    m = np.nan_to_num(month, nan=1).astype(np.int64)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    table = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    return (table[m - 1] + ((m == 2) & leap)).astype(float)
+
+
+def age_in_years_at(birth_dates: object, at: object) -> np.ndarray:
+    """Whole calendar years from birth date to ``at`` (a date or a column), NaN where unknown.
+
+    CQL ``AgeInYearsAt`` is ``years between`` birth date and ``at``: the number of whole years that fit
+    between them (CQL Appendix H), a year being what date arithmetic adds, and adding a year to Feb 29
+    gives Feb 28 in a non-leap year (the day is clamped to the month's length). So the anniversary in a
+    year is (birth month, birth day clamped to that month): a child born 2012-02-29 is 13 on 2025-02-28,
+    as the reference engine (cql-execution, which counts with Luxon's clamping ``diff``) says, and as
+    ``add_years`` (birth date + 13 years = 2025-02-28) agrees.
+    """
+    b = _as_datetime(birth_dates)
+    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
+    ay, am, ad = _at_parts(at, len(b))
+    anniversary_day = np.minimum(bd, _days_in_month(ay, bm))  # the birthday in year ``ay``
+    before = (am < bm) | ((am == bm) & (ad < anniversary_day))
+    return ay - by - before.astype(float)
+
+
+def age_in_months_at(birth_dates: object, at: object) -> np.ndarray:
+    """Whole calendar months from birth date to ``at``, NaN where unknown (CQL ``months between``:
+    the monthly anniversary is the birth day clamped to the month's length, so a child born on Jan 31
+    is a month old on Feb 28, or Feb 29 in a leap year)."""
+    b = _as_datetime(birth_dates)
+    by, bm, bd = b.dt.year.to_numpy(float), b.dt.month.to_numpy(float), b.dt.day.to_numpy(float)
+    ay, am, ad = _at_parts(at, len(b))
+    anniversary_day = np.minimum(bd, _days_in_month(ay, am))
+    return (ay - by) * 12 + (am - bm) - (ad < anniversary_day).astype(float)
+
+
+def patient_ages(patients: pd.DataFrame, at: object, unit: Literal["years", "months"] = "years") -> pd.Series:
+    """Age of every patient at ``at`` (index patient_id; NaN where the birth date is unknown)."""
+    fn = age_in_years_at if unit == "years" else age_in_months_at
+    return pd.Series(fn(patients["birth_date"], at), index=pd.Index(patients["patient_id"], name="patient_id"))
