@@ -451,8 +451,9 @@ _FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray
 
 def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
     key = (id(frame), column)
+    size = len(frame)  # before the identity test below narrows ``frame`` to the weak reference's type
     hit = _FACTOR_CACHE.get(key)
-    if hit is not None and hit[0]() is frame and len(hit[1]) == frame.shape[0]:
+    if hit is not None and hit[0]() is frame and len(hit[1]) == size:
         return hit[1], hit[2], hit[3]
     col = frame[column]
     if isinstance(col.dtype, pd.CategoricalDtype):
