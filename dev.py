@@ -10,8 +10,8 @@
                                        pyproject.toml and requirements/lock.in allow (--keep: keep the current
                                        pins, only resolve what changed)
 
-Every install takes its versions from requirements/constraints.txt (the lock), and .venv is reinstalled
-whenever pyproject.toml or the lock changes. --newest installs into .venv-newest without the lock: the
+Every install takes its versions from requirements/constraints.txt (the lock): .venv is made anew when the
+lock changes, and reinstalled when pyproject.toml does. --newest installs into .venv-newest without the lock: the
 newest releases pyproject.toml allows (brought up to date on its first use each day).
 """
 
@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -97,8 +98,18 @@ def ensure_venv(extras: str, newest: bool = False) -> Env:
         env.pip("install", "--quiet", "--upgrade", "--upgrade-strategy", "eager", "-e", target)
         env.stamp(stamp_name, digest)
         return env
-    digest = _digest((ROOT / "pyproject.toml").read_bytes(), extras.encode(), LOCK.read_bytes())
-    if env.installed_once(stamp_name, digest):
+    # .venv holds exactly the lock: a venv installed from another lock (or by an older dev.py) is made anew,
+    # so nothing it no longer pins stays behind; a changed pyproject.toml is installed over it
+    lock_digest, project_digest = _digest(LOCK.read_bytes()), _digest((ROOT / "pyproject.toml").read_bytes())
+    stamp = env.path / ".installed"
+    recorded = json.loads(stamp.read_text()) if stamp.exists() else {}
+    if recorded.get("lock") != lock_digest and any(env.path.glob(".installed*")):
+        print(f"{LOCK.relative_to(ROOT).as_posix()} changed: making {env.path.name} anew ...", flush=True)
+        shutil.rmtree(env.path)
+        env.create()
+        recorded = {}
+    if recorded.get("lock") == lock_digest and recorded.get("project") == project_digest \
+            and stamp_name in recorded.get("extras", []):
         return env
     print(f"Installing CareNet Desktop{f' [{extras}]' if extras else ''} into {env.path.name} "
           f"from {LOCK.relative_to(ROOT).as_posix()} ...", flush=True)
@@ -106,7 +117,9 @@ def ensure_venv(extras: str, newest: bool = False) -> Env:
     env.pip("install", "--quiet", "-c", lock, "pip")
     env.pip("install", "--quiet", "-c", lock, "--build-constraint", lock, "-e", target)
     check_lock_covers(env)
-    env.stamp(stamp_name, digest)
+    done = recorded.get("extras", []) if recorded.get("project") == project_digest else []
+    stamp.write_text(json.dumps({"lock": lock_digest, "project": project_digest,
+                                 "extras": sorted({*done, stamp_name})}))
     return env
 
 
