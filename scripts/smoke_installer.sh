@@ -4,8 +4,10 @@
 #
 #   scripts/smoke_installer.sh [WORKDIR]        (default: a new temporary folder; the bundle is left there)
 #
+# The build venv installs the versions of requirements/constraints.txt (the lock; see README, Dependencies).
 # Checks: the bundle's unpacked size (target <= 250 MB), `carenet --version` (the version of pyproject.toml),
-# a demo database built by the bundle, `CareNetDesktop --screenshot` offscreen on it (a PNG), the time from
+# a demo database built by the bundle, a PDF scorecard computed from it (measures, figures, reportlab),
+# `CareNetDesktop --screenshot` offscreen on it (a PNG), the time from
 # launch to the sign-in window of a store with accounts (<= 3 s, the best of three: the first start also
 # warms the disk cache), and the sign-in itself (CARENET_USER/PASSWORD) through to the scorecard.
 # CARENET_SMOKE_TIMING=report (as .ci/run sets it) reports a slow start instead of failing on it.
@@ -18,10 +20,11 @@ venv="$work/venv"
 max_mb=${CARENET_BUNDLE_MAX_MB:-250}
 max_start=${CARENET_BUNDLE_MAX_START_S:-3}
 
-echo "== build environment ($venv)"
+lock="$here/requirements/constraints.txt"
+echo "== build environment ($venv, versions from requirements/constraints.txt)"
 "$py" -m venv "$venv"
-"$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q "$here[installer]"
+"$venv/bin/pip" install -q -c "$lock" pip
+"$venv/bin/pip" install -q -c "$lock" --build-constraint "$lock" "$here[installer]"
 echo "== pyinstaller"
 (cd "$here" && "$venv/bin/pyinstaller" --noconfirm --log-level WARN --workpath "$work/build" \
   --distpath "$work/dist" build_installer.spec)
@@ -44,6 +47,12 @@ case "$got" in *"$want"*) ;; *) echo "FAIL: expected version $want"; exit 1 ;; e
 
 echo "== demo database built by the bundle"
 "$bundle/carenet" demo --db "$work/demo.db" --patients 3000 >/dev/null
+echo "== a PDF scorecard computed by the bundle"
+practice=$("$bundle/carenet" --db "$work/demo.db" practices | sed -n 2p | cut -f1)
+year=$(( $(date +%Y) - 1 ))  # the demo's data runs to last month: last year is a full one
+"$bundle/carenet" --db "$work/demo.db" report scorecard --practice "$practice" --period "$year" \
+  --out "$work/scorecard.pdf" | tail -n 1
+head -c 5 "$work/scorecard.pdf" | grep -q "%PDF-" || { echo "FAIL: no PDF scorecard"; exit 1; }
 echo "== first window (screenshot)"
 start=$(date +%s.%N)
 "$bundle/CareNetDesktop" --db "$work/demo.db" --screenshot "$work/window.png"

@@ -105,9 +105,12 @@ class IntakeWriter:
         return list(self.spec.code_columns) if self.spec.code_columns else ["referral_type"]
 
     def _match(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Existing row id per new row (-1: none), and whether the match gains an EHR record id."""
+        """Existing row id per new row (-1: none), and whether the match gains an EHR record id: new, writable
+        arrays."""
         if self.kind == "patients":
-            found = self.by_nk.reindex(row_hash([frame["mrn"]])).fillna(-1).to_numpy(np.int64)
+            # a copy: write() marks re-claimed matches in this array, and when every row matched (nothing to
+            # fill) pandas 3 hands out a read-only view of the index's own data instead
+            found = self.by_nk.reindex(row_hash([frame["mrn"]])).fillna(-1).to_numpy(np.int64, copy=True)
             return found, np.zeros(len(frame), dtype=bool)
         pid = frame["patient_id"].to_numpy(dtype="float64").astype(np.int64)
         nk = natural_hash(pid, [frame[c].fillna("") for c in self._code_columns], day_numbers(frame["date"]))

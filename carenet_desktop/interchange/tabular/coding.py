@@ -132,7 +132,7 @@ def format_ok(codes: pd.Series, systems: pd.Series) -> pd.Series:
         good = {c: bool(re.fullmatch(pattern, c)) for c in uniq}
         if system == "loinc":
             good = {c: g and loinc_check_digit_ok(c) for c, g in good.items()}
-        ok[sel] = codes[sel].map(good)
+        ok[sel] = codes[sel].map(good).to_numpy(dtype=bool)  # values, not a Series: pandas 2.x upcasts that
     return ok
 
 
