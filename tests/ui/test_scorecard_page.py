@@ -12,7 +12,10 @@ from PySide6.QtCore import Qt
 from carenet_desktop.models import AggregateEntry
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
-from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel, verdict
+import pandas as pd
+
+from carenet_desktop.metrics.judgement import ORDER, Status, judge
+from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
 from tests.stores import demo_store
@@ -58,9 +61,13 @@ def test_loads_the_last_complete_year_for_the_first_practice(page) -> None:  # t
     rows = _rows(page)
     assert rows and {r["practice_code"] for r in rows} == {"P001"}
     assert {"CMS117", "LSC", "W30"} <= {r["measure"] for r in rows}
-    verdicts = [verdict(r) for r in rows]
-    assert page.good_tile.value() == str(verdicts.count(True))
-    assert page.bad_tile.value() == str(verdicts.count(False))
+    statuses = [r["status"] for r in rows]
+    assert {s.value for s in ORDER} >= set(statuses)
+    for state in ORDER:  # the headline tiles count the judgement of the rows in the table
+        assert page.status_tiles[state].value() == str(statuses.count(state.value))
+    assert sum(int(t.value()) for t in page.status_tiles.values()) == len(rows)
+    shown = [page.proxy.index(i, 2).data() for i in range(page.proxy.rowCount())]
+    assert sorted(shown) == sorted(statuses)
 
 
 def test_switching_practice_uses_the_computed_table(page, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -75,23 +82,32 @@ def test_switching_practice_uses_the_computed_table(page, qtbot) -> None:  # typ
     assert "Self-reported" in index.data(Qt.ItemDataRole.ToolTipRole)
 
 
-def test_colours_follow_the_measure_direction(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
-    base = {"group_index": 0, "group_title": "", "numerator": 1, "rate_base": 10, "ci_low": 0.0, "ci_high": 0.5,
-            "benchmark": None, "target": None, "meets_target": None, "source": "computed"}
+def test_colours_follow_the_judgement_in_the_measure_direction(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    base = {"group_index": 0, "group_title": "", "numerator": 90, "rate_base": 100, "ci_low": 0.0, "ci_high": 0.5,
+            "benchmark": None, "target": None, "source": "computed", "measure_title": "A measure"}
     rows = [
         {**base, "measure": "UP", "rate": 0.9, "network_rate": 0.5, "direction": "increase"},
         {**base, "measure": "DOWN", "rate": 0.9, "network_rate": 0.5, "direction": "decrease"},
-        {**base, "measure": "TGT", "rate": 0.4, "network_rate": 0.1, "direction": "increase", "target": 0.6,
-         "meets_target": False},
-        {**base, "measure": "NONE", "rate": None, "network_rate": 0.5, "direction": "increase"},
+        {**base, "measure": "TGT", "numerator": 40, "rate": 0.4, "network_rate": 0.1, "direction": "increase",
+         "target": 0.6},
+        {**base, "measure": "NONE", "numerator": None, "rate_base": 0, "rate": None, "network_rate": 0.5,
+         "direction": "increase"},
+        {**base, "measure": "SAME", "numerator": 48, "rate": 0.48, "network_rate": 0.5, "direction": "increase"},
     ]
+    for row, state in zip(rows, judge(pd.DataFrame(rows)), strict=True):
+        row["status"] = state
     model = ScorecardTableModel()
     model.set_rows(rows)
     qtmodeltester.check(model)
-    colour = [model.index(i, 1).data(Qt.ItemDataRole.BackgroundRole) for i in range(4)]
-    assert colour[:3] == [GOOD, BAD, BAD]  # lower is better for DOWN; TGT misses its target though above the network
-    assert colour[3] is None
+    assert [model.index(i, 2).data() for i in range(5)] == [
+        "Better than network", "Worse than network", "Better than network", "Too few to say", "No difference"]
+    colour = [model.index(i, 1).data(Qt.ItemDataRole.BackgroundRole) for i in range(5)]
+    # lower is better for DOWN; TGT misses its target but is better than the network beyond chance
+    assert colour == [GOOD, BAD, GOOD, None, None]
     assert model.index(3, 1).data() == "–"
+    assert model.index(0, 0).data().startswith("UP ↑ A measure") and model.index(1, 0).data().startswith("DOWN ↓")
+    assert "95% interval" in model.index(4, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert Status.TOO_FEW.value in model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> None:  # type: ignore[no-untyped-def]

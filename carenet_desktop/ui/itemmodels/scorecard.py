@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ...metrics.judgement import LEGEND, ORDER, Status, explain
+
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 #: the rolling 12-month rates of a row (a list, None where no rate), painted by the sparkline delegate
@@ -18,6 +20,7 @@ GOOD = QColor("#e3f4e8")
 BAD = QColor("#fbe4e4")
 GOOD_TEXT = QColor("#1f6f3a")
 BAD_TEXT = QColor("#a12622")
+NEUTRAL_TEXT = QColor("#52606d")
 
 
 def _pct(value: Any) -> str:
@@ -28,16 +31,28 @@ def _num(value: Any) -> float:
     return -1.0 if value is None else float(value)
 
 
+def status(row: dict[str, Any]) -> Status:
+    """The row's judgement (``metrics.judgement``), computed once with the scorecard table."""
+    value = row.get("status")
+    return Status(value) if value is not None else Status.TOO_FEW
+
+
 def verdict(row: dict[str, Any]) -> bool | None:
-    """Good (True), not good (False) or unknown (None): against the target when there is one, else
-    against the network rate — always in the measure's direction (lower is better for inverse ones).
-    Rows hold plain Python values (missing = None)."""
-    if row.get("meets_target") is not None:
-        return bool(row["meets_target"])
-    rate, network = row.get("rate"), row.get("network_rate")
-    if rate is None or network is None:
-        return None
-    return rate <= network if row.get("direction") == "decrease" else rate >= network
+    """Good (True), bad (False) or neither (None): the tone of the row's judgement."""
+    tone = status(row).tone
+    return None if tone == "neutral" else tone == "good"
+
+
+def direction_arrow(row: dict[str, Any]) -> str:
+    """↑ higher is better, ↓ lower is better (inverse measures)."""
+    return "↓" if row.get("direction") == "decrease" else "↑"
+
+
+def measure_text(row: dict[str, Any]) -> str:
+    """The measure, its direction and its full name (and the rate's name for measures of several rates)."""
+    title = row.get("measure_title") or ""
+    text = f"{row['measure']} {direction_arrow(row)} {title}".rstrip()
+    return text + (f" — {row['group_title']}" if row.get("group_title") else "")
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,14 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("measure", "Measure", "The measure and its rate (hover for the specification)",
-           lambda r: f"{r['measure']} · {r['group_title']}" if r.get("group_title") else str(r["measure"]),
-           lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
-    Column("rate", "Rate", "This practice's rate (green: meets the target, or better than the network without one)",
+    Column("measure", "Measure", "The measure, its direction (↑ higher is better, ↓ lower is better) and its rate "
+           "(hover for the specification)",
+           measure_text, lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
+    Column("rate", "Rate", "This practice's rate, coloured by its status",
            lambda r: _pct(r.get("rate")) + (" †" if r.get("source") == "self-reported" else ""),
            lambda r: _num(r.get("rate"))),
+    Column("status", "Status", LEGEND, lambda r: status(r).value, lambda r: ORDER.index(status(r)),
+           align_right=False),
     Column("interval", "95% interval", "Wilson 95% confidence interval of the rate",
            lambda r: f"{_pct(r.get('ci_low'))} – {_pct(r.get('ci_high'))}", lambda r: _num(r.get("ci_low"))),
     Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
@@ -131,16 +148,19 @@ class ScorecardTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             side = Qt.AlignmentFlag.AlignRight if column.align_right else Qt.AlignmentFlag.AlignLeft
             return int(side | Qt.AlignmentFlag.AlignVCenter)
-        if column.key == "rate" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+        if column.key in ("rate", "status") and role in (Qt.ItemDataRole.BackgroundRole,
+                                                        Qt.ItemDataRole.ForegroundRole):
             good = verdict(row)
             if good is None:
-                return None
+                return NEUTRAL_TEXT if role == Qt.ItemDataRole.ForegroundRole and column.key == "status" else None
             if role == Qt.ItemDataRole.BackgroundRole:
                 return GOOD if good else BAD
             return GOOD_TEXT if good else BAD_TEXT
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "measure":
                 return self._describe(str(row["measure"]))
+            if column.key == "status":
+                return explain(row)
             if column.key == "rate" and row.get("source") == "self-reported":
                 return "† Self-reported by the practice (aggregate counts), not computed from patient records"
             return column.tooltip

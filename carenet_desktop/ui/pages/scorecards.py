@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...metrics.catalogue import all_measures
+from ...metrics.judgement import LEGEND, MEANING, ORDER, Status, counts
 from ...metrics.period import Period
 from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
@@ -35,7 +36,6 @@ from ..itemmodels.scorecard import (
     TREND_COLUMN,
     TREND_ROLE,
     ScorecardTableModel,
-    verdict,
 )
 from ..session import Session
 from ..settings import WindowState
@@ -168,11 +168,12 @@ class ScorecardsPage(Page):
 
         tiles = QHBoxLayout()
         tiles.setSpacing(12)
-        self.good_tile = StatTile("Meeting the goal", "Rates at or beyond the target (or the network rate without one)")
-        self.bad_tile = StatTile("Short of the goal", "Rates short of the target (or of the network rate without one)")
-        self.patients_tile = StatTile("Patients", "Children registered at this practice")
-        for tile in (self.good_tile, self.bad_tile, self.patients_tile):
+        # the headline: how many rates have each status of the one judgement (metrics.judgement)
+        self.status_tiles = {s: StatTile(s.value, f"Rates whose status is “{s.value}”: {MEANING[s]}") for s in ORDER}
+        for tile in self.status_tiles.values():
             tiles.addWidget(tile, 1)
+        self.good_tile = self.status_tiles[Status.MEETS_TARGET]
+        self.bad_tile = self.status_tiles[Status.WORSE]
         layout.addLayout(tiles)
 
         self.model = ScorecardTableModel(self)
@@ -194,10 +195,12 @@ class ScorecardsPage(Page):
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
         self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
-        self.footnote = paragraph("Green: meets the network target (or, without one, at least as good as the network "
-                                  "rate); red: short of it. Inverse measures (lower is better) are judged the other "
-                                  "way. † self-reported counts. Double-click a measure (or press Enter) for its "
-                                  "trend, the other practices, equity and the patients behind it.")
+        self.footnote = paragraph("Green: meets the target, or better than the network beyond chance; red: worse than "
+                                  "the network beyond chance; grey: no difference, or too few to say (hover “Status” "
+                                  "for the rule). ↑ higher is better, ↓ lower is better. † self-reported counts. "
+                                  "Double-click a measure (or press Enter) for its trend, the other practices, "
+                                  "equity and the patients behind it.")
+        self.footnote.setToolTip(LEGEND)
         layout.addWidget(self.footnote)
 
         self._detail: MeasureDetailView | None = None  # built when a measure is first opened
@@ -367,15 +370,15 @@ class ScorecardsPage(Page):
         rows = self.data.rows.get(code, [])
         self.model.set_rows(rows, self._descriptions.get)
         self.model.set_trends(self.trend_sparks.get(code, {}) if self.trend_table is not None else None)
-        verdicts = [verdict(r) for r in rows]
-        self.good_tile.set_value(f"{verdicts.count(True):,}")
-        self.bad_tile.set_value(f"{verdicts.count(False):,}")
+        tally = counts(r.get("status") for r in rows)
+        for state, tile in self.status_tiles.items():
+            tile.set_value(f"{tally[state]:,}")
         practice = next((p for p in self.data.practices if p.code == code), None)
-        self.patients_tile.set_value(f"{practice.patients:,}" if practice else "–")
         name = practice.name if practice else "this practice"
+        patients = f" ({practice.patients:,} children)" if practice else ""
         self.subtitle.setText(
-            f"{name} in {self.data.period.label}: {len(rows)} rates of {len({r['measure'] for r in rows})} measures, "
-            "beside the network rate, the best-practice benchmark and the network target."
+            f"{name}{patients} in {self.data.period.label}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
+            "measures, beside the network rate, the best-practice benchmark and the network target."
         )
         if rows:
             self.state.setCurrentIndex(self.STATE_TABLE)
