@@ -18,7 +18,7 @@ Pure: numpy/pandas over plain counts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from .statistics import SMALL_CELL_MAX, Z95, wilson_interval
 MIN_BASE = SMALL_CELL_MAX + 1
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The judgement of one rate; the value is the word shown everywhere."""
 
     MEETS_TARGET = "Meets target"
@@ -120,12 +120,15 @@ def headline(statuses: Iterable[Any]) -> str:
 def explain(row: Mapping[str, Any]) -> str:
     """One sentence saying why a row got its status (for tooltips)."""
     status = Status(row["status"]) if not _missing(row.get("status")) else Status.TOO_FEW
-    base, rate, network, target = row.get("rate_base"), row.get("rate"), row.get("network_rate"), row.get("target")
+    base: Any = row.get("rate_base")
+    rate: Any = row.get("rate")
+    network: Any = row.get("network_rate")
+    target: Any = row.get("target")
     if status is Status.TOO_FEW:
         return f"{status.value}: {MEANING[status]}."
     lines = [f"{status.value}: {MEANING[status]}."]
     if not _missing(rate) and not _missing(base):
-        low, high = wilson_interval([row.get("numerator") or 0], [base], Z95)
+        low, high = wilson_interval([float(row.get("numerator") or 0)], [float(base)], Z95)
         lines.append(f"Rate {float(rate) * 100:.1f}% (95% interval {low[0] * 100:.1f}–{high[0] * 100:.1f}%)"
                      + (f", network {float(network) * 100:.1f}%" if not _missing(network) else "")
                      + (f", target {float(target) * 100:.1f}%" if not _missing(target) else ", no target") + ".")

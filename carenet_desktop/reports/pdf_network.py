@@ -17,6 +17,7 @@ import pandas as pd
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
+from ..metrics.judgement import LEGEND, Status
 from .pdf_common import (
     BAD,
     GOOD,
@@ -77,9 +78,10 @@ def _matrix(report: NetworkReport) -> list[Any]:
                     continue
                 r = part.loc[code]
                 row.append(pct(r.get("rate"), 0))
-                flag = int(r.get("funnel_flag") or 0)
-                if flag:
-                    styles.add("TEXTCOLOR", (3 + j, i), (3 + j, i), GOOD if flag > 0 else BAD)
+                value = r.get("status")
+                tone = Status(value).tone if isinstance(value, str) else "neutral"
+                if tone != "neutral":
+                    styles.add("TEXTCOLOR", (3 + j, i), (3 + j, i), GOOD if tone == "good" else BAD)
                     styles.add("FONT", (3 + j, i), (3 + j, i), "Helvetica-Bold", 8)
             data.append(row)
         width = PAGE[0] - 2 * MARGIN
@@ -90,9 +92,11 @@ def _matrix(report: NetworkReport) -> list[Any]:
         title = "Every practice side by side" + (f" ({start + 1}–{start + len(chunk)} of {len(codes)})"
                                                  if len(codes) > MATRIX_COLUMNS else "")
         flow += [Paragraph(title, STYLES["h1"]),
-                 Paragraph("Rates for the period; <font color='#2f855a'>green</font> / <font color='#c53030'>red"
-                           "</font>: better / worse than the network beyond the 2σ funnel limits. ABC: Achievable "
-                           "Benchmark of Care.", STYLES["small"]), Spacer(1, 3), t, PageBreak()]
+                 Paragraph("Rates for the period, coloured by their status as in every scorecard: "
+                           "<font color='#2f855a'>green</font>: meets target, or better than network; "
+                           "<font color='#c53030'>red</font>: worse than network; black: no difference, or too few "
+                           "to say. ABC: Achievable Benchmark of Care. " + LEGEND, STYLES["small"]),
+                 Spacer(1, 3), t, PageBreak()]
     return flow
 
 
@@ -122,8 +126,9 @@ def _funnels(report: NetworkReport) -> list[Any]:
         cells.append(cell)
     flow: list[Any] = [Paragraph("Funnel plots and network trend", STYLES["h1"]),
                        Paragraph("Each dot is a practice: its rate against its denominator. Lines: the network rate, "
-                                 "2σ (dotted) and 3σ (dashed, red) limits, the target (green). A practice beyond 3σ "
-                                 "differs from the network by more than chance. Small chart: the network rate over "
+                                 "95% (dotted) and 3σ (dashed, red) limits, the target (green). A practice beyond the "
+                                 "95% limits is better or worse than the network beyond chance (its status); beyond "
+                                 "3σ it is listed at the end. Small chart: the network rate over "
                                  "the rolling 12 months ending each month.", STYLES["small"]), Spacer(1, 4)]
     for i in range(0, len(cells), 3):
         row = cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3]))

@@ -23,6 +23,7 @@ from reportlab.platypus import (
     Table,
 )
 
+from ..metrics.judgement import LEGEND, Status, headline
 from .pdf_common import (
     BAD,
     GOOD,
@@ -54,10 +55,10 @@ class ScorecardReport:
 
 
 def _verdict(row: Any) -> tuple[str, Any]:
-    met = row.get("meets_target")
-    if met is None or (isinstance(met, float) and math.isnan(met)) or pd.isna(met):
-        return "–", None
-    return ("met", GOOD) if bool(met) else ("not met", BAD)
+    """The row's status (``metrics.judgement``, the same words as the window) and its colour."""
+    value = row.get("status")
+    state = Status(value) if isinstance(value, str) else Status.TOO_FEW
+    return state.value, {"good": GOOD, "bad": BAD}.get(state.tone)
 
 
 def _arrow(points: list[float | None], direction: str) -> str:
@@ -72,12 +73,12 @@ def _arrow(points: list[float | None], direction: str) -> str:
 
 
 def _name(row: Any) -> str:
-    title = f"{row['measure']} · {row['measure_title']}"
+    title = f"{row['measure']} {'↓' if row.get('direction') == 'decrease' else '↑'} {row['measure_title']}"
     return title + (f" — {row['group_title']}" if row.get("group_title") else "")
 
 
 def _measure_table(report: ScorecardReport) -> Table:
-    header = ["Measure", "Rate", "95% interval", "n / N", "Network", "Benchmark", "Target", "Trend", "Target met"]
+    header = ["Measure", "Rate", "95% interval", "n / N", "Network", "Benchmark", "Target", "Trend", "Status"]
     data: list[list[Any]] = [header]
     styles = table_style()
     for i, row in enumerate(report.rows.to_dict("records"), start=1):
@@ -98,7 +99,8 @@ def _measure_table(report: ScorecardReport) -> Table:
         if colour is not None:
             styles.add("TEXTCOLOR", (8, i), (8, i), colour)
             styles.add("FONT", (8, i), (8, i), "Helvetica-Bold", 8)
-    widths = [95 * mm, 18 * mm, 28 * mm, 24 * mm, 18 * mm, 20 * mm, 16 * mm, 22 * mm, 18 * mm]
+    styles.add("ALIGN", (8, 0), (8, -1), "LEFT")
+    widths = [82 * mm, 17 * mm, 28 * mm, 24 * mm, 17 * mm, 20 * mm, 15 * mm, 22 * mm, 34 * mm]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(styles)
     return table
@@ -207,11 +209,13 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
                   "meet their target when at or below it. † figures reported by the practice (paper log or "
                   "submission) rather than computed.", STYLES["body"]),
     ]
-    met = report.rows["meets_target"].dropna().astype(bool) if "meets_target" in report.rows else pd.Series([], dtype=bool)
-    if len(met):
+    if "status" in report.rows and len(report.rows):
         cover.append(Spacer(1, 6 * mm))
-        cover.append(Paragraph(f"<b>{int(met.sum())} of {len(met)}</b> rates with a target meet it.", STYLES["h2"]))
-    story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report), PageBreak(),
+        cover.append(Paragraph(headline(report.rows["status"]), STYLES["h2"]))
+    cover.append(Paragraph(LEGEND, STYLES["small"]))
+    story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report),
+                        Spacer(1, 3), Paragraph("↑ higher is better, ↓ lower is better. " + LEGEND, STYLES["small"]),
+                        PageBreak(),
                         Paragraph("Trend and comparison with the network", STYLES["h1"]), *_measure_panels(report)]
     if report.equity:
         story += [PageBreak(), *_equity(report)]

@@ -135,6 +135,9 @@ class ScorecardService:
 
     # --- lookups ----------------------------------------------------------------------------------------
 
+    def practice_codes(self) -> list[str]:
+        return [str(c) for c in self._practices()["practice_code"]]
+
     def _practices(self) -> pd.DataFrame:
         with self.ctx.db.session() as s:
             rows = s.execute(select(Practice.id, Practice.code, Practice.name).order_by(Practice.code)).all()

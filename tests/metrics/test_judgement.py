@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from carenet_desktop.metrics.judgement import MIN_BASE, ORDER, Status, counts, explain, headline, judge, judge_one
+from carenet_desktop.metrics.judgement import (
+    MIN_BASE,
+    ORDER,
+    Status,
+    counts,
+    explain,
+    headline,
+    judge,
+    judge_one,
+)
 from carenet_desktop.metrics.statistics import Z95
 
 

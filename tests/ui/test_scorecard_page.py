@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
+from carenet_desktop.metrics.judgement import ORDER, Status, judge
 from carenet_desktop.models import AggregateEntry
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
-import pandas as pd
-
-from carenet_desktop.metrics.judgement import ORDER, Status, judge
 from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
