@@ -104,7 +104,7 @@ def test_colours_follow_the_judgement_in_the_measure_direction(qtbot, qtmodeltes
     # lower is better for DOWN; TGT misses its target but is better than the network beyond chance
     assert colour == [GOOD, BAD, GOOD, None, None]
     assert model.index(3, 1).data() == "–"
-    assert model.index(0, 0).data().startswith("UP ↑ A measure") and model.index(1, 0).data().startswith("DOWN ↓")
+    assert model.index(0, 0).data() == "UP ↑ A measure" and model.index(1, 0).data().startswith("DOWN ↓")
     assert "95% interval" in model.index(4, 2).data(Qt.ItemDataRole.ToolTipRole)
     assert Status.TOO_FEW.value in model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
@@ -122,3 +122,27 @@ def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> N
         assert [table.columnWidth(c) for c in columns] == widths
         for c, width in zip(columns, widths, strict=True):
             assert table.sizeHintForColumn(c) <= width, (page.practice_combo.currentText(), c)
+
+
+def test_measure_names_and_the_users_column_width_are_kept(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The measure column shows the rate's name and direction, wraps, and a width the user gives it is
+    remembered for the next window."""
+    from carenet_desktop.ui.settings import WindowState
+
+    assert page.table.wordWrap()
+    first = page.proxy.index(0, 0)
+    row = first.data(ROW_ROLE)
+    assert first.data().startswith(f"{row['measure']} ↑") or first.data().startswith(f"{row['measure']} ↓")
+    free = page.table.viewport().width() - sum(page.table.columnWidth(c) for c in range(1, page.model.columnCount()))
+    assert page.table.columnWidth(0) >= min(free - 2, 216)  # the free width goes to the names
+    page.table.horizontalHeader().resizeSection(0, 420)  # as the user drags it
+    state = WindowState()
+    page.save_state(state)
+    other = ScorecardsPage(page.session, today=dt.date(2026, 11, 24))
+    qtbot.addWidget(other)
+    other.restore_state(state)
+    other.resize(1100, 700)
+    other.show()
+    with qtbot.waitSignal(other.loaded, timeout=WAIT):
+        other.activate()
+    assert other.table.columnWidth(0) == 420

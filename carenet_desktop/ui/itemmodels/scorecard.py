@@ -49,10 +49,12 @@ def direction_arrow(row: dict[str, Any]) -> str:
 
 
 def measure_text(row: dict[str, Any]) -> str:
-    """The measure, its direction and its full name (and the rate's name for measures of several rates)."""
-    title = row.get("measure_title") or ""
-    text = f"{row['measure']} {direction_arrow(row)} {title}".rstrip()
-    return text + (f" — {row['group_title']}" if row.get("group_title") else "")
+    """The measure, its direction and the rate's own name first, then the measure's full title (wrapped on
+    two lines in the table; the tooltip has the whole specification)."""
+    title = str(row.get("measure_title") or "")
+    group = str(row.get("group_title") or "")
+    first = f"{row['measure']} {direction_arrow(row)} {group or title}".rstrip()
+    return first + (f" — {title}" if group and title and group.lower() != title.lower() else "")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", LEGEND, lambda r: status(r).value, lambda r: ORDER.index(status(r)),
            align_right=False),
     Column("interval", "95% interval", "Wilson 95% confidence interval of the rate",
-           lambda r: f"{_pct(r.get('ci_low'))} – {_pct(r.get('ci_high'))}", lambda r: _num(r.get("ci_low"))),
+           lambda r: "–" if r.get("ci_low") is None else f"{r['ci_low'] * 100:.1f}–{_pct(r.get('ci_high'))}",
+           lambda r: _num(r.get("ci_low"))),
     Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
            lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"])),
     Column("network", "Network", "The pooled rate of every practice in the network",

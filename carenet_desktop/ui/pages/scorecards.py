@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 #: how long after the scorecard is shown its sparklines start computing (ms)
 TRENDS_DELAY_MS = 150
+#: the Measure column's narrowest width when it fills the table's free width (until the user resizes it;
+#: theirs is then remembered)
+MEASURE_WIDTH = 216
 
 
 @dataclass(frozen=True)
@@ -184,9 +187,15 @@ class ScorecardsPage(Page):
         header = self.table.horizontalHeader()
         # sized to fit every practice's figures when data arrives (``_size_columns``), then left alone
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(TREND_COLUMN, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(TREND_COLUMN, 110)
+        self.table.setColumnWidth(TREND_COLUMN, 96)
+        # the measure's full name wraps on two lines of a column the user may widen (remembered)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setDefaultSectionSize(2 * self.table.fontMetrics().lineSpacing() + 12)
+        self.table.setColumnWidth(0, MEASURE_WIDTH)
+        self._measure_width: int | None = None  # the user's own width of the Measure column
+        self._fitting = False
+        header.sectionResized.connect(self._on_section_resized)
         self.table.setItemDelegateForColumn(TREND_COLUMN, SparklineDelegate(TREND_ROLE, self.table))
         self.table.activated.connect(self._on_row_activated)
         self.table.setToolTip("Double-click a measure (or press Enter) for its trend, every practice, equity and patients")
@@ -331,6 +340,10 @@ class ScorecardsPage(Page):
             self.period_combo.setCurrentIndex(index)
             self.period_combo.blockSignals(False)
         self._remembered_practice = state.last_practice()
+        width = state.measure_column_width()
+        if width is not None:
+            self._measure_width = max(120, width)
+            self._fit_measure_column()
         self._splitter_states = {name: state.splitter_state(f"measure_{name}") for name in SPLITTERS}
         if self._detail is not None:
             self._detail.restore_splitters(self._splitter_states)
@@ -340,6 +353,8 @@ class ScorecardsPage(Page):
         if code:
             state.set_last_practice(str(code))
         state.set_last_year(int(self.period_combo.currentData()))
+        if self._measure_width is not None:
+            state.set_measure_column_width(self._measure_width)
         states = self._detail.splitter_states() if self._detail is not None else self._splitter_states
         for name, value in states.items():
             if value is not None:
@@ -359,8 +374,29 @@ class ScorecardsPage(Page):
         widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
                   for c in columns}
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
-        for column in columns:
-            self.table.resizeColumnToContents(column)
+        bold = self.table.horizontalHeader().fontMetrics()
+        for column in columns:  # the cells' widths, and the header's title (its sort arrow may overlap)
+            self.table.setColumnWidth(column, max(self.table.sizeHintForColumn(column),
+                                                  bold.horizontalAdvance(COLUMNS[column].title) + 20))
+        self._fit_measure_column()
+
+    def _fit_measure_column(self) -> None:
+        """The Measure column takes the table's free width (at least ``MEASURE_WIDTH``), unless the user
+        gave it a width of their own."""
+        others = sum(self.table.columnWidth(c) for c in range(1, len(COLUMNS)))
+        free = self.table.viewport().width() - others - 2
+        self._fitting = True
+        self.table.setColumnWidth(0, self._measure_width or max(MEASURE_WIDTH, free))
+        self._fitting = False
+
+    def _on_section_resized(self, section: int, _old: int, new: int) -> None:
+        if section == 0 and not self._fitting:
+            self._measure_width = new
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        if self.data is not None:
+            self._fit_measure_column()
 
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""
