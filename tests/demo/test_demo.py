@@ -330,4 +330,4 @@ def test_vision_screening_is_recorded_so_vis_is_not_zero_everywhere(demo):
     ages = q(con, "SELECT MIN(julianday(p.performed_start) - julianday(pt.birth_date)), "
                   "MAX(julianday(p.performed_start) - julianday(pt.birth_date)) FROM procedure p "
                   "JOIN patient pt ON pt.id = p.patient_id WHERE p.code IN ('99173', '99177')")[0]
-    assert 3 * 365 <= ages[0] and ages[1] < 6 * 366
+    assert ages[0] >= 3 * 365 and ages[1] < 6 * 366
