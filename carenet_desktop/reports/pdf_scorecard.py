@@ -142,7 +142,7 @@ def _equity(report: ScorecardReport) -> list[Any]:
     flow: list[Any] = [Paragraph("Equity: results by payer, race, ethnicity and language", STYLES["h1"]),
                        Paragraph("Each group's rate with its 95% interval and the gap to the best-served group of the "
                                  "same stratum; <font color='#c53030'>red</font>: a gap beyond chance (intervals do "
-                                 "not overlap). Groups of fewer than 11 are shown as “<11”.", STYLES["body"]),
+                                 "not overlap). Groups of fewer than 11 are shown as “fewer than 11” and not ranked.", STYLES["body"]),
                        Spacer(1, 4)]
     for title, frame in report.equity.items():
         if frame.empty:
@@ -150,11 +150,12 @@ def _equity(report: ScorecardReport) -> list[Any]:
         data: list[list[Any]] = [["Measure", title, "Rate", "95% interval", "n / N", "Gap to best"]]
         styles = table_style()
         for i, r in enumerate(frame.to_dict("records"), start=1):
-            small = r.get("rate_base") is not None and 0 < int(r["rate_base"]) < 11
-            data.append([r["measure"], str(r["value_title"]), "<11" if small else pct(r.get("rate")),
+            small = bool(r.get("small")) or (r.get("rate_base") is not None and 0 < int(r["rate_base"]) < 11)
+            data.append([r["measure"], str(r["value_title"]), "–" if small else pct(r.get("rate")),
                          "" if small else f"{pct(r.get('ci_low'))} – {pct(r.get('ci_high'))}",
-                         "<11" if small else f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
-                         "" if small else ("best" if r.get("gap") == 0 else f"{float(r.get('gap') or 0) * 100:.1f} pts")])
+                         "fewer than 11" if small else f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
+                         "not ranked" if small else ("best" if r.get("gap") == 0 else
+                                                     f"{float(r.get('gap') or 0) * 100:.1f} pts")])
             if r.get("significant") and not small:
                 styles.add("TEXTCOLOR", (5, i), (5, i), BAD)
         styles.add("ALIGN", (1, 0), (1, -1), "LEFT")

@@ -237,10 +237,10 @@ def equity_table(service: ScorecardService, period: Period, measure_id: str, gro
         gaps.insert(0, "stratum", stratum)
         gaps["stratum_title"] = STRATUM_TITLES[stratum]
         gaps["value_title"] = gaps["value"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
-        gaps["best_title"] = gaps["best"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
+        gaps["best_title"] = gaps["best"].map(lambda v, lab=labels: None if v is None or v != v else lab.get(str(v), str(v)))
         pieces.append(gaps)
     columns = ["stratum", "stratum_title", "value", "value_title", "numerator", "rate_base", "rate", "ci_low",
-               "ci_high", "best", "best_title", "gap", "significant"]
+               "ci_high", "best", "best_title", "gap", "significant", "small"]
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     out = pd.concat(pieces, ignore_index=True)[columns]
