@@ -23,6 +23,7 @@ from reportlab.platypus import (
     Table,
 )
 
+from ..metrics.catalogue import get_measure
 from ..metrics.judgement import LEGEND, Status, headline
 from .pdf_common import (
     BAD,
@@ -61,7 +62,17 @@ def _verdict(row: Any) -> tuple[str, Any]:
     return state.value, {"good": GOOD, "bad": BAD}.get(state.tone)
 
 
-def _arrow(points: list[float | None], direction: str) -> str:
+def rolling_note(measure_id: str) -> str | None:
+    """Why the measure's rolling 12-month rate behaves unusually (``Measure.rolling_note``), if it does."""
+    try:
+        return getattr(get_measure(measure_id), "rolling_note", None)
+    except KeyError:
+        return None
+
+
+def _arrow(points: list[float | None], direction: str, measure_id: str = "") -> str:
+    if rolling_note(measure_id):
+        return "steps *"  # a step is a new intake cohort, not better or worse care
     values = [p for p in points if p is not None and not math.isnan(p)]
     if len(values) < 2:
         return "–"
@@ -93,7 +104,7 @@ def _measure_table(report: ScorecardReport) -> Table:
             pct(row.get("network_rate")),
             pct(row.get("benchmark")),
             pct(row.get("target")),
-            _arrow(report.trends.get(key, []), str(row.get("direction"))),
+            _arrow(report.trends.get(key, []), str(row.get("direction")), key[0]),
             verdict,
         ])
         if colour is not None:
@@ -123,7 +134,9 @@ def _measure_panels(report: ScorecardReport) -> list[Any]:
                           f"({count(row.get('numerator'))} of {count(row.get('rate_base'))})", STYLES["cell"])
         caption = Paragraph("Left: rate over the rolling 12 months ending each month"
                             + (f" ({report.trend_labels[0]} – {report.trend_labels[-1]})" if report.trend_labels else "")
-                            + ", target dashed. Right: every practice of the network, this one highlighted.",
+                            + ", target dashed. Right: every practice of the network, this one highlighted."
+                            + (f" <b>Why the trend moves in steps:</b> {rolling_note(key[0])}"
+                               if rolling_note(key[0]) else ""),
                             STYLES["small"])
         cell = Table([[title], [Table([[trend, distribution]], colWidths=[width * 0.45, width * 0.55])], [caption]],
                      colWidths=[width])
@@ -216,6 +229,8 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
     cover.append(Paragraph(LEGEND, STYLES["small"]))
     story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report),
                         Spacer(1, 3), Paragraph("↑ higher is better, ↓ lower is better. " + LEGEND, STYLES["small"]),
+                        *[Paragraph(f"* {m}: {rolling_note(m)}", STYLES["small"])
+                          for m in dict.fromkeys(str(x) for x in report.rows["measure"]) if rolling_note(m)],
                         PageBreak(),
                         Paragraph("Trend and comparison with the network", STYLES["h1"]), *_measure_panels(report)]
     if report.equity:

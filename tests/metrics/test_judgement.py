@@ -86,3 +86,4 @@ def test_explain_names_the_interval_the_network_and_the_target() -> None:
     text = explain({"status": "No difference", "numerator": 1180, "rate_base": 1300, "rate": 1180 / 1300,
                     "network_rate": 0.91, "target": None})
     assert text.startswith("No difference") and "90.8%" in text and "network 91.0%" in text and "no target" in text
+

@@ -84,3 +84,18 @@ def test_equity_small_groups_say_fewer_than_11_and_are_never_best(page, qtbot) -
     assert any(r[4] == "★ best" for r in ranked)
     for column in (2, 3, 4):  # rate, counts and gap fit their column
         assert table.sizeHintForColumn(column) <= table.columnWidth(column)
+
+
+def test_the_cms136_trend_says_why_it_moves_in_steps(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    detail = page.detail
+    page.open_measure("CMS136", 0)
+    detail.show_tab("trend")
+    assert detail.trend_note.isVisibleTo(detail) and "intake period" in detail.trend_note.text()
+    page.close_measure()
+    page.open_measure("CMS117", 0)
+    assert not detail.trend_note.isVisibleTo(detail)
+    row = next(i for i in range(page.proxy.rowCount()) if page.proxy.index(i, 0).data().startswith("CMS136"))
+    from carenet_desktop.ui.itemmodels.scorecard import TREND_COLUMN
+
+    qtbot.waitUntil(lambda: page.trend_table is not None, timeout=WAIT)
+    assert "intake period" in page.proxy.index(row, TREND_COLUMN).data(Qt.ItemDataRole.ToolTipRole)

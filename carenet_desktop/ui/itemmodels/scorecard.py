@@ -99,6 +99,8 @@ class ScorecardTableModel(QAbstractTableModel):
         self._rows: list[dict[str, Any]] = []
         self._describe: Callable[[str], str | None] = lambda _m: ""
         self._trends: dict[tuple[str, int], list[float | None]] | None = None
+        #: measure id -> why its rolling rate behaves unusually (the trend's tooltip says it)
+        self.rolling_notes: dict[str, str] = {}
 
     def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str | None] | None = None) -> None:
         self.beginResetModel()
@@ -182,7 +184,9 @@ class ScorecardTableModel(QAbstractTableModel):
             if values is None:
                 return "The trend is being computed…"
             shown = [_pct(v) for v in values]
-            return f"Rolling 12-month rates, oldest first: {', '.join(shown)}" if shown else "No trend"
+            note = self.rolling_notes.get(str(row["measure"]))
+            text = f"Rolling 12-month rates, oldest first: {', '.join(shown)}" if shown else "No trend"
+            return text + (f"\n\nWhy it moves in steps: {note}" if note else "")
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None

@@ -147,6 +147,11 @@ EQUITY_COLUMNS = (
 )
 
 
+TREND_CAPTION = ("Each point is the rate over the 12 months ending that month, with its 95% interval. The p-chart "
+                 "limits (2σ, 3σ) around the practice's mean widen where the denominator is small: a point beyond 3σ "
+                 "is unlikely to be chance.")
+
+
 class MeasureDetailView(QWidget):
     back_requested = Signal()
     #: the user asked to open a patient (its internal id)
@@ -207,10 +212,13 @@ class MeasureDetailView(QWidget):
         self.trend_state = self._stack(self.trend_chart, "Computing the rolling 12-month rates…",
                                        "Try computing the trend again", lambda: self._start("trend"))
         box.addWidget(self.trend_state, 1)
-        self.trend_caption = paragraph("Each point is the rate over the 12 months ending that month, with its 95% "
-                                       "interval. The p-chart limits (2σ, 3σ) around the practice's mean widen "
-                                       "where the denominator is small: a point beyond 3σ is unlikely to be chance.")
+        self.trend_caption = paragraph(TREND_CAPTION)
         box.addWidget(self.trend_caption)
+        self.trend_note = paragraph("")  # why this measure's rolling rate behaves unusually, if it does
+        self.trend_note.setObjectName("trendNote")
+        self.trend_note.setStyleSheet("color: #8a4b08; font-weight: 600;")
+        self.trend_note.setVisible(False)
+        box.addWidget(self.trend_note)
         self.tabs.addTab(page, "Trend")
 
     def _build_practices_tab(self) -> None:
@@ -322,7 +330,11 @@ class MeasureDetailView(QWidget):
         self.cancel()
         self.key = key
         self.patients = None
-        self.patients_table.setColumnHidden(EPISODE_COLUMN, get_measure(key.measure_id).basis != "episode")
+        measure = get_measure(key.measure_id)
+        self.patients_table.setColumnHidden(EPISODE_COLUMN, measure.basis != "episode")
+        note = getattr(measure, "rolling_note", None)
+        self.trend_note.setText(f"Why this trend moves in steps: {note}" if note else "")
+        self.trend_note.setVisible(bool(note))
         self.title_label.setText(key.title)
         self.title_label.setAccessibleName(key.title)
         self.summary_label.setText(summary or f"{key.practice_code} · {key.period.label}")

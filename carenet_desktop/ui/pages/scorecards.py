@@ -180,6 +180,7 @@ class ScorecardsPage(Page):
         layout.addLayout(tiles)
 
         self.model = ScorecardTableModel(self)
+        self.model.rolling_notes = {m.id: note for m in all_measures() if (note := getattr(m, "rolling_note", None))}
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
