@@ -39,6 +39,7 @@ def _window(store, qtbot):  # type: ignore[no-untyped-def]
     session = Session(ServiceContext(open_database(store), username="tester"))
     page = ScorecardsPage(session, today=dt.date(2026, 3, 1))
     qtbot.addWidget(page)
+    page.period_combo.setCurrentIndex(page.period_combo.findData("2025"))
     with qtbot.waitSignal(page.loaded, timeout=120000):
         page.activate()
     page.select_practice("P001")

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from carenet_desktop.metrics.judgement import ORDER, Status, judge
+from carenet_desktop.metrics.period import Period
 from carenet_desktop.models import AggregateEntry
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
@@ -44,6 +45,7 @@ def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
     qtbot.addWidget(widget)
     widget.resize(1100, 700)
     widget.show()
+    widget.period_combo.setCurrentIndex(widget.period_combo.findData("2025"))  # the year with the paper log
     with qtbot.waitSignals([widget.loaded, widget.trends_loaded], timeout=WAIT):
         widget.activate()
     yield widget
@@ -54,8 +56,25 @@ def _rows(page: ScorecardsPage) -> list[dict]:
     return [page.proxy.index(i, 0).data(ROW_ROLE) for i in range(page.proxy.rowCount())]
 
 
-def test_loads_the_last_complete_year_for_the_first_practice(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.period_combo.currentData() == 2025
+def test_offers_years_quarters_months_and_rolling_12_months_from_this_year_to_date(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.ui import periods
+
+    today = dt.date(2026, 11, 24)
+    offered = periods.choices(today)
+    assert offered[0] == ("2026 (year to date)", "2026")  # the one default of every page, labelled
+    keys = [k for _, k in offered]
+    assert {"2025", "2023", "2026-Q4", "2025-Q1", "2026-11", "2025-12", "2025-11-01..2026-10-31"} <= set(keys)
+    assert "2026-12" not in keys and "2027" not in keys  # nothing in the future
+    labels = dict((k, label) for label, k in offered)
+    assert labels["2026-Q4"] == "2026 Q4 (to date)" and labels["2026-07"] == "Jul 2026"
+    assert labels["2025-11-01..2026-10-31"] == "12 months to Oct 2026"
+    for key in keys:  # every key reads back as the period it names
+        assert periods.key(Period.parse(key)) == key
+    assert periods.default_period(today) == Period.year(2026)
+
+
+def test_loads_the_chosen_period_for_the_first_practice(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.period_combo.currentData() == "2025"
     assert page.state.currentIndex() == page.STATE_TABLE
     rows = _rows(page)
     assert rows and {r["practice_code"] for r in rows} == {"P001"}

@@ -29,6 +29,7 @@ from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
+from .. import periods
 from ..itemmodels.scorecard import (
     COLUMNS,
     ROW_ROLE,
@@ -96,7 +97,8 @@ def load_trends(progress: Progress, trends: TrendTables, period: Period) -> Tren
 
 
 def default_year(today: dt.date | None = None) -> int:
-    """The last complete calendar year: what a scorecard usually reports."""
+    """The last complete calendar year: what a report (PDF) usually covers. The window's pages start on the
+    current year to date instead (``periods.default_period``)."""
     return (today or dt.date.today()).year - 1
 
 
@@ -152,12 +154,14 @@ class ScorecardsPage(Page):
         period_label = QLabel("P&eriod")
         self.period_combo = QComboBox()
         self.period_combo.setAccessibleName("Reporting period")
-        self.period_combo.setToolTip("The calendar year reported (measures look back before it as their specifications say)")
+        self.period_combo.setToolTip("The period reported: the current year to date (the default of every page), "
+                                     "a past year, a quarter, a month or the last 12 complete months (measures look "
+                                     "back before it as their specifications say)")
         period_label.setBuddy(self.period_combo)
-        year = default_year(today)
-        for y in range(year + 1, year - 4, -1):
-            self.period_combo.addItem(str(y), y)
-        self.period_combo.setCurrentIndex(1)
+        self._today = today or dt.date.today()
+        for label, key in periods.choices(self._today):
+            self.period_combo.addItem(label, key)
+        self.period_combo.setCurrentIndex(0)  # the current measurement period to date
         self.period_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the scorecard")
@@ -219,7 +223,13 @@ class ScorecardsPage(Page):
     # --- loading ------------------------------------------------------------------------------
     @property
     def period(self) -> Period:
-        return Period.year(int(self.period_combo.currentData()))
+        return Period.parse(str(self.period_combo.currentData()))
+
+    def select_period(self, period: Period) -> None:
+        """Show ``period`` (one the combo offers)."""
+        index = self.period_combo.findData(periods.key(period))
+        if index >= 0:
+            self.period_combo.setCurrentIndex(index)
 
     def load(self) -> None:
         """Compute the chosen period's table; a load still running (another year, older data) is cancelled
@@ -296,7 +306,7 @@ class ScorecardsPage(Page):
         code = str(self.practice_combo.currentData())
         key = MeasureKey(measure_id, group_index, code, self.data.period, frozenset({code}))
         row = next((r for r in self.model.rows() if r["measure"] == measure_id and int(r["group_index"]) == group_index), None)
-        summary = self.practice_combo.currentText() + f" · {self.data.period.label}"
+        summary = self.practice_combo.currentText() + f" · {periods.describe(self.data.period, self._today)}"
         if row is not None and row.get("rate") is not None:
             summary += (f" · rate {row['rate'] * 100:.1f}% ({int(row['numerator']):,} of {int(row['rate_base']):,}),"
                         f" network {_pct(row.get('network_rate'))}, target {_pct(row.get('target'))}")
@@ -335,7 +345,8 @@ class ScorecardsPage(Page):
     def restore_state(self, state: WindowState) -> None:
         """The practice and year last shown, and the detail view's splitters; before the first load."""
         year = state.last_year()
-        index = self.period_combo.findData(year) if year is not None else -1
+        remembered = state.last_period() or (str(year) if year is not None else None)
+        index = self.period_combo.findData(remembered) if remembered is not None else -1
         if index >= 0:
             self.period_combo.blockSignals(True)
             self.period_combo.setCurrentIndex(index)
@@ -353,7 +364,7 @@ class ScorecardsPage(Page):
         code = self.practice_combo.currentData()
         if code:
             state.set_last_practice(str(code))
-        state.set_last_year(int(self.period_combo.currentData()))
+        state.set_last_period(str(self.period_combo.currentData()))
         if self._measure_width is not None:
             state.set_measure_column_width(self._measure_width)
         states = self._detail.splitter_states() if self._detail is not None else self._splitter_states
@@ -414,7 +425,7 @@ class ScorecardsPage(Page):
         name = practice.name if practice else "this practice"
         patients = f" ({practice.patients:,} children)" if practice else ""
         self.subtitle.setText(
-            f"{name}{patients} in {self.data.period.label}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
+            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
             "measures, beside the network rate, the best-practice benchmark and the network target."
         )
         if rows:
