@@ -218,12 +218,29 @@ class ScorecardsPage(Page):
         layout.addWidget(self.footnote)
 
         self._detail: MeasureDetailView | None = None  # built when a measure is first opened
+        self._pending: tuple[str, str, int] | None = None  # a rate to open once its period is computed
         self._splitter_states: dict[str, QByteArray | None] = {}
 
     # --- loading ------------------------------------------------------------------------------
     @property
     def period(self) -> Period:
         return Period.parse(str(self.period_combo.currentData()))
+
+    def show_rate(self, practice_code: str, period: Period, measure_id: str, group_index: int = 0) -> None:
+        """Open one practice's rate for ``period`` (from the network heat map): at once when that period is
+        shown, else once it is computed."""
+        self._remembered_practice = practice_code
+        if self.data is not None and self.data.period == period and not self.loading("load"):
+            self.close_measure()
+            self.select_practice(practice_code)
+            self.open_measure(measure_id, group_index)
+            return
+        self._pending = (practice_code, measure_id, group_index)
+        if self.period_combo.findData(periods.key(period)) == self.period_combo.currentIndex() and self.loaded_once:
+            return  # that period is being computed
+        self.select_period(period)
+        if not self.loaded_once:
+            self.activate()
 
     def select_period(self, period: Period) -> None:
         """Show ``period`` (one the combo offers)."""
@@ -254,8 +271,18 @@ class ScorecardsPage(Page):
         index = self.practice_combo.findData(current)
         self.practice_combo.setCurrentIndex(max(index, 0))
         self.practice_combo.blockSignals(False)
+        if self._pending is not None:
+            index = self.practice_combo.findData(self._pending[0])
+            if index >= 0:
+                self.practice_combo.blockSignals(True)
+                self.practice_combo.setCurrentIndex(index)
+                self.practice_combo.blockSignals(False)
         self._size_columns(data)
         self._show_practice()
+        if self._pending is not None:
+            _code, measure_id, group_index = self._pending
+            self._pending = None
+            self.open_measure(measure_id, group_index)
         if self._detail is not None and self.views.currentWidget() is self._detail and self._detail.key is not None:
             key = self._detail.key  # the measure open stays open, read again from the new table
             self.open_measure(key.measure_id, key.group_index, focus=False)
