@@ -52,8 +52,16 @@ def _rates(table: pd.DataFrame) -> list[tuple[str, int, str, Any]]:
             for r in keys.sort_values(["measure", "group_index"]).itertuples(index=False)]
 
 
-def _rate_name(measure: str, title: str, group: Any) -> str:
-    return f"{measure} · {title}" + (f" — {group}" if isinstance(group, str) and group else "")
+def _arrow(table: pd.DataFrame, measure: str) -> str:
+    """↓ for a lower-is-better measure, ↑ otherwise (as in the window and the practice's PDF)."""
+    if "direction" not in table:
+        return "·"
+    down = (table.loc[table["measure"] == measure, "direction"] == "decrease").any()
+    return "↓" if down else "↑"
+
+
+def _rate_name(measure: str, title: str, group: Any, arrow: str = "·") -> str:
+    return f"{measure} {arrow} {title}" + (f" — {group}" if isinstance(group, str) and group else "")
 
 
 def _matrix(report: NetworkReport) -> list[Any]:
@@ -70,7 +78,7 @@ def _matrix(report: NetworkReport) -> list[Any]:
         for i, (measure, group, title, gtitle) in enumerate(_rates(table), start=1):
             part = table[(table["measure"] == measure) & (table["group_index"] == group)].set_index("practice_code")
             first = part.iloc[0]
-            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle), STYLES["cell"]),
+            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle, _arrow(table, measure)), STYLES["cell"]),
                               pct(first.get("network_rate")), pct(first.get("abc"))]
             for j, (code, _) in enumerate(chunk):
                 if code not in part.index:
@@ -118,7 +126,7 @@ def _funnels(report: NetworkReport) -> list[Any]:
         caption = (f"Network {pct(centre)} · ABC {pct(None if first is None else first.get('abc'))} · target "
                    f"{pct(target)}" + (f"<br/><font color='#c53030'>Outside 3σ: {', '.join(flagged)}</font>"
                                        if flagged else ""))
-        cell = Table([[Paragraph(f"<b>{_rate_name(measure, title, gtitle)}</b>", STYLES["cell"])],
+        cell = Table([[Paragraph(f"<b>{_rate_name(measure, title, gtitle, _arrow(table, measure))}</b>", STYLES["cell"])],
                       [Table([[funnel, trend]], colWidths=[width * 0.63, width * 0.37])],
                       [Paragraph(caption, STYLES["small"])]], colWidths=[width])
         cell.setStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -148,7 +156,8 @@ def _flags(report: NetworkReport) -> list[Any]:
     styles = table_style()
     for i, r in enumerate(flagged.to_dict("records"), start=1):
         better = int(r["funnel_flag"]) > 0
-        data.append([Paragraph(_rate_name(r["measure"], r["measure_title"], r["group_title"]), STYLES["cell"]),
+        data.append([Paragraph(_rate_name(r["measure"], r["measure_title"], r["group_title"],
+                                               _arrow(table, str(r["measure"]))), STYLES["cell"]),
                      str(r["label"]), pct(r.get("rate")), f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
                      pct(r.get("network_rate")), "better" if better else "worse"])
         styles.add("TEXTCOLOR", (5, i), (5, i), GOOD if better else BAD)
