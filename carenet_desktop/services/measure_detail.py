@@ -46,9 +46,10 @@ STATUS_ORDER = ("gap", "numerator", "exclusion", "exception")
 STATUS_TITLES = {"gap": "Gap", "numerator": "Met", "exclusion": "Excluded", "exception": "Exception"}
 
 
-def trend_periods(period: Period, count: int = TREND_POINTS) -> list[Period]:
-    """The rolling 12-month periods ending each month up to the end of ``period`` (oldest first)."""
-    return rolling_12_months(period.end, count)
+def trend_periods(period: Period, count: int = TREND_POINTS, today: dt.date | None = None) -> list[Period]:
+    """The rolling 12-month periods ending each month up to the end of ``period`` (oldest first); for a
+    period not over yet (the year to date) up to the current month, never into months still to come."""
+    return rolling_12_months(min(period.end, today or dt.date.today()), count)
 
 
 def trend_table(service: ScorecardService, period: Period, progress: Progress | None = None,

@@ -165,3 +165,11 @@ def test_measure_names_and_the_users_column_width_are_kept(page, qtbot) -> None:
     with qtbot.waitSignal(other.loaded, timeout=WAIT):
         other.activate()
     assert other.table.columnWidth(0) == 420
+
+
+def test_the_year_to_dates_trend_ends_this_month_not_in_months_to_come() -> None:
+    from carenet_desktop.services.measure_detail import trend_periods
+
+    ytd = trend_periods(Period.year(2026), today=dt.date(2026, 7, 15))
+    assert ytd[-1] == Period(dt.date(2025, 8, 1), dt.date(2026, 7, 31)) and len(ytd) == 12
+    assert trend_periods(Period.year(2025), today=dt.date(2026, 7, 15))[-1] == Period.year(2025)
