@@ -239,7 +239,8 @@ class EquityChart(pg.PlotWidget):
         for i, r in enumerate(rows):  # each stratum's name above its first row, a rule between strata
             if i == 0 or rows[i - 1]["stratum"] != r["stratum"]:
                 y = float(self.y[i])
-                title = pg.TextItem(str(r["stratum_title"]).upper(), color="#627d98", anchor=(1.0, 0.5))
+                title = pg.TextItem(str(r["stratum_title"]).upper(), color="#627d98", anchor=(1.0, 0.5),
+                                    fill=pg.mkBrush(255, 255, 255, 230))  # legible over a long interval
                 title.setPos(1.3, y)
                 self.addItem(title)
                 self._strata_items.append(title)
