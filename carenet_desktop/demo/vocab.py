@@ -126,6 +126,8 @@ PROC = {
     "caregiver_screen": _c("cpt", "96161", "Administration of caregiver-focused health risk assessment instrument"),
     "fluoride_pc": _c("cpt", "99188", "Application of topical fluoride varnish by a physician or other qualified health care professional"),
     "fluoride_dental": _c("cdt", "D1206", "topical application of fluoride varnish"),
+    "vision_acuity": _c("cpt", "99173", "Screening test of visual acuity, quantitative, bilateral"),
+    "vision_instrument": _c("cpt", "99177", "Instrument-based ocular screening (eg, photoscreening, automated-refraction), bilateral; with on-site analysis"),
     "nutrition": _c("snomed", "11816003", "Diet education (procedure)"),
     "nutrition_mnt": _c("cpt", "97802", "Medical nutrition therapy; initial assessment and intervention, individual, each 15 minutes"),
     "activity": _c("snomed", "435551000124105", "Counseling about physical activity (procedure)"),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .definition import POPULATIONS
-from .statistics import Direction, is_better, wilson_interval
+from .statistics import SMALL_CELL_MAX, Direction, is_better, wilson_interval
 
 COUNT_COLUMNS = {
     "initial-population": "initial_population",
@@ -64,26 +64,37 @@ def summarize(rows: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     return out
 
 
-def equity_gaps(summary: pd.DataFrame, stratum: str, direction: Direction = "increase", min_base: int = 1) -> pd.DataFrame:
+def equity_gaps(summary: pd.DataFrame, stratum: str, direction: Direction = "increase", min_base: int = 1,
+                rank_min: int = SMALL_CELL_MAX + 1) -> pd.DataFrame:
     """For each measure/group, the gap between every stratum and the best-served one.
 
     ``gap`` is how far a stratum is from the best rate (positive = worse, for either direction);
     ``significant`` is True when the two Wilson intervals do not overlap, a conservative sign that the
-    difference is real.
+    difference is real. Groups with a rate base under ``rank_min`` (the small-cell threshold: fewer than
+    11) are kept but never ranked: ``small`` is True, they cannot be the best, and their gap is NaN.
     """
     frame = summary[summary["rate_base"] >= min_base].copy()
     if frame.empty:
-        return frame.assign(best=pd.Series(dtype=object), gap=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+        return frame.assign(best=pd.Series(dtype=object), gap=pd.Series(dtype=float),
+                            significant=pd.Series(dtype=bool), small=pd.Series(dtype=bool))
     pieces = []
     for _, part in frame.groupby(["measure", "group_index"], sort=True):
         part = part.copy()
-        best_pos = part["rate"].idxmax() if direction == "increase" else part["rate"].idxmin()
+        small = (part["rate_base"] < rank_min).to_numpy()
+        part["small"] = small
+        ranked = part[~small]
+        if ranked.empty:
+            part["best"], part["gap"], part["significant"] = None, np.nan, False
+            pieces.append(part)
+            continue
+        best_pos = ranked["rate"].idxmax() if direction == "increase" else ranked["rate"].idxmin()
         best = part.loc[best_pos]
         part["best"] = best[stratum]
-        part["gap"] = (best["rate"] - part["rate"]) if direction == "increase" else (part["rate"] - best["rate"])
+        gap = (best["rate"] - part["rate"]) if direction == "increase" else (part["rate"] - best["rate"])
+        part["gap"] = gap.where(~small)
         worse = is_better(best["rate"], part["rate"], direction)
         no_overlap = (part["ci_high"] < best["ci_low"]) if direction == "increase" else (part["ci_low"] > best["ci_high"])
-        part["significant"] = worse & no_overlap.to_numpy()
+        part["significant"] = worse & no_overlap.to_numpy() & ~small
         pieces.append(part)
     return pd.concat(pieces, ignore_index=True)
 

@@ -70,6 +70,8 @@ class Measure(ABC):
     groups: ClassVar[tuple[Group, ...]]
     stratifiers: ClassVar[tuple[Stratifier, ...]] = ()
     valuesets: ClassVar[tuple[str, ...]] = ()  # canonical URLs of the value sets the logic uses
+    #: why this measure's rolling 12-month rate behaves unusually (shown beside every trend), or None
+    rolling_note: ClassVar[str | None] = None
     source: ClassVar[str] = "ecqm"  # ecqm | network | custom
     specification: ClassVar[dict[str, str]] = {}
     #: measurement years (by the period's last day) this version applies to: (first, last), None = open

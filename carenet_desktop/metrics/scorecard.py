@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .statistics import Direction, abc_benchmark, is_better, pooled_rate, practice_percentiles
+from .judgement import judge
+from .statistics import Z95, Direction, abc_benchmark, is_better, pooled_rate, practice_percentiles
 
 #: Columns of ``network_benchmarks``
 BENCHMARK_COLUMNS = (
@@ -53,7 +54,8 @@ def network_benchmarks(by_practice: pd.DataFrame, directions: Mapping[str, Direc
 def scorecard_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo], min_base: int = 1) -> pd.DataFrame:
     """One row per practice x measure x group: the practice's counts, rate and interval, the network rate,
     the benchmark (ABC, else the 90th percentile), the target, whether the target and the benchmark are
-    met (respecting inverse measures) and whether the practice lies outside the 2σ/3σ funnel limits."""
+    met (respecting inverse measures), whether the practice lies outside the 95% (±2, drawn at 1.96σ)/3σ funnel limits and its
+    ``status`` (``metrics.judgement``)."""
     if by_practice.empty:
         return by_practice.assign(network_rate=pd.Series(dtype=float))
     directions = {m: info.direction for m, info in measures.items()}
@@ -78,8 +80,9 @@ def scorecard_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo
     better = is_better(rate.to_numpy(dtype=float), centre, "increase")
     sign = np.where(up, np.where(better, 1, -1), np.where(better, -1, 1))  # +1 = better than the network
     outside3 = np.abs(deviation) > 3
-    outside2 = np.abs(deviation) > 2
+    outside2 = np.abs(deviation) > Z95  # the 95% limits: the judgement's "beyond chance"
     out["funnel_flag"] = np.where(np.isnan(deviation), 0, np.where(outside3, 3 * sign, np.where(outside2, 2 * sign, 0))).astype(int)
+    out["status"] = judge(out)  # the one judgement every screen, report and spreadsheet shows
     return out
 
 

@@ -201,7 +201,7 @@ def trend_line(points: Sequence[float | None], width: float, height: float, *, t
 
 def funnel_plot(points: Sequence[tuple[str, float, float, int]], centre: float, width: float, height: float,
                 *, target: float | None = None) -> Drawing:
-    """Practices' rates against their denominators, with the network rate and its 2σ/3σ limits.
+    """Practices' rates against their denominators, with the network rate and its 95%/3σ limits.
     ``points``: (label, rate, denominator, flag) where flag is the scorecard's funnel_flag."""
     d = Drawing(width, height)
     left, bottom = 26.0, 14.0
@@ -219,7 +219,7 @@ def funnel_plot(points: Sequence[tuple[str, float, float, int]], centre: float, 
         return left + plot_w * n / n_max, bottom + plot_h * (min(max(r, lo), hi) - lo) / (hi - lo)
 
     d.add(Rect(left, bottom, plot_w, plot_h, fillColor=None, strokeColor=RULE, strokeWidth=0.4))
-    for k, dash in ((2, [1, 2]), (3, [3, 2])):
+    for k, dash in ((1.959963984540054, [1, 2]), (3, [3, 2])):  # the 95% limits (the judgement's), 3σ
         for sign in (-1, 1):
             coords: list[float] = []
             for step in range(1, 61):

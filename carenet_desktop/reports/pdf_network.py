@@ -17,6 +17,7 @@ import pandas as pd
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
+from ..metrics.judgement import LEGEND, Status
 from .pdf_common import (
     BAD,
     GOOD,
@@ -52,8 +53,16 @@ def _rates(table: pd.DataFrame) -> list[tuple[str, int, str, Any]]:
             for r in keys.sort_values(["measure", "group_index"]).itertuples(index=False)]
 
 
-def _rate_name(measure: str, title: str, group: Any) -> str:
-    return f"{measure} · {title}" + (f" — {group}" if isinstance(group, str) and group else "")
+def _arrow(table: pd.DataFrame, measure: str) -> str:
+    """↓ for a lower-is-better measure, ↑ otherwise (as in the window and the practice's PDF)."""
+    if "direction" not in table:
+        return "·"
+    down = (table.loc[table["measure"] == measure, "direction"] == "decrease").any()
+    return "↓" if down else "↑"
+
+
+def _rate_name(measure: str, title: str, group: Any, arrow: str = "·") -> str:
+    return f"{measure} {arrow} {title}" + (f" — {group}" if isinstance(group, str) and group else "")
 
 
 def _matrix(report: NetworkReport) -> list[Any]:
@@ -72,7 +81,8 @@ def _matrix(report: NetworkReport) -> list[Any]:
             part = table[(table["measure"] == measure) & (table["group_index"] == group)].set_index("practice_code")
             first = part.iloc[0]
             mark = f"<super>{notes[measure]}</super>" if measure in notes else ""
-            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle) + mark, STYLES["cell"]),
+            row: list[Any] = [Paragraph(_rate_name(measure, title, gtitle, _arrow(table, measure)) + mark,
+                                        STYLES["cell"]),
                               pct(first.get("network_rate")), pct(first.get("abc"))]
             for j, (code, _) in enumerate(chunk):
                 if code not in part.index:
@@ -80,9 +90,10 @@ def _matrix(report: NetworkReport) -> list[Any]:
                     continue
                 r = part.loc[code]
                 row.append(pct(r.get("rate"), 0))
-                flag = int(r.get("funnel_flag") or 0)
-                if flag:
-                    styles.add("TEXTCOLOR", (3 + j, i), (3 + j, i), GOOD if flag > 0 else BAD)
+                value = r.get("status")
+                tone = Status(value).tone if isinstance(value, str) else "neutral"
+                if tone != "neutral":
+                    styles.add("TEXTCOLOR", (3 + j, i), (3 + j, i), GOOD if tone == "good" else BAD)
                     styles.add("FONT", (3 + j, i), (3 + j, i), "Helvetica-Bold", 8)
             data.append(row)
         width = PAGE[0] - 2 * MARGIN
@@ -93,10 +104,12 @@ def _matrix(report: NetworkReport) -> list[Any]:
         title = "Every practice side by side" + (f" ({start + 1}–{start + len(chunk)} of {len(codes)})"
                                                  if len(codes) > MATRIX_COLUMNS else "")
         flow += [Paragraph(title, STYLES["h1"]),
-                 Paragraph("Rates for the period; <font color='#2f855a'>green</font> / <font color='#c53030'>red"
-                           "</font>: better / worse than the network beyond the 2σ funnel limits. ABC: Achievable "
-                           "Benchmark of Care.", STYLES["small"]), Spacer(1, 3), t, Spacer(1, 3),
-                 *[Paragraph(line, STYLES["small"]) for line in footnotes], PageBreak()]
+                 Paragraph("Rates for the period, coloured by their status as in every scorecard: "
+                           "<font color='#2f855a'>green</font>: meets target, or better than network; "
+                           "<font color='#c53030'>red</font>: worse than network; black: no difference, or too few "
+                           "to say. ABC: Achievable Benchmark of Care. " + LEGEND, STYLES["small"]),
+                 Spacer(1, 3), t, Spacer(1, 3), *[Paragraph(line, STYLES["small"]) for line in footnotes],
+                 PageBreak()]
     return flow
 
 
@@ -118,7 +131,7 @@ def _funnels(report: NetworkReport) -> list[Any]:
         caption = (f"Network {pct(centre)} · ABC {pct(None if first is None else first.get('abc'))} · target "
                    f"{pct(target)}" + (f"<br/><font color='#c53030'>Outside 3σ: {', '.join(flagged)}</font>"
                                        if flagged else ""))
-        cell = Table([[Paragraph(f"<b>{_rate_name(measure, title, gtitle)}</b>", STYLES["cell"])],
+        cell = Table([[Paragraph(f"<b>{_rate_name(measure, title, gtitle, _arrow(table, measure))}</b>", STYLES["cell"])],
                       [Table([[funnel, trend]], colWidths=[width * 0.63, width * 0.37])],
                       [Paragraph(caption, STYLES["small"])]], colWidths=[width])
         cell.setStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -126,8 +139,9 @@ def _funnels(report: NetworkReport) -> list[Any]:
         cells.append(cell)
     flow: list[Any] = [Paragraph("Funnel plots and network trend", STYLES["h1"]),
                        Paragraph("Each dot is a practice: its rate against its denominator. Lines: the network rate, "
-                                 "2σ (dotted) and 3σ (dashed, red) limits, the target (green). A practice beyond 3σ "
-                                 "differs from the network by more than chance. Small chart: the network rate over "
+                                 "95% (dotted) and 3σ (dashed, red) limits, the target (green). A practice beyond the "
+                                 "95% limits is better or worse than the network beyond chance (its status); beyond "
+                                 "3σ it is listed at the end. Small chart: the network rate over "
                                  "the rolling 12 months ending each month.", STYLES["small"]), Spacer(1, 4)]
     for i in range(0, len(cells), 3):
         row = cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3]))
@@ -147,7 +161,8 @@ def _flags(report: NetworkReport) -> list[Any]:
     styles = table_style()
     for i, r in enumerate(flagged.to_dict("records"), start=1):
         better = int(r["funnel_flag"]) > 0
-        data.append([Paragraph(_rate_name(r["measure"], r["measure_title"], r["group_title"]), STYLES["cell"]),
+        data.append([Paragraph(_rate_name(r["measure"], r["measure_title"], r["group_title"],
+                                               _arrow(table, str(r["measure"]))), STYLES["cell"]),
                      str(r["label"]), pct(r.get("rate")), f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
                      pct(r.get("network_rate")), "better" if better else "worse"])
         styles.add("TEXTCOLOR", (5, i), (5, i), GOOD if better else BAD)

@@ -23,6 +23,8 @@ from reportlab.platypus import (
     Table,
 )
 
+from ..metrics.catalogue import get_measure
+from ..metrics.judgement import LEGEND, Status, headline
 from .pdf_common import (
     BAD,
     GOOD,
@@ -55,13 +57,23 @@ class ScorecardReport:
 
 
 def _verdict(row: Any) -> tuple[str, Any]:
-    met = row.get("meets_target")
-    if met is None or (isinstance(met, float) and math.isnan(met)) or pd.isna(met):
-        return "–", None
-    return ("met", GOOD) if bool(met) else ("not met", BAD)
+    """The row's status (``metrics.judgement``, the same words as the window) and its colour."""
+    value = row.get("status")
+    state = Status(value) if isinstance(value, str) else Status.TOO_FEW
+    return state.value, {"good": GOOD, "bad": BAD}.get(state.tone)
 
 
-def _arrow(points: list[float | None], direction: str) -> str:
+def rolling_note(measure_id: str) -> str | None:
+    """Why the measure's rolling 12-month rate behaves unusually (``Measure.rolling_note``), if it does."""
+    try:
+        return getattr(get_measure(measure_id), "rolling_note", None)
+    except KeyError:
+        return None
+
+
+def _arrow(points: list[float | None], direction: str, measure_id: str = "") -> str:
+    if rolling_note(measure_id):
+        return "steps *"  # a step is a new intake cohort, not better or worse care
     values = [p for p in points if p is not None and not math.isnan(p)]
     if len(values) < 2:
         return "–"
@@ -73,13 +85,13 @@ def _arrow(points: list[float | None], direction: str) -> str:
 
 
 def _name(row: Any) -> str:
-    title = f"{row['measure']} · {row['measure_title']}"
+    title = f"{row['measure']} {'↓' if row.get('direction') == 'decrease' else '↑'} {row['measure_title']}"
     return title + (f" — {row['group_title']}" if row.get("group_title") else "")
 
 
 def _measure_table(report: ScorecardReport) -> Table:
     notes, _ = version_footnotes(report.rows.to_dict("records"))
-    header = ["Measure", "Rate", "95% interval", "n / N", "Network", "Benchmark", "Target", "Trend", "Target met"]
+    header = ["Measure", "Rate", "95% interval", "n / N", "Network", "Benchmark", "Target", "Trend", "Status"]
     data: list[list[Any]] = [header]
     styles = table_style()
     for i, row in enumerate(report.rows.to_dict("records"), start=1):
@@ -96,13 +108,14 @@ def _measure_table(report: ScorecardReport) -> Table:
             pct(row.get("network_rate")),
             pct(row.get("benchmark")),
             pct(row.get("target")),
-            _arrow(report.trends.get(key, []), str(row.get("direction"))),
+            _arrow(report.trends.get(key, []), str(row.get("direction")), key[0]),
             verdict,
         ])
         if colour is not None:
             styles.add("TEXTCOLOR", (8, i), (8, i), colour)
             styles.add("FONT", (8, i), (8, i), "Helvetica-Bold", 8)
-    widths = [95 * mm, 18 * mm, 28 * mm, 24 * mm, 18 * mm, 20 * mm, 16 * mm, 22 * mm, 18 * mm]
+    styles.add("ALIGN", (8, 0), (8, -1), "LEFT")
+    widths = [82 * mm, 17 * mm, 28 * mm, 24 * mm, 17 * mm, 20 * mm, 15 * mm, 22 * mm, 34 * mm]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(styles)
     return table
@@ -125,7 +138,9 @@ def _measure_panels(report: ScorecardReport) -> list[Any]:
                           f"({count(row.get('numerator'))} of {count(row.get('rate_base'))})", STYLES["cell"])
         caption = Paragraph("Left: rate over the rolling 12 months ending each month"
                             + (f" ({report.trend_labels[0]} – {report.trend_labels[-1]})" if report.trend_labels else "")
-                            + ", target dashed. Right: every practice of the network, this one highlighted.",
+                            + ", target dashed. Right: every practice of the network, this one highlighted."
+                            + (f" <b>Why the trend moves in steps:</b> {rolling_note(key[0])}"
+                               if rolling_note(key[0]) else ""),
                             STYLES["small"])
         cell = Table([[title], [Table([[trend, distribution]], colWidths=[width * 0.45, width * 0.55])], [caption]],
                      colWidths=[width])
@@ -144,7 +159,7 @@ def _equity(report: ScorecardReport) -> list[Any]:
     flow: list[Any] = [Paragraph("Equity: results by payer, race, ethnicity and language", STYLES["h1"]),
                        Paragraph("Each group's rate with its 95% interval and the gap to the best-served group of the "
                                  "same stratum; <font color='#c53030'>red</font>: a gap beyond chance (intervals do "
-                                 "not overlap). Groups of fewer than 11 are shown as “<11”.", STYLES["body"]),
+                                 "not overlap). Groups of fewer than 11 are shown as “fewer than 11” and not ranked.", STYLES["body"]),
                        Spacer(1, 4)]
     for title, frame in report.equity.items():
         if frame.empty:
@@ -152,11 +167,12 @@ def _equity(report: ScorecardReport) -> list[Any]:
         data: list[list[Any]] = [["Measure", title, "Rate", "95% interval", "n / N", "Gap to best"]]
         styles = table_style()
         for i, r in enumerate(frame.to_dict("records"), start=1):
-            small = r.get("rate_base") is not None and 0 < int(r["rate_base"]) < 11
-            data.append([r["measure"], str(r["value_title"]), "<11" if small else pct(r.get("rate")),
+            small = bool(r.get("small")) or (r.get("rate_base") is not None and 0 < int(r["rate_base"]) < 11)
+            data.append([r["measure"], str(r["value_title"]), "–" if small else pct(r.get("rate")),
                          "" if small else f"{pct(r.get('ci_low'))} – {pct(r.get('ci_high'))}",
-                         "<11" if small else f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
-                         "" if small else ("best" if r.get("gap") == 0 else f"{float(r.get('gap') or 0) * 100:.1f} pts")])
+                         "fewer than 11" if small else f"{count(r.get('numerator'))} / {count(r.get('rate_base'))}",
+                         "not ranked" if small else ("best" if r.get("gap") == 0 else
+                                                     f"{float(r.get('gap') or 0) * 100:.1f} pts")])
             if r.get("significant") and not small:
                 styles.add("TEXTCOLOR", (5, i), (5, i), BAD)
         styles.add("ALIGN", (1, 0), (1, -1), "LEFT")
@@ -211,13 +227,17 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
                   "meet their target when at or below it. † figures reported by the practice (paper log or "
                   "submission) rather than computed.", STYLES["body"]),
     ]
-    met = report.rows["meets_target"].dropna().astype(bool) if "meets_target" in report.rows else pd.Series([], dtype=bool)
-    if len(met):
+    if "status" in report.rows and len(report.rows):
         cover.append(Spacer(1, 6 * mm))
-        cover.append(Paragraph(f"<b>{int(met.sum())} of {len(met)}</b> rates with a target meet it.", STYLES["h2"]))
+        cover.append(Paragraph(headline(report.rows["status"]), STYLES["h2"]))
+    cover.append(Paragraph(LEGEND, STYLES["small"]))
     _, footnotes = version_footnotes(report.rows.to_dict("records"))
     story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report),
-                        Spacer(1, 3 * mm), *[Paragraph(line, STYLES["small"]) for line in footnotes], PageBreak(),
+                        Spacer(1, 3), Paragraph("↑ higher is better, ↓ lower is better. " + LEGEND, STYLES["small"]),
+                        *[Paragraph(f"* {m}: {rolling_note(m)}", STYLES["small"])
+                          for m in dict.fromkeys(str(x) for x in report.rows["measure"]) if rolling_note(m)],
+                        *[Paragraph(line, STYLES["small"]) for line in footnotes],
+                        PageBreak(),
                         Paragraph("Trend and comparison with the network", STYLES["h1"]), *_measure_panels(report)]
     if report.equity:
         story += [PageBreak(), *_equity(report)]

@@ -46,9 +46,10 @@ STATUS_ORDER = ("gap", "numerator", "exclusion", "exception")
 STATUS_TITLES = {"gap": "Gap", "numerator": "Met", "exclusion": "Excluded", "exception": "Exception"}
 
 
-def trend_periods(period: Period, count: int = TREND_POINTS) -> list[Period]:
-    """The rolling 12-month periods ending each month up to the end of ``period`` (oldest first)."""
-    return rolling_12_months(period.end, count)
+def trend_periods(period: Period, count: int = TREND_POINTS, today: dt.date | None = None) -> list[Period]:
+    """The rolling 12-month periods ending each month up to the end of ``period`` (oldest first); for a
+    period not over yet (the year to date) up to the current month, never into months still to come."""
+    return rolling_12_months(min(period.end, today or dt.date.today()), count)
 
 
 def trend_table(service: ScorecardService, period: Period, progress: Progress | None = None,
@@ -259,10 +260,10 @@ def equity_table(service: ScorecardService, period: Period, measure_id: str, gro
         gaps.insert(0, "stratum", stratum)
         gaps["stratum_title"] = STRATUM_TITLES[stratum]
         gaps["value_title"] = gaps["value"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
-        gaps["best_title"] = gaps["best"].map(lambda v, lab=labels: lab.get(str(v), str(v)))
+        gaps["best_title"] = gaps["best"].map(lambda v, lab=labels: None if v is None or v != v else lab.get(str(v), str(v)))
         pieces.append(gaps)
     columns = ["stratum", "stratum_title", "value", "value_title", "numerator", "rate_base", "rate", "ci_low",
-               "ci_high", "best", "best_title", "gap", "significant"]
+               "ci_high", "best", "best_title", "gap", "significant", "small"]
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     out = pd.concat(pieces, ignore_index=True)[columns]

@@ -125,7 +125,7 @@ class ResultsCache:
                 progress: Progress | None = None) -> CachedResults:
         progress = progress or Progress()
         ids = tuple(m.id for m in select_measures(measure_ids))
-        key = (period, ids, self._stamp(ids))
+        key = (period, ids, self.stamp(ids))
         with self._lock:
             entry = self._entries.get(key) or self._read_disk(period, ids)
             if entry is None:
@@ -144,7 +144,7 @@ class ResultsCache:
             return
         ids = tuple(m.id for m in select_measures(measure_ids))
         with self._lock:
-            stamp = self._stamp(ids)
+            stamp = self.stamp(ids)
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
                 compute_pool.run(self, missing, ids, progress or Progress())
@@ -242,7 +242,7 @@ class ResultsCache:
         self._write_disk(updated)
         return updated
 
-    def _stamp(self, ids: tuple[str, ...]) -> str:
+    def stamp(self, ids: tuple[str, ...]) -> str:
         """What the rows of ``ids`` depend on besides the journal: the store's history and the definitions."""
         with self.ctx.db.session() as s:
             history = history_id(s)
@@ -251,7 +251,7 @@ class ResultsCache:
     # --- disk -----------------------------------------------------------------------------------------
 
     def _path(self, period: Period, ids: tuple[str, ...]) -> Path:
-        key = json.dumps([period.label, ids, self._signature, self._stamp(ids)])
+        key = json.dumps([period.label, ids, self._signature, self.stamp(ids)])
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
     def _write_disk(self, entry: CachedResults) -> None:

@@ -1,7 +1,9 @@
 """Aggregate results per measure, group and practice to a spreadsheet (no patient detail).
 
-The same counts as the scorecard; small cells are not suppressed because the file stays with whoever may
-read the aggregates (use the submission package for anything that leaves the practice).
+The scorecard's own rows (``ScorecardService.network_table``): the same counts, network rate, target and
+status (``metrics.judgement``) as the window and the PDFs. Small cells are not suppressed because the file
+stays with whoever may read the aggregates (use the submission package for anything that leaves the
+practice).
 """
 
 from __future__ import annotations
@@ -10,45 +12,49 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
 
-from ..metrics.catalogue import get_measure
 from ..metrics.period import Period
-from ..models import Practice
 from ..reports.spreadsheets import write_table
 from . import audit
 from .context import ServiceContext, ServiceError
-from .evaluation import evaluate, grouped_summary
+from .evaluation import select_measures
+from .scorecard import ScorecardService
 
 RESULT_COLUMNS = {
     "practice_code": "Practice", "practice_name": "Practice name", "measure": "Measure",
     "measure_version": "Measure version", "title": "Title", "group": "Rate", "initial_population": "Initial population", "denominator": "Denominator",
     "exclusions": "Exclusions", "exceptions": "Exceptions", "numerator": "Numerator", "rate_base": "Rate base",
-    "rate": "Rate (%)", "ci_low": "95% CI low", "ci_high": "95% CI high",
+    "rate": "Rate (%)", "ci_low": "95% CI low", "ci_high": "95% CI high", "direction": "Better when",
+    "network_rate": "Network rate (%)", "target": "Target (%)", "status": "Status", "source": "Source",
 }
-FORMATS = {"Rate (%)": "percent", "95% CI low": "percent", "95% CI high": "percent"}
+FORMATS = {"Rate (%)": "percent", "95% CI low": "percent", "95% CI high": "percent", "Network rate (%)": "percent",
+           "Target (%)": "percent"}
 
 
 def results_table(ctx: ServiceContext, period: Period, practice_codes: Sequence[str] | None = None,
                   measure_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per practice × measure × group with counts, rate and Wilson interval (headers for people)."""
-    evaluation = evaluate(ctx, period, measure_ids, practice_codes)
-    frame = grouped_summary(evaluation, "practice")
-    with ctx.db.session() as s:
-        names = {pid: (code, name) for pid, code, name in s.execute(select(Practice.id, Practice.code, Practice.name))}
-    frame = frame.copy()
-    frame["practice_code"] = [names.get(int(p), ("?", ""))[0] for p in frame["practice_id"]]
-    frame["practice_name"] = [names.get(int(p), ("?", ""))[1] for p in frame["practice_id"]]
-    titles, groups = [], []
-    for measure_id, group in zip(frame["measure"], frame["group_index"], strict=True):
-        measure = get_measure(str(measure_id))
-        titles.append(measure.title)
-        groups.append(measure.groups[int(group)].title if len(measure.groups) > 1 else "")
-    frame["title"], frame["group"] = titles, groups
-    frame["measure_version"] = frame["measure"].map(lambda m: evaluation.versions.get(str(m), ""))
+    """One row per practice × measure × group with counts, rate, Wilson interval, network rate, target and
+    status: the scorecard's rows (headers for people)."""
+    measures, errors = select_measures(measure_ids)
+    if not measures:
+        raise ServiceError("No measures to export: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    service = ScorecardService(ctx)
+    ids = [m.id for m in measures]
+    frame = service.network_table(period, ids).copy()
+    if practice_codes:
+        known = set(frame["practice_code"]) | set(service.practice_codes())
+        unknown = [c for c in practice_codes if c not in known]
+        if unknown:
+            raise ServiceError(f"Unknown practice code: {', '.join(unknown)}")
+        frame = frame[frame["practice_code"].isin(list(practice_codes))]
+    frame["title"] = frame["measure_title"]
+    frame["group"] = frame["group_title"].fillna("")
+    frame["direction"] = frame["direction"].map({"decrease": "lower", "increase": "higher"}).fillna("higher")
+    frame["source"] = frame["source"].fillna("computed") if "source" in frame else "computed"
     frame = frame.sort_values(["practice_code", "measure", "group_index"], kind="stable")
     out = frame[list(RESULT_COLUMNS)].rename(columns=RESULT_COLUMNS).reset_index(drop=True)
-    out.attrs["failures"] = dict(evaluation.errors)  # measures that did not run: the caller says so
+    failures = service.results(period, ids).failures
+    out.attrs["failures"] = {**errors, **failures}  # measures that did not run: the caller says so
     return out
 
 

@@ -55,7 +55,7 @@ class ScorecardService:
         self.ctx = ctx
         self.cache = cache or ResultsCache(ctx)
         self._infos = measure_infos()
-        self._tables: dict[tuple[Period, tuple[str, ...], int], pd.DataFrame] = {}
+        self._tables: dict[tuple[Period, tuple[str, ...], int, str], pd.DataFrame] = {}
         self._catalogue_checked = False
 
     def results(self, period: Period, measure_ids: Sequence[str] | None = None,
@@ -88,7 +88,9 @@ class ScorecardService:
     def _network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
                        progress: Progress | None = None) -> pd.DataFrame:
         results = self.results(period, measure_ids, progress)
-        key = (period, results.measure_ids, results.version)
+        # the rows' journal version, and the store's history and definitions: a restored store or another
+        # measure version may come back to the same journal version (services/results.py)
+        key = (period, results.measure_ids, results.version, self.cache.stamp(results.measure_ids))
         if key not in self._tables:
             computed = results.summary(["practice_id"])
             # a practice's submission package replaces what the office computed for it; its own
@@ -150,6 +152,9 @@ class ScorecardService:
         return pd.concat(pieces, ignore_index=True) if pieces else summary
 
     # --- lookups ----------------------------------------------------------------------------------------
+
+    def practice_codes(self) -> list[str]:
+        return [str(c) for c in self._practices()["practice_code"]]
 
     def _practices(self) -> pd.DataFrame:
         with self.ctx.db.session() as s:

@@ -218,6 +218,10 @@ def _position_colour(position: str, direction: str) -> QColor:
     return RATE
 
 
+#: the widest the equity chart's group labels may be (px)
+LABEL_WIDTH = 260
+
+
 class EquityChart(pg.PlotWidget):
     """Each stratum value's rate with its interval, one row per value, grouped by stratum; the best-served
     value of each stratum is marked."""
@@ -240,17 +244,20 @@ class EquityChart(pg.PlotWidget):
         """``rows``: the equity table's records (stratum_title, value_title, rate, ci_low, ci_high, gap, significant)."""
         n = len(rows)
         self.y = np.arange(n, dtype=float)[::-1]
-        self.value_axis.labels = [str(r["value_title"]) for r in rows][::-1]
         metrics = QFontMetrics(self.value_axis.style.get("tickFont") or QFont())
+        # a label wider than the axis is not drawn at all: the longest are shortened instead of dropped
+        self.value_axis.labels = [metrics.elidedText(str(r["value_title"]), Qt.TextElideMode.ElideRight,
+                                                     LABEL_WIDTH - 16) for r in rows][::-1]
         widest = max((metrics.horizontalAdvance(label) for label in self.value_axis.labels), default=80)
-        self.value_axis.setWidth(min(widest + 16, 240))  # a label wider than the axis is not drawn at all
+        self.value_axis.setWidth(min(widest + 16, LABEL_WIDTH))
         for item in self._strata_items:
             self.removeItem(item)
         self._strata_items = []
         for i, r in enumerate(rows):  # each stratum's name above its first row, a rule between strata
             if i == 0 or rows[i - 1]["stratum"] != r["stratum"]:
                 y = float(self.y[i])
-                title = pg.TextItem(str(r["stratum_title"]).upper(), color="#627d98", anchor=(1.0, 0.5))
+                title = pg.TextItem(str(r["stratum_title"]).upper(), color="#627d98", anchor=(1.0, 0.5),
+                                    fill=pg.mkBrush(255, 255, 255, 230))  # legible over a long interval
                 title.setPos(1.3, y)
                 self.addItem(title)
                 self._strata_items.append(title)
@@ -258,12 +265,20 @@ class EquityChart(pg.PlotWidget):
                     rule = pg.InfiniteLine(pos=y + 0.5, angle=0, pen=pg.mkPen("#d9e2ec"))
                     self.addItem(rule)
                     self._strata_items.append(rule)
-        rate = np.array([_nan(r.get("rate")) for r in rows], dtype=float)
-        low = np.array([_nan(r.get("ci_low")) for r in rows], dtype=float)
-        high = np.array([_nan(r.get("ci_high")) for r in rows], dtype=float)
-        self.interval.setData(x=rate, y=self.y, left=rate - low, right=high - rate, beam=0.2)
-        brushes = [pg.mkBrush(GOOD if r.get("gap") == 0 else (BAD if r.get("significant") else RATE)) for r in rows]
-        self.points.setData(x=rate, y=self.y, brush=brushes)
+            if r.get("small"):  # fewer than 11: no dot, never ranked
+                note = pg.TextItem("fewer than 11", color="#9aa5b1", anchor=(0.0, 0.5))
+                note.setPos(0.0, float(self.y[i]))
+                self.addItem(note)
+                self._strata_items.append(note)
+        shown = [i for i, r in enumerate(rows) if not r.get("small")]
+        rate = np.array([_nan(rows[i].get("rate")) for i in shown], dtype=float)
+        low = np.array([_nan(rows[i].get("ci_low")) for i in shown], dtype=float)
+        high = np.array([_nan(rows[i].get("ci_high")) for i in shown], dtype=float)
+        ys = self.y[shown] if shown else np.array([])
+        self.interval.setData(x=rate, y=ys, left=rate - low, right=high - rate, beam=0.2)
+        brushes = [pg.mkBrush(GOOD if rows[i].get("gap") == 0 else (BAD if rows[i].get("significant") else RATE))
+                   for i in shown]
+        self.points.setData(x=rate, y=ys, brush=brushes)
         self.setMinimumHeight(70 + 20 * n)  # every group's label fits (the page scrolls)
         self.setYRange(-0.7, max(n - 0.3, 0.3), padding=0)
         self.setXRange(0.0, 1.3, padding=0.02)  # the stratum names sit right of 100%

@@ -305,6 +305,10 @@ def _wait_for_page(page: object) -> None:
     trends_loaded = getattr(page, "trends_loaded", None)
     if trends_loaded is not None and getattr(page, "trend_table", True) is None:
         _wait_for(trends_loaded, None)
+    # the network page's heat map is computed once the page is on screen
+    heatmap_loaded = getattr(page, "heatmap_loaded", None)
+    if heatmap_loaded is not None and getattr(page, "heat", True) is None:
+        _wait_for(heatmap_loaded, None)
 
 
 def _wait_for(signal: object, failed: object | None) -> None:

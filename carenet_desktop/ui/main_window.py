@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.network_page: NetworkPage = self.pages[NetworkPage.page_id]  # type: ignore[assignment]
         self.network_page.loaded.connect(self._on_overview)
         self.network_page.load_failed.connect(lambda _msg: self.network_label.setText("Network not available"))
+        self.network_page.rate_activated.connect(self._open_rate)
         session.tasks.started.connect(self._follow_task)
         session.tasks.active_changed.connect(self._on_active_tasks)
 
@@ -195,6 +196,15 @@ class MainWindow(QMainWindow):
         page = self.stack.currentWidget()
         assert isinstance(page, Page)
         return page
+
+    def _open_rate(self, practice_code: str, measure_id: str, group_index: int, period: object) -> None:
+        """A heat-map cell opened: that practice's rate on the scorecard, drilled in."""
+        from .pages.scorecards import ScorecardsPage
+
+        page = self.pages[ScorecardsPage.page_id]
+        self.show_page(ScorecardsPage.page_id)
+        if isinstance(page, ScorecardsPage):
+            page.show_rate(practice_code, period, measure_id, group_index)  # type: ignore[arg-type]
 
     def show_page(self, page_id: str) -> None:
         if page_id not in self.allowed_pages:  # e.g. a last page remembered for another user's role

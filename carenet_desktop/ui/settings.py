@@ -80,6 +80,22 @@ class WindowState:
     def set_last_year(self, year: int) -> None:
         self._s.setValue("scorecard/year", int(year))
 
+    def measure_column_width(self) -> int | None:
+        """The width the user gave the scorecard's Measure column (pixels)."""
+        value = _int(self._s.value("scorecard/measure_width"), 0)
+        return value or None
+
+    def set_measure_column_width(self, width: int) -> None:
+        self._s.setValue("scorecard/measure_width", int(width))
+
+    def last_period(self) -> str | None:
+        """The period last shown on the scorecard, by its key (``2026``, ``2026-Q3``, ``2026-07`` …)."""
+        value = self._s.value("scorecard/period")
+        return str(value) if value else None
+
+    def set_last_period(self, key: str) -> None:
+        self._s.setValue("scorecard/period", key)
+
     def splitter_state(self, name: str) -> QByteArray | None:
         value = self._s.value(f"splitters/{name}")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None

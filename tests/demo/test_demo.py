@@ -325,3 +325,14 @@ def test_cancelling_through_progress_leaves_the_database_empty(tmp_path):
     finally:
         con.close()
     assert seen and max(seen) < 1.0
+
+
+def test_vision_screening_is_recorded_so_vis_is_not_zero_everywhere(demo):
+    """Issue 23: VIS was 0 of 598 against a 0.0% benchmark because the demo recorded no vision screening."""
+    _, con, _ = demo
+    screened = q(con, "SELECT COUNT(DISTINCT patient_id) FROM procedure WHERE code IN ('99173', '99174', '99177')")[0][0]
+    assert screened > 50
+    ages = q(con, "SELECT MIN(julianday(p.performed_start) - julianday(pt.birth_date)), "
+                  "MAX(julianday(p.performed_start) - julianday(pt.birth_date)) FROM procedure p "
+                  "JOIN patient pt ON pt.id = p.patient_id WHERE p.code IN ('99173', '99177')")[0]
+    assert ages[0] >= 3 * 365 and ages[1] < 6 * 366

@@ -63,14 +63,32 @@ def test_equity_gap_best_group_and_significance():
     assert gaps.loc["medicaid", "gap"] == pytest.approx(0.3)
     assert bool(gaps.loc["medicaid", "significant"]) is True
     assert bool(gaps.loc["chip", "significant"]) is False  # 1/2: too few to tell
+    assert bool(gaps.loc["chip", "small"]) and pd.isna(gaps.loc["chip", "gap"])
     assert gaps.loc["commercial", "gap"] == 0
 
 
 def test_equity_gap_inverse_measure():
     frame = _rows([("M", 0, 1, None, True, True, False, False, True), ("M", 0, 2, None, True, True, False, False, False)])
     frame["sex"] = ["female", "male"]
-    gaps = equity_gaps(summarize(frame, by=["sex"]), "sex", direction="decrease").set_index("sex")
+    gaps = equity_gaps(summarize(frame, by=["sex"]), "sex", direction="decrease", rank_min=1).set_index("sex")
     assert (gaps["best"] == "male").all() and gaps.loc["female", "gap"] == 1.0
+
+
+def test_groups_under_eleven_are_kept_but_never_ranked():
+    """Issue 23: 3 of 3 is not the best-served group; its gap is not a number to act on."""
+    rows, pid = [], 0
+    for met, total in ((70, 100), (50, 100), (3, 3), (0, 0)):
+        for i in range(total):
+            pid += 1
+            rows.append(("M", 0, pid, None, True, True, False, False, i < met))
+    frame = _rows(rows)
+    frame["language"] = ["english"] * 100 + ["spanish"] * 100 + ["somali"] * 3
+    gaps = equity_gaps(summarize(frame, by=["language"]), "language").set_index("language")
+    assert (gaps["best"] == "english").all()
+    assert bool(gaps.loc["somali", "small"]) and pd.isna(gaps.loc["somali", "gap"])
+    assert not gaps.loc["somali", "significant"] and not gaps.loc["english", "small"]
+    only_small = equity_gaps(summarize(frame[frame["language"] == "somali"], by=["language"]), "language")
+    assert only_small["best"].isna().all() and only_small["gap"].isna().all()
 
 
 def test_episodes_counted_per_patient():

@@ -327,3 +327,20 @@ def test_cumulative_medication_duration_rolls_out_dispenses() -> None:
                               "days_supply": [5, 5]})
     # request covers Jan 1-10; dispenses roll out to Jan 1-5 and Jan 6-10: 10 distinct days in all
     assert cmd.cumulative_medication_duration(requests, dispenses).to_dict() == {1: 10}
+
+
+def test_cms136_intake_period_follows_the_start_year_of_the_window() -> None:
+    """Issue 23's finding: the CQL fixes the intake period by the year of the start of the measurement period,
+    so the rolling windows ending January-November 2025 (starting in 2024) share one intake period and the
+    window ending in December (calendar 2025) has the next: flat, then a step. The measure says so."""
+    import datetime as dt
+
+    from carenet_desktop.metrics.catalogue import get_measure
+    from carenet_desktop.metrics.measures.cms136 import intake_period
+    from carenet_desktop.metrics.period import Period
+
+    windows = [Period(dt.date(2024, m, 1), dt.date(2025, m - 1, 28)) for m in range(2, 13)]
+    assert {intake_period(w) for w in windows} == {(dt.date(2023, 3, 1), dt.date(2024, 2, 29))}
+    assert intake_period(Period.year(2025)) == (dt.date(2024, 3, 1), dt.date(2025, 2, 28))
+    assert "intake period" in (get_measure("CMS136").rolling_note or "")
+    assert get_measure("CMS117").rolling_note is None

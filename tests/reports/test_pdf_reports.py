@@ -40,6 +40,9 @@ def test_scorecard_pdf_has_cover_measures_and_page_numbers(store, tmp_path, caps
         assert measure in text
     assert "Northgate" not in text  # the other practices are letters only
     assert "CONFIDENTIAL" not in text  # no patient list unless asked for
+    # issue 23: one status per rate, in the window's words, and CMS136's stepped trend explained, not "better"
+    assert "Status" in text and "rates — Meets target:" in " ".join(text.split())
+    assert "CMS136" in text and "steps *" in text and "Why the trend moves in steps" in " ".join(text.split())
 
 
 def test_network_report_anonymised_by_default_named_on_request(store, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -148,9 +148,9 @@ def show_scorecard(window: MainWindow, qtbot, year: int) -> ScorecardsPage:  # t
     page: ScorecardsPage = window.pages["scorecards"]  # type: ignore[assignment]
     assert window.current_page() is page
     qtbot.waitUntil(lambda: page.data is not None and not page.loading(), timeout=WAIT)
-    if page.period_combo.currentData() != year:
+    if page.period_combo.currentData() != str(year):
         with qtbot.waitSignal(page.loaded, timeout=WAIT):
-            page.period_combo.setCurrentIndex(page.period_combo.findData(year))
+            page.period_combo.setCurrentIndex(page.period_combo.findData(str(year)))
     page.select_practice("P001")
     assert page.data is not None and page.data.period == Period.year(year)
     return page
@@ -262,9 +262,9 @@ def test_the_latest_year_asked_for_is_the_one_shown(demo, tmp_path, qtbot) -> No
     page.show()
     shown: list[Period] = []
     page.loaded.connect(lambda data: shown.append(data.period))
-    page.activate()  # 2025 starts computing ...
-    assert page.loading() and page.period_combo.currentData() == 2025
-    page.period_combo.setCurrentIndex(page.period_combo.findData(2024))  # ... and 2024 is asked for meanwhile
+    page.activate()  # 2026 (the year to date) starts computing ...
+    assert page.loading() and page.period_combo.currentData() == "2026"
+    page.period_combo.setCurrentIndex(page.period_combo.findData("2024"))  # ... and 2024 is asked for meanwhile
     qtbot.waitUntil(lambda: bool(shown) and not page.loading(), timeout=WAIT)
     qtbot.wait(300)  # the superseded load may still end: nothing of it is shown
     assert shown == [Period.year(2024)]

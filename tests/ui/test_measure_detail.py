@@ -67,3 +67,35 @@ def test_back_returns_to_the_scorecard(page, qtbot) -> None:  # type: ignore[no-
     detail = _open(page, qtbot, "WCV")
     detail.back_requested.emit()
     assert page.views.currentWidget() is page.card_view
+
+
+def test_equity_small_groups_say_fewer_than_11_and_are_never_best(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: no "★ best" for a group of 1–3 children, and no figure cut short."""
+    detail = page.detail
+    page.open_measure("CMS117", 0)
+    detail.show_tab("equity")
+    qtbot.waitUntil(lambda: detail.equity_model.rowCount() > 0, timeout=60000)
+    model, table = detail.equity_model, detail.equity_table
+    rows = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
+    small = [r for r in rows if r[3] == "fewer than 11"]
+    assert small, "the demo practice has small groups"
+    assert all(r[2] == "–" and r[4] == "not ranked" for r in small)
+    ranked = [r for r in rows if r[3] != "fewer than 11"]
+    assert any(r[4] == "★ best" for r in ranked)
+    for column in (2, 3, 4):  # rate, counts and gap fit their column
+        assert table.sizeHintForColumn(column) <= table.columnWidth(column)
+
+
+def test_the_cms136_trend_says_why_it_moves_in_steps(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    detail = page.detail
+    page.open_measure("CMS136", 0)
+    detail.show_tab("trend")
+    assert detail.trend_note.isVisibleTo(detail) and "intake period" in detail.trend_note.text()
+    page.close_measure()
+    page.open_measure("CMS117", 0)
+    assert not detail.trend_note.isVisibleTo(detail)
+    row = next(i for i in range(page.proxy.rowCount()) if page.proxy.index(i, 0).data().startswith("CMS136"))
+    from carenet_desktop.ui.itemmodels.scorecard import TREND_COLUMN
+
+    qtbot.waitUntil(lambda: page.trend_table is not None, timeout=WAIT)
+    assert "intake period" in page.proxy.index(row, TREND_COLUMN).data(Qt.ItemDataRole.ToolTipRole)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
+from carenet_desktop.metrics.judgement import ORDER, Status, judge
+from carenet_desktop.metrics.period import Period
 from carenet_desktop.models import AggregateEntry
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
-from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel, verdict
+from carenet_desktop.ui.itemmodels.scorecard import BAD, GOOD, ROW_ROLE, ScorecardTableModel
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
 from tests.stores import demo_store
@@ -42,6 +45,7 @@ def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
     qtbot.addWidget(widget)
     widget.resize(1100, 700)
     widget.show()
+    widget.period_combo.setCurrentIndex(widget.period_combo.findData("2025"))  # the year with the paper log
     with qtbot.waitSignals([widget.loaded, widget.trends_loaded], timeout=WAIT):
         widget.activate()
     yield widget
@@ -52,15 +56,36 @@ def _rows(page: ScorecardsPage) -> list[dict]:
     return [page.proxy.index(i, 0).data(ROW_ROLE) for i in range(page.proxy.rowCount())]
 
 
-def test_loads_the_last_complete_year_for_the_first_practice(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.period_combo.currentData() == 2025
+def test_offers_years_quarters_months_and_rolling_12_months_from_this_year_to_date(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.ui import periods
+
+    today = dt.date(2026, 11, 24)
+    offered = periods.choices(today)
+    assert offered[0] == ("2026 (year to date)", "2026")  # the one default of every page, labelled
+    keys = [k for _, k in offered]
+    assert {"2025", "2023", "2026-Q4", "2025-Q1", "2026-11", "2025-12", "2025-11-01..2026-10-31"} <= set(keys)
+    assert "2026-12" not in keys and "2027" not in keys  # nothing in the future
+    labels = dict((k, label) for label, k in offered)
+    assert labels["2026-Q4"] == "2026 Q4 (to date)" and labels["2026-07"] == "Jul 2026"
+    assert labels["2025-11-01..2026-10-31"] == "12 months to Oct 2026"
+    for key in keys:  # every key reads back as the period it names
+        assert periods.key(Period.parse(key)) == key
+    assert periods.default_period(today) == Period.year(2026)
+
+
+def test_loads_the_chosen_period_for_the_first_practice(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.period_combo.currentData() == "2025"
     assert page.state.currentIndex() == page.STATE_TABLE
     rows = _rows(page)
     assert rows and {r["practice_code"] for r in rows} == {"P001"}
     assert {"CMS117", "LSC", "W30"} <= {r["measure"] for r in rows}
-    verdicts = [verdict(r) for r in rows]
-    assert page.good_tile.value() == str(verdicts.count(True))
-    assert page.bad_tile.value() == str(verdicts.count(False))
+    statuses = [r["status"] for r in rows]
+    assert {s.value for s in ORDER} >= set(statuses)
+    for state in ORDER:  # the headline tiles count the judgement of the rows in the table
+        assert page.status_tiles[state].value() == str(statuses.count(state.value))
+    assert sum(int(t.value()) for t in page.status_tiles.values()) == len(rows)
+    shown = [page.proxy.index(i, 2).data() for i in range(page.proxy.rowCount())]
+    assert sorted(shown) == sorted(statuses)
 
 
 def test_switching_practice_uses_the_computed_table(page, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -75,23 +100,32 @@ def test_switching_practice_uses_the_computed_table(page, qtbot) -> None:  # typ
     assert "Self-reported" in index.data(Qt.ItemDataRole.ToolTipRole)
 
 
-def test_colours_follow_the_measure_direction(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
-    base = {"group_index": 0, "group_title": "", "numerator": 1, "rate_base": 10, "ci_low": 0.0, "ci_high": 0.5,
-            "benchmark": None, "target": None, "meets_target": None, "source": "computed"}
+def test_colours_follow_the_judgement_in_the_measure_direction(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    base = {"group_index": 0, "group_title": "", "numerator": 90, "rate_base": 100, "ci_low": 0.0, "ci_high": 0.5,
+            "benchmark": None, "target": None, "source": "computed", "measure_title": "A measure"}
     rows = [
         {**base, "measure": "UP", "rate": 0.9, "network_rate": 0.5, "direction": "increase"},
         {**base, "measure": "DOWN", "rate": 0.9, "network_rate": 0.5, "direction": "decrease"},
-        {**base, "measure": "TGT", "rate": 0.4, "network_rate": 0.1, "direction": "increase", "target": 0.6,
-         "meets_target": False},
-        {**base, "measure": "NONE", "rate": None, "network_rate": 0.5, "direction": "increase"},
+        {**base, "measure": "TGT", "numerator": 40, "rate": 0.4, "network_rate": 0.1, "direction": "increase",
+         "target": 0.6},
+        {**base, "measure": "NONE", "numerator": None, "rate_base": 0, "rate": None, "network_rate": 0.5,
+         "direction": "increase"},
+        {**base, "measure": "SAME", "numerator": 48, "rate": 0.48, "network_rate": 0.5, "direction": "increase"},
     ]
+    for row, state in zip(rows, judge(pd.DataFrame(rows)), strict=True):
+        row["status"] = state
     model = ScorecardTableModel()
     model.set_rows(rows)
     qtmodeltester.check(model)
-    colour = [model.index(i, 1).data(Qt.ItemDataRole.BackgroundRole) for i in range(4)]
-    assert colour[:3] == [GOOD, BAD, BAD]  # lower is better for DOWN; TGT misses its target though above the network
-    assert colour[3] is None
+    assert [model.index(i, 2).data() for i in range(5)] == [
+        "Better than network", "Worse than network", "Better than network", "Too few to say", "No difference"]
+    colour = [model.index(i, 1).data(Qt.ItemDataRole.BackgroundRole) for i in range(5)]
+    # lower is better for DOWN; TGT misses its target but is better than the network beyond chance
+    assert colour == [GOOD, BAD, GOOD, None, None]
     assert model.index(3, 1).data() == "–"
+    assert model.index(0, 0).data() == "UP ↑ A measure" and model.index(1, 0).data().startswith("DOWN ↓")
+    assert "95% interval" in model.index(4, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert Status.TOO_FEW.value in model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> None:  # type: ignore[no-untyped-def]
@@ -107,3 +141,35 @@ def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> N
         assert [table.columnWidth(c) for c in columns] == widths
         for c, width in zip(columns, widths, strict=True):
             assert table.sizeHintForColumn(c) <= width, (page.practice_combo.currentText(), c)
+
+
+def test_measure_names_and_the_users_column_width_are_kept(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The measure column shows the rate's name and direction, wraps, and a width the user gives it is
+    remembered for the next window."""
+    from carenet_desktop.ui.settings import WindowState
+
+    assert page.table.wordWrap()
+    first = page.proxy.index(0, 0)
+    row = first.data(ROW_ROLE)
+    assert first.data().startswith(f"{row['measure']} ↑") or first.data().startswith(f"{row['measure']} ↓")
+    free = page.table.viewport().width() - sum(page.table.columnWidth(c) for c in range(1, page.model.columnCount()))
+    assert page.table.columnWidth(0) >= min(free - 2, 216)  # the free width goes to the names
+    page.table.horizontalHeader().resizeSection(0, 420)  # as the user drags it
+    state = WindowState()
+    page.save_state(state)
+    other = ScorecardsPage(page.session, today=dt.date(2026, 11, 24))
+    qtbot.addWidget(other)
+    other.restore_state(state)
+    other.resize(1100, 700)
+    other.show()
+    with qtbot.waitSignal(other.loaded, timeout=WAIT):
+        other.activate()
+    assert other.table.columnWidth(0) == 420
+
+
+def test_the_year_to_dates_trend_ends_this_month_not_in_months_to_come() -> None:
+    from carenet_desktop.services.measure_detail import trend_periods
+
+    ytd = trend_periods(Period.year(2026), today=dt.date(2026, 7, 15))
+    assert ytd[-1] == Period(dt.date(2025, 8, 1), dt.date(2026, 7, 31)) and len(ytd) == 12
+    assert trend_periods(Period.year(2025), today=dt.date(2026, 7, 15))[-1] == Period.year(2025)

@@ -234,6 +234,14 @@ class CMS136(Measure):
         ),
     }
 
+    rolling_note = (
+        "The specification fixes the intake period by the year in which the measurement period starts (March 1 "
+        "of the year before to the end of February of that year). Every rolling 12-month window that starts in "
+        "the same calendar year follows the same children, so the trend stays flat for eleven months and steps "
+        "when the windows' start year changes (the window ending in December): a step is a new cohort, not a "
+        "change in care."
+    )
+
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         everyone = data
         data = restrict(data, candidates(data, period), encounter_window(period),

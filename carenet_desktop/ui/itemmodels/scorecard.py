@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ...metrics.judgement import LEGEND, ORDER, Status, explain
+
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 #: the rolling 12-month rates of a row (a list, None where no rate), painted by the sparkline delegate
@@ -18,6 +20,7 @@ GOOD = QColor("#e3f4e8")
 BAD = QColor("#fbe4e4")
 GOOD_TEXT = QColor("#1f6f3a")
 BAD_TEXT = QColor("#a12622")
+NEUTRAL_TEXT = QColor("#52606d")
 
 
 def _pct(value: Any) -> str:
@@ -28,16 +31,30 @@ def _num(value: Any) -> float:
     return -1.0 if value is None else float(value)
 
 
+def status(row: dict[str, Any]) -> Status:
+    """The row's judgement (``metrics.judgement``), computed once with the scorecard table."""
+    value = row.get("status")
+    return Status(value) if value is not None else Status.TOO_FEW
+
+
 def verdict(row: dict[str, Any]) -> bool | None:
-    """Good (True), not good (False) or unknown (None): against the target when there is one, else
-    against the network rate — always in the measure's direction (lower is better for inverse ones).
-    Rows hold plain Python values (missing = None)."""
-    if row.get("meets_target") is not None:
-        return bool(row["meets_target"])
-    rate, network = row.get("rate"), row.get("network_rate")
-    if rate is None or network is None:
-        return None
-    return rate <= network if row.get("direction") == "decrease" else rate >= network
+    """Good (True), bad (False) or neither (None): the tone of the row's judgement."""
+    tone = status(row).tone
+    return None if tone == "neutral" else tone == "good"
+
+
+def direction_arrow(row: dict[str, Any]) -> str:
+    """↑ higher is better, ↓ lower is better (inverse measures)."""
+    return "↓" if row.get("direction") == "decrease" else "↑"
+
+
+def measure_text(row: dict[str, Any]) -> str:
+    """The measure, its direction and the rate's own name first, then the measure's full title (wrapped on
+    two lines in the table; the tooltip has the whole specification)."""
+    title = str(row.get("measure_title") or "")
+    group = str(row.get("group_title") or "")
+    first = f"{row['measure']} {direction_arrow(row)} {group or title}".rstrip()
+    return first + (f" — {title}" if group and title and group.lower() != title.lower() else "")
 
 
 @dataclass(frozen=True)
@@ -51,14 +68,17 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("measure", "Measure", "The measure and its rate (hover for the specification)",
-           lambda r: f"{r['measure']} · {r['group_title']}" if r.get("group_title") else str(r["measure"]),
-           lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
-    Column("rate", "Rate", "This practice's rate (green: meets the target, or better than the network without one)",
+    Column("measure", "Measure", "The measure, its direction (↑ higher is better, ↓ lower is better) and its rate "
+           "(hover for the specification)",
+           measure_text, lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
+    Column("rate", "Rate", "This practice's rate, coloured by its status",
            lambda r: _pct(r.get("rate")) + (" †" if r.get("source") == "self-reported" else ""),
            lambda r: _num(r.get("rate"))),
+    Column("status", "Status", LEGEND, lambda r: status(r).value, lambda r: ORDER.index(status(r)),
+           align_right=False),
     Column("interval", "95% interval", "Wilson 95% confidence interval of the rate",
-           lambda r: f"{_pct(r.get('ci_low'))} – {_pct(r.get('ci_high'))}", lambda r: _num(r.get("ci_low"))),
+           lambda r: "–" if r.get("ci_low") is None else f"{r['ci_low'] * 100:.1f}–{_pct(r.get('ci_high'))}",
+           lambda r: _num(r.get("ci_low"))),
     Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
            lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"])),
     Column("network", "Network", "The pooled rate of every practice in the network",
@@ -79,6 +99,8 @@ class ScorecardTableModel(QAbstractTableModel):
         self._rows: list[dict[str, Any]] = []
         self._describe: Callable[[str], str | None] = lambda _m: ""
         self._trends: dict[tuple[str, int], list[float | None]] | None = None
+        #: measure id -> why its rolling rate behaves unusually (the trend's tooltip says it)
+        self.rolling_notes: dict[str, str] = {}
 
     def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str | None] | None = None) -> None:
         self.beginResetModel()
@@ -131,10 +153,11 @@ class ScorecardTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             side = Qt.AlignmentFlag.AlignRight if column.align_right else Qt.AlignmentFlag.AlignLeft
             return int(side | Qt.AlignmentFlag.AlignVCenter)
-        if column.key == "rate" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+        if column.key in ("rate", "status") and role in (Qt.ItemDataRole.BackgroundRole,
+                                                        Qt.ItemDataRole.ForegroundRole):
             good = verdict(row)
             if good is None:
-                return None
+                return NEUTRAL_TEXT if role == Qt.ItemDataRole.ForegroundRole and column.key == "status" else None
             if role == Qt.ItemDataRole.BackgroundRole:
                 return GOOD if good else BAD
             return GOOD_TEXT if good else BAD_TEXT
@@ -143,6 +166,8 @@ class ScorecardTableModel(QAbstractTableModel):
                 described = self._describe(str(row["measure"]))
                 label = row.get("version_label")
                 return f"{described}<p><b>Computed with</b> {label}</p>" if label else described
+            if column.key == "status":
+                return explain(row)
             if column.key == "rate" and row.get("source") == "self-reported":
                 return "† Self-reported by the practice (aggregate counts), not computed from patient records"
             return column.tooltip
@@ -161,7 +186,9 @@ class ScorecardTableModel(QAbstractTableModel):
             if values is None:
                 return "The trend is being computed…"
             shown = [_pct(v) for v in values]
-            return f"Rolling 12-month rates, oldest first: {', '.join(shown)}" if shown else "No trend"
+            note = self.rolling_notes.get(str(row["measure"]))
+            text = f"Rolling 12-month rates, oldest first: {', '.join(shown)}" if shown else "No trend"
+            return text + (f"\n\nWhy it moves in steps: {note}" if note else "")
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None

@@ -108,23 +108,49 @@ PRACTICE_COLUMNS = (
                  lambda r: str(r["position"])),
 )
 
+#: what a group under the small-cell threshold shows instead of its figures (never ranked)
+FEWER = "fewer than 11"
+
+
+def _small(r: dict[str, Any]) -> bool:
+    return bool(r.get("small"))
+
+
+def _bare(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.1f}"
+
+
+def _gap_text(r: dict[str, Any]) -> str:
+    if _small(r):
+        return "not ranked"
+    if r.get("gap") is None:
+        return "–"
+    return "★ best" if r.get("gap") == 0 else f"{r['gap'] * 100:.1f} pts" + (" !" if r.get("significant") else "")
+
+
 EQUITY_COLUMNS = (
     RecordColumn("Stratum", "Payer, race, ethnicity, language, sex or age band", lambda r: str(r["stratum_title"]),
                  lambda r: STRATA.index(str(r["stratum"]))),
     RecordColumn("Group", "The patients of this value of the stratum", lambda r: str(r["value_title"])),
-    RecordColumn("Rate", "The group's rate", lambda r: pct(r.get("rate")), lambda r: number(r.get("rate")), True),
-    RecordColumn("95% interval", "Wilson 95% confidence interval",
-                 lambda r: f"{pct(r.get('ci_low'))} – {pct(r.get('ci_high'))}", lambda r: number(r.get("ci_low")), True),
-    RecordColumn("n / N", "Numerator / denominator", lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}",
-                 lambda r: int(r["rate_base"]), True),
+    RecordColumn("Rate (95% interval)", "The group's rate and its Wilson 95% confidence interval (groups of "
+                 "fewer than 11 are not shown or ranked)",
+                 lambda r: "–" if _small(r) else f"{pct(r.get('rate'))} ({_bare(r.get('ci_low'))}–"
+                 f"{_bare(r.get('ci_high'))})", lambda r: number(r.get("rate")), True),
+    RecordColumn("n / N", "Numerator / denominator", lambda r: FEWER if _small(r) else
+                 f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"]), True),
     RecordColumn("Gap to best", "How far the group is from the best-served group of the same stratum "
-                 "(★ the best-served; ! beyond chance: the intervals do not overlap)",
-                 lambda r: "★ best" if r.get("gap") == 0 else f"{r['gap'] * 100:.1f} pts" + (" !" if r.get("significant") else ""),
-                 lambda r: number(r.get("gap")), True,
-                 row_tooltip=lambda r: None if r.get("gap") == 0 else
+                 "(★ the best-served; ! beyond chance: the intervals do not overlap; groups of fewer than 11 "
+                 "are not ranked)", _gap_text, lambda r: number(r.get("gap")), True,
+                 row_tooltip=lambda r: "Fewer than 11 children: too few to rank" if _small(r) else
+                 None if r.get("gap") in (0, None) else
                  f"{r['gap'] * 100:.1f} percentage points below {r['best_title']}"
                  + (" (beyond chance)" if r.get("significant") else " (within chance)")),
 )
+
+
+TREND_CAPTION = ("Each point is the rate over the 12 months ending that month, with its 95% interval. The p-chart "
+                 "limits (2σ, 3σ) around the practice's mean widen where the denominator is small: a point beyond 3σ "
+                 "is unlikely to be chance.")
 
 
 class MeasureDetailView(QWidget):
@@ -187,10 +213,13 @@ class MeasureDetailView(QWidget):
         self.trend_state = self._stack(self.trend_chart, "Computing the rolling 12-month rates…",
                                        "Try computing the trend again", lambda: self._start("trend"))
         box.addWidget(self.trend_state, 1)
-        self.trend_caption = paragraph("Each point is the rate over the 12 months ending that month, with its 95% "
-                                       "interval. The p-chart limits (2σ, 3σ) around the practice's mean widen "
-                                       "where the denominator is small: a point beyond 3σ is unlikely to be chance.")
+        self.trend_caption = paragraph(TREND_CAPTION)
         box.addWidget(self.trend_caption)
+        self.trend_note = paragraph("")  # why this measure's rolling rate behaves unusually, if it does
+        self.trend_note.setObjectName("trendNote")
+        self.trend_note.setStyleSheet("color: #8a4b08; font-weight: 600;")
+        self.trend_note.setVisible(False)
+        box.addWidget(self.trend_note)
         self.tabs.addTab(page, "Trend")
 
     def _build_practices_tab(self) -> None:
@@ -228,9 +257,9 @@ class MeasureDetailView(QWidget):
         self.equity_table = list_table(self.equity_proxy, "equityTable", "Rates by stratum")
         self.equity_table.setSortingEnabled(False)  # the service's order: by stratum, best-served first
         header = self.equity_table.horizontalHeader()
-        for column, width in enumerate((80, 160, 60, 115, 70, 90)):
-            self.equity_table.setColumnWidth(column, width)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # no figure is ever cut
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the group's name takes what is left
+        header.setStretchLastSection(False)
         self.equity_table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.equity_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.equity_splitter.setObjectName("equitySplitter")
@@ -240,7 +269,7 @@ class MeasureDetailView(QWidget):
         equity_scroll.setWidget(self.equity_chart)
         self.equity_splitter.addWidget(equity_scroll)
         self.equity_splitter.addWidget(self.equity_table)
-        self.equity_splitter.setSizes([440, 580])
+        self.equity_splitter.setSizes([380, 640])
         page = QWidget()
         box = QVBoxLayout(page)
         box.setContentsMargins(0, 8, 0, 0)
@@ -249,7 +278,8 @@ class MeasureDetailView(QWidget):
         box.addWidget(self.equity_state, 1)
         box.addWidget(paragraph("This practice's rate by payer, race, ethnicity, language, sex and age band. Green "
                                 "dot: the best-served group of its stratum; red: a gap beyond chance (the "
-                                "intervals do not overlap)."))
+                                "intervals do not overlap). Groups of fewer than 11 children are shown as "
+                                "“fewer than 11” and never ranked."))
         self.tabs.addTab(page, "Equity")
 
     def _build_patients_tab(self) -> None:
@@ -301,7 +331,11 @@ class MeasureDetailView(QWidget):
         self.cancel()
         self.key = key
         self.patients = None
-        self.patients_table.setColumnHidden(EPISODE_COLUMN, get_measure(key.measure_id).basis != "episode")
+        measure = get_measure(key.measure_id)
+        self.patients_table.setColumnHidden(EPISODE_COLUMN, measure.basis != "episode")
+        note = getattr(measure, "rolling_note", None)
+        self.trend_note.setText(f"Why this trend moves in steps: {note}" if note else "")
+        self.trend_note.setVisible(bool(note))
         self.title_label.setText(key.title)
         self.title_label.setAccessibleName(key.title)
         self.summary_label.setText(summary or f"{key.practice_code} · {key.period.label}")

@@ -1,27 +1,39 @@
-"""Network overview: the network's name, totals, and the table of its practices."""
+"""The Network page: the network's totals, a practice × measure heat map coloured by the one judgement
+(click a heading to sort, double-click a cell to open that rate on the scorecard), and the practice list."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ...metrics.period import Period
 from ...services import practices as practice_service
 from ...services.context import Progress, ServiceContext
 from ...services.practices import PracticeSummary
+from ...services.scorecard import ScorecardService
+from .. import periods
+from ..itemmodels.heatmap import HEATMAP_LEGEND, HEATMAP_TOOLTIP, HeatMapModel
+from ..itemmodels.heatmap import ROW_ROLE as CELL_ROLE
+from ..itemmodels.heatmap import SORT_ROLE as HEAT_SORT_ROLE
 from ..itemmodels.practices import PRACTICE_ROLE, SORT_ROLE, PracticeTableModel
 from ..session import Session
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from .base import NUMBERS, Page
+from .scorecards import ScorecardData, load_scorecard
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class NetworkPage(Page):
     page_id = "network"
     title = "Network"
     icon_name = "network"
-    tooltip = "The network's practices with their patients and providers"
+    tooltip = "Every practice's rates side by side (a heat map), and the network's practices"
 
     #: the overview was read from the store
     loaded = Signal(object)
@@ -67,18 +79,25 @@ class NetworkPage(Page):
     load_failed = Signal(str)
     #: a practice was double-clicked or Enter was pressed on it
     practice_activated = Signal(object)
+    #: a heat-map cell was opened: (practice code, measure id, group index, period)
+    rate_activated = Signal(str, str, int, object)
+    #: the heat map of the chosen period arrived
+    heatmap_loaded = Signal()
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     watches = NUMBERS
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *, today: Any = None) -> None:
         super().__init__(session, parent)
         self.overview: Overview | None = None
+        self.heat: ScorecardData | None = None
+        self._heat_stale = True
+        self._service: ScorecardService | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(14)
 
-        self.title_label = heading("Practices")
+        self.title_label = heading("Network")
         layout.addWidget(self.title_label)
         self.subtitle = paragraph("Reading the practices of this network…")
         layout.addWidget(self.subtitle)
@@ -106,7 +125,6 @@ class NetworkPage(Page):
         self.refresh_button.setToolTip("Read the practice list from the database again (F5)")
         self.refresh_button.clicked.connect(self.refresh)
         tools.addWidget(self.refresh_button)
-        layout.addLayout(tools)
 
         self.model = PracticeTableModel(parent=self)
         self.proxy = QSortFilterProxyModel(self)
@@ -130,10 +148,104 @@ class NetworkPage(Page):
                                 on_retry=self.refresh, empty=EMPTY_NETWORK)
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
         self.error_view, self.error_label = self.state.error_view, self.state.error_label
-        layout.addWidget(self.state, 1)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("networkTabs")
+        self.tabs.addTab(self._build_heatmap(today), "Heat map")
+        practices = QWidget()
+        box = QVBoxLayout(practices)
+        box.setContentsMargins(0, 8, 0, 0)
+        box.addLayout(tools)
+        box.addWidget(self.state, 1)
+        self.tabs.addTab(practices, "Practices")
+        self.tabs.currentChanged.connect(lambda _i: self._load_heatmap_if_shown())
+        layout.addWidget(self.tabs, 1)
+
+    def _build_heatmap(self, today: Any) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 8, 0, 0)
+        box.setSpacing(8)
+        row = QHBoxLayout()
+        label = QLabel("P&eriod")
+        self.period_combo = QComboBox()
+        self.period_combo.setAccessibleName("Heat map period")
+        self.period_combo.setToolTip("The period of the heat map (the current year to date by default, as on "
+                                     "every page)")
+        label.setBuddy(self.period_combo)
+        for text, key in periods.choices(today):
+            self.period_combo.addItem(text, key)
+        self.period_combo.currentIndexChanged.connect(lambda _i: self._load_heatmap(force=True))
+        row.addWidget(label)
+        row.addWidget(self.period_combo)
+        row.addStretch(1)
+        box.addLayout(row)
+        self.heat_model = HeatMapModel(self)
+        self.heat_proxy = QSortFilterProxyModel(self)
+        self.heat_proxy.setSourceModel(self.heat_model)
+        self.heat_proxy.setSortRole(HEAT_SORT_ROLE)
+        self.heat_table = list_table(self.heat_proxy, "heatMap", "Practice by measure heat map", row_height=28)
+        self.heat_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.heat_table.setShowGrid(True)
+        self.heat_table.setToolTip(HEATMAP_TOOLTIP)
+        header = self.heat_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.heat_table.activated.connect(self._on_cell_activated)
+        self.heat_state = StateStack(self.heat_table, loading="Computing every practice's rates…",
+                                     retry_name="Try computing the heat map again",
+                                     on_retry=lambda: self._load_heatmap(force=True))
+        box.addWidget(self.heat_state, 1)
+        box.addWidget(paragraph(HEATMAP_LEGEND))
+        return page
+
+    # --- the heat map ---------------------------------------------------------------------------
+    @property
+    def period(self) -> Period:
+        return Period.parse(str(self.period_combo.currentData()))
+
+    def _load_heatmap_if_shown(self) -> None:
+        if self._heat_stale and self.isVisible() and self.on_screen() and self.tabs.currentIndex() == 0:
+            self._load_heatmap()
+
+    def _load_heatmap(self, force: bool = False) -> None:
+        if not force and not self._heat_stale:
+            return
+        if not (self.isVisible() and self.on_screen()):
+            self._heat_stale = True
+            return
+        self._heat_stale = False
+        if self._service is None:
+            self._service = ScorecardService(self.session.ctx)
+        self.heat_state.setCurrentIndex(0)
+        self.run_latest(load_scorecard, self._service, self.period, slot="heatmap", label="Computing the heat map",
+                        on_finished=self._on_heatmap, on_failed=self._on_heatmap_failed)
+
+    def _on_heatmap(self, data: ScorecardData) -> None:
+        self.heat = data
+        self.heat_model.set_rows([r for rows in data.rows.values() for r in rows])
+        self.heat_state.setCurrentIndex(1 if self.heat_model.rowCount() else 2)
+        if not self.heat_model.rowCount():
+            self.heat_state.empty_view.setText("No results for this period.")
+        self.heatmap_loaded.emit()
+
+    def _on_heatmap_failed(self, message: str) -> None:
+        self._heat_stale = True
+        self.heat_state.error_label.setText(f"The heat map could not be computed.\n\n{message}")
+        self.heat_state.setCurrentIndex(3)
+
+    def _on_cell_activated(self, index: QModelIndex) -> None:
+        row = index.data(CELL_ROLE)
+        if row is not None and self.heat is not None:
+            self.rate_activated.emit(str(row["practice_code"]), str(row["measure"]), int(row["group_index"]),
+                                     self.heat.period)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self._load_heatmap_if_shown()
 
     # --- loading ------------------------------------------------------------------------------
     def load(self) -> None:
+        self._heat_stale = True  # the numbers may have changed: the heat map reads them again when shown
+        self._load_heatmap_if_shown()
         if self.overview is None:
             self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
@@ -147,8 +259,8 @@ class NetworkPage(Page):
         name = overview.network_name or "this network"
         n = len(overview.practices)
         self.subtitle.setText(
-            f"The {n:,} practice{'s' if n != 1 else ''} of {name}, with their registered patients and "
-            "providers. Click a column heading to sort; type below to filter." if n
+            f"The {n:,} practice{'s' if n != 1 else ''} of {name}: every practice's rates side by side (Heat map), "
+            "and the practices with their patients and providers (Practices)." if n
             else f"{overview.network_name or 'This network'} has no practices yet."
         )
         self.practices_tile.set_value(f"{n:,}")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...metrics.period import Period
 from ...services.patient_measures import (
     DUE,
     EXCLUDED,
@@ -31,6 +32,7 @@ from ...services.patient_measures import (
     MeasureStatus,
 )
 from ...services.patients import PatientDetail
+from .. import periods
 from ..itemmodels.patients import MeasureStatusModel, TimelineModel
 from ..widgets import StateStack, card, heading, list_table, paragraph
 
@@ -75,8 +77,8 @@ class PatientView(QWidget):
         self.year_combo.setToolTip("The calendar year whose measure status is shown (measures look back before it "
                                    "as their specifications say)")
         year_label.setBuddy(self.year_combo)
-        for year in range(today.year, today.year - 4, -1):
-            self.year_combo.addItem(str(year), year)
+        for year in range(today.year, today.year - 4, -1):  # the current year to date first, as on every page
+            self.year_combo.addItem(periods.describe(Period.year(year), today), year)
         self.year_combo.currentIndexChanged.connect(lambda _i: self.year_changed.emit(self.year))
         top.addWidget(year_label)
         top.addWidget(self.year_combo)

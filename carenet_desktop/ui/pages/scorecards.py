@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from ...metrics.catalogue import all_measures
+from ...metrics.judgement import LEGEND, MEANING, ORDER, Status, counts
 from ...metrics.period import Period
 from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
+from .. import periods
 from ..itemmodels.scorecard import (
     COLUMNS,
     ROW_ROLE,
@@ -35,7 +37,6 @@ from ..itemmodels.scorecard import (
     TREND_COLUMN,
     TREND_ROLE,
     ScorecardTableModel,
-    verdict,
 )
 from ..session import Session
 from ..settings import WindowState
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 
 #: how long after the scorecard is shown its sparklines start computing (ms)
 TRENDS_DELAY_MS = 150
+#: the Measure column's narrowest width when it fills the table's free width (until the user resizes it;
+#: theirs is then remembered)
+MEASURE_WIDTH = 216
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ def load_trends(progress: Progress, trends: TrendTables, period: Period) -> Tren
 
 
 def default_year(today: dt.date | None = None) -> int:
-    """The last complete calendar year: what a scorecard usually reports."""
+    """The last complete calendar year: what a report (PDF) usually covers. The window's pages start on the
+    current year to date instead (``periods.default_period``)."""
     return (today or dt.date.today()).year - 1
 
 
@@ -149,12 +154,14 @@ class ScorecardsPage(Page):
         period_label = QLabel("P&eriod")
         self.period_combo = QComboBox()
         self.period_combo.setAccessibleName("Reporting period")
-        self.period_combo.setToolTip("The calendar year reported (measures look back before it as their specifications say)")
+        self.period_combo.setToolTip("The period reported: the current year to date (the default of every page), "
+                                     "a past year, a quarter, a month or the last 12 complete months (measures look "
+                                     "back before it as their specifications say)")
         period_label.setBuddy(self.period_combo)
-        year = default_year(today)
-        for y in range(year + 1, year - 4, -1):
-            self.period_combo.addItem(str(y), y)
-        self.period_combo.setCurrentIndex(1)
+        self._today = today or dt.date.today()
+        for label, key in periods.choices(self._today):
+            self.period_combo.addItem(label, key)
+        self.period_combo.setCurrentIndex(0)  # the current measurement period to date
         self.period_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the scorecard")
@@ -168,14 +175,16 @@ class ScorecardsPage(Page):
 
         tiles = QHBoxLayout()
         tiles.setSpacing(12)
-        self.good_tile = StatTile("Meeting the goal", "Rates at or beyond the target (or the network rate without one)")
-        self.bad_tile = StatTile("Short of the goal", "Rates short of the target (or of the network rate without one)")
-        self.patients_tile = StatTile("Patients", "Children registered at this practice")
-        for tile in (self.good_tile, self.bad_tile, self.patients_tile):
+        # the headline: how many rates have each status of the one judgement (metrics.judgement)
+        self.status_tiles = {s: StatTile(s.value, f"Rates whose status is “{s.value}”: {MEANING[s]}") for s in ORDER}
+        for tile in self.status_tiles.values():
             tiles.addWidget(tile, 1)
+        self.good_tile = self.status_tiles[Status.MEETS_TARGET]
+        self.bad_tile = self.status_tiles[Status.WORSE]
         layout.addLayout(tiles)
 
         self.model = ScorecardTableModel(self)
+        self.model.rolling_notes = {m.id: note for m in all_measures() if (note := getattr(m, "rolling_note", None))}
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
@@ -183,9 +192,15 @@ class ScorecardsPage(Page):
         header = self.table.horizontalHeader()
         # sized to fit every practice's figures when data arrives (``_size_columns``), then left alone
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(TREND_COLUMN, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(TREND_COLUMN, 110)
+        self.table.setColumnWidth(TREND_COLUMN, 96)
+        # the measure's full name wraps on two lines of a column the user may widen (remembered)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setDefaultSectionSize(2 * self.table.fontMetrics().lineSpacing() + 12)
+        self.table.setColumnWidth(0, MEASURE_WIDTH)
+        self._measure_width: int | None = None  # the user's own width of the Measure column
+        self._fitting = False
+        header.sectionResized.connect(self._on_section_resized)
         self.table.setItemDelegateForColumn(TREND_COLUMN, SparklineDelegate(TREND_ROLE, self.table))
         self.table.activated.connect(self._on_row_activated)
         self.table.setToolTip("Double-click a measure (or press Enter) for its trend, every practice, equity and patients")
@@ -194,19 +209,44 @@ class ScorecardsPage(Page):
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
         self.error_view, self.error_label = self.state.error_view, self.state.error_label
         layout.addWidget(self.state, 1)
-        self.footnote = paragraph("Green: meets the network target (or, without one, at least as good as the network "
-                                  "rate); red: short of it. Inverse measures (lower is better) are judged the other "
-                                  "way. † self-reported counts. Double-click a measure (or press Enter) for its "
-                                  "trend, the other practices, equity and the patients behind it.")
+        self.footnote = paragraph("Green: meets the target, or better than the network beyond chance; red: worse than "
+                                  "the network beyond chance; grey: no difference, or too few to say (hover “Status” "
+                                  "for the rule). ↑ higher is better, ↓ lower is better. † self-reported counts. "
+                                  "Double-click a measure (or press Enter) for its trend, the other practices, "
+                                  "equity and the patients behind it.")
+        self.footnote.setToolTip(LEGEND)
         layout.addWidget(self.footnote)
 
         self._detail: MeasureDetailView | None = None  # built when a measure is first opened
+        self._pending: tuple[str, str, int] | None = None  # a rate to open once its period is computed
         self._splitter_states: dict[str, QByteArray | None] = {}
 
     # --- loading ------------------------------------------------------------------------------
     @property
     def period(self) -> Period:
-        return Period.year(int(self.period_combo.currentData()))
+        return Period.parse(str(self.period_combo.currentData()))
+
+    def show_rate(self, practice_code: str, period: Period, measure_id: str, group_index: int = 0) -> None:
+        """Open one practice's rate for ``period`` (from the network heat map): at once when that period is
+        shown, else once it is computed."""
+        self._remembered_practice = practice_code
+        if self.data is not None and self.data.period == period and not self.loading("load"):
+            self.close_measure()
+            self.select_practice(practice_code)
+            self.open_measure(measure_id, group_index)
+            return
+        self._pending = (practice_code, measure_id, group_index)
+        if self.period_combo.findData(periods.key(period)) == self.period_combo.currentIndex() and self.loaded_once:
+            return  # that period is being computed
+        self.select_period(period)
+        if not self.loaded_once:
+            self.activate()
+
+    def select_period(self, period: Period) -> None:
+        """Show ``period`` (one the combo offers)."""
+        index = self.period_combo.findData(periods.key(period))
+        if index >= 0:
+            self.period_combo.setCurrentIndex(index)
 
     def load(self) -> None:
         """Compute the chosen period's table; a load still running (another year, older data) is cancelled
@@ -231,8 +271,18 @@ class ScorecardsPage(Page):
         index = self.practice_combo.findData(current)
         self.practice_combo.setCurrentIndex(max(index, 0))
         self.practice_combo.blockSignals(False)
+        if self._pending is not None:
+            index = self.practice_combo.findData(self._pending[0])
+            if index >= 0:
+                self.practice_combo.blockSignals(True)
+                self.practice_combo.setCurrentIndex(index)
+                self.practice_combo.blockSignals(False)
         self._size_columns(data)
         self._show_practice()
+        if self._pending is not None:
+            _code, measure_id, group_index = self._pending
+            self._pending = None
+            self.open_measure(measure_id, group_index)
         if self._detail is not None and self.views.currentWidget() is self._detail and self._detail.key is not None:
             key = self._detail.key  # the measure open stays open, read again from the new table
             self.open_measure(key.measure_id, key.group_index, focus=False)
@@ -283,7 +333,7 @@ class ScorecardsPage(Page):
         code = str(self.practice_combo.currentData())
         key = MeasureKey(measure_id, group_index, code, self.data.period, frozenset({code}))
         row = next((r for r in self.model.rows() if r["measure"] == measure_id and int(r["group_index"]) == group_index), None)
-        summary = self.practice_combo.currentText() + f" · {self.data.period.label}"
+        summary = self.practice_combo.currentText() + f" · {periods.describe(self.data.period, self._today)}"
         if row is not None and row.get("rate") is not None:
             summary += (f" · rate {row['rate'] * 100:.1f}% ({int(row['numerator']):,} of {int(row['rate_base']):,}),"
                         f" network {_pct(row.get('network_rate'))}, target {_pct(row.get('target'))}")
@@ -322,12 +372,17 @@ class ScorecardsPage(Page):
     def restore_state(self, state: WindowState) -> None:
         """The practice and year last shown, and the detail view's splitters; before the first load."""
         year = state.last_year()
-        index = self.period_combo.findData(year) if year is not None else -1
+        remembered = state.last_period() or (str(year) if year is not None else None)
+        index = self.period_combo.findData(remembered) if remembered is not None else -1
         if index >= 0:
             self.period_combo.blockSignals(True)
             self.period_combo.setCurrentIndex(index)
             self.period_combo.blockSignals(False)
         self._remembered_practice = state.last_practice()
+        width = state.measure_column_width()
+        if width is not None:
+            self._measure_width = max(120, width)
+            self._fit_measure_column()
         self._splitter_states = {name: state.splitter_state(f"measure_{name}") for name in SPLITTERS}
         if self._detail is not None:
             self._detail.restore_splitters(self._splitter_states)
@@ -336,7 +391,9 @@ class ScorecardsPage(Page):
         code = self.practice_combo.currentData()
         if code:
             state.set_last_practice(str(code))
-        state.set_last_year(int(self.period_combo.currentData()))
+        state.set_last_period(str(self.period_combo.currentData()))
+        if self._measure_width is not None:
+            state.set_measure_column_width(self._measure_width)
         states = self._detail.splitter_states() if self._detail is not None else self._splitter_states
         for name, value in states.items():
             if value is not None:
@@ -356,8 +413,29 @@ class ScorecardsPage(Page):
         widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
                   for c in columns}
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
-        for column in columns:
-            self.table.resizeColumnToContents(column)
+        bold = self.table.horizontalHeader().fontMetrics()
+        for column in columns:  # the cells' widths, and the header's title (its sort arrow may overlap)
+            self.table.setColumnWidth(column, max(self.table.sizeHintForColumn(column),
+                                                  bold.horizontalAdvance(COLUMNS[column].title) + 20))
+        self._fit_measure_column()
+
+    def _fit_measure_column(self) -> None:
+        """The Measure column takes the table's free width (at least ``MEASURE_WIDTH``), unless the user
+        gave it a width of their own."""
+        others = sum(self.table.columnWidth(c) for c in range(1, len(COLUMNS)))
+        free = self.table.viewport().width() - others - 2
+        self._fitting = True
+        self.table.setColumnWidth(0, self._measure_width or max(MEASURE_WIDTH, free))
+        self._fitting = False
+
+    def _on_section_resized(self, section: int, _old: int, new: int) -> None:
+        if section == 0 and not self._fitting:
+            self._measure_width = new
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        if self.data is not None:
+            self._fit_measure_column()
 
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""
@@ -367,15 +445,15 @@ class ScorecardsPage(Page):
         rows = self.data.rows.get(code, [])
         self.model.set_rows(rows, self._descriptions.get)
         self.model.set_trends(self.trend_sparks.get(code, {}) if self.trend_table is not None else None)
-        verdicts = [verdict(r) for r in rows]
-        self.good_tile.set_value(f"{verdicts.count(True):,}")
-        self.bad_tile.set_value(f"{verdicts.count(False):,}")
+        tally = counts(r.get("status") for r in rows)
+        for state, tile in self.status_tiles.items():
+            tile.set_value(f"{tally[state]:,}")
         practice = next((p for p in self.data.practices if p.code == code), None)
-        self.patients_tile.set_value(f"{practice.patients:,}" if practice else "–")
         name = practice.name if practice else "this practice"
+        patients = f" ({practice.patients:,} children)" if practice else ""
         self.subtitle.setText(
-            f"{name} in {self.data.period.label}: {len(rows)} rates of {len({r['measure'] for r in rows})} measures, "
-            "beside the network rate, the best-practice benchmark and the network target."
+            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
+            "measures, beside the network rate, the best-practice benchmark and the network target."
         )
         if rows:
             self.state.setCurrentIndex(self.STATE_TABLE)
