@@ -22,7 +22,8 @@ from .. import APP_NAME, __version__
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
-from .common import close_opened
+from .common import SIGNED_IN_ATTR, close_opened, open_context
+from .gate import authorize, name_commands
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
 COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "exchange_cmd",
@@ -73,6 +74,7 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands:
         _module(name).register(subparsers, parent)
+    name_commands(parser)
     return parser
 
 
@@ -93,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         compute_pool.configure()
     try:
+        ctx = authorize(args, open_context)  # the command's row in cli.gate.COMMANDS, before anything runs
+        if ctx is not None:
+            ctx.db.dispose()  # no connection held while the command runs (restore replaces the file)
+            setattr(args, SIGNED_IN_ATTR, ctx)
         return int(args.func(args) or 0)
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
         message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)

@@ -15,6 +15,8 @@ from ..services.users import authenticate, has_users
 
 USER_ENV = "CARENET_USER"
 PASSWORD_ENV = "CARENET_PASSWORD"
+#: where ``main`` leaves the context signed in before the command
+SIGNED_IN_ATTR = "signed_in_context"
 
 
 def _interactive() -> bool:
@@ -54,7 +56,11 @@ def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceC
     A store with user accounts needs ``--user NAME`` (or ``$CARENET_USER``) and that user's password
     (``$CARENET_PASSWORD``, else a prompt); every service then checks that user's role and practices.
     A store without accounts is a local single-user store: the command acts as the system user.
+    The context ``main`` signed in before the command (``cli.gate.authorize``) is returned again.
     """
+    signed_in = getattr(args, SIGNED_IN_ATTR, None)
+    if isinstance(signed_in, ServiceContext):
+        return signed_in if signed_in.user is not None else ServiceContext(signed_in.db, username=username)
     db = open_cli_database(args)
     name = getattr(args, "user", None) or os.environ.get(USER_ENV)
     try:

@@ -17,10 +17,9 @@ from ..models.encryption import (
     passphrase_problem,
     stored_passphrase,
 )
-from ..services.context import ServiceError
-from ..services.permissions import require
+from ..services.context import ServiceContext, ServiceError
 from ..services.store_safety import restore_backup, take_backup
-from .common import open_cli_database, open_context
+from .common import SIGNED_IN_ATTR, open_cli_database, open_context
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -87,13 +86,7 @@ def run_restore(args: argparse.Namespace) -> int:
     path = _db_path(args)
     if (args.backup is None) == (not args.latest):
         raise ServiceError("Name the backup file, or pass --latest.")
-    if path.exists() and not integrity_problems(path, quick=True, key=_key(path)):
-        # a sound store with accounts: only its administrator restores it
-        ctx = open_context(args)
-        try:
-            require(ctx, "store.manage")
-        finally:
-            ctx.db.dispose()
+    # a sound store with accounts: only its administrator restores it (cli.gate, before this runs)
     backup = args.backup
     key = None
     if args.latest:
@@ -113,7 +106,9 @@ def run_restore(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing restored.")
             return 1
-    aside = restore_backup(path, backup, key=key, username=os.environ.get("CARENET_USER") or "cli")
+    signed_in = getattr(args, SIGNED_IN_ATTR, None)
+    username = signed_in.username if isinstance(signed_in, ServiceContext) and signed_in.user else "cli"
+    aside = restore_backup(path, backup, key=key, username=username)
     print(f"Restored {path.name} from {backup.name}." + (f" The replaced file is kept as {aside.name}." if aside else ""))
     return 0
 
