@@ -18,7 +18,7 @@ from ..models.encryption import (
     stored_passphrase,
 )
 from ..services.context import ServiceContext, ServiceError
-from ..services.store_safety import restore_backup, take_backup
+from ..services.store_safety import backup_anchor, restore_backup, take_backup
 from .common import SIGNED_IN_ATTR, open_cli_database, open_context
 
 
@@ -59,6 +59,10 @@ def run_backup(args: argparse.Namespace) -> int:
     finally:
         ctx.db.dispose()
     print(f"Backup written and checked: {copy} ({copy.stat().st_size / 1e6:.1f} MB)")
+    anchor = backup_anchor(copy)
+    if anchor:
+        print(f"Audit trail in the backup: {anchor['entries']:,} entries, head {anchor['last_hash']} "
+              "(also in its manifest; keep it to check the trail against later)")
     return 0
 
 

@@ -113,6 +113,9 @@ class PackageInfo:
     measures: Mapping[str, str]  # id -> version
     software_version: str
     created_at: str  # ISO date-time, UTC
+    #: the sender's audit head when the package was made ({"entries": n, "last_hash": h}): a copy of the
+    #: chain's end outside the store, so a later rewrite of the sender's trail shows against it
+    audit: Mapping[str, object] | None = None
 
 
 def aggregates_csv(frame: pd.DataFrame) -> bytes:
@@ -143,6 +146,7 @@ def build_manifest(info: PackageInfo, files: Mapping[str, bytes], rows: Mapping[
         "measures": [{"id": m, "version": v} for m, v in sorted(info.measures.items())],
         "software": {"name": "CareNet Desktop", "version": info.software_version},
         "created_at": info.created_at,
+        "audit": dict(info.audit) if info.audit is not None else None,
         "suppression": {"small_cell_min": 1, "small_cell_max": 10, "complementary": True},
         "signature": {"algorithm": "Ed25519", "key_fingerprint": fingerprint(key), "file": SIGNATURE},
         "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows.get(name)}

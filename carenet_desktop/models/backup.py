@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 KEEP_BACKUPS = 10
+#: beside each backup ``X.db`` the app writes ``X.db.manifest.json``: what it is and the audit head it holds
+MANIFEST_SUFFIX = ".manifest.json"
 
 
 def backup_dir(db_path: Path) -> Path:
@@ -38,15 +43,45 @@ def backup_sqlite(engine: Engine, db_path: Path, *, reason: str = "manual", dest
             apply_key(target, key)
         try:
             src.backup(target)
+            anchor = _audit_anchor(target)
         finally:
             target.close()
     finally:
         raw.close()
+    write_manifest(dest, {"format": "carenet-backup", "store": db_path.name, "file": dest.name, "reason": reason,
+                          "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "audit": anchor})
     _rotate(dest.parent, db_path.stem)
     return dest
+
+
+def _audit_anchor(con: Any) -> dict[str, Any] | None:
+    """The audit head in the copy: its entry count and last hash (None for a store without the table)."""
+    try:
+        row = con.execute("SELECT entries, last_hash FROM audit_head WHERE id = 1").fetchone()
+    except Exception:  # sqlite3 or sqlcipher3's OperationalError: no audit_head table (an old store)
+        return None
+    return {"entries": 0, "last_hash": None} if row is None else {"entries": int(row[0]), "last_hash": row[1]}
+
+
+def manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + MANIFEST_SUFFIX)
+
+
+def write_manifest(backup: Path, content: dict[str, Any]) -> None:
+    manifest_path(backup).write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.chmod(manifest_path(backup), 0o600)
+
+
+def read_manifest(backup: Path) -> dict[str, Any] | None:
+    try:
+        content = json.loads(manifest_path(backup).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
 
 
 def _rotate(folder: Path, stem: str) -> None:
     backups = sorted(folder.glob(f"{stem}-*.db"), key=lambda p: p.stat().st_mtime)
     for old in backups[:-KEEP_BACKUPS]:
         old.unlink(missing_ok=True)
+        manifest_path(old).unlink(missing_ok=True)

@@ -88,6 +88,18 @@ def test_export_is_audited(practice_ctx, exported) -> None:  # type: ignore[no-u
     assert entry.action == "export" and "P001" in entry.summary and "2025" in entry.summary
 
 
+def test_the_package_carries_the_audit_head_it_was_made_at(practice_ctx, exported) -> None:  # type: ignore[no-untyped-def]
+    """A copy of the sender's audit head outside the store: a later rewrite of the trail shows against it."""
+    import json
+
+    manifest = json.loads(members(exported[0])["manifest.json"])
+    with practice_ctx.db.session() as s:
+        entries = s.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+    export_entry = next(e for e in entries if e.entity == "submission")
+    before = [e for e in entries if e.id < export_entry.id]
+    assert manifest["audit"] == {"entries": len(before), "last_hash": before[-1].entry_hash}
+
+
 def test_round_trip_reproduces_the_practice_totals(practice_ctx, office_ctx, exported, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path, _ = exported
     imported = import_submission(office_ctx, path)
