@@ -65,12 +65,17 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     parser.add_argument("--user", default=None, help="sign in as this user (password: prompt or $CARENET_PASSWORD)")
     parser.add_argument("--allow-network-share", action="store_true", default=False,
                         help="open a SQLite file on a network share even though its locking is unsafe there")
+    parser.add_argument("--no-encryption", action="store_true", default=False,
+                        help="a store this command creates is a plain file (default: encrypted; passphrase "
+                             "asked for, or $CARENET_DB_PASSPHRASE)")
     # --db (and --user) are accepted after the subcommand too ("carenet demo --db demo.db")
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--db", default=argparse.SUPPRESS, help="database file or SQLAlchemy URL")
     parent.add_argument("--user", default=argparse.SUPPRESS, help="sign in as this user")
     parent.add_argument("--allow-network-share", action="store_true", default=argparse.SUPPRESS,
                         help="open a SQLite file on a network share anyway")
+    parent.add_argument("--no-encryption", action="store_true", default=argparse.SUPPRESS,
+                        help="create a new store as a plain file")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands:
         _module(name).register(subparsers, parent)
