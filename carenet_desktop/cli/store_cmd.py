@@ -9,14 +9,16 @@ import sys
 from pathlib import Path
 
 from ..models.database import DatabaseError, resolve_url, sqlite_path
-from ..models.durability import integrity_problems, list_backups
+from ..models.durability import count_problems, integrity_problems, list_backups
 from ..models.encryption import (
     PASSPHRASE_ENV,
+    IncompleteCopy,
     encrypt_copy,
     is_encrypted_file,
     passphrase_problem,
     stored_passphrase,
 )
+from ..services.cache_files import remove_store_caches
 from ..services.context import ServiceContext, ServiceError
 from ..services.store_safety import backup_anchor, restore_backup, take_backup
 from .common import SIGNED_IN_ATTR, open_cli_database, open_context
@@ -121,12 +123,14 @@ def run_check(args: argparse.Namespace) -> int:
     path = _db_path(args)
     if not path.exists():
         raise FileNotFoundError(2, "No such database", str(path))
-    problems = integrity_problems(path, key=_key(path))
+    key = _key(path)
+    problems = integrity_problems(path, key=key)
+    problems = problems or count_problems(path, key=key)
     if problems:
         print(f"{path.name} is damaged:", *problems[:10], sep="\n  ")
         print("Restore the newest sound backup with: carenet restore --latest")
         return 1
-    print(f"{path.name}: no damage found (integrity_check ok).")
+    print(f"{path.name}: no damage found (integrity_check ok, recorded counts match).")
     return 0
 
 
@@ -147,11 +151,16 @@ def run_encrypt(args: argparse.Namespace) -> int:
     problem = passphrase_problem(passphrase)
     if problem:
         raise ServiceError(problem)
-    encrypt_copy(path, args.out, passphrase)
+    try:
+        encrypt_copy(path, args.out, passphrase)
+    except IncompleteCopy as exc:
+        raise ServiceError(f"Nothing written: {exc}.") from None
     problems = integrity_problems(args.out, key=passphrase)
     if problems:
         args.out.unlink(missing_ok=True)
         raise ServiceError("The encrypted copy failed its check: " + "; ".join(problems[:3]))
+    removed = remove_store_caches(resolve_url(getattr(args, "db", None)).render_as_string(hide_password=True))
     print(f"Encrypted copy written: {args.out}. Check it opens, then delete the plain file and its backups "
-          f"({path.parent / 'backups'}), which are not encrypted.")
+          f"({path.parent / 'backups'}), which are not encrypted."
+          + (f" The plain file's {removed} cache files (patient rows) were deleted." if removed else ""))
     return 0
