@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backup import backup_dir
+from .backup import backup_dir, made_by_app
 from .encryption import connect_raw, database_errors
 
 ALLOW_SHARE_ENV = "CARENET_ALLOW_NETWORK_SHARE"
@@ -111,7 +112,10 @@ def list_backups(db_path: Path) -> list[BackupFile]:
     """The rotating backups of ``db_path``, newest first."""
     folder = backup_dir(db_path)
     found = []
+    named = re.compile(re.escape(db_path.stem) + r"-\d{8}-\d{6}-\d{6}-[A-Za-z0-9._-]+\.db")
     for p in folder.glob(f"{db_path.stem}-*.db"):
+        if not (made_by_app(p) or named.fullmatch(p.name)):  # ours: a manifest, or an older version's name
+            continue
         stat = p.stat()
         found.append(BackupFile(p, dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size))
     return sorted(found, key=lambda b: b.taken_at, reverse=True)

@@ -74,3 +74,57 @@ def test_check_compares_the_counts_the_store_records(store: Path, capsys) -> Non
     capsys.readouterr()
     assert main(["check", "--db", str(store)]) == 1
     assert "audit trail holds" in capsys.readouterr().out
+
+
+def test_backup_out_never_overwrites(store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22, item 9: ``backup --out`` wrote over an existing file."""
+    precious = tmp_path / "precious.db"
+    precious.write_bytes(b"not to be lost")
+    capsys.readouterr()
+    assert main(["backup", "--db", str(store), "--out", str(precious)]) == 1
+    assert "never overwrites" in capsys.readouterr().err
+    assert precious.read_bytes() == b"not to be lost"
+    assert not list(tmp_path.glob("precious.db.*"))
+
+
+def test_rotation_deletes_only_backups_the_app_made(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rotation deleted every ``<store>-*.db`` beyond the newest ten, the user's own files too."""
+    import os
+
+    import carenet_desktop.models.backup as backup
+    from carenet_desktop.models.durability import list_backups
+
+    folder = store.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    mine = folder / f"{store.stem}-notes.db"
+    mine.write_bytes(b"the user's own file")
+    os.utime(mine, (1, 1))  # the oldest file in the folder
+    monkeypatch.setattr(backup, "KEEP_BACKUPS", 2)
+    for _ in range(3):
+        assert main(["backup", "--db", str(store)]) == 0
+    assert mine.exists()
+    listed = list_backups(store)
+    assert len(listed) == 2 and mine not in [b.path for b in listed]
+    assert all(backup.read_manifest(b.path) for b in listed)
+    assert len(list(folder.glob("*.manifest.json"))) == 2  # the rotated backup's manifest went with it
+
+
+def test_a_failed_backup_leaves_nothing(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk during the copy: the partial file is removed and never listed."""
+    import carenet_desktop.models.backup as backup
+    from carenet_desktop.models.durability import list_backups
+
+    def full_disk(engine, target_path, key):  # type: ignore[no-untyped-def]
+        target_path.write_bytes(b"SQLite format 3\0half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup, "_copy", full_disk)
+    db = open_database(store)
+    try:
+        with pytest.raises(OSError):
+            db.backup()
+    finally:
+        db.dispose()
+    assert list_backups(store) == []
+    folder = store.parent / "backups"
+    assert not (folder.exists() and list(folder.iterdir()))
