@@ -56,6 +56,7 @@ def backup_sqlite(engine: Engine, db_path: Path, *, reason: str = "manual", dest
 
 
 def _copy(engine: Engine, target_path: Path, key: str | None) -> dict[str, Any] | None:
+    os.close(os.open(target_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the owner's only, plain or not
     raw = engine.raw_connection()
     try:
         src: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]  # or sqlcipher3's

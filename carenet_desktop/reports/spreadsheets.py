@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -31,6 +33,9 @@ SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
 HEADER_FILL = "DCE6F1"
 _MAX_WIDTH = 60
 _WIDTH_SAMPLE = 500
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralise(value: object) -> object:
@@ -54,6 +59,8 @@ def cell_value(value: object) -> object:
         return float(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, str):  # a control character (NUL...) stored earlier must not fail the whole sheet
+        value = _CONTROL.sub("?", value)
     return neutralise(value)
 
 
@@ -71,6 +78,7 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "Sheet1",
         write_xlsx(frame, path, sheet=sheet, formats=formats)
     else:
         raise ValueError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    os.chmod(path, 0o600)  # exports hold patient rows (care gaps) or practice figures: the owner's only
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

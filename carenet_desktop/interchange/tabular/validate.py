@@ -23,6 +23,9 @@ from .reading import Chunk
 
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "reason"]
 MAX_REPORTED_VALUE = 200
+#: characters no text field may hold (NUL and the other C0 controls but tab, line feed and carriage return,
+#: and DEL): stored, they broke the Excel care-gap export of the whole practice
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 REFERRAL_STEPS = ("date", "scheduled_on", "seen_on", "report_received_on", "closed_on")
 _Text = Callable[[str], pd.Series]  # a field's stripped text, "" where empty
 _Col = Callable[[str], str]  # a field's column as the file names it
@@ -126,6 +129,8 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
         if name not in cmap.mapping and not spec.required:
             continue
         values = text(name)
+        control = per_unique(values, lambda u: u.str.contains(CONTROL_CHARACTERS, regex=True)).to_numpy(dtype=bool)
+        probs.add(control, col(name), values, "holds a control character (NUL or similar)")
         if spec.max_len is not None:
             too_long = per_unique(values, lambda u, m=spec.max_len: u.map(len) > m).to_numpy(dtype=bool)  # type: ignore[misc]
             probs.add(too_long, col(name), values, f"longer than {spec.max_len} characters")
