@@ -51,9 +51,15 @@ def parse_datetime(value: Any, element: str = "dateTime") -> dt.datetime | None:
     return moment
 
 
-def parse_date(value: Any, element: str = "date") -> dt.date | None:
-    """A FHIR date (or the date part of a dateTime, converted to UTC first when it has an offset)."""
+def parse_date(value: Any, element: str = "date", *, local: bool = False) -> dt.date | None:
+    """A FHIR date (or the date part of a dateTime, converted to UTC first when it has an offset).
+
+    ``local``: a day of the calendar (a birth date): the day as written, an offset never moves it."""
     moment = parse_datetime(value, element)
+    if local and moment is not None and isinstance(value, str):
+        m = _DATETIME.fullmatch(value.strip())
+        if m and m["tz"] and m["d"]:
+            return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
     return moment.date() if moment is not None else None
 
 

@@ -23,6 +23,8 @@ from .reading import Chunk
 
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "reason"]
 MAX_REPORTED_VALUE = 200
+#: fields that are days of the calendar, not moments: "2020-01-01T23:00:00-05:00" is born on January 1st
+CALENDAR_DATES = frozenset({"birth_date", "deceased_date"})
 #: characters no text field may hold (NUL and the other C0 controls but tab, line feed and carriage return,
 #: and DEL): stored, they broke the Excel care-gap export of the whole practice
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -172,6 +174,9 @@ def _dates(values: pd.Series, name: str, spec: FieldSpec, cmap: ColumnMapping, p
     else:
         cmap.date_formats.setdefault(name, fmt)  # the first chunk fixes the format for the file
         parsed = per_unique(values, lambda u: dates.parse_dates(u, fmt)).astype("datetime64[ns]")
+        if name in CALENDAR_DATES:  # a day of the calendar as written: an offset never moves it
+            local = per_unique(values, dates.written_day)
+            parsed = parsed.where(local.isna() | parsed.isna(), local)
     blank = values == ""
     if spec.required:
         probs.add(blank, column, values, "missing date")
