@@ -140,7 +140,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
             out[name] = _dates(values, name, spec, cmap, probs, col(name))
         elif spec.type in ("number", "int"):
             nums = pd.to_numeric(values.where(values != "", None), errors="coerce")
-            bad = (values != "") & (nums.isna() | (nums < 0))
+            bad = (values != "") & (nums.isna() | (nums < 0) | np.isinf(nums.astype(float)))  # "inf" is no count
             if spec.type == "int":
                 bad |= nums.notna() & (nums % 1 != 0)
             probs.add(bad, col(name), values, "not a non-negative number" if spec.type == "number"
