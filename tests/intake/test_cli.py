@@ -114,3 +114,45 @@ def test_writers_survive_control_characters_and_keep_exports_private(tmp_path: P
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
     cells = [c.value for c in load_workbook(tmp_path / "out.xlsx").active["A"]]
     assert cells[1] == "Ann?Lee" and str(cells[2]).startswith("'=")
+
+
+@pytest.mark.parametrize("preview", [False, True])
+@pytest.mark.parametrize("attack", ["billion-laughs", "xxe"])
+def test_a_crafted_workbook_is_one_clear_line(db: str, tmp_path: Path, attack: str, preview: bool,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 12: an XLSX with an entity bomb or an external entity ended in a ParseError traceback."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    plain = tmp_path / "plain.xlsx"
+    wb = Workbook()
+    wb.active.append(["MRN", "Visit Date", "CPT"])
+    wb.active.append(["M001", "2024-01-02", "99392"])
+    wb.save(plain)
+    if attack == "billion-laughs":
+        dtd = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">' + "".join(
+            f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) + "]>"
+        payload = "&i;"
+    else:
+        dtd = f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{tmp_path / "secret.txt"}">]>'
+        (tmp_path / "secret.txt").write_text("secret")
+        payload = "&x;"
+    crafted = tmp_path / "crafted.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                cells = [["MRN", "Visit Date", "CPT"], [payload, "2024-01-02", "99392"]]
+                rows = "".join(f'<row r="{r}">' + "".join(
+                    f'<c r="{"ABC"[i]}{r}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(row)) + "</row>"
+                    for r, row in enumerate(cells, start=1))
+                data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + dtd
+                        + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        + f"<sheetData>{rows}</sheetData></worksheet>").encode()
+            dst.writestr(item, data)
+    code = main(["--db", db, "import", "csv", str(crafted), "--kind", "encounters", *(["--preview"] if preview else [])])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and "unexpected error" not in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("carenet: error:")
+    assert "secret" not in err
