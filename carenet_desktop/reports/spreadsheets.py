@@ -72,13 +72,19 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "Sheet1",
     integers or decimals by their dtype, date-like columns as dates.
     """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        write_csv(frame, path)
-    elif suffix == ".xlsx":
-        write_xlsx(frame, path, sheet=sheet, formats=formats)
-    else:
+    if suffix not in SPREADSHEET_SUFFIXES:
         raise ValueError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
-    os.chmod(path, 0o600)  # exports hold patient rows (care gaps) or practice figures: the owner's only
+    # written beside the target and renamed when complete: a full disk leaves no half-written export
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        if suffix == ".csv":
+            write_csv(frame, partial)
+        else:
+            write_xlsx(frame, partial, sheet=sheet, formats=formats)
+        os.chmod(partial, 0o600)  # exports hold patient rows (care gaps) or practice figures: the owner's only
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

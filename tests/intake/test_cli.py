@@ -156,3 +156,22 @@ def test_a_crafted_workbook_is_one_clear_line(db: str, tmp_path: Path, attack: s
     assert code in (1, 2) and "unexpected error" not in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("carenet: error:")
     assert "secret" not in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_full_disk_leaves_no_half_written_export(tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22, item 12: a disk full during an export left an empty or half file behind (and a traceback)."""
+    import carenet_desktop.reports.spreadsheets as spreadsheets
+    from carenet_desktop.services.context import ServiceError
+    from carenet_desktop.services.gaps import EXPORT_HEADERS, write_worklist
+
+    def full_disk(frame, path, **kw):  # type: ignore[no-untyped-def]
+        path.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spreadsheets, "write_csv", full_disk)
+    monkeypatch.setattr(spreadsheets, "write_xlsx", full_disk)
+    target = tmp_path / f"gaps{suffix}"
+    with pytest.raises(ServiceError, match="No space left"):
+        write_worklist(pd.DataFrame(columns=list(EXPORT_HEADERS)), target)
+    assert list(tmp_path.iterdir()) == []
