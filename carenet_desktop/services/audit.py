@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditHead, AuditLog, audit_key, utcnow
+from .context import ServiceError
 
 
 def _jsonable(value: Any) -> Any:
@@ -87,6 +88,11 @@ def record(
         session.add(head)  # every store has its head since migration 0007: a missing one was deleted
         problem = f"the audit head record was missing ({count:,} entries left in the trail)"
     key = audit_key.load_key(head.key_id) if head.key_id else None
+    if key is None and head.key_id is not None and problem is None and session.get_bind().dialect.name != "sqlite":
+        # a shared server: every desktop needs the one key; starting another here would make the desktops
+        # take turns re-keying the trail
+        raise ServiceError(f"The audit key of this shared database is not on this computer: set "
+                           f"${audit_key.AUDIT_KEY_ENV} (the network administrator has it; see the user guide).")
     if key is None and problem is None and (head.key_id is not None or head.entries):
         problem = ("the audit key of this store is not on this computer" if head.key_id
                    else "the audit head named no key")

@@ -188,3 +188,26 @@ def test_the_head_leaves_the_store_in_backups_and_packages(tmp_path: Path) -> No
     manifest = read_manifest(copy)
     assert manifest is not None and manifest["audit"] == anchor and anchor["entries"] == 5
     assert isinstance(anchor["last_hash"], str) and len(anchor["last_hash"]) == 64
+
+
+def test_a_shared_server_without_the_key_refuses_instead_of_re_keying(db_url, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL every desktop needs the one key; a desktop without it must not start another (the
+    desktops would take turns re-keying). A SQLite file on a computer without its key starts a new key
+    with an entry that stays reported."""
+    from carenet_desktop.services.context import ServiceError
+
+    db = open_database(db_url)
+    try:
+        get_or_create_practice(ServiceContext(db, username="alice"), "P1")
+        monkeypatch.setenv(AUDIT_KEY_DIR_ENV, str(tmp_path / "another-computer"))
+        if db.url.get_backend_name() == "sqlite":
+            with db.session() as s:
+                audit.record(s, "bob", "login", "user")
+            with db.session() as s:
+                assert audit.verify_chain(s)  # the re-key entry (and the entries before it) are reported
+        else:
+            with pytest.raises(ServiceError, match="CARENET_AUDIT_KEY"), db.session() as s:
+                audit.record(s, "bob", "login", "user")
+    finally:
+        db.dispose()
