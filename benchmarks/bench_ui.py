@@ -142,7 +142,7 @@ def main() -> int:
     if not db.exists():
         print(f"Building the demo network ({args.patients:,} patients) at {db}…", flush=True)
         db.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "carenet_desktop", "demo", "--db", str(db), "--patients",
+        subprocess.run([sys.executable, "-m", "carenet_desktop", "demo", "--no-encryption", "--db", str(db), "--patients",
                         str(args.patients)], check=True)
     # bytecode, as an installed copy has it (an editable install under PYTHONDONTWRITEBYTECODE has none)
     compileall.compile_dir(str(ROOT / "carenet_desktop"), quiet=1)

@@ -33,13 +33,17 @@ def oracle(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_folder(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """Results and frames caches and crash reports go to temporary folders, never the user's."""
+    """Results and frames caches, audit keys and crash reports go to temporary folders, never the user's."""
     import os
 
-    folders = {"XDG_CACHE_HOME": "xdg-cache", "CARENET_CRASH_DIR": "crash-reports"}
+    folders = {"XDG_CACHE_HOME": "xdg-cache", "CARENET_CRASH_DIR": "crash-reports", "CARENET_AUDIT_KEY_DIR": "audit-keys"}
     previous = {var: os.environ.get(var) for var in folders}
     for var, name in folders.items():
         os.environ[var] = str(tmp_path_factory.mktemp(name))
+    # stores the tests create through the command line are plain files (tests/test_cli_new_store.py checks
+    # the default: encrypted), as SQLCipher's key derivation on every connection would slow the suite down
+    previous["CARENET_NO_ENCRYPTION"] = os.environ.get("CARENET_NO_ENCRYPTION")
+    os.environ["CARENET_NO_ENCRYPTION"] = "1"
     yield
     for var, value in previous.items():
         if value is None:

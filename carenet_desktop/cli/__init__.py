@@ -22,7 +22,8 @@ from .. import APP_NAME, __version__
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..services.context import ServiceError
-from .common import close_opened
+from .common import SIGNED_IN_ATTR, close_opened, open_context
+from .gate import authorize, name_commands
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
 COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "exchange_cmd",
@@ -64,15 +65,21 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     parser.add_argument("--user", default=None, help="sign in as this user (password: prompt or $CARENET_PASSWORD)")
     parser.add_argument("--allow-network-share", action="store_true", default=False,
                         help="open a SQLite file on a network share even though its locking is unsafe there")
+    parser.add_argument("--no-encryption", action="store_true", default=False,
+                        help="a store this command creates is a plain file (default: encrypted; passphrase "
+                             "asked for, or $CARENET_DB_PASSPHRASE)")
     # --db (and --user) are accepted after the subcommand too ("carenet demo --db demo.db")
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--db", default=argparse.SUPPRESS, help="database file or SQLAlchemy URL")
     parent.add_argument("--user", default=argparse.SUPPRESS, help="sign in as this user")
     parent.add_argument("--allow-network-share", action="store_true", default=argparse.SUPPRESS,
                         help="open a SQLite file on a network share anyway")
+    parent.add_argument("--no-encryption", action="store_true", default=argparse.SUPPRESS,
+                        help="create a new store as a plain file")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands:
         _module(name).register(subparsers, parent)
+    name_commands(parser)
     return parser
 
 
@@ -93,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         compute_pool.configure()
     try:
+        ctx = authorize(args, open_context)  # the command's row in cli.gate.COMMANDS, before anything runs
+        if ctx is not None:
+            ctx.db.dispose()  # no connection held while the command runs (restore replaces the file)
+            setattr(args, SIGNED_IN_ATTR, ctx)
         return int(args.func(args) or 0)
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
         message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)

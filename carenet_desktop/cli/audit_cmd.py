@@ -26,15 +26,17 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def run_verify(args: argparse.Namespace) -> int:
     report = verify_audit(open_context(args))
     if report.intact:
-        print(f"Audit trail intact: {report.entries:,} entries, every hash and link verified.")
+        print(f"Audit trail intact: {report.entries:,} entries, every keyed hash, link and the head's seal verified.")
+        print(f"Head: {report.head_hash} (compare with the head in a backup's manifest or a submission package: "
+              "a trail rewritten since shows there)")
         return 0
-    if not report.broken:
-        print(f"Audit trail BROKEN: {report.end_problem}. Entries were removed outside the application.")
-        return 1
-    shown = ", ".join(str(i) for i in report.broken[:10]) + (" ..." if len(report.broken) > 10 else "")
-    print(f"Audit trail BROKEN: {len(report.broken)} of {report.entries:,} entries do not match their hash or "
-          f"their link to the previous entry (first: entry {report.broken[0]}; all: {shown}). "
-          "An entry was edited, removed or inserted outside the application.")
+    if report.end_problem:
+        print(f"Audit trail BROKEN: {report.end_problem}.")
+    if report.broken:
+        shown = ", ".join(str(i) for i in report.broken[:10]) + (" ..." if len(report.broken) > 10 else "")
+        print(f"Audit trail BROKEN: {len(report.broken)} of {report.entries:,} entries do not match their keyed hash "
+              f"or their link to the previous entry, or mark a lost head or key (first: entry {report.broken[0]}; "
+              f"all: {shown}). An entry was edited, removed or inserted outside the application.")
     return 1
 
 

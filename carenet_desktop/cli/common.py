@@ -9,12 +9,17 @@ import sys
 import time
 from typing import TextIO
 
-from ..models.database import Database, PassphraseRequired, open_database
+from ..models.database import Database, PassphraseRequired, open_database, resolve_url, sqlite_path
+from ..models.encryption import PASSPHRASE_ENV, passphrase_problem
 from ..services.context import Progress, ServiceContext, ServiceError
 from ..services.users import authenticate, has_users
 
 USER_ENV = "CARENET_USER"
 PASSWORD_ENV = "CARENET_PASSWORD"
+#: ``1``: new stores made from the command line are plain, as with ``--no-encryption`` (scripts, the tests)
+NO_ENCRYPTION_ENV = "CARENET_NO_ENCRYPTION"
+#: where ``main`` leaves the context signed in before the command
+SIGNED_IN_ATTR = "signed_in_context"
 
 
 def _interactive() -> bool:
@@ -29,6 +34,11 @@ def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Data
     """Open ``--db``; an encrypted file asks for its passphrase at the terminal (once) when none is stored."""
     target = getattr(args, "db", None)
     force = bool(getattr(args, "allow_network_share", False))
+    new_key = _new_store_passphrase(args, target)
+    if new_key is not None:
+        db = open_database(target, migrate=migrate, key=new_key, allow_network_share=force)
+        _opened.append(db)
+        return db
     try:
         db = open_database(target, migrate=migrate, allow_network_share=force)
     except PassphraseRequired as exc:
@@ -38,6 +48,29 @@ def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Data
         db = open_database(target, migrate=migrate, key=key, allow_network_share=force)
     _opened.append(db)
     return db
+
+
+def _new_store_passphrase(args: argparse.Namespace, target: str | None) -> str | None:
+    """The passphrase of a store this command is about to create: new stores are encrypted, as in the set-up
+    wizard, unless ``--no-encryption`` (or ``$CARENET_NO_ENCRYPTION=1``). None: not a new SQLite file, or
+    plain by choice."""
+    path = sqlite_path(resolve_url(target))
+    if path is None or (path.exists() and path.stat().st_size > 0):
+        return None
+    if getattr(args, "no_encryption", False) or os.environ.get(NO_ENCRYPTION_ENV) == "1":
+        return None
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if passphrase is None:
+        if not _interactive():
+            raise ServiceError(f"{path.name} is new and will be encrypted: give its passphrase in ${PASSPHRASE_ENV} "
+                               "or at a terminal, or pass --no-encryption for a plain file.")
+        passphrase = getpass.getpass(f"New passphrase for {path.name}: ")
+        if getpass.getpass("Again: ") != passphrase:
+            raise ServiceError("The two passphrases differ.")
+    problem = passphrase_problem(passphrase)
+    if problem:
+        raise ServiceError(problem)
+    return passphrase
 
 
 def close_opened() -> None:
@@ -54,7 +87,11 @@ def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceC
     A store with user accounts needs ``--user NAME`` (or ``$CARENET_USER``) and that user's password
     (``$CARENET_PASSWORD``, else a prompt); every service then checks that user's role and practices.
     A store without accounts is a local single-user store: the command acts as the system user.
+    The context ``main`` signed in before the command (``cli.gate.authorize``) is returned again.
     """
+    signed_in = getattr(args, SIGNED_IN_ATTR, None)
+    if isinstance(signed_in, ServiceContext):
+        return signed_in if signed_in.user is not None else ServiceContext(signed_in.db, username=username)
     db = open_cli_database(args)
     name = getattr(args, "user", None) or os.environ.get(USER_ENV)
     try:

@@ -27,7 +27,7 @@ def register_import(subparsers: argparse._SubParsersAction, parent: argparse.Arg
     p.add_argument("--delimiter", help="field delimiter (default: detected)")
     p.add_argument("--sheet", help="worksheet name of an .xlsx file (default: the first)")
     p.add_argument("--valid-rows-only", action="store_true", help="import the valid rows, report the others")
-    p.add_argument("--rejections", metavar="FILE.csv", help="write the rejection report here")
+    p.add_argument("--rejections", metavar="FILE.csv", help="write the rejection report here (it quotes the rejected cells: patient data)")
     p.add_argument("--preview", action="store_true", help="show the mapping and the problems; write nothing")
     p.set_defaults(func=run_csv)
 

@@ -9,18 +9,19 @@ import sys
 from pathlib import Path
 
 from ..models.database import DatabaseError, resolve_url, sqlite_path
-from ..models.durability import integrity_problems, list_backups
+from ..models.durability import count_problems, integrity_problems, list_backups
 from ..models.encryption import (
     PASSPHRASE_ENV,
+    IncompleteCopy,
     encrypt_copy,
     is_encrypted_file,
     passphrase_problem,
     stored_passphrase,
 )
-from ..services.context import ServiceError
-from ..services.permissions import require
-from ..services.store_safety import restore_backup, take_backup
-from .common import open_cli_database, open_context
+from ..services.cache_files import remove_store_caches
+from ..services.context import ServiceContext, ServiceError
+from ..services.store_safety import backup_anchor, restore_backup, take_backup
+from .common import SIGNED_IN_ATTR, open_cli_database, open_context
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -60,6 +61,10 @@ def run_backup(args: argparse.Namespace) -> int:
     finally:
         ctx.db.dispose()
     print(f"Backup written and checked: {copy} ({copy.stat().st_size / 1e6:.1f} MB)")
+    anchor = backup_anchor(copy)
+    if anchor:
+        print(f"Audit trail in the backup: {anchor['entries']:,} entries, head {anchor['last_hash']} "
+              "(also in its manifest; keep it to check the trail against later)")
     return 0
 
 
@@ -87,13 +92,7 @@ def run_restore(args: argparse.Namespace) -> int:
     path = _db_path(args)
     if (args.backup is None) == (not args.latest):
         raise ServiceError("Name the backup file, or pass --latest.")
-    if path.exists() and not integrity_problems(path, quick=True, key=_key(path)):
-        # a sound store with accounts: only its administrator restores it
-        ctx = open_context(args)
-        try:
-            require(ctx, "store.manage")
-        finally:
-            ctx.db.dispose()
+    # a sound store with accounts: only its administrator restores it (cli.gate, before this runs)
     backup = args.backup
     key = None
     if args.latest:
@@ -113,7 +112,9 @@ def run_restore(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing restored.")
             return 1
-    aside = restore_backup(path, backup, key=key, username=os.environ.get("CARENET_USER") or "cli")
+    signed_in = getattr(args, SIGNED_IN_ATTR, None)
+    username = signed_in.username if isinstance(signed_in, ServiceContext) and signed_in.user else "cli"
+    aside = restore_backup(path, backup, key=key, username=username)
     print(f"Restored {path.name} from {backup.name}." + (f" The replaced file is kept as {aside.name}." if aside else ""))
     return 0
 
@@ -122,12 +123,14 @@ def run_check(args: argparse.Namespace) -> int:
     path = _db_path(args)
     if not path.exists():
         raise FileNotFoundError(2, "No such database", str(path))
-    problems = integrity_problems(path, key=_key(path))
+    key = _key(path)
+    problems = integrity_problems(path, key=key)
+    problems = problems or count_problems(path, key=key)
     if problems:
         print(f"{path.name} is damaged:", *problems[:10], sep="\n  ")
         print("Restore the newest sound backup with: carenet restore --latest")
         return 1
-    print(f"{path.name}: no damage found (integrity_check ok).")
+    print(f"{path.name}: no damage found (integrity_check ok, recorded counts match).")
     return 0
 
 
@@ -148,11 +151,16 @@ def run_encrypt(args: argparse.Namespace) -> int:
     problem = passphrase_problem(passphrase)
     if problem:
         raise ServiceError(problem)
-    encrypt_copy(path, args.out, passphrase)
+    try:
+        encrypt_copy(path, args.out, passphrase)
+    except IncompleteCopy as exc:
+        raise ServiceError(f"Nothing written: {exc}.") from None
     problems = integrity_problems(args.out, key=passphrase)
     if problems:
         args.out.unlink(missing_ok=True)
         raise ServiceError("The encrypted copy failed its check: " + "; ".join(problems[:3]))
+    removed = remove_store_caches(resolve_url(getattr(args, "db", None)).render_as_string(hide_password=True))
     print(f"Encrypted copy written: {args.out}. Check it opens, then delete the plain file and its backups "
-          f"({path.parent / 'backups'}), which are not encrypted.")
+          f"({path.parent / 'backups'}), which are not encrypted."
+          + (f" The plain file's {removed} cache files (patient rows) were deleted." if removed else ""))
     return 0

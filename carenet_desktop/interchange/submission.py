@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..metrics.suppression import small_anywhere
 from .archive import ArchiveError, ArchiveLimits, safe_read_members
 
 FORMAT_NAME = "carenet-submission"
@@ -113,6 +114,9 @@ class PackageInfo:
     measures: Mapping[str, str]  # id -> version
     software_version: str
     created_at: str  # ISO date-time, UTC
+    #: the sender's audit head when the package was made ({"entries": n, "last_hash": h}): a copy of the
+    #: chain's end outside the store, so a later rewrite of the sender's trail shows against it
+    audit: Mapping[str, object] | None = None
 
 
 def aggregates_csv(frame: pd.DataFrame) -> bytes:
@@ -143,6 +147,7 @@ def build_manifest(info: PackageInfo, files: Mapping[str, bytes], rows: Mapping[
         "measures": [{"id": m, "version": v} for m, v in sorted(info.measures.items())],
         "software": {"name": "CareNet Desktop", "version": info.software_version},
         "created_at": info.created_at,
+        "audit": dict(info.audit) if info.audit is not None else None,
         "suppression": {"small_cell_min": 1, "small_cell_max": 10, "complementary": True},
         "signature": {"algorithm": "Ed25519", "key_fingerprint": fingerprint(key), "file": SIGNATURE},
         "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows.get(name)}
@@ -267,6 +272,9 @@ def _check_manifest_schema(manifest: Mapping[str, Any]) -> None:
             dt.date.fromisoformat(manifest["period"][name])
         except ValueError:
             raise PackageError(f"{MANIFEST}: period.{name} is not a date.") from None
+    if dt.date.fromisoformat(manifest["period"]["end"]) < dt.date.fromisoformat(manifest["period"]["start"]):
+        raise PackageError(f"{MANIFEST}: the period ends before it starts.")
+    _check_created_at(manifest["created_at"])
     measures = manifest.get("measures")
     if not isinstance(measures, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in measures):
         raise PackageError(f"{MANIFEST}: measures must be a list of {{id, version}}.")
@@ -276,6 +284,43 @@ def _check_manifest_schema(manifest: Mapping[str, Any]) -> None:
     for name, entry in files.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("rows"), int):
             raise PackageError(f"{MANIFEST}: files.{name} needs sha256 and rows.")
+
+
+#: how far in the future a package's creation time may lie (clocks differ): a package "made" later would
+#: supersede every correction sent before that time
+CLOCK_SKEW = dt.timedelta(days=1)
+
+
+def _check_created_at(text: str, now: dt.datetime | None = None) -> None:
+    try:
+        created = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PackageError(f"{MANIFEST}: created_at is not a date and time.") from None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    if created > (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW:
+        raise PackageError(f"{MANIFEST}: created_at {text[:32]} lies in the future.")
+
+
+def _check_counts(frame: pd.DataFrame) -> None:
+    """Refuse what no evaluation produces, and small cells the sender should have suppressed."""
+    published = frame[frame["suppression"] == ""]
+    if published.empty:
+        return
+    counts = published[list(COUNT_COLUMNS)].astype("int64")
+    impossible = ((counts["numerator"] > counts["denominator"]) | (counts["exclusions"] > counts["denominator"])
+                  | (counts["exceptions"] > counts["denominator"])
+                  | (counts["denominator"] > counts["initial_population"]))
+    if impossible.any():
+        row = published[impossible].iloc[0]
+        raise PackageError(f"{AGGREGATES}: impossible counts for {row['measure']} group {row['group_index']} "
+                           f"(a numerator, exclusion or exception count above its denominator, or a denominator "
+                           f"above its initial population).")
+    small = small_anywhere(counts)
+    if small.any():
+        row = published[small.to_numpy()].iloc[0]
+        raise PackageError(f"{AGGREGATES}: a small cell (a count or a difference of counts of 1-10 people) is "
+                           f"published for {row['measure']} group {row['group_index']}; it should be suppressed.")
 
 
 def _parse_aggregates(data: bytes, manifest: Mapping[str, Any]) -> pd.DataFrame:
@@ -300,6 +345,7 @@ def _parse_aggregates(data: bytes, manifest: Mapping[str, Any]) -> pd.DataFrame:
     keys = ["measure", "group_index", "stratifier", "stratum"]
     if frame.duplicated(keys).any():
         raise PackageError(f"{AGGREGATES}: a measure, group and stratum appears twice.")
+    _check_counts(frame)
     return frame
 
 

@@ -1,7 +1,9 @@
 """Small-cell suppression for anything that leaves the practice. Pure pandas.
 
-A cell (one measure x group x stratum row of counts) is suppressed when its numerator or denominator is
-between 1 and 10: every count and the rate are blanked. A suppressed cell must not be recoverable by
+A cell (one measure x group x stratum row of counts) is suppressed when any count it publishes (initial
+population, denominator, exclusions, exceptions, numerator) or a complement of them (denominator minus
+numerator: the children who miss; initial population minus denominator; the rate's base minus the numerator)
+is between 1 and 10: every count and the rate are blanked. A suppressed cell must not be recoverable by
 subtraction either, so within each stratification (e.g. the payer strata of one measure and group),
 if exactly one stratum is suppressed the next smallest stratum is suppressed too ("complementary"
 suppression): a stratification then has none or at least two hidden cells, and the total minus the
@@ -33,6 +35,29 @@ def is_small(counts: pd.Series, low: int = SMALL_CELL_MIN, high: int = SMALL_CEL
     return ((values >= low) & (values <= high)).fillna(False).astype(bool)
 
 
+#: counts a cell publishes
+COUNT_COLUMNS = ("initial_population", "denominator", "exclusions", "exceptions", "numerator")
+#: differences of published counts that are counts of people too: (larger, smaller...)
+COMPLEMENTS = (("denominator", ("numerator",)), ("initial_population", ("denominator",)),
+               ("denominator", ("exclusions", "exceptions")), ("denominator", ("exclusions", "exceptions", "numerator")))
+
+
+def small_anywhere(cells: pd.DataFrame, low: int = SMALL_CELL_MIN, high: int = SMALL_CELL_MAX) -> pd.Series:
+    """Rows publishing a count of ``low``..``high`` people: any count column, or a difference of them (the
+    denominator minus the numerator — those who miss — and the other complements in ``COMPLEMENTS``)."""
+    small = pd.Series(False, index=cells.index)
+    for col in COUNT_COLUMNS:
+        if col in cells.columns:
+            small |= is_small(cells[col], low, high)
+    for larger, smaller in COMPLEMENTS:
+        if larger in cells.columns and all(c in cells.columns for c in smaller):
+            rest = pd.to_numeric(cells[larger], errors="coerce")
+            for c in smaller:
+                rest = rest - pd.to_numeric(cells[c], errors="coerce").fillna(0)
+            small |= is_small(rest, low, high)
+    return small
+
+
 def suppress_small_cells(
     cells: pd.DataFrame,
     keys: Sequence[str] = ("measure", "group_index"),
@@ -50,7 +75,7 @@ def suppress_small_cells(
     stratification together cover the total).
     """
     out = cells.copy().reset_index(drop=True)
-    primary = is_small(out["numerator"], low, high) | is_small(out["denominator"], low, high)
+    primary = small_anywhere(out, low, high)
     reason = np.where(primary, PRIMARY, "").astype(object)
     strata = out[out[stratifier].fillna("") != ""]
     for _, part in strata.groupby([*keys, stratifier], sort=False, dropna=False):

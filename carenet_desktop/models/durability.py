@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backup import backup_dir
+from .backup import backup_dir, made_by_app
 from .encryption import connect_raw, database_errors
 
 ALLOW_SHARE_ENV = "CARENET_ALLOW_NETWORK_SHARE"
@@ -78,6 +79,25 @@ def integrity_problems(path: Path, *, quick: bool = False, key: str | None = Non
     return [] if rows == ["ok"] else rows
 
 
+def count_problems(path: Path, *, key: str | None = None) -> list[str]:
+    """Row counts the store itself records that do not match its tables: the audit head counts the audit
+    trail's entries (a copy cut short, e.g. an interrupted ``encrypt``, holds fewer)."""
+    try:
+        con = connect_raw(path, key=key, read_only=True)
+    except sqlite3.Error as exc:
+        return [f"cannot be opened: {exc}"]
+    try:
+        head = con.execute("SELECT entries FROM audit_head WHERE id = 1").fetchone()
+        count = int(con.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+    except database_errors():
+        return []  # an old store without the head: nothing recorded to compare
+    finally:
+        con.close()
+    if head is not None and int(head[0]) != count:
+        return [f"the audit trail holds {count:,} entries; the store records {int(head[0]):,}"]
+    return []
+
+
 class CheckInterrupted(Exception):
     """An integrity check stopped on request before it finished: the file's state is unknown."""
 
@@ -92,7 +112,10 @@ def list_backups(db_path: Path) -> list[BackupFile]:
     """The rotating backups of ``db_path``, newest first."""
     folder = backup_dir(db_path)
     found = []
+    named = re.compile(re.escape(db_path.stem) + r"-\d{8}-\d{6}-\d{6}-[A-Za-z0-9._-]+\.db")
     for p in folder.glob(f"{db_path.stem}-*.db"):
+        if not (made_by_app(p) or named.fullmatch(p.name)):  # ours: a manifest, or an older version's name
+            continue
         stat = p.stat()
         found.append(BackupFile(p, dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size))
     return sorted(found, key=lambda b: b.taken_at, reverse=True)

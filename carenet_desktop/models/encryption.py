@@ -141,11 +141,48 @@ def remember_passphrase(path: Path, passphrase: str) -> bool:
         return False
 
 
+def table_counts(path: Path, *, key: str | None = None) -> dict[str, int]:
+    """Rows per table of a store file (read-only)."""
+    con = connect_raw(path, key=key, read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                          "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}
+    finally:
+        con.close()
+
+
+class IncompleteCopy(Exception):
+    """The encrypted copy does not hold every row of the plain store (nothing was left at the target)."""
+
+
 def encrypt_copy(plain: Path, target: Path, passphrase: str) -> None:
-    """Write an encrypted copy of a plain store to ``target`` (``sqlcipher_export``)."""
+    """Write an encrypted copy of a plain store to ``target`` (``sqlcipher_export``).
+
+    The copy is written to ``<target>.partial``, its row counts compared with the plain store's, table by
+    table, and only then renamed to ``target``: an interrupted or short copy never appears under the name
+    asked for (``IncompleteCopy``)."""
     problem = passphrase_problem(passphrase)
     if problem:
         raise ValueError(problem)
+    if target.exists():
+        raise FileExistsError(17, "File exists", str(target))
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        _export(plain, partial, passphrase)
+        expected, got = table_counts(plain), table_counts(partial, key=passphrase)
+        if expected != got:
+            short = sorted(t for t in expected if got.get(t) != expected[t])
+            raise IncompleteCopy(f"the encrypted copy does not hold every row ({', '.join(short[:5])})")
+        if target.exists():  # made meanwhile by someone else: never overwritten
+            raise FileExistsError(17, "File exists", str(target))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _export(plain: Path, target: Path, passphrase: str) -> None:
     con = cipher_module().connect(str(plain))
     try:
         con.execute(f"ATTACH DATABASE ? AS encrypted KEY {quote(passphrase)}", (str(target),))

@@ -62,7 +62,9 @@ class AuditHead(Base):
 
     A removed last entry leaves no broken link behind it; the head still names it, so it is detected.
     Appending locks this one row first (``FOR UPDATE`` on PostgreSQL; SQLite serialises writers), so
-    concurrent writers cannot fork the chain.
+    concurrent writers cannot fork the chain. ``key_id`` names the key of the chain (kept outside the store,
+    ``models/audit_key.py``); entries from ``keyed_from`` on are HMACs under it, and ``head_mac`` seals
+    this row, so the count cannot be lowered nor the last hash replaced without the key.
     """
 
     __tablename__ = "audit_head"
@@ -70,3 +72,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     entries: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    keyed_from: Mapped[int | None]
+    head_mac: Mapped[str | None] = mapped_column(String(64))

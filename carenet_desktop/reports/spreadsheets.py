@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -31,6 +33,9 @@ SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
 HEADER_FILL = "DCE6F1"
 _MAX_WIDTH = 60
 _WIDTH_SAMPLE = 500
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralise(value: object) -> object:
@@ -54,6 +59,8 @@ def cell_value(value: object) -> object:
         return float(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, str):  # a control character (NUL...) stored earlier must not fail the whole sheet
+        value = _CONTROL.sub("?", value)
     return neutralise(value)
 
 
@@ -65,12 +72,19 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "Sheet1",
     integers or decimals by their dtype, date-like columns as dates.
     """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        write_csv(frame, path)
-    elif suffix == ".xlsx":
-        write_xlsx(frame, path, sheet=sheet, formats=formats)
-    else:
+    if suffix not in SPREADSHEET_SUFFIXES:
         raise ValueError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
+    # written beside the target and renamed when complete: a full disk leaves no half-written export
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        if suffix == ".csv":
+            write_csv(frame, partial)
+        else:
+            write_xlsx(frame, partial, sheet=sheet, formats=formats)
+        os.chmod(partial, 0o600)  # exports hold patient rows (care gaps) or practice figures: the owner's only
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

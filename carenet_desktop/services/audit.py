@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditHead, AuditLog, utcnow
+from ..models import AuditHead, AuditLog, audit_key, utcnow
+from .context import ServiceError
 
 
 def _jsonable(value: Any) -> Any:
@@ -25,8 +26,8 @@ def row_snapshot(obj: Any) -> dict[str, Any]:
     return {attr.key: _jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs}
 
 
-def entry_hash(entry: AuditLog) -> str:
-    payload = json.dumps(
+def _payload(entry: AuditLog) -> str:
+    return json.dumps(
         [
             entry.prev_hash,
             entry.at.isoformat(),
@@ -42,7 +43,21 @@ def entry_hash(entry: AuditLog) -> str:
         sort_keys=True,
         default=str,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def entry_hash(entry: AuditLog, key: bytes | None = None) -> str:
+    """The entry's HMAC under the chain's key; without a key, the unkeyed hash of entries written before
+    the chain was keyed (``audit_head.keyed_from``)."""
+    payload = _payload(entry)
+    return hashlib.sha256(payload.encode()).hexdigest() if key is None else audit_key.mac(key, payload)
+
+
+#: the action of the entry that starts a new key because the head or its key was gone (always damage)
+REKEY = "audit-rekey"
+
+
+def _seal(head: AuditHead, key: bytes) -> None:
+    head.head_mac = audit_key.head_mac(key, head.entries, head.last_hash, head.keyed_from, head.key_id)
 
 
 def record(
@@ -60,14 +75,41 @@ def record(
     """Append an audit entry in the caller's transaction (so the change and its record land together).
 
     The chain's head row is locked first, so two writers append one after the other, never from the
-    same previous entry.
+    same previous entry. A head row gone (every store has one), or a key not on this computer, does not stop
+    the application: a new key is started with an ``audit-rekey`` entry saying why, which ``audit verify``
+    reports as damage from then on (the entries before it can no longer be verified here).
     """
     head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
-    if head is None:  # a store created before the head existed, or the very first entry
-        head = AuditHead(id=1, entries=int(session.scalar(select(func.count()).select_from(AuditLog)) or 0),
+    problem: str | None = None
+    if head is None:
+        count = int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
+        head = AuditHead(id=1, entries=count,
                          last_hash=session.scalar(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1)))
-        session.add(head)
-    prev = head.last_hash
+        session.add(head)  # every store has its head since migration 0007: a missing one was deleted
+        problem = f"the audit head record was missing ({count:,} entries left in the trail)"
+    key = audit_key.load_key(head.key_id) if head.key_id else None
+    if key is None and head.key_id is not None and problem is None and session.get_bind().dialect.name != "sqlite":
+        # a shared server: every desktop needs the one key; starting another here would make the desktops
+        # take turns re-keying the trail
+        raise ServiceError(f"The audit key of this shared database is not on this computer: set "
+                           f"${audit_key.AUDIT_KEY_ENV} (the network administrator has it; see the user guide).")
+    if key is None and problem is None and (head.key_id is not None or head.entries):
+        problem = ("the audit key of this store is not on this computer" if head.key_id
+                   else "the audit head named no key")
+    if key is None:
+        head.key_id, key = audit_key.new_key()
+        head.keyed_from = None
+    if problem is not None:  # the marker first, so the entries before it are told apart
+        _append(session, head, key, "system", REKEY, "audit", None, None, None, None,
+                f"A new audit key was started: {problem}. Entries before this one cannot be verified here.")
+    entry = _append(session, head, key, username, action, entity, entity_id, practice_id, before, after, summary)
+    session.flush()
+    return entry
+
+
+def _append(session: Session, head: AuditHead, key: bytes, username: str, action: str, entity: str,
+            entity_id: Any, practice_id: int | None, before: dict[str, Any] | None, after: dict[str, Any] | None,
+            summary: str | None) -> AuditLog:
     entry = AuditLog(
         at=utcnow(),
         username=username,
@@ -78,36 +120,67 @@ def record(
         before=before,
         after=after,
         summary=summary,
-        prev_hash=prev,
+        prev_hash=head.last_hash,
     )
-    entry.entry_hash = entry_hash(entry)
+    entry.entry_hash = entry_hash(entry, key)
     session.add(entry)
+    if head.keyed_from is None:  # the first entry under this key: its id marks where keyed entries begin
+        session.flush()
+        head.keyed_from = entry.id
     head.entries += 1
     head.last_hash = entry.entry_hash
-    session.flush()
+    _seal(head, key)
     return entry
 
 
 def verify_chain(session: Session) -> list[int]:
-    """Ids of audit entries whose hash or link to the previous entry does not match (empty = intact)."""
+    """Ids of audit entries whose hash or link to the previous entry does not match (empty = intact).
+
+    Entries from the head's ``keyed_from`` on are checked against the key; earlier ones against the
+    unkeyed hash they were written with. Without the key (not on this computer) every keyed entry counts
+    as unverifiable, hence listed. An ``audit-rekey`` entry is listed too: it marks a head or key lost.
+    """
+    head = session.get(AuditHead, 1)
+    keyed_from = head.keyed_from if head is not None and head.keyed_from is not None else None
+    key = audit_key.load_key(head.key_id) if head is not None and head.key_id else None
     bad: list[int] = []
     prev: str | None = None
     for entry in session.scalars(select(AuditLog).order_by(AuditLog.id).execution_options(yield_per=2000)):
-        if entry.prev_hash != prev or entry.entry_hash != entry_hash(entry):
+        keyed = keyed_from is not None and entry.id >= keyed_from
+        if keyed and key is None:
+            ok = False
+        else:
+            ok = entry.prev_hash == prev and entry.entry_hash == entry_hash(entry, key if keyed else None)
+        if not ok or entry.action == REKEY:
             bad.append(entry.id)
         prev = entry.entry_hash
     return bad
 
 
 def head_problem(session: Session) -> str | None:
-    """Why the end of the chain does not match its head row (entries removed from the end), or None."""
+    """Why the head row does not vouch for the trail (entries removed from the end, the head edited,
+    removed or its key missing), or None."""
     head = session.get(AuditHead, 1)
     count = int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
     last = session.scalar(select(AuditLog.entry_hash).order_by(AuditLog.id.desc()).limit(1))
-    if head is None:
-        return None if count == 0 else "the chain's head record is missing"
+    if head is None:  # every store has one from its creation (or migration 0007) on
+        return f"the chain's head record is missing ({count:,} entries left)"
+    if head.key_id is None:
+        return "the chain's head record names no key (it was edited)"
+    key = audit_key.load_key(head.key_id)
+    if key is None:
+        return (f"the audit key {head.key_id} is not on this computer (see the user guide: copy its key file "
+                f"or set ${audit_key.AUDIT_KEY_ENV}), so the trail cannot be verified here")
+    if head.head_mac != audit_key.head_mac(key, head.entries, head.last_hash, head.keyed_from, head.key_id):
+        return "the chain's head record was edited (its seal does not match)"
     if head.entries != count or head.last_hash != last:
         missing = head.entries - count
         return (f"the trail should hold {head.entries:,} entries and end with another entry"
                 + (f" ({missing:,} missing)" if missing > 0 else ""))
     return None
+
+
+def head_anchor(session: Session) -> dict[str, Any]:
+    """The head as it stands, for copies that leave the store (backup manifests, submission packages)."""
+    head = session.get(AuditHead, 1)
+    return {"entries": 0 if head is None else head.entries, "last_hash": None if head is None else head.last_hash}

@@ -28,7 +28,8 @@ EXPORT_COLUMNS = ("id", "at", "username", "action", "entity", "entity_id", "prac
 class ChainReport:
     entries: int
     broken: list[int]
-    end_problem: str | None = None  # entries removed from the end of the trail
+    end_problem: str | None = None  # the head does not vouch for the trail (entries removed, head edited, no key)
+    head_hash: str | None = None  # the last hash the head records: compare with a backup manifest or package
 
     @property
     def intact(self) -> bool:
@@ -42,7 +43,8 @@ def verify_audit(ctx: ServiceContext) -> ChainReport:
         count = int(s.scalar(select(func.count()).select_from(AuditLog)) or 0)
         broken = audit.verify_chain(s)
         end_problem = audit.head_problem(s)
-    return ChainReport(count, broken, end_problem)
+        head_hash = audit.head_anchor(s)["last_hash"]
+    return ChainReport(count, broken, end_problem, head_hash)
 
 
 def export_audit(ctx: ServiceContext, path: Path, since: dt.date | None = None) -> int:

@@ -50,7 +50,7 @@ def cache_key(passphrase: str | None, folder: Path) -> bytes | None:
 
 
 def _salt(folder: Path) -> bytes:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / _SALT_FILE
     try:  # the first process to get here makes the salt; the others read it
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -67,12 +67,41 @@ def _salt(folder: Path) -> bytes:
     return salt
 
 
+def _private_file(path: Path) -> Any:
+    """``path`` opened for writing, readable by its owner only (0600): cache files hold patient rows."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of the same name kept its mode
+    return os.fdopen(fd, "wb")
+
+
+def store_cache_folders(url_identity: str, root: Path | None = None) -> list[Path]:
+    """The folders of a store's frames snapshot and results caches (named after its URL)."""
+    import platformdirs
+
+    base = root or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False))
+    name = hashlib.sha256(url_identity.encode()).hexdigest()[:16]
+    return [base / "frames" / name, base / "results" / name]
+
+
+def remove_store_caches(url_identity: str, root: Path | None = None) -> int:
+    """Delete a store's cache files (after it was encrypted, its plain caches must not outlive it)."""
+    import shutil
+
+    removed = 0
+    for folder in store_cache_folders(url_identity, root):
+        if folder.exists():
+            removed += sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> None:
     """Write the archive next to ``path`` and move it into place (readers never see half a file)."""
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
     try:
         if key is None:
-            np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
+            with _private_file(tmp) as f:
+                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
         else:
             buffer = io.BytesIO()
             np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -88,7 +117,7 @@ def _seal(plain: memoryview, key: bytes, target: Path) -> None:
     aead = AESGCM(key)
     prefix = os.urandom(8)
     count = max(1, -(-len(plain) // SEGMENT))
-    with open(target, "wb") as f:
+    with _private_file(target) as f:
         f.write(MAGIC + prefix)
         for i in range(count):
             segment = plain[i * SEGMENT:(i + 1) * SEGMENT]

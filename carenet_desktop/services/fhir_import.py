@@ -225,7 +225,10 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
         result.problems.append(Problem(str(path), "", f"not imported: {type(exc).__name__}: {exc}"[:300]))
         entry["rejected"] = len(read_problems)
         return entry
-    writer.commit()
+    if fatal:  # nothing of the file was written (an unreadable file: one line saying why, no crash)
+        writer.forget()
+    else:
+        writer.commit()
     for rtype, n in skipped.items():
         result.skipped[rtype] = result.skipped.get(rtype, 0) + n
     result.problems.extend(read_problems)

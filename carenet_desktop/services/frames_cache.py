@@ -96,7 +96,7 @@ def _version_of(path: Path) -> int:
 
 def _save(data: MeasureData, path: Path, folder: Path, key: bytes | None) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write(data, path, key)
         done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
         for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:

@@ -211,4 +211,7 @@ def write_worklist(table: pd.DataFrame, path: Path) -> None:
     Callers audit the export (``care_gaps(..., action="export")``)."""
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
         raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
-    write_table(export_table(table), path, sheet="Care gaps", formats=EXPORT_FORMATS)
+    try:
+        write_table(export_table(table), path, sheet="Care gaps", formats=EXPORT_FORMATS)
+    except OSError as exc:  # a full disk, a folder without write access: one line, nothing half-written
+        raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None

@@ -138,6 +138,15 @@ def role_allows(ctx: ServiceContext, action: str) -> bool:
     return ctx.user is None or action in MATRIX.get(ctx.user.role, frozenset())
 
 
+def require_role(ctx: ServiceContext, action: str) -> None:
+    """``NotAllowed`` unless the user's role may do ``action`` for some practice (the command table's check;
+    which practice is the service's own check)."""
+    if not role_allows(ctx, action):
+        assert ctx.user is not None
+        label = ROLE_LABELS.get(ctx.user.role, ctx.user.role)
+        raise NotAllowed(f"Not allowed: {ctx.user.username} ({label}) may not {ACTIONS[action]}.")
+
+
 def visible_practice_ids(ctx: ServiceContext) -> frozenset[int] | None:
     """Practices the user may see anything of (``None`` = all)."""
     user = ctx.user

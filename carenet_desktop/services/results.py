@@ -258,7 +258,7 @@ class ResultsCache:
         if not self.on_disk:
             return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             rows = entry.rows
             measures = sorted(rows["measure"].astype(str).unique().tolist())
             arrays: dict[str, np.ndarray] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..models.backup import read_manifest
 from ..models.changes import renew_history
 from ..models.database import DatabaseError, open_database
 from ..models.durability import (
@@ -46,6 +47,13 @@ def take_backup(ctx: ServiceContext, *, dest: Path | None = None, reason: str = 
     with ctx.db.session() as s:
         audit.record(s, ctx.username, "backup", "store", summary=f"{reason} backup to {copy.name}")
     return copy
+
+
+def backup_anchor(copy: Path) -> dict[str, object] | None:
+    """The audit head recorded in a backup's manifest (entries, last hash), or None."""
+    manifest = read_manifest(copy)
+    anchor = None if manifest is None else manifest.get("audit")
+    return anchor if isinstance(anchor, dict) else None
 
 
 def backup_if_due(ctx: ServiceContext, *, every: dt.timedelta = BACKUP_EVERY) -> Path | None:

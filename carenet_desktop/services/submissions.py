@@ -178,8 +178,10 @@ def export_submission(ctx: ServiceContext, practice_code: str, period: Period, p
     table, failures = submission_table(ctx, practice_code, period)
     private = signing_key(ctx, practice_code, wrapping=wrapping)
     measures = {m: v for m, v in zip(table["measure"], table["measure_version"], strict=True)}
+    with ctx.db.session() as s:
+        anchor = audit.head_anchor(s)
     info = PackageInfo(practice_code, practice.name, period.label, period.start.isoformat(), period.end.isoformat(),
-                       measures, __version__, dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"))
+                       measures, __version__, dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"), anchor)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         manifest = write_package(path, info, table, private)

@@ -12,10 +12,11 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..codes import ROLE_LABELS
@@ -153,37 +154,74 @@ def _verify(stored: str | None, password: str) -> bool:
 
 
 def authenticate(db: Database, username: str, password: str, *, now: dt.datetime | None = None) -> AuthenticatedUser:
-    """The signed-in user, or ``AuthenticationError``. Failures and sign-ins are recorded and audited."""
+    """The signed-in user, or ``AuthenticationError``. Failures and sign-ins are recorded and audited.
+
+    The failure count is kept by one atomic statement (``UPDATE ... SET failed_attempts = failed_attempts + 1
+    ... RETURNING``), the first of its transaction, so parallel wrong passwords each count (SQLite has no
+    ``SELECT ... FOR UPDATE``: a read-then-write lost updates, and a burst of sixteen left three). A right
+    password is accepted only by a statement that finds the account unlocked at that moment, so a guess
+    racing the lock does not get in either. The password is checked outside any transaction (it is slow).
+    """
     now = now or utcnow()
     name = username.strip().lower()
     refused = AuthenticationError("Wrong user name or password.")
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == name).with_for_update())
-        if user is None or not user.active:
-            _verify(None, password)  # the same work as for a real user: no timing hint that the name is unknown
-            audit.record(s, "unknown" if user is None else user.username, "login-failed", "user",
-                         None if user is None else user.id)
-            error: AuthenticationError = refused
-        elif user.locked_until is not None and user.locked_until > now:
-            audit.record(s, user.username, "login-locked", "user", user.id)
-            error = AuthenticationError(f"The account {user.username} is locked after {MAX_FAILURES} failed sign-ins; "
-                                        f"try again after {user.locked_until:%H:%M} UTC or ask an administrator.")
-        elif not _verify(user.password_hash, password):
-            if user.locked_until is not None:  # an expired lock: start counting again
-                user.failed_attempts, user.locked_until = 0, None
-            user.failed_attempts += 1
-            if user.failed_attempts >= MAX_FAILURES:
-                user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-            audit.record(s, user.username, "login-failed", "user", user.id,
-                         summary=f"failed sign-in {user.failed_attempts} of {MAX_FAILURES}")
-            error = refused
-        else:
-            user.failed_attempts, user.locked_until, user.last_login = 0, None, now
-            if _hasher.check_needs_rehash(user.password_hash or ""):
-                user.password_hash = _hasher.hash(password)
-            audit.record(s, user.username, "login", "user", user.id)
-            return AuthenticatedUser(user.id, user.username, user.role, _practice_ids(s, user.id))
-    raise error  # after the commit: the failure count is kept
+        found = s.execute(select(User.id, User.username, User.active, User.password_hash, User.locked_until)
+                          .where(User.username == name)).first()
+    if found is None or not found.active:
+        _verify(None, password)  # the same work as for a real user: no timing hint that the name is unknown
+        with db.session() as s:
+            audit.record(s, "unknown" if found is None else found.username, "login-failed", "user",
+                         None if found is None else found.id)
+        raise refused
+    if found.locked_until is not None and found.locked_until > now:
+        _locked(db, found.id, found.username, found.locked_until)
+    if not _verify(found.password_hash, password):
+        failures, locked_until = _count_failure(db, found.id, found.username, now)
+        if locked_until is not None and locked_until > now and failures > MAX_FAILURES:
+            _locked(db, found.id, found.username, locked_until)
+        raise refused
+    with db.session() as s:
+        row = s.execute(update(User).where(User.id == found.id)
+                        .where(or_(User.locked_until.is_(None), User.locked_until <= now))
+                        .values(failed_attempts=0, locked_until=None, last_login=now).returning(User.id)).first()
+        if row is not None:
+            if _hasher.check_needs_rehash(found.password_hash or ""):
+                s.execute(update(User).where(User.id == found.id).values(password_hash=_hasher.hash(password)))
+            audit.record(s, found.username, "login", "user", found.id)
+            return AuthenticatedUser(found.id, found.username, _role(s, found.id), _practice_ids(s, found.id))
+    # locked by a parallel failure between the read and now
+    with db.session() as s:
+        until = s.scalar(select(User.locked_until).where(User.id == found.id))
+    _locked(db, found.id, found.username, until or now)
+
+
+def _role(s: Session, user_id: int) -> str:
+    return str(s.scalar(select(User.role).where(User.id == user_id)))
+
+
+def _count_failure(db: Database, user_id: int, username: str, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """One more failed sign-in, counted atomically; the account locks at ``MAX_FAILURES``. An expired lock
+    starts the count again. Returns the count and the lock."""
+    expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    count = case((expired, 1), else_=User.failed_attempts + 1)
+    lock_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+    with db.session() as s:  # the UPDATE is the transaction's first statement: SQLite takes the write lock there
+        failures, locked_until = s.execute(
+            update(User).where(User.id == user_id)
+            .values(failed_attempts=count,
+                    locked_until=case((count >= MAX_FAILURES, lock_until), (expired, None), else_=User.locked_until))
+            .returning(User.failed_attempts, User.locked_until)).one()
+        audit.record(s, username, "login-failed", "user", user_id,
+                     summary=f"failed sign-in {failures} of {MAX_FAILURES}")
+    return int(failures), locked_until
+
+
+def _locked(db: Database, user_id: int, username: str, until: dt.datetime) -> NoReturn:
+    with db.session() as s:
+        audit.record(s, username, "login-locked", "user", user_id)
+    raise AuthenticationError(f"The account {username} is locked after {MAX_FAILURES} failed sign-ins; "
+                              f"try again after {until:%H:%M} UTC or ask an administrator.")
 
 
 @writes(Area.USERS)

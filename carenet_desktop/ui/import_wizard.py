@@ -613,7 +613,8 @@ class ImportWizard(QWizard):
         if problems is None:
             return None
         name = Path(self.plan.path).stem + "-rejected.csv"
-        target, _ = QFileDialog.getSaveFileName(self, "Save the rejection report", name, "CSV (*.csv)")
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Save the rejection report (it quotes patient data: keep it private)", name, "CSV (*.csv)")
         if not target:
             return None
         try:

@@ -312,3 +312,24 @@ def test_diagnoses_observations_and_medications(ctx: ServiceContext, tmp_path: P
     # a dated screening is a point in time (an open end would read as "still ongoing")
     assert all(o.effective_end == o.effective_start is not None for o in screens)
     assert (med.code_system, med.code, med.supply_days, med.dispense_quantity) == ("rxnorm", "1091170", 30.0, 30.0)
+
+
+def test_a_birth_date_with_an_offset_keeps_its_day(ctx: ServiceContext, tmp_path: Path) -> None:
+    """Issue 22, item 13: "2020-01-01T23:00:00-05:00" was converted to UTC and stored as January 2nd."""
+    header = ["Patient ID", "Patient First Name", "Patient Last Name", "Birth Date", "Gender"]
+    rows = [["N200", "Di", "Ray", "2020-01-01T23:00:00-05:00", "F"], ["N201", "Ed", "Ray", "2020-03-05", "M"]]
+    result = _imp(ctx, write_csv(tmp_path / "p.csv", header, rows), "patients")
+    assert result.added == 2
+    with ctx.db.session() as s:
+        births = dict(s.execute(select(Patient.mrn, Patient.birth_date).where(Patient.mrn.in_(["N200", "N201"]))).all())
+    assert {k: str(v)[:10] for k, v in births.items()} == {"N200": "2020-01-01", "N201": "2020-03-05"}
+
+
+@pytest.mark.parametrize("supply", ["inf", "Infinity", "-inf", "NaN"])
+def test_infinite_or_not_a_number_supply_is_rejected(ctx: ServiceContext, tmp_path: Path, supply: str) -> None:
+    """Issue 22, item 13: CSV "inf" was accepted as a days supply (a medication lasting forever)."""
+    meds = _imp(ctx, write_csv(tmp_path / "rx.csv", ["MRN", "RxCUI", "Order Date", "Days Supply", "Qty"],
+                               [["M003", "1091170", "2023-04-02", "30", "30"], ["M003", "1091170", "2023-05-02", supply, "30"]]),
+                "medications", valid_rows_only=True)
+    assert (meds.added, meds.rejected) == (1, 1)
+    assert meds.problems[["row", "column"]].values.tolist() == [[3, "Days Supply"]]

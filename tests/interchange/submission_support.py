@@ -20,9 +20,9 @@ INFO = PackageInfo("P001", "Maple Pediatrics", "2025", "2025-01-01", "2025-12-31
 
 def aggregate_rows() -> pd.DataFrame:
     rows = [
-        ("CMS117", "0.1.000", 0, "", "", "computed", "", 40, 40, 0, 0, 22, 0.55),
-        ("CMS117", "0.1.000", 0, "payer", "medicaid", "computed", "", 25, 25, 0, 0, 12, 0.48),
-        ("CMS117", "0.1.000", 0, "payer", "commercial", "computed", "", 15, 15, 0, 0, 10, 0.666667),
+        ("CMS117", "0.1.000", 0, "", "", "computed", "", 60, 60, 0, 0, 22, 0.366667),  # no count nor complement 1-10
+        ("CMS117", "0.1.000", 0, "payer", "medicaid", "computed", "", 30, 30, 0, 0, 11, 0.366667),
+        ("CMS117", "0.1.000", 0, "payer", "commercial", "computed", "", 30, 30, 0, 0, 11, 0.366667),
     ]
     frame = pd.DataFrame(rows, columns=list(AGGREGATE_COLUMNS))
     return frame

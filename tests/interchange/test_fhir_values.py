@@ -88,3 +88,13 @@ def test_primary_coding_prefers_a_standard_system_over_a_local_one() -> None:
     system, code, _display, others = first_code(concept)
     assert (system, code) == ("cpt", "99213")
     assert others == [{"system": "urn:oid:1.2.3.local", "code": "VISIT7"}]
+
+
+def test_a_birth_date_with_an_offset_keeps_its_day() -> None:
+    """Issue 22, item 13: a birth date written with a time-zone offset moved a day when converted to UTC."""
+    import datetime as _dt
+
+    from carenet_desktop.interchange.fhir.mapping import map_resource
+
+    record = map_resource({"resourceType": "Patient", "id": "p", "birthDate": "2020-01-01T23:00:00-05:00"})
+    assert record is not None and record.values["birth_date"] == _dt.date(2020, 1, 1)

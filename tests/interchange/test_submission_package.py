@@ -160,6 +160,32 @@ def test_signed_package_with_counts_in_a_suppressed_cell_is_refused(tmp_path) ->
     _refused(make_package(tmp_path / "c.zip", KEY, rows=rows), "suppressed cell carries counts")
 
 
+@pytest.mark.parametrize(("row", "changes", "match"), [
+    (0, {"exclusions": 3, "numerator": 20}, "small cell"),          # 3 excluded children published
+    (1, {"numerator": 25}, "small cell"),                           # 30 - 25: 5 children who miss
+    (0, {"numerator": 61}, "impossible counts"),                    # numerator above the denominator
+    (0, {"denominator": 70}, "impossible counts"),                  # denominator above the population
+    (2, {"exceptions": 31}, "impossible counts"),
+])
+def test_signed_package_with_small_or_impossible_counts_is_refused(tmp_path, row, changes, match) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: the office accepted signed packages with counts of 3, numerator > denominator..."""
+    rows = aggregate_rows()
+    for col, value in changes.items():
+        rows.loc[row, col] = value
+    _refused(make_package(tmp_path / "s.zip", KEY, rows=rows), match)
+
+
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda m: m["period"].update(start="2025-12-31", end="2025-01-01"), "ends before it starts"),
+    (lambda m: m.update(created_at="9999-12-31T23:59:59+00:00"), "lies in the future"),
+    (lambda m: m.update(created_at="yesterday"), "not a date and time"),
+])
+def test_signed_manifest_with_an_impossible_period_or_time_is_refused(package, tmp_path, edit, match) -> None:  # type: ignore[no-untyped-def]
+    """A period ending before it starts; created_at in 9999, which would supersede every later correction."""
+    changed = rezip(package, tmp_path / "m.zip", lambda f: resign(f, KEY, edit))
+    _refused(changed, match)
+
+
 def test_row_count_must_match_the_manifest(package, tmp_path) -> None:  # type: ignore[no-untyped-def]
     def fewer(files: dict[str, bytes]) -> dict[str, bytes]:
         lines = files["aggregates.csv"].decode().splitlines(keepends=True)

@@ -35,6 +35,20 @@ def test_small_numerator_or_denominator_is_hidden_with_its_rate() -> None:
     assert out.loc[1, "numerator"] == 40 and out.loc[3, "denominator"] == 11
 
 
+def test_every_published_count_and_its_complements_are_guarded() -> None:
+    """Issue 22: exclusion/exception counts of 1-10 and complements (denominator minus numerator) were published."""
+    frame = pd.DataFrame({"measure": list("ABCDEF"), "group_index": 0, "stratifier": "",
+                          "initial_population": [200, 200, 200, 200, 205, 200],
+                          "denominator": [200, 200, 200, 200, 200, 200],
+                          "exclusions": [3, 0, 0, 0, 0, 40], "exceptions": [0, 7, 0, 0, 0, 0],
+                          "numerator": [100, 100, 195, 100, 100, 150]})
+    out = suppress_small_cells(frame)
+    # A: 3 excluded; B: 7 exceptions; C: 5 missed; D: nothing small; E: 5 not in the denominator;
+    # F: 160 in the rate's base, 150 met it: 10 missed
+    assert out["suppression"].tolist() == [PRIMARY, PRIMARY, PRIMARY, "", PRIMARY, PRIMARY]
+    assert out.loc[0, ["exclusions", "numerator", "denominator"]].isna().all()
+
+
 def test_zero_is_not_a_small_cell() -> None:
     out = suppress_small_cells(pd.DataFrame({"measure": ["A"], "group_index": 0, "stratifier": "",
                                              "numerator": [0], "denominator": [0]}))
@@ -86,13 +100,15 @@ def test_properties(stratifications: list[list[tuple[int, int]]]) -> None:
     frame = _table(strata)
     out = suppress_small_cells(frame)
     published = out[out["suppression"] == ""]
-    # 1. nothing published is a small cell, and published counts are the true ones
+    # 1. nothing published is a small cell (nor those who miss), and published counts are the true ones
     assert not published["numerator"].between(1, 10).any() and not published["denominator"].between(1, 10).any()
+    assert not (published["denominator"] - published["numerator"]).between(1, 10).any()
     merged = published.merge(frame, on=["stratifier", "stratum"], suffixes=("", "_true"))
     assert (merged["numerator"] == merged["numerator_true"]).all()
     assert (merged["denominator"] == merged["denominator_true"]).all()
     # 2. every cell that was small is hidden
-    small = frame["numerator"].between(1, 10) | frame["denominator"].between(1, 10)
+    small = (frame["numerator"].between(1, 10) | frame["denominator"].between(1, 10)
+             | (frame["denominator"] - frame["numerator"]).between(1, 10))
     assert (out.loc[small, "suppression"] != "").all()
     # 3. no stratification hides exactly one cell (else total minus the others gives it away), unless
     #    that cell is the whole stratification and the total is hidden with it

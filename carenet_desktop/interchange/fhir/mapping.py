@@ -57,7 +57,7 @@ def map_patient(r: dict[str, Any], ctx: MappingContext) -> Record:
     birth = r.get("birthDate")
     if not birth:
         raise MappingError("Patient.birthDate: missing")
-    birth_date = parse_date(birth, "Patient.birthDate")
+    birth_date = parse_date(birth, "Patient.birthDate", local=True)
     birth_time = None
     ext = extension(r, "patient-birthTime")
     if ext is not None:

@@ -58,6 +58,19 @@ def _file_priority(path: Path) -> tuple[int, str]:
     return (rank if path.suffix.lower() == ".ndjson" else len(_TYPE_PRIORITY), str(path))
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads`` without the non-standard ``NaN``/``Infinity`` (a duration of Infinity days is no
+    data) and with a nesting too deep for the parser reported as bad data (``ValueError``), not a crash."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
     """(location, resource) pairs; a resource that is not valid JSON is yielded as a ``MappingError``."""
     if path.suffix.lower() == ".ndjson":
@@ -65,11 +78,11 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
             if not line.strip():
                 continue
             try:
-                yield f"line {number}", json.loads(line)
+                yield f"line {number}", loads(line)
             except ValueError as exc:
                 yield f"line {number}", MappingError(f"invalid JSON ({getattr(exc, 'msg', exc)})")  # or a UnicodeDecodeError
         return
-    document = json.loads(data)  # the caller reports a file that is not JSON
+    document = loads(data)  # the caller reports a file that is not JSON
     if isinstance(document, dict) and document.get("resourceType") == "Bundle":
         entries = document.get("entry") or []
         if not isinstance(entries, list):
@@ -142,7 +155,7 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000,
             if not line.strip():
                 continue
             try:
-                items.append((f"line {number}", json.loads(line)))
+                items.append((f"line {number}", loads(line)))
             except ValueError as exc:
                 items.append((f"line {number}", MappingError(f"invalid JSON ({getattr(exc, 'msg', exc)})")))
             if chunk_size is not None and len(items) >= chunk_size:

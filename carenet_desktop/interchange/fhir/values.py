@@ -63,9 +63,16 @@ def is_date_only(value: Any) -> bool:
     return isinstance(value, str) and "T" not in value and bool(value.strip())
 
 
-def parse_date(value: Any, element: str = "date") -> dt.date | None:
-    """A FHIR date (or the date part of a dateTime, as written: the offset is not applied)."""
+def parse_date(value: Any, element: str = "date", *, local: bool = False) -> dt.date | None:
+    """A FHIR date (or the date part of a dateTime, as written: the offset is not applied).
+
+    ``local`` (a day of the calendar, e.g. a birth date) says the same for callers that must never see a
+    day moved: every date here is the day as written."""
     moment = parse_datetime(value, element)
+    if local and moment is not None and isinstance(value, str):
+        m = _DATETIME.fullmatch(value.strip())
+        if m and m["tz"] and m["d"]:
+            return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
     return moment.date() if moment is not None else None
 
 

@@ -7,6 +7,8 @@ rows and every row-level problem without anything being written. The service lay
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +116,33 @@ def preview(source: TabularSource, cmap: ColumnMapping, ref: Reference, *, max_r
                    total, int(probs["row"].nunique()))
 
 
+#: what a spreadsheet runs as a formula when a cell starts with it (the same guard as every export,
+#: ``reports.spreadsheets.FORMULA_PREFIXES``)
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def report_cell(value: object) -> object:
+    """A cell of the rejection report: control characters (NUL...) shown as ``?``, and text a spreadsheet
+    would run as a formula (``=HYPERLINK(...)``) prefixed with an apostrophe."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub("?", value)
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
 def write_rejections(problems: pd.DataFrame, path: str | Path) -> Path:
-    """The rejection report: one CSV line per problem (file, row, column, value, reason), by row."""
+    """The rejection report: one CSV line per problem (file, row, column, value, reason), by row.
+
+    It quotes the rejected cells, which are patient data: the file is readable by its owner only (0600),
+    and every text cell goes through the formula guard."""
     path = Path(path)
     frame = problems.sort_values(["row"], kind="stable")[PROBLEM_COLUMNS] if len(problems) else problems
-    frame.to_csv(path, index=False, encoding="utf-8")
+    frame = frame.map(report_cell) if len(frame) else frame
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        frame.to_csv(fh, index=False)
     return path
 
 

@@ -98,6 +98,15 @@ def has_time(values: pd.Series) -> pd.Series:
     return values.astype(str).str.contains(_HAS_TIME).fillna(False).astype(bool)
 
 
+_WRITTEN_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$")
+
+
+def written_day(values: pd.Series) -> pd.Series:
+    """For ISO date-times with an offset, the day as written (before any conversion to UTC); NaT otherwise."""
+    day = values.astype(str).str.strip().str.extract(_WRITTEN_DAY, expand=True)[0]
+    return _bounded(pd.to_datetime(day, format="%Y-%m-%d", errors="coerce"))
+
+
 def detect_format(values: pd.Series, sample_size: int = 2000) -> str | None:
     """The format key parsing the most of a sample of non-blank cells (None when nothing parses)."""
     uniq = pd.unique(values.to_numpy(dtype=object))

@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import pandas as pd
@@ -284,7 +285,7 @@ class TabularSource:
 
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, ParseError ...
             raise TabularError(f"Cannot open the workbook: {exc.__class__.__name__}") from exc
         try:
             if self.sheet is not None:
@@ -294,7 +295,17 @@ class TabularSource:
             else:
                 ws = wb.worksheets[0]
             total = max(1, ws.max_row or 1)
-            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            rows = ws.iter_rows(values_only=True)
+            number = 0
+            while True:
+                try:  # the sheet's XML is parsed as it is read: an entity bomb or XXE fails here
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except ParseError as exc:
+                    raise TabularError(f"The worksheet's XML cannot be read (it is damaged, or holds entity "
+                                       f"declarations, which workbooks never need): {str(exc)[:80]}") from None
+                number += 1
                 self._excel_fraction = number / total
                 yield number, [_excel_text(v) for v in row]
         finally:

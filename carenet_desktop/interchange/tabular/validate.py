@@ -23,6 +23,11 @@ from .reading import Chunk
 
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "reason"]
 MAX_REPORTED_VALUE = 200
+#: fields that are days of the calendar, not moments: "2020-01-01T23:00:00-05:00" is born on January 1st
+CALENDAR_DATES = frozenset({"birth_date", "deceased_date"})
+#: characters no text field may hold (NUL and the other C0 controls but tab, line feed and carriage return,
+#: and DEL): stored, they broke the Excel care-gap export of the whole practice
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 REFERRAL_STEPS = ("date", "scheduled_on", "seen_on", "report_received_on", "closed_on")
 _Text = Callable[[str], pd.Series]  # a field's stripped text, "" where empty
 _Col = Callable[[str], str]  # a field's column as the file names it
@@ -126,6 +131,8 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
         if name not in cmap.mapping and not spec.required:
             continue
         values = text(name)
+        control = per_unique(values, lambda u: u.str.contains(CONTROL_CHARACTERS, regex=True)).to_numpy(dtype=bool)
+        probs.add(control, col(name), values, "holds a control character (NUL or similar)")
         if spec.max_len is not None:
             too_long = per_unique(values, lambda u, m=spec.max_len: u.map(len) > m).to_numpy(dtype=bool)  # type: ignore[misc]
             probs.add(too_long, col(name), values, f"longer than {spec.max_len} characters")
@@ -133,7 +140,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
             out[name] = _dates(values, name, spec, cmap, probs, col(name), out)
         elif spec.type in ("number", "int"):
             nums = pd.to_numeric(values.where(values != "", None), errors="coerce")
-            bad = (values != "") & (nums.isna() | (nums < 0))
+            bad = (values != "") & (nums.isna() | (nums < 0) | np.isinf(nums.astype(float)))  # "inf" is no count
             if spec.type == "int":
                 bad |= nums.notna() & (nums % 1 != 0)
             probs.add(bad, col(name), values, "not a non-negative number" if spec.type == "number"
@@ -167,6 +174,9 @@ def _dates(values: pd.Series, name: str, spec: FieldSpec, cmap: ColumnMapping, p
     else:
         cmap.date_formats.setdefault(name, fmt)  # the first chunk fixes the format for the file
         parsed = per_unique(values, lambda u: dates.parse_dates(u, fmt)).astype("datetime64[ns]")
+        if name in CALENDAR_DATES:  # a day of the calendar as written: an offset never moves it
+            local = per_unique(values, dates.written_day)
+            parsed = parsed.where(local.isna() | parsed.isna(), local)
     blank = values == ""
     if spec.required:
         probs.add(blank, column, values, "missing date")
