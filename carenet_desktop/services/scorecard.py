@@ -6,6 +6,7 @@ period was computed, and refreshed incrementally after edits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pandas as pd
@@ -57,6 +58,7 @@ class ScorecardService:
         self._infos = measure_infos()
         self._tables: dict[tuple[Period, tuple[str, ...], int, str], pd.DataFrame] = {}
         self._catalogue_checked = False
+        self._catalogue_lock = threading.Lock()
 
     def results(self, period: Period, measure_ids: Sequence[str] | None = None,
                 progress: Progress | None = None) -> CachedResults:
@@ -71,9 +73,10 @@ class ScorecardService:
         self.cache.precompute(periods, measure_ids, progress)
 
     def _check_catalogue(self) -> None:
-        if not self._catalogue_checked:  # a store without the shipped code catalogue would score nothing
-            ensure_default_catalogue(self.ctx)
-            self._catalogue_checked = True
+        with self._catalogue_lock:  # the table and a trend may ask at once, from two threads
+            if not self._catalogue_checked:  # a store without the shipped code catalogue would score nothing
+                ensure_default_catalogue(self.ctx)
+                self._catalogue_checked = True
 
     def network_table(self, period: Period, measure_ids: Sequence[str] | None = None,
                       progress: Progress | None = None) -> pd.DataFrame:

