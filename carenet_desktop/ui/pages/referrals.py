@@ -96,6 +96,7 @@ class ReferralsPage(Page):
         self.board: Board | None = None
         self.write_task: Task | None = None
         self.selected_id: int | None = None
+        self._reloading = False  # True while a reload resets the board (see _on_loaded)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
@@ -236,8 +237,12 @@ class ReferralsPage(Page):
         self.board = board
         self.refresh_button.setEnabled(True)
         self._fill_practices(board.practices, board.practice_code)
-        self.model.set_referrals(board.referrals)
-        self._apply_filters()
+        self._reloading = True  # the model reset moves the current row: not a choice of the user's
+        try:
+            self.model.set_referrals(board.referrals)
+            self._apply_filters()
+        finally:
+            self._reloading = False
         where = board.practice_code or "the network"
         n = len(board.referrals)
         self.subtitle.setText(
@@ -319,7 +324,7 @@ class ReferralsPage(Page):
 
     def _on_current(self, view: QListView, index: QModelIndex) -> None:
         ref = index.data(REFERRAL_ROLE) if index.isValid() else None
-        if ref is None:
+        if ref is None or self._reloading:  # a reload reselects the referral itself, keeping its messages
             return
         for _label, other, _proxy in self.columns.values():
             if other is not view:
