@@ -8,6 +8,9 @@ import pytest
 
 from tests.oracle_support import ORACLE_DIR, oracle_available, oracle_measure_data
 
+#: a finished run must end (see the module): its exit is watched
+pytest_plugins = ["tests.exit_watchdog"]
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
