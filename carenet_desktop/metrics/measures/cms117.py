@@ -347,24 +347,11 @@ class CMS117(Measure):
 
     @staticmethod
     def _numerator(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index]) -> np.ndarray:
-        hits = _dose_hits(data, ids, win)
-        counts = imz.distinct_day_counts(hits)
-
-        def n(tag: str) -> np.ndarray:
-            return imz.tag_count(counts, tag, ids)
-
-        def cond(tag: str) -> np.ndarray:
-            return ids.isin(conditions[tag])
-
-        met = {tag: (n(tag) >= need) | cond(tag) for tag, need in _MIN_DOSES.items()}
-        met["mmr"] |= cond("measles") & cond("mumps") & cond("rubella")
-        met["hib"] = (n("hib") >= np.where(n("hib4") > 0, 4, 3)) | cond("hib")
-        met["rv"] = (n("rv") >= np.where(n("rv3") > 0, 3, 2)) | cond("rv")
-        met["hepb"] = (n("hepb") >= 3) | (_hepb_after_newborn(hits, ids) >= 2) | cond("hepb")
-        met["flu"] = (n("flu") >= 2) | ((n("laiv") > 0) & (n("flu") > 0)) | cond("flu")
+        """Every vaccine met: the conjunction of ``_dose_status``, where the rules are written once (the care
+        gaps itemise the same rules vaccine by vaccine)."""
         result = np.ones(len(ids), dtype=bool)
-        for ok in met.values():
-            result &= ok
+        for _have, _need, met in _dose_status(data, ids, win, conditions).values():
+            result &= met
         return result
 
 
@@ -388,8 +375,8 @@ _VACCINE_NAMES = (
 
 def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
                  conditions: dict[str, pd.Index]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per vaccine: (doses counted, doses needed, met) for each patient of ``ids`` - the numerator's rules
-    vaccine by vaccine (``_numerator`` is their conjunction)."""
+    """Per vaccine: (doses counted, doses needed, met) for each patient of ``ids``. The numerator's rules,
+    written once: ``CMS117._numerator`` is their conjunction and the care gaps list the vaccines not met."""
     hits = _dose_hits(data, ids, win)
     counts = imz.distinct_day_counts(hits)
 
