@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
+from .memo import FrameMemo
 from .valuesets import ValueSetIndex
 
 #: Column names of each frame (the loader produces exactly these; evaluation may rely on them).
@@ -87,6 +88,9 @@ def empty_frame(name: str) -> pd.DataFrame:
     return _EMPTY[name].copy()
 
 
+_NOT_FRAMES = frozenset({"valuesets", "memo"})
+
+
 @dataclass
 class MeasureData:
     """All records an evaluation may read, plus the value sets to match codes against."""
@@ -104,9 +108,11 @@ class MeasureData:
     coverages: pd.DataFrame = field(default_factory=lambda: empty_frame("coverages"))
     referrals: pd.DataFrame = field(default_factory=lambda: empty_frame("referrals"))
     valuesets: ValueSetIndex = field(default_factory=ValueSetIndex)
+    #: answers derived from these frames during evaluations (see ``metrics.memo``)
+    memo: FrameMemo = field(default_factory=FrameMemo, compare=False, repr=False)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "valuesets"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_FRAMES}
 
     def subset(self, patient_ids: pd.Index | list[int]) -> MeasureData:
         """The same data restricted to some patients (for incremental re-evaluation)."""

@@ -13,16 +13,18 @@ published with (``manifest``). The catalogue picks, for each period, the version
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .data import MeasureData
 from .libraries.edition import QICORE_2025, Libraries
+from .memo import remembering
 from .period import Period
 
 #: canonical base of the published eCQMs (``Measure.url`` = MADIE + library name)
@@ -57,6 +59,22 @@ class Stratifier:
 RESULT_COLUMNS = ("measure", "group_index", "patient_id", "episode_id", *POPULATIONS)
 
 
+#: the methods that take a ``MeasureData`` first and evaluate something of it
+_ENTRY_POINTS = ("evaluate", "gaps", "upcoming_gaps")
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _in_memo(method: _Method) -> _Method:
+    @functools.wraps(method)
+    def run(self: Measure, data: MeasureData, *args: Any, **kwargs: Any) -> Any:
+        with remembering(data.memo):
+            return method(self, data, *args, **kwargs)
+
+    run._in_memo = True  # type: ignore[attr-defined]
+    return run  # type: ignore[return-value]
+
+
 class Measure(ABC):
     """Base class of every measure. Metadata as class attributes; logic in ``populations``."""
 
@@ -82,6 +100,15 @@ class Measure(ABC):
     lib: ClassVar[Libraries] = QICORE_2025
     #: value-set URL -> (version, expansion) this version was published with (None: the newest loaded)
     manifest: ClassVar[Mapping[str, tuple[str, str]] | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Every entry point a subclass defines runs in its data's memo (``metrics.memo``): a measure's care
+        gaps reuse what its evaluation derived from the same frames, whoever calls them."""
+        super().__init_subclass__(**kwargs)
+        for name in _ENTRY_POINTS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_in_memo", False):
+                setattr(cls, name, _in_memo(method))
 
     def applies(self, period: Period) -> bool:
         """Is this version in force for ``period`` (by the period's last day)?"""
@@ -118,16 +145,17 @@ class Measure(ABC):
         named as in ``POPULATIONS`` for the populations the group has. Rows need only cover the
         initial population; missing population columns are treated as False."""
 
+    @_in_memo
     def evaluate(self, data: MeasureData, period: Period) -> pd.DataFrame:
         """Result rows (``RESULT_COLUMNS``) for every group, proportion rules applied (value sets read
         through this version's manifest)."""
-        data = self.pinned(data)
-        frames = self.populations(data, period)
+        frames = self.populations(self.pinned(data), period)
         if len(frames) != len(self.groups):
             raise ValueError(f"{self.id}: populations() returned {len(frames)} groups, expected {len(self.groups)}")
         out = [finalize(frame, self.id, i, group) for i, (frame, group) in enumerate(zip(frames, self.groups, strict=True))]
         return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=list(RESULT_COLUMNS))
 
+    @_in_memo
     def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
         """Care gaps (``metrics.gaps.GAP_COLUMNS``) of this measure's result rows ``rows``: denominator
         members not excluded, not excepted and not in the numerator, with what is missing and by when.

@@ -12,6 +12,7 @@ import pandas as pd
 from .catalogue import all_measures, get_measure, resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
+from .memo import remembering
 from .period import Period
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,12 @@ def evaluate_measures(
     """Evaluate each measure with the version in force for ``period`` (or the one ``versions`` forces:
     measure id -> version string or year); one that fails is reported in ``failures`` and does not stop
     the others. ``run.versions`` says which version computed each measure."""
+    with remembering(data.memo):  # the measures share what they derive from the frames (metrics.memo)
+        return _evaluate(data, period, measures, on_measure, versions)
+
+
+def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
+              on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None) -> EngineRun:
     run = EngineRun(pd.DataFrame(columns=list(ROW_COLUMNS)))
     frames: list[pd.DataFrame] = []
     for i, measure in enumerate(measures):

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -94,6 +93,7 @@ from .datemath import (
 from .datemath import (
     patient_ages as patient_ages,
 )
+from .memo import remember
 from .period import Period
 from .valuesets import MultiKeys, key_hits
 
@@ -444,39 +444,29 @@ def within_days_after(a: pd.DataFrame, b: pd.DataFrame, a_col: str | np.ndarray,
 # --------------------------------------------------------------------------------------------- codes
 
 
-#: frames at least this long get their code column factorised once and cached (see ``factorised``)
+#: frames at least this long get their code column factorised once per evaluation (see ``factorised``)
 _FACTORISE_MIN_ROWS = 20_000
-_FACTOR_CACHE: dict[tuple[int, str], tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index, list[MultiKeys]]] = {}
 
 
 def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
-    key = (id(frame), column)
-    size = len(frame)  # before the identity test below narrows ``frame`` to the weak reference's type
-    hit = _FACTOR_CACHE.get(key)
-    if hit is not None and hit[0]() is frame and len(hit[1]) == size:
-        return hit[1], hit[2], hit[3]
+    return remember((frame,), ("factorised", column), lambda: _factorise(frame, column))
+
+
+def _factorise(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
     col = frame[column]
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes, uniques = col.cat.codes.to_numpy(), pd.Index(col.cat.categories)
     else:
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         uniques = pd.Index(uniques)
-
     codes = np.asarray(codes).astype(np.int32, copy=False)  # half the memory of intp; few distinct codes
-
-    def _drop(_: object, key: tuple[int, str] = key) -> None:
-        _FACTOR_CACHE.pop(key, None)
-
     extras: list[MultiKeys] = []  # [the uniques holding several keys, split], filled on first use
-    _FACTOR_CACHE[key] = (weakref.ref(frame, _drop), codes, uniques, extras)
     return codes, uniques, extras
 
 
 def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
-    """(codes, uniques) of a frame's code column, computed once per frame object.
-
-    Frames of ``MeasureData`` are treated as immutable during an evaluation; the cache entry is
-    dropped when the frame is garbage-collected and ignored if the row count changed.
+    """(codes, uniques) of a frame's code column, computed once per frame of the data being evaluated
+    (``metrics.memo``: frames are not modified during an evaluation; outside one, computed each time).
     """
     codes, uniques, _extras = _factor_entry(frame, column)
     return codes, uniques

@@ -26,11 +26,12 @@ profile URLs; the FHIR reader sets it).
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
+from ..memo import remember
 
 ENCOUNTER_DIAGNOSIS = "encounter-diagnosis"
 PROBLEMS_HEALTH_CONCERNS = "problems-health-concerns"
@@ -70,25 +71,15 @@ def _token_sets(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ed[codes], phc[codes], empty[codes]
 
 
-_REFERENCED: dict[int, tuple[weakref.ref[pd.DataFrame], int, np.ndarray]] = {}
-
-
 def _referenced_ids(encounter_diagnoses: pd.DataFrame) -> np.ndarray:
-    """The distinct condition ids ``Encounter.diagnosis`` names, computed once per frame object (frames
-    of a ``MeasureData`` are not modified during an evaluation; every measure asks)."""
-    key = id(encounter_diagnoses)
-    size = int(encounter_diagnoses.shape[0])
-    hit = _REFERENCED.get(key)
-    if hit is not None and hit[0]() is encounter_diagnoses and hit[1] == size:
-        return hit[2]
+    """The distinct condition ids ``Encounter.diagnosis`` names, computed once per evaluation (every
+    measure asks; see ``metrics.memo``)."""
+    return remember((encounter_diagnoses,), "referenced condition ids", lambda: _distinct_ids(encounter_diagnoses))
+
+
+def _distinct_ids(encounter_diagnoses: pd.DataFrame) -> np.ndarray:
     ids = pd.to_numeric(encounter_diagnoses["condition_id"], errors="coerce").dropna().to_numpy()
-    ids = np.unique(ids.astype(np.float64))
-
-    def _drop(_: object, key: int = key) -> None:
-        _REFERENCED.pop(key, None)
-
-    _REFERENCED[key] = (weakref.ref(encounter_diagnoses, _drop), size, ids)
-    return ids
+    return np.unique(ids.astype(np.float64))
 
 
 def _referenced(encounter_diagnoses: pd.DataFrame, cond: pd.DataFrame) -> np.ndarray:

@@ -16,7 +16,6 @@ same evaluation, which is why the status tests and the diagnosis filter are para
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import MeasureData
+from ..memo import remember
 from ..period import Period
 from ..primitives import code_mask, ends_during, overlaps, point_in, vs_mask
 from . import status
@@ -68,27 +68,16 @@ HOSPICE_2025 = HospiceRules(
 
 
 _FRAMES = ("encounters", "observations", "service_requests", "procedures", "conditions")
-_CACHE: dict[tuple[object, ...], tuple[tuple[weakref.ref[object], ...], pd.Index]] = {}
-_CACHE_SIZE = 4
 
 
 def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules = HOSPICE_2025) -> pd.Index:
     """Patients with hospice services in ``period`` (see the module docstring), by ``rules``' edition.
 
     Most measures exclude hospice patients, so one evaluation asks the same question many times: the
-    answer is remembered per (frames, value sets, period) while those objects live (frames of a
-    ``MeasureData`` are not modified in place during an evaluation).
+    answer is remembered per (frames, value sets, period, rules) for the evaluation (``metrics.memo``).
     """
     objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
-    key = (period, rules, *(id(o) for o in objects))
-    hit = _CACHE.get(key)
-    if hit is not None and all(ref() is obj for ref, obj in zip(hit[0], objects, strict=True)):
-        return hit[1]
-    result = _has_hospice_services(data, period, rules)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (tuple(weakref.ref(o) for o in objects), result)
-    return result
+    return remember(objects, ("hospice", period, rules), lambda: _has_hospice_services(data, period, rules))
 
 
 def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules) -> pd.Index:
