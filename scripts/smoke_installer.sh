@@ -21,6 +21,10 @@ max_mb=${CARENET_BUNDLE_MAX_MB:-250}
 max_start=${CARENET_BUNDLE_MAX_START_S:-3}
 
 lock="$here/requirements/constraints.txt"
+# every run of the bundle is bounded: a hang fails this check with the step's name instead of running on
+# (stdin from /dev/null: nothing may wait for a person)
+step_limit=${CARENET_SMOKE_STEP_LIMIT_S:-600}
+bounded() { timeout --kill-after=10 "$step_limit" "$@" </dev/null; }
 echo "== build environment ($venv, versions from requirements/constraints.txt)"
 "$py" -m venv "$venv"
 "$venv/bin/pip" install -q -c "$lock" pip
@@ -41,21 +45,21 @@ mkdir -p "$HOME" && cd "$HOME"
 
 want=$("$venv/bin/python" -c "import tomllib,sys; print(tomllib.load(open(sys.argv[1],'rb'))['project']['version'])" \
   "$here/pyproject.toml")
-got=$("$bundle/carenet" --version)
+got=$(bounded "$bundle/carenet" --version)
 echo "carenet --version: $got"
 case "$got" in *"$want"*) ;; *) echo "FAIL: expected version $want"; exit 1 ;; esac
 
 echo "== demo database built by the bundle"
-"$bundle/carenet" demo --no-encryption --db "$work/demo.db" --patients 3000 >/dev/null  # a throwaway demo
+bounded "$bundle/carenet" demo --no-encryption --db "$work/demo.db" --patients 3000 >/dev/null  # a throwaway demo
 echo "== a PDF scorecard computed by the bundle"
-practice=$("$bundle/carenet" --db "$work/demo.db" practices | sed -n 2p | cut -f1)
+practice=$(bounded "$bundle/carenet" --db "$work/demo.db" practices | sed -n 2p | cut -f1)
 year=$(( $(date +%Y) - 1 ))  # the demo's data runs to last month: last year is a full one
-"$bundle/carenet" --db "$work/demo.db" report scorecard --practice "$practice" --period "$year" \
+bounded "$bundle/carenet" --db "$work/demo.db" report scorecard --practice "$practice" --period "$year" \
   --out "$work/scorecard.pdf" | tail -n 1
 head -c 5 "$work/scorecard.pdf" | grep -q "%PDF-" || { echo "FAIL: no PDF scorecard"; exit 1; }
 echo "== first window (screenshot)"
 start=$(date +%s.%N)
-"$bundle/CareNetDesktop" --db "$work/demo.db" --screenshot "$work/window.png"
+bounded "$bundle/CareNetDesktop" --db "$work/demo.db" --screenshot "$work/window.png"
 end=$(date +%s.%N)
 test -s "$work/window.png"
 head -c 8 "$work/window.png" | od -An -c | grep -q "P   N   G" || { echo "FAIL: not a PNG"; exit 1; }
@@ -64,12 +68,12 @@ echo "launch to the window's picture (the scorecard and its 12-month sparklines 
 
 echo "== a store with accounts: the sign-in window"
 cp "$work/demo.db" "$work/practice.db"
-CARENET_NEW_PASSWORD="Smoke-Test-Password-1" "$bundle/carenet" --db "$work/practice.db" users add admin \
+CARENET_NEW_PASSWORD="Smoke-Test-Password-1" bounded "$bundle/carenet" --db "$work/practice.db" users add admin \
   --role network_admin >/dev/null
 best=""
 for attempt in 1 2 3; do
   start=$(date +%s.%N)
-  "$bundle/CareNetDesktop" --db "$work/practice.db" --sign-in-screenshot "$work/sign-in.png"
+  bounded "$bundle/CareNetDesktop" --db "$work/practice.db" --sign-in-screenshot "$work/sign-in.png"
   end=$(date +%s.%N)
   took=$(echo "$end - $start" | bc)
   echo "launch to the sign-in window (start $attempt): ${took} s"
@@ -81,7 +85,7 @@ echo "launch to the sign-in window: best ${best} s (target <= ${max_start} s)"
 echo "== signing in, through to the scorecard"
 start=$(date +%s.%N)
 CARENET_USER=admin CARENET_PASSWORD="Smoke-Test-Password-1" \
-  "$bundle/CareNetDesktop" --db "$work/practice.db" --screenshot "$work/signed-in.png"
+  bounded "$bundle/CareNetDesktop" --db "$work/practice.db" --screenshot "$work/signed-in.png"
 end=$(date +%s.%N)
 signin_s=$(echo "$end - $start" | bc)
 test -s "$work/signed-in.png"

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import write_guard
 from .backup import backup_sqlite
 from .durability import NetworkShareError, refuse_network_share
 from .encryption import (
@@ -96,7 +97,14 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:  # a DB
 
 
 def make_engine(url: URL, *, key: str | None = None) -> Engine:
-    """An engine with our pragmas; ``key``: the passphrase of a SQLCipher-encrypted file."""
+    """An engine with our pragmas, that refuses writes from reader threads (``write_guard``); ``key``: the
+    passphrase of a SQLCipher-encrypted file."""
+    engine = _make_engine(url, key=key)
+    write_guard.install(engine)
+    return engine
+
+
+def _make_engine(url: URL, *, key: str | None = None) -> Engine:
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:

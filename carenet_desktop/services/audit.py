@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ..models import AuditHead, AuditLog, audit_key, utcnow
+from ..models.database import Database
+from ..models.write_guard import is_reader
 from .context import ServiceError
 
 
@@ -71,14 +77,27 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     summary: str | None = None,
-) -> AuditLog:
+) -> AuditLog | None:
     """Append an audit entry in the caller's transaction (so the change and its record land together).
+
+    On a reader thread (``models.write_guard``: the window's reads) nothing is written: the entry - of a
+    read, since a reader cannot write anything else - is kept, with its time, for the writer to append
+    (``flush_reads``), and None is returned.
 
     The chain's head row is locked first, so two writers append one after the other, never from the
     same previous entry. A head row gone (every store has one), or a key not on this computer, does not stop
     the application: a new key is started with an ``audit-rekey`` entry saying why, which ``audit verify``
     reports as damage from then on (the entries before it can no longer be verified here).
     """
+    if is_reader():
+        _defer(session, _Deferred(username, action, entity, entity_id, practice_id, before, after, summary, utcnow()))
+        return None
+    return _record(session, username, action, entity, entity_id, practice_id, before, after, summary)
+
+
+def _record(session: Session, username: str, action: str, entity: str, entity_id: Any, practice_id: int | None,
+            before: dict[str, Any] | None, after: dict[str, Any] | None, summary: str | None,
+            at: dt.datetime | None = None) -> AuditLog:
     head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
     problem: str | None = None
     if head is None:
@@ -102,16 +121,16 @@ def record(
     if problem is not None:  # the marker first, so the entries before it are told apart
         _append(session, head, key, "system", REKEY, "audit", None, None, None, None,
                 f"A new audit key was started: {problem}. Entries before this one cannot be verified here.")
-    entry = _append(session, head, key, username, action, entity, entity_id, practice_id, before, after, summary)
+    entry = _append(session, head, key, username, action, entity, entity_id, practice_id, before, after, summary, at)
     session.flush()
     return entry
 
 
 def _append(session: Session, head: AuditHead, key: bytes, username: str, action: str, entity: str,
             entity_id: Any, practice_id: int | None, before: dict[str, Any] | None, after: dict[str, Any] | None,
-            summary: str | None) -> AuditLog:
+            summary: str | None, at: dt.datetime | None = None) -> AuditLog:
     entry = AuditLog(
-        at=utcnow(),
+        at=at or utcnow(),
         username=username,
         action=action,
         entity=entity,
@@ -131,6 +150,57 @@ def _append(session: Session, head: AuditHead, key: bytes, username: str, action
     head.last_hash = entry.entry_hash
     _seal(head, key)
     return entry
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """An audit entry made on a reader thread, waiting for the writer."""
+
+    username: str
+    action: str
+    entity: str
+    entity_id: Any
+    practice_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    summary: str | None
+    at: dt.datetime
+
+
+_deferred: weakref.WeakKeyDictionary[Engine, list[_Deferred]] = weakref.WeakKeyDictionary()
+_deferred_lock = threading.Lock()
+
+
+def _defer(session: Session, entry: _Deferred) -> None:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _deferred_lock:
+        _deferred.setdefault(engine, []).append(entry)
+
+
+def reads_waiting(db: Database) -> int:
+    """How many entries of reads wait for the writer."""
+    with _deferred_lock:
+        return len(_deferred.get(db.engine, ()))
+
+
+def flush_reads(db: Database) -> int:
+    """Append the entries that reader threads made, in the order they were made, with their own times (on
+    the writer: the window's ``Session`` does it after each read, and when it closes). Returns how many."""
+    with _deferred_lock:
+        entries = _deferred.pop(db.engine, [])
+    if not entries:
+        return 0
+    try:
+        with db.session() as s:
+            for e in entries:
+                _record(s, e.username, e.action, e.entity, e.entity_id, e.practice_id, e.before, e.after, e.summary,
+                        e.at)
+    except BaseException:  # nothing was written: they wait for the next flush
+        with _deferred_lock:
+            _deferred.setdefault(db.engine, [])[:0] = entries
+        raise
+    return len(entries)
 
 
 def verify_chain(session: Session) -> list[int]:

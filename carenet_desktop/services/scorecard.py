@@ -18,6 +18,7 @@ from ..metrics.custom import Targets, load_targets
 from ..metrics.period import Period
 from ..metrics.scorecard import MeasureInfo, scorecard_rows
 from ..models import AggregateEntry, Patient, Practice
+from ..models.write_guard import is_reader
 from .context import Progress, ServiceContext, ServiceError
 from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
@@ -73,8 +74,12 @@ class ScorecardService:
         self.cache.precompute(periods, measure_ids, progress)
 
     def _check_catalogue(self) -> None:
-        with self._catalogue_lock:  # the table and a trend may ask at once, from two threads
-            if not self._catalogue_checked:  # a store without the shipped code catalogue would score nothing
+        """A store without the shipped code catalogue would score nothing: load it first. Not from a reader
+        thread (one writer): the window's ``Session`` loads it when it opens, before any read."""
+        if is_reader():
+            return
+        with self._catalogue_lock:
+            if not self._catalogue_checked:
                 ensure_default_catalogue(self.ctx)
                 self._catalogue_checked = True
 

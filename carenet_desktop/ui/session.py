@@ -8,14 +8,21 @@ as ``changed``; every screen watching one of its areas refreshes what it shows (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..models.database import DatabaseError
+from ..services import audit
 from ..services.changes import Change
-from ..services.context import ServiceContext
+from ..services.context import ServiceContext, ServiceError
+from ..services.valuesets import ensure_default_catalogue
 from .tasks import Task, TaskRunner
+
+log = logging.getLogger(__name__)
 
 
 def change_of(result: object) -> Change:
@@ -34,6 +41,16 @@ class Session(QObject):
         super().__init__(parent)
         self.ctx = ctx
         self.tasks = tasks if tasks is not None else TaskRunner(self)
+        self.tasks.read_done.connect(self._write_what_reads_left)
+        self._load_code_catalogue()
+
+    def _load_code_catalogue(self) -> None:
+        """The shipped code catalogue, loaded where it is missing, here before any read starts: reader
+        threads may not write (``models.write_guard``), and scorecards without it would count nothing."""
+        try:
+            ensure_default_catalogue(self.ctx)
+        except (ServiceError, DatabaseError, SQLAlchemyError, OSError) as exc:  # a read-only store still opens
+            log.warning("The shipped code catalogue could not be checked (%s)", type(exc).__name__)
 
     @property
     def database_name(self) -> str:
@@ -67,6 +84,17 @@ class Session(QObject):
         if isinstance(task, Task) and not task.discarded:
             self.notify(change_of(task.result))
 
+    @Slot()
+    def _write_what_reads_left(self) -> None:
+        """Reads cannot write; the audit entries they made are appended by the writer (one writer)."""
+        if audit.reads_waiting(self.ctx.db):
+            db = self.ctx.db
+            self.tasks.run(lambda _progress: audit.flush_reads(db), label="Recording in the audit trail", write=True)
+
     def close(self) -> None:
         self.tasks.shutdown()
+        try:
+            audit.flush_reads(self.ctx.db)  # the workers have stopped: this thread is the only writer left
+        except Exception as exc:  # closing must go on; the entries are lost with the process, say so
+            log.warning("Audit entries of the last reads could not be written (%s)", type(exc).__name__)
         self.ctx.db.dispose()

@@ -12,6 +12,7 @@ run in parallel. A screen's loads go through :class:`LatestTasks`: the latest re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -24,6 +25,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from ..models.database import DatabaseError
+from ..models.write_guard import reading
 from ..services.context import Cancelled, Progress, ServiceError
 
 log = logging.getLogger(__name__)
@@ -57,19 +59,22 @@ class _JobSignals(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], progress: Progress, signals: _JobSignals) -> None:
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], progress: Progress, signals: _JobSignals,
+                 *, reader: bool) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
         self._args = args
         self._progress = progress
         self._signals = signals
+        self._reader = reader
 
     def run(self) -> None:
         signals = self._signals
         try:
             self._progress.check()
-            result = self._fn(self._progress, *self._args)
+            with reading() if self._reader else contextlib.nullcontext():  # a reader cannot write (write_guard)
+                result = self._fn(self._progress, *self._args)
         except Cancelled:
             _emit(signals.cancelled)
         except (ServiceError, DatabaseError) as exc:
@@ -120,6 +125,8 @@ class Task(QObject):
         #: set when the runner shuts down (the window closed): the outcome reaches nobody, since the
         #: widgets its callbacks would update may already be gone
         self.discarded = False
+        #: a read (its thread may not write: ``models.write_guard``), not a write
+        self.reader = True
         self.crash_handler: Callable[[ExceptionInfo], None] | None = None
         #: what the work returned, once ``finished`` was emitted
         self.result: Any = None
@@ -192,6 +199,8 @@ class TaskRunner(QObject):
     active_changed = Signal(int)
     #: Emitted with each new :class:`Task` (the status bar follows its progress).
     started = Signal(object)
+    #: Emitted when a read has ended (what it left for the writer, an audit entry, can be written now).
+    read_done = Signal()
 
     def __init__(self, parent: QObject | None = None, *, crash_handler: Callable[[ExceptionInfo], None] | None = None) -> None:
         super().__init__(parent)
@@ -244,7 +253,8 @@ class TaskRunner(QObject):
         self._active.append(task)
         self.active_changed.emit(len(self._active))
         self.started.emit(task)
-        job = _Job(fn, args, task.progress_object, task._job_signals)
+        task.reader = not write
+        job = _Job(fn, args, task.progress_object, task._job_signals, reader=task.reader)
         (self._writer if write else self._idle if idle else self._readers).start(job)
         return task
 
@@ -258,6 +268,8 @@ class TaskRunner(QObject):
     def _on_task_done(self) -> None:
         task = self.sender()
         if isinstance(task, Task) and task in self._active:
+            if task.reader:
+                self.read_done.emit()
             self._active.remove(task)
             task.setParent(None)  # from now on the caller's references decide its lifetime
             self.active_changed.emit(len(self._active))
