@@ -47,6 +47,7 @@ from ..models import (
     utcnow,
 )
 from ..models.changes import DataChange, mark_practice_changed
+from ..models.database import StoreFull
 from . import audit
 from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
@@ -178,23 +179,35 @@ def import_fhir(
                 resolve_late_references(s, result.import_id, EVENT_TABLES, DIAGNOSIS)
         completed = True
     finally:
-        with ctx.db.session() as s:
-            batch = s.get_one(DataImport, result.import_id)
-            batch.finished_at = utcnow()
-            batch.status = "done" if completed and result.failed_files < len(files) else "failed"
-            batch.added, batch.updated, batch.rejected = result.added, result.updated, result.rejected
-            batch.file_sha256 = file_reports[0]["sha256"] if len(file_reports) == 1 else combined.hexdigest()
-            batch.detail = {
-                "files": file_reports,
-                "by_kind": result.by_kind,
-                "skipped_types": result.skipped,
-                "problems": [{"file": p.file, "location": p.location, "reason": p.reason} for p in result.problems[:500]],
-                "mrn_kept_apart": result.mrn_kept_apart[:500],
-            }
-            audit.record(s, ctx.username, "import", "data_import", batch.id, practice_id=practice_id,
-                         summary=f"FHIR import: {result.summary}")
+        try:
+            with ctx.db.session() as s:
+                batch = s.get_one(DataImport, result.import_id)
+                batch.finished_at = utcnow()
+                batch.status = "done" if completed and result.failed_files < len(files) else "failed"
+                batch.added, batch.updated, batch.rejected = result.added, result.updated, result.rejected
+                batch.file_sha256 = file_reports[0]["sha256"] if len(file_reports) == 1 else combined.hexdigest()
+                batch.detail = {
+                    "files": file_reports,
+                    "by_kind": result.by_kind,
+                    "skipped_types": result.skipped,
+                    "problems": [{"file": p.file, "location": p.location, "reason": p.reason} for p in result.problems[:500]],
+                    "mrn_kept_apart": result.mrn_kept_apart[:500],
+                }
+                audit.record(s, ctx.username, "import", "data_import", batch.id, practice_id=practice_id,
+                             summary=f"FHIR import: {result.summary}")
+        except StoreFull:
+            if completed:
+                raise
+            # the import already stopped on a full disk (its error says so): the history row stays "running"
     report(1.0, result.summary)
     return result
+
+
+def _earlier(result: ImportResult) -> str:
+    """What the files before the one that hit a full disk wrote (each file is its own transaction)."""
+    if not (result.added or result.updated):
+        return ""
+    return f"; the files before it were imported ({result.added} added, {result.updated} updated)"
 
 
 def _files_label(files: list[Path]) -> str:
@@ -228,6 +241,11 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
     except ServiceError:
         writer.forget()
         raise
+    except StoreFull as exc:  # not the file's fault, and every later file would fail alike: stop here
+        writer.forget()
+        raise ServiceError(f"The disk is full: {path.name} was not imported (nothing of it was written)"
+                           f"{_earlier(result)}. Free some space and import again: a re-import updates, "
+                           "it never duplicates.") from exc
     except Exception as exc:  # the file's transaction was rolled back: report and go on
         # the type only: database errors quote the values of the failing row, which may be patient data
         log.error("FHIR import of a file failed (%s); the file was rolled back", type(exc).__name__)
