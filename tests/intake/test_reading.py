@@ -71,6 +71,18 @@ def test_a_stray_quote_after_many_rows_costs_one_row_and_names_its_line(tmp_path
     assert pd.concat([c.frame for c in chunks])["Note"].tolist()[0] == "two\nlines"
 
 
+def test_a_stray_quote_in_the_header_refuses_the_file_with_a_clear_message(tmp_path: Path) -> None:
+    from carenet_desktop.interchange.tabular import TabularError
+
+    path = tmp_path / "head.csv"
+    path.write_text('MRN,"Name,DOB\nA1,Ann,2019-01-01\nA2,Bob,2019-01-02\n', encoding="utf-8")
+    with pytest.raises(TabularError, match="header row has an unclosed quote"):
+        TabularSource(path)
+    fine = tmp_path / "two-line-header.csv"
+    fine.write_text('MRN,"Visit\nDate"\nA1,2019-01-01\n', encoding="utf-8")
+    assert TabularSource(fine).headers == ["MRN", "Visit\nDate"]
+
+
 def test_xlsx_cells_become_text(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active

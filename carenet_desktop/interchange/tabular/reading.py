@@ -163,6 +163,7 @@ class TabularSource:
             with self._open_text() as fh:
                 for raw in self._csv_reader(fh):
                     if any(raw):
+                        _check_header(raw, self.delimiter or ",")
                         return dedupe_headers(raw)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise TabularError(f"Cannot read the file as CSV: {exc}") from exc
@@ -338,6 +339,14 @@ class TabularSource:
                 yield number, [_excel_text(v) for v in row]
         finally:
             wb.close()
+
+
+def _check_header(names: list[str], delimiter: str) -> None:
+    """A header cell running over lines and holding the delimiter is a stray quote that swallowed the rows
+    below it: the file is refused (a real two-line header cell such as "Visit / Date" holds no delimiter)."""
+    if any(("\n" in n or "\r" in n) and delimiter in n for n in names):
+        raise TabularError("The header row has an unclosed quote (a cell opens a \" that does not close), so the "
+                           "rows below it cannot be read. Fix the header row and import again.")
 
 
 class _CellTooLong(Exception):
