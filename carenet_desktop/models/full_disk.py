@@ -28,7 +28,7 @@ _TEXTS = ("database or disk is full", "disk i/o error", "no space left on device
 
 
 def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or the driver error it wraps, or its cause) says there is no room left to write."""
+    """Whether ``exc`` (or the driver error it wraps, or its explicit cause) says there is no room left to write."""
     seen = 0
     while exc is not None and seen < 5:
         seen += 1
@@ -41,7 +41,7 @@ def is_disk_full(exc: BaseException | None) -> bool:
         if type(exc).__name__ in ("OperationalError", "DiskFull", "IOError", "DatabaseError") and any(
                 text in str(exc).lower() for text in _TEXTS):
             return True
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+        exc = getattr(exc, "orig", None) or exc.__cause__
     return False
 
 
