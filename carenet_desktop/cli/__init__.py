@@ -21,6 +21,7 @@ from types import ModuleType
 from .. import APP_NAME, __version__
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
+from ..models.full_disk import FILE_DISK_FULL, is_disk_full
 from ..services.context import ServiceError
 from .common import SIGNED_IN_ATTR, close_opened, open_context
 from .gate import authorize, name_commands
@@ -113,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("carenet: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: report it without its message, which may quote patient data
+        if is_disk_full(exc):  # not a bug: a file (export, backup, report) found no room
+            print(f"carenet: error: {FILE_DISK_FULL}", file=sys.stderr)
+            return 1
         if os.environ.get("CARENET_DEBUG"):
             raise
         details = format_details(type(exc), exc.__traceback__, exc=exc)

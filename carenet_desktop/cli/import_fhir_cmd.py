@@ -28,4 +28,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"FHIR import #{result.import_id}: {result.summary}")
     for problem in result.problems:
         print(f"  {problem}")
+    if result.mrn_kept_apart:
+        shown = ", ".join(f"Patient/{sid}" for sid in result.mrn_kept_apart[:5])
+        more = f" and {len(result.mrn_kept_apart) - 5} more" if len(result.mrn_kept_apart) > 5 else ""
+        print(f"  note: {shown}{more}: the MRN is another FHIR patient's (a different FHIR id), so each was kept "
+              "as a patient of its own, with its FHIR id as MRN")
     return 1 if result.failed_files else 0

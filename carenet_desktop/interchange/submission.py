@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..metrics.suppression import small_anywhere
+from ..models.full_disk import whole_file
 from .archive import ArchiveError, ArchiveLimits, safe_read_members
 
 FORMAT_NAME = "carenet-submission"
@@ -162,12 +163,10 @@ def write_package(path: Path, info: PackageInfo, aggregates: pd.DataFrame, priva
     files = {AGGREGATES: data}
     manifest = build_manifest(info, files, {AGGREGATES: len(aggregates)}, private_key.public_key())
     signature = base64.b64encode(private_key.sign(manifest)) + b"\n"
-    tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with whole_file(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, payload in ((MANIFEST, manifest), (SIGNATURE, signature), (AGGREGATES, data)):
             archive.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), payload,
                              compress_type=zipfile.ZIP_DEFLATED)
-    tmp.replace(path)
     return manifest
 
 

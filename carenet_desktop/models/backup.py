@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from .full_disk import remove_sqlite_file, whole_file
+
 KEEP_BACKUPS = 10
 #: beside each backup ``X.db`` the app writes ``X.db.manifest.json``: what it is and the audit head it holds
 MANIFEST_SUFFIX = ".manifest.json"
@@ -41,16 +43,20 @@ def backup_sqlite(engine: Engine, db_path: Path, *, reason: str = "manual", dest
     if dest.exists():
         raise BackupExists(17, "A backup never overwrites a file; choose a new name", str(dest))
     partial = dest.with_name(dest.name + ".partial")
-    partial.unlink(missing_ok=True)
+    remove_sqlite_file(partial)
     try:
         anchor = _copy(engine, partial, key)
         if dest.exists():
             raise BackupExists(17, "A backup never overwrites a file; choose a new name", str(dest))
         os.replace(partial, dest)
-    finally:
-        partial.unlink(missing_ok=True)
-    write_manifest(dest, {"format": "carenet-backup", "store": db_path.name, "file": dest.name, "reason": reason,
-                          "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "audit": anchor})
+    finally:  # with its journal: a copy that found no room leaves nothing beside the target
+        remove_sqlite_file(partial)
+    try:
+        write_manifest(dest, {"format": "carenet-backup", "store": db_path.name, "file": dest.name, "reason": reason,
+                              "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "audit": anchor})
+    except BaseException:  # no room left for the manifest: a backup without one is not kept either
+        dest.unlink(missing_ok=True)
+        raise
     _rotate(dest.parent, db_path.stem)
     return dest
 
@@ -90,8 +96,9 @@ def manifest_path(backup: Path) -> Path:
 
 
 def write_manifest(backup: Path, content: dict[str, Any]) -> None:
-    manifest_path(backup).write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.chmod(manifest_path(backup), 0o600)
+    """The manifest beside ``backup``, written whole or not at all (the owner's only)."""
+    with whole_file(manifest_path(backup)) as partial:
+        partial.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def read_manifest(backup: Path) -> dict[str, Any] | None:

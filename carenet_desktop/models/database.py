@@ -29,6 +29,7 @@ from .encryption import (
     is_encrypted_file,
     stored_passphrase,
 )
+from .full_disk import DISK_FULL, is_disk_full
 from .migrations import at_known_head, current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ APP_DIR_NAME = "CareNetDesktop"
 
 class DatabaseError(Exception):
     """A database could not be opened or upgraded; the message is meant for the user."""
+
+
+class StoreFull(DatabaseError):
+    """The disk (or the store's size limit) is full: the transaction was rolled back, nothing was saved."""
+
+    def __init__(self, message: str = DISK_FULL) -> None:
+        super().__init__(message)
 
 
 class PassphraseRequired(DatabaseError):
@@ -152,9 +160,17 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed on success, rolled back on any error (a full disk:
+        ``StoreFull``, one line for the user, rather than the driver's error)."""
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except StoreFull:
+            raise
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise StoreFull() from exc
+            raise
 
     def backup(self, *, reason: str = "manual", dest: Path | None = None) -> Path:
         """An online copy of a SQLite store into ``backups/`` (rotated), encrypted like the store."""

@@ -13,6 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .full_disk import remove_sqlite_file
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 PASSPHRASE_ENV = "CARENET_DB_PASSPHRASE"
 KEYRING_SERVICE = "CareNetDesktop database"
@@ -168,7 +170,7 @@ def encrypt_copy(plain: Path, target: Path, passphrase: str) -> None:
     if target.exists():
         raise FileExistsError(17, "File exists", str(target))
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+    remove_sqlite_file(partial)
     try:
         _export(plain, partial, passphrase)
         expected, got = table_counts(plain), table_counts(partial, key=passphrase)
@@ -178,8 +180,8 @@ def encrypt_copy(plain: Path, target: Path, passphrase: str) -> None:
         if target.exists():  # made meanwhile by someone else: never overwritten
             raise FileExistsError(17, "File exists", str(target))
         os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    finally:  # with its journal (a copy that found no room)
+        remove_sqlite_file(partial)
 
 
 def _export(plain: Path, target: Path, passphrase: str) -> None:

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
+from xml.sax.saxutils import escape
 
+import pandas as pd
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -47,6 +50,31 @@ STYLES: dict[str, ParagraphStyle] = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def plain(value: Any) -> str:
+    """Stored text made safe to draw: control characters (a NUL from an import...) become "?", tabs and
+    line breaks spaces. For table cells, chart labels and the running header."""
+    return _BREAKS.sub(" ", _CONTROL.sub("?", str(value)))
+
+
+def markup(value: Any) -> str:
+    """Stored text for a ``Paragraph``: ``plain`` and escaped, so a "<" or "&" in a name is shown, never read
+    as reportlab markup (which fails the report, or reads an ``<img>`` from the disk)."""
+    return escape(plain(value))
+
+
+def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells are ``plain``: what every report flowable and chart label is made from."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: plain(v) if isinstance(v, str) else v)
+    return out
+
+
 def pct(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -69,7 +97,7 @@ def version_footnotes(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, int], l
         if measure in numbers or not isinstance(label, str) or not label:
             continue
         numbers[measure] = len(numbers) + 1
-        lines.append(f"<super>{numbers[measure]}</super> Computed with {label}.")
+        lines.append(f"<super>{numbers[measure]}</super> Computed with {markup(label)}.")
     return numbers, lines
 
 

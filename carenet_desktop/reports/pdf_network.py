@@ -7,6 +7,7 @@ services computed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
 from ..metrics.judgement import LEGEND, Status
+from ..models.full_disk import whole_file
 from .pdf_common import (
     BAD,
     GOOD,
@@ -27,7 +29,9 @@ from .pdf_common import (
     canvas_class,
     count,
     funnel_plot,
+    markup,
     pct,
+    plain_frame,
     table_style,
     trend_line,
     version_footnotes,
@@ -62,7 +66,8 @@ def _arrow(table: pd.DataFrame, measure: str) -> str:
 
 
 def _rate_name(measure: str, title: str, group: Any, arrow: str = "·") -> str:
-    return f"{measure} {arrow} {title}" + (f" — {group}" if isinstance(group, str) and group else "")
+    """The rate's name as ``Paragraph`` text (escaped: titles of network-defined measures are stored text)."""
+    return markup(f"{measure} {arrow} {title}" + (f" — {group}" if isinstance(group, str) and group else ""))
 
 
 def _matrix(report: NetworkReport) -> list[Any]:
@@ -129,7 +134,7 @@ def _funnels(report: NetworkReport) -> list[Any]:
         trend = trend_line(report.trends.get((measure, group), []), width * 0.36, 26 * mm, target=target)
         flagged = [f"{p[0]} ({'above' if p[3] > 0 else 'below'})" for p in points if abs(p[3]) >= 3]
         caption = (f"Network {pct(centre)} · ABC {pct(None if first is None else first.get('abc'))} · target "
-                   f"{pct(target)}" + (f"<br/><font color='#c53030'>Outside 3σ: {', '.join(flagged)}</font>"
+                   f"{pct(target)}" + (f"<br/><font color='#c53030'>Outside 3σ: {markup(', '.join(flagged))}</font>"
                                        if flagged else ""))
         cell = Table([[Paragraph(f"<b>{_rate_name(measure, title, gtitle, _arrow(table, measure))}</b>", STYLES["cell"])],
                       [Table([[funnel, trend]], colWidths=[width * 0.63, width * 0.37])],
@@ -172,6 +177,15 @@ def _flags(report: NetworkReport) -> list[Any]:
 
 
 def render_network(report: NetworkReport, path: Path) -> Path:
+    """Write the network report to ``path`` (whole or not at all); stored text is made ``plain`` first and
+    escaped where it becomes ``Paragraph`` markup (see ``render_scorecard``)."""
+    report = dataclasses.replace(report, table=plain_frame(report.table))
+    with whole_file(path) as partial:
+        _build(report, partial)
+    return path
+
+
+def _build(report: NetworkReport, path: Path) -> None:
     as_of = report.data_as_of.isoformat() if report.data_as_of else "not recorded"
     practices = report.table["practice_code"].nunique()
     doc = SimpleDocTemplate(str(path), pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
@@ -185,4 +199,3 @@ def render_network(report: NetworkReport, path: Path) -> Path:
     story = [*cover, PageBreak(), *_matrix(report), *_funnels(report), *_flags(report)]
     doc.build(story, canvasmaker=canvas_class(f"Network report · {report.period_label}",
                                               "CareNet Desktop · aggregate figures; no patient identifiers"))
-    return path

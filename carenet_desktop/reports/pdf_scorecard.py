@@ -6,6 +6,7 @@ Patient names appear only in the optional internal patient list, which is marked
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from reportlab.platypus import (
 
 from ..metrics.catalogue import get_measure
 from ..metrics.judgement import LEGEND, Status, headline
+from ..models.full_disk import whole_file
 from .pdf_common import (
     BAD,
     GOOD,
@@ -33,7 +35,10 @@ from .pdf_common import (
     STYLES,
     canvas_class,
     count,
+    markup,
     pct,
+    plain,
+    plain_frame,
     rate_bars,
     table_style,
     trend_line,
@@ -85,8 +90,9 @@ def _arrow(points: list[float | None], direction: str, measure_id: str = "") -> 
 
 
 def _name(row: Any) -> str:
+    """The rate's name as ``Paragraph`` text (escaped: titles of network-defined measures are stored text)."""
     title = f"{row['measure']} {'↓' if row.get('direction') == 'decrease' else '↑'} {row['measure_title']}"
-    return title + (f" — {row['group_title']}" if row.get("group_title") else "")
+    return markup(title + (f" — {row['group_title']}" if row.get("group_title") else ""))
 
 
 def _measure_table(report: ScorecardReport) -> Table:
@@ -178,7 +184,7 @@ def _equity(report: ScorecardReport) -> list[Any]:
         styles.add("ALIGN", (1, 0), (1, -1), "LEFT")
         table = Table(data, colWidths=[22 * mm, 70 * mm, 20 * mm, 32 * mm, 26 * mm, 24 * mm], repeatRows=1)
         table.setStyle(styles)
-        flow += [Paragraph(title, STYLES["h2"]), table, Spacer(1, 6)]
+        flow += [Paragraph(markup(title), STYLES["h2"]), table, Spacer(1, 6)]
     return flow
 
 
@@ -209,7 +215,21 @@ def _gaps(report: ScorecardReport) -> list[Any]:
 
 
 def render_scorecard(report: ScorecardReport, path: Path) -> Path:
-    """Write the scorecard PDF to ``path``."""
+    """Write the scorecard PDF to ``path`` (whole or not at all: a full disk leaves no half-written file).
+
+    Stored text (names, titles, the patient list) may hold control characters or "<" and "&": it is made
+    ``plain`` here and escaped where it becomes ``Paragraph`` markup."""
+    report = dataclasses.replace(
+        report, practice_code=plain(report.practice_code), practice_name=plain(report.practice_name),
+        rows=plain_frame(report.rows), network=plain_frame(report.network),
+        equity={plain(k): plain_frame(v) for k, v in report.equity.items()},
+        patient_list=None if report.patient_list is None else plain_frame(report.patient_list))
+    with whole_file(path) as partial:
+        _build(report, partial)
+    return path
+
+
+def _build(report: ScorecardReport, path: Path) -> None:
     as_of = report.data_as_of.isoformat() if report.data_as_of else "not recorded"
     doc = SimpleDocTemplate(str(path), pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                             bottomMargin=MARGIN, title=f"Scorecard {report.practice_code} {report.period_label}",
@@ -217,7 +237,7 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
     cover = [
         Spacer(1, 30 * mm),
         Paragraph("Quality scorecard", STYLES["title"]),
-        Paragraph(f"{report.practice_name} ({report.practice_code})", STYLES["h1"]),
+        Paragraph(f"{markup(report.practice_name)} ({markup(report.practice_code)})", STYLES["h1"]),
         Paragraph(f"Measurement period: <b>{report.period_label}</b> · data as of <b>{as_of}</b> · "
                   f"produced {report.generated_at:%Y-%m-%d %H:%M}", STYLES["body"]),
         Spacer(1, 10 * mm),
@@ -246,4 +266,3 @@ def render_scorecard(report: ScorecardReport, path: Path) -> Path:
                           "CareNet Desktop · aggregate figures; no patient identifiers"
                           if report.patient_list is None else "CONFIDENTIAL: contains an internal patient list")
     doc.build(story, canvasmaker=canvas)
-    return path

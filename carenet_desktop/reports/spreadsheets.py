@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from ..models.full_disk import whole_file
 
 #: a cell starting with one of these is a formula to Excel/LibreOffice (CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -74,17 +75,13 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "Sheet1",
     suffix = path.suffix.lower()
     if suffix not in SPREADSHEET_SUFFIXES:
         raise ValueError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
-    # written beside the target and renamed when complete: a full disk leaves no half-written export
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
+    # written beside the target and renamed when complete: a full disk leaves no half-written export;
+    # exports hold patient rows (care gaps) or practice figures: the owner's only
+    with whole_file(path) as partial:
         if suffix == ".csv":
             write_csv(frame, partial)
         else:
             write_xlsx(frame, partial, sheet=sheet, formats=formats)
-        os.chmod(partial, 0o600)  # exports hold patient rows (care gaps) or practice figures: the owner's only
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ..models import AuditLog
+from ..models.full_disk import whole_file
 from ..reports.spreadsheets import neutralise
 from . import audit
 from .context import ServiceContext, ServiceError
@@ -58,7 +59,7 @@ def export_audit(ctx: ServiceContext, path: Path, since: dt.date | None = None) 
         stmt = stmt.where(AuditLog.at >= dt.datetime.combine(since, dt.time()))
     written = 0
     try:
-        with ctx.db.session() as s, path.open("w", newline="", encoding="utf-8") as fh:
+        with ctx.db.session() as s, whole_file(path) as partial, partial.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh) if suffix == ".csv" else None
             if writer is not None:
                 writer.writerow(EXPORT_COLUMNS)
@@ -71,7 +72,7 @@ def export_audit(ctx: ServiceContext, path: Path, since: dt.date | None = None) 
                 else:
                     fh.write(json.dumps(row, default=str) + "\n")
                 written += 1
-    except OSError as exc:
+    except OSError as exc:  # nothing half-written is left (whole_file)
         raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
     with ctx.db.session() as s:
         audit.record(s, ctx.username, "export", "audit", None,

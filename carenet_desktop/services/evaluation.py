@@ -19,6 +19,7 @@ from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
 from ..metrics.engine import evaluate_measures
 from ..metrics.period import Period
+from ..models.full_disk import whole_file
 from . import audit
 from .context import ServiceContext, ServiceError
 from .measure_data import load_measure_data, practice_ids
@@ -151,7 +152,8 @@ def export_patient_results(ctx: ServiceContext, evaluation: Evaluation, path: Pa
     table = patient_results(evaluation)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(path, index=False)
+        with whole_file(path) as partial:  # patient-level rows: the owner's only, never half-written
+            table.to_csv(partial, index=False)
     except OSError as exc:
         raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
     with ctx.db.session() as s:

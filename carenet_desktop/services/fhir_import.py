@@ -5,6 +5,13 @@ with set-based statements, one transaction per file (a file that fails leaves th
 Re-imports match on (patient, resource type, source FHIR id) and update rows in place, so importing the
 same data twice creates no duplicates. Only Patient ids are taken as unique across files: test bundles
 re-use ids such as ``Encounter-1`` for different patients.
+
+A Patient's MRN (its ``MR`` identifier) links it to the patient the practice already has under that MRN
+from a spreadsheet or manual entry, as the spreadsheet import matches patients by MRN: the same birth date
+links the two (no duplicate), a different one rejects the Patient with a message. An MRN already held by
+another FHIR Patient (a different FHIR id) is kept apart: FHIR ids identify the records of a FHIR source,
+and the published eCQM test bundles give one placeholder MRN, name and birth date to many distinct test
+patients. Such a patient is stored under its FHIR id as MRN, and the result says so (``mrn_kept_apart``).
 """
 
 from __future__ import annotations
@@ -40,16 +47,17 @@ from ..models import (
     utcnow,
 )
 from ..models.changes import DataChange, mark_practice_changed
+from ..models.database import StoreFull
 from . import audit
 from .changes import Area, Change, records_change, writes
 from .context import ServiceContext, ServiceError
+from .fhir_links import CHUNK, chunks, resolve_late_references
 from .permissions import require
 from .practices import get_or_create_practice
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PRACTICE = "FHIR"
-_CHUNK = 500
 CHUNK_RESOURCES = 50_000  # NDJSON resources mapped and written at a time (within the file's transaction)
 _JOURNAL_PATIENTS = 2000  # above this many patients in one file, the whole practice is marked changed
 
@@ -82,6 +90,8 @@ class ImportResult:
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)  # resource types read but not stored
     failed_files: int = 0
+    #: FHIR ids of Patients whose MRN another FHIR Patient holds: stored apart, under their FHIR id as MRN
+    mrn_kept_apart: list[str] = field(default_factory=list)
 
     def count(self, kind: str, what: str, n: int = 1) -> None:
         if n:
@@ -102,6 +112,9 @@ class ImportResult:
         )
         if self.failed_files:
             text += f"; {self.failed_files} file(s) not imported"
+        if self.mrn_kept_apart:
+            text += (f"; {len(self.mrn_kept_apart)} patient(s) stored under their FHIR id as MRN (their MRN "
+                     "belongs to another FHIR patient)")
         return text
 
 
@@ -163,25 +176,38 @@ def import_fhir(
             file_reports.append(entry)
         if len(files) > 1:
             with ctx.db.session() as s:
-                _resolve_late_references(s, result.import_id)
+                resolve_late_references(s, result.import_id, EVENT_TABLES, DIAGNOSIS)
         completed = True
     finally:
-        with ctx.db.session() as s:
-            batch = s.get_one(DataImport, result.import_id)
-            batch.finished_at = utcnow()
-            batch.status = "done" if completed and result.failed_files < len(files) else "failed"
-            batch.added, batch.updated, batch.rejected = result.added, result.updated, result.rejected
-            batch.file_sha256 = file_reports[0]["sha256"] if len(file_reports) == 1 else combined.hexdigest()
-            batch.detail = {
-                "files": file_reports,
-                "by_kind": result.by_kind,
-                "skipped_types": result.skipped,
-                "problems": [{"file": p.file, "location": p.location, "reason": p.reason} for p in result.problems[:500]],
-            }
-            audit.record(s, ctx.username, "import", "data_import", batch.id, practice_id=practice_id,
-                         summary=f"FHIR import: {result.summary}")
+        try:
+            with ctx.db.session() as s:
+                batch = s.get_one(DataImport, result.import_id)
+                batch.finished_at = utcnow()
+                batch.status = "done" if completed and result.failed_files < len(files) else "failed"
+                batch.added, batch.updated, batch.rejected = result.added, result.updated, result.rejected
+                batch.file_sha256 = file_reports[0]["sha256"] if len(file_reports) == 1 else combined.hexdigest()
+                batch.detail = {
+                    "files": file_reports,
+                    "by_kind": result.by_kind,
+                    "skipped_types": result.skipped,
+                    "problems": [{"file": p.file, "location": p.location, "reason": p.reason} for p in result.problems[:500]],
+                    "mrn_kept_apart": result.mrn_kept_apart[:500],
+                }
+                audit.record(s, ctx.username, "import", "data_import", batch.id, practice_id=practice_id,
+                             summary=f"FHIR import: {result.summary}")
+        except StoreFull:
+            if completed:
+                raise
+            # the import already stopped on a full disk (its error says so): the history row stays "running"
     report(1.0, result.summary)
     return result
+
+
+def _earlier(result: ImportResult) -> str:
+    """What the files before the one that hit a full disk wrote (each file is its own transaction)."""
+    if not (result.added or result.updated):
+        return ""
+    return f"; the files before it were imported ({result.added} added, {result.updated} updated)"
 
 
 def _files_label(files: list[Path]) -> str:
@@ -215,6 +241,11 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
     except ServiceError:
         writer.forget()
         raise
+    except StoreFull as exc:  # not the file's fault, and every later file would fail alike: stop here
+        writer.forget()
+        raise ServiceError(f"The disk is full: {path.name} was not imported (nothing of it was written)"
+                           f"{_earlier(result)}. Free some space and import again: a re-import updates, "
+                           "it never duplicates.") from exc
     except Exception as exc:  # the file's transaction was rolled back: report and go on
         # the type only: database errors quote the values of the failing row, which may be patient data
         log.error("FHIR import of a file failed (%s); the file was rolled back", type(exc).__name__)
@@ -242,14 +273,10 @@ def _import_file(ctx: ServiceContext, writer: _Writer, path: Path, result: Impor
             result.count(kind, what, n)
     result.rejected += file_result.rejected
     result.problems.extend(file_result.problems)
+    result.mrn_kept_apart.extend(file_result.mrn_kept_apart)
     entry.update(added=file_result.added, updated=file_result.updated,
                  rejected=len(read_problems) + file_result.rejected)
     return entry
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 class _Writer:
@@ -261,22 +288,24 @@ class _Writer:
         self.patients: dict[str, int] | None = None  # FHIR Patient id -> patient.id (this practice)
         self.providers: dict[str, int] | None = None  # Practitioner id -> provider.id
         self.npis: dict[str, int] = {}
-        self.mrns: set[str] = set()
+        # MRN -> (patient.id or None while pending, its FHIR id or None, birth date): this practice's MRNs
+        self.mrns: dict[str, tuple[int | None, str | None, Any]] = {}
+        self.refused: set[str] = set()  # FHIR ids of Patients rejected (their MRN is another child's)
         self._pending_patients: dict[str, int] = {}
         self._pending_providers: dict[str, int] = {}
 
     # -- caches (committed state + what the current file added) -----------------------------------------
     def _load(self, s: Session) -> None:
         if self.patients is None:
-            rows = s.execute(select(PATIENT.c.source_id, PATIENT.c.id, PATIENT.c.mrn)
+            rows = s.execute(select(PATIENT.c.source_id, PATIENT.c.id, PATIENT.c.mrn, PATIENT.c.birth_date)
                              .where(PATIENT.c.practice_id == self.practice_id)).all()
-            self.patients = {sid: pid for sid, pid, _mrn in rows if sid}
-            self.mrns = {mrn for _sid, _pid, mrn in rows}
+            self.patients = {sid: pid for sid, pid, _mrn, _born in rows if sid}
+            self.mrns = {mrn: (pid, sid, born) for sid, pid, mrn, born in rows}
         if self.providers is None:
-            rows = s.execute(select(PROVIDER.c.source_id, PROVIDER.c.id, PROVIDER.c.npi)
-                             .where(PROVIDER.c.practice_id == self.practice_id)).all()
-            self.providers = {sid: pid for sid, pid, _npi in rows if sid}
-            self.npis = {npi: pid for _sid, pid, npi in rows if npi}
+            doctors = s.execute(select(PROVIDER.c.source_id, PROVIDER.c.id, PROVIDER.c.npi)
+                                .where(PROVIDER.c.practice_id == self.practice_id)).all()
+            self.providers = {sid: pid for sid, pid, _npi in doctors if sid}
+            self.npis = {npi: pid for _sid, pid, npi in doctors if npi}
 
     def commit(self) -> None:
         assert self.patients is not None and self.providers is not None
@@ -308,7 +337,7 @@ class _Writer:
         for record in records:  # a later resource with the same id replaces an earlier one
             by_kind[record.kind][(record.patient_ref, record.source_id)] = record
         self._write_providers(s, list(by_kind["provider"].values()), result)
-        self._write_patients(s, list(by_kind["patient"].values()), result)
+        self._write_patients(s, list(by_kind["patient"].values()), result, file)
         written: dict[str, dict[tuple[int, str], int]] = {}
         for kind in KIND_ORDER[2:]:
             batch = list(by_kind[kind].values())
@@ -349,7 +378,7 @@ class _Writer:
                 self.npis[npi] = existing
             self._pending_providers[record.source_id] = existing
 
-    def _write_patients(self, s: Session, records: list[Record], result: ImportResult) -> None:
+    def _write_patients(self, s: Session, records: list[Record], result: ImportResult, file: str) -> None:
         if not records:
             return
         now = utcnow()
@@ -362,14 +391,32 @@ class _Writer:
             if pid is not None:
                 updates.append({"_id": pid, **values})
                 continue
-            mrn = record.values.get("mrn")
-            if not mrn or mrn in self.mrns:  # test bundles share MRNs: fall back to the FHIR id
+            mrn: str | None = record.values.get("mrn")
+            holder = self.mrns.get(mrn) if mrn else None
+            if holder is not None and holder[1] is None and holder[0] is not None:
+                # the practice's patient under this MRN from a spreadsheet or manual entry, as the spreadsheet
+                # import matches: the same child when the birth date agrees, else refused (never a duplicate)
+                if holder[2] != values.get("birth_date"):
+                    self.refused.add(record.source_id)
+                    result.rejected += 1
+                    result.problems.append(Problem(file, f"{record.location} (Patient/{record.source_id})",
+                                                   "not imported: its MRN belongs to another patient of this "
+                                                   "practice, with a different birth date (correct the MRN or "
+                                                   "the birth date in one of the two sources)"))
+                    continue
+                self.mrns[str(mrn)] = (holder[0], record.source_id, holder[2])
+                self._pending_patients[record.source_id] = holder[0]
+                updates.append({"_id": holder[0], **values})
+                continue
+            if not mrn or mrn in self.mrns:  # held by another FHIR Patient (test bundles share MRNs)
+                if mrn:
+                    result.mrn_kept_apart.append(record.source_id)
                 mrn = record.source_id[:64]
                 n = 1
                 while mrn in self.mrns:
                     n += 1
                     mrn = f"{record.source_id[:58]}~{n}"
-            self.mrns.add(mrn)
+            self.mrns[mrn] = (None, record.source_id, values.get("birth_date"))
             new_rows.append({"practice_id": self.practice_id, "mrn": mrn, **values})
         if updates:
             cols: dict[str, BindParameter[Any]] = {k: bindparam(k) for k in updates[0] if k != "_id"}
@@ -389,12 +436,12 @@ class _Writer:
         if not patient_ids:
             return out
         cols = (table.c.patient_id, table.c.source_id, table.c.id)
-        if len(patient_ids) > 20 * _CHUNK:
+        if len(patient_ids) > 20 * CHUNK:
             stmt = (select(*cols).join(PATIENT, PATIENT.c.id == table.c.patient_id)
                     .where(PATIENT.c.practice_id == self.practice_id))
             rows: Iterable[Any] = s.execute(stmt)
         else:
-            rows = [row for chunk in _chunks(sorted(patient_ids))
+            rows = [row for chunk in chunks(sorted(patient_ids))
                     for row in s.execute(select(*cols).where(table.c.patient_id.in_(chunk)))]
         for pid, sid, rid in rows:
             if sid is not None:
@@ -412,8 +459,10 @@ class _Writer:
             pid = self.patient_id(record.patient_ref)
             if pid is None:
                 result.rejected += 1
+                reason = (f"its patient (Patient/{record.patient_ref}) was not imported"
+                          if record.patient_ref in self.refused else "its patient is not in this file or the store")
                 result.problems.append(Problem(file, f"{record.location} ({_type_name(kind)}/{record.source_id})",
-                                               "its patient is not in this file or the store"))
+                                               reason))
                 continue
             resolved.append((pid, record))
         if not resolved:
@@ -459,7 +508,7 @@ class _Writer:
         enc_ids = written.get("encounter", {})
         if not enc_ids:
             return
-        for chunk in _chunks(sorted(enc_ids.values())):  # replaced in full on re-import
+        for chunk in chunks(sorted(enc_ids.values())):  # replaced in full on re-import
             s.execute(delete(DIAGNOSIS).where(DIAGNOSIS.c.encounter_id.in_(chunk)))
         wanted = [(self.patient_id(r.patient_ref), r) for r in encounters if r.diagnoses]
         if not wanted:
@@ -467,7 +516,7 @@ class _Writer:
         cond = EVENT_TABLES["condition"]
         pids = {pid for pid, _ in wanted if pid is not None}
         codes: dict[tuple[int | None, str], tuple[int | None, str | None, str | None]] = {}
-        for chunk in _chunks(sorted(pids)):
+        for chunk in chunks(sorted(pids)):
             for pid, sid, rid, system, code in s.execute(
                 select(cond.c.patient_id, cond.c.source_id, cond.c.id, cond.c.code_system, cond.c.code)
                 .where(cond.c.patient_id.in_(chunk))
@@ -503,51 +552,6 @@ class _Writer:
                 .values(payer=bindparam("p"), version=PATIENT.c.version + 1),
                 [{"_id": pid, "p": payer} for pid, (_key, payer) in latest.items()],
             )
-
-
-def _resolve_late_references(s: Session, import_id: int | None) -> None:
-    """Link what pointed to a resource of a file imported later in the same run (bulk NDJSON comes
-    one file per resource type): Encounter.diagnosis -> Condition, and any event -> its Encounter."""
-    d, c, e = DIAGNOSIS, EVENT_TABLES["condition"], EVENT_TABLES["encounter"]
-    pending = s.execute(
-        select(d.c.id, e.c.patient_id, d.c.condition_source_id)
-        .join(e, e.c.id == d.c.encounter_id)
-        .where(d.c.condition_id.is_(None), d.c.condition_source_id.is_not(None), e.c.import_id == import_id)
-    ).all()
-    if pending:
-        conditions = {(pid, sid): (cid, system, code)
-                      for chunk in _chunks(sorted({pid for _id, pid, _sid in pending}))
-                      for cid, pid, sid, system, code in s.execute(
-                          select(c.c.id, c.c.patient_id, c.c.source_id, c.c.code_system, c.c.code)
-                          .where(c.c.patient_id.in_(chunk)))}
-        rows = [{"_id": did, "cid": hit[0], "sys": hit[1], "code": hit[2]}
-                for did, pid, sid in pending if (hit := conditions.get((pid, sid)))]
-        if rows:
-            s.connection().execute(
-                update(d).where(d.c.id == bindparam("_id"))
-                .values(condition_id=bindparam("cid"), code_system=bindparam("sys"), code=bindparam("code")), rows)
-    for kind, table in EVENT_TABLES.items():
-        if kind == "encounter" or "encounter_id" not in table.c:
-            continue
-        late = [(rid, pid, detail) for rid, pid, detail in s.execute(
-            select(table.c.id, table.c.patient_id, table.c.detail)
-            .where(table.c.import_id == import_id, table.c.encounter_id.is_(None), table.c.detail.is_not(None)))
-            if isinstance(detail, dict) and detail.get("encounter_ref")]
-        if not late:
-            continue
-        encounters = {(pid, sid): eid for chunk in _chunks(sorted({pid for _r, pid, _d in late}))
-                      for eid, pid, sid in s.execute(
-                          select(e.c.id, e.c.patient_id, e.c.source_id).where(e.c.patient_id.in_(chunk)))}
-        rows = []
-        for rid, pid, detail in late:
-            eid = encounters.get((pid, detail["encounter_ref"]))
-            if eid is not None:
-                rest = {k: v for k, v in detail.items() if k != "encounter_ref"} or None
-                rows.append({"_id": rid, "eid": eid, "det": rest})
-        if rows:
-            s.connection().execute(
-                update(table).where(table.c.id == bindparam("_id")).values(encounter_id=bindparam("eid"),
-                                                                           detail=bindparam("det")), rows)
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

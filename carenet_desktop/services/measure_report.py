@@ -12,6 +12,7 @@ import pandas as pd
 from ..interchange.fhir.measurereport import GroupCounts, measure_report
 from ..metrics.catalogue import get_measure
 from ..metrics.period import Period
+from ..models.full_disk import whole_file
 from . import audit
 from .context import ServiceContext, ServiceError
 from .evaluation import evaluate, grouped_summary
@@ -69,7 +70,8 @@ def export_measure_report(ctx: ServiceContext, measure_id: str, period: Period, 
     """Write the MeasureReport JSON to ``path``; audited (as a patient-level export for a subject list)."""
     report = build_measure_report(ctx, measure_id, period, practice_codes, subject_list=subject_list)
     try:
-        path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        with whole_file(path) as partial:  # a subject list names patients: the owner's only, never half-written
+            partial.write_text(json.dumps(report, indent=2), encoding="utf-8")
     except OSError as exc:
         raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
     kind = "subject-list (patient-level)" if subject_list else "summary"

@@ -25,6 +25,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from ..models.database import DatabaseError
+from ..models.full_disk import FILE_DISK_FULL, is_disk_full
 from ..models.write_guard import reading
 from ..services.context import Cancelled, Progress, ServiceError
 
@@ -80,7 +81,10 @@ class _Job(QRunnable):
         except (ServiceError, DatabaseError) as exc:
             _emit(signals.failed, str(exc))
         except BaseException as exc:  # noqa: BLE001 - every crash must reach the GUI, never kill the worker
-            _emit(signals.crashed, ExceptionInfo(type(exc), exc, exc.__traceback__))
+            if is_disk_full(exc):  # a file found no room: the user's to fix, not a bug
+                _emit(signals.failed, FILE_DISK_FULL)
+            else:
+                _emit(signals.crashed, ExceptionInfo(type(exc), exc, exc.__traceback__))
         else:
             _emit(signals.finished, result)
 

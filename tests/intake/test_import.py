@@ -333,3 +333,17 @@ def test_infinite_or_not_a_number_supply_is_rejected(ctx: ServiceContext, tmp_pa
                 "medications", valid_rows_only=True)
     assert (meds.added, meds.rejected) == (1, 1)
     assert meds.problems[["row", "column"]].values.tolist() == [[3, "Days Supply"]]
+
+
+def test_a_stray_quote_rejects_one_row_and_imports_the_rest(ctx: ServiceContext, tmp_path: Path) -> None:
+    path = tmp_path / "enc.csv"
+    path.write_text("Pat ID,Enc ID,Visit Date,CPT,Dx Code\n"
+                    'M001,"E1,01/15/2024,99392,Z00.129\n'
+                    "M001,E2,02/20/2024,99213,J020\n"
+                    "M002,E3,03/01/2024,99392,\n", encoding="utf-8")
+    result = _imp(ctx, path, valid_rows_only=True)
+    assert (result.rows, result.added, result.rejected) == (3, 2, 1)
+    assert result.problems[["row", "reason"]].values.tolist()[0][0] == 2
+    assert "unclosed quote" in result.problems["reason"].iloc[0]
+    with ctx.db.session() as s:
+        assert sorted(s.scalars(select(Encounter.source_id))) == ["E2", "E3"]

@@ -37,6 +37,52 @@ def test_bad_rows_and_row_numbers_with_quoted_newlines(tmp_path: Path) -> None:
     assert frames.values.tolist() == [["A1", "two\nlines", "2019-01-01"], ["A3", "", ""]]
 
 
+STRAY = {  # (file, the rows read after the bad one): an unmatched quote must cost that row only
+    "to the end of the file": 'MRN,Name,DOB\nA1,"Ann,2019-01-01\nA2,Bob,2019-01-02\nA3,Cy,2019-01-03\n',
+    "to the next quoted cell": 'MRN,Name,DOB\nA1,"Ann,2019-01-01\nA2,Bob,2019-01-02\nA3,"Cy, Jr",2019-01-03\n',
+    # closed by the next quote in the same column: the swallowed record even has the header's field count
+    "closed in the same column": 'MRN,Name,DOB\nA1,Ann,"2019-01-01\nA2,Bob,2019-01-02\nA3,Cy,"2019-01-03"\n',
+}
+
+
+@pytest.mark.parametrize("case", list(STRAY))
+def test_a_stray_quote_rejects_its_row_and_the_rows_after_it_are_read(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_text(STRAY[case], encoding="utf-8")
+    chunks = list(TabularSource(path).chunks())
+    bad = [b for c in chunks for b in c.bad_rows]
+    assert [row for row, _ in bad] == [2] and "unclosed quote" in bad[0][1]
+    assert [r for c in chunks for r in c.rows.tolist()] == [3, 4]
+    assert pd.concat([c.frame for c in chunks])["MRN"].tolist() == ["A2", "A3"]
+
+
+def test_a_stray_quote_after_many_rows_costs_one_row_and_names_its_line(tmp_path: Path) -> None:
+    """Past the first chunk (the fast reader), and after a real two-line cell (rows and lines differ)."""
+    lines = ["MRN,Note,DOB", 'A0,"two', 'lines",2019-01-01']
+    lines += [f"B{i},ok,2019-01-01" for i in range(50)]
+    lines += ['C1,"open,2019-01-01', "C2,after,2019-01-02"]
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chunks = list(TabularSource(path, chunk_rows=20).chunks())
+    bad = [b for c in chunks for b in c.bad_rows]
+    assert len(bad) == 1 and bad[0][0] == 53 and "(line 54 of the file)" in bad[0][1]
+    mrns = pd.concat([c.frame for c in chunks])["MRN"].tolist()
+    assert mrns == ["A0", *[f"B{i}" for i in range(50)], "C2"]
+    assert pd.concat([c.frame for c in chunks])["Note"].tolist()[0] == "two\nlines"
+
+
+def test_a_stray_quote_in_the_header_refuses_the_file_with_a_clear_message(tmp_path: Path) -> None:
+    from carenet_desktop.interchange.tabular import TabularError
+
+    path = tmp_path / "head.csv"
+    path.write_text('MRN,"Name,DOB\nA1,Ann,2019-01-01\nA2,Bob,2019-01-02\n', encoding="utf-8")
+    with pytest.raises(TabularError, match="header row has an unclosed quote"):
+        TabularSource(path)
+    fine = tmp_path / "two-line-header.csv"
+    fine.write_text('MRN,"Visit\nDate"\nA1,2019-01-01\n', encoding="utf-8")
+    assert TabularSource(fine).headers == ["MRN", "Visit\nDate"]
+
+
 def test_xlsx_cells_become_text(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -33,3 +33,17 @@ def test_a_bad_file_is_one_clear_line(tmp_path: Path, name: str, strict: bool, c
     out = capsys.readouterr()
     assert code != 70 and "unexpected error" not in out.err, out.err
     assert reason in out.out + out.err
+
+
+def test_a_control_character_rejects_its_resource_only(tmp_path: Path) -> None:
+    """Issue 22, item 10: a NUL from a FHIR file was stored and broke the exports that later carried it."""
+    from carenet_desktop.interchange.fhir.reader import iter_parsed
+    from tests.interchange.fhir_samples import bundle, immunization, patient, write
+
+    path = write(tmp_path / "b.json", bundle(patient("p1"), patient("p2", name=[{"family": "Lee\u0000", "given": ["A"]}]),
+                                             immunization("i1", "p1")))
+    parsed = list(iter_parsed(path))
+    problems = [p for chunk in parsed for p in chunk.problems]
+    assert [p.location for p in problems] == ["entry 1 (Patient/p2)"]
+    assert problems[0].reason == "family_name holds a control character (NUL or similar): not imported"
+    assert sorted(r.source_id for chunk in parsed for r in chunk.records) == ["i1", "p1"]

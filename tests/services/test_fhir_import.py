@@ -238,3 +238,65 @@ def test_large_ndjson_is_written_in_chunks_within_one_transaction(ctx, tmp_path,
     calls["n"] = 0
     assert import_fhir(ctx, [enc_folder]).failed_files == 1
     assert count(ctx, Encounter) == 0
+
+
+# --- an MRN the practice already has (issue 22: a collision must not silently duplicate a patient) ---------
+
+
+def _csv_patient(ctx: ServiceContext, practice: str, mrn: str, born: dt.date) -> int:
+    """A patient the practice has from a spreadsheet (no FHIR id), as the CSV import stores it."""
+    from carenet_desktop.services.practices import get_or_create_practice
+
+    practice_id = get_or_create_practice(ctx, practice)
+    with ctx.db.session() as s:
+        row = Patient(practice_id=practice_id, mrn=mrn, family_name="Test", given_name="Case", birth_date=born,
+                      sex="female")
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def test_a_fhir_patient_with_the_mrn_of_a_spreadsheet_patient_is_that_patient(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    known = _csv_patient(ctx, "P1", "MRN-1", dt.date(2020, 5, 1))
+    path = write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1")))
+    result = import_fhir(ctx, [path], practice_code="P1")
+    with ctx.db.session() as s:
+        rows = s.execute(select(Patient.id, Patient.mrn, Patient.source_id)).all()
+        assert rows == [(known, "MRN-1", "p1")]  # linked: one patient, now known by its FHIR id too
+        assert s.scalar(select(Immunization.patient_id)) == known
+    assert result.rejected == 0 and not result.mrn_kept_apart
+    again = import_fhir(ctx, [path], practice_code="P1")  # a re-import finds it by the FHIR id
+    assert (again.added, again.updated, count(ctx, Patient)) == (0, 2, 1)
+
+
+def test_a_fhir_patient_whose_mrn_is_another_childs_is_rejected_with_its_records(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    known = _csv_patient(ctx, "P1", "MRN-1", dt.date(2018, 1, 1))  # the same MRN, another birth date
+    path = write(tmp_path / "a.json", bundle(patient("p1"), immunization("i1", "p1"), patient("p2", identifier=[
+        {"type": {"coding": [{"code": "MR"}]}, "value": "MRN-2"}])))
+    result = import_fhir(ctx, [path], practice_code="P1")
+    assert (result.added, result.rejected) == (1, 2)
+    reasons = {p.location.split(" (")[-1].rstrip(")"): p.reason for p in result.problems}
+    assert "its MRN belongs to another patient of this practice" in reasons["Patient/p1"]
+    assert "Patient/p1" in reasons["Immunization/i1"] and "was not imported" in reasons["Immunization/i1"]
+    with ctx.db.session() as s:
+        rows = {mrn: (pid, sid, born) for pid, mrn, sid, born in s.execute(
+            select(Patient.id, Patient.mrn, Patient.source_id, Patient.birth_date))}
+    assert rows["MRN-1"] == (known, None, dt.date(2018, 1, 1))  # untouched
+    assert rows["MRN-2"][1:] == ("p2", dt.date(2020, 5, 1)) and len(rows) == 2
+    assert count(ctx, Immunization) == 0
+
+
+def test_an_mrn_shared_by_two_fhir_ids_is_kept_apart_and_said(ctx, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from carenet_desktop.cli import main
+
+    write(tmp_path / "a.json", bundle(patient("p1")))
+    write(tmp_path / "b.json", bundle(patient("p2")))  # eCQM test bundles: one placeholder MRN, many children
+    db = str(tmp_path / "cli.db")
+    assert main(["import", "fhir", str(tmp_path), "--db", db, "--no-encryption"]) == 0
+    out = capsys.readouterr().out
+    assert "1 patient(s) stored under their FHIR id as MRN" in out and "Patient/p2" in out
+    result = import_fhir(ctx, [tmp_path])
+    assert result.mrn_kept_apart == ["p2"] and result.rejected == 0
+    with ctx.db.session() as s:
+        detail = s.scalars(select(DataImport.detail)).one()
+    assert detail["mrn_kept_apart"] == ["p2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -247,3 +248,21 @@ def test_a_cancelled_load_says_so_and_a_load_whose_owner_is_gone_says_nothing(qt
     release.set()
     qtbot.waitUntil(lambda: gone.is_done, timeout=5000)
     assert heard == ["cancelled"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_no_room_for_a_file_fails_with_one_clear_line_and_no_crash_report(qtbot, runner):
+    """Issue 22, item 12: a full disk is the user's to fix, not a bug. The work writes a real file into a
+    real full device (/dev/full answers every write with ENOSPC)."""
+    crashes: list[ExceptionInfo] = []
+    runner.crash_handler = crashes.append
+
+    def work(progress: Progress) -> None:
+        with open("/dev/full", "w", encoding="utf-8") as fh:
+            fh.write("x" * 100_000)
+            fh.flush()
+
+    task = runner.run(work, label="Exporting")
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert blocker.args[0].startswith("There is no room to write the file") and crashes == []

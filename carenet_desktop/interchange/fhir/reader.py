@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,8 @@ def iter_parsed(path: str | Path, chunk_size: int | None = 50_000,
 
 
 QICORE_PROFILE_PREFIX = "http://hl7.org/fhir/us/qicore/"
+#: NUL and the other C0 controls but tab, line feed and carriage return (as the spreadsheet import refuses)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: record kinds that carry ``profile_claim`` (the clinical events measures retrieve)
 CLAIM_KINDS = frozenset({
     "encounter", "condition", "observation", "procedure", "immunization", "medication_request",
@@ -213,9 +216,24 @@ def _map_items(parsed: ParsedFile, items: list[tuple[str, Any]], context: Mappin
             rtype = str(resource.get("resourceType"))
             parsed.skipped[rtype] = parsed.skipped.get(rtype, 0) + 1
             continue
+        bad = _control_field(record)
+        if bad is not None:  # a NUL stored would break exports and reports later, and PostgreSQL refuses it
+            rid = resource.get("id")
+            what = f" ({resource.get('resourceType')}/{rid})" if isinstance(rid, str) else ""
+            parsed.problems.append(Problem(str(path), location + what,
+                                           f"{bad} holds a control character (NUL or similar): not imported"))
+            continue
         record.location = location
         if record.kind in CLAIM_KINDS:
             record.values["profile_claim"] = ("yes" if _profiles(resource) else "no") if claims_qicore else None
         if record.kind == "condition":  # the QI-Core 6 kind it claims (see metrics.libraries.condition_kind)
             record.values["profile_kind"] = profile_kind_of(_profiles(resource))
         parsed.records.append(record)
+
+
+def _control_field(record: Record) -> str | None:
+    """The first stored text value (a column of the record's table) holding a control character."""
+    for name, value in record.values.items():
+        if isinstance(value, str) and _CONTROL.search(value):
+            return name
+    return None

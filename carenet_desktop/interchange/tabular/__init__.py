@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ...models.full_disk import whole_file
 from .fields import KIND_FIELDS, KINDS, FieldSpec, field_specs, guess_mapping
 from .reading import DEFAULT_CHUNK_ROWS, Chunk, TabularError, TabularSource, file_sha256
 from .validate import (
@@ -139,10 +140,10 @@ def write_rejections(problems: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     frame = problems.sort_values(["row"], kind="stable")[PROBLEM_COLUMNS] if len(problems) else problems
     frame = frame.map(report_cell) if len(frame) else frame
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        frame.to_csv(fh, index=False)
+    with whole_file(path) as partial:  # the owner's only; a full disk leaves no half of it
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
     return path
 
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ SNIFF_BYTES = 256 * 1024
 DEFAULT_CHUNK_ROWS = 100_000
 csv.field_size_limit(2**31 - 1)
 _CSV_ERROR = "\x00csv-error:"
+#: a quoted cell running over more lines than this is taken for a stray quote, not a multi-line cell
+MAX_CELL_LINES = 1000
 
 
 class TabularError(Exception):
@@ -160,6 +163,7 @@ class TabularSource:
             with self._open_text() as fh:
                 for raw in self._csv_reader(fh):
                     if any(raw):
+                        _check_header(raw, self.delimiter or ",")
                         return dedupe_headers(raw)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise TabularError(f"Cannot read the file as CSV: {exc}") from exc
@@ -206,6 +210,10 @@ class TabularSource:
                 missing = pd.isna(values)
                 if missing.any():  # short rows: pad like the csv path
                     values[missing] = ""
+                if values.size and _breaks_lines(values):
+                    # a quoted cell over several lines, or a stray quote swallowing the lines after it: only
+                    # the careful reader tells them apart (rows from here on are read that way)
+                    raise ValueError("a cell spans lines")
                 keep = (values != "").any(axis=1) if values.size else np.zeros(len(frame), dtype=bool)
                 frame = pd.DataFrame(values[keep], columns=self.headers, dtype=object)
                 yield Chunk(frame, rows[keep], [])
@@ -251,21 +259,42 @@ class TabularSource:
         return Chunk(frame, np.asarray(numbers, dtype=np.int64), bad)
 
     def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Records of the file, numbered; a record that cannot be split comes as ``[_CSV_ERROR + reason]``.
+
+        A quote that opens a cell and never closes would swallow every later line into that cell. Cells
+        may hold line breaks, so a record running over several lines is kept only when it closes well
+        (strictly quoted, no more fields than the header, within ``MAX_CELL_LINES`` lines); otherwise only
+        its first line is rejected ("unclosed quote") and reading goes on with the next line.
+        """
         try:
             with self._open_text() as fh:
                 self._position = fh.buffer  # type: ignore[assignment]
-                reader = self._csv_reader(fh)
+                lines = _Lines(self._clean_lines(fh))
+                reader = csv.reader(lines, delimiter=self.delimiter or ",", strict=True)
+                width = len(self.headers)
                 record = 0
                 while True:
+                    lines.start_record()
                     try:
                         values = next(reader)
                     except StopIteration:
                         return
-                    except csv.Error as exc:  # unterminated quote at end of file and the like
+                    except (csv.Error, _CellTooLong) as exc:
                         record += 1
-                        yield record, [f"{_CSV_ERROR}malformed CSV ({exc})"]
+                        taken = lines.taken
+                        if len(taken) == 1 and not isinstance(exc, _CellTooLong) and lines.more():
+                            # one line with text after a closing quote ('"Ann" Jr'): read leniently, as before
+                            yield record, next(csv.reader([taken[0][1]], delimiter=self.delimiter or ","))
+                            continue
+                        yield record, [_CSV_ERROR + _unclosed(record, taken[0][0])]
+                        lines.push_back(taken[1:])
                         continue
                     record += 1
+                    taken = lines.taken
+                    if len(taken) > 1 and len(values) > width and any(v.strip() for v in values[width:]):
+                        yield record, [_CSV_ERROR + _unclosed(record, taken[0][0])]  # a stray quote, closed late
+                        lines.push_back(taken[1:])
+                        continue
                     yield record, values
         except UnicodeDecodeError as exc:
             raise TabularError(f"The file is not valid {self.encoding} text ({exc.reason}).") from exc
@@ -310,6 +339,73 @@ class TabularSource:
                 yield number, [_excel_text(v) for v in row]
         finally:
             wb.close()
+
+
+def _check_header(names: list[str], delimiter: str) -> None:
+    """A header cell running over lines and holding the delimiter is a stray quote that swallowed the rows
+    below it: the file is refused (a real two-line header cell such as "Visit / Date" holds no delimiter)."""
+    if any(("\n" in n or "\r" in n) and delimiter in n for n in names):
+        raise TabularError("The header row has an unclosed quote (a cell opens a \" that does not close), so the "
+                           "rows below it cannot be read. Fix the header row and import again.")
+
+
+class _CellTooLong(Exception):
+    """A quoted cell has run over ``MAX_CELL_LINES`` lines."""
+
+
+class _Lines:
+    """The file's physical lines for ``csv.reader``, numbered, remembering those of the current record;
+    lines pushed back are read again (after a stray quote, the lines it swallowed)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._number = 0
+        self._again: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+        self._ended = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) >= MAX_CELL_LINES:
+            raise _CellTooLong()
+        if self._again:
+            item = self._again.popleft()
+        else:
+            try:
+                line = next(self._lines)
+            except StopIteration:
+                self._ended = True
+                raise
+            self._number += 1
+            item = (self._number, line)
+        self.taken.append(item)
+        return item[1]
+
+    def start_record(self) -> None:
+        self.taken = []
+
+    def more(self) -> bool:
+        """False once the end of the file was reached inside the current record."""
+        return not self._ended or bool(self._again)
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        self._again.extendleft(reversed(items))
+        if items:
+            self._ended = False
+
+
+def _unclosed(record: int, line: int) -> str:
+    where = "" if line == record else f" (line {line} of the file)"
+    return (f"unclosed quote{where}: a cell opens a quote that does not close, so this row is not read; "
+            "the rows after it are")
+
+
+def _breaks_lines(values: np.ndarray) -> bool:
+    """Whether any cell holds a line break (one join: far cheaper than a test per cell)."""
+    text = "\x1f".join(values.ravel().tolist())
+    return "\n" in text or "\r" in text
 
 
 def _check_limits(path: Path, is_excel: bool) -> None:
