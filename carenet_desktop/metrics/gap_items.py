@@ -70,7 +70,8 @@ def _referral_item(text: str) -> str:
 
 def gap_items(gaps: pd.DataFrame) -> pd.DataFrame:
     """The gap rows (``GAP_COLUMNS`` and whatever else they carry), one row per item each names, with
-    the item's plain name in :data:`ITEM_COLUMN`; the gap row's own columns are repeated."""
+    the item's plain name in :data:`ITEM_COLUMN`; the gap row's own columns are repeated, except that a
+    row listing several doses keeps in ``missing`` only the part about its item."""
     if gaps.empty:
         out = gaps.copy()
         out[ITEM_COLUMN] = pd.Series(dtype="object")
@@ -91,6 +92,7 @@ def gap_items(gaps: pd.DataFrame) -> pd.DataFrame:
         return out.reset_index(drop=True)
     split = out[doses].assign(**{ITEM_COLUMN: out.loc[doses, "missing"].fillna("").astype(str).str.split("; ")})
     split = split.explode(ITEM_COLUMN)
+    split["missing"] = split[ITEM_COLUMN].str.strip()  # the "why" of each dose: its own part of the text
     split[ITEM_COLUMN] = split[ITEM_COLUMN].map(dose_item)
     return pd.concat([out[~doses], split], ignore_index=True)
 
