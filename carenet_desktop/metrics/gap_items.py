@@ -97,6 +97,17 @@ def gap_items(gaps: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out[~doses], split], ignore_index=True)
 
 
+def join_runs(keys: np.ndarray, values: np.ndarray, sep: str) -> tuple[np.ndarray, np.ndarray]:
+    """For ``keys`` sorted so equal keys are adjacent: the distinct keys (in order) and, per key, its
+    ``values`` joined with ``sep`` (one pass over plain lists: no per-group pandas objects)."""
+    if len(keys) == 0:
+        return keys[:0], np.zeros(0, dtype=object)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    texts = [str(v) for v in values]
+    return keys[starts], np.array([sep.join(texts[a:b]) for a, b in zip(starts, ends, strict=True)], dtype=object)
+
+
 def bundle(items: pd.DataFrame) -> pd.DataFrame:
     """One row per (patient, item) from :func:`gap_items` rows: the item's earliest due date, the
     measures it closes (sorted, comma-separated) and how many gap rows it stands for."""
@@ -104,13 +115,19 @@ def bundle(items: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"patient_id": pd.Series(dtype="int64"), ITEM_COLUMN: pd.Series(dtype="object"),
                              "due_date": pd.Series(dtype="object"), "measures": pd.Series(dtype="object"),
                              "rows": pd.Series(dtype="int64")})
-    frame = items[["patient_id", ITEM_COLUMN, "measure", "due_date"]].assign(
-        _due=pd.to_datetime(items["due_date"], errors="coerce"))
-    grouped = frame.groupby(["patient_id", ITEM_COLUMN], sort=False)
-    out = grouped.agg(_due=("_due", "min"), rows=("measure", "size")).reset_index()
-    measures = (frame[["patient_id", ITEM_COLUMN, "measure"]].drop_duplicates()
-                .sort_values("measure", kind="stable")
-                .groupby(["patient_id", ITEM_COLUMN], sort=False)["measure"].agg(", ".join))
-    out["measures"] = measures.reindex(pd.MultiIndex.from_frame(out[["patient_id", ITEM_COLUMN]])).to_numpy()
-    out["due_date"] = out["_due"].dt.date.astype(object).where(out["_due"].notna(), None)
+    frame = pd.DataFrame({
+        "patient_id": items["patient_id"].to_numpy(dtype=np.int64),
+        ITEM_COLUMN: items[ITEM_COLUMN].astype(str).to_numpy(dtype=object),
+        "measure": items["measure"].astype(str).to_numpy(dtype=object),
+        "_due": pd.to_datetime(items["due_date"], errors="coerce").to_numpy(),
+    })
+    out = (frame.groupby(["patient_id", ITEM_COLUMN], sort=True)
+           .agg(_due=("_due", "min"), rows=("measure", "size")).reset_index())
+    pairs = frame[["patient_id", ITEM_COLUMN, "measure"]].drop_duplicates().sort_values(
+        ["patient_id", ITEM_COLUMN, "measure"], kind="stable")
+    key = pairs["patient_id"].astype(str).to_numpy(dtype=object) + "\x1f" + pairs[ITEM_COLUMN].to_numpy(dtype=object)
+    _, measures = join_runs(key, pairs["measure"].to_numpy(dtype=object), ", ")
+    out["measures"] = measures  # both sorted by (patient, item): aligned
+    due = pd.Series(out["_due"])
+    out["due_date"] = np.where(due.notna(), due.dt.date.astype(object), None)
     return out.drop(columns="_due")[["patient_id", ITEM_COLUMN, "due_date", "measures", "rows"]]

@@ -80,6 +80,7 @@ def child_worklist(
     ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
                 practice_ids(ctx.db, [practice_code]) if practice_code else None)
     items = itemkit.gap_items(gaps)
+    items.attrs = {}  # the worklist's attrs would be deep-copied by every pandas step below
     patients = pd.unique(items["patient_id"]).tolist() if len(items) else []
     visits = visit_dates(ctx, patients, as_of, ids)
     done = latest_attempts(outreach_done(ctx, practice_code=practice_code, patient_ids=patients)) \
@@ -115,12 +116,17 @@ def build_children(items: pd.DataFrame, visits: pd.DataFrame | None, done: pd.Da
     bundled = itemkit.bundle(items)
     bundled = bundled.assign(_due=pd.to_datetime(bundled["due_date"], errors="coerce")).sort_values(
         ["patient_id", "_due", itemkit.ITEM_COLUMN], kind="stable", na_position="last")
+    pids = bundled["patient_id"].to_numpy(dtype=np.int64)
+    ids_, texts = itemkit.join_runs(pids, bundled[itemkit.ITEM_COLUMN].to_numpy(dtype=object), "; ")
+    ids = pd.Index(ids_, name="patient_id")
+    text = pd.Series(texts, index=ids)
+    pairs = items[["patient_id", "measure"]].drop_duplicates().sort_values(["patient_id", "measure"])
+    measure_ids, measure_texts = itemkit.join_runs(pairs["patient_id"].to_numpy(dtype=np.int64),
+                                                   pairs["measure"].to_numpy(dtype=object), ", ")
+    measures = pd.Series(measure_texts, index=measure_ids)
     per_child = bundled.groupby("patient_id", sort=False)
-    text = per_child[itemkit.ITEM_COLUMN].agg("; ".join)
-    measures = per_child["measures"].agg(lambda m: ", ".join(sorted({x for v in m for x in v.split(", ")})))
     first = per_child["_due"].min()
     people = items.drop_duplicates("patient_id").set_index("patient_id")
-    ids = text.index
     out = pd.DataFrame({
         "practice_code": people["practice_code"].reindex(ids).to_numpy(),
         "patient_id": ids.to_numpy(dtype="int64"),

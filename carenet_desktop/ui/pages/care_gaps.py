@@ -187,7 +187,7 @@ class OutreachDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.follow_up_check)
         row.addWidget(self.follow_up, 1)
-        form.addRow("&Follow up", row)
+        form.addRow("Follow up", row)
         layout.addLayout(form)
         self.note = QPlainTextEdit()
         self.note.setAccessibleName("Outreach note")
