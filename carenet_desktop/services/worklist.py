@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
+from ..codes import LANGUAGE_LABELS
 from ..metrics import gap_items as itemkit
 from ..metrics.period import Period
 from ..models import Encounter, Patient
@@ -35,7 +36,8 @@ from .permissions import require_practice_codes, scope
 #: columns of the one-row-per-child worklist, in display order
 CHILD_COLUMNS = (
     "practice_code", "patient_id", "mrn", "patient_name", "birth_date", "gaps", "gap_count", "due_date",
-    "days_left", "status", "last_visit", "next_visit", "provider", "payer", "measures", "last_outreach",
+    "days_left", "status", "last_visit", "next_visit", "provider", "payer", "phone", "guardian", "language",
+    "contact_method", "measures", "last_outreach",
     "last_outreach_on", "last_outcome", "follow_up_date", "attempts",
 )
 #: headers written to CSV/Excel
@@ -43,6 +45,7 @@ CHILD_EXPORT_HEADERS = {
     "practice_code": "Practice", "mrn": "MRN", "patient_name": "Patient", "birth_date": "Birth date",
     "gaps": "Gaps", "gap_count": "Gap count", "due_date": "Soonest due", "status": "Status",
     "last_visit": "Last visit", "next_visit": "Next visit", "provider": "Provider", "payer": "Payer",
+    "phone": "Phone", "guardian": "Guardian", "language": "Language", "contact_method": "Contact by",
     "last_outreach": "Last outreach", "follow_up_date": "Follow up on",
 }
 CHILD_EXPORT_FORMATS: dict[str, ColumnFormat] = {
@@ -85,7 +88,8 @@ def child_worklist(
     visits = visit_dates(ctx, patients, as_of, ids)
     done = latest_attempts(outreach_done(ctx, practice_code=practice_code, patient_ids=patients)) \
         if patients else None
-    children = build_children(items, visits, done, as_of, soon_days=due_within)
+    children = build_children(items, visits, done, as_of, soon_days=due_within,
+                              contacts=contact_details(ctx, patients, ids))
     what = (f"{len(children)} children with {int(children['gap_count'].sum()) if len(children) else 0} care gaps, "
             f"period {period.label}" + (f", due within {due_within} days of {as_of.isoformat()}"
                                         if due_within is not None else ""))
@@ -105,10 +109,10 @@ def record_view(ctx: ServiceContext, worklist: Worklist, action: str, where: str
 
 
 def build_children(items: pd.DataFrame, visits: pd.DataFrame | None, done: pd.DataFrame | None,
-                   as_of: dt.date, soon_days: int | None = None) -> pd.DataFrame:
+                   as_of: dt.date, soon_days: int | None = None, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The child rows (``CHILD_COLUMNS``) from ``gap_items`` rows of a worklist, the last/next visit per
-    patient (``patient_id``, ``last_visit``, ``next_visit``) and ``latest_attempts``; each item once per
-    child, items soonest due first; children soonest due first, then by name."""
+    patient (``patient_id``, ``last_visit``, ``next_visit``), ``latest_attempts`` and ``contact_details``;
+    each item once per child, items soonest due first; children soonest due first, then by name."""
     from .gaps import UPCOMING_DAYS
 
     if items.empty:
@@ -144,6 +148,7 @@ def build_children(items: pd.DataFrame, visits: pd.DataFrame | None, done: pd.Da
     out["days_left"] = (due - pd.Timestamp(as_of)).dt.days.astype("Int64")
     out["status"] = gap_status(out["due_date"], as_of, UPCOMING_DAYS if soon_days is None else soon_days)
     out = _join(out, visits, {"last_visit": None, "next_visit": None})
+    out = _join(out, contacts, {"phone": None, "guardian": None, "language": None, "contact_method": None})
     out = _join(out, done, {"last_outreach": "", "last_outreach_on": None, "last_outcome": None,
                             "follow_up_date": None, "attempts": 0})
     out["attempts"] = out["attempts"].fillna(0).astype("int64")
@@ -156,6 +161,24 @@ def _join(frame: pd.DataFrame, other: pd.DataFrame | None, columns: dict[str, An
     if other is None or other.empty:
         return frame.assign(**{c: pd.Series([default] * len(frame), dtype=object) for c, default in columns.items()})
     return frame.merge(other[["patient_id", *columns]], on="patient_id", how="left")
+
+
+def contact_details(ctx: ServiceContext, patient_ids: Sequence[int],
+                    practice_id_list: list[int] | None) -> pd.DataFrame:
+    """Per patient: ``phone``, ``guardian``, preferred ``language`` (its name; blank when unknown) and
+    preferred ``contact_method``."""
+    cols = ["patient_id", "phone", "guardian", "language", "contact_method"]
+    if not patient_ids:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "patient_id" else object) for c in cols})
+    stmt = select(Patient.id, Patient.phone, Patient.guardian, Patient.language, Patient.contact_method)
+    if practice_id_list is not None:
+        stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
+    with ctx.db.session() as s:
+        rows = s.execute(stmt).all()
+    wanted = set(int(p) for p in patient_ids)
+    frame = pd.DataFrame([r for r in rows if int(r[0]) in wanted], columns=cols)
+    frame["language"] = frame["language"].map(lambda code: LANGUAGE_LABELS.get(code) if code else None)
+    return frame.astype({"patient_id": "int64"})
 
 
 def visit_dates(ctx: ServiceContext, patient_ids: Sequence[int], as_of: dt.date,

@@ -166,3 +166,23 @@ def test_export_writes_one_row_per_child_with_last_attempt_and_is_audited(demo_c
         assert "children" in (entries[0].summary or "") and "children.csv" in (entries[0].summary or "")
         names = set(result.children["patient_name"])
         assert not any(n in (e.summary or "") for e in entries for n in names)
+
+
+def test_child_rows_carry_the_contact_details(demo_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.models import Patient
+
+    code = _code(demo_ctx)
+    pid = int(child_worklist(demo_ctx, P2026, code, as_of=AS_OF, action=None).children["patient_id"].iloc[0])
+    with demo_ctx.db.session() as s:
+        patient = s.get(Patient, pid)
+        patient.phone, patient.guardian, patient.language, patient.contact_method = (
+            "555-0142", "Rosa Diaz", "es", "text")
+    result = export_child_worklist(demo_ctx, tmp_path / "c.csv", P2026, code, as_of=AS_OF)
+    row = result.children.set_index("patient_id").loc[pid]
+    assert (row["phone"], row["guardian"], row["language"], row["contact_method"]) == (
+        "555-0142", "Rosa Diaz", "Spanish", "text")
+    with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as fh:
+        exported = {r["MRN"]: r for r in csv.DictReader(fh)}
+    mine = exported[row["mrn"]]
+    assert (mine["Phone"], mine["Guardian"], mine["Language"], mine["Contact by"]) == (
+        "555-0142", "Rosa Diaz", "Spanish", "text")
