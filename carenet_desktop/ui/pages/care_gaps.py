@@ -722,7 +722,7 @@ class ChildDetail(QWidget):
     def show_child(self, row: dict[str, Any], gaps: pd.DataFrame, attempts: pd.DataFrame) -> None:
         self.title.setText(f"{cell_text(row.get('patient_name'))} · MRN {cell_text(row.get('mrn'))} · born "
                            f"{cell_text(row.get('birth_date'))} — {cell_text(row.get('gap_count'))} gap(s), from "
-                           f"{len(gaps)} measure rate row(s)")
+                           f"{len(gaps)} measure rate row(s)" + _contact_line(row))
         self._fill(self.gaps, [[g.item, g.measure, g.missing, g.due_date, g.status, g.group_title]
                                for g in gaps.itertuples(index=False)])
         self._fill(self.attempts, [[a.activity_date, a.method, a.outcome, a.follow_up_date, a.note, a.performed_by]
@@ -744,6 +744,16 @@ class ChildDetail(QWidget):
     def gap_texts(self) -> list[str]:
         items = (self.gaps.item(i, 0) for i in range(self.gaps.rowCount()))
         return [item.text() if item is not None else "" for item in items]
+
+
+def _contact_line(row: dict[str, Any]) -> str:
+    """``"\nPhone 555-0101 · Guardian Ana Rivera · Spanish · prefers text"`` (what is known), or ''."""
+    parts = [f"Phone {cell_text(row.get('phone'))}" if row.get("phone") else "",
+             f"Guardian {cell_text(row.get('guardian'))}" if row.get("guardian") else "",
+             cell_text(row.get("language")) if row.get("language") not in (None, "Unknown") else "",
+             f"prefers {cell_text(row.get('contact_method'))}" if row.get("contact_method") else ""]
+    text = " · ".join(p for p in parts if p)
+    return f"\n{text}" if text else ""
 
 
 def _qdate(day: dt.date) -> QDate:
