@@ -237,3 +237,21 @@ def test_xlsx_bold_frozen_header_dates_and_neutralised_text(tmp_path) -> None:  
     assert ws.cell(row=2, column=header.index("Patient") + 1).value == "'=HYPERLINK(\"x\")"
     assert ws.cell(row=2, column=header.index("Days left") + 1).value == -3
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_adhd_follow_up_gaps_are_due_at_the_end_of_their_phase(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.metrics.measures import cms136
+
+    data = load_measure_data(demo_ctx.db)
+    measure = get_measure("CMS136")
+    rows = measure.evaluate(data, P2026)
+    gaps = measure.gaps(data, P2026, rows)
+    assert len(gaps) > 0
+    ipsd = cms136.index_prescriptions(data, P2026)
+    missed_first = set(gaps.loc[gaps["group_index"] == 0, "patient_id"])
+    for gap in gaps.itertuples():
+        start = ipsd.loc[gap.patient_id]
+        days = cms136.CONTINUATION_DAYS if gap.group_index == 1 and gap.patient_id not in missed_first \
+            else cms136.INITIATION_DAYS
+        assert gap.due_date == (start + pd.Timedelta(days=days)).date()
+        assert gap.missing.startswith("ADHD follow-up visit")
