@@ -46,20 +46,38 @@ def _code(db) -> str:  # type: ignore[no-untyped-def]
     return code
 
 
-def test_writes_csv_with_measure_filter(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_writes_one_row_per_child_by_default_and_one_per_gap_with_detail(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "gaps.csv"
     code = _code(demo_db)
     rc = run(["gaps", "--db", str(demo_db), "--practice", code, "--measure", "LSC", "--measure", "w30",
               "--period", "2026", "--as-of", "2026-06-30", "--out", str(out)])
     assert rc == 0
-    with out.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert rows and {r["Measure"] for r in rows} <= {"LSC", "W30"}
-    assert {r["Practice"] for r in rows} == {code}
-    assert all(r["Patient"] and r["MRN"] and r["Missing"] for r in rows)
+    children = _rows(out)
+    assert children and {r["Practice"] for r in children} == {code}
+    assert len({r["MRN"] for r in children}) == len(children)  # one row per child
+    assert all(r["Patient"] and r["MRN"] and r["Gaps"] for r in children)
+    assert {g for r in children for g in r["Gaps"].split("; ")} <= {"blood lead test", "well-child visit"}
+    assert all(int(r["Gap count"]) == len(r["Gaps"].split("; ")) for r in children)
+    dues = [dt.date.fromisoformat(r["Soonest due"]) for r in children]
+    assert dues == sorted(dues)
+    assert f"Wrote {len(children)} child(ren)" in capsys.readouterr().out
+
+    detail = tmp_path / "detail.csv"
+    rc = run(["gaps", "--db", str(demo_db), "--practice", code, "--measure", "LSC", "--measure", "w30",
+              "--period", "2026", "--as-of", "2026-06-30", "--out", str(detail), "--detail"])
+    assert rc == 0
+    rows = _rows(detail)
+    assert {r["Measure"] for r in rows} <= {"LSC", "W30"} and len(rows) >= len(children)
+    assert {r["MRN"] for r in rows} == {r["MRN"] for r in children}
+    assert all(r["Patient"] and r["Missing"] and r["Gap"] for r in rows)
     dues = [dt.date.fromisoformat(r["Due by"]) for r in rows]
     assert dues == sorted(dues)
-    assert f"Wrote {len(rows)} care gap(s)" in capsys.readouterr().out
+    assert f"Wrote {len(rows)} care gap row(s)" in capsys.readouterr().out
+
+
+def _rows(path):  # type: ignore[no-untyped-def]
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def test_writes_xlsx_due_within(demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -73,9 +91,11 @@ def test_writes_xlsx_due_within(demo_db, tmp_path) -> None:  # type: ignore[no-u
     ws = load_workbook(out).active
     header = [c.value for c in ws[1]]
     assert ws.freeze_panes == "A2" and ws["A1"].font.b
-    col = header.index("Due by") + 1
+    col = header.index("Soonest due") + 1
     dues = [ws.cell(row=r, column=col).value.date() for r in range(2, ws.max_row + 1)]
     assert dues and all(dt.date(2026, 6, 30) <= d <= dt.date(2026, 8, 14) for d in dues)
+    status = header.index("Status") + 1
+    assert {ws.cell(row=r, column=status).value for r in range(2, ws.max_row + 1)} == {"upcoming"}
 
 
 def test_bad_out_suffix_and_unknown_practice_are_one_line_errors(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

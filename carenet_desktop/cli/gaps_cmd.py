@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 
 from ..metrics.period import Period
-from ..services.gaps import export_care_gaps
+from ..services.worklist import export_child_worklist
 from .common import TerminalProgress, open_context
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "gaps", parents=[parent], help="care gaps: who still misses what, and by when (CSV or Excel)",
-        description="Write the care-gap worklist of a practice: for each measure, the patients in the "
-                    "denominator and not in the numerator, what is missing and by when it is due.")
+        description="Write the care-gap worklist of a practice: one row per child with each gap that an "
+                    "action can still close named once (soonest due first), the last visit and the last "
+                    "outreach attempt; --detail writes one row per gap: which measure and rate, what is "
+                    "missing and by when.")
     add_gap_arguments(p)
     p.set_defaults(func=run_gaps)
 
@@ -32,6 +34,8 @@ def add_gap_arguments(p: argparse.ArgumentParser) -> None:
                         "deadline falls in that window and who do not meet the measure yet)")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="the reference day (default: today)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.csv|.xlsx", help="where to write the worklist")
+    p.add_argument("--detail", action="store_true",
+                   help="one row per gap (measure, rate, what is missing) instead of one row per child")
 
 
 def _date(text: str) -> dt.date:
@@ -63,12 +67,17 @@ def run_gaps(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     ctx = open_context(args)
     ctx.progress = TerminalProgress("Care gaps").progress()
-    table = export_care_gaps(ctx, args.out, period, args.practice, args.measure, args.due_within, as_of)
-    counts = table["status"].value_counts()
-    detail = ", ".join(f"{int(counts[s])} {s}" for s in ("overdue", "open", "upcoming") if s in counts)
-    print(f"Wrote {len(table)} care gap(s) for practice {args.practice}, period {period.label}"
+    result = export_child_worklist(ctx, args.out, period, args.practice, args.measure, args.due_within, as_of,
+                                   detail=args.detail)
+    rows = result.gaps if args.detail else result.children
+    counts = rows["status"].value_counts()
+    detail = ", ".join(f"{int(counts[s])} {s}" for s in ("overdue", "upcoming", "open") if s in counts)
+    what = (f"{len(result.gaps)} care gap row(s)" if args.detail else
+            f"{len(result.children)} child(ren) with {int(result.children['gap_count'].sum()) if len(rows) else 0} "
+            f"care gap(s)")
+    print(f"Wrote {what} for practice {args.practice}, period {period.label}"
           f"{f' ({detail})' if detail else ''} to {args.out}")
-    failures = table.attrs.get("failures", {})
+    failures = result.failures
     for measure_id, error in failures.items():
         print(f"carenet: warning: {measure_id} has no care gaps: {error}", file=sys.stderr)
     return 1 if failures else 0

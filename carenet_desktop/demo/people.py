@@ -244,6 +244,7 @@ def make_patients(rng: np.random.Generator, tables: Tables, p: PracticeProfile, 
         "sex": sex, "race": RACES[race], "ethnicity": ethnicity, "language": LANGS[lang], "payer": PAYERS[payer],
         "zip_code": zips, "pcp_provider_id": pcp, "active": True, "version": 1, "import_id": import_id,
         "source_id": np.char.add("patient-", ids.astype(str)).astype(object), "created_at": stamp, "updated_at": stamp,
+        **_contacts(ids, family),
     })
     # coverage: current payer since birth or the start of the window; some Medicaid/CHIP children churned
     cov_start = np.maximum(birth, window5)
@@ -269,6 +270,21 @@ def make_patients(rng: np.random.Generator, tables: Tables, p: PracticeProfile, 
         })
     return Cohort(ids=ids, birth=birth, female=female, payer=payer, lang=lang, hispanic=hispanic, race=race,
                   pcp=pcp, propensity=propensity, start=start)
+
+
+def _contacts(ids: np.ndarray, family: np.ndarray) -> dict[str, np.ndarray]:
+    """Fictional phone numbers (555-01xx), a guardian and a preferred contact method for each child. Drawn
+    from a generator of their own (seeded by the first id), so the rest of the demo is what it was."""
+    n = len(ids)
+    rng = np.random.default_rng(int(ids[0]) if n else 0)
+    phone = np.char.add("555-01", np.char.zfill((ids % 100).astype(str), 2)).astype(object)
+    guardian = np.char.add(np.char.add(_pick(rng, names.GIVEN_FEMALE, n).astype(str), " "),
+                           family.astype(str)).astype(object)
+    method = np.array(["call", "text", "portal", "letter"], dtype=object)[
+        rng.choice(4, size=n, p=[0.45, 0.35, 0.12, 0.08])]
+    missing = rng.random(n) < 0.06  # some records have no phone on file
+    phone[missing] = None
+    return {"phone": phone, "guardian": guardian, "contact_method": method}
 
 
 def _pick(rng: np.random.Generator, pool: list[str], n: int) -> np.ndarray:

@@ -84,7 +84,8 @@ def _latest_attr(name: str) -> property:
     return property(lambda self: getattr(self.latest, name))
 
 
-for _name in ("id", "title", "version", "steward", "description", "basis", "improvement", "groups",
+for _name in ("id", "title", "version", "steward", "description", "basis", "improvement", "gap_closable",
+              "gap_expires", "groups",
               "stratifiers", "source", "specification", "canonical", "lib", "manifest"):
     setattr(VersionedMeasure, _name, _latest_attr(_name))
 VersionedMeasure.valuesets = property(  # type: ignore[assignment]

@@ -85,6 +85,11 @@ class Measure(ABC):
     description: ClassVar[str] = ""
     basis: ClassVar[Basis] = "patient"
     improvement: ClassVar[Improvement] = "increase"
+    #: can outreach close a gap of this measure at all? False when a gap is the outcome of a past encounter
+    #: (an antibiotic already ordered, a test not done at the visit): the outreach worklist leaves it out
+    gap_closable: ClassVar[bool] = True
+    #: does a gap close for good once its due date has passed (an episode's follow-up window is over)?
+    gap_expires: ClassVar[bool] = False
     groups: ClassVar[tuple[Group, ...]]
     stratifiers: ClassVar[tuple[Stratifier, ...]] = ()
     valuesets: ClassVar[tuple[str, ...]] = ()  # canonical URLs of the value sets the logic uses

@@ -51,6 +51,10 @@ class CareActivity(Base, TimestampMixin, SourceMixin):
     minutes: Mapped[int | None]
     performed_by: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
+    # care-gap outreach as data (migration 0008; NULL on older rows and other activity types)
+    contact_method: Mapped[str | None] = mapped_column(String(20))  # call, text, letter, portal, in person
+    outcome: Mapped[str | None] = mapped_column(String(20))  # reached, left message, no answer, ...
+    follow_up_date: Mapped[dt.date | None]
 
 
 class AggregateEntry(Base, TimestampMixin, VersionedMixin):

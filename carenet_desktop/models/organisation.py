@@ -79,6 +79,10 @@ class Patient(Base, TimestampMixin, SourceMixin, VersionedMixin):
     language: Mapped[str] = mapped_column(String(16), default="unknown")  # ISO 639-1 or 'other'
     payer: Mapped[str] = mapped_column(String(16), default="unknown")  # codes.PAYER_LABELS
     zip_code: Mapped[str | None] = mapped_column(String(10))
+    # how to reach the family for care-gap outreach (migration 0008); never part of a submission
+    phone: Mapped[str | None] = mapped_column(String(40))
+    guardian: Mapped[str | None] = mapped_column(String(200))
+    contact_method: Mapped[str | None] = mapped_column(String(20))  # outreach.METHODS: call, text, letter ...
     pcp_provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"), index=True)
     deceased_date: Mapped[dt.date | None]
     active: Mapped[bool] = mapped_column(default=True)

@@ -34,6 +34,8 @@ WORKLIST_COLUMNS = (
     "practice_code", "measure", "measure_title", "group_index", "group_title", "patient_id", "episode_id",
     "mrn", "patient_name", "birth_date", "provider", "payer", "missing", "due_date", "days_left", "status",
 )
+#: without a ``due_within`` window, gaps due within this many days are "upcoming"
+UPCOMING_DAYS = 30
 #: headers written to CSV/Excel (same order as WORKLIST_COLUMNS, internal ids left out)
 EXPORT_HEADERS = {
     "practice_code": "Practice", "measure": "Measure", "group_title": "Rate", "mrn": "MRN",
@@ -51,14 +53,21 @@ def care_gaps(
     as_of: dt.date | None = None,
     *,
     action: Literal["view", "export"] | None = "view",
+    closable_only: bool = True,
 ) -> pd.DataFrame:
-    """The care-gap worklist (``WORKLIST_COLUMNS``), sorted by due date.
+    """The care-gap worklist (``WORKLIST_COLUMNS``), one row per gap, sorted by due date.
 
-    Without ``due_within``: every open gap of the period (``status`` "overdue" when the due date is before
-    ``as_of``, else "open"). With ``due_within`` = N: the gaps due within ``[as_of, as_of + N]`` days, plus
-    "upcoming" gaps of children who are not in a failing denominator yet but whose deadline falls in that
-    window (birthday-anchored measures). ``as_of`` defaults to today. Measures that failed to evaluate are
-    listed in ``frame.attrs["failures"]``.
+    ``status`` is "overdue" when the due date is before ``as_of``, "upcoming" when it falls within the
+    next ``due_within`` days (``UPCOMING_DAYS`` without one), else "open". Children who are not in a
+    failing denominator yet but whose deadline falls in that window and who do not meet it yet
+    (birthday-anchored measures, e.g. turning 2 without MMR in early January) are added as "upcoming".
+    Without ``due_within``: every gap of the period and those upcoming ones. With ``due_within`` = N:
+    only the gaps due within ``[as_of, as_of + N]``.
+
+    ``closable_only`` (the default) leaves out the gaps no action can close any more: those of measures
+    whose gaps are past encounters (``Measure.gap_closable`` False) and those whose window is over
+    (``Measure.gap_expires`` and the due date before ``as_of``). ``as_of`` defaults to today. Measures
+    that failed to evaluate are listed in ``frame.attrs["failures"]``.
     """
     if due_within is not None and due_within < 0:
         raise ServiceError("--due-within must be 0 or more days")
@@ -89,14 +98,20 @@ def care_gaps(
         except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             failures[measure.id] = f"care gaps: {type(exc).__name__}: {exc}"
     found = _concat(frames)
-    found["status"] = np.where(pd.to_datetime(found["due_date"]) < pd.Timestamp(as_of), "overdue", "open")
+    soon = UPCOMING_DAYS if due_within is None else due_within
+    found["status"] = gap_status(found["due_date"], as_of, soon)
+    progress.report(0.85, "Upcoming gaps")
+    try:
+        ahead = gapkit.upcoming(data, [m for m in measures if m.id not in failures], as_of, soon)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        failures["upcoming"] = f"upcoming gaps: {type(exc).__name__}: {exc}"
+        ahead = gapkit.empty_gaps()
+    ahead["status"] = "upcoming"
+    found = _concat([found, ahead]).drop_duplicates(["measure", "group_index", "patient_id", "episode_id"])
+    if closable_only:
+        found = closable(found, measures, as_of)
     if due_within is not None:
-        progress.report(0.85, "Upcoming gaps")
-        win = gapkit.window(as_of, due_within)
-        found = gapkit.within(found, win)
-        ahead = gapkit.upcoming(data, [m for m in measures if m.id not in failures], as_of, due_within)
-        ahead["status"] = "upcoming"
-        found = _concat([found, ahead]).drop_duplicates(["measure", "group_index", "patient_id", "episode_id"])
+        found = gapkit.within(found, gapkit.window(as_of, due_within))
     progress.report(0.9, "Patient details")
     table = _worklist(ctx, found, as_of, ids)
     table.attrs["failures"] = failures
@@ -109,6 +124,27 @@ def care_gaps(
         _audit(ctx, table, action)
     progress.report(1.0, f"{len(table)} care gaps")
     return table
+
+
+def gap_status(due_dates: pd.Series, as_of: dt.date, soon_days: int) -> np.ndarray:
+    """Per due date: "overdue" before ``as_of``, "upcoming" within ``soon_days`` days of it, else "open"."""
+    due = pd.to_datetime(due_dates, errors="coerce")
+    start = pd.Timestamp(as_of)
+    upcoming = (due >= start) & (due <= start + pd.Timedelta(days=int(soon_days)))
+    return np.where(due < start, "overdue", np.where(upcoming, "upcoming", "open")).astype(object)
+
+
+def closable(found: pd.DataFrame, measures: Sequence[Measure], as_of: dt.date) -> pd.DataFrame:
+    """The gaps an action can still close: not of a measure whose gaps are past encounters
+    (``gap_closable`` False), not expired (``gap_expires`` and due before ``as_of``)."""
+    if found.empty:
+        return found
+    by_id = {m.id: m for m in measures}
+    measure = found["measure"]
+    can = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_closable", True))).to_numpy(dtype=bool)
+    expires = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_expires", False))).to_numpy(dtype=bool)
+    past = (pd.to_datetime(found["due_date"], errors="coerce") < pd.Timestamp(as_of)).to_numpy(dtype=bool)
+    return found[can & ~(expires & past)].reset_index(drop=True)
 
 
 def _audit(ctx: ServiceContext, table: pd.DataFrame, action: str, where: str = "") -> None:
@@ -201,8 +237,12 @@ EXPORT_FORMATS: dict[str, ColumnFormat] = {"Birth date": "date", "Due by": "date
 
 
 def export_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The worklist as exported: readable headers, internal ids dropped."""
-    return table[list(EXPORT_HEADERS)].rename(columns=EXPORT_HEADERS)
+    """The worklist as exported: readable headers, internal ids dropped; the plain-words gap (``item``,
+    see ``metrics.gap_items``) after the patient's columns when the rows carry one."""
+    headers = dict(EXPORT_HEADERS)
+    if "item" in table.columns:
+        headers = {**{k: v for k, v in headers.items() if k != "missing"}, "item": "Gap", "missing": "Missing"}
+    return table[list(headers)].rename(columns=headers)
 
 
 def write_worklist(table: pd.DataFrame, path: Path) -> None:

@@ -27,8 +27,14 @@ OUTREACH_TYPE = "outreach"
 NOTE_MAX = 2000
 _TAG = re.compile(r"^\[([A-Za-z0-9_.\-]{1,32})\] ?")
 
+#: how the family was contacted
+METHODS = ("call", "text", "letter", "portal", "in person")
+#: what came of the attempt
+OUTCOMES = ("reached", "left message", "no answer", "wrong number", "declined", "scheduled")
+
 #: columns of :func:`outreach_done`
-DONE_COLUMNS = ("activity_id", "patient_id", "measure", "activity_date", "note", "performed_by")
+DONE_COLUMNS = ("activity_id", "patient_id", "measure", "activity_date", "note", "performed_by",
+                "method", "outcome", "follow_up_date")
 
 
 def tag_note(measure_id: str, note: str) -> str:
@@ -47,15 +53,26 @@ def split_note(text: str | None) -> tuple[str | None, str]:
 @writes(Area.CARE_ACTIVITIES)
 def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: str | None, note: str | None,
                     date: dt.date | None = None, minutes: int | None = None,
-                    today: dt.date | None = None) -> EntryResult:
-    """Record outreach done for one patient and measure (audited); errors come back per field."""
+                    today: dt.date | None = None, method: str | None = None, outcome: str | None = None,
+                    follow_up: dt.date | None = None) -> EntryResult:
+    """Record one outreach attempt for a patient (audited); errors come back per field.
+
+    An attempt with an ``outcome`` is about the child's care gaps as a whole: its ``measure_id`` may be
+    left out. ``method`` is one of :data:`METHODS`, ``outcome`` one of :data:`OUTCOMES`, ``follow_up``
+    the day to try again (not before the attempt)."""
     today = today or dt.date.today()
     day = date or today
     errors: list[FieldError] = []
     measure = (measure_id or "").strip()
     text = (note or "").strip()
-    if not measure or not _TAG.match(f"[{measure}]"):
+    if measure and not _TAG.match(f"[{measure}]") or not measure and outcome is None:
         errors.append(FieldError("measure", "Choose the measure the outreach was about."))
+    if method is not None and method not in METHODS:
+        errors.append(FieldError("method", f"One of: {', '.join(METHODS)}."))
+    if outcome is not None and outcome not in OUTCOMES:
+        errors.append(FieldError("outcome", f"One of: {', '.join(OUTCOMES)}."))
+    if follow_up is not None and follow_up < day:
+        errors.append(FieldError("follow_up", "Cannot be before the attempt."))
     if len(text) > NOTE_MAX:
         errors.append(FieldError("note", f"At most {NOTE_MAX} characters."))
     if day > today:
@@ -74,12 +91,15 @@ def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: 
             return EntryResult(False, errors=errors)
         act = CareActivity(practice_id=patient.practice_id, patient_id=patient.id, activity_type=OUTREACH_TYPE,
                            activity_date=day, minutes=minutes, performed_by=ctx.username[:100] or None,
-                           measure_id=measure, notes=text or None)
+                           measure_id=measure or None, notes=text or None, contact_method=method,
+                           outcome=outcome, follow_up_date=follow_up)
         s.add(act)
         s.flush()
-        # the summary names the measure, never the patient
+        # the summary names the measure and outcome, never the patient
+        about = measure or "care gaps"
+        summary = f"care-gap outreach for {about}" + (f": {outcome}" if outcome else "")
         audit.record(s, ctx.username, "create", "care_activity", act.id, practice_id=patient.practice_id,
-                     after=audit.row_snapshot(act), summary=f"care-gap outreach for {measure}")
+                     after=audit.row_snapshot(act), summary=summary)
         return EntryResult(True, act.id, change=records_change(["care_activity"], practices=[patient.practice_id]))
 
 
@@ -87,7 +107,8 @@ def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, sinc
                   patient_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Outreach recorded (``DONE_COLUMNS``), newest first; one row per activity."""
     stmt = (select(CareActivity.id, CareActivity.patient_id, CareActivity.activity_date, CareActivity.notes,
-                   CareActivity.performed_by, CareActivity.measure_id)
+                   CareActivity.performed_by, CareActivity.measure_id, CareActivity.contact_method,
+                   CareActivity.outcome, CareActivity.follow_up_date)
             .where(CareActivity.activity_type == OUTREACH_TYPE, CareActivity.patient_id.is_not(None)))
     if practice_code is not None:
         with ctx.db.session() as s:
@@ -111,7 +132,34 @@ def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, sinc
         "activity_date": pd.Series([r.activity_date for r in rows], dtype=object),
         "note": pd.Series([n for _, n in split], dtype=object),
         "performed_by": pd.Series([r.performed_by for r in rows], dtype=object),
+        "method": pd.Series([r.contact_method for r in rows], dtype=object),
+        "outcome": pd.Series([r.outcome for r in rows], dtype=object),
+        "follow_up_date": pd.Series([r.follow_up_date for r in rows], dtype=object),
     }, columns=list(DONE_COLUMNS))
+
+
+def attempt_text(method: object, outcome: object, day: object) -> str:
+    """``"2026-06-30 call: left message"``; an older attempt without method or outcome reads
+    ``"2026-06-30 outreach"``."""
+    what = ": ".join(str(v) for v in (method, outcome) if isinstance(v, str) and v)
+    when = day.isoformat() if isinstance(day, dt.date) else ""
+    return f"{when} {what or 'outreach'}".strip()
+
+
+def latest_attempts(done: pd.DataFrame) -> pd.DataFrame:
+    """Per patient, the newest attempt of ``outreach_done`` (which is newest first): ``patient_id``,
+    ``last_outreach`` (text), ``last_outreach_on``, ``last_outcome``, ``follow_up_date``, ``attempts``."""
+    counts = done.groupby("patient_id").size()
+    latest = done.drop_duplicates("patient_id")
+    return pd.DataFrame({
+        "patient_id": latest["patient_id"].to_numpy(dtype="int64"),
+        "last_outreach": [attempt_text(m, o, d) for m, o, d in
+                          zip(latest["method"], latest["outcome"], latest["activity_date"], strict=True)],
+        "last_outreach_on": latest["activity_date"].to_numpy(dtype=object),
+        "last_outcome": latest["outcome"].to_numpy(dtype=object),
+        "follow_up_date": latest["follow_up_date"].to_numpy(dtype=object),
+        "attempts": counts.reindex(latest["patient_id"].to_numpy()).to_numpy(dtype="int64"),
+    })
 
 
 def mark_done(worklist: pd.DataFrame, done: pd.DataFrame) -> pd.DataFrame:

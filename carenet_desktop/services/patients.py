@@ -225,6 +225,9 @@ class Demographics:
     zip_code: str | None
     pcp: str
     active: bool
+    phone: str | None = None
+    guardian: str | None = None
+    contact_method: str | None = None
 
     @property
     def name(self) -> str:
@@ -303,7 +306,8 @@ def patient_detail(ctx: ServiceContext, patient_id: int, *, period: Period | Non
         require(ctx, "patients.read", p.practice_id)  # before anything of the record leaves this function
         demographics = Demographics(
             p.id, p.practice_id, row[1], row[2], p.mrn, p.family_name, p.given_name, p.birth_date, p.deceased_date,
-            p.sex, p.race, p.ethnicity, p.language, p.payer, p.zip_code, _pcp_label(row[3], row[4], row[5]), p.active)
+            p.sex, p.race, p.ethnicity, p.language, p.payer, p.zip_code, _pcp_label(row[3], row[4], row[5]), p.active,
+            p.phone, p.guardian, p.contact_method)
         coverages = [CoveragePeriod(c.payer, c.payer_name, c.start, c.end, c.status) for c in s.scalars(
             select(Coverage).where(Coverage.patient_id == p.id).order_by(Coverage.start.desc()))]
         timeline = _timeline(s, p.id)

@@ -227,3 +227,21 @@ def test_encounter_location_type_from_the_location_resource() -> None:
     assert (v["location_system"], v["location_code"]) == ("snomed", "35971002")
     assert len(v["detail"]["location"]) == 2  # every location reference kept
     assert map_resource(encounter("e2", "p1"), ctx).values["location_code"] is None  # type: ignore[union-attr]
+
+
+def test_patient_phone_and_guardian_from_telecom_and_contact() -> None:
+    p = patient("p1")
+    p["telecom"] = [{"system": "email", "value": "a@example.org"},
+                    {"system": "phone", "value": "555-0100", "use": "work"},
+                    {"system": "phone", "value": "555-0199", "use": "mobile"},
+                    {"system": "phone", "value": "555-0000", "use": "old"}]
+    p["contact"] = [{"relationship": [{"text": "Mother"}], "name": {"given": ["Rosa"], "family": "Diaz"},
+                     "telecom": [{"system": "phone", "value": "555-0123"}]}]
+    values = map_resource(p).values  # type: ignore[union-attr]
+    assert (values["phone"], values["guardian"]) == ("555-0199", "Rosa Diaz")
+    del p["telecom"]
+    values = map_resource(p).values  # type: ignore[union-attr]
+    assert values["phone"] == "555-0123"  # the parent's number when the child has none
+    p["contact"] = [{"name": {"text": "Pat Doe (foster parent)"}}]
+    values = map_resource(p).values  # type: ignore[union-attr]
+    assert (values["phone"], values["guardian"]) == (None, "Pat Doe (foster parent)")

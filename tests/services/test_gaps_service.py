@@ -50,7 +50,7 @@ def _keys(frame: pd.DataFrame) -> set[tuple[str, int, int, str]]:
 
 def test_every_gap_is_an_open_denominator_member_and_nothing_else(demo_ctx) -> None:  # type: ignore[no-untyped-def]
     practice_id, code = _practice(demo_ctx)
-    table = care_gaps(demo_ctx, P2026, code, as_of=AS_OF)
+    table = care_gaps(demo_ctx, P2026, code, as_of=AS_OF, closable_only=False)
     assert list(table.columns) == list(WORKLIST_COLUMNS)
     assert not table.attrs["failures"]
     data = load_measure_data(demo_ctx.db, practice_id_list=[practice_id])
@@ -59,14 +59,48 @@ def test_every_gap_is_an_open_denominator_member_and_nothing_else(demo_ctx) -> N
     expected = gapkit.open_members(rows)
     expected = expected[~expected["measure"].map(lambda m: get_measure(m).improvement == "decrease")]
     assert len(table) > 100
-    assert _keys(table) == _keys(expected)
-    assert len(table) == len(expected)  # one row per gap
+    in_period = table[[k in _keys(expected) for k in
+                       ((m, int(g), int(p), str(e)) for m, g, p, e in table[KEY].itertuples(index=False))]]
+    assert _keys(in_period) == _keys(expected)
+    assert len(in_period) == len(expected)  # one row per gap
+    ahead = table.drop(in_period.index)  # children whose deadline is near but not in the period's denominator
+    assert (ahead["status"] == "upcoming").all()
+    assert ahead["measure"].map(lambda m: hasattr(get_measure(m), "upcoming_gaps")).all()
     assert set(table["practice_code"]) == {code}
     assert table["patient_name"].str.len().gt(0).all() and table["mrn"].notna().all()
     due = pd.to_datetime(table["due_date"])
     assert due.is_monotonic_increasing
     assert (table["status"] == "overdue").eq(due < pd.Timestamp(AS_OF)).all()
     assert (table["days_left"] == (due - pd.Timestamp(AS_OF)).dt.days).all()
+
+
+def test_closed_episodes_are_not_listed(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    """Gaps no outreach can close are left out: past-encounter measures (pharyngitis testing, URI
+    treatment, MDD-visit assessment) always, referral and ADHD follow-up windows once they are over."""
+    _, code = _practice(demo_ctx)
+    everything = care_gaps(demo_ctx, P2026, code, as_of=AS_OF, closable_only=False)
+    table = care_gaps(demo_ctx, P2026, code, as_of=AS_OF)
+    assert {"CMS146", "CMS154"} <= set(everything["measure"])  # the demo has such episodes
+    assert not {"CMS146", "CMS154", "CMS177"} & set(table["measure"])
+    past = pd.to_datetime(everything["due_date"]) < pd.Timestamp(AS_OF)
+    expired = everything[past.to_numpy() & everything["measure"].isin(["REF", "CMS136"]).to_numpy()]
+    assert len(expired) > 0
+    assert _keys(expired).isdisjoint(_keys(table))
+    still_open = everything[~past.to_numpy() & everything["measure"].isin(["REF"]).to_numpy()]
+    assert _keys(still_open) <= _keys(table)
+    kept = everything[~everything["measure"].isin(["CMS146", "CMS154", "CMS177", "REF", "CMS136"])]
+    assert _keys(kept) <= _keys(table)  # overdue vaccines and screenings stay: catch-up is still care
+
+
+def test_status_marks_gaps_due_soon_as_upcoming(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    """"Upcoming" = due within the window (30 days without one), before it is overdue."""
+    _, code = _practice(demo_ctx)
+    table = care_gaps(demo_ctx, P2026, code, as_of=AS_OF)
+    due = pd.to_datetime(table["due_date"])
+    soon = (due >= pd.Timestamp(AS_OF)) & (due <= pd.Timestamp(AS_OF + dt.timedelta(days=30)))
+    assert soon.any()
+    assert (table["status"] == "upcoming").eq(soon).all()
+    assert (table.loc[~soon & (due >= pd.Timestamp(AS_OF)), "status"] == "open").all()
 
 
 def test_worklist_joins_the_patients_own_details(demo_ctx) -> None:  # type: ignore[no-untyped-def]
@@ -95,9 +129,8 @@ def test_due_within_keeps_the_window_and_adds_upcoming(demo_ctx) -> None:  # typ
     everything = care_gaps(demo_ctx, P2026, code, as_of=AS_OF)
     in_window = gapkit.within(everything, gapkit.window(AS_OF, n))
     assert _keys(in_window) <= _keys(table)
-    upcoming = table[table["status"] == "upcoming"]
-    assert _keys(upcoming).isdisjoint(_keys(everything))  # upcoming = not already a gap of the period
-    assert set(table["status"]) <= {"open", "upcoming"}
+    # every gap of the window is due soon: "upcoming", whether already a gap of the period or not
+    assert set(table["status"]) == {"upcoming"}
 
 
 def test_upcoming_cms117_children_are_in_the_next_period(demo_ctx) -> None:  # type: ignore[no-untyped-def]
@@ -204,3 +237,21 @@ def test_xlsx_bold_frozen_header_dates_and_neutralised_text(tmp_path) -> None:  
     assert ws.cell(row=2, column=header.index("Patient") + 1).value == "'=HYPERLINK(\"x\")"
     assert ws.cell(row=2, column=header.index("Days left") + 1).value == -3
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_adhd_follow_up_gaps_are_due_at_the_end_of_their_phase(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.metrics.measures import cms136
+
+    data = load_measure_data(demo_ctx.db)
+    measure = get_measure("CMS136")
+    rows = measure.evaluate(data, P2026)
+    gaps = measure.gaps(data, P2026, rows)
+    assert len(gaps) > 0
+    ipsd = cms136.index_prescriptions(data, P2026)
+    missed_first = set(gaps.loc[gaps["group_index"] == 0, "patient_id"])
+    for gap in gaps.itertuples():
+        start = ipsd.loc[gap.patient_id]
+        days = cms136.CONTINUATION_DAYS if gap.group_index == 1 and gap.patient_id not in missed_first \
+            else cms136.INITIATION_DAYS
+        assert gap.due_date == (start + pd.Timedelta(days=days)).date()
+        assert gap.missing.startswith("ADHD follow-up visit")

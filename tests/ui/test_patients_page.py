@@ -61,7 +61,12 @@ def test_a_birth_date_or_mrn_search_and_a_search_that_finds_nobody(qtbot, hand_s
 
 
 def test_the_keyboard_opens_a_patient_with_their_record_and_statuses(qtbot, hand_store) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.models import Patient
+
     db, hand = hand_store
+    with db.session() as s:
+        sofia = s.get(Patient, hand.sofia)
+        sofia.phone, sofia.guardian, sofia.contact_method = "555-0101", "Ana Rivera", "text"
     page = _page(qtbot, db)
     with qtbot.waitSignal(page.loaded, timeout=WAIT):
         page.set_practice(hand.practice_id)
@@ -75,6 +80,7 @@ def test_the_keyboard_opens_a_patient_with_their_record_and_statuses(qtbot, hand
     view = page.patient_view
     assert view.name_label.text() == "Rivera, Sofia"
     assert view.values["mrn"].text() == "H-1002"
+    assert [view.values[k].text() for k in ("phone", "guardian", "contact")] == ["555-0101", "Ana Rivera", "text"]
     statuses = {view.measure_model.index(r, 0).data(): view.measure_model.index(r, 2).data()
                 for r in range(view.measure_model.rowCount())}
     assert statuses["LSC"] == "Overdue"

@@ -87,6 +87,8 @@ def map_patient(r: dict[str, Any], ctx: MappingContext) -> Record:
         "ethnicity": _ethnicity(r),
         "language": _language(r),
         "zip_code": clip(address.get("postalCode") if isinstance(address, dict) else None, 10),
+        "phone": clip(_phone(r.get("telecom")) or _contact_phone(r), 40),
+        "guardian": clip(_guardian(r), 200),
         "deceased_date": parse_date(deceased, "Patient.deceasedDateTime") if deceased else None,
         "active": r.get("active") is not False,
     }
@@ -118,6 +120,42 @@ def _race(r: dict[str, Any]) -> str:
 def _ethnicity(r: dict[str, Any]) -> str:
     found = [ETHNICITY_CDC[c] for c in _omb_codes(r, "us-core-ethnicity") if c in ETHNICITY_CDC]
     return found[0] if found else "unknown"
+
+
+def _phone(telecom: Any) -> str | None:
+    """The phone to call: a ``telecom`` of system phone (or sms) in use, the lowest ``rank`` first, a
+    mobile or home number before a work one."""
+    phones = [t for t in telecom or [] if isinstance(t, dict) and t.get("system") in ("phone", "sms")
+              and t.get("value") and t.get("use") != "old"]
+    if not phones:
+        return None
+    order = {"mobile": 0, "home": 1, "temp": 2, "work": 3}
+    best = min(phones, key=lambda t: (int(t.get("rank") or 99), order.get(str(t.get("use")), 2)))
+    return str(best["value"])
+
+
+def _contact_phone(r: dict[str, Any]) -> str | None:
+    """The first ``Patient.contact`` phone: a child's number is often the parent's."""
+    for contact in r.get("contact") or []:
+        phone = _phone(contact.get("telecom")) if isinstance(contact, dict) else None
+        if phone:
+            return phone
+    return None
+
+
+def _guardian(r: dict[str, Any]) -> str | None:
+    """The name of the first ``Patient.contact`` (a parent, guardian or next of kin) that has one: its
+    ``name.text``, else its given and family names."""
+    for contact in r.get("contact") or []:
+        name = contact.get("name") if isinstance(contact, dict) else None
+        if not isinstance(name, dict):
+            continue
+        given = name.get("given")
+        text = name.get("text") or " ".join(
+            [*(given if isinstance(given, list) else [given] if given else []), name.get("family") or ""]).strip()
+        if text:
+            return str(text)
+    return None
 
 
 def _language(r: dict[str, Any]) -> str:

@@ -84,6 +84,17 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             "insurance type", "plan type", "primary payer", "coverage")),
         FieldSpec("zip_code", "ZIP code", max_len=10, synonyms=(
             "zip", "zip code", "zipcode", "postal code", "patient zip", "pat zip")),
+        FieldSpec("phone", "Phone", max_len=40, synonyms=(
+            "phone", "phone number", "telephone", "tel", "home phone", "mobile", "mobile phone", "cell",
+            "cell phone", "primary phone", "contact phone", "patient phone", "pat phone", "guardian phone",
+            "parent phone")),
+        FieldSpec("guardian", "Guardian", max_len=200, synonyms=(
+            "guardian", "guardian name", "parent", "parent name", "parent/guardian", "parent guardian",
+            "legal guardian", "responsible party", "guarantor", "guarantor name", "caregiver", "mother name",
+            "mom name")),
+        FieldSpec("contact_method", "Contact method", max_len=40, synonyms=(
+            "contact method", "preferred contact method", "preferred contact", "contact preference",
+            "communication preference", "preferred communication", "reminder preference")),
         _date("deceased_date", "Date of death", ("deceased date", "date of death", "death date", "dod")),
         FieldSpec("provider_npi", "PCP NPI", max_len=10, synonyms=(
             "pcp npi", "primary care provider npi", "npi", "provider npi", "attributed provider npi")),

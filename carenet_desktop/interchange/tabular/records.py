@@ -84,6 +84,8 @@ TABLES: dict[str, TableSpec] = {
         "sex": ("sex", "text", "unknown"), "race": ("race", "text", "unknown"),
         "ethnicity": ("ethnicity", "text", "unknown"), "language": ("language", "text", "unknown"),
         "payer": ("payer", "text", "unknown"), "zip_code": ("zip_code", "text", None),
+        "phone": ("phone", "text", None), "guardian": ("guardian", "text", None),
+        "contact_method": ("contact_method", "text", None),
         "deceased_date": ("deceased_date", "date", None), "pcp_provider_id": ("provider_id", "int", None),
     }, date_column="birth_date", code_columns=None, fixed={"active": True}),
     "encounters": TableSpec("encounter", **_event("start", {

@@ -203,6 +203,18 @@ def _patients(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, 
     bad_zip = per_unique(zips, lambda u: u.str.fullmatch(r"(\d{5}(-?\d{4})?)?").fillna(False) == False)  # noqa: E712
     probs.add(bad_zip.to_numpy(dtype=bool), col("zip_code"), zips, "not a ZIP code")
     out["zip_code"] = zips.str.slice(0, 5).where(zips != "", None)
+    phones = text("phone")
+    digits = phones.str.count(r"\d")
+    bad_phone = (phones != "") & ((digits < 7) | (digits > 15) | ~phones.str.fullmatch(r"[\d\s()+.\-/x#ext]*"))
+    probs.add(bad_phone.to_numpy(dtype=bool), col("phone"), phones, "not a phone number")
+    out["phone"] = phones.str.slice(0, 40).where(phones != "", None)
+    guardian = text("guardian")
+    out["guardian"] = guardian.str.slice(0, 200).where(guardian != "", None)
+    methods = text("contact_method")
+    method = per_unique(methods, vocab.contact_method)
+    probs.add(((methods != "") & method.isna()).to_numpy(dtype=bool), col("contact_method"), methods,
+              "not a contact method (call, text, letter, portal or in person)")
+    out["contact_method"] = method.astype(object).where(method.notna(), None)
 
 
 def _patient_link(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, col: _Col, today: pd.Timestamp) -> None:

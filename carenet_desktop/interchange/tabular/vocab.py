@@ -120,3 +120,18 @@ def condition_status(values: pd.Series) -> pd.Series:
 
 def referral_status(values: pd.Series) -> pd.Series:
     return _by_rules(values, _REFERRAL_STATUS, None)
+
+
+_CONTACT_METHOD: tuple[tuple[str, str], ...] = (
+    (r"\b(sms|text|texting|txt)\b", "text"),
+    (r"\b(portal|mychart|my chart|e-?mail|email|online|app)\b", "portal"),
+    (r"\b(letter|mail|post|postal)\b", "letter"),
+    (r"\b(in person|in-person|face to face|visit)\b", "in person"),
+    (r"\b(call|phone|telephone|voice|home phone|cell|mobile)\b", "call"),
+)
+
+
+def contact_method(values: pd.Series) -> pd.Series:
+    """The outreach method a family prefers (call, text, letter, portal, in person); None where blank or
+    not recognised."""
+    return _by_rules(values, _CONTACT_METHOD, None)

@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .. import gaps as gapkit
 from .. import manifests
 from ..catalogue import register
 from ..data import MeasureData
@@ -202,6 +203,7 @@ class CMS136(Measure):
         "ended."
     )
     basis = "patient"
+    gap_expires = True  # a follow-up visit counts only inside its phase's days after the IPSD
     improvement = "increase"
     groups = (
         Group("Initiation Phase"),
@@ -309,3 +311,21 @@ class CMS136(Measure):
                 "numerator": numerator,
             }))
         return frames
+
+    def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+        """The follow-up visit(s) still missing, due by the end of the phase: 30 days after the IPSD for
+        the initiation visit, 300 days for the continuation visits (30 days when the initiation visit was
+        missed: the continuation rate needs it too)."""
+        members = gapkit.open_members(rows, self.id)
+        if members.empty:
+            return gapkit.empty_gaps()
+        ipsd = index_prescriptions(data, period)
+        start = pd.Series(gapkit.lookup(ipsd, members["patient_id"]), dtype="datetime64[ns]")
+        continuation = (members["group_index"] == 1).to_numpy()
+        missed_initiation = members["patient_id"].isin(
+            members.loc[members["group_index"] == 0, "patient_id"]).to_numpy()
+        days_ = np.where(continuation & ~missed_initiation, CONTINUATION_DAYS, INITIATION_DAYS)
+        due = start + pd.to_timedelta(days_, unit="D")
+        text = np.where(continuation, "ADHD follow-up visits on two more days, 31-300 days after the first "
+                                      "prescription", "ADHD follow-up visit within 30 days of the first prescription")
+        return gapkit.gap_frame(members, text, due.fillna(pd.Timestamp(period.end)))

@@ -77,6 +77,7 @@ class CMS146(Measure):
         "after the episode date."
     )
     basis = "episode"
+    gap_closable = False  # the strep test belonged to the visit: a missed one cannot be made up
     improvement = "increase"
     groups = (Group("Appropriate testing for pharyngitis"),)
     valuesets = (

@@ -120,6 +120,7 @@ class CMS154(Measure):
         "respiratory infection (URI) that did not result in an antibiotic order."
     )
     basis = "episode"
+    gap_closable = False  # an antibiotic already ordered cannot be taken back
     # The numerator is "no antibiotic ordered" (appropriate treatment): higher is better. (The published
     # Measure resource carries improvementNotation code 'decrease' with display 'increase' on every
     # measure of the set; the measure intent is an increase.)

@@ -94,6 +94,7 @@ class CMS177(Measure):
         "period with a diagnosis of major depressive disorder (MDD) with an assessment for suicide risk."
     )
     basis = "episode"
+    gap_closable = False  # the assessment belonged to the MDD visit itself
     improvement = "increase"
     groups = (Group("Suicide risk assessment at MDD visits", ("initial-population", "denominator", "numerator")),)
     valuesets = (*VISIT_VALUESETS, MDD_ACTIVE)

@@ -45,6 +45,7 @@ class REF(Measure):
     description = "Referrals placed in the period whose loop was closed (outcome received) within 30, 60 and 90 days."
     source = "network"
     basis = "episode"
+    gap_expires = True  # once 30/60/90 days from placement are over, the rate is decided
     groups = tuple(Group(f"Completed outcome within {d} days of placement", code=f"REF-{d}") for d in WINDOWS_DAYS)
     valuesets = ()
     specification = nc.spec(

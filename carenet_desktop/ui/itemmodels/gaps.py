@@ -1,4 +1,5 @@
-"""The care-gap worklist as a table, and the proxy that filters it by measure, provider, payer and status."""
+"""The care-gap worklist (one row per child) as a table, and the proxy that filters it by measure, provider,
+payer, status, contacted and due for follow-up."""
 
 from __future__ import annotations
 
@@ -23,17 +24,19 @@ from PySide6.QtGui import QBrush, QColor
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: the row as a dict of the worklist's columns
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
-#: True when outreach is recorded for the row's patient and measure
+#: True when the newest attempt closed the loop for now (visit scheduled, or declined)
 DONE_ROLE = Qt.ItemDataRole.UserRole + 3
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 STATUS_LABELS = {"overdue": "Overdue", "open": "Open", "upcoming": "Upcoming"}
 STATUS_TIPS = {
-    "overdue": "The due date has passed: the child still needs this",
-    "open": "Still missing, and the due date has not passed yet",
-    "upcoming": "Not due yet, but the deadline falls within the chosen window",
+    "overdue": "The soonest due date has passed: the child still needs this",
+    "open": "Still missing; not due within the window",
+    "upcoming": "Falls due within the chosen window (30 days by default): act before it is overdue",
 }
+#: outcomes after which the row is dimmed: nothing more to do until the visit
+CLOSED_OUTCOMES = frozenset({"scheduled", "declined"})
 _OVERDUE = QColor("#b42318")
 _UPCOMING = QColor("#0b6e99")
 _DIMMED = QColor("#9aa5b1")
@@ -47,6 +50,10 @@ def _text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+#: a cell's text (dates as ISO, missing values as ''), for other widgets showing worklist values
+cell_text = _text
 
 
 def _days(value: Any) -> int | None:
@@ -69,41 +76,30 @@ def _col(key: str, title: str, tooltip: str, numeric: bool = False) -> Column:
 
 
 
-def _measure_label(row: dict) -> str:
-    """``IMA`` for a one-rate measure, ``IMA (Combination 1)`` when the measure has several rates, so the
-    same missing dose listed under two rates does not look like a duplicate row."""
-    from ...metrics.catalogue import get_measure
-
-    measure = _text(row.get("measure"))
-    try:
-        several = len(get_measure(measure).groups) > 1
-    except KeyError:
-        several = False
-    group = _text(row.get("group_title"))
-    return f"{measure} ({group})" if several and group else measure
-
-
 COLUMNS: tuple[Column, ...] = (
-    Column("status", "Status", "Overdue, open (not yet due) or upcoming",
+    Column("status", "Status", "Overdue, upcoming (due soon) or open, by the child's soonest gap",
            lambda r: STATUS_LABELS.get(str(r.get("status")), _text(r.get("status"))),
-           lambda r: {"overdue": 0, "open": 1, "upcoming": 2}.get(str(r.get("status")), 3)),
-    _col("due_date", "Due by", "The last day to close the gap (hover for the days left)"),
+           lambda r: {"overdue": 0, "upcoming": 1, "open": 2}.get(str(r.get("status")), 3)),
+    _col("due_date", "Soonest due", "The last day to close the child's soonest gap (hover for the days left)"),
     _col("patient_name", "Patient", "Family name, given name"),
     _col("mrn", "MRN", "Medical record number"),
-    Column("missing", "Measure · missing", "The measure (and its rate, when it has several) and what the child still needs",
-           lambda r: f"{_measure_label(r)} · {_text(r.get('missing'))}",
-           lambda r: f"{_text(r.get('measure'))} {_text(r.get('missing'))}".casefold()),
+    Column("gaps", "Gaps", "Each thing the child still needs, once, soonest due first (select the row for why)",
+           lambda r: _text(r.get("gaps")), lambda r: _text(r.get("gaps")).casefold()),
+    Column("gap_count", "#", "How many gaps", lambda r: _text(r.get("gap_count")),
+           lambda r: int(r.get("gap_count") or 0), numeric=True),
+    _col("last_visit", "Last visit", "The child's last encounter up to the reference day"),
+    _col("next_visit", "Next visit", "The next scheduled visit (when appointments are known)"),
     _col("provider", "Provider", "Primary care provider"),
-    Column("outreach_on", "Outreach", "When outreach for this gap was recorded",
-           lambda r: f"✓ {_text(r.get('outreach_on'))}" if _text(r.get("outreach_on")) else "",
-           lambda r: _text(r.get("outreach_on"))),
+    Column("last_outreach", "Last outreach", "The newest outreach attempt: day, method and outcome",
+           lambda r: _text(r.get("last_outreach")), lambda r: _text(r.get("last_outreach_on"))),
+    _col("follow_up_date", "Follow up", "When to try again (from the newest attempt)"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
 
 
 #: the filterable fields of a row, kept as arrays so filters and counts are vectorised
 FILTER_FIELDS = ("measure", "provider", "payer", "status")
-_HAY_FIELDS = ("patient_name", "mrn", "missing", "measure_title", "measure")
+_HAY_FIELDS = ("patient_name", "mrn", "gaps", "measures")
 
 
 def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -111,10 +107,17 @@ def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def row_keys(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """The arrays the model filters and counts on (one pass; run it on the worker for big lists)."""
-    keys = {k: np.array([_text(r.get(k)) for r in rows], dtype=object) for k in FILTER_FIELDS}
-    keys["done"] = np.array([bool(_text(r.get("outreach_on"))) for r in rows], dtype=bool)
+def row_keys(rows: list[dict[str, Any]], as_of: dt.date | None = None) -> dict[str, np.ndarray]:
+    """The arrays the model filters and counts on (one pass; run it on the worker for big lists).
+
+    ``measure`` holds the child's measures as ", "-joined text (the filter matches one of them);
+    ``follow_up`` marks the rows whose newest attempt asked to try again by ``as_of`` (today)."""
+    keys = {k: np.array([_text(r.get(k)) for r in rows], dtype=object) for k in FILTER_FIELDS if k != "measure"}
+    keys["measure"] = np.array([f", {_text(r.get('measures'))}, " for r in rows], dtype=object)
+    keys["done"] = np.array([int(r.get("attempts") or 0) > 0 for r in rows], dtype=bool)
+    day = as_of or dt.date.today()
+    keys["follow_up"] = np.array([isinstance(r.get("follow_up_date"), dt.date) and r["follow_up_date"] <= day
+                                  for r in rows], dtype=bool)
     keys["hay"] = np.array([" ".join(_text(r.get(k)) for k in _HAY_FIELDS).casefold() for r in rows], dtype=object)
     keys["pos"] = np.arange(len(rows), dtype=np.intp)  # the row's position in the worklist it came from
     return keys
@@ -164,19 +167,25 @@ class GapTableModel(QAbstractTableModel):
         """Worklist positions (``keys("pos")``) of the accepted rows, in the model's current order."""
         return self._keys["pos"][self._accepted] if len(self._accepted) == len(self._rows) else self._keys["pos"]
 
+    def shown_mask(self) -> np.ndarray:
+        """Which rows (in the model's current order) pass the filters."""
+        return self._accepted if len(self._accepted) == len(self._rows) else np.ones(len(self._rows), dtype=bool)
+
     def set_accepted(self, mask: np.ndarray) -> None:
         self._accepted = np.asarray(mask, dtype=bool)
 
-    def mark_outreach(self, patient_id: int, measure: str, on: dt.date, note: str) -> int:
-        """Mark every row of this patient and measure done; returns how many rows changed."""
-        changed = 0
+    def mark_attempt(self, patient_id: int, text: str, on: dt.date, outcome: str | None,
+                     follow_up: dt.date | None, as_of: dt.date) -> bool:
+        """Show a newly logged attempt on the child's row; returns whether the child is listed."""
         for i, r in enumerate(self._rows):
-            if r.get("patient_id") == patient_id and r.get("measure") == measure:
-                r["outreach_on"], r["outreach_note"] = on, note
+            if r.get("patient_id") == patient_id:
+                r.update(last_outreach=text, last_outreach_on=on, last_outcome=outcome, follow_up_date=follow_up,
+                         attempts=int(r.get("attempts") or 0) + 1)
                 self._keys["done"][i] = True
-                changed += 1
+                self._keys["follow_up"][i] = follow_up is not None and follow_up <= as_of
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
-        return changed
+                return True
+        return False
 
     # --- sorting (the proxy forwards its sort here) -------------------------------------------
     def _order(self, column: int, order: Qt.SortOrder) -> list[int]:
@@ -218,7 +227,7 @@ class GapTableModel(QAbstractTableModel):
             return None
         r = self._rows[index.row()]
         column = COLUMNS[index.column()]
-        done = bool(_text(r.get("outreach_on")))
+        done = r.get("last_outcome") in CLOSED_OUTCOMES
         if role == Qt.ItemDataRole.DisplayRole:
             return column.display(r)
         if role == SORT_ROLE:
@@ -244,9 +253,8 @@ class GapTableModel(QAbstractTableModel):
 
     @staticmethod
     def _tooltip(r: dict[str, Any], key: str, done: bool) -> str | None:
-        if key == "missing":
-            return (f"{_text(r.get('measure'))}: {_text(r.get('measure_title'))} — {_text(r.get('group_title'))}\n"
-                    f"Missing: {_text(r.get('missing'))}")
+        if key == "gaps":
+            return f"{_text(r.get('gaps'))}\nMeasures: {_text(r.get('measures'))}"
         if key == "status":
             return STATUS_TIPS.get(str(r.get("status")))
         if key == "due_date" and (d := _days(r.get("days_left"))) is not None:
@@ -254,9 +262,8 @@ class GapTableModel(QAbstractTableModel):
         if key in ("patient_name", "mrn"):
             return (f"{_text(r.get('patient_name'))} · MRN {_text(r.get('mrn'))} · born {_text(r.get('birth_date'))}"
                     f" · payer {_text(r.get('payer')) or 'unknown'}")
-        if key == "outreach_on" and done:
-            note = _text(r.get("outreach_note"))
-            return f"Outreach recorded {_text(r.get('outreach_on'))}" + (f": {note}" if note else "")
+        if key == "last_outreach" and _text(r.get("last_outreach")):
+            return f"{int(r.get('attempts') or 0)} attempt(s); newest {_text(r.get('last_outreach'))}"
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -291,6 +298,7 @@ class GapFilterProxy(QSortFilterProxyModel):
         self._filters: dict[str, str | None] = dict.fromkeys(self.FILTER_KEYS)
         self._text = ""
         self._hide_done = False
+        self._follow_up = False
 
     def setSourceModel(self, model: QAbstractItemModel) -> None:
         if isinstance(model, GapTableModel):
@@ -308,9 +316,15 @@ class GapFilterProxy(QSortFilterProxyModel):
         keep = np.ones(model.rowCount(), dtype=bool)
         for key, wanted in self._filters.items():
             if wanted is not None and key not in ignore:
-                keep &= model.keys(key) == wanted
+                if key == "measure":  # one of the child's measures
+                    keep &= pd.Series(model.keys(key), dtype=object).str.contains(
+                        f", {wanted}, ", regex=False).to_numpy(bool)
+                else:
+                    keep &= model.keys(key) == wanted
         if self._hide_done and "done" not in ignore:
             keep &= ~model.keys("done")
+        if self._follow_up and "follow_up" not in ignore:
+            keep &= model.keys("follow_up")
         if self._text and "text" not in ignore and len(keep):
             keep &= pd.Series(model.keys("hay"), dtype=object).str.contains(self._text, regex=False).to_numpy(bool)
         return keep
@@ -342,6 +356,11 @@ class GapFilterProxy(QSortFilterProxyModel):
     def set_hide_done(self, hide: bool) -> None:
         if hide != self._hide_done:
             self._refilter(lambda: setattr(self, "_hide_done", hide))
+
+    def set_follow_up_only(self, only: bool) -> None:
+        """Only the children whose newest attempt asked to try again by today."""
+        if only != self._follow_up:
+            self._refilter(lambda: setattr(self, "_follow_up", only))
 
     def refresh_filter(self) -> None:
         """Re-evaluate after rows changed in place (e.g. outreach marked while done rows are hidden)."""

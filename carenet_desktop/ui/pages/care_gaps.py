@@ -1,4 +1,8 @@
-"""Care gaps: the outreach worklist of children who are due or overdue, per practice."""
+"""Care gaps: the outreach worklist of a practice, one row per child with each actionable gap once.
+
+Selecting a child shows each gap and why (which measure and rate, what is missing) and the outreach
+attempts so far; "Log outreach" records a method, outcome and follow-up day for the selected children.
+"""
 
 from __future__ import annotations
 
@@ -20,32 +24,44 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ...metrics.period import Period
-from ...services import gaps as gap_service
 from ...services import outreach as outreach_service
 from ...services import practices as practice_service
+from ...services import worklist as worklist_service
 from ...services.changes import Change
 from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
-from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
+from ..itemmodels.gaps import (
+    COLUMN_INDEX,
+    ROW_ROLE,
+    GapFilterProxy,
+    GapTableModel,
+    cell_text,
+    row_keys,
+    rows_from_frame,
+)
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, paragraph
 from .base import NUMBERS, Page
 
 DUE_CHOICES: tuple[tuple[str, int | None], ...] = (
-    ("Any due date", None), ("Due within 30 days", 30), ("Due within 60 days", 60), ("Due within 90 days", 90),
+    ("Any due date (upcoming: 30 days)", None), ("Due within 30 days", 30), ("Due within 60 days", 60), ("Due within 90 days", 90),
 )
 ANY = "All"
 
@@ -64,10 +80,14 @@ class GapQuery:
 @dataclass(frozen=True)
 class GapsLoaded:
     query: GapQuery
+    worklist: worklist_service.Worklist
+    #: one row per child (``worklist.CHILD_COLUMNS``)
     table: pd.DataFrame
     #: the table as the model's rows and filter arrays, prepared on the worker
     rows: list[dict[str, Any]]
     keys: dict[str, np.ndarray]
+    #: every outreach attempt of the listed children, newest first (``outreach.DONE_COLUMNS``)
+    attempts: pd.DataFrame
 
 
 def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
@@ -79,66 +99,119 @@ def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSumm
 
 
 def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery) -> GapsLoaded:
-    """Runs on a worker: the worklist (audited as viewed) with the outreach already recorded this period."""
+    """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children."""
     sub = _ctx(ctx, progress.sub(0.0, 0.9))
-    table = gap_service.care_gaps(sub, query.period, query.practice_code, due_within=query.due_within,
-                                  as_of=query.as_of)
+    result = worklist_service.child_worklist(sub, query.period, query.practice_code, due_within=query.due_within,
+                                             as_of=query.as_of)
     progress.report(0.95, "Outreach recorded")
-    done = outreach_service.outreach_done(ctx, practice_code=query.practice_code, since=query.period.start)
-    table = outreach_service.mark_done(table, done)
+    table = result.children
+    patients = [int(p) for p in table["patient_id"]]
+    attempts = outreach_service.outreach_done(ctx, practice_code=query.practice_code, patient_ids=patients)
     rows = rows_from_frame(table)
-    return GapsLoaded(query, table, rows, row_keys(rows))
+    return GapsLoaded(query, result, table, rows, row_keys(rows, dt.date.today()), attempts)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One outreach attempt as the dialog collects it."""
+
+    method: str
+    outcome: str
+    follow_up: dt.date | None
+    note: str
+    on: dt.date
 
 
 @dataclass(frozen=True)
 class OutreachSaved:
-    pairs: list[tuple[int, str]]  # (patient, measure) recorded
+    patient_ids: list[int]
+    attempt: Attempt
     change: Change
 
 
-def save_outreach(progress: Progress, ctx: ServiceContext, pairs: list[tuple[int, str]], note: str,
-                  on: dt.date) -> OutreachSaved:
-    """Runs on the writer: one outreach activity per (patient, measure); returns the pairs recorded."""
-    done: list[tuple[int, str]] = []
+def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int], attempt: Attempt) -> OutreachSaved:
+    """Runs on the writer: one outreach attempt per child; returns the children recorded."""
+    done: list[int] = []
     change = Change.nothing()
-    for i, (patient_id, measure) in enumerate(pairs):
-        progress.report(i / max(len(pairs), 1), "Recording outreach")
-        result = outreach_service.record_outreach(ctx, patient_id=patient_id, measure_id=measure, note=note,
-                                                  date=on, today=max(on, dt.date.today()))
-        if result.ok:
-            done.append((patient_id, measure))
-            change = change | result.change
-        else:
+    for i, patient_id in enumerate(patient_ids):
+        progress.report(i / max(len(patient_ids), 1), "Recording outreach")
+        result = outreach_service.record_outreach(
+            ctx, patient_id=patient_id, measure_id=None, note=attempt.note, date=attempt.on,
+            today=max(attempt.on, dt.date.today()), method=attempt.method, outcome=attempt.outcome,
+            follow_up=attempt.follow_up)
+        if not result.ok:
             raise ServiceError("; ".join(e.message for e in result.errors))
-    return OutreachSaved(done, change)
+        done.append(patient_id)
+        change = change | result.change
+    return OutreachSaved(done, attempt, change)
 
 
-def write_export(progress: Progress, ctx: ServiceContext, table: pd.DataFrame, path: Path) -> int:
-    """Runs on the writer: the shown rows to ``path`` (csv/xlsx), audited as an export."""
+def write_export(progress: Progress, ctx: ServiceContext, worklist: worklist_service.Worklist,
+                 children: pd.DataFrame, path: Path) -> int:
+    """Runs on the writer: the child rows shown to ``path`` (csv/xlsx), audited as an export."""
     progress.report(0.1, f"Writing {path.name}")
-    outreach_service.export_worklist(ctx, table, path)
-    return len(table)
+    return worklist_service.export_shown(ctx, worklist, children, path)
 
 
 class OutreachDialog(QDialog):
-    """Asks for the note of an outreach (call, letter, portal message)."""
+    """Asks how the family was contacted, what came of it, when to try again, and a note."""
 
-    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+    def __init__(self, what: str, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Mark outreach done")
+        self.setWindowTitle("Log outreach")
         layout = QVBoxLayout(self)
         layout.addWidget(paragraph(what))
+        form = QFormLayout()
+        self.method = QComboBox()
+        self.method.setAccessibleName("Contact method")
+        for m in outreach_service.METHODS:
+            self.method.addItem(m.capitalize(), m)
+        form.addRow("&Method", self.method)
+        self.outcome = QComboBox()
+        self.outcome.setAccessibleName("Outcome")
+        for o in outreach_service.OUTCOMES:
+            self.outcome.addItem(o.capitalize(), o)
+        form.addRow("&Outcome", self.outcome)
+        day = today or dt.date.today()
+        self.follow_up_check = QCheckBox("Try again on")
+        self.follow_up_check.setAccessibleName("Set a follow-up day")
+        self.follow_up = QDateEdit()
+        self.follow_up.setCalendarPopup(True)
+        self.follow_up.setDisplayFormat("yyyy-MM-dd")
+        self.follow_up.setAccessibleName("Follow-up day")
+        self.follow_up.setMinimumDate(_qdate(day))
+        self.follow_up.setDate(_qdate(day + dt.timedelta(days=7)))
+        self.follow_up.setEnabled(False)
+        self.follow_up_check.toggled.connect(self.follow_up.setEnabled)
+        self.outcome.currentIndexChanged.connect(lambda _i: self._suggest_follow_up())
+        row = QHBoxLayout()
+        row.addWidget(self.follow_up_check)
+        row.addWidget(self.follow_up, 1)
+        form.addRow("Follow up", row)
+        layout.addLayout(form)
         self.note = QPlainTextEdit()
         self.note.setAccessibleName("Outreach note")
-        self.note.setPlaceholderText("What was done, e.g. called the parent, appointment booked for 12 July")
+        self.note.setPlaceholderText("Optional note, e.g. mum asked for an evening call")
         self.note.setTabChangesFocus(True)
         layout.addWidget(self.note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Mark done")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Log")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(460, 220)
+        self._today = day
+        self._suggest_follow_up()
+        self.resize(460, 320)
+
+    def _suggest_follow_up(self) -> None:
+        """No answer, a message left: try again in a week; reached, scheduled, declined: no follow-up."""
+        self.follow_up_check.setChecked(self.outcome.currentData() in ("left message", "no answer"))
+
+    def attempt(self) -> Attempt:
+        qd = self.follow_up.date()
+        follow = dt.date(qd.year(), qd.month(), qd.day()) if self.follow_up_check.isChecked() else None
+        return Attempt(str(self.method.currentData()), str(self.outcome.currentData()), follow,
+                       self.note.toPlainText().strip(), self._today)
 
 
 class CareGapsPage(Page):
@@ -146,19 +219,19 @@ class CareGapsPage(Page):
     requires = "patients.read"
     title = "Care gaps"
     icon_name = "care_gaps"
-    tooltip = "Children due or overdue for recommended care"
+    tooltip = "Children due or overdue for recommended care: one row per child, with outreach"
 
     #: the worklist arrived (GapsLoaded)
     loaded = Signal(object)
     load_failed = Signal(str)
-    #: outreach was saved for this many (patient, measure) pairs
+    #: outreach was logged for this many children
     outreach_saved = Signal(int)
     #: an export finished: (path, rows)
     exported = Signal(object, int)
     export_failed = Signal(str)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
-    MISSING_MIN = 200
+    MISSING_MIN = 240
     watches = NUMBERS
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, as_of: dt.date | None = None) -> None:
@@ -170,7 +243,7 @@ class CareGapsPage(Page):
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
         layout.addWidget(heading("Care gaps"))
-        self.subtitle = paragraph("Children who still need a visit, vaccine or screening this year.")
+        self.subtitle = paragraph("Children who still need a visit, vaccine or screening: one row per child.")
         layout.addWidget(self.subtitle)
 
         query = QHBoxLayout()
@@ -199,8 +272,8 @@ class CareGapsPage(Page):
         query.addWidget(self.as_of_edit)
         self.due_combo = QComboBox()
         self.due_combo.setAccessibleName("Due within")
-        self.due_combo.setToolTip("Only gaps due within this many days of the reference day, plus children "
-                                  "whose deadline comes up in that window")
+        self.due_combo.setToolTip("Only gaps due within this many days of the reference day (they show as "
+                                  "upcoming), plus children whose deadline comes up in that window")
         for text, days in DUE_CHOICES:
             self.due_combo.addItem(text, days)
         self.due_combo.currentIndexChanged.connect(lambda _i: self.reload())
@@ -215,11 +288,14 @@ class CareGapsPage(Page):
 
         tiles = QHBoxLayout()
         tiles.setSpacing(12)
-        self.overdue_tile = StatTile("Overdue", "Gaps whose due date has passed (rows shown)")
-        self.open_tile = StatTile("Open", "Gaps not yet due (rows shown)")
-        self.upcoming_tile = StatTile("Upcoming", "Children whose deadline falls within the chosen window")
-        self.done_tile = StatTile("Outreach done", "Rows shown whose family was already contacted this year")
-        for tile in (self.overdue_tile, self.open_tile, self.upcoming_tile, self.done_tile):
+        self.overdue_tile = StatTile("Overdue", "Children whose soonest gap is past its due date (rows shown)")
+        self.upcoming_tile = StatTile("Upcoming", "Children whose soonest gap falls due within the window "
+                                                  "(30 days unless one is chosen)")
+        self.open_tile = StatTile("Open", "Children whose gaps are due later (rows shown)")
+        self.done_tile = StatTile("Contacted", "Children shown with at least one outreach attempt logged")
+        self.follow_up_tile = StatTile("Due for follow-up", "Children whose newest attempt asked to try again "
+                                                            "by today")
+        for tile in (self.overdue_tile, self.upcoming_tile, self.open_tile, self.done_tile, self.follow_up_tile):
             tiles.addWidget(tile, 1)
         layout.addLayout(tiles)
 
@@ -229,7 +305,7 @@ class CareGapsPage(Page):
         for key, title, tip in (("measure", "Measure", "Show one measure only"),
                                 ("provider", "Provider", "Show one primary care provider's patients"),
                                 ("payer", "Payer", "Show one payer's patients"),
-                                ("status", "Status", "Overdue, open or upcoming")):
+                                ("status", "Status", "Overdue, upcoming or open (by the soonest gap)")):
             combo = QComboBox()
             combo.setAccessibleName(f"{title} filter")
             combo.setToolTip(tip)
@@ -239,15 +315,21 @@ class CareGapsPage(Page):
             self.filter_combos[key] = combo
             filters.addWidget(combo)
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Find patient, MRN or what is missing")
+        self.search_edit.setPlaceholderText("Find patient, MRN or gap")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setAccessibleName("Find in the worklist")
-        self.search_edit.setToolTip("Show only the rows whose patient, MRN or missing care contains this text")
+        self.search_edit.setToolTip("Show only the children whose name, MRN or gaps contain this text")
         self.search_edit.textChanged.connect(self._on_search)
         filters.addWidget(self.search_edit, 1)
-        self.hide_done_check = QCheckBox("Hide done")
-        self.hide_done_check.setAccessibleName("Hide rows with outreach done")
-        self.hide_done_check.setToolTip("Hide the gaps whose family was already contacted")
+        self.follow_up_check = QCheckBox("Due for follow-up")
+        self.follow_up_check.setAccessibleName("Only children due for follow-up")
+        self.follow_up_check.setToolTip("Only the children whose newest outreach attempt asked to try again "
+                                        "by today")
+        self.follow_up_check.toggled.connect(self._on_follow_up)
+        filters.addWidget(self.follow_up_check)
+        self.hide_done_check = QCheckBox("Hide contacted")
+        self.hide_done_check.setAccessibleName("Hide children already contacted")
+        self.hide_done_check.setToolTip("Hide the children with an outreach attempt logged")
         self.hide_done_check.toggled.connect(self._on_hide_done)
         filters.addWidget(self.hide_done_check)
         layout.addLayout(filters)
@@ -260,7 +342,8 @@ class CareGapsPage(Page):
         self.table = QTableView()
         self.table.setObjectName("careGapTable")
         self.table.setAccessibleName("Care gaps")
-        self.table.setToolTip("Click a column heading to sort; select rows and press Mark outreach done")
+        self.table.setToolTip("Click a column heading to sort; select a child to see each gap and why; "
+                              "select children and press Log outreach")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMN_INDEX["due_date"], Qt.SortOrder.AscendingOrder)
@@ -278,10 +361,19 @@ class CareGapsPage(Page):
         header.setMinimumSectionSize(56)
         header.setStretchLastSection(False)
         header.setResizeContentsPrecision(300)  # widths from the first rows, not all of them
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self.table.activated.connect(lambda _i: self.mark_outreach_done())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.table.activated.connect(lambda _i: self.log_outreach())
 
-        self.state = StateStack(self.table, loading="Evaluating the measures…", retry_name="Try loading the care gaps again",
+        self.detail = ChildDetail()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+
+        self.state = StateStack(splitter, loading="Evaluating the measures…", retry_name="Try loading the care gaps again",
                                 on_retry=self.refresh)
         self.loading_view, self.empty_view = self.state.loading_view, self.state.empty_view
         self.error_view, self.error_label = self.state.error_view, self.state.error_label
@@ -292,15 +384,16 @@ class CareGapsPage(Page):
         self.action_message.setObjectName("pageText")
         self.action_message.setAccessibleName("Last action")
         actions.addWidget(self.action_message, 1)
-        self.outreach_button = QPushButton("Mark outreach done…")
-        self.outreach_button.setAccessibleName("Mark outreach done")
-        self.outreach_button.setToolTip("Record that the family of the selected rows was contacted, with a note "
-                                        "(Enter on a row does the same)")
-        self.outreach_button.clicked.connect(lambda: self.mark_outreach_done())
+        self.outreach_button = QPushButton("Log outreach…")
+        self.outreach_button.setAccessibleName("Log outreach")
+        self.outreach_button.setToolTip("Record how the families of the selected children were contacted, what "
+                                        "came of it and when to try again (Enter on a row does the same)")
+        self.outreach_button.clicked.connect(lambda: self.log_outreach())
         actions.addWidget(self.outreach_button)
         self.export_button = QPushButton("Export…")
         self.export_button.setAccessibleName("Export the worklist")
-        self.export_button.setToolTip("Save the rows shown to Excel (.xlsx) or CSV for outreach calls and letters")
+        self.export_button.setToolTip("Save the children shown (one row each, with the last outreach) to Excel "
+                                      "(.xlsx) or CSV for calls and letters")
         self.export_button.clicked.connect(lambda: self.export())
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
@@ -365,9 +458,11 @@ class CareGapsPage(Page):
         failures = table.attrs.get("failures") or {}
         note = f" {len(failures)} measure(s) could not be evaluated." if failures else ""
         name = self.practice_combo.currentText()
+        gaps = int(table["gap_count"].sum()) if len(table) else 0
         self.subtitle.setText(
-            f"{len(table):,} care gaps at {name} in {result.query.period.label}, as of "
-            f"{result.query.as_of.isoformat()}. Select rows and mark outreach done; sort by any column.{note}")
+            f"{len(table):,} children with {gaps:,} care gaps at {name} in {result.query.period.label}, as of "
+            f"{result.query.as_of.isoformat()}. Select a child for each gap and why; log outreach for the "
+            f"selected children.{note}")
         if len(table):
             self.state.setCurrentIndex(self.STATE_TABLE)
             self._fit_columns()
@@ -376,28 +471,29 @@ class CareGapsPage(Page):
             self.state.setCurrentIndex(self.STATE_EMPTY)
         self._update_counts()
         self._update_actions()
-        self.status_message.emit(f"{len(table):,} care gaps")
+        self._on_selection()
+        self.status_message.emit(f"{len(table):,} children with care gaps")
         self.loaded.emit(result)
 
     def _fit_columns(self) -> None:
         """Columns as wide as their content (first rows); "Missing" takes the rest, at least MISSING_MIN."""
         header = self.table.horizontalHeader()
         head_metrics = header.fontMetrics()
-        missing = COLUMN_INDEX["missing"]
+        missing = COLUMN_INDEX["gaps"]
         for column in range(self.model.columnCount()):
             if column == missing:
                 continue
             title = self.model.headerData(column, Qt.Orientation.Horizontal)
             # sizeHintForColumn reads the first rows only (resize-contents precision) and counts the padding
             width = max(self.table.sizeHintForColumn(column) + 4, head_metrics.horizontalAdvance(title) + 34)
-            if column == COLUMN_INDEX["outreach_on"]:  # often empty at first: room for a mark made later
-                width = max(width, self.table.fontMetrics().horizontalAdvance("✓ 2026-12-31") + 28)
-            header.resizeSection(column, min(width, 180))
+            if column == COLUMN_INDEX["last_outreach"]:  # often empty at first: room for an attempt logged later
+                width = max(width, self.table.fontMetrics().horizontalAdvance("2026-12-31 call: no answer") + 16)
+            header.resizeSection(column, min(width, 200))
         self._fit_missing()
 
     def _fit_missing(self) -> None:
         header = self.table.horizontalHeader()
-        missing = COLUMN_INDEX["missing"]
+        missing = COLUMN_INDEX["gaps"]
         others = sum(header.sectionSize(c) for c in range(self.model.columnCount()) if c != missing)
         header.resizeSection(missing, max(self.MISSING_MIN, self.table.viewport().width() - others))
 
@@ -420,13 +516,17 @@ class CareGapsPage(Page):
             combo.blockSignals(True)
             while combo.count() > 1:
                 combo.removeItem(1)
-            values = sorted({str(v) for v in table[key].dropna() if str(v)}) if key in table else []
+            if key == "measure":
+                source = self.result.worklist.gaps if self.result is not None else table
+                titles = dict(zip(source["measure"], source["measure_title"], strict=True)) if len(source) else {}
+                values = sorted(titles)
+            else:
+                values = sorted({str(v) for v in table[key].dropna() if str(v)}) if key in table else []
             for value in values:
                 label = value.capitalize() if key == "status" else value
                 combo.addItem(label, value)
                 if key == "measure":
-                    title = table.loc[table["measure"] == value, "measure_title"].iloc[0]
-                    combo.setItemData(combo.count() - 1, str(title), Qt.ItemDataRole.ToolTipRole)
+                    combo.setItemData(combo.count() - 1, str(titles[value]), Qt.ItemDataRole.ToolTipRole)
             i = combo.findData(kept) if kept is not None else 0
             combo.setCurrentIndex(max(i, 0))
             combo.blockSignals(False)
@@ -449,6 +549,10 @@ class CareGapsPage(Page):
         self.proxy.set_hide_done(hide)
         self._filters_changed()
 
+    def _on_follow_up(self, only: bool) -> None:
+        self.proxy.set_follow_up_only(only)
+        self._filters_changed()
+
     def _filters_changed(self) -> None:
         self._update_counts()
         self._update_actions()
@@ -462,8 +566,11 @@ class CareGapsPage(Page):
         statuses = self.model.keys("status")[mask]
         counts = {status: int(np.count_nonzero(statuses == status)) for status in ("overdue", "open", "upcoming")}
         counts["done"] = int(np.count_nonzero(self.model.keys("done")[mask]))
+        counts["follow_up"] = int(np.count_nonzero(self.model.keys("follow_up")[self.proxy.mask(
+            self.model, ignore=("status", "follow_up"))]))
         for tile, key in ((self.overdue_tile, "overdue"), (self.open_tile, "open"),
-                          (self.upcoming_tile, "upcoming"), (self.done_tile, "done")):
+                          (self.upcoming_tile, "upcoming"), (self.done_tile, "done"),
+                          (self.follow_up_tile, "follow_up")):
             tile.set_value(f"{counts[key]:,}")
 
     def _update_actions(self) -> None:
@@ -476,40 +583,61 @@ class CareGapsPage(Page):
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return [index.data(ROW_ROLE) for index in rows]
 
+    # --- the selected child ------------------------------------------------------------------
+    def _on_selection(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1 and self.result is not None:
+            pid = int(rows[0]["patient_id"])
+            attempts = self.result.attempts
+            self.detail.show_child(rows[0], worklist_service.child_detail(self.result.worklist, pid),
+                                   attempts[attempts["patient_id"] == pid])
+        else:
+            self.detail.show_nothing(len(rows))
+        self._update_actions()
+
     # --- outreach -----------------------------------------------------------------------------
-    def mark_outreach_done(self, note: str | None = None) -> Task | None:
-        """Record outreach for the selected rows' (patient, measure); asks for the note unless given."""
+    def log_outreach(self, attempt: Attempt | None = None) -> Task | None:
+        """Log one outreach attempt for each selected child; asks for method, outcome, follow-up and note
+        unless ``attempt`` is given."""
         rows = self.selected_rows()
         if not rows or (self.write_task is not None and not self.write_task.is_done):
             return None
-        pairs = list(dict.fromkeys((int(r["patient_id"]), str(r["measure"])) for r in rows))
-        if note is None:
-            who = rows[0]["patient_name"] if len(pairs) == 1 else f"{len(pairs)} patients/measures"
-            dialog = OutreachDialog(f"Outreach for {who} ({', '.join(sorted({m for _, m in pairs}))}).", self)
+        patients = list(dict.fromkeys(int(r["patient_id"]) for r in rows))
+        if attempt is None:
+            who = rows[0]["patient_name"] if len(patients) == 1 else f"{len(patients)} children"
+            dialog = OutreachDialog(f"Outreach for {who}.", self)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
-            note = dialog.note.toPlainText()
-        on = dt.date.today()  # outreach is recorded on the day it is done, whatever the reference day
+            attempt = dialog.attempt()
         self.action_message.setText("Saving outreach…")
-        task = self.session.write(save_outreach, self.session.ctx, pairs, note.strip(), on, label="Recording outreach",
-                                  on_finished=lambda saved: self._on_outreach_saved(saved, on, note.strip()),
-                                  on_failed=self._on_action_failed)
+        task = self.session.write(save_outreach, self.session.ctx, patients, attempt, label="Recording outreach",
+                                  on_finished=self._on_outreach_saved, on_failed=self._on_action_failed)
         task.done.connect(self._update_actions)
         self.write_task = task
         self._update_actions()
         return task
 
-    def _on_outreach_saved(self, outcome: OutreachSaved, on: dt.date, note: str) -> None:
-        saved = outcome.pairs
-        rows = sum(self.model.mark_outreach(patient_id, measure, on, note) for patient_id, measure in saved)
-        if self.hide_done_check.isChecked():
+    def _on_outreach_saved(self, outcome: OutreachSaved) -> None:
+        a = outcome.attempt
+        text = outreach_service.attempt_text(a.method, a.outcome, a.on)
+        today = dt.date.today()
+        for patient_id in outcome.patient_ids:
+            self.model.mark_attempt(patient_id, text, a.on, a.outcome, a.follow_up, today)
+        if self.result is not None and outcome.patient_ids:
+            new = pd.DataFrame({"activity_id": pd.Series([-1] * len(outcome.patient_ids), dtype="int64"),
+                                "patient_id": pd.Series(outcome.patient_ids, dtype="int64"), "measure": None,
+                                "activity_date": a.on, "note": a.note, "performed_by": self.session.ctx.username,
+                                "method": a.method, "outcome": a.outcome, "follow_up_date": a.follow_up})
+            attempts = pd.concat([new, self.result.attempts], ignore_index=True) if len(self.result.attempts) else new
+            self.result = dataclasses.replace(self.result, attempts=attempts)
+        if self.hide_done_check.isChecked() or self.follow_up_check.isChecked():
             self.proxy.refresh_filter()
         self._update_counts()
-        self.action_message.setText(
-            f"Outreach recorded for {len(saved)} patient/measure pair{'s' if len(saved) != 1 else ''} "
-            f"({rows} row{'s' if rows != 1 else ''}).")
-        self.shown_already(outcome.change)  # the rows are marked: no need to evaluate the worklist again
-        self.outreach_saved.emit(len(saved))
+        n = len(outcome.patient_ids)
+        self.action_message.setText(f"Outreach logged for {n} child{'ren' if n != 1 else ''}: {a.outcome}.")
+        self.shown_already(outcome.change)  # the rows are updated: no need to evaluate the worklist again
+        self._on_selection()
+        self.outreach_saved.emit(n)
 
     def _on_action_failed(self, message: str) -> None:
         self.action_message.setText(f"Not saved: {message}")
@@ -530,11 +658,11 @@ class CareGapsPage(Page):
         target = Path(path)
         if target.suffix.lower() not in (".xlsx", ".csv"):
             target = target.with_suffix(".xlsx")
-        table = self.result.table.iloc[self.model.shown_positions()]  # the rows shown, in the order shown
-        table.attrs = dict(self.result.table.attrs)
+        # the children shown, in the order shown, with their outreach as it stands now
+        table = pd.DataFrame(self.model.rows()).iloc[np.flatnonzero(self.model.shown_mask())]
         self.action_message.setText(f"Exporting {len(table):,} rows…")
-        task = self.session.tasks.run(write_export, self.session.ctx, table, target, label="Exporting care gaps",
-                                      write=True)
+        task = self.session.tasks.run(write_export, self.session.ctx, self.result.worklist, table, target,
+                                      label="Exporting care gaps", write=True)
         task.finished.connect(lambda n: self._on_exported(target, n))
         task.failed.connect(self._on_action_failed)
         task.done.connect(self._update_actions)
@@ -546,6 +674,86 @@ class CareGapsPage(Page):
         self.action_message.setText(f"Exported {rows:,} rows to {path.name}.")
         self.status_message.emit(f"Exported {rows:,} care gaps to {path}")
         self.exported.emit(path, rows)
+
+
+class ChildDetail(QWidget):
+    """The selected child's gaps and why (measure, rate, what is missing, due) and outreach attempts."""
+
+    GAP_HEADERS = ("Gap", "Measure", "What is missing", "Due by", "Status", "Rate")
+    ATTEMPT_HEADERS = ("Day", "Method", "Outcome", "Follow up", "Note", "By")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 0, 0, 0)
+        self.title = QLabel("")
+        self.title.setObjectName("sectionTitle")
+        self.title.setWordWrap(True)
+        self.title.setAccessibleName("Selected child")
+        layout.addWidget(self.title)
+        self.gaps = self._table("Gaps of the selected child", self.GAP_HEADERS)
+        layout.addWidget(self.gaps, 3)
+        self.attempts_title = QLabel("Outreach attempts")
+        self.attempts_title.setObjectName("sectionTitle")
+        layout.addWidget(self.attempts_title)
+        self.attempts = self._table("Outreach attempts of the selected child", self.ATTEMPT_HEADERS)
+        layout.addWidget(self.attempts, 2)
+        self.show_nothing(0)
+
+    @staticmethod
+    def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
+        table = QTableWidget(0, len(headers))
+        table.setAccessibleName(name)
+        table.setHorizontalHeaderLabels(list(headers))
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        table.verticalHeader().setVisible(False)
+        table.setWordWrap(True)
+        table.setShowGrid(False)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def show_nothing(self, selected: int) -> None:
+        self.title.setText("Select a child to see each gap and why." if selected == 0 else
+                           f"{selected} children selected: Log outreach records one attempt for each.")
+        self.gaps.setRowCount(0)
+        self.attempts.setRowCount(0)
+
+    def show_child(self, row: dict[str, Any], gaps: pd.DataFrame, attempts: pd.DataFrame) -> None:
+        self.title.setText(f"{cell_text(row.get('patient_name'))} · MRN {cell_text(row.get('mrn'))} · born "
+                           f"{cell_text(row.get('birth_date'))} — {cell_text(row.get('gap_count'))} gap(s), from "
+                           f"{len(gaps)} measure rate row(s)" + _contact_line(row))
+        self._fill(self.gaps, [[g.item, g.measure, g.missing, g.due_date, g.status, g.group_title]
+                               for g in gaps.itertuples(index=False)])
+        self._fill(self.attempts, [[a.activity_date, a.method, a.outcome, a.follow_up_date, a.note, a.performed_by]
+                                   for a in attempts.itertuples(index=False)])
+        self.attempts_title.setText(f"Outreach attempts ({len(attempts)})")
+
+    @staticmethod
+    def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
+        table.setRowCount(len(rows))
+        for i, values in enumerate(rows):
+            for j, value in enumerate(values):
+                item = QTableWidgetItem(cell_text(value))
+                item.setToolTip(cell_text(value))
+                table.setItem(i, j, item)
+        table.resizeColumnsToContents()
+        for j in range(table.columnCount()):
+            table.setColumnWidth(j, min(table.columnWidth(j), 220))
+
+    def gap_texts(self) -> list[str]:
+        items = (self.gaps.item(i, 0) for i in range(self.gaps.rowCount()))
+        return [item.text() if item is not None else "" for item in items]
+
+
+def _contact_line(row: dict[str, Any]) -> str:
+    """``"\nPhone 555-0101 · Guardian Ana Rivera · Spanish · prefers text"`` (what is known), or ''."""
+    parts = [f"Phone {cell_text(row.get('phone'))}" if row.get("phone") else "",
+             f"Guardian {cell_text(row.get('guardian'))}" if row.get("guardian") else "",
+             cell_text(row.get("language")) if row.get("language") not in (None, "Unknown") else "",
+             f"prefers {cell_text(row.get('contact_method'))}" if row.get("contact_method") else ""]
+    text = " · ".join(p for p in parts if p)
+    return f"\n{text}" if text else ""
 
 
 def _qdate(day: dt.date) -> QDate:

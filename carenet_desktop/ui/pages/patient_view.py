@@ -40,7 +40,8 @@ from ..widgets import StateStack, card, heading, list_table, paragraph
 FIELDS = (
     ("mrn", "MRN"), ("birth", "Born"), ("age", "Age"), ("sex", "Sex"), ("race", "Race"),
     ("ethnicity", "Ethnicity"), ("language", "Language"), ("payer", "Payer"), ("zip", "ZIP code"),
-    ("pcp", "Primary care"), ("practice", "Practice"), ("coverage", "Coverage"),
+    ("pcp", "Primary care"), ("practice", "Practice"), ("coverage", "Coverage"), ("phone", "Phone"),
+    ("guardian", "Guardian"), ("contact", "Contact by"),
 )
 
 
@@ -192,6 +193,7 @@ class PatientView(QWidget):
             "race": labels["race"], "ethnicity": labels["ethnicity"], "language": labels["language"],
             "payer": labels["payer"], "zip": d.zip_code or "–", "pcp": d.pcp or "–",
             "practice": f"{d.practice_code} · {d.practice_name}", "coverage": coverage_text,
+            "phone": d.phone or "–", "guardian": d.guardian or "–", "contact": d.contact_method or "–",
         }
         for key, text in values.items():
             label = self.values[key]

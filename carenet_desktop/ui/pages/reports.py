@@ -98,11 +98,11 @@ class ReportDone:
 def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest) -> ReportDone:
     """Runs on a worker: the one service call that writes the report."""
     # imported here: reportlab, signing and FHIR cost start-up time and are wanted only when a report is made
-    from ...services.gaps import export_care_gaps
     from ...services.measure_report import export_measure_report
     from ...services.reports import network_pdf, scorecard_pdf
     from ...services.results_export import export_results
     from ...services.submissions import export_submission
+    from ...services.worklist import export_child_worklist
 
     ctx = dataclasses.replace(ctx, progress=progress)
     r, path, period = request, request.path, request.period
@@ -116,8 +116,8 @@ def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest)
         table = export_results(ctx, period, path, [r.practice] if r.practice else None)
         detail = f"{len(table):,} rows"
     elif r.kind == "gaps":
-        table = export_care_gaps(ctx, path, period, r.practice)
-        detail = f"{len(table):,} care gaps (confidential)"
+        worklist = export_child_worklist(ctx, path, period, r.practice)
+        detail = f"{len(worklist.children):,} children with care gaps (confidential)"
     elif r.kind == "submission":
         sub = export_submission(ctx, r.practice or "", period, path)
         detail = f"{sub.rows:,} rows, {sub.suppressed:,} small cells suppressed, signed"
