@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from ..services.entry import EntryResult
 from ..services.lookup import EntryChoices, ProviderChoice
-from .forms import FieldErrors, date_edit, error_label, submit_on_enter, to_date
+from .date_field import DateField
+from .forms import FieldErrors, error_label, submit_on_enter
 
 VISIT_SYSTEMS = (("cpt", "CPT"), ("hcpcs", "HCPCS"), ("snomed", "SNOMED CT"))
 RESULTS = (("", "(score only)"), ("positive", "Positive / at risk"), ("negative", "Negative / no risk"),
@@ -87,7 +88,7 @@ class EntryForm(QWidget):
         outer.addLayout(self.form)
         self.general_error = error_label(f"{self.title} form")
         self.errors = FieldErrors(self.general_error, {})
-        self.date = date_edit("Date", "The day it happened (not in the future, not before birth)", today)
+        self.date = DateField("Date", "The day it happened (not in the future, not before birth)", today, today)
 
     def _row(self, text: str, widget: QWidget, *fields: str) -> QLabel:
         label = QLabel(text)
@@ -98,6 +99,8 @@ class EntryForm(QWidget):
             self.form.addRow("", err)
             for name in fields:
                 self.errors.labels[name] = err
+            if isinstance(widget, DateField):  # a service's message about the old date goes once it is changed
+                widget.changed.connect(err.hide)
         return label
 
     def _finish(self) -> None:
@@ -122,6 +125,18 @@ class EntryForm(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.save_button.setEnabled(not busy)
+
+    def date_fields(self) -> list[DateField]:
+        return [self.date]
+
+    def unreadable_date(self) -> DateField | None:
+        """The first date field whose text is not a date (its note says why): the form cannot be saved."""
+        return next((f for f in self.date_fields() if not f.is_valid()), None)
+
+    def set_birth_date(self, birth: dt.date | None) -> None:
+        """The chosen patient's birth date, for the warning on a day before it."""
+        for field in self.date_fields():
+            field.set_birth_date(birth)
 
     # --- overridden per form ---------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -171,7 +186,7 @@ class VisitForm(EntryForm):
         self.setTabOrder(self.code, self.system)
 
     def values(self) -> dict[str, Any]:
-        return {"date": to_date(self.date), "code": self.code.text(), "code_system": self.system.currentData(),
+        return {"date": self.date.date(), "code": self.code.text(), "code_system": self.system.currentData(),
                 "display": self.display.text(), "reason_code": self.reason.text() or None,
                 "provider_id": self.provider.currentData()}
 
@@ -214,7 +229,7 @@ class ImmunizationForm(EntryForm):
 
     def values(self) -> dict[str, Any]:
         given = not self.not_given.isChecked()
-        return {"date": to_date(self.date), "cvx": self.cvx.text(), "given": given,
+        return {"date": self.date.date(), "cvx": self.cvx.text(), "given": given,
                 "not_given_reason": None if given else (self.reason.currentData() or ""),
                 "lot_number": self.lot.text(), "provider_id": self.provider.currentData()}
 
@@ -255,7 +270,7 @@ class ScreeningForm(EntryForm):
                 score = float(text.replace(",", "."))
             except ValueError:
                 score = text  # the service says what is wrong with it
-        return {"date": to_date(self.date), "instrument": self.instrument.currentData() or None, "score": score,
+        return {"date": self.date.date(), "instrument": self.instrument.currentData() or None, "score": score,
                 "result": self.result.currentData() or None, "provider_id": self.provider.currentData()}
 
     def describe(self, values: dict[str, Any]) -> str:
@@ -304,7 +319,7 @@ class ActivityForm(EntryForm):
         text = self.activity_type.currentText().strip()
         key = self.activity_type.currentData() if text == self.activity_type.itemText(
             self.activity_type.currentIndex()) else None
-        return {"activity_type": str(key or text), "minutes": self.minutes.value(), "date": to_date(self.date),
+        return {"activity_type": str(key or text), "minutes": self.minutes.value(), "date": self.date.date(),
                 "performed_by": self.performed_by.text(), "notes": self.notes.text()}
 
     def describe(self, values: dict[str, Any]) -> str:
@@ -337,9 +352,9 @@ class AggregateForm(EntryForm):
         self.measure.setMinimumContentsLength(24)
         self._row("&Measure", self.measure, "measure_id")
         start, end = _month_before(today)
-        self.period_start = date_edit("Period from", "First day of the period counted", start)
+        self.period_start = DateField("Period from", "First day of the period counted", start, today)
         self._row("&From", self.period_start, "period_start")
-        self.period_end = date_edit("Period through", "Last day of the period counted", end)
+        self.period_end = DateField("Period through", "Last day of the period counted", end, today)
         self._row("Throu&gh", self.period_end, "period_end")
         self.denominator = _count("Denominator", "Children eligible for the measure in the period")
         self._row("&Denominator", self.denominator, "denominator")
@@ -355,10 +370,16 @@ class AggregateForm(EntryForm):
         self._finish()
 
     def values(self) -> dict[str, Any]:
-        return {"measure_id": self.measure.currentData() or None, "period_start": to_date(self.period_start),
-                "period_end": to_date(self.period_end), "denominator": self.denominator.value(),
+        return {"measure_id": self.measure.currentData() or None, "period_start": self.period_start.date(),
+                "period_end": self.period_end.date(), "denominator": self.denominator.value(),
                 "numerator": self.numerator.value(), "exclusions": self.exclusions.value(),
                 "exceptions": self.exceptions.value(), "note": self.note.text()}
+
+    def date_fields(self) -> list[DateField]:
+        return [self.period_start, self.period_end]
+
+    def set_birth_date(self, birth: dt.date | None) -> None:
+        """Counts are for the practice, not a patient: no birth date applies."""
 
     def describe(self, values: dict[str, Any]) -> str:
         return (f"{values['measure_id']} {values['numerator']:,}/{values['denominator']:,} for "

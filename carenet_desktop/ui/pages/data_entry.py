@@ -330,6 +330,8 @@ class DataEntryPage(Page):
     def choose_patient(self, match: PatientMatch | None, *, keep_text: bool = False) -> None:
         self.patient = match
         self.patient_error.hide()
+        for form in self.forms.values():
+            form.set_birth_date(match.birth_date if match else None)
         if match is None:
             if not keep_text:
                 self.patient_edit.clear()
@@ -346,6 +348,11 @@ class DataEntryPage(Page):
 
     def submit(self, form: EntryForm) -> Task | None:
         if self.busy():
+            return None
+        unreadable = form.unreadable_date()
+        if unreadable is not None:  # never saved as another day: the note beside the field says what is wrong
+            self.action_message.setText(f"Not saved: {unreadable.reading().error}")
+            unreadable.setFocus()
             return None
         values = form.values()
         description = form.describe(values)
