@@ -189,8 +189,8 @@ def test_an_immunization_recorded_in_data_entry_changes_the_scorecard_and_its_dr
     assert page.patient is not None and page.patient.mrn == dose["mrn"]
     form = page.forms["immunization"]
     page.tabs.setCurrentWidget(form)
-    form.date.setDate(QDate(dose["date"].year, dose["date"].month, dose["date"].day))
-    qtbot.keyClicks(form.cvx, dose["cvx"])
+    form.date.set_date(dose["date"])
+    qtbot.keyClicks(form.cvx.edit, dose["cvx"])
     with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
         qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     assert saved.args[1].ok, saved.args[1].errors

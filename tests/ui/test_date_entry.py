@@ -81,9 +81,9 @@ def test_a_visit_date_typed_is_shown_as_understood_and_saved_as_that_day(page, q
     assert form.date.message() == ("understood", "Sunday 15 June 2025")
     assert form.date.note.text() == "Sunday 15 June 2025" and form.date.note.isVisible()
     qtbot.keyClick(form.date.edit, Qt.Key.Key_Tab)
-    assert QApplication.focusWidget() is form.code
+    assert QApplication.focusWidget() is form.code.edit
     assert form.date.text() == "2025-06-15"  # leaving the field writes the same day in ISO
-    qtbot.keyClicks(form.code, "99392")
+    qtbot.keyClicks(form.code.edit, "99392")
     _, result = _submit_with_enter(page, qtbot, form.code)
     assert result.ok
     with page.session.ctx.db.session() as s:
@@ -98,7 +98,7 @@ def test_2010_01_01_is_saved_as_2010_01_01(page, qtbot) -> None:  # type: ignore
     _type_date(qtbot, form.date, "2010-01-01")
     assert form.date.message() == ("understood", "Friday 1 January 2010")
     form.code.setFocus()
-    qtbot.keyClicks(form.code, "99392")
+    qtbot.keyClicks(form.code.edit, "99392")
     _, result = _submit_with_enter(page, qtbot, form.code)
     assert result.ok
     with page.session.ctx.db.session() as s:
@@ -111,7 +111,7 @@ def test_an_impossible_date_is_refused_beside_the_field_and_nothing_is_saved(pag
     _pick_patient(page, qtbot, "NORTH-2")
     form = page.forms["encounter"]
     form.code.setFocus()
-    qtbot.keyClicks(form.code, "99392")
+    qtbot.keyClicks(form.code.edit, "99392")
     _type_date(qtbot, form.date, "2026-13-45")
     kind, text = form.date.message()
     assert kind == "error" and text.startswith("There is no month 13")
@@ -145,7 +145,7 @@ def test_the_services_message_about_a_date_goes_once_the_date_is_changed(page, q
     _pick_patient(page, qtbot, "NORTH-0")
     form = page.forms["encounter"]
     form.code.setFocus()
-    qtbot.keyClicks(form.code, "99392")
+    qtbot.keyClicks(form.code.edit, "99392")
     _type_date(qtbot, form.date, "2026-07-04")  # a warning only: the service has the last word
     _, result = _submit_with_enter(page, qtbot, form.code)
     assert not result.ok and form.errors.shown() == {"date": "Cannot be in the future."}
