@@ -38,6 +38,7 @@ from ...services import practices as practice_service
 from ...services.changes import Change
 from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
+from ...wording import count
 from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
 from ..session import Session
 from ..tasks import Task
@@ -532,7 +533,7 @@ class CareGapsPage(Page):
             target = target.with_suffix(".xlsx")
         table = self.result.table.iloc[self.model.shown_positions()]  # the rows shown, in the order shown
         table.attrs = dict(self.result.table.attrs)
-        self.action_message.setText(f"Exporting {len(table):,} rows…")
+        self.action_message.setText(f"Exporting {count(len(table), 'row')}…")
         task = self.session.tasks.run(write_export, self.session.ctx, table, target, label="Exporting care gaps",
                                       write=True)
         task.finished.connect(lambda n: self._on_exported(target, n))
@@ -543,7 +544,7 @@ class CareGapsPage(Page):
         return task
 
     def _on_exported(self, path: Path, rows: int) -> None:
-        self.action_message.setText(f"Exported {rows:,} rows to {path.name}.")
+        self.action_message.setText(f"Exported {count(rows, 'row')} to {path.name}.")
         self.status_message.emit(f"Exported {rows:,} care gaps to {path}")
         self.exported.emit(path, rows)
 

@@ -34,6 +34,7 @@ from ...services.changes import Area
 from ...services.context import Progress, ServiceContext
 from ...services.evaluation import select_measures
 from ...services.practices import PracticeSummary, list_practices
+from ...wording import count
 from ..forms import ERROR_STYLE
 from ..session import Session
 from ..tasks import Task
@@ -114,13 +115,13 @@ def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest)
         detail = f"{done.pages} pages, practices {'named' if r.named else 'anonymised'}"
     elif r.kind == "results":
         table = export_results(ctx, period, path, [r.practice] if r.practice else None)
-        detail = f"{len(table):,} rows"
+        detail = count(len(table), "row")
     elif r.kind == "gaps":
         table = export_care_gaps(ctx, path, period, r.practice)
         detail = f"{len(table):,} care gaps (confidential)"
     elif r.kind == "submission":
         sub = export_submission(ctx, r.practice or "", period, path)
-        detail = f"{sub.rows:,} rows, {sub.suppressed:,} small cells suppressed, signed"
+        detail = f"{count(sub.rows, 'row')}, {count(sub.suppressed, 'small cell')} suppressed, signed"
     elif r.kind == "measurereport":
         export_measure_report(ctx, r.measure or "", period, path, [r.practice] if r.practice else None)
         detail = f"{r.measure} summary"
