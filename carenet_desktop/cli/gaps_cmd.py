@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def add_gap_arguments(p: argparse.ArgumentParser) -> None:
     """The worklist's options (shared with ``carenet export gaps``)."""
     p.add_argument("--practice", required=True, metavar="CODE", help="practice code")
-    p.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
+    p.add_argument("--measure", action="extend", nargs="+", metavar="ID", help="measure id (several, or repeated; default: all)")
     p.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31 "
                                     "(default: the calendar year of --as-of)")
     p.add_argument("--due-within", type=_days, metavar="DAYS",
@@ -62,8 +62,10 @@ def run_gaps(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Care gaps").progress()
+    bar = TerminalProgress("Care gaps")
+    ctx.progress = bar.progress()
     table = export_care_gaps(ctx, args.out, period, args.practice, args.measure, args.due_within, as_of)
+    bar.finish()
     counts = table["status"].value_counts()
     detail = ", ".join(f"{int(counts[s])} {s}" for s in ("overdue", "open", "upcoming") if s in counts)
     print(f"Wrote {len(table)} care gap(s) for practice {args.practice}, period {period.label}"

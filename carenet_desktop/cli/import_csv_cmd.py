@@ -73,10 +73,12 @@ def run_csv(args: argparse.Namespace) -> int:
 
             write_rejections(pv.problems, args.rejections)
         return 0
-    ctx.progress = TerminalProgress("import").progress()
+    bar = TerminalProgress("import")
+    ctx.progress = bar.progress()
     result = intake.import_file(ctx, args.file, args.kind, practice_code=args.practice, profile=args.profile,
                                 mapping=mapping, date_formats=formats, valid_rows_only=args.valid_rows_only,
                                 rejections=args.rejections, options=options, save_profile_as=args.save_profile)
+    bar.finish()
     report = f" (report: {result.rejections_path})" if result.rejections_path else ""
     if result.written:
         print(f"import {result.import_id}: {result.rows} rows, {result.added} added, {result.updated} updated, "
