@@ -40,6 +40,7 @@ from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.gaps import COLUMN_INDEX, ROW_ROLE, GapFilterProxy, GapTableModel, row_keys, rows_from_frame
+from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, paragraph
@@ -336,6 +337,13 @@ class CareGapsPage(Page):
             self.state.setCurrentIndex(self.STATE_EMPTY)
             return
         self.reload()
+
+    def printable(self) -> Printable | None:
+        """The worklist as filtered and sorted on screen (it holds names: printed for the outreach staff)."""
+        if self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable(f"Care gaps · {self.practice_combo.currentText()}", self.subtitle.text(), self.proxy,
+                         note="Confidential: names of children. Shred after use.")
 
     def current_query(self) -> GapQuery:
         qd = self.as_of_edit.date()

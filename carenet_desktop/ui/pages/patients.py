@@ -33,6 +33,7 @@ from ...services.patients import PatientDetail, PatientRow
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.patients import ROW_ROLE, PatientListModel
+from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -333,6 +334,13 @@ class PatientsPage(Page):
         """Back to the search results, with the opened patient's row still selected."""
         self.views.setCurrentIndex(self.VIEW_LIST)
         self.table.setFocus()
+
+    def printable(self) -> Printable | None:
+        """The search results as listed (the rows read so far), when the list is on screen."""
+        if self.views.currentIndex() != self.VIEW_LIST or self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable("Patients", self.count_label.text(), self.model,
+                         note="Confidential: names of children. Shred after use.")
 
     def is_showing_patient(self) -> bool:
         return self.views.currentIndex() == self.VIEW_PATIENT

@@ -38,6 +38,7 @@ from ..itemmodels.scorecard import (
     TREND_ROLE,
     ScorecardTableModel,
 )
+from ..printing import Printable
 from ..session import Session
 from ..settings import WindowState
 from ..sparklines import SparklineDelegate
@@ -241,6 +242,13 @@ class ScorecardsPage(Page):
         self.select_period(period)
         if not self.loaded_once:
             self.activate()
+
+    def printable(self) -> Printable | None:
+        """The scorecard as shown: the chosen practice's rates, sorted as on screen (not the trend sparklines)."""
+        if self.data is None or self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable(f"Scorecard · {self.practice_combo.currentText()}", self.subtitle.text(), self.proxy,
+                         frozenset({TREND_COLUMN}), "Status: " + "; ".join(f"{s.value}: {MEANING[s]}" for s in ORDER))
 
     def select_period(self, period: Period) -> None:
         """Show ``period`` (one the combo offers)."""
