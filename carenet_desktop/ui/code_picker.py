@@ -44,7 +44,7 @@ class CodePicker(QWidget):
         self.edit = QLineEdit()
         self.edit.setAccessibleName(name)
         self.edit.setToolTip(f"{tip}: type a name or a code, then choose from the list")
-        self.edit.setPlaceholderText(f"Name or {SYSTEM_NAMES.get(system, system)} code, e.g. {examples}")
+        self.edit.setPlaceholderText(f"Name or {SYSTEM_NAMES.get(system, system)} code")
         self.edit.setClearButtonEnabled(True)
         layout.addWidget(self.edit)
         self.note = QLabel("")
