@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from carenet_desktop.cli import build_parser, gaps_cmd
+from carenet_desktop.cli import UserError, build_parser, gaps_cmd
 from carenet_desktop.cli import main as cli_main
 from carenet_desktop.cli.common import TerminalProgress
 from tests.stores import demo_store
@@ -155,3 +155,16 @@ def test_measure_takes_several_ids_or_is_repeated(command: list[str]) -> None:
     repeated = parser.parse_args([*command, "--measure", "CMS117", "--measure", "LSC", "--measure", "W30"])
     mixed = parser.parse_args([*command, "--measure", "CMS117", "LSC", "--measure", "W30"])
     assert several.measure == repeated.measure == mixed.measure == ["CMS117", "LSC", "W30"]
+
+
+def test_an_error_after_a_bar_starts_on_a_line_of_its_own(demo_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def failing(args: argparse.Namespace) -> int:
+        TerminalProgress("Scorecard")(0.4, "Computing")
+        raise UserError("the period has no data")
+
+    monkeypatch.setattr(gaps_cmd, "run_gaps", failing)
+    assert run(["gaps", "--db", str(demo_db), "--practice", "P1", "--out", "g.csv"]) == 2
+    assert terminal.getvalue().splitlines()[-1] == "carenet: error: the period has no data"

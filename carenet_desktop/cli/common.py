@@ -16,6 +16,8 @@ from ..services.context import Progress, ServiceContext, ServiceError
 from ..services.users import authenticate, has_users
 
 USER_ENV = "CARENET_USER"
+#: the progress bars whose terminal line is open (drawn, not yet ended)
+_OPEN_BARS: list[TerminalProgress] = []
 PASSWORD_ENV = "CARENET_PASSWORD"
 #: ``1``: new stores made from the command line are plain, as with ``--no-encryption`` (scripts, the tests)
 NO_ENCRYPTION_ENV = "CARENET_NO_ENCRYPTION"
@@ -112,6 +114,16 @@ def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceC
         raise
 
 
+def end_progress_lines() -> None:
+    """End the line of every bar still drawn (an error message must not be glued to a bar at 40%)."""
+    while _OPEN_BARS:
+        bar = _OPEN_BARS.pop()
+        bar.stream.write("\n")
+        bar.stream.flush()
+        bar._line_open = False
+        bar._finished = True
+
+
 class TerminalProgress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
@@ -138,6 +150,10 @@ class TerminalProgress:
             bar = "#" * filled + "-" * (width - filled)
             self.stream.write(f"\r{self.label} [{bar}] {fraction * 100:5.1f}% {message[:50]:<50}")
             self._line_open = fraction < 1.0
+            if self._line_open and self not in _OPEN_BARS:
+                _OPEN_BARS.append(self)
+            elif not self._line_open and self in _OPEN_BARS:
+                _OPEN_BARS.remove(self)
             if fraction >= 1.0:
                 self.stream.write("\n")
                 self._finished = True
