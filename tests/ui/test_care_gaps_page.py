@@ -228,8 +228,8 @@ def test_changing_the_reference_day_reevaluates(page, qtbot) -> None:  # type: i
 
 
 def test_outreach_is_audited_under_the_signed_in_account_not_the_computers_user(demo_file, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from carenet_desktop.services.context import Progress
     from carenet_desktop.models import Patient
+    from carenet_desktop.services.context import Progress
     from carenet_desktop.services.users import authenticate, create_user
     from carenet_desktop.ui.pages.care_gaps import save_outreach
 
