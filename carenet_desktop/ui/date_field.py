@@ -110,9 +110,10 @@ class DateField(QWidget):
         self.edit.setToolTip(f"{tip}. Type 2025-06-15, 6/15/2025 or 06/15/25; Alt+Down opens a calendar")
         self.edit.setPlaceholderText("YYYY-MM-DD or M/D/YYYY")
         self.edit.setMaxLength(24)
+        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("0000-00-00") + 24)
         row.addWidget(self.edit, 1)
         self.calendar_button = QToolButton()
-        self.calendar_button.setText("Calendar")
+        self.calendar_button.setArrowType(Qt.ArrowType.DownArrow)  # compact beside a narrow field
         self.calendar_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         self.calendar_button.setAccessibleName(f"{name}: choose on a calendar")
         self.calendar_button.setToolTip("Choose the day on a calendar (Alt+Down)")
