@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ..interchange.tabular import KINDS
 from ..services import intake
+from ..wording import count
 from .common import TerminalProgress, open_context
 
 
@@ -66,7 +67,7 @@ def run_csv(args: argparse.Namespace) -> int:
         print("field\tcolumn\tdate format")
         for field, header in pv.mapping.mapping.items():
             print(f"{field}\t{header}\t{pv.mapping.date_formats.get(field, '')}")
-        print(f"{pv.total_rows} rows, {pv.rejected_rows} would be rejected")
+        print(f"{count(pv.total_rows, 'row')}, {pv.rejected_rows} would be rejected")
         _print_problems(pv.problems)
         if args.rejections:
             from ..interchange.tabular import write_rejections

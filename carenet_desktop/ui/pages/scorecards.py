@@ -29,6 +29,7 @@ from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
+from ...wording import count
 from .. import periods
 from ..itemmodels.scorecard import (
     COLUMNS,
@@ -460,8 +461,9 @@ class ScorecardsPage(Page):
         name = practice.name if practice else "this practice"
         patients = f" ({practice.patients:,} children)" if practice else ""
         self.subtitle.setText(
-            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
-            "measures, beside the network rate, the best-practice benchmark and the network target."
+            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {count(len(rows), 'rate')} of "
+            f"{count(len({r['measure'] for r in rows}), 'measure')}, beside the network rate, the best-practice "
+            "benchmark and the network target."
         )
         if rows:
             self.state.setCurrentIndex(self.STATE_TABLE)
