@@ -2,6 +2,7 @@
 """Set up and run CareNet Desktop from a source checkout, with nothing but Python 3.11+.
 
     python3 dev.py run [--newest]      create .venv if needed, install, open the app on the demo network
+                                       (first checks that Qt's X11 plugin finds its system libraries on Linux)
     python3 dev.py test [--newest] [pytest args]
                                        create .venv if needed, install with test extras, run the test suite
     python3 dev.py lint                ruff + import-linter + mypy
@@ -141,9 +142,102 @@ def _split_newest(args: list[str]) -> tuple[bool, list[str]]:
     return False, args
 
 
+# The shared libraries Qt's xcb platform plugin (the X11 window) loads from the system, by soname: the Debian
+# (apt) and Fedora (dnf) packages that provide them. PySide6's wheel bundles Qt itself, not these.
+QT_XCB_PACKAGES: dict[str, tuple[str, str]] = {
+    "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm"),
+    "libxcb-keysyms.so.1": ("libxcb-keysyms1", "xcb-util-keysyms"),
+    "libxcb-cursor.so.0": ("libxcb-cursor0", "xcb-util-cursor"),
+    "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image"),
+    "libxcb-render-util.so.0": ("libxcb-render-util0", "xcb-util-renderutil"),
+    "libxcb-util.so.1": ("libxcb-util1", "xcb-util"),
+    "libxcb-randr.so.0": ("libxcb-randr0", "libxcb"),
+    "libxcb-shm.so.0": ("libxcb-shm0", "libxcb"),
+    "libxcb-sync.so.1": ("libxcb-sync1", "libxcb"),
+    "libxcb-xfixes.so.0": ("libxcb-xfixes0", "libxcb"),
+    "libxcb-render.so.0": ("libxcb-render0", "libxcb"),
+    "libxcb-shape.so.0": ("libxcb-shape0", "libxcb"),
+    "libxcb-xkb.so.1": ("libxcb-xkb1", "libxcb"),
+    "libxcb-xinerama.so.0": ("libxcb-xinerama0", "libxcb"),
+    "libxcb-xinput.so.0": ("libxcb-xinput0", "libxcb"),
+    "libxcb-glx.so.0": ("libxcb-glx0", "libxcb"),
+    "libxcb.so.1": ("libxcb1", "libxcb"),
+    "libxkbcommon.so.0": ("libxkbcommon0", "libxkbcommon"),
+    "libxkbcommon-x11.so.0": ("libxkbcommon-x11-0", "libxkbcommon-x11"),
+    "libX11-xcb.so.1": ("libx11-xcb1", "libX11-xcb"),
+    "libX11.so.6": ("libx11-6", "libX11"),
+    "libSM.so.6": ("libsm6", "libSM"),
+    "libICE.so.6": ("libice6", "libICE"),
+    "libGL.so.1": ("libgl1", "libglvnd-glx"),
+    "libGLX.so.0": ("libglx0", "libglvnd-glx"),
+    "libOpenGL.so.0": ("libopengl0", "libglvnd-opengl"),
+    "libEGL.so.1": ("libegl1", "libglvnd-egl"),
+    "libfontconfig.so.1": ("libfontconfig1", "fontconfig"),
+    "libfreetype.so.6": ("libfreetype6", "freetype"),
+    "libglib-2.0.so.0": ("libglib2.0-0", "glib2"),
+    "libgthread-2.0.so.0": ("libglib2.0-0", "glib2"),
+    "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs"),
+}
+#: what `ldd` prints for a library the loader cannot find
+_NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """The sonames ``ldd`` reports as "not found", each once, in the order it names them."""
+    return list(dict.fromkeys(_NOT_FOUND.findall(ldd_output)))
+
+
+def install_advice(missing: list[str]) -> str:
+    """What to tell the person: which libraries are missing and the exact commands that install them."""
+    known = [name for name in missing if name in QT_XCB_PACKAGES]
+    unknown = [name for name in missing if name not in QT_XCB_PACKAGES]
+    lines = ["The Qt window cannot start: its X11 (xcb) platform plugin needs system libraries that are not "
+             "installed:", *(f"    {name}" for name in missing)]
+    if known:
+        apt = " ".join(dict.fromkeys(QT_XCB_PACKAGES[name][0] for name in known))
+        dnf = " ".join(dict.fromkeys(QT_XCB_PACKAGES[name][1] for name in known))
+        lines += ["Install them, then run `python3 dev.py run` again:",
+                  f"    Debian / Ubuntu:  sudo apt-get install {apt}",
+                  f"    Fedora:           sudo dnf install {dnf}"]
+    if unknown:
+        lines.append("Find the package providing " + ", ".join(unknown) +
+                     " with `apt-file search NAME` (Debian / Ubuntu) or `dnf provides NAME` (Fedora).")
+    lines.append("(The plugin was checked with ldd; QT_QPA_PLATFORM=offscreen skips the check.)")
+    return "\n".join(lines)
+
+
+def qt_xcb_plugin(env: Env) -> Path | None:
+    """PySide6's xcb platform plugin inside ``env`` (None when PySide6 has none there)."""
+    found = sorted(env.path.glob("lib/python3*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so"))
+    return found[-1] if found else None
+
+
+def check_qt_platform(plugin: Path | None, *, environ: dict[str, str] | None = None, platform: str | None = None,
+                      ldd: str = "ldd") -> str | None:
+    """The advice to print when Qt's xcb plugin would not load for want of system libraries, else None.
+
+    Only Linux's X11 window needs it: a non-Linux system, or a ``QT_QPA_PLATFORM`` naming another platform
+    first (offscreen, minimal, wayland...), skips the check; so does a system without ``ldd``."""
+    environ = dict(os.environ) if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    wanted = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip().lower()
+    if not platform.startswith("linux") or wanted not in ("", "xcb") or plugin is None:
+        return None
+    try:
+        result = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    missing = missing_libraries(result.stdout)
+    return install_advice(missing) if missing else None
+
+
 def run(args: list[str]) -> int:
     newest, args = _split_newest(args)
     env = ensure_venv("", newest)
+    problem = check_qt_platform(qt_xcb_plugin(env))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     return subprocess.call([str(env.python), "-m", "carenet_desktop", "gui", "--demo", *args], cwd=ROOT)
 
 

@@ -20,3 +20,10 @@ def resources_dir() -> Path:
 
 def resource(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
+
+
+def user_guide() -> Path:
+    """The user guide (Markdown, its screenshots beside it): ``docs/`` of the bundle or of the checkout."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    root = Path(bundle) if bundle else Path(__file__).resolve().parents[1]
+    return root / "docs" / "user-guide.md"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
 import shutil
+import sys
 
 import pytest
 
-from carenet_desktop.cli import gaps_cmd
+from carenet_desktop.cli import UserError, build_parser, gaps_cmd
 from carenet_desktop.cli import main as cli_main
+from carenet_desktop.cli.common import TerminalProgress
 from tests.stores import demo_store
 
 
@@ -123,3 +126,65 @@ def test_argument_validation() -> None:
     args = parser.parse_args(["gaps", "--practice", "P1", "--due-within", "30", "--as-of", "2026-01-02",
                               "--out", "g.xlsx"])
     assert (args.due_within, args.as_of, args.out.suffix) == (30, dt.date(2026, 1, 2), ".xlsx")
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal: the progress bar draws on one line with carriage returns."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_reaches_100_percent_and_wrote_starts_its_own_line(demo_db, tmp_path, capsys,
+                                                                      monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    rc = run(["gaps", "--db", str(demo_db), "--practice", _code(demo_db), "--measure", "LSC", "W30",
+              "--period", "2026", "--as-of", "2026-06-30", "--out", str(tmp_path / "gaps.csv")])
+    assert rc == 0
+    drawn = terminal.getvalue()
+    assert drawn.endswith("\n")  # the bar's line is ended before anything else is printed
+    last = drawn.rstrip("\n").split("\r")[-1]
+    assert "100.0%" in last and "#" * 30 in last
+    assert capsys.readouterr().out.startswith("Wrote ")
+
+
+def test_a_bar_left_short_of_100_percent_is_finished(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    terminal = _Terminal()
+    bar = TerminalProgress("Scorecard", stream=terminal)
+    bar(0.76, "Drawing the charts")
+    assert not terminal.getvalue().endswith("\n")  # the bar line is open ...
+    bar.finish()
+    assert terminal.getvalue().endswith("\n") and "100.0% Done" in terminal.getvalue().split("\r")[-1]
+    bar.finish()
+    bar(1.0, "again")
+    assert terminal.getvalue().count("100.0%") == 1  # ... and ended once
+    quiet = io.StringIO()  # not a terminal, nothing reported: finishing prints nothing either
+    TerminalProgress("Scorecard", stream=quiet).finish()
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("command", [
+    ["gaps", "--practice", "P1", "--out", "g.csv"],
+    ["measures", "evaluate", "--period", "2025"],
+    ["export", "results", "--period", "2025", "--out", "r.csv"],
+])
+def test_measure_takes_several_ids_or_is_repeated(command: list[str]) -> None:
+    parser = build_parser()
+    several = parser.parse_args([*command, "--measure", "CMS117", "LSC", "W30"])
+    repeated = parser.parse_args([*command, "--measure", "CMS117", "--measure", "LSC", "--measure", "W30"])
+    mixed = parser.parse_args([*command, "--measure", "CMS117", "LSC", "--measure", "W30"])
+    assert several.measure == repeated.measure == mixed.measure == ["CMS117", "LSC", "W30"]
+
+
+def test_an_error_after_a_bar_starts_on_a_line_of_its_own(demo_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def failing(args: argparse.Namespace) -> int:
+        TerminalProgress("Scorecard")(0.4, "Computing")
+        raise UserError("the period has no data")
+
+    monkeypatch.setattr(gaps_cmd, "run_gaps", failing)
+    assert run(["gaps", "--db", str(demo_db), "--practice", "P1", "--out", "g.csv"]) == 2
+    assert terminal.getvalue().splitlines()[-1] == "carenet: error: the period has no data"

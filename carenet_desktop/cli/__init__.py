@@ -23,7 +23,7 @@ from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..models.full_disk import FILE_DISK_FULL, is_disk_full
 from ..services.context import ServiceError
-from .common import SIGNED_IN_ATTR, close_opened, open_context
+from .common import SIGNED_IN_ATTR, close_opened, end_progress_lines, open_context
 from .gate import authorize, name_commands
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
@@ -107,10 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, SIGNED_IN_ATTR, ctx)
         return int(args.func(args) or 0)
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
+        end_progress_lines()
         message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)
         print(f"carenet: error: {message}", file=sys.stderr)
         return 2 if isinstance(exc, UserError) else 1
     except KeyboardInterrupt:
+        end_progress_lines()
         print("carenet: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: report it without its message, which may quote patient data
@@ -119,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if os.environ.get("CARENET_DEBUG"):
             raise
+        end_progress_lines()
         details = format_details(type(exc), exc.__traceback__, exc=exc)
         report = write_crash_report(details)
         print(f"carenet: unexpected error: {summary(type(exc), exc.__traceback__)}." + (f" A report without patient data was saved as {report}." if report else ""),

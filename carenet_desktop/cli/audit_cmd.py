@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from ..services.audit_export import export_audit, verify_audit
+from ..wording import count
 from .common import open_context
 
 
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def run_verify(args: argparse.Namespace) -> int:
     report = verify_audit(open_context(args))
     if report.intact:
-        print(f"Audit trail intact: {report.entries:,} entries, every keyed hash, link and the head's seal verified.")
+        print(f"Audit trail intact: {count(report.entries, 'entry', 'entries')}, every keyed hash, link and the head's seal verified.")
         print(f"Head: {report.head_hash} (compare with the head in a backup's manifest or a submission package: "
               "a trail rewritten since shows there)")
         return 0

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 from ..models.database import Database, PassphraseRequired, open_database, resolve_url, sqlite_path
@@ -15,6 +16,8 @@ from ..services.context import Progress, ServiceContext, ServiceError
 from ..services.users import authenticate, has_users
 
 USER_ENV = "CARENET_USER"
+#: the progress bars whose terminal line is open (drawn, not yet ended)
+_OPEN_BARS: list[TerminalProgress] = []
 PASSWORD_ENV = "CARENET_PASSWORD"
 #: ``1``: new stores made from the command line are plain, as with ``--no-encryption`` (scripts, the tests)
 NO_ENCRYPTION_ENV = "CARENET_NO_ENCRYPTION"
@@ -111,6 +114,16 @@ def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceC
         raise
 
 
+def end_progress_lines() -> None:
+    """End the line of every bar still drawn (an error message must not be glued to a bar at 40%)."""
+    while _OPEN_BARS:
+        bar = _OPEN_BARS.pop()
+        bar.stream.write("\n")
+        bar.stream.flush()
+        bar._line_open = False
+        bar._finished = True
+
+
 class TerminalProgress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
@@ -120,25 +133,60 @@ class TerminalProgress:
         self.tty = self.stream.isatty()
         self._last_print = 0.0
         self._last_message = ""
+        self._line_open = False  # a bar drawn on a terminal without its newline yet
+        self._shown = False  # anything written at all
+        self._finished = False
         self.started = time.perf_counter()
 
     def __call__(self, fraction: float, message: str) -> None:
+        if self._finished:
+            return
         now = time.perf_counter()
         if self.tty:
             if now - self._last_print < 0.1 and fraction < 1.0:
                 return
             width = 30
-            filled = int(width * fraction)
+            filled = int(width * min(max(fraction, 0.0), 1.0))
             bar = "#" * filled + "-" * (width - filled)
             self.stream.write(f"\r{self.label} [{bar}] {fraction * 100:5.1f}% {message[:50]:<50}")
+            self._line_open = fraction < 1.0
+            if self._line_open and self not in _OPEN_BARS:
+                _OPEN_BARS.append(self)
+            elif not self._line_open and self in _OPEN_BARS:
+                _OPEN_BARS.remove(self)
             if fraction >= 1.0:
                 self.stream.write("\n")
+                self._finished = True
             self.stream.flush()
+            self._shown = True
         elif message != self._last_message and (now - self._last_print >= 2.0 or fraction >= 1.0):
             self.stream.write(f"{self.label} {fraction * 100:5.1f}% {message}\n")
             self.stream.flush()
             self._last_message = message
+            self._shown = True
+            self._finished = fraction >= 1.0
         self._last_print = now
+
+    def finish(self, message: str = "Done") -> None:
+        """The work is done: the bar reaches 100% and its line ends, so what is printed next (e.g.
+        "Wrote ...") starts a line of its own, even when the work's last report was short of 100%."""
+        if self._finished:
+            return
+        if self.tty or self._shown:
+            self._last_print = 0.0
+            self._last_message = ""
+            self(1.0, message)
+        self._finished = True
 
     def progress(self) -> Progress:
         return Progress(self)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table: a header, a rule, and the rows in columns as wide as their widest cell."""
+    cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         summary = build_demo(ctx.db, practices=args.practices, patients=args.patients, seed=args.seed,
                              as_of=args.as_of, progress=bar.progress(), replace=args.replace)
         ensure_default_catalogue(ctx)  # the value sets the demo's codes belong to
+        bar.finish()
     except DemoError as exc:
         raise ServiceError(str(exc)) from exc
     finally:

@@ -16,7 +16,7 @@ from ..metrics.period import Period
 from ..services import keys as key_service
 from ..services.results_export import export_results
 from ..services.submissions import export_submission, list_submissions
-from .common import TerminalProgress, open_context
+from .common import TerminalProgress, open_context, text_table
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -39,8 +39,8 @@ def _register_export(subparsers: argparse._SubParsersAction, parent: argparse.Ar
     s.set_defaults(func=run_export_submission)
     r = sub.add_parser("results", parents=[parent], help="rates per measure and practice (.xlsx or .csv)")
     r.add_argument("--period", required=True)
-    r.add_argument("--practice", action="append", metavar="CODE", help="practice code (repeatable; default: all)")
-    r.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
+    r.add_argument("--practice", action="extend", nargs="+", metavar="CODE", help="practice code (several, or repeated; default: all)")
+    r.add_argument("--measure", action="extend", nargs="+", metavar="ID", help="measure id (several, or repeated; default: all)")
     r.add_argument("--format", choices=("xlsx", "csv"), help="default: from the --out suffix")
     r.add_argument("--out", required=True, type=Path, metavar="FILE")
     r.set_defaults(func=run_export_results)
@@ -54,7 +54,7 @@ def _register_export(subparsers: argparse._SubParsersAction, parent: argparse.Ar
                                    "audited; patients are referenced by their internal id only).")
     m.add_argument("--measure", required=True, metavar="ID")
     m.add_argument("--period", required=True)
-    m.add_argument("--practice", action="append", metavar="CODE", help="practice code (repeatable; default: network)")
+    m.add_argument("--practice", action="extend", nargs="+", metavar="CODE", help="practice code (several, or repeated; default: network)")
     m.add_argument("--subject-list", action="store_true", help="include the patients of each population")
     m.add_argument("--out", required=True, type=Path, metavar="FILE.json")
     m.set_defaults(func=run_export_measurereport)
@@ -108,8 +108,10 @@ def _output(path: Path, fmt: str | None) -> Path:
 
 def run_export_submission(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Submission").progress()
+    bar = TerminalProgress("Submission")
+    ctx.progress = bar.progress()
     result = export_submission(ctx, args.practice, _period(args.period), args.out)
+    bar.finish()
     print(f"Wrote {result.path}: practice {result.practice_code}, period {result.period.label}, {result.rows} rows "
           f"({result.suppressed} suppressed small cells), signed with key {result.key_fingerprint[:16]}")
     for measure_id, error in result.failures.items():
@@ -120,8 +122,10 @@ def run_export_submission(args: argparse.Namespace) -> int:
 def run_export_results(args: argparse.Namespace) -> int:
     out = _output(args.out, args.format)
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Results").progress()
+    bar = TerminalProgress("Results")
+    ctx.progress = bar.progress()
     table = export_results(ctx, _period(args.period), out, args.practice, args.measure)
+    bar.finish()
     print(f"Wrote {len(table)} result rows to {out}")
     failures = table.attrs.get("failures", {})
     for measure_id, error in failures.items():
@@ -195,5 +199,26 @@ def run_submissions(args: argparse.Namespace) -> int:
     if table.empty:
         print("No submissions imported yet: `carenet import submission FILE.zip ...`.")
         return 0
-    print(table.drop(columns=["measure_versions"]).to_string(index=False))
+    rows = []
+    for rec in table.to_dict("records"):
+        status = str(rec["status"])
+        if rec["superseded_by"] is not None and rec["superseded_by"] == rec["superseded_by"]:  # not None/NaN
+            status = f"{status} by #{int(rec['superseded_by'])}"
+        rows.append([f"#{rec['id']}", rec["practice_code"], rec["period"], status, f"{int(rec['rows']):,}",
+                     _when(rec["created_at"]), _when(rec["imported_at"]), rec["imported_by"] or "",
+                     key_service.format_fingerprint(str(rec["key_fingerprint"] or ""))[:21] + "…",
+                     "as expected" if rec["version_check"] == "as expected" else "differs (below)"])
+    print(text_table(["Submission", "Practice", "Period", "Status", "Rows", "Created", "Imported", "By", "Key",
+                      "Measure versions"], rows))
+    for rec in table.to_dict("records"):
+        if rec["version_check"] != "as expected":
+            print(f"#{rec['id']} ({rec['practice_code']}, {rec['period']}): {rec['version_check']}")
     return 0
+
+
+def _when(value: object) -> str:
+    """A timestamp to the minute ("2026-01-05 14:03"), or "" when there is none."""
+    if value is None or value != value:  # None or NaT/NaN
+        return ""
+    text = str(value)
+    return text[:16].replace("T", " ")

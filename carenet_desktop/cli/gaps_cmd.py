@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..metrics.period import Period
 from ..services.worklist import export_child_worklist
+from ..wording import count
 from .common import TerminalProgress, open_context
 
 
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def add_gap_arguments(p: argparse.ArgumentParser) -> None:
     """The worklist's options (shared with ``carenet export gaps``)."""
     p.add_argument("--practice", required=True, metavar="CODE", help="practice code")
-    p.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
+    p.add_argument("--measure", action="extend", nargs="+", metavar="ID", help="measure id (several, or repeated; default: all)")
     p.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31 "
                                     "(default: the calendar year of --as-of)")
     p.add_argument("--due-within", type=_days, metavar="DAYS",
@@ -66,15 +67,17 @@ def run_gaps(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Care gaps").progress()
+    bar = TerminalProgress("Care gaps")
+    ctx.progress = bar.progress()
     result = export_child_worklist(ctx, args.out, period, args.practice, args.measure, args.due_within, as_of,
                                    detail=args.detail)
+    bar.finish()
     rows = result.gaps if args.detail else result.children
     counts = rows["status"].value_counts()
     detail = ", ".join(f"{int(counts[s])} {s}" for s in ("overdue", "upcoming", "open") if s in counts)
-    what = (f"{len(result.gaps)} care gap row(s)" if args.detail else
-            f"{len(result.children)} child(ren) with {int(result.children['gap_count'].sum()) if len(rows) else 0} "
-            f"care gap(s)")
+    gaps = int(result.children["gap_count"].sum()) if len(rows) else 0
+    what = (count(len(result.gaps), "care gap row") if args.detail else
+            f"{count(len(result.children), 'child', 'children')} with {count(gaps, 'care gap')}")
     print(f"Wrote {what} for practice {args.practice}, period {period.label}"
           f"{f' ({detail})' if detail else ''} to {args.out}")
     failures = result.failures

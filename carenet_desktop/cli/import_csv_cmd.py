@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ..interchange.tabular import KINDS
 from ..services import intake
+from ..wording import count
 from .common import TerminalProgress, open_context
 
 
@@ -66,17 +67,19 @@ def run_csv(args: argparse.Namespace) -> int:
         print("field\tcolumn\tdate format")
         for field, header in pv.mapping.mapping.items():
             print(f"{field}\t{header}\t{pv.mapping.date_formats.get(field, '')}")
-        print(f"{pv.total_rows} rows, {pv.rejected_rows} would be rejected")
+        print(f"{count(pv.total_rows, 'row')}, {pv.rejected_rows} would be rejected")
         _print_problems(pv.problems)
         if args.rejections:
             from ..interchange.tabular import write_rejections
 
             write_rejections(pv.problems, args.rejections)
         return 0
-    ctx.progress = TerminalProgress("import").progress()
+    bar = TerminalProgress("import")
+    ctx.progress = bar.progress()
     result = intake.import_file(ctx, args.file, args.kind, practice_code=args.practice, profile=args.profile,
                                 mapping=mapping, date_formats=formats, valid_rows_only=args.valid_rows_only,
                                 rejections=args.rejections, options=options, save_profile_as=args.save_profile)
+    bar.finish()
     report = f" (report: {result.rejections_path})" if result.rejections_path else ""
     if result.written:
         print(f"import {result.import_id}: {result.rows} rows, {result.added} added, {result.updated} updated, "

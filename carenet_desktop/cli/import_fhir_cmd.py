@@ -23,8 +23,10 @@ def register_import(subparsers: argparse._SubParsersAction, parent: argparse.Arg
 
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Import").progress()
+    bar = TerminalProgress("Import")
+    ctx.progress = bar.progress()
     result = import_fhir(ctx, args.paths, practice_code=args.practice, strict=args.strict)
+    bar.finish()
     print(f"FHIR import #{result.import_id}: {result.summary}")
     for problem in result.problems:
         print(f"  {problem}")

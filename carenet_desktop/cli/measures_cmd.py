@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     when.add_argument("--period", help="2025, 2025-Q3, 2025-07 or 2025-01-01..2025-12-31")
     when.add_argument("--start", type=_date, help="first day of the period (with --end)")
     ev.add_argument("--end", type=_date, help="last day of the period (with --start)")
-    ev.add_argument("--measure", action="append", metavar="ID", help="measure id (repeatable; default: all)")
-    ev.add_argument("--practice", action="append", metavar="CODE", help="practice code (repeatable; default: all)")
+    ev.add_argument("--measure", action="extend", nargs="+", metavar="ID", help="measure id (several, or repeated; default: all)")
+    ev.add_argument("--practice", action="extend", nargs="+", metavar="CODE", help="practice code (several, or repeated; default: all)")
     ev.add_argument("--patient-results", type=Path, metavar="FILE.csv",
                     help="write one row per patient x measure x group")
     ev.add_argument("--summary", type=Path, metavar="FILE", help="write totals and rates (.csv or .json)")
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     ev.add_argument("--stratify", choices=STRATIFY_FIELDS, help="split the totals by a patient stratum")
     ev.add_argument("--rolling", action="store_true",
                     help="also the 12 rolling 12-month periods ending each month up to the period's end (trend)")
-    ev.add_argument("--measure-version", action="append", metavar="VERSION",
+    ev.add_argument("--measure-version", action="extend", nargs="+", metavar="VERSION",
                     help="force a measure version instead of the one in force for the period (for comparison): "
                          "ID=VERSION, a version (e.g. 0.3.000) or a year (2025: the versions in force then); "
                          "repeatable")
@@ -137,8 +137,10 @@ def _period(args: argparse.Namespace) -> Period:
 def run_evaluate(args: argparse.Namespace) -> int:
     period = _period(args)
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Evaluate").progress()
+    bar = TerminalProgress("Evaluate")
+    ctx.progress = bar.progress()
     evaluation = evaluate(ctx, period, args.measure, args.practice, versions=args.measure_version)
+    bar.finish()
     print(f"Evaluated {len(evaluation.measures)} measure(s) for {evaluation.patient_count} patient(s), "
           f"period {period.label}")
     for measure in evaluation.measures:

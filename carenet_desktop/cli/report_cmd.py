@@ -38,15 +38,19 @@ def _period(text: str) -> Period:
 
 def run_scorecard(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Scorecard").progress()
+    bar = TerminalProgress("Scorecard")
+    ctx.progress = bar.progress()
     done = scorecard_pdf(ctx, args.practice, _period(args.period), args.out, trends=not args.no_trends)
+    bar.finish()
     print(f"Wrote {done.path} ({done.pages} pages; figures {done.compute_seconds:.1f} s, PDF {done.render_seconds:.1f} s)")
     return 0
 
 
 def run_network(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    ctx.progress = TerminalProgress("Network report").progress()
+    bar = TerminalProgress("Network report")
+    ctx.progress = bar.progress()
     done = network_pdf(ctx, _period(args.period), args.out, named=args.named, trends=not args.no_trends)
+    bar.finish()
     print(f"Wrote {done.path} ({done.pages} pages; figures {done.compute_seconds:.1f} s, PDF {done.render_seconds:.1f} s)")
     return 0

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     add = sub.add_parser("add", parents=[parent], help="create an account (the first one: a network administrator)")
     add.add_argument("username")
     add.add_argument("--role", required=True, help="network_admin, practice_manager, clinician or analyst")
-    add.add_argument("--practice", action="append", default=[], metavar="CODE", help="a practice granted (repeatable)")
+    add.add_argument("--practice", action="extend", nargs="+", default=[], metavar="CODE", help="a practice granted (several, or repeated)")
     add.add_argument("--name", help="display name")
     add.set_defaults(func=run_add)
     ls = sub.add_parser("list", parents=[parent], help="the accounts, their roles and practices")

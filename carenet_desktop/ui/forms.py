@@ -1,14 +1,13 @@
-"""Form pieces the entry screens share: date fields, the red message under a field, and the map from a
+"""Form pieces the entry screens share: the red message under a field and the map from a
 service's ``FieldError(field, message)`` to the label beside the widget it is about."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDateEdit, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from ..services.entry import EntryResult
 
@@ -23,25 +22,6 @@ def error_label(name: str) -> QLabel:
     label.setAccessibleName(f"{name} error")
     label.hide()
     return label
-
-
-def qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def date_edit(name: str, tip: str, today: dt.date) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    edit.setAccessibleName(name)
-    edit.setToolTip(tip)
-    edit.setDate(qdate(today))
-    return edit
-
-
-def to_date(edit: QDateEdit) -> dt.date:
-    d = edit.date()
-    return dt.date(d.year(), d.month(), d.day())
 
 
 class FieldErrors:

@@ -39,6 +39,7 @@ from ..services.context import Progress, ServiceContext, ServiceError
 from ..services.intake import ImportResult, import_file, preview_file
 from ..services.intake_mapping import KIND_LABELS, FileMapping, inspect_file, save_rejection_report
 from ..services.practices import PracticeSummary, list_practices
+from ..wording import count
 from .forms import ERROR_STYLE
 from .itemmodels.records import RecordColumn, RecordTableModel
 from .session import Session
@@ -454,7 +455,7 @@ class CheckPage(_WaitingPage):
         labels = {f.name: f.label for f in field_specs(preview.mapping.kind)}
         formats = ", ".join(f"{labels.get(name, name)} as {DATE_FORMATS.get(fmt, (fmt,))[0]}"
                             for name, fmt in sorted(preview.mapping.date_formats.items()))
-        text = f"{preview.total_rows:,} rows; "
+        text = f"{count(preview.total_rows, 'row')}; "
         text += f"{rejected:,} would be rejected (below, with why)." if rejected else "every row is valid."
         if formats:
             text += f" Dates read: {formats}."
@@ -575,12 +576,14 @@ class SummaryPage(QWizardPage):
 
 def summary_text(result: ImportResult) -> str:
     if not result.written:
-        return (f"Nothing was written: {result.rejected:,} of {result.rows:,} rows were rejected. Fix them in the "
+        return (f"Nothing was written: {result.rejected:,} of {count(result.rows, 'row')} "
+                f"{'was' if result.rejected == 1 else 'were'} rejected. Fix them in the "
                 "file and import it again.")
     text = (f"Imported {result.file_name}: {result.added:,} added, {result.updated:,} updated, "
             f"{result.unchanged:,} already up to date, in {result.seconds:.1f} s.")
     if result.rejected:
-        text += f" {result.rejected:,} rows were left out (below, with why); save the report to fix them."
+        text += (f" {count(result.rejected, 'row')} {'was' if result.rejected == 1 else 'were'} left out (below, "
+                 "with why); save the report to fix them.")
     return text + " The import can be undone from the import history."
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -19,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME, __version__
 from ..services.permissions import role_allows
+from .help import ShortcutsDialog, UserGuideDialog
 from .pages import HOME_PAGE, PAGE_CLASSES, Page
 from .pages.network import NetworkPage, Overview
+from .printing import landscape, print_to
 from .resources import icon
 from .session import Session
 from .settings import WindowState
@@ -68,6 +71,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.pages: dict[str, Page] = {}
+        #: Go ▸ a page, with its shortcut (Ctrl+1 ...)
+        self.page_actions: list[QAction] = []
         self._page_status: dict[str, str] = {}
         #: the pages the signed-in role may use; the others are not offered (an analyst sees no patients)
         self.allowed_pages: set[str] = set()
@@ -91,8 +96,10 @@ class MainWindow(QMainWindow):
             if shortcut and allowed:
                 action = QAction(page.title, self)
                 action.setShortcut(QKeySequence(shortcut))
+                action.setToolTip(page.tooltip)
                 action.triggered.connect(lambda _checked=False, pid=page.page_id: self.show_page(pid))
                 self.addAction(action)
+                self.page_actions.append(action)
         self.navigation.currentRowChanged.connect(self._on_navigation_row)
 
         self.network_page: NetworkPage = self.pages[NetworkPage.page_id]  # type: ignore[assignment]
@@ -141,6 +148,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.print_action = file_menu.addAction("&Print…")
+        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_action.setToolTip("Print the table of this screen (scorecard, care gaps, patients), with a "
+                                     "preview; the print dialog also saves it as PDF")
+        self.print_action.triggered.connect(lambda: self.print_current())
+        file_menu.aboutToShow.connect(self._update_print_action)
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -149,7 +163,16 @@ class MainWindow(QMainWindow):
         refresh.setShortcut(QKeySequence.StandardKey.Refresh)
         refresh.setToolTip("Read the current screen's data again")
         refresh.triggered.connect(self.refresh_current)
+        go_menu = self.menuBar().addMenu("&Go")
+        for action in self.page_actions:
+            go_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        guide = help_menu.addAction("&User guide")
+        guide.setShortcut(QKeySequence.StandardKey.HelpContents)
+        guide.triggered.connect(self.show_user_guide)
+        shortcuts = help_menu.addAction("&Keyboard shortcuts")
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addSeparator()
         about = help_menu.addAction(f"&About {APP_NAME}")
         about.triggered.connect(self._about)
 
@@ -265,6 +288,42 @@ class MainWindow(QMainWindow):
     def _on_active_tasks(self, count: int) -> None:
         self.task_label.setVisible(count > 0)
         self.task_progress.setVisible(count > 0)
+
+    # --- printing and help ----------------------------------------------------------------------
+    def _update_print_action(self) -> None:
+        self.print_action.setEnabled(self.current_page().printable() is not None)
+
+    def print_current(self, printer: QPrinter | None = None) -> bool:
+        """Print the current page's table: to ``printer`` as given (tests, a PDF), else through a preview
+        (whose print button opens the print dialog). False when the page has nothing to print now."""
+        printable = self.current_page().printable()
+        if printable is None:
+            self.statusBar().showMessage("Nothing to print on this screen: the scorecard, care gaps and "
+                                         "patient list can be printed.")
+            return False
+        if printer is not None:
+            print_to(printable, printer)
+            return True
+        # the dialog does not own its printer: kept here as long as the dialog (a dropped one crashes it)
+        self.printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        landscape(self.printer)
+        self.print_preview = QPrintPreviewDialog(self.printer, self)
+        self.print_preview.setWindowTitle(f"Print: {printable.title}")
+        self.print_preview.paintRequested.connect(lambda p: print_to(printable, p))
+        self.print_preview.open()
+        return True
+
+    def show_user_guide(self) -> UserGuideDialog:
+        self.guide_dialog = UserGuideDialog(self)
+        self.guide_dialog.show()
+        return self.guide_dialog
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        pages = [(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText), f"Go to {a.text()}")
+                 for a in self.page_actions]
+        self.shortcuts_dialog = ShortcutsDialog(pages, self)
+        self.shortcuts_dialog.open()
+        return self.shortcuts_dialog
 
     def _about(self) -> None:
         from .about import AboutDialog

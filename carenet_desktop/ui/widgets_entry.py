@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,15 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..services.code_choices import CodeChoice, CodeChoices
 from ..services.entry import EntryResult
 from ..services.lookup import EntryChoices, ProviderChoice
-from .forms import FieldErrors, date_edit, error_label, submit_on_enter, to_date
+from .code_picker import CodePicker, cvx_picker, instrument_picker, visit_picker
+from .date_field import DateField
+from .forms import FieldErrors, error_label, submit_on_enter
 
 VISIT_SYSTEMS = (("cpt", "CPT"), ("hcpcs", "HCPCS"), ("snomed", "SNOMED CT"))
 RESULTS = (("", "(score only)"), ("positive", "Positive / at risk"), ("negative", "Negative / no risk"),
            ("normal", "Normal"), ("abnormal", "Abnormal"))
-KIND_LABELS = {"developmental": "developmental", "autism": "autism", "depression": "depression",
-               "maternal-depression": "maternal depression", "social-needs": "social needs"}
 MAX_COUNT = 10_000_000
 
 
@@ -87,7 +88,7 @@ class EntryForm(QWidget):
         outer.addLayout(self.form)
         self.general_error = error_label(f"{self.title} form")
         self.errors = FieldErrors(self.general_error, {})
-        self.date = date_edit("Date", "The day it happened (not in the future, not before birth)", today)
+        self.date = DateField("Date", "The day it happened (not in the future, not before birth)", today, today)
 
     def _row(self, text: str, widget: QWidget, *fields: str) -> QLabel:
         label = QLabel(text)
@@ -98,6 +99,9 @@ class EntryForm(QWidget):
             self.form.addRow("", err)
             for name in fields:
                 self.errors.labels[name] = err
+            field = widget if isinstance(widget, DateField | CodePicker) else widget.findChild(CodePicker)
+            if field is not None:  # a service's message about the old value goes once it is changed
+                field.changed.connect(err.hide)
         return label
 
     def _finish(self) -> None:
@@ -122,6 +126,35 @@ class EntryForm(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.save_button.setEnabled(not busy)
+
+    def date_fields(self) -> list[DateField]:
+        return [self.date]
+
+    def unreadable_date(self) -> DateField | None:
+        """The first date field whose text is not a date (its note says why): the form cannot be saved."""
+        return next((f for f in self.date_fields() if not f.is_valid()), None)
+
+    def pickers(self) -> list[CodePicker]:
+        return []
+
+    def set_code_choices(self, codes: CodeChoices) -> None:
+        """The pickers' lists as this store uses them (the most used first)."""
+
+    def field_to_fix(self) -> tuple[QWidget, str] | None:
+        """The first field the form cannot be saved with, and why (shown beside it as typed)."""
+        date = self.unreadable_date()
+        if date is not None:
+            return date, date.reading().error
+        for picker in self.pickers():
+            problem = picker.problem()
+            if problem:
+                return picker, problem
+        return None
+
+    def set_birth_date(self, birth: dt.date | None) -> None:
+        """The chosen patient's birth date, for the warning on a day before it."""
+        for field in self.date_fields():
+            field.set_birth_date(birth)
 
     # --- overridden per form ---------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -154,11 +187,12 @@ class VisitForm(EntryForm):
         code_row = QWidget()
         code_layout = QHBoxLayout(code_row)
         code_layout.setContentsMargins(0, 0, 0, 0)
-        self.code = _line("Visit code", "The CPT, HCPCS or SNOMED CT code of the visit", "e.g. 99392")
+        self.code = visit_picker(CodeChoices().visits)
         self.system = _combo("Code system", "Which code system the code is from", VISIT_SYSTEMS)
         self.system.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         code_layout.addWidget(self.code, 1)
-        code_layout.addWidget(self.system)
+        code_layout.addWidget(self.system, 0, Qt.AlignmentFlag.AlignTop)
+        self.code.chosen.connect(self._on_code_chosen)
         self._row("C&ode", code_row, "code")
         code_row.setFocusProxy(self.code)
         self.display = _line("Visit description", "What the visit was (optional)", "e.g. Well-child visit, 1-4 years")
@@ -171,7 +205,7 @@ class VisitForm(EntryForm):
         self.setTabOrder(self.code, self.system)
 
     def values(self) -> dict[str, Any]:
-        return {"date": to_date(self.date), "code": self.code.text(), "code_system": self.system.currentData(),
+        return {"date": self.date.date(), "code": self.code.value(), "code_system": self.system.currentData(),
                 "display": self.display.text(), "reason_code": self.reason.text() or None,
                 "provider_id": self.provider.currentData()}
 
@@ -182,6 +216,18 @@ class VisitForm(EntryForm):
         for edit in (self.code, self.display, self.reason):
             edit.clear()
 
+    def pickers(self) -> list[CodePicker]:
+        return [self.code]
+
+    def set_code_choices(self, codes: CodeChoices) -> None:
+        self.code.set_choices(codes.visits)
+
+    def _on_code_chosen(self, choice: CodeChoice) -> None:
+        """A visit chosen by name brings its code system along."""
+        index = self.system.findData(choice.system)
+        if index >= 0:
+            self.system.setCurrentIndex(index)
+
 
 class ImmunizationForm(EntryForm):
     entity = "immunization"
@@ -190,8 +236,8 @@ class ImmunizationForm(EntryForm):
     def __init__(self, today: dt.date, choices: EntryChoices, parent: QWidget | None = None) -> None:
         super().__init__(today, parent)
         self._row("&Date", self.date, "date")
-        self.cvx = _line("Vaccine code", "The vaccine's CVX code", "CVX, e.g. 20 (DTaP) or 03 (MMR)")
-        self._row("Vaccine c&ode (CVX)", self.cvx, "cvx")
+        self.cvx = cvx_picker(CodeChoices().vaccines)
+        self._row("Vaccine (name or c&ode)", self.cvx, "cvx")
         self.not_given = QCheckBox("&Not given")
         self.not_given.setAccessibleName("Not given")
         self.not_given.setToolTip("The vaccine was due but not given: say why below")
@@ -214,18 +260,26 @@ class ImmunizationForm(EntryForm):
 
     def values(self) -> dict[str, Any]:
         given = not self.not_given.isChecked()
-        return {"date": to_date(self.date), "cvx": self.cvx.text(), "given": given,
+        return {"date": self.date.date(), "cvx": self.cvx.value(), "given": given,
                 "not_given_reason": None if given else (self.reason.currentData() or ""),
                 "lot_number": self.lot.text(), "provider_id": self.provider.currentData()}
 
     def describe(self, values: dict[str, Any]) -> str:
         what = "given" if values["given"] else f"not given ({values['not_given_reason']})"
-        return f"Vaccine CVX {values['cvx'].strip()} {what} on {values['date']:%Y-%m-%d}"
+        choice = self.cvx.choice()
+        name = f"{choice.name} (CVX {choice.code})" if choice else f"CVX {values['cvx'].strip()}"
+        return f"Vaccine {name} {what} on {values['date']:%Y-%m-%d}"
 
     def reset(self) -> None:
         self.cvx.clear()
         self.lot.clear()
         self.not_given.setChecked(False)
+
+    def pickers(self) -> list[CodePicker]:
+        return [self.cvx]
+
+    def set_code_choices(self, codes: CodeChoices) -> None:
+        self.cvx.set_choices(codes.vaccines)
 
 
 class ScreeningForm(EntryForm):
@@ -235,9 +289,7 @@ class ScreeningForm(EntryForm):
     def __init__(self, today: dt.date, choices: EntryChoices, parent: QWidget | None = None) -> None:
         super().__init__(today, parent)
         self._row("&Date", self.date, "date")
-        self.instrument = _combo("Instrument", "The standardized screening tool used",
-                                 (("", ""), *((c.key, f"{c.label} ({KIND_LABELS.get(c.group, c.group)})")
-                                              for c in choices.instruments)))
+        self.instrument = instrument_picker(CodeChoices().instruments)
         self._row("I&nstrument", self.instrument, "instrument")
         self.score = _line("Score", "The total score, if the tool has one (a number)", "e.g. 12")
         self._row("Sc&ore", self.score, "score")
@@ -255,17 +307,24 @@ class ScreeningForm(EntryForm):
                 score = float(text.replace(",", "."))
             except ValueError:
                 score = text  # the service says what is wrong with it
-        return {"date": to_date(self.date), "instrument": self.instrument.currentData() or None, "score": score,
+        return {"date": self.date.date(), "instrument": self.instrument.value() or None, "score": score,
                 "result": self.result.currentData() or None, "provider_id": self.provider.currentData()}
 
     def describe(self, values: dict[str, Any]) -> str:
-        label = self.instrument.currentText().split(" (")[0]
+        choice = self.instrument.choice()
+        label = choice.name.split(" (")[0] if choice else "Unnamed"
         result = values["result"] or (f"score {values['score']:g}" if isinstance(values["score"], float) else "")
         return f"{label} screening, {result}, on {values['date']:%Y-%m-%d}"
 
     def reset(self) -> None:
         self.score.clear()
         self.result.setCurrentIndex(0)
+
+    def pickers(self) -> list[CodePicker]:
+        return [self.instrument]
+
+    def set_code_choices(self, codes: CodeChoices) -> None:
+        self.instrument.set_choices(codes.instruments)
 
 
 class ActivityForm(EntryForm):
@@ -304,7 +363,7 @@ class ActivityForm(EntryForm):
         text = self.activity_type.currentText().strip()
         key = self.activity_type.currentData() if text == self.activity_type.itemText(
             self.activity_type.currentIndex()) else None
-        return {"activity_type": str(key or text), "minutes": self.minutes.value(), "date": to_date(self.date),
+        return {"activity_type": str(key or text), "minutes": self.minutes.value(), "date": self.date.date(),
                 "performed_by": self.performed_by.text(), "notes": self.notes.text()}
 
     def describe(self, values: dict[str, Any]) -> str:
@@ -337,9 +396,9 @@ class AggregateForm(EntryForm):
         self.measure.setMinimumContentsLength(24)
         self._row("&Measure", self.measure, "measure_id")
         start, end = _month_before(today)
-        self.period_start = date_edit("Period from", "First day of the period counted", start)
+        self.period_start = DateField("Period from", "First day of the period counted", start, today)
         self._row("&From", self.period_start, "period_start")
-        self.period_end = date_edit("Period through", "Last day of the period counted", end)
+        self.period_end = DateField("Period through", "Last day of the period counted", end, today)
         self._row("Throu&gh", self.period_end, "period_end")
         self.denominator = _count("Denominator", "Children eligible for the measure in the period")
         self._row("&Denominator", self.denominator, "denominator")
@@ -355,10 +414,16 @@ class AggregateForm(EntryForm):
         self._finish()
 
     def values(self) -> dict[str, Any]:
-        return {"measure_id": self.measure.currentData() or None, "period_start": to_date(self.period_start),
-                "period_end": to_date(self.period_end), "denominator": self.denominator.value(),
+        return {"measure_id": self.measure.currentData() or None, "period_start": self.period_start.date(),
+                "period_end": self.period_end.date(), "denominator": self.denominator.value(),
                 "numerator": self.numerator.value(), "exclusions": self.exclusions.value(),
                 "exceptions": self.exceptions.value(), "note": self.note.text()}
+
+    def date_fields(self) -> list[DateField]:
+        return [self.period_start, self.period_end]
+
+    def set_birth_date(self, birth: dt.date | None) -> None:
+        """Counts are for the practice, not a patient: no birth date applies."""
 
     def describe(self, values: dict[str, Any]) -> str:
         return (f"{values['measure_id']} {values['numerator']:,}/{values['denominator']:,} for "

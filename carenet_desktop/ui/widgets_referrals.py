@@ -24,11 +24,9 @@ from PySide6.QtWidgets import (
 
 from ..services.entry import EntryResult
 from ..services.referrals import ACTIVITY_TYPES, STEP_LABELS, OpenReferral
+from .date_field import DateField
 from .forms import ERROR_STYLE as _ERROR_STYLE
-from .forms import date_edit as _date_edit
 from .forms import error_label as _error_label
-from .forms import qdate as _qdate
-from .forms import to_date as _py
 from .itemmodels.referrals import REFERRAL_ROLE
 
 BADGES = {"help-me-grow": ("HMG", QColor("#e3f4e8"), QColor("#1e6b3a")),
@@ -143,8 +141,8 @@ class ReferralPanel(QFrame):
         self.step_combo = QComboBox()
         self.step_combo.setAccessibleName("Step")
         self.step_combo.setToolTip("Which step of the loop happened")
-        self.step_date = _date_edit("Step date", "The day the step happened (not in the future, and in order "
-                                                 "with the other steps)", today)
+        self.step_date = DateField("Step date", "The day the step happened (not in the future, and in order "
+                                               "with the other steps)", today, today)
         self.step_error = _error_label("Step")
         self.step_date_error = _error_label("Step date")
         self.step_button = QPushButton("Record step")
@@ -166,7 +164,7 @@ class ReferralPanel(QFrame):
                                    "No appointment available", "Insurance / cost barrier"])
         self.lost_reason.setAccessibleName("Reason lost to follow-up")
         self.lost_reason.setToolTip("Why the loop could not be closed (choose or type)")
-        self.lost_date = _date_edit("Lost date", "The day the loop was given up", today)
+        self.lost_date = DateField("Lost date", "The day the loop was given up", today, today)
         self.lost_reason_error = _error_label("Reason")
         self.lost_date_error = _error_label("Lost date")
         self.lost_button = QPushButton("Mark lost")
@@ -194,7 +192,7 @@ class ReferralPanel(QFrame):
         self.activity_minutes.setValue(15)
         self.activity_minutes.setAccessibleName("Minutes")
         self.activity_minutes.setToolTip("Time spent, in minutes")
-        self.activity_date = _date_edit("Activity date", "The day of the activity", today)
+        self.activity_date = DateField("Activity date", "The day of the activity", today, today)
         self.activity_note = QLineEdit()
         self.activity_note.setPlaceholderText("Note (optional)")
         self.activity_note.setAccessibleName("Activity note")
@@ -219,6 +217,9 @@ class ReferralPanel(QFrame):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         self.title.setMinimumWidth(1)
+        for field, error in ((self.step_date, self.step_date_error), (self.lost_date, self.lost_date_error),
+                             (self.activity_date, self.activity_date_error)):
+            field.changed.connect(error.hide)  # a message about the old date goes once it is changed
         self.set_referral(None)
 
     # --- showing --------------------------------------------------------------------------------
@@ -255,11 +256,12 @@ class ReferralPanel(QFrame):
             self.step_combo.addItem(STEP_LABELS[step], step)
         if not same:
             for edit in (self.step_date, self.lost_date, self.activity_date):
-                edit.setDate(_qdate(self.today))
+                edit.set_date(self.today)
+                edit.set_birth_date(ref.birth_date)
 
     def clear_errors(self) -> None:
         for label in self.findChildren(QLabel):
-            if label.styleSheet() == _ERROR_STYLE:
+            if label.styleSheet() == _ERROR_STYLE and not isinstance(label.parentWidget(), DateField):
                 label.clear()
                 label.hide()
 
@@ -283,17 +285,32 @@ class ReferralPanel(QFrame):
             button.setEnabled(not busy)
 
     # --- asking ---------------------------------------------------------------------------------
+    @staticmethod
+    def _readable(field: DateField) -> dt.date | None:
+        """The day typed; None (and the field focused, its note saying why) when it is not a date."""
+        day = field.date()
+        if day is None:
+            field.setFocus()
+        return day
+
     def _on_record_step(self) -> None:
-        self.record_step.emit(str(self.step_combo.currentData() or ""), _py(self.step_date))
+        day = self._readable(self.step_date)
+        if day is not None:
+            self.record_step.emit(str(self.step_combo.currentData() or ""), day)
 
     def _on_mark_lost(self) -> None:
-        self.mark_lost.emit(_py(self.lost_date), self.lost_reason.currentText().strip())
+        day = self._readable(self.lost_date)
+        if day is not None:
+            self.mark_lost.emit(day, self.lost_reason.currentText().strip())
 
     def _on_record_activity(self) -> None:
+        day = self._readable(self.activity_date)
+        if day is None:
+            return
         text = self.activity_type.currentText().strip()
         key = self.activity_type.currentData() if text == self.activity_type.itemText(
             self.activity_type.currentIndex()) else None
-        self.record_activity.emit(str(key or text), self.activity_minutes.value(), _py(self.activity_date),
+        self.record_activity.emit(str(key or text), self.activity_minutes.value(), day,
                                   self.activity_note.text().strip())
 
 

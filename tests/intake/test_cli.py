@@ -47,7 +47,7 @@ def test_preview_writes_nothing(db: str, tmp_path: Path, capsys: pytest.CaptureF
     path = write_csv(tmp_path / "v.csv", ["Pat ID", "DOS", "CPT Code"], [["M001", "01/02/2024", "99392"]])
     assert main(["--db", db, "import", "csv", str(path), "--kind", "encounters", "--preview"]) == 0
     out = capsys.readouterr().out
-    assert "date\tDOS\tus" in out and "1 rows, 0 would be rejected" in out
+    assert "date\tDOS\tus" in out and "1 row, 0 would be rejected" in out
     from carenet_desktop.models.database import open_database
     from carenet_desktop.services.context import ServiceContext
 

@@ -89,7 +89,13 @@ def test_resubmission_supersedes_and_history_lists_both(dbs, tmp_path, capsys) -
     assert "supersedes submission 1" in capsys.readouterr().out
     assert main(["submissions", "--db", office]) == 0
     history = capsys.readouterr().out
-    assert "superseded" in history and "current" in history
+    lines = history.splitlines()
+    assert lines[0].split() == ["Submission", "Practice", "Period", "Status", "Rows", "Created", "Imported", "By",
+                                "Key", "Measure", "versions"]
+    assert set(lines[1]) <= {"-", " "}  # a rule under the header, then a row per package, newest first
+    assert lines[2].startswith("#2 ") and " current " in lines[2]
+    assert lines[3].startswith("#1 ") and " superseded by #2 " in lines[3]
+    assert "NaN" not in history and "None" not in history and "measure_versions" not in history
 
 
 @pytest.mark.parametrize("damage", ["tampered-byte", "removed-file", "traversal"])

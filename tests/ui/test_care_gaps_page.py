@@ -275,3 +275,27 @@ def test_changing_the_reference_day_reevaluates(page, qtbot) -> None:  # type: i
     assert page.result.query.as_of == earlier
     rows = _shown(page)
     assert rows and all((r["status"] == "overdue") == (r["due_date"] < earlier) for r in rows)
+
+
+def test_outreach_is_audited_under_the_signed_in_account_not_the_computers_user(demo_file, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.models import Patient
+    from carenet_desktop.services.context import Progress
+    from carenet_desktop.services.users import authenticate, create_user
+    from carenet_desktop.ui.pages.care_gaps import save_outreach
+
+    copy = tmp_path / "accounts.db"
+    shutil.copy(demo_file, copy)
+    db = open_database(copy)
+    try:
+        create_user(ServiceContext(db, username="setup"), "mgarcia", "a long enough pass phrase", "network-admin")
+        user = authenticate(db, "mgarcia", "a long enough pass phrase")
+        ctx = ServiceContext(db, username="root", user=user)  # as the window makes it: the OS user, then the account
+        with db.session() as s:
+            patient_id = s.scalars(select(Patient.id).order_by(Patient.id)).first()
+        save_outreach(Progress(), ctx, [(patient_id, "CMS117")], "Letter sent", AS_OF)
+        with db.session() as s:
+            entry = s.scalars(select(AuditLog).where(AuditLog.entity == "care_activity")).one()
+            act = s.scalars(select(CareActivity).where(CareActivity.activity_type == "outreach")).one()
+        assert (entry.username, act.performed_by) == ("mgarcia", "mgarcia")
+    finally:
+        db.dispose()

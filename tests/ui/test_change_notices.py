@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
@@ -189,8 +189,8 @@ def test_an_immunization_recorded_in_data_entry_changes_the_scorecard_and_its_dr
     assert page.patient is not None and page.patient.mrn == dose["mrn"]
     form = page.forms["immunization"]
     page.tabs.setCurrentWidget(form)
-    form.date.setDate(QDate(dose["date"].year, dose["date"].month, dose["date"].day))
-    qtbot.keyClicks(form.cvx, dose["cvx"])
+    form.date.set_date(dose["date"])
+    qtbot.keyClicks(form.cvx.edit, dose["cvx"])
     with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
         qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     assert saved.args[1].ok, saved.args[1].errors
@@ -213,7 +213,7 @@ def test_closing_a_referral_loop_on_the_board_changes_the_ref_row(window, demo, 
     panel = board.panel
     panel.step_combo.setCurrentIndex(panel.step_combo.findData("closed"))
     closed = PLACED + dt.timedelta(days=10)
-    panel.step_date.setDate(QDate(closed.year, closed.month, closed.day))
+    panel.step_date.set_date(dt.date(closed.year, closed.month, closed.day))
     with qtbot.waitSignals([board.saved, board.loaded], timeout=WAIT):  # the board reads the loops again
         qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
     assert demo["referral_id"] not in {r.id for step in board.columns for r in board.column_referrals(step)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 from sqlalchemy import func, select
 
@@ -80,16 +80,19 @@ def test_visit_typed_with_inline_error_fixed_saved_and_undone(page, qtbot) -> No
     _pick_patient(page, qtbot, "garc")
     assert page.patient.mrn == "NORTH-1" and "Garcia, Sofia" in page.patient_info.text()
     form = page.forms["encounter"]
-    assert page.tabs.currentWidget() is form and form.date.date() == QDate(2026, 6, 30)  # today by default
+    assert page.tabs.currentWidget() is form and form.date.date() == TODAY  # today by default
     form.date.setFocus()
     qtbot.waitUntil(form.date.hasFocus)
-    for _section in range(3):  # Tab steps through year, month, day, then on to the next field
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
-        if not form.date.hasFocus():
-            break
-    assert QApplication.focusWidget() is form.code  # the tab order follows the form
-    qtbot.keyClicks(form.code, "9939")  # one digit short
-    qtbot.keyClick(form.code, Qt.Key.Key_Tab)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # from the date straight on to the code
+    assert QApplication.focusWidget() is form.code.edit  # the tab order follows the form
+    qtbot.keyClicks(form.code.edit, "9939")  # one digit short: five visits start so, none is chosen
+    assert form.code.problem() == "5 visits match “9939”: choose one from the list (Down arrow)."
+    assert form.code.note.text() == form.code.problem()  # said beside the field as typed
+    qtbot.keyClick(form.code.edit, Qt.Key.Key_Return)
+    assert page.write_task is None and _count(page, Encounter) == 0  # not saved: nothing sent to the service
+    assert page.action_message.text().startswith("Not saved: 5 visits match")
+    qtbot.keyClicks(form.code.edit, "X")  # the shape of a code, not in the list: the service checks it
+    qtbot.keyClick(form.code.edit, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is form.system
     entity, result = _submit_with_enter(page, qtbot, form.code)
     assert entity == "encounter" and not result.ok
@@ -99,13 +102,16 @@ def test_visit_typed_with_inline_error_fixed_saved_and_undone(page, qtbot) -> No
     row_code, _ = form.form.getWidgetPosition(form.code.parentWidget())
     assert row == row_code + 1 and error.isVisible()  # right under the code field
     assert form.code.hasFocus() and _count(page, Encounter) == 0
-    qtbot.keyClicks(form.code, "2")
+    qtbot.keyClick(form.code.edit, Qt.Key.Key_Backspace)
+    assert not error.isVisible()  # the message about the old code goes as it is changed
+    qtbot.keyClicks(form.code.edit, "2")
+    assert form.code.note.text().startswith("Well-child visit, established, 1-4 years: ")
     _, result = _submit_with_enter(page, qtbot, form.code)
     assert result.ok and form.errors.shown() == {} and not error.isVisible()
     with page.session.ctx.db.session() as s:
         visit = s.get(Encounter, result.id)
         assert (visit.code, visit.start.date(), visit.patient_id) == ("99392", TODAY, page.patient.id)
-    assert form.code.text() == "" and page.saved_model.rowCount() == 1
+    assert form.code.edit.text() == "" and page.saved_model.rowCount() == 1
     assert "Visit 99392 on 2026-06-30 — Garcia, Sofia (MRN NORTH-1)" in page.action_message.text()
     assert page.undo_button.isEnabled()
     with qtbot.waitSignal(page.undone, timeout=WAIT) as blocker:
@@ -120,7 +126,7 @@ def test_visit_typed_with_inline_error_fixed_saved_and_undone(page, qtbot) -> No
 def test_saving_without_a_patient_says_so_beside_the_patient_field(page, qtbot) -> None:  # type: ignore[no-untyped-def]
     form = page.forms["encounter"]
     form.code.setFocus()
-    qtbot.keyClicks(form.code, "99392")
+    qtbot.keyClicks(form.code.edit, "99392")
     _, result = _submit_with_enter(page, qtbot, form.code)
     assert not result.ok and page.patient_error.text() == "Choose a patient." and page.patient_error.isVisible()
 
@@ -131,8 +137,8 @@ def test_immunization_not_given_needs_its_reason(page, qtbot) -> None:  # type: 
     page.tabs.setCurrentWidget(page.forms["immunization"])
     form = page.forms["immunization"]
     form.cvx.setFocus()
-    qtbot.keyClicks(form.cvx, "20")
-    qtbot.keyClick(form.cvx, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # the "Not given" mnemonic
+    qtbot.keyClicks(form.cvx.edit, "20")
+    qtbot.keyClick(form.cvx.edit, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # the "Not given" mnemonic
     qtbot.waitUntil(form.not_given.isChecked, timeout=WAIT)  # a mnemonic "clicks" after a short animation
     assert form.reason.isEnabled()
     _, result = _submit_with_enter(page, qtbot, form.cvx)
@@ -150,10 +156,10 @@ def test_screening_instruments_from_the_vocabulary_and_score_checked(page, qtbot
     _pick_patient(page, qtbot, "NORTH-3")
     form = page.forms["observation"]
     page.tabs.setCurrentWidget(form)
-    names = [form.instrument.itemText(i) for i in range(form.instrument.count())]
+    names = [c.label for c in form.instrument.choices]
     for label in ("ASQ-3", "M-CHAT-R/F", "SWYC", "EPDS", "PHQ-2", "PHQ-9A", "AHC HRSN", "PRAPARE"):
         assert any(n.startswith(label + " (") for n in names), label
-    form.instrument.setCurrentIndex(form.instrument.findData("m-chat-r-f"))
+    form.instrument.edit.setText("M-CHAT")
     form.score.setFocus()
     qtbot.keyClicks(form.score, "many")
     _submit_with_enter(page, qtbot, form.score)
@@ -186,7 +192,7 @@ def test_activity_and_aggregate_then_undo_twice(page, qtbot) -> None:  # type: i
 
     agg = page.forms["aggregate_entry"]
     page.tabs.setCurrentWidget(agg)
-    assert (agg.period_start.date(), agg.period_end.date()) == (QDate(2026, 5, 1), QDate(2026, 5, 31))
+    assert (agg.period_start.date(), agg.period_end.date()) == (dt.date(2026, 5, 1), dt.date(2026, 5, 31))
     agg.measure.setCurrentIndex(agg.measure.findData("LSC"))
     agg.denominator.setValue(10)
     agg.numerator.setValue(12)

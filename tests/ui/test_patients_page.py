@@ -7,9 +7,10 @@ from PySide6.QtCore import Qt
 
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.patients import search_patients
-from carenet_desktop.ui.itemmodels.patients import PatientListModel
+from carenet_desktop.ui.itemmodels.patients import PatientListModel, status_in_words
 from carenet_desktop.ui.pages.patients import PatientsPage
 from carenet_desktop.ui.session import Session
+from carenet_desktop.wording import count
 from tests.patient_records import AS_OF
 
 WAIT = 20_000
@@ -129,3 +130,42 @@ def test_the_patient_models_pass_qt_model_tester(qtbot, qtmodeltester, hand_stor
     qtmodeltester.check(page.patient_view.measure_model)
     empty = PatientListModel()
     qtmodeltester.check(empty)
+
+
+def test_statuses_on_the_timeline_are_words_not_fhir_codes(qtbot, hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
+    page = _page(qtbot, db)
+    with qtbot.waitSignal(page.patient_loaded, timeout=WAIT) as loaded:
+        page.open_patient(hand.mateo)
+    view = page.patient_view
+    raw = {e.status for e in loaded.args[0].timeline}
+    assert "not-done" in raw  # the store keeps FHIR's codes ...
+    status_column = view.timeline_model.columnCount() - 1
+    shown = {view.timeline_model.index(r, status_column).data() for r in range(view.timeline_model.rowCount())}
+    assert "Not done" in shown  # ... the page says them in words
+    assert not shown & {"not-done", "finished", "completed", "entered-in-error", "in-progress"}
+    assert status_in_words("finished") == "Done" and status_in_words("some-new-code") == "Some new code"
+
+
+def test_enter_opens_the_only_patient_found_and_counts_are_singular(qtbot, hand_store) -> None:  # type: ignore[no-untyped-def]
+    db, hand = hand_store
+    page = _page(qtbot, db)
+    messages: list[str] = []
+    page.status_message.connect(messages.append)
+    _search(qtbot, page, "rivera")
+    assert not page.is_showing_patient()
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)  # three found: Enter does not choose for you
+    assert not page.is_showing_patient() and messages[-1] == "3 patients found"
+    page.search_edit.clear()
+    qtbot.keyClicks(page.search_edit, "H-1002")
+    with qtbot.waitSignal(page.patient_loaded, timeout=WAIT) as loaded:
+        qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    assert page.is_showing_patient() and loaded.args[0].demographics.id == hand.sofia
+    assert "1 patient found" in messages and "1 patients found" not in messages
+    assert page.count_label.text().startswith("1 patient · ")
+
+
+def test_counts_in_words() -> None:
+    assert (count(0, "patient"), count(1, "patient"), count(2345, "patient"), count(1, "entry", "entries"),
+            count(2, "entry", "entries")) == ("0 patients", "1 patient", "2,345 patients", "1 entry", "2 entries")

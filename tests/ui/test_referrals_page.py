@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from carenet_desktop.models import AuditLog, CareActivity, Patient, Practice, Referral
@@ -106,7 +106,7 @@ def test_out_of_order_step_shows_inline_error_then_valid_step_moves_card(page, q
     ref = _hmg(page)
     assert page.select_referral(ref.id) and page.panel.referral.id == ref.id
     assert page.panel.step_combo.currentData() == "scheduled"
-    page.panel.step_date.setDate(QDate(2026, 6, 10))  # before it was placed
+    page.panel.step_date.set_date(dt.date(2026, 6, 10))  # before it was placed
     with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
         qtbot.mouseClick(page.panel.step_button, Qt.MouseButton.LeftButton)
     assert not saved.args[1].ok
@@ -115,7 +115,7 @@ def test_out_of_order_step_shows_inline_error_then_valid_step_moves_card(page, q
     with page.session.ctx.db.session() as s:
         assert s.get(Referral, ref.id).scheduled_on is None
 
-    page.panel.step_date.setDate(QDate(2026, 6, 25))
+    page.panel.step_date.set_date(dt.date(2026, 6, 25))
     with qtbot.waitSignals([page.saved, page.loaded], timeout=WAIT):
         qtbot.mouseClick(page.panel.step_button, Qt.MouseButton.LeftButton)
     assert not page.panel.step_date_error.isVisible()
@@ -127,6 +127,29 @@ def test_out_of_order_step_shows_inline_error_then_valid_step_moves_card(page, q
         assert audit.username == "tester"
     assert _on_board(page)[ref.id] == "scheduled"
     assert page.panel.referral.id == ref.id and page.panel.step_combo.currentData() == "seen"
+
+
+def test_an_impossible_step_date_is_refused_beside_it_and_not_saved(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    ref = _hmg(page)
+    page.select_referral(ref.id)
+    panel = page.panel
+    assert panel.step_date.date() == TODAY
+    panel.step_date.setFocus()
+    qtbot.keyClick(panel.step_date.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(panel.step_date.edit, "2026-06-31")
+    assert panel.step_date.note.text() == "June 2026 has 30 days, not 31." and panel.step_date.note.isVisible()
+    asked: list[object] = []
+    panel.record_step.connect(lambda *args: asked.append(args))
+    qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    assert asked == [] and panel.step_date.hasFocus()  # nothing sent: not saved as another day
+    panel.clear_errors()
+    assert panel.step_date.note.isVisible()  # the field's own note is not one of the service's messages
+    qtbot.keyClick(panel.step_date.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(panel.step_date.edit, "6/25/2026")
+    with qtbot.waitSignals([page.saved, page.loaded], timeout=WAIT):
+        qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    with page.session.ctx.db.session() as s:
+        assert s.get(Referral, ref.id).scheduled_on == dt.date(2026, 6, 25)
 
 
 def test_lost_to_follow_up_needs_a_reason_and_leaves_the_board(page, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +175,7 @@ def test_record_care_coordination_activity(page, qtbot) -> None:  # type: ignore
     panel = page.panel
     panel.activity_type.setCurrentIndex(panel.activity_type.findData("resource-navigation"))
     panel.activity_minutes.setValue(25)
-    panel.activity_date.setDate(QDate(2026, 6, 29))
+    panel.activity_date.set_date(dt.date(2026, 6, 29))
     qtbot.keyClicks(panel.activity_note, "Gave the family the HMG number")
     with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
         qtbot.mouseClick(panel.activity_button, Qt.MouseButton.LeftButton)
@@ -162,7 +185,7 @@ def test_record_care_coordination_activity(page, qtbot) -> None:  # type: ignore
         assert (act.activity_type, act.minutes, act.activity_date, act.referral_id, act.patient_id, act.notes) == (
             "resource-navigation", 25, dt.date(2026, 6, 29), ref.id, ref.patient_id, "Gave the family the HMG number")
     # a future date is refused beside the field
-    panel.activity_date.setDate(QDate(2026, 7, 5))
+    panel.activity_date.set_date(dt.date(2026, 7, 5))
     with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
         qtbot.mouseClick(panel.activity_button, Qt.MouseButton.LeftButton)
     assert not saved.args[1].ok and panel.activity_date_error.text() == "Cannot be in the future."

@@ -86,7 +86,23 @@ def test_a_report_about_one_practice_needs_a_practice(page):
     assert not page.create_button.isEnabled()
     assert "Choose a practice" in page.create_button.toolTip()
     choose(page, "network", practice=None)  # the network report is about every practice
-    assert page.create_button.isEnabled() and not page.practice_combo.isEnabled()
+    assert page.create_button.isEnabled() and not page.practice_combo.isVisible()  # not offered at all
+
+
+@pytest.mark.parametrize(("kind", "practice", "measure", "trends", "named"), [
+    ("scorecard", True, False, True, False),
+    ("network", False, False, True, True),
+    ("results", True, False, False, False),
+    ("gaps", True, False, False, False),
+    ("submission", True, False, False, False),
+    ("measurereport", True, True, False, False),
+])
+def test_only_what_the_chosen_report_uses_is_offered(page, kind, practice, measure, trends, named):
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(kind))
+    assert page.practice_combo.isVisible() == practice and page.measure_combo.isVisible() == measure
+    assert page.trends_check.isVisible() == trends and page.named_check.isVisible() == named
+    assert page.options_row.isVisible() == (trends or named)
+    assert page.period_combo.isVisible()  # every report is of a period
 
 
 def test_the_submission_package_holds_a_signed_manifest_and_no_patient_identifiers(page, qtbot):

@@ -190,6 +190,26 @@ class PatientListModel(_RowsModel[PatientRow]):
 
 # ------------------------------------------------------------------------------------ patient page
 
+#: FHIR status codes (encounter, immunization, observation, condition, request, task) in words
+STATUS_WORDS = {
+    "finished": "Done", "completed": "Done", "not-done": "Not done", "entered-in-error": "Entered in error",
+    "in-progress": "In progress", "cancelled": "Cancelled", "planned": "Planned", "arrived": "Arrived",
+    "triaged": "Triaged", "onleave": "On leave", "unknown": "Unknown", "final": "Final",
+    "preliminary": "Preliminary", "amended": "Amended", "corrected": "Corrected", "registered": "Registered",
+    "active": "Active", "inactive": "Inactive", "resolved": "Resolved", "remission": "In remission",
+    "recurrence": "Recurred", "relapse": "Relapsed", "stopped": "Stopped", "on-hold": "On hold", "draft": "Draft",
+    "revoked": "Revoked", "intended": "Intended", "not-taken": "Not taken", "requested": "Requested",
+    "received": "Received", "accepted": "Accepted", "rejected": "Rejected", "failed": "Failed",
+}
+
+
+def status_in_words(status: str) -> str:
+    """A record's status as a person says it ("not-done" → "Not done"); an unknown code made readable."""
+    code = status.strip()
+    if not code:
+        return ""
+    return STATUS_WORDS.get(code.casefold(), code.replace("-", " ").capitalize())
+
 
 class TimelineModel(_RowsModel[TimelineEvent]):
     """A patient's events, newest first: date, kind, what, details, status."""
@@ -199,7 +219,8 @@ class TimelineModel(_RowsModel[TimelineEvent]):
         Column("Kind", "Visit, immunization, screening, diagnosis, prescription, referral ...", lambda e: e.kind),
         Column("What", "The vaccine, instrument, diagnosis, medication or referral", lambda e: e.title),
         Column("Details", "Result, dose, reason not given, the referral loop's steps ...", lambda e: e.detail),
-        Column("Status", "The record's status as the source system gave it", lambda e: e.status),
+        Column("Status", "The record's status as the source system gave it, in words",
+               lambda e: status_in_words(e.status)),
     )
 
     def extra(self, item: TimelineEvent, column: int, role: int) -> Any:
@@ -207,7 +228,8 @@ class TimelineModel(_RowsModel[TimelineEvent]):
             return QBrush(STATUS_COLOURS[OVERDUE])
         if role == Qt.ItemDataRole.ToolTipRole:
             text = f"{item.day.isoformat()} · {item.kind}: {item.title}"
-            return text + (f"\n{item.detail}" if item.detail else "") + ("\nNot done" if item.not_done else "")
+            return text + (f"\n{item.detail}" if item.detail else "") + ("\nNot done" if item.not_done else "") \
+                + (f"\nStatus in the source record: {item.status}" if item.status else "")
         return super().extra(item, column, role)
 
 

@@ -34,6 +34,7 @@ from ...services.context import ServiceContext, ServiceError
 from ...services.permissions import can
 from ...services.store_safety import backups, take_backup
 from ...services.users import create_user, list_users, password_problem, set_active
+from ...wording import count
 from ..forms import ERROR_STYLE
 from ..itemmodels.records import RecordColumn, RecordTableModel
 from ..session import Session
@@ -241,7 +242,7 @@ class AdministrationPage(Page):
     def verify(self) -> None:
         def done(report: Any) -> None:
             if report.intact:
-                self.chain_label.setText(f"Intact: {report.entries:,} entries, every hash and link verified.")
+                self.chain_label.setText(f"Intact: {count(report.entries, 'entry', 'entries')}, every hash and link verified.")
                 self.chain_label.setStyleSheet("color: #067647;")
             else:
                 where = f"first broken entry {report.broken[0]}" if report.broken else report.end_problem

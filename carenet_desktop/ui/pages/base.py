@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from ...services.changes import Area, Change
+from ..printing import Printable
 from ..session import Session
 from ..tasks import LatestTasks, Task
 
@@ -60,6 +61,10 @@ class Page(QWidget):
         self.setObjectName(f"page_{self.page_id}")
         self.setAccessibleName(self.title)
         session.changed.connect(self._on_changed)
+
+    def printable(self) -> Printable | None:
+        """What File ▸ Print prints of this page now (None: nothing to print here)."""
+        return None
 
     def activate(self) -> None:
         if not self.loaded_once:

@@ -46,6 +46,7 @@ from ...services import worklist as worklist_service
 from ...services.changes import Change
 from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.practices import PracticeSummary
+from ...wording import count
 from ..itemmodels.gaps import (
     COLUMN_INDEX,
     ROW_ROLE,
@@ -55,6 +56,7 @@ from ..itemmodels.gaps import (
     row_keys,
     rows_from_frame,
 )
+from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, paragraph
@@ -429,6 +431,13 @@ class CareGapsPage(Page):
             return
         self.reload()
 
+    def printable(self) -> Printable | None:
+        """The worklist as filtered and sorted on screen (it holds names: printed for the outreach staff)."""
+        if self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable(f"Care gaps · {self.practice_combo.currentText()}", self.subtitle.text(), self.proxy,
+                         note="Confidential: names of children. Shred after use.")
+
     def current_query(self) -> GapQuery:
         qd = self.as_of_edit.date()
         return GapQuery(self.practice_combo.currentData() or "", dt.date(qd.year(), qd.month(), qd.day()),
@@ -660,7 +669,7 @@ class CareGapsPage(Page):
             target = target.with_suffix(".xlsx")
         # the children shown, in the order shown, with their outreach as it stands now
         table = pd.DataFrame(self.model.rows()).iloc[np.flatnonzero(self.model.shown_mask())]
-        self.action_message.setText(f"Exporting {len(table):,} rows…")
+        self.action_message.setText(f"Exporting {count(len(table), 'row')}…")
         task = self.session.tasks.run(write_export, self.session.ctx, self.result.worklist, table, target,
                                       label="Exporting care gaps", write=True)
         task.finished.connect(lambda n: self._on_exported(target, n))
@@ -671,7 +680,7 @@ class CareGapsPage(Page):
         return task
 
     def _on_exported(self, path: Path, rows: int) -> None:
-        self.action_message.setText(f"Exported {rows:,} rows to {path.name}.")
+        self.action_message.setText(f"Exported {count(rows, 'row')} to {path.name}.")
         self.status_message.emit(f"Exported {rows:,} care gaps to {path}")
         self.exported.emit(path, rows)
 

@@ -35,6 +35,7 @@ from ...services import entry as entry_service
 from ...services import lookup
 from ...services import practices as practice_service
 from ...services.changes import Area
+from ...services.code_choices import CodeChoices, load_code_choices
 from ...services.context import Progress, ServiceContext
 from ...services.entry import EntryResult
 from ...services.entry_undo import UndoneEntry, undo_entry
@@ -62,6 +63,7 @@ SAVERS: dict[str, Callable[..., EntryResult]] = {
 class EntrySetup:
     practices: list[PracticeSummary]
     choices: EntryChoices
+    codes: CodeChoices
 
 
 def load_setup(progress: Progress, ctx: ServiceContext) -> EntrySetup:
@@ -69,7 +71,9 @@ def load_setup(progress: Progress, ctx: ServiceContext) -> EntrySetup:
     progress.report(0.2, "Reading the practices")
     practices = practice_service.list_practices(ctx)
     progress.report(0.6, "Reading the measures")
-    return EntrySetup(practices, lookup.entry_choices())
+    choices = lookup.entry_choices()
+    progress.report(0.8, "Reading the codes in use")
+    return EntrySetup(practices, choices, load_code_choices(ctx))
 
 
 def find_patients(progress: Progress, ctx: ServiceContext, text: str, practice_id: int | None) -> list[PatientMatch]:
@@ -178,6 +182,7 @@ class DataEntryPage(Page):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("entryTabs")
         self.tabs.setAccessibleName("Entry forms")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         body_layout.addWidget(self.tabs, 3)
         history = card("savedCard")
         history_layout = QVBoxLayout(history)
@@ -233,6 +238,8 @@ class DataEntryPage(Page):
         self.setup = setup
         if not self.forms:
             self._build_forms(setup.choices)
+        for form in self.forms.values():
+            form.set_code_choices(setup.codes)
         remembered = open_settings().value(PRACTICE_SETTING)
         self.practice_combo.blockSignals(True)
         self.practice_combo.clear()
@@ -273,6 +280,12 @@ class DataEntryPage(Page):
             form.submitted.connect(lambda f=form: self.submit(f))
             self.forms[form.entity] = form
             self.tabs.addTab(form, title)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        """Another form: a message about the last one's failed save does not follow (its own stay on it)."""
+        if self.action_message.text().startswith("Not saved"):
+            self.action_message.clear()
+        self.patient_error.hide()
 
     # --- practice and patient -----------------------------------------------------------------
     def practice_id(self) -> int | None:
@@ -330,6 +343,8 @@ class DataEntryPage(Page):
     def choose_patient(self, match: PatientMatch | None, *, keep_text: bool = False) -> None:
         self.patient = match
         self.patient_error.hide()
+        for form in self.forms.values():
+            form.set_birth_date(match.birth_date if match else None)
         if match is None:
             if not keep_text:
                 self.patient_edit.clear()
@@ -346,6 +361,12 @@ class DataEntryPage(Page):
 
     def submit(self, form: EntryForm) -> Task | None:
         if self.busy():
+            return None
+        to_fix = form.field_to_fix()
+        if to_fix is not None:  # an impossible date, a code that names nothing: the note beside it says why
+            field, problem = to_fix
+            self.action_message.setText(f"Not saved: {problem}")
+            field.setFocus()
             return None
         values = form.values()
         description = form.describe(values)

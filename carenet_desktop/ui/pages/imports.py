@@ -24,6 +24,7 @@ from ...services.fhir_import import import_fhir
 from ...services.intake import ImportSummary, UndoResult, list_imports, undo_import
 from ...services.intake_mapping import KIND_LABELS
 from ...services.practices import list_practices
+from ...wording import count
 from ..import_wizard import ImportWizard
 from ..itemmodels.records import RecordColumn, RecordTableModel
 from ..session import Session
@@ -220,7 +221,7 @@ class ImportsPage(Page):
                            on_finished=self._on_undone, on_failed=self._on_undo_failed)
 
     def _on_undone(self, result: UndoResult) -> None:
-        self.status_message.emit(f"Import undone: {result.deleted:,} rows removed, {result.restored:,} restored")
+        self.status_message.emit(f"Import undone: {count(result.deleted, 'row')} removed, {result.restored:,} restored")
 
     def _on_undo_failed(self, message: str) -> None:
         QMessageBox.warning(self, "Undo the import", message)

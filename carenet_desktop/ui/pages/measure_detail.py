@@ -34,6 +34,7 @@ from ...metrics.catalogue import get_measure
 from ...services import measure_detail as detail
 from ...services.context import Progress
 from ...services.scorecard import STRATA, ScorecardService
+from ...wording import count
 from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
@@ -436,8 +437,9 @@ class MeasureDetailView(QWidget):
         self.patients_model.set_records(rows)
         counts = self.patients.counts
         self.patients_count.setText(
-            f"{counts.get('gap', 0):,} gaps · {counts.get('numerator', 0):,} met · {counts.get('exclusion', 0):,} "
-            f"excluded · {counts.get('exception', 0):,} exceptions — double-click a patient to open the record")
+            f"{count(counts.get('gap', 0), 'gap')} · {counts.get('numerator', 0):,} met · "
+            f"{counts.get('exclusion', 0):,} excluded · {count(counts.get('exception', 0), 'exception')} — "
+            "double-click a patient to open the record")
         self.patients_count.setToolTip(f"Computed with {self.patients.version}" if self.patients.version else "")
         if rows:
             self.patients_state.setCurrentIndex(STATE_CONTENT)

@@ -25,6 +25,7 @@ from ...services import practices as practice_service
 from ...services.context import Progress, ServiceContext
 from ...services.practices import PracticeSummary
 from ...services.scorecard import ScorecardService
+from ...wording import count
 from .. import periods
 from ..itemmodels.heatmap import HEATMAP_LEGEND, HEATMAP_TOOLTIP, HeatMapModel
 from ..itemmodels.heatmap import ROW_ROLE as CELL_ROLE
@@ -267,7 +268,7 @@ class NetworkPage(Page):
         self.providers_tile.set_value(f"{overview.providers:,}")
         self.patients_tile.set_value(f"{overview.patients:,}")
         self.state.setCurrentIndex(self.STATE_TABLE if n else self.STATE_EMPTY)
-        self.status_message.emit(f"{n:,} practices · {overview.patients:,} patients")
+        self.status_message.emit(f"{count(n, 'practice')} · {count(overview.patients, 'patient')}")
         self.loaded.emit(overview)
 
     def _on_failed(self, message: str) -> None:

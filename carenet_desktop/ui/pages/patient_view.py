@@ -32,6 +32,7 @@ from ...services.patient_measures import (
     MeasureStatus,
 )
 from ...services.patients import PatientDetail
+from ...wording import count
 from .. import periods
 from ..itemmodels.patients import MeasureStatusModel, TimelineModel
 from ..widgets import StateStack, card, heading, list_table, paragraph
@@ -228,7 +229,7 @@ class PatientView(QWidget):
             (OVERDUE, "overdue"), (DUE, "due"), (NOT_MET, "not met"), (MET, "met"), (EXCLUDED, "excluded"),
             (NOT_APPLICABLE, "not applicable")) if statuses.count(s)]
         failed = self.detail.measure_failures
-        text = f"{self.detail.period.label}: " + " · ".join(parts) + f" · {len(self.detail.timeline)} events"
+        text = f"{self.detail.period.label}: " + " · ".join(parts) + f" · {count(len(self.detail.timeline), 'event')}"
         if failed:
             text += f" · not evaluated: {', '.join(sorted(failed))}"
         return text

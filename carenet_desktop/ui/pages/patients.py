@@ -31,7 +31,9 @@ from ...services import practices as practice_service
 from ...services.context import Progress, ServiceContext
 from ...services.patients import PatientDetail, PatientRow
 from ...services.practices import PracticeSummary
+from ...wording import count
 from ..itemmodels.patients import ROW_ROLE, PatientListModel
+from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -133,8 +135,9 @@ class PatientsPage(Page):
         self.search_edit.setAccessibleName("Search patients")
         self.search_edit.setToolTip("Part of a name (every word must match), part of an MRN, or a birth date as "
                                     "2019-03-14 or 03/14/2019. Down arrow moves to the results.")
-        self.search_edit.textChanged.connect(lambda _t: self._debounce.start())
-        self.search_edit.returnPressed.connect(self.search_now)
+        self.search_edit.textChanged.connect(self._on_search_typed)
+        self.search_edit.returnPressed.connect(self._on_search_return)
+        self._open_single_match = False
         self.search_edit.installEventFilter(self)
         search_label = QLabel("&Find")
         search_label.setBuddy(self.search_edit)
@@ -210,7 +213,7 @@ class PatientsPage(Page):
         self.practice_combo.addItem(f"All practices ({len(practices)})", None)
         for p in practices:
             self.practice_combo.addItem(f"{p.code} · {p.name}", p.id)
-            self.practice_combo.setItemData(self.practice_combo.count() - 1, f"{p.patients:,} patients",
+            self.practice_combo.setItemData(self.practice_combo.count() - 1, count(p.patients, "patient"),
                                             Qt.ItemDataRole.ToolTipRole)
         self.practice_combo.setCurrentIndex(max(self.practice_combo.findData(kept), 0) if kept is not None else 0)
         self.practice_combo.blockSignals(False)
@@ -224,6 +227,15 @@ class PatientsPage(Page):
     def set_practice(self, practice_id: int | None) -> None:
         self.practice_combo.setCurrentIndex(max(self.practice_combo.findData(practice_id), 0)
                                             if practice_id is not None else 0)
+
+    def _on_search_typed(self, _text: str) -> None:
+        self._open_single_match = False  # Enter opens the one match of what it searched, not of what came after
+        self._debounce.start()
+
+    def _on_search_return(self) -> None:
+        """Enter searches now, and opens the patient when exactly one matches."""
+        self._open_single_match = True
+        self.search_now()
 
     def search_now(self) -> Task | None:
         """Search with the box's text now (typing waits ``DEBOUNCE_MS`` first)."""
@@ -247,7 +259,7 @@ class PatientsPage(Page):
         self.result = result
         self.model.set_results(generation, result.rows, result.total)
         if result.total:
-            shown = f"{result.total:,} patient{'s' if result.total != 1 else ''}"
+            shown = count(result.total, "patient")
             self.count_label.setText(f"{shown} · {result.description}")
             self.state.setCurrentIndex(self.STATE_TABLE)
         else:
@@ -258,8 +270,11 @@ class PatientsPage(Page):
                                     if result.text.strip() else "No patients yet.\n\nImport an EHR export "
                                     "(carenet import csv / fhir) to see them here.")
             self.state.setCurrentIndex(self.STATE_EMPTY)
-        self.status_message.emit(f"{result.total:,} patients found")
+        self.status_message.emit(f"{count(result.total, 'patient')} found")
         self.loaded.emit(result)
+        open_single, self._open_single_match = self._open_single_match, False
+        if open_single and result.total == 1 and self.model.rowCount() == 1:
+            self._open_row(0)
 
     def _fetch_page(self, generation: int, offset: int) -> None:
         if self.result is None or generation != self.generation:
@@ -319,6 +334,13 @@ class PatientsPage(Page):
         """Back to the search results, with the opened patient's row still selected."""
         self.views.setCurrentIndex(self.VIEW_LIST)
         self.table.setFocus()
+
+    def printable(self) -> Printable | None:
+        """The search results as listed (the rows read so far), when the list is on screen."""
+        if self.views.currentIndex() != self.VIEW_LIST or self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable("Patients", self.count_label.text(), self.model,
+                         note="Confidential: names of children. Shred after use.")
 
     def is_showing_patient(self) -> bool:
         return self.views.currentIndex() == self.VIEW_PATIENT

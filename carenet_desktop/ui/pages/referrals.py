@@ -31,6 +31,7 @@ from ...services.context import Progress, ServiceContext
 from ...services.entry import EntryResult
 from ...services.practices import PracticeSummary
 from ...services.referrals import BOARD_STEPS, STEP_LABELS, OpenReferral
+from ...wording import count
 from ..itemmodels.referrals import KIND_FILTERS, REFERRAL_ROLE, BoardColumnProxy, ReferralListModel
 from ..session import Session
 from ..tasks import Task
@@ -292,7 +293,7 @@ class ReferralsPage(Page):
                          else "<span style='color:#5f6b7a'>none overdue</span>")
             label.setText(f"{STEP_LABELS[step]} <span style='color:#5f6b7a'>{len(refs)}</span>"
                           f"<br><span style='font-size:9pt; font-weight:400'>{late_text}</span>")
-            label.setAccessibleName(f"{STEP_LABELS[step]}: {len(refs)} referrals, {late} overdue")
+            label.setAccessibleName(f"{STEP_LABELS[step]}: {count(len(refs), 'referral')}, {late} overdue")
             shown.extend(refs)
         self.counts = {"open": len(shown), "overdue": sum(r.overdue for r in shown),
                        "help_me_grow": sum(r.help_me_grow for r in shown),

@@ -34,6 +34,7 @@ from ...services.changes import Area
 from ...services.context import Progress, ServiceContext
 from ...services.evaluation import select_measures
 from ...services.practices import PracticeSummary, list_practices
+from ...wording import count
 from ..forms import ERROR_STYLE
 from ..session import Session
 from ..tasks import Task
@@ -114,13 +115,13 @@ def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest)
         detail = f"{done.pages} pages, practices {'named' if r.named else 'anonymised'}"
     elif r.kind == "results":
         table = export_results(ctx, period, path, [r.practice] if r.practice else None)
-        detail = f"{len(table):,} rows"
+        detail = count(len(table), "row")
     elif r.kind == "gaps":
         worklist = export_child_worklist(ctx, path, period, r.practice)
         detail = f"{len(worklist.children):,} children with care gaps (confidential)"
     elif r.kind == "submission":
         sub = export_submission(ctx, r.practice or "", period, path)
-        detail = f"{sub.rows:,} rows, {sub.suppressed:,} small cells suppressed, signed"
+        detail = f"{count(sub.rows, 'row')}, {count(sub.suppressed, 'small cell')} suppressed, signed"
     elif r.kind == "measurereport":
         export_measure_report(ctx, r.measure or "", period, path, [r.practice] if r.practice else None)
         detail = f"{r.measure} summary"
@@ -165,7 +166,7 @@ class ReportsPage(Page):
         layout.addWidget(paragraph("Scorecards to print or share, the numbers as a spreadsheet, and the periodic "
                                    "package a practice sends to the network office."))
         box = card("reportCard")
-        form = QFormLayout(box)
+        form = self.form = QFormLayout(box)
         form.setContentsMargins(18, 14, 18, 14)
         self.kind_combo = self._combo("reportKind", "Report", "What to produce")
         for kind in REPORT_KINDS:
@@ -188,7 +189,9 @@ class ReportsPage(Page):
         form.addRow("P&eriod", self.period_combo)
         self.measure_combo = self._combo("reportMeasure", "Measure", "The measure of the MeasureReport")
         form.addRow("&Measure", self.measure_combo)
-        options = QHBoxLayout()
+        self.options_row = QWidget()
+        options = QHBoxLayout(self.options_row)
+        options.setContentsMargins(0, 0, 0, 0)
         self.trends_check = QCheckBox("Include 12-month trends")
         self.trends_check.setObjectName("reportTrends")
         self.trends_check.setChecked(True)
@@ -199,7 +202,7 @@ class ReportsPage(Page):
         options.addWidget(self.trends_check)
         options.addWidget(self.named_check)
         options.addStretch(1)
-        form.addRow("Options", options)
+        form.addRow("Options", self.options_row)
         buttons = QHBoxLayout()
         self.create_button = QPushButton("Create…")
         self.create_button.setObjectName("reportCreate")
@@ -273,10 +276,12 @@ class ReportsPage(Page):
     def _update_form(self) -> None:
         kind = self.kind()
         self.description.setText(kind.description)
-        self.practice_combo.setEnabled(kind.practice != "none")
-        self.measure_combo.setEnabled(kind.measure)
-        self.trends_check.setEnabled(kind.key in ("scorecard", "network"))
-        self.named_check.setEnabled(kind.key == "network")
+        # only what the chosen report uses is offered (a greyed option it ignores only puzzles)
+        self.form.setRowVisible(self.practice_combo, kind.practice != "none")
+        self.form.setRowVisible(self.measure_combo, kind.measure)
+        self.trends_check.setVisible(kind.key in ("scorecard", "network"))
+        self.named_check.setVisible(kind.key == "network")
+        self.form.setRowVisible(self.options_row, kind.key in ("scorecard", "network"))
         self.create_button.setEnabled(self.problem() is None and (self.task is None or self.task.is_done))
         self.create_button.setToolTip(self.problem() or "Choose where to save it, then create it")
 

@@ -29,6 +29,7 @@ from ...services.context import Progress
 from ...services.measure_detail import TrendTables, sparklines
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
+from ...wording import count
 from .. import periods
 from ..itemmodels.scorecard import (
     COLUMNS,
@@ -38,6 +39,7 @@ from ..itemmodels.scorecard import (
     TREND_ROLE,
     ScorecardTableModel,
 )
+from ..printing import Printable
 from ..session import Session
 from ..settings import WindowState
 from ..sparklines import SparklineDelegate
@@ -241,6 +243,13 @@ class ScorecardsPage(Page):
         self.select_period(period)
         if not self.loaded_once:
             self.activate()
+
+    def printable(self) -> Printable | None:
+        """The scorecard as shown: the chosen practice's rates, sorted as on screen (not the trend sparklines)."""
+        if self.data is None or self.state.currentIndex() != self.STATE_TABLE:
+            return None
+        return Printable(f"Scorecard · {self.practice_combo.currentText()}", self.subtitle.text(), self.proxy,
+                         frozenset({TREND_COLUMN}), "Status: " + "; ".join(f"{s.value}: {MEANING[s]}" for s in ORDER))
 
     def select_period(self, period: Period) -> None:
         """Show ``period`` (one the combo offers)."""
@@ -452,8 +461,9 @@ class ScorecardsPage(Page):
         name = practice.name if practice else "this practice"
         patients = f" ({practice.patients:,} children)" if practice else ""
         self.subtitle.setText(
-            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {len(rows)} rates of {len({r['measure'] for r in rows})} "
-            "measures, beside the network rate, the best-practice benchmark and the network target."
+            f"{name}{patients} in {periods.describe(self.data.period, self._today)}: {count(len(rows), 'rate')} of "
+            f"{count(len({r['measure'] for r in rows}), 'measure')}, beside the network rate, the best-practice "
+            "benchmark and the network target."
         )
         if rows:
             self.state.setCurrentIndex(self.STATE_TABLE)
