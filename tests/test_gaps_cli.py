@@ -63,7 +63,7 @@ def test_writes_one_row_per_child_by_default_and_one_per_gap_with_detail(demo_db
     assert all(int(r["Gap count"]) == len(r["Gaps"].split("; ")) for r in children)
     dues = [dt.date.fromisoformat(r["Soonest due"]) for r in children]
     assert dues == sorted(dues)
-    assert f"Wrote {len(children)} child(ren)" in capsys.readouterr().out
+    assert f"Wrote {len(children)} {'child' if len(children) == 1 else 'children'} with" in capsys.readouterr().out
 
     detail = tmp_path / "detail.csv"
     rc = run(["gaps", "--db", str(demo_db), "--practice", code, "--measure", "LSC", "--measure", "w30",
@@ -75,7 +75,7 @@ def test_writes_one_row_per_child_by_default_and_one_per_gap_with_detail(demo_db
     assert all(r["Patient"] and r["Missing"] and r["Gap"] for r in rows)
     dues = [dt.date.fromisoformat(r["Due by"]) for r in rows]
     assert dues == sorted(dues)
-    assert f"Wrote {len(rows)} care gap row(s)" in capsys.readouterr().out
+    assert f"Wrote {len(rows)} care gap {'row' if len(rows) == 1 else 'rows'} for" in capsys.readouterr().out
 
 
 def _rows(path):  # type: ignore[no-untyped-def]

@@ -281,7 +281,7 @@ def test_outreach_is_audited_under_the_signed_in_account_not_the_computers_user(
     from carenet_desktop.models import Patient
     from carenet_desktop.services.context import Progress
     from carenet_desktop.services.users import authenticate, create_user
-    from carenet_desktop.ui.pages.care_gaps import save_outreach
+    from carenet_desktop.ui.pages.care_gaps import Attempt, save_outreach
 
     copy = tmp_path / "accounts.db"
     shutil.copy(demo_file, copy)
@@ -292,7 +292,7 @@ def test_outreach_is_audited_under_the_signed_in_account_not_the_computers_user(
         ctx = ServiceContext(db, username="root", user=user)  # as the window makes it: the OS user, then the account
         with db.session() as s:
             patient_id = s.scalars(select(Patient.id).order_by(Patient.id)).first()
-        save_outreach(Progress(), ctx, [(patient_id, "CMS117")], "Letter sent", AS_OF)
+        save_outreach(Progress(), ctx, [patient_id], Attempt("letter", "scheduled", None, "Letter sent", AS_OF))
         with db.session() as s:
             entry = s.scalars(select(AuditLog).where(AuditLog.entity == "care_activity")).one()
             act = s.scalars(select(CareActivity).where(CareActivity.activity_type == "outreach")).one()
