@@ -188,7 +188,7 @@ def load_valuesets(ctx: ServiceContext, paths: Sequence[str | Path], *, source: 
             result.codes += len(vs.codes)
         if result.loaded:
             mark_practice_changed(s, [None])  # every result may depend on the value sets
-            batch = DataImport(kind="valueset", file_name=", ".join(str(p) for p in paths)[:500],
+            batch = DataImport(kind="valueset", file_name=", ".join(Path(p).name for p in paths)[:500],
                                username=ctx.username, status="done", finished_at=utcnow(),
                                added=result.loaded, detail={"codes": result.codes, "skipped": result.skipped[:100]})
             s.add(batch)

@@ -25,7 +25,12 @@ MRNS = ("M001", "M002", "M003")
 
 @pytest.fixture
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A store as the set-up makes it: the shipped code catalogue loaded (the first row of its import
+    history), one practice, its patients."""
+    from carenet_desktop.services.valuesets import ensure_default_catalogue
+
     db = open_database(tmp_path / "store.db")
+    ensure_default_catalogue(ServiceContext(db, username="setup"))
     with db.session() as s:
         practice = Practice(code="PEDS1", name="Peds One")
         s.add(practice)
@@ -118,9 +123,7 @@ def test_a_clean_file_goes_through_every_step_and_lands_in_the_history(page, sto
     summary = run_import(wizard, qtbot)
     assert "3 added" in summary.summary.text()
     assert encounters(store) == 3
-    # the newest first (the shipped code catalogue, loaded when the window opened, is the row before it)
-    qtbot.waitUntil(lambda: page.model.rowCount() >= 1 and page.model.record(0)["file_name"] == "visits.csv",
-                    timeout=WAIT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=WAIT)  # the newest first, then the catalogue
     record = page.model.record(0)
     assert (record["file_name"], record["status"], record["added"]) == ("visits.csv", "done", 3)
 
@@ -196,12 +199,12 @@ def test_undo_from_the_history_removes_the_rows(page, store, qtbot, tmp_path, mo
     to_check(wizard, qtbot)
     run_import(wizard, qtbot)
     wizard.close()
-    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=WAIT)
     page.table.selectRow(0)
     assert page.undo_button.isEnabled()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(page.undo_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.model.record(0)["status"] == "undone", timeout=WAIT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2 and page.model.record(0)["status"] == "undone", timeout=WAIT)
     assert encounters(store) == 0
     page.table.selectRow(0)
     assert not page.undo_button.isEnabled()  # an undone import cannot be undone twice
@@ -215,5 +218,5 @@ def test_the_history_and_problem_models_pass_the_model_tester(page, qtbot, qtmod
     qtmodeltester.check(check.problem_model)
     check.valid_only.setChecked(True)
     run_import(wizard, qtbot)
-    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=WAIT)
     qtmodeltester.check(page.model)
