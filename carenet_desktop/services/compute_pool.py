@@ -5,10 +5,12 @@ time; on a thread of the window's process it makes the event loop stutter (and a
 GUI thread take turns at the GIL). Run in a worker process, it costs the window nothing, and the rolling
 periods of a trend are computed side by side on every core.
 
-A worker opens the store itself (URL and passphrase are handed over the pipe, never logged), computes
-with an ordinary ``ResultsCache`` pointed at the parent's cache folders and writes the results file the
-parent then reads: the disk cache is the hand-over. Progress comes back over a queue; cancelling marks a
-file the worker checks between measures. The pool is off until ``configure()`` (the window, the report
+A worker opens the store itself (URL and passphrase are handed over the pipe, never logged), reads the
+frames snapshot (or the store) and evaluates; it writes nothing. Its results - the rows of each period and
+the journal version they were computed at - come back through the pool as values, and the parent's
+``ResultsCache`` keeps them, in memory and on disk: the caches stay in the window's process, whose one
+writer owns them. Progress comes back over a queue; cancelling marks a file the worker checks between
+measures. The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
 
@@ -33,7 +35,7 @@ from ..metrics.period import Period
 from .context import Cancelled, Progress
 
 if TYPE_CHECKING:
-    from .results import ResultsCache
+    from .results import CachedResults, ResultsCache
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ class Job:
     job_id: int
     url: str  # with the password: the worker connects itself
     key: str | None  # the SQLCipher passphrase
-    results_root: str  # ResultsCache(cache_dir=...): the parent's folder before the per-store hash
     frames_folder: str
     periods: tuple[Period, ...]
     measure_ids: tuple[str, ...]
@@ -75,10 +76,10 @@ class ComputePool:
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
-    def compute(self, jobs: Sequence[Job], progress: Progress) -> None:
-        """Run ``jobs`` in the workers and wait for them all; ``Cancelled`` if ``progress`` is cancelled
-        (the workers stop at their next measure)."""
-        futures: dict[Future[None], Job] = {}
+    def compute(self, jobs: Sequence[Job], progress: Progress) -> list[CachedResults]:
+        """Run ``jobs`` in the workers and wait for them all: their results, job by job, period by period;
+        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure)."""
+        futures: dict[Future[list[CachedResults]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
         try:
             for job in jobs:
@@ -95,6 +96,7 @@ class ComputePool:
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a worker's exception is raised here
+            return [entry for future in futures for entry in future.result()]
         finally:
             with self._lock:
                 for job in futures.values():
@@ -144,31 +146,31 @@ class ComputePool:
                 log.warning("Progress report failed (%s)", type(exc).__name__)
 
 
-def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...], progress: Progress) -> bool:
-    """Compute ``periods`` from scratch in the worker processes, into ``cache``'s disk folder (the periods
-    shared out among the workers). ``False`` when there are no workers or they failed: the caller
-    computes in-process (a worker's error, if it is real, is then raised there with its message)."""
+def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...],
+        progress: Progress) -> list[CachedResults] | None:
+    """Compute ``periods`` from scratch in the worker processes (shared out among them): their results,
+    for the caller to keep. ``None`` when there are no workers or they failed: the caller computes
+    in-process (a worker's error, if it is real, is then raised there with its message)."""
     pool = active()
     if pool is None or not periods:
-        return False
+        return None
     db = cache.ctx.db
     count = min(pool.workers, len(periods))
-    jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, results_root=str(cache.root),
+    jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key,
                          frames_folder=str(cache.frames_folder), periods=tuple(periods[i::count]),
                          measure_ids=measure_ids)
             for i in range(count)]
     try:
-        pool.compute(jobs, progress)
+        return pool.compute(jobs, progress)
     except Cancelled:
         raise
     except BrokenProcessPool:
         log.warning("A compute worker process died; computing in-process")
         broken()
-        return False
+        return None
     except Exception as exc:  # the worker's message may quote data: only its type is logged
         log.warning("A compute worker failed (%s); computing in-process", type(exc).__name__)
-        return False
-    return True
+        return None
 
 
 _pool: ComputePool | None = None
@@ -236,7 +238,8 @@ def _init_worker(queue: Any) -> None:
             os.nice(WORKER_NICENESS)
 
 
-def _run_job(job: Job) -> None:
+def _run_job(job: Job) -> list[CachedResults]:
+    """The worker's side: evaluate the job's periods; nothing is written (the parent keeps the results)."""
     from sqlalchemy.engine import make_url
 
     from ..models.database import open_database
@@ -253,13 +256,15 @@ def _run_job(job: Job) -> None:
 
     db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
     try:
-        cache = ResultsCache(ServiceContext(db), cache_dir=Path(job.results_root),
-                             frames_folder=Path(job.frames_folder), in_process=True)
+        cache = ResultsCache(ServiceContext(db), frames_folder=Path(job.frames_folder), in_process=True)
+        cache.on_disk = False  # the parent's cache: this process only computes
         progress = Progress(forward)
+        entries = []
         with cache.sharing_frames():  # a job of several periods reads the frames once
             for i, period in enumerate(job.periods):
-                cache.compute_here(period, job.measure_ids,
-                                   progress.sub(i / len(job.periods), (i + 1) / len(job.periods)))
+                entries.append(cache.compute_here(period, job.measure_ids,
+                                                  progress.sub(i / len(job.periods), (i + 1) / len(job.periods))))
+        return entries
     finally:
         db.dispose()
         cancel_file.unlink(missing_ok=True)

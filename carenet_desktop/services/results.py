@@ -70,6 +70,16 @@ class CachedResults:
                 self._rows = self._rows()
             return self._rows
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a worker process sends its results back this way): the rows themselves, no lock."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        state["_rows"] = self.rows
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def summary(self, by: Sequence[str] = ("practice_id",)) -> pd.DataFrame:
         key = tuple(by)
         if key not in self._summaries:
@@ -147,7 +157,8 @@ class ResultsCache:
             stamp = self.stamp(ids)
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
-                compute_pool.run(self, missing, ids, progress or Progress())
+                for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
+                    self._write_disk(entry)  # kept on disk only: a trend reads them period by period
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -204,10 +215,10 @@ class ResultsCache:
         return load_measure_data_cached(self.ctx.db, self.frames_folder)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
-        if not self.in_process and compute_pool.run(self, [period], ids, progress):
-            entry = self._read_disk(period, ids)  # the worker's results: the disk cache is the hand-over
-            if entry is not None:
-                return entry
+        computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
+        if computed:  # the worker's results, kept here (the cache belongs to this process)
+            self._write_disk(computed[0])
+            return computed[0]
         return self.compute_here(period, ids, progress)
 
     def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
@@ -215,7 +226,7 @@ class ResultsCache:
         with self.ctx.db.session() as s:
             version = current_version(s)  # read first: changes made while computing are replayed later
         rows, failures = self._evaluate(period, ids, progress)
-        entry = CachedResults(period, ids, version, rows, failures)
+        entry = CachedResults(period, ids, version, _conform(rows), failures)  # the dtypes of every other path
         self._write_disk(entry)
         return entry
 
@@ -317,8 +328,9 @@ class ResultsCache:
 
 
 def _conform(rows: pd.DataFrame) -> pd.DataFrame:
-    """The dtypes of a from-scratch evaluation: a refresh concatenates old rows with a few fresh ones, and
-    a concatenation with an empty or all-NA part turns nullable columns into ``object``."""
+    """One set of dtypes for the rows of every path (computed here or in a worker, refreshed, read from
+    disk): nullable integers and booleans. A refresh concatenates old rows with a few fresh ones, and a
+    concatenation with an empty or all-NA part would turn nullable columns into ``object``."""
     out = rows.copy()
     out["measure"] = out["measure"].astype(object)
     for col in _INT_COLUMNS:
@@ -331,7 +343,8 @@ def _conform(rows: pd.DataFrame) -> pd.DataFrame:
 def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame | None:
     try:
         with open_npz(path, key) as z:
-            rows = pd.DataFrame({"measure": names[z["measure"]] if len(names) else np.array([], dtype=object)})
+            measure = names[z["measure"]] if len(names) else np.array([], dtype=object)
+            rows = pd.DataFrame({"measure": pd.Series(measure, dtype=object)})  # as _conform has it
             for col in _INT_COLUMNS:
                 values = pd.Series(z[col], dtype="Int64")
                 rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values

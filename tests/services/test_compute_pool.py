@@ -37,13 +37,25 @@ def test_a_worker_computes_what_this_process_would(demo_ctx, tmp_path, pool):
     there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(
         PERIOD, MEASURES, Progress(lambda f, m: reports.append((f, m))))
     assert compute_pool.active() is not None
-    assert callable(there._rows)  # read back from the worker's results file, not computed here
+    assert not callable(there._rows)  # the worker's rows came back as values, not through a file
     assert _sorted(there.rows).equals(_sorted(here.rows))
     pd.testing.assert_frame_equal(there.summary(), here.summary(), check_dtype=False)
     messages = {m for _, m in reports}
     assert "Evaluating CMS117" in messages  # the worker's progress reached this process
     fractions = [f for f, _ in reports]
     assert max(fractions) == pytest.approx(1.0)
+
+
+def test_a_worker_writes_no_results_file_the_cache_is_this_processs(demo_ctx, tmp_path, pool):
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "there")
+    cache.on_disk = False  # this process keeps nothing on disk: then nobody may
+    reports: list[str] = []
+    served = cache.results(PERIOD, MEASURES, Progress(lambda f, m: reports.append(m)))
+    assert "Evaluating CMS117" in reports  # computed by a worker
+    assert len(served.rows) and not (tmp_path / "there").exists()
+    cache.on_disk = True
+    cache.precompute([Period.year(2024), Period.year(2023)], MEASURES)  # (2025 is in memory already)
+    assert len(list((tmp_path / "there").rglob("*.npz"))) == 2  # kept by this process
 
 
 def test_precompute_shares_the_periods_out_and_results_then_only_reads_them(demo_ctx, tmp_path, pool):
