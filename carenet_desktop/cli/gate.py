@@ -71,6 +71,7 @@ COMMANDS: dict[str, Rule] = {
     "measures validate": Rule("aggregates.read", store="if_db"),
     "measures evaluate": Rule("aggregates.read"),
     "gaps": Rule("patients.export"),
+    "huddle": Rule("patients.export"),
     "submissions": Rule("aggregates.read"),
     "export submission": Rule("aggregates.write"),
     "export results": Rule("aggregates.read"),
