@@ -111,7 +111,12 @@ def _visit(row: tuple[object, ...], worklist: Worklist | None) -> HuddleVisit:
         minutes=None if pd.isna(r["minutes"]) else int(r["minutes"]), provider=str(r["provider"]),
         visit_type=str(r["visit_type"]), status=str(r["status"]), patient_id=int(r["patient_id"]), mrn=str(r["mrn"]),
         patient_name=str(r["patient_name"]), birth_date=birth if isinstance(birth, dt.date) else None,
-        language=r["language"], guardian=r["guardian"], phone=r["phone"], gaps=gaps)
+        language=_text(r["language"]), guardian=_text(r["guardian"]), phone=_text(r["phone"]), gaps=gaps)
+
+
+def _text(value: object) -> str | None:
+    """A text cell of a frame row, None where blank (pandas hands a missing one over as NaN)."""
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) or value == "" else str(value)
 
 
 def bundle_gaps(detail: pd.DataFrame) -> tuple[HuddleGap, ...]:

@@ -81,6 +81,8 @@ def test_the_huddle_lists_each_scheduled_child_with_the_gaps_the_visit_could_clo
     assert len(names) == 3 and names[2] == "Locum Dr Z" and NO_PROVIDER not in names
     assert [v.patient_id for v in huddle.of_provider(names[0])] == [plan["no_gaps"], plan["many"]]
     assert by_child[plan["no_gaps"]].patient_name and by_child[plan["no_gaps"]].mrn
+    for visit in huddle.visits:  # contacts are text or None, never a frame's NaN
+        assert all(v is None or isinstance(v, str) for v in (visit.phone, visit.guardian, visit.language))
     with demo_ctx.db.session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "huddle")).one()
     assert entry.action == "view" and "4 visits, 3 children" in (entry.summary or "")
