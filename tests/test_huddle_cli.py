@@ -73,3 +73,34 @@ def test_bad_suffix_and_unknown_practice_are_one_line_errors(demo_db, tmp_path, 
                      "--out", str(tmp_path / "x.pdf")]) != 0
     assert "No practice with code 'NOPE'" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_letters_write_a_page_per_child_and_log_outreach(demo_db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    con = sqlite3.connect(demo_db)
+    try:
+        code = con.execute("SELECT code FROM practice ORDER BY code LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.worklist import child_worklist
+
+    db = open_database(demo_db)
+    children = child_worklist(ServiceContext(db), Period.year(2026), code, as_of=DAY, action=None).children
+    db.dispose()
+    mrns = [str(m) for m in children["mrn"].iloc[:3]]
+    out = tmp_path / "letters.pdf"
+    args = ["letters", "--db", str(demo_db), "--practice", code, "--as-of", DAY.isoformat(), "--out", str(out)]
+    assert cli_main([*args, *(a for m in mrns for a in ("--mrn", m))]) == 0
+    assert "Wrote 3 letter(s)" in capsys.readouterr().out
+    info = subprocess.run(["pdfinfo", str(out)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"Pages:\s+3\n", info)
+    con = sqlite3.connect(demo_db)
+    try:
+        logged = con.execute("SELECT count(*) FROM care_activity WHERE contact_method = 'letter'").fetchone()[0]
+    finally:
+        con.close()
+    assert logged == 3
+    assert cli_main([*args, "--mrn", "NOT-AN-MRN"]) != 0
+    assert "not patients of" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from .gate import authorize, name_commands
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
 COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "huddle_cmd",
-                   "exchange_cmd", "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
+                   "letters_cmd", "exchange_cmd", "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
 #: global options that take a value (to find the command word in ``argv``)
 _VALUE_OPTIONS = frozenset({"--db", "--user"})
 

@@ -72,6 +72,7 @@ COMMANDS: dict[str, Rule] = {
     "measures evaluate": Rule("aggregates.read"),
     "gaps": Rule("patients.export"),
     "huddle": Rule("patients.export"),
+    "letters": Rule("patients.export"),  # the service checks patients.write too when it logs the letters
     "submissions": Rule("aggregates.read"),
     "export submission": Rule("aggregates.write"),
     "export results": Rule("aggregates.read"),
