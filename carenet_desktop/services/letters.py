@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from ..models import Patient, Practice
 from ..reports.pdf_huddle import PAPER_SIZES, Paper
 from ..reports.pdf_letters import TEMPLATE_LANGUAGES, Letter, render_letters
 from . import audit
+from .changes import Area, Change, writes
 from .context import ServiceContext, ServiceError
 from .outreach import record_outreach
 from .permissions import require
@@ -37,8 +38,11 @@ class LettersWritten:
     letters: list[Letter]
     skipped: list[int]  # children asked for who have no open care gap (no letter)
     logged: int  # outreach attempts recorded
+    follow_up: dt.date | None = None  # the follow-up day of the attempts logged
+    change: Change = field(default_factory=Change.nothing)  # the outreach attempts logged
 
 
+@writes(Area.CARE_ACTIVITIES)
 def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Sequence[int], path: Path | str, *,
                      as_of: dt.date | None = None, period: Period | None = None, paper: Paper = "letter",
                      log_outreach: bool = True, follow_up_days: int = FOLLOW_UP_DAYS) -> LettersWritten:
@@ -86,17 +90,20 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
         audit.record(s, ctx.username, "export", "letters", None, practice_id=practice_id,
                      summary=f"Wrote {len(letters)} reminder letter(s) for {practice_code} to {path.name}")
     logged = 0
+    change = Change.nothing()
+    follow_up = as_of + dt.timedelta(days=follow_up_days) if log_outreach else None
     if log_outreach:
         for letter in letters:
             language = "Spanish" if letter.language == "es" else "English"
             note = f"Reminder letter ({language}): " + "; ".join(item for item, _due in letter.items)
             result = record_outreach(ctx, patient_id=letter.patient_id, measure_id=None, note=note[:2000],
                                      date=as_of, today=max(as_of, dt.date.today()), method="letter",
-                                     outcome="left message", follow_up=as_of + dt.timedelta(days=follow_up_days))
+                                     outcome="left message", follow_up=follow_up)
             if not result.ok:
                 raise ServiceError("; ".join(e.message for e in result.errors))
             logged += 1
-    return LettersWritten(path, letters, skipped, logged)
+            change = change | result.change
+    return LettersWritten(path, letters, skipped, logged, follow_up, change)
 
 
 def _items(gaps: pd.DataFrame, patient_id: int) -> tuple[tuple[str, dt.date | None], ...]:
