@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib.pagesizes import A4, letter
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .pdf_common import BAD, MARGIN, MUTED, STYLES, canvas_class, table_style
 
@@ -137,7 +138,7 @@ def _provider_page(huddle: Huddle, provider: str, width: float) -> list:
             Paragraph(_child_cell(visit, huddle.day), STYLES["cell"]),
             Paragraph(escape(visit.visit_type or "") + ("" if visit.status == "booked" else f"<br/><i>{escape(visit.status)}</i>"),
                       STYLES["cell"]),
-            Paragraph(_gaps_cell(visit, huddle.day), STYLES["cell"]),
+            _gaps_cell(visit, huddle.day, width * 0.47 - 12),
             "",
         ])
     fractions = (0.08, 0.25, 0.14, 0.47, 0.06)
@@ -166,15 +167,31 @@ def _child_cell(visit: HuddleVisit, day: dt.date) -> str:
     return "<br/>".join(lines)
 
 
-def _gaps_cell(visit: HuddleVisit, day: dt.date) -> str:
+def _gaps_cell(visit: HuddleVisit, day: dt.date, width: float) -> Paragraph | Table:
+    """The visit's gaps, each on its own line behind an empty box to tick (drawn, not a font glyph)."""
     if not visit.gaps:
-        return "<font color='#627d98'>No open care gaps.</font>"
-    out = []
+        return Paragraph("<font color='#627d98'>No open care gaps.</font>", STYLES["cell"])
+    lines = []
     for gap in visit.gaps:
         when = ""
         if gap.due_date is not None:
             overdue = gap.status == "overdue" or gap.due_date < day
             colour = BAD.hexval()[2:] if overdue else "627d98"
-            when = f" <font color='#{colour}'>{'overdue since' if overdue else 'due by'} {gap.due_date.isoformat()}</font>"
-        out.append(f"<font name='ZapfDingbats' size='7'>o</font> <b>{escape(gap.item)}</b>{when} <font color='#627d98' size='6.5'>({escape(gap.measures)})</font>")
-    return "<br/>".join(out)
+            when = (f" <font color='#{colour}'>{'overdue since' if overdue else 'due by'} "
+                    f"{gap.due_date.isoformat()}</font>")
+        lines.append([_tick_box(), Paragraph(f"<b>{escape(gap.item)}</b>{when} <font color='#627d98' size='6.5'>"
+                                    f"({escape(gap.measures)})</font>", STYLES["cell"])])
+    table = Table(lines, colWidths=[11, width - 11])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+    ]))
+    return table
+
+
+def _tick_box() -> Drawing:
+    """An empty square to tick by hand, on the text's first line."""
+    drawing = Drawing(8, 9)
+    drawing.add(Rect(0.5, 1.5, 6.5, 6.5, fillColor=None, strokeColor=MUTED, strokeWidth=0.7))
+    return drawing
