@@ -132,6 +132,10 @@ REFERRAL_TYPE_LABELS = {
 
 REFERRAL_STEPS = ("placed", "scheduled", "seen", "report-received", "closed")
 REFERRAL_STATUSES = (*REFERRAL_STEPS, "lost", "cancelled")
+#: an appointment's scheduling status (FHIR Appointment.status); the huddle lists the ACTIVE ones
+APPOINTMENT_STATUSES = ("proposed", "pending", "booked", "arrived", "checked-in", "fulfilled", "cancelled",
+                        "noshow", "entered-in-error", "waitlist")
+APPOINTMENT_ACTIVE = ("proposed", "pending", "booked", "arrived", "checked-in")
 
 ROLE_LABELS = {
     "network-admin": "Network administrator",

@@ -27,7 +27,9 @@ def build_demo_store(path: Path, *, practices: int = 3, patients: int = 600, see
 
     db = open_database(path)
     try:
-        build_demo(db, practices=practices, patients=patients, seed=seed, as_of=as_of)
+        # the schedule starts the day after the data ends, whatever the day the tests run
+        build_demo(db, practices=practices, patients=patients, seed=seed, as_of=as_of,
+                   today=as_of + dt.timedelta(days=1))
         ensure_default_catalogue(ServiceContext(db))
     finally:
         db.dispose()

@@ -27,8 +27,8 @@ from .common import SIGNED_IN_ATTR, close_opened, end_progress_lines, open_conte
 from .gate import authorize, name_commands
 
 #: the command modules of this package, in the order ``carenet --help`` lists them
-COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "exchange_cmd",
-                   "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
+COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "huddle_cmd",
+                   "letters_cmd", "exchange_cmd", "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
 #: global options that take a value (to find the command word in ``argv``)
 _VALUE_OPTIONS = frozenset({"--db", "--user"})
 

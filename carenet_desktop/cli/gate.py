@@ -71,6 +71,8 @@ COMMANDS: dict[str, Rule] = {
     "measures validate": Rule("aggregates.read", store="if_db"),
     "measures evaluate": Rule("aggregates.read"),
     "gaps": Rule("patients.export"),
+    "huddle": Rule("patients.export"),
+    "letters": Rule("patients.export"),  # the service checks patients.write too when it logs the letters
     "submissions": Rule("aggregates.read"),
     "export submission": Rule("aggregates.write"),
     "export results": Rule("aggregates.read"),

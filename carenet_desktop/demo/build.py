@@ -22,6 +22,7 @@ from .events import Ctx
 from .frames import DAY, Tables
 from .illness import acute_care, chronic_care, dental_care
 from .people import PracticeProfile, add_network, make_patients, make_practices
+from .schedule import add_appointments
 from .visits import well_visits
 from .writer import BulkWriter, Prepared
 
@@ -51,7 +52,7 @@ class DemoSummary:
 
     def __post_init__(self) -> None:
         self.events = sum(v for k, v in self.rows.items() if k not in ("network", "practice", "provider", "patient",
-                                                                       "coverage", "data_import"))
+                                                                       "coverage", "data_import", "appointment"))
 
     def line(self) -> str:
         return (f"Demo network: {self.practices} practices, {self.rows.get('provider', 0)} providers, "
@@ -67,8 +68,9 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
 
 def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed: int = 2025,
                as_of: dt.date | None = None, progress: ProgressLike | None = None,
-               replace: bool = False) -> DemoSummary:
-    """Generate the synthetic network into ``db``; identical output for the same seed, as_of and sizes.
+               replace: bool = False, today: dt.date | None = None) -> DemoSummary:
+    """Generate the synthetic network into ``db``; identical output for the same seed, as_of and sizes
+    (and ``today``, from which the appointments of the next two weeks are booked; the real date by default).
 
     Refuses a database that already has practices unless ``replace`` (then the network's data is deleted
     first; user accounts, the audit trail and value sets are kept).
@@ -106,7 +108,8 @@ def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed
         for name, parts in head.parts.items():
             writer.write(name, parts)
 
-        chunks = _generate(profiles, seeds[1:], writer, as_of64, stamp, import_id, next_ids)
+        schedule_from = max(today or dt.date.today(), as_of + dt.timedelta(days=1))
+        chunks = _generate(profiles, seeds[1:], writer, as_of64, stamp, import_id, next_ids, schedule_from)
         for prepared, done, message in _prefetch(chunks):  # generation overlaps with the inserts
             writer.insert(prepared)
             report(done / patients, message)
@@ -125,7 +128,7 @@ Chunk = tuple[list[Prepared], int, str]
 
 
 def _generate(profiles: list[PracticeProfile], seeds: list[SeedSequence], writer: BulkWriter, as_of: np.datetime64,
-              stamp: dt.datetime, import_id: int, next_ids: dict[str, int]) -> Iterator[Chunk]:
+              stamp: dt.datetime, import_id: int, next_ids: dict[str, int], schedule_from: dt.date) -> Iterator[Chunk]:
     """Practice by practice, chunk by chunk: the rows to insert, prepared (ids allocated in order)."""
     done = 0
     for p, seq in zip(profiles, seeds, strict=True):
@@ -142,6 +145,7 @@ def _generate(profiles: list[PracticeProfile], seeds: list[SeedSequence], writer
             chronic_care(ctx)
             dental_care(ctx)
             add_referrals(ctx)
+            add_appointments(tables, cohort, p, schedule_from, import_id, stamp)
             months = np.concatenate([months, visits["date"].astype("datetime64[M]")])
             if offset + n >= p.size:
                 _aggregate_entries(tables, rng, p, months, as_of, stamp)

@@ -17,6 +17,7 @@ from .coordination import AggregateEntry, CareActivity, Referral
 from .intake import ImportChange, MappingProfile
 from .organisation import Coverage, Network, Patient, Practice, Provider
 from .provenance import DataImport
+from .scheduling import Appointment
 from .security import AuditHead, AuditLog, User, UserPractice
 from .submission import SigningKey, Submission, SubmittedAggregate, TrustedKey
 from .terminology import ValueSet, ValueSetCode
@@ -34,6 +35,7 @@ CLINICAL_EVENT_MODELS = (
 
 __all__ = [
     "AggregateEntry",
+    "Appointment",
     "AuditHead",
     "AuditLog",
     "Base",

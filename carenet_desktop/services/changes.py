@@ -29,12 +29,13 @@ class Area(enum.Enum):
     VALUESETS = "valuesets"  # value-set expansions and the code catalogue
     MEASURES = "measures"  # measure definitions and targets
     USERS = "users"  # accounts and grants
+    SCHEDULE = "schedule"  # appointments (no measure reads them: the worklist's next visit, the huddle)
     STORE = "store"  # the whole store was replaced (restore, a new demo): everything
 
     @classmethod
     def measured(cls) -> frozenset[Area]:
         """The areas every measure result depends on: a change here changes numbers."""
-        return frozenset(set(cls) - {cls.IMPORTS, cls.USERS})
+        return frozenset(set(cls) - {cls.IMPORTS, cls.USERS, cls.SCHEDULE})
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ RECORD_AREAS: dict[str, Area] = {
     "providers": Area.PRACTICES, "provider": Area.PRACTICES, "practice": Area.PRACTICES,
     "referrals": Area.REFERRALS, "referral": Area.REFERRALS,
     "care_activity": Area.CARE_ACTIVITIES, "aggregate_entry": Area.AGGREGATES,
+    "appointments": Area.SCHEDULE, "appointment": Area.SCHEDULE,
 }
 
 

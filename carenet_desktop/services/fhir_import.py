@@ -31,6 +31,7 @@ from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
 from ..interchange.fhir.mapping import MappingContext
 from ..interchange.fhir.reader import iter_parsed
 from ..models import (
+    Appointment,
     Condition,
     Coverage,
     DataImport,
@@ -71,7 +72,10 @@ EVENT_TABLES: dict[str, Table] = {
     "medication_request": MedicationRequest.__table__,  # type: ignore[dict-item]
     "medication_dispense": MedicationDispense.__table__,  # type: ignore[dict-item]
     "service_request": ServiceRequest.__table__,  # type: ignore[dict-item]
+    "appointment": Appointment.__table__,  # type: ignore[dict-item]
 }
+#: record kinds no measure reads: their rows need no journal entry (``models.journal.UNMEASURED``)
+UNJOURNALED = frozenset({"appointment"})
 PATIENT: Table = Patient.__table__  # type: ignore[assignment]
 PROVIDER: Table = Provider.__table__  # type: ignore[assignment]
 DIAGNOSIS: Table = EncounterDiagnosis.__table__  # type: ignore[assignment]
@@ -118,7 +122,7 @@ class ImportResult:
         return text
 
 
-@writes(Area.IMPORTS, Area.PATIENTS, Area.PRACTICES, Area.EVENTS)
+@writes(Area.IMPORTS, Area.PATIENTS, Area.PRACTICES, Area.EVENTS, Area.SCHEDULE)
 def import_fhir(
     ctx: ServiceContext,
     paths: Sequence[str | Path],
@@ -351,7 +355,7 @@ class _Writer:
                  written: dict[str, dict[tuple[int, str], int]]) -> None:
         """Tell the change journal which patients changed (results caches re-evaluate only those)."""
         touched = {self.patient_id(r.source_id) for r in by_kind["patient"].values()}
-        touched |= {pid for rows in written.values() for pid, _sid in rows}
+        touched |= {pid for kind, rows in written.items() if kind not in UNJOURNALED for pid, _sid in rows}
         touched.discard(None)
         if not touched:
             return

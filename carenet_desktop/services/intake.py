@@ -247,7 +247,7 @@ def preview_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_c
 
 # --- writing -----------------------------------------------------------------------------------------
 
-@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS)
+@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS, Area.SCHEDULE)
 def import_file(ctx: ServiceContext, path: str | Path, kind: str, *, practice_code: str | None = None,
                 profile: str | None = None, mapping: dict[str, str] | None = None,
                 date_formats: dict[str, str] | None = None, code_system: str | None = None,
@@ -391,7 +391,7 @@ def list_imports(ctx: ServiceContext, limit: int = 50) -> list[ImportSummary]:
                               d.started_at, d.status, d.added, d.updated, d.rejected) for d, code in rows]
 
 
-@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS)
+@writes(Area.IMPORTS, Area.PATIENTS, Area.EVENTS, Area.REFERRALS, Area.SCHEDULE)
 def undo_import(ctx: ServiceContext, import_id: int) -> UndoResult:
     """Undo a whole import: delete the rows it added, restore the values of the rows it updated."""
     with ctx.db.session() as s:
@@ -453,7 +453,7 @@ def _check_patients_unused(session: Session, import_id: int) -> None:
     """Patients an import added may be deleted only while no other source gave them records."""
     patient_ids = select(Patient.id).where(Patient.import_id == import_id)
     for name in ("encounter", "condition", "observation", "procedure", "immunization", "medication_request",
-                 "medication_dispense", "service_request", "referral", "care_activity", "coverage"):
+                 "medication_dispense", "service_request", "referral", "care_activity", "coverage", "appointment"):
         t = Base.metadata.tables[name]
         used = session.scalar(select(func.count()).select_from(t).where(
             t.c.patient_id.in_(patient_ids), (t.c.import_id.is_(None)) | (t.c.import_id != import_id)))

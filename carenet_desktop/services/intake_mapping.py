@@ -17,7 +17,8 @@ from .intake import _check_kind, _mapping_for, _open_source, _resolve_practice, 
 
 KIND_LABELS = {"patients": "Patients", "encounters": "Visits (encounters)", "immunizations": "Immunizations",
                "diagnoses": "Diagnoses (problems)", "observations": "Results and screenings (observations)",
-               "medications": "Medications", "referrals": "Referrals"}
+               "medications": "Medications", "referrals": "Referrals",
+               "appointments": "Appointments (schedule)"}
 SAMPLE_ROWS = 50
 
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from ..codes import LANGUAGE_LABELS
+from ..codes import APPOINTMENT_ACTIVE, LANGUAGE_LABELS
 from ..metrics import gap_items as itemkit
 from ..metrics.period import Period
-from ..models import Encounter, Patient
+from ..models import Appointment, Encounter, Patient
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
 from . import audit
 from .context import ServiceContext, ServiceError
@@ -183,8 +183,8 @@ def contact_details(ctx: ServiceContext, patient_ids: Sequence[int],
 
 def visit_dates(ctx: ServiceContext, patient_ids: Sequence[int], as_of: dt.date,
                 practice_id_list: list[int] | None) -> pd.DataFrame:
-    """Per patient, the day of the last encounter up to ``as_of`` (``last_visit``) and ``next_visit``
-    (blank: the store holds no appointments yet)."""
+    """Per patient, the day of the last encounter up to ``as_of`` (``last_visit``) and of the first booked
+    appointment on or after ``as_of`` (``next_visit``; cancelled and missed ones do not count)."""
     if not patient_ids:
         return pd.DataFrame({"patient_id": pd.Series(dtype="int64"), "last_visit": pd.Series(dtype=object),
                              "next_visit": pd.Series(dtype=object)})
@@ -192,15 +192,26 @@ def visit_dates(ctx: ServiceContext, patient_ids: Sequence[int], as_of: dt.date,
     stmt = (select(Encounter.patient_id, func.max(Encounter.start))
             .join(Patient, Patient.id == Encounter.patient_id)
             .where(Encounter.start <= end).group_by(Encounter.patient_id))
+    booked = (select(Appointment.patient_id, func.min(Appointment.start))
+              .join(Patient, Patient.id == Appointment.patient_id)
+              .where(Appointment.start >= dt.datetime.combine(as_of, dt.time.min),
+                     Appointment.status.in_(APPOINTMENT_ACTIVE)).group_by(Appointment.patient_id))
     if practice_id_list is not None:
         stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
+        booked = booked.where(Patient.practice_id.in_(practice_id_list))
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
+        ahead = s.execute(booked).all()
     wanted = set(int(p) for p in patient_ids)
-    last = {int(p): (v.date() if isinstance(v, dt.datetime) else v) for p, v in rows if int(p) in wanted}
-    return pd.DataFrame({"patient_id": pd.Series(list(last), dtype="int64"),
-                         "last_visit": pd.Series(list(last.values()), dtype=object),
-                         "next_visit": pd.Series([None] * len(last), dtype=object)})
+
+    def days(found: Sequence[Any]) -> dict[int, Any]:
+        return {int(p): (v.date() if isinstance(v, dt.datetime) else v) for p, v in found if int(p) in wanted}
+
+    last, upcoming = days(rows), days(ahead)
+    ids = sorted(set(last) | set(upcoming))
+    return pd.DataFrame({"patient_id": pd.Series(ids, dtype="int64"),
+                         "last_visit": pd.Series([last.get(p) for p in ids], dtype=object),
+                         "next_visit": pd.Series([upcoming.get(p) for p in ids], dtype=object)})
 
 
 def child_detail(worklist: Worklist, patient_id: int) -> pd.DataFrame:

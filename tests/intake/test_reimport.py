@@ -62,6 +62,11 @@ EXPORTS = [
            [["M001", "R1", "2024-01-02", "Help Me Grow", "HMG line"],
             ["M002", "R2", "2024-03-02", "Cardiology", "Dr Heart"], ["M004", "R3", "2025-03-02", "Early Intervention", ""]],
            1, "Referred To", "City Cardiology", "destination", "City Cardiology"),
+    Export("appointments", "appointment", ["MRN", "Appt ID", "Appt Date", "Appt Time", "Appt Type", "Appt Status"],
+           [["M001", "A1", "2025-07-01", "09:00", "Well child", "Booked"],
+            ["M002", "A2", "2025-07-01", "09:20", "Sick visit", "Booked"],
+            ["M004", "A3", "2025-07-02", "10:40", "Well child", "Confirmed"]],
+           1, "Appt Status", "Cancelled", "status", "cancelled"),
 ]
 VOLATILE = {"version", "updated_at", "import_id"}  # what an update in place may change besides the value
 

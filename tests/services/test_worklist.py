@@ -6,11 +6,11 @@ import csv
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carenet_desktop.metrics import gap_items as itemkit
 from carenet_desktop.metrics.period import Period
-from carenet_desktop.models import AuditLog, Practice
+from carenet_desktop.models import Appointment, AuditLog, Practice
 from carenet_desktop.services import outreach
 from carenet_desktop.services.gaps import care_gaps
 from carenet_desktop.services.worklist import (
@@ -100,7 +100,14 @@ def test_child_worklist_bundles_the_per_gap_worklist(demo_ctx) -> None:  # type:
     dues = pd.to_datetime(children["due_date"])
     assert dues.is_monotonic_increasing
     assert children["last_visit"].notna().any()
-    assert children["next_visit"].isna().all()  # no appointments in the store yet
+    # the next visit: the child's first booked appointment from the day on (the demo books the next two weeks)
+    with demo_ctx.db.session() as s:
+        booked = dict(s.execute(select(Appointment.patient_id, func.min(Appointment.start))
+                                .where(Appointment.start >= dt.datetime.combine(AS_OF, dt.time.min),
+                                       Appointment.status == "booked").group_by(Appointment.patient_id)).all())
+    expected = children["patient_id"].map(lambda p: booked[p].date() if p in booked else None)
+    assert [None if pd.isna(v) else v for v in children["next_visit"]] == expected.tolist()
+    assert children["next_visit"].notna().sum() > 5
 
 
 def test_outreach_outcome_and_follow_up_filter(demo_ctx) -> None:  # type: ignore[no-untyped-def]

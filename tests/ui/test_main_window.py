@@ -89,7 +89,7 @@ def test_navigation_switches_pages_on_click(qtbot, db_path):
 def test_every_navigation_entry_has_a_page_with_accessible_name_and_tooltip(qtbot, db_path):
     window = make_window(qtbot, db_path)
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
-    assert titles == ["Network", "Scorecards", "Care gaps", "Patients", "Referrals", "Data entry",
+    assert titles == ["Network", "Scorecards", "Care gaps", "Daily huddle", "Patients", "Referrals", "Data entry",
                       "Imports", "Reports", "Settings", "Administration"]
     assert list(window.pages) == list(PAGE_IDS)
     for i in range(window.navigation.count()):
@@ -231,7 +231,7 @@ def test_help_about_lists_the_bundled_components_with_their_licences_and_the_qt_
 
 
 @pytest.mark.parametrize(("role", "hidden"), [
-    ("analyst", {"care_gaps", "patients", "referrals", "data_entry", "imports", "administration"}),
+    ("analyst", {"care_gaps", "huddle", "patients", "referrals", "data_entry", "imports", "administration"}),
     ("clinician", {"data_entry", "imports", "administration"}),
     ("practice_manager", {"administration"}),
     ("network_admin", set()),

@@ -31,6 +31,7 @@ from .events import (
     map_service_request,
 )
 from .records import Record
+from .scheduling import map_appointment
 from .values import (
     MappingError,
     clip,
@@ -368,6 +369,7 @@ MAPPERS: dict[str, Mapper] = {
     "MedicationDispense": map_medication_dispense,
     "MedicationAdministration": map_medication_administration,
     "ServiceRequest": map_service_request,
+    "Appointment": map_appointment,
 }
 
 #: resource types read for reference only (not stored as rows)

@@ -18,6 +18,7 @@ KIND_ORDER = (
     "medication_request",
     "medication_dispense",
     "service_request",
+    "appointment",
 )
 
 

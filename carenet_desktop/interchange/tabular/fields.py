@@ -206,6 +206,26 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             "lost reason", "lost to follow up reason", "ltfu reason", "close reason")),
         PROVIDER,
     ),
+    "appointments": (
+        MRN, RECORD_ID,
+        _date("date", "Appointment date", ("appointment date", "appt date", "appointment datetime",
+                                           "appt date time", "appointment start", "appt start", "scheduled date",
+                                           "scheduled for", "start date", "start", "slot date", "date"),
+              required=True),
+        FieldSpec("time", "Appointment time", max_len=16, synonyms=(
+            "appointment time", "appt time", "start time", "slot time", "scheduled time", "time")),
+        FieldSpec("minutes", "Length (minutes)", type="int", synonyms=(
+            "duration", "appt length", "appointment length", "length", "minutes", "duration minutes", "slot length")),
+        FieldSpec("provider_name", "Provider", max_len=200, synonyms=(
+            "provider", "provider name", "appt provider", "scheduled provider", "visit provider", "resource",
+            "resource name", "physician", "doctor", "clinician", "rendering provider", "pcp")),
+        FieldSpec("visit_type", "Visit type", max_len=100, synonyms=(
+            "visit type", "appointment type", "appt type", "visit reason", "reason for visit", "appt reason",
+            "appointment reason", "chief complaint", "type")),
+        FieldSpec("status", "Status", max_len=24, synonyms=(
+            "appt status", "appointment status", "status", "visit status", "scheduling status")),
+        PROVIDER,
+    ),
 }
 KINDS = tuple(KIND_FIELDS)
 # Code systems tried, in order, for a code column without a system column.

@@ -21,7 +21,7 @@ class TableSpec:
     # table column -> (canonical column or None, kind: text|datetime|date|int|float|bool, default)
     columns: dict[str, tuple[str | None, str, object]]
     date_column: str  # table column whose day is part of the natural key
-    code_columns: tuple[str, str] | None = ("code_system", "code")  # natural key code; None: referral_type
+    code_columns: tuple[str, ...] | None = ("code_system", "code")  # natural key columns; None: referral_type
     fixed: dict[str, object] = field(default_factory=dict)  # constant values on insert only
 
     @property
@@ -126,6 +126,14 @@ TABLES: dict[str, TableSpec] = {
         "report_received_on": ("report_received_on", "date", None), "closed_on": ("closed_on", "date", None),
         "lost_on": ("lost_on", "date", None), "lost_reason": ("lost_reason", "text", None),
     }, date_column="placed_on", code_columns=None),
+    # an appointment is the patient's visit of one type on one day (or the schedule's own appointment id)
+    "appointments": TableSpec("appointment", {
+        "patient_id": ("patient_id", "int", None), "source_id": ("source_id", "text", None),
+        "provider_id": ("provider_id", "int", None), "provider_name": ("provider_name", "text", None),
+        "start": ("date", "datetime", None), "minutes": ("minutes", "int", None),
+        "visit_type": ("visit_type", "text", None), "status": ("status", "text", "booked"),
+        "date_only": ("date_only", "text", None),
+    }, date_column="start", code_columns=("visit_type",)),
 }
 
 
@@ -160,6 +168,7 @@ DATE_ONLY_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "diagnoses": {"date": ("onset",), "end_date": ("abatement",)},
     "observations": {"date": ("effective_start", "effective_end")},
     "medications": {"date": ("authored_on", "validity_start"), "end_date": ("validity_end",)},
+    "appointments": {"date": ("start",)},
 }
 
 

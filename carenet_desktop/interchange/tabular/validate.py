@@ -9,6 +9,7 @@ catalogue, providers) comes in a ``Reference`` built by the service layer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,11 @@ CALENDAR_DATES = frozenset({"birth_date", "deceased_date"})
 #: and DEL): stored, they broke the Excel care-gap export of the whole practice
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 REFERRAL_STEPS = ("date", "scheduled_on", "seen_on", "report_received_on", "closed_on")
+#: kinds whose dates may lie ahead (a schedule), and kinds that carry no clinical code
+FUTURE_KINDS = frozenset({"appointments"})
+UNCODED_KINDS = frozenset({"referrals", "appointments"})
+#: a time of day as schedules write it: 14:30, 2:30 PM, 2:30:00 pm, 1430
+_TIME = r"^(?P<h>\d{1,2}):?(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap])?\.?\s*(m\.?)?$"
 _Text = Callable[[str], pd.Series]  # a field's stripped text, "" where empty
 _Col = Callable[[str], str]  # a field's column as the file names it
 
@@ -158,7 +164,7 @@ def normalise_chunk(chunk: Chunk, cmap: ColumnMapping, ref: Reference, state: De
     if cmap.kind == "patients":
         _patients(out, text, ref, probs, col, today)
     else:
-        _patient_link(out, text, ref, probs, col, today)
+        _patient_link(out, text, ref, probs, col, today, future_ok=cmap.kind in FUTURE_KINDS)
         _kind_specific(out, text, cmap, ref, probs, col)
     if "provider_npi" in cmap.mapping:
         out["provider_id"] = text("provider_npi").map(ref.providers)
@@ -217,7 +223,8 @@ def _patients(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, 
     out["contact_method"] = method.astype(object).where(method.notna(), None)
 
 
-def _patient_link(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, col: _Col, today: pd.Timestamp) -> None:
+def _patient_link(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Problems, col: _Col, today: pd.Timestamp,
+                  *, future_ok: bool = False) -> None:
     mrn = text("mrn")
     known = ref.patients.reindex(mrn.to_numpy())
     out["patient_id"] = known["patient_id"].to_numpy()
@@ -229,7 +236,8 @@ def _patient_link(out: pd.DataFrame, text: _Text, ref: Reference, probs: _Proble
         when = out[name]
         probs.add(when.notna() & birth.notna() & (when.dt.normalize() < birth), col(name), text(name),
                   "event before the patient's birth")
-        probs.add(when.notna() & (when.dt.normalize() > today), col(name), text(name), "event in the future")
+        if not future_ok:
+            probs.add(when.notna() & (when.dt.normalize() > today), col(name), text(name), "event in the future")
     if "end_date" in out:
         probs.add(out["end_date"].notna() & out["date"].notna() & (out["end_date"] < out["date"]),
                   col("end_date"), text("end_date"), "ends before it starts")
@@ -283,7 +291,7 @@ def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Ref
             out["code"] = loinc
         else:
             out["code"] = out["code"].where(out["code"] != "", loinc)
-    if kind != "referrals":
+    if kind not in UNCODED_KINDS:
         codes = pd.Series(as_object(out["code"].fillna("")), index=out.index)
         inferred = per_unique(codes, lambda u: coding.infer_system(u, CODE_CANDIDATES[kind]))
         if "code_system" in cmap.mapping:
@@ -324,6 +332,8 @@ def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Ref
             from_value = per_unique(value.where(num.isna(), ""), vocab.interpretation)
             interp = from_value.where(from_value.isin(["positive", "negative", "normal", "abnormal"]), None)
         out["interpretation"] = interp
+    elif kind == "appointments":
+        _appointment(out, text, cmap, probs, col)
     elif kind == "referrals":
         rtype = per_unique(text("referral_type"), vocab.referral_type)
         probs.add((text("referral_type") != "") & rtype.isna(), col("referral_type"), text("referral_type"),
@@ -331,6 +341,41 @@ def _kind_specific(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, ref: Ref
                   "community service, dental, other)")
         out["referral_type"] = rtype
         _referral_steps(out, text, cmap, probs, col)
+
+
+def _appointment(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, probs: _Problems, col: _Col) -> None:
+    """An appointment's time of day (from its own column when the schedule splits date and time), its
+    status in FHIR's words, provider and visit type as written."""
+    if "time" in cmap.mapping:
+        times = text("time")
+        offset = per_unique(times, lambda u: u.map(time_of_day))
+        probs.add(((times != "") & offset.isna()).to_numpy(dtype=bool), col("time"), times,
+                  "not a time of day (expected 14:30 or 2:30 PM)")
+        has = offset.notna() & out["date"].notna()
+        moved = out["date"].dt.normalize() + pd.to_timedelta(offset.where(has, 0).astype(float), unit="s")
+        out["date"] = out["date"].where(~has, moved)
+        out["date__date_only"] = out["date__date_only"] & ~has.to_numpy(dtype=bool)
+    status = per_unique(text("status"), vocab.appointment_status)
+    probs.add(status.isna(), col("status"), text("status"),
+              "unknown appointment status (booked, arrived, checked in, fulfilled, cancelled, no show ...)")
+    out["status"] = status
+    for name in ("provider_name", "visit_type"):
+        out[name] = text(name).replace("", None)
+
+
+def time_of_day(value: str) -> float | None:
+    """Seconds after midnight of a written time of day (None when it is not one)."""
+    match = re.match(_TIME, value.strip().lower())
+    if match is None:
+        return None
+    hour, minute, second = int(match["h"]), int(match["m"]), int(match["s"] or 0)
+    if match["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if match["ampm"] == "p" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return float(hour * 3600 + minute * 60 + second)
 
 
 def _referral_steps(out: pd.DataFrame, text: _Text, cmap: ColumnMapping, probs: _Problems, col: _Col) -> None:
@@ -367,6 +412,8 @@ def identity_hashes(out: pd.DataFrame, kind: str) -> np.ndarray:
     pid = out["patient_id"].to_numpy(dtype="float64").astype(np.int64)
     if kind == "referrals":
         natural = row_hash([np.zeros(len(out), np.int64), pid, out["referral_type"], day_numbers(out["date"])])
+    elif kind == "appointments":
+        natural = row_hash([np.zeros(len(out), np.int64), pid, out["visit_type"].fillna(""), day_numbers(out["date"])])
     else:
         natural = row_hash([np.zeros(len(out), np.int64), pid, out["code_system"].fillna(""), out["code"].fillna(""),
                             day_numbers(out["date"])])

@@ -131,6 +131,20 @@ _CONTACT_METHOD: tuple[tuple[str, str], ...] = (
 )
 
 
+_APPOINTMENT_STATUS = ((r"cancel|^x$|^cx$|bumped|rescheduled", "cancelled"),
+                       (r"no.?show|^ns$|missed|did not (come|arrive)|dna", "noshow"),
+                       (r"error", "entered-in-error"), (r"wait", "waitlist"),
+                       (r"check.?(ed)?.?in|^ci$|roomed", "checked-in"), (r"arriv", "arrived"),
+                       (r"fulfil|complet|seen|kept|done|checked.?out|^co$", "fulfilled"),
+                       (r"pend|tentative|request", "pending"), (r"propos", "proposed"),
+                       (r"book|schedul|confirm|^sch$|^s$|open|active|future", "booked"))
+
+
+def appointment_status(values: pd.Series) -> pd.Series:
+    """An appointment's status as FHIR spells it (booked when blank); None where not recognised."""
+    return _by_rules(values, _APPOINTMENT_STATUS, "booked")
+
+
 def contact_method(values: pd.Series) -> pd.Series:
     """The outreach method a family prefers (call, text, letter, portal, in person); None where blank or
     not recognised."""

@@ -6,6 +6,7 @@ from .administration import AdministrationPage
 from .base import Page
 from .care_gaps import CareGapsPage
 from .data_entry import DataEntryPage
+from .huddle import HuddlePage
 from .imports import ImportsPage
 from .network import NetworkPage
 from .patients import PatientsPage
@@ -18,6 +19,7 @@ PAGE_CLASSES: tuple[type[Page], ...] = (
     NetworkPage,
     ScorecardsPage,
     CareGapsPage,
+    HuddlePage,
     PatientsPage,
     ReferralsPage,
     DataEntryPage,

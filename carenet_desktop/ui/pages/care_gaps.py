@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...metrics.period import Period
+from ...services import letters as letters_service
 from ...services import outreach as outreach_service
 from ...services import practices as practice_service
 from ...services import worklist as worklist_service
@@ -148,6 +149,13 @@ def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int
     return OutreachSaved(done, attempt, change)
 
 
+def write_letters(progress: Progress, ctx: ServiceContext, practice_code: str, patient_ids: list[int], path: Path,
+                  as_of: dt.date) -> letters_service.LettersWritten:
+    """Runs on the writer: a reminder letter per selected child (PDF), each logged as letter outreach."""
+    progress.report(0.1, f"Writing {path.name}")
+    return letters_service.reminder_letters(_ctx(ctx, progress), practice_code, patient_ids, path, as_of=as_of)
+
+
 def write_export(progress: Progress, ctx: ServiceContext, worklist: worklist_service.Worklist,
                  children: pd.DataFrame, path: Path) -> int:
     """Runs on the writer: the child rows shown to ``path`` (csv/xlsx), audited as an export."""
@@ -228,6 +236,7 @@ class CareGapsPage(Page):
     load_failed = Signal(str)
     #: outreach was logged for this many children
     outreach_saved = Signal(int)
+    letters_written = Signal(object)  # Path
     #: an export finished: (path, rows)
     exported = Signal(object, int)
     export_failed = Signal(str)
@@ -392,6 +401,12 @@ class CareGapsPage(Page):
                                         "came of it and when to try again (Enter on a row does the same)")
         self.outreach_button.clicked.connect(lambda: self.log_outreach())
         actions.addWidget(self.outreach_button)
+        self.letters_button = QPushButton("Reminder letters…")
+        self.letters_button.setAccessibleName("Reminder letters")
+        self.letters_button.setToolTip("Write a reminder letter (PDF) for each selected child, in Spanish for "
+                                       "Spanish-speaking families, and log it as letter outreach")
+        self.letters_button.clicked.connect(lambda: self.write_letters())
+        actions.addWidget(self.letters_button)
         self.export_button = QPushButton("Export…")
         self.export_button.setAccessibleName("Export the worklist")
         self.export_button.setToolTip("Save the children shown (one row each, with the last outreach) to Excel "
@@ -586,6 +601,7 @@ class CareGapsPage(Page):
         busy = self.write_task is not None and not self.write_task.is_done
         selection = self.table.selectionModel()
         self.outreach_button.setEnabled(selection is not None and selection.hasSelection() and not busy)
+        self.letters_button.setEnabled(self.outreach_button.isEnabled())
         self.export_button.setEnabled(self.result is not None and self.proxy.rowCount() > 0 and not busy)
 
     def selected_rows(self) -> list[dict[str, Any]]:
@@ -625,6 +641,39 @@ class CareGapsPage(Page):
         self.write_task = task
         self._update_actions()
         return task
+
+    def write_letters(self, path: Path | str | None = None) -> Task | None:
+        """A reminder letter per selected child to ``path`` (PDF; asks for the file when not given), each
+        logged as a letter outreach attempt."""
+        rows = self.selected_rows()
+        if not rows or self.result is None or (self.write_task is not None and not self.write_task.is_done):
+            return None
+        query = self.result.query
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Reminder letters", f"letters-{query.practice_code}-"
+                                                    f"{query.as_of.isoformat()}.pdf", "PDF (*.pdf)")
+            if not chosen:
+                return None
+            path = chosen
+        target = Path(path).with_suffix(".pdf")
+        patients = list(dict.fromkeys(int(r["patient_id"]) for r in rows))
+        self.action_message.setText(f"Writing {len(patients)} letter(s)…")
+        task = self.session.write(write_letters, self.session.ctx, query.practice_code, patients, target, query.as_of,
+                                  label="Writing reminder letters", on_finished=self._on_letters_written,
+                                  on_failed=self._on_action_failed)
+        task.done.connect(self._update_actions)
+        self.write_task = task
+        self._update_actions()
+        return task
+
+    def _on_letters_written(self, written: letters_service.LettersWritten) -> None:
+        day = written.letters[0].day
+        self._on_outreach_saved(OutreachSaved([letter.patient_id for letter in written.letters], Attempt(
+            "letter", "left message", written.follow_up, "Reminder letter", day), written.change))
+        skipped = f"; {len(written.skipped)} without an open gap skipped" if written.skipped else ""
+        self.action_message.setText(f"{len(written.letters)} letter(s) written to {written.path.name} and "
+                                    f"logged as outreach{skipped}.")
+        self.letters_written.emit(written.path)
 
     def _on_outreach_saved(self, outcome: OutreachSaved) -> None:
         a = outcome.attempt

@@ -1,0 +1,76 @@
+"""Reminder letters from the care-gaps page: select children, write their letters (off the GUI thread), and
+see them logged as letter outreach on their rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select, update
+
+from carenet_desktop.models import AuditLog, CareActivity, Patient
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services.context import ServiceContext
+from carenet_desktop.ui.itemmodels.gaps import ROW_ROLE
+from carenet_desktop.ui.pages.care_gaps import CareGapsPage
+from carenet_desktop.ui.session import Session
+from tests.stores import demo_store
+
+AS_OF = dt.date(2026, 6, 30)
+WAIT = 15000
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return demo_store(tmp_path_factory, patients=800, seed=1, as_of=AS_OF)
+
+
+@pytest.fixture
+def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    db = open_database(copy)
+    session = Session(ServiceContext(db, username="tester"))
+    widget = CareGapsPage(session, as_of=AS_OF)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
+        widget.activate()
+    yield widget
+    session.close()
+
+
+def test_letters_for_the_selected_children_are_written_and_logged(page, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert not page.letters_button.isEnabled()  # nothing selected
+    page.table.selectRow(0)
+    page.table.selectionModel().select(page.proxy.index(1, 0), page.table.selectionModel().SelectionFlag.Select
+                                       | page.table.selectionModel().SelectionFlag.Rows)
+    chosen = [page.proxy.index(i, 0).data(ROW_ROLE)["patient_id"] for i in (0, 1)]
+    assert page.letters_button.isEnabled()
+    with page.session.ctx.db.session() as s:
+        s.execute(update(Patient).where(Patient.id == chosen[0]).values(language="es"))
+        s.execute(update(Patient).where(Patient.id == chosen[1]).values(language="en"))
+    target = tmp_path / "letters.pdf"
+    with qtbot.waitSignal(page.letters_written, timeout=WAIT) as signal:
+        assert page.write_letters(target) is not None
+        assert not page.letters_button.isEnabled()  # one write at a time
+    assert signal.args == [target] and target.exists()
+    assert "2 letter(s) written" in page.action_message.text()
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(target), "-"], check=True, capture_output=True, text=True).stdout
+        pages = [p for p in text.split("\f") if p.strip()]
+        assert len(pages) == 2 and sum("Un recordatorio" in p for p in pages) == 1
+    with page.session.ctx.db.session() as s:
+        acts = s.scalars(select(CareActivity).where(CareActivity.activity_type == "outreach")).all()
+        letters = s.scalars(select(AuditLog).where(AuditLog.entity == "letters")).all()
+    assert sorted(a.patient_id for a in acts) == sorted(chosen)
+    assert {(a.contact_method, a.outcome, a.follow_up_date) for a in acts} == {
+        ("letter", "left message", AS_OF + dt.timedelta(days=14))}
+    assert len(letters) == 1
+    marked = [r for r in page.model.rows() if r["patient_id"] in chosen]
+    assert all(r["last_outreach"] == f"{AS_OF.isoformat()} letter: left message" and r["attempts"] == 1
+               for r in marked)
+    assert page.done_tile.value() == "2"
