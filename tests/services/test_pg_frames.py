@@ -219,3 +219,19 @@ def test_a_commit_just_before_the_load_names_the_snapshot_by_the_newer_version(p
         after = current_version(s)
     assert after > before and len(cold.patients) == 151
     assert [p.name.split("-")[0] for p in tmp_path.glob("v*.npz")] == [f"v{after}"]
+
+
+@pytest.mark.parametrize("failing", ["1 / 0", "CASE WHEN t.id > 300 THEN 1 / (t.id - t.id) ELSE 1 END"])
+def test_a_copy_that_fails_raises_and_leaves_the_connection_usable(pg_demo, failing):  # type: ignore[no-untyped-def]
+    """At once, or after rows were streamed: the error is raised and the connection is not left mid-COPY."""
+    import psycopg
+    from sqlalchemy import text
+
+    from carenet_desktop.services.measure_data import Col
+
+    with pg_demo.engine.connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        with pytest.raises(psycopg.Error, match="division by zero"):
+            pg_frames.read_table(dbapi, "patient", [Col("patient_id", "t.id", "int"), Col("x", failing, "int")], "1=1")
+        conn.rollback()
+        assert conn.execute(text("SELECT COUNT(*) FROM patient")).scalar_one() == 600
