@@ -235,3 +235,22 @@ def test_a_copy_that_fails_raises_and_leaves_the_connection_usable(pg_demo, fail
             pg_frames.read_table(dbapi, "patient", [Col("patient_id", "t.id", "int"), Col("x", failing, "int")], "1=1")
         conn.rollback()
         assert conn.execute(text("SELECT COUNT(*) FROM patient")).scalar_one() == 600
+
+
+def test_the_demo_build_gives_back_every_foreign_key_and_they_hold(pg_db):  # type: ignore[no-untyped-def]
+    """The PostgreSQL bulk writer drops the loaded tables' foreign keys while it COPYs, and adds them back."""
+    import sqlalchemy.exc
+    from sqlalchemy import text
+
+    from carenet_desktop.demo import build_demo
+
+    catalogue = text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                     "WHERE contype = 'f' ORDER BY 1, 2")
+    with pg_db.engine.connect() as conn:
+        before = conn.execute(catalogue).all()
+    assert len(before) > 20
+    build_demo(pg_db, practices=2, patients=150, seed=4, as_of=AS_OF)
+    with pg_db.engine.connect() as conn:
+        assert conn.execute(catalogue).all() == before
+    with pytest.raises(sqlalchemy.exc.IntegrityError), pg_db.session() as s:
+        s.add(Encounter(patient_id=10**9, code_system="cpt", code="99213"))
