@@ -46,8 +46,13 @@ class ColumnSpec(Protocol):
 
 
 def _copy_expr(col: ColumnSpec) -> str:
-    if col.kind == "date":  # epoch microseconds: EXTRACT gives an exact numeric (PostgreSQL 14+)
-        return f"COALESCE(CAST(EXTRACT(EPOCH FROM {col.sql}) * 1000000 AS BIGINT), {MISSING_SQL})"
+    if col.kind == "date":
+        # epoch microseconds of a date or a timestamp without time zone (the store's): whole days in integer
+        # arithmetic, plus the time of day (under 2**37 us, exact through a double). The same numbers as
+        # EXTRACT(EPOCH ...) * 1e6, whose numeric arithmetic took a fifth of the server's time.
+        x = col.sql
+        return (f"COALESCE((CAST({x} AS DATE) - DATE '1970-01-01') * CAST(86400000000 AS BIGINT) + "
+                f"CAST(date_part('epoch', CAST(CAST({x} AS TIMESTAMP) AS TIME)) * 1000000 AS BIGINT), {MISSING_SQL})")
     if col.kind == "bool":
         return f"COALESCE(CAST(CAST({col.sql} AS INTEGER) AS BIGINT), {MISSING_SQL})"
     if col.kind in _INTEGER_KINDS:

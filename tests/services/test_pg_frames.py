@@ -108,6 +108,8 @@ def test_awkward_values_are_read_exactly(pg_db, monkeypatch):  # type: ignore[no
                               effective_start=dt.datetime(2025, 3, 1, 10, 0, 0, 123457 * i % 1_000_000),
                               date_only="effective_start" if i % 2 else None,
                               codings="code\tsnomed|123\nvalue\tsnomed|9\ncategory\tlaboratory" if i % 3 == 0 else None))
+        s.add(Observation(patient_id=patient.id, code="old", effective_start=dt.datetime(1969, 7, 20, 20, 17, 40, 500001),
+                          effective_end=dt.datetime(1900, 1, 1), issued=dt.datetime(9000, 12, 31, 23, 59, 59, 999997)))
         s.add(Observation(patient_id=patient.id, code_system=None, code=None, value_text=None))  # all NULL
         s.add(Encounter(patient_id=patient.id, code_system="cpt", code="99213", start=dt.datetime(2025, 5, 1),
                         codings="code\tsnomed|185349003"))
@@ -117,6 +119,9 @@ def test_awkward_values_are_read_exactly(pg_db, monkeypatch):  # type: ignore[no
     assert pd.isna(obs["value_text"].iloc[-1]) and pd.isna(obs["effective_start"].iloc[-1])
     assert obs["value_num"].iloc[0] == 0.1 + 0.2 and obs["value_num"].iloc[1] == 1e-300 and pd.isna(obs["value_num"].iloc[3])
     assert obs["effective_start"].iloc[1] == pd.Timestamp("2025-03-01 10:00:00.123457")
+    old = obs.iloc[-2]
+    assert (old["effective_start"], old["effective_end"], old["issued"]) == (
+        pd.Timestamp("1969-07-20 20:17:40.500001"), pd.Timestamp("1900-01-01"), pd.Timestamp("9000-12-31 23:59:59.999997"))
     assert obs["key"].iloc[0] == f"loinc|0-0{MULTI_SEP}snomed|123" and obs["key"].iloc[1] == "loinc|1-0"
     assert obs["value_key"].iloc[0] == f"|{MULTI_SEP}snomed|9" and obs["category"].iloc[0] == ",laboratory"
     assert copied.encounters["key"].tolist() == [f"cpt|99213{MULTI_SEP}snomed|185349003"]
@@ -176,6 +181,8 @@ def test_a_commit_during_the_load_is_not_seen_and_the_version_is_the_snapshot_s(
     monkeypatch.undo()
     after = load_measure_data(pg_db, with_valuesets=False)  # a new load sees it
     assert len(after.patients) == 151 and "LATE" in set(after.encounters["code"].dropna())
+    with pg_db.session() as s:  # the load's read-only snapshot does not stay on the pooled connection
+        s.add(Encounter(patient_id=int(after.patients["patient_id"].iloc[0]), code_system="cpt", code="AFTER"))
 
 
 def test_a_snapshot_saved_during_a_commit_is_keyed_by_the_data_it_holds(pg_db, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
