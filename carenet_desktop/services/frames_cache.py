@@ -21,7 +21,7 @@ from ..metrics.data import MeasureData
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key, open_npz, save_npz
-from .measure_data import load_measure_data
+from .measure_data import load_measure_data, load_measure_data_versioned
 
 log = logging.getLogger(__name__)
 _KEEP = 2  # snapshots kept per database
@@ -30,8 +30,8 @@ _KEEP = 2  # snapshots kept per database
 def _signature() -> str:
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in (here / "measure_data.py", here.parent / "metrics" / "data.py", here / "cache_files.py",
-                 Path(__file__).resolve()):
+    for path in (here / "measure_data.py", here / "pg_frames.py", here / "frame_columns.py",
+                 here.parent / "metrics" / "data.py", here / "cache_files.py", Path(__file__).resolve()):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -62,7 +62,9 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
         plain.valuesets = load_index(db)
         return plain, False
     with db.session() as s:
-        version = current_version(s)  # read before loading: a change while loading is replayed next time
+        # read before loading: a change while loading is replayed next time (PostgreSQL: replaced by the
+        # version read in the load's snapshot)
+        version = current_version(s)
         history = history_id(s)
     # another history (a restored backup, a rebuilt store) never patches this one's snapshot
     signature = f"{_signature()}{hashlib.sha256(history.encode()).hexdigest()[:8]}"
@@ -83,7 +85,9 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
     if data is None:
-        data = load_measure_data(db, with_valuesets=False)
+        data, seen = load_measure_data_versioned(db, with_valuesets=False)
+        if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data
+            path = folder / f"v{seen}-{signature}.npz"
     if not path.exists():
         _save(data, path, folder, key)
     data.valuesets = load_index(db)

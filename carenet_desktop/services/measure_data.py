@@ -7,7 +7,8 @@ costs, so:
   split/parsed vectorised (numbers by NumPy, text split once and de-duplicated so equal codes share one
   string object); timestamps are converted to epoch milliseconds by SQLite itself (no date parsing);
 * columns that are NULL in every row are not read at all;
-* other databases (PostgreSQL) use the driver's cursor and a column-wise transpose.
+* PostgreSQL: ``COPY`` into typed columns, every table in one snapshot (``pg_frames``); other databases
+  use the driver's cursor and a column-wise transpose.
 
 Every coding: a clinical row keeps its primary coding in its code columns and the further ones in
 ``codings`` (``element<TAB>system|code`` lines). The key column of each element (``key``, ``value_key``,
@@ -31,14 +32,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from ..metrics.data import COLUMNS, MeasureData
 from ..metrics.period import Period
 from ..metrics.valuesets import MULTI_SEP
 from ..models import Practice
+from ..models.changes import DataChange
 from ..models.database import Database
 from .context import ServiceError
+from .frame_columns import MISSING_SQL as _MISSING_SQL
+from .frame_columns import dedupe_objects as _dedupe_objects
+from .frame_columns import nulls as _nulls
+from .frame_columns import numeric as _numeric
 
 #: frame name -> table
 TABLES: dict[str, str] = {
@@ -123,6 +129,19 @@ def load_measure_data(
     patient_id_list: Sequence[int] | None = None,
     with_valuesets: bool = True,
 ) -> MeasureData:
+    return load_measure_data_versioned(db, practice_codes, period, practice_id_list=practice_id_list,
+                                       patient_id_list=patient_id_list, with_valuesets=with_valuesets)[0]
+
+
+def load_measure_data_versioned(
+    db: Database,
+    practice_codes: Sequence[str] | None = None,
+    period: Period | None = None,
+    *,
+    practice_id_list: Sequence[int] | None = None,
+    patient_id_list: Sequence[int] | None = None,
+    with_valuesets: bool = True,
+) -> tuple[MeasureData, int | None]:
     """Everything the measures read: all practices, the given ones (codes or ids), or given patients.
 
     ``period`` is accepted for callers that know it; every event is loaded regardless, because measures
@@ -131,11 +150,18 @@ def load_measure_data(
     Events a QI-Core file stored without a profile claim of their own (``profile_claim = 'no'``) are kept
     in the store and shown in the patient's record but left out here, as a QI-Core engine would not
     retrieve them; data from sources that claim no profiles at all (``NULL``) is always evaluated.
+
+    The version returned is the change journal's, read in the load's own snapshot: on PostgreSQL every table
+    is read in one ``REPEATABLE READ`` transaction (``pg_frames``), so it names exactly the data read;
+    ``None`` where the tables are read on several connections (SQLite): the caller reads it before loading.
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
     patient_filter = _patient_filter(ids, patient_id_list)
     data = MeasureData()
+    version: int | None = None
     with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # before the first statement: one snapshot for the whole load
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         raw_conn = conn.connection.dbapi_connection
         inspector = inspect(conn)
         existing = {table: {c["name"] for c in inspector.get_columns(table)} for table in TABLES.values()}
@@ -152,6 +178,14 @@ def load_measure_data(
                     frames[names[plan.table]] = {}
             except _Fallback:
                 frames = {}
+        elif conn.dialect.name == "postgresql":
+            from .pg_frames import read_table
+
+            version = int(conn.execute(select(func.coalesce(func.max(DataChange.id), 0))).scalar_one())
+            for name, table in TABLES.items():
+                raw = read_table(raw_conn, table, _columns(name, table, existing[table]), wheres[name])
+                setattr(data, name, _shape(name, raw))
+                frames[name] = {}
         for name, table in TABLES.items():
             if name not in frames:
                 setattr(data, name, _shape(name, _read_generic(raw_conn, table, _columns(name, table, existing[table]), wheres[name])))
@@ -159,7 +193,7 @@ def load_measure_data(
         from .valuesets import load_index
 
         data.valuesets = load_index(db)
-    return data
+    return data, version
 
 
 def _where(name: str, patient_filter: str | None, has_claims: bool = False) -> str:
@@ -219,8 +253,6 @@ def _columns(name: str, table: str, existing: set[str] | None = None) -> list[Co
 
 
 _INT_KINDS = ("int", "nint", "bool", "date")
-_MISSING = np.iinfo(np.int64).min  # NULL in an integer column
-_MISSING_SQL = "(-9223372036854775807 - 1)"  # the same, kept an INTEGER (the bare literal would be REAL)
 
 
 _ID = Col("id", "t.id", "int")
@@ -476,62 +508,6 @@ def _dates_from_objects(arr: np.ndarray) -> np.ndarray:
     if not len(arr):
         return np.zeros(0, dtype="datetime64[us]")
     return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")  # type: ignore[no-any-return]
-
-
-# --- conversions ------------------------------------------------------------------------------------------
-
-
-def _nulls(kind: str, n: int) -> Any:
-    if kind == "str":
-        return pd.Series(np.nan, index=pd.RangeIndex(n), dtype="str").array
-    return _numeric(np.full(n, np.nan), kind) if kind != "int" else np.zeros(n, dtype=np.int64)
-
-
-def _numeric(values: np.ndarray, kind: str) -> Any:
-    if values.dtype == np.int64 and kind != "int":  # the sentinel marks NULL
-        missing = values == _MISSING
-        if kind == "date":
-            out = values.astype("datetime64[ms]").astype("datetime64[us]")
-            out[missing] = np.datetime64("NaT")
-            return out
-        if kind == "nint":
-            return pd.arrays.IntegerArray(np.where(missing, 0, values), missing)
-        if kind == "bool":
-            return pd.arrays.BooleanArray(values != 0, missing)
-        values = np.where(missing, np.nan, values.astype(np.float64))
-    if kind == "int":
-        return values.astype(np.int64)
-    if kind == "float":
-        return values.astype(np.float64)
-    if kind == "nint":
-        return pd.array(values, dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
-    if kind == "bool":
-        mask = np.isnan(values)
-        return pd.arrays.BooleanArray(np.nan_to_num(values) != 0, mask)
-    if kind == "date":  # epoch milliseconds (float, NaN = missing)
-        missing = np.isnan(values)
-        ms = np.where(missing, 0, values).astype(np.int64)
-        out = ms.astype("datetime64[ms]").astype("datetime64[us]")
-        out[missing] = np.datetime64("NaT")
-        return out
-    raise ValueError(kind)
-
-
-def _dedupe(values: np.ndarray, null: str | None) -> Any:
-    """A ``str`` array where equal values share one object (8 bytes a row) and ``null`` marks missing."""
-    return pd.array(_dedupe_objects(values, null), dtype="str")
-
-
-def _dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniq = np.asarray(uniques, dtype=object)
-    if null is not None:
-        uniq = np.where(uniq == null, None, uniq)  # type: ignore[call-overload]  # None into an object array
-    taken = np.empty(len(values), dtype=object)
-    has = codes >= 0
-    taken[has] = uniq[codes[has]]
-    taken[~has] = None
-    return taken
 
 
 def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:

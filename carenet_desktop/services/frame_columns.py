@@ -1,0 +1,64 @@
+"""Column conversions shared by the store readers (``measure_data`` for SQLite and any driver, ``pg_frames``
+for PostgreSQL): every reader gives a column of a kind the same dtype and the same missing values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING = np.iinfo(np.int64).min  # NULL in an integer column
+MISSING_SQL = "(-9223372036854775807 - 1)"  # the same, kept an INTEGER (the bare literal would be REAL)
+
+
+def nulls(kind: str, n: int) -> Any:
+    """A column of ``n`` missing values of this kind (``int`` columns cannot be missing: zeros)."""
+    if kind == "str":
+        return pd.Series(np.nan, index=pd.RangeIndex(n), dtype="str").array
+    return numeric(np.full(n, np.nan), kind) if kind != "int" else np.zeros(n, dtype=np.int64)
+
+
+def numeric(values: np.ndarray, kind: str) -> Any:
+    """The frame column of a kind from int64 values (``MISSING`` = NULL; dates in epoch milliseconds) or
+    float64 values (NaN = NULL)."""
+    if values.dtype == np.int64 and kind != "int":  # the sentinel marks NULL
+        missing = values == MISSING
+        if kind == "date":
+            out = values.astype("datetime64[ms]").astype("datetime64[us]")
+            out[missing] = np.datetime64("NaT")
+            return out
+        if kind == "nint":
+            return pd.arrays.IntegerArray(np.where(missing, 0, values), missing)
+        if kind == "bool":
+            return pd.arrays.BooleanArray(values != 0, missing)
+        values = np.where(missing, np.nan, values.astype(np.float64))
+    if kind == "int":
+        return values.astype(np.int64)
+    if kind == "float":
+        return values.astype(np.float64)
+    if kind == "nint":
+        return pd.array(values, dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
+    if kind == "bool":
+        mask = np.isnan(values)
+        return pd.arrays.BooleanArray(np.nan_to_num(values) != 0, mask)
+    if kind == "date":  # epoch milliseconds (float, NaN = missing)
+        missing = np.isnan(values)
+        ms = np.where(missing, 0, values).astype(np.int64)
+        out = ms.astype("datetime64[ms]").astype("datetime64[us]")
+        out[missing] = np.datetime64("NaT")
+        return out
+    raise ValueError(kind)
+
+
+def dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
+    """An object array where equal values share one object (8 bytes a row) and ``null`` (or NaN) is None."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniq = np.asarray(uniques, dtype=object)
+    if null is not None:
+        uniq = np.where(uniq == null, None, uniq)  # type: ignore[call-overload]  # None into an object array
+    taken = np.empty(len(values), dtype=object)
+    has = codes >= 0
+    taken[has] = uniq[codes[has]]
+    taken[~has] = None
+    return taken
