@@ -27,12 +27,17 @@ log = logging.getLogger(__name__)
 _KEEP = 2  # snapshots kept per database
 
 
+#: the source files a snapshot's layout depends on (relative to the package): their hash names the snapshot,
+#: so the installer ships them as files too (build_installer.spec; tests/test_installer_spec.py checks it)
+SIGNATURE_SOURCES = ("services/measure_data.py", "services/pg_frames.py", "services/frame_columns.py",
+                     "metrics/data.py", "services/cache_files.py", "services/frames_cache.py")
+
+
 def _signature() -> str:
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in (here / "measure_data.py", here / "pg_frames.py", here / "frame_columns.py",
-                 here.parent / "metrics" / "data.py", here / "cache_files.py", Path(__file__).resolve()):
-        digest.update(path.read_bytes())
+    for name in SIGNATURE_SOURCES:
+        digest.update((package / name).read_bytes())
     return digest.hexdigest()[:12]
 
 
