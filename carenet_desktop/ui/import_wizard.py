@@ -7,7 +7,6 @@ that step writes one transaction: all or nothing by default, or the valid rows w
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,13 @@ from PySide6.QtWidgets import (
 
 from ..interchange.tabular import Preview, field_specs
 from ..interchange.tabular.dates import DATE_FORMATS
-from ..services.context import Progress, ServiceContext, ServiceError
-from ..services.intake import ImportResult, import_file, preview_file
-from ..services.intake_mapping import KIND_LABELS, FileMapping, inspect_file, save_rejection_report
-from ..services.practices import PracticeSummary, list_practices
+from ..services.context import ServiceError
+from ..services.intake import ImportResult
+from ..services.intake_mapping import KIND_LABELS, FileMapping, save_rejection_report
+from ..services.practices import PracticeSummary
 from ..wording import count
 from .forms import ERROR_STYLE
+from .import_jobs import ImportPlan, import_job, inspect_job, practices_job, preview_job
 from .itemmodels.records import RecordColumn, RecordTableModel
 from .session import Session
 from .tasks import LatestTasks, Task
@@ -48,53 +48,8 @@ from .widgets import list_table, paragraph
 
 FILE_FILTER = "EHR exports (*.csv *.txt *.tsv *.xlsx);;All files (*)"
 NOT_MAPPED = "— not in this file —"
-#: rows of the file and problems shown in the check step (the report file holds every problem)
-SHOWN_ROWS = 100
+#: problems shown in the check step (the report file holds every problem)
 SHOWN_PROBLEMS = 500
-
-
-# --- work done on the worker threads (plain functions, no widgets) ---------------------------------------
-
-def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
-    return dataclasses.replace(ctx, progress=progress)
-
-
-def inspect_job(progress: Progress, ctx: ServiceContext, path: str, kind: str, practice: str | None,
-                profile: str | None) -> FileMapping:
-    return inspect_file(_ctx(ctx, progress), path, kind, practice_code=practice, profile=profile)
-
-
-def preview_job(progress: Progress, ctx: ServiceContext, path: str, kind: str, practice: str | None,
-                mapping: dict[str, str]) -> Preview:
-    return preview_file(_ctx(ctx, progress), path, kind, practice_code=practice, mapping=mapping,
-                        max_rows=SHOWN_ROWS)
-
-
-def import_job(progress: Progress, ctx: ServiceContext, path: str, kind: str, practice: str | None,
-               mapping: dict[str, str], valid_rows_only: bool, save_as: str | None) -> ImportResult:
-    return import_file(_ctx(ctx, progress), path, kind, practice_code=practice, mapping=mapping,
-                       valid_rows_only=valid_rows_only, save_profile_as=save_as)
-
-
-def practices_job(progress: Progress, ctx: ServiceContext) -> list[PracticeSummary]:
-    return list_practices(_ctx(ctx, progress))
-
-
-# --- what the steps share ----------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class ImportPlan:
-    """The choices made so far; each step reads the earlier ones."""
-
-    path: str = ""
-    kind: str = "encounters"
-    practice: str | None = None
-    inspected: FileMapping | None = None
-    mapping: dict[str, str] = dataclasses.field(default_factory=dict)
-    save_as: str | None = None
-    preview: Preview | None = None
-    valid_rows_only: bool = False
-    result: ImportResult | None = None
 
 
 def _problem_table(name: str) -> tuple[RecordTableModel, QTableView]:
