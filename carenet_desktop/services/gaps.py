@@ -19,14 +19,15 @@ from sqlalchemy import select
 from ..metrics import gaps as gapkit
 from ..metrics.catalogue import get_measure
 from ..metrics.definition import Measure
-from ..metrics.engine import evaluate_measures, select_measures
+from ..metrics.engine import select_measures
 from ..metrics.period import Period
 from ..models import Patient, Practice, Provider
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
 from ..reports.spreadsheets import neutralise as neutralise  # re-exported: the worklist's callers use it
 from . import audit
 from .context import ServiceContext, ServiceError
-from .measure_data import load_measure_data, practice_ids
+from .gap_source import GapSource, fresh_inputs
+from .measure_data import practice_ids
 from .permissions import scope
 
 #: columns of a care-gap worklist, in display order
@@ -54,6 +55,8 @@ def care_gaps(
     *,
     action: Literal["view", "export"] | None = "view",
     closable_only: bool = True,
+    source: GapSource | None = None,
+    fresh: bool = False,
 ) -> pd.DataFrame:
     """The care-gap worklist (``WORKLIST_COLUMNS``), one row per gap, sorted by due date.
 
@@ -68,6 +71,10 @@ def care_gaps(
     whose gaps are past encounters (``Measure.gap_closable`` False) and those whose window is over
     (``Measure.gap_expires`` and the due date before ``as_of``). ``as_of`` defaults to today. Measures
     that failed to evaluate are listed in ``frame.attrs["failures"]``.
+
+    The result rows and records come from ``source`` (the scorecard's results cache and the frames kept
+    in memory, :mod:`.gap_source`; a new source over the caches on disk without one), or with ``fresh``
+    from a new read of the practices' records and a new evaluation: the same numbers, slower.
     """
     if due_within is not None and due_within < 0:
         raise ServiceError("--due-within must be 0 or more days")
@@ -79,22 +86,21 @@ def care_gaps(
         raise ServiceError(str(exc.args[0]) if exc.args else str(exc)) from None
     ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
                 practice_ids(ctx.db, [practice_code]) if practice_code else None)
-    progress.report(0.0, "Loading records")
-    data = load_measure_data(ctx.db, practice_id_list=ids)
-    progress.report(0.4, "Evaluating measures")
-
-    def step(i: int, n: int, measure_id: str) -> None:
-        progress.report(0.4 + 0.4 * i / max(n, 1), f"Evaluating {measure_id}")
-
-    run = evaluate_measures(data, period, measures, on_measure=step)
-    failures = dict(run.failures)
+    if fresh:
+        inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
+    else:
+        inputs = (source or GapSource(ctx)).inputs(period, measures, ids, progress.sub(0.0, 0.8))
+    data = inputs.data
+    failures = dict(inputs.failures)
+    by_measure = dict(tuple(inputs.rows.groupby("measure", sort=False))) if len(inputs.rows) else {}
     frames: list[pd.DataFrame] = []
     for measure in measures:
         if measure.id in failures:
             continue
         progress.check()
+        rows = by_measure.get(measure.id, inputs.rows.iloc[:0])
         try:
-            frames.append(measure.gaps(data, period, run.rows[run.rows["measure"] == measure.id]))
+            frames.append(measure.gaps(data, period, rows))
         except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             failures[measure.id] = f"care gaps: {type(exc).__name__}: {exc}"
     found = _concat(frames)
@@ -185,7 +191,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice_id_list: list[int] | None) -> pd.DataFrame:
-    """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date."""
+    """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date,
+    then practice, patient and measure rate."""
     people = _patients(ctx, practice_id_list)
     table = found.merge(people, on="patient_id", how="left")
     titles = {m: get_measure(m) for m in pd.unique(table["measure"])}
@@ -194,8 +201,11 @@ def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice
                             zip(table["measure"], table["group_index"], strict=True)] if len(table) else []
     due = pd.to_datetime(table["due_date"])
     table["days_left"] = (due - pd.Timestamp(as_of)).dt.days.astype("Int64")
+    # a total order: the same gaps come out in the same order whatever order the result rows came in
+    # (the results cache appends the rows of patients re-evaluated after a write)
     table = table.assign(_due=due).sort_values(
-        ["_due", "practice_code", "patient_name", "measure", "group_index"], kind="stable", na_position="last")
+        ["_due", "practice_code", "patient_name", "patient_id", "measure", "group_index", "episode_id"],
+        kind="stable", na_position="last")
     return table.drop(columns="_due").reset_index(drop=True)[list(WORKLIST_COLUMNS)]
 
 
