@@ -11,7 +11,8 @@ the store and ran every measure: seconds per call on a large network. A :class:`
   as the source lives and brought up to date from the journal after a write,
 
 both at the same (store history, journal version): the keys every cache of the store uses. A practice
-switch then only restricts both to that practice's patients. When the two cannot be had at one journal
+switch then only restricts both to that practice's patients (and what ``care_gaps`` found for a practice
+is kept, under the same keys, for a switch back). When the two cannot be had at one journal
 version (a write landed in between, twice), the rows are evaluated from the records in hand instead, so
 what is shown always equals a from-scratch evaluation of one state of the store.
 
@@ -52,6 +53,9 @@ class GapInputs:
     rows: pd.DataFrame
     #: measure id -> why it has no rows
     failures: dict[str, str] = field(default_factory=dict)
+    #: what these inputs are a function of - (store history, journal version, definitions, measures,
+    #: practices) - when they came from the caches at one journal version; None otherwise
+    key: tuple[object, ...] | None = None
 
 
 def as_evaluated(rows: pd.DataFrame) -> pd.DataFrame:
@@ -97,6 +101,8 @@ class GapSource:
         self._frames: tuple[str, int, MeasureData] | None = None
         #: (history, version, practice ids) -> the frames of those practices' patients
         self._scopes: OrderedDict[tuple[str, int, tuple[int, ...] | None], MeasureData] = OrderedDict()
+        #: care_gaps' memo (:meth:`remember`); emptied with the scopes when the frames move on
+        self._found: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, dict[str, str]]] = OrderedDict()
 
     def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
                progress: Progress | None = None) -> GapInputs:
@@ -109,9 +115,11 @@ class GapSource:
         entry = None
         state: tuple[str, int] = ("", -1)
         data: MeasureData | None = None
+        stamp = ""
         for _ in range(2):
             with self.ctx.db.session() as s:
                 before = store_state(s)
+            stamp = self.cache.stamp(tuple(wanted))  # the store's history and the definitions in force
             progress.report(0.0, "Measure results")
             entry = self.cache.results(period, asked, progress.sub(0.0, 0.7))
             progress.check()
@@ -119,8 +127,9 @@ class GapSource:
             state, data = self._network_frames()
             with self.ctx.db.session() as s:
                 after = store_state(s)
-            if before == after == state and entry.version == state[1]:
-                break  # rows and records of one journal version: nothing was written in between
+            if (before == after == state and entry.version == state[1]
+                    and self.cache.stamp(tuple(wanted)) == stamp):
+                break  # rows and records of one journal version and definitions: nothing changed between
             entry = None
         assert data is not None
         scoped = self._scoped(state, data, practice_id_list)
@@ -133,13 +142,35 @@ class GapSource:
         if practice_id_list is not None:
             keep &= rows["patient_id"].isin(scoped.patients["patient_id"])
         failures = {k: v for k, v in entry.failures.items() if k in wanted}
-        return GapInputs(scoped, as_evaluated(rows[keep.to_numpy()]), failures)
+        scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
+        return GapInputs(scoped, as_evaluated(rows[keep.to_numpy()]), failures,
+                         key=(*state, stamp, tuple(wanted), scope))
+
+    def recall(self, key: tuple[object, ...]) -> tuple[pd.DataFrame, dict[str, str]] | None:
+        """What ``care_gaps`` found for ``key`` (the ``GapInputs.key`` and its own arguments), if kept."""
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def remember(self, key: tuple[object, ...], found: tuple[pd.DataFrame, dict[str, str]]) -> None:
+        """Keep what ``care_gaps`` found (not changed afterwards) while the store stays at the key's state."""
+        with self._lock:
+            inputs_key = key[0]
+            if (self._frames is None or not isinstance(inputs_key, tuple)
+                    or tuple(self._frames[:2]) != inputs_key[:2]):
+                return  # the frames moved on since: these gaps are of an older state
+            self._found[key] = found
+            while len(self._found) > _KEEP_SCOPES:
+                self._found.popitem(last=False)
 
     def clear(self) -> None:
         """Let go of the frames held (they are read again on the next call)."""
         with self._lock:
             self._frames = None
             self._scopes.clear()
+            self._found.clear()
 
     # --- frames -----------------------------------------------------------------------------------------
 
@@ -166,6 +197,7 @@ class GapSource:
     def _hold(self, history: str, version: int, data: MeasureData) -> None:
         self._frames = (history, version, data)
         self._scopes.clear()
+        self._found.clear()
 
     def _scoped(self, state: tuple[str, int], data: MeasureData, practice_id_list: list[int] | None) -> MeasureData:
         if practice_id_list is None:

@@ -29,7 +29,7 @@ from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_tab
 from . import audit
 from .context import ServiceContext, ServiceError
 from .gap_source import GapSource
-from .gaps import care_gaps, gap_status, write_worklist
+from .gaps import care_gaps, gap_status, rows_frame, write_worklist
 from .measure_data import practice_ids
 from .outreach import latest_attempts, outreach_done
 from .permissions import require_practice_codes, scope
@@ -181,7 +181,7 @@ def contact_details(ctx: ServiceContext, patient_ids: Sequence[int],
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
     wanted = set(int(p) for p in patient_ids)
-    frame = pd.DataFrame([r for r in rows if int(r[0]) in wanted], columns=cols)
+    frame = rows_frame([r for r in rows if int(r[0]) in wanted], cols)
     frame["language"] = frame["language"].map(lambda code: LANGUAGE_LABELS.get(code) if code else None)
     return frame.astype({"patient_id": "int64"})
 
