@@ -101,6 +101,8 @@ class GapSource:
         self._frames: tuple[str, int, MeasureData] | None = None
         #: (history, version, practice ids) -> the frames of those practices' patients
         self._scopes: OrderedDict[tuple[str, int, tuple[int, ...] | None], MeasureData] = OrderedDict()
+        #: GapInputs.key -> the result rows of those measures and practices
+        self._rows: OrderedDict[tuple[object, ...], pd.DataFrame] = OrderedDict()
         #: care_gaps' memo (:meth:`remember`); emptied with the scopes when the frames move on
         self._found: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, dict[str, str]]] = OrderedDict()
 
@@ -137,14 +139,24 @@ class GapSource:
         if entry is None:  # writes kept landing between the two reads: evaluate the records in hand
             run = evaluate_measures(scoped, period, list(measures))
             return GapInputs(scoped, as_evaluated(run.rows), dict(run.failures))
-        rows = entry.rows
-        keep = rows["measure"].isin(wanted)
-        if practice_id_list is not None:
-            keep &= rows["patient_id"].isin(scoped.patients["patient_id"])
         failures = {k: v for k, v in entry.failures.items() if k in wanted}
         scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
-        return GapInputs(scoped, as_evaluated(rows[keep.to_numpy()]), failures,
-                         key=(*state, stamp, tuple(wanted), scope))
+        key = (*state, stamp, tuple(wanted), scope)
+        with self._lock:
+            rows = self._rows.get(key)
+        if rows is None:
+            rows = entry.rows
+            keep = rows["measure"].isin(wanted) if set(wanted) != set(every) or asked is not None else None
+            if practice_id_list is not None:
+                mine = rows["patient_id"].isin(scoped.patients["patient_id"])
+                keep = mine if keep is None else keep & mine
+            rows = as_evaluated(rows if keep is None else rows[keep.to_numpy()])
+            with self._lock:
+                if self._frames is not None and self._frames[:2] == state:
+                    self._rows[key] = rows
+                    while len(self._rows) > _KEEP_SCOPES:
+                        self._rows.popitem(last=False)
+        return GapInputs(scoped, rows, failures, key=key)
 
     def recall(self, key: tuple[object, ...]) -> tuple[pd.DataFrame, dict[str, str]] | None:
         """What ``care_gaps`` found for ``key`` (the ``GapInputs.key`` and its own arguments), if kept."""
@@ -170,6 +182,7 @@ class GapSource:
         with self._lock:
             self._frames = None
             self._scopes.clear()
+            self._rows.clear()
             self._found.clear()
 
     # --- frames -----------------------------------------------------------------------------------------
@@ -197,6 +210,7 @@ class GapSource:
     def _hold(self, history: str, version: int, data: MeasureData) -> None:
         self._frames = (history, version, data)
         self._scopes.clear()
+        self._rows.clear()
         self._found.clear()
 
     def _scoped(self, state: tuple[str, int], data: MeasureData, practice_id_list: list[int] | None) -> MeasureData:

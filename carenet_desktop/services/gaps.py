@@ -163,8 +163,9 @@ def closable(found: pd.DataFrame, measures: Sequence[Measure], as_of: dt.date) -
         return found
     by_id = {m.id: m for m in measures}
     measure = found["measure"]
-    can = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_closable", True))).to_numpy(dtype=bool)
-    expires = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_expires", False))).to_numpy(dtype=bool)
+    ids = pd.unique(measure)  # looked up once per measure, not once per gap
+    can = measure.map({m: bool(getattr(by_id.get(m), "gap_closable", True)) for m in ids}).to_numpy(dtype=bool)
+    expires = measure.map({m: bool(getattr(by_id.get(m), "gap_expires", False)) for m in ids}).to_numpy(dtype=bool)
     past = (pd.to_datetime(found["due_date"], errors="coerce") < pd.Timestamp(as_of)).to_numpy(dtype=bool)
     return found[can & ~(expires & past)].reset_index(drop=True)
 
