@@ -93,9 +93,14 @@ class GapSource:
     page's loads may overlap (a new one cancels the running one).
     """
 
-    def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None) -> None:
+    def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None, *,
+                 compute_missing: bool = True) -> None:
+        """``compute_missing`` False: when the results cache holds nothing for the period yet, evaluate
+        only the practices asked for (:func:`fresh_inputs`) rather than the whole network - for a one-off
+        call (``carenet gaps``, an export) on a store whose scorecard was never computed."""
         self.ctx = ctx
         self.cache = cache or ResultsCache(ctx)
+        self.compute_missing = compute_missing
         self._lock = threading.Lock()
         #: (history, journal version, frames reflecting that version)
         self._frames: tuple[str, int, MeasureData] | None = None
@@ -114,6 +119,8 @@ class GapSource:
         every = [m.id for m in select_measures(None)]
         # the scorecard's entry (every measure) when it covers the request: one computation serves both
         asked = None if set(wanted) <= set(every) else wanted
+        if not self.compute_missing and not self.cache.holds(period, asked):
+            return fresh_inputs(self.ctx, period, measures, practice_id_list, progress)
         entry = None
         state: tuple[str, int] = ("", -1)
         data: MeasureData | None = None

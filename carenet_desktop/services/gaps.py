@@ -73,8 +73,9 @@ def care_gaps(
     that failed to evaluate are listed in ``frame.attrs["failures"]``.
 
     The result rows and records come from ``source`` (the scorecard's results cache and the frames kept
-    in memory, :mod:`.gap_source`; a new source over the caches on disk without one), or with ``fresh``
-    from a new read of the practices' records and a new evaluation: the same numbers, slower.
+    in memory, :mod:`.gap_source`; without one, a new source over the caches on disk, which reads and
+    evaluates only the practices asked for when the period was never computed), or with ``fresh`` from a
+    new read of the practices' records and a new evaluation: the same numbers, slower.
     """
     if due_within is not None and due_within < 0:
         raise ServiceError("--due-within must be 0 or more days")
@@ -89,7 +90,7 @@ def care_gaps(
     if fresh:
         inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
     else:
-        source = source or GapSource(ctx)
+        source = source or GapSource(ctx, compute_missing=False)
         inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
     # the same gaps asked again of the same store state (a switch back, a refresh): found once
     memo = None if fresh or inputs.key is None else (inputs.key, period, as_of, due_within, closable_only)

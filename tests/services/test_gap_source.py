@@ -149,3 +149,25 @@ def test_held_frames_are_patched_into_a_copy_equal_to_a_new_read(ctx: ServiceCon
             mine, frame = (f.sort_values(list(f.columns), kind="stable") for f in (mine, frame))
         pd.testing.assert_frame_equal(mine.reset_index(drop=True), frame.reset_index(drop=True),
                                       obj=name)
+
+
+def test_a_one_off_source_evaluates_only_the_practice_until_the_period_is_cached(
+        ctx: ServiceContext, tmp_path: Path) -> None:
+    from carenet_desktop.metrics.engine import select_measures
+
+    cache = ResultsCache(ctx, tmp_path / "results", in_process=True)
+    code = _codes(ctx)[0]
+    with ctx.db.session() as s:
+        practice_id = int(s.scalar(select(Practice.id).where(Practice.code == code)) or 0)
+    one_off = GapSource(ctx, cache, compute_missing=False)
+    measures = select_measures(None)
+    before = one_off.inputs(P2026, measures, [practice_id])
+    assert before.key is None and not cache.holds(P2026)  # the network was not computed for it
+    cache.results(P2026)  # the scorecard computes the period
+    after = one_off.inputs(P2026, measures, [practice_id])
+    assert after.key is not None  # now served from the cache
+    pd.testing.assert_frame_equal(
+        after.rows.sort_values(["measure", "group_index", "patient_id", "episode_id"], ignore_index=True),
+        before.rows.sort_values(["measure", "group_index", "patient_id", "episode_id"], ignore_index=True))
+    cached = child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=one_off)
+    _same(cached, child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, fresh=True))
