@@ -242,8 +242,10 @@ class CareGapsPage(Page):
         self.result: GapsLoaded | None = None
         self.write_task: Task | None = None
         #: the scorecard's results and the store's frames, kept between loads: a practice switch only
-        #: restricts them (services/gap_source.py); brought up to date from the journal after a write
-        self.gap_source = GapSource(session.ctx)
+        #: restricts them (services/gap_source.py); brought up to date from the journal after a write.
+        #: Until the scorecard has computed the period, only the practice is read and evaluated (not the
+        #: whole network a second time beside the scorecard's own computation)
+        self.gap_source = GapSource(session.ctx, compute_missing=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
