@@ -1,18 +1,31 @@
 #!/usr/bin/env python3
-"""Benchmark the care-gap outreach worklist (one row per child) on a demo network (issue 24).
+"""Benchmark the care-gap outreach worklist (one row per child) on a demo network (issues 24 and 26).
 
     .venv/bin/python benchmarks/bench_worklist.py [--db benchmarks/data/demo-250000.db] [--patients 250000]
 
-Prints, for the practice with the most patients: the worklist opened the first time in this process
-(cold: imports, value sets and measure code warmed up), then opened again (warm), then a switch to the
-second-largest practice; each with the number of children and gap rows, and the per-gap worklist
-(``care_gaps``) alone for comparison. Works on a copy of ``--db``: opening the worklist writes audit rows.
+The worklist reads the scorecard's caches (``services/gap_source.py``): the results cache's rows and the
+store's frames, held in memory by one ``GapSource`` as the care-gap page holds it. Prints, for the
+practice with the most patients:
+
+- cold: the first worklist with empty caches, as the care-gap page asks for it (the scorecard has not
+  computed the period yet: only the practice is read and evaluated);
+- the scorecard computing the period (the whole store read into frames, every measure evaluated over the
+  network), then first: the worklist from those caches (the store's frames snapshot read into memory);
+- warm: the same worklist again; switch: the second-largest practice; back: the largest again;
+- restart: a new source over the caches on disk (a second start of the window or ``carenet gaps``);
+- after an entry: one immunization recorded, the worklist again (journal replay);
+- the from-scratch path (``fresh=True``: the practice read and evaluated) for comparison;
+
+each with the number of children and gap rows, the machine's load and the peak memory. Works on a copy of
+``--db`` with its own cache folders: opening the worklist writes audit rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -28,7 +41,10 @@ from carenet_desktop.metrics.period import Period  # noqa: E402
 from carenet_desktop.models import Patient, Practice  # noqa: E402
 from carenet_desktop.models.database import open_database  # noqa: E402
 from carenet_desktop.services.context import ServiceContext  # noqa: E402
+from carenet_desktop.services.entry import record_immunization  # noqa: E402
+from carenet_desktop.services.gap_source import GapSource  # noqa: E402
 from carenet_desktop.services.gaps import care_gaps  # noqa: E402
+from carenet_desktop.services.results import ResultsCache  # noqa: E402
 from carenet_desktop.services.valuesets import ensure_default_catalogue  # noqa: E402
 from carenet_desktop.services.worklist import child_worklist  # noqa: E402
 
@@ -60,15 +76,44 @@ def main() -> int:
                               .group_by(Practice.code).order_by(func.count(Patient.id).desc())).all()
         (largest, n1), (second, n2) = sizes[0], sizes[1]
         period = Period.year(AS_OF.year)
-        for label, code, n in (("cold", largest, n1), ("warm", largest, n1), ("switch", second, n2)):
+        folders = Path(tmp)
+
+        def new_source() -> GapSource:  # as the care-gap page holds one
+            return GapSource(ctx, ResultsCache(ctx, folders / "results", frames_folder=folders / "frames",
+                                               in_process=True), compute_missing=False)
+
+        def timed(label: str, code: str, n: int, source: GapSource | None) -> None:
             start = time.perf_counter()
-            result = child_worklist(ctx, period, code, as_of=AS_OF)
+            result = child_worklist(ctx, period, code, as_of=AS_OF, source=source, fresh=source is None)
             took = time.perf_counter() - start
-            print(f"worklist {label:6s} {code} ({n:,} patients): {took:5.2f} s, {len(result.children):,} children, "
-                  f"{len(result.gaps):,} gap rows")
+            print(f"worklist {label:12s} {code} ({n:,} patients): {took:6.2f} s, {len(result.children):,} children, "
+                  f"{len(result.gaps):,} gap rows  [load {os.getloadavg()[0]:.2f}]", flush=True)
+
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        source = new_source()
+        timed("cold", largest, n1, source)
         start = time.perf_counter()
-        table = care_gaps(ctx, period, largest, as_of=AS_OF, action=None)
+        source.cache.results(period)
+        print(f"the scorecard computes {period.label} for the network: {time.perf_counter() - start:6.2f} s", flush=True)
+        timed("first", largest, n1, source)
+        timed("warm", largest, n1, source)
+        timed("switch", second, n2, source)
+        timed("back", largest, n1, source)
+        source = new_source()
+        timed("restart", largest, n1, source)
+        timed("restart-sw", second, n2, source)
+        with db.session() as s:
+            child = s.scalar(select(Patient.id).join(Practice, Practice.id == Patient.practice_id)
+                             .where(Practice.code == largest).order_by(Patient.id))
+        entered = record_immunization(ctx, patient_id=child, date=AS_OF, cvx="03", today=AS_OF)
+        assert entered.ok, entered.errors
+        timed("after entry", largest, n1, source)
+        timed("from scratch", largest, n1, None)
+        start = time.perf_counter()
+        table = care_gaps(ctx, period, largest, as_of=AS_OF, action=None, source=source)
         print(f"per-gap care_gaps {largest}: {time.perf_counter() - start:5.2f} s, {len(table):,} rows")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory {peak:,.0f} MB; load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         db.dispose()
     return 0
 

@@ -99,6 +99,22 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
     return data, served
 
 
+def patched_copy(db: Database, data: MeasureData, since: int) -> tuple[MeasureData, int] | None:
+    """``data`` (frames that reflect the store at journal version ``since``) brought up to date from the
+    change journal, as a new ``MeasureData`` (``data`` itself is left as it is: a reader may hold it), with
+    the journal version it now reflects; ``None`` when everything changed (value sets, a restored store):
+    read it again (:func:`load_measure_data_cached`)."""
+    import copy
+
+    with db.session() as s:
+        version, wholesale, patients = changes_since(s, since)
+    if None in wholesale or version < since:
+        return None
+    if version == since:
+        return data, version
+    return _patch(db, copy.copy(data), wholesale, patients), version
+
+
 def _version_of(path: Path) -> int:
     return int(path.name[1:].split("-", 1)[0])
 

@@ -19,14 +19,15 @@ from sqlalchemy import select
 from ..metrics import gaps as gapkit
 from ..metrics.catalogue import get_measure
 from ..metrics.definition import Measure
-from ..metrics.engine import evaluate_measures, select_measures
+from ..metrics.engine import select_measures
 from ..metrics.period import Period
 from ..models import Patient, Practice, Provider
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
 from ..reports.spreadsheets import neutralise as neutralise  # re-exported: the worklist's callers use it
 from . import audit
-from .context import ServiceContext, ServiceError
-from .measure_data import load_measure_data, practice_ids
+from .context import Progress, ServiceContext, ServiceError
+from .gap_source import GapInputs, GapSource, fresh_inputs
+from .measure_data import practice_ids
 from .permissions import scope
 
 #: columns of a care-gap worklist, in display order
@@ -54,6 +55,8 @@ def care_gaps(
     *,
     action: Literal["view", "export"] | None = "view",
     closable_only: bool = True,
+    source: GapSource | None = None,
+    fresh: bool = False,
 ) -> pd.DataFrame:
     """The care-gap worklist (``WORKLIST_COLUMNS``), one row per gap, sorted by due date.
 
@@ -68,6 +71,11 @@ def care_gaps(
     whose gaps are past encounters (``Measure.gap_closable`` False) and those whose window is over
     (``Measure.gap_expires`` and the due date before ``as_of``). ``as_of`` defaults to today. Measures
     that failed to evaluate are listed in ``frame.attrs["failures"]``.
+
+    The result rows and records come from ``source`` (the scorecard's results cache and the frames kept
+    in memory, :mod:`.gap_source`; without one, a new source over the caches on disk, which reads and
+    evaluates only the practices asked for when the period was never computed), or with ``fresh`` from a
+    new read of the practices' records and a new evaluation: the same numbers, slower.
     """
     if due_within is not None and due_within < 0:
         raise ServiceError("--due-within must be 0 or more days")
@@ -79,22 +87,48 @@ def care_gaps(
         raise ServiceError(str(exc.args[0]) if exc.args else str(exc)) from None
     ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
                 practice_ids(ctx.db, [practice_code]) if practice_code else None)
-    progress.report(0.0, "Loading records")
-    data = load_measure_data(ctx.db, practice_id_list=ids)
-    progress.report(0.4, "Evaluating measures")
+    if fresh:
+        inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
+    else:
+        source = source or GapSource(ctx, compute_missing=False)
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
+    # the same gaps asked again of the same store state (a switch back, a refresh): found once
+    memo = None if fresh or inputs.key is None else (inputs.key, period, as_of, due_within, closable_only)
+    known = source.recall(memo) if source is not None and memo is not None else None
+    if known is None:
+        known = _find_gaps(inputs, period, measures, as_of, due_within, closable_only, progress)
+        if source is not None and memo is not None:
+            source.remember(memo, known)
+    found, failures = known[0], dict(known[1])
+    progress.report(0.9, "Patient details")
+    table = _worklist(ctx, found, as_of, ids)
+    table.attrs["failures"] = failures
+    table.attrs["audit"] = {
+        "entity_id": practice_code or "network", "practice_id": ids[0] if ids else None,
+        "what": (f"{len(table)} care gaps, period {period.label}, measures {', '.join(m.id for m in measures)}"
+                 + (f", due within {due_within} days of {as_of.isoformat()}" if due_within is not None else "")),
+    }
+    if action is not None:
+        _audit(ctx, table, action)
+    progress.report(1.0, f"{len(table)} care gaps")
+    return table
 
-    def step(i: int, n: int, measure_id: str) -> None:
-        progress.report(0.4 + 0.4 * i / max(n, 1), f"Evaluating {measure_id}")
 
-    run = evaluate_measures(data, period, measures, on_measure=step)
-    failures = dict(run.failures)
+def _find_gaps(inputs: GapInputs, period: Period, measures: Sequence[Measure], as_of: dt.date,
+               due_within: int | None, closable_only: bool, progress: Progress) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The gap rows (``metrics.gaps`` columns and ``status``) of the result rows and records in
+    ``inputs``, the period's and the upcoming ones, and the measures that failed."""
+    data = inputs.data
+    failures = dict(inputs.failures)
+    by_measure = dict(tuple(inputs.rows.groupby("measure", sort=False))) if len(inputs.rows) else {}
     frames: list[pd.DataFrame] = []
     for measure in measures:
         if measure.id in failures:
             continue
         progress.check()
+        rows = by_measure.get(measure.id, inputs.rows.iloc[:0])
         try:
-            frames.append(measure.gaps(data, period, run.rows[run.rows["measure"] == measure.id]))
+            frames.append(measure.gaps(data, period, rows))
         except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             failures[measure.id] = f"care gaps: {type(exc).__name__}: {exc}"
     found = _concat(frames)
@@ -112,18 +146,7 @@ def care_gaps(
         found = closable(found, measures, as_of)
     if due_within is not None:
         found = gapkit.within(found, gapkit.window(as_of, due_within))
-    progress.report(0.9, "Patient details")
-    table = _worklist(ctx, found, as_of, ids)
-    table.attrs["failures"] = failures
-    table.attrs["audit"] = {
-        "entity_id": practice_code or "network", "practice_id": ids[0] if ids else None,
-        "what": (f"{len(table)} care gaps, period {period.label}, measures {', '.join(m.id for m in measures)}"
-                 + (f", due within {due_within} days of {as_of.isoformat()}" if due_within is not None else "")),
-    }
-    if action is not None:
-        _audit(ctx, table, action)
-    progress.report(1.0, f"{len(table)} care gaps")
-    return table
+    return found, failures
 
 
 def gap_status(due_dates: pd.Series, as_of: dt.date, soon_days: int) -> np.ndarray:
@@ -141,8 +164,9 @@ def closable(found: pd.DataFrame, measures: Sequence[Measure], as_of: dt.date) -
         return found
     by_id = {m.id: m for m in measures}
     measure = found["measure"]
-    can = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_closable", True))).to_numpy(dtype=bool)
-    expires = measure.map(lambda m: bool(getattr(by_id.get(m), "gap_expires", False))).to_numpy(dtype=bool)
+    ids = pd.unique(measure)  # looked up once per measure, not once per gap
+    can = measure.map({m: bool(getattr(by_id.get(m), "gap_closable", True)) for m in ids}).to_numpy(dtype=bool)
+    expires = measure.map({m: bool(getattr(by_id.get(m), "gap_expires", False)) for m in ids}).to_numpy(dtype=bool)
     past = (pd.to_datetime(found["due_date"], errors="coerce") < pd.Timestamp(as_of)).to_numpy(dtype=bool)
     return found[can & ~(expires & past)].reset_index(drop=True)
 
@@ -185,7 +209,8 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice_id_list: list[int] | None) -> pd.DataFrame:
-    """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date."""
+    """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date,
+    then practice, patient and measure rate."""
     people = _patients(ctx, practice_id_list)
     table = found.merge(people, on="patient_id", how="left")
     titles = {m: get_measure(m) for m in pd.unique(table["measure"])}
@@ -194,8 +219,11 @@ def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice
                             zip(table["measure"], table["group_index"], strict=True)] if len(table) else []
     due = pd.to_datetime(table["due_date"])
     table["days_left"] = (due - pd.Timestamp(as_of)).dt.days.astype("Int64")
+    # a total order: the same gaps come out in the same order whatever order the result rows came in
+    # (the results cache appends the rows of patients re-evaluated after a write)
     table = table.assign(_due=due).sort_values(
-        ["_due", "practice_code", "patient_name", "measure", "group_index"], kind="stable", na_position="last")
+        ["_due", "practice_code", "patient_name", "patient_id", "measure", "group_index", "episode_id"],
+        kind="stable", na_position="last")
     return table.drop(columns="_due").reset_index(drop=True)[list(WORKLIST_COLUMNS)]
 
 
@@ -216,12 +244,20 @@ def _patients(ctx: ServiceContext, practice_id_list: list[int] | None) -> pd.Dat
         rows = s.execute(stmt).all()
     cols = ["patient_id", "practice_code", "mrn", "family", "given", "birth_date", "prov_given", "prov_family",
             "prov_cred", "payer"]
-    frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    frame = rows_frame(rows, cols)
     frame["patient_name"] = _join_name(frame["family"], frame["given"], ", ")
     provider = _join_name(frame["prov_given"], frame["prov_family"], " ")
     frame["provider"] = np.where(frame["prov_cred"].notna() & (provider != ""),
                                  provider + ", " + frame["prov_cred"].fillna("").astype(str), provider)
     return frame[["patient_id", "practice_code", "mrn", "patient_name", "birth_date", "provider", "payer"]]
+
+
+def rows_frame(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
+    """Query rows as a frame, built column by column (``DataFrame(rows)`` takes ten times as long on a
+    practice's tens of thousands of rows); no rows: object columns."""
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.DataFrame({c: list(values) for c, values in zip(columns, zip(*rows, strict=True), strict=True)})
 
 
 def _join_name(first: pd.Series, second: pd.Series, sep: str) -> pd.Series:

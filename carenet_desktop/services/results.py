@@ -145,6 +145,14 @@ class ResultsCache:
             self._entries[key] = entry
             return entry
 
+    def holds(self, period: Period, measure_ids: Sequence[str] | None = None) -> bool:
+        """Whether rows of ``period`` are kept (in memory or on disk) for the store's history and the
+        definitions in force: ``results()`` then only refreshes them from the journal."""
+        ids = tuple(m.id for m in select_measures(measure_ids))
+        with self._lock:
+            stamp = self.stamp(ids)
+            return (period, ids, stamp) in self._entries or (self.on_disk and self._path(period, ids).exists())
+
     def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
                    progress: Progress | None = None) -> None:
         """Compute the periods held neither in memory nor on disk side by side in the worker processes,

@@ -28,7 +28,8 @@ from ..models import Appointment, Encounter, Patient
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
 from . import audit
 from .context import ServiceContext, ServiceError
-from .gaps import care_gaps, gap_status, write_worklist
+from .gap_source import GapSource
+from .gaps import care_gaps, gap_status, rows_frame, write_worklist
 from .measure_data import practice_ids
 from .outreach import latest_attempts, outreach_done
 from .permissions import require_practice_codes, scope
@@ -75,11 +76,15 @@ def child_worklist(
     as_of: dt.date | None = None,
     *,
     action: Literal["view", "export"] | None = "view",
+    source: GapSource | None = None,
+    fresh: bool = False,
 ) -> Worklist:
     """One row per child with an actionable gap (see ``care_gaps`` for the window and ``status``),
-    soonest due first; audited as a view of the care gaps unless ``action`` is None."""
+    soonest due first; audited as a view of the care gaps unless ``action`` is None. ``source`` and
+    ``fresh``: where the result rows and records come from (``care_gaps``)."""
     as_of = as_of or dt.date.today()
-    gaps = care_gaps(ctx, period, practice_code, measure_ids, due_within, as_of, action=None)
+    gaps = care_gaps(ctx, period, practice_code, measure_ids, due_within, as_of, action=None, source=source,
+                     fresh=fresh)
     ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
                 practice_ids(ctx.db, [practice_code]) if practice_code else None)
     items = itemkit.gap_items(gaps)
@@ -176,7 +181,7 @@ def contact_details(ctx: ServiceContext, patient_ids: Sequence[int],
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
     wanted = set(int(p) for p in patient_ids)
-    frame = pd.DataFrame([r for r in rows if int(r[0]) in wanted], columns=cols)
+    frame = rows_frame([r for r in rows if int(r[0]) in wanted], cols)
     frame["language"] = frame["language"].map(lambda code: LANGUAGE_LABELS.get(code) if code else None)
     return frame.astype({"patient_id": "int64"})
 
@@ -259,13 +264,14 @@ def export_child_worklist(
     as_of: dt.date | None = None,
     *,
     detail: bool = False,
+    source: GapSource | None = None,
 ) -> Worklist:
     """The worklist written to ``path`` (.csv/.xlsx): one row per child, or with ``detail`` one row per
     gap (the per-gap worklist with its plain-words item); audited as an export."""
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise ServiceError(f"Cannot write {path.name}: use a .csv or .xlsx file name")
     scope(ctx, "patients.export", practice_ids(ctx.db, [practice_code]) if practice_code else None)
-    result = child_worklist(ctx, period, practice_code, measure_ids, due_within, as_of, action=None)
+    result = child_worklist(ctx, period, practice_code, measure_ids, due_within, as_of, action=None, source=source)
     if detail:
         write_worklist(result.gaps, path)
         info = dict(result.audit, what=f"{len(result.gaps)} care gaps of {result.audit['what']}")

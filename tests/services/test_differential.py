@@ -38,6 +38,8 @@ from carenet_desktop.models import Patient, Practice, Referral
 from carenet_desktop.models.database import Database, open_database
 from carenet_desktop.services import entry, entry_undo, intake, store_safety
 from carenet_desktop.services.context import ServiceContext
+from carenet_desktop.services.gap_source import GapSource
+from carenet_desktop.services.gaps import care_gaps
 from carenet_desktop.services.measure_data import load_measure_data
 from carenet_desktop.services.results import ResultsCache
 from carenet_desktop.services.scorecard import ScorecardService
@@ -125,6 +127,8 @@ class CacheChain(RuleBasedStateMachine):
         self.db = open_database(self.path)
         self.ctx = ServiceContext(self.db, username="tester")
         self.cache = ResultsCache(self.ctx, self.cache_dir, frames_folder=self.frames_dir, in_process=True)
+        # the care-gap page's source: the same results cache, the store's frames held between steps
+        self.gaps = GapSource(self.ctx, self.cache)
 
     def teardown(self) -> None:
         self.db.dispose()
@@ -261,6 +265,11 @@ class CacheChain(RuleBasedStateMachine):
         fresh = _fresh(self.db, PERIODS[0])[1]
         assert int(table["denominator"].sum()) == int(fresh["denominator"].sum())
         assert int(table["numerator"].sum()) == int(fresh["numerator"].sum())
+        for practice in ("P001", None):  # the care-gap worklist, of a practice and of the network
+            got = care_gaps(self.ctx, PERIODS[0], practice, MEASURES, as_of=AS_OF, action=None, source=self.gaps)
+            want = care_gaps(self.ctx, PERIODS[0], practice, MEASURES, as_of=AS_OF, action=None, fresh=True)
+            pd.testing.assert_frame_equal(got, want, obj=f"care gaps of {practice or 'the network'}")
+            assert got.attrs["failures"] == want.attrs["failures"]
 
 
 def _reload_custom_measures() -> None:

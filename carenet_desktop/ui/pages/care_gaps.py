@@ -46,6 +46,7 @@ from ...services import practices as practice_service
 from ...services import worklist as worklist_service
 from ...services.changes import Change
 from ...services.context import Progress, ServiceContext, ServiceError
+from ...services.gap_source import GapSource
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.gaps import (
@@ -101,11 +102,12 @@ def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSumm
     return practice_service.list_practices(_ctx(ctx, progress))
 
 
-def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery) -> GapsLoaded:
-    """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children."""
+def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: GapSource | None = None) -> GapsLoaded:
+    """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children;
+    the result rows and records from ``source`` (the page's, which keeps the store's frames between loads)."""
     sub = _ctx(ctx, progress.sub(0.0, 0.9))
     result = worklist_service.child_worklist(sub, query.period, query.practice_code, due_within=query.due_within,
-                                             as_of=query.as_of)
+                                             as_of=query.as_of, source=source)
     progress.report(0.95, "Outreach recorded")
     table = result.children
     patients = [int(p) for p in table["patient_id"]]
@@ -250,6 +252,11 @@ class CareGapsPage(Page):
         self.practices: list[PracticeSummary] = []
         self.result: GapsLoaded | None = None
         self.write_task: Task | None = None
+        #: the scorecard's results and the store's frames, kept between loads: a practice switch only
+        #: restricts them (services/gap_source.py); brought up to date from the journal after a write.
+        #: Until the scorecard has computed the period, only the practice is read and evaluated (not the
+        #: whole network a second time beside the scorecard's own computation)
+        self.gap_source = GapSource(session.ctx, compute_missing=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
@@ -466,7 +473,8 @@ class CareGapsPage(Page):
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.loading_view.setText(f"Evaluating the measures for {query.practice_code}…")
         self.refresh_button.setEnabled(False)
-        self.run_latest(load_gaps, self.session.ctx, query, label="Finding care gaps", on_finished=self._on_loaded,
+        self.run_latest(load_gaps, self.session.ctx, query, self.gap_source, label="Finding care gaps",
+                        on_finished=self._on_loaded,
                         on_failed=self._on_failed, on_progress=self._on_progress)
 
     def _on_progress(self, fraction: float, message: str) -> None:

@@ -1,0 +1,242 @@
+"""Where the care-gap worklists get their result rows and records: the scorecard's caches, not a new load.
+
+``care_gaps`` needs, for the practices in view, every measure's patient-level result rows for the period
+and the records (``MeasureData``) that ``Measure.gaps`` reads to say what is missing and by when.
+Evaluating them again for every worklist (and every practice switch) read the practice's records out of
+the store and ran every measure: seconds per call on a large network. A :class:`GapSource` instead takes
+
+- the result rows from the results cache (:class:`.results.ResultsCache`: the rows the scorecard shows,
+  kept per period and refreshed from the change journal), and
+- the records from the whole store's frames (:mod:`.frames_cache` snapshot), kept in memory for as long
+  as the source lives and brought up to date from the journal after a write,
+
+both at the same (store history, journal version): the keys every cache of the store uses. A practice
+switch then only restricts both to that practice's patients (and what ``care_gaps`` found for a practice
+is kept, under the same keys, for a switch back). When the two cannot be had at one journal
+version (a write landed in between, twice), the rows are evaluated from the records in hand instead, so
+what is shown always equals a from-scratch evaluation of one state of the store.
+
+:func:`fresh_inputs` is that from-scratch evaluation (the store read for the practices in view, every
+measure run): what the cached path is tested against.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..metrics.data import MeasureData
+from ..metrics.definition import POPULATIONS, Measure
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
+from ..metrics.period import Period
+from ..models.changes import store_state
+from .context import Progress, ServiceContext
+from .frames_cache import load_measure_data_cached, patched_copy
+from .measure_data import load_measure_data
+from .results import ResultsCache
+
+#: practices' records kept restricted (a switch back to one of them costs nothing)
+_KEEP_SCOPES = 6
+
+
+@dataclass(frozen=True)
+class GapInputs:
+    """What ``care_gaps`` computes the gaps from, for the patients in view."""
+
+    #: the records of the patients in view (and the value sets)
+    data: MeasureData
+    #: their result rows (``ROW_COLUMNS``) of the measures asked for, in the dtypes of :func:`as_evaluated`
+    rows: pd.DataFrame
+    #: measure id -> why it has no rows
+    failures: dict[str, str] = field(default_factory=dict)
+    #: what these inputs are a function of - (store history, journal version, definitions, measures,
+    #: practices) - when they came from the caches at one journal version; None otherwise
+    key: tuple[object, ...] | None = None
+
+
+def as_evaluated(rows: pd.DataFrame) -> pd.DataFrame:
+    """Result rows in one set of dtypes, those a practice's evaluation gives (episode ids as Python ints
+    or NA in an object column): the cache's rows (read from disk, refreshed, or concatenated across a
+    whole network) come in others, and what ``Measure.gaps`` makes of them must not depend on that."""
+    out = rows[list(ROW_COLUMNS)].reset_index(drop=True)
+    episode = pd.to_numeric(out["episode_id"], errors="coerce").astype("Int64").astype(object)
+    return out.assign(
+        measure=out["measure"].astype("str"),
+        group_index=pd.to_numeric(out["group_index"]).astype("int64"),
+        patient_id=pd.to_numeric(out["patient_id"]).astype("int64"),
+        episode_id=episode,
+        **{pop: out[pop].astype("boolean") for pop in POPULATIONS},
+        **{col: pd.to_numeric(out[col], errors="coerce").astype("Int64") for col in PATIENT_ATTRIBUTES},
+    )
+
+
+def fresh_inputs(ctx: ServiceContext, period: Period, measures: Sequence[Measure],
+                 practice_id_list: list[int] | None, progress: Progress) -> GapInputs:
+    """The from-scratch path: read the practices' records from the store and evaluate every measure."""
+    progress.report(0.0, "Loading records")
+    data = load_measure_data(ctx.db, practice_id_list=practice_id_list)
+    progress.report(0.5, "Evaluating measures")
+    run = evaluate_measures(data, period, measures, on_measure=lambda i, n, mid: progress.report(
+        0.5 + 0.5 * i / max(n, 1), f"Evaluating {mid}"))
+    return GapInputs(data, as_evaluated(run.rows), dict(run.failures))
+
+
+class GapSource:
+    """The care-gap worklists' inputs from the results cache and the frames snapshot (see the module).
+
+    One per window page (or command): it keeps the whole store's frames in memory between calls, so a
+    practice switch reads nothing from the store but the patients' names and contacts. Thread-safe: a
+    page's loads may overlap (a new one cancels the running one).
+    """
+
+    def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None, *,
+                 compute_missing: bool = True) -> None:
+        """``compute_missing`` False: when the results cache holds nothing for the period yet, evaluate
+        only the practices asked for (:func:`fresh_inputs`) rather than the whole network - for a one-off
+        call (``carenet gaps``, an export) on a store whose scorecard was never computed."""
+        self.ctx = ctx
+        self.cache = cache or ResultsCache(ctx)
+        self.compute_missing = compute_missing
+        self._lock = threading.Lock()
+        #: (history, journal version, frames reflecting that version)
+        self._frames: tuple[str, int, MeasureData] | None = None
+        #: (history, version, practice ids) -> the frames of those practices' patients
+        self._scopes: OrderedDict[tuple[str, int, tuple[int, ...] | None], MeasureData] = OrderedDict()
+        #: GapInputs.key -> the result rows of those measures and practices
+        self._rows: OrderedDict[tuple[object, ...], pd.DataFrame] = OrderedDict()
+        #: care_gaps' memo (:meth:`remember`); emptied with the scopes when the frames move on
+        self._found: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, dict[str, str]]] = OrderedDict()
+
+    def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
+               progress: Progress | None = None) -> GapInputs:
+        """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all)."""
+        progress = progress or Progress()
+        wanted = [m.id for m in measures]
+        every = [m.id for m in select_measures(None)]
+        # the scorecard's entry (every measure) when it covers the request: one computation serves both
+        asked = None if set(wanted) <= set(every) else wanted
+        if not self.compute_missing and not self.cache.holds(period, asked):
+            return fresh_inputs(self.ctx, period, measures, practice_id_list, progress)
+        entry = None
+        state: tuple[str, int] = ("", -1)
+        data: MeasureData | None = None
+        stamp = ""
+        for _ in range(2):
+            with self.ctx.db.session() as s:
+                before = store_state(s)
+            stamp = self.cache.stamp(tuple(wanted))  # the store's history and the definitions in force
+            progress.report(0.0, "Measure results")
+            entry = self.cache.results(period, asked, progress.sub(0.0, 0.7))
+            progress.check()
+            progress.report(0.7, "Records")
+            state, data = self._network_frames()
+            with self.ctx.db.session() as s:
+                after = store_state(s)
+            if (before == after == state and entry.version == state[1]
+                    and self.cache.stamp(tuple(wanted)) == stamp):
+                break  # rows and records of one journal version and definitions: nothing changed between
+            entry = None
+        assert data is not None
+        scoped = self._scoped(state, data, practice_id_list)
+        progress.report(0.9, "Care gaps")
+        if entry is None:  # writes kept landing between the two reads: evaluate the records in hand
+            run = evaluate_measures(scoped, period, list(measures))
+            return GapInputs(scoped, as_evaluated(run.rows), dict(run.failures))
+        failures = {k: v for k, v in entry.failures.items() if k in wanted}
+        scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
+        key = (*state, stamp, tuple(wanted), scope)
+        with self._lock:
+            rows = self._rows.get(key)
+        if rows is None:
+            rows = entry.rows
+            keep = rows["measure"].isin(wanted) if set(wanted) != set(every) or asked is not None else None
+            if practice_id_list is not None:
+                mine = rows["patient_id"].isin(scoped.patients["patient_id"])
+                keep = mine if keep is None else keep & mine
+            rows = as_evaluated(rows if keep is None else rows[keep.to_numpy()])
+            with self._lock:
+                if self._frames is not None and self._frames[:2] == state:
+                    self._rows[key] = rows
+                    while len(self._rows) > _KEEP_SCOPES:
+                        self._rows.popitem(last=False)
+        return GapInputs(scoped, rows, failures, key=key)
+
+    def recall(self, key: tuple[object, ...]) -> tuple[pd.DataFrame, dict[str, str]] | None:
+        """What ``care_gaps`` found for ``key`` (the ``GapInputs.key`` and its own arguments), if kept."""
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def remember(self, key: tuple[object, ...], found: tuple[pd.DataFrame, dict[str, str]]) -> None:
+        """Keep what ``care_gaps`` found (not changed afterwards) while the store stays at the key's state."""
+        with self._lock:
+            inputs_key = key[0]
+            if (self._frames is None or not isinstance(inputs_key, tuple)
+                    or tuple(self._frames[:2]) != inputs_key[:2]):
+                return  # the frames moved on since: these gaps are of an older state
+            self._found[key] = found
+            while len(self._found) > _KEEP_SCOPES:
+                self._found.popitem(last=False)
+
+    def clear(self) -> None:
+        """Let go of the frames held (they are read again on the next call)."""
+        with self._lock:
+            self._frames = None
+            self._scopes.clear()
+            self._rows.clear()
+            self._found.clear()
+
+    # --- frames -----------------------------------------------------------------------------------------
+
+    def _network_frames(self) -> tuple[tuple[str, int], MeasureData]:
+        """The whole store's frames and the (history, version) they reflect: the ones held when the store
+        has not changed, patched from the journal when it has, else read (from the snapshot when current)."""
+        with self._lock:
+            db = self.ctx.db
+            with db.session() as s:
+                history, version = store_state(s)
+            held = self._frames
+            if held is not None and held[0] == history and held[1] == version:
+                return (history, version), held[2]
+            if held is not None and held[0] == history and held[1] < version:
+                patched = patched_copy(db, held[2], held[1])
+                if patched is not None:
+                    data, version = patched
+                    self._hold(history, version, data)
+                    return (history, version), data
+            data, _ = load_measure_data_cached(db, self.cache.frames_folder)
+            self._hold(history, version, data)  # read at or after ``version``: a later change is replayed
+            return (history, version), data
+
+    def _hold(self, history: str, version: int, data: MeasureData) -> None:
+        self._frames = (history, version, data)
+        self._scopes.clear()
+        self._rows.clear()
+        self._found.clear()
+
+    def _scoped(self, state: tuple[str, int], data: MeasureData, practice_id_list: list[int] | None) -> MeasureData:
+        if practice_id_list is None:
+            return data
+        key = (*state, tuple(sorted(practice_id_list)))
+        with self._lock:
+            found = self._scopes.get(key)
+            if found is not None:
+                self._scopes.move_to_end(key)
+                return found
+        patients = data.patients
+        ids = patients.loc[patients["practice_id"].isin(practice_id_list), "patient_id"]
+        sub = data.subset(pd.Index(ids))
+        for name, frame in sub.frames().items():  # as a fresh load has them: 0..n-1
+            setattr(sub, name, frame.reset_index(drop=True))
+        with self._lock:
+            if self._frames is not None and self._frames[:2] == state:
+                self._scopes[key] = sub
+                while len(self._scopes) > _KEEP_SCOPES:
+                    self._scopes.popitem(last=False)
+        return sub
