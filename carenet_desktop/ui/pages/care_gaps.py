@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,30 +21,21 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ...metrics.period import Period
 from ...services import letters as letters_service
 from ...services import outreach as outreach_service
-from ...services import practices as practice_service
 from ...services import worklist as worklist_service
-from ...services.changes import Change
-from ...services.context import Progress, ServiceContext, ServiceError
 from ...services.gap_source import GapSource
 from ...services.practices import PracticeSummary
 from ...wording import count
@@ -54,177 +44,30 @@ from ..itemmodels.gaps import (
     ROW_ROLE,
     GapFilterProxy,
     GapTableModel,
-    cell_text,
-    row_keys,
-    rows_from_frame,
 )
 from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, StatTile, heading, paragraph
 from .base import NUMBERS, Page
+from .care_gaps_jobs import Attempt as Attempt
+from .care_gaps_jobs import (
+    GapQuery,
+    GapsLoaded,
+    OutreachSaved,
+    load_gaps,
+    load_practices,
+    write_export,
+    write_letters,
+)
+from .care_gaps_jobs import save_outreach as save_outreach
+from .care_gaps_widgets import ChildDetail, _label, _qdate
+from .care_gaps_widgets import OutreachDialog as OutreachDialog
 
 DUE_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("Any due date (upcoming: 30 days)", None), ("Due within 30 days", 30), ("Due within 60 days", 60), ("Due within 90 days", 90),
 )
 ANY = "All"
-
-
-@dataclass(frozen=True)
-class GapQuery:
-    practice_code: str
-    as_of: dt.date
-    due_within: int | None
-
-    @property
-    def period(self) -> Period:
-        return Period.year(self.as_of.year)
-
-
-@dataclass(frozen=True)
-class GapsLoaded:
-    query: GapQuery
-    worklist: worklist_service.Worklist
-    #: one row per child (``worklist.CHILD_COLUMNS``)
-    table: pd.DataFrame
-    #: the table as the model's rows and filter arrays, prepared on the worker
-    rows: list[dict[str, Any]]
-    keys: dict[str, np.ndarray]
-    #: every outreach attempt of the listed children, newest first (``outreach.DONE_COLUMNS``)
-    attempts: pd.DataFrame
-
-
-def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
-    return dataclasses.replace(ctx, progress=progress)
-
-
-def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSummary]:
-    return practice_service.list_practices(_ctx(ctx, progress))
-
-
-def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: GapSource | None = None) -> GapsLoaded:
-    """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children;
-    the result rows and records from ``source`` (the page's, which keeps the store's frames between loads)."""
-    sub = _ctx(ctx, progress.sub(0.0, 0.9))
-    result = worklist_service.child_worklist(sub, query.period, query.practice_code, due_within=query.due_within,
-                                             as_of=query.as_of, source=source)
-    progress.report(0.95, "Outreach recorded")
-    table = result.children
-    patients = [int(p) for p in table["patient_id"]]
-    attempts = outreach_service.outreach_done(ctx, practice_code=query.practice_code, patient_ids=patients)
-    rows = rows_from_frame(table)
-    return GapsLoaded(query, result, table, rows, row_keys(rows, dt.date.today()), attempts)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One outreach attempt as the dialog collects it."""
-
-    method: str
-    outcome: str
-    follow_up: dt.date | None
-    note: str
-    on: dt.date
-
-
-@dataclass(frozen=True)
-class OutreachSaved:
-    patient_ids: list[int]
-    attempt: Attempt
-    change: Change
-
-
-def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int], attempt: Attempt) -> OutreachSaved:
-    """Runs on the writer: one outreach attempt per child; returns the children recorded."""
-    done: list[int] = []
-    change = Change.nothing()
-    for i, patient_id in enumerate(patient_ids):
-        progress.report(i / max(len(patient_ids), 1), "Recording outreach")
-        result = outreach_service.record_outreach(
-            ctx, patient_id=patient_id, measure_id=None, note=attempt.note, date=attempt.on,
-            today=max(attempt.on, dt.date.today()), method=attempt.method, outcome=attempt.outcome,
-            follow_up=attempt.follow_up)
-        if not result.ok:
-            raise ServiceError("; ".join(e.message for e in result.errors))
-        done.append(patient_id)
-        change = change | result.change
-    return OutreachSaved(done, attempt, change)
-
-
-def write_letters(progress: Progress, ctx: ServiceContext, practice_code: str, patient_ids: list[int], path: Path,
-                  as_of: dt.date) -> letters_service.LettersWritten:
-    """Runs on the writer: a reminder letter per selected child (PDF), each logged as letter outreach."""
-    progress.report(0.1, f"Writing {path.name}")
-    return letters_service.reminder_letters(_ctx(ctx, progress), practice_code, patient_ids, path, as_of=as_of)
-
-
-def write_export(progress: Progress, ctx: ServiceContext, worklist: worklist_service.Worklist,
-                 children: pd.DataFrame, path: Path) -> int:
-    """Runs on the writer: the child rows shown to ``path`` (csv/xlsx), audited as an export."""
-    progress.report(0.1, f"Writing {path.name}")
-    return worklist_service.export_shown(ctx, worklist, children, path)
-
-
-class OutreachDialog(QDialog):
-    """Asks how the family was contacted, what came of it, when to try again, and a note."""
-
-    def __init__(self, what: str, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Log outreach")
-        layout = QVBoxLayout(self)
-        layout.addWidget(paragraph(what))
-        form = QFormLayout()
-        self.method = QComboBox()
-        self.method.setAccessibleName("Contact method")
-        for m in outreach_service.METHODS:
-            self.method.addItem(m.capitalize(), m)
-        form.addRow("&Method", self.method)
-        self.outcome = QComboBox()
-        self.outcome.setAccessibleName("Outcome")
-        for o in outreach_service.OUTCOMES:
-            self.outcome.addItem(o.capitalize(), o)
-        form.addRow("&Outcome", self.outcome)
-        day = today or dt.date.today()
-        self.follow_up_check = QCheckBox("Try again on")
-        self.follow_up_check.setAccessibleName("Set a follow-up day")
-        self.follow_up = QDateEdit()
-        self.follow_up.setCalendarPopup(True)
-        self.follow_up.setDisplayFormat("yyyy-MM-dd")
-        self.follow_up.setAccessibleName("Follow-up day")
-        self.follow_up.setMinimumDate(_qdate(day))
-        self.follow_up.setDate(_qdate(day + dt.timedelta(days=7)))
-        self.follow_up.setEnabled(False)
-        self.follow_up_check.toggled.connect(self.follow_up.setEnabled)
-        self.outcome.currentIndexChanged.connect(lambda _i: self._suggest_follow_up())
-        row = QHBoxLayout()
-        row.addWidget(self.follow_up_check)
-        row.addWidget(self.follow_up, 1)
-        form.addRow("Follow up", row)
-        layout.addLayout(form)
-        self.note = QPlainTextEdit()
-        self.note.setAccessibleName("Outreach note")
-        self.note.setPlaceholderText("Optional note, e.g. mum asked for an evening call")
-        self.note.setTabChangesFocus(True)
-        layout.addWidget(self.note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Log")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self._today = day
-        self._suggest_follow_up()
-        self.resize(460, 320)
-
-    def _suggest_follow_up(self) -> None:
-        """No answer, a message left: try again in a week; reached, scheduled, declined: no follow-up."""
-        self.follow_up_check.setChecked(self.outcome.currentData() in ("left message", "no answer"))
-
-    def attempt(self) -> Attempt:
-        qd = self.follow_up.date()
-        follow = dt.date(qd.year(), qd.month(), qd.day()) if self.follow_up_check.isChecked() else None
-        return Attempt(str(self.method.currentData()), str(self.outcome.currentData()), follow,
-                       self.note.toPlainText().strip(), self._today)
-
 
 class CareGapsPage(Page):
     page_id = "care_gaps"
@@ -740,93 +583,3 @@ class CareGapsPage(Page):
         self.action_message.setText(f"Exported {count(rows, 'row')} to {path.name}.")
         self.status_message.emit(f"Exported {rows:,} care gaps to {path}")
         self.exported.emit(path, rows)
-
-
-class ChildDetail(QWidget):
-    """The selected child's gaps and why (measure, rate, what is missing, due) and outreach attempts."""
-
-    GAP_HEADERS = ("Gap", "Measure", "What is missing", "Due by", "Status", "Rate")
-    ATTEMPT_HEADERS = ("Day", "Method", "Outcome", "Follow up", "Note", "By")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 0, 0, 0)
-        self.title = QLabel("")
-        self.title.setObjectName("sectionTitle")
-        self.title.setWordWrap(True)
-        self.title.setAccessibleName("Selected child")
-        layout.addWidget(self.title)
-        self.gaps = self._table("Gaps of the selected child", self.GAP_HEADERS)
-        layout.addWidget(self.gaps, 3)
-        self.attempts_title = QLabel("Outreach attempts")
-        self.attempts_title.setObjectName("sectionTitle")
-        layout.addWidget(self.attempts_title)
-        self.attempts = self._table("Outreach attempts of the selected child", self.ATTEMPT_HEADERS)
-        layout.addWidget(self.attempts, 2)
-        self.show_nothing(0)
-
-    @staticmethod
-    def _table(name: str, headers: tuple[str, ...]) -> QTableWidget:
-        table = QTableWidget(0, len(headers))
-        table.setAccessibleName(name)
-        table.setHorizontalHeaderLabels(list(headers))
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        table.verticalHeader().setVisible(False)
-        table.setWordWrap(True)
-        table.setShowGrid(False)
-        table.horizontalHeader().setStretchLastSection(True)
-        return table
-
-    def show_nothing(self, selected: int) -> None:
-        self.title.setText("Select a child to see each gap and why." if selected == 0 else
-                           f"{selected} children selected: Log outreach records one attempt for each.")
-        self.gaps.setRowCount(0)
-        self.attempts.setRowCount(0)
-
-    def show_child(self, row: dict[str, Any], gaps: pd.DataFrame, attempts: pd.DataFrame) -> None:
-        self.title.setText(f"{cell_text(row.get('patient_name'))} · MRN {cell_text(row.get('mrn'))} · born "
-                           f"{cell_text(row.get('birth_date'))} — {cell_text(row.get('gap_count'))} gap(s), from "
-                           f"{len(gaps)} measure rate row(s)" + _contact_line(row))
-        self._fill(self.gaps, [[g.item, g.measure, g.missing, g.due_date, g.status, g.group_title]
-                               for g in gaps.itertuples(index=False)])
-        self._fill(self.attempts, [[a.activity_date, a.method, a.outcome, a.follow_up_date, a.note, a.performed_by]
-                                   for a in attempts.itertuples(index=False)])
-        self.attempts_title.setText(f"Outreach attempts ({len(attempts)})")
-
-    @staticmethod
-    def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
-        table.setRowCount(len(rows))
-        for i, values in enumerate(rows):
-            for j, value in enumerate(values):
-                item = QTableWidgetItem(cell_text(value))
-                item.setToolTip(cell_text(value))
-                table.setItem(i, j, item)
-        table.resizeColumnsToContents()
-        for j in range(table.columnCount()):
-            table.setColumnWidth(j, min(table.columnWidth(j), 220))
-
-    def gap_texts(self) -> list[str]:
-        items = (self.gaps.item(i, 0) for i in range(self.gaps.rowCount()))
-        return [item.text() if item is not None else "" for item in items]
-
-
-def _contact_line(row: dict[str, Any]) -> str:
-    """``"\nPhone 555-0101 · Guardian Ana Rivera · Spanish · prefers text"`` (what is known), or ''."""
-    parts = [f"Phone {cell_text(row.get('phone'))}" if row.get("phone") else "",
-             f"Guardian {cell_text(row.get('guardian'))}" if row.get("guardian") else "",
-             cell_text(row.get("language")) if row.get("language") not in (None, "Unknown") else "",
-             f"prefers {cell_text(row.get('contact_method'))}" if row.get("contact_method") else ""]
-    text = " · ".join(p for p in parts if p)
-    return f"\n{text}" if text else ""
-
-
-def _qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _label(text: str, buddy: QWidget) -> QLabel:
-    label = QLabel(text)
-    label.setBuddy(buddy)
-    return label

@@ -1,0 +1,123 @@
+"""The care-gaps page's work, run on worker threads (plain functions, no widgets): loading the worklist,
+recording outreach, writing letters and exports."""
+
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...metrics.period import Period
+from ...services import letters as letters_service
+from ...services import outreach as outreach_service
+from ...services import practices as practice_service
+from ...services import worklist as worklist_service
+from ...services.changes import Change
+from ...services.context import Progress, ServiceContext, ServiceError
+from ...services.gap_source import GapSource
+from ...services.practices import PracticeSummary
+from ..itemmodels.gaps import (
+    row_keys,
+    rows_from_frame,
+)
+
+
+@dataclass(frozen=True)
+class GapQuery:
+    practice_code: str
+    as_of: dt.date
+    due_within: int | None
+
+    @property
+    def period(self) -> Period:
+        return Period.year(self.as_of.year)
+
+
+@dataclass(frozen=True)
+class GapsLoaded:
+    query: GapQuery
+    worklist: worklist_service.Worklist
+    #: one row per child (``worklist.CHILD_COLUMNS``)
+    table: pd.DataFrame
+    #: the table as the model's rows and filter arrays, prepared on the worker
+    rows: list[dict[str, Any]]
+    keys: dict[str, np.ndarray]
+    #: every outreach attempt of the listed children, newest first (``outreach.DONE_COLUMNS``)
+    attempts: pd.DataFrame
+
+
+def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
+    return dataclasses.replace(ctx, progress=progress)
+
+
+def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSummary]:
+    return practice_service.list_practices(_ctx(ctx, progress))
+
+
+def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: GapSource | None = None) -> GapsLoaded:
+    """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children;
+    the result rows and records from ``source`` (the page's, which keeps the store's frames between loads)."""
+    sub = _ctx(ctx, progress.sub(0.0, 0.9))
+    result = worklist_service.child_worklist(sub, query.period, query.practice_code, due_within=query.due_within,
+                                             as_of=query.as_of, source=source)
+    progress.report(0.95, "Outreach recorded")
+    table = result.children
+    patients = [int(p) for p in table["patient_id"]]
+    attempts = outreach_service.outreach_done(ctx, practice_code=query.practice_code, patient_ids=patients)
+    rows = rows_from_frame(table)
+    return GapsLoaded(query, result, table, rows, row_keys(rows, dt.date.today()), attempts)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One outreach attempt as the dialog collects it."""
+
+    method: str
+    outcome: str
+    follow_up: dt.date | None
+    note: str
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class OutreachSaved:
+    patient_ids: list[int]
+    attempt: Attempt
+    change: Change
+
+
+def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int], attempt: Attempt) -> OutreachSaved:
+    """Runs on the writer: one outreach attempt per child; returns the children recorded."""
+    done: list[int] = []
+    change = Change.nothing()
+    for i, patient_id in enumerate(patient_ids):
+        progress.report(i / max(len(patient_ids), 1), "Recording outreach")
+        result = outreach_service.record_outreach(
+            ctx, patient_id=patient_id, measure_id=None, note=attempt.note, date=attempt.on,
+            today=max(attempt.on, dt.date.today()), method=attempt.method, outcome=attempt.outcome,
+            follow_up=attempt.follow_up)
+        if not result.ok:
+            raise ServiceError("; ".join(e.message for e in result.errors))
+        done.append(patient_id)
+        change = change | result.change
+    return OutreachSaved(done, attempt, change)
+
+
+def write_letters(progress: Progress, ctx: ServiceContext, practice_code: str, patient_ids: list[int], path: Path,
+                  as_of: dt.date) -> letters_service.LettersWritten:
+    """Runs on the writer: a reminder letter per selected child (PDF), each logged as letter outreach."""
+    progress.report(0.1, f"Writing {path.name}")
+    return letters_service.reminder_letters(_ctx(ctx, progress), practice_code, patient_ids, path, as_of=as_of)
+
+
+def write_export(progress: Progress, ctx: ServiceContext, worklist: worklist_service.Worklist,
+                 children: pd.DataFrame, path: Path) -> int:
+    """Runs on the writer: the child rows shown to ``path`` (csv/xlsx), audited as an export."""
+    progress.report(0.1, f"Writing {path.name}")
+    return worklist_service.export_shown(ctx, worklist, children, path)
