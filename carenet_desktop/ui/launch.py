@@ -112,6 +112,10 @@ def run_gui(
             setup = SetupWizard(default_database_path())
             if setup.exec() != QDialog.DialogCode.Accepted or setup.database is None:
                 return 0
+            if setup.remember_failed:
+                QMessageBox.information(None, "Passphrase not remembered",
+                                        "The system keyring refused to keep the passphrase: CareNet Desktop "
+                                        "will ask for it at the next start.")
     if demo_path is not None and not demo_path.exists() and not _build_demo_with_dialog(demo_path):
         return 1
     target = str(demo_path) if demo_path is not None else db
