@@ -278,9 +278,16 @@ class ScorecardsPage(Page):
         self.latest.drop("trends")  # of the table being replaced
         self.trend_table = None
         self.model.set_trends(None)
+        shown = periods.describe(self.period, self._today)
+        self.subtitle.setText(f"Computing the measures for {shown}…")
+        self._on_load_progress(0.0, "")
         self.run_latest(load_scorecard, self.service, self.period, label="Computing the scorecard",
-                        on_finished=self._on_loaded, on_failed=self._on_failed,
+                        on_finished=self._on_loaded, on_failed=self._on_failed, on_progress=self._on_load_progress,
                         on_cancelled=lambda: self.refresh_button.setEnabled(True))
+
+    def _on_load_progress(self, fraction: float, message: str) -> None:
+        """Say what the load is doing: a period computed for the first time reads every child's record."""
+        self.loading_view.setText(loading_text(periods.describe(self.period, self._today), fraction, message))
 
     def _on_loaded(self, data: ScorecardData) -> None:
         self.data = data
@@ -550,6 +557,18 @@ class ScorecardsPage(Page):
                                     "another period.")
             self.state.setCurrentIndex(self.STATE_EMPTY)
         self.status_message.emit(f"Scorecard {code} · {self.data.period.label}")
+
+
+def loading_text(period: str, fraction: float, message: str) -> str:
+    """The scorecard's loading state: the period, the step under way, and why the first time is slow."""
+    step = ""
+    if message.startswith("Evaluating "):
+        step = f"\n\n{message} ({fraction:.0%})"
+    elif message == "Loading data":
+        step = "\n\nReading every child's record…"
+    return (f"Computing the measures for {period} for every practice…{step}\n\nThe first time a period is shown "
+            "it is computed from every child's record: a minute or so for a large network. The results are kept, "
+            "so later starts show it at once and only what changed is computed again.")
 
 
 def _pct(value: Any) -> str:
