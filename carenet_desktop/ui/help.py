@@ -26,6 +26,7 @@ from ..resources import user_guide
 #: the keys every screen or a particular one answers, beside the page shortcuts (Ctrl+1 ... Ctrl+9)
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F1", "Open the user guide"),
+    ("Shift+F1", "What's this? Then click a measure for what it counts"),
     ("Ctrl+P", "Print the screen's table (scorecard, care gaps, patients), with a preview; or save it as PDF"),
     ("F5", "Read the current screen's data again"),
     ("Alt+Left, mouse back button", "Back to where you were (the screen, the measure's tab, the row chosen and "

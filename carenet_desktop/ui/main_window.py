@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QToolBar,
     QVBoxLayout,
+    QWhatsThis,
     QWidget,
 )
 
@@ -196,6 +197,11 @@ class MainWindow(QMainWindow):
         guide.triggered.connect(self.show_user_guide)
         shortcuts = help_menu.addAction("&Keyboard shortcuts")
         shortcuts.triggered.connect(self.show_shortcuts)
+        self.whats_this_action = QWhatsThis.createAction(self)
+        self.whats_this_action.setText("&What's this?")
+        self.whats_this_action.setToolTip("Then click a measure (on the scorecard, in a measure's detail or on a "
+                                          "patient's page) for what it counts")
+        help_menu.addAction(self.whats_this_action)
         help_menu.addSeparator()
         about = help_menu.addAction(f"&About {APP_NAME}")
         about.triggered.connect(self._about)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from ... import codes
 from ...services.patient_measures import DUE, EXCLUDED, MET, NOT_APPLICABLE, NOT_MET, OVERDUE, MeasureStatus
 from ...services.patients import PatientRow, TimelineEvent, age_text
+from ..measure_help import whats_this
 
 #: the whole row object (PatientRow, TimelineEvent, MeasureStatus)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -269,6 +270,8 @@ class MeasureStatusModel(_RowsModel[MeasureStatus]):
         return next((r for r, item in enumerate(self._rows) if self.is_highlighted(item)), None)
 
     def extra(self, item: MeasureStatus, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.WhatsThisRole:  # Help ▸ What's this?
+            return whats_this(item.measure_id)
         if self.is_highlighted(item):
             if role == Qt.ItemDataRole.BackgroundRole:
                 return QBrush(HIGHLIGHT)

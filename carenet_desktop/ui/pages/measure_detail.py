@@ -38,6 +38,7 @@ from ...wording import count
 from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
+from ..measure_help import whats_this
 from ..session import Session
 from ..tasks import LatestTasks
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -359,6 +360,7 @@ class MeasureDetailView(QWidget):
         self.trend_note.setVisible(bool(note))
         self.title_label.setText(key.title)
         self.title_label.setAccessibleName(key.title)
+        self.title_label.setWhatsThis(whats_this(key.measure_id) or "")
         self.summary_label.setText(summary or f"{key.practice_code} · {key.period.label}")
         self._start("trend")
         self._start("comparison")

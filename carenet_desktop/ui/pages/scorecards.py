@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -39,6 +38,7 @@ from ..itemmodels.scorecard import (
     TREND_ROLE,
     ScorecardTableModel,
 )
+from ..measure_help import describe
 from ..printing import Printable
 from ..session import Session
 from ..settings import WindowState
@@ -142,7 +142,7 @@ class ScorecardsPage(Page):
         self.trend_table: pd.DataFrame | None = None
         self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
         self._remembered_practice: str | None = None
-        self._descriptions = {m.id: _describe(m) for m in all_measures()}
+        self._descriptions = {m.id: describe(m) for m in all_measures()}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 24, 28, 20)
         self.views = QStackedWidget()
@@ -573,16 +573,3 @@ def loading_text(period: str, fraction: float, message: str) -> str:
 
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def _describe(measure: Any) -> str:
-    """The measure's tooltip: its written specification, every part of it."""
-    spec = getattr(measure, "specification", {}) or {}
-    lines = [f"<b>{escape(measure.id)}: {escape(measure.title)}</b>"]
-    if measure.description:
-        lines.append(escape(str(measure.description)))
-    lines += [f"<b>{escape(k.capitalize())}:</b> {escape(str(v))}" for k, v in spec.items()]
-    if measure.improvement == "decrease":
-        lines.append("<b>Lower is better</b> (an inverse measure).")
-    return f"<p style='white-space:pre-wrap; max-width: 520px'>{'<br>'.join(lines)}</p>"
-
