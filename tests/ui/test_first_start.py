@@ -12,11 +12,13 @@ from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import Progress, ServiceContext
 from carenet_desktop.ui.first_start import WIDTH, DemoProgressDialog
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage, loading_text
+from carenet_desktop.ui.resources import read_text
 from carenet_desktop.ui.session import Session
 
 
 def test_the_progress_dialog_says_what_it_builds_and_shows_its_whole_percentage(qtbot) -> None:  # type: ignore[no-untyped-def]
     dialog = DemoProgressDialog(DEFAULT_PRACTICES, DEFAULT_PATIENTS)
+    dialog.setStyleSheet(read_text("style", "light.qss"))  # the window's theme (its other bars are thin)
     qtbot.addWidget(dialog)
     dialog.show()
     step = "Practice 7 of 12, Lakeview Children's Clinic and Family Health Partners: 1,400 of 1,712 children"
@@ -28,6 +30,7 @@ def test_the_progress_dialog_says_what_it_builds_and_shows_its_whole_percentage(
     bar = dialog.progress_bar
     assert bar.text() == "42%"
     assert bar.fontMetrics().horizontalAdvance("100%") < bar.width() // 2  # the percentage is never cut
+    assert bar.height() >= bar.fontMetrics().height()
     assert dialog.text_label.width() >= WIDTH - 60  # the step's line is not squeezed
     dialog.grab().save("/tmp/first-start-progress.png")
 
