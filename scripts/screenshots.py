@@ -149,6 +149,16 @@ def render_measure_views(db: Path, out: Path) -> int:
         target = out / "patient.png"
         window.grab().save(str(target), "PNG")
         print(f"{'patient page':<18} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ok")
+        window.go_back()  # to the measure's patients, and a child opened from there (period, measure highlighted)
+        table = view.patients_table
+        table.setCurrentIndex(view.patients_model.index(min(3, view.patients_model.rowCount() - 1), 0))
+        table.activated.emit(table.currentIndex())
+        wait(patients.patient_loaded)  # type: ignore[attr-defined]
+        for _ in range(3):
+            app.processEvents()
+        target = out / "patient-from-measure.png"
+        window.grab().save(str(target), "PNG")
+        print(f"{'patient from rate':<18} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  ok")
     finally:
         session.close()
     return 0

@@ -66,7 +66,12 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
     return today.replace(day=1) - dt.timedelta(days=1)
 
 
-def build_demo(db: Database, *, practices: int = 12, patients: int = 20000, seed: int = 2025,
+#: the size of the demo network a first start builds (``carenet demo`` without options)
+DEFAULT_PRACTICES = 12
+DEFAULT_PATIENTS = 20000
+
+
+def build_demo(db: Database, *, practices: int = DEFAULT_PRACTICES, patients: int = DEFAULT_PATIENTS, seed: int = 2025,
                as_of: dt.date | None = None, progress: ProgressLike | None = None,
                replace: bool = False, today: dt.date | None = None) -> DemoSummary:
     """Generate the synthetic network into ``db``; identical output for the same seed, as_of and sizes
@@ -131,7 +136,7 @@ def _generate(profiles: list[PracticeProfile], seeds: list[SeedSequence], writer
               stamp: dt.datetime, import_id: int, next_ids: dict[str, int], schedule_from: dt.date) -> Iterator[Chunk]:
     """Practice by practice, chunk by chunk: the rows to insert, prepared (ids allocated in order)."""
     done = 0
-    for p, seq in zip(profiles, seeds, strict=True):
+    for number, (p, seq) in enumerate(zip(profiles, seeds, strict=True), start=1):
         rng = Generator(PCG64(seq))
         mrn_numbers = rng.permutation(p.size) + 1 + int(rng.integers(100_000, 900_000))
         months = np.zeros(0, dtype="datetime64[M]")
@@ -151,7 +156,8 @@ def _generate(profiles: list[PracticeProfile], seeds: list[SeedSequence], writer
                 _aggregate_entries(tables, rng, p, months, as_of, stamp)
             done += n
             prepared = [part for name, parts in tables.parts.items() for part in writer.prepare(name, parts)]
-            yield prepared, done, f"{p.name}: {offset + n} of {p.size} patients"
+            yield prepared, done, (f"Practice {number} of {len(profiles)}, {p.name}: {offset + n:,} of "
+                                   f"{p.size:,} children")
 
 
 def _prefetch(items: Iterator[Chunk]) -> Iterator[Chunk]:

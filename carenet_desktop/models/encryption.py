@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,52 @@ def _keyring_name(path: Path) -> str:
     return str(path.resolve())
 
 
+@dataclass(frozen=True)
+class KeyStore:
+    """Where "remember it on this computer" keeps a passphrase: the operating system's keyring, when this
+    computer has one CareNet Desktop can use."""
+
+    available: bool
+    #: how the user knows it ("the macOS Keychain"), when available
+    name: str = ""
+    #: why it is not available, as a sentence the window shows
+    problem: str = ""
+
+
+def _no_keyring() -> str:
+    if sys.platform.startswith("linux"):
+        return ("this computer has no system keyring CareNet Desktop can use (on Linux, a Secret Service such as "
+                "GNOME Keyring or KDE Wallet must be running in the desktop session)")
+    return "this computer's key store could not be reached"
+
+
+def _store_name(backend: Any) -> str:
+    module = type(backend).__module__.lower()
+    for part, name in (("windows", "the Windows Credential Manager"), ("macos", "the macOS Keychain"),
+                       ("secretservice", "the desktop's keyring (Secret Service: GNOME Keyring or KDE Wallet)"),
+                       ("kwallet", "KDE Wallet"), ("libsecret", "the desktop's keyring (libsecret)")):
+        if part in module:
+            return name
+    return "the system keyring"
+
+
+def key_store() -> KeyStore:
+    """Whether a passphrase can be remembered on this computer, and where (the keyring ``keyring`` chose;
+    ``CARENET_KEYRING=0`` turns it off, as for the signing keys)."""
+    if os.environ.get("CARENET_KEYRING", "1").lower() in ("0", "false", "no"):
+        return KeyStore(False, problem="the system keyring is turned off for CareNet Desktop (CARENET_KEYRING=0)")
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001 - no usable keyring is an expected situation
+        return KeyStore(False, problem=_no_keyring())
+    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) < 1:
+        return KeyStore(False, problem=_no_keyring())
+    return KeyStore(True, name=_store_name(backend))
+
+
 def stored_passphrase(path: Path) -> str | None:
     """``$CARENET_DB_PASSPHRASE``, else the OS keyring's entry for this file, else None."""
     env = os.environ.get(PASSPHRASE_ENV)
@@ -133,7 +181,10 @@ def stored_passphrase(path: Path) -> str | None:
 
 
 def remember_passphrase(path: Path, passphrase: str) -> bool:
-    """Keep the passphrase in the OS keyring; False when this computer has none."""
+    """Keep the passphrase in the OS keyring; False when this computer has none (``key_store``) or it
+    refused."""
+    if not key_store().available:
+        return False
     try:
         import keyring
 

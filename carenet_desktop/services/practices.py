@@ -55,6 +55,36 @@ def network_name(ctx: ServiceContext) -> str | None:
         return s.scalar(select(Network.name).order_by(Network.id).limit(1))
 
 
+#: the name a new store's network gets when the set-up is given none
+DEFAULT_NETWORK_NAME = "Pediatric care network"
+
+
+def set_network_name(ctx: ServiceContext, name: str) -> int:
+    """Name the store's network (creating it, with the practices that belong to none, when there is none
+    yet); audited. Returns its id."""
+    name = " ".join(name.split())
+    if not name:
+        raise ServiceError("Give the network's name.")
+    if len(name) > 200:
+        raise ServiceError("The network's name is at most 200 characters.")
+    require(ctx, "practices.manage")
+    with ctx.db.session() as s:
+        network = s.scalars(select(Network).order_by(Network.id).limit(1)).first()
+        before = audit.row_snapshot(network) if network is not None else None
+        if network is None:
+            network = Network(name=name)
+            s.add(network)
+            s.flush()
+            for practice in s.scalars(select(Practice).where(Practice.network_id.is_(None))):
+                practice.network_id = network.id
+        else:
+            network.name = name
+            s.flush()
+        audit.record(s, ctx.username, "create" if before is None else "update", "network", network.id,
+                     before=before, after=audit.row_snapshot(network))
+        return network.id
+
+
 def get_or_create_practice(ctx: ServiceContext, code: str, name: str | None = None) -> int:
     """The id of the practice with ``code``, creating it (audited) when it does not exist."""
     code = code.strip()

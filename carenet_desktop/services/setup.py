@@ -13,7 +13,7 @@ from ..models.database import Database, DatabaseError, open_database
 from ..models.encryption import passphrase_problem, remember_passphrase
 from .changes import Area, writes
 from .context import AuthenticatedUser, ServiceContext, ServiceError
-from .practices import get_or_create_practice
+from .practices import DEFAULT_NETWORK_NAME, get_or_create_practice, set_network_name
 from .users import authenticate, create_user, password_problem
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
@@ -30,6 +30,7 @@ class PracticeSetup:
     admin_display_name: str = ""
     passphrase: str | None = None  # None: not encrypted (the user chose so)
     remember_passphrase: bool = False
+    network_name: str = DEFAULT_NETWORK_NAME  # heads the window and the reports
 
 
 def practice_problem(code: str, name: str) -> str | None:
@@ -40,11 +41,20 @@ def practice_problem(code: str, name: str) -> str | None:
     return None
 
 
+def network_problem(name: str) -> str | None:
+    if not name.strip():
+        return "Give the network's name (the network office can tell you its exact name)."
+    if len(name.strip()) > 200:
+        return "The network's name is at most 200 characters."
+    return None
+
+
 def setup_problem(setup: PracticeSetup) -> str | None:
     """The first reason the set-up cannot go ahead, or None."""
     if setup.path.exists():
         return f"{setup.path} already exists: open it instead, or choose another file."
     problem = practice_problem(setup.practice_code, setup.practice_name)
+    problem = problem or network_problem(setup.network_name)
     problem = problem or password_problem(setup.admin_password, setup.admin_username)
     if setup.passphrase is not None:
         problem = problem or passphrase_problem(setup.passphrase)
@@ -63,6 +73,7 @@ def set_up_practice_store(setup: PracticeSetup) -> tuple[Database, Authenticated
     try:
         db = open_database(setup.path, key=setup.passphrase)
         ctx = ServiceContext(db, username="setup")
+        set_network_name(ctx, setup.network_name)  # first: the practice joins it
         practice_id = get_or_create_practice(ctx, setup.practice_code, setup.practice_name.strip())
         with db.session() as s:
             s.get(Practice, practice_id).city = setup.city.strip() or None  # type: ignore[union-attr]

@@ -26,8 +26,12 @@ from ..resources import user_guide
 #: the keys every screen or a particular one answers, beside the page shortcuts (Ctrl+1 ... Ctrl+9)
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F1", "Open the user guide"),
+    ("Shift+F1", "What's this? Then click a measure for what it counts"),
     ("Ctrl+P", "Print the screen's table (scorecard, care gaps, patients), with a preview; or save it as PDF"),
     ("F5", "Read the current screen's data again"),
+    ("Alt+Left, mouse back button", "Back to where you were (the screen, the measure's tab, the row chosen and "
+                                    "how far the list was scrolled), as in a browser"),
+    ("Alt+Right, mouse forward button", "Forward again, after Back"),
     ("Ctrl+Q", "Quit"),
     ("Enter", "Open the row chosen (a measure, a patient); in a data-entry form: save it"),
     ("Enter in the patient search", "Search now; open the patient when exactly one matches"),
@@ -35,7 +39,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+Down in a date field", "Open the calendar"),
     ("Ctrl+Z in Data entry", "Undo the last entry saved"),
     ("Alt + underlined letter", "Go to that field, tab or button"),
-    ("Esc", "Close a dialog; leave a measure's detail or a patient's page"),
+    ("Esc", "Close a dialog; leave a measure's detail (up to the scorecard); on a patient's page, go Back"),
 )
 
 

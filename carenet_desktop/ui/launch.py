@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from ..models.database import (
     Database,
@@ -29,6 +29,7 @@ from ..models.durability import BackupFile
 from ..services.context import Progress, ServiceContext, ServiceError
 from ..services.users import has_users
 from .app import create_application
+from .first_start import DemoProgressDialog
 from .main_window import DEFAULT_SIZE, MainWindow
 from .pages import PAGE_IDS
 from .session import Session
@@ -62,17 +63,19 @@ def build_demo_database(path: Path, progress: Progress) -> None:
     from ..demo import DemoError, ensure_demo_database  # heavy; only needed on the first run
 
     try:
-        built = ensure_demo_database(path, progress=progress)
+        built = ensure_demo_database(path, progress=progress.sub(0, 0.95))
     except DemoError as exc:  # a user-facing message, like a service's
         raise ServiceError(str(exc)) from exc
     if built is not None:  # the code catalogue the demo's codes belong to, so scorecards have results
         from ..services.valuesets import ensure_default_catalogue
 
+        progress.report(0.95, "Loading the measures' code lists (value sets)")
         db = open_database(path)
         try:
             ensure_default_catalogue(ServiceContext(db, username="demo"))
         finally:
             db.dispose()
+        progress.report(1.0, "The demo network is ready")
 
 
 def first_run() -> bool:
@@ -112,6 +115,10 @@ def run_gui(
             setup = SetupWizard(default_database_path())
             if setup.exec() != QDialog.DialogCode.Accepted or setup.database is None:
                 return 0
+            if setup.remember_failed:
+                QMessageBox.information(None, "Passphrase not remembered",
+                                        "The system keyring refused to keep the passphrase: CareNet Desktop "
+                                        "will ask for it at the next start.")
     if demo_path is not None and not demo_path.exists() and not _build_demo_with_dialog(demo_path):
         return 1
     target = str(demo_path) if demo_path is not None else db
@@ -189,13 +196,10 @@ def _build_demo_or_fail(path: Path, progress: Progress) -> None:
 
 def _build_demo_with_dialog(path: Path) -> bool:
     """Build the demo database off the GUI thread behind a progress dialog; False when cancelled/failed."""
-    dialog = QProgressDialog("Creating the demo network…", "Cancel", 0, 1000)
-    dialog.setWindowTitle("First start")
+    from ..demo.build import DEFAULT_PATIENTS, DEFAULT_PRACTICES
+
+    dialog = DemoProgressDialog(DEFAULT_PRACTICES, DEFAULT_PATIENTS)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
-    dialog.setMinimumDuration(0)
-    dialog.setMinimumWidth(420)
-    dialog.setAutoClose(False)
-    dialog.setAutoReset(False)
     runner = TaskRunner()
     loop = QEventLoop()
     outcome: dict[str, object] = {}
@@ -203,9 +207,7 @@ def _build_demo_with_dialog(path: Path) -> bool:
                       label="Creating the demo network", write=True)
 
     def on_progress(fraction: float, message: str) -> None:
-        dialog.setValue(int(fraction * 1000))
-        if message:
-            dialog.setLabelText(message)
+        dialog.show_step(message, fraction)
 
     # slots return None: PySide6 mishandles values returned from slots (a refcount error on exit)
     def on_finished(_result: object) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QMouseEvent, QShowEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QFrame,
@@ -14,13 +14,17 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QStackedWidget,
+    QStyle,
+    QToolBar,
     QVBoxLayout,
+    QWhatsThis,
     QWidget,
 )
 
 from .. import APP_NAME, __version__
 from ..services.permissions import role_allows
 from .help import ShortcutsDialog, UserGuideDialog
+from .history import History, Place
 from .pages import HOME_PAGE, PAGE_CLASSES, Page
 from .pages.network import NetworkPage, Overview
 from .printing import landscape, print_to
@@ -113,9 +117,22 @@ class MainWindow(QMainWindow):
             if hasattr(page, "patient_requested"):
                 page.patient_requested.connect(self._on_patient_requested)
 
+        #: Back and Forward between the places visited (``ui.history``); recording starts once the window
+        #: shows its first page
+        self.history = History()
+        self._recording = False
+        for page in self.pages.values():
+            page.leaving.connect(lambda p=page: self._remember(p))
+        patients = self.pages.get("patients")
+        if patients is not None and hasattr(patients, "back_requested"):
+            patients.back_requested.connect(self.go_back)
+
         self._build_menus()
+        self._build_toolbar()
         self._build_status_bar()
         self._restore_state()
+        self._recording = True
+        self._after_move()
 
     # --- construction -------------------------------------------------------------------------
     def _build_header(self) -> QWidget:
@@ -164,6 +181,14 @@ class MainWindow(QMainWindow):
         refresh.setToolTip("Read the current screen's data again")
         refresh.triggered.connect(self.refresh_current)
         go_menu = self.menuBar().addMenu("&Go")
+        self.back_action = go_menu.addAction(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack), "&Back")
+        self.back_action.setShortcuts([QKeySequence("Alt+Left"), QKeySequence(Qt.Key.Key_Back)])
+        self.back_action.triggered.connect(self.go_back)
+        self.forward_action = go_menu.addAction(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward),
+                                                "&Forward")
+        self.forward_action.setShortcuts([QKeySequence("Alt+Right"), QKeySequence(Qt.Key.Key_Forward)])
+        self.forward_action.triggered.connect(self.go_forward)
+        go_menu.addSeparator()
         for action in self.page_actions:
             go_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
@@ -172,9 +197,28 @@ class MainWindow(QMainWindow):
         guide.triggered.connect(self.show_user_guide)
         shortcuts = help_menu.addAction("&Keyboard shortcuts")
         shortcuts.triggered.connect(self.show_shortcuts)
+        self.whats_this_action = QWhatsThis.createAction(self)
+        self.whats_this_action.setText("&What's this?")
+        self.whats_this_action.setToolTip("Then click a measure (on the scorecard, in a measure's detail or on a "
+                                          "patient's page) for what it counts")
+        help_menu.addAction(self.whats_this_action)
         help_menu.addSeparator()
         about = help_menu.addAction(f"&About {APP_NAME}")
         about.triggered.connect(self._about)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Navigation")
+        bar.setObjectName("historyBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.toggleViewAction().setEnabled(False)  # Back and Forward never disappear
+        bar.addAction(self.back_action)
+        bar.addAction(self.forward_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.history_bar = bar
+        self.mouse_buttons = _MouseBackForward(self)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -244,24 +288,72 @@ class MainWindow(QMainWindow):
             self._switch_to(list(self.pages.values())[row])
 
     def _switch_to(self, page: Page) -> None:
+        left = self.stack.currentWidget()
+        if isinstance(left, Page) and left is not page:
+            self._remember(left)
         self.stack.setCurrentWidget(page)
         self.statusBar().showMessage(self._page_status.get(page.page_id, ""))
         page.activate()
         if self.window_state is not None:
             self.window_state.set_last_page(page.page_id)
+        self._after_move()
         self.page_changed.emit(page.page_id)
 
     def refresh_current(self) -> None:
         self.current_page().refresh()
 
-    def show_patient(self, patient_id: int) -> None:
-        """Jump to a patient's page (from a scorecard drill-down, a care gap, a referral ...)."""
+    def show_patient(self, patient_id: int, origin: object | None = None) -> None:
+        """Jump to a patient's page (from a scorecard drill-down, a care gap, a referral ...); from a measure's
+        patient list (``origin``, its MeasureKey), on that rate's period with that rate highlighted."""
+        if self.current_page().page_id == "patients":
+            self._remember(self.current_page())
         self.show_page("patients")
-        self.pages["patients"].open_patient(patient_id)  # type: ignore[attr-defined]
+        self.pages["patients"].open_patient(patient_id, origin=origin)  # type: ignore[attr-defined]
+        self._after_move()
 
-    def _on_patient_requested(self, patient_id: int) -> None:
+    def _on_patient_requested(self, patient_id: int, origin: object | None = None) -> None:
         if "patients" in self.allowed_pages:
-            self.show_patient(patient_id)
+            self.show_patient(patient_id, origin)
+
+    # --- Back and Forward -----------------------------------------------------------------------
+    def current_place(self) -> Place:
+        page = self.current_page()
+        return Place(page.page_id, page.place(), page.place_title())
+
+    def _remember(self, page: Page) -> None:
+        """``page`` is about to be left (another page, or another place of its own): recorded for Back."""
+        if self._recording:
+            self.history.visit(Place(page.page_id, page.place(), page.place_title()))
+            self._after_move()
+
+    def go_back(self) -> bool:
+        """Show the place visited before, as it was (False when there is none)."""
+        return self._go(self.history.back(self.current_place()))
+
+    def go_forward(self) -> bool:
+        """Show again the place Back left (False when there is none)."""
+        return self._go(self.history.forward(self.current_place()))
+
+    def _go(self, place: Place | None) -> bool:
+        if place is None:
+            return False
+        self._recording = False  # moving through the history records nothing new
+        try:
+            self.show_page(place.page_id)
+            self.current_page().restore_place(place.state)
+        finally:
+            self._recording = True
+        self._after_move()
+        return True
+
+    def _after_move(self) -> None:
+        """Back and Forward name where they lead; a page with its own Back button is told too."""
+        behind, ahead = self.history.behind(), self.history.ahead()
+        self.back_action.setEnabled(behind is not None)
+        self.forward_action.setEnabled(ahead is not None)
+        self.back_action.setToolTip(f"Back to {behind.title} (Alt+Left)" if behind else "Back (Alt+Left)")
+        self.forward_action.setToolTip(f"Forward to {ahead.title} (Alt+Right)" if ahead else "Forward (Alt+Right)")
+        self.current_page().set_back_title(behind.title if behind else None)
 
     # --- feedback -----------------------------------------------------------------------------
     def _on_overview(self, overview: Overview) -> None:
@@ -331,6 +423,10 @@ class MainWindow(QMainWindow):
         self.about_dialog = AboutDialog(self.session.database_name, self)
         self.about_dialog.open()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.mouse_buttons.watch(self)
+
     # --- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.window_state is not None:
@@ -343,3 +439,32 @@ class MainWindow(QMainWindow):
             self.window_state.sync()
         self.session.tasks.shutdown()
         super().closeEvent(event)
+
+
+class _MouseBackForward(QObject):
+    """The mouse's back and forward buttons anywhere in the window go Back and Forward, as in a browser.
+
+    Watched on the window's native window (every mouse event passes there before a widget gets it), not on
+    the application: that would call into Python for every event of every widget."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.main = window
+        self.watched: QObject | None = None
+
+    def watch(self, widget: QWidget) -> None:
+        handle = widget.windowHandle()
+        if handle is not None and handle is not self.watched:
+            handle.installEventFilter(self)
+            self.watched = handle
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        kind = event.type()
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick):
+            assert isinstance(event, QMouseEvent)
+            button = event.button()
+            if button in (Qt.MouseButton.BackButton, Qt.MouseButton.ForwardButton):
+                if kind == QEvent.Type.MouseButtonRelease:
+                    (self.main.go_back if button == Qt.MouseButton.BackButton else self.main.go_forward)()
+                return True  # the press is not a click of the widget under the pointer
+        return False

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..models.database import Database
-from ..models.encryption import passphrase_problem
+from ..models.encryption import KeyStore, key_store, passphrase_problem
 from ..services.context import AuthenticatedUser, ServiceContext, ServiceError
 from ..services.users import authenticate, create_user, password_problem
 from .forms import ERROR_STYLE
@@ -45,9 +45,9 @@ class _Dialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
         self.layout_ = QVBoxLayout(self)
-        heading = QLabel(intro)
-        heading.setWordWrap(True)
-        self.layout_.addWidget(heading)
+        self.intro = QLabel(intro)
+        self.intro.setWordWrap(True)
+        self.layout_.addWidget(self.intro)
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
         self.error = QLabel("")
@@ -146,12 +146,24 @@ class FirstAdministratorDialog(_Dialog):
         self.accept()
 
 
+def why_asked(store: KeyStore) -> str:
+    """Why the passphrase is asked for at a start: no keyring here, or none kept in it for this file."""
+    if not store.available:
+        return f"It cannot be remembered here: {store.problem}, so it is asked for at each start."
+    return (f"It is not kept in {store.name} for this file (it was not remembered on this computer, or the "
+            "entry was removed): tick Remember to keep it there.")
+
+
 class PassphraseDialog(_Dialog):
     """The passphrase of an encrypted store (``new``: choose one, typed twice)."""
 
     def __init__(self, path: Path, parent: QWidget | None = None, *, wrong: bool = False, new: bool = False) -> None:
+        #: where "remember" keeps the passphrase (the OS keyring), or why it cannot here
+        self.key_store = key_store()
         intro = (f"Choose the passphrase that encrypts {path.name}. Without it the data cannot be read, "
                  "not even by us: keep it safe." if new else f"{path.name} is encrypted. Enter its passphrase.")
+        if not new:
+            intro += " " + why_asked(self.key_store)
         super().__init__("Database passphrase", intro, parent)
         self.new = new
         self.passphrase = _password_field("Passphrase")
@@ -159,8 +171,12 @@ class PassphraseDialog(_Dialog):
         self.again = _password_field("Passphrase again")
         if new:
             self.form.addRow("A&gain:", self.again)
-        self.remember = QCheckBox("Remember on this computer (in the system keyring)")
+        where = f" (in {self.key_store.name})" if self.key_store.available else " (not possible here)"
+        self.remember = QCheckBox(f"Remember on this computer{where}")
         self.remember.setAccessibleName("Remember the passphrase")
+        self.remember.setEnabled(self.key_store.available)
+        if not self.key_store.available:
+            self.remember.setToolTip(f"Not available: {self.key_store.problem}.")
         self.layout_.insertWidget(2, self.remember)
         if wrong:
             self.show_error("That passphrase does not open this database.")

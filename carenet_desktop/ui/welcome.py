@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..models.database import Database
-from ..models.encryption import passphrase_problem
+from ..models.encryption import KeyStore, key_store, passphrase_problem
 from ..services.context import AuthenticatedUser, ServiceError
-from ..services.setup import PracticeSetup, practice_problem, set_up_practice_store
+from ..services.practices import DEFAULT_NETWORK_NAME
+from ..services.setup import PracticeSetup, network_problem, practice_problem, set_up_practice_store
 from ..services.users import password_problem
 from .forms import ERROR_STYLE
 from .widgets import heading, paragraph
@@ -141,17 +142,25 @@ class PracticeDetailsPage(_Page):
         self.city = QLineEdit()
         self.city.setObjectName("setupCity")
         self.city.setAccessibleName("City")
+        self.network = QLineEdit(DEFAULT_NETWORK_NAME)
+        self.network.setObjectName("setupNetwork")
+        self.network.setAccessibleName("Network name")
+        self.network.setMaxLength(200)
+        self.network.setToolTip("The care network the practice belongs to: its name heads the window and the "
+                                "reports")
         self.form.addRow("Practice &code:", self.code)
         self.form.addRow("Practice &name:", self.name)
         self.form.addRow("C&ity:", self.city)
+        self.form.addRow("Ne&twork name:", self.network)
         self.form.addRow(paragraph("The code is the one the network office gave the practice; it names the "
-                                   "practice in the packages you send."))
+                                   "practice in the packages you send. The network's name heads the window "
+                                   "and the reports."))
         self.finish_form()
 
     def problem(self) -> str | None:
         if not self.code.text() and not self.name.text():
             return ""  # nothing typed yet: no message, but not complete either
-        return practice_problem(self.code.text().strip(), self.name.text())
+        return practice_problem(self.code.text().strip(), self.name.text()) or network_problem(self.network.text())
 
 
 class AdministratorPage(_Page):
@@ -199,21 +208,33 @@ class EncryptionPage(_Page):
         self.passphrase.setObjectName("setupPassphrase")
         self.again = _password("Passphrase again")
         self.again.setObjectName("setupPassphraseAgain")
-        self.remember = QCheckBox("Remember it on this computer (in the system's key store)")
+        #: where "remember" keeps the passphrase: the operating system's keyring, when there is one
+        self.key_store: KeyStore = key_store()
+        self.remember = QCheckBox("Remember it on this computer")
         self.remember.setObjectName("setupRemember")
-        self.remember.setChecked(True)
+        self.remember.setChecked(self.key_store.available)
+        self.remember.setEnabled(self.key_store.available)
+        self.remember_note = paragraph(remember_note(self.key_store))
+        self.remember_note.setObjectName("setupRememberNote")
+        self.remember_note.setAccessibleName("Where the passphrase is kept")
+        if not self.key_store.available:
+            self.remember.setText("Remember it on this computer (not possible here)")
+            self.remember.setToolTip(f"Not available: {self.key_store.problem}.")
+            self.remember_note.setStyleSheet("color: #8a4b08;")
         self.form.addRow(self.encrypt)
         self.form.addRow("Pass&phrase:", self.passphrase)
         self.form.addRow("A&gain:", self.again)
         self.form.addRow(self.remember)
+        self.form.addRow(self.remember_note)
         self.form.addRow(paragraph("Keep the passphrase with the practice's other passwords: if it is lost, the "
                                    "data cannot be recovered, not even by the network office."))
         self.encrypt.toggled.connect(self._toggled)
         self.finish_form()
 
     def _toggled(self, on: bool) -> None:
-        for widget in (self.passphrase, self.again, self.remember):
+        for widget in (self.passphrase, self.again):
             widget.setEnabled(on)
+        self.remember.setEnabled(on and self.key_store.available)
         self.completeChanged.emit()
 
     def problem(self) -> str | None:
@@ -230,6 +251,14 @@ class EncryptionPage(_Page):
 
     def value(self) -> str | None:
         return self.passphrase.text() if self.encrypt.isChecked() else None
+
+
+def remember_note(store: KeyStore) -> str:
+    """What "Remember it on this computer" does here, or why it cannot."""
+    if store.available:
+        return (f"Remembered, it is kept in {store.name}, which your account on this computer unlocks: CareNet "
+                "Desktop then opens without asking. Not remembered, you type it at each start.")
+    return (f"Remembering is not possible: {store.problem}. You will type the passphrase at each start.")
 
 
 class ImportChoicePage(_Page):
@@ -264,6 +293,8 @@ class SetupWizard(QWizard):
         self.user: AuthenticatedUser | None = None
         self.import_now = False
         self.remembered = False
+        #: "remember" was ticked but the keyring refused the passphrase (the next start asks for it)
+        self.remember_failed = False
         self.practice_page = PracticeDetailsPage()
         self.admin_page = AdministratorPage()
         self.encryption_page = EncryptionPage()
@@ -275,7 +306,8 @@ class SetupWizard(QWizard):
         p, a, e = self.practice_page, self.admin_page, self.encryption_page
         return PracticeSetup(self.path, p.code.text().strip(), p.name.text().strip(), p.city.text().strip(),
                              a.username.text().strip().lower(), a.password.text(), a.display.text().strip(),
-                             e.value(), e.remember.isChecked())
+                             e.value(), e.remember.isEnabled() and e.remember.isChecked(),
+                             " ".join(p.network.text().split()))
 
     def accept(self) -> None:
         """Create the store (a few seconds: the measure code catalogue is loaded); stay open on failure."""
@@ -285,4 +317,6 @@ class SetupWizard(QWizard):
             self.import_page.error.setText(str(exc))
             return
         self.import_now = self.import_page.now.isChecked()
+        wanted = self.setup()
+        self.remember_failed = bool(wanted.passphrase and wanted.remember_passphrase and not self.remembered)
         super().accept()

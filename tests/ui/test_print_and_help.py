@@ -120,10 +120,13 @@ def test_keyboard_shortcuts_list_the_pages_and_the_keys(window) -> None:  # type
     dialog = window.shortcuts_dialog
     assert isinstance(dialog, ShortcutsDialog)
     rows = dict(dialog.rows())
-    go = [(a.text(), a.shortcut().toString()) for a in _menu(window, "&Go").actions()]
+    actions = _menu(window, "&Go").actions()
+    assert [(a.text(), a.shortcut().toString()) for a in actions[:2]] == [("&Back", "Alt+Left"), ("&Forward", "Alt+Right")]
+    go = [(a.text(), a.shortcut().toString()) for a in actions if a in window.page_actions]
     assert go[0][1] == "Ctrl+1" and len(go) == len(window.page_actions) >= 9  # the shortcuts shown in the menu
     assert rows["Ctrl+1"] == f"Go to {go[0][0]}" and rows["Ctrl+2"] == f"Go to {go[1][0]}"
     assert "Ctrl+P" in rows and "F1" in rows and "Alt+Down in a date field" in rows
+    assert "Back" in rows["Alt+Left, mouse back button"]
     dialog.close()
 
 

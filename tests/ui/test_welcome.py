@@ -28,7 +28,7 @@ def test_the_welcome_offers_the_demo_and_the_set_up(qtbot, button, choice):
     assert dialog.choice == choice and dialog.result() == dialog.DialogCode.Accepted
 
 
-def fill(qtbot, wizard: SetupWizard, *, encrypt: bool = True) -> None:  # type: ignore[no-untyped-def]
+def fill(qtbot, wizard: SetupWizard, *, encrypt: bool = True, remember: bool | None = False) -> None:  # type: ignore[no-untyped-def]
     nxt = wizard.button(QWizard.WizardButton.NextButton)
     page = wizard.practice_page
     assert not nxt.isEnabled()
@@ -54,7 +54,8 @@ def fill(qtbot, wizard: SetupWizard, *, encrypt: bool = True) -> None:  # type: 
         enc.passphrase.clear()
         qtbot.keyClicks(enc.passphrase, PASSPHRASE)
         qtbot.keyClicks(enc.again, PASSPHRASE)
-        enc.remember.setChecked(False)  # no keyring on the test machine
+        if remember is not None:
+            enc.remember.setChecked(remember)  # not on the test machine's own keyring (None: as offered)
     else:
         enc.encrypt.setChecked(False)
     assert nxt.isEnabled()

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from ... import codes
 from ...services.patient_measures import DUE, EXCLUDED, MET, NOT_APPLICABLE, NOT_MET, OVERDUE, MeasureStatus
 from ...services.patients import PatientRow, TimelineEvent, age_text
+from ..measure_help import whats_this
 
 #: the whole row object (PatientRow, TimelineEvent, MeasureStatus)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,6 +33,8 @@ STATUS_TIPS = {
     NOT_APPLICABLE: "The measure does not apply to this patient in this period (age, sex, diagnosis ...)",
 }
 _DIMMED = QColor("#98a2b3")
+#: the background of the rate the patient page was opened from (a measure's patient list)
+HIGHLIGHT = QColor("#fef0c7")
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,32 @@ class MeasureStatusModel(_RowsModel[MeasureStatus]):
                lambda m: m.why),
     )
 
+    def __init__(self, rows: Sequence[MeasureStatus] = (), parent: Any = None) -> None:
+        super().__init__(rows, parent)
+        #: (measure id, group index) of the rate the page was opened from, shown highlighted
+        self.highlighted: tuple[str, int] | None = None
+
+    def set_highlighted(self, rate: tuple[str, int] | None) -> None:
+        self.highlighted = rate
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns) - 1))
+
+    def is_highlighted(self, item: MeasureStatus) -> bool:
+        return self.highlighted == (item.measure_id, item.group_index)
+
+    def highlighted_row(self) -> int | None:
+        return next((r for r, item in enumerate(self._rows) if self.is_highlighted(item)), None)
+
     def extra(self, item: MeasureStatus, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.WhatsThisRole:  # Help ▸ What's this?
+            return whats_this(item.measure_id)
+        if self.is_highlighted(item):
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(HIGHLIGHT)
+            if role == Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setBold(True)
+                return font
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 2:
                 return QBrush(STATUS_COLOURS.get(item.status, _DIMMED))

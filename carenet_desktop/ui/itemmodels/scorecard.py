@@ -10,6 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor
 
 from ...metrics.judgement import LEGEND, ORDER, Status, explain
+from ..measure_help import whats_this
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -142,6 +143,8 @@ class ScorecardTableModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row, column = self._rows[index.row()], COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.WhatsThisRole:  # Help ▸ What's this?, anywhere on the measure's row
+            return whats_this(str(row["measure"]))
         if column.key == "trend":
             return self._trend_data(row, role)
         if role == Qt.ItemDataRole.DisplayRole:

@@ -44,6 +44,9 @@ class Page(QWidget):
 
     #: a short message for the status bar
     status_message = Signal(str)
+    #: the user is about to move to another place of this page (a measure opened, a patient opened): emitted
+    #: before the move, so the window records the place being left for Back (``ui.history``)
+    leaving = Signal()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -65,6 +68,22 @@ class Page(QWidget):
     def printable(self) -> Printable | None:
         """What File ▸ Print prints of this page now (None: nothing to print here)."""
         return None
+
+    # --- places (Back and Forward) --------------------------------------------------------------
+    def place(self) -> object | None:
+        """What the page shows now, for :meth:`restore_place` after Back or Forward (override; None: the
+        page has one place only)."""
+        return None
+
+    def place_title(self) -> str:
+        """How Back and Forward name the page's place now (override to say more than the page's title)."""
+        return self.title
+
+    def restore_place(self, state: object | None) -> None:
+        """Show again what :meth:`place` described (override). The page is on screen already."""
+
+    def set_back_title(self, title: str | None) -> None:
+        """Where Back leads (None: nowhere), for a page with a Back button of its own (override)."""
 
     def activate(self) -> None:
         if not self.loaded_once:

@@ -38,6 +38,7 @@ from ...wording import count
 from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
+from ..measure_help import whats_this
 from ..session import Session
 from ..tasks import LatestTasks
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -72,6 +73,20 @@ class PatientList:
     by_status: dict[str, list[dict[str, Any]]]  # "" = all
     counts: dict[str, int]
     version: str = ""  # the measure version that computed the rate
+
+
+@dataclass(frozen=True)
+class DetailPlace:
+    """Where the user was in the drill-down (for Back): the rate, the tab, the patient list's filter, the
+    selected patient and how far the list was scrolled."""
+
+    key: MeasureKey
+    summary: str
+    tab: str
+    status: str
+    patient_id: int | None
+    row: int
+    scroll: int
 
 
 def load_trend(progress: Progress, trends: detail.TrendTables, key: MeasureKey) -> detail.TrendSeries:
@@ -156,8 +171,8 @@ TREND_CAPTION = ("Each point is the rate over the 12 months ending that month, w
 
 class MeasureDetailView(QWidget):
     back_requested = Signal()
-    #: the user asked to open a patient (its internal id)
-    patientRequested = Signal(int)  # noqa: N815 - Qt signal naming
+    #: the user asked to open a patient (its internal id, and the MeasureKey of the rate it is listed in)
+    patientRequested = Signal(int, object)  # noqa: N815 - Qt signal naming
     trend_loaded = Signal(object)
     comparison_loaded = Signal(object)
     patients_loaded = Signal(object)
@@ -174,6 +189,9 @@ class MeasureDetailView(QWidget):
         #: each tab's load, the latest request winning (a measure opened meanwhile drops the older one's)
         self.latest = LatestTasks(session.tasks, self)
         self._started: set[str] = set()
+        #: a place to show again once its patient list is read (Back to a drill-down)
+        self._pending_place: DetailPlace | None = None
+        self.summary = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -331,7 +349,10 @@ class MeasureDetailView(QWidget):
         """Show ``key``: the trend and the comparison load now, the patients when their tab is opened."""
         self.cancel()
         self.key = key
+        self.summary = summary
         self.patients = None
+        if self._pending_place is not None and self._pending_place.key != key:
+            self._pending_place = None
         measure = get_measure(key.measure_id)
         self.patients_table.setColumnHidden(EPISODE_COLUMN, measure.basis != "episode")
         note = getattr(measure, "rolling_note", None)
@@ -339,6 +360,7 @@ class MeasureDetailView(QWidget):
         self.trend_note.setVisible(bool(note))
         self.title_label.setText(key.title)
         self.title_label.setAccessibleName(key.title)
+        self.title_label.setWhatsThis(whats_this(key.measure_id) or "")
         self.summary_label.setText(summary or f"{key.practice_code} · {key.period.label}")
         self._start("trend")
         self._start("comparison")
@@ -350,6 +372,9 @@ class MeasureDetailView(QWidget):
         for what in TABS_LOADED:
             self.latest.drop(what)
         self._started.clear()
+
+    def loading_patients(self) -> bool:
+        return self.latest.running("patients")
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
@@ -427,6 +452,7 @@ class MeasureDetailView(QWidget):
         if not result.by_status[""]:
             self.status_combo.setCurrentIndex(self.status_combo.findData(""))
         self._show_patients()
+        self._apply_pending_place()
         self.patients_loaded.emit(result)
 
     def _show_patients(self) -> None:
@@ -449,7 +475,42 @@ class MeasureDetailView(QWidget):
 
     def _on_patient_activated(self, index: Any) -> None:
         if index.isValid():
-            self.patientRequested.emit(self.patients_model.patient_id(index.row()))
+            self.patientRequested.emit(self.patients_model.patient_id(index.row()), self.key)
+
+    # --- places (Back) --------------------------------------------------------------------------
+    def place(self) -> DetailPlace | None:
+        """Where the user is in the drill-down now (None: nothing opened)."""
+        if self.key is None:
+            return None
+        current = self.patients_table.currentIndex()
+        row = current.row() if current.isValid() else -1
+        patient_id = self.patients_model.patient_id(row) if 0 <= row < self.patients_model.rowCount() else None
+        return DetailPlace(self.key, self.summary, TABS[self.tabs.currentIndex()], str(self.status_combo.currentData()),
+                           patient_id, row, self.patients_table.verticalScrollBar().value())
+
+    def restore_place(self, place: DetailPlace) -> None:
+        """Show ``place`` again: its rate (opened when another is shown), tab, filter, selected patient and
+        scroll position, at once when its patient list is read, else when it arrives."""
+        if self.key != place.key:
+            self.open(place.key, place.summary)
+        self._pending_place = place
+        self.status_combo.setCurrentIndex(max(self.status_combo.findData(place.status), 0))
+        self.show_tab(place.tab)
+        self._apply_pending_place()
+
+    def _apply_pending_place(self) -> None:
+        place = self._pending_place
+        if place is None or self.patients is None or self.key != place.key:
+            return
+        self._pending_place = None
+        table, model = self.patients_table, self.patients_model
+        row = place.row
+        if place.patient_id is not None:  # the same child, even when the list changed meanwhile
+            row = next((r for r in range(model.rowCount()) if model.patient_id(r) == place.patient_id), row)
+        table.doItemsLayout()  # the scroll range of the rows just read, before scrolling
+        if 0 <= row < model.rowCount():
+            table.setCurrentIndex(model.index(row, 0))
+        table.verticalScrollBar().setValue(place.scroll)
 
     # --- remembered state ---------------------------------------------------------------------
     def _splitters(self) -> dict[str, QSplitter]:

@@ -36,6 +36,7 @@ from ...wording import count
 from .. import periods
 from ..itemmodels.patients import MeasureStatusModel, TimelineModel
 from ..widgets import StateStack, card, heading, list_table, paragraph
+from .measure_key import MeasureKey
 
 #: demographics shown in the card: (key, label)
 FIELDS = (
@@ -47,11 +48,14 @@ FIELDS = (
 
 
 class PatientView(QWidget):
-    """Shows one :class:`PatientDetail`; ``back`` is emitted by the Back button or Esc."""
+    """Shows one :class:`PatientDetail`; ``back`` is emitted by the Back button or Esc.
+
+    Opened from a measure's patient list, it shows that rate's period and highlights that rate's row
+    (:meth:`set_origin`)."""
 
     back = Signal()
-    #: the measurement year was changed (the page reloads the patient for it)
-    year_changed = Signal(int)
+    #: the measurement period was changed (the page reloads the patient for it)
+    period_changed = Signal(object)
 
     STATE_LOADING, STATE_CONTENT, STATE_EMPTY, STATE_ERROR = range(4)
 
@@ -65,26 +69,35 @@ class PatientView(QWidget):
 
         top = QHBoxLayout()
         top.setSpacing(10)
-        self.back_button = QPushButton("← Back to the list")
-        self.back_button.setAccessibleName("Back to the patient list")
-        self.back_button.setToolTip("Return to the search results (Esc)")
+        self.back_button = QPushButton("← Back")
+        self.back_button.setAccessibleName("Back")
+        self.set_back_title("the patient list")
         self.back_button.clicked.connect(self.back.emit)
         top.addWidget(self.back_button)
         self.name_label = heading("Patient")
         self.name_label.setObjectName("pageTitle")
         top.addWidget(self.name_label, 1)
-        year_label = QLabel("Measurement &year")
-        self.year_combo = QComboBox()
-        self.year_combo.setAccessibleName("Measurement year")
-        self.year_combo.setToolTip("The calendar year whose measure status is shown (measures look back before it "
-                                   "as their specifications say)")
-        year_label.setBuddy(self.year_combo)
+        self.today = today
+        period_label = QLabel("Measurement &period")
+        self.period_combo = QComboBox()
+        self.period_combo.setAccessibleName("Measurement period")
+        self.period_combo.setToolTip("The period whose measure status is shown (measures look back before it as "
+                                     "their specifications say)")
+        period_label.setBuddy(self.period_combo)
         for year in range(today.year, today.year - 4, -1):  # the current year to date first, as on every page
-            self.year_combo.addItem(periods.describe(Period.year(year), today), year)
-        self.year_combo.currentIndexChanged.connect(lambda _i: self.year_changed.emit(self.year))
-        top.addWidget(year_label)
-        top.addWidget(self.year_combo)
+            self.period_combo.addItem(periods.describe(Period.year(year), today), periods.key(Period.year(year)))
+        self.period_combo.currentIndexChanged.connect(lambda _i: self.period_changed.emit(self.period))
+        top.addWidget(period_label)
+        top.addWidget(self.period_combo)
         layout.addLayout(top)
+        #: the rate the page was opened from (a measure's patient list), its row highlighted below
+        self.origin: MeasureKey | None = None
+        self.origin_label = paragraph("")
+        self.origin_label.setObjectName("originNote")
+        self.origin_label.setAccessibleName("Opened from")
+        self.origin_label.setStyleSheet("background: #fef0c7; color: #7a2e0e; padding: 6px 10px; border-radius: 4px;")
+        self.origin_label.setVisible(False)
+        layout.addWidget(self.origin_label)
 
         content = QWidget()
         body = QVBoxLayout(content)
@@ -156,19 +169,34 @@ class PatientView(QWidget):
         escape.activated.connect(self.back.emit)
 
     @property
-    def year(self) -> int:
-        return int(self.year_combo.currentData())
+    def period(self) -> Period:
+        return Period.parse(str(self.period_combo.currentData()))
+
+    def set_period(self, period: Period) -> None:
+        """Show ``period`` (a year, or the quarter, month or 12 months a measure's patient list was on)."""
+        self.period_combo.blockSignals(True)
+        i = self.period_combo.findData(periods.key(period))
+        if i < 0:
+            self.period_combo.addItem(periods.describe(period, self.today), periods.key(period))
+            i = self.period_combo.count() - 1
+        self.period_combo.setCurrentIndex(i)
+        self.period_combo.blockSignals(False)
 
     def set_year(self, year: int) -> None:
-        i = self.year_combo.findData(year)
-        if i < 0:
-            self.year_combo.blockSignals(True)
-            self.year_combo.addItem(str(year), year)
-            self.year_combo.blockSignals(False)
-            i = self.year_combo.count() - 1
-        self.year_combo.blockSignals(True)
-        self.year_combo.setCurrentIndex(i)
-        self.year_combo.blockSignals(False)
+        self.set_period(Period.year(year))
+
+    def set_back_title(self, title: str | None) -> None:
+        """Name where Back leads (the window's last place), or the patient list when nothing is behind."""
+        self.back_button.setToolTip(f"Back to {title or 'the patient list'} (Alt+Left, Esc)")
+
+    def set_origin(self, key: MeasureKey | None) -> None:
+        """The rate this page was opened from (its period is shown, its row highlighted), or None."""
+        self.origin = key
+        self.measure_model.set_highlighted((key.measure_id, key.group_index) if key is not None else None)
+        self.origin_label.setVisible(key is not None)
+        if key is not None:
+            self.origin_label.setText(f"Opened from the patients of {key.title} · {key.practice_code} · "
+                                      f"{periods.describe(key.period, self.today)}: that measure is highlighted below.")
 
     def show_loading(self) -> None:
         self.state.setCurrentIndex(self.STATE_LOADING)
@@ -203,22 +231,32 @@ class PatientView(QWidget):
         self._fill_measures()
         self.timeline_model.set_rows(detail.timeline)
         self.counts_label.setText(self.summary())
-        self.set_year(detail.period.start.year)
+        self.set_period(detail.period)
         for table in (self.measure_table, self.timeline_table):
             table.resizeColumnsToContents()
             _cap_columns(table)
         self.state.setCurrentIndex(self.STATE_CONTENT)
+        self._show_highlighted()
+
+    def _show_highlighted(self) -> None:
+        """Select and scroll to the rate the page was opened from."""
+        row = self.measure_model.highlighted_row()
+        if row is not None:
+            self.measure_table.setCurrentIndex(self.measure_model.index(row, 0))
+            self.measure_table.scrollTo(self.measure_model.index(row, 0))
 
     def shown_measures(self) -> list[MeasureStatus]:
         """The statuses listed: the ones that need attention first; "not applicable" only on request."""
         if self.detail is None:
             return []
         rank = {status: i for i, status in enumerate(STATUS_ORDER)}
-        rows = [m for m in self.detail.measures if self.show_all_check.isChecked() or m.status != NOT_APPLICABLE]
+        rows = [m for m in self.detail.measures if self.show_all_check.isChecked() or m.status != NOT_APPLICABLE
+                or self.measure_model.is_highlighted(m)]
         return sorted(rows, key=lambda m: rank.get(m.status, len(rank)))  # stable: catalogue order within a status
 
     def _fill_measures(self) -> None:
         self.measure_model.set_rows(self.shown_measures())
+        self._show_highlighted()
 
     def summary(self) -> str:
         """``2 overdue · 1 due · 5 met · 1 excluded · 20 not applicable · 31 events`` for the shown year."""

@@ -38,6 +38,7 @@ from ..session import Session
 from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
 from .base import NUMBERS, Page
+from .measure_key import MeasureKey
 from .patient_view import PatientView
 
 DEBOUNCE_MS = 250
@@ -77,10 +78,23 @@ def fetch_page(progress: Progress, ctx: ServiceContext, text: str, practice_ids:
     return patient_service.search_patients(ctx, text, practice_ids, offset, limit)
 
 
-def load_patient(progress: Progress, ctx: ServiceContext, patient_id: int, year: int | None,
+@dataclass(frozen=True)
+class PatientsPlace:
+    """Where the user was on the Patients page (for Back): a patient's page (its period and the rate it was
+    opened from), or the list with its search, selected row and scroll position."""
+
+    patient_id: int | None
+    period: Period | None
+    origin: MeasureKey | None
+    search: str
+    practice_id: int | None
+    row: int
+    scroll: int
+
+
+def load_patient(progress: Progress, ctx: ServiceContext, patient_id: int, period: Period | None,
                  as_of: dt.date) -> PatientDetail:
     """Runs on a worker: the record and the status in every measure (this patient's data only)."""
-    period = Period.year(year) if year is not None else None
     return patient_service.patient_detail(_ctx(ctx, progress), patient_id, period=period, as_of=as_of)
 
 
@@ -99,6 +113,8 @@ class PatientsPage(Page):
     patient_failed = Signal(str)
     #: a further page of results was appended (rows now shown)
     page_loaded = Signal(int)
+    #: the patient page's Back when the window has a place behind (it goes there, as its own Back does)
+    back_requested = Signal()
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     VIEW_LIST, VIEW_PATIENT = range(2)
@@ -113,6 +129,7 @@ class PatientsPage(Page):
         self.generation = 0
         self.result: SearchResult | None = None
         self.patient_id: int | None = None
+        self._back_title: str | None = None  # where the window's Back leads (None: nowhere)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -183,8 +200,8 @@ class PatientsPage(Page):
         self.views.addWidget(list_view)
 
         self.patient_view = PatientView(self._today(), on_retry=self._reload_patient)
-        self.patient_view.back.connect(self.show_list)
-        self.patient_view.year_changed.connect(lambda _y: self._reload_patient())
+        self.patient_view.back.connect(self._on_back)
+        self.patient_view.period_changed.connect(lambda _p: self._reload_patient())
         self.views.addWidget(self.patient_view)
 
     def _today(self) -> dt.date:
@@ -301,12 +318,20 @@ class PatientsPage(Page):
     # --- the patient page ---------------------------------------------------------------------
     def _open_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
+            self.leaving.emit()
             self.open_patient(self.model.row(row).id)
 
-    def open_patient(self, patient_id: int, year: int | None = None) -> Task:
-        """Show the page of ``patient_id`` (for other screens: one call jumps to a patient)."""
-        if year is not None:
-            self.patient_view.set_year(year)
+    def open_patient(self, patient_id: int, year: int | None = None, *, period: Period | None = None,
+                     origin: MeasureKey | None = None) -> Task:
+        """Show the page of ``patient_id`` (for other screens: one call jumps to a patient) for ``period``
+        (or ``year``); opened from a measure's patient list (``origin``), on that rate's period with its row
+        highlighted."""
+        period = origin.period if origin is not None else period
+        if period is None and year is not None:
+            period = Period.year(year)
+        if period is not None:
+            self.patient_view.set_period(period)
+        self.patient_view.set_origin(origin)
         self.patient_id = int(patient_id)
         self.views.setCurrentIndex(self.VIEW_PATIENT)
         self.patient_view.show_loading()
@@ -316,7 +341,7 @@ class PatientsPage(Page):
     def _reload_patient(self) -> Task:
         assert self.patient_id is not None
         self.patient_view.show_loading()
-        return self.run_latest(load_patient, self.session.ctx, self.patient_id, self.patient_view.year, self._today(),
+        return self.run_latest(load_patient, self.session.ctx, self.patient_id, self.patient_view.period, self._today(),
                                slot="patient", label="Opening the patient", on_finished=self._on_patient,
                                on_failed=self._on_patient_failed)
 
@@ -334,6 +359,53 @@ class PatientsPage(Page):
         """Back to the search results, with the opened patient's row still selected."""
         self.views.setCurrentIndex(self.VIEW_LIST)
         self.table.setFocus()
+
+    # --- places (Back and Forward) --------------------------------------------------------------
+    def _on_back(self) -> None:
+        """The patient page's Back (Esc): where the window's Back leads, else the list."""
+        if self._back_title is not None:
+            self.back_requested.emit()
+        else:
+            self.show_list()
+
+    def set_back_title(self, title: str | None) -> None:
+        self._back_title = title
+        self.patient_view.set_back_title(title)
+
+    def place(self) -> PatientsPlace:
+        current = self.table.currentIndex()
+        patient = self.patient_id if self.is_showing_patient() else None
+        practice = self.practice_combo.currentData()
+        return PatientsPlace(patient, self.patient_view.period if patient is not None else None,
+                             self.patient_view.origin if patient is not None else None, self.search_edit.text(),
+                             int(practice) if practice is not None else None,
+                             current.row() if current.isValid() else -1, self.table.verticalScrollBar().value())
+
+    def place_title(self) -> str:
+        if self.is_showing_patient() and self.patient_view.detail is not None:
+            return f"the page of {self.patient_view.detail.demographics.name}"
+        text = self.search_edit.text().strip()
+        return f"Patients · “{text}”" if text else "Patients"
+
+    def restore_place(self, state: object | None) -> None:
+        """Show ``state`` again: that patient's page (period, highlighted rate), or the list with its search,
+        selected row and scroll position."""
+        if not isinstance(state, PatientsPlace):
+            return
+        if state.patient_id is not None:
+            self.open_patient(state.patient_id, period=state.period, origin=state.origin)
+            return
+        self.show_list()
+        if state.search != self.search_edit.text() or state.practice_id != self.practice_combo.currentData():
+            self.search_edit.blockSignals(True)
+            self.search_edit.setText(state.search)
+            self.search_edit.blockSignals(False)
+            self.set_practice(state.practice_id)  # searches when the practice changed
+            self.search_now()
+            return
+        if 0 <= state.row < self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(state.row, 0))
+        self.table.verticalScrollBar().setValue(state.scroll)
 
     def printable(self) -> Printable | None:
         """The search results as listed (the rows read so far), when the list is on screen."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -39,6 +38,7 @@ from ..itemmodels.scorecard import (
     TREND_ROLE,
     ScorecardTableModel,
 )
+from ..measure_help import describe
 from ..printing import Printable
 from ..session import Session
 from ..settings import WindowState
@@ -48,13 +48,25 @@ from .base import NUMBERS, Page
 from .measure_key import SPLITTERS, MeasureKey
 
 if TYPE_CHECKING:
-    from .measure_detail import MeasureDetailView
+    from .measure_detail import DetailPlace, MeasureDetailView
 
 #: how long after the scorecard is shown its sparklines start computing (ms)
 TRENDS_DELAY_MS = 150
 #: the Measure column's narrowest width when it fills the table's free width (until the user resizes it;
 #: theirs is then remembered)
 MEASURE_WIDTH = 216
+
+
+@dataclass(frozen=True)
+class ScorecardPlace:
+    """Where the user was on the scorecard (for Back): the period, the practice, the selected rate and the
+    table's scroll position, or the drill-down of a rate."""
+
+    period_key: str
+    practice_code: str | None
+    selected: tuple[str, int] | None
+    scroll: int
+    detail: DetailPlace | None = None
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,8 @@ class ScorecardsPage(Page):
     trends_loaded = Signal()
     #: a measure's detail view was opened (its MeasureKey)
     measure_opened = Signal(object)
-    #: the user asked to open a patient (internal id), from a measure's patient list
-    patient_requested = Signal(int)
+    #: the user asked to open a patient (internal id, and the MeasureKey of the rate listing it)
+    patient_requested = Signal(int, object)
 
     STATE_LOADING, STATE_TABLE, STATE_EMPTY, STATE_ERROR = range(4)
     watches = NUMBERS
@@ -130,7 +142,7 @@ class ScorecardsPage(Page):
         self.trend_table: pd.DataFrame | None = None
         self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
         self._remembered_practice: str | None = None
-        self._descriptions = {m.id: _describe(m) for m in all_measures()}
+        self._descriptions = {m.id: describe(m) for m in all_measures()}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 24, 28, 20)
         self.views = QStackedWidget()
@@ -221,6 +233,7 @@ class ScorecardsPage(Page):
 
         self._detail: MeasureDetailView | None = None  # built when a measure is first opened
         self._pending: tuple[str, str, int] | None = None  # a rate to open once its period is computed
+        self._pending_place: ScorecardPlace | None = None  # a place to show again once its period is computed
         self._splitter_states: dict[str, QByteArray | None] = {}
 
     # --- loading ------------------------------------------------------------------------------
@@ -265,9 +278,16 @@ class ScorecardsPage(Page):
         self.latest.drop("trends")  # of the table being replaced
         self.trend_table = None
         self.model.set_trends(None)
+        shown = periods.describe(self.period, self._today)
+        self.subtitle.setText(f"Computing the measures for {shown}…")
+        self._on_load_progress(0.0, "")
         self.run_latest(load_scorecard, self.service, self.period, label="Computing the scorecard",
-                        on_finished=self._on_loaded, on_failed=self._on_failed,
+                        on_finished=self._on_loaded, on_failed=self._on_failed, on_progress=self._on_load_progress,
                         on_cancelled=lambda: self.refresh_button.setEnabled(True))
+
+    def _on_load_progress(self, fraction: float, message: str) -> None:
+        """Say what the load is doing: a period computed for the first time reads every child's record."""
+        self.loading_view.setText(loading_text(periods.describe(self.period, self._today), fraction, message))
 
     def _on_loaded(self, data: ScorecardData) -> None:
         self.data = data
@@ -293,8 +313,14 @@ class ScorecardsPage(Page):
             self._pending = None
             self.open_measure(measure_id, group_index)
         if self._detail is not None and self.views.currentWidget() is self._detail and self._detail.key is not None:
-            key = self._detail.key  # the measure open stays open, read again from the new table
+            kept = self._detail.place()  # the measure open stays open, read again from the new table, and
+            key = self._detail.key       # its patient list keeps its filter, selection and scroll
             self.open_measure(key.measure_id, key.group_index, focus=False)
+            if kept is not None:
+                self._detail.restore_place(kept)
+        if self._pending_place is not None:
+            place, self._pending_place = self._pending_place, None
+            self._restore_now(place)
         self.loaded.emit(data)
         # the sparklines' compute starts once the table has painted: started at once, the worker would
         # hold the GIL against the first paint of the table and the window would stall for a moment
@@ -333,6 +359,7 @@ class ScorecardsPage(Page):
     def _on_row_activated(self, index: QModelIndex) -> None:
         row = index.data(ROW_ROLE)
         if row is not None:
+            self.leaving.emit()
             self.open_measure(str(row["measure"]), int(row["group_index"]))
 
     def open_measure(self, measure_id: str, group_index: int = 0, *, focus: bool = True) -> MeasureKey | None:
@@ -362,7 +389,7 @@ class ScorecardsPage(Page):
             from .measure_detail import MeasureDetailView
 
             self._detail = MeasureDetailView(self.session, self.service, self.trends)
-            self._detail.back_requested.connect(self.close_measure)
+            self._detail.back_requested.connect(self._back_to_card)
             self._detail.patientRequested.connect(self.patient_requested)
             self._detail.restore_splitters(self._splitter_states)
             self.views.addWidget(self._detail)
@@ -376,6 +403,64 @@ class ScorecardsPage(Page):
         self.table.setFocus()
         if self.data is not None:
             self.status_message.emit(f"Scorecard {self.practice_combo.currentData()} · {self.data.period.label}")
+
+    def _back_to_card(self) -> None:
+        """The drill-down's own "← Scorecard" (Esc): up to the table, a step the window's Back undoes."""
+        self.leaving.emit()
+        self.close_measure()
+
+    # --- places (Back and Forward) --------------------------------------------------------------
+    def detail_shown(self) -> bool:
+        return self._detail is not None and self.views.currentWidget() is self._detail
+
+    def place(self) -> ScorecardPlace:
+        current = self.table.currentIndex()
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        selected = (str(row["measure"]), int(row["group_index"])) if row is not None else None
+        detail = self.detail.place() if self.detail_shown() else None
+        return ScorecardPlace(str(self.period_combo.currentData()), self.practice_combo.currentData(), selected,
+                              self.table.verticalScrollBar().value(), detail)
+
+    def place_title(self) -> str:
+        if self.detail_shown() and self.detail.key is not None:
+            key = self.detail.key
+            tab = self.detail.tabs.tabText(self.detail.tabs.currentIndex())
+            return f"{key.measure_id} · {key.practice_code} · {key.period.label} · {tab}"
+        return f"Scorecard · {self.practice_combo.currentData() or ''} · {self.period_combo.currentText()}"
+
+    def restore_place(self, state: object | None) -> None:
+        """Show ``state`` again: a drill-down as it was left, or the table with its rate selected and scrolled;
+        when its period is not the one computed, once it is."""
+        if not isinstance(state, ScorecardPlace):
+            return
+        period_key = periods.key(state.detail.key.period) if state.detail is not None else state.period_key
+        drilled_in = state.detail is not None and self.detail_shown() and self.detail.key == state.detail.key
+        if not drilled_in and (str(self.period_combo.currentData()) != period_key or self.data is None
+                               or self.loading("load")):
+            self._pending_place = state  # shown by _on_loaded
+            self.period_combo.setCurrentIndex(max(self.period_combo.findData(period_key), 0))
+            return
+        self._restore_now(state)
+
+    def _restore_now(self, state: ScorecardPlace) -> None:
+        """:meth:`restore_place` once the place's period is computed."""
+        if state.detail is not None:
+            key = state.detail.key
+            if not (self.detail_shown() and self.detail.key == key):
+                self.select_practice(key.practice_code)
+                self.open_measure(key.measure_id, key.group_index)
+            self.detail.restore_place(state.detail)
+            return
+        self.close_measure()
+        if state.practice_code:
+            self.select_practice(state.practice_code)
+        if state.selected is not None:
+            for r in range(self.proxy.rowCount()):
+                row = self.proxy.index(r, 0).data(ROW_ROLE)
+                if (str(row["measure"]), int(row["group_index"])) == state.selected:
+                    self.table.setCurrentIndex(self.proxy.index(r, 0))
+                    break
+        self.table.verticalScrollBar().setValue(state.scroll)
 
     # --- remembered state (the main window calls these) -----------------------------------------
     def restore_state(self, state: WindowState) -> None:
@@ -474,18 +559,17 @@ class ScorecardsPage(Page):
         self.status_message.emit(f"Scorecard {code} · {self.data.period.label}")
 
 
+def loading_text(period: str, fraction: float, message: str) -> str:
+    """The scorecard's loading state: the period, the step under way, and why the first time is slow."""
+    step = ""
+    if message.startswith("Evaluating "):
+        step = f"\n\n{message} ({fraction:.0%})"
+    elif message == "Loading data":
+        step = "\n\nReading every child's record…"
+    return (f"Computing the measures for {period} for every practice…{step}\n\nThe first time a period is shown "
+            "it is computed from every child's record: a minute or so for a large network. The results are kept, "
+            "so later starts show it at once and only what changed is computed again.")
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def _describe(measure: Any) -> str:
-    """The measure's tooltip: its written specification, every part of it."""
-    spec = getattr(measure, "specification", {}) or {}
-    lines = [f"<b>{escape(measure.id)}: {escape(measure.title)}</b>"]
-    if measure.description:
-        lines.append(escape(str(measure.description)))
-    lines += [f"<b>{escape(k.capitalize())}:</b> {escape(str(v))}" for k, v in spec.items()]
-    if measure.improvement == "decrease":
-        lines.append("<b>Lower is better</b> (an inverse measure).")
-    return f"<p style='white-space:pre-wrap; max-width: 520px'>{'<br>'.join(lines)}</p>"
-
