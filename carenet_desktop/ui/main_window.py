@@ -390,8 +390,8 @@ class MainWindow(QMainWindow):
         (whose print button opens the print dialog). False when the page has nothing to print now."""
         printable = self.current_page().printable()
         if printable is None:
-            self.statusBar().showMessage("Nothing to print on this screen: the scorecard, care gaps and "
-                                         "patient list can be printed.")
+            self.statusBar().showMessage("Nothing to print on this screen: the scorecard and a measure's tables, care gaps, "
+                                         "the patient list and a patient's page can be printed.")
             return False
         if printer is not None:
             print_to(printable, printer)

@@ -203,3 +203,32 @@ def test_history_walks_back_and_forward_and_a_new_visit_forgets_what_was_ahead()
     for place in (a, b, c, d):
         history.visit(place)
     assert [history.back(Place("x", None, "x")) for _ in range(4)][-1] is None  # only the last 3 are kept
+
+
+def test_ctrl_p_prints_the_drill_downs_patients_and_then_the_childs_page(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    from carenet_desktop.ui.printing import pdf_printer
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+
+    def printed(name: str) -> str:
+        out = tmp_path / name
+        assert window.print_current(pdf_printer(str(out)))
+        return subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+
+    page, detail, row, _scroll = _drill_down(window, qtbot)
+    printable = page.printable()
+    assert printable is not None and printable.model is detail.patients_model
+    mrn = str(detail.patients_model.index(row, 2).data(Qt.ItemDataRole.DisplayRole))
+    text = printed("drill-down.pdf")
+    assert detail.key is not None and detail.key.title.split()[0] in text
+    assert mrn in text and "names of children" in text  # (the PDF's text has "fi" as one ligature)
+
+    patients = _open_child(window, detail, row, qtbot)
+    printable = patients.printable()
+    assert printable is not None and printable.model is patients.patient_view.measure_model
+    text = printed("patient.pdf")
+    assert "Patient" in text and mrn in text and MEASURE in text and "a child's record" in text

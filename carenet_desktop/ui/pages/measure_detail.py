@@ -39,6 +39,7 @@ from ..charts import EquityChart, FunnelChart, TrendChart
 from ..itemmodels.measure_patients import EPISODE_COLUMN, MeasurePatientsModel
 from ..itemmodels.records import SORT_ROLE, RecordColumn, RecordTableModel, number, pct
 from ..measure_help import whats_this
+from ..printing import Printable
 from ..session import Session
 from ..tasks import LatestTasks
 from ..widgets import StateStack, heading, list_table, paragraph
@@ -478,6 +479,22 @@ class MeasureDetailView(QWidget):
             self.patientRequested.emit(self.patients_model.patient_id(index.row()), self.key)
 
     # --- places (Back) --------------------------------------------------------------------------
+    def printable(self, practice: str) -> Printable | None:
+        """The open tab's table as shown (the practices, the strata, or the patients behind the rate); the
+        trend is a chart: nothing to print as a table."""
+        if self.key is None:
+            return None
+        tab = TABS[self.tabs.currentIndex()]
+        title = f"{self.key.title} · {practice}"
+        if tab == "practices":
+            return Printable(title, "Practices ranked by rate", self.practices_proxy)
+        if tab == "equity":
+            return Printable(title, "Rates by stratum", self.equity_proxy)
+        if tab == "patients" and self.patients is not None:
+            return Printable(title, self.patients_count.text(), self.patients_model,
+                             note="Confidential: names of children. Shred after use.")
+        return None
+
     def place(self) -> DetailPlace | None:
         """Where the user is in the drill-down now (None: nothing opened)."""
         if self.key is None:

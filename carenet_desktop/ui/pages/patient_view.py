@@ -35,6 +35,7 @@ from ...services.patients import PatientDetail
 from ...wording import count
 from .. import periods
 from ..itemmodels.patients import MeasureStatusModel, TimelineModel
+from ..printing import Printable
 from ..widgets import StateStack, card, heading, list_table, paragraph
 from .measure_key import MeasureKey
 
@@ -204,6 +205,14 @@ class PatientView(QWidget):
     def show_error(self, message: str) -> None:
         self.state.error_label.setText(f"The patient's record could not be read.\n\n{message}")
         self.state.setCurrentIndex(self.STATE_ERROR)
+
+    def printable(self) -> Printable | None:
+        """The child's measure status for the period shown (names and dates: confidential)."""
+        if self.detail is None:
+            return None
+        d = self.detail.demographics
+        return Printable(f"Patient · {d.name}", f"Measure status, {self.period_combo.currentText()} · MRN {d.mrn}",
+                         self.measure_model, note="Confidential: a child's record. Shred after use.")
 
     def show_detail(self, detail: PatientDetail) -> None:
         self.detail = detail

@@ -408,7 +408,10 @@ class PatientsPage(Page):
         self.table.verticalScrollBar().setValue(state.scroll)
 
     def printable(self) -> Printable | None:
-        """The search results as listed (the rows read so far), when the list is on screen."""
+        """The search results as listed (the rows read so far), when the list is on screen; a child's
+        measure status when the child is."""
+        if self.views.currentIndex() == self.VIEW_PATIENT:
+            return self.patient_view.printable()
         if self.views.currentIndex() != self.VIEW_LIST or self.state.currentIndex() != self.STATE_TABLE:
             return None
         return Printable("Patients", self.count_label.text(), self.model,

@@ -258,7 +258,10 @@ class ScorecardsPage(Page):
             self.activate()
 
     def printable(self) -> Printable | None:
-        """The scorecard as shown: the chosen practice's rates, sorted as on screen (not the trend sparklines)."""
+        """The scorecard as shown: the chosen practice's rates, sorted as on screen (not the trend sparklines);
+        in a measure's detail, the table of its open tab."""
+        if self._detail is not None and self.views.currentWidget() is self._detail:
+            return self._detail.printable(self.practice_combo.currentText())
         if self.data is None or self.state.currentIndex() != self.STATE_TABLE:
             return None
         return Printable(f"Scorecard · {self.practice_combo.currentText()}", self.subtitle.text(), self.proxy,
