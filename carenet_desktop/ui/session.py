@@ -89,7 +89,8 @@ class Session(QObject):
         """Reads cannot write; the audit entries they made are appended by the writer (one writer)."""
         if audit.reads_waiting(self.ctx.db):
             db = self.ctx.db
-            self.tasks.run(lambda _progress: audit.flush_reads(db), label="Recording in the audit trail", write=True)
+            self.tasks.run(lambda _progress: audit.flush_reads(db), label="Recording in the audit trail", write=True,
+                           quiet=True)
 
     def close(self) -> None:
         self.tasks.shutdown()

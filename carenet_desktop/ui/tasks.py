@@ -233,6 +233,7 @@ class TaskRunner(QObject):
         label: str = "Working",
         write: bool = False,
         idle: bool = False,
+        quiet: bool = False,
         on_finished: Callable[[Any], object] | None = None,
         on_failed: Callable[[str], object] | None = None,
         on_progress: Callable[[float, str], object] | None = None,
@@ -241,7 +242,8 @@ class TaskRunner(QObject):
         """Run ``fn(progress, *args)`` on a worker thread. Callbacks run on the GUI thread.
 
         ``write=True`` queues the work behind other writes (one database writer at a time); ``idle=True``
-        runs read-only housekeeping at idle priority.
+        runs read-only housekeeping at idle priority; ``quiet=True`` keeps it out of the status bar (work a
+        person did not ask for and need not wait for, such as the audit entries of reads).
         """
         task = Task(label, self)
         task.crash_handler = self._handle_crash
@@ -255,8 +257,9 @@ class TaskRunner(QObject):
             task.cancelled.connect(on_cancelled)
         task.done.connect(self._on_task_done)
         self._active.append(task)
-        self.active_changed.emit(len(self._active))
-        self.started.emit(task)
+        if not quiet:
+            self.active_changed.emit(len(self._active))
+            self.started.emit(task)
         task.reader = not write
         job = _Job(fn, args, task.progress_object, task._job_signals, reader=task.reader)
         (self._writer if write else self._idle if idle else self._readers).start(job)

@@ -45,9 +45,12 @@ def test_a_patient_viewed_in_a_read_is_audited_by_the_writer(qtbot, hand_store) 
     db, hand = hand_store
     session = Session(ServiceContext(db, username="tester"))
     viewed = (AuditLog.action == "view", AuditLog.entity == "patient", AuditLog.entity_id == str(hand.ada))
+    announced: list[str] = []
+    session.tasks.started.connect(lambda t: announced.append(t.label))
     task = session.tasks.run(lambda _p: patient_detail(session.ctx, hand.ada, with_measures=False), label="Patient")
     qtbot.waitUntil(lambda: task.is_done, timeout=WAIT)
     qtbot.waitUntil(lambda: _count(db, AuditLog, *viewed) == 1, timeout=WAIT)
+    assert announced == ["Patient"]  # the writer's audit work is not shown in the status bar
     session.tasks.shutdown()
 
 
