@@ -21,6 +21,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -73,6 +74,7 @@ class ComputePool:
         self._progress: dict[int, tuple[Progress, dict[int, float], int]] = {}
         self._lock = threading.Lock()
         self._cancel_dir = Path(tempfile.mkdtemp(prefix="carenet-compute-"))
+        self._stop = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
@@ -113,8 +115,13 @@ class ComputePool:
         for job_id in running:
             (self._cancel_dir / f"{job_id}.cancel").touch()
         self._executor.shutdown(wait=True, cancel_futures=True)
-        self._queue.put(None)
+        # This process never writes to the progress queue: a worker killed while writing to it keeps its
+        # write lock for ever, and a write from here (a feeder thread waiting for that lock) would then hang
+        # this process at exit, when multiprocessing joins the feeder. The listener stops on an event.
+        self._stop.set()
         self._listener.join(timeout=5)
+        self._queue.close()
+        self._queue.cancel_join_thread()
         shutil.rmtree(self._cancel_dir, ignore_errors=True)
 
     @staticmethod
@@ -123,12 +130,12 @@ class ComputePool:
             Path(job.cancel_file).touch()
 
     def _listen(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
-                item = self._queue.get()
-            except (EOFError, OSError):
-                return
-            if item is None:
+                item = self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError, ValueError):  # (ValueError: the queue was closed)
                 return
             job_id, fraction, message = item
             with self._lock:

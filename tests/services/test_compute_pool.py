@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -114,3 +115,25 @@ def test_without_workers_everything_is_computed_here(demo_ctx, tmp_path):
     cache.precompute([PERIOD], MEASURES)  # nothing to do without workers
     assert not cache._path(PERIOD, tuple(MEASURES)).exists()
     assert not callable(cache.results(PERIOD, MEASURES)._rows)  # computed in this process
+
+
+def test_a_worker_killed_while_writing_progress_does_not_hang_this_process_at_exit(tmp_path):
+    """A worker killed mid-write keeps the progress queue's write lock for ever. The window's process must
+    still stop its pool and exit (CI once hung for its whole time limit at the test process's exit)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "exit.py"
+    script.write_text(textwrap.dedent("""
+        from carenet_desktop.services import compute_pool
+        compute_pool.configure(1)
+        pool = compute_pool.active()
+        pool._queue._wlock.acquire()  # as a worker killed between taking the lock and releasing it
+        compute_pool.shutdown()
+        print("stopped", flush=True)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=str(Path(__file__).resolve().parents[2]))  # a freeze guard, not a timing
+    assert done.returncode == 0, done.stderr
+    assert "stopped" in done.stdout

@@ -177,7 +177,8 @@ def test_record_care_coordination_activity(page, qtbot) -> None:  # type: ignore
     panel.activity_minutes.setValue(25)
     panel.activity_date.set_date(dt.date(2026, 6, 29))
     qtbot.keyClicks(panel.activity_note, "Gave the family the HMG number")
-    with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
+    # the saved activity changes the board: it reloads (as the other saves here, wait for that too)
+    with qtbot.waitSignal(page.saved, timeout=WAIT) as saved, qtbot.waitSignal(page.loaded, timeout=WAIT):
         qtbot.mouseClick(panel.activity_button, Qt.MouseButton.LeftButton)
     assert saved.args[0] == "activity" and saved.args[1].ok
     with page.session.ctx.db.session() as s:
