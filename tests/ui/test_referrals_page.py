@@ -192,6 +192,24 @@ def test_record_care_coordination_activity(page, qtbot) -> None:  # type: ignore
     assert not saved.args[1].ok and panel.activity_date_error.text() == "Cannot be in the future."
 
 
+def test_a_reload_keeps_the_message_and_the_day_typed_beside_the_fields(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A reload (after a save, or another window's change) must not pass through another card on its way
+    back to the selected one: that cleared the messages and reset the days of the referral being worked on."""
+    ref = _hmg(page)
+    page.select_referral(ref.id)
+    panel = page.panel
+    panel.activity_date.set_date(dt.date(2026, 7, 5))
+    with qtbot.waitSignal(page.saved, timeout=WAIT) as saved:
+        qtbot.mouseClick(panel.activity_button, Qt.MouseButton.LeftButton)
+    assert not saved.args[1].ok and panel.activity_date_error.text() == "Cannot be in the future."
+    panel.step_date.set_date(dt.date(2026, 6, 20))
+    with qtbot.waitSignal(page.loaded, timeout=WAIT):
+        page.reload()
+    assert page.panel.referral is not None and page.panel.referral.id == ref.id
+    assert panel.activity_date_error.text() == "Cannot be in the future."
+    assert panel.step_date.date() == dt.date(2026, 6, 20)
+
+
 def test_models_pass_qtmodeltester(page, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
     model = ReferralListModel(page.model.referrals())
     qtmodeltester.check(model, force_py=True)

@@ -313,15 +313,22 @@ class ReferralsPage(Page):
 
     def select_referral(self, referral_id: int) -> bool:
         """Select the card of ``referral_id`` (as a click would); False when it is not shown."""
+        found = self._find(referral_id)
+        if found is None:
+            return False
+        view, index = found
+        view.setFocus()
+        view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._on_current(view, index)
+        return True
+
+    def _find(self, referral_id: int) -> tuple[QListView, QModelIndex] | None:
         for _label, view, proxy in self.columns.values():
             for i in range(proxy.rowCount()):
                 index = proxy.index(i, 0)
                 if index.data(REFERRAL_ROLE).id == referral_id:
-                    view.setFocus()
-                    view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-                    self._on_current(view, index)
-                    return True
-        return False
+                    return view, index
+        return None
 
     def _on_current(self, view: QListView, index: QModelIndex) -> None:
         ref = index.data(REFERRAL_ROLE) if index.isValid() else None
@@ -334,9 +341,22 @@ class ReferralsPage(Page):
         self.panel.set_referral(ref)
 
     def _reselect(self) -> None:
-        if self.selected_id is None or not self.select_referral(self.selected_id):
+        """After a reload, the referral that was selected, selected again without passing through another:
+        focusing a column makes its first card current for a moment, and showing that card would clear the
+        messages and the days typed beside the fields of the one the user is working on."""
+        found = None if self.selected_id is None else self._find(self.selected_id)
+        if found is None:
             self.selected_id = None
             self.panel.set_referral(None)
+            return
+        view, index = found
+        self._reloading = True
+        try:
+            view.setFocus()
+            view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._reloading = False
+        self._on_current(view, index)
 
     def selected(self) -> OpenReferral | None:
         return self.panel.referral
