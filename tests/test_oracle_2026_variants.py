@@ -120,3 +120,35 @@ def test_cms75_a_caries_code_new_in_2026_counts(tmp_path: Path) -> None:
     def change(b: Bundle) -> None:
         _of(b, "Condition")[0]["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "1085951000119102"}]}
     assert _run(tmp_path, "CMS75", _variant("CMS75", "8b91c8d5", change))["numerator"] == 1
+
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+#: the US Core vital-sign profiles the 2026 CQL retrieves, by LOINC code
+VITAL_SIGN_PROFILES = {"8302-2": "us-core-body-height", "29463-7": "us-core-body-weight", "39156-5": "us-core-bmi"}
+
+
+def _vital_sign(pid: str, loinc: str, value: float | None) -> dict[str, Any]:
+    """A final vital-sign Observation on the first day of 2026, claiming its US Core profile (the file claims
+    QI-Core: an unprofiled resource would not be retrieved)."""
+    obs: dict[str, Any] = {
+        "resourceType": "Observation", "id": f"vs-{loinc}", "status": "final",
+        "meta": {"profile": [US_CORE + VITAL_SIGN_PROFILES[loinc]]},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": "2026-01-01T08:00:00.000Z",
+    }
+    if value is not None:
+        obs["valueQuantity"] = {"value": value, "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"}
+    return obs
+
+
+@pytest.mark.parametrize(("bmi", "numerator"), [(55.0, 1), (None, 1)])
+def test_cms155_a_bmi_without_a_value_still_documents_it(tmp_path: Path, bmi: float | None, numerator: int) -> None:
+    """2026 dropped ``BMIPercentile.value is not null`` (2025 had it): a final BMI without a value counts."""
+    def change(b: Bundle) -> None:
+        pid = _of(b, "Patient")[0]["id"]
+        for loinc, value in (("8302-2", 100.0), ("29463-7", 16.0), ("39156-5", bmi)):
+            b["entry"].append({"resource": _vital_sign(pid, loinc, value)})
+    assert _run(tmp_path, "CMS155", _variant("CMS155", "362bc370", lambda b: None))["numerator"] == 0
+    assert _run(tmp_path / "v", "CMS155", _variant("CMS155", "362bc370", change))["numerator"] == numerator

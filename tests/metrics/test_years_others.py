@@ -16,7 +16,7 @@ from carenet_desktop.metrics.catalogue import get_measure, version_in_force
 from carenet_desktop.metrics.measures import cms75, cms155
 from carenet_desktop.metrics.period import Period
 from tests.metrics.network_builders import Builder
-from tests.metrics.years_support import YEARS, by_year, codes, flags, needs_both_oracles
+from tests.metrics.years_support import YEARS, both_years_index, by_year, codes, flags, needs_both_oracles
 
 pytestmark = needs_both_oracles
 
@@ -73,6 +73,48 @@ def test_cms155_a_finished_visit_counts_in_both_years() -> None:
 
 def test_cms155_an_in_progress_visit_qualifies_only_in_2025() -> None:
     assert story("CMS155", weighed("in-progress")) == {2025: (1, 0, 1), 2026: (0, 0, 0)}
+
+
+def test_cms155_a_bmi_without_a_value_counts_only_in_2026() -> None:
+    """2026's "BMI Percentile in Measurement Period" lost 2025's ``value is not null``; height and weight keep it."""
+    def add(b: Builder, pid: int, year: int) -> None:
+        b.visit(pid, f"{year}-04-02", OFFICE)
+        b.observation(pid, f"{year}-04-02", HEIGHT, value_num=140.0, category="vital-signs")
+        b.observation(pid, f"{year}-04-02", WEIGHT, value_num=35.0, category="vital-signs")
+        b.observation(pid, f"{year}-04-02", BMI, value_num=None, category="vital-signs")
+    assert story("CMS155", add) == {2025: (1, 0, 0), 2026: (1, 0, 1)}
+
+
+@pytest.mark.parametrize("missing", [HEIGHT, WEIGHT])
+def test_cms155_a_height_or_weight_without_a_value_counts_in_neither_year(missing: tuple[str, str]) -> None:
+    def add(b: Builder, pid: int, year: int) -> None:
+        b.visit(pid, f"{year}-04-02", OFFICE)
+        for code in (HEIGHT, WEIGHT, BMI):
+            b.observation(pid, f"{year}-04-02", code, value_num=None if code == missing else 50.0,
+                          category="vital-signs")
+    assert story("CMS155", add) == {2025: (1, 0, 0), 2026: (1, 0, 0)}
+
+
+def test_cms155_the_gap_of_a_bmi_without_a_value_follows_the_year() -> None:
+    """The care gap reads the vital signs as the numerator does: a BMI without a value is missing only in 2025."""
+    b = Builder()
+    pid = b.patient("2015-05-01")
+    for year in YEARS:
+        b.visit(pid, f"{year}-04-02", OFFICE)
+        b.observation(pid, f"{year}-04-02", HEIGHT, value_num=140.0, category="vital-signs")
+        b.observation(pid, f"{year}-04-02", WEIGHT, value_num=35.0, category="vital-signs")
+        b.observation(pid, f"{year}-04-02", BMI, value_num=None, category="vital-signs")
+    data = b.data()
+    data.valuesets = both_years_index()
+    measure = get_measure("CMS155")
+    texts = {}
+    for year in YEARS:
+        period = Period.year(year)
+        rows = measure.evaluate(data, period)
+        gaps = measure.gaps(data, period, rows)
+        texts[year] = sorted(gaps.loc[gaps["patient_id"] == pid, "missing"].astype(str))
+    assert "Document BMI percentile" in texts[2025]
+    assert not any("BMI" in text for text in texts[2026])
 
 
 def test_cms155_pregnancy_of_neither_kind_excludes_only_in_2025() -> None:

@@ -62,27 +62,15 @@ VITAL_SIGNS = (BMI, BODY_HEIGHT, BODY_WEIGHT)
 AGE_LOW, AGE_HIGH = 3, 17
 
 
-def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
-    """Per patient of ``ids``: a BMI, a height and a weight observation (final, valued) within the period."""
-    obs = data.observations
-    found = np.ones(len(ids), dtype=bool)
-    if obs.empty:
-        return ~found
-    tags = imz.code_tags(obs, [frozenset({key}) for key in VITAL_SIGNS])
-    keep = (tags != 0) & imz.patient_flag(obs["patient_id"], ids) & imz.starts_in_period(obs, "effective_start", period)
-    sub, tags = obs[keep], tags[keep]
-    ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
-    sub, tags = sub[ok], tags[ok]
-    ok = status.has_value(sub)
-    pid = sub["patient_id"].to_numpy()
-    for i in range(len(VITAL_SIGNS)):
-        found &= imz.patient_flag(ids, pid[ok & imz.has_bit(tags, i)])
-    return found
+#: which of the vital signs (order of ``VITAL_SIGNS``) must carry a value: all three in 2025 (each retrieve
+#: says ``value is not null``); the 2026 version drops it for the BMI (``cms155_2026``)
+VALUED_2025 = (True, True, True)
 
 
-def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period) -> np.ndarray:
-    """Per patient of ``ids`` (rows) and vital sign (columns: BMI, height, weight): documented as the
-    numerator requires (``_vital_signs_documented`` is the row-wise conjunction)."""
+def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
+                      valued: tuple[bool, ...] = VALUED_2025) -> np.ndarray:
+    """Per patient of ``ids`` (rows) and vital sign (columns: BMI, height, weight): an observation final/
+    amended/corrected, effective within the period, with a value where ``valued`` asks for one."""
     obs = data.observations
     found = np.zeros((len(ids), len(VITAL_SIGNS)), dtype=bool)
     if obs.empty:
@@ -92,11 +80,18 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period) -> np.nd
     sub, tags = obs[keep], tags[keep]
     ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
     sub, tags = sub[ok], tags[ok]
-    ok = status.has_value(sub)
+    with_value = status.has_value(sub)
     pid = sub["patient_id"].to_numpy()
     for i in range(len(VITAL_SIGNS)):
-        found[:, i] = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, i)])
+        counted = imz.has_bit(tags, i) & (with_value if valued[i] else True)
+        found[:, i] = imz.patient_flag(ids, pid[counted])
     return found
+
+
+def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period,
+                            valued: tuple[bool, ...] = VALUED_2025) -> np.ndarray:
+    """Per patient of ``ids``: a BMI, a height and a weight observation as ``_vital_sign_flags`` reads them."""
+    return np.asarray(_vital_sign_flags(data, ids, period, valued).all(axis=1), dtype=bool)
 
 
 #: how a gap names each vital sign of rate 1 (order of ``VITAL_SIGNS``)
@@ -157,6 +152,8 @@ class CMS155(Measure):
         Group("Counseling for physical activity"),
     )
     stratifiers = (Stratifier("Age 3-11", 3, 11), Stratifier("Age 12-17", 12, 17))
+    #: which of BMI, height and weight must carry a value (see ``VALUED_2025``)
+    vital_signs_valued: ClassVar[tuple[bool, bool, bool]] = VALUED_2025
     valuesets = tuple(sorted({
         COUNSELING_NUTRITION, COUNSELING_PHYSICAL_ACTIVITY, HOME_HEALTHCARE, OFFICE_VISIT, PREGNANCY,
         PREVENTIVE_GROUP_COUNSELING, PREVENTIVE_INITIAL, PREVENTIVE_INDIVIDUAL_COUNSELING,
@@ -197,7 +194,7 @@ class CMS155(Measure):
 
         hospice = imz.patient_flag(ids, self.lib.has_hospice_services(data, period).to_numpy())
         excluded = hospice | _pregnant(data, ids, period, self.lib)
-        numerators = (_vital_signs_documented(data, ids, period), *_counseled(data, ids, period))
+        numerators = (_vital_signs_documented(data, ids, period, self.vital_signs_valued), *_counseled(data, ids, period))
         return [
             pd.DataFrame(
                 {
@@ -222,7 +219,7 @@ class CMS155(Measure):
         first = (members["group_index"] == 0).to_numpy()
         if first.any():
             ids = pd.Index(members["patient_id"].to_numpy()[first], name="patient_id")
-            flags = _vital_sign_flags(data, ids, period)
+            flags = _vital_sign_flags(data, ids, period, self.vital_signs_valued)
             text = gapkit.join_texts([(~flags[:, i], name) for i, name in enumerate(VITAL_SIGN_NAMES)], ", ")
             text = np.where(text == "", self.groups[0].title, "Document " + text)
             missing[first] = text
