@@ -20,6 +20,7 @@ DAYS = {2025: "2025-03-10", 2026: "2026-09-21"}
 OFFICE = ("cpt", "99213")
 PHARYNGITIS = ("icd10cm", "J02.9")
 COMORBID = ("snomed", "10041001")
+COMPETING = ("snomed", "1010615002")
 AMOXICILLIN = "1013659"
 NEW_IN_2026 = "313252"
 STREP = ("loinc", "11268-0")
@@ -137,3 +138,29 @@ def test_an_active_antibiotic_original_order_before_the_episode_excludes_only_in
         b.order(pid, before, AMOXICILLIN, status="active", intent="original-order", supply_days=30)
     results = by_year(b, "CMS146")
     assert {year: flags(results[year], pid) for year in YEARS} == {2025: (1, 0, 1), 2026: (1, 1, 0)}
+
+
+def test_the_competing_code_is_in_both_years_lists() -> None:
+    for year in YEARS:
+        assert "snomed|1010615002" in codes(year, resp.COMPETING_CONDITIONS)
+
+
+def test_a_competing_condition_on_the_problem_list_excludes_only_in_2025() -> None:
+    """2026: ``[ConditionEncounterDiagnosis: "Competing Conditions for Respiratory Conditions"]``."""
+    b = Builder()
+    pid = b.patient("2015-05-01")
+    for year in YEARS:
+        episode(b, pid, year)
+        b.condition(pid, DAYS[year], COMPETING, category="problem-list-item")
+    results = by_year(b, "CMS146")
+    assert {year: flags(results[year], pid) for year in YEARS} == {2025: (1, 1, 0), 2026: (1, 0, 1)}
+
+
+def test_a_competing_encounter_diagnosis_excludes_in_both_years() -> None:
+    b = Builder()
+    pid = b.patient("2015-05-01")
+    for year in YEARS:
+        episode(b, pid, year)
+        b.condition(pid, DAYS[year], COMPETING, category="encounter-diagnosis")
+    results = by_year(b, "CMS146")
+    assert {year: flags(results[year], pid) for year in YEARS} == {2025: (1, 1, 0), 2026: (1, 1, 0)}

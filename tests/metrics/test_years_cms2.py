@@ -24,6 +24,7 @@ NEGATIVE = ("snomed", "428171000124102")
 POSITIVE = ("snomed", "428181000124104")
 DECLINED = ("snomed", "720834000")
 BIPOLAR = ("icd10cm", "F31.9")
+BIPOLAR_DROPPED_2026 = ("snomed", "191625000")
 FLUOXETINE = "1190110"
 
 
@@ -99,6 +100,16 @@ def test_bipolar_disorder_the_day_before_excludes_in_both_years() -> None:
         screened(NEGATIVE)(b, pid, year)
         b.condition(pid, f"{year}-06-20", BIPOLAR)
     assert story(add, one_patient=False) == {2025: (1, 1, 0), 2026: (1, 1, 0)}
+
+
+def test_a_bipolar_code_dropped_from_the_2026_list_excludes_only_in_2025() -> None:
+    assert "snomed|191625000" in codes(2025, cms2.BIPOLAR_DISORDER)
+    assert "snomed|191625000" not in codes(2026, cms2.BIPOLAR_DISORDER)
+
+    def add(b: Builder, pid: int, year: int) -> None:
+        screened(NEGATIVE)(b, pid, year)
+        b.condition(pid, f"{year}-06-20", BIPOLAR_DROPPED_2026, category="problem-list-item")
+    assert story(add, one_patient=False) == {2025: (1, 1, 0), 2026: (1, 0, 1)}
 
 
 def test_bipolar_with_the_problem_list_profile_excludes_only_in_2026() -> None:

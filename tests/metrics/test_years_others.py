@@ -117,6 +117,19 @@ def test_cms155_the_gap_of_a_bmi_without_a_value_follows_the_year() -> None:
     assert not any("BMI" in text for text in texts[2026])
 
 
+def test_cms155_an_office_visit_code_added_in_2026_qualifies_only_in_2026() -> None:
+    """SNOMED CT 185349003 (encounter for check up) joined the Office Visit list in 2026."""
+    added = ("snomed", "185349003")
+    assert "snomed|185349003" in codes(2026, cms155.OFFICE_VISIT)
+    assert "snomed|185349003" not in codes(2025, cms155.OFFICE_VISIT)
+
+    def add(b: Builder, pid: int, year: int) -> None:
+        b.visit(pid, f"{year}-04-02", added)
+        for code in (HEIGHT, WEIGHT, BMI):
+            b.observation(pid, f"{year}-04-02", code, value_num=50.0, category="vital-signs")
+    assert story("CMS155", add) == {2025: (0, 0, 0), 2026: (1, 0, 1)}
+
+
 def test_cms155_pregnancy_of_neither_kind_excludes_only_in_2025() -> None:
     """2026 reads pregnancy as an encounter diagnosis or a problem-list item / health concern."""
     def pregnant(b: Builder, pid: int, year: int) -> None:
