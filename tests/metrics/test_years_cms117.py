@@ -182,3 +182,34 @@ def test_a_verified_hospice_diagnosis_excludes_in_both_years(verification: str |
         return pid
 
     assert story(build) == {2025: (1, 1, 0), 2026: (1, 1, 0)}
+
+
+def _chickenpox(code: tuple[str, str]):  # type: ignore[no-untyped-def]
+    def build(b: Builder, year: int) -> int:
+        pid, birth = child(b, year, series=without("21"))
+        b.condition(pid, _day(birth, 300), code, category="encounter-diagnosis")
+        return pid
+    return build
+
+
+def test_a_varicella_code_added_in_2026_counts_for_vzv_only_in_2026() -> None:
+    """Varicella Zoster gained SNOMED CT 31920006 in 2026: a history of it stands for the VZV vaccine."""
+    assert "snomed|31920006" in codes(2026, cms117.VARICELLA_ZOSTER)
+    assert "snomed|31920006" not in codes(2025, cms117.VARICELLA_ZOSTER)
+    assert story(_chickenpox(("snomed", "31920006"))) == {2025: (1, 0, 0), 2026: (1, 0, 1)}
+
+
+def test_a_varicella_code_dropped_in_2026_counts_for_vzv_only_in_2025() -> None:
+    assert "snomed|186524006" in codes(2025, cms117.VARICELLA_ZOSTER)
+    assert "snomed|186524006" not in codes(2026, cms117.VARICELLA_ZOSTER)
+    assert story(_chickenpox(("snomed", "186524006"))) == {2025: (1, 0, 1), 2026: (1, 0, 0)}
+
+
+def test_a_scid_code_dropped_in_2026_excludes_only_in_2025() -> None:
+    def build(b: Builder, year: int) -> int:
+        pid, birth = child(b, year)
+        b.condition(pid, _day(birth, 100), ("snomed", "190993005"), category="encounter-diagnosis")
+        return pid
+
+    assert "snomed|190993005" in codes(2025, cms117.SCID) and "snomed|190993005" not in codes(2026, cms117.SCID)
+    assert story(build) == {2025: (1, 1, 0), 2026: (1, 0, 1)}
