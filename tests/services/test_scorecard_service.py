@@ -134,3 +134,13 @@ def test_a_trend_across_the_version_boundary_marks_the_break():
     assert series.versions == ["0.1.000", "0.1.000", "0.3.000", "0.3.000"]
     assert series.version_breaks == [(2, "0.3.000")]
     assert measure_trend(trend.assign(measure="CMS154"), "P1", "CMS154", 0).version_breaks == []
+
+
+@pytest.mark.parametrize(("period", "version"), [(Period.year(2025), "0.1.000"), (Period.year(2026), "0.3.000")])
+def test_the_drill_down_names_the_version_that_computed_the_rate(service, demo_ctx, period, version):
+    """The patient list behind a rate says which version made it (the window shows it beside the counts)."""
+    from carenet_desktop.services.measure_detail import measure_patients
+
+    practice = list_practices(demo_ctx)[0].code
+    found = measure_patients(service, period, "CMS117", 0, practice)
+    assert found.version.startswith(f"CMS117 {version} ("), found.version
