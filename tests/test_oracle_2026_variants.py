@@ -152,3 +152,46 @@ def test_cms155_a_bmi_without_a_value_still_documents_it(tmp_path: Path, bmi: fl
             b["entry"].append({"resource": _vital_sign(pid, loinc, value)})
     assert _run(tmp_path, "CMS155", _variant("CMS155", "362bc370", lambda b: None))["numerator"] == 0
     assert _run(tmp_path / "v", "CMS155", _variant("CMS155", "362bc370", change))["numerator"] == numerator
+
+
+@pytest.mark.parametrize(("intent", "initial_population"), [("original-order", 1), ("filler-order", 1),
+                                                            ("proposal", 0)])
+def test_cms146_an_antibiotic_of_any_order_intent_makes_the_episode(tmp_path: Path, intent: str,
+                                                                    initial_population: int) -> None:
+    """Status 1.15 ``isMedicationOrder``: intent order or one of its specialisations (2025: order only)."""
+    def change(b: Bundle) -> None:
+        for request in _of(b, "MedicationRequest"):
+            request["intent"] = intent
+    assert _run(tmp_path, "CMS146", _variant("CMS146", "0b0bcb31", change))["initial-population"] == initial_population
+
+
+@pytest.mark.parametrize(("intent", "excluded"), [("filler-order", 1), ("plan", 0)])
+def test_cms74_a_hospice_order_of_any_order_intent_excludes(tmp_path: Path, intent: str, excluded: int) -> None:
+    """Hospice 6.18 over Status 1.15 ``isInterventionOrder``."""
+    def change(b: Bundle) -> None:
+        for request in _of(b, "ServiceRequest"):
+            request["intent"] = intent
+    assert _run(tmp_path, "CMS74", _variant("CMS74", "96c38952", change))["denominator-exclusion"] == excluded
+
+
+def test_cms74_a_hospice_encounter_in_progress_does_not_exclude(tmp_path: Path) -> None:
+    """Status 1.15 ``isEncounterPerformed``: finished only (the oral evaluation stays finished)."""
+    def change(b: Bundle) -> None:
+        for enc in _of(b, "Encounter"):
+            if enc["status"] == "finished" and not any(
+                    c.get("code", "").startswith("D0") for t in enc.get("type", []) for c in t.get("coding", [])):
+                enc["status"] = "in-progress"
+    assert _run(tmp_path, "CMS74", _variant("CMS74", "70208367", lambda b: None))["denominator-exclusion"] == 1
+    result = _run(tmp_path / "v", "CMS74", _variant("CMS74", "70208367", change))
+    assert (result["initial-population"], result["denominator-exclusion"]) == (1, 0)
+
+
+@pytest.mark.parametrize(("verification", "excluded"), [("provisional", 1), ("unconfirmed", 1),
+                                                        ("entered-in-error", 0)])
+def test_cms74_a_hospice_diagnosis_counts_when_verified(tmp_path: Path, verification: str, excluded: int) -> None:
+    """Hospice 6.18 reads ``verified()`` diagnoses: no status, confirmed, unconfirmed, provisional, differential."""
+    def change(b: Bundle) -> None:
+        for condition in _of(b, "Condition"):
+            condition["verificationStatus"] = {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]}
+    assert _run(tmp_path, "CMS74", _variant("CMS74", "fe5f3172", change))["denominator-exclusion"] == excluded
