@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from carenet_desktop.metrics.data import MeasureData  # noqa: E402
-from carenet_desktop.metrics.engine import evaluate_measures, select_measures  # noqa: E402
+from carenet_desktop.metrics.engine import evaluate_measures  # noqa: E402
 from carenet_desktop.metrics.period import Period  # noqa: E402
 from carenet_desktop.metrics.valuesets import MULTI_SEP  # noqa: E402
 from carenet_desktop.models.database import open_database  # noqa: E402
+from carenet_desktop.services.catalogue_source import load_catalogue  # noqa: E402
 from carenet_desktop.services.context import ServiceContext  # noqa: E402
 from carenet_desktop.services.frames_cache import load_measure_data_cached  # noqa: E402
 from carenet_desktop.services.measure_data import _add_codings  # noqa: E402
@@ -42,7 +43,7 @@ CODED = ("encounters", "conditions", "observations", "procedures", "immunization
 def evaluate(data: MeasureData, period: Period, ids: list[str]) -> tuple[float, float, dict[str, tuple[int, int]]]:
     counts: dict[str, tuple[int, int]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
-    for measure in select_measures(ids):
+    for measure in load_catalogue().select(ids):
         rows = evaluate_measures(data, period, [measure]).rows
         counts[measure.id] = (int(rows["denominator"].fillna(False).sum()), int(rows["numerator"].fillna(False).sum()))
     return time.perf_counter() - wall, time.process_time() - cpu, counts
@@ -85,7 +86,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as snap:
         data, _ = load_measure_data_cached(db, Path(snap))
     period = Period.parse(args.period)
-    ids = [m.id for m in select_measures() if m.id.startswith("CMS")]
+    ids = [m.id for m in load_catalogue().all() if m.id.startswith("CMS")]
     wall, cpu, plain = evaluate(data, period, ids)
     print(f"one coding per concept        evaluate {len(ids)} measures {wall:6.2f} s wall {cpu:6.2f} s CPU")
 

@@ -25,10 +25,11 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from carenet_desktop.metrics.engine import evaluate_measures, select_measures  # noqa: E402
+from carenet_desktop.metrics.engine import evaluate_measures  # noqa: E402
 from carenet_desktop.metrics.period import Period  # noqa: E402
 from carenet_desktop.models import CLINICAL_EVENT_MODELS, Patient  # noqa: E402
 from carenet_desktop.models.database import open_database  # noqa: E402
+from carenet_desktop.services.catalogue_source import load_catalogue  # noqa: E402
 from carenet_desktop.services.context import ServiceContext  # noqa: E402
 from carenet_desktop.services.frames_cache import load_measure_data_cached  # noqa: E402
 from carenet_desktop.services.valuesets import ensure_default_catalogue  # noqa: E402
@@ -69,8 +70,8 @@ def main() -> int:
         patients = s.scalar(select(func.count()).select_from(Patient))
         events = sum(s.scalar(select(func.count()).select_from(m)) or 0 for m in CLINICAL_EVENT_MODELS)
     periods = [Period.parse(p) for p in (args.period or ["2025", "2026"])]
-    ids = args.measure or [m.id for m in select_measures() if m.id.startswith("CMS")]
-    measures = select_measures(ids)
+    ids = args.measure or [m.id for m in load_catalogue().all() if m.id.startswith("CMS")]
+    measures = load_catalogue().select(ids)
 
     print(f"patients {patients:,}  events {events:,}  periods {', '.join(p.label for p in periods)}")
     with tempfile.TemporaryDirectory() as temporary:

@@ -157,7 +157,7 @@ def compare(measure_id: str, results: pd.DataFrame, id_map: dict[int, str] | Non
 
 def _group_populations(measure_id: str) -> list[set[str]] | None:
     try:
-        from carenet_desktop.metrics.catalogue import get_measure
+        from tests.measure_catalogue import get_measure
 
         return [set(g.populations) for g in get_measure(measure_id).groups]
     except Exception:

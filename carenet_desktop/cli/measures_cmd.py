@@ -17,8 +17,6 @@ from ..services.evaluation import (
     evaluate,
     export_patient_results,
     grouped_summary,
-    load_catalogue,
-    select_measures,
     summary,
 )
 from ..services.practices import list_practices
@@ -73,17 +71,20 @@ def _date(text: str) -> dt.date:
 
 def run_list(args: argparse.Namespace) -> int:
     from ..metrics.catalogue import versions_of
+    from ..services.catalogue_source import load_catalogue
 
-    errors = load_catalogue()
-    measures, _ = select_measures(None)
+    catalogue = load_catalogue()
+    measures = catalogue.all()
     print("id\tversion\tperiods\ttitle\tbasis\tgroups\timprovement\tlibraries")
     for m in measures:
         for v in versions_of(m):
             libraries = v.lib.title if v.source == "ecqm" else v.source
             print(f"{v.id}\t{v.version or '-'}\t{v.periods_label}\t{v.title}\t{v.basis}\t{len(v.groups)}\t"
                   f"{v.improvement}\t{libraries}")
-    for module, error in errors.items():
+    for module, error in catalogue.load_errors.items():
         print(f"carenet: warning: measure module {module} not loaded: {error}", file=sys.stderr)
+    for problem in (*catalogue.file_problems, *catalogue.problems):
+        print(f"carenet: warning: measure file skipped: {problem}", file=sys.stderr)
     return 0
 
 
@@ -99,7 +100,7 @@ def run_load_valuesets(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from ..metrics.custom import validate_measure_file
+    from ..services.catalogue_source import validate_measure_file
 
     known = None
     if getattr(args, "db", None):

@@ -1,12 +1,17 @@
-"""The measure catalogue: every ``Measure`` subclass registered with ``@register``, in all its versions.
+"""The measure catalogue as a value: every built-in measure version and the network's measures defined as data.
 
-Measure modules live in ``carenet_desktop.metrics.measures`` and are imported on first use. A measure is
-(id, version, the periods it applies to): several classes may register the same id with different
+A measure is (id, version, the periods it applies to): several classes may carry the same id with different
 versions and ``applies_to`` years (``cms117`` is the 2025 version, ``cms117_2026`` the 2026 one).
-``get_measure(id)`` returns the measure as a whole - a ``VersionedMeasure`` when it has several versions -
+``Catalogue.get(id)`` returns the measure as a whole - a ``VersionedMeasure`` when it has several versions -
 whose ``evaluate``/``gaps`` use, for each period, the version in force (``in_force``);
-``get_measure(id, version)`` returns one version. ``definitions_digest`` is a stable digest of the
+``Catalogue.get(id, version)`` returns one version. ``Catalogue.digest`` is a stable digest of the
 definitions in force, for caches to key on.
+
+A ``Catalogue`` is immutable and built from what it is given: the built-in classes (the modules listed in
+``measures.MODULES``, each class marked by ``@register``) and parsed network definitions
+(``custom.CustomDefinition``). This package reads no file and no environment and keeps no registry: the
+service layer (``services.catalogue_source``) reads the measure files, builds the catalogue and carries it
+on the ``ServiceContext``.
 """
 
 from __future__ import annotations
@@ -15,23 +20,23 @@ import datetime as dt
 import hashlib
 import importlib
 import logging
-import pkgutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePath
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
+from .custom import CustomDefinition
+from .custom import measure_class as measure_class_for
 from .data import MeasureData
 from .definition import Measure
 from .period import Period
 
 log = logging.getLogger(__name__)
 
-#: id -> the measure (a ``VersionedMeasure`` when the id has several versions)
-_REGISTRY: dict[str, Measure] = {}
-_LOAD_ERRORS: dict[str, str] = {}
-_loaded = False
-
+#: the class attribute ``register`` sets on a built-in measure class
+_BUILTIN_MARK = "_carenet_builtin"
 
 class VersionedMeasure(Measure):
     """A measure with several versions: each period is evaluated by the version in force for it.
@@ -111,69 +116,169 @@ def in_force(versions: Sequence[Measure], period: Period) -> Measure:
 
 
 def register(cls: type[Measure]) -> type[Measure]:
-    """Add a measure class (one version of a measure) to the catalogue.
-
-    Another class with the same id and version, a network measure reusing an id, or an id shared across
-    sources (an eCQM and a custom measure) is an error."""
-    current = _REGISTRY.get(cls.id)
-    existing = versions_of(current) if current is not None else []
-    for measure in existing:
-        if measure.version == cls.version:
-            if type(measure) is cls:
-                return cls
-            raise ValueError(f"Measure id {cls.id} registered twice")
-    if existing and (cls.source == "custom" or any(m.source != cls.source for m in existing)):
-        raise ValueError(f"Measure id {cls.id} registered twice")
-    versions = [*existing, cls()]
-    _REGISTRY[cls.id] = versions[0] if len(versions) == 1 else VersionedMeasure(versions)
+    """Mark a measure class (one version of a measure) as a built-in measure of its module: a catalogue
+    takes the marked classes of every module in ``measures.MODULES``. Marks the class only."""
+    setattr(cls, _BUILTIN_MARK, True)
     return cls
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
+def builtin_classes() -> tuple[tuple[type[Measure], ...], dict[str, str]]:
+    """The built-in measure classes, and {module: error} for the measure modules that failed to import
+    (a broken module must not hide the others)."""
     from . import measures
 
-    for info in pkgutil.iter_modules(measures.__path__):
+    classes: list[type[Measure]] = []
+    errors: dict[str, str] = {}
+    for name in measures.MODULES:
+        qualified = f"{measures.__name__}.{name}"
         try:
-            importlib.import_module(f"{measures.__name__}.{info.name}")
-        except Exception as exc:  # a broken measure module must not hide the others
-            log.warning("Measure module %s failed to import: %s", info.name, type(exc).__name__)
-            _LOAD_ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
-    from .custom import register_custom_measures  # the network office's measures, defined as data
-
-    register_custom_measures()
-    _loaded = True
-
-
-def load_errors() -> dict[str, str]:
-    """{measure module: error} for the modules that failed to import (empty when all loaded)."""
-    _load()
-    return dict(_LOAD_ERRORS)
+            module = importlib.import_module(qualified)
+        except Exception as exc:
+            log.warning("Measure module %s failed to import: %s", name, type(exc).__name__)
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        classes += [obj for obj in vars(module).values()
+                    if isinstance(obj, type) and obj.__dict__.get(_BUILTIN_MARK) and obj.__module__ == qualified]
+    return tuple(classes), errors
 
 
-def all_measures() -> list[Measure]:
-    _load()
-    return sorted(_REGISTRY.values(), key=lambda m: _sort_key(m.id))
+class Catalogue:
+    """The measures one session computes with (immutable): built-in versions and network definitions.
+
+    Build it with ``Catalogue.build(definitions)``. A definition whose id is taken (by a built-in measure
+    or an earlier definition) is left out and named in ``problems``; ``file_problems`` are the problems of
+    the files the definitions were read from (passed in by the reader), kept for display.
+    """
+
+    __slots__ = ("_measures", "definitions", "file_problems", "load_errors", "problems")
+
+    def __init__(self, measures: Mapping[str, Measure], definitions: tuple[CustomDefinition, ...],
+                 file_problems: tuple[str, ...], problems: tuple[str, ...], load_errors: Mapping[str, str]) -> None:
+        object.__setattr__(self, "_measures", MappingProxyType(dict(measures)))
+        object.__setattr__(self, "definitions", definitions)
+        object.__setattr__(self, "file_problems", file_problems)
+        object.__setattr__(self, "problems", problems)
+        object.__setattr__(self, "load_errors", MappingProxyType(dict(load_errors)))
+
+    _measures: Mapping[str, Measure]
+    definitions: tuple[CustomDefinition, ...]
+    file_problems: tuple[str, ...]
+    problems: tuple[str, ...]
+    load_errors: Mapping[str, str]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Catalogue is immutable: build another one")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a Catalogue is immutable: build another one")
+
+    @classmethod
+    def build(cls, definitions: Iterable[CustomDefinition] = (), file_problems: Iterable[str] = ()) -> Catalogue:
+        """The built-in measures and the measures of ``definitions`` (in order). Another class with the same
+        id and version, a definition reusing an id, or an id shared across sources is refused."""
+        classes, errors = builtin_classes()
+        by_id: dict[str, list[Measure]] = {}
+        for measure_class in classes:
+            try:
+                _add(by_id, measure_class)
+            except ValueError as exc:
+                errors[measure_class.__module__.rsplit(".", 1)[-1]] = str(exc)
+        taken = set(by_id)
+        kept: list[CustomDefinition] = []
+        problems: list[str] = []
+        for definition in definitions:
+            if definition.id in taken:
+                problems.append(f"{_file_name(definition.path)}: id: {definition.id} is already used by another measure")
+                continue
+            taken.add(definition.id)
+            kept.append(definition)
+            by_id[definition.id] = [measure_class_for(definition)()]
+        measures = {mid: versions[0] if len(versions) == 1 else VersionedMeasure(versions)
+                    for mid, versions in by_id.items()}
+        return cls(measures, tuple(kept), tuple(file_problems), tuple(problems), errors)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its definitions (a worker process builds the same catalogue from them)."""
+        return _rebuild, (self.definitions, self.file_problems)
+
+    # --- lookups ----------------------------------------------------------------------------------------
+
+    def all(self) -> list[Measure]:
+        """Every measure (all its versions each), eCQMs first, by number."""
+        return sorted(self._measures.values(), key=lambda m: _sort_key(m.id))
+
+    def ids(self) -> list[str]:
+        return [m.id for m in self.all()]
+
+    def __contains__(self, measure_id: object) -> bool:
+        return isinstance(measure_id, str) and (measure_id in self._measures or measure_id.upper() in self._measures)
+
+    def get(self, measure_id: str, version: str | None = None) -> Measure:
+        """The measure ``measure_id`` (all its versions), or one version of it: ``version`` is a version
+        string ("0.3.000") or a measurement year ("2026": the version in force for that year)."""
+        measure = self._measures.get(measure_id.upper()) or self._measures.get(measure_id)
+        if measure is None:
+            raise KeyError(f"Unknown measure {measure_id!r}. Known: {', '.join(self.ids())}")
+        return measure if version is None else pick_version(measure, version)
+
+    def select(self, ids: Sequence[str] | None = None) -> list[Measure]:
+        """The measures ``ids`` (KeyError for an unknown one), or every measure when ``ids`` is empty."""
+        return self.all() if not ids else [self.get(i) for i in ids]
+
+    def versions_of(self, measure: Measure | str) -> list[Measure]:
+        """Every version of a measure, oldest first (one for a measure with a single version)."""
+        return versions_of(self.get(measure) if isinstance(measure, str) else measure)
+
+    def version_in_force(self, measure_id: str, period: Period) -> str:
+        """The version string of ``measure_id`` that computes ``period``."""
+        return resolve(self.get(measure_id), period).version
+
+    def rolling_notes(self) -> dict[str, str]:
+        """{measure id: why its rolling 12-month rate behaves unusually} (``Measure.rolling_note``), where it does."""
+        return {m.id: note for m in self.all() if (note := getattr(m, "rolling_note", None))}
+
+    def digest(self, period: Period | None = None, measure_ids: Sequence[str] | None = None) -> str:
+        """A stable digest of the measure definitions in force: for ``period`` the version in force of each
+        measure, else every version. It changes when a version, the years it applies to, its library edition,
+        its value-set manifest, its groups or a network measure's definition changes (caches key on it)."""
+        digest = hashlib.sha256()
+        for measure in sorted(self.select(measure_ids), key=lambda m: m.id):
+            versions = [resolve(measure, period)] if period is not None else versions_of(measure)
+            for m in versions:
+                parts: list[object] = [m.id, m.version, m.applies_to, type(m).__module__, type(m).__qualname__,
+                                       m.lib.title, m.basis, m.improvement,
+                                       [(g.title, g.populations) for g in m.groups], sorted((m.manifest or {}).items())]
+                definition = getattr(m, "definition", None)
+                if definition is not None:  # a network measure defined as data
+                    parts.append(repr(definition))
+                digest.update(repr(parts).encode())
+        return digest.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<Catalogue of {len(self._measures)} measures ({len(self.definitions)} defined as data)>"
 
 
-def versions_of(measure: Measure | str) -> list[Measure]:
+def _rebuild(definitions: tuple[CustomDefinition, ...], file_problems: tuple[str, ...]) -> Catalogue:
+    return Catalogue.build(definitions, file_problems)
+
+
+def _add(by_id: dict[str, list[Measure]], cls: type[Measure]) -> None:
+    existing = by_id.get(cls.id, [])
+    for measure in existing:
+        if measure.version == cls.version:
+            raise ValueError(f"Measure id {cls.id} registered twice")
+    if existing and any(m.source != cls.source for m in existing):
+        raise ValueError(f"Measure id {cls.id} registered twice")
+    by_id[cls.id] = [*existing, cls()]
+
+
+def _file_name(path: str) -> str:
+    return PurePath(path).name if path else "a measure definition"
+
+
+def versions_of(measure: Measure) -> list[Measure]:
     """Every version of a measure, oldest first (one for a measure with a single version)."""
-    m = _REGISTRY.get(measure) or get_measure(measure) if isinstance(measure, str) else measure
-    return list(m.versions) if isinstance(m, VersionedMeasure) else [m]
-
-
-def get_measure(measure_id: str, version: str | None = None) -> Measure:
-    """The measure ``measure_id`` (all its versions), or one version of it: ``version`` is a version
-    string ("0.3.000") or a measurement year ("2026": the version in force for that year)."""
-    _load()
-    try:
-        measure = _REGISTRY[measure_id.upper()] if measure_id.upper() in _REGISTRY else _REGISTRY[measure_id]
-    except KeyError:
-        known = ", ".join(m.id for m in all_measures())
-        raise KeyError(f"Unknown measure {measure_id!r}. Known: {known}") from None
-    return measure if version is None else pick_version(measure, version)
+    return list(measure.versions) if isinstance(measure, VersionedMeasure) else [measure]
 
 
 def pick_version(measure: Measure, version: str) -> Measure:
@@ -196,35 +301,10 @@ def resolve(measure: Measure, period: Period, version: str | None = None) -> Mea
     return measure.version_for(period) if isinstance(measure, VersionedMeasure) else measure
 
 
-def version_in_force(measure_id: str, period: Period) -> str:
-    """The version string of ``measure_id`` that computes ``period``."""
-    return resolve(get_measure(measure_id), period).version
-
-
 def describe_version(measure: Measure) -> str:
     """One line naming a version, e.g. "CMS117 0.3.000 (2026 onward; QI-Core 6.0.0)"."""
     model = measure.lib.model if measure.source == "ecqm" else measure.source
     return f"{measure.id} {measure.version or '-'} ({measure.periods_label}; {model})"
-
-
-def definitions_digest(period: Period | None = None, measure_ids: Sequence[str] | None = None) -> str:
-    """A stable digest of the measure definitions in force: for ``period`` the version in force of each
-    measure, else every version. It changes when a version, the years it applies to, its library edition,
-    its value-set manifest, its groups or a network measure's definition changes (caches key on it)."""
-    _load()
-    chosen = [get_measure(i) for i in measure_ids] if measure_ids else all_measures()
-    digest = hashlib.sha256()
-    for measure in sorted(chosen, key=lambda m: m.id):
-        versions = [resolve(measure, period)] if period is not None else versions_of(measure)
-        for m in versions:
-            parts: list[object] = [m.id, m.version, m.applies_to, type(m).__module__, type(m).__qualname__,
-                                   m.lib.title, m.basis, m.improvement, [(g.title, g.populations) for g in m.groups],
-                                   sorted((m.manifest or {}).items())]
-            definition = getattr(m, "definition", None)
-            if definition is not None:  # a network measure defined as data
-                parts.append(repr(definition))
-            digest.update(repr(parts).encode())
-    return digest.hexdigest()
 
 
 def _sort_key(measure_id: str) -> tuple[int, str, int]:
@@ -233,6 +313,6 @@ def _sort_key(measure_id: str) -> tuple[int, str, int]:
 
 
 __all__: list[str] = [
-    "VersionedMeasure", "all_measures", "definitions_digest", "describe_version", "get_measure", "in_force",
-    "load_errors", "pick_version", "register", "resolve", "version_in_force", "versions_of",
+    "Catalogue", "VersionedMeasure", "builtin_classes", "describe_version", "in_force", "pick_version", "register",
+    "resolve", "versions_of",
 ]

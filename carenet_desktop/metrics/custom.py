@@ -15,22 +15,21 @@ Windows: ``{"from": BOUND, "to": BOUND}`` with ``BOUND = {"anchor": A, "years": 
 and ``A`` one of ``period-start``, ``period-end``, ``birth`` (birth + offset: a birthday) or ``birthday``
 (the birthday of a ``turns`` population, + offset). Both ends are included; no window = the period.
 
-``parse_measure_file`` / ``validate_measure_file`` report problems field by field
-(``numerator.window.from.anchor: must be one of ...``). ``register_custom_measures`` is the hook the
-catalogue calls to add every valid file of ``custom_measure_dirs()``. Targets live in ``targets.json``
-(``{"format": "carenet-targets/1", "targets": {"W30": [0.7, 0.6], "LSC": 0.8}}``), read by ``load_targets``.
+``check_measure`` reports problems field by field (``numerator.window.from.anchor: must be one of ...``).
+Targets live in ``targets.json`` (``{"format": "carenet-targets/1", "targets": {"W30": [0.7, 0.6], "LSC": 0.8}}``),
+parsed by ``parse_targets``. This module only parses what it is given: ``services.catalogue_source`` reads the
+files (``resources/measures``, ``$CARENET_MEASURES``, the user's folder) and builds the ``Catalogue``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import tomllib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -39,12 +38,14 @@ from ..codes import SYSTEM_URIS
 from .data import MeasureData
 from .definition import Group, Measure
 from .measures import _network_common as nc
-from .measures._network_common import Bound, Criterion, PopulationRule, Window
-from .measures._network_common import SimpleDefinition as CustomDefinition
+from .measures._network_common import Bound, Criterion, PopulationRule, SimpleDefinition, Window
 from .period import Period
 from .valuesets import code_key
 
 log = logging.getLogger(__name__)
+
+#: a network measure defined as data, as parsed from its file
+CustomDefinition = SimpleDefinition
 
 FORMAT = "carenet-measure/1"
 TARGETS_FORMAT = "carenet-targets/1"
@@ -290,38 +291,26 @@ def parse_measure(document: Any, path: str = "") -> tuple[CustomDefinition | Non
     ), []
 
 
-def read_document(path: str | Path) -> Any:
-    """A measure or targets file as Python data (JSON, or TOML for ``.toml``)."""
-    p = Path(path)
-    raw = p.read_bytes()
-    if p.suffix.lower() == ".toml":
+def decode_document(raw: bytes, name: str) -> Any:
+    """A measure or targets file's bytes as Python data (JSON, or TOML when ``name`` ends in ``.toml``)."""
+    if name.lower().endswith(".toml"):
         return tomllib.loads(raw.decode("utf-8"))
     return json.loads(raw)
 
 
-def parse_measure_file(path: str | Path) -> CustomDefinition:
-    """Parse and validate a measure file; ``MeasureFileError`` lists every problem."""
-    problems = validate_measure_file(path)
-    if problems:
-        raise MeasureFileError(str(path), problems)
-    definition, _ = parse_measure(read_document(path), str(path))
-    assert definition is not None
-    return definition
-
-
-def validate_measure_file(path: str | Path, known_valuesets: Collection[str] | None = None) -> list[str]:
-    """Problems of a measure file, one readable line per field at fault (empty: the file is valid).
+def check_measure(raw: bytes, name: str, known_valuesets: Collection[str] | None = None
+                  ) -> tuple[CustomDefinition | None, list[str]]:
+    """The definition in a measure file's bytes and its problems, one readable line per field at fault
+    (the definition is None when there is any).
 
     With ``known_valuesets`` (the URLs loaded in the store) a value set the file names but the store
     does not have is a problem too (a mistyped URL would otherwise silently match nothing).
     """
     try:
-        document = read_document(path)
-    except FileNotFoundError:
-        return [f"file not found: {path}"]
+        document = decode_document(raw, name)
     except (ValueError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return [f"not valid {'TOML' if str(path).lower().endswith('.toml') else 'JSON'}: {exc}"]
-    definition, problems = parse_measure(document, str(path))
+        return None, [f"not valid {'TOML' if name.lower().endswith('.toml') else 'JSON'}: {exc}"]
+    definition, problems = parse_measure(document, name)
     if definition is not None and known_valuesets is not None:
         known = set(known_valuesets)
         named = [("visit", definition.visit), ("numerator", definition.numerator),
@@ -329,7 +318,9 @@ def validate_measure_file(path: str | Path, known_valuesets: Collection[str] | N
         problems = [f"{where}.valuesets[{i}]: value set not loaded in the catalogue: {url}"
                     for where, crit in named if crit is not None for i, url in enumerate(crit.valuesets)
                     if url not in known]
-    return problems
+        if problems:
+            definition = None
+    return definition, problems
 
 
 # --------------------------------------------------------------------------------------- evaluation
@@ -363,7 +354,7 @@ def written_specification(d: CustomDefinition) -> dict[str, str]:
     if d.standard_exclusions:
         exclusions.append(nc.STANDARD_EXCLUSIONS_TEXT)
     return nc.spec(
-        source=f"Network-defined measure ({Path(d.path).name if d.path else 'custom file'}).",
+        source=f"Network-defined measure ({PurePath(d.path).name if d.path else 'custom file'}).",
         ages=ages, anchor=anchor, denominator=denom + ".", numerator=d.numerator.describe().capitalize() + ".",
         exclusions=" ".join(exclusions) or "None.",
         direction="Higher is better." if d.direction == "increase" else "Lower is better.",
@@ -382,78 +373,6 @@ def measure_class(d: CustomDefinition) -> type[CustomMeasure]:
         "specification": written_specification(d), "definition": d, "target": d.target,
     }
     return type(f"Custom{re.sub(r'[^A-Za-z0-9]', '', d.id)}", (CustomMeasure,), attrs)
-
-
-# ------------------------------------------------------------------------------------ files & hook
-
-
-def custom_measure_dirs() -> list[Path]:
-    """Where measure files are read from: ``resources/measures`` (shipped), the folders listed in
-    ``$CARENET_MEASURES`` (os.pathsep-separated), and ``measures/`` in the user's configuration folder."""
-    from ..resources import resource
-
-    dirs = [resource("measures")]
-    env = os.environ.get("CARENET_MEASURES")
-    if env:
-        dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    try:
-        import platformdirs
-
-        dirs.append(Path(platformdirs.user_config_dir("CareNetDesktop", appauthor=False)) / "measures")
-    except ImportError:  # pragma: no cover - platformdirs is a dependency of the application
-        pass
-    return dirs
-
-
-def measure_files(dirs: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for folder in dirs:
-        if folder.is_dir():
-            out += sorted(p for p in folder.iterdir()
-                          if p.suffix.lower() in (".json", ".toml") and p.stem.lower() != "targets")
-    return out
-
-
-@dataclass
-class CustomLoadReport:
-    registered: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # "file: problem"
-
-
-_LAST_REPORT = CustomLoadReport()
-
-
-def register_custom_measures(dirs: Iterable[Path] | None = None) -> CustomLoadReport:
-    """Register every valid measure file (the catalogue's loading hook). Invalid files are skipped and
-    reported (``last_load_report``), never raised: one bad file must not hide the other measures."""
-    from . import catalogue
-
-    report = CustomLoadReport()
-    for path in measure_files(custom_measure_dirs() if dirs is None else dirs):
-        problems = validate_measure_file(path)
-        if not problems:
-            definition, problems = parse_measure(read_document(path), str(path))
-            if definition is not None:
-                existing = catalogue._REGISTRY.get(definition.id)
-                if isinstance(existing, CustomMeasure) and existing.definition.path == definition.path:
-                    catalogue._REGISTRY[definition.id] = measure_class(definition)()  # the same file, reloaded
-                    report.registered.append(definition.id)
-                    continue
-                try:
-                    catalogue.register(measure_class(definition))
-                    report.registered.append(definition.id)
-                except ValueError:
-                    problems = [f"id: {definition.id} is already used by another measure"]
-        report.problems += [f"{path.name}: {p}" for p in problems]
-    if report.problems:
-        log.warning("%d problem(s) in custom measure files; those files were skipped", len(report.problems))
-    global _LAST_REPORT
-    _LAST_REPORT = report
-    return report
-
-
-def last_load_report() -> CustomLoadReport:
-    return _LAST_REPORT
 
 
 # ------------------------------------------------------------------------------------------- targets
@@ -509,21 +428,8 @@ def parse_targets(document: Any) -> tuple[Targets, list[str]]:
     return Targets(out), r.problems
 
 
-def load_targets(path: str | Path | None = None, measures: Iterable[Measure] = ()) -> Targets:
-    """Targets from ``targets.json`` (default: ``resources/measures/targets.json``), completed by the
-    ``target`` of custom measures (the targets file wins). An invalid file raises ``MeasureFileError``."""
-    from ..resources import resource
-
-    p = Path(path) if path is not None else resource("measures", TARGETS_FILE)
-    targets = Targets()
-    if p.is_file():
-        try:
-            document = read_document(p)
-        except (ValueError, tomllib.TOMLDecodeError) as exc:
-            raise MeasureFileError(str(p), [f"not valid JSON: {exc}"]) from None
-        targets, problems = parse_targets(document)
-        if problems:
-            raise MeasureFileError(str(p), problems)
+def with_measure_targets(targets: Targets, measures: Iterable[Measure]) -> Targets:
+    """``targets`` completed by the ``target`` of network measures defined as data (the targets file wins)."""
     merged = dict(targets.by_measure)
     for m in measures:
         t = getattr(m, "target", None)

@@ -16,7 +16,9 @@ directly. Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -37,6 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "conditions": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "category", "clinical_status",
         "verification_status", "onset", "abatement", "recorded", "encounter_id",
+        "profile_kind",  # the QI-Core 6 kind the condition's profile fixes (see ``libraries.condition_kind``)
     ),
     "observations": (
         "patient_id", "event_id", "status", "code_system", "code", "key", "category", "effective_start",
@@ -73,18 +76,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-#: conditions also carry the QI-Core 6 kind their profile fixes (see ``libraries.condition_kind``)
-COLUMNS["conditions"] = (*COLUMNS["conditions"], "profile_kind")
 #: columns an event frame may carry after its own (the loader adds them only when some row has a value)
 OPTIONAL_COLUMNS: tuple[str, ...] = ("date_only",)
 
-_EMPTY: dict[str, pd.DataFrame] = {}
+#: an empty frame of each kind, built once at import and only ever copied (pandas makes them slowly)
+_EMPTY: Mapping[str, pd.DataFrame] = MappingProxyType(
+    {name: pd.DataFrame({c: pd.Series(dtype="object") for c in columns}) for name, columns in COLUMNS.items()})
 
 
 def empty_frame(name: str) -> pd.DataFrame:
-    """A frame with the columns of ``name`` and no rows (built once, copied: pandas makes them slowly)."""
-    if name not in _EMPTY:
-        _EMPTY[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS[name]})
+    """A frame with the columns of ``name`` and no rows (a copy: the caller may change it)."""
     return _EMPTY[name].copy()
 
 

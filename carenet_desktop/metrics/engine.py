@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .catalogue import all_measures, get_measure, resolve
+from .catalogue import resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
 from .memo import remembering
@@ -29,10 +29,6 @@ class EngineRun:
     failures: dict[str, str] = field(default_factory=dict)  # measure id -> what went wrong
     seconds: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)  # measure id -> the version that computed it
-
-
-def select_measures(ids: Sequence[str] | None = None) -> list[Measure]:
-    return all_measures() if not ids else [get_measure(i) for i in ids]
 
 
 def evaluate_measures(

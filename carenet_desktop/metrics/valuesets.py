@@ -23,9 +23,12 @@ import numpy as np
 import pandas as pd
 
 from ..codes import system_key
+from .memo import remember
 
 #: between the keys of one cell that holds several codings (the record separator: never in a code)
 MULTI_SEP = "\x1e"
+#: the memo question whose answer is {cell: its keys} (``MultiKeys``)
+_SPLITS = "valuesets.split-cells"
 
 
 def code_key(system: str | None, code: str | None) -> str:
@@ -81,7 +84,9 @@ class MultiKeys:
         if not len(multi):
             self.owner, self.parts = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
             return
-        lists = [_split(cell) for cell in idx[multi].astype(object)]
+        # the cells' keys, split once per evaluation: subsets of one frame share their cells (metrics.memo)
+        splits: dict[str, list[str]] = remember((), _SPLITS, dict)
+        lists = [splits.get(cell) or splits.setdefault(cell, cell.split(MULTI_SEP)) for cell in idx[multi].astype(object)]
         self.owner = np.repeat(multi, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)))
         self.parts = pd.Index(list(itertools.chain.from_iterable(lists)), dtype=object)
 
@@ -106,20 +111,6 @@ def key_hits(values: pd.Index | pd.Series | np.ndarray, keys: frozenset[str] | s
     if len(multi):
         hits[multi.owner[np.asarray(multi.parts.isin(keys), dtype=bool)]] = True
     return hits
-
-
-_SPLITS: dict[str, list[str]] = {}  # cell -> its keys: subsets of one frame share their cells
-_SPLITS_MAX = 500_000
-
-
-def _split(cell: str) -> list[str]:
-    keys = _SPLITS.get(cell)
-    if keys is None:
-        keys = cell.split(MULTI_SEP)
-        if len(_SPLITS) >= _SPLITS_MAX:
-            _SPLITS.clear()
-        _SPLITS[cell] = keys
-    return keys
 
 
 def multi_cells(values: pd.Index | pd.Series) -> np.ndarray:

@@ -24,7 +24,6 @@ from reportlab.platypus import (
     Table,
 )
 
-from ..metrics.catalogue import get_measure
 from ..metrics.judgement import LEGEND, Status, headline
 from ..models.full_disk import whole_file
 from .pdf_common import (
@@ -59,6 +58,8 @@ class ScorecardReport:
     equity: dict[str, pd.DataFrame] = field(default_factory=dict)  # stratum title -> rows
     patient_list: pd.DataFrame | None = None  # internal list (confidential); None = counts only
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+    #: measure id -> why its rolling 12-month rate behaves unusually (``Measure.rolling_note``), where it does
+    rolling_notes: dict[str, str] = field(default_factory=dict)
 
 
 def _verdict(row: Any) -> tuple[str, Any]:
@@ -68,16 +69,8 @@ def _verdict(row: Any) -> tuple[str, Any]:
     return state.value, {"good": GOOD, "bad": BAD}.get(state.tone)
 
 
-def rolling_note(measure_id: str) -> str | None:
-    """Why the measure's rolling 12-month rate behaves unusually (``Measure.rolling_note``), if it does."""
-    try:
-        return getattr(get_measure(measure_id), "rolling_note", None)
-    except KeyError:
-        return None
-
-
-def _arrow(points: list[float | None], direction: str, measure_id: str = "") -> str:
-    if rolling_note(measure_id):
+def _arrow(points: list[float | None], direction: str, note: str | None = None) -> str:
+    if note:
         return "steps *"  # a step is a new intake cohort, not better or worse care
     values = [p for p in points if p is not None and not math.isnan(p)]
     if len(values) < 2:
@@ -114,7 +107,7 @@ def _measure_table(report: ScorecardReport) -> Table:
             pct(row.get("network_rate")),
             pct(row.get("benchmark")),
             pct(row.get("target")),
-            _arrow(report.trends.get(key, []), str(row.get("direction")), key[0]),
+            _arrow(report.trends.get(key, []), str(row.get("direction")), report.rolling_notes.get(key[0])),
             verdict,
         ])
         if colour is not None:
@@ -145,8 +138,8 @@ def _measure_panels(report: ScorecardReport) -> list[Any]:
         caption = Paragraph("Left: rate over the rolling 12 months ending each month"
                             + (f" ({report.trend_labels[0]} – {report.trend_labels[-1]})" if report.trend_labels else "")
                             + ", target dashed. Right: every practice of the network, this one highlighted."
-                            + (f" <b>Why the trend moves in steps:</b> {rolling_note(key[0])}"
-                               if rolling_note(key[0]) else ""),
+                            + (f" <b>Why the trend moves in steps:</b> {report.rolling_notes[key[0]]}"
+                               if report.rolling_notes.get(key[0]) else ""),
                             STYLES["small"])
         cell = Table([[title], [Table([[trend, distribution]], colWidths=[width * 0.45, width * 0.55])], [caption]],
                      colWidths=[width])
@@ -254,8 +247,8 @@ def _build(report: ScorecardReport, path: Path) -> None:
     _, footnotes = version_footnotes(report.rows.to_dict("records"))
     story: list[Any] = [*cover, PageBreak(), Paragraph("Measures", STYLES["h1"]), _measure_table(report),
                         Spacer(1, 3), Paragraph("↑ higher is better, ↓ lower is better. " + LEGEND, STYLES["small"]),
-                        *[Paragraph(f"* {m}: {rolling_note(m)}", STYLES["small"])
-                          for m in dict.fromkeys(str(x) for x in report.rows["measure"]) if rolling_note(m)],
+                        *[Paragraph(f"* {m}: {report.rolling_notes[m]}", STYLES["small"])
+                          for m in dict.fromkeys(str(x) for x in report.rows["measure"]) if report.rolling_notes.get(m)],
                         *[Paragraph(line, STYLES["small"]) for line in footnotes],
                         PageBreak(),
                         Paragraph("Trend and comparison with the network", STYLES["h1"]), *_measure_panels(report)]

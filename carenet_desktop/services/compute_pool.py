@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
 from .context import Cancelled, Progress
 
@@ -58,6 +59,7 @@ class Job:
     periods: tuple[Period, ...]
     measure_ids: tuple[str, ...]
     cancel_file: str
+    catalogue: Catalogue  # the parent's (pickled as its definitions): the worker computes the same measures
 
 
 class ComputePool:
@@ -165,7 +167,7 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
     count = min(pool.workers, len(periods))
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key,
                          frames_folder=str(cache.frames_folder), periods=tuple(periods[i::count]),
-                         measure_ids=measure_ids)
+                         measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
             for i in range(count)]
     try:
         return pool.compute(jobs, progress)
@@ -263,7 +265,7 @@ def _run_job(job: Job) -> list[CachedResults]:
 
     db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
     try:
-        cache = ResultsCache(ServiceContext(db), frames_folder=Path(job.frames_folder), in_process=True)
+        cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder), in_process=True)
         cache.on_disk = False  # the parent's cache: this process only computes
         progress = Progress(forward)
         entries = []

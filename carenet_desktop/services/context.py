@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..metrics.catalogue import Catalogue
 from ..models.database import Database
 
 
@@ -77,13 +78,23 @@ class ServiceContext:
     ``user`` is the signed-in user whose role and practices ``services.permissions.require`` checks.
     Without one the context acts as the *system user*, which may do everything: that exists only for a
     local single-user store (tests, scripts, the command line of a store without users).
+
+    ``catalogue`` is the measure catalogue the services compute with (by default the built-in measures and
+    the measure files as they are when the context is made: ``catalogue_source.load_catalogue``).
     """
 
     db: Database
     username: str = "system"
     progress: Progress = field(default_factory=Progress)
     user: AuthenticatedUser | None = None
+    catalogue: Catalogue = field(default_factory=lambda: _current_catalogue())
 
     def __post_init__(self) -> None:
         if self.user is not None:
             self.username = self.user.username
+
+
+def _current_catalogue() -> Catalogue:
+    from .catalogue_source import load_catalogue
+
+    return load_catalogue()

@@ -53,21 +53,18 @@ class Evaluation:
         return 0 if self.data is None else len(self.data.patients)
 
 
-def load_catalogue() -> dict[str, str]:
-    """Load the measure catalogue; {module name: error} for measure modules that failed to import."""
-    return catalogue.load_errors()
-
-
-def select_measures(measure_ids: Sequence[str] | None) -> tuple[list[Measure], dict[str, str]]:
-    """The measures to run and {requested id: error} for ids that are unknown or failed to import."""
-    module_errors = load_catalogue()
+def select_measures(measures: catalogue.Catalogue, measure_ids: Sequence[str] | None
+                    ) -> tuple[list[Measure], dict[str, str]]:
+    """The measures of the catalogue to run and {requested id: error} for ids that are unknown or failed
+    to import."""
+    module_errors = measures.load_errors
     if not measure_ids:
-        return catalogue.all_measures(), {}
+        return measures.all(), {}
     chosen: list[Measure] = []
     errors: dict[str, str] = {}
     for mid in measure_ids:
         try:
-            chosen.append(catalogue.get_measure(mid))
+            chosen.append(measures.get(mid))
         except KeyError:
             broken = module_errors.get(mid.lower())
             errors[mid.upper()] = f"measure module failed to import ({broken})" if broken else "unknown measure"
@@ -113,7 +110,7 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate measures for a period over the store (or over ``data`` when given), each with the version
     in force for the period unless ``versions`` forces one (see ``forced_versions``)."""
-    measures, errors = select_measures(measure_ids)
+    measures, errors = select_measures(ctx.catalogue, measure_ids)
     if not measures and not errors:
         raise ServiceError("No measures are defined.")
     forced = forced_versions(measures, versions)
@@ -228,7 +225,7 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-__all__ = ["Evaluation", "evaluate", "forced_versions", "load_catalogue", "patient_results", "select_measures",
+__all__ = ["Evaluation", "evaluate", "forced_versions", "patient_results", "select_measures",
            "summary"]
 
 

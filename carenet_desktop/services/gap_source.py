@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
-from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
 from ..metrics.period import Period
 from ..models.changes import store_state
 from .context import Progress, ServiceContext
@@ -116,7 +116,7 @@ class GapSource:
         """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all)."""
         progress = progress or Progress()
         wanted = [m.id for m in measures]
-        every = [m.id for m in select_measures(None)]
+        every = self.cache.ctx.catalogue.ids()
         # the scorecard's entry (every measure) when it covers the request: one computation serves both
         asked = None if set(wanted) <= set(every) else wanted
         if not self.compute_missing and not self.cache.holds(period, asked):

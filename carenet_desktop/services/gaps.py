@@ -17,9 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from ..metrics import gaps as gapkit
-from ..metrics.catalogue import get_measure
 from ..metrics.definition import Measure
-from ..metrics.engine import select_measures
 from ..metrics.period import Period
 from ..models import Patient, Practice, Provider
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
@@ -82,7 +80,7 @@ def care_gaps(
     as_of = as_of or dt.date.today()
     progress = ctx.progress
     try:
-        measures = select_measures(measure_ids)
+        measures = ctx.catalogue.select(measure_ids)
     except KeyError as exc:
         raise ServiceError(str(exc.args[0]) if exc.args else str(exc)) from None
     ids = scope(ctx, "patients.export" if action == "export" else "patients.read",
@@ -213,7 +211,7 @@ def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice
     then practice, patient and measure rate."""
     people = _patients(ctx, practice_id_list)
     table = found.merge(people, on="patient_id", how="left")
-    titles = {m: get_measure(m) for m in pd.unique(table["measure"])}
+    titles = {m: ctx.catalogue.get(m) for m in pd.unique(table["measure"])}
     table["measure_title"] = table["measure"].map({m: x.title for m, x in titles.items()})
     table["group_title"] = [_group_title(titles[m], int(g)) for m, g in
                             zip(table["measure"], table["group_index"], strict=True)] if len(table) else []

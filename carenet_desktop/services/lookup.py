@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, or_, select
 
 from ..interchange.tabular.instruments import INSTRUMENTS
-from ..metrics.catalogue import all_measures
+from ..metrics.catalogue import Catalogue
 from ..models import Patient, Provider
 from .context import ServiceContext
 from .entry import NOT_GIVEN_REASONS
@@ -106,10 +106,10 @@ class EntryChoices:
     measures: tuple[Choice, ...]
 
 
-def entry_choices() -> EntryChoices:
+def entry_choices(catalogue: Catalogue) -> EntryChoices:
     """The forms' lists, from the same vocabularies the importer validates against."""
     measures: list[Choice] = []
-    for m in all_measures():
+    for m in catalogue.all():
         measures.append(Choice(m.id, f"{m.id} · {m.title}"))
     return EntryChoices(
         instruments=tuple(Choice(i.key, i.label, i.kind) for i in INSTRUMENTS),

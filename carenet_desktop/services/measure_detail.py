@@ -21,9 +21,8 @@ from sqlalchemy import select
 
 from .. import codes
 from ..metrics.aggregate import age_band, equity_gaps, summarize
-from ..metrics.catalogue import describe_version, get_measure, resolve
+from ..metrics.catalogue import Catalogue, describe_version, resolve
 from ..metrics.definition import Measure
-from ..metrics.engine import select_measures
 from ..metrics.period import Period, rolling_12_months
 from ..metrics.statistics import control_limits
 from ..models import Patient, Practice
@@ -127,7 +126,8 @@ class TrendSeries:
         return [f"{e:%b %Y}" for e in self.period_ends]
 
 
-def measure_trend(trend: pd.DataFrame, practice_code: str, measure_id: str, group_index: int) -> TrendSeries:
+def measure_trend(catalogue: Catalogue, trend: pd.DataFrame, practice_code: str, measure_id: str,
+                  group_index: int) -> TrendSeries:
     ends = sorted(trend["period_end"].unique()) if len(trend) else []
     mine = trend[(trend["practice_code"] == practice_code) & (trend["measure"] == measure_id)
                  & (trend["group_index"] == group_index)].set_index("period_end").reindex(ends)
@@ -141,21 +141,21 @@ def measure_trend(trend: pd.DataFrame, practice_code: str, measure_id: str, grou
     centre = float(numerator.sum() / base.sum()) if base.sum() > 0 else float("nan")
     limits = control_limits(centre, base)
     targets = pd.to_numeric(mine["target"], errors="coerce").dropna()
-    direction = next((str(d) for d in mine["direction"].dropna()), get_measure(measure_id).improvement)
+    direction = next((str(d) for d in mine["direction"].dropna()), catalogue.get(measure_id).improvement)
     return TrendSeries(
         period_ends=[pd.Timestamp(e).date() for e in ends], numerator=numerator, base=base,
         rate=np.where(base > 0, col("rate"), np.nan), ci_low=col("ci_low"), ci_high=col("ci_high"),
         network_rate=pd.to_numeric(network, errors="coerce").to_numpy(dtype=float), centre=centre,
         lower3=limits.lower3, upper3=limits.upper3, lower2=limits.lower2, upper2=limits.upper2,
         target=float(targets.iloc[-1]) if len(targets) else None, direction=direction,
-        versions=trend_versions(measure_id, [pd.Timestamp(e).date() for e in ends]),
+        versions=trend_versions(catalogue, measure_id, [pd.Timestamp(e).date() for e in ends]),
     )
 
 
-def trend_versions(measure_id: str, period_ends: Sequence[dt.date]) -> list[str]:
+def trend_versions(catalogue: Catalogue, measure_id: str, period_ends: Sequence[dt.date]) -> list[str]:
     """The version of ``measure_id`` that computes the rolling 12-month period ending on each date."""
     try:
-        measure = get_measure(measure_id)
+        measure = catalogue.get(measure_id)
     except KeyError:
         return ["" for _ in period_ends]
     out = []
@@ -202,13 +202,13 @@ class PracticeComparison:
     target: float | None
 
 
-def practice_comparison(table: pd.DataFrame, measure_id: str, group_index: int,
+def practice_comparison(catalogue: Catalogue, table: pd.DataFrame, measure_id: str, group_index: int,
                         may_see: Callable[[str], bool]) -> PracticeComparison:
     """From the scorecard's network table: the practices of one rate, ranked best first, with a position
     against the funnel (``"above 3σ"``, ``"above 2σ"``, ``"within"``, ``"below 2σ"``, ``"below 3σ"``, in
     rate terms; the chart colours it in the measure's direction)."""
     part = table[(table["measure"] == measure_id) & (table["group_index"] == group_index)].copy()
-    direction = str(part["direction"].iloc[0]) if len(part) else get_measure(measure_id).improvement
+    direction = str(part["direction"].iloc[0]) if len(part) else catalogue.get(measure_id).improvement
     centre = _float(part["network_rate"].iloc[0]) if len(part) else None
     centre = float("nan") if centre is None else centre
     labels = practice_labels(list(zip(part["practice_code"], part["practice_name"], strict=True)), may_see)
@@ -249,7 +249,7 @@ def equity_table(service: ScorecardService, period: Period, measure_id: str, gro
         rows = rows[rows["practice_id"] == practice_id]
     attrs = _attributes(service, practice_id, period)
     rows = rows.merge(attrs, on="patient_id", how="left")
-    direction = get_measure(measure_id).improvement
+    direction = service.ctx.catalogue.get(measure_id).improvement
     pieces = []
     for stratum in strata:
         labels = _stratum_labels(stratum)
@@ -318,7 +318,7 @@ def measure_patients(service: ScorecardService, period: Period, measure_id: str,
     the view is recorded in the audit trail without naming patients.
     """
     progress = progress or Progress()
-    measure = get_measure(measure_id)
+    measure = service.ctx.catalogue.get(measure_id)
     if not 0 <= group_index < len(measure.groups):
         raise ServiceError(f"{measure_id} has no rate {group_index + 1}")
     practice_id = _practice_id(service, practice_code)
@@ -424,7 +424,7 @@ class TrendTables:
     def get(self, period: Period, progress: Progress | None = None) -> pd.DataFrame:
         with self.service.ctx.db.session() as s:
             history, version = store_state(s)
-        stamp = (history, version, definitions_digest(select_measures(None)))
+        stamp = (history, version, definitions_digest(self.service.ctx.catalogue))
         with self._lock:  # a second caller waits for the first instead of computing the same periods
             key = (period, stamp)
             if key not in self._tables:

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 
 from ..interchange.fhir.measurereport import GroupCounts, measure_report
-from ..metrics.catalogue import get_measure
 from ..metrics.period import Period
 from ..models.full_disk import whole_file
 from . import audit
@@ -28,7 +27,7 @@ def build_measure_report(ctx: ServiceContext, measure_id: str, period: Period,
                          practice_codes: Sequence[str] | None = None, *, subject_list: bool = False) -> dict[str, Any]:
     """The MeasureReport of ``measure_id``; a subject list needs the right to export patient-level data."""
     try:
-        measure = get_measure(measure_id.upper())
+        measure = ctx.catalogue.get(measure_id.upper())
     except KeyError:
         raise ServiceError(f"Unknown measure: {measure_id}") from None
     if subject_list:  # patient-level: every practice in it must allow the export

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
-from ..metrics.catalogue import all_measures
 from ..metrics.definition import Measure
 from ..metrics.engine import evaluate_measures
 from ..metrics.gaps import empty_gaps
 from ..metrics.period import Period
 from ..models import Patient
 from .context import ServiceContext, ServiceError
-from .evaluation import load_catalogue
 from .measure_data import load_measure_data
 from .permissions import require
 
@@ -76,8 +74,7 @@ def patient_measures(ctx: ServiceContext, patient_id: int, period: Period,
     if practice_id is None:
         raise ServiceError("This patient is no longer in the database.")
     require(ctx, "patients.read", int(practice_id))
-    load_catalogue()
-    measures = all_measures()
+    measures = ctx.catalogue.all()
     data = load_measure_data(ctx.db, patient_id_list=[int(patient_id)])
     run = evaluate_measures(data, period, measures)
     failures = dict(run.failures)

@@ -94,7 +94,8 @@ def scorecard_pdf(ctx: ServiceContext, practice_code: str, period: Period, path:
         frame["value_title"] = [names.get(str(v), str(v).title()) for v in frame[stratum]]
         equity[title] = frame
     report = ScorecardReport(practice_code, str(rows["practice_name"].iloc[0]), period.label, _data_as_of(ctx),
-                             rows, network, trend_points, labels, equity)
+                             rows, network, trend_points, labels, equity,
+                             rolling_notes=ctx.catalogue.rolling_notes())
     computed = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
     render_scorecard(report, path)

@@ -28,7 +28,7 @@ import platformdirs
 from .. import __version__
 from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
-from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
@@ -134,7 +134,7 @@ class ResultsCache:
     def results(self, period: Period, measure_ids: Sequence[str] | None = None,
                 progress: Progress | None = None) -> CachedResults:
         progress = progress or Progress()
-        ids = tuple(m.id for m in select_measures(measure_ids))
+        ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         key = (period, ids, self.stamp(ids))
         with self._lock:
             entry = self._entries.get(key) or self._read_disk(period, ids)
@@ -148,7 +148,7 @@ class ResultsCache:
     def holds(self, period: Period, measure_ids: Sequence[str] | None = None) -> bool:
         """Whether rows of ``period`` are kept (in memory or on disk) for the store's history and the
         definitions in force: ``results()`` then only refreshes them from the journal."""
-        ids = tuple(m.id for m in select_measures(measure_ids))
+        ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
             stamp = self.stamp(ids)
             return (period, ids, stamp) in self._entries or (self.on_disk and self._path(period, ids).exists())
@@ -160,7 +160,7 @@ class ResultsCache:
         period is computed when it is asked for."""
         if self.in_process:
             return
-        ids = tuple(m.id for m in select_measures(measure_ids))
+        ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
             stamp = self.stamp(ids)
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
@@ -189,7 +189,7 @@ class ResultsCache:
     def discard(self, period: Period, measure_ids: Sequence[str] | None = None) -> None:
         """Drop one period's rows from memory (they stay on disk): a trend over many periods keeps only
         their summaries."""
-        ids = tuple(m.id for m in select_measures(measure_ids))
+        ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
             for key in [k for k in self._entries if k[:2] == (period, ids)]:
                 del self._entries[key]
@@ -200,7 +200,7 @@ class ResultsCache:
         progress.report(0.0, "Loading data")
         # everything: from the columnar snapshot when the data has not changed since it was taken
         data = load_measure_data(self.ctx.db, **selection) if selection else self._all_frames()  # type: ignore[arg-type]
-        measures = select_measures(ids)
+        measures = self.ctx.catalogue.select(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:
             progress.report(0.3 + 0.7 * i / max(n, 1), f"Evaluating {measure_id}")
@@ -265,7 +265,7 @@ class ResultsCache:
         """What the rows of ``ids`` depend on besides the journal: the store's history and the definitions."""
         with self.ctx.db.session() as s:
             history = history_id(s)
-        return f"{history}:{definitions_digest(select_measures(ids))}"
+        return f"{history}:{definitions_digest(self.ctx.catalogue, ids)}"
 
     # --- disk -----------------------------------------------------------------------------------------
 

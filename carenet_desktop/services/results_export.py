@@ -35,7 +35,7 @@ def results_table(ctx: ServiceContext, period: Period, practice_codes: Sequence[
                   measure_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per practice × measure × group with counts, rate, Wilson interval, network rate, target and
     status: the scorecard's rows (headers for people)."""
-    measures, errors = select_measures(measure_ids)
+    measures, errors = select_measures(ctx.catalogue, measure_ids)
     if not measures:
         raise ServiceError("No measures to export: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     service = ScorecardService(ctx)

@@ -13,12 +13,13 @@ import pandas as pd
 from sqlalchemy import select
 
 from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, summarize
-from ..metrics.catalogue import all_measures, describe_version, get_measure, resolve
-from ..metrics.custom import Targets, load_targets
+from ..metrics.catalogue import Catalogue, describe_version, resolve
+from ..metrics.custom import Targets
 from ..metrics.period import Period
 from ..metrics.scorecard import MeasureInfo, scorecard_rows
 from ..models import AggregateEntry, Patient, Practice
 from ..models.write_guard import is_reader
+from .catalogue_source import load_targets
 from .context import Progress, ServiceContext, ServiceError
 from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
@@ -28,22 +29,22 @@ from .valuesets import ensure_default_catalogue
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
 
 
-def measure_infos(targets: Targets | None = None) -> dict[str, MeasureInfo]:
-    targets = targets if targets is not None else load_targets(measures=all_measures())
+def measure_infos(catalogue: Catalogue, targets: Targets | None = None) -> dict[str, MeasureInfo]:
+    targets = targets if targets is not None else load_targets(catalogue)
     infos: dict[str, MeasureInfo] = {}
-    for m in all_measures():
+    for m in catalogue.all():
         group_targets = {i: t for i in range(len(m.groups)) if (t := targets.get(m.id, i)) is not None}
         infos[m.id] = MeasureInfo(m.id, m.title, tuple(g.title for g in m.groups), m.improvement, group_targets)
     return infos
 
 
-def version_labels(period: Period, measure_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+def version_labels(catalogue: Catalogue, period: Period, measure_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     """{measure id: (version, label)} of the versions that compute ``period``, e.g. ("0.3.000", "CMS117
     0.3.000 (2026 onward; QI-Core 6.0.0)"); what a scorecard and its reports say made each figure."""
     out: dict[str, tuple[str, str]] = {}
     for measure_id in measure_ids:
         try:
-            used = resolve(get_measure(str(measure_id)), period)
+            used = resolve(catalogue.get(str(measure_id)), period)
         except KeyError:
             continue
         out[str(measure_id)] = (used.version, describe_version(used))
@@ -56,7 +57,7 @@ class ScorecardService:
     def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None) -> None:
         self.ctx = ctx
         self.cache = cache or ResultsCache(ctx)
-        self._infos = measure_infos()
+        self._infos = measure_infos(ctx.catalogue)
         self._tables: dict[tuple[Period, tuple[str, ...], int, str], pd.DataFrame] = {}
         self._catalogue_checked = False
         self._catalogue_lock = threading.Lock()
@@ -114,7 +115,7 @@ class ScorecardService:
                 self._infos[m].group_titles[int(g)] if m in self._infos and int(g) < len(self._infos[m].group_titles) else ""
                 for m, g in zip(table["measure"], table["group_index"], strict=True)
             ]
-            versions = version_labels(period, pd.unique(table["measure"]))
+            versions = version_labels(self.ctx.catalogue, period, pd.unique(table["measure"]))
             table["measure_version"] = table["measure"].map(lambda m: versions.get(m, ("", ""))[0])
             table["version_label"] = table["measure"].map(lambda m: versions.get(m, ("", ""))[1])
             self._tables = {k: v for k, v in self._tables.items() if k[:2] != key[:2]}
@@ -155,7 +156,7 @@ class ScorecardService:
         summary = summarize(rows, by=[stratum])
         pieces = []
         for measure_id, part in summary.groupby("measure", sort=True):
-            direction = get_measure(str(measure_id)).improvement
+            direction = self.ctx.catalogue.get(str(measure_id)).improvement
             pieces.append(equity_gaps(part, stratum, direction))
         return pd.concat(pieces, ignore_index=True) if pieces else summary
 

@@ -33,7 +33,7 @@ from ..interchange.submission import (
     read_package,
     write_package,
 )
-from ..metrics.catalogue import version_in_force
+from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
 from ..metrics.suppression import suppress_small_cells
 from ..models import AggregateEntry, Practice, Submission, SubmittedAggregate
@@ -77,7 +77,7 @@ def submission_table(ctx: ServiceContext, practice_code: str, period: Period) ->
                           columns=["measure", "group_index"])
     cells = _with_zero_totals(cells, groups)
     cells = _self_reported(ctx, cells, practice_code, period)
-    cells["measure_version"] = [evaluation.versions.get(m) or _measure_version(m, period) for m in cells["measure"]]
+    cells["measure_version"] = [evaluation.versions.get(m) or _measure_version(ctx.catalogue, m, period) for m in cells["measure"]]
     cells = suppress_small_cells(cells, keys=("measure", "group_index"))
     order = {name: i for i, name in enumerate(("", *STRATIFY_FIELDS))}
     cells = cells.assign(_o=cells["stratifier"].map(order)).sort_values(
@@ -85,21 +85,21 @@ def submission_table(ctx: ServiceContext, practice_code: str, period: Period) ->
     return cells[list(AGGREGATE_COLUMNS)].reset_index(drop=True), dict(evaluation.errors)
 
 
-def _measure_version(measure_id: str, period: Period) -> str:
+def _measure_version(catalogue: Catalogue, measure_id: str, period: Period) -> str:
     """The version of a measure in force for ``period`` ('' for a measure this catalogue does not know)."""
     try:
-        return version_in_force(measure_id, period)
+        return catalogue.version_in_force(measure_id, period)
     except KeyError:
         return ""
 
 
-def version_differences(manifest: Mapping[str, Any], period: Period) -> list[str]:
+def version_differences(catalogue: Catalogue, manifest: Mapping[str, Any], period: Period) -> list[str]:
     """The measures a package computed with another version than this catalogue has in force for its
     period, e.g. "CMS117 computed with 0.1.000, expected 0.3.000" (measures unknown here are not judged)."""
     out = []
     for item in manifest.get("measures") or []:
         measure_id, version = str(item.get("id", "")), str(item.get("version") or "")
-        expected = _measure_version(measure_id, period)
+        expected = _measure_version(catalogue, measure_id, period)
         if expected and version != expected:
             out.append(f"{measure_id} computed with {version or 'no version'}, expected {expected}")
     return out
@@ -228,7 +228,7 @@ def import_submission(ctx: ServiceContext, path: Path) -> ImportedSubmission:
     period = manifest["period"]
     start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
     code = package.practice_code
-    warnings = version_differences(manifest, Period(start, end))
+    warnings = version_differences(ctx.catalogue, manifest, Period(start, end))
     with ctx.db.session() as s:
         earlier_same = s.scalar(select(Submission.id).where(Submission.manifest_sha256 == package.manifest_sha256))
         if earlier_same is not None:
@@ -299,7 +299,7 @@ def list_submissions(ctx: ServiceContext) -> pd.DataFrame:
     # which versions computed the package, and whether they are the ones this office expects
     frame["measure_versions"] = [", ".join(f"{m.get('id')} {m.get('version') or '-'}" for m in (man or {}).get("measures", []))
                                  for man in frame["_manifest"]]
-    frame["version_check"] = ["; ".join(version_differences(man or {}, Period(start, end))) or "as expected"
+    frame["version_check"] = ["; ".join(version_differences(ctx.catalogue, man or {}, Period(start, end))) or "as expected"
                               for man, start, end in zip(frame["_manifest"], frame["_start"], frame["_end"], strict=True)]
     return frame.drop(columns=["_start", "_end", "_manifest"])
 

@@ -4,11 +4,11 @@ written specification."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from html import escape
 from typing import Any
 
-from ..metrics.catalogue import all_measures
+from ..metrics.catalogue import Catalogue
 
 #: the parts of a specification What's this? shows (the tooltip shows every part)
 SHORT_PARTS = ("denominator", "numerator", "exclusions")
@@ -28,11 +28,12 @@ def describe(measure: Any, parts: tuple[str, ...] | None = None) -> str:
     return f"<p style='white-space:pre-wrap; max-width: 520px'>{'<br>'.join(lines)}</p>"
 
 
-@cache
-def _short_texts() -> dict[str, str]:
-    return {m.id: describe(m, SHORT_PARTS) for m in all_measures()}
+@lru_cache(maxsize=4)  # by catalogue (a session keeps one; a reload of the measure files makes another)
+def short_texts(catalogue: Catalogue) -> dict[str, str]:
+    """{measure id: the short description What's this? shows} for the measures of ``catalogue``."""
+    return {m.id: describe(m, SHORT_PARTS) for m in catalogue.all()}
 
 
-def whats_this(measure_id: str) -> str | None:
+def whats_this(measure_id: str, catalogue: Catalogue) -> str | None:
     """The short description What's this? shows for ``measure_id`` (None: not a measure of the catalogue)."""
-    return _short_texts().get(measure_id)
+    return short_texts(catalogue).get(measure_id)

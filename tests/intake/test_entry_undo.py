@@ -12,6 +12,7 @@ from carenet_desktop.services import entry, lookup
 from carenet_desktop.services.audit import verify_chain
 from carenet_desktop.services.context import ServiceContext, ServiceError
 from carenet_desktop.services.entry_undo import undo_entry
+from tests.measure_catalogue import CATALOGUE
 
 from .conftest import TODAY
 
@@ -95,7 +96,7 @@ def test_find_patients_by_mrn_or_name_within_the_practice(ctx: ServiceContext) -
 
 
 def test_entry_choices_come_from_the_vocabularies() -> None:
-    choices = lookup.entry_choices()
+    choices = lookup.entry_choices(CATALOGUE)
     labels = {c.label for c in choices.instruments}
     assert {"ASQ-3", "M-CHAT-R/F", "SWYC", "EPDS", "PHQ-2", "PHQ-9A", "AHC HRSN"} <= labels
     assert {c.key for c in choices.not_given_reasons} == set(entry.NOT_GIVEN_REASONS)

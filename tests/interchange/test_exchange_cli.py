@@ -220,7 +220,7 @@ def test_measurereport_of_a_network_measure_keeps_a_local_canonical(dbs, tmp_pat
     import json
 
     from carenet_desktop.interchange.fhir.measurereport import MEASURE_BASE
-    from carenet_desktop.metrics.catalogue import get_measure
+    from tests.measure_catalogue import get_measure
 
     practice, _ = dbs
     out = tmp_path / "wcv.json"

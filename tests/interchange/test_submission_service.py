@@ -217,7 +217,7 @@ def test_the_package_carries_the_version_that_computed_each_measure(exported) ->
     import io
     import json
 
-    from carenet_desktop.metrics.catalogue import version_in_force
+    from tests.measure_catalogue import version_in_force
 
     path, _ = exported
     files = members(path)

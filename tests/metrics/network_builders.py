@@ -218,7 +218,7 @@ def numer(result: pd.DataFrame, pid: int, group: int = 0, episode: int | None = 
 
 def evaluate(measure_id: str, builder: Builder, period: str = "2025",
              extra: dict[str, list[tuple[str, str]]] | None = None) -> pd.DataFrame:
-    from carenet_desktop.metrics.catalogue import get_measure
     from carenet_desktop.metrics.period import Period
+    from tests.measure_catalogue import get_measure
 
     return get_measure(measure_id).evaluate(builder.data(extra), Period.parse(period))

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.definition import POPULATIONS
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import get_measure
 
 Bundle = dict[str, Any]
 

@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import COLUMNS, MeasureData
 from carenet_desktop.metrics.measures import cms117 as m
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.metrics.valuesets import ValueSetIndex, code_key
+from tests.measure_catalogue import get_measure
 
 P2025 = Period.year(2025)
 BIRTH = dt.date(2023, 3, 15)

@@ -10,8 +10,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.measures import cms117
+from tests.measure_catalogue import get_measure
 from tests.metrics import test_cms117_edges as c117
 from tests.metrics.test_gaps_measures import P2025
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.libraries import medication_duration as cmd
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import get_measure
 from tests.metrics.test_episode_edges import VSAC, build, encounter, order, patient, ts
 
 METHYLPHENIDATE_VS = VSAC + "2.16.840.1.113883.3.464.1003.1176"
@@ -335,9 +335,9 @@ def test_cms136_intake_period_follows_the_start_year_of_the_window() -> None:
     window ending in December (calendar 2025) has the next: flat, then a step. The measure says so."""
     import datetime as dt
 
-    from carenet_desktop.metrics.catalogue import get_measure
     from carenet_desktop.metrics.measures.cms136 import intake_period
     from carenet_desktop.metrics.period import Period
+    from tests.measure_catalogue import get_measure
 
     windows = [Period(dt.date(2024, m, 1), dt.date(2025, m - 1, 28)) for m in range(2, 13)]
     assert {intake_period(w) for w in windows} == {(dt.date(2023, 3, 1), dt.date(2024, 2, 29))}

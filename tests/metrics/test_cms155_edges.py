@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.definition import Stratifier
 from carenet_desktop.metrics.measures import cms155 as m
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import get_measure
 from tests.metrics.test_cms117_edges import build, valuesets
 
 P2025 = Period.year(2025)

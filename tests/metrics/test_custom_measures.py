@@ -1,27 +1,24 @@
 """Network-defined measures as data: validation messages, evaluation on hand-made patients, the
-catalogue hook, and targets."""
+catalogue built from the files (``services.catalogue_source``), and targets."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from carenet_desktop.metrics import catalogue
-from carenet_desktop.metrics.custom import (
-    MeasureFileError,
+from carenet_desktop.metrics.catalogue import Catalogue
+from carenet_desktop.metrics.custom import MeasureFileError, measure_class, parse_measure
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.services.catalogue_source import (
+    load_catalogue,
     load_targets,
-    measure_class,
-    parse_measure,
     parse_measure_file,
-    register_custom_measures,
     validate_measure_file,
 )
-from carenet_desktop.metrics.period import Period
 from tests.metrics.network_builders import ROOT, Builder, numer, outcome
 
 SHIPPED = ROOT / "resources" / "measures"
@@ -231,26 +228,17 @@ def test_shipped_vis_measure_evaluates() -> None:
 # ------------------------------------------------------------------------------------ hook, targets
 
 
-@pytest.fixture
-def clean_registry() -> Iterator[None]:
-    catalogue.all_measures()
-    before = dict(catalogue._REGISTRY)
-    yield
-    catalogue._REGISTRY.clear()
-    catalogue._REGISTRY.update(before)
-
-
-def test_hook_registers_valid_files_and_reports_bad_ones(tmp_path: Path, clean_registry: None) -> None:
+def test_the_catalogue_takes_valid_files_and_reports_bad_ones(tmp_path: Path) -> None:
     _write(tmp_path, LEAD_LIKE, "lead.json")
     _write(tmp_path, dict(LEAD_LIKE, id="TBAD", direction="up"), "bad.json")
     _write(tmp_path, dict(LEAD_LIKE, id="LSC"), "clash.json")
     _write(tmp_path, {"format": "carenet-targets/1", "targets": {}}, "targets.json")
-    report = register_custom_measures([tmp_path])
-    assert report.registered == ["TLEAD"]
-    assert any(p.startswith("bad.json: direction:") for p in report.problems)
-    assert any(p.startswith("clash.json: id: LSC is already used") for p in report.problems)
-    assert catalogue.get_measure("TLEAD").source == "custom"
-    assert catalogue.get_measure("LSC").source == "network"
+    measures = load_catalogue([tmp_path])
+    assert [d.id for d in measures.definitions] == ["TLEAD"]
+    assert any(p.startswith("bad.json: direction:") for p in measures.file_problems)
+    assert any(p.startswith("clash.json: id: LSC is already used") for p in measures.problems)
+    assert measures.get("TLEAD").source == "custom"
+    assert measures.get("LSC").source == "network"
 
 
 def test_targets(tmp_path: Path) -> None:
@@ -258,7 +246,7 @@ def test_targets(tmp_path: Path) -> None:
                              "targets": {"W30": [0.7, None], "LSC": 0.8, "IMA": {"4": 0.4}}})
     d = parse_measure(LEAD_LIKE)[0]
     assert d is not None
-    t = load_targets(path, measures=[measure_class(d)()])
+    t = load_targets(Catalogue.build([d]), path)
     assert t.get("W30", 0) == 0.7 and t.get("W30", 1) is None
     assert t.get("LSC", 0) == 0.8 and t.get("LSC", 3) == 0.8
     assert t.get("IMA", 4) == 0.4 and t.get("IMA", 0) is None
@@ -267,36 +255,40 @@ def test_targets(tmp_path: Path) -> None:
 
 
 def test_shipped_targets_cover_the_network_measures() -> None:
-    t = load_targets()
+    measures = load_catalogue()
+    t = load_targets(measures)
     for mid in ("W30", "WCV", "IMA", "LSC", "DEV", "MDS", "SDOH", "REF", "FLV", "AMR"):
-        groups = len(catalogue.get_measure(mid).groups)
+        groups = len(measures.get(mid).groups)
         assert all(t.get(mid, g) is not None for g in range(groups)), mid
 
 
 def test_invalid_targets_file(tmp_path: Path) -> None:
     path = _write(tmp_path, {"format": "carenet-targets/1", "targets": {"W30": [1.5], "LSC": {"x": 0.5}}})
     with pytest.raises(MeasureFileError) as err:
-        load_targets(path)
+        load_targets(Catalogue.build(), path)
     assert "targets.W30[0]: must be a rate between 0 and 1" in str(err.value)
     assert "targets.LSC.x: group keys must be group numbers" in str(err.value)
 
 
-def test_default_folders_register_the_shipped_measure_and_the_environment_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_registry: None) -> None:
+def test_default_folders_give_the_shipped_measure_and_the_environment_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write(tmp_path, dict(LEAD_LIKE, id="TENV"), "env.json")
     monkeypatch.setenv("CARENET_MEASURES", str(tmp_path))
-    report = register_custom_measures()
-    assert {"VIS", "TENV"} <= set(report.registered)
-    assert catalogue.get_measure("VIS").specification["target"] == "80%"
+    measures = load_catalogue()
+    assert {"VIS", "TENV"} <= {d.id for d in measures.definitions}
+    assert measures.get("VIS").specification["target"] == "80%"
 
 
-def test_loading_twice_reloads_an_edited_file(tmp_path: Path, clean_registry: None) -> None:
+def test_an_edited_file_reaches_the_next_catalogue_and_leaves_the_last_one_alone(tmp_path: Path) -> None:
     path = _write(tmp_path, LEAD_LIKE, "lead.json")
-    assert register_custom_measures([tmp_path]).registered == ["TLEAD"]
+    before = load_catalogue([tmp_path])
+    assert load_catalogue([tmp_path]) is before  # the same files: the same value
     path.write_text(json.dumps(dict(LEAD_LIKE, title="Edited")), encoding="utf-8")
-    report = register_custom_measures([tmp_path])
-    assert report.registered == ["TLEAD"] and report.problems == []
-    assert catalogue.get_measure("TLEAD").title == "Edited"
+    after = load_catalogue([tmp_path])
+    assert after.problems == () and after.file_problems == ()
+    assert after.get("TLEAD").title == "Edited"
+    assert before.get("TLEAD").title == LEAD_LIKE["title"]  # a catalogue is a value: it does not change
+    assert after.digest() != before.digest()
 
 
 def test_unknown_value_set_urls_are_reported_when_the_catalogue_is_given(tmp_path: Path) -> None:

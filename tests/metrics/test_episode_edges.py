@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import COLUMNS, MeasureData
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.metrics.valuesets import ValueSetIndex
+from tests.measure_catalogue import get_measure
 
 VSAC = "http://cts.nlm.nih.gov/fhir/ValueSet/"
 OFFICE_VISIT = VSAC + "2.16.840.1.113883.3.464.1003.101.12.1001"

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from carenet_desktop.metrics import gaps as g
-from carenet_desktop.metrics.catalogue import all_measures, get_measure
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.definition import Group, Measure
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import all_measures, get_measure
 from tests.metrics.network_builders import Builder
 
 LEAD = ("loinc", "5671-3")

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from carenet_desktop.metrics import gaps as g
-from carenet_desktop.metrics.catalogue import get_measure
+from carenet_desktop.metrics.catalogue import versions_of
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.definition import Measure
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import get_measure
 from tests.metrics import test_cms117_edges as c117
 from tests.metrics import test_cms155_edges as c155
 from tests.metrics.network_builders import Builder
@@ -302,7 +303,5 @@ def test_ref_open_step_and_due_dates() -> None:
 
 @pytest.mark.parametrize("measure_id", ["CMS2", "CMS153", "CMS146", "AMR", "SDOH", "MDS"])
 def test_other_measures_use_the_default(measure_id: str) -> None:
-    from carenet_desktop.metrics.catalogue import versions_of
-
     for version in versions_of(get_measure(measure_id)):  # every version of it
         assert type(version).gaps is Measure.gaps

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import COLUMNS, MeasureData
 from carenet_desktop.metrics.measures import cms2, cms74, cms75, cms153
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.metrics.valuesets import ValueSetIndex
+from tests.measure_catalogue import get_measure
 
 P2025 = Period.year(2025)
 TIME_COLUMNS = {"start", "end", "onset", "abatement", "effective_start", "effective_end", "authored_on", "birth_date",

@@ -11,9 +11,9 @@ import pandas as pd
 
 from carenet_desktop.metrics import memo as memo_mod
 from carenet_desktop.metrics import primitives
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.memo import FrameMemo, remember, remembering
+from tests.measure_catalogue import get_measure
 from tests.metrics import test_cms117_edges as c117
 from tests.metrics.test_gaps_measures import P2025
 

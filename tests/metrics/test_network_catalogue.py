@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from carenet_desktop.metrics.catalogue import all_measures, get_measure
+from tests.measure_catalogue import all_measures, get_measure
 from tests.metrics.network_builders import network_valueset_index
 
 NETWORK = ("W30", "WCV", "IMA", "LSC", "DEV", "MDS", "SDOH", "REF", "FLV", "AMR")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
+from tests.measure_catalogue import get_measure
 from tests.metrics.network_builders import Builder, evaluate, numer, outcome
 
 

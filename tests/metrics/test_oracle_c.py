@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
+from tests.measure_catalogue import get_measure
 from tests.oracle_support import ORACLE_PERIOD, compare, expected_for
 
 MEASURES = ("CMS117", "CMS155")

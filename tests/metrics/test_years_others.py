@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure, version_in_force
 from carenet_desktop.metrics.measures import cms75, cms155
 from carenet_desktop.metrics.period import Period
+from tests.measure_catalogue import get_measure, version_in_force
 from tests.metrics.network_builders import Builder
 from tests.metrics.years_support import YEARS, both_years_index, by_year, codes, flags, needs_both_oracles
 

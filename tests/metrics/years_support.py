@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.metrics.valuesets import ValueSetIndex
 from carenet_desktop.services.valuesets import iter_valuesets, parse_valueset
+from tests.measure_catalogue import get_measure
 from tests.metrics.network_builders import Builder
 from tests.oracle_support import ORACLE_2026_DIR, ORACLE_DIR, oracle_available, valueset_files
 

@@ -32,11 +32,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import select
 
 from carenet_desktop.metrics.aggregate import summarize
-from carenet_desktop.metrics.engine import ROW_COLUMNS, evaluate_measures, select_measures
+from carenet_desktop.metrics.catalogue import Catalogue
+from carenet_desktop.metrics.engine import ROW_COLUMNS, evaluate_measures
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.models import Patient, Practice, Referral
 from carenet_desktop.models.database import Database, open_database
-from carenet_desktop.services import entry, entry_undo, intake, store_safety
+from carenet_desktop.services import catalogue_source, entry, entry_undo, intake, store_safety
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.gap_source import GapSource
 from carenet_desktop.services.gaps import care_gaps
@@ -77,8 +78,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _fresh(db: Database, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
-    run = evaluate_measures(load_measure_data(db), period, select_measures(MEASURES))
+def _fresh(db: Database, period: Period, measures: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
+    run = evaluate_measures(load_measure_data(db), period, measures.select(MEASURES))
     rows = run.rows[list(ROW_COLUMNS)]
     return _sorted_rows(rows), _sorted_summary(summarize(rows, by=["practice_id"]))
 
@@ -111,8 +112,7 @@ class CacheChain(RuleBasedStateMachine):
         self.measures_dir = self.dir / "measures"
         self.measures_dir.mkdir()
         (self.measures_dir / "diff.json").write_text(json.dumps(_custom_measure(3)))
-        os.environ["CARENET_MEASURES"] = str(self.measures_dir)
-        _reload_custom_measures()
+        os.environ["CARENET_MEASURES"] = str(self.measures_dir)  # read by every context made from here on
         self.cache_dir = self.dir / "results"
         self.frames_dir = self.dir / "frames"
         self._open()
@@ -133,7 +133,6 @@ class CacheChain(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.db.dispose()
         os.environ.pop("CARENET_MEASURES", None)
-        _reload_custom_measures()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -238,7 +237,7 @@ class CacheChain(RuleBasedStateMachine):
     @rule(min_age=st.integers(2, 12))
     def edit_network_measure(self, min_age: int) -> None:
         (self.measures_dir / "diff.json").write_text(json.dumps(_custom_measure(min_age)))
-        _reload_custom_measures()
+        catalogue_source.reload(self.ctx)  # the session reads the measure files again
 
     @rule()
     def restore_backup(self) -> None:
@@ -255,14 +254,14 @@ class CacheChain(RuleBasedStateMachine):
             return
         restarted = ResultsCache(self.ctx, self.cache_dir, frames_folder=self.frames_dir, in_process=True)
         for period in PERIODS:
-            rows, summary = _fresh(self.db, period)
+            rows, summary = _fresh(self.db, period, self.ctx.catalogue)
             for name, cache in (("long-lived cache", self.cache), ("restarted cache", restarted)):
                 got = cache.results(period, MEASURES)
                 pd.testing.assert_frame_equal(_sorted_rows(got.rows), rows, obj=f"{name} rows, {period.label}")
                 pd.testing.assert_frame_equal(_sorted_summary(got.summary(["practice_id"])), summary,
                                               obj=f"{name} summary, {period.label}")
         table = ScorecardService(self.ctx, self.cache).network_table(PERIODS[0], MEASURES)
-        fresh = _fresh(self.db, PERIODS[0])[1]
+        fresh = _fresh(self.db, PERIODS[0], self.ctx.catalogue)[1]
         assert int(table["denominator"].sum()) == int(fresh["denominator"].sum())
         assert int(table["numerator"].sum()) == int(fresh["numerator"].sum())
         for practice in ("P001", None):  # the care-gap worklist, of a practice and of the network
@@ -270,17 +269,6 @@ class CacheChain(RuleBasedStateMachine):
             want = care_gaps(self.ctx, PERIODS[0], practice, MEASURES, as_of=AS_OF, action=None, fresh=True)
             pd.testing.assert_frame_equal(got, want, obj=f"care gaps of {practice or 'the network'}")
             assert got.attrs["failures"] == want.attrs["failures"]
-
-
-def _reload_custom_measures() -> None:
-    from carenet_desktop.metrics import catalogue
-    from carenet_desktop.metrics.custom import CustomMeasure, register_custom_measures
-
-    for measure_id in [k for k, v in catalogue._REGISTRY.items() if isinstance(v, CustomMeasure)
-                       and v.id == CUSTOM_ID]:
-        del catalogue._REGISTRY[measure_id]
-    catalogue.all_measures()
-    register_custom_measures()
 
 
 @pytest.mark.slow

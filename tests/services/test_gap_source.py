@@ -153,14 +153,12 @@ def test_held_frames_are_patched_into_a_copy_equal_to_a_new_read(ctx: ServiceCon
 
 def test_a_one_off_source_evaluates_only_the_practice_until_the_period_is_cached(
         ctx: ServiceContext, tmp_path: Path) -> None:
-    from carenet_desktop.metrics.engine import select_measures
-
     cache = ResultsCache(ctx, tmp_path / "results", in_process=True)
     code = _codes(ctx)[0]
     with ctx.db.session() as s:
         practice_id = int(s.scalar(select(Practice.id).where(Practice.code == code)) or 0)
     one_off = GapSource(ctx, cache, compute_missing=False)
-    measures = select_measures(None)
+    measures = ctx.catalogue.all()
     before = one_off.inputs(P2026, measures, [practice_id])
     assert before.key is None and not cache.holds(P2026)  # the network was not computed for it
     cache.results(P2026)  # the scorecard computes the period

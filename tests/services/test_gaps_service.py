@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from carenet_desktop.metrics import gaps as gapkit
-from carenet_desktop.metrics.catalogue import get_measure
-from carenet_desktop.metrics.engine import evaluate_measures, select_measures
+from carenet_desktop.metrics.engine import evaluate_measures
 from carenet_desktop.metrics.measures import cms117
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.models import AuditLog, Patient, Practice
@@ -24,6 +23,7 @@ from carenet_desktop.services.gaps import (
     write_worklist,
 )
 from carenet_desktop.services.measure_data import load_measure_data
+from tests.measure_catalogue import get_measure
 
 AS_OF = dt.date(2026, 6, 30)  # the demo's data end
 P2026 = Period.year(2026)
@@ -54,7 +54,7 @@ def test_every_gap_is_an_open_denominator_member_and_nothing_else(demo_ctx) -> N
     assert list(table.columns) == list(WORKLIST_COLUMNS)
     assert not table.attrs["failures"]
     data = load_measure_data(demo_ctx.db, practice_id_list=[practice_id])
-    measures = select_measures(None)
+    measures = demo_ctx.catalogue.all()
     rows = evaluate_measures(data, P2026, measures).rows
     expected = gapkit.open_members(rows)
     expected = expected[~expected["measure"].map(lambda m: get_measure(m).improvement == "decrease")]

@@ -13,8 +13,8 @@ from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.definition import Group, Measure
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.models.database import open_database
-from carenet_desktop.services import ServiceContext
-from carenet_desktop.services.evaluation import evaluate, load_catalogue, patient_results, summary
+from carenet_desktop.services import ServiceContext, catalogue_source
+from carenet_desktop.services.evaluation import evaluate, patient_results, summary
 from carenet_desktop.services.fhir_import import import_fhir
 from tests.interchange.fhir_samples import bundle, encounter, patient, write
 
@@ -70,9 +70,11 @@ class Unfinished(Measure):
 
 @pytest.fixture
 def measures(monkeypatch):  # type: ignore[no-untyped-def]
-    load_catalogue()
-    for cls in (EpisodeMeasure, TwoGroupPatientMeasure, Unfinished):
-        monkeypatch.setitem(catalogue._REGISTRY, cls.id, cls())
+    """The shipped catalogue and three test measures: what every context made in the test computes with."""
+    classes, errors = catalogue.builtin_classes()
+    extra = (EpisodeMeasure, TwoGroupPatientMeasure, Unfinished)
+    monkeypatch.setattr(catalogue, "builtin_classes", lambda: ((*classes, *extra), dict(errors)))
+    monkeypatch.setattr(catalogue_source, "load_catalogue", lambda dirs=None: catalogue.Catalogue.build())
     return ["TESTEP", "TESTPT", "TESTNI"]
 
 

@@ -9,6 +9,7 @@ from carenet_desktop.services.context import ServiceError
 from carenet_desktop.services.practices import list_practices
 from carenet_desktop.services.results import ResultsCache
 from carenet_desktop.services.scorecard import ScorecardService
+from tests.measure_catalogue import CATALOGUE
 
 PERIOD = Period.year(2025)
 MEASURES = ["CMS117", "LSC", "W30"]
@@ -130,10 +131,10 @@ def test_a_trend_across_the_version_boundary_marks_the_break():
     trend = pd.DataFrame({"practice_code": "P1", "measure": "CMS117", "group_index": 0, "period_end": ends,
                           "numerator": 5, "rate_base": 10, "rate": 0.5, "ci_low": 0.2, "ci_high": 0.8,
                           "target": None, "direction": "increase", "network_rate": 0.5})
-    series = measure_trend(trend, "P1", "CMS117", 0)
+    series = measure_trend(CATALOGUE, trend, "P1", "CMS117", 0)
     assert series.versions == ["0.1.000", "0.1.000", "0.3.000", "0.3.000"]
     assert series.version_breaks == [(2, "0.3.000")]
-    assert measure_trend(trend.assign(measure="CMS154"), "P1", "CMS154", 0).version_breaks == []
+    assert measure_trend(CATALOGUE, trend.assign(measure="CMS154"), "P1", "CMS154", 0).version_breaks == []
 
 
 @pytest.mark.parametrize(("period", "version"), [(Period.year(2025), "0.1.000"), (Period.year(2026), "0.3.000")])

@@ -197,7 +197,6 @@ def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Pa
     worker process, read back by a new cache), never plain text on disk."""
     import numpy as np
 
-    from carenet_desktop.metrics.engine import select_measures
     from carenet_desktop.metrics.period import Period
     from carenet_desktop.services import compute_pool
     from carenet_desktop.services.cache_files import MAGIC
@@ -212,7 +211,7 @@ def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Pa
     compute_pool.configure(1)  # as in the window: the worker process computes and hands over on disk
     db = open_database(target, key=PASSPHRASE)
     period = Period.year(2025)
-    ids = tuple(m.id for m in select_measures(None))
+    ids = tuple(ServiceContext(db).catalogue.ids())
     try:
         ctx = ServiceContext(db)
         results = ResultsCache(ctx, cache_dir=tmp_path / "results")

@@ -224,7 +224,7 @@ def test_ctrl_p_prints_the_drill_downs_patients_and_then_the_childs_page(window,
     assert printable is not None and printable.model is detail.patients_model
     mrn = str(detail.patients_model.index(row, 2).data(Qt.ItemDataRole.DisplayRole))
     text = printed("drill-down.pdf")
-    assert detail.key is not None and detail.key.title.split()[0] in text
+    assert detail.key is not None and detail.key.title_in(detail.session.ctx.catalogue).split()[0] in text
     assert mrn in text and "names of children" in text  # (the PDF's text has "fi" as one ligature)
 
     patients = _open_child(window, detail, row, qtbot)

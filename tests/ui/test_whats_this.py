@@ -7,23 +7,28 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QWhatsThis
 
-from carenet_desktop.metrics.catalogue import get_measure
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.patient_measures import DUE, MeasureStatus
 from carenet_desktop.ui.itemmodels.patients import MeasureStatusModel
 from carenet_desktop.ui.itemmodels.scorecard import COLUMNS, ROW_ROLE
 from carenet_desktop.ui.main_window import MainWindow
-from carenet_desktop.ui.measure_help import whats_this
+from carenet_desktop.ui.measure_help import short_texts
+from carenet_desktop.ui.measure_help import whats_this as whats_this_in
 from carenet_desktop.ui.session import Session
+from tests.measure_catalogue import CATALOGUE, get_measure
 from tests.ui import test_scorecard_page as scorecard_fixtures
 
 demo_file = scorecard_fixtures.demo_file
 page = scorecard_fixtures.page
 
 
+def whats_this(measure_id: str) -> str | None:
+    return whats_this_in(measure_id, CATALOGUE)
+
+
 def test_every_measure_has_a_short_text_from_its_specification() -> None:
-    from carenet_desktop.metrics.catalogue import all_measures
+    from tests.measure_catalogue import all_measures
 
     for measure in all_measures():
         text = whats_this(measure.id)
@@ -51,6 +56,7 @@ def test_whats_this_on_a_scorecard_row_shows_what_the_measure_counts(page, qtbot
 
 def test_a_patients_measures_answer_whats_this() -> None:
     model = MeasureStatusModel([MeasureStatus("CMS117", "Childhood Immunization Status", 0, "", DUE, "Missing")])
+    model.measure_texts = short_texts(CATALOGUE)  # as the patients page gives them (its session's catalogue)
     assert model.index(0, 2).data(Qt.ItemDataRole.WhatsThisRole) == whats_this("CMS117")
     text = str(whats_this("CMS117"))
     assert "CMS117" in text and str(get_measure("CMS117").description)[:40] in text

@@ -14,7 +14,6 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from ... import codes
 from ...services.patient_measures import DUE, EXCLUDED, MET, NOT_APPLICABLE, NOT_MET, OVERDUE, MeasureStatus
 from ...services.patients import PatientRow, TimelineEvent, age_text
-from ..measure_help import whats_this
 
 #: the whole row object (PatientRow, TimelineEvent, MeasureStatus)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -257,6 +256,8 @@ class MeasureStatusModel(_RowsModel[MeasureStatus]):
         super().__init__(rows, parent)
         #: (measure id, group index) of the rate the page was opened from, shown highlighted
         self.highlighted: tuple[str, int] | None = None
+        #: measure id -> What's this? text (``measure_help.short_texts`` of the session's catalogue)
+        self.measure_texts: dict[str, str] = {}
 
     def set_highlighted(self, rate: tuple[str, int] | None) -> None:
         self.highlighted = rate
@@ -271,7 +272,7 @@ class MeasureStatusModel(_RowsModel[MeasureStatus]):
 
     def extra(self, item: MeasureStatus, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.WhatsThisRole:  # Help ▸ What's this?
-            return whats_this(item.measure_id)
+            return self.measure_texts.get(item.measure_id)
         if self.is_highlighted(item):
             if role == Qt.ItemDataRole.BackgroundRole:
                 return QBrush(HIGHLIGHT)

@@ -10,7 +10,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor
 
 from ...metrics.judgement import LEGEND, ORDER, Status, explain
-from ..measure_help import whats_this
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -102,6 +101,8 @@ class ScorecardTableModel(QAbstractTableModel):
         self._trends: dict[tuple[str, int], list[float | None]] | None = None
         #: measure id -> why its rolling rate behaves unusually (the trend's tooltip says it)
         self.rolling_notes: dict[str, str] = {}
+        #: measure id -> What's this? text (``measure_help.short_texts`` of the session's catalogue)
+        self.measure_texts: dict[str, str] = {}
 
     def set_rows(self, rows: list[dict[str, Any]], describe: Callable[[str], str | None] | None = None) -> None:
         self.beginResetModel()
@@ -144,7 +145,7 @@ class ScorecardTableModel(QAbstractTableModel):
             return None
         row, column = self._rows[index.row()], COLUMNS[index.column()]
         if role == Qt.ItemDataRole.WhatsThisRole:  # Help ▸ What's this?, anywhere on the measure's row
-            return whats_this(str(row["measure"]))
+            return self.measure_texts.get(str(row["measure"]))
         if column.key == "trend":
             return self._trend_data(row, role)
         if role == Qt.ItemDataRole.DisplayRole:

@@ -71,7 +71,7 @@ def load_setup(progress: Progress, ctx: ServiceContext) -> EntrySetup:
     progress.report(0.2, "Reading the practices")
     practices = practice_service.list_practices(ctx)
     progress.report(0.6, "Reading the measures")
-    choices = lookup.entry_choices()
+    choices = lookup.entry_choices(ctx.catalogue)
     progress.report(0.8, "Reading the codes in use")
     return EntrySetup(practices, choices, load_code_choices(ctx))
 

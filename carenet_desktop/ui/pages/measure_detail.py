@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...metrics.catalogue import get_measure
 from ...services import measure_detail as detail
 from ...services.context import Progress
 from ...services.scorecard import STRATA, ScorecardService
@@ -92,12 +91,12 @@ class DetailPlace:
 
 def load_trend(progress: Progress, trends: detail.TrendTables, key: MeasureKey) -> detail.TrendSeries:
     table = trends.get(key.period, progress)
-    return detail.measure_trend(table, key.practice_code, key.measure_id, key.group_index)
+    return detail.measure_trend(trends.service.ctx.catalogue, table, key.practice_code, key.measure_id, key.group_index)
 
 
 def load_comparison(progress: Progress, service: ScorecardService, key: MeasureKey) -> Comparison:
     table = service.network_table(key.period, progress=progress.sub(0, 0.5))
-    comparison = detail.practice_comparison(table, key.measure_id, key.group_index,
+    comparison = detail.practice_comparison(service.ctx.catalogue, table, key.measure_id, key.group_index,
                                             detail.visible_only(key.visible_codes))
     equity = detail.equity_table(service, key.period, key.measure_id, key.group_index, key.practice_code,
                                  progress=progress.sub(0.5, 1))
@@ -354,14 +353,15 @@ class MeasureDetailView(QWidget):
         self.patients = None
         if self._pending_place is not None and self._pending_place.key != key:
             self._pending_place = None
-        measure = get_measure(key.measure_id)
+        catalogue = self.session.ctx.catalogue
+        measure = catalogue.get(key.measure_id)
         self.patients_table.setColumnHidden(EPISODE_COLUMN, measure.basis != "episode")
         note = getattr(measure, "rolling_note", None)
         self.trend_note.setText(f"Why this trend moves in steps: {note}" if note else "")
         self.trend_note.setVisible(bool(note))
-        self.title_label.setText(key.title)
-        self.title_label.setAccessibleName(key.title)
-        self.title_label.setWhatsThis(whats_this(key.measure_id) or "")
+        self.title_label.setText(key.title_in(catalogue))
+        self.title_label.setAccessibleName(key.title_in(catalogue))
+        self.title_label.setWhatsThis(whats_this(key.measure_id, catalogue) or "")
         self.summary_label.setText(summary or f"{key.practice_code} · {key.period.label}")
         self._start("trend")
         self._start("comparison")
@@ -485,7 +485,7 @@ class MeasureDetailView(QWidget):
         if self.key is None:
             return None
         tab = TABS[self.tabs.currentIndex()]
-        title = f"{self.key.title} · {practice}"
+        title = f"{self.key.title_in(self.session.ctx.catalogue)} · {practice}"
         if tab == "practices":
             return Printable(title, "Practices ranked by rate", self.practices_proxy)
         if tab == "equity":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...metrics.catalogue import get_measure
+from ...metrics.catalogue import Catalogue
 from ...metrics.period import Period
 
 #: the detail view's splitters whose positions are remembered
@@ -22,8 +22,8 @@ class MeasureKey:
     period: Period
     visible_codes: frozenset[str] = frozenset()  # practices named in comparisons (the others anonymised)
 
-    @property
-    def title(self) -> str:
-        measure = get_measure(self.measure_id)
+    def title_in(self, catalogue: Catalogue) -> str:
+        """The rate's title, e.g. "CMS117 · Childhood Immunization Status", with its group's when it has several."""
+        measure = catalogue.get(self.measure_id)
         group = measure.groups[self.group_index].title if len(measure.groups) > 1 else ""
         return f"{self.measure_id} · {measure.title}" + (f" — {group}" if group else "")

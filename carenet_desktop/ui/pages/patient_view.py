@@ -190,13 +190,14 @@ class PatientView(QWidget):
         """Name where Back leads (the window's last place), or the patient list when nothing is behind."""
         self.back_button.setToolTip(f"Back to {title or 'the patient list'} (Alt+Left, Esc)")
 
-    def set_origin(self, key: MeasureKey | None) -> None:
-        """The rate this page was opened from (its period is shown, its row highlighted), or None."""
+    def set_origin(self, key: MeasureKey | None, title: str = "") -> None:
+        """The rate this page was opened from (its period is shown, its row highlighted), or None; ``title``
+        is the rate's title (``MeasureKey.title_in``)."""
         self.origin = key
         self.measure_model.set_highlighted((key.measure_id, key.group_index) if key is not None else None)
         self.origin_label.setVisible(key is not None)
         if key is not None:
-            self.origin_label.setText(f"Opened from the patients of {key.title} · {key.practice_code} · "
+            self.origin_label.setText(f"Opened from the patients of {title or key.measure_id} · {key.practice_code} · "
                                       f"{periods.describe(key.period, self.today)}: that measure is highlighted below.")
 
     def show_loading(self) -> None:

@@ -33,6 +33,7 @@ from ...services.patients import PatientDetail, PatientRow
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.patients import ROW_ROLE, PatientListModel
+from ..measure_help import short_texts
 from ..printing import Printable
 from ..session import Session
 from ..tasks import Task
@@ -200,6 +201,7 @@ class PatientsPage(Page):
         self.views.addWidget(list_view)
 
         self.patient_view = PatientView(self._today(), on_retry=self._reload_patient)
+        self.patient_view.measure_model.measure_texts = short_texts(session.ctx.catalogue)
         self.patient_view.back.connect(self._on_back)
         self.patient_view.period_changed.connect(lambda _p: self._reload_patient())
         self.views.addWidget(self.patient_view)
@@ -331,7 +333,7 @@ class PatientsPage(Page):
             period = Period.year(year)
         if period is not None:
             self.patient_view.set_period(period)
-        self.patient_view.set_origin(origin)
+        self.patient_view.set_origin(origin, origin.title_in(self.session.ctx.catalogue) if origin is not None else "")
         self.patient_id = int(patient_id)
         self.views.setCurrentIndex(self.VIEW_PATIENT)
         self.patient_view.show_loading()

@@ -132,7 +132,7 @@ def make_report(progress: Progress, ctx: ServiceContext, request: ReportRequest)
 
 def load_choices(progress: Progress, ctx: ServiceContext) -> tuple[list[PracticeSummary], list[tuple[str, str]]]:
     practices = list_practices(dataclasses.replace(ctx, progress=progress))
-    measures, _errors = select_measures(None)
+    measures, _errors = select_measures(ctx.catalogue, None)
     return practices, [(m.id, m.title) for m in measures]
 
 

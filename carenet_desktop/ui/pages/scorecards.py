@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...metrics.catalogue import all_measures
 from ...metrics.judgement import LEGEND, MEANING, ORDER, Status, counts
 from ...metrics.period import Period
 from ...services.context import Progress
@@ -38,7 +37,7 @@ from ..itemmodels.scorecard import (
     TREND_ROLE,
     ScorecardTableModel,
 )
-from ..measure_help import describe
+from ..measure_help import describe, short_texts
 from ..printing import Printable
 from ..session import Session
 from ..settings import WindowState
@@ -142,7 +141,7 @@ class ScorecardsPage(Page):
         self.trend_table: pd.DataFrame | None = None
         self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
         self._remembered_practice: str | None = None
-        self._descriptions = {m.id: describe(m) for m in all_measures()}
+        self._descriptions = {m.id: describe(m) for m in session.ctx.catalogue.all()}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 24, 28, 20)
         self.views = QStackedWidget()
@@ -198,7 +197,8 @@ class ScorecardsPage(Page):
         layout.addLayout(tiles)
 
         self.model = ScorecardTableModel(self)
-        self.model.rolling_notes = {m.id: note for m in all_measures() if (note := getattr(m, "rolling_note", None))}
+        self.model.rolling_notes = session.ctx.catalogue.rolling_notes()
+        self.model.measure_texts = short_texts(session.ctx.catalogue)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
