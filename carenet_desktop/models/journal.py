@@ -31,10 +31,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, MetaData
 
 #: tables no measure reads: their writes need no journal row. ``appointment``: a booked visit changes no
-#: measure result (the visit counts once its encounter is imported); the worklist reads it live
+#: measure result (the visit counts once its encounter is imported); the worklist reads it live.
+#: ``shared_result`` and ``result_lease``: results computed from the store, and who computes them - what
+#: they hold is a function of the journaled data and its version, not data of their own
 UNMEASURED = frozenset({
     "alembic_version", "app_user", "appointment", "audit_head", "audit_log", "data_change", "data_import", "import_change",
-    "journal_state", "mapping_profile", "network", "signing_key", "store_identity", "trusted_key", "user_practice",
+    "journal_state", "mapping_profile", "network", "result_lease", "shared_result", "signing_key", "store_identity",
+    "trusted_key", "user_practice",
 })
 #: tables whose change may change any result (practice and patient unknown)
 EVERYTHING = frozenset({"value_set", "value_set_code"})
