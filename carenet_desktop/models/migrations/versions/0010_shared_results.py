@@ -1,7 +1,8 @@
 """shared results: measure results computed once for every workstation, and the compute leases
 
 Two new tables (``models.shared_results``). No measure reads them, so they have no journal triggers
-(``journal.UNMEASURED``).
+(``journal.UNMEASURED``). On PostgreSQL the journal triggers installed after this migration (as after every
+one, ``journal.install_journal``) include the one that gives change ids in commit order.
 
 Revision ID: 0010
 Revises: 0009
@@ -43,5 +44,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute('DROP TRIGGER IF EXISTS "journal_commit_order" ON "data_change"')
+        op.execute('DROP FUNCTION IF EXISTS "journal_commit_order"()')
     op.drop_table('result_lease')
     op.drop_table('shared_result')
