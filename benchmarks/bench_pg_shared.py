@@ -13,6 +13,8 @@ start not counted; opening the store is), with private cache folders (nothing on
               computed (read the store by COPY, evaluate) and stored in the database for the others
 * ``second``  another workstation: the same scorecard, read from the shared results
 * ``rows``    that workstation asks for the patient-level rows as well (strata, the worklist's rows)
+* ``refresh`` after a write (one child's immunizations deleted): the next workstation brings the stored
+              results up to date from the journal (reads that child's records) and stores them
 
 Prints seconds, peak MB of the process, and the rows the server read from the patient tables during the
 step (``pg_stat_user_tables``: sequential plus index tuples, once the step's connections closed).
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-STEPS = ("first", "second", "rows")
+STEPS = ("first", "second", "rows", "refresh")
 
 
 def _patient_tables() -> list[str]:
@@ -147,6 +149,8 @@ def main() -> int:
         engine.dispose()
         print(f"patients {args.patients:,}   cores {os.cpu_count()}   load average {_load()}")
         for step in STEPS:
+            if step == "refresh":
+                _write_one(pg_url)
             before = _tuples_read(pg_url)
             out = subprocess.run([sys.executable, __file__, "--one", step, pg_url, args.period, args.measures],
                                  check=True, capture_output=True, text=True, cwd=ROOT).stdout
@@ -164,6 +168,16 @@ def main() -> int:
         if server is not None:
             server.stop()
     return 0
+
+
+def _write_one(url: str) -> None:
+    """A one-record edit, as a user's: one child's immunizations deleted (the journal names the child)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM immunization WHERE patient_id = (SELECT min(patient_id) FROM immunization)"))
+    engine.dispose()
 
 
 def _load() -> str:
