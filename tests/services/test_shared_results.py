@@ -270,3 +270,35 @@ def test_patient_level_frames_reach_a_workstation_disk_only_for_a_patient_level_
 
     GapSource(ctx, cache).inputs(PERIOD, select_measures(list(MEASURES)), [practice])
     assert any(name.endswith(".npz") for name in files(cache.frames_folder))  # the worklist: the user's choice
+
+
+def test_a_trend_is_precomputed_in_the_workers_and_stored_except_a_period_another_client_computes(client, monkeypatch):  # type: ignore[no-untyped-def]
+    from carenet_desktop.services import compute_pool
+
+    periods = [PERIOD, Period.year(2024), Period.year(2023)]
+    ctx, cache = client("trend", shared=True)
+    ids = MEASURES
+    stamp = cache.stamp(ids)
+    with ctx.db.session() as s:
+        version = current_version(s)
+    busy = cache._shared_key(periods[2], ids, stamp)
+    with ctx.db.engine.begin() as conn:  # another workstation is computing the last period (a live lease)
+        conn.execute(ResultLease.__table__.insert().values(key=f"{busy[:64]}:{version}", holder="other",
+                                                           expires_at=shared_results._db_now(conn) + 600))
+    compute_pool.configure(1)
+    try:
+        cache.precompute(periods, list(ids))
+    finally:
+        compute_pool.configure(0)
+    assert cache.shared is not None
+    stored = [cache.shared.has(cache._shared_key(p, ids, stamp), version) for p in periods]
+    assert stored == [True, True, False]
+    computes = _count_computes(monkeypatch)
+    other_ctx, other = client("other", shared=True)
+    assert other.holds(periods[0], list(ids)) and not other.holds(periods[2], list(ids))
+    served = other.results(periods[1], ids)
+    assert computes == [] and served.version == version  # read, not computed
+    fresh_ctx, fresh = client("fresh", shared=False)
+    fresh.on_disk = False
+    expected = fresh.compute_here(periods[1], ids, Progress())
+    pd.testing.assert_frame_equal(served.summary(["practice_id"]), expected.summary(["practice_id"]))
