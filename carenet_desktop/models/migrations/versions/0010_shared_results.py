@@ -34,6 +34,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_shared_result')),
         sa.UniqueConstraint('key', 'version', name=op.f('uq_shared_result_key_version')),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # stored as sent: compressing tens of megabytes on every write (pglz) took seconds, and gained little
+        op.execute("ALTER TABLE shared_result ALTER COLUMN row_data SET STORAGE EXTERNAL")
     op.create_table(
         'result_lease',
         sa.Column('key', sa.String(length=80), nullable=False),
