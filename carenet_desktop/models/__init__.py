@@ -19,6 +19,7 @@ from .organisation import Coverage, Network, Patient, Practice, Provider
 from .provenance import DataImport
 from .scheduling import Appointment
 from .security import AuditHead, AuditLog, User, UserPractice
+from .shared_results import ResultLease, SharedResult
 from .submission import SigningKey, Submission, SubmittedAggregate, TrustedKey
 from .terminology import ValueSet, ValueSetCode
 
@@ -59,7 +60,9 @@ __all__ = [
     "Procedure",
     "Provider",
     "Referral",
+    "ResultLease",
     "ServiceRequest",
+    "SharedResult",
     "SigningKey",
     "Submission",
     "SubmittedAggregate",

@@ -31,10 +31,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, MetaData
 
 #: tables no measure reads: their writes need no journal row. ``appointment``: a booked visit changes no
-#: measure result (the visit counts once its encounter is imported); the worklist reads it live
+#: measure result (the visit counts once its encounter is imported); the worklist reads it live.
+#: ``shared_result`` and ``result_lease``: results computed from the store, and who computes them - what
+#: they hold is a function of the journaled data and its version, not data of their own
 UNMEASURED = frozenset({
     "alembic_version", "app_user", "appointment", "audit_head", "audit_log", "data_change", "data_import", "import_change",
-    "journal_state", "mapping_profile", "network", "signing_key", "store_identity", "trusted_key", "user_practice",
+    "journal_state", "mapping_profile", "network", "result_lease", "shared_result", "signing_key", "store_identity",
+    "trusted_key", "user_practice",
 })
 #: tables whose change may change any result (practice and patient unknown)
 EVERYTHING = frozenset({"value_set", "value_set_code"})
@@ -112,6 +115,28 @@ def _install(conn: Connection, rules: dict[str, Rule]) -> None:
             continue  # an older schema being migrated: installed again after the migration that adds it
         for statement in (_sqlite_triggers(rule) if sqlite else _postgres_triggers(rule)):
             conn.exec_driver_sql(statement)
+    if not sqlite and "data_change" in existing:
+        for statement in _POSTGRES_COMMIT_ORDER:
+            conn.exec_driver_sql(statement)
+
+
+#: PostgreSQL: change ids in commit order. A sequence hands out ids when rows are written, not when they
+#: commit: a writer that took id 5 may commit after another's id 6 was read as the store's version, and its
+#: change would never be replayed (every later look asks only for ids above 6). So at commit (a deferred
+#: trigger, the last thing a writing transaction does) each journal row takes a new id under a
+#: transaction-level advisory lock, held until the commit is visible: ids then increase in commit order, and
+#: a reader that sees id n sees every change below it. The lock is taken only inside the commit, where the
+#: transaction waits for nothing else, so it adds no deadlock; writers' commits queue for a moment.
+_COMMIT_ORDER_LOCK = 0x6A6F75726E616C  # "journal"
+_POSTGRES_COMMIT_ORDER = (
+    'CREATE OR REPLACE FUNCTION "journal_commit_order"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN '
+    f"PERFORM pg_advisory_xact_lock({_COMMIT_ORDER_LOCK}); "
+    "UPDATE data_change SET id = nextval(pg_get_serial_sequence('data_change', 'id')) WHERE id = NEW.id; "
+    "RETURN NULL; END; $$",
+    'DROP TRIGGER IF EXISTS "journal_commit_order" ON "data_change"',
+    'CREATE CONSTRAINT TRIGGER "journal_commit_order" AFTER INSERT ON "data_change" DEFERRABLE INITIALLY DEFERRED '
+    'FOR EACH ROW EXECUTE FUNCTION "journal_commit_order"()',
+)
 
 
 def _existing_tables(conn: Connection) -> set[str]:

@@ -31,6 +31,11 @@ _CTE_WRITE = re.compile(r"^\s*WITH\b.*\)\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re
 _TEMPORARY = re.compile(r"^\s*(CREATE|DROP)\s+(TEMP|TEMPORARY)\b|^\s*(INSERT\s+INTO|DELETE\s+FROM)\s+temp\.",
                         re.IGNORECASE)
 
+#: tables of computed results a reader may fill (``models.shared_results``): not store data, no change notice
+CACHE_TABLES = ("shared_result", "result_lease")
+_CACHE_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(' + "|".join(CACHE_TABLES) + r')"?[\s(]',
+                          re.IGNORECASE)
+
 
 class ReaderWrite(RuntimeError):
     """A thread marked as a reader tried to write; the write was not made."""
@@ -53,8 +58,10 @@ def is_reader() -> bool:
 
 
 def is_write(statement: str) -> bool:
-    """Does ``statement`` change the store (a temporary table of the connection does not)?"""
-    return bool(_WRITE.match(statement) or _CTE_WRITE.match(statement)) and not _TEMPORARY.match(statement)
+    """Does ``statement`` change the store (a temporary table of the connection, or a table of computed
+    results, does not)?"""
+    return (bool(_WRITE.match(statement) or _CTE_WRITE.match(statement)) and not _TEMPORARY.match(statement)
+            and not _CACHE_WRITE.match(statement))
 
 
 def _refuse_reader_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,

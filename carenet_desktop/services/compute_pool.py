@@ -265,7 +265,8 @@ def _run_job(job: Job) -> list[CachedResults]:
 
     db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
     try:
-        cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder), in_process=True)
+        cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder),
+                             in_process=True, shared=False)  # the parent stores what it shares
         cache.on_disk = False  # the parent's cache: this process only computes
         progress = Progress(forward)
         entries = []

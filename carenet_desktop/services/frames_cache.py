@@ -47,14 +47,23 @@ def default_folder(db: Database) -> Path:
     return root / hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[MeasureData, bool]:
+def saves_snapshot(db: Database, *, patient_view: bool = False) -> bool:
+    """Whether a load may write the frames snapshot to this computer's disk. A SQLite store lies on this
+    disk already. A network office's server (PostgreSQL) is there so that patient records stay on it: a
+    workstation keeps them only for a user who opens a patient-level view (``patient_view``: the care-gap
+    worklist); the scorecard reads shared results (:mod:`.shared_results`) and a compute reads the server."""
+    return patient_view or db.engine.dialect.name != "postgresql"
+
+
+def load_measure_data_cached(db: Database, folder: Path | None = None, *,
+                             patient_view: bool = False) -> tuple[MeasureData, bool]:
     """All practices' frames (and the value sets); ``True`` when served from a snapshot.
 
     A snapshot older than the data is brought up to date from the change journal when it can be: the
     patients (or practices) changed since are read from the store and their rows replaced. Only a change
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
     store's snapshot is sealed with a key from its passphrase (:mod:`.cache_files`): patient data never
-    lies on disk in plain text.
+    lies on disk in plain text. A snapshot is written only where :func:`saves_snapshot` allows it.
     """
     from .valuesets import load_index
 
@@ -93,7 +102,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None) -> tuple[
         data, seen = load_measure_data_versioned(db, with_valuesets=False)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data
             path = folder / f"v{seen}-{signature}.npz"
-    if not path.exists():
+    if not path.exists() and saves_snapshot(db, patient_view=patient_view):
         _save(data, path, folder, key)
     data.valuesets = load_index(db)
     return data, served

@@ -210,7 +210,7 @@ class GapSource:
                     data, version = patched
                     self._hold(history, version, data)
                     return (history, version), data
-            data, _ = load_measure_data_cached(db, self.cache.frames_folder)
+            data, _ = load_measure_data_cached(db, self.cache.frames_folder, patient_view=True)  # the worklist
             self._hold(history, version, data)  # read at or after ``version``: a later change is replayed
             return (history, version), data
 

@@ -100,10 +100,14 @@ class ResultsCache:
     """Per database: results by (period, measures), refreshed from the change journal on every request."""
 
     def __init__(self, ctx: ServiceContext, cache_dir: Path | None = None, *, frames_folder: Path | None = None,
-                 in_process: bool = False) -> None:
+                 in_process: bool = False, shared: bool | None = None) -> None:
         """``frames_folder``: where the store's frames snapshot lives (default ``frames_cache.default_folder``);
-        ``in_process``: never hand computes to the worker processes (a worker's own cache)."""
+        ``in_process``: never hand computes to the worker processes (a worker's own cache); ``shared``:
+        results computed once for every client of the store, kept in the store (:mod:`.shared_results`) -
+        by default on a PostgreSQL server, the network office's; there the store is the results' only
+        place, and no patient-level rows are written to this computer's disk."""
         from .frames_cache import default_folder
+        from .shared_results import SharedResults
 
         self.ctx = ctx
         self.on_disk = True
@@ -119,6 +123,11 @@ class ResultsCache:
         self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
         self._key: bytes | None = None  # an encrypted store's cache key, derived on first use
+        if shared is None:
+            shared = ctx.db.engine.dialect.name == "postgresql"
+        self.shared = SharedResults(ctx.db) if shared else None
+        if self.shared is not None:
+            self.on_disk = False
 
     def _cache_key(self) -> bytes | None:
         """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
@@ -137,8 +146,10 @@ class ResultsCache:
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         key = (period, ids, self.stamp(ids))
         with self._lock:
-            entry = self._entries.get(key) or self._read_disk(period, ids)
-            if entry is None:
+            entry = self._entries.get(key)
+            if self.shared is not None:
+                entry = self._from_shared(period, ids, key[2], entry, progress)
+            elif (entry := entry or self._read_disk(period, ids)) is None:
                 entry = self._compute_all(period, ids, progress)
             else:
                 entry = self._refresh(entry, progress)
@@ -151,6 +162,8 @@ class ResultsCache:
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
             stamp = self.stamp(ids)
+            if self.shared is not None:
+                return (period, ids, stamp) in self._entries or self._shared_has(period, ids, stamp)
             return (period, ids, stamp) in self._entries or (self.on_disk and self._path(period, ids).exists())
 
     def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
@@ -163,6 +176,9 @@ class ResultsCache:
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
             stamp = self.stamp(ids)
+            if self.shared is not None:
+                self._precompute_shared(periods, ids, stamp, progress or Progress())
+                return
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
                 for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
@@ -193,6 +209,78 @@ class ResultsCache:
         with self._lock:
             for key in [k for k in self._entries if k[:2] == (period, ids)]:
                 del self._entries[key]
+
+    # --- shared results (a network office's server) ----------------------------------------------------
+
+    def _shared_key(self, period: Period, ids: tuple[str, ...], stamp: str) -> str:
+        assert self.shared is not None
+        return self.shared.key(period, ids, self._signature, stamp)
+
+    def _shared_has(self, period: Period, ids: tuple[str, ...], stamp: str) -> bool:
+        assert self.shared is not None
+        with self.ctx.db.session() as s:
+            version = current_version(s)
+        return self.shared.has(self._shared_key(period, ids, stamp), version)
+
+    def _from_shared(self, period: Period, ids: tuple[str, ...], stamp: str, entry: CachedResults | None,
+                     progress: Progress) -> CachedResults:
+        """The results at the store's journal version: held here, or stored by a client, or computed here
+        under the lease (from the newest stored results brought up to date, or from scratch) and stored."""
+        assert self.shared is not None
+        key = self._shared_key(period, ids, stamp)
+
+        def fallback() -> pd.DataFrame:
+            return self._evaluate(period, ids, Progress())[0]
+
+        while True:
+            with self.ctx.db.session() as s:
+                version = current_version(s)
+            if entry is not None and entry.version == version:
+                return entry
+            found = self.shared.fetch(key, version, period, ids, fallback)
+            if found is not None:
+                return found
+            lease = self.shared.claim(key, version, progress)
+            if lease is None:  # stored meanwhile by the client that held the lease (or a write moved on)
+                continue
+            with lease:
+                base = entry if entry is not None and entry.version < version else (
+                    self.shared.latest_before(key, version, period, ids, fallback))
+                computed = self._compute_all(period, ids, progress) if base is None else self._refresh(base, progress)
+                self._publish(key, computed)
+                return computed
+
+    def _publish(self, key: str, entry: CachedResults) -> None:
+        """Store ``entry`` for every client when it reflects exactly its journal version: no write landed
+        while it was computed (on SQLite a load reads the store after the version was read)."""
+        assert self.shared is not None
+        with self.ctx.db.session() as s:
+            version = current_version(s)
+        if version == entry.version:
+            self.shared.publish(key, entry)
+
+    def _precompute_shared(self, periods: Sequence[Period], ids: tuple[str, ...], stamp: str,
+                           progress: Progress) -> None:
+        """The periods no client has stored at the store's version, computed in the worker processes under
+        their leases; a period another client is computing is left to it (``results()`` waits for it)."""
+        assert self.shared is not None
+        with self.ctx.db.session() as s:
+            version = current_version(s)
+        leases = {}
+        try:
+            for period in periods:
+                held = self._entries.get((period, ids, stamp))
+                if held is not None and held.version == version:
+                    continue
+                lease = self.shared.claim(self._shared_key(period, ids, stamp), version, progress, wait=False)
+                if lease is not None:
+                    leases[period] = lease
+            if leases:
+                for entry in compute_pool.run(self, list(leases), ids, progress) or []:
+                    self._publish(self._shared_key(entry.period, ids, stamp), entry)
+        finally:
+            for lease in leases.values():
+                lease.release()
 
     # --- computing ------------------------------------------------------------------------------------
 
@@ -278,27 +366,8 @@ class ResultsCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            rows = entry.rows
-            measures = sorted(rows["measure"].astype(str).unique().tolist())
-            arrays: dict[str, np.ndarray] = {
-                "measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)
-            }
-            for col in _INT_COLUMNS:
-                arrays[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-            for pop in POPULATIONS:
-                arrays[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
-            summary = entry.summary(["practice_id"])
-            if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
-                    and not summary[list(_SUMMARY_INTS)].isna().any().any()):
-                arrays[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
-                for col in _SUMMARY_INTS:
-                    arrays[_SUMMARY + col] = summary[col].to_numpy(dtype=np.int64)
-                for col in _SUMMARY_FLOATS:
-                    arrays[_SUMMARY + col] = summary[col].to_numpy(dtype=np.float64, na_value=np.nan)
-            meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
-                    "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
-            arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-            save_npz(self._path(entry.period, entry.measure_ids), arrays, self._cache_key())
+            head, body = encode_entry(entry)
+            save_npz(self._path(entry.period, entry.measure_ids), {**head, **body}, self._cache_key())
         except OSError as exc:  # a cache that cannot be written only costs speed
             log.warning("Results cache not saved: %s", exc.strerror)
 
@@ -309,10 +378,7 @@ class ResultsCache:
         try:
             key = self._cache_key()
             with open_npz(path, key) as z:
-                meta = json.loads(bytes(z["meta"]).decode())
-                names = np.asarray(meta["measures"], dtype=object)
-                summary = (_read_summary(z, names, meta.get("summary_dtypes", {}))
-                           if _SUMMARY + "measure" in z.files else None)
+                meta, names, summary = decode_head(z)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
@@ -351,17 +417,55 @@ def _conform(rows: pd.DataFrame) -> pd.DataFrame:
 def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame | None:
     try:
         with open_npz(path, key) as z:
-            measure = names[z["measure"]] if len(names) else np.array([], dtype=object)
-            rows = pd.DataFrame({"measure": pd.Series(measure, dtype=object)})  # as _conform has it
-            for col in _INT_COLUMNS:
-                values = pd.Series(z[col], dtype="Int64")
-                rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
-            for pop in POPULATIONS:
-                raw = pd.Series(z[pop], dtype="Int8")
-                rows[pop] = raw.mask(raw == -1).astype("boolean")
+            return decode_rows(z, names)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("Results cache ignored (%s)", type(exc).__name__)
         return None
+
+
+def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """An entry as arrays (NumPy ``.npz``, no pickle): (the head - meta and the practice summary -, the
+    patient-level rows). The results cache saves both in one file; shared results keep them apart."""
+    rows = entry.rows
+    measures = sorted(rows["measure"].astype(str).unique().tolist())
+    body: dict[str, np.ndarray] = {"measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)}
+    for col in _INT_COLUMNS:
+        body[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    for pop in POPULATIONS:
+        body[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
+    head: dict[str, np.ndarray] = {}
+    summary = entry.summary(["practice_id"])
+    if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
+            and not summary[list(_SUMMARY_INTS)].isna().any().any()):
+        head[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
+        for col in _SUMMARY_INTS:
+            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.int64)
+        for col in _SUMMARY_FLOATS:
+            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
+            "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
+    head["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    return head, body
+
+
+def decode_head(z: Any) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame | None]:
+    """(meta, measure names, the practice summary or None when it was not saved) of an encoded entry."""
+    meta = json.loads(bytes(z["meta"]).decode())
+    names = np.asarray(meta["measures"], dtype=object)
+    summary = _read_summary(z, names, meta.get("summary_dtypes", {})) if _SUMMARY + "measure" in z.files else None
+    return meta, names, summary
+
+
+def decode_rows(z: Any, names: np.ndarray) -> pd.DataFrame:
+    """The patient-level rows of an encoded entry, in the dtypes of :func:`_conform`."""
+    measure = names[z["measure"]] if len(names) else np.array([], dtype=object)
+    rows = pd.DataFrame({"measure": pd.Series(measure, dtype=object)})  # as _conform has it
+    for col in _INT_COLUMNS:
+        values = pd.Series(z[col], dtype="Int64")
+        rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
+    for pop in POPULATIONS:
+        raw = pd.Series(z[pop], dtype="Int8")
+        rows[pop] = raw.mask(raw == -1).astype("boolean")
     return rows[list(ROW_COLUMNS)]
 
 

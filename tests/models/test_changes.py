@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from carenet_desktop.models import AggregateEntry, Immunization, Patient, Practice
 from carenet_desktop.models.changes import changes_since, current_version, mark_practice_changed
 from carenet_desktop.models.database import open_database
@@ -69,4 +71,31 @@ def test_practice_level_changes(db_url):
     with db.session() as s:
         _, wholesale, patients = changes_since(s, start)
     assert wholesale == {practice_id, None} and patients == set()
+    db.dispose()
+
+
+def test_a_change_committed_after_a_newer_one_was_read_is_still_replayed(db_url):
+    """Two writers overlap: the one that wrote its journal row first commits last. A reader that saw the
+    other's change as the store's version must still be handed the late one (PostgreSQL: ids are given in
+    commit order; SQLite has one writer at a time, so the case cannot arise there)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite: one writer at a time")
+    db = open_database(db_url)
+    _, (a, b, _) = _setup(db)
+    with db.session() as s:
+        start = current_version(s)
+    late = db.sessions()
+    late.begin()
+    late.get(Patient, a).payer = "medicaid"  # journaled first ...
+    late.flush()
+    with db.session() as s:  # ... while another writer journals after it and commits at once
+        s.get(Patient, b).payer = "medicaid"
+    with db.session() as s:
+        seen, _, patients = changes_since(s, start)
+    assert patients == {b}
+    late.commit()  # ... and commits last
+    late.close()
+    with db.session() as s:
+        version, _, patients = changes_since(s, seen)
+    assert patients == {a} and version > seen
     db.dispose()

@@ -74,6 +74,10 @@ def test_the_mark_is_the_threads_own() -> None:
     ("INSERT INTO a VALUES (1)", True), ("REPLACE INTO a VALUES (1)", True), ("DROP TABLE a", True),
     ("ALTER TABLE a ADD b", True), ("CREATE TEMPORARY TABLE t (a)", False), ("COPY a FROM STDIN", True),
     ("WITH x AS (SELECT 1) INSERT INTO a SELECT * FROM x", True), ("COPY (SELECT 1) TO STDOUT", False),
+    # the tables of computed results (shared results and their leases) are not store data
+    ("INSERT INTO shared_result (key) VALUES (1)", False), ('UPDATE "result_lease" SET holder = 1', False),
+    ("DELETE FROM result_lease WHERE key = 1", False), ("INSERT INTO shared_result_x (a) VALUES (1)", True),
+    ("UPDATE patient SET mrn = 1 WHERE id IN (SELECT 1 FROM shared_result)", True), ("DROP TABLE shared_result", True),
 ])
 def test_what_counts_as_a_write(statement: str, writes: bool) -> None:
     assert is_write(statement) is writes

@@ -194,11 +194,11 @@ def test_a_snapshot_saved_during_a_commit_is_keyed_by_the_data_it_holds(pg_db, m
     with pg_db.session() as s:
         before = current_version(s)
     _commit_between_tables(pg_db, monkeypatch)
-    cold, served = load_measure_data_cached(pg_db, tmp_path)
+    cold, served = load_measure_data_cached(pg_db, tmp_path, patient_view=True)  # (saved only for one)
     assert not served and "LATE" not in set(cold.encounters["code"].dropna())
     assert [p.name.split("-")[0] for p in tmp_path.glob("v*.npz")] == [f"v{before}"]
     monkeypatch.undo()
-    warm, served = load_measure_data_cached(pg_db, tmp_path)
+    warm, served = load_measure_data_cached(pg_db, tmp_path, patient_view=True)
     assert served and "LATE" in set(warm.encounters["code"].dropna())
     _assert_same(warm, load_measure_data(pg_db, with_valuesets=False))
 
@@ -221,7 +221,7 @@ def test_a_commit_just_before_the_load_names_the_snapshot_by_the_newer_version(p
         return loader(db, **options)
 
     monkeypatch.setattr(frames_cache, "load_measure_data_versioned", commit_then_load)
-    cold, served = load_measure_data_cached(pg_db, tmp_path)
+    cold, served = load_measure_data_cached(pg_db, tmp_path, patient_view=True)
     with pg_db.session() as s:
         after = current_version(s)
     assert after > before and len(cold.patients) == 151
