@@ -266,9 +266,7 @@ def test_patient_level_frames_reach_a_workstation_disk_only_for_a_patient_level_
     else:  # a SQLite store lies on this disk already: its snapshot makes the next start fast
         assert any(name.endswith(".npz") for name in files(cache.frames_folder))
     practice = int(cache.results(PERIOD, MEASURES).rows["practice_id"].iloc[0])
-    from carenet_desktop.metrics.engine import select_measures
-
-    GapSource(ctx, cache).inputs(PERIOD, select_measures(list(MEASURES)), [practice])
+    GapSource(ctx, cache).inputs(PERIOD, [ctx.catalogue.get(m) for m in MEASURES], [practice])
     assert any(name.endswith(".npz") for name in files(cache.frames_folder))  # the worklist: the user's choice
 
 
