@@ -101,6 +101,30 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
         yield "resource", document
 
 
+#: a resource another file of the same import may need (a Medication, a Patient's birth date)
+_REFERENCED = re.compile(rb'"resourceType"\s*:\s*"(?:Medication|Patient)"')
+
+
+def remember_referenced(paths: Iterable[Path], context: MappingContext) -> None:
+    """Remember, before any file is mapped, the Medications and Patients of every Bundle (``.json``) file of
+    an import, so a ``medicationReference`` (or an onset given as an age) finds its target whatever the
+    order of the files. NDJSON files are not read twice: bulk exports put each type in a file of its own,
+    which ``collect_paths`` puts first. A file that cannot be read is left to the import to report."""
+    for path in paths:
+        if path.suffix.lower() == ".ndjson":
+            continue
+        try:
+            check_size(path, MAX_JSON_BYTES, "")
+            data = path.read_bytes()
+            if not _REFERENCED.search(data):
+                continue
+            for _location, resource in iter_resources(path, data):
+                if isinstance(resource, dict) and resource.get("resourceType") in ("Medication", "Patient"):
+                    context.remember(resource)
+        except (OSError, ValueError, MappingError, TooLarge):
+            continue
+
+
 def parse_file(path: str | Path, context: MappingContext | None = None) -> ParsedFile:
     """Read and map one whole file (pure: the store is not touched)."""
     return next(iter_parsed(path, chunk_size=None, context=context))
