@@ -134,6 +134,14 @@ def _date_only(**columns: Any) -> str | None:
     return ",".join(names) if names else None
 
 
+def _ends(raw: Any) -> tuple[Any, Any]:
+    """(start, end) of a timing choice as written, for ``_date_only``: a Period's own start and end (each
+    has its own precision), a dateTime twice."""
+    if isinstance(raw, dict):
+        return raw.get("start"), raw.get("end")
+    return raw, raw
+
+
 def _provider_ref(*refs: Any) -> str | None:
     for ref in refs:
         if isinstance(ref, dict):
