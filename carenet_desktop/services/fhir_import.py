@@ -168,7 +168,7 @@ def import_fhir(
 
     writer = _Writer(practice_id, result.import_id)
     references = MappingContext()  # Medications (and the like) of earlier files, for later files' references
-    remember_referenced(files, references)  # and of every Bundle file of the import, whatever its place
+    remember_referenced(files, references)  # and the Medications of every Bundle file, whatever its place
     file_reports: list[dict[str, Any]] = []
     combined = hashlib.sha256()
     start = 0.3 if strict else 0.0

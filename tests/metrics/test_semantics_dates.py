@@ -11,7 +11,14 @@ import pytest
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.libraries import status
 from carenet_desktop.metrics.period import Period
-from carenet_desktop.metrics.primitives import Iv, date_only_mask, during, on_or_before_end, point_in, starts_before
+from carenet_desktop.metrics.primitives import (
+    Iv,
+    date_only_mask,
+    during,
+    on_or_before_end,
+    point_in,
+    starts_before,
+)
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.fhir_import import import_fhir

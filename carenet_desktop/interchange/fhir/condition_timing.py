@@ -12,8 +12,9 @@ the *start* of the onset and the *end* of the abatement, whatever type the expor
 * ``string`` (and R4's absent ``boolean``) -> no date (``null as Interval<DateTime>`` in QICoreCommon).
 
 Dates computed from an age are dates (no time of day): the caller marks them ``date_only``. The birth
-date comes from the Patient of the same import (``MappingContext.birth_dates``); without it the age is
-kept in ``detail`` only and the date stays unknown.
+date comes from the Patient (``MappingContext.birth_dates``) of the same file or of a file the import read
+before (bulk ``Patient.ndjson`` is read first); without it the age is kept in ``detail`` only and the date
+stays unknown.
 """
 
 from __future__ import annotations
