@@ -132,6 +132,10 @@ class Iv:
     #: rows whose times are dates without a time of day (FHIR ``2025-01-01``): compared with an instant
     #: of the same day at full precision, CQL answers null (see ``_bounds``)
     date_only: np.ndarray | None = None
+    #: with ``split_ends``, ``date_only`` says it of the start only and this of the end (a condition with
+    #: an onset instant and an abatement date; a Period whose ends have different precisions)
+    end_date_only: np.ndarray | None = None
+    split_ends: bool = False
 
     def __len__(self) -> int:
         return len(self.start_lo)
@@ -192,11 +196,21 @@ class Iv:
         """Null out the intervals where ``keep`` is False."""
         keep = np.asarray(keep, dtype=bool)
         s_lo, s_hi, e_lo, e_hi = (np.where(keep, a, _NAT) for a in (self.start_lo, self.start_hi, self.end_lo, self.end_hi))
-        return Iv(s_lo, s_hi, e_lo, e_hi, self.date_only)
+        return Iv(s_lo, s_hi, e_lo, e_hi, self.date_only, self.end_date_only, self.split_ends)
 
     def take(self, idx: np.ndarray) -> Iv:
         d = None if self.date_only is None else self.date_only[idx]
-        return Iv(self.start_lo[idx], self.start_hi[idx], self.end_lo[idx], self.end_hi[idx], d)
+        e = None if self.end_date_only is None else self.end_date_only[idx]
+        return Iv(self.start_lo[idx], self.start_hi[idx], self.end_lo[idx], self.end_hi[idx], d, e, self.split_ends)
+
+    def with_end_date_only(self, end_date_only: object) -> Iv:
+        """The same intervals, ``date_only`` now saying it of the starts and ``end_date_only`` of the ends."""
+        return Iv(self.start_lo, self.start_hi, self.end_lo, self.end_hi, self.date_only,
+                  _mask_or_none(end_date_only, len(self)), True)
+
+    def ends_mask(self) -> np.ndarray | None:
+        """The rows whose end is a date (``date_only`` unless the ends are told apart)."""
+        return self.end_date_only if self.split_ends else self.date_only
 
     def start(self) -> np.ndarray:
         """The start where it is known (NaT if null/unknown; MIN_TS if unbounded)."""
@@ -251,27 +265,28 @@ _ONE_DAY = np.timedelta64(1, "D").astype("timedelta64[us]")
 _TINY = np.timedelta64(1, "us")
 
 
-def _bounds(iv: Iv, precision: Precision, widen: np.ndarray | None = None
+def _bounds(iv: Iv, precision: Precision, widen: np.ndarray | None = None, widen_end: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(start_lo, start_hi, end_lo, end_hi) for a comparison at ``precision``.
 
     A date-only value D compared at full precision with an instant of the same day is null in CQL
     (cql-execution compares field by field and stops at the missing hour). Widening D to the range
     (D - 1 us, D + 1 day] gives exactly that: decided against other days, unknown within its own day.
-    ``widen`` says which rows to widen (default: the date-only ones). At day precision the date is exact
-    and nothing changes.
+    ``widen`` says which rows to widen (default: the date-only ones), ``widen_end`` which rows' ends (default:
+    as ``widen``). At day precision the date is exact and nothing changes.
     """
     d = iv.date_only if widen is None else widen
-    if precision is not None or d is None:
+    e = d if widen_end is None else widen_end
+    if precision is not None or (d is None and e is None):
         return iv.start_lo, iv.start_hi, iv.end_lo, iv.end_hi
 
-    def lo(a: np.ndarray) -> np.ndarray:
-        return np.where(d & (a != _MIN), a - _TINY, a)
+    def lo(a: np.ndarray, m: np.ndarray | None) -> np.ndarray:
+        return a if m is None else np.where(m & (a != _MIN), a - _TINY, a)
 
-    def hi(a: np.ndarray) -> np.ndarray:
-        return np.where(d & (a != _MAX), a + _ONE_DAY, a)
+    def hi(a: np.ndarray, m: np.ndarray | None) -> np.ndarray:
+        return a if m is None else np.where(m & (a != _MAX), a + _ONE_DAY, a)
 
-    return lo(iv.start_lo), hi(iv.start_hi), lo(iv.end_lo), hi(iv.end_hi)
+    return lo(iv.start_lo, d), hi(iv.start_hi, d), lo(iv.end_lo, e), hi(iv.end_hi, e)
 
 
 def _both_bounds(iv: Iv, other: Other, precision: Precision) -> tuple[np.ndarray, ...]:
@@ -279,10 +294,17 @@ def _both_bounds(iv: Iv, other: Other, precision: Precision) -> tuple[np.ndarray
     CQL stops at the hour both lack and calls them the same up to there (2025-03-01 is the same as, and so
     on or before, 2025-03-01), so only a date-only side facing a timestamp is widened."""
     b = _other(other, len(iv))
-    a_do, b_do = iv.date_only, b.date_only
-    if a_do is not None and b_do is not None:
-        a_do, b_do = a_do & ~b_do, b_do & ~a_do
-    return (*_bounds(iv, precision, a_do), *_bounds(b, precision, b_do))
+    if not (iv.split_ends or b.split_ends):
+        a_do, b_do = iv.date_only, b.date_only
+        if a_do is not None and b_do is not None:
+            a_do, b_do = a_do & ~b_do, b_do & ~a_do
+        return (*_bounds(iv, precision, a_do), *_bounds(b, precision, b_do))
+    # ends told apart: a date faces a date where the other side is a date at both ends
+    n = len(iv)
+    none = np.zeros(n, dtype=bool)
+    a_s, a_e, b_s, b_e = (none if m is None else m for m in (iv.date_only, iv.ends_mask(), b.date_only, b.ends_mask()))
+    a_all, b_all = a_s & a_e, b_s & b_e
+    return (*_bounds(iv, precision, a_s & ~b_all, a_e & ~b_all), *_bounds(b, precision, b_s & ~a_all, b_e & ~a_all))
 
 
 def _prec(a: np.ndarray, precision: Precision) -> np.ndarray:

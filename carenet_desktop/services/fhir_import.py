@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
 from ..interchange.fhir.mapping import MappingContext
-from ..interchange.fhir.reader import iter_parsed
+from ..interchange.fhir.reader import iter_parsed, remember_referenced
 from ..models import (
     Appointment,
     Condition,
@@ -168,6 +168,7 @@ def import_fhir(
 
     writer = _Writer(practice_id, result.import_id)
     references = MappingContext()  # Medications (and the like) of earlier files, for later files' references
+    remember_referenced(files, references)  # and the Medications of every Bundle file, whatever its place
     file_reports: list[dict[str, Any]] = []
     combined = hashlib.sha256()
     start = 0.3 if strict else 0.0

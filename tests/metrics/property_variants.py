@@ -217,8 +217,40 @@ def build_template(path: Path, valueset_files: list[Path]) -> Path:
 _counter = iter(range(1, 1 << 62))
 
 
-def evaluate(template: Path, folder: Path, measure_id: str, bundle: Bundle, period: Period) -> dict[tuple[int, str], int]:
-    """Population counts per (group, population) of one measure for one bundle, through the importer."""
+_MEDICATION_USERS = ("MedicationRequest", "MedicationDispense", "MedicationAdministration")
+
+
+def medications_by_reference(bundle: Bundle, where: str) -> tuple[Bundle, list[tuple[str, Bundle]]]:
+    """Every ``medicationCodeableConcept`` turned into a Medication resource and a ``medicationReference`` to
+    it, the Medication ``contained`` in its request, put in the same ``bundle`` (after the requests), or in
+    another Bundle file read ``file-before`` or ``file-after`` the case's own (by name). Returns the bundle and
+    the further files, as (name suffix, bundle)."""
+    out = copy.deepcopy(bundle)
+    medications: list[dict[str, Any]] = []
+    for r in resources(out):
+        if r.get("resourceType") in _MEDICATION_USERS and isinstance(r.get("medicationCodeableConcept"), dict):
+            medication = {"resourceType": "Medication", "id": f"med-{len(medications)}",
+                          "code": r.pop("medicationCodeableConcept")}
+            if where == "contained":
+                r.setdefault("contained", []).append({**medication, "id": "m"})
+                r["medicationReference"] = {"reference": "#m"}
+            else:
+                r["medicationReference"] = {"reference": f"Medication/{medication['id']}"}
+                medications.append(medication)
+    if where == "bundle":
+        out["entry"].extend({"resource": m} for m in medications)
+        return out, []
+    if not medications:
+        return out, []
+    extra = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": m} for m in medications]}
+    return out, [("-a" if where == "file-before" else "~z", extra)]  # "-" sorts before ".json", "~" after
+
+
+def evaluate(template: Path, folder: Path, measure_id: str, bundle: Bundle, period: Period,
+             extra: list[tuple[str, Bundle]] | None = None) -> dict[tuple[int, str], int]:
+    """Population counts per (group, population) of one measure for one bundle (and ``extra`` further files,
+    named ``case-N<suffix>.json`` so that the suffix orders them around the case's own ``case-N.json``),
+    imported together through the importer."""
     from carenet_desktop.models.database import open_database
     from carenet_desktop.services.context import ServiceContext
     from carenet_desktop.services.fhir_import import import_fhir
@@ -229,15 +261,19 @@ def evaluate(template: Path, folder: Path, measure_id: str, bundle: Bundle, peri
     shutil.copy(template, store)
     source = folder / f"case-{n}.json"
     source.write_text(json.dumps(bundle), encoding="utf-8")
+    others = [folder / f"case-{n}{suffix}.json" for suffix, _ in extra or []]
+    for path, (_, other) in zip(others, extra or [], strict=True):
+        path.write_text(json.dumps(other), encoding="utf-8")
     db = open_database(store)
     try:
-        result = import_fhir(ServiceContext(db, username="property-test"), [source])
+        result = import_fhir(ServiceContext(db, username="property-test"), [source, *others])
         assert not result.problems, [str(p) for p in result.problems[:3]]
         data = load_measure_data(db)
     finally:
         db.dispose()
         store.unlink(missing_ok=True)
-        source.unlink(missing_ok=True)
+        for path in (source, *others):
+            path.unlink(missing_ok=True)
     frame = get_measure(measure_id).evaluate(data, period)
     return counts(frame)
 

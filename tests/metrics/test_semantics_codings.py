@@ -202,3 +202,46 @@ def test_discharge_and_location_types_match_on_any_coding(tmp_path: Path) -> Non
     data = _load(tmp_path, write(tmp_path / "b.json", bundle(patient("p1"), location, enc)))
     assert code_mask(data.encounters, "snomed", "428361000124107", column="discharge_key").tolist() == [True]
     assert code_mask(data.encounters, "snomed", "33022008", column="location_key").tolist() == [True]
+
+
+@pytest.mark.parametrize(("kind", "header", "row", "keys"), [
+    ("encounters", ["MRN", "Visit Date", "CPT", "SNOMED CT"], ["M001", "2025-03-01", "99213", "185349003"],
+     ["cpt|99213", "snomed|185349003"]),
+    ("diagnoses", ["MRN", "Onset Date", "ICD10", "SNOMED"], ["M001", "2025-03-01", "J02.0", "43878008"],
+     ["icd10cm|J02.0", "snomed|43878008"]),
+    ("observations", ["MRN", "Date", "LOINC", "SNOMED Code"], ["M001", "2025-03-01", "44261-6", "715252007"],
+     ["loinc|44261-6", "snomed|715252007"]),
+    ("medications", ["MRN", "Order Date", "RxNorm", "NDC"], ["M001", "2025-03-01", "308182", "00093-4150-73"],
+     ["rxnorm|308182", "ndc|00093415073"]),
+])
+def test_csv_with_two_code_columns_named_by_their_systems(tmp_path: Path, kind: str, header: list[str],
+                                                          row: list[str], keys: list[str]) -> None:
+    """An export with a 'CPT' and a 'SNOMED CT' column (no 'second code' header): both codings are kept."""
+    from carenet_desktop.metrics.valuesets import MULTI_SEP
+    from carenet_desktop.services import intake
+    from tests.intake.conftest import TODAY, build_store, write_csv
+
+    build_store(tmp_path / "store.db")
+    path = write_csv(tmp_path / f"{kind}.csv", header, [row])
+    db = open_database(tmp_path / "store.db")
+    try:
+        result = intake.import_file(ServiceContext(db, username="t"), path, kind, practice_code="PEDS1", today=TODAY)
+        assert result.rejected == 0
+        data = load_measure_data(db, with_valuesets=False)
+    finally:
+        db.dispose()
+    frame = {"encounters": data.encounters, "diagnoses": data.conditions, "observations": data.observations,
+             "medications": data.medication_requests}[kind]
+    assert frame["key"].tolist() == [MULTI_SEP.join(keys)]
+    for key in keys:
+        assert code_mask(frame, *key.split("|")).tolist() == [True]
+
+
+def test_one_code_column_named_by_a_second_system_is_the_code() -> None:
+    """A visits file whose only code column is 'SNOMED CT code' maps it as the visit's code, not a second one."""
+    from carenet_desktop.interchange.tabular.fields import guess_mapping
+
+    mapping = guess_mapping(["MRN", "Visit Date", "SNOMED CT Code"], "encounters")
+    assert mapping.get("code") == "SNOMED CT Code" and "code_2" not in mapping
+    both = guess_mapping(["MRN", "Visit Date", "CPT", "SNOMED CT Code", "ICD10"], "encounters")
+    assert (both["code"], both["code_2"], both["reason_code"]) == ("CPT", "SNOMED CT Code", "ICD10")

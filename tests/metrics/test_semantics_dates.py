@@ -11,7 +11,14 @@ import pytest
 from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.libraries import status
 from carenet_desktop.metrics.period import Period
-from carenet_desktop.metrics.primitives import Iv, date_only_mask, during, point_in, starts_before
+from carenet_desktop.metrics.primitives import (
+    Iv,
+    date_only_mask,
+    during,
+    on_or_before_end,
+    point_in,
+    starts_before,
+)
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.fhir_import import import_fhir
@@ -156,3 +163,51 @@ def test_two_date_only_values_compare_as_dates() -> None:
     assert during(as_date, Iv.points(stamp)).tolist() == [False]  # null
     assert starts_before(as_date, Iv.points(day + pd.Timedelta(days=1), date_only=[True])).tolist() == [True]
     assert starts_before(as_date, Iv.points(day, date_only=[True])).tolist() == [False]  # equal, not before
+
+
+# --- class 3: each end keeps its own precision -----------------------------------------------------------
+
+
+def _condition(onset: str, abatement: str) -> dict:
+    return {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "resolved"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "35489007"}]},
+            "onsetDateTime": onset, "abatementDateTime": abatement}
+
+
+def test_an_abatement_date_after_an_onset_instant_is_uncertain_on_its_day(tmp_path: Path) -> None:
+    """Onset 2025-03-01T08:00Z, abated 2025-06-01 (a date): against 10:00 that day, "ends on or before" is
+    null in CQL (the abatement has no hour); the onset instant stays exact."""
+    data = _load(tmp_path, _condition("2025-03-01T08:00:00Z", "2025-06-01"),
+                 encounter("e1", "p1", start="2025-06-01T10:00:00Z"), encounter("e2", "p1", start="2025-03-01T09:00:00Z"))
+    prevalence = status.prevalence_interval(data.conditions)
+    visits = data.encounters.sort_values("start")
+    march, june = (Iv.points(visits["start"].iloc[[i]]) for i in (0, 1))
+    assert on_or_before_end(prevalence, june).tolist() == [False]  # null: 2025-06-01 vs 10:00 that day
+    assert on_or_before_end(prevalence, june, precision="day").tolist() == [True]
+    assert starts_before(prevalence, march).tolist() == [True]  # 08:00 before 09:00, both instants
+
+
+def test_an_abatement_instant_after_an_onset_date_stays_exact(tmp_path: Path) -> None:
+    """Onset 2025-03-01 (a date), abated 2025-06-01T08:00Z: it certainly ended before 10:00 that day."""
+    data = _load(tmp_path, _condition("2025-03-01", "2025-06-01T08:00:00Z"),
+                 encounter("e1", "p1", start="2025-06-01T10:00:00Z"))
+    prevalence = status.prevalence_interval(data.conditions)
+    visit = Iv.points(data.encounters["start"])
+    assert on_or_before_end(prevalence, visit).tolist() == [True]
+    assert starts_before(prevalence, Iv.points(data.conditions["onset"] + pd.Timedelta(hours=10))).tolist() == [False]
+
+
+def test_a_period_with_a_date_start_and_an_instant_end(tmp_path: Path) -> None:
+    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"},
+           "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+           "effectivePeriod": {"start": "2025-03-01", "end": "2025-03-05T10:00:00Z"}}
+    data = _load(tmp_path, obs)
+    observations = data.observations
+    assert date_only_mask(observations, "effective_start").tolist() == [True]
+    assert date_only_mask(observations, "effective_end").tolist() == [False]
+    effective = status.effective_interval(observations)
+    later = Iv.points(pd.Series(pd.to_datetime(["2025-03-05 12:00"])))
+    same_day_as_start = Iv.points(pd.Series(pd.to_datetime(["2025-03-01 12:00"])))
+    assert on_or_before_end(effective, later).tolist() == [True]  # ended 10:00, before noon
+    assert starts_before(effective, same_day_as_start).tolist() == [False]  # null: a date vs noon that day

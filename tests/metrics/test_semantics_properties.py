@@ -8,6 +8,8 @@ differ from them, must keep invariants that need no second engine:
 * moving every date of a case (birth date included) by a whole number of days, and the measurement period
   with it, keeps every count where the move leaves each date in its month (calendar arithmetic moves along);
 * a condition that is neither active nor abated counts as no condition at all (a NULL prevalence period);
+* a medication given as a ``medicationReference`` to a Medication (contained, in the same Bundle, or in
+  another file of the import read before or after the case's) counts as its code given inline;
 * a date written without its time, a birth on Feb 29, any of the above: the populations stay nested.
 
 Every example goes through the real path: the FHIR importer, the store, the frames, the measure. The number
@@ -31,7 +33,7 @@ from tests.metrics import property_variants as pv
 from tests.oracle_support import ORACLE_DIR, measure_dirs, oracle_available, valueset_files
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not oracle_available(), reason=f"eCQM oracle not found at {ORACLE_DIR}")
@@ -65,8 +67,9 @@ def lane(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"template": template, "folder": folder, "baseline": {}}
 
 
-def run(lane: dict[str, Any], measure_id: str, bundle: dict[str, Any], period: Period = PERIOD) -> dict[tuple[int, str], int]:
-    return pv.evaluate(lane["template"], lane["folder"], measure_id, bundle, period)
+def run(lane: dict[str, Any], measure_id: str, bundle: dict[str, Any], period: Period = PERIOD,
+        extra: list[tuple[str, dict[str, Any]]] | None = None) -> dict[tuple[int, str], int]:
+    return pv.evaluate(lane["template"], lane["folder"], measure_id, bundle, period, extra)
 
 
 def baseline(lane: dict[str, Any], measure_id: str, path: Path) -> dict[tuple[int, str], int]:
@@ -160,3 +163,29 @@ def test_date_only_values_and_leap_day_births_keep_populations_nested(
     else:
         variant = pv.set_birth_date(bundle, dt.date(leap_year, 2, 29))
     assert not list(pv.nested(run(lane, measure_id, variant)))
+
+
+MEDICATION_CASES = tuple(c for c in cases() if any(
+    r.get("resourceType") in ("MedicationRequest", "MedicationDispense", "MedicationAdministration")
+    for r in pv.resources(bundle_of(c[1])))) if oracle_available() else ()
+
+
+#: a case whose antibiotic order puts it in the population (CMS146 0b0bcb31): always tried with the
+#: Medication in a file read after the request's, the order that lost it
+_IN_POPULATION_BY_ITS_ORDER = next((c for c in MEDICATION_CASES if c[1].name.startswith("0b0bcb31")), None)
+
+
+def _with_known_case(test: Any) -> Any:
+    if _IN_POPULATION_BY_ITS_ORDER is None:
+        return test
+    return example(case=_IN_POPULATION_BY_ITS_ORDER, where="file-after")(test)
+
+
+@SETTINGS
+@given(case=st.sampled_from(MEDICATION_CASES) if MEDICATION_CASES else st.nothing(),
+       where=st.sampled_from(["contained", "bundle", "file-before", "file-after"]))
+@_with_known_case
+def test_a_medication_by_reference_counts_as_its_code(lane: dict[str, Any], case: tuple[str, Path], where: str) -> None:
+    measure_id, path = case
+    variant, extra = pv.medications_by_reference(bundle_of(path), where)
+    assert run(lane, measure_id, variant, extra=extra) == baseline(lane, measure_id, path)

@@ -31,6 +31,8 @@ class MappingContext:
         self.medications: dict[str, dict[str, Any]] = {}
         self.organizations: dict[str, dict[str, Any]] = {}
         self.locations: dict[str, dict[str, Any]] = {}
+        #: Patient id -> birthDate as written (an onset or abatement given as an age needs it)
+        self.birth_dates: dict[str, str] = {}
 
     def remember(self, resource: dict[str, Any]) -> None:
         """Keep a resource that others may reference (call for every resource before mapping)."""
@@ -42,6 +44,8 @@ class MappingContext:
                 self.organizations[rid] = resource
             elif rtype == "Location":
                 self.locations[rid] = resource
+            elif rtype == "Patient" and isinstance(resource.get("birthDate"), str):
+                self.birth_dates[rid] = resource["birthDate"]
 
     def medication_concept(self, resource: dict[str, Any]) -> Any:
         """The medication's CodeableConcept: ``medicationCodeableConcept``, or the ``code`` of the
@@ -128,6 +132,14 @@ def _date_only(**columns: Any) -> str | None:
     names = [name for name, raw in columns.items()
              if (period_date_only(raw) if isinstance(raw, dict) else is_date_only(raw))]
     return ",".join(names) if names else None
+
+
+def _ends(raw: Any) -> tuple[Any, Any]:
+    """(start, end) of a timing choice as written, for ``_date_only``: a Period's own start and end (each
+    has its own precision), a dateTime twice."""
+    if isinstance(raw, dict):
+        return raw.get("start"), raw.get("end")
+    return raw, raw
 
 
 def _provider_ref(*refs: Any) -> str | None:

@@ -10,6 +10,7 @@ from .common import (
     _date_only,
     _detail,
     _effective,
+    _ends,
     _provider_ref,
     _source_id,
     _status,
@@ -82,7 +83,8 @@ def map_observation(r: dict[str, Any], ctx: MappingContext) -> Record:
                                    _status_reason_concept(r), "statusReason"),
     )
     effective = r.get("effectiveDateTime", r.get("effectiveInstant", r.get("effectivePeriod")))
-    values["date_only"] = _date_only(effective_start=effective, effective_end=effective, issued=r.get("issued"))
+    eff_start_raw, eff_end_raw = _ends(effective)
+    values["date_only"] = _date_only(effective_start=eff_start_raw, effective_end=eff_end_raw, issued=r.get("issued"))
     values["detail"] = _detail(r, handled, **extra)
     performer = [p for p in r.get("performer") or [] if isinstance(p, dict)]
     return Record("observation", _source_id(r), values, patient_ref=_subject(r),
@@ -169,8 +171,8 @@ def map_procedure(r: dict[str, Any], ctx: MappingContext) -> Record:
         "codings": encode_codings(
             code=more_codings((system, code), r.get("code"), "Procedure.code"),
             status_reason=more_codings((sr_system, sr_code), _status_reason_concept(r), "statusReason")),
-        "date_only": _date_only(performed_start=r.get("performedDateTime", r.get("performedPeriod")),
-                                performed_end=r.get("performedDateTime", r.get("performedPeriod")),
+        "date_only": _date_only(performed_start=_ends(r.get("performedDateTime", r.get("performedPeriod")))[0],
+                                performed_end=_ends(r.get("performedDateTime", r.get("performedPeriod")))[1],
                                 recorded=recorded_ext.get("valueDateTime") if recorded_ext else None),
     }
     handled = {"status", "code", "subject", "performedDateTime", "performedPeriod", "statusReason", "encounter"}
@@ -342,8 +344,8 @@ def map_medication_administration(r: dict[str, Any], ctx: MappingContext) -> Rec
         "quantity_unit": unit,
         "days_supply": None,
         "codings": encode_codings(code=more_codings((system, code), ctx.medication_concept(r), "medication")),
-        "date_only": _date_only(when_start=r.get("effectiveDateTime", r.get("effectivePeriod")),
-                                when_end=r.get("effectiveDateTime", r.get("effectivePeriod"))),
+        "date_only": _date_only(when_start=_ends(r.get("effectiveDateTime", r.get("effectivePeriod")))[0],
+                                when_end=_ends(r.get("effectiveDateTime", r.get("effectivePeriod")))[1]),
     }
     handled = {"status", "medicationCodeableConcept", "subject", "effectiveDateTime", "effectivePeriod"}
     values["detail"] = _detail(r, handled, **extra)

@@ -21,6 +21,7 @@ from .common import (
     _status,
     _subject,
 )
+from .condition_timing import abatement_value, onset_value
 from .events import (
     map_immunization,
     map_medication_administration,
@@ -326,12 +327,10 @@ def _location_type(r: dict[str, Any], ctx: MappingContext) -> tuple[str | None, 
 def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
     system, code, display, extra = _coded(r.get("code"), "code")
     category = first_code(first(r.get("category"), "Condition.category"), "category")[1]
-    onset = r.get("onsetDateTime")
-    if onset is None and isinstance(r.get("onsetPeriod"), dict):
-        onset = r["onsetPeriod"].get("start")
-    abatement = r.get("abatementDateTime")
-    if abatement is None and isinstance(r.get("abatementPeriod"), dict):
-        abatement = r["abatementPeriod"].get("end") or r["abatementPeriod"].get("start")
+    subject = _subject(r)
+    birth_date = ctx.birth_dates.get(subject)  # for an onset or abatement given as an age
+    onset = onset_value(r, birth_date)
+    abatement = abatement_value(r, birth_date)
     values: dict[str, Any] = {
         "code_system": system,
         "code": code,
@@ -351,7 +350,7 @@ def map_condition(r: dict[str, Any], ctx: MappingContext) -> Record:
     if len(r.get("category") or []) <= 1:
         handled.add("category")
     values["detail"] = _detail(r, handled, **extra)
-    return Record("condition", _source_id(r), values, patient_ref=_subject(r),
+    return Record("condition", _source_id(r), values, patient_ref=subject,
                   encounter_ref=reference_id(r.get("encounter"), "Encounter"),
                   provider_ref=_provider_ref(r.get("asserter"), r.get("recorder")))
 

@@ -101,6 +101,34 @@ def iter_resources(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
         yield "resource", document
 
 
+#: a Medication resource (not a MedicationRequest: the closing quote), found without parsing the file
+_MEDICATION = re.compile(rb'"resourceType"\s*:\s*"Medication"')
+
+
+def remember_referenced(paths: Iterable[Path], context: MappingContext) -> None:
+    """Remember, before any file is mapped, the Medications of every Bundle (``.json``) file of a
+    multi-file import, so a ``medicationReference`` finds its Medication whatever the order of the files.
+    Only files holding a Medication are parsed twice; NDJSON files are not read twice (bulk exports put
+    Medications in ``Medication.ndjson``, which ``collect_paths`` puts first). A file that cannot be read is
+    left to the import to report."""
+    paths = list(paths)
+    if len(paths) < 2:
+        return
+    for path in paths:
+        if path.suffix.lower() == ".ndjson":
+            continue
+        try:
+            check_size(path, MAX_JSON_BYTES, "")
+            data = path.read_bytes()
+            if not _MEDICATION.search(data):
+                continue
+            for _location, resource in iter_resources(path, data):
+                if isinstance(resource, dict) and resource.get("resourceType") == "Medication":
+                    context.remember(resource)
+        except (OSError, ValueError, MappingError):
+            continue
+
+
 def parse_file(path: str | Path, context: MappingContext | None = None) -> ParsedFile:
     """Read and map one whole file (pure: the store is not touched)."""
     return next(iter_parsed(path, chunk_size=None, context=context))

@@ -50,6 +50,16 @@ SECOND_CODE = FieldSpec("code_2", "Second code", type="code", max_len=64, synony
     "second code", "code 2", "code2", "alternate code", "alt code", "additional code", "secondary code",
     "other code", "local code",
 ))
+_SNOMED_HEADERS = ("snomed", "snomed ct", "snomed code", "snomed ct code", "snomedct", "sct", "sct code")
+
+
+def _second_code(*system_headers: str, label: str = "Second code") -> FieldSpec:
+    """``code_2`` for a kind: the generic headers, plus headers naming another code system the kind's codes
+    come in (a visit's ``CPT`` and ``SNOMED`` columns side by side). The first code's own headers come
+    first in the kind's fields, so the column they name stays the first code (see ``guess_mapping``)."""
+    return FieldSpec("code_2", label, type="code", max_len=64, synonyms=(*system_headers, *SECOND_CODE.synonyms))
+
+
 SECOND_SYSTEM = FieldSpec("code_system_2", "Second code system", type="system", max_len=64, synonyms=(
     "second code system", "code system 2", "code type 2", "coding system 2", "alternate code system",
     "alt code system", "secondary code system", "local code system",
@@ -108,7 +118,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _code("Visit code (CPT/HCPCS/SNOMED)", ("cpt", "cpt code", "cpt4", "procedure code", "proc code",
                                                 "visit code", "service code", "hcpcs", "cpt/hcpcs", "em code",
                                                 "e&m code", "billing code", "code", "encounter type code")),
-        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY, STATUS,
+        CODE_SYSTEM, _second_code(*_SNOMED_HEADERS, "hcpcs", "hcpcs code"), SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("class_code", "Encounter class", max_len=16, synonyms=(
             "class", "encounter class", "visit class", "patient class", "place of service", "pos")),
         FieldSpec("reason_code", "Diagnosis (ICD-10)", type="code", max_len=64, synonyms=(
@@ -142,7 +152,8 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _code("Diagnosis code (ICD-10/SNOMED)", ("icd10", "icd-10", "icd 10", "icd10 code", "icd-10 code",
                                                  "dx code", "diagnosis code", "dx", "icd code", "code",
                                                  "problem code", "snomed")),
-        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY,
+        CODE_SYSTEM, _second_code(*_SNOMED_HEADERS, "icd9", "icd 9", "icd9 code", "icd 9 code", "icd9cm"),
+        SECOND_SYSTEM, DISPLAY,
         FieldSpec("clinical_status", "Clinical status", max_len=16, synonyms=(
             "clinical status", "status", "problem status", "dx status")),
         FieldSpec("category", "Category", max_len=32, synonyms=("category", "type", "dx type", "problem type")),
@@ -154,7 +165,8 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
               required=True),
         _code("Observation code (LOINC)", ("loinc", "loinc code", "result code", "test code",
                                            "observation code", "screening code", "component code", "code")),
-        CODE_SYSTEM, SECOND_CODE, SECOND_SYSTEM, DISPLAY, STATUS,
+        CODE_SYSTEM, _second_code(*_SNOMED_HEADERS, "cpt", "cpt code", "cpt ii", "hcpcs", "hcpcs code"),
+        SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("value", "Result value", max_len=255, synonyms=(
             "value", "score", "total score", "result value", "numeric result", "observation value", "result")),
         FieldSpec("unit", "Unit", max_len=32, synonyms=("unit", "units", "result unit", "uom")),
@@ -172,8 +184,7 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _date("end_date", "Ends on", ("end date", "stop date", "discontinued date", "discontinue date")),
         _code("Medication code (RxNorm)", ("rxnorm", "rxcui", "rxnorm code", "medication code", "med code",
                                            "drug code", "ndc", "code")),
-        CODE_SYSTEM, FieldSpec("code_2", "Second code (e.g. NDC)", type="code", max_len=64,
-                               synonyms=("ndc", "ndc code", *SECOND_CODE.synonyms)),
+        CODE_SYSTEM, _second_code("ndc", "ndc code", "rxnorm", "rxnorm code", label="Second code (e.g. NDC)"),
         SECOND_SYSTEM, DISPLAY, STATUS,
         FieldSpec("quantity", "Quantity", type="number", synonyms=("quantity", "qty", "dispense quantity",
                                                                    "disp qty")),
@@ -278,4 +289,10 @@ def guess_mapping(headers: list[str], kind: str) -> dict[str, str]:
                     mapping[spec.name] = hit
                     taken.add(hit)
                     break
+    if "code_2" in mapping and "code" not in mapping and any(s.name == "code" for s in specs):
+        # one code column, named by a system only the second code lists (a visit's 'SNOMED CT code'): it is
+        # the code; a second code needs a first
+        mapping["code"] = mapping.pop("code_2")
+        if "code_system_2" in mapping and "code_system" not in mapping:
+            mapping["code_system"] = mapping.pop("code_system_2")
     return mapping

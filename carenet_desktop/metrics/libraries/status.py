@@ -147,19 +147,30 @@ def prevalence_interval(cond: pd.DataFrame) -> Iv:
     iv = Iv.closed(cond["onset"], cond["abatement"], end_unbounded=active, start_unbounded=True,
                    date_only=date_only_mask(cond, "onset"))
     no_abatement = cond["abatement"].isna().to_numpy(dtype=bool) if len(cond) else np.zeros(0, dtype=bool)
-    return iv.where(active | ~no_abatement)
+    return _ends_apart(iv.where(active | ~no_abatement), cond, "abatement")
+
+
+def _ends_apart(iv: Iv, frame: pd.DataFrame, end_column: str) -> Iv:
+    """``iv`` with its end's precision read from ``end_column``'s own ``date_only`` flag (an onset instant
+    with an abatement date: only the end is a date), when the frame says which values were dates."""
+    if "date_only" not in frame.columns:
+        return iv
+    end = date_only_mask(frame, end_column)
+    return iv.with_end_date_only(end if end is not None else np.zeros(len(frame), dtype=bool))
 
 
 def encounter_interval(enc: pd.DataFrame) -> Iv:
-    return Iv.period(enc["start"], enc["end"], date_only_mask(enc, "start"))
+    return _ends_apart(Iv.period(enc["start"], enc["end"], date_only_mask(enc, "start")), enc, "end")
 
 
 def effective_interval(obs: pd.DataFrame) -> Iv:
-    return Iv.choice(obs["effective_start"], obs["effective_end"], date_only_mask(obs, "effective_start"))
+    iv = Iv.choice(obs["effective_start"], obs["effective_end"], date_only_mask(obs, "effective_start"))
+    return _ends_apart(iv, obs, "effective_end")
 
 
 def performed_interval(proc: pd.DataFrame) -> Iv:
-    return Iv.choice(proc["performed_start"], proc["performed_end"], date_only_mask(proc, "performed_start"))
+    iv = Iv.choice(proc["performed_start"], proc["performed_end"], date_only_mask(proc, "performed_start"))
+    return _ends_apart(iv, proc, "performed_end")
 
 
 def has_value(obs: pd.DataFrame) -> np.ndarray:
