@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy import select
 
-from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, summarize
+from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, every_rate, summarize
 from ..metrics.catalogue import all_measures, describe_version, get_measure, resolve
 from ..metrics.custom import Targets, load_targets
 from ..metrics.period import Period
@@ -106,8 +106,10 @@ class ScorecardService:
             submitted = apply_self_reported(computed, submitted_aggregates(self.ctx, period, results.measure_ids),
                                             source="submitted")
             by_practice = apply_self_reported(submitted, self._aggregate_entries(period, results.measure_ids))
-            table = scorecard_rows(by_practice, self._infos)
             practices = self._practices()
+            # a practice without a child in a rate keeps the rate (too few to say): never silently dropped
+            by_practice = every_rate(by_practice, practices["practice_id"].tolist())
+            table = scorecard_rows(by_practice, self._infos)
             table = table.merge(practices, on="practice_id", how="left")
             table["measure_title"] = table["measure"].map(lambda m: self._infos[m].title if m in self._infos else m)
             table["group_title"] = [
