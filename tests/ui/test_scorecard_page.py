@@ -167,6 +167,39 @@ def test_measure_names_and_the_users_column_width_are_kept(page, qtbot) -> None:
     assert other.table.columnWidth(0) == 420
 
 
+def _lines_needed(table, column: int, text: str) -> int:  # type: ignore[no-untyped-def]
+    """The height ``text`` takes wrapped in ``column`` (the cell's padding taken off its width)."""
+    from PySide6.QtCore import QRect
+
+    width = table.columnWidth(column) - 26
+    return table.fontMetrics().boundingRect(QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap),
+                                            text).height()
+
+
+def test_every_measure_name_is_shown_whole_with_its_version(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the full name is visible: each row is as tall as its wrapped name (no "…"), after a sort,
+    a practice switch and a narrower column too; the name ends with the version that computed the rate."""
+    table = page.table
+    assert table.textElideMode() == Qt.TextElideMode.ElideNone
+
+    def check() -> None:
+        texts = [page.proxy.index(r, 0).data() for r in range(page.proxy.rowCount())]
+        for r, text in enumerate(texts):
+            assert table.rowHeight(r) >= _lines_needed(table, 0, text), text
+        assert max(_lines_needed(table, 0, t) for t in texts) > 2 * table.fontMetrics().lineSpacing()
+
+    table.horizontalHeader().resizeSection(0, 180)  # narrow: names need three lines or more
+    qtbot.waitUntil(check, timeout=5000)  # the rows are fitted once the events of the change are handled
+    table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(check, timeout=5000)
+    page.practice_combo.setCurrentIndex(page.practice_combo.count() - 1)
+    qtbot.waitUntil(check, timeout=5000)
+    for r in range(page.proxy.rowCount()):
+        row = page.proxy.index(r, 0).data(ROW_ROLE)
+        if row.get("source") == "computed":
+            assert page.proxy.index(r, 0).data().endswith(f" · v{row['measure_version']}")
+
+
 def test_the_year_to_dates_trend_ends_this_month_not_in_months_to_come() -> None:
     from carenet_desktop.services.measure_detail import trend_periods
 
