@@ -504,8 +504,10 @@ class ScorecardsPage(Page):
             return
         metrics = self.table.fontMetrics()
         columns = [c for c in range(1, len(COLUMNS)) if c != TREND_COLUMN]
-        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
-                  for c in columns}
+        def width(row: dict[str, Any], column: int) -> int:  # a cell's widest line (the rate sits over its interval)
+            return max(metrics.horizontalAdvance(line) for line in str(COLUMNS[column].display(row)).split("\n"))
+
+        widest = {id(max(every, key=lambda r, c=c: width(r, c))) for c in columns}  # type: ignore[misc]
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
         bold = self.table.horizontalHeader().fontMetrics()
         for column in columns:  # the cells' widths, and the header's title (its sort arrow may overlap)
