@@ -128,6 +128,22 @@ def test_colours_follow_the_judgement_in_the_measure_direction(qtbot, qtmodeltes
     assert Status.TOO_FEW.value in model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
 
+def test_a_total_suppressed_in_a_submission_is_shown_as_suppressed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: a rate whose total the practice's package suppressed (1–10) is listed, "fewer than 11",
+    too few to say — not 0 of 0, not dropped."""
+    from carenet_desktop.ui.itemmodels.scorecard import COLUMNS
+
+    row = {"measure": "CMS117", "group_index": 0, "group_title": "", "measure_title": "Childhood Immunization",
+           "numerator": 0, "rate_base": 0, "rate": None, "ci_low": None, "ci_high": None, "network_rate": 0.4,
+           "direction": "increase", "source": "submitted", "suppressed": True, "status": Status.TOO_FEW.value}
+    model = ScorecardTableModel()
+    model.set_rows([row, {**row, "suppressed": False, "numerator": 30, "rate_base": 40, "rate": 0.75}])
+    counts = [c.key for c in COLUMNS].index("counts")
+    assert model.index(0, counts).data() == "fewer than 11" and model.index(0, 1).data() == "–"
+    assert model.index(0, 2).data() == Status.TOO_FEW.value
+    assert model.index(1, counts).data() == "30 / 40"
+
+
 def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> None:  # type: ignore[no-untyped-def]
     """Sized once for the widest figure of any practice: no practice's numbers are cut off, and a switch
     does not re-measure every cell."""

@@ -69,6 +69,17 @@ def rate_text(row: dict[str, Any]) -> str:
     return _pct(row.get("rate")) + interval + (" †" if row.get("source") == "self-reported" else "")
 
 
+#: what a total suppressed in a practice's submission shows instead of its counts (never dropped)
+SUPPRESSED = "fewer than 11"
+
+
+def counts_text(row: dict[str, Any]) -> str:
+    """"71 / 189"; "fewer than 11" for a total the practice's submission package suppressed (1–10)."""
+    if row.get("suppressed"):
+        return SUPPRESSED
+    return f"{int(row['numerator']):,} / {int(row['rate_base']):,}"
+
+
 def _bare(value: Any) -> str:
     return "–" if value is None else f"{value * 100:.1f}"
 
@@ -91,8 +102,8 @@ COLUMNS: tuple[Column, ...] = (
            "interval", rate_text, lambda r: _num(r.get("rate"))),
     Column("status", "Status", LEGEND, lambda r: status(r).value, lambda r: ORDER.index(status(r)),
            align_right=False),
-    Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
-           lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"])),
+    Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions); “fewer than 11” where "
+           "the practice's submission suppressed a count of 1–10", counts_text, lambda r: int(r["rate_base"])),
     Column("network", "Network", "The pooled rate of every practice in the network",
            lambda r: _pct(r.get("network_rate")), lambda r: _num(r.get("network_rate"))),
     Column("benchmark", "Benchmark", "Achievable Benchmark of Care (the best practices' pooled rate)",
