@@ -6,7 +6,9 @@
 Without --db, a small demo network (6 practices, 6,000 patients, data to the end of last month) is built in a
 temporary folder. Each page is rendered offscreen by ``carenet gui --screenshot`` in its own process; the
 measure detail views (a scorecard row drilled into: trend, practices, equity, patients) by this script's
-``--measure-views`` mode, also in its own process.
+``--measure-views`` mode, also in its own process; then scripts/screenshots_judgement.py retakes the scorecard,
+the network heat map, the equity tab and the CMS136 trend at 1280×800 and, with QT_SCALE_FACTOR=1.5, at
+1920×1080 (``*-150.png``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def main() -> int:
                                 env=env, capture_output=True, text=True, timeout=600)
         failed += result.returncode != 0
         print(result.stdout.strip() or f"measure views FAILED: {result.stderr.strip().splitlines()[-1:]}")
+        for scale, suffix in (("1", ""), ("1.5", "-150")):  # issue 23's pictures, at 1280×800 and 1920×1080 @150%
+            result = subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots_judgement.py"), str(db),
+                                     str(args.out), suffix], env=dict(env, QT_SCALE_FACTOR=scale),
+                                    capture_output=True, text=True, timeout=900)
+            failed += result.returncode != 0
+            print(result.stdout.strip() or f"judgement pictures FAILED: {result.stderr.strip().splitlines()[-1:]}")
         work = Path(tmp) / "wizard.db"  # the wizard's pictures import into a copy, never into --db
         work.write_bytes(Path(db).read_bytes())
         result = subprocess.run([sys.executable, __file__, "--import-wizard", "--db", str(work), "--out", str(args.out)],

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The pictures of the scorecard's judgement (issue 23): scorecard, network heat map, equity tab and the CMS136
-trend, at 1280×800, and at 1920×1080 with 150% scaling (1280×720 logical pixels).
+trend, at 1280×800, and at 1920×1080 with 150% scaling (1280×720 logical pixels). ``scripts/screenshots.py``
+runs it both ways after the other pictures; by hand:
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots_judgement.py DEMO.db docs/screenshots
     QT_QPA_PLATFORM=offscreen QT_SCALE_FACTOR=1.5 .venv/bin/python scripts/screenshots_judgement.py \\
@@ -61,7 +62,7 @@ def main(db: str, out: str, suffix: str = "") -> int:
     window.show_page(network.page_id)
     if network.heat is None:
         wait(network.heatmap_loaded)
-    save("network-heatmap")
+    save("network")
     window.show_page(page.page_id)
     page.select_period(Period.year(2025))
     wait(page.loaded)

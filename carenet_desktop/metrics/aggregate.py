@@ -146,3 +146,31 @@ def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: st
         combined["rate"] = np.where(base > 0, combined["numerator"] / base.where(base > 0, 1), np.nan)
     combined["ci_low"], combined["ci_high"] = wilson_interval(combined["numerator"], base)
     return combined.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def every_rate(by_practice: pd.DataFrame, practice_ids: Sequence[int]) -> pd.DataFrame:
+    """``by_practice`` (counts per measure, group and practice) with a row for every practice of
+    ``practice_ids`` in every rate the table has: a practice without a single child (or episode) in a rate
+    gets zero counts and no rate, so a scorecard shows that rate as too few to say instead of leaving it
+    out (its headline then counts every rate the network reports)."""
+    keys = ["measure", "group_index", "practice_id"]
+    if by_practice.empty or not len(practice_ids):
+        return by_practice
+    rates = by_practice[["measure", "group_index"]].drop_duplicates()
+    practices = pd.DataFrame({"practice_id": pd.Series(list(practice_ids), dtype=by_practice["practice_id"].dtype)})
+    grid = rates.merge(practices, how="cross")
+    missing = grid.merge(by_practice[keys], on=keys, how="left", indicator=True)
+    missing = missing.loc[missing["_merge"] == "left_only", keys]
+    if missing.empty:
+        return by_practice
+    for column in by_practice.columns:
+        if column in keys:
+            continue
+        if column in (*COUNT_COLUMNS.values(), "rate_base"):
+            missing[column] = 0
+        elif column == "source":
+            missing[column] = "computed"
+        else:
+            missing[column] = np.nan
+    filled = pd.concat([by_practice, missing[list(by_practice.columns)]], ignore_index=True)
+    return filled.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -103,7 +103,7 @@ def _measure_table(report: ScorecardReport) -> Table:
             Paragraph(_name(row) + source, STYLES["cell"]),
             pct(row.get("rate")),
             f"{pct(row.get('ci_low'))} – {pct(row.get('ci_high'))}" if row.get("rate") is not None else "–",
-            f"{count(row.get('numerator'))} / {count(row.get('rate_base'))}",
+            "fewer than 11" if row.get("suppressed") else f"{count(row.get('numerator'))} / {count(row.get('rate_base'))}",
             pct(row.get("network_rate")),
             pct(row.get("benchmark")),
             pct(row.get("target")),

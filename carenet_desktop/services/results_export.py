@@ -51,6 +51,11 @@ def results_table(ctx: ServiceContext, period: Period, practice_codes: Sequence[
     frame["group"] = frame["group_title"].fillna("")
     frame["direction"] = frame["direction"].map({"decrease": "lower", "increase": "higher"}).fillna("higher")
     frame["source"] = frame["source"].fillna("computed") if "source" in frame else "computed"
+    if "suppressed" in frame:  # a total the practice's package suppressed: blank counts, said so
+        small = frame["suppressed"].fillna(False).astype(bool)
+        for column in ("initial_population", "denominator", "exclusions", "exceptions", "numerator", "rate_base"):
+            frame[column] = frame[column].astype("Int64").mask(small)
+        frame.loc[small, "source"] = "submitted (suppressed: fewer than 11)"
     frame = frame.sort_values(["practice_code", "measure", "group_index"], kind="stable")
     out = frame[list(RESULT_COLUMNS)].rename(columns=RESULT_COLUMNS).reset_index(drop=True)
     failures = service.results(period, ids).failures

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy import select
 
-from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, summarize
+from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, every_rate, summarize
 from ..metrics.catalogue import Catalogue, describe_version, resolve
 from ..metrics.custom import Targets
 from ..metrics.period import Period
@@ -102,13 +102,21 @@ class ScorecardService:
         key = (period, results.measure_ids, results.version, self.cache.stamp(results.measure_ids))
         if key not in self._tables:
             computed = results.summary(["practice_id"])
-            # a practice's submission package replaces what the office computed for it; its own
-            # aggregate entries come last (a manual figure is the most deliberate one)
-            submitted = apply_self_reported(computed, submitted_aggregates(self.ctx, period, results.measure_ids),
+            # a practice's submission package replaces what the office computed for it; its own aggregate
+            # entries come last (a manual figure is the most deliberate one). A total the package suppressed
+            # (1-10) stays as a row marked suppressed, never dropped nor taken for 0 of 0
+            small = submitted_aggregates(self.ctx, period, results.measure_ids, suppressed=True)
+            reported = submitted_aggregates(self.ctx, period, results.measure_ids)
+            submitted = apply_self_reported(computed, pd.concat([reported, small], ignore_index=True),
                                             source="submitted")
             by_practice = apply_self_reported(submitted, self._aggregate_entries(period, results.measure_ids))
-            table = scorecard_rows(by_practice, self._infos)
             practices = self._practices()
+            # a practice without a child in a rate keeps the rate (too few to say): never silently dropped
+            by_practice = every_rate(by_practice, practices["practice_id"].tolist())
+            table = scorecard_rows(by_practice, self._infos)
+            keys = ["measure", "group_index", "practice_id"]
+            marked = table[keys].merge(small[keys].drop_duplicates(), how="left", indicator=True)["_merge"]
+            table["suppressed"] = (marked == "both").to_numpy() & (table["source"] == "submitted").to_numpy()
             table = table.merge(practices, on="practice_id", how="left")
             table["measure_title"] = table["measure"].map(lambda m: self._infos[m].title if m in self._infos else m)
             table["group_title"] = [

@@ -69,8 +69,9 @@ def _chart_style(widget: pg.PlotWidget, y_label: str, x_label: str) -> None:
         axis.enableAutoSIPrefix(False)  # rates are fractions printed as percentages, not "x0.001"
     item.setLabel("left", y_label, color="#334e68")
     item.setLabel("bottom", x_label, color="#334e68")
+    # one row (at most six entries): a legend of two rows covered the top of the data at 150% scaling
     legend = item.addLegend(offset=(10, 6), labelTextColor="#334e68", brush=pg.mkBrush(255, 255, 255, 230),
-                            pen=pg.mkPen("#d9e2ec"), colCount=4)
+                            pen=pg.mkPen("#d9e2ec"), colCount=6)
     legend.setZValue(20)
     widget.setMouseEnabled(x=False, y=False)
 

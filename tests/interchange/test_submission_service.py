@@ -126,10 +126,20 @@ def test_round_trip_reproduces_the_practice_totals(practice_ctx, office_ctx, exp
     mine = at_practice.practice_scorecard(CODE, PERIOD, measures).set_index(["measure", "group_index"])
     theirs = at_office.practice_scorecard(CODE, PERIOD, measures).set_index(["measure", "group_index"])
     assert (theirs["source"] == "submitted").all() and len(theirs) > 3
-    common = theirs.index
+    common = theirs.index[~theirs["suppressed"].to_numpy(dtype=bool)]
     for col in ("denominator", "numerator", "rate_base"):
-        assert (mine.loc[common, col].astype(int) == theirs[col].astype(int)).all(), col
-    assert (mine.loc[common, "rate"] - theirs["rate"]).abs().max() < 1e-12
+        assert (mine.loc[common, col].astype(int) == theirs.loc[common, col].astype(int)).all(), col
+    assert (mine.loc[common, "rate"] - theirs.loc[common, "rate"]).abs().max() < 1e-12
+
+    # issue 23: a total the package suppressed is shown as suppressed (too few to say), never dropped
+    from carenet_desktop.metrics.judgement import Status
+
+    every = at_office.practice_scorecard(CODE, PERIOD).set_index(["measure", "group_index"])
+    hidden = {(str(m), int(g)) for m, g in zip(suppressed["measure"], suppressed["group_index"], strict=True)}
+    flagged = every[every["suppressed"].to_numpy(dtype=bool)]
+    assert hidden and {(str(m), int(g)) for m, g in flagged.index} == hidden
+    assert (flagged["status"] == Status.TOO_FEW.value).all() and flagged["rate"].isna().all()
+    assert (flagged["source"] == "submitted").all()
 
 
 def _office_refuses(office_ctx, path, match: str) -> None:  # type: ignore[no-untyped-def]

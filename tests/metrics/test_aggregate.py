@@ -132,3 +132,24 @@ def test_self_reported_counts_replace_computed_ones():
     assert (out.loc[20, "denominator"], out.loc[20, "numerator"], out.loc[20, "rate"]) == (100, 75, 0.75)
     assert out.loc[30, "source"] == "self-reported" and out.loc[30, "rate_base"] == 5  # paper-only practice
     assert out.loc[20, "ci_low"] < 0.75 < out.loc[20, "ci_high"]
+
+
+def test_every_rate_gives_each_practice_every_rate_with_zero_counts() -> None:
+    from carenet_desktop.metrics.aggregate import every_rate
+
+    by_practice = pd.DataFrame({
+        "measure": ["A", "A", "B"], "group_index": [0, 0, 1], "practice_id": [1, 2, 1],
+        "initial_population": [5, 7, 3], "denominator": [5, 7, 3], "exclusions": [0, 1, 0], "exceptions": [0, 0, 0],
+        "numerator": [2, 3, 1], "rate_base": [5, 6, 3], "rate": [0.4, 0.5, 1 / 3], "ci_low": [0.1, 0.2, 0.05],
+        "ci_high": [0.8, 0.8, 0.8], "source": ["computed", "self-reported", "computed"]})
+    out = every_rate(by_practice, [1, 2, 3])
+    assert len(out) == 6  # 2 rates x 3 practices
+    added = out.merge(by_practice[["measure", "group_index", "practice_id"]], how="left", indicator=True)
+    added = out[(added["_merge"] == "left_only").to_numpy()]
+    assert sorted(zip(added["measure"], added["practice_id"], strict=True)) == [("A", 3), ("B", 2), ("B", 3)]
+    assert (added[["initial_population", "denominator", "numerator", "rate_base"]] == 0).all().all()
+    assert added["rate"].isna().all() and set(added["source"]) == {"computed"}
+    assert out["numerator"].dtype == by_practice["numerator"].dtype
+    kept = out.merge(by_practice, how="inner")
+    assert len(kept) == 3  # the rows that were there are unchanged
+    assert every_rate(by_practice.iloc[0:0], [1]).empty

@@ -145,3 +145,28 @@ def test_the_drill_down_names_the_version_that_computed_the_rate(service, demo_c
     practice = list_practices(demo_ctx)[0].code
     found = measure_patients(service, period, "CMS117", 0, practice)
     assert found.version.startswith(f"CMS117 {version} ("), found.version
+
+
+def test_a_rate_without_children_at_a_practice_is_kept_as_too_few_to_say(service, demo_ctx):
+    """Issue 23: a rate is never dropped from a practice's scorecard. A practice with no child in it (here a
+    new practice with no patients at all) lists every rate the network reports, 0 of 0, too few to say;
+    the network's figures are unchanged by it."""
+    from carenet_desktop.metrics.judgement import Status
+    from carenet_desktop.models import Practice
+
+    before = service.network_table(PERIOD, MEASURES)
+    with demo_ctx.db.session() as s:
+        s.add(Practice(code="P900", name="New Practice"))
+    fresh = ScorecardService(demo_ctx, ResultsCache(demo_ctx))
+    table = fresh.network_table(PERIOD, MEASURES)
+    rates = {(m, int(g)) for m, g in zip(before["measure"], before["group_index"], strict=True)}
+    for _code, part in table.groupby("practice_code"):
+        assert {(m, int(g)) for m, g in zip(part["measure"], part["group_index"], strict=True)} == rates
+    new = fresh.practice_scorecard("P900", PERIOD, MEASURES)
+    assert len(new) == len(rates)
+    assert (new["numerator"] == 0).all() and (new["rate_base"] == 0).all() and new["rate"].isna().all()
+    assert set(new["status"]) == {Status.TOO_FEW.value}
+    old = before.set_index(["practice_code", "measure", "group_index"])
+    kept = table[table["practice_code"] != "P900"].set_index(["practice_code", "measure", "group_index"])
+    for column in ("numerator", "rate_base", "network_rate", "benchmark", "status"):
+        assert kept.loc[old.index, column].equals(old[column]), column

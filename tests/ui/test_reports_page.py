@@ -56,8 +56,9 @@ def page(demo_file, tmp_path, qtbot):  # type: ignore[no-untyped-def]
     session.close()
 
 
-def choose(page: ReportsPage, kind: str, practice: str | None = "first") -> None:
+def choose(page: ReportsPage, kind: str, practice: str | None = "first", period: str = "2025") -> None:
     page.kind_combo.setCurrentIndex(page.kind_combo.findData(kind))
+    page.period_combo.setCurrentIndex(page.period_combo.findData(period))
     if practice == "first":
         page.practice_combo.setCurrentIndex(1)
     elif practice is None:
@@ -79,6 +80,18 @@ def test_a_practice_scorecard_is_saved_as_a_pdf_named_after_practice_and_period(
     assert path.read_bytes().startswith(b"%PDF") and b"/Type /Page" in path.read_bytes()
     assert page.made.count() == 1 and page.made.item(0).toolTip() == str(path)
     assert "Saved" in page.message.text()
+
+
+def test_the_period_starts_on_the_windows_one_default_and_offers_its_periods(page):
+    """Issue 23: one default on every page, the current measurement period to date, labelled; the same
+    years, quarters, months and rolling 12 months as the scorecard."""
+    from carenet_desktop.ui import periods
+
+    assert page.period_combo.currentText() == "2026 (year to date)" and page.period_combo.currentData() == "2026"
+    offered = [(page.period_combo.itemText(i), page.period_combo.itemData(i)) for i in range(page.period_combo.count())]
+    assert offered == periods.choices(TODAY)
+    assert {"2025", "2026-Q2", "2026-06"} <= {key for _label, key in offered}
+    assert any(label.startswith("12 months to") for label, _key in offered)
 
 
 def test_a_report_about_one_practice_needs_a_practice(page):

@@ -128,6 +128,22 @@ def test_colours_follow_the_judgement_in_the_measure_direction(qtbot, qtmodeltes
     assert Status.TOO_FEW.value in model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
 
+def test_a_total_suppressed_in_a_submission_is_shown_as_suppressed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: a rate whose total the practice's package suppressed (1–10) is listed, "fewer than 11",
+    too few to say — not 0 of 0, not dropped."""
+    from carenet_desktop.ui.itemmodels.scorecard import COLUMNS
+
+    row = {"measure": "CMS117", "group_index": 0, "group_title": "", "measure_title": "Childhood Immunization",
+           "numerator": 0, "rate_base": 0, "rate": None, "ci_low": None, "ci_high": None, "network_rate": 0.4,
+           "direction": "increase", "source": "submitted", "suppressed": True, "status": Status.TOO_FEW.value}
+    model = ScorecardTableModel()
+    model.set_rows([row, {**row, "suppressed": False, "numerator": 30, "rate_base": 40, "rate": 0.75}])
+    counts = [c.key for c in COLUMNS].index("counts")
+    assert model.index(0, counts).data() == "fewer than 11" and model.index(0, 1).data() == "–"
+    assert model.index(0, 2).data() == Status.TOO_FEW.value
+    assert model.index(1, counts).data() == "30 / 40"
+
+
 def test_columns_fit_every_practices_figures_and_stay_put_on_a_switch(page) -> None:  # type: ignore[no-untyped-def]
     """Sized once for the widest figure of any practice: no practice's numbers are cut off, and a switch
     does not re-measure every cell."""
@@ -165,6 +181,39 @@ def test_measure_names_and_the_users_column_width_are_kept(page, qtbot) -> None:
     with qtbot.waitSignal(other.loaded, timeout=WAIT):
         other.activate()
     assert other.table.columnWidth(0) == 420
+
+
+def _lines_needed(table, column: int, text: str) -> int:  # type: ignore[no-untyped-def]
+    """The height ``text`` takes wrapped in ``column`` (the cell's padding taken off its width)."""
+    from PySide6.QtCore import QRect
+
+    width = table.columnWidth(column) - 26
+    return table.fontMetrics().boundingRect(QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap),
+                                            text).height()
+
+
+def test_every_measure_name_is_shown_whole_with_its_version(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the full name is visible: each row is as tall as its wrapped name (no "…"), after a sort,
+    a practice switch and a narrower column too; the name ends with the version that computed the rate."""
+    table = page.table
+    assert table.textElideMode() == Qt.TextElideMode.ElideNone
+
+    def check() -> None:
+        texts = [page.proxy.index(r, 0).data() for r in range(page.proxy.rowCount())]
+        for r, text in enumerate(texts):
+            assert table.rowHeight(r) >= _lines_needed(table, 0, text), text
+        assert max(_lines_needed(table, 0, t) for t in texts) > 2 * table.fontMetrics().lineSpacing()
+
+    table.horizontalHeader().resizeSection(0, 180)  # narrow: names need three lines or more
+    qtbot.waitUntil(check, timeout=5000)  # the rows are fitted once the events of the change are handled
+    table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(check, timeout=5000)
+    page.practice_combo.setCurrentIndex(page.practice_combo.count() - 1)
+    qtbot.waitUntil(check, timeout=5000)
+    for r in range(page.proxy.rowCount()):
+        row = page.proxy.index(r, 0).data(ROW_ROLE)
+        if row.get("source") == "computed":
+            assert page.proxy.index(r, 0).data().endswith(f" · v{row['measure_version']}")
 
 
 def test_the_year_to_dates_trend_ends_this_month_not_in_months_to_come() -> None:

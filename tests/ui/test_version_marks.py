@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+from PySide6.QtCore import QPointF
 
 from carenet_desktop.services.measure_detail import TrendSeries
 from carenet_desktop.ui.charts import TrendChart
@@ -39,3 +40,24 @@ def test_the_measure_tooltip_names_the_version(qtbot) -> None:  # type: ignore[n
     model.set_rows([row], lambda _m: "<p>Childhood Immunization Status</p>")
     tip = model.data(model.index(0, 0), 3)  # ToolTipRole
     assert "Computed with</b> CMS117 0.3.000 (2026 onward; QI-Core 6.0.0)" in tip
+
+
+def test_the_legend_leaves_the_data_visible(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23's pictures at 150%: the legend sat over the top of the 3σ limits and the intervals. Every
+    point, interval end and limit lies below the legend at the trend tab's size."""
+    chart = TrendChart()
+    qtbot.addWidget(chart)
+    chart.resize(960, 330)  # the trend tab at 1280×720 logical pixels (1920×1080 at 150%)
+    chart.show()
+    series = _series(["0.1.000"] * 12)
+    series.upper3[:], series.ci_high[:] = 0.58, 0.56  # as CMS136 at P001 in 2025: tall intervals near 0
+    series.rate[:], series.ci_low[:], series.lower3[:], series.lower2[:] = 0.0, 0.0, 0.0, 0.0
+    chart.set_series(series)
+    qtbot.waitExposed(chart)
+    qtbot.wait(50)
+    item = chart.getPlotItem()
+    legend = item.legend.sceneBoundingRect()
+    view = item.getViewBox()
+    top = max(float(series.upper3.max()), float(series.ci_high.max()), float(series.rate.max()))
+    highest = view.mapViewToScene(QPointF(0.0, top))
+    assert highest.y() > legend.bottom(), (highest.y(), legend.bottom())

@@ -103,8 +103,9 @@ class HeatMapModel(QAbstractTableModel):
             return GOOD_TEXT if tone == "good" else BAD_TEXT if tone == "bad" else (
                 FEW_TEXT if status is Status.TOO_FEW else None)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{code} · {row['measure']} {row.get('group_title') or ''}\n"
-                    f"{int(row.get('numerator') or 0):,} of {int(row.get('rate_base') or 0):,}. {explain(row)}")
+            counts = ("fewer than 11 (suppressed in the practice's submission)" if row.get("suppressed") else
+                      f"{int(row.get('numerator') or 0):,} of {int(row.get('rate_base') or 0):,}")
+            return f"{code} · {row['measure']} {row.get('group_title') or ''}\n{counts}. {explain(row)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{code} {row['measure']}: {'no rate' if rate is None else f'{rate * 100:.0f}%'}, {status.value}"
         return None

@@ -49,12 +49,38 @@ def direction_arrow(row: dict[str, Any]) -> str:
 
 
 def measure_text(row: dict[str, Any]) -> str:
-    """The measure, its direction and the rate's own name first, then the measure's full title (wrapped on
-    two lines in the table; the tooltip has the whole specification)."""
+    """The measure, its direction and the rate's own name first, then the measure's full title and the
+    version that computed the rate (wrapped, whole, in the table; the tooltip has the specification)."""
     title = str(row.get("measure_title") or "")
     group = str(row.get("group_title") or "")
     first = f"{row['measure']} {direction_arrow(row)} {group or title}".rstrip()
-    return first + (f" — {title}" if group and title and group.lower() != title.lower() else "")
+    text = first + (f" — {title}" if group and title and group.lower() != title.lower() else "")
+    version = str(row.get("measure_version") or "")
+    return text + (f" · v{version}" if version else "")
+
+
+def rate_text(row: dict[str, Any]) -> str:
+    """The rate over its interval, on two lines ("51.9%", "(44.1–59.7)") of one narrow cell: the room goes
+    to the measure's name."""
+    if row.get("rate") is None:
+        return "–"
+    interval = "" if row.get("ci_low") is None else f"\n({row['ci_low'] * 100:.1f}–{_bare(row.get('ci_high'))})"
+    return _pct(row.get("rate")) + interval + (" †" if row.get("source") == "self-reported" else "")
+
+
+#: what a total suppressed in a practice's submission shows instead of its counts (never dropped)
+SUPPRESSED = "fewer than 11"
+
+
+def counts_text(row: dict[str, Any]) -> str:
+    """"71 / 189"; "fewer than 11" for a total the practice's submission package suppressed (1–10)."""
+    if row.get("suppressed"):
+        return SUPPRESSED
+    return f"{int(row['numerator']):,} / {int(row['rate_base']):,}"
+
+
+def _bare(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:.1f}"
 
 
 @dataclass(frozen=True)
@@ -68,19 +94,15 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("measure", "Measure", "The measure, its direction (↑ higher is better, ↓ lower is better) and its rate "
-           "(hover for the specification)",
+    Column("measure", "Measure", "The measure, its direction (↑ higher is better, ↓ lower is better), its rate and "
+           "the version of the measure that computed it (hover for the specification)",
            measure_text, lambda r: (str(r["measure"]), int(r["group_index"])), align_right=False),
-    Column("rate", "Rate", "This practice's rate, coloured by its status",
-           lambda r: _pct(r.get("rate")) + (" †" if r.get("source") == "self-reported" else ""),
-           lambda r: _num(r.get("rate"))),
+    Column("rate", "Rate", "This practice's rate, coloured by its status, over its Wilson 95% confidence "
+           "interval", rate_text, lambda r: _num(r.get("rate"))),
     Column("status", "Status", LEGEND, lambda r: status(r).value, lambda r: ORDER.index(status(r)),
            align_right=False),
-    Column("interval", "95% interval", "Wilson 95% confidence interval of the rate",
-           lambda r: "–" if r.get("ci_low") is None else f"{r['ci_low'] * 100:.1f}–{_pct(r.get('ci_high'))}",
-           lambda r: _num(r.get("ci_low"))),
-    Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions)",
-           lambda r: f"{int(r['numerator']):,} / {int(r['rate_base']):,}", lambda r: int(r["rate_base"])),
+    Column("counts", "n / N", "Numerator / denominator (less exclusions and exceptions); “fewer than 11” where "
+           "the practice's submission suppressed a count of 1–10", counts_text, lambda r: int(r["rate_base"])),
     Column("network", "Network", "The pooled rate of every practice in the network",
            lambda r: _pct(r.get("network_rate")), lambda r: _num(r.get("network_rate"))),
     Column("benchmark", "Benchmark", "Achievable Benchmark of Care (the best practices' pooled rate)",

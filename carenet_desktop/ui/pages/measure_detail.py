@@ -42,6 +42,7 @@ from ..printing import Printable
 from ..session import Session
 from ..tasks import LatestTasks
 from ..widgets import StateStack, heading, list_table, paragraph
+from ..wrapped_rows import WrappedRows
 from .measure_key import SPLITTERS, MeasureKey
 
 STATE_LOADING, STATE_CONTENT, STATE_EMPTY, STATE_ERROR = range(4)
@@ -279,7 +280,7 @@ class MeasureDetailView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # no figure is ever cut
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the group's name takes what is left
         header.setStretchLastSection(False)
-        self.equity_table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.equity_rows = WrappedRows(self.equity_table, 1)  # a long group name wraps, never elided
         self.equity_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.equity_splitter.setObjectName("equitySplitter")
         equity_scroll = QScrollArea()  # one readable row per group: the chart grows, the area scrolls

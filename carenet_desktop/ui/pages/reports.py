@@ -35,12 +35,12 @@ from ...services.context import Progress, ServiceContext
 from ...services.evaluation import select_measures
 from ...services.practices import PracticeSummary, list_practices
 from ...wording import count
+from .. import periods
 from ..forms import ERROR_STYLE
 from ..session import Session
 from ..tasks import Task
 from ..widgets import card, heading, paragraph
 from .base import Page
-from .scorecards import default_year
 
 
 @dataclass(frozen=True)
@@ -178,14 +178,12 @@ class ReportsPage(Page):
         form.addRow("", self.description)
         self.practice_combo = self._combo("reportPractice", "Practice", "The practice the report is about")
         form.addRow("&Practice", self.practice_combo)
-        self.period_combo = self._combo("reportPeriod", "Reporting period", "The calendar year or quarter reported")
-        year = default_year(today)
-        for y in range(year + 1, year - 4, -1):
-            self.period_combo.addItem(str(y), str(y))
-            if y == year:
-                for q in range(1, 5):
-                    self.period_combo.addItem(f"{y} quarter {q}", f"{y}-Q{q}")
-        self.period_combo.setCurrentIndex(self.period_combo.findData(str(year)))
+        self.period_combo = self._combo("reportPeriod", "Reporting period",
+                                        "The period reported: the current year to date (the default of every page), "
+                                        "a past year, a quarter, a month or the rolling 12 months")
+        for label, key in periods.choices(today):  # the window's periods, the shared default first
+            self.period_combo.addItem(label, key)
+        self.period_combo.setCurrentIndex(0)
         form.addRow("P&eriod", self.period_combo)
         self.measure_combo = self._combo("reportMeasure", "Measure", "The measure of the MeasureReport")
         form.addRow("&Measure", self.measure_combo)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from PySide6.QtCore import QByteArray, QModelIndex, QSortFilterProxyModel, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QSortFilterProxyModel, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -43,6 +43,7 @@ from ..session import Session
 from ..settings import WindowState
 from ..sparklines import SparklineDelegate
 from ..widgets import StateStack, StatTile, heading, list_table, paragraph
+from ..wrapped_rows import WrappedRows
 from .base import NUMBERS, Page
 from .measure_key import SPLITTERS, MeasureKey
 
@@ -107,12 +108,6 @@ def load_trends(progress: Progress, trends: TrendTables, period: Period) -> Tren
     table = trends.get(period, progress)
     codes = table["practice_code"].dropna().unique() if len(table) else []
     return TrendData(table, {str(code): sparklines(table, str(code)) for code in codes})
-
-
-def default_year(today: dt.date | None = None) -> int:
-    """The last complete calendar year: what a report (PDF) usually covers. The window's pages start on the
-    current year to date instead (``periods.default_period``)."""
-    return (today or dt.date.today()).year - 1
 
 
 class ScorecardsPage(Page):
@@ -208,13 +203,15 @@ class ScorecardsPage(Page):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(TREND_COLUMN, QHeaderView.ResizeMode.Fixed)
         self.table.setColumnWidth(TREND_COLUMN, 96)
-        # the measure's full name wraps on two lines of a column the user may widen (remembered)
-        self.table.setWordWrap(True)
+        # the measure's full name wraps, whole, in a column the user may widen (remembered): each row is as
+        # tall as its name needs (two lines at least), nothing elided
         self.table.verticalHeader().setDefaultSectionSize(2 * self.table.fontMetrics().lineSpacing() + 12)
+        self.measure_rows = WrappedRows(self.table, 0, min_lines=2)
         self.table.setColumnWidth(0, MEASURE_WIDTH)
         self._measure_width: int | None = None  # the user's own width of the Measure column
         self._fitting = False
         header.sectionResized.connect(self._on_section_resized)
+        self.table.viewport().installEventFilter(self)
         self.table.setItemDelegateForColumn(TREND_COLUMN, SparklineDelegate(TREND_ROLE, self.table))
         self.table.activated.connect(self._on_row_activated)
         self.table.setToolTip("Double-click a measure (or press Enter) for its trend, every practice, equity and patients")
@@ -507,8 +504,10 @@ class ScorecardsPage(Page):
             return
         metrics = self.table.fontMetrics()
         columns = [c for c in range(1, len(COLUMNS)) if c != TREND_COLUMN]
-        widest = {id(max(every, key=lambda r, c=c: metrics.horizontalAdvance(str(COLUMNS[c].display(r)))))  # type: ignore[misc]
-                  for c in columns}
+        def width(row: dict[str, Any], column: int) -> int:  # a cell's widest line (the rate sits over its interval)
+            return max(metrics.horizontalAdvance(line) for line in str(COLUMNS[column].display(row)).split("\n"))
+
+        widest = {id(max(every, key=lambda r, c=c: width(r, c))) for c in columns}  # type: ignore[misc]
         self.model.set_rows([r for r in every if id(r) in widest], self._descriptions.get)
         bold = self.table.horizontalHeader().fontMetrics()
         for column in columns:  # the cells' widths, and the header's title (its sort arrow may overlap)
@@ -529,10 +528,12 @@ class ScorecardsPage(Page):
         if section == 0 and not self._fitting:
             self._measure_width = new
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        super().resizeEvent(event)
-        if self.data is not None:
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt)
+        """The table's viewport resized (the window, the table first shown after loading, its scroll bar
+        appearing): the Measure column takes the free width again (it was fitted to a hidden table)."""
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize and self.data is not None:
             self._fit_measure_column()
+        return super().eventFilter(watched, event)
 
     def _show_practice(self) -> None:
         """Switching practice filters the rows already computed for the whole network (no new work)."""
