@@ -24,16 +24,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+from sqlalchemy import select
 
 from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, select_measures
 from ..metrics.period import Period
-from ..models.changes import store_state
+from ..models import Patient
+from ..models.changes import changes_since, store_state
 from .context import Progress, ServiceContext
 from .frames_cache import load_measure_data_cached, patched_copy
 from .measure_data import load_measure_data
@@ -41,6 +43,24 @@ from .results import ResultsCache
 
 #: practices' records kept restricted (a switch back to one of them costs nothing)
 _KEEP_SCOPES = 6
+#: network-wide gap tables kept (one per set of measures, period, day and window asked for)
+_KEEP_NETWORK = 4
+#: a per-patient table is patched for at most this many changed patients (else read again whole)
+_PATCH_MOST = 5000
+
+#: what ``care_gaps`` computes from inputs: (gap rows, failures)
+Found = tuple[pd.DataFrame, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _NetworkInputs:
+    """The last network-wide inputs seen by :meth:`GapSource.inputs`: the whole store's frames and the
+    results cache's rows (every measure) at one (history, version, definitions)."""
+
+    key: tuple[object, ...]  # (history, version, stamp, measures asked for)
+    data: MeasureData
+    rows: pd.DataFrame  # the cache's rows as they are (not yet ``as_evaluated``)
+    failures: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,14 @@ class GapSource:
         self._rows: OrderedDict[tuple[object, ...], pd.DataFrame] = OrderedDict()
         #: care_gaps' memo (:meth:`remember`); emptied with the scopes when the frames move on
         self._found: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, dict[str, str]]] = OrderedDict()
+        #: the network's inputs at the newest state seen (:meth:`network_gaps` computes from them)
+        self._network: _NetworkInputs | None = None
+        #: (stamp, measures, what care_gaps asked) -> (history, version, the network's gaps, failures); kept
+        #: across writes: brought up to date for the patients changed since (:meth:`network_gaps`)
+        self._network_found: OrderedDict[tuple[object, ...], tuple[str, int, pd.DataFrame, dict[str, str]]] = \
+            OrderedDict()
+        #: name -> (history, version, a per-patient table of the whole store): :meth:`patient_table`
+        self._tables: dict[str, tuple[str, int, pd.DataFrame]] = {}
 
     def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
                progress: Progress | None = None) -> GapInputs:
@@ -149,6 +177,9 @@ class GapSource:
         failures = {k: v for k, v in entry.failures.items() if k in wanted}
         scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
         key = (*state, stamp, tuple(wanted), scope)
+        with self._lock:
+            if self._frames is not None and self._frames[:2] == state:
+                self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
         with self._lock:
             rows = self._rows.get(key)
         if rows is None:
@@ -191,6 +222,104 @@ class GapSource:
             self._scopes.clear()
             self._rows.clear()
             self._found.clear()
+            self._network = None
+            self._network_found.clear()
+            self._tables.clear()
+
+    def patient_table(self, name: str, read: Callable[[list[int] | None], pd.DataFrame]) -> pd.DataFrame:
+        """A per-patient table of the whole store (one row per patient, a ``patient_id`` column) read by
+        ``read(patient_ids)`` (None: every patient), e.g. the names and contacts the worklist shows:
+        read once per store history and brought up to date after a write by reading again only the
+        patients the journal names as changed (every patient of a practice changed wholesale; all of them
+        after a change to everything). Only for data the change journal covers (not appointments)."""
+        with self.ctx.db.session() as s:
+            history, version = store_state(s)
+        with self._lock:
+            held = self._tables.get(name)
+        if held is not None and held[0] == history and held[1] == version:
+            return held[2]
+        table: pd.DataFrame | None = None
+        if held is not None and held[0] == history and held[1] < version:
+            with self.ctx.db.session() as s:
+                version, wholesale, changed = changes_since(s, held[1])
+                if None not in wholesale:
+                    ids = set(changed)
+                    if wholesale:
+                        ids |= set(s.scalars(select(Patient.id).where(Patient.practice_id.in_(list(wholesale)))))
+                        old = held[2]
+                        if "practice_id" in old.columns:
+                            ids |= set(old.loc[old["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
+                    affected = sorted(int(p) for p in ids)
+                    if len(affected) <= _PATCH_MOST:  # more (an import): one read of everything is as quick
+                        fresh = read(affected) if affected else held[2].iloc[:0]
+                        old = held[2]
+                        kept = old[~old["patient_id"].isin(affected).to_numpy()]
+                        table = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else \
+                            kept.reset_index(drop=True)
+        if table is None:
+            with self.ctx.db.session() as s:
+                history, version = store_state(s)  # read at or after this version: a later change is replayed
+            table = read(None)
+        with self._lock:
+            self._tables[name] = (history, version, table)
+        return table
+
+    def network_gaps(self, key: tuple[object, ...], asked: tuple[object, ...],
+                     find: Callable[[GapInputs], Found]) -> Found | None:
+        """The gaps of the whole network for the inputs of ``key`` (a ``GapInputs.key``) and what
+        ``care_gaps`` asked (``asked``: period, day, window...), found by ``find``; None when the network's
+        inputs at that state are not held (the caller finds the practice's gaps itself).
+
+        Computed once per (store history, journal version, definitions, measures, ``asked``): a practice
+        switch then only filters them. After a write only the patients the journal names as changed since
+        (and every patient of a practice changed wholesale) are found again, from the frames and rows in
+        hand; a change to everything (value sets, a restored store) finds them all again. Gaps are a
+        function of one patient's records and result rows, so the table equals a from-scratch one
+        (``tests/services/test_gap_source.py``)."""
+        base = key[:4]
+        with self._lock:
+            net = self._network
+            memo = (*base[2:], asked)
+            held = self._network_found.get(memo)
+        if net is None or net.key != base:
+            return None
+        history, version = str(base[0]), int(str(base[1]))
+        if held is not None and held[0] == history and held[1] == version:
+            return held[2], held[3]
+        wanted = list(net.key[3])  # type: ignore[call-overload]
+        patients = net.data.patients
+        affected: pd.Index | None = None
+        if held is not None and held[0] == history and held[1] < version:
+            with self.ctx.db.session() as s:
+                _, wholesale, changed = changes_since(s, held[1])
+            if None not in wholesale:  # per patient (or per practice): only they are found again
+                ids = set(changed)
+                if wholesale:
+                    ids |= set(patients.loc[patients["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
+                affected = pd.Index(sorted(ids), dtype="int64")
+        rows = net.rows[net.rows["measure"].isin(wanted).to_numpy()]
+        if affected is None:
+            found, failures = find(GapInputs(net.data, as_evaluated(rows), dict(net.failures)))
+        else:
+            assert held is not None
+            sub = net.data.subset(affected)
+            for name, frame in sub.frames().items():
+                setattr(sub, name, frame.reset_index(drop=True))
+            mine = rows[rows["patient_id"].isin(affected).to_numpy()]
+            fresh, new_failures = find(GapInputs(sub, as_evaluated(mine), dict(net.failures)))
+            old = held[2]
+            # a patient deleted since has no gaps; the others' rows are kept as found
+            keep = ~old["patient_id"].isin(affected) & old["patient_id"].isin(patients["patient_id"])
+            found = pd.concat([old[keep.to_numpy()], fresh], ignore_index=True) if len(fresh) else \
+                old[keep.to_numpy()].reset_index(drop=True)
+            failures = {**held[3], **new_failures}
+        with self._lock:
+            if self._network is net:
+                self._network_found[memo] = (history, version, found, failures)
+                self._network_found.move_to_end(memo)
+                while len(self._network_found) > _KEEP_NETWORK:
+                    self._network_found.popitem(last=False)
+        return found, failures
 
     # --- frames -----------------------------------------------------------------------------------------
 
