@@ -142,6 +142,9 @@ def test_held_frames_are_patched_into_a_copy_equal_to_a_new_read(ctx: ServiceCon
     data, newer = patched
     assert newer > version
     assert len(held.immunizations) == count  # a reader of the held frames sees them unchanged
+    # only the frame the entry changed is rebuilt; the child's other rows read the same: those frames are kept
+    assert data.immunizations is not held.immunizations and len(data.immunizations) == count + 1
+    assert data.encounters is held.encounters and data.observations is held.observations
     fresh = load_measure_data(ctx.db)
     for name, frame in fresh.frames().items():
         mine = getattr(data, name)
