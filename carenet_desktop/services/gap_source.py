@@ -76,6 +76,8 @@ class GapInputs:
     #: what these inputs are a function of - (store history, journal version, definitions, measures,
     #: practices) - when they came from the caches at one journal version; None otherwise
     key: tuple[object, ...] | None = None
+    #: True: ``data`` is the whole store's and ``rows`` are left out (``GapSource.inputs(records=False)``)
+    whole: bool = False
 
 
 def as_evaluated(rows: pd.DataFrame) -> pd.DataFrame:
@@ -140,8 +142,12 @@ class GapSource:
         self._tables: dict[str, tuple[str, int, pd.DataFrame]] = {}
 
     def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
-               progress: Progress | None = None) -> GapInputs:
-        """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all)."""
+               progress: Progress | None = None, *, records: bool = True) -> GapInputs:
+        """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all).
+
+        ``records`` False: when they come from the caches, only the key of that state is wanted (the gaps
+        are taken from :meth:`network_gaps`): the records are the whole store's and no rows are restricted
+        to the practices (``GapInputs.whole``); otherwise as with ``records``."""
         progress = progress or Progress()
         wanted = [m.id for m in measures]
         every = [m.id for m in select_measures(None)]
@@ -169,6 +175,13 @@ class GapSource:
                 break  # rows and records of one journal version and definitions: nothing changed between
             entry = None
         assert data is not None
+        if not records and entry is not None:
+            failures = {k: v for k, v in entry.failures.items() if k in wanted}
+            key = (*state, stamp, tuple(wanted), None if practice_id_list is None else tuple(sorted(practice_id_list)))
+            with self._lock:
+                if self._frames is not None and self._frames[:2] == state:
+                    self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
+            return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
         scoped = self._scoped(state, data, practice_id_list)
         progress.report(0.9, "Care gaps")
         if entry is None:  # writes kept landing between the two reads: evaluate the records in hand

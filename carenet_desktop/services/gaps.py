@@ -91,7 +91,8 @@ def care_gaps(
         inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
     else:
         source = source or GapSource(ctx, compute_missing=False)
-        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
+        # the records of the practices are only needed when the network's gaps are not to hand
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8), records=False)
     # the same gaps asked again of the same store state (a switch back, a refresh): found once
     memo = None if fresh or inputs.key is None else (inputs.key, period, as_of, due_within, closable_only)
     known = source.recall(memo) if source is not None and memo is not None else None
@@ -103,8 +104,12 @@ def care_gaps(
         if network is not None:
             every, failures = network
             if ids is not None:
-                every = every[every["patient_id"].isin(inputs.data.patients["patient_id"]).to_numpy()]
+                people = inputs.data.patients
+                mine = people.loc[people["practice_id"].isin(ids).to_numpy(), "patient_id"]
+                every = every[every["patient_id"].isin(mine).to_numpy()]
             known = (every.reset_index(drop=True), dict(failures))
+    if known is None and source is not None and inputs.whole:
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
     if known is None:
         known = _find_gaps(inputs, period, measures, as_of, due_within, closable_only, progress)
     if source is not None and memo is not None:
