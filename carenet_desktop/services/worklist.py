@@ -92,8 +92,7 @@ def child_worklist(
     patients = pd.unique(items["patient_id"]).tolist() if len(items) else []
     held = None if fresh else source
     visits = visit_dates(ctx, patients, as_of, ids, held)
-    done = latest_attempts(outreach_done(ctx, practice_code=practice_code, patient_ids=patients)) \
-        if patients else None
+    done = latest_attempts(_attempts_of(ctx, practice_code, patients)) if patients else None
     children = build_children(items, visits, done, as_of, soon_days=due_within,
                               contacts=contact_details(ctx, patients, ids, held))
     what = (f"{len(children)} children with {int(children['gap_count'].sum()) if len(children) else 0} care gaps, "
@@ -104,6 +103,15 @@ def child_worklist(
     if action is not None:
         record_view(ctx, result, action)
     return result
+
+
+def _attempts_of(ctx: ServiceContext, practice_code: str | None, patients: list[int]) -> pd.DataFrame:
+    """The outreach recorded for ``patients``: for one practice, its outreach read whole and narrowed here
+    (an ``IN`` list of a large practice's children costs more to send than the rows it saves)."""
+    if practice_code is None:
+        return outreach_done(ctx, patient_ids=patients)
+    done = outreach_done(ctx, practice_code=practice_code)
+    return done[done["patient_id"].isin(patients).to_numpy()].reset_index(drop=True)
 
 
 def record_view(ctx: ServiceContext, worklist: Worklist, action: str, where: str = "") -> None:
