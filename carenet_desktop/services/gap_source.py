@@ -116,13 +116,18 @@ class GapSource:
     """
 
     def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None, *,
-                 compute_missing: bool = True) -> None:
+                 compute_missing: bool = True, network: bool = True) -> None:
         """``compute_missing`` False: when the results cache holds nothing for the period yet, evaluate
         only the practices asked for (:func:`fresh_inputs`) rather than the whole network - for a one-off
-        call (``carenet gaps``, an export) on a store whose scorecard was never computed."""
+        call (``carenet gaps``, an export) on a store whose scorecard was never computed.
+
+        ``network`` False (a one-off call): the gaps, names and contacts are found for the practices asked
+        for only, never for the whole store (:meth:`network_gaps`, :meth:`patient_table` are for a source
+        that lives across practice switches: the window's page)."""
         self.ctx = ctx
         self.cache = cache or ResultsCache(ctx)
         self.compute_missing = compute_missing
+        self.network = network
         self._lock = threading.Lock()
         #: (history, journal version, frames reflecting that version)
         self._frames: tuple[str, int, MeasureData] | None = None
@@ -289,6 +294,8 @@ class GapSource:
         hand; a change to everything (value sets, a restored store) finds them all again. Gaps are a
         function of one patient's records and result rows, so the table equals a from-scratch one
         (``tests/services/test_gap_source.py``)."""
+        if not self.network:
+            return None
         base = key[:4]
         with self._lock:
             net = self._network

@@ -90,9 +90,9 @@ def care_gaps(
     if fresh:
         inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
     else:
-        source = source or GapSource(ctx, compute_missing=False)
+        source = source or GapSource(ctx, compute_missing=False, network=False)
         # the records of the practices are only needed when the network's gaps are not to hand
-        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8), records=False)
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8), records=not source.network)
     # the same gaps asked again of the same store state (a switch back, a refresh): found once
     memo = None if fresh or inputs.key is None else (inputs.key, period, as_of, due_within, closable_only)
     known = source.recall(memo) if source is not None and memo is not None else None
@@ -228,7 +228,7 @@ def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice
     """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date,
     then practice, patient and measure rate. With a ``source``, the patients come from its table of the
     whole store (read once per store state), else from a query of the practices'."""
-    if source is not None:
+    if source is not None and source.network:
         people = source.patient_table("people", lambda wanted: _patients(ctx, None, wanted))
         if practice_id_list is not None:
             people = people[people["practice_id"].isin(practice_id_list).to_numpy()]

@@ -90,7 +90,7 @@ def child_worklist(
     items = itemkit.gap_items(gaps)
     items.attrs = {}  # the worklist's attrs would be deep-copied by every pandas step below
     patients = pd.unique(items["patient_id"]).tolist() if len(items) else []
-    held = None if fresh else source
+    held = source if source is not None and source.network and not fresh else None  # whole-store tables
     visits = visit_dates(ctx, patients, as_of, ids, held)
     done = latest_attempts(_attempts_of(ctx, practice_code, patients)) if patients else None
     children = build_children(items, visits, done, as_of, soon_days=due_within,
