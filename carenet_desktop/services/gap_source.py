@@ -10,9 +10,11 @@ the store and ran every measure: seconds per call on a large network. A :class:`
 - the records from the whole store's frames (:mod:`.frames_cache` snapshot), kept in memory for as long
   as the source lives and brought up to date from the journal after a write,
 
-both at the same (store history, journal version): the keys every cache of the store uses. A practice
-switch then only restricts both to that practice's patients (and what ``care_gaps`` found for a practice
-is kept, under the same keys, for a switch back). When the two cannot be had at one journal
+both at the same (store history, journal version): the keys every cache of the store uses. A source held
+across practice switches (``network=True``: the window's page) finds the gaps of the whole network once
+per state (:meth:`GapSource.network_gaps`, brought up to date for the patients changed after a write) and
+reads the patients' names and contacts once (:meth:`GapSource.patient_table`): a practice switch then only
+filters them (and what ``care_gaps`` found for a practice is kept, under the same keys, for a switch back). When the two cannot be had at one journal
 version (a write landed in between, twice), the rows are evaluated from the records in hand instead, so
 what is shown always equals a from-scratch evaluation of one state of the store.
 
@@ -111,8 +113,8 @@ class GapSource:
     """The care-gap worklists' inputs from the results cache and the frames snapshot (see the module).
 
     One per window page (or command): it keeps the whole store's frames in memory between calls, so a
-    practice switch reads nothing from the store but the patients' names and contacts. Thread-safe: a
-    page's loads may overlap (a new one cancels the running one).
+    practice switch reads nothing from the store but the practice's outreach and booked visits.
+    Thread-safe: a page's loads may overlap (a new one cancels the running one).
     """
 
     def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None, *,
