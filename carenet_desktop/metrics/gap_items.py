@@ -110,24 +110,34 @@ def join_runs(keys: np.ndarray, values: np.ndarray, sep: str) -> tuple[np.ndarra
 
 def bundle(items: pd.DataFrame) -> pd.DataFrame:
     """One row per (patient, item) from :func:`gap_items` rows: the item's earliest due date, the
-    measures it closes (sorted, comma-separated) and how many gap rows it stands for."""
+    measures it closes (sorted, comma-separated) and how many gap rows it stands for; sorted by patient,
+    then item. Computed on integer codes (one sort, runs found by comparing neighbours): no groupby."""
     if items.empty:
         return pd.DataFrame({"patient_id": pd.Series(dtype="int64"), ITEM_COLUMN: pd.Series(dtype="object"),
                              "due_date": pd.Series(dtype="object"), "measures": pd.Series(dtype="object"),
                              "rows": pd.Series(dtype="int64")})
-    frame = pd.DataFrame({
-        "patient_id": items["patient_id"].to_numpy(dtype=np.int64),
-        ITEM_COLUMN: items[ITEM_COLUMN].astype(str).to_numpy(dtype=object),
-        "measure": items["measure"].astype(str).to_numpy(dtype=object),
-        "_due": pd.to_datetime(items["due_date"], errors="coerce").to_numpy(),
+    pid = items["patient_id"].to_numpy(dtype=np.int64)
+    item_code, item_names = pd.factorize(items[ITEM_COLUMN].astype(str).to_numpy(dtype=object), sort=True)
+    measure_code, measure_names = pd.factorize(items["measure"].astype(str).to_numpy(dtype=object), sort=True)
+    due = pd.to_datetime(items["due_date"], errors="coerce").to_numpy(dtype="datetime64[ns]").view(np.int64)
+    order = np.lexsort((measure_code, item_code, pid))
+    pid, item_code, measure_code, due = pid[order], item_code[order], measure_code[order], due[order]
+    new_group = np.r_[True, (pid[1:] != pid[:-1]) | (item_code[1:] != item_code[:-1])]
+    starts = np.flatnonzero(new_group)
+    latest = np.iinfo(np.int64).max
+    missing = due == np.iinfo(np.int64).min  # NaT: no due date (the earliest of the others counts)
+    soonest = np.minimum.reduceat(np.where(missing, latest, due), starts)
+    rows = np.diff(np.r_[starts, len(pid)])
+    # each group's distinct measures, in order: the first of every (patient, item, measure) run
+    first_measure = new_group | np.r_[True, measure_code[1:] != measure_code[:-1]]
+    group_of = np.cumsum(new_group) - 1
+    _, measures = join_runs(group_of[first_measure], np.asarray(measure_names, dtype=object)[measure_code[first_measure]],
+                            ", ")
+    days = pd.Series(np.where(soonest == latest, np.iinfo(np.int64).min, soonest).view("datetime64[ns]"))
+    return pd.DataFrame({
+        "patient_id": pid[starts],
+        ITEM_COLUMN: np.asarray(item_names, dtype=object)[item_code[starts]],
+        "due_date": np.where(days.notna(), days.dt.date.astype(object), None),
+        "measures": measures,
+        "rows": rows.astype(np.int64),
     })
-    out = (frame.groupby(["patient_id", ITEM_COLUMN], sort=True)
-           .agg(_due=("_due", "min"), rows=("measure", "size")).reset_index())
-    pairs = frame[["patient_id", ITEM_COLUMN, "measure"]].drop_duplicates().sort_values(
-        ["patient_id", ITEM_COLUMN, "measure"], kind="stable")
-    key = pairs["patient_id"].astype(str).to_numpy(dtype=object) + "\x1f" + pairs[ITEM_COLUMN].to_numpy(dtype=object)
-    _, measures = join_runs(key, pairs["measure"].to_numpy(dtype=object), ", ")
-    out["measures"] = measures  # both sorted by (patient, item): aligned
-    due = pd.Series(out["_due"])
-    out["due_date"] = np.where(due.notna(), due.dt.date.astype(object), None)
-    return out.drop(columns="_due")[["patient_id", ITEM_COLUMN, "due_date", "measures", "rows"]]

@@ -25,6 +25,7 @@ from ..models import (
     Immunization,
     ImportChange,
     Observation,
+    Patient,
     Referral,
 )
 from . import audit
@@ -36,10 +37,11 @@ from .permissions import require
 UNDOABLE: dict[str, type[Base]] = {
     "encounter": Encounter, "immunization": Immunization, "observation": Observation,
     "care_activity": CareActivity, "aggregate_entry": AggregateEntry, "referral": Referral,
+    "patient_contacts": Patient,  # services.contacts: only the contact columns it audited are put back
 }
 ENTITY_LABELS = {"encounter": "visit", "immunization": "immunization", "observation": "screening",
                  "care_activity": "care coordination activity", "aggregate_entry": "aggregate entry",
-                 "referral": "referral"}
+                 "referral": "referral", "patient_contacts": "contact details"}
 _NOT_RESTORED = {"id", "created_at", "updated_at", "version"}
 
 
@@ -80,6 +82,8 @@ def _check_unchanged(session: Session, ctx: ServiceContext, change: AuditLog, ne
     known = newest.after or {}
     if "version" in known and getattr(row, "version", None) != known["version"]:  # a write the trail lacks
         raise ServiceError("Changed since it was saved: not undone.")
+    if change.entity == "patient_contacts" and any(getattr(row, k) != v for k, v in known.items()):
+        raise ServiceError("Changed since it was saved: not undone.")  # e.g. by an import of the patients
     by_import = session.scalar(select(DataImport.id).join(ImportChange, ImportChange.import_id == DataImport.id)
                                .where(ImportChange.table_name == table, ImportChange.row_id == row.id,
                                       DataImport.status == "done", DataImport.started_at >= change.at).limit(1))
@@ -108,7 +112,7 @@ def _restore(column_type: Any, value: Any) -> Any:
     return value
 
 
-@writes(Area.EVENTS, Area.CARE_ACTIVITIES, Area.AGGREGATES, Area.REFERRALS)
+@writes(Area.EVENTS, Area.CARE_ACTIVITIES, Area.AGGREGATES, Area.REFERRALS, Area.PATIENTS)
 def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
     """Take back the newest change to one manually entered row (see the module docstring)."""
     model = UNDOABLE.get(entity)
@@ -141,4 +145,4 @@ def undo_entry(ctx: ServiceContext, entity: str, entity_id: int) -> UndoneEntry:
 
 
 def _changed(entity: str, undone: AuditLog) -> Change:
-    return records_change([entity], practices=[undone.practice_id])
+    return records_change(["patient" if entity == "patient_contacts" else entity], practices=[undone.practice_id])

@@ -124,6 +124,14 @@ def patched_copy(db: Database, data: MeasureData, since: int) -> tuple[MeasureDa
     return _patch(db, copy.copy(data), wholesale, patients), version
 
 
+def _unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    """The rows held for some patients equal those read again (same columns, dtypes, values and order:
+    a write usually touches one frame, e.g. an immunization, and the others need no rebuilding)."""
+    if len(old) != len(new) or list(old.columns) != list(new.columns):
+        return False
+    return bool(old.reset_index(drop=True).equals(new.reset_index(drop=True)))
+
+
 def _version_of(path: Path) -> int:
     return int(path.name[1:].split("-", 1)[0])
 
@@ -159,11 +167,14 @@ def _patch(db: Database, data: MeasureData, practices: set[int | None], patients
     for name, frame in data.frames().items():
         new = getattr(fresh, name)
         if name == "encounter_diagnoses":
-            kept = frame[~frame["encounter_id"].isin(old_encounters.tolist())]
+            mine = frame["encounter_id"].isin(old_encounters.tolist()).to_numpy()
             order = None
         else:
-            kept = frame[~frame["patient_id"].isin(ids)]
+            mine = frame["patient_id"].isin(ids).to_numpy()
             order = "patient_id" if name == "patients" else "event_id"
+        if _unchanged(frame[mine], new):
+            continue  # these patients' rows of this frame read the same: the frame is kept, not copied
+        kept = frame[~mine]
         merged = pd.concat([kept, new], ignore_index=True) if len(new) else kept.reset_index(drop=True)
         if order is not None:
             merged = merged.sort_values(order, kind="stable", ignore_index=True)

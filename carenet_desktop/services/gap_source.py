@@ -10,9 +10,11 @@ the store and ran every measure: seconds per call on a large network. A :class:`
 - the records from the whole store's frames (:mod:`.frames_cache` snapshot), kept in memory for as long
   as the source lives and brought up to date from the journal after a write,
 
-both at the same (store history, journal version): the keys every cache of the store uses. A practice
-switch then only restricts both to that practice's patients (and what ``care_gaps`` found for a practice
-is kept, under the same keys, for a switch back). When the two cannot be had at one journal
+both at the same (store history, journal version): the keys every cache of the store uses. A source held
+across practice switches (``network=True``: the window's page) finds the gaps of the whole network once
+per state (:meth:`GapSource.network_gaps`, brought up to date for the patients changed after a write) and
+reads the patients' names and contacts once (:meth:`GapSource.patient_table`): a practice switch then only
+filters them (and what ``care_gaps`` found for a practice is kept, under the same keys, for a switch back). When the two cannot be had at one journal
 version (a write landed in between, twice), the rows are evaluated from the records in hand instead, so
 what is shown always equals a from-scratch evaluation of one state of the store.
 
@@ -24,16 +26,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+from sqlalchemy import select
 
 from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
 from ..metrics.period import Period
-from ..models.changes import store_state
+from ..models import Patient
+from ..models.changes import changes_since, store_state
 from .context import Progress, ServiceContext
 from .frames_cache import load_measure_data_cached, patched_copy
 from .measure_data import load_measure_data
@@ -41,6 +45,24 @@ from .results import ResultsCache
 
 #: practices' records kept restricted (a switch back to one of them costs nothing)
 _KEEP_SCOPES = 6
+#: network-wide gap tables kept (one per set of measures, period, day and window asked for)
+_KEEP_NETWORK = 4
+#: a per-patient table is patched for at most this many changed patients (else read again whole)
+_PATCH_MOST = 5000
+
+#: what ``care_gaps`` computes from inputs: (gap rows, failures)
+Found = tuple[pd.DataFrame, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _NetworkInputs:
+    """The last network-wide inputs seen by :meth:`GapSource.inputs`: the whole store's frames and the
+    results cache's rows (every measure) at one (history, version, definitions)."""
+
+    key: tuple[object, ...]  # (history, version, stamp, measures asked for)
+    data: MeasureData
+    rows: pd.DataFrame  # the cache's rows as they are (not yet ``as_evaluated``)
+    failures: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,8 @@ class GapInputs:
     #: what these inputs are a function of - (store history, journal version, definitions, measures,
     #: practices) - when they came from the caches at one journal version; None otherwise
     key: tuple[object, ...] | None = None
+    #: True: ``data`` is the whole store's and ``rows`` are left out (``GapSource.inputs(records=False)``)
+    whole: bool = False
 
 
 def as_evaluated(rows: pd.DataFrame) -> pd.DataFrame:
@@ -89,18 +113,23 @@ class GapSource:
     """The care-gap worklists' inputs from the results cache and the frames snapshot (see the module).
 
     One per window page (or command): it keeps the whole store's frames in memory between calls, so a
-    practice switch reads nothing from the store but the patients' names and contacts. Thread-safe: a
-    page's loads may overlap (a new one cancels the running one).
+    practice switch reads nothing from the store but the practice's outreach and booked visits.
+    Thread-safe: a page's loads may overlap (a new one cancels the running one).
     """
 
     def __init__(self, ctx: ServiceContext, cache: ResultsCache | None = None, *,
-                 compute_missing: bool = True) -> None:
+                 compute_missing: bool = True, network: bool = True) -> None:
         """``compute_missing`` False: when the results cache holds nothing for the period yet, evaluate
         only the practices asked for (:func:`fresh_inputs`) rather than the whole network - for a one-off
-        call (``carenet gaps``, an export) on a store whose scorecard was never computed."""
+        call (``carenet gaps``, an export) on a store whose scorecard was never computed.
+
+        ``network`` False (a one-off call): the gaps, names and contacts are found for the practices asked
+        for only, never for the whole store (:meth:`network_gaps`, :meth:`patient_table` are for a source
+        that lives across practice switches: the window's page)."""
         self.ctx = ctx
         self.cache = cache or ResultsCache(ctx)
         self.compute_missing = compute_missing
+        self.network = network
         self._lock = threading.Lock()
         #: (history, journal version, frames reflecting that version)
         self._frames: tuple[str, int, MeasureData] | None = None
@@ -110,10 +139,22 @@ class GapSource:
         self._rows: OrderedDict[tuple[object, ...], pd.DataFrame] = OrderedDict()
         #: care_gaps' memo (:meth:`remember`); emptied with the scopes when the frames move on
         self._found: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, dict[str, str]]] = OrderedDict()
+        #: the network's inputs at the newest state seen (:meth:`network_gaps` computes from them)
+        self._network: _NetworkInputs | None = None
+        #: (stamp, measures, what care_gaps asked) -> (history, version, the network's gaps, failures); kept
+        #: across writes: brought up to date for the patients changed since (:meth:`network_gaps`)
+        self._network_found: OrderedDict[tuple[object, ...], tuple[str, int, pd.DataFrame, dict[str, str]]] = \
+            OrderedDict()
+        #: name -> (history, version, a per-patient table of the whole store): :meth:`patient_table`
+        self._tables: dict[str, tuple[str, int, pd.DataFrame]] = {}
 
     def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
-               progress: Progress | None = None) -> GapInputs:
-        """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all)."""
+               progress: Progress | None = None, *, records: bool = True) -> GapInputs:
+        """Result rows and records of ``measures`` for the patients of ``practice_id_list`` (None: all).
+
+        ``records`` False: when they come from the caches, only the key of that state is wanted (the gaps
+        are taken from :meth:`network_gaps`): the records are the whole store's and no rows are restricted
+        to the practices (``GapInputs.whole``); otherwise as with ``records``."""
         progress = progress or Progress()
         wanted = [m.id for m in measures]
         every = self.cache.ctx.catalogue.ids()
@@ -141,6 +182,13 @@ class GapSource:
                 break  # rows and records of one journal version and definitions: nothing changed between
             entry = None
         assert data is not None
+        if not records and entry is not None:
+            failures = {k: v for k, v in entry.failures.items() if k in wanted}
+            key = (*state, stamp, tuple(wanted), None if practice_id_list is None else tuple(sorted(practice_id_list)))
+            with self._lock:
+                if self._frames is not None and self._frames[:2] == state:
+                    self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
+            return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
         scoped = self._scoped(state, data, practice_id_list)
         progress.report(0.9, "Care gaps")
         if entry is None:  # writes kept landing between the two reads: evaluate the records in hand
@@ -149,6 +197,9 @@ class GapSource:
         failures = {k: v for k, v in entry.failures.items() if k in wanted}
         scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
         key = (*state, stamp, tuple(wanted), scope)
+        with self._lock:
+            if self._frames is not None and self._frames[:2] == state:
+                self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
         with self._lock:
             rows = self._rows.get(key)
         if rows is None:
@@ -191,6 +242,106 @@ class GapSource:
             self._scopes.clear()
             self._rows.clear()
             self._found.clear()
+            self._network = None
+            self._network_found.clear()
+            self._tables.clear()
+
+    def patient_table(self, name: str, read: Callable[[list[int] | None], pd.DataFrame]) -> pd.DataFrame:
+        """A per-patient table of the whole store (one row per patient, a ``patient_id`` column) read by
+        ``read(patient_ids)`` (None: every patient), e.g. the names and contacts the worklist shows:
+        read once per store history and brought up to date after a write by reading again only the
+        patients the journal names as changed (every patient of a practice changed wholesale; all of them
+        after a change to everything). Only for data the change journal covers (not appointments)."""
+        with self.ctx.db.session() as s:
+            history, version = store_state(s)
+        with self._lock:
+            held = self._tables.get(name)
+        if held is not None and held[0] == history and held[1] == version:
+            return held[2]
+        table: pd.DataFrame | None = None
+        if held is not None and held[0] == history and held[1] < version:
+            with self.ctx.db.session() as s:
+                version, wholesale, changed = changes_since(s, held[1])
+                if None not in wholesale:
+                    ids = set(changed)
+                    if wholesale:
+                        ids |= set(s.scalars(select(Patient.id).where(Patient.practice_id.in_(list(wholesale)))))
+                        old = held[2]
+                        if "practice_id" in old.columns:
+                            ids |= set(old.loc[old["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
+                    affected = sorted(int(p) for p in ids)
+                    if len(affected) <= _PATCH_MOST:  # more (an import): one read of everything is as quick
+                        fresh = read(affected) if affected else held[2].iloc[:0]
+                        old = held[2]
+                        kept = old[~old["patient_id"].isin(affected).to_numpy()]
+                        table = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else \
+                            kept.reset_index(drop=True)
+        if table is None:
+            with self.ctx.db.session() as s:
+                history, version = store_state(s)  # read at or after this version: a later change is replayed
+            table = read(None)
+        with self._lock:
+            self._tables[name] = (history, version, table)
+        return table
+
+    def network_gaps(self, key: tuple[object, ...], asked: tuple[object, ...],
+                     find: Callable[[GapInputs], Found]) -> Found | None:
+        """The gaps of the whole network for the inputs of ``key`` (a ``GapInputs.key``) and what
+        ``care_gaps`` asked (``asked``: period, day, window...), found by ``find``; None when the network's
+        inputs at that state are not held (the caller finds the practice's gaps itself).
+
+        Computed once per (store history, journal version, definitions, measures, ``asked``): a practice
+        switch then only filters them. After a write only the patients the journal names as changed since
+        (and every patient of a practice changed wholesale) are found again, from the frames and rows in
+        hand; a change to everything (value sets, a restored store) finds them all again. Gaps are a
+        function of one patient's records and result rows, so the table equals a from-scratch one
+        (``tests/services/test_gap_source.py``)."""
+        if not self.network:
+            return None
+        base = key[:4]
+        with self._lock:
+            net = self._network
+            memo = (*base[2:], asked)
+            held = self._network_found.get(memo)
+        if net is None or net.key != base:
+            return None
+        history, version = str(base[0]), int(str(base[1]))
+        if held is not None and held[0] == history and held[1] == version:
+            return held[2], held[3]
+        wanted = list(net.key[3])  # type: ignore[call-overload]
+        patients = net.data.patients
+        affected: pd.Index | None = None
+        if held is not None and held[0] == history and held[1] < version:
+            with self.ctx.db.session() as s:
+                _, wholesale, changed = changes_since(s, held[1])
+            if None not in wholesale:  # per patient (or per practice): only they are found again
+                ids = set(changed)
+                if wholesale:
+                    ids |= set(patients.loc[patients["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
+                affected = pd.Index(sorted(ids), dtype="int64")
+        rows = net.rows[net.rows["measure"].isin(wanted).to_numpy()]
+        if affected is None:
+            found, failures = find(GapInputs(net.data, as_evaluated(rows), dict(net.failures)))
+        else:
+            assert held is not None
+            sub = net.data.subset(affected)
+            for name, frame in sub.frames().items():
+                setattr(sub, name, frame.reset_index(drop=True))
+            mine = rows[rows["patient_id"].isin(affected).to_numpy()]
+            fresh, new_failures = find(GapInputs(sub, as_evaluated(mine), dict(net.failures)))
+            old = held[2]
+            # a patient deleted since has no gaps; the others' rows are kept as found
+            keep = ~old["patient_id"].isin(affected) & old["patient_id"].isin(patients["patient_id"])
+            found = pd.concat([old[keep.to_numpy()], fresh], ignore_index=True) if len(fresh) else \
+                old[keep.to_numpy()].reset_index(drop=True)
+            failures = {**held[3], **new_failures}
+        with self._lock:
+            if self._network is net:
+                self._network_found[memo] = (history, version, found, failures)
+                self._network_found.move_to_end(memo)
+                while len(self._network_found) > _KEEP_NETWORK:
+                    self._network_found.popitem(last=False)
+        return found, failures
 
     # --- frames -----------------------------------------------------------------------------------------
 

@@ -88,18 +88,33 @@ def care_gaps(
     if fresh:
         inputs = fresh_inputs(ctx, period, measures, ids, progress.sub(0.0, 0.8))
     else:
-        source = source or GapSource(ctx, compute_missing=False)
-        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
+        source = source or GapSource(ctx, compute_missing=False, network=False)
+        # the records of the practices are only needed when the network's gaps are not to hand
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8), records=not source.network)
     # the same gaps asked again of the same store state (a switch back, a refresh): found once
     memo = None if fresh or inputs.key is None else (inputs.key, period, as_of, due_within, closable_only)
     known = source.recall(memo) if source is not None and memo is not None else None
+    if known is None and source is not None and inputs.key is not None:
+        # the network's gaps, found once per store state and brought up to date after writes: a practice
+        # is their rows of its patients
+        network = source.network_gaps(inputs.key, (period, as_of, due_within, closable_only), lambda whole: _find_gaps(
+            whole, period, measures, as_of, due_within, closable_only, progress))
+        if network is not None:
+            every, failures = network
+            if ids is not None:
+                people = inputs.data.patients
+                mine = people.loc[people["practice_id"].isin(ids).to_numpy(), "patient_id"]
+                every = every[every["patient_id"].isin(mine).to_numpy()]
+            known = (every.reset_index(drop=True), dict(failures))
+    if known is None and source is not None and inputs.whole:
+        inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
     if known is None:
         known = _find_gaps(inputs, period, measures, as_of, due_within, closable_only, progress)
-        if source is not None and memo is not None:
-            source.remember(memo, known)
+    if source is not None and memo is not None:
+        source.remember(memo, known)
     found, failures = known[0], dict(known[1])
     progress.report(0.9, "Patient details")
-    table = _worklist(ctx, found, as_of, ids)
+    table = _worklist(ctx, found, as_of, ids, source if not fresh else None)
     table.attrs["failures"] = failures
     table.attrs["audit"] = {
         "entity_id": practice_code or "network", "practice_id": ids[0] if ids else None,
@@ -206,15 +221,24 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice_id_list: list[int] | None) -> pd.DataFrame:
+def _worklist(ctx: ServiceContext, found: pd.DataFrame, as_of: dt.date, practice_id_list: list[int] | None,
+              source: GapSource | None = None) -> pd.DataFrame:
     """Gaps joined with patient name, MRN, birth date, provider, payer and practice; sorted by due date,
-    then practice, patient and measure rate."""
-    people = _patients(ctx, practice_id_list)
-    table = found.merge(people, on="patient_id", how="left")
+    then practice, patient and measure rate. With a ``source``, the patients come from its table of the
+    whole store (read once per store state), else from a query of the practices'."""
+    if source is not None and source.network:
+        people = source.patient_table("people", lambda wanted: _patients(ctx, None, wanted))
+        if practice_id_list is not None:
+            people = people[people["practice_id"].isin(practice_id_list).to_numpy()]
+    else:
+        people = _patients(ctx, practice_id_list)
+    table = found.merge(people.drop(columns="practice_id"), on="patient_id", how="left")
     titles = {m: ctx.catalogue.get(m) for m in pd.unique(table["measure"])}
     table["measure_title"] = table["measure"].map({m: x.title for m, x in titles.items()})
-    table["group_title"] = [_group_title(titles[m], int(g)) for m, g in
-                            zip(table["measure"], table["group_index"], strict=True)] if len(table) else []
+    group_titles = {(m, i): _group_title(x, i) for m, x in titles.items() for i in range(len(x.groups))}
+    pairs = pd.MultiIndex.from_arrays([table["measure"], table["group_index"].astype("int64")])
+    table["group_title"] = pd.Series(group_titles, dtype=object).reindex(pairs).fillna("").to_numpy() \
+        if len(table) and group_titles else [""] * len(table)
     due = pd.to_datetime(table["due_date"])
     table["days_left"] = (due - pd.Timestamp(as_of)).dt.days.astype("Int64")
     # a total order: the same gaps come out in the same order whatever order the result rows came in
@@ -229,25 +253,29 @@ def _group_title(measure: Measure, group_index: int) -> str:
     return measure.groups[group_index].title if 0 <= group_index < len(measure.groups) else ""
 
 
-def _patients(ctx: ServiceContext, practice_id_list: list[int] | None) -> pd.DataFrame:
+def _patients(ctx: ServiceContext, practice_id_list: list[int] | None,
+              patient_ids: list[int] | None = None) -> pd.DataFrame:
     stmt = (
-        select(Patient.id, Practice.code, Patient.mrn, Patient.family_name, Patient.given_name, Patient.birth_date,
+        select(Patient.id, Patient.practice_id, Practice.code, Patient.mrn, Patient.family_name, Patient.given_name, Patient.birth_date,
                Provider.given_name, Provider.family_name, Provider.credentials, Patient.payer)
         .join(Practice, Practice.id == Patient.practice_id)
         .outerjoin(Provider, Provider.id == Patient.pcp_provider_id)
     )
     if practice_id_list is not None:
         stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
+    if patient_ids is not None:
+        stmt = stmt.where(Patient.id.in_(patient_ids))
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
-    cols = ["patient_id", "practice_code", "mrn", "family", "given", "birth_date", "prov_given", "prov_family",
+    cols = ["patient_id", "practice_id", "practice_code", "mrn", "family", "given", "birth_date", "prov_given", "prov_family",
             "prov_cred", "payer"]
     frame = rows_frame(rows, cols)
     frame["patient_name"] = _join_name(frame["family"], frame["given"], ", ")
     provider = _join_name(frame["prov_given"], frame["prov_family"], " ")
     frame["provider"] = np.where(frame["prov_cred"].notna() & (provider != ""),
                                  provider + ", " + frame["prov_cred"].fillna("").astype(str), provider)
-    return frame[["patient_id", "practice_code", "mrn", "patient_name", "birth_date", "provider", "payer"]]
+    return frame[["patient_id", "practice_id", "practice_code", "mrn", "patient_name", "birth_date", "provider",
+                  "payer"]]
 
 
 def rows_frame(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:

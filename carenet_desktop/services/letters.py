@@ -2,8 +2,10 @@
 (from the worklist), in the family's preferred language where a template exists (English, Spanish), logged
 as an outreach attempt by letter.
 
-A mailed letter reaches the family without a conversation, so it is logged with the outcome "left message"
-and a follow-up date (two weeks by default) for a call if nothing comes of it. Writing the file is audited
+A mailed letter reaches the family without a conversation, so it is logged with the outcome "sent" and a
+follow-up date (two weeks by default) for a call if nothing comes of it. The letters go to one print-ready
+PDF (a page per child) or, ``one_per_child``, to a folder with one PDF per child (named by MRN), e.g. to
+attach to a portal message. Writing the file is audited
 as an export of patient-level data (entity ``letters``); each outreach attempt is audited by the outreach
 service.
 """
@@ -11,6 +13,7 @@ service.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,25 +35,34 @@ from .worklist import child_worklist
 FOLLOW_UP_DAYS = 14
 
 
+#: the outcome a letter is logged with
+LETTER_OUTCOME = "sent"
+
+
 @dataclass(frozen=True)
 class LettersWritten:
-    path: Path
+    path: Path  # the PDF, or the folder of one PDF per child
     letters: list[Letter]
     skipped: list[int]  # children asked for who have no open care gap (no letter)
     logged: int  # outreach attempts recorded
     follow_up: dt.date | None = None  # the follow-up day of the attempts logged
     change: Change = field(default_factory=Change.nothing)  # the outreach attempts logged
+    files: list[Path] = field(default_factory=list)  # the PDFs written (one, or one per child)
 
 
 @writes(Area.CARE_ACTIVITIES)
 def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Sequence[int], path: Path | str, *,
                      as_of: dt.date | None = None, period: Period | None = None, paper: Paper = "letter",
-                     log_outreach: bool = True, follow_up_days: int = FOLLOW_UP_DAYS) -> LettersWritten:
-    """Write one reminder letter per child of ``patient_ids`` with open care gaps to ``path`` (PDF) and, unless
-    ``log_outreach`` is False, record a letter outreach attempt for each."""
+                     log_outreach: bool = True, follow_up_days: int = FOLLOW_UP_DAYS,
+                     one_per_child: bool = False) -> LettersWritten:
+    """Write one reminder letter per child of ``patient_ids`` with open care gaps to ``path`` (a PDF, or with
+    ``one_per_child`` a folder that gets one PDF per child) and, unless ``log_outreach`` is False, record a
+    letter outreach attempt for each."""
     path = Path(path)
-    if path.suffix.lower() != ".pdf":
+    if not one_per_child and path.suffix.lower() != ".pdf":
         raise ServiceError(f"Cannot write {path.name}: use a .pdf file name")
+    if one_per_child and path.exists() and not path.is_dir():
+        raise ServiceError(f"Cannot write letters into {path.name}: it is a file, not a folder")
     if paper not in PAPER_SIZES:
         raise ServiceError(f"Unknown paper size {paper!r}: use letter or a4")
     as_of = as_of or dt.date.today()
@@ -60,7 +72,7 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
             raise ServiceError(f"No practice with code {practice_code!r}.")
         practice_id, practice_name = practice.id, practice.name or practice.code
         wanted = [int(p) for p in patient_ids]
-        people = {int(p.id): (p.given_name, p.family_name, p.guardian, p.language) for p in s.scalars(
+        people = {int(p.id): (p.given_name, p.family_name, p.guardian, p.language, p.mrn) for p in s.scalars(
             select(Patient).where(Patient.id.in_(wanted), Patient.practice_id == practice_id))}
     require(ctx, "patients.export", practice_id)
     if log_outreach:
@@ -71,8 +83,9 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     worklist = child_worklist(ctx, period or Period.year(as_of.year), practice_code, as_of=as_of, action=None)
     letters: list[Letter] = []
     skipped: list[int] = []
+    mrns: dict[int, str] = {}
     for pid in wanted:
-        given, family, guardian, language = people[pid]
+        given, family, guardian, language, mrns[pid] = people[pid]
         items = _items(worklist.gaps, pid)
         if not items:
             skipped.append(pid)
@@ -82,13 +95,19 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     if not letters:
         raise ServiceError("None of the children chosen has an open care gap: no letter to write.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        render_letters(letters, path, paper)
+        if one_per_child:
+            path.mkdir(parents=True, exist_ok=True)
+            files = [render_letters([letter], path / _file_name(mrns[letter.patient_id], letter.patient_id), paper)
+                     for letter in letters]
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files = [render_letters(letters, path, paper)]
     except OSError as exc:
         raise ServiceError(f"Cannot write {path.name}: {exc.strerror or exc}") from None
+    where = f"{len(files)} files in {path.name}" if one_per_child else path.name
     with ctx.db.session() as s:
         audit.record(s, ctx.username, "export", "letters", None, practice_id=practice_id,
-                     summary=f"Wrote {len(letters)} reminder letter(s) for {practice_code} to {path.name}")
+                     summary=f"Wrote {len(letters)} reminder letter(s) for {practice_code} to {where}")
     logged = 0
     change = Change.nothing()
     follow_up = as_of + dt.timedelta(days=follow_up_days) if log_outreach else None
@@ -98,12 +117,18 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
             note = f"Reminder letter ({language}): " + "; ".join(item for item, _due in letter.items)
             result = record_outreach(ctx, patient_id=letter.patient_id, measure_id=None, note=note[:2000],
                                      date=as_of, today=max(as_of, dt.date.today()), method="letter",
-                                     outcome="left message", follow_up=follow_up)
+                                     outcome=LETTER_OUTCOME, follow_up=follow_up)
             if not result.ok:
                 raise ServiceError("; ".join(e.message for e in result.errors))
             logged += 1
             change = change | result.change
-    return LettersWritten(path, letters, skipped, logged, follow_up, change)
+    return LettersWritten(path, letters, skipped, logged, follow_up, change, files)
+
+
+def _file_name(mrn: str | None, patient_id: int) -> str:
+    """``letter-<MRN>.pdf`` (characters a file name cannot hold replaced; the patient id without an MRN)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", mrn or "").strip("._") or f"patient-{patient_id}"
+    return f"letter-{stem}.pdf"
 
 
 def _items(gaps: pd.DataFrame, patient_id: int) -> tuple[tuple[str, dt.date | None], ...]:

@@ -29,8 +29,8 @@ _TAG = re.compile(r"^\[([A-Za-z0-9_.\-]{1,32})\] ?")
 
 #: how the family was contacted
 METHODS = ("call", "text", "letter", "portal", "in person")
-#: what came of the attempt
-OUTCOMES = ("reached", "left message", "no answer", "wrong number", "declined", "scheduled")
+#: what came of the attempt ("sent": a letter or portal message went out; no answer expected at once)
+OUTCOMES = ("reached", "left message", "no answer", "wrong number", "declined", "scheduled", "sent")
 
 #: columns of :func:`outreach_done`
 DONE_COLUMNS = ("activity_id", "patient_id", "measure", "activity_date", "note", "performed_by",

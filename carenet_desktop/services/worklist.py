@@ -90,11 +90,11 @@ def child_worklist(
     items = itemkit.gap_items(gaps)
     items.attrs = {}  # the worklist's attrs would be deep-copied by every pandas step below
     patients = pd.unique(items["patient_id"]).tolist() if len(items) else []
-    visits = visit_dates(ctx, patients, as_of, ids)
-    done = latest_attempts(outreach_done(ctx, practice_code=practice_code, patient_ids=patients)) \
-        if patients else None
+    held = source if source is not None and source.network and not fresh else None  # whole-store tables
+    visits = visit_dates(ctx, patients, as_of, ids, held)
+    done = latest_attempts(_attempts_of(ctx, practice_code, patients)) if patients else None
     children = build_children(items, visits, done, as_of, soon_days=due_within,
-                              contacts=contact_details(ctx, patients, ids))
+                              contacts=contact_details(ctx, patients, ids, held))
     what = (f"{len(children)} children with {int(children['gap_count'].sum()) if len(children) else 0} care gaps, "
             f"period {period.label}" + (f", due within {due_within} days of {as_of.isoformat()}"
                                         if due_within is not None else ""))
@@ -103,6 +103,15 @@ def child_worklist(
     if action is not None:
         record_view(ctx, result, action)
     return result
+
+
+def _attempts_of(ctx: ServiceContext, practice_code: str | None, patients: list[int]) -> pd.DataFrame:
+    """The outreach recorded for ``patients``: for one practice, its outreach read whole and narrowed here
+    (an ``IN`` list of a large practice's children costs more to send than the rows it saves)."""
+    if practice_code is None:
+        return outreach_done(ctx, patient_ids=patients)
+    done = outreach_done(ctx, practice_code=practice_code)
+    return done[done["patient_id"].isin(patients).to_numpy()].reset_index(drop=True)
 
 
 def record_view(ctx: ServiceContext, worklist: Worklist, action: str, where: str = "") -> None:
@@ -169,54 +178,83 @@ def _join(frame: pd.DataFrame, other: pd.DataFrame | None, columns: dict[str, An
 
 
 def contact_details(ctx: ServiceContext, patient_ids: Sequence[int],
-                    practice_id_list: list[int] | None) -> pd.DataFrame:
+                    practice_id_list: list[int] | None, source: GapSource | None = None) -> pd.DataFrame:
     """Per patient: ``phone``, ``guardian``, preferred ``language`` (its name; blank when unknown) and
-    preferred ``contact_method``."""
+    preferred ``contact_method``; from the ``source``'s table of the whole store when given."""
     cols = ["patient_id", "phone", "guardian", "language", "contact_method"]
     if not patient_ids:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "patient_id" else object) for c in cols})
+    if source is not None:
+        frame = source.patient_table("contacts", lambda wanted: _contacts(ctx, None, wanted))
+    else:
+        frame = _contacts(ctx, practice_id_list, None)
+    frame = frame[frame["patient_id"].isin(list(patient_ids)).to_numpy()].reset_index(drop=True)
+    return frame[cols]
+
+
+def _contacts(ctx: ServiceContext, practice_id_list: list[int] | None, patient_ids: list[int] | None) -> pd.DataFrame:
+    cols = ["patient_id", "phone", "guardian", "language", "contact_method"]
     stmt = select(Patient.id, Patient.phone, Patient.guardian, Patient.language, Patient.contact_method)
     if practice_id_list is not None:
         stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
+    if patient_ids is not None:
+        stmt = stmt.where(Patient.id.in_(patient_ids))
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
-    wanted = set(int(p) for p in patient_ids)
-    frame = rows_frame([r for r in rows if int(r[0]) in wanted], cols)
+    frame = rows_frame(rows, cols)
     frame["language"] = frame["language"].map(lambda code: LANGUAGE_LABELS.get(code) if code else None)
     return frame.astype({"patient_id": "int64"})
 
 
 def visit_dates(ctx: ServiceContext, patient_ids: Sequence[int], as_of: dt.date,
-                practice_id_list: list[int] | None) -> pd.DataFrame:
-    """Per patient, the day of the last encounter up to ``as_of`` (``last_visit``) and of the first booked
-    appointment on or after ``as_of`` (``next_visit``; cancelled and missed ones do not count)."""
+                practice_id_list: list[int] | None, source: GapSource | None = None) -> pd.DataFrame:
+    """Per patient, the day of the last encounter up to ``as_of`` (``last_visit``; from the ``source``'s
+    table of the whole store when given) and of the first booked appointment on or after ``as_of``
+    (``next_visit``; cancelled and missed ones do not count; appointments are not journaled: read live)."""
     if not patient_ids:
         return pd.DataFrame({"patient_id": pd.Series(dtype="int64"), "last_visit": pd.Series(dtype=object),
                              "next_visit": pd.Series(dtype=object)})
-    end = dt.datetime.combine(as_of, dt.time.max)
-    stmt = (select(Encounter.patient_id, func.max(Encounter.start))
-            .join(Patient, Patient.id == Encounter.patient_id)
-            .where(Encounter.start <= end).group_by(Encounter.patient_id))
     booked = (select(Appointment.patient_id, func.min(Appointment.start))
               .join(Patient, Patient.id == Appointment.patient_id)
               .where(Appointment.start >= dt.datetime.combine(as_of, dt.time.min),
                      Appointment.status.in_(APPOINTMENT_ACTIVE)).group_by(Appointment.patient_id))
     if practice_id_list is not None:
-        stmt = stmt.where(Patient.practice_id.in_(practice_id_list))
         booked = booked.where(Patient.practice_id.in_(practice_id_list))
     with ctx.db.session() as s:
-        rows = s.execute(stmt).all()
         ahead = s.execute(booked).all()
     wanted = set(int(p) for p in patient_ids)
 
     def days(found: Sequence[Any]) -> dict[int, Any]:
         return {int(p): (v.date() if isinstance(v, dt.datetime) else v) for p, v in found if int(p) in wanted}
 
-    last, upcoming = days(rows), days(ahead)
+    if source is not None:
+        held = source.patient_table(f"last_visit {as_of.isoformat()}", lambda ids: _last_visits(ctx, as_of, None, ids))
+        mine = held[held["patient_id"].isin(list(wanted)).to_numpy()]
+        last = dict(zip(mine["patient_id"].tolist(), mine["last_visit"].tolist(), strict=True))
+    else:
+        last = {p: v for p, v in _last_visits(ctx, as_of, practice_id_list, None).itertuples(index=False)
+                if p in wanted}
+    upcoming = days(ahead)
     ids = sorted(set(last) | set(upcoming))
     return pd.DataFrame({"patient_id": pd.Series(ids, dtype="int64"),
                          "last_visit": pd.Series([last.get(p) for p in ids], dtype=object),
                          "next_visit": pd.Series([upcoming.get(p) for p in ids], dtype=object)})
+
+
+def _last_visits(ctx: ServiceContext, as_of: dt.date, practice_id_list: list[int] | None,
+                 patient_ids: list[int] | None) -> pd.DataFrame:
+    """``patient_id``, ``last_visit``: the day of each patient's last encounter up to ``as_of``."""
+    stmt = (select(Encounter.patient_id, func.max(Encounter.start))
+            .where(Encounter.start <= dt.datetime.combine(as_of, dt.time.max)).group_by(Encounter.patient_id))
+    if practice_id_list is not None:
+        stmt = stmt.join(Patient, Patient.id == Encounter.patient_id).where(Patient.practice_id.in_(practice_id_list))
+    if patient_ids is not None:
+        stmt = stmt.where(Encounter.patient_id.in_(patient_ids))
+    with ctx.db.session() as s:
+        rows = s.execute(stmt).all()
+    ids = [int(p) for p, _ in rows]
+    days = [v.date() if isinstance(v, dt.datetime) else v for _, v in rows]
+    return pd.DataFrame({"patient_id": pd.Series(ids, dtype="int64"), "last_visit": pd.Series(days, dtype=object)})
 
 
 def child_detail(worklist: Worklist, patient_id: int) -> pd.DataFrame:

@@ -142,6 +142,9 @@ def test_held_frames_are_patched_into_a_copy_equal_to_a_new_read(ctx: ServiceCon
     data, newer = patched
     assert newer > version
     assert len(held.immunizations) == count  # a reader of the held frames sees them unchanged
+    # only the frame the entry changed is rebuilt; the child's other rows read the same: those frames are kept
+    assert data.immunizations is not held.immunizations and len(data.immunizations) == count + 1
+    assert data.encounters is held.encounters and data.observations is held.observations
     fresh = load_measure_data(ctx.db)
     for name, frame in fresh.frames().items():
         mine = getattr(data, name)
@@ -169,3 +172,18 @@ def test_a_one_off_source_evaluates_only_the_practice_until_the_period_is_cached
         before.rows.sort_values(["measure", "group_index", "patient_id", "episode_id"], ignore_index=True))
     cached = child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=one_off)
     _same(cached, child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, fresh=True))
+
+
+def test_a_one_off_call_finds_only_its_practices_gaps_and_a_held_source_the_networks(ctx: ServiceContext,
+                                                                                     tmp_path: Path) -> None:
+    cache = ResultsCache(ctx, tmp_path / "results", in_process=True)
+    cache.results(P2026)
+    code = _codes(ctx)[0]
+    one_off = GapSource(ctx, cache, compute_missing=False, network=False)
+    child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=one_off)
+    assert not one_off._network_found and not one_off._tables  # nothing of the other practices found or read
+    held = GapSource(ctx, cache, compute_missing=False)
+    first = child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=held)
+    (_history, _version, every, _failures), = held._network_found.values()
+    assert set(every["patient_id"]) > set(first.gaps["patient_id"])  # the network's, a switch filters them
+    assert {"people", "contacts"} <= set(held._tables)

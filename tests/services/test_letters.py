@@ -59,7 +59,7 @@ def test_a_letter_per_child_in_the_familys_language_logged_as_outreach(demo_ctx,
                          .order_by(CareActivity.patient_id)).all()
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "letters")).one()
     assert {a.patient_id for a in acts} == {spanish, other}
-    assert all(a.contact_method == "letter" and a.outcome == "left message" and a.activity_date == AS_OF
+    assert all(a.contact_method == "letter" and a.outcome == "sent" and a.activity_date == AS_OF
                and a.follow_up_date == AS_OF + dt.timedelta(days=14) for a in acts)
     spanish_note = next(a.notes for a in acts if a.patient_id == spanish)
     assert spanish_note is not None and spanish_note.startswith("Reminder letter (Spanish): ")
@@ -75,3 +75,31 @@ def test_nothing_to_write_and_strangers_are_errors(demo_ctx, tmp_path) -> None: 
     with pytest.raises(ServiceError, match="use a .pdf"):
         reminder_letters(demo_ctx, codes[0], [stranger], tmp_path / "x.docx", as_of=AS_OF)
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) not installed")
+def test_one_pdf_per_child_in_a_folder(demo_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with demo_ctx.db.session() as s:
+        code = s.scalars(select(Practice.code).order_by(Practice.code)).first()
+    children = child_worklist(demo_ctx, Period.year(2026), code, as_of=AS_OF, action=None).children
+    chosen = [int(p) for p in children["patient_id"].iloc[:3]]
+    with demo_ctx.db.session() as s:
+        mrns = {int(p.id): p.mrn for p in s.scalars(select(Patient).where(Patient.id.in_(chosen)))}
+    folder = tmp_path / "letters"
+    result = reminder_letters(demo_ctx, code, chosen, folder, as_of=AS_OF, one_per_child=True)
+    assert result.path == folder and result.logged == 3
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"letter-{mrns[p]}.pdf" for p in chosen)
+    assert sorted(result.files) == sorted(folder.iterdir())
+    for letter in result.letters:
+        text = subprocess.run(["pdftotext", str(folder / f"letter-{mrns[letter.patient_id]}.pdf"), "-"], check=True,
+                              capture_output=True, text=True).stdout
+        assert len([p for p in text.split("\f") if p.strip()]) == 1  # that child's letter only
+        assert letter.child_name in " ".join(text.split())
+    with demo_ctx.db.session() as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.entity == "letters")).one()
+    assert "3 files in letters" in (entry.summary or "")
+    # a file where the folder should be is an error, and nothing is logged
+    taken = tmp_path / "taken.pdf"
+    taken.write_text("x")
+    with pytest.raises(ServiceError, match="not a folder"):
+        reminder_letters(demo_ctx, code, chosen, taken, as_of=AS_OF, one_per_child=True)

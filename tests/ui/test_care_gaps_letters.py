@@ -44,9 +44,29 @@ def test_letters_for_the_selected_children_are_written_and_logged(page, qtbot, t
         letters = s.scalars(select(AuditLog).where(AuditLog.entity == "letters")).all()
     assert sorted(a.patient_id for a in acts) == sorted(chosen)
     assert {(a.contact_method, a.outcome, a.follow_up_date) for a in acts} == {
-        ("letter", "left message", AS_OF + dt.timedelta(days=14))}
+        ("letter", "sent", AS_OF + dt.timedelta(days=14))}
     assert len(letters) == 1
     marked = [r for r in page.model.rows() if r["patient_id"] in chosen]
-    assert all(r["last_outreach"] == f"{AS_OF.isoformat()} letter: left message" and r["attempts"] == 1
+    assert all(r["last_outreach"] == f"{AS_OF.isoformat()} letter: sent" and r["attempts"] == 1
                for r in marked)
     assert page.done_tile.value() == "2"
+
+
+def test_a_pdf_per_child_in_a_folder_from_the_letters_menu(page, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    menu = page.letters_button.menu()
+    assert [a.text() for a in menu.actions()] == ["One PDF to print (a page per child)…",
+                                                  "A PDF per child, in a folder…"]
+    page.table.selectRow(0)
+    page.table.selectionModel().select(page.proxy.index(1, 0), page.table.selectionModel().SelectionFlag.Select
+                                       | page.table.selectionModel().SelectionFlag.Rows)
+    chosen = [page.proxy.index(i, 0).data(ROW_ROLE)["patient_id"] for i in (0, 1)]
+    with page.session.ctx.db.session() as s:
+        mrns = {int(p.id): p.mrn for p in s.scalars(select(Patient).where(Patient.id.in_(chosen)))}
+    folder = tmp_path / "letters"
+    with qtbot.waitSignal(page.letters_written, timeout=WAIT) as signal:
+        assert page.write_letters(folder, one_per_child=True) is not None
+    assert signal.args == [folder]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"letter-{mrns[p]}.pdf" for p in chosen)
+    assert "2 letter(s) written to letters" in page.action_message.text()
+    marked = [r for r in page.model.rows() if r["patient_id"] in chosen]
+    assert all(r["last_outreach"] == f"{AS_OF.isoformat()} letter: sent" for r in marked)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -254,8 +255,11 @@ class CareGapsPage(Page):
         self.letters_button = QPushButton("Reminder letters…")
         self.letters_button.setAccessibleName("Reminder letters")
         self.letters_button.setToolTip("Write a reminder letter (PDF) for each selected child, in Spanish for "
-                                       "Spanish-speaking families, and log it as letter outreach")
-        self.letters_button.clicked.connect(lambda: self.write_letters())
+                                       "Spanish-speaking families, and log it as letter outreach (sent)")
+        letters_menu = QMenu(self.letters_button)
+        letters_menu.addAction("One PDF to print (a page per child)…", lambda: self.write_letters())
+        letters_menu.addAction("A PDF per child, in a folder…", lambda: self.write_letters(one_per_child=True))
+        self.letters_button.setMenu(letters_menu)
         actions.addWidget(self.letters_button)
         self.export_button = QPushButton("Export…")
         self.export_button.setAccessibleName("Export the worklist")
@@ -493,24 +497,25 @@ class CareGapsPage(Page):
         self._update_actions()
         return task
 
-    def write_letters(self, path: Path | str | None = None) -> Task | None:
-        """A reminder letter per selected child to ``path`` (PDF; asks for the file when not given), each
-        logged as a letter outreach attempt."""
+    def write_letters(self, path: Path | str | None = None, one_per_child: bool = False) -> Task | None:
+        """A reminder letter per selected child to ``path`` (one PDF, or with ``one_per_child`` a folder of one
+        PDF per child; asked for when not given), each logged as a letter outreach attempt."""
         rows = self.selected_rows()
         if not rows or self.result is None or (self.write_task is not None and not self.write_task.is_done):
             return None
         query = self.result.query
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Reminder letters", f"letters-{query.practice_code}-"
-                                                    f"{query.as_of.isoformat()}.pdf", "PDF (*.pdf)")
+            chosen = QFileDialog.getExistingDirectory(self, "Folder for the letters") if one_per_child else \
+                QFileDialog.getSaveFileName(self, "Reminder letters", f"letters-{query.practice_code}-"
+                                            f"{query.as_of.isoformat()}.pdf", "PDF (*.pdf)")[0]
             if not chosen:
                 return None
             path = chosen
-        target = Path(path).with_suffix(".pdf")
+        target = Path(path) if one_per_child else Path(path).with_suffix(".pdf")
         patients = list(dict.fromkeys(int(r["patient_id"]) for r in rows))
         self.action_message.setText(f"Writing {len(patients)} letter(s)…")
         task = self.session.write(write_letters, self.session.ctx, query.practice_code, patients, target, query.as_of,
-                                  label="Writing reminder letters", on_finished=self._on_letters_written,
+                                  one_per_child, label="Writing reminder letters", on_finished=self._on_letters_written,
                                   on_failed=self._on_action_failed)
         task.done.connect(self._update_actions)
         self.write_task = task
@@ -520,7 +525,7 @@ class CareGapsPage(Page):
     def _on_letters_written(self, written: letters_service.LettersWritten) -> None:
         day = written.letters[0].day
         self._on_outreach_saved(OutreachSaved([letter.patient_id for letter in written.letters], Attempt(
-            "letter", "left message", written.follow_up, "Reminder letter", day), written.change))
+            "letter", letters_service.LETTER_OUTCOME, written.follow_up, "Reminder letter", day), written.change))
         skipped = f"; {len(written.skipped)} without an open gap skipped" if written.skipped else ""
         self.action_message.setText(f"{len(written.letters)} letter(s) written to {written.path.name} and "
                                     f"logged as outreach{skipped}.")

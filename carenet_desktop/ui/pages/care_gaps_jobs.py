@@ -110,10 +110,12 @@ def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int
 
 
 def write_letters(progress: Progress, ctx: ServiceContext, practice_code: str, patient_ids: list[int], path: Path,
-                  as_of: dt.date) -> letters_service.LettersWritten:
-    """Runs on the writer: a reminder letter per selected child (PDF), each logged as letter outreach."""
+                  as_of: dt.date, one_per_child: bool = False) -> letters_service.LettersWritten:
+    """Runs on the writer: a reminder letter per selected child (one PDF, or a folder of one PDF per child),
+    each logged as letter outreach."""
     progress.report(0.1, f"Writing {path.name}")
-    return letters_service.reminder_letters(_ctx(ctx, progress), practice_code, patient_ids, path, as_of=as_of)
+    return letters_service.reminder_letters(_ctx(ctx, progress), practice_code, patient_ids, path, as_of=as_of,
+                                            one_per_child=one_per_child)
 
 
 def write_export(progress: Progress, ctx: ServiceContext, worklist: worklist_service.Worklist,

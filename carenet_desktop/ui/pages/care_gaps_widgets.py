@@ -85,7 +85,7 @@ class OutreachDialog(QDialog):
 
     def _suggest_follow_up(self) -> None:
         """No answer, a message left: try again in a week; reached, scheduled, declined: no follow-up."""
-        self.follow_up_check.setChecked(self.outcome.currentData() in ("left message", "no answer"))
+        self.follow_up_check.setChecked(self.outcome.currentData() in ("left message", "no answer", "sent"))
 
     def attempt(self) -> Attempt:
         qd = self.follow_up.date()

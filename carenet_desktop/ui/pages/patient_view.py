@@ -57,6 +57,8 @@ class PatientView(QWidget):
     back = Signal()
     #: the measurement period was changed (the page reloads the patient for it)
     period_changed = Signal(object)
+    #: "Edit contacts…" was pressed (the page opens the dialog)
+    edit_contacts = Signal()
 
     STATE_LOADING, STATE_CONTENT, STATE_EMPTY, STATE_ERROR = range(4)
 
@@ -78,6 +80,12 @@ class PatientView(QWidget):
         self.name_label = heading("Patient")
         self.name_label.setObjectName("pageTitle")
         top.addWidget(self.name_label, 1)
+        self.contacts_button = QPushButton("Edit contacts…")
+        self.contacts_button.setAccessibleName("Edit contact details")
+        self.contacts_button.setToolTip("Phone number(s), guardian, preferred language and contact method")
+        self.contacts_button.clicked.connect(self.edit_contacts.emit)
+        self.contacts_button.setVisible(False)  # the page shows it to users who may change the patient
+        top.addWidget(self.contacts_button)
         self.today = today
         period_label = QLabel("Measurement &period")
         self.period_combo = QComboBox()

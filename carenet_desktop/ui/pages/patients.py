@@ -29,7 +29,9 @@ from ...metrics.period import Period
 from ...services import patients as patient_service
 from ...services import practices as practice_service
 from ...services.context import Progress, ServiceContext
+from ...services.entry import EntryResult
 from ...services.patients import PatientDetail, PatientRow
+from ...services.permissions import can
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.patients import ROW_ROLE, PatientListModel
@@ -40,6 +42,7 @@ from ..tasks import Task
 from ..widgets import StateStack, heading, list_table, paragraph
 from .base import NUMBERS, Page
 from .measure_key import MeasureKey
+from .patient_contacts import ContactsDialog, save_contacts
 from .patient_view import PatientView
 
 DEBOUNCE_MS = 250
@@ -204,6 +207,8 @@ class PatientsPage(Page):
         self.patient_view.measure_model.measure_texts = short_texts(session.ctx.catalogue)
         self.patient_view.back.connect(self._on_back)
         self.patient_view.period_changed.connect(lambda _p: self._reload_patient())
+        self.patient_view.edit_contacts.connect(lambda: self.edit_contacts())
+        self.contacts_dialog: ContactsDialog | None = None
         self.views.addWidget(self.patient_view)
 
     def _today(self) -> dt.date:
@@ -349,9 +354,35 @@ class PatientsPage(Page):
 
     def _on_patient(self, detail: PatientDetail) -> None:
         self.patient_view.show_detail(detail)
+        self.patient_view.contacts_button.setVisible(
+            can(self.session.ctx, "patients.write", detail.demographics.practice_id))
         self.patient_view.timeline_table.setFocus()
         self.status_message.emit(f"Patient page: {self.patient_view.summary()}")
         self.patient_loaded.emit(detail)
+
+    def edit_contacts(self) -> ContactsDialog | None:
+        """Open the contact-details dialog of the patient shown (non-modal: the window keeps working)."""
+        detail = self.patient_view.detail
+        if detail is None:
+            return None
+        dialog = ContactsDialog(detail.demographics, self)
+        dialog.save_requested.connect(lambda values: self._save_contacts(dialog, detail.demographics.id, values))
+        self.contacts_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _save_contacts(self, dialog: ContactsDialog, patient_id: int, values: dict[str, str | None]) -> None:
+        def saved(result: EntryResult) -> None:
+            if not result.ok:
+                dialog.show_errors(result)
+                return
+            dialog.accept()
+            self.status_message.emit("Contact details saved")
+            if self.patient_id == patient_id:
+                self._reload_patient()
+
+        self.session.write(save_contacts, self.session.ctx, patient_id, values, label="Saving contact details",
+                           on_finished=saved, on_failed=dialog.show_failure)
 
     def _on_patient_failed(self, message: str) -> None:
         self.patient_view.show_error(message)
