@@ -124,6 +124,7 @@ class ResultsCache:
         self._writer: ThreadPoolExecutor | None = None
         self._writer_lock = threading.Lock()
         self._pending: Future[None] | None = None
+        self._unsaved: dict[Path, CachedResults] = {}
 
     def _cache_key(self) -> bytes | None:
         """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
@@ -302,7 +303,14 @@ class ResultsCache:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="results-cache-writer")
-            self._pending = self._writer.submit(self._save, entry, path, key)
+            self._unsaved[path] = entry  # a newer refresh of the same file replaces one not yet saved
+            self._pending = self._writer.submit(self._save_latest, path, key)
+
+    def _save_latest(self, path: Path, key: bytes | None) -> None:
+        with self._writer_lock:
+            entry = self._unsaved.pop(path, None)
+        if entry is not None:  # else a job queued earlier already saved the newest one
+            self._save(entry, path, key)
 
     def flush(self) -> None:
         """Wait until the writer thread has saved what it was given."""
