@@ -88,7 +88,7 @@ def main() -> int:
             with db.session() as s:  # put the record back
                 s.add(Immunization(**{c.key: getattr(imm, c.key) for c in Immunization.__table__.columns}))
             service.practice_scorecard(code, period)  # and refreshed, so the next round is one edit again
-        service.cache.flush()
+            service.cache.flush()  # its file saved, as between two edits in the window: rounds are alike
     return 0
 
 
