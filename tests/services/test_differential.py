@@ -166,6 +166,7 @@ class CacheChain(RuleBasedStateMachine):
         self.gaps = GapSource(self.ctx, self.cache)
 
     def teardown(self) -> None:
+        self.cache.flush()  # the writer thread's last file, before its folder goes
         self.db.dispose()
         os.environ.pop("CARENET_MEASURES", None)
         _reload_custom_measures()
