@@ -34,24 +34,22 @@ def _as_datetime(values: object) -> pd.Series:
 
 
 def _shift_months(dates: pd.Series, months: np.ndarray) -> pd.Series:
-    """dates + months, the day clamped to the length of the target month (CQL semantics)."""
+    """dates + months, the day clamped to the length of the target month (CQL semantics), the time of day
+    kept. In NumPy's month and day units only: measures call it on every evaluation, often for a handful of
+    patients (a refresh after one edit), where building timestamps through pandas cost ~10x more."""
     d = _as_datetime(dates)
-    valid = d.notna().to_numpy()
-    y = d.dt.year.to_numpy(dtype=float)
-    m = d.dt.month.to_numpy(dtype=float)
-    day = d.dt.day.to_numpy(dtype=float)
-    total = (np.nan_to_num(y) * 12 + np.nan_to_num(m) - 1) + np.broadcast_to(months, y.shape)
-    ny = (total // 12).astype(np.int64)
-    nm = (total % 12 + 1).astype(np.int64)
-    first = pd.to_datetime({"year": np.where(valid, ny, 2000), "month": np.where(valid, nm, 1), "day": 1})
-    month_len = first.dt.days_in_month.to_numpy()
-    nd = np.minimum(np.nan_to_num(day, nan=1).astype(np.int64), month_len)
-    out = first + pd.to_timedelta(nd - 1, unit="D")
-    # keep the time of day
-    tod = (d - d.dt.normalize()).fillna(pd.Timedelta(0)).to_numpy()
-    out = pd.Series(out.to_numpy() + tod, index=d.index)
-    out[~valid] = pd.NaT
-    return out
+    stamps = d.to_numpy(dtype="datetime64[us]")
+    valid = ~np.isnat(stamps)
+    day_stamps = stamps.astype("datetime64[D]")
+    month_of = day_stamps.astype("datetime64[M]")
+    tod = np.where(valid, stamps - day_stamps.astype("datetime64[us]"), np.timedelta64(0, "us"))
+    day = np.where(valid, (day_stamps - month_of.astype("datetime64[D]")).astype(np.int64) + 1, 1)
+    total = np.where(valid, month_of.astype(np.int64), 0) + np.broadcast_to(np.asarray(months, dtype=np.int64), stamps.shape)
+    first = total.astype("datetime64[M]")
+    month_len = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
+    out = (first.astype("datetime64[D]") + (np.minimum(day, month_len) - 1)).astype("datetime64[us]") + tod
+    out[~valid] = np.datetime64("NaT")
+    return pd.Series(out, index=d.index)
 
 
 def add_years(dates: object, years: int | np.ndarray) -> pd.Series:

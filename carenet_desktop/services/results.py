@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,11 @@ class ResultsCache:
         self.shared = SharedResults(ctx.db) if shared else None
         if self.shared is not None:
             self.on_disk = False
+        #: refreshed entries are saved by one writer thread, in order (``_write_disk_later``)
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_lock = threading.Lock()
+        self._pending: Future[None] | None = None
+        self._unsaved: dict[Path, CachedResults] = {}
 
     def _cache_key(self) -> bytes | None:
         """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
@@ -327,26 +333,40 @@ class ResultsCache:
         return entry
 
     def _refresh(self, entry: CachedResults, progress: Progress) -> CachedResults:
+        """``entry`` brought up to the journal's version. Only what changed is evaluated, typed and summarised
+        again: the other rows keep their dtypes and the other practices their summary rows (a one-record edit
+        on a large network would otherwise spend seconds converting and summarising every row), and the
+        file is written by the cache's writer thread, off the caller's path."""
         with self.ctx.db.session() as s:
             version, wholesale, patients = changes_since(s, entry.version)
         if version == entry.version:
             return entry
         if None in wholesale:
             return self._compute_all(entry.period, entry.measure_ids, progress)
-        rows = entry.rows
+        old = entry.rows
+        rows = old
         failures = dict(entry.failures)
+        touched: set[object] = set()  # the practices whose summary rows may have changed
         if wholesale:
             practices = sorted(p for p in wholesale if p is not None)
             fresh, failed = self._evaluate(entry.period, entry.measure_ids, progress.sub(0, 0.5), practice_id_list=practices)
-            rows = pd.concat([rows[~rows["practice_id"].isin(practices)], fresh], ignore_index=True)
+            touched |= set(practices) | set(fresh["practice_id"].tolist())
+            rows = pd.concat([rows[~rows["practice_id"].isin(practices)], _conform(fresh)], ignore_index=True)
             failures.update(failed)
         if patients:
             ids = sorted(patients)
             fresh, failed = self._evaluate(entry.period, entry.measure_ids, progress.sub(0.5, 1), patient_id_list=ids)
-            rows = pd.concat([rows[~rows["patient_id"].isin(ids)], fresh], ignore_index=True)
+            gone = rows["patient_id"].isin(ids)
+            touched |= set(rows.loc[gone, "practice_id"].tolist()) | set(fresh["practice_id"].tolist())
+            rows = pd.concat([rows[~gone], _conform(fresh)], ignore_index=True)
             failures.update(failed)
-        updated = CachedResults(entry.period, entry.measure_ids, version, _conform(rows), failures)
-        self._write_disk(updated)
+        if not rows.dtypes.equals(old.dtypes):  # e.g. an entry read from an older file: one set of dtypes
+            rows = _conform(rows)
+        updated = CachedResults(entry.period, entry.measure_ids, version, rows, failures)
+        summary = entry._summaries.get(("practice_id",))
+        if summary is not None and failures == entry.failures:
+            updated._summaries[("practice_id",)] = patched_summary(summary, rows, touched)
+        self._write_disk_later(updated)
         return updated
 
     def stamp(self, ids: tuple[str, ...]) -> str:
@@ -361,13 +381,43 @@ class ResultsCache:
         key = json.dumps([period.label, ids, self._signature, self.stamp(ids)])
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
+    def _write_disk_later(self, entry: CachedResults) -> None:
+        """Save ``entry`` on the cache's one writer thread (in order; the path and key taken now, as the
+        store's history may change before it runs). A file that lags behind is only slower: it carries its
+        journal version and is refreshed from the journal when read."""
+        if not self.on_disk:
+            return
+        path, key = self._path(entry.period, entry.measure_ids), self._cache_key()
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="results-cache-writer")
+            self._unsaved[path] = entry  # a newer refresh of the same file replaces one not yet saved
+            self._pending = self._writer.submit(self._save_latest, path, key)
+
+    def _save_latest(self, path: Path, key: bytes | None) -> None:
+        with self._writer_lock:
+            entry = self._unsaved.pop(path, None)
+        if entry is not None:  # else a job queued earlier already saved the newest one
+            self._save(entry, path, key)
+
+    def flush(self) -> None:
+        """Wait until the writer thread has saved what it was given."""
+        with self._writer_lock:
+            pending = self._pending
+        if pending is not None:
+            pending.result()
+
     def _write_disk(self, entry: CachedResults) -> None:
         if not self.on_disk:
             return
+        self.flush()  # an older entry queued for the same file must not land after this one
+        self._save(entry, self._path(entry.period, entry.measure_ids), self._cache_key())
+
+    def _save(self, entry: CachedResults, path: Path, key: bytes | None) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             head, body = encode_entry(entry)
-            save_npz(self._path(entry.period, entry.measure_ids), {**head, **body}, self._cache_key())
+            save_npz(path, {**head, **body}, key)
         except OSError as exc:  # a cache that cannot be written only costs speed
             log.warning("Results cache not saved: %s", exc.strerror)
 
@@ -399,6 +449,24 @@ class ResultsCache:
 
         return CachedResults(period, ids, int(meta["version"]), load_rows, dict(meta["failures"]),
                              {("practice_id",): summary})
+
+
+def patched_summary(summary: pd.DataFrame, rows: pd.DataFrame, practices: set[object]) -> pd.DataFrame:
+    """``summarize(rows, by=["practice_id"])`` made from ``summary`` (the rows' summary before some
+    practices' rows changed): only ``practices`` are summarised again, in the same order and dtypes."""
+    if any(p is None or p is pd.NA or (isinstance(p, float) and np.isnan(p)) for p in practices):
+        return summarize(rows, by=["practice_id"])  # a row without a practice: no shortcut
+    ids = sorted(int(p) for p in practices)  # type: ignore[call-overload]
+    fresh = summarize(rows[rows["practice_id"].isin(ids)], by=["practice_id"])
+    kept = summary[~summary["practice_id"].isin(ids)]
+    parts = [part for part in (kept, fresh) if len(part)]
+    if not parts:
+        return fresh
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["measure", "group_index", "practice_id"], kind="mergesort").reset_index(drop=True)
+    if not out.dtypes.equals(summary.dtypes) or list(out.columns) != list(summary.columns):
+        return summarize(rows, by=["practice_id"])
+    return out
 
 
 def _conform(rows: pd.DataFrame) -> pd.DataFrame:

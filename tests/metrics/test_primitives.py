@@ -63,6 +63,31 @@ def test_add_months_clamps_to_month_end_and_accepts_arrays() -> None:
     assert out.tolist() == [pd.Timestamp("2025-02-28"), pd.Timestamp("2024-11-30"), pd.Timestamp("2026-02-15")]
 
 
+def test_add_months_equals_calendar_arithmetic_day_by_day() -> None:
+    """Against plain Python date arithmetic: every day of 1899-2101 (leap days, month ends, before 1970),
+    a time of day kept, missing stays missing, the Series' own index kept, by scalars and by arrays."""
+    import calendar
+
+    days = pd.date_range("1899-12-01", "2101-01-31", freq="D")
+    times = pd.Series(days + pd.to_timedelta(np.arange(len(days)) % 5 * 3_600_123_457, unit="us"),
+                      index=np.arange(len(days))[::-1] + 3)
+    times.iloc[::97] = pd.NaT
+    rng = np.random.default_rng(19)
+    for months in (1, -1, 12, -25, rng.integers(-400, 400, len(times))):
+        got = add_months(times, months)
+        shift = np.broadcast_to(np.asarray(months), (len(times),))
+        expected = []
+        for value, n in zip(times, shift, strict=True):
+            if pd.isna(value):
+                expected.append(pd.NaT)
+                continue
+            total = value.year * 12 + value.month - 1 + int(n)
+            year, month = divmod(total, 12)
+            day = min(value.day, calendar.monthrange(year, month + 1)[1])
+            expected.append(pd.Timestamp(dt.datetime(year, month + 1, day)) + (value - value.normalize()))
+        pd.testing.assert_series_equal(got, pd.Series(expected, index=times.index, dtype="datetime64[us]"))
+
+
 @pytest.mark.parametrize(
     ("birth", "at", "years"),
     [

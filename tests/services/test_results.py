@@ -83,3 +83,58 @@ def test_bulk_change_of_a_practice_recomputes_it(ctx, tmp_path):
         mark_practice_changed(s, [practice_id])
     after = cache.results(PERIOD, MEASURES)
     assert _sorted(after.rows).equals(_sorted(_fresh(ctx, tmp_path)))
+
+
+def _same_as_a_full_summary(entry) -> None:  # type: ignore[no-untyped-def]
+    """The refreshed entry's practice summary is summarize() of its rows, row for row, in the same dtypes;
+    the rows have the dtypes every other path gives them."""
+    from carenet_desktop.metrics.aggregate import summarize
+    from carenet_desktop.services.results import _conform
+
+    assert ("practice_id",) in entry._summaries  # patched, not left to be summarised again
+    pd.testing.assert_frame_equal(entry.summary(["practice_id"]), summarize(entry.rows, by=["practice_id"]))
+    assert entry.rows.dtypes.equals(_conform(entry.rows).dtypes)
+
+
+def test_a_refresh_patches_the_practice_summary_exactly(ctx, tmp_path):
+    """After a patient moves practice (two practices' summaries change), a practice is bulk-changed and a
+    record is deleted, the summary kept beside the rows equals a full summary, and the file the writer
+    thread saves serves a restart the same rows and summary."""
+    cache = ResultsCache(ctx, cache_dir=tmp_path / "c")
+    before = cache.results(PERIOD, MEASURES)
+    before.summary(["practice_id"])
+    counted = before.rows[(before.rows["measure"] == "CMS117") & before.rows["numerator"].fillna(False)]
+    with ctx.db.session() as s:
+        patient = s.get(Patient, int(counted["patient_id"].min()))
+        others = sorted({p for p in s.scalars(select(Patient.practice_id)) if p != patient.practice_id})
+        moved_from, patient.practice_id = patient.practice_id, others[0]
+    moved = cache.results(PERIOD, MEASURES)
+    _same_as_a_full_summary(moved)
+    old_rows = moved.summary(["practice_id"])
+    changed = old_rows.merge(before.summary(["practice_id"]), how="outer", indicator=True)
+    assert {moved_from, others[0]} <= set(changed.loc[changed["_merge"] != "both", "practice_id"])
+    with ctx.db.session() as s:
+        s.execute(Patient.__table__.update().where(Patient.id == patient.id).values(birth_date=dt.date(2023, 5, 5)))
+        mark_practice_changed(s, [others[0]])
+    _same_as_a_full_summary(cache.results(PERIOD, MEASURES))
+    with ctx.db.session() as s:
+        s.delete(s.scalars(select(Immunization).order_by(Immunization.id)).first())
+    last = cache.results(PERIOD, MEASURES)
+    _same_as_a_full_summary(last)
+    cache.flush()
+    reopened = ResultsCache(ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
+    assert reopened.version == last.version  # the writer thread saved the latest refresh
+    pd.testing.assert_frame_equal(reopened.summary(["practice_id"]), last.summary(["practice_id"]))
+    assert _sorted(reopened.rows).equals(_sorted(_fresh(ctx, tmp_path)))
+
+
+def test_a_patched_summary_of_practices_that_lost_every_row(ctx, tmp_path):
+    from carenet_desktop.metrics.aggregate import summarize
+    from carenet_desktop.services.results import patched_summary
+
+    rows = ResultsCache(ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES).rows
+    summary = summarize(rows, by=["practice_id"])
+    first = int(rows["practice_id"].dropna().min())
+    without = rows[rows["practice_id"] != first].reset_index(drop=True)
+    pd.testing.assert_frame_equal(patched_summary(summary, without, {first}), summarize(without, by=["practice_id"]))
+    pd.testing.assert_frame_equal(patched_summary(summary, rows, set()), summary)
