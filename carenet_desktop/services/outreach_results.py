@@ -50,10 +50,11 @@ class OutreachResults:
 
     @property
     def text(self) -> str:
-        """``"12 gaps closed after outreach in the last 90 days (of 40 gaps, 31 attempts)"``."""
+        """``"12 gaps closed after outreach in the last 90 days (of 40 open when contacted; 31 attempts)"``."""
         gaps = "gap" if self.gaps_closed == 1 else "gaps"
+        attempts = "attempt" if self.attempts == 1 else "attempts"
         return (f"{self.gaps_closed} {gaps} closed after outreach in the last {self.days} days "
-                f"(of {self.gaps_recorded} open when contacted; {self.attempts} attempts)")
+                f"(of {self.gaps_recorded} open when contacted; {self.attempts} {attempts})")
 
 
 def outreach_results(ctx: ServiceContext, practice_code: str, *, as_of: dt.date | None = None,

@@ -99,3 +99,17 @@ def test_outreach_without_the_gaps_records_none(demo_ctx) -> None:  # type: igno
                            method="text", outcome="no answer").ok
     result = outreach_results(demo_ctx, code, as_of=AS_OF)
     assert (result.attempts, result.gaps_recorded, result.gaps_closed) == (1, 0, 0)
+
+
+def test_a_reminder_letter_keeps_the_childs_open_gaps(demo_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.services.letters import reminder_letters
+
+    code = _practice(demo_ctx)
+    gaps = child_worklist(demo_ctx, PERIOD, code, as_of=AS_OF, action=None).gaps
+    child = int(gaps["patient_id"].iloc[0])
+    reminder_letters(demo_ctx, code, [child], tmp_path / "letters.pdf", as_of=AS_OF)
+    with demo_ctx.db.session() as s:
+        kept = s.execute(select(OutreachGap.item, OutreachGap.period_start, OutreachGap.period_end)).all()
+    assert {i for i, _s, _e in kept} == set(gaps.loc[(gaps["patient_id"] == child).to_numpy(), "item"])
+    assert {(st, en) for _i, st, en in kept} == {(PERIOD.start, PERIOD.end)}
+    assert outreach_results(demo_ctx, code, as_of=AS_OF).gaps_recorded == len({i for i, _s, _e in kept})
