@@ -113,3 +113,20 @@ def test_a_reminder_letter_keeps_the_childs_open_gaps(demo_ctx, tmp_path) -> Non
     assert {i for i, _s, _e in kept} == set(gaps.loc[(gaps["patient_id"] == child).to_numpy(), "item"])
     assert {(st, en) for _i, st, en in kept} == {(PERIOD.start, PERIOD.end)}
     assert outreach_results(demo_ctx, code, as_of=AS_OF).gaps_recorded == len({i for i, _s, _e in kept})
+
+
+def test_undoing_an_outreach_takes_its_gaps_with_it(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    from carenet_desktop.services.entry_undo import undo_entry
+
+    code = _practice(demo_ctx)
+    gaps = child_worklist(demo_ctx, PERIOD, code, as_of=AS_OF, action=None).gaps
+    child = int(gaps["patient_id"].iloc[0])
+    result = record_outreach(demo_ctx, patient_id=child, measure_id=None, note="", date=AS_OF, today=AS_OF,
+                             method="call", outcome="reached", open_gaps=gaps, period=PERIOD)
+    assert result.ok and result.id is not None
+    with demo_ctx.db.session() as s:
+        assert s.scalars(select(OutreachGap.id).where(OutreachGap.activity_id == result.id)).all()
+    assert undo_entry(demo_ctx, "care_activity", result.id).action == "deleted"
+    with demo_ctx.db.session() as s:
+        assert s.scalars(select(OutreachGap.id)).all() == []
+    assert outreach_results(demo_ctx, code, as_of=AS_OF).gaps_recorded == 0
