@@ -113,12 +113,13 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     change = Change.nothing()
     follow_up = as_of + dt.timedelta(days=follow_up_days) if log_outreach else None
     if log_outreach:
+        written = worklist.gaps[worklist.gaps["patient_id"].isin([letter.patient_id for letter in letters]).to_numpy()]
         for letter in letters:
             language = "Spanish" if letter.language == "es" else "English"
             note = f"Reminder letter ({language}): " + "; ".join(item for item, _due in letter.items)
             result = record_outreach(ctx, patient_id=letter.patient_id, measure_id=None, note=note[:2000],
                                      date=as_of, today=max(as_of, dt.date.today()), method="letter",
-                                     outcome=LETTER_OUTCOME, follow_up=follow_up, open_gaps=worklist.gaps,
+                                     outcome=LETTER_OUTCOME, follow_up=follow_up, open_gaps=written,
                                      period=period)
             if not result.ok:
                 raise ServiceError("; ".join(e.message for e in result.errors))

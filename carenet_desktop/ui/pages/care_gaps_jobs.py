@@ -113,6 +113,8 @@ def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int
     of the worklist shown, of ``period``); returns the children recorded."""
     done: list[int] = []
     change = Change.nothing()
+    if open_gaps is not None:  # each attempt looks up its child's rows: in these, not the whole practice's
+        open_gaps = open_gaps[open_gaps["patient_id"].isin(patient_ids).to_numpy()]
     for i, patient_id in enumerate(patient_ids):
         progress.report(i / max(len(patient_ids), 1), "Recording outreach")
         result = outreach_service.record_outreach(
