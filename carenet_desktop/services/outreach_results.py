@@ -8,7 +8,9 @@ dose 1", however many rates name it) in one measurement period. The rule, kept s
 * a gap is **recorded** when an attempt in the window (the last ``days`` days up to ``as_of``) kept it;
 * it is **closed after outreach** when the child's worklist for the same period, computed now, no longer
   lists the item, and it did not simply expire: the child is still counted in the denominator (in the
-  denominator, not excluded or excepted) of at least one measure rate the item was recorded under.
+  denominator, not excluded or excepted) of at least one measure rate the item was recorded under, in
+  the measurement period of the worklist or, for a gap listed ahead of time that falls due after that
+  period's end (an upcoming birthday-anchored gap), the calendar year it falls due in.
   A child who aged out, moved away or was excluded leaves the worklist without the gap being closed,
   and is not counted.
 
@@ -74,10 +76,12 @@ def outreach_results(ctx: ServiceContext, practice_code: str, *, as_of: dt.date 
                      CareActivity.activity_date >= since, CareActivity.activity_date <= as_of)
         attempts = int(s.scalar(select(func.count(CareActivity.id)).where(*in_window)) or 0)
         kept = s.execute(select(OutreachGap.patient_id, OutreachGap.measure_id, OutreachGap.group_index,
-                                OutreachGap.item, OutreachGap.period_start, OutreachGap.period_end)
+                                OutreachGap.item, OutreachGap.due_date, OutreachGap.period_start,
+                                OutreachGap.period_end)
                          .join(CareActivity, CareActivity.id == OutreachGap.activity_id)
                          .where(*in_window, OutreachGap.practice_id == practice_id).distinct()).all()
-    recorded = pd.DataFrame(kept, columns=["patient_id", "measure", "group_index", "item", "start", "end"])
+    recorded = pd.DataFrame(kept, columns=["patient_id", "measure", "group_index", "item", "due_date", "start",
+                                           "end"])
     gap_keys = ["patient_id", "item", "start", "end"]
     closed = 0
     for (start, end), rows in recorded.groupby(["start", "end"], sort=True):
@@ -98,8 +102,21 @@ def outreach_results(ctx: ServiceContext, practice_code: str, *, as_of: dt.date 
 
 
 def _counted(ctx: ServiceContext, period: Period, gone: pd.DataFrame) -> set[tuple[int, str, int]]:
-    """(patient, measure, rate) of ``gone`` where the child is still counted in the denominator: its own rows
-    evaluated now, with the measures concerned only."""
+    """(patient, measure, rate) of ``gone`` where the child is still counted in the denominator of the period
+    it is measured in (``period``, or the year of a due date after its end)."""
+    due = pd.to_datetime(gone["due_date"], errors="coerce")
+    later = (due > pd.Timestamp(period.end)).to_numpy()
+    counted = _counted_in(ctx, period, gone[~later])
+    for year, rows in gone[later].groupby(due[later].dt.year.to_numpy()):
+        counted |= _counted_in(ctx, Period.year(int(year)), rows)
+    return counted
+
+
+def _counted_in(ctx: ServiceContext, period: Period, gone: pd.DataFrame) -> set[tuple[int, str, int]]:
+    """(patient, measure, rate) of ``gone`` where the child is counted in the denominator of ``period``: its
+    own rows evaluated now, with the measures concerned only."""
+    if gone.empty:
+        return set()
     patients = sorted({int(p) for p in gone["patient_id"]})
     wanted = sorted({str(m) for m in gone["measure"]} & set(ctx.catalogue.ids()))
     if not wanted:

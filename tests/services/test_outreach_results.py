@@ -130,3 +130,21 @@ def test_undoing_an_outreach_takes_its_gaps_with_it(demo_ctx) -> None:  # type: 
     with demo_ctx.db.session() as s:
         assert s.scalars(select(OutreachGap.id)).all() == []
     assert outreach_results(demo_ctx, code, as_of=AS_OF).gaps_recorded == 0
+
+
+def test_a_gap_listed_ahead_of_the_next_period_closes_too(demo_ctx) -> None:  # type: ignore[no-untyped-def]
+    """In December the worklist lists a child turning 13 in January without Tdap (upcoming: not in this year's
+    denominator); the vaccine given after outreach closes it - the child counts in next year's."""
+    code = _practice(demo_ctx)
+    (child,) = _tdap_children(child_worklist(demo_ctx, PERIOD, code, as_of=AS_OF, action=None).gaps, 1)
+    with demo_ctx.db.session() as s:
+        s.execute(update(Patient).where(Patient.id == child).values(birth_date=dt.date(2014, 1, 5)))
+    december = dt.date(2026, 12, 20)
+    gaps = child_worklist(demo_ctx, PERIOD, code, as_of=december, action=None).gaps
+    tdap = gaps[((gaps["patient_id"] == child) & (gaps["item"] == TDAP)).to_numpy()]
+    assert list(tdap["due_date"].unique()) == [dt.date(2027, 1, 5)]
+    assert record_outreach(demo_ctx, patient_id=child, measure_id=None, note="", date=december, today=december,
+                           method="call", outcome="reached", open_gaps=gaps, period=PERIOD).ok
+    assert entry.record_immunization(demo_ctx, patient_id=child, date=december, cvx=TDAP_CVX, today=december).ok
+    result = outreach_results(demo_ctx, code, as_of=december)
+    assert (result.attempts, result.gaps_closed) == (1, 1)
