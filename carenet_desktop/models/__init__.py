@@ -13,7 +13,7 @@ from .clinical import (
     Procedure,
     ServiceRequest,
 )
-from .coordination import AggregateEntry, CareActivity, Referral
+from .coordination import AggregateEntry, CareActivity, OutreachGap, Referral
 from .intake import ImportChange, MappingProfile
 from .organisation import Coverage, Network, Patient, Practice, Provider
 from .provenance import DataImport
@@ -55,6 +55,7 @@ __all__ = [
     "MedicationRequest",
     "Network",
     "Observation",
+    "OutreachGap",
     "Patient",
     "Practice",
     "Procedure",

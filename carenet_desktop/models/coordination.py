@@ -57,6 +57,25 @@ class CareActivity(Base, TimestampMixin, SourceMixin):
     follow_up_date: Mapped[dt.date | None]
 
 
+class OutreachGap(Base):
+    """A care gap open when an outreach attempt was logged (migration 0011): one row per gap item of the
+    child's worklist at that moment, so that a gap closed later by new data can be credited to the outreach
+    before it (``services.outreach_results``). Written with its attempt, never changed afterwards."""
+
+    __tablename__ = "outreach_gap"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("care_activity.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    measure_id: Mapped[str] = mapped_column(String(32))
+    group_index: Mapped[int] = mapped_column(default=0)
+    item: Mapped[str] = mapped_column(String(200))  # the gap in plain words (``metrics.gap_items``)
+    due_date: Mapped[dt.date | None]
+    period_start: Mapped[dt.date]  # the measurement period of the worklist the gap was on
+    period_end: Mapped[dt.date]
+
+
 class AggregateEntry(Base, TimestampMixin, VersionedMixin):
     """Figures a practice reports without patient detail (e.g. a monthly count from a paper log)."""
 

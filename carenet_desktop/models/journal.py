@@ -33,10 +33,12 @@ from sqlalchemy import Connection, Engine, MetaData
 #: tables no measure reads: their writes need no journal row. ``appointment``: a booked visit changes no
 #: measure result (the visit counts once its encounter is imported); the worklist reads it live.
 #: ``shared_result`` and ``result_lease``: results computed from the store, and who computes them - what
-#: they hold is a function of the journaled data and its version, not data of their own
+#: they hold is a function of the journaled data and its version, not data of their own.
+#: ``outreach_gap``: the gaps open when an outreach was logged, read only by the "gaps closed after
+#: outreach" figure; its outreach (``care_activity``) is journaled in the same transaction
 UNMEASURED = frozenset({
     "alembic_version", "app_user", "appointment", "audit_head", "audit_log", "data_change", "data_import", "import_change",
-    "journal_state", "mapping_profile", "network", "result_lease", "shared_result", "signing_key", "store_identity",
+    "journal_state", "mapping_profile", "network", "outreach_gap", "result_lease", "shared_result", "signing_key", "store_identity",
     "trusted_key", "user_practice",
 })
 #: tables whose change may change any result (practice and patient unknown)

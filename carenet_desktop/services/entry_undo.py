@@ -91,10 +91,15 @@ def _check_unchanged(session: Session, ctx: ServiceContext, change: AuditLog, ne
         raise ServiceError(f"Import {by_import} changed this entry since: undo that import first.")
 
 
+#: tables whose rows are part of the row they point at and go with it (``ON DELETE CASCADE``): the gaps
+#: an outreach attempt kept (``OutreachGap``) do not stop its undo
+PART_OF_THE_ENTRY = frozenset({"outreach_gap"})
+
+
 def _check_no_dependents(session: Session, table: str, row_id: int) -> None:
     for other in Base.metadata.sorted_tables:
         for fk in other.foreign_keys:
-            if fk.column.table.name != table or other.name == "audit_log":
+            if fk.column.table.name != table or other.name == "audit_log" or other.name in PART_OF_THE_ENTRY:
                 continue
             n = session.scalar(select(func.count()).select_from(other).where(fk.parent == row_id))
             if n:

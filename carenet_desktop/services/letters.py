@@ -80,7 +80,8 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     missing = [p for p in wanted if p not in people]
     if missing:
         raise ServiceError(f"{len(missing)} of the children chosen are not patients of {practice_code}.")
-    worklist = child_worklist(ctx, period or Period.year(as_of.year), practice_code, as_of=as_of, action=None)
+    period = period or Period.year(as_of.year)
+    worklist = child_worklist(ctx, period, practice_code, as_of=as_of, action=None)
     letters: list[Letter] = []
     skipped: list[int] = []
     mrns: dict[int, str] = {}
@@ -112,12 +113,14 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     change = Change.nothing()
     follow_up = as_of + dt.timedelta(days=follow_up_days) if log_outreach else None
     if log_outreach:
+        written = worklist.gaps[worklist.gaps["patient_id"].isin([letter.patient_id for letter in letters]).to_numpy()]
         for letter in letters:
             language = "Spanish" if letter.language == "es" else "English"
             note = f"Reminder letter ({language}): " + "; ".join(item for item, _due in letter.items)
             result = record_outreach(ctx, patient_id=letter.patient_id, measure_id=None, note=note[:2000],
                                      date=as_of, today=max(as_of, dt.date.today()), method="letter",
-                                     outcome=LETTER_OUTCOME, follow_up=follow_up)
+                                     outcome=LETTER_OUTCOME, follow_up=follow_up, open_gaps=written,
+                                     period=period)
             if not result.ok:
                 raise ServiceError("; ".join(e.message for e in result.errors))
             logged += 1

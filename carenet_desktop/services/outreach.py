@@ -3,6 +3,10 @@
 An outreach is a :class:`~carenet_desktop.models.CareActivity` of type ``"outreach"`` for the patient.
 The measure goes in ``care_activity.measure_id``; everything else is an ordinary, audited care activity.
 Notes written by earlier versions as ``[MEASURE] note`` are still read (:func:`split_note`).
+
+An attempt may carry the child's open gap items at that moment (``open_gaps``, rows of the worklist's
+``gaps``): they are kept with it (``OutreachGap``) so that a gap closed later by new data is credited to
+the outreach before it (:mod:`services.outreach_results`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from ..models import CareActivity, Patient, Practice
+from ..metrics.period import Period
+from ..models import CareActivity, OutreachGap, Patient, Practice
 from . import audit
 from .changes import Area, records_change, writes
 from .context import ServiceContext, ServiceError
@@ -54,12 +59,15 @@ def split_note(text: str | None) -> tuple[str | None, str]:
 def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: str | None, note: str | None,
                     date: dt.date | None = None, minutes: int | None = None,
                     today: dt.date | None = None, method: str | None = None, outcome: str | None = None,
-                    follow_up: dt.date | None = None) -> EntryResult:
+                    follow_up: dt.date | None = None, open_gaps: pd.DataFrame | None = None,
+                    period: Period | None = None) -> EntryResult:
     """Record one outreach attempt for a patient (audited); errors come back per field.
 
     An attempt with an ``outcome`` is about the child's care gaps as a whole: its ``measure_id`` may be
     left out. ``method`` is one of :data:`METHODS`, ``outcome`` one of :data:`OUTCOMES`, ``follow_up``
-    the day to try again (not before the attempt)."""
+    the day to try again (not before the attempt). ``open_gaps``: the worklist's gap item rows (``patient_id``,
+    ``measure``, ``group_index``, ``item``, ``due_date``) of ``period``; the patient's rows are kept with the
+    attempt."""
     today = today or dt.date.today()
     day = date or today
     errors: list[FieldError] = []
@@ -95,12 +103,29 @@ def record_outreach(ctx: ServiceContext, *, patient_id: int | None, measure_id: 
                            outcome=outcome, follow_up_date=follow_up)
         s.add(act)
         s.flush()
+        if open_gaps is not None and period is not None:
+            s.add_all(_gap_rows(act, open_gaps, period))
         # the summary names the measure and outcome, never the patient
         about = measure or "care gaps"
         summary = f"care-gap outreach for {about}" + (f": {outcome}" if outcome else "")
         audit.record(s, ctx.username, "create", "care_activity", act.id, practice_id=patient.practice_id,
                      after=audit.row_snapshot(act), summary=summary)
         return EntryResult(True, act.id, change=records_change(["care_activity"], practices=[patient.practice_id]))
+
+
+def _gap_rows(act: CareActivity, gaps: pd.DataFrame, period: Period) -> list[OutreachGap]:
+    """The attempt's patient's gap items, each (measure, rate, item) once."""
+    mine = gaps[(gaps["patient_id"] == act.patient_id).to_numpy()]
+    mine = mine.drop_duplicates(["measure", "group_index", "item"])
+    out = []
+    for measure, group_index, item, due in zip(mine["measure"], mine["group_index"], mine["item"], mine["due_date"],
+                                               strict=True):
+        day = pd.Timestamp(due) if due is not None and not pd.isna(due) else None
+        out.append(OutreachGap(activity_id=act.id, patient_id=act.patient_id, practice_id=act.practice_id,
+                               measure_id=str(measure)[:32], group_index=int(group_index), item=str(item)[:200],
+                               due_date=None if day is None else day.date(), period_start=period.start,
+                               period_end=period.end))
+    return out
 
 
 def outreach_done(ctx: ServiceContext, *, practice_code: str | None = None, since: dt.date | None = None,

@@ -62,7 +62,7 @@ from .care_gaps_jobs import (
     write_letters,
 )
 from .care_gaps_jobs import save_outreach as save_outreach
-from .care_gaps_widgets import ChildDetail, _label, _qdate
+from .care_gaps_widgets import ChildDetail, OutreachFigure, _label, _qdate
 from .care_gaps_widgets import OutreachDialog as OutreachDialog
 
 DUE_CHOICES: tuple[tuple[str, int | None], ...] = (
@@ -160,6 +160,8 @@ class CareGapsPage(Page):
         for tile in (self.overdue_tile, self.upcoming_tile, self.open_tile, self.done_tile, self.follow_up_tile):
             tiles.addWidget(tile, 1)
         layout.addLayout(tiles)
+        self.outreach_figure = OutreachFigure()
+        layout.addWidget(self.outreach_figure)
 
         filters = QHBoxLayout()
         filters.setSpacing(8)
@@ -334,6 +336,7 @@ class CareGapsPage(Page):
         table = result.table
         self.model.set_rows(result.rows, result.keys)
         self._fill_filters(table)
+        self.outreach_figure.show_results(result.outreach)
         failures = table.attrs.get("failures") or {}
         note = f" {len(failures)} measure(s) could not be evaluated." if failures else ""
         name = self.practice_combo.currentText()
@@ -490,7 +493,8 @@ class CareGapsPage(Page):
                 return None
             attempt = dialog.attempt()
         self.action_message.setText("Saving outreach…")
-        task = self.session.write(save_outreach, self.session.ctx, patients, attempt, label="Recording outreach",
+        gaps = (self.result.worklist.gaps, self.result.query.period) if self.result is not None else (None, None)
+        task = self.session.write(save_outreach, self.session.ctx, patients, attempt, *gaps, label="Recording outreach",
                                   on_finished=self._on_outreach_saved, on_failed=self._on_action_failed)
         task.done.connect(self._update_actions)
         self.write_task = task

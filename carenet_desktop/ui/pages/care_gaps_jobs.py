@@ -16,6 +16,7 @@ import pandas as pd
 from ...metrics.period import Period
 from ...services import letters as letters_service
 from ...services import outreach as outreach_service
+from ...services import outreach_results as outreach_results_service
 from ...services import practices as practice_service
 from ...services import worklist as worklist_service
 from ...services.changes import Change
@@ -50,6 +51,8 @@ class GapsLoaded:
     keys: dict[str, np.ndarray]
     #: every outreach attempt of the listed children, newest first (``outreach.DONE_COLUMNS``)
     attempts: pd.DataFrame
+    #: the practice's "gaps closed after outreach" figure (None when it could not be computed)
+    outreach: outreach_results_service.OutreachResults | None = None
 
 
 def _ctx(ctx: ServiceContext, progress: Progress) -> ServiceContext:
@@ -71,7 +74,19 @@ def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: 
     patients = [int(p) for p in table["patient_id"]]
     attempts = outreach_service.outreach_done(ctx, practice_code=query.practice_code, patient_ids=patients)
     rows = rows_from_frame(table)
-    return GapsLoaded(query, result, table, rows, row_keys(rows, dt.date.today()), attempts)
+    return GapsLoaded(query, result, table, rows, row_keys(rows, dt.date.today()), attempts,
+                      _outreach_results(ctx, query, result, source))
+
+
+def _outreach_results(ctx: ServiceContext, query: GapQuery, worklist: worklist_service.Worklist,
+                      source: GapSource | None) -> outreach_results_service.OutreachResults | None:
+    """The figure, from the worklist just loaded unless a due-within window narrowed it."""
+    try:
+        return outreach_results_service.outreach_results(
+            ctx, query.practice_code, as_of=query.as_of, current=worklist if query.due_within is None else None,
+            current_period=query.period, source=source)
+    except ServiceError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -92,16 +107,20 @@ class OutreachSaved:
     change: Change
 
 
-def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int], attempt: Attempt) -> OutreachSaved:
-    """Runs on the writer: one outreach attempt per child; returns the children recorded."""
+def save_outreach(progress: Progress, ctx: ServiceContext, patient_ids: list[int], attempt: Attempt,
+                  open_gaps: pd.DataFrame | None = None, period: Period | None = None) -> OutreachSaved:
+    """Runs on the writer: one outreach attempt per child, each with the child's ``open_gaps`` (the gap rows
+    of the worklist shown, of ``period``); returns the children recorded."""
     done: list[int] = []
     change = Change.nothing()
+    if open_gaps is not None:  # each attempt looks up its child's rows: in these, not the whole practice's
+        open_gaps = open_gaps[open_gaps["patient_id"].isin(patient_ids).to_numpy()]
     for i, patient_id in enumerate(patient_ids):
         progress.report(i / max(len(patient_ids), 1), "Recording outreach")
         result = outreach_service.record_outreach(
             ctx, patient_id=patient_id, measure_id=None, note=attempt.note, date=attempt.on,
             today=max(attempt.on, dt.date.today()), method=attempt.method, outcome=attempt.outcome,
-            follow_up=attempt.follow_up)
+            follow_up=attempt.follow_up, open_gaps=open_gaps, period=period)
         if not result.ok:
             raise ServiceError("; ".join(e.message for e in result.errors))
         done.append(patient_id)

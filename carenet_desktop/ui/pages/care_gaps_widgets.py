@@ -1,4 +1,5 @@
-"""The care-gaps page's parts: the outreach dialog and the selected child's detail panel."""
+"""The care-gaps page's parts: the outreach dialog, the selected child's detail panel and the line saying
+how many gaps closed after outreach."""
 
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...services import outreach as outreach_service
+from ...services.outreach_results import OutreachResults
 from ..itemmodels.gaps import (
     cell_text,
 )
@@ -162,6 +164,26 @@ class ChildDetail(QWidget):
     def gap_texts(self) -> list[str]:
         items = (self.gaps.item(i, 0) for i in range(self.gaps.rowCount()))
         return [item.text() if item is not None else "" for item in items]
+
+
+class OutreachFigure(QLabel):
+    """One line under the tiles: "12 gaps closed after outreach in the last 90 days (of 40 open when
+    contacted; 31 attempts)" for the practice shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.setObjectName("pageText")
+        self.setAccessibleName("Gaps closed after outreach")
+        self.setToolTip("Gaps open when the family was contacted (calls, texts, letters ...) that new data has "
+                        "closed since: the vaccine, visit or screening is now recorded and the child still "
+                        "counts in the measure. Gaps that lapsed (a child who aged out or left) are not counted.")
+        self.results: OutreachResults | None = None
+        self.setVisible(False)
+
+    def show_results(self, results: OutreachResults | None) -> None:
+        self.results = results
+        self.setText("" if results is None else results.text + ".")
+        self.setVisible(results is not None)
 
 
 def _contact_line(row: dict[str, Any]) -> str:
