@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.source_trees import parse_file
+
 QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
 
 
@@ -15,7 +17,7 @@ def qt_imports_outside_ui(package_root: Path) -> list[str]:
         rel = path.relative_to(package_root)
         if rel.parts[0] == "ui":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = parse_file(path)
         for node in ast.walk(tree):
             names: list[str] = []
             if isinstance(node, ast.Import):

@@ -18,6 +18,7 @@ from carenet_desktop.metrics import measures as measures_package
 from carenet_desktop.metrics.catalogue import Catalogue
 from carenet_desktop.services import catalogue_source
 from carenet_desktop.services.definitions import definitions_digest
+from tests.source_trees import parse_file
 
 METRICS = Path(metrics_package.__file__).parent
 
@@ -61,7 +62,7 @@ def impurities(root: Path) -> list[str]:
     """Every file read, environment read and module-level state change in the Python files under ``root``."""
     found: list[str] = []
     for path in sorted(root.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_file(path)
         where = path.relative_to(root.parent)
         mutables = _module_mutables(tree)
         for node in ast.walk(tree):

@@ -14,6 +14,7 @@ import ast
 from pathlib import Path
 
 import carenet_desktop.ui as ui_package
+from tests.source_trees import parse_file
 
 UI = Path(ui_package.__file__).resolve().parent
 SCREENS = sorted((UI / "pages").glob("*.py")) + [UI / "import_wizard.py", UI / "import_jobs.py"]
@@ -33,7 +34,7 @@ ACTIONS = {
 
 def _direct_runs(path: Path) -> list[tuple[str, str]]:
     """(module, enclosing function) of each ``<x>.tasks.run(...)`` / ``<x>.runner.run(...)`` call."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_file(path)
     found: list[tuple[str, str]] = []
 
     def visit(node: ast.AST, function: str) -> None:
