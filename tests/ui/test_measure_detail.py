@@ -100,8 +100,8 @@ def test_equity_small_groups_say_fewer_than_11_and_are_never_best(page, qtbot) -
 
     def wrapped() -> None:
         fitted()
-        assert any(table.rowHeight(r) > table.fontMetrics().lineSpacing() * 2
-                   for r in range(detail.equity_proxy.rowCount()))
+        one_line = table.verticalHeader().defaultSectionSize()  # the list style's row, made for one line
+        assert any(table.rowHeight(r) > one_line for r in range(detail.equity_proxy.rowCount()))
 
     qtbot.waitUntil(wrapped, timeout=5000)
 
