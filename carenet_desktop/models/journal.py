@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,8 +219,13 @@ def _suspended(conn: Any, practice_ids: list[int] | None) -> Iterator[None]:
     run("UPDATE journal_state SET suspended = 1 WHERE id = 1")
     try:
         yield
-    finally:
-        run("UPDATE journal_state SET suspended = 0 WHERE id = 1")
+    except BaseException:
+        # PostgreSQL refuses any statement in a transaction a failed one aborted (a COPY cut off midway):
+        # the caller's rollback then restores the flag, and the writer's own error is the one to raise
+        with suppress(Exception):
+            run("UPDATE journal_state SET suspended = 0 WHERE id = 1")
+        raise
+    run("UPDATE journal_state SET suspended = 0 WHERE id = 1")
     now = _SQLITE_NOW if _dialect(conn) == "sqlite" else "now() AT TIME ZONE 'utc'"
     if practice_ids is None:
         run(f"UPDATE store_identity SET history_id = '{uuid.uuid4()}' WHERE id = 1")

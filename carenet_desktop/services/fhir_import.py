@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, Table, bindparam, delete, insert, select, update
+from sqlalchemy import BindParameter, Column, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
@@ -47,6 +47,7 @@ from ..models import (
     ServiceRequest,
     utcnow,
 )
+from ..models.bulk_copy import copy_dicts, copy_dicts_returning_ids, is_postgresql
 from ..models.changes import DataChange, mark_practice_changed
 from ..models.database import StoreFull
 from . import audit
@@ -431,7 +432,7 @@ class _Writer:
         if new_rows:
             rows = _uniform(new_rows)
             # returned in any order (batched): matched back on the FHIR id
-            for pid, sid in s.execute(insert(PATIENT).returning(PATIENT.c.id, PATIENT.c.source_id), rows):
+            for pid, sid in _insert_returning(s, PATIENT, rows, PATIENT.c.id, PATIENT.c.source_id):
                 self._pending_patients[sid] = pid
             result.count("patient", "added", len(rows))
 
@@ -502,7 +503,7 @@ class _Writer:
             result.count(kind, "updated", len(rows))
         if new_rows:
             rows = _uniform(new_rows)
-            returned = s.execute(insert(table).returning(table.c.id, table.c.patient_id, table.c.source_id), rows)
+            returned = _insert_returning(s, table, rows, table.c.id, table.c.patient_id, table.c.source_id)
             for rid, pid, sid in returned:  # any order (batched): matched back on (patient, FHIR id)
                 out[(pid, sid)] = rid
             result.count(kind, "added", len(rows))
@@ -538,7 +539,11 @@ class _Writer:
                 rows.append({"encounter_id": eid, "condition_id": rid, "condition_source_id": ref,
                              "code_system": system, "code": code, "use": diag.get("use"), "rank": diag.get("rank")})
         if rows:
-            s.execute(insert(DIAGNOSIS), rows)
+            if is_postgresql(s.connection()):
+                s.flush()
+                copy_dicts(s.connection(), DIAGNOSIS, _uniform(rows))
+            else:
+                s.execute(insert(DIAGNOSIS), rows)
 
     def _update_payers(self, s: Session, coverages: list[Record]) -> None:
         """Patient.payer from the most recent coverage of each patient in the file."""
@@ -557,6 +562,17 @@ class _Writer:
                 .values(payer=bindparam("p"), version=PATIENT.c.version + 1),
                 [{"_id": pid, "p": payer} for pid, (_key, payer) in latest.items()],
             )
+
+
+def _insert_returning(s: Session, table: Table, rows: list[dict[str, Any]], *returning: Column[Any]
+                      ) -> Iterable[Sequence[Any]]:
+    """Insert ``rows`` (same keys) and give back the ``returning`` columns of each new row: on PostgreSQL
+    with COPY (ids drawn from the table's sequence first), elsewhere with INSERT ... RETURNING."""
+    if not is_postgresql(s.connection()):
+        return s.execute(insert(table).returning(*returning), rows)
+    s.flush()  # pending ORM rows (the import's record) first: COPY goes straight to the connection
+    ids = copy_dicts_returning_ids(s.connection(), table, rows)
+    return [tuple(rid if c.name == "id" else row[c.name] for c in returning) for rid, row in zip(ids, rows, strict=True)]
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

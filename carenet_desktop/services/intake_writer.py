@@ -18,6 +18,7 @@ from ..interchange.tabular.fast import as_object, day_numbers, row_hash
 from ..interchange.tabular.matching import content_hash, json_ready, natural_hash, same, source_hash
 from ..interchange.tabular.records import TABLES, TableSpec, prepare
 from ..models import Base, ImportChange, utcnow
+from ..models.bulk_copy import copy_dicts, copy_rows, is_postgresql
 
 IN_BATCH = 500
 
@@ -189,6 +190,8 @@ class IntakeWriter:
             cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             cursor.executemany(sql, zip(*(cols[c].tolist() for c in names), strict=True))
             cursor.close()
+        elif is_postgresql(self.conn):  # COPY: the same rows, several times faster than batched INSERTs
+            copy_rows(self.conn, self.table, names, zip(*(self._py(c, cols[c]) for c in names), strict=True))
         else:
             records = [dict(zip(names, row, strict=True)) for row in zip(*(self._py(c, cols[c]) for c in names),
                                                                          strict=True)]
@@ -277,8 +280,12 @@ class IntakeWriter:
             py = {c: self._py(c, params[c]) for c in columns}
             self.conn.execute(stmt, [{"_id": int(i), **{"_" + c: py[c][k] for c in columns}}
                                      for k, i in enumerate(ids_c)])
-            self.conn.execute(insert(cast(Table, ImportChange.__table__)), [
-                {"import_id": a, "table_name": b, "row_id": c, "before": json.loads(d)} for a, b, c, d in change_rows])
+            changes = [{"import_id": a, "table_name": b, "row_id": c, "before": json.loads(d)}
+                       for a, b, c, d in change_rows]
+            if is_postgresql(self.conn):
+                copy_dicts(self.conn, cast(Table, ImportChange.__table__), changes)
+            else:
+                self.conn.execute(insert(cast(Table, ImportChange.__table__)), changes)
         self.updated += n_changed
 
 
