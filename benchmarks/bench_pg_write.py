@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Benchmark the bulk writes of the importers: SQLite against PostgreSQL with COPY and with the batched
+INSERTs it replaced (issue 26, item 4).
+
+    .venv/bin/python benchmarks/bench_pg_write.py [--patients 10000] [--encounters 100000]
+                                                  [--pg-url postgresql+psycopg://...] [--dir /tmp/carenet_bench_w]
+
+Generates a spreadsheet export (patients, then encounters; benchmarks/bench_import.py's generator) and a
+FHIR NDJSON export (a Patient, an Encounter and two Immunizations per child), then imports both, each
+target in a fresh database and a fresh process:
+
+* ``sqlite``      the SQLite store
+* ``pg-copy``     PostgreSQL, bulk rows through COPY (``models/bulk_copy.py``)
+* ``pg-insert``   PostgreSQL, the batched INSERTs (executemany / INSERT ... RETURNING) of before
+
+Without ``--pg-url`` a throwaway server is started (``scripts/pg_server.py``). Prints seconds per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def _fhir(folder: Path, patients: int) -> Path:
+    path = folder / "export.ndjson"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(patients):
+            pid = f"p{i}"
+            fh.write(json.dumps({"resourceType": "Patient", "id": pid, "birthDate": f"20{10 + i % 14}-0{1 + i % 9}-1{i % 9}",
+                                 "gender": "female" if i % 2 else "male",
+                                 "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": f"F{i}"}],
+                                 "name": [{"family": f"Fam\t{i}", "given": ["Zoë"]}]}) + "\n")
+            fh.write(json.dumps({"resourceType": "Encounter", "id": f"e{i}", "status": "finished",
+                                 "class": {"code": "AMB"}, "subject": {"reference": f"Patient/{pid}"},
+                                 "type": [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99392"}]}],
+                                 "period": {"start": "2025-03-01T10:00:00Z", "end": "2025-03-01T10:30:00Z"}}) + "\n")
+            for k, cvx in enumerate(("20", "08")):
+                fh.write(json.dumps({"resourceType": "Immunization", "id": f"i{i}-{k}", "status": "completed",
+                                     "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": cvx}]},
+                                     "patient": {"reference": f"Patient/{pid}"},
+                                     "occurrenceDateTime": f"2021-0{1 + k}-01"}) + "\n")
+    return path
+
+
+def child(target: str, url: str, folder: str) -> None:
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services import fhir_import, intake_writer
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.fhir_import import import_fhir
+    from carenet_desktop.services.intake import import_file
+
+    if target == "pg-insert":  # the path before COPY, kept for databases other than PostgreSQL
+        intake_writer.is_postgresql = lambda conn: False  # type: ignore[assignment]
+        fhir_import.is_postgresql = lambda conn: False  # type: ignore[assignment]
+    ctx = ServiceContext(open_database(url), username="bench")
+    out: dict[str, float] = {}
+    for kind, name in (("patients", "patients.csv"), ("encounters", "encounters.csv")):
+        started = time.perf_counter()
+        result = import_file(ctx, Path(folder) / name, kind, practice_code="BENCH", valid_rows_only=True)
+        out[kind] = round(time.perf_counter() - started, 2)
+        out[f"{kind}_added"] = result.added
+    started = time.perf_counter()
+    result = import_fhir(ctx, [Path(folder) / "export.ndjson"], practice_code="FHIR")
+    out["fhir"] = round(time.perf_counter() - started, 2)
+    out["fhir_added"] = result.added
+    print(json.dumps(out))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--encounters", type=int, default=100_000)
+    parser.add_argument("--pg-url")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/carenet_bench_w"))
+    parser.add_argument("--child", nargs=3, metavar=("TARGET", "URL", "DIR"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    from bench_import import generate
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    generate(args.dir, args.encounters, args.patients)
+    _fhir(args.dir, args.patients)
+    server = None
+    pg_url = args.pg_url
+    if not pg_url:
+        import pg_server
+
+        server = pg_server.start()
+        if server is None:
+            print("PostgreSQL is not installed")
+            return 1
+        pg_url = server.url
+    try:
+        print(f"{args.patients:,} patients, {args.encounters:,} encounters (spreadsheet); "
+              f"{args.patients * 4:,} FHIR resources")
+        for target in ("sqlite", "pg-copy", "pg-insert"):
+            if target == "sqlite":
+                url = str(args.dir / "bench-write.db")
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{url}{suffix}").unlink(missing_ok=True)
+            else:
+                name = f"carenet_w_{uuid.uuid4().hex[:10]}"
+                with create_engine(pg_url, isolation_level="AUTOCOMMIT").connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+            with open("/proc/loadavg") as fh:
+                load = fh.read().split()[:3]
+            done = subprocess.run([sys.executable, __file__, "--child", target, url, str(args.dir)],
+                                  check=True, capture_output=True, text=True)
+            print(f"{target:10s}", done.stdout.strip().splitlines()[-1], "loadavg", " ".join(load))
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
