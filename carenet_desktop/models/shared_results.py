@@ -30,6 +30,8 @@ class SharedResult(Base):
     key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]  # the change journal's version the results reflect exactly
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: the store history the results were computed for (``store_identity``); None: stored before 0012
+    history: Mapped[str | None] = mapped_column(String(36))
     summary_data: Mapped[bytes] = mapped_column(LargeBinary)  # .npz: per practice, and the failures
     row_data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # .npz: patient-level rows
 

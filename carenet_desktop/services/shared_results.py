@@ -18,6 +18,7 @@ only: after a write, the next client to ask brings the newest stored results up 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -29,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..metrics.period import Period
 from ..models.base import utcnow
+from ..models.changes import DataChange, StoreIdentity
 from ..models.database import Database
 from ..models.shared_results import ResultLease, SharedResult
 from .context import Cancelled, Progress
@@ -50,6 +52,12 @@ POLL_S = 0.25
 #: versions of one key kept (the newest is what clients read; the one before lets a lagging reader finish)
 KEEP_VERSIONS = 2
 WAITING = "Waiting for another workstation's computation"
+#: a key nobody has stored anew for this long, and not current, is pruned (:meth:`SharedResults.prune`)
+STALE_AFTER = dt.timedelta(days=30)
+
+
+def _store_history(conn: Connection) -> str | None:
+    return conn.execute(select(StoreIdentity.history_id).where(StoreIdentity.id == 1)).scalar()
 
 
 def _db_now(conn: Connection) -> float:
@@ -179,6 +187,7 @@ class SharedResults:
         try:
             with self.db.engine.begin() as conn:
                 conn.execute(insert(SharedResult).values(key=key, version=entry.version, created_at=utcnow(),
+                                                         history=_store_history(conn),
                                                          summary_data=_pack(head), row_data=_pack(body)))
                 kept = conn.execute(select(SharedResult.version).where(SharedResult.key == key)
                                     .order_by(SharedResult.version.desc()).limit(KEEP_VERSIONS)).scalars().all()
@@ -187,8 +196,47 @@ class SharedResults:
                                                             SharedResult.version < kept[-1]))
                 # leases of dead holders, long expired (a live one is renewed or released)
                 conn.execute(delete(ResultLease).where(ResultLease.expires_at < _db_now(conn) - 3600))
+                self._prune(conn)
         except IntegrityError:  # another client stored these results first: the same results
             pass
+
+    def prune(self) -> int:
+        """Drop the stored results no client will use again (see :meth:`_prune`); the number of rows."""
+        with self.db.engine.begin() as conn:
+            return self._prune(conn)
+
+    @staticmethod
+    def _prune(conn: Connection) -> int:
+        """Results of keys that are no longer current pile up: every restore or demo rebuild (a new store
+        history), every change of the measure definitions or of the measure code starts new keys. Dropped:
+
+        * every row computed for another store history than the store's (no client can ask for it again);
+        * the rows of a key nobody has stored at the store's journal version and none newer for
+          :data:`STALE_AFTER` (a workstation still running that code computes it again, from scratch).
+
+        Never a row of a key a live lease is computing (its holder may be reading it to bring it up to
+        date), and never the newest row of a key at the store's journal version (what clients read now)."""
+        history = _store_history(conn)
+        version = int(conn.execute(select(func.coalesce(func.max(DataChange.id), 0))).scalar_one())
+        now = _db_now(conn)
+        leased = set(conn.execute(select(func.substr(ResultLease.key, 1, 64))
+                                  .where(ResultLease.expires_at >= now)).scalars())
+        rows = conn.execute(select(SharedResult.id, SharedResult.key, SharedResult.version, SharedResult.history,
+                                   SharedResult.created_at)).all()
+        newest: dict[str, tuple[int, dt.datetime]] = {}
+        for _, key, row_version, _, created in rows:
+            seen = newest.get(key)
+            newest[key] = (max(row_version, seen[0]), max(created, seen[1])) if seen else (row_version, created)
+        stale_before = utcnow() - STALE_AFTER
+        doomed = [row_id for row_id, key, _, row_history, _ in rows
+                  if key not in leased and (
+                      (row_history is not None and row_history != history)
+                      or (newest[key][0] != version and newest[key][1] < stale_before))]
+        for start in range(0, len(doomed), 500):
+            conn.execute(delete(SharedResult).where(SharedResult.id.in_(doomed[start:start + 500])))
+        if doomed:
+            log.info("Shared results pruned: %d no longer current", len(doomed))
+        return len(doomed)
 
     def claim(self, key: str, version: int, progress: Progress, *, wait: bool = True) -> Lease | None:
         """The lease to compute ``key`` at ``version``; None once its results are stored (read them). While
