@@ -51,6 +51,16 @@ from carenet_desktop.services.worklist import child_worklist  # noqa: E402
 AS_OF = dt.date(2026, 6, 30)
 
 
+def memory() -> str:
+    """The process's resident memory now and its peak so far (Linux; blank elsewhere)."""
+    try:
+        status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+        now, peak = (int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+    except (OSError, KeyError, ValueError):
+        return ""
+    return f"  [rss {now:,.0f} MB, peak {peak:,.0f} MB]"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=250_000)
@@ -87,14 +97,15 @@ def main() -> int:
             result = child_worklist(ctx, period, code, as_of=AS_OF, source=source, fresh=source is None)
             took = time.perf_counter() - start
             print(f"worklist {label:12s} {code} ({n:,} patients): {took:6.2f} s, {len(result.children):,} children, "
-                  f"{len(result.gaps):,} gap rows  [load {os.getloadavg()[0]:.2f}]", flush=True)
+                  f"{len(result.gaps):,} gap rows  [load {os.getloadavg()[0]:.2f}]{memory()}", flush=True)
 
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         source = new_source()
         timed("cold", largest, n1, source)
         start = time.perf_counter()
         source.cache.results(period)
-        print(f"the scorecard computes {period.label} for the network: {time.perf_counter() - start:6.2f} s", flush=True)
+        print(f"the scorecard computes {period.label} for the network: {time.perf_counter() - start:6.2f} s{memory()}",
+              flush=True)
         timed("first", largest, n1, source)
         timed("warm", largest, n1, source)
         timed("switch", second, n2, source)

@@ -131,6 +131,8 @@ class GapSource:
         self.compute_missing = compute_missing
         self.network = network
         self._lock = threading.Lock()
+        #: held while the network's gaps are found (:meth:`network_gaps`)
+        self._finding = threading.Lock()
         #: (history, journal version, frames reflecting that version)
         self._frames: tuple[str, int, MeasureData] | None = None
         #: (history, version, practice ids) -> the frames of those practices' patients
@@ -308,6 +310,19 @@ class GapSource:
         history, version = str(base[0]), int(str(base[1]))
         if held is not None and held[0] == history and held[1] == version:
             return held[2], held[3]
+        # one finder at a time: a load that comes while another (the page's warm-up) finds the same gaps
+        # waits for them rather than finding them a second time beside it (twice the memory and the cores)
+        with self._finding:
+            with self._lock:
+                held = self._network_found.get(memo)
+            if held is not None and held[0] == history and held[1] == version:
+                return held[2], held[3]
+            return self._find_network(net, memo, history, version, held, find)
+
+    def _find_network(self, net: _NetworkInputs, memo: tuple[object, ...], history: str, version: int,
+                      held: tuple[str, int, pd.DataFrame, dict[str, str]] | None,
+                      find: Callable[[GapInputs], Found]) -> Found:
+        """:meth:`network_gaps` found (or brought up to date from ``held``) and kept."""
         wanted = list(net.key[3])  # type: ignore[call-overload]
         patients = net.data.patients
         affected: pd.Index | None = None
@@ -335,8 +350,8 @@ class GapSource:
             found = pd.concat([old[keep.to_numpy()], fresh], ignore_index=True) if len(fresh) else \
                 old[keep.to_numpy()].reset_index(drop=True)
             failures = {**held[3], **new_failures}
-        with self._lock:
-            if self._network is net:
+        with self._lock:  # still the inputs of that state (another load may have handed in equal ones)
+            if self._network is not None and self._network.key == net.key:
                 self._network_found[memo] = (history, version, found, failures)
                 self._network_found.move_to_end(memo)
                 while len(self._network_found) > _KEEP_NETWORK:
