@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -287,8 +288,10 @@ class CareGapsPage(Page):
             return None
         if not role_allows(self.session.ctx, self.requires or "patients.read"):
             return None
-        self.warm_task = self.session.tasks.run(warm_gaps, self.session.ctx, self.gap_source, self.current_query(),
-                                                label="Preparing the care gaps", quiet=True)
+        # the latest warm-up wins (a newer one cancels it); quiet: kept out of the status bar
+        self.warm_task = self.latest.start("warm", warm_gaps, self.session.ctx, self.gap_source, self.current_query(),
+                                           label="Preparing the care gaps", on_finished=lambda _found: None,
+                                           run=functools.partial(self.session.tasks.run, quiet=True))
         return self.warm_task
 
     def load(self) -> None:
