@@ -334,7 +334,8 @@ class GapSource:
                 if wholesale:
                     ids |= set(patients.loc[patients["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
                 affected = pd.Index(sorted(ids), dtype="int64")
-        rows = net.rows[net.rows["measure"].isin(wanted).to_numpy()]
+        asked = net.rows["measure"].isin(wanted).to_numpy()
+        rows = net.rows if asked.all() else net.rows[asked]  # every measure (the page): no copy of a million rows
         if affected is None:
             found, failures = find(GapInputs(net.data, as_evaluated(rows), dict(net.failures)))
         else:
