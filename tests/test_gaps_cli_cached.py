@@ -1,6 +1,6 @@
-"""`carenet gaps` reads the results the window's scorecard computed (the results cache) and the frames
-snapshot taken with them: no measure evaluated again, no patient record read from the store - and the file
-it writes equals the one a from-scratch evaluation writes."""
+"""`carenet gaps` reads the results the window's scorecard computed (the results cache): no measure is
+evaluated again and only its practice's records are read (what ``Measure.gaps`` needs to say what is
+missing), never the whole store - and the file it writes equals the one a from-scratch evaluation writes."""
 
 from __future__ import annotations
 
@@ -39,11 +39,11 @@ def _gaps(db, code: str, out) -> list[dict[str, str]]:  # type: ignore[no-untype
     return _rows(out)
 
 
-def test_gaps_read_the_scorecards_results_and_snapshot_not_the_store(demo_db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_gaps_read_the_scorecards_results_and_only_the_practices_records(demo_db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     database = open_database(demo_db)
     ctx = ServiceContext(database, username="tester")
     with database.session() as s:
-        code = str(s.scalars(select(Practice.code).order_by(Practice.code)).first())
+        code, practice_id = s.execute(select(Practice.code, Practice.id).order_by(Practice.code)).first()  # type: ignore[misc]
     fresh = _gaps(demo_db, code, tmp_path / "fresh.csv")  # nothing cached yet: the practice evaluated
     ScorecardService(ctx).results(Period.year(2026))  # what the window's scorecard computes and keeps
     database.dispose()
@@ -51,9 +51,18 @@ def test_gaps_read_the_scorecards_results_and_snapshot_not_the_store(demo_db, tm
     def never(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("evaluated again or read from the store")
 
-    for module, name in ((gap_source, "evaluate_measures"), (gap_source, "load_measure_data"),
-                         (results, "evaluate_measures"), (results, "load_measure_data"),
+    for module, name in ((gap_source, "evaluate_measures"), (results, "evaluate_measures"),
+                         (results, "load_measure_data"), (gap_source, "load_measure_data_cached"),
                          (frames_cache, "load_measure_data"), (frames_cache, "load_measure_data_versioned")):
         monkeypatch.setattr(module, name, never)
+    read = gap_source.load_measure_data
+    asked: list[Any] = []
+
+    def practice_only(db: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("practice_id_list"))
+        return read(db, **kwargs)
+
+    monkeypatch.setattr(gap_source, "load_measure_data", practice_only)
     cached = _gaps(demo_db, code, tmp_path / "cached.csv")
     assert cached == fresh and len(cached) > 0
+    assert asked == [[practice_id]]  # its practice's records, once

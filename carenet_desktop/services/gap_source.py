@@ -168,6 +168,9 @@ class GapSource:
         state: tuple[str, int] = ("", -1)
         data: MeasureData | None = None
         stamp = ""
+        # a one-off call (``carenet gaps``) reads the records of its practices only: the whole store's
+        # frames would cost it more time and memory than they save (there is no practice switch to serve)
+        whole = self.network or practice_id_list is None
         for _ in range(2):
             with self.ctx.db.session() as s:
                 before = store_state(s)
@@ -176,7 +179,7 @@ class GapSource:
             entry = self.cache.results(period, asked, progress.sub(0.0, 0.7))
             progress.check()
             progress.report(0.7, "Records")
-            state, data = self._network_frames()
+            state, data = self._network_frames() if whole else self._practice_frames(practice_id_list or [])
             with self.ctx.db.session() as s:
                 after = store_state(s)
             if (before == after == state and entry.version == state[1]
@@ -191,7 +194,7 @@ class GapSource:
                 if self._frames is not None and self._frames[:2] == state:
                     self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
             return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
-        scoped = self._scoped(state, data, practice_id_list)
+        scoped = self._scoped(state, data, practice_id_list) if whole else data
         progress.report(0.9, "Care gaps")
         if entry is None:  # writes kept landing between the two reads: evaluate the records in hand
             run = evaluate_measures(scoped, period, list(measures))
@@ -200,7 +203,7 @@ class GapSource:
         scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
         key = (*state, stamp, tuple(wanted), scope)
         with self._lock:
-            if self._frames is not None and self._frames[:2] == state:
+            if whole and self._frames is not None and self._frames[:2] == state:
                 self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
         with self._lock:
             rows = self._rows.get(key)
@@ -380,6 +383,17 @@ class GapSource:
             data, _ = load_measure_data_cached(db, self.cache.frames_folder, patient_view=True)  # the worklist
             self._hold(history, version, data)  # read at or after ``version``: a later change is replayed
             return (history, version), data
+
+    def _practice_frames(self, practice_id_list: list[int]) -> tuple[tuple[str, int], MeasureData]:
+        """The records of the practices' patients read from the store (as :func:`fresh_inputs` reads them)
+        and the (history, version) they reflect: no write may land during the read (else a version no
+        cache row has, and :meth:`inputs` tries again)."""
+        with self.ctx.db.session() as s:
+            before = store_state(s)
+        data = load_measure_data(self.ctx.db, practice_id_list=practice_id_list)
+        with self.ctx.db.session() as s:
+            after = store_state(s)
+        return (before if before == after else ("", -1)), data
 
     def _hold(self, history: str, version: int, data: MeasureData) -> None:
         self._frames = (history, version, data)
