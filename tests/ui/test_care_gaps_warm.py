@@ -77,3 +77,17 @@ def test_after_the_first_scorecard_the_care_gaps_are_found_in_the_background_and
     assert caught_up == now  # brought up to date from the journal, not served stale
     window.grab().save(str(tmp_path / "care_gaps_after_warm.png"))
     session.close()
+
+
+def test_a_screenshot_window_does_not_find_the_care_gaps_after_its_scorecard(demo_file, tmp_path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    # a headless run ends right after the first scorecard: it would wait at exit for the finding to stop
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    session = Session(ServiceContext(open_database(copy), username="tester"))
+    window = MainWindow(session, remember_state=False, warm_care_gaps=False)
+    qtbot.addWidget(window)
+    care_gaps = window.pages["care_gaps"]
+    assert isinstance(care_gaps, CareGapsPage)
+    window.pages[ScorecardsPage.page_id].trends_loaded.emit()  # as when its sparklines arrive
+    assert care_gaps.warm_task is None
+    session.close()
