@@ -131,6 +131,8 @@ class GapSource:
         self.compute_missing = compute_missing
         self.network = network
         self._lock = threading.Lock()
+        #: held while the network's gaps are found (:meth:`network_gaps`)
+        self._finding = threading.Lock()
         #: (history, journal version, frames reflecting that version)
         self._frames: tuple[str, int, MeasureData] | None = None
         #: (history, version, practice ids) -> the frames of those practices' patients
@@ -166,6 +168,9 @@ class GapSource:
         state: tuple[str, int] = ("", -1)
         data: MeasureData | None = None
         stamp = ""
+        # a one-off call (``carenet gaps``) reads the records of its practices only: the whole store's
+        # frames would cost it more time and memory than they save (there is no practice switch to serve)
+        whole = self.network or practice_id_list is None
         for _ in range(2):
             with self.ctx.db.session() as s:
                 before = store_state(s)
@@ -174,7 +179,7 @@ class GapSource:
             entry = self.cache.results(period, asked, progress.sub(0.0, 0.7))
             progress.check()
             progress.report(0.7, "Records")
-            state, data = self._network_frames()
+            state, data = self._network_frames() if whole else self._practice_frames(practice_id_list or [])
             with self.ctx.db.session() as s:
                 after = store_state(s)
             if (before == after == state and entry.version == state[1]
@@ -189,7 +194,7 @@ class GapSource:
                 if self._frames is not None and self._frames[:2] == state:
                     self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
             return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
-        scoped = self._scoped(state, data, practice_id_list)
+        scoped = self._scoped(state, data, practice_id_list) if whole else data
         progress.report(0.9, "Care gaps")
         if entry is None:  # writes kept landing between the two reads: evaluate the records in hand
             run = evaluate_measures(scoped, period, list(measures))
@@ -198,7 +203,7 @@ class GapSource:
         scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
         key = (*state, stamp, tuple(wanted), scope)
         with self._lock:
-            if self._frames is not None and self._frames[:2] == state:
+            if whole and self._frames is not None and self._frames[:2] == state:
                 self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
         with self._lock:
             rows = self._rows.get(key)
@@ -308,6 +313,19 @@ class GapSource:
         history, version = str(base[0]), int(str(base[1]))
         if held is not None and held[0] == history and held[1] == version:
             return held[2], held[3]
+        # one finder at a time: a load that comes while another (the page's warm-up) finds the same gaps
+        # waits for them rather than finding them a second time beside it (twice the memory and the cores)
+        with self._finding:
+            with self._lock:
+                held = self._network_found.get(memo)
+            if held is not None and held[0] == history and held[1] == version:
+                return held[2], held[3]
+            return self._find_network(net, memo, history, version, held, find)
+
+    def _find_network(self, net: _NetworkInputs, memo: tuple[object, ...], history: str, version: int,
+                      held: tuple[str, int, pd.DataFrame, dict[str, str]] | None,
+                      find: Callable[[GapInputs], Found]) -> Found:
+        """:meth:`network_gaps` found (or brought up to date from ``held``) and kept."""
         wanted = list(net.key[3])  # type: ignore[call-overload]
         patients = net.data.patients
         affected: pd.Index | None = None
@@ -319,7 +337,8 @@ class GapSource:
                 if wholesale:
                     ids |= set(patients.loc[patients["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
                 affected = pd.Index(sorted(ids), dtype="int64")
-        rows = net.rows[net.rows["measure"].isin(wanted).to_numpy()]
+        asked = net.rows["measure"].isin(wanted).to_numpy()
+        rows = net.rows if asked.all() else net.rows[asked]  # every measure (the page): no copy of a million rows
         if affected is None:
             found, failures = find(GapInputs(net.data, as_evaluated(rows), dict(net.failures)))
         else:
@@ -335,8 +354,8 @@ class GapSource:
             found = pd.concat([old[keep.to_numpy()], fresh], ignore_index=True) if len(fresh) else \
                 old[keep.to_numpy()].reset_index(drop=True)
             failures = {**held[3], **new_failures}
-        with self._lock:
-            if self._network is net:
+        with self._lock:  # still the inputs of that state (another load may have handed in equal ones)
+            if self._network is not None and self._network.key == net.key:
                 self._network_found[memo] = (history, version, found, failures)
                 self._network_found.move_to_end(memo)
                 while len(self._network_found) > _KEEP_NETWORK:
@@ -364,6 +383,17 @@ class GapSource:
             data, _ = load_measure_data_cached(db, self.cache.frames_folder, patient_view=True)  # the worklist
             self._hold(history, version, data)  # read at or after ``version``: a later change is replayed
             return (history, version), data
+
+    def _practice_frames(self, practice_id_list: list[int]) -> tuple[tuple[str, int], MeasureData]:
+        """The records of the practices' patients read from the store (as :func:`fresh_inputs` reads them)
+        and the (history, version) they reflect: no write may land during the read (else a version no
+        cache row has, and :meth:`inputs` tries again)."""
+        with self.ctx.db.session() as s:
+            before = store_state(s)
+        data = load_measure_data(self.ctx.db, practice_id_list=practice_id_list)
+        with self.ctx.db.session() as s:
+            after = store_state(s)
+        return (before if before == after else ("", -1)), data
 
     def _hold(self, history: str, version: int, data: MeasureData) -> None:
         self._frames = (history, version, data)

@@ -127,6 +127,32 @@ def care_gaps(
     return table
 
 
+def warm_network_gaps(ctx: ServiceContext, source: GapSource, period: Period, as_of: dt.date,
+                      due_within: int | None = None, closable_only: bool = True,
+                      progress: Progress | None = None) -> bool:
+    """Find the whole network's gaps ahead of time into ``source`` (a page's, ``network=True``): what the
+    first ``care_gaps(..., source=source)`` of any practice would find, with the same arguments and every
+    measure, then only filters. Reads only the caches: nothing when the results cache does not hold
+    ``period`` yet (returns False) - the scorecard computes it, not this. Writes nothing (no audit: nobody
+    viewed anything). A write landing meanwhile leaves what is found keyed by the older state, which the
+    next call brings up to date from the journal (:meth:`GapSource.network_gaps`)."""
+    progress = progress or Progress()
+    if not source.network or not source.cache.holds(period):
+        return False
+    measures = ctx.catalogue.select(None)
+    inputs = source.inputs(period, measures, None, progress.sub(0.0, 0.6), records=False)
+    if inputs.key is None:
+        return False
+    progress.check()
+    found = source.network_gaps(inputs.key, (period, as_of, due_within, closable_only), lambda whole: _find_gaps(
+        whole, period, measures, as_of, due_within, closable_only, progress.sub(0.6, 0.9)))
+    if found is None:
+        return False
+    progress.report(0.9, "Patient details")
+    source.patient_table("people", lambda wanted: _patients(ctx, None, wanted))
+    return True
+
+
 def _find_gaps(inputs: GapInputs, period: Period, measures: Sequence[Measure], as_of: dt.date,
                due_within: int | None, closable_only: bool, progress: Progress) -> tuple[pd.DataFrame, dict[str, str]]:
     """The gap rows (``metrics.gaps`` columns and ``status``) of the result rows and records in

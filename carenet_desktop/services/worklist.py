@@ -27,9 +27,9 @@ from ..metrics.period import Period
 from ..models import Appointment, Encounter, Patient
 from ..reports.spreadsheets import SPREADSHEET_SUFFIXES, ColumnFormat, write_table
 from . import audit
-from .context import ServiceContext, ServiceError
+from .context import Progress, ServiceContext, ServiceError
 from .gap_source import GapSource
-from .gaps import care_gaps, gap_status, rows_frame, write_worklist
+from .gaps import care_gaps, gap_status, rows_frame, warm_network_gaps, write_worklist
 from .measure_data import practice_ids
 from .outreach import latest_attempts, outreach_done
 from .permissions import require_practice_codes, scope
@@ -103,6 +103,23 @@ def child_worklist(
     if action is not None:
         record_view(ctx, result, action)
     return result
+
+
+def warm_worklist(ctx: ServiceContext, source: GapSource, period: Period, as_of: dt.date,
+                  due_within: int | None = None, progress: Progress | None = None) -> bool:
+    """Fill ``source`` (the care-gap page's) with what every practice's worklist reads of the whole
+    store - the network's gaps, the patients' names, contacts and last visits - so the page's first
+    worklist only filters them. Only from the caches (False, doing nothing, when the results cache does
+    not hold ``period``); writes nothing and audits nothing (see :func:`.gaps.warm_network_gaps`)."""
+    progress = progress or Progress()
+    if not warm_network_gaps(ctx, source, period, as_of, due_within, progress=progress.sub(0.0, 0.9)):
+        return False
+    progress.check()
+    source.patient_table("contacts", lambda wanted: _contacts(ctx, None, wanted))
+    progress.check()
+    source.patient_table(f"last_visit {as_of.isoformat()}", lambda ids: _last_visits(ctx, as_of, None, ids))
+    progress.report(1.0, "Care gaps ready")
+    return True
 
 
 def _attempts_of(ctx: ServiceContext, practice_code: str | None, patients: list[int]) -> pd.DataFrame:

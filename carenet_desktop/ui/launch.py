@@ -151,7 +151,7 @@ def run_gui(
         raise LaunchError(str(exc)) from exc
     ctx = ServiceContext(database, username=_username(), user=user)
     session = Session(ctx)
-    window = MainWindow(session, remember_state=not headless)
+    window = MainWindow(session, remember_state=not headless, warm_care_gaps=not headless)
     try:
         if headless:
             assert screenshot is not None

@@ -41,7 +41,10 @@ class MainWindow(QMainWindow):
     #: the page now shown (its page_id)
     page_changed = Signal(str)
 
-    def __init__(self, session: Session, *, remember_state: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, *, remember_state: bool = True, warm_care_gaps: bool = True,
+                 parent: QWidget | None = None) -> None:
+        """``warm_care_gaps`` False: the care gaps are not found in the background after the first
+        scorecard (a screenshot run, which ends right after it and would wait for that work to stop)."""
         super().__init__(parent)
         self.session = session
         self.remember_state = remember_state
@@ -110,6 +113,12 @@ class MainWindow(QMainWindow):
         self.network_page.loaded.connect(self._on_overview)
         self.network_page.load_failed.connect(lambda _msg: self.network_label.setText("Network not available"))
         self.network_page.rate_activated.connect(self._open_rate)
+        scorecards, care_gaps = self.pages.get(HOME_PAGE), self.pages.get("care_gaps")
+        if warm_care_gaps and scorecards is not None and care_gaps is not None and "care_gaps" in self.allowed_pages \
+                and hasattr(scorecards, "trends_loaded") and hasattr(care_gaps, "warm"):
+            # once the first scorecard and its sparklines are on screen, the care gaps are found in the
+            # background (not before: they would slow the sparklines), so opening the page is quick
+            scorecards.trends_loaded.connect(care_gaps.warm)
         session.tasks.started.connect(self._follow_task)
         session.tasks.active_changed.connect(self._on_active_tasks)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from ...services import letters as letters_service
 from ...services import outreach as outreach_service
 from ...services import worklist as worklist_service
 from ...services.gap_source import GapSource
+from ...services.permissions import role_allows
 from ...services.practices import PracticeSummary
 from ...wording import count
 from ..itemmodels.gaps import (
@@ -58,6 +60,7 @@ from .care_gaps_jobs import (
     OutreachSaved,
     load_gaps,
     load_practices,
+    warm_gaps,
     write_export,
     write_letters,
 )
@@ -101,6 +104,8 @@ class CareGapsPage(Page):
         #: Until the scorecard has computed the period, only the practice is read and evaluated (not the
         #: whole network a second time beside the scorecard's own computation)
         self.gap_source = GapSource(session.ctx, compute_missing=False)
+        #: the background finding of the network's gaps before the page is first opened (:meth:`warm`)
+        self.warm_task: Task | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
@@ -273,6 +278,22 @@ class CareGapsPage(Page):
         self._update_actions()
 
     # --- loading ------------------------------------------------------------------------------
+    def warm(self) -> Task | None:
+        """Find the network's gaps in the background (the window calls this once its first scorecard is
+        shown), so the first worklist opened later only filters them. Quiet (nobody asked for it), a read
+        (it cannot race a write: what it finds is keyed by the store's state, and a write since is caught up
+        from the journal), cancelled when the window closes; a load of the page started meanwhile waits for
+        it instead of finding the same gaps beside it. Nothing to do once the page has loaded itself."""
+        if self.loaded_once or (self.warm_task is not None and not self.warm_task.is_done):
+            return None
+        if not role_allows(self.session.ctx, self.requires or "patients.read"):
+            return None
+        # the latest warm-up wins (a newer one cancels it); quiet: kept out of the status bar
+        self.warm_task = self.latest.start("warm", warm_gaps, self.session.ctx, self.gap_source, self.current_query(),
+                                           label="Preparing the care gaps", on_finished=lambda _found: None,
+                                           run=functools.partial(self.session.tasks.run, quiet=True))
+        return self.warm_task
+
     def load(self) -> None:
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.loading_view.setText("Reading the practices…")

@@ -78,6 +78,14 @@ def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: 
                       _outreach_results(ctx, query, result, source))
 
 
+def warm_gaps(progress: Progress, ctx: ServiceContext, source: GapSource, query: GapQuery) -> bool:
+    """Runs on a worker once the first scorecard is shown: the network's gaps and the patients' details
+    found into the page's ``source`` from the caches, so opening Care gaps later only filters them (no
+    audit: nothing is shown). False when the scorecard's results of the period are not cached yet."""
+    return worklist_service.warm_worklist(_ctx(ctx, progress), source, query.period, query.as_of,
+                                          query.due_within, progress)
+
+
 def _outreach_results(ctx: ServiceContext, query: GapQuery, worklist: worklist_service.Worklist,
                       source: GapSource | None) -> outreach_results_service.OutreachResults | None:
     """The figure, from the worklist just loaded unless a due-within window narrowed it."""
