@@ -135,6 +135,15 @@ class ResultsCache:
         self._pending: Future[None] | None = None
         self._unsaved: dict[Path, CachedResults] = {}
 
+    @property
+    def signature(self) -> str:
+        """The measure code's signature, part of every key of this cache's files."""
+        return self._signature
+
+    def cache_key(self) -> bytes | None:
+        """The key sealing this cache's files (None for a plain store's)."""
+        return self._cache_key()
+
     def _cache_key(self) -> bytes | None:
         """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
         (:mod:`.cache_files`), so they never lie on disk in plain text."""
