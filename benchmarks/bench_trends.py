@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_trends.py --db demo-250k.db [--period 2025] [--workers 2] [--warm-only]
 
-Cold: a private, empty cache folder (frames snapshot and results): the first scorecard, then the trend
+Cold: a private, empty cache folder (frames snapshot and results; ``--keep-snapshot``: results only): the first scorecard, then the trend
 table (what the sparklines are drawn from), as the window asks for them. Warm: a new cache object over the
 same folders (as a restart): the scorecard, then the trend table. Each figure is quoted with the load.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -55,6 +56,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="compute worker processes (0: in-process)")
     parser.add_argument("--cache", type=Path, help="keep the caches here (default: a private temporary folder)")
     parser.add_argument("--warm-only", action="store_true", help="only the warm start (needs --cache of a cold run)")
+    parser.add_argument("--keep-snapshot", action="store_true",
+                        help="with --cache: results computed anew, the frames snapshot of an earlier run kept")
     args = parser.parse_args()
     db = open_database(args.db)
     ctx = ServiceContext(db, username="benchmark")
@@ -63,6 +66,8 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             cache_dir = args.cache or Path(tmp)
+            if args.keep_snapshot and not args.warm_only:
+                shutil.rmtree(cache_dir / "results", ignore_errors=True)
             os.environ["XDG_CACHE_HOME"] = str(cache_dir)  # a private frames snapshot: cold is cold
             if not args.warm_only:
                 start(ctx, cache_dir, period, "cold")

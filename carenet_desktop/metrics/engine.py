@@ -49,21 +49,22 @@ def evaluate_periods(
     data: MeasureData,
     periods: Sequence[Period],
     measures: Sequence[Measure],
-    on_period: Callable[[int, int, Period], None] | None = None,
+    on_measure: Callable[[int, int, str], None] | None = None,
     versions: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Period, EngineRun]]:
     """``evaluate_measures`` for each of ``periods`` in one pass over one ``data`` (a trend's rolling
     periods): what does not depend on the period (``ANY_PERIOD`` in ``metrics.memo``: factorised code
     columns, value-set hits, the network measures' people, visits and events) is derived once for all of
     them; what does is kept for its period only and dropped when the period is done. Each period's rows
-    are those ``evaluate_measures`` gives for it alone. Lazy: a period is evaluated when it is asked for,
+    are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the periods.
+    Lazy: a period is evaluated when it is asked for,
     so a caller may keep one period's rows at a time."""
     with remembering(data.memo):
         for i, period in enumerate(periods):
-            if on_period is not None:
-                on_period(i, len(periods), period)
+            step = None if on_measure is None else (
+                lambda j, n, measure_id, i=i: on_measure(i * n + j, n * len(periods), measure_id))
             with evaluating(period):
-                run = _evaluate(data, period, measures, None, versions)
+                run = _evaluate(data, period, measures, step, versions)
             data.memo.forget_period(period)
             yield period, run
 
