@@ -56,9 +56,9 @@ def evaluate_periods(
     periods): what does not depend on the period (``ANY_PERIOD`` in ``metrics.memo``: factorised code
     columns, value-set hits, the network measures' people, visits and events) is derived once for all of
     them; what does is kept for its period only and dropped when the period is done. Each period's rows
-    are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the periods.
-    Lazy: a period is evaluated when it is asked for,
-    so a caller may keep one period's rows at a time."""
+    are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the
+    periods. Lazy: a period is evaluated when it is asked for, so a caller may keep one period's rows at a
+    time."""
     with remembering(data.memo):
         for i, period in enumerate(periods):
             step = None if on_measure is None else (
