@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -12,7 +12,7 @@ import pandas as pd
 from .catalogue import resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
-from .memo import remembering
+from .memo import evaluating, remembering
 from .period import Period
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,32 @@ def evaluate_measures(
     """Evaluate each measure with the version in force for ``period`` (or the one ``versions`` forces:
     measure id -> version string or year); one that fails is reported in ``failures`` and does not stop
     the others. ``run.versions`` says which version computed each measure."""
-    with remembering(data.memo):  # the measures share what they derive from the frames (metrics.memo)
+    with remembering(data.memo), evaluating(period):  # the measures share what they derive from the frames
         return _evaluate(data, period, measures, on_measure, versions)
+
+
+def evaluate_periods(
+    data: MeasureData,
+    periods: Sequence[Period],
+    measures: Sequence[Measure],
+    on_measure: Callable[[int, int, str], None] | None = None,
+    versions: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Period, EngineRun]]:
+    """``evaluate_measures`` for each of ``periods`` in one pass over one ``data`` (a trend's rolling
+    periods): what does not depend on the period (``ANY_PERIOD`` in ``metrics.memo``: factorised code
+    columns, value-set hits, the network measures' people, visits and events) is derived once for all of
+    them; what does is kept for its period only and dropped when the period is done. Each period's rows
+    are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the
+    periods. Lazy: a period is evaluated when it is asked for, so a caller may keep one period's rows at a
+    time."""
+    with remembering(data.memo):
+        for i, period in enumerate(periods):
+            step = None if on_measure is None else (
+                lambda j, n, measure_id, i=i: on_measure(i * n + j, n * len(periods), measure_id))
+            with evaluating(period):
+                run = _evaluate(data, period, measures, step, versions)
+            data.memo.forget_period(period)
+            yield period, run
 
 
 def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],

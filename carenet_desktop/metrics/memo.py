@@ -12,6 +12,15 @@ data ask ``remember``. Outside an evaluation nothing is remembered and every ans
 Frames of a ``MeasureData`` are not modified during an evaluation; an entry is keyed by the identity and the
 length of the frames it was derived from, and holds them only weakly (a frame replaced on the data, or
 collected, never answers for its successor).
+
+Periods. One ``MeasureData`` may be evaluated for several periods in a row (a trend's twelve rolling periods,
+``engine.evaluate_periods``), and the memo then serves every period. So each entry says what it depends on:
+``remember(..., period=p)`` keys it by the period (never served to another one); ``period=ANY_PERIOD``
+declares that the answer does not depend on the period (a factorisation, value-set hits of a code column)
+and shares it. There is no default: a new question has to say which it is. A memo made with
+``FrameMemo(check_periods=True)`` (the tests') proves the declaration: an ``ANY_PERIOD`` answer asked for in
+another period than the one it was computed in is computed again and must be equal, else
+``PeriodDependent`` is raised.
 """
 
 from __future__ import annotations
@@ -25,18 +34,51 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+class _AnyPeriod:
+    """The marker of an answer that does not depend on the period evaluated (see the module docstring)."""
+
+    _instance: _AnyPeriod | None = None
+
+    def __new__(cls) -> _AnyPeriod:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ANY_PERIOD"
+
+    def __reduce__(self) -> str:
+        return "ANY_PERIOD"
+
+
+ANY_PERIOD = _AnyPeriod()
+#: what an entry depends on besides its frames: one period (any hashable one), or none (``ANY_PERIOD``)
+PeriodScope = Hashable
+
+
+class PeriodDependent(AssertionError):
+    """An answer declared ``ANY_PERIOD`` came out differently in another period (``check_periods``)."""
+
+
 class FrameMemo:
-    """Derived answers keyed by (question, the frames' identities and lengths)."""
+    """Derived answers keyed by (question, period scope, the frames' identities and lengths)."""
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[Hashable, ...], tuple[tuple[weakref.ref[Any], ...], Any]] = {}
+    def __init__(self, *, check_periods: bool = False) -> None:
+        self._entries: dict[tuple[Hashable, ...], tuple[tuple[weakref.ref[Any], ...], Any, Hashable]] = {}
+        self.check_periods = check_periods
 
-    def get(self, frames: Sequence[Any], question: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, frames: Sequence[Any], question: Hashable, compute: Callable[[], T], *,
+            period: PeriodScope) -> T:
         """The answer to ``question`` about ``frames``, computed by ``compute`` the first time (two threads
-        asking at once may both compute it: the answers are equal)."""
-        key = (question, *((id(f), _length(f)) for f in frames))
+        asking at once may both compute it: the answers are equal). ``period``: the period the answer is
+        for, or ``ANY_PERIOD`` for one that is the same in every period (shared between periods)."""
+        if period is None:
+            raise TypeError("say which period an answer depends on (ANY_PERIOD: none)")
+        key = (question, period, *((id(f), _length(f)) for f in frames))
         hit = self._entries.get(key)
         if hit is not None and all(ref() is f for ref, f in zip(hit[0], frames, strict=True)):
+            if self.check_periods and period is ANY_PERIOD:
+                self._check(question, hit, compute)
             return hit[1]
         value = compute()
         entries = self._entries
@@ -44,8 +86,20 @@ class FrameMemo:
         def forget(_: object) -> None:  # a frame went: its answers go too (and its id may be reused)
             entries.pop(key, None)
 
-        self._entries[key] = (tuple(weakref.ref(f, forget) for f in frames), value)
+        self._entries[key] = (tuple(weakref.ref(f, forget) for f in frames), value, _evaluating.get())
         return value
+
+    def forget_period(self, period: Hashable) -> None:
+        """Drop the answers kept for ``period`` (it is done: only the shared ones serve the next)."""
+        for key in [k for k in self._entries if k[1] == period and k[1] is not ANY_PERIOD]:
+            self._entries.pop(key, None)
+
+    def _check(self, question: Hashable, hit: tuple[Any, Any, Hashable], compute: Callable[[], Any]) -> None:
+        now = _evaluating.get()
+        if now is None or hit[2] is None or now == hit[2]:
+            return
+        if not same_answer(compute(), hit[1]):
+            raise PeriodDependent(f"{question!r} was declared ANY_PERIOD but differs between {hit[2]} and {now}")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -57,6 +111,25 @@ class FrameMemo:
         return FrameMemo()
 
 
+def same_answer(fresh: Any, kept: Any) -> bool:
+    """Whether a fresh answer equals a kept one. An accumulator a caller fills on use (a list or dict, e.g.
+    the split cells of ``MultiKeys``) is compared on what the fresh one holds."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(fresh, (pd.DataFrame, pd.Series, pd.Index)):
+        return type(fresh) is type(kept) and fresh.equals(kept)
+    if isinstance(fresh, np.ndarray):
+        return isinstance(kept, np.ndarray) and fresh.dtype == kept.dtype and np.array_equal(fresh, kept, equal_nan=fresh.dtype.kind in "fcmM")
+    if isinstance(fresh, tuple):
+        return isinstance(kept, tuple) and len(fresh) == len(kept) and all(map(same_answer, fresh, kept))
+    if isinstance(fresh, list):
+        return isinstance(kept, list) and len(fresh) <= len(kept) and all(map(same_answer, fresh, kept))
+    if isinstance(fresh, dict):
+        return isinstance(kept, dict) and all(k in kept and same_answer(v, kept[k]) for k, v in fresh.items())
+    return bool(fresh == kept)
+
+
 def _length(frame: Any) -> int:
     try:
         return len(frame)
@@ -65,6 +138,8 @@ def _length(frame: Any) -> int:
 
 
 _current: ContextVar[FrameMemo | None] = ContextVar("carenet_frame_memo", default=None)
+#: the period being evaluated (for ``check_periods``; set by the engine)
+_evaluating: ContextVar[Hashable | None] = ContextVar("carenet_evaluating_period", default=None)
 
 
 @contextmanager
@@ -80,9 +155,20 @@ def remembering(memo: FrameMemo) -> Iterator[FrameMemo]:
         _current.reset(token)
 
 
-def remember(frames: Sequence[Any], question: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, remembered in the current evaluation's memo (computed afresh outside one)."""
+@contextmanager
+def evaluating(period: Hashable) -> Iterator[None]:
+    """Within this block ``period`` is the one evaluated (what ``check_periods`` compares against)."""
+    token = _evaluating.set(period)
+    try:
+        yield
+    finally:
+        _evaluating.reset(token)
+
+
+def remember(frames: Sequence[Any], question: Hashable, compute: Callable[[], T], *, period: PeriodScope) -> T:
+    """``compute()``, remembered in the current evaluation's memo (computed afresh outside one); ``period``
+    as for ``FrameMemo.get`` (``ANY_PERIOD`` only for an answer the period cannot change)."""
     memo = _current.get()
     if memo is None:
         return compute()
-    return memo.get(frames, question, compute)
+    return memo.get(frames, question, compute, period=period)

@@ -93,7 +93,7 @@ from .datemath import (
 from .datemath import (
     patient_ages as patient_ages,
 )
-from .memo import remember
+from .memo import ANY_PERIOD, remember
 from .period import Period
 from .valuesets import MultiKeys, key_hits
 
@@ -471,7 +471,7 @@ _FACTORISE_MIN_ROWS = 20_000
 
 
 def _factor_entry(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:
-    return remember((frame,), ("factorised", column), lambda: _factorise(frame, column))
+    return remember((frame,), ("factorised", column), lambda: _factorise(frame, column), period=ANY_PERIOD)
 
 
 def _factorise(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, list[MultiKeys]]:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import system_key
-from .memo import remember
+from .memo import ANY_PERIOD, remember
 
 #: between the keys of one cell that holds several codings (the record separator: never in a code)
 MULTI_SEP = "\x1e"
@@ -85,7 +85,7 @@ class MultiKeys:
             self.owner, self.parts = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
             return
         # the cells' keys, split once per evaluation: subsets of one frame share their cells (metrics.memo)
-        splits: dict[str, list[str]] = remember((), _SPLITS, dict)
+        splits: dict[str, list[str]] = remember((), _SPLITS, dict, period=ANY_PERIOD)
         lists = [splits.get(cell) or splits.setdefault(cell, cell.split(MULTI_SEP)) for cell in idx[multi].astype(object)]
         self.owner = np.repeat(multi, np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)))
         self.parts = pd.Index(list(itertools.chain.from_iterable(lists)), dtype=object)

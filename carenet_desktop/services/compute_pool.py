@@ -268,13 +268,8 @@ def _run_job(job: Job) -> list[CachedResults]:
         cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder),
                              in_process=True, shared=False)  # the parent stores what it shares
         cache.on_disk = False  # the parent's cache: this process only computes
-        progress = Progress(forward)
-        entries = []
-        with cache.sharing_frames():  # a job of several periods reads the frames once
-            for i, period in enumerate(job.periods):
-                entries.append(cache.compute_here(period, job.measure_ids,
-                                                  progress.sub(i / len(job.periods), (i + 1) / len(job.periods))))
-        return entries
+        # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
+        return cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
     finally:
         db.dispose()
         cancel_file.unlink(missing_ok=True)

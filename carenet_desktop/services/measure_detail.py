@@ -31,8 +31,9 @@ from . import audit
 from .context import Progress, ServiceError
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
-from .permissions import require
+from .permissions import require, visible_practice_ids
 from .scorecard import STRATA, ScorecardService
+from .trend_store import TrendStore
 
 #: points on a trend line: rolling 12-month periods ending each month, the last ending with the period
 TREND_POINTS = 12
@@ -422,13 +423,23 @@ class TrendTables:
         self._lock = threading.Lock()
 
     def get(self, period: Period, progress: Progress | None = None) -> pd.DataFrame:
+        """The trend table of ``period``: kept here, or saved on disk at the journal's version (a warm
+        start), or built from the periods' results and saved."""
         with self.service.ctx.db.session() as s:
             history, version = store_state(s)
         stamp = (history, version, definitions_digest(self.service.ctx.catalogue))
         with self._lock:  # a second caller waits for the first instead of computing the same periods
             key = (period, stamp)
             if key not in self._tables:
-                table = trend_table(self.service, period, progress)
+                store = TrendStore(self.service.cache)
+                ids = tuple(m.id for m in self.service.ctx.catalogue.select(None))
+                path = store.path(period, trend_periods(period), ids, visible_practice_ids(self.service.ctx))
+                table = store.read(path, version)
+                if table is None:
+                    table = trend_table(self.service, period, progress)
+                    with self.service.ctx.db.session() as s:
+                        if store_state(s) == (history, version):  # no write landed while it was built
+                            store.write(path, version, table)
                 self._tables = {k: v for k, v in self._tables.items() if k[0] != period}
                 self._tables[key] = table
             return self._tables[key]

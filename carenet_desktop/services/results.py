@@ -29,7 +29,7 @@ import platformdirs
 from .. import __version__
 from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
-from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
@@ -134,6 +134,15 @@ class ResultsCache:
         self._writer_lock = threading.Lock()
         self._pending: Future[None] | None = None
         self._unsaved: dict[Path, CachedResults] = {}
+
+    @property
+    def signature(self) -> str:
+        """The measure code's signature, part of every key of this cache's files."""
+        return self._signature
+
+    def cache_key(self) -> bytes | None:
+        """The key sealing this cache's files (None for a plain store's)."""
+        return self._cache_key()
 
     def _cache_key(self) -> bytes | None:
         """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
@@ -331,6 +340,28 @@ class ResultsCache:
         entry = CachedResults(period, ids, version, _conform(rows), failures)  # the dtypes of every other path
         self._write_disk(entry)
         return entry
+
+    def compute_periods_here(self, periods: Sequence[Period], ids: tuple[str, ...],
+                             progress: Progress) -> list[CachedResults]:
+        """Every measure of each of ``periods`` from scratch, in this process, in one pass over one load of
+        the frames (``engine.evaluate_periods``: what no period changes is derived once); each saved to disk."""
+        with self.ctx.db.session() as s:
+            version = current_version(s)  # read first: changes made while computing are replayed later
+        progress.report(0.0, "Loading data")
+        with self.sharing_frames():
+            data = self._all_frames()
+        measures = self.ctx.catalogue.select(ids)
+
+        def step(i: int, n: int, measure_id: str) -> None:
+            progress.report(0.1 + 0.9 * i / max(n, 1), f"Evaluating {measure_id}")
+
+        entries = []
+        for period, run in evaluate_periods(data, periods, measures, on_measure=step):
+            entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
+            self._write_disk(entry)
+            entries.append(entry)
+        progress.report(1.0, "Done")
+        return entries
 
     def _refresh(self, entry: CachedResults, progress: Progress) -> CachedResults:
         """``entry`` brought up to the journal's version. Only what changed is evaluated, typed and summarised

@@ -12,7 +12,7 @@ import pandas as pd
 from carenet_desktop.metrics import memo as memo_mod
 from carenet_desktop.metrics import primitives
 from carenet_desktop.metrics.data import MeasureData
-from carenet_desktop.metrics.memo import FrameMemo, remember, remembering
+from carenet_desktop.metrics.memo import ANY_PERIOD, FrameMemo, remember, remembering
 from tests.measure_catalogue import get_measure
 from tests.metrics import test_cms117_edges as c117
 from tests.metrics.test_gaps_measures import P2025
@@ -45,9 +45,9 @@ def test_a_frame_that_changed_length_is_not_answered_from_its_old_entry() -> Non
     frame, memo = _big_frame(), FrameMemo()
     calls: list[int] = []
     with remembering(memo):
-        remember((frame,), "q", lambda: calls.append(len(frame)))
+        remember((frame,), "q", lambda: calls.append(len(frame)), period=ANY_PERIOD)
         frame.loc[len(frame)] = ["cvx|03"]
-        remember((frame,), "q", lambda: calls.append(len(frame)))
+        remember((frame,), "q", lambda: calls.append(len(frame)), period=ANY_PERIOD)
     assert len(calls) == 2
 
 
@@ -70,7 +70,7 @@ def test_nothing_outside_the_data_keeps_its_frames_alive() -> None:
 def test_answers_go_with_their_frame() -> None:
     memo, frame = FrameMemo(), _big_frame()
     with remembering(memo):
-        remember((frame,), "q", lambda: 1)
+        remember((frame,), "q", lambda: 1, period=ANY_PERIOD)
     assert len(memo) == 1
     del frame
     gc.collect()

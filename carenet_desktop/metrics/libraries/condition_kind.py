@@ -31,7 +31,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..memo import remember
+from ..memo import ANY_PERIOD, remember
 
 ENCOUNTER_DIAGNOSIS = "encounter-diagnosis"
 PROBLEMS_HEALTH_CONCERNS = "problems-health-concerns"
@@ -74,7 +74,8 @@ def _token_sets(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _referenced_ids(encounter_diagnoses: pd.DataFrame) -> np.ndarray:
     """The distinct condition ids ``Encounter.diagnosis`` names, computed once per evaluation (every
     measure asks; see ``metrics.memo``)."""
-    return remember((encounter_diagnoses,), "referenced condition ids", lambda: _distinct_ids(encounter_diagnoses))
+    return remember((encounter_diagnoses,), "referenced condition ids", lambda: _distinct_ids(encounter_diagnoses),
+                    period=ANY_PERIOD)
 
 
 def _distinct_ids(encounter_diagnoses: pd.DataFrame) -> np.ndarray:

@@ -77,7 +77,7 @@ def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules 
     answer is remembered per (frames, value sets, period, rules) for the evaluation (``metrics.memo``).
     """
     objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
-    return remember(objects, ("hospice", period, rules), lambda: _has_hospice_services(data, period, rules))
+    return remember(objects, ("hospice", rules), lambda: _has_hospice_services(data, period, rules), period=period)
 
 
 def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules) -> pd.Index:

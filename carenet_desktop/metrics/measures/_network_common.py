@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..data import MeasureData
 from ..libraries import hospice, status
+from ..memo import ANY_PERIOD
 from ..period import Period
 from ..primitives import (
     _isin_codes,
@@ -110,15 +111,10 @@ def to_day(values: object) -> pd.Series:
 
 
 def _memo(data: MeasureData, name: object, sources: tuple[pd.DataFrame, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, remembered on ``data`` for as long as its source frames are the same objects (the
-    ten network measures share their well visits, people and coded events within one evaluation)."""
-    memo: dict[object, tuple[tuple[pd.DataFrame, ...], object]] = data.__dict__.setdefault("_network_memo", {})
-    hit = memo.get(name)
-    if hit is not None and len(hit[0]) == len(sources) and all(a is b for a, b in zip(hit[0], sources, strict=True)):
-        return hit[1]  # type: ignore[return-value]
-    value = compute()
-    memo[name] = (sources, value)
-    return value
+    """``compute()``, remembered in ``data``'s memo for as long as its source frames are the same objects
+    (the ten network measures share their well visits, people and coded events within one evaluation,
+    and every period of a trend: these answers do not depend on the period)."""
+    return data.memo.get(sources, ("network", name), compute, period=ANY_PERIOD)
 
 
 def people(data: MeasureData) -> pd.DataFrame:
