@@ -1,70 +1,78 @@
 """The results and frames caches' files: NumPy ``.npz`` archives, sealed with AES-256-GCM for an encrypted store.
 
 Both caches hold patient-level rows, so an encrypted store's are never written in plain text. Its key is
-derived from the store's passphrase with scrypt and a random salt kept in the cache folder (the salt is
-not secret; a lost salt only means the caches are computed again). The archive is sealed in segments of
-``SEGMENT`` bytes, each with its own nonce and its index and a last-segment flag in the authenticated
-data, so a flipped byte, a swapped, dropped or truncated segment all fail to open. A cache file that
-does not open is ignored by its reader and computed again: it is only a cache.
+32 random bytes kept inside the store itself (``models.cache_secret``): only who can open the store can
+open its caches, no process derives a key for them (the window reads it once; a compute worker is handed
+it with its job), and another store - a new one at the same path, a copy encrypted again - has a key of
+its own, so its caches never open this one's files. The archive is sealed in segments of ``SEGMENT``
+bytes, each with its own nonce and its index and a last-segment flag in the authenticated data, so a
+flipped byte, a swapped, dropped or truncated segment all fail to open. A cache file that does not open
+is ignored by its reader and computed again: it is only a cache.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import struct
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..models.database import Database
+
 # cryptography is imported where a sealed file is made or opened: a plain store's start does not pay for it
 
-MAGIC = b"CNDCACHE1\n"
+MAGIC = b"CNDCACHE2\n"  # 2: the key is the store's own (1 was derived from the passphrase)
 SEGMENT = 8 << 20  # bytes of archive per sealed segment
-_SALT_FILE = "salt"
-_SALT_BYTES = 16
 _TAG_BYTES = 16
-_KEYS: dict[tuple[str, bytes], bytes] = {}  # (passphrase digest, salt) -> key: one scrypt per process
+#: an encrypted store's cache key, per open engine (read from the store once per process)
+_KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 _KEYS_LOCK = threading.Lock()
 
 
-def cache_key(passphrase: str | None, folder: Path) -> bytes | None:
-    """The key sealing ``folder``'s cache files (``None``: a plain store's caches are plain)."""
-    if passphrase is None:
-        return None
-    salt = _salt(folder)
-    digest = hashlib.sha256(passphrase.encode()).hexdigest()
-    with _KEYS_LOCK:
-        key = _KEYS.get((digest, salt))
-        if key is None:
-            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+class CacheKeyUnavailable(OSError):
+    """An encrypted store whose cache key cannot be read or made (a read-only file): no caches on disk."""
 
-            key = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
-            _KEYS[(digest, salt)] = key
+    def __init__(self) -> None:
+        super().__init__(errno.EACCES, "the store's cache key is not available")
+
+
+def cache_key(db: Database) -> bytes | None:
+    """The key sealing the store's cache files (``None``: a plain store's caches are plain); made when an
+    encrypted store has none yet. ``CacheKeyUnavailable`` when it cannot be had: keep nothing on disk."""
+    if db.key is None:
+        return None
+    with _KEYS_LOCK:
+        key = _KEYS.get(db.engine)
+    if key is None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ..models.cache_secret import ensure_cache_secret
+
+        try:
+            key = ensure_cache_secret(db.engine)
+        except (SQLAlchemyError, RuntimeError) as exc:
+            raise CacheKeyUnavailable() from exc
+        remember_cache_key(db, key)
     return key
 
 
-def _salt(folder: Path) -> bytes:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / _SALT_FILE
-    try:  # the first process to get here makes the salt; the others read it
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):
-            salt = path.read_bytes()
-            if len(salt) == _SALT_BYTES:
-                return salt
-            threading.Event().wait(0.01)  # being written by another process
-        raise OSError(f"cache salt {path.name} is damaged") from None
-    salt = os.urandom(_SALT_BYTES)
-    with os.fdopen(fd, "wb") as f:
-        f.write(salt)
-    return salt
+def remember_cache_key(db: Database, key: bytes | None) -> None:
+    """Use ``key`` for ``db``'s caches (a worker process is handed its parent's: it reads nothing for it)."""
+    if key is not None and db.key is not None:
+        with _KEYS_LOCK:
+            _KEYS[db.engine] = key
 
 
 def _private_file(path: Path) -> Any:
@@ -189,4 +197,4 @@ def open_npz(path: Path, key: bytes | None) -> Iterator[Any]:
         yield z
 
 
-__all__ = ["MAGIC", "SEGMENT", "cache_key", "open_npz", "save_npz"]
+__all__ = ["MAGIC", "SEGMENT", "CacheKeyUnavailable", "cache_key", "open_npz", "remember_cache_key", "save_npz"]

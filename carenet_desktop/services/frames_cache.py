@@ -69,8 +69,8 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
 
     folder = folder or default_folder(db)
     try:
-        key = cache_key(db.key, folder)
-    except OSError as exc:  # no cache folder to keep the salt in: read the store, keep nothing
+        key = cache_key(db)
+    except OSError as exc:  # an encrypted store without its cache key: read the store, keep nothing
         log.warning("Frames snapshot not used (%s)", exc.strerror)
         plain = load_measure_data(db, with_valuesets=False)
         plain.valuesets = load_index(db)
