@@ -12,9 +12,11 @@ is ignored by its reader and computed again: it is only a cache.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import hashlib
 import io
+import itertools
 import os
 import struct
 import threading
@@ -111,43 +113,74 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> No
             with _private_file(tmp) as f:
                 np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
         else:
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)  # type: ignore[arg-type]
-            _seal(memoryview(buffer.getbuffer()), key, tmp)
+            with _private_file(tmp) as f, _Sealing(f, key) as sealing:
+                np.savez(sealing, **arrays)  # type: ignore[arg-type]
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _seal(plain: memoryview, key: bytes, target: Path) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+class _Sealing(io.RawIOBase):
+    """A write-only stream that seals what it is given segment by segment into ``target``, as it comes:
+    the archive is never held whole in memory (the zip writer needs no seeking)."""
 
-    aead = AESGCM(key)
-    prefix = os.urandom(8)
-    count = max(1, -(-len(plain) // SEGMENT))
-    with _private_file(target) as f:
-        f.write(MAGIC + prefix)
-        for i in range(count):
-            segment = plain[i * SEGMENT:(i + 1) * SEGMENT]
-            sealed = aead.encrypt(prefix + struct.pack(">I", i), segment, _aad(prefix, i, i == count - 1))
-            f.write(struct.pack(">I", len(sealed)))
-            f.write(sealed)
+    def __init__(self, target: Any, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        super().__init__()
+        self._target = target
+        self._aead = AESGCM(key)
+        self._prefix = os.urandom(8)
+        self._pending = bytearray()
+        self._index = 0
+        target.write(MAGIC + self._prefix)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._pending += view
+        if len(self._pending) > SEGMENT:  # a segment is sealed once more follows it: it is not the last
+            whole = (len(self._pending) - 1) // SEGMENT * SEGMENT
+            with memoryview(self._pending) as pending:
+                for start in range(0, whole, SEGMENT):
+                    self._seal(pending[start:start + SEGMENT], last=False)
+            del self._pending[:whole]
+        return len(view)
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        if kind is None:  # the last segment (possibly empty, for an empty archive)
+            self._seal(memoryview(self._pending), last=True)
+        self._pending = bytearray()
+        super().__exit__(kind, *rest)
+
+    def _seal(self, segment: memoryview, *, last: bool) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        sealed = self._aead.encrypt(nonce, segment, _aad(self._prefix, self._index, last))
+        self._target.write(struct.pack(">I", len(sealed)))
+        self._target.write(sealed)
+        self._index += 1
 
 
 def _aad(prefix: bytes, index: int, last: bool) -> bytes:
     return MAGIC + prefix + struct.pack(">I?", index, last)
 
 
-def _open_sealed(path: Path, key: bytes) -> bytes:
+def _open_sealed(path: Path, key: bytes) -> _Segments:
+    """The archive in ``path``, decrypted segment by segment through one reused buffer and never joined
+    into one copy (a snapshot is hundreds of megabytes)."""
     from cryptography.exceptions import InvalidTag as invalid
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aead = AESGCM(key)
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=0) as f:
+        end = os.fstat(f.fileno()).st_size
         head = f.read(len(MAGIC) + 8)
         if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
             raise ValueError("not a sealed cache file")
         prefix = head[len(MAGIC):]
+        buffer = memoryview(bytearray(SEGMENT + _TAG_BYTES))
         parts: list[bytes] = []
         index = 0
         while True:
@@ -157,24 +190,72 @@ def _open_sealed(path: Path, key: bytes) -> bytes:
             (size,) = struct.unpack(">I", size_field)
             if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
                 raise ValueError("sealed cache file is damaged")
-            sealed = f.read(size)
-            if len(sealed) != size:
+            if _read_exactly(f, buffer[:size]) != size:
                 raise ValueError("sealed cache file is truncated")
             nonce = prefix + struct.pack(">I", index)
-            plain, last = _unseal(aead, invalid, nonce, sealed, prefix, index)
+            plain, last = _unseal(aead, invalid, nonce, buffer[:size], prefix, index, f.tell() == end)
             parts.append(plain)
             if last:
                 if f.read(1):
                     raise ValueError("data after the last segment of a sealed cache file")
-                return b"".join(parts)
+                return _Segments(parts)
             index += 1
 
 
-def _unseal(aead: Any, invalid: type[Exception], nonce: bytes, sealed: bytes, prefix: bytes,
-            index: int) -> tuple[bytes, bool]:
+def _read_exactly(f: Any, into: memoryview) -> int:
+    done = 0
+    while done < len(into):
+        n = f.readinto(into[done:])
+        if not n:
+            break
+        done += n
+    return done
+
+
+class _Segments(io.RawIOBase):
+    """A read-only, seekable file over the decrypted segments, for ``np.load`` (a zip archive reads
+    its members by seeking)."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        super().__init__()
+        self._parts = parts
+        self._starts = list(itertools.accumulate((len(p) for p in parts), initial=0))
+        self._size = self._starts[-1]
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out) and self._at < self._size:
+            i = bisect.bisect_right(self._starts, self._at) - 1
+            offset = self._at - self._starts[i]
+            n = min(len(out) - done, len(self._parts[i]) - offset)
+            out[done:done + n] = self._parts[i][offset:offset + n]
+            done += n
+            self._at += n
+        return done
+
+
+def _unseal(aead: Any, invalid: type[Exception], nonce: bytes, sealed: bytes | memoryview, prefix: bytes,
+            index: int, at_end: bool = False) -> tuple[bytes, bool]:
     """One segment and whether it is the last: a middle segment authenticates only as not last, the last
-    only as last (so a file cut after a middle segment does not open)."""
-    for last in (False, True):
+    only as last (so a file cut after a middle segment does not open). ``at_end``: the file ends after
+    it, so it is tried as the last first (a failed try decrypts the segment for nothing)."""
+    for last in ((True, False) if at_end else (False, True)):
         try:
             return aead.decrypt(nonce, sealed, _aad(prefix, index, last)), last
         except invalid:
@@ -193,7 +274,7 @@ def open_npz(path: Path, key: bytes | None) -> Iterator[Any]:
         with np.load(path, allow_pickle=False) as z:
             yield z
         return
-    with np.load(io.BytesIO(_open_sealed(path, key)), allow_pickle=False) as z:
+    with np.load(io.BufferedReader(_open_sealed(path, key), 1 << 20), allow_pickle=False) as z:
         yield z
 
 
