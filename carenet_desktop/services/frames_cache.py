@@ -62,7 +62,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
     A snapshot older than the data is brought up to date from the change journal when it can be: the
     patients (or practices) changed since are read from the store and their rows replaced. Only a change
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
-    store's snapshot is sealed with a key from its passphrase (:mod:`.cache_files`): patient data never
+    store's snapshot is sealed with the store's own key (:mod:`.cache_files`): patient data never
     lies on disk in plain text. A snapshot is written only where :func:`saves_snapshot` allows it.
     """
     from .valuesets import load_index
