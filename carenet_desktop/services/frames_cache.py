@@ -8,6 +8,7 @@ the loader's code), so any change to the data makes the next load read the store
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -98,6 +99,8 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
+            with contextlib.suppress(OSError):  # damaged, or sealed under another key: written again below
+                snapshots[-1].unlink()
     if data is None:
         data, seen = load_measure_data_versioned(db, with_valuesets=False)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data

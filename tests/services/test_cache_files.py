@@ -197,3 +197,62 @@ def test_an_encrypted_copy_makes_a_key_of_its_own(tmp_path: Path) -> None:
         finally:
             db.dispose()
     assert None not in keys and b"k" * KEY_BYTES not in keys and keys[0] != keys[1]
+
+
+def test_an_encrypted_stores_damaged_or_foreign_caches_are_ignored_and_computed_again(demo_ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Through the frames snapshot and the results cache themselves: a flipped byte, a cut file, or files
+    sealed under another key (the store's key replaced) are not served; the store is read again and the
+    same results come back."""
+    import pandas as pd
+
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.frames_cache import load_measure_data_cached
+    from carenet_desktop.services.results import ResultsCache
+
+    with demo_ctx.db.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = tmp_path / "encrypted.db"
+    encrypt_copy(demo_ctx.db.path, target, PASSPHRASE)
+    frames, results_dir, period = tmp_path / "frames", tmp_path / "results", Period.year(2025)
+
+    def fresh_start() -> tuple[bool, bool, pd.DataFrame]:
+        """(snapshot served, results read from disk, the rows) as a new start of the window sees them."""
+        db = open_database(target, key=PASSPHRASE)
+        try:
+            data, served = load_measure_data_cached(db, frames)
+            assert len(data.patients) > 0
+            cache = ResultsCache(ServiceContext(db), cache_dir=results_dir, frames_folder=frames, in_process=True)
+            ids = tuple(m.id for m in cache.ctx.catalogue.select(None))
+            from_disk = cache._read_disk(period, ids) is not None
+            rows = cache.results(period).rows
+            cache.flush()
+            return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
+        finally:
+            db.dispose()
+
+    served, from_disk, expected = fresh_start()
+    assert not served and not from_disk  # the first start computes and saves
+    served, from_disk, rows = fresh_start()
+    assert served and from_disk  # the sealed files open on the next start
+    pd.testing.assert_frame_equal(rows, expected)
+
+    def damage(how: str) -> None:
+        for path in [*frames.rglob("*.npz"), *results_dir.rglob("*.npz")]:
+            raw = path.read_bytes()
+            path.write_bytes(raw[:len(raw) // 2] if how == "cut" else raw[:-100] + bytes([raw[-100] ^ 1]) + raw[-99:])
+
+    for how in ("flip", "cut"):
+        damage(how)
+        served, from_disk, rows = fresh_start()
+        assert not served and not from_disk, how
+        pd.testing.assert_frame_equal(rows, expected)
+    con = connect_raw(target, key=PASSPHRASE)  # the store's key replaced: every file sealed before is foreign
+    con.execute("UPDATE cache_secret SET key = ?", (os.urandom(KEY_BYTES),))
+    con.commit()
+    con.close()
+    served, from_disk, rows = fresh_start()
+    assert not served and not from_disk
+    pd.testing.assert_frame_equal(rows, expected)
+    served, from_disk, _ = fresh_start()
+    assert served and from_disk  # and written again under the new key
