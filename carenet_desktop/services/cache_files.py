@@ -167,61 +167,71 @@ def _aad(prefix: bytes, index: int, last: bool) -> bytes:
     return MAGIC + prefix + struct.pack(">I?", index, last)
 
 
-def _open_sealed(path: Path, key: bytes) -> _Segments:
-    """The archive in ``path``, decrypted segment by segment through one reused buffer and never joined
-    into one copy (a snapshot is hundreds of megabytes)."""
-    from cryptography.exceptions import InvalidTag as invalid
+def _open_sealed(f: Any, key: bytes) -> _Segments:
+    """The archive in the open file ``f``, as a file whose segments are decrypted when first read: a
+    start that reads only a results file's head (the practice summary) decrypts its first and last
+    segments, not the patient rows. The layout is checked at once - every size field, and the last
+    segment, which authenticates only as the last (a file cut anywhere fails here); a middle segment
+    that was changed, swapped or dropped fails when it is read (``ValueError``, as at open)."""
+    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    aead = AESGCM(key)
-    with open(path, "rb", buffering=0) as f:
-        end = os.fstat(f.fileno()).st_size
-        head = f.read(len(MAGIC) + 8)
-        if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
-            raise ValueError("not a sealed cache file")
-        prefix = head[len(MAGIC):]
-        buffer = memoryview(bytearray(SEGMENT + _TAG_BYTES))
-        parts: list[bytes] = []
-        index = 0
-        while True:
-            size_field = f.read(4)
-            if len(size_field) != 4:
-                raise ValueError("sealed cache file is truncated")
-            (size,) = struct.unpack(">I", size_field)
-            if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
-                raise ValueError("sealed cache file is damaged")
-            if _read_exactly(f, buffer[:size]) != size:
-                raise ValueError("sealed cache file is truncated")
-            nonce = prefix + struct.pack(">I", index)
-            plain, last = _unseal(aead, invalid, nonce, buffer[:size], prefix, index, f.tell() == end)
-            parts.append(plain)
-            if last:
-                if f.read(1):
-                    raise ValueError("data after the last segment of a sealed cache file")
-                return _Segments(parts)
-            index += 1
-
-
-def _read_exactly(f: Any, into: memoryview) -> int:
-    done = 0
-    while done < len(into):
-        n = f.readinto(into[done:])
-        if not n:
-            break
-        done += n
-    return done
+    end = os.fstat(f.fileno()).st_size
+    head = f.read(len(MAGIC) + 8)
+    if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
+        raise ValueError("not a sealed cache file")
+    places: list[tuple[int, int]] = []  # (offset in the file, sealed size) of each segment
+    at = len(head)
+    while at < end:
+        f.seek(at)
+        size_field = f.read(4)
+        if len(size_field) != 4:
+            raise ValueError("sealed cache file is truncated")
+        (size,) = struct.unpack(">I", size_field)
+        if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
+            raise ValueError("sealed cache file is damaged")
+        if at + 4 + size > end:
+            raise ValueError("sealed cache file is truncated")
+        places.append((at + 4, size))
+        at += 4 + size
+    if not places:
+        raise ValueError("sealed cache file is truncated")
+    segments = _Segments(f, AESGCM(key), InvalidTag, head[len(MAGIC):], places)
+    segments.part(len(places) - 1)  # the last must authenticate as the last
+    return segments
 
 
 class _Segments(io.RawIOBase):
-    """A read-only, seekable file over the decrypted segments, for ``np.load`` (a zip archive reads
-    its members by seeking)."""
+    """A read-only, seekable file over a sealed file's plain archive, for ``np.load`` (a zip archive reads
+    its members by seeking); each segment decrypted when first read, the two last read kept."""
 
-    def __init__(self, parts: list[bytes]) -> None:
+    def __init__(self, f: Any, aead: Any, invalid: type[Exception], prefix: bytes,
+                 places: list[tuple[int, int]]) -> None:
         super().__init__()
-        self._parts = parts
-        self._starts = list(itertools.accumulate((len(p) for p in parts), initial=0))
+        self._f, self._aead, self._invalid, self._prefix, self._places = f, aead, invalid, prefix, places
+        self._starts = list(itertools.accumulate((size - _TAG_BYTES for _, size in places), initial=0))
         self._size = self._starts[-1]
         self._at = 0
+        self._kept: dict[int, bytes] = {}
+
+    def part(self, index: int) -> bytes:
+        plain = self._kept.get(index)
+        if plain is None:
+            offset, size = self._places[index]
+            self._f.seek(offset)
+            sealed = self._f.read(size)
+            if len(sealed) != size:
+                raise ValueError("sealed cache file is truncated")
+            last = index == len(self._places) - 1
+            nonce = self._prefix + struct.pack(">I", index)
+            try:
+                plain = self._aead.decrypt(nonce, sealed, _aad(self._prefix, index, last))
+            except self._invalid:
+                raise ValueError("sealed cache file does not authenticate") from None
+            if len(self._kept) >= 2:
+                del self._kept[next(iter(self._kept))]
+            self._kept[index] = plain
+        return plain
 
     def readable(self) -> bool:
         return True
@@ -242,25 +252,13 @@ class _Segments(io.RawIOBase):
         done = 0
         while done < len(out) and self._at < self._size:
             i = bisect.bisect_right(self._starts, self._at) - 1
+            part = self.part(i)
             offset = self._at - self._starts[i]
-            n = min(len(out) - done, len(self._parts[i]) - offset)
-            out[done:done + n] = self._parts[i][offset:offset + n]
+            n = min(len(out) - done, len(part) - offset)
+            out[done:done + n] = part[offset:offset + n]
             done += n
             self._at += n
         return done
-
-
-def _unseal(aead: Any, invalid: type[Exception], nonce: bytes, sealed: bytes | memoryview, prefix: bytes,
-            index: int, at_end: bool = False) -> tuple[bytes, bool]:
-    """One segment and whether it is the last: a middle segment authenticates only as not last, the last
-    only as last (so a file cut after a middle segment does not open). ``at_end``: the file ends after
-    it, so it is tried as the last first (a failed try decrypts the segment for nothing)."""
-    for last in ((True, False) if at_end else (False, True)):
-        try:
-            return aead.decrypt(nonce, sealed, _aad(prefix, index, last)), last
-        except invalid:
-            continue
-    raise ValueError("sealed cache file does not authenticate")
 
 
 @contextmanager
@@ -274,8 +272,8 @@ def open_npz(path: Path, key: bytes | None) -> Iterator[Any]:
         with np.load(path, allow_pickle=False) as z:
             yield z
         return
-    with np.load(io.BufferedReader(_open_sealed(path, key), 1 << 20), allow_pickle=False) as z:
-        yield z
+    with open(path, "rb") as f, np.load(_open_sealed(f, key), allow_pickle=False) as z:  # (no read-ahead buffer:
+        yield z  # it would decrypt segments nobody reads)
 
 
 __all__ = ["MAGIC", "SEGMENT", "CacheKeyUnavailable", "cache_key", "open_npz", "remember_cache_key", "save_npz"]

@@ -91,6 +91,27 @@ def test_wrong_key_tampering_and_truncation_do_not_open(tmp_path: Path, small_se
         assert not _opens(path, key), name
 
 
+def test_a_changed_segment_fails_when_its_member_is_read(tmp_path: Path, small_segments) -> None:  # type: ignore[no-untyped-def]
+    """Segments are decrypted as they are read (a start reads only a results file's head): one changed in
+    the middle of the file lets the archive open and the members before it read, and fails the member
+    that lies in it - never wrong values."""
+    path = tmp_path / "r.npz"
+    save_npz(path, _arrays(), KEY)
+    raw = path.read_bytes()
+    segments = _segments(raw)
+    with open_npz(path, KEY) as z:
+        values_at = z.zip.getinfo("values.npy").header_offset  # where the second member begins (plain offset)
+    plain = 1024  # (small_segments) plain bytes per segment
+    hit = values_at // plain + 2  # a segment inside the "values" member, after the "ids" member's
+    assert hit < len(segments) - 1
+    start, stop = segments[hit]
+    path.write_bytes(raw[:stop - 20] + bytes([raw[stop - 20] ^ 1]) + raw[stop - 19:])
+    with open_npz(path, KEY) as z:
+        np.testing.assert_array_equal(z["ids"], _arrays()["ids"])
+        with pytest.raises(ValueError, match="authenticate"):
+            z["values"]
+
+
 def test_a_plain_file_does_not_open_as_sealed(tmp_path: Path) -> None:
     path = tmp_path / "p.npz"
     save_npz(path, _arrays(), None)
