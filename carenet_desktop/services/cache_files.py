@@ -6,8 +6,10 @@ open its caches, no process derives a key for them (the window reads it once; a 
 it with its job), and another store - a new one at the same path, a copy encrypted again - has a key of
 its own, so its caches never open this one's files. The archive is sealed in segments of ``SEGMENT``
 bytes, each with its own nonce and its index and a last-segment flag in the authenticated data, so a
-flipped byte, a swapped, dropped or truncated segment all fail to open. A cache file that does not open
-is ignored by its reader and computed again: it is only a cache.
+file cut anywhere fails to open, and a flipped byte or a swapped or dropped segment fails when its part is
+read (segments are decrypted as they are read: a start that reads a results file's practice summary does
+not decrypt its patient rows). A cache file that does not open or read is ignored by its reader and
+computed again: it is only a cache.
 """
 
 from __future__ import annotations
