@@ -1,6 +1,7 @@
 """The store: typed SQLAlchemy models, the database engine, migrations and backups (no Qt here)."""
 
 from .base import Base, utcnow
+from .cache_secret import CacheSecret
 from .changes import DataChange
 from .clinical import (
     Condition,
@@ -40,6 +41,7 @@ __all__ = [
     "AuditHead",
     "AuditLog",
     "Base",
+    "CacheSecret",
     "CLINICAL_EVENT_MODELS",
     "CareActivity",
     "DataChange",

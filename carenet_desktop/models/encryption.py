@@ -8,9 +8,11 @@ this computer". A plain ``sqlite3`` open of an encrypted file fails with "file i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,11 +86,60 @@ def quote(passphrase: str) -> str:
 
 
 def apply_key(dbapi_connection: Any, passphrase: str) -> None:
-    """Must be the first statement on a new SQLCipher connection."""
+    """Must be the first statement on a new SQLCipher connection.
+
+    SQLCipher derives the page key from the passphrase on every connection (PBKDF2, ~0.3 s of CPU), and
+    a cold read opens several (the engine's, and each reading thread's). The key is derived here instead,
+    once per process for a file's salt, with SQLCipher's own settings read from the connection, and given
+    to SQLCipher raw with that salt (``x'<key><salt>'``): the same key SQLCipher would derive, so a file
+    written so opens with the passphrase, and a wrong passphrase still does not open the file."""
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA cipher_log_level = NONE")  # wrong keys would otherwise print to stderr
-    cur.execute(f"PRAGMA key = {quote(passphrase)}")
+    cur.execute(f"PRAGMA key = {quote(passphrase)}")  # derives nothing yet: SQLCipher waits for a page
+    raw = _raw_key(cur, passphrase)
+    if raw is not None:
+        cur.execute(f"PRAGMA key = \"x'{raw}'\"")
     cur.close()
+
+
+#: (passphrase digest, salt, KDF iterations) -> the raw key and salt, hex, as SQLCipher takes them
+_DERIVED: dict[tuple[bytes, bytes, int], str] = {}
+_DERIVED_LOCK = threading.Lock()
+
+
+def _raw_key(cur: Any, passphrase: str) -> str | None:
+    """The raw key for the connection's file; ``None`` where SQLCipher should derive it (a passphrase
+    that is itself a raw key, settings other than SQLCipher 4's PBKDF2-HMAC-SHA512)."""
+    if passphrase[:2].lower() == "x'":
+        return None
+    errors: tuple[type[BaseException], ...] = (TypeError, ValueError, IndexError, *database_errors())
+    try:
+        salt = bytes.fromhex(cur.execute("PRAGMA cipher_salt").fetchone()[0])
+        iterations = int(cur.execute("PRAGMA kdf_iter").fetchone()[0])
+        algorithm = str(cur.execute("PRAGMA cipher_kdf_algorithm").fetchone()[0])
+    except errors:
+        return None
+    if algorithm != "PBKDF2_HMAC_SHA512" or len(salt) != 16 or iterations < 1:
+        return None
+    entry = (hashlib.sha256(passphrase.encode()).digest(), salt, iterations)
+    with _DERIVED_LOCK:  # two reading threads opening at once: one derivation
+        raw = _DERIVED.get(entry)
+        if raw is None:
+            key = hashlib.pbkdf2_hmac("sha512", passphrase.encode(), salt, iterations, 32)
+            raw = _DERIVED[entry] = key.hex() + salt.hex()
+        return raw
+
+
+def derived_keys() -> dict[tuple[bytes, bytes, int], str]:
+    """The keys this process derived, to hand to a worker process (over its pipe, never its command
+    line or environment): it then opens the store without deriving them again."""
+    with _DERIVED_LOCK:
+        return dict(_DERIVED)
+
+
+def remember_derived_keys(keys: dict[tuple[bytes, bytes, int], str]) -> None:
+    with _DERIVED_LOCK:
+        _DERIVED.update(keys)
 
 
 def connect_raw(path: Path, *, key: str | None = None, read_only: bool = False) -> Any:
@@ -228,11 +279,24 @@ def encrypt_copy(plain: Path, target: Path, passphrase: str) -> None:
         if expected != got:
             short = sorted(t for t in expected if got.get(t) != expected[t])
             raise IncompleteCopy(f"the encrypted copy does not hold every row ({', '.join(short[:5])})")
+        _forget_cache_secret(partial, passphrase)
         if target.exists():  # made meanwhile by someone else: never overwritten
             raise FileExistsError(17, "File exists", str(target))
         os.replace(partial, target)
     finally:  # with its journal (a copy that found no room)
         remove_sqlite_file(partial)
+
+
+def _forget_cache_secret(copy: Path, passphrase: str) -> None:
+    """The copy makes a cache key of its own when first opened (``models.cache_secret``): none is carried
+    over, so no cache file sealed for another store opens with it."""
+    con = connect_raw(copy, key=passphrase)
+    try:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cache_secret'").fetchone():
+            con.execute("DELETE FROM cache_secret")
+            con.commit()
+    finally:
+        con.close()
 
 
 def _export(plain: Path, target: Path, passphrase: str) -> None:

@@ -35,9 +35,10 @@ from sqlalchemy import Connection, Engine, MetaData
 #: ``shared_result`` and ``result_lease``: results computed from the store, and who computes them - what
 #: they hold is a function of the journaled data and its version, not data of their own.
 #: ``outreach_gap``: the gaps open when an outreach was logged, read only by the "gaps closed after
-#: outreach" figure; its outreach (``care_activity``) is journaled in the same transaction
+#: outreach" figure; its outreach (``care_activity``) is journaled in the same transaction.
+#: ``cache_secret``: the random key sealing an encrypted store's cache files, not data any measure reads
 UNMEASURED = frozenset({
-    "alembic_version", "app_user", "appointment", "audit_head", "audit_log", "data_change", "data_import", "import_change",
+    "alembic_version", "app_user", "appointment", "audit_head", "audit_log", "cache_secret", "data_change", "data_import", "import_change",
     "journal_state", "mapping_profile", "network", "outreach_gap", "result_lease", "shared_result", "signing_key", "store_identity",
     "trusted_key", "user_practice",
 })

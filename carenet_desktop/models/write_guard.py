@@ -31,8 +31,9 @@ _CTE_WRITE = re.compile(r"^\s*WITH\b.*\)\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re
 _TEMPORARY = re.compile(r"^\s*(CREATE|DROP)\s+(TEMP|TEMPORARY)\b|^\s*(INSERT\s+INTO|DELETE\s+FROM)\s+temp\.",
                         re.IGNORECASE)
 
-#: tables of computed results a reader may fill (``models.shared_results``): not store data, no change notice
-CACHE_TABLES = ("shared_result", "result_lease")
+#: tables of computed results a reader may fill (``models.shared_results``), and the key of an encrypted
+#: store's cache files (``models.cache_secret``): not store data, no change notice
+CACHE_TABLES = ("shared_result", "result_lease", "cache_secret")
 _CACHE_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(' + "|".join(CACHE_TABLES) + r')"?[\s(]',
                           re.IGNORECASE)
 

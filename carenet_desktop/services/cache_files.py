@@ -1,70 +1,82 @@
 """The results and frames caches' files: NumPy ``.npz`` archives, sealed with AES-256-GCM for an encrypted store.
 
 Both caches hold patient-level rows, so an encrypted store's are never written in plain text. Its key is
-derived from the store's passphrase with scrypt and a random salt kept in the cache folder (the salt is
-not secret; a lost salt only means the caches are computed again). The archive is sealed in segments of
-``SEGMENT`` bytes, each with its own nonce and its index and a last-segment flag in the authenticated
-data, so a flipped byte, a swapped, dropped or truncated segment all fail to open. A cache file that
-does not open is ignored by its reader and computed again: it is only a cache.
+32 random bytes kept inside the store itself (``models.cache_secret``): only who can open the store can
+open its caches, no process derives a key for them (the window reads it once; a compute worker is handed
+it with its job), and another store - a new one at the same path, a copy encrypted again - has a key of
+its own, so its caches never open this one's files. The archive is sealed in segments of ``SEGMENT``
+bytes, each with its own nonce and its index and a last-segment flag in the authenticated data, so a
+file cut anywhere fails to open, and a flipped byte or a swapped or dropped segment fails when its part is
+read (segments are decrypted as they are read: a start that reads a results file's practice summary does
+not decrypt its patient rows). A cache file that does not open or read is ignored by its reader and
+computed again: it is only a cache.
 """
 
 from __future__ import annotations
 
+import bisect
+import errno
 import hashlib
 import io
+import itertools
 import os
 import struct
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..models.database import Database
+
 # cryptography is imported where a sealed file is made or opened: a plain store's start does not pay for it
 
-MAGIC = b"CNDCACHE1\n"
+MAGIC = b"CNDCACHE2\n"  # 2: the key is the store's own (1 was derived from the passphrase)
 SEGMENT = 8 << 20  # bytes of archive per sealed segment
-_SALT_FILE = "salt"
-_SALT_BYTES = 16
 _TAG_BYTES = 16
-_KEYS: dict[tuple[str, bytes], bytes] = {}  # (passphrase digest, salt) -> key: one scrypt per process
+#: an encrypted store's cache key, per open engine (read from the store once per process)
+_KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 _KEYS_LOCK = threading.Lock()
 
 
-def cache_key(passphrase: str | None, folder: Path) -> bytes | None:
-    """The key sealing ``folder``'s cache files (``None``: a plain store's caches are plain)."""
-    if passphrase is None:
-        return None
-    salt = _salt(folder)
-    digest = hashlib.sha256(passphrase.encode()).hexdigest()
-    with _KEYS_LOCK:
-        key = _KEYS.get((digest, salt))
-        if key is None:
-            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+class CacheKeyUnavailable(OSError):
+    """An encrypted store whose cache key cannot be read or made (a read-only file): no caches on disk."""
 
-            key = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
-            _KEYS[(digest, salt)] = key
+    def __init__(self) -> None:
+        super().__init__(errno.EACCES, "the store's cache key is not available")
+
+
+def cache_key(db: Database) -> bytes | None:
+    """The key sealing the store's cache files (``None``: a plain store's caches are plain); made when an
+    encrypted store has none yet. ``CacheKeyUnavailable`` when it cannot be had: keep nothing on disk."""
+    if db.key is None:
+        return None
+    with _KEYS_LOCK:
+        key = _KEYS.get(db.engine)
+    if key is None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ..models.cache_secret import ensure_cache_secret
+
+        try:
+            key = ensure_cache_secret(db.engine)
+        except (SQLAlchemyError, RuntimeError) as exc:
+            raise CacheKeyUnavailable() from exc
+        remember_cache_key(db, key)
     return key
 
 
-def _salt(folder: Path) -> bytes:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / _SALT_FILE
-    try:  # the first process to get here makes the salt; the others read it
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):
-            salt = path.read_bytes()
-            if len(salt) == _SALT_BYTES:
-                return salt
-            threading.Event().wait(0.01)  # being written by another process
-        raise OSError(f"cache salt {path.name} is damaged") from None
-    salt = os.urandom(_SALT_BYTES)
-    with os.fdopen(fd, "wb") as f:
-        f.write(salt)
-    return salt
+def remember_cache_key(db: Database, key: bytes | None) -> None:
+    """Use ``key`` for ``db``'s caches (a worker process is handed its parent's: it reads nothing for it)."""
+    if key is not None and db.key is not None:
+        with _KEYS_LOCK:
+            _KEYS[db.engine] = key
 
 
 def _private_file(path: Path) -> Any:
@@ -103,75 +115,152 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> No
             with _private_file(tmp) as f:
                 np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
         else:
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)  # type: ignore[arg-type]
-            _seal(memoryview(buffer.getbuffer()), key, tmp)
+            with _private_file(tmp) as f, _Sealing(f, key) as sealing:
+                np.savez(sealing, **arrays)  # type: ignore[arg-type]
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _seal(plain: memoryview, key: bytes, target: Path) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+class _Sealing(io.RawIOBase):
+    """A write-only stream that seals what it is given segment by segment into ``target``, as it comes:
+    the archive is never held whole in memory (the zip writer needs no seeking)."""
 
-    aead = AESGCM(key)
-    prefix = os.urandom(8)
-    count = max(1, -(-len(plain) // SEGMENT))
-    with _private_file(target) as f:
-        f.write(MAGIC + prefix)
-        for i in range(count):
-            segment = plain[i * SEGMENT:(i + 1) * SEGMENT]
-            sealed = aead.encrypt(prefix + struct.pack(">I", i), segment, _aad(prefix, i, i == count - 1))
-            f.write(struct.pack(">I", len(sealed)))
-            f.write(sealed)
+    def __init__(self, target: Any, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        super().__init__()
+        self._target = target
+        self._aead = AESGCM(key)
+        self._prefix = os.urandom(8)
+        self._pending = bytearray()
+        self._index = 0
+        target.write(MAGIC + self._prefix)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._pending += view
+        if len(self._pending) > SEGMENT:  # a segment is sealed once more follows it: it is not the last
+            whole = (len(self._pending) - 1) // SEGMENT * SEGMENT
+            with memoryview(self._pending) as pending:
+                for start in range(0, whole, SEGMENT):
+                    self._seal(pending[start:start + SEGMENT], last=False)
+            del self._pending[:whole]
+        return len(view)
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        if kind is None:  # the last segment (possibly empty, for an empty archive)
+            self._seal(memoryview(self._pending), last=True)
+        self._pending = bytearray()
+        super().__exit__(kind, *rest)
+
+    def _seal(self, segment: memoryview, *, last: bool) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        sealed = self._aead.encrypt(nonce, segment, _aad(self._prefix, self._index, last))
+        self._target.write(struct.pack(">I", len(sealed)))
+        self._target.write(sealed)
+        self._index += 1
 
 
 def _aad(prefix: bytes, index: int, last: bool) -> bytes:
     return MAGIC + prefix + struct.pack(">I?", index, last)
 
 
-def _open_sealed(path: Path, key: bytes) -> bytes:
-    from cryptography.exceptions import InvalidTag as invalid
+def _open_sealed(f: Any, key: bytes) -> _Segments:
+    """The archive in the open file ``f``, as a file whose segments are decrypted when first read: a
+    start that reads only a results file's head (the practice summary) decrypts its first and last
+    segments, not the patient rows. The layout is checked at once - every size field, and the last
+    segment, which authenticates only as the last (a file cut anywhere fails here); a middle segment
+    that was changed, swapped or dropped fails when it is read (``ValueError``, as at open)."""
+    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    aead = AESGCM(key)
-    with open(path, "rb") as f:
-        head = f.read(len(MAGIC) + 8)
-        if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
-            raise ValueError("not a sealed cache file")
-        prefix = head[len(MAGIC):]
-        parts: list[bytes] = []
-        index = 0
-        while True:
-            size_field = f.read(4)
-            if len(size_field) != 4:
-                raise ValueError("sealed cache file is truncated")
-            (size,) = struct.unpack(">I", size_field)
-            if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
-                raise ValueError("sealed cache file is damaged")
-            sealed = f.read(size)
+    end = os.fstat(f.fileno()).st_size
+    head = f.read(len(MAGIC) + 8)
+    if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
+        raise ValueError("not a sealed cache file")
+    places: list[tuple[int, int]] = []  # (offset in the file, sealed size) of each segment
+    at = len(head)
+    while at < end:
+        f.seek(at)
+        size_field = f.read(4)
+        if len(size_field) != 4:
+            raise ValueError("sealed cache file is truncated")
+        (size,) = struct.unpack(">I", size_field)
+        if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
+            raise ValueError("sealed cache file is damaged")
+        if at + 4 + size > end:
+            raise ValueError("sealed cache file is truncated")
+        places.append((at + 4, size))
+        at += 4 + size
+    if not places:
+        raise ValueError("sealed cache file is truncated")
+    segments = _Segments(f, AESGCM(key), InvalidTag, head[len(MAGIC):], places)
+    segments.part(len(places) - 1)  # the last must authenticate as the last
+    return segments
+
+
+class _Segments(io.RawIOBase):
+    """A read-only, seekable file over a sealed file's plain archive, for ``np.load`` (a zip archive reads
+    its members by seeking); each segment decrypted when first read, the two last read kept."""
+
+    def __init__(self, f: Any, aead: Any, invalid: type[Exception], prefix: bytes,
+                 places: list[tuple[int, int]]) -> None:
+        super().__init__()
+        self._f, self._aead, self._invalid, self._prefix, self._places = f, aead, invalid, prefix, places
+        self._starts = list(itertools.accumulate((size - _TAG_BYTES for _, size in places), initial=0))
+        self._size = self._starts[-1]
+        self._at = 0
+        self._kept: dict[int, bytes] = {}
+
+    def part(self, index: int) -> bytes:
+        plain = self._kept.get(index)
+        if plain is None:
+            offset, size = self._places[index]
+            self._f.seek(offset)
+            sealed = self._f.read(size)
             if len(sealed) != size:
                 raise ValueError("sealed cache file is truncated")
-            nonce = prefix + struct.pack(">I", index)
-            plain, last = _unseal(aead, invalid, nonce, sealed, prefix, index)
-            parts.append(plain)
-            if last:
-                if f.read(1):
-                    raise ValueError("data after the last segment of a sealed cache file")
-                return b"".join(parts)
-            index += 1
+            last = index == len(self._places) - 1
+            nonce = self._prefix + struct.pack(">I", index)
+            try:
+                plain = self._aead.decrypt(nonce, sealed, _aad(self._prefix, index, last))
+            except self._invalid:
+                raise ValueError("sealed cache file does not authenticate") from None
+            if len(self._kept) >= 2:
+                del self._kept[next(iter(self._kept))]
+            self._kept[index] = plain
+        return plain
 
+    def readable(self) -> bool:
+        return True
 
-def _unseal(aead: Any, invalid: type[Exception], nonce: bytes, sealed: bytes, prefix: bytes,
-            index: int) -> tuple[bytes, bool]:
-    """One segment and whether it is the last: a middle segment authenticates only as not last, the last
-    only as last (so a file cut after a middle segment does not open)."""
-    for last in (False, True):
-        try:
-            return aead.decrypt(nonce, sealed, _aad(prefix, index, last)), last
-        except invalid:
-            continue
-    raise ValueError("sealed cache file does not authenticate")
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out) and self._at < self._size:
+            i = bisect.bisect_right(self._starts, self._at) - 1
+            part = self.part(i)
+            offset = self._at - self._starts[i]
+            n = min(len(out) - done, len(part) - offset)
+            out[done:done + n] = part[offset:offset + n]
+            done += n
+            self._at += n
+        return done
 
 
 @contextmanager
@@ -185,8 +274,8 @@ def open_npz(path: Path, key: bytes | None) -> Iterator[Any]:
         with np.load(path, allow_pickle=False) as z:
             yield z
         return
-    with np.load(io.BytesIO(_open_sealed(path, key)), allow_pickle=False) as z:
-        yield z
+    with open(path, "rb") as f, np.load(_open_sealed(f, key), allow_pickle=False) as z:  # (no read-ahead buffer:
+        yield z  # it would decrypt segments nobody reads)
 
 
-__all__ = ["MAGIC", "SEGMENT", "cache_key", "open_npz", "save_npz"]
+__all__ = ["MAGIC", "SEGMENT", "CacheKeyUnavailable", "cache_key", "open_npz", "remember_cache_key", "save_npz"]

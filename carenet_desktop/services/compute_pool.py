@@ -5,9 +5,11 @@ time; on a thread of the window's process it makes the event loop stutter (and a
 GUI thread take turns at the GIL). Run in a worker process, it costs the window nothing, and the rolling
 periods of a trend are computed side by side on every core.
 
-A worker opens the store itself (URL and passphrase are handed over the pipe, never logged), reads the
-frames snapshot (or the store) and evaluates; it writes nothing. Its results - the rows of each period and
-the journal version they were computed at - come back through the pool as values, and the parent's
+A worker opens the store itself (URL and passphrase are handed over the pipe, never logged; for an
+encrypted store also the SQLCipher key already derived and the key sealing its caches, so a worker derives
+none), reads the frames snapshot (sealed, for an encrypted store) or the store, and evaluates; it writes
+nothing but that snapshot. Its results - the rows of each period and the journal version they were
+computed at - come back through the pool as values, and the parent's
 ``ResultsCache`` keeps them, in memory and on disk: the caches stay in the window's process, whose one
 writer owns them. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. The pool is off until ``configure()`` (the window, the report
@@ -34,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
+from ..models.encryption import derived_keys, remember_derived_keys
+from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
 
 if TYPE_CHECKING:
@@ -55,6 +59,10 @@ class Job:
     job_id: int
     url: str  # with the password: the worker connects itself
     key: str | None  # the SQLCipher passphrase
+    #: an encrypted store's cache key and the SQLCipher keys the parent derived: the worker opens the store
+    #: and its sealed caches without a key derivation of its own (handed over the pipe, never in argv/env)
+    cache_key: bytes | None
+    derived_keys: dict[tuple[bytes, bytes, int], str]
     frames_folder: str
     periods: tuple[Period, ...]
     measure_ids: tuple[str, ...]
@@ -165,9 +173,14 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
         return None
     db = cache.ctx.db
     count = min(pool.workers, len(periods))
-    jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key,
-                         frames_folder=str(cache.frames_folder), periods=tuple(periods[i::count]),
-                         measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
+    try:
+        sealing = cache_key(db)
+    except OSError:  # an encrypted store without its cache key: the workers keep no snapshot either
+        sealing = None
+    derived = derived_keys() if db.key is not None else {}
+    jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
+                         derived_keys=derived, frames_folder=str(cache.frames_folder),
+                         periods=tuple(periods[i::count]), measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
             for i in range(count)]
     try:
         return pool.compute(jobs, progress)
@@ -263,7 +276,9 @@ def _run_job(job: Job) -> list[CachedResults]:
         if _worker_queue is not None:
             _worker_queue.put((job.job_id, fraction, message))
 
+    remember_derived_keys(job.derived_keys)
     db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
+    remember_cache_key(db, job.cache_key)
     try:
         cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder),
                              in_process=True, shared=False)  # the parent stores what it shares

@@ -8,6 +8,7 @@ the loader's code), so any change to the data makes the next load read the store
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -62,15 +63,15 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
     A snapshot older than the data is brought up to date from the change journal when it can be: the
     patients (or practices) changed since are read from the store and their rows replaced. Only a change
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
-    store's snapshot is sealed with a key from its passphrase (:mod:`.cache_files`): patient data never
+    store's snapshot is sealed with the store's own key (:mod:`.cache_files`): patient data never
     lies on disk in plain text. A snapshot is written only where :func:`saves_snapshot` allows it.
     """
     from .valuesets import load_index
 
     folder = folder or default_folder(db)
     try:
-        key = cache_key(db.key, folder)
-    except OSError as exc:  # no cache folder to keep the salt in: read the store, keep nothing
+        key = cache_key(db)
+    except OSError as exc:  # an encrypted store without its cache key: read the store, keep nothing
         log.warning("Frames snapshot not used (%s)", exc.strerror)
         plain = load_measure_data(db, with_valuesets=False)
         plain.valuesets = load_index(db)
@@ -98,6 +99,8 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
+            with contextlib.suppress(OSError):  # damaged, or sealed under another key: written again below
+                snapshots[-1].unlink()
     if data is None:
         data, seen = load_measure_data_versioned(db, with_valuesets=False)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data

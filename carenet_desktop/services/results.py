@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -123,7 +123,7 @@ class ResultsCache:
         self.folder = self.root / hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
-        self._key: bytes | None = None  # an encrypted store's cache key, derived on first use
+        self._key: bytes | None = None  # an encrypted store's cache key, read on first use
         if shared is None:
             shared = ctx.db.engine.dialect.name == "postgresql"
         self.shared = SharedResults(ctx.db) if shared else None
@@ -145,12 +145,12 @@ class ResultsCache:
         return self._cache_key()
 
     def _cache_key(self) -> bytes | None:
-        """Patient-level rows: an encrypted store's are sealed with a key from its passphrase
+        """Patient-level rows: an encrypted store's are sealed with its own random key, kept inside it
         (:mod:`.cache_files`), so they never lie on disk in plain text."""
         if self.ctx.db.key is None:
             return None
         if self._key is None:
-            self._key = cache_key(self.ctx.db.key, self.folder)
+            self._key = cache_key(self.ctx.db)
         return self._key
 
     # --- public ---------------------------------------------------------------------------------------
@@ -418,7 +418,10 @@ class ResultsCache:
         journal version and is refreshed from the journal when read."""
         if not self.on_disk:
             return
-        path, key = self._path(entry.period, entry.measure_ids), self._cache_key()
+        key = self._key_or_none()
+        if key is False:
+            return
+        path = self._path(entry.period, entry.measure_ids)
         with self._writer_lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="results-cache-writer")
@@ -442,7 +445,17 @@ class ResultsCache:
         if not self.on_disk:
             return
         self.flush()  # an older entry queued for the same file must not land after this one
-        self._save(entry, self._path(entry.period, entry.measure_ids), self._cache_key())
+        key = self._key_or_none()
+        if key is not False:
+            self._save(entry, self._path(entry.period, entry.measure_ids), key)
+
+    def _key_or_none(self) -> bytes | None | Literal[False]:
+        """The cache key; ``False`` when an encrypted store's key cannot be had (nothing is saved)."""
+        try:
+            return self._cache_key()
+        except OSError as exc:
+            log.warning("Results cache not saved: %s", exc.strerror)
+            return False
 
     def _save(self, entry: CachedResults, path: Path, key: bytes | None) -> None:
         try:

@@ -137,3 +137,51 @@ def test_a_worker_killed_while_writing_progress_does_not_hang_this_process_at_ex
                           cwd=str(Path(__file__).resolve().parents[2]))  # a freeze guard, not a timing
     assert done.returncode == 0, done.stderr
     assert "stopped" in done.stdout
+
+
+def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(demo_ctx, tmp_path, monkeypatch):
+    """The job hands the worker the SQLCipher key its parent derived and the store's cache key: the worker
+    derives neither, reads neither from the store, and the frames snapshot it writes is sealed with the
+    store's key (the parent and the next start open it)."""
+    from carenet_desktop.models import cache_secret, encryption
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.models.encryption import derived_keys, encrypt_copy
+    from carenet_desktop.services import cache_files
+    from carenet_desktop.services.cache_files import MAGIC, cache_key, open_npz
+    from carenet_desktop.services.context import ServiceContext
+
+    with demo_ctx.db.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = tmp_path / "encrypted.db"
+    encrypt_copy(demo_ctx.db.path, target, "a long passphrase 42")
+    db = open_database(target, key="a long passphrase 42")
+    try:
+        key = cache_key(db)
+        ctx = ServiceContext(db)
+        sent: list[compute_pool.Job] = []  # what run() hands the workers
+        monkeypatch.setattr(compute_pool.ComputePool, "compute", lambda self, jobs, progress: sent.extend(jobs) or [])
+        compute_pool.configure(1)
+        try:
+            compute_pool.run(ResultsCache(ctx, cache_dir=tmp_path / "r"), [PERIOD], tuple(MEASURES), Progress())
+        finally:
+            compute_pool.configure(0)
+        assert [j.cache_key for j in sent] == [key] and sent[0].derived_keys == derived_keys()
+        job = compute_pool.Job(job_id=1, url=db.url.render_as_string(hide_password=False), key=db.key,
+                               cache_key=key, derived_keys=derived_keys(), frames_folder=str(tmp_path / "frames"),
+                               periods=(PERIOD,), measure_ids=tuple(MEASURES),
+                               cancel_file=str(tmp_path / "1.cancel"), catalogue=ctx.catalogue)
+        handed = dict(job.derived_keys)
+        assert handed and key is not None
+        # the worker, a new process: nothing remembered, and any derivation or key look-up fails the test
+        monkeypatch.setattr(encryption, "_DERIVED", {})
+        monkeypatch.setattr(cache_files, "_KEYS", __import__("weakref").WeakKeyDictionary())
+        monkeypatch.setattr(encryption.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived a key"))
+        monkeypatch.setattr(cache_secret, "ensure_cache_secret", lambda *a: pytest.fail("read the cache key"))
+        [entry] = compute_pool._run_job(job)
+        assert len(entry.rows) > 0
+    finally:
+        db.dispose()
+    [snapshot] = (tmp_path / "frames").glob("*.npz")
+    assert snapshot.read_bytes().startswith(MAGIC)
+    with open_npz(snapshot, key) as z:
+        assert "__schema__" in z.files

@@ -229,7 +229,7 @@ def test_an_encrypted_store_leaves_no_plain_text_cache(store: Path, tmp_path: Pa
     with sqlite3.connect(store) as conn:
         mrns = [r[0].encode() for r in conn.execute("SELECT mrn FROM patient LIMIT 20")]
     written = [p for p in (*cache_home.rglob("*"), *(tmp_path / "results").rglob("*")) if p.is_file()]
-    sealed = [p for p in written if p.name != "salt"]
+    sealed = written  # every file: no salt or key file beside them (the key is inside the store)
     assert {p.suffix for p in sealed} == {".npz"} and len(sealed) >= 2  # results and the frames snapshot
     for path in sealed:
         raw = path.read_bytes()
