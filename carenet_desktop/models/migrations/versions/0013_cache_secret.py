@@ -3,8 +3,8 @@
 A new one-row table only (``models.cache_secret.CacheSecret``), filled when an encrypted store is opened
 (a plain store leaves it empty). No measure reads it, so it has no journal triggers (``journal.UNMEASURED``).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0012'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
