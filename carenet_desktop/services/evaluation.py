@@ -129,7 +129,8 @@ def evaluate(
         else:  # the whole network: from the columnar snapshot when the data has not changed since
             from .frames_cache import load_measure_data_cached
 
-            data, _ = load_measure_data_cached(ctx.db)
+            # a snapshot to write is written while the measures run (the process waits for it at exit)
+            data, _ = load_measure_data_cached(ctx.db, save_in_background=True)
     run = evaluate_measures(
         data, period, measures,
         on_measure=lambda i, n, mid: report(0.2 + 0.8 * i / max(n, 1), f"Evaluating {mid}"),

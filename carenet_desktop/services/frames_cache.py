@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ from ..metrics.data import MeasureData
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key, open_npz, save_npz
-from .measure_data import load_measure_data, load_measure_data_versioned
+from .frame_columns import str_column
+from .measure_data import Factorized, load_measure_data, load_measure_data_versioned
 
 log = logging.getLogger(__name__)
 _KEEP = 2  # snapshots kept per database
@@ -55,8 +57,8 @@ def saves_snapshot(db: Database, *, patient_view: bool = False) -> bool:
     return patient_view or db.engine.dialect.name != "postgresql"
 
 
-def load_measure_data_cached(db: Database, folder: Path | None = None, *,
-                             patient_view: bool = False) -> tuple[MeasureData, bool]:
+def load_measure_data_cached(db: Database, folder: Path | None = None, *, patient_view: bool = False,
+                             save_in_background: bool = False) -> tuple[MeasureData, bool]:
     """All practices' frames (and the value sets); ``True`` when served from a snapshot.
 
     A snapshot older than the data is brought up to date from the change journal when it can be: the
@@ -64,10 +66,15 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
     store's snapshot is sealed with a key from its passphrase (:mod:`.cache_files`): patient data never
     lies on disk in plain text. A snapshot is written only where :func:`saves_snapshot` allows it.
+
+    ``save_in_background``: a snapshot to write is written by a thread while the caller goes on with the
+    frames (a non-daemon thread: the process waits for it before it exits; the next load in this process
+    waits for it too, see :func:`wait_for_saves`).
     """
     from .valuesets import load_index
 
     folder = folder or default_folder(db)
+    wait_for_saves(folder)  # a snapshot still being written here is read, not read and written again
     try:
         key = cache_key(db.key, folder)
     except OSError as exc:  # no cache folder to keep the salt in: read the store, keep nothing
@@ -98,12 +105,16 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
+    factorized: Factorized = {}
     if data is None:
-        data, seen = load_measure_data_versioned(db, with_valuesets=False)
+        data, seen = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data
             path = folder / f"v{seen}-{signature}.npz"
     if not path.exists() and saves_snapshot(db, patient_view=patient_view):
-        _save(data, path, folder, key)
+        if save_in_background:
+            _save_in_background(data.frames(), path, folder, key, factorized)
+        else:
+            _save(data.frames(), path, folder, key, factorized)
     data.valuesets = load_index(db)
     return data, served
 
@@ -136,10 +147,41 @@ def _version_of(path: Path) -> int:
     return int(path.name[1:].split("-", 1)[0])
 
 
-def _save(data: MeasureData, path: Path, folder: Path, key: bytes | None) -> None:
+_SAVING: dict[Path, list[threading.Thread]] = {}  # folder -> snapshot writes running in this process
+_SAVING_LOCK = threading.Lock()
+
+
+def wait_for_saves(folder: Path | None = None) -> None:
+    """Wait for this process's background snapshot writes (into ``folder``, or all)."""
+    with _SAVING_LOCK:
+        threads = [t for f, ts in _SAVING.items() if folder is None or f == folder for t in ts]
+    for thread in threads:
+        thread.join()
+
+
+def _save_in_background(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
+                        factorized: Factorized) -> None:
+    """``_save`` on a thread of its own. It holds the frames as they are now (``frames()`` is a new dict: a
+    caller replacing a frame of its ``MeasureData`` does not change what is written)."""
+
+    def run() -> None:
+        try:
+            _save(frames, path, folder, key, factorized)
+        finally:
+            with _SAVING_LOCK:
+                _SAVING[folder].remove(thread)
+
+    thread = threading.Thread(target=run, name="frames-snapshot-writer", daemon=False)
+    with _SAVING_LOCK:
+        _SAVING.setdefault(folder, []).append(thread)
+    thread.start()
+
+
+def _save(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
+          factorized: Factorized | None = None) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write(data, path, key)
+        _write(frames, path, key, factorized)
         done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
         for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:
             old.unlink(missing_ok=True)
@@ -185,7 +227,10 @@ def _patch(db: Database, data: MeasureData, practices: set[int | None], patients
 # --- encoding ---------------------------------------------------------------------------------------------
 
 
-def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray]) -> str:
+def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
+            coded: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+    """The column as arrays under ``prefix``; its kind. ``coded``: the text column's codes and distinct
+    texts as the reader factorized them (stored as they are instead of factorizing the rows again)."""
     dtype = str(series.dtype)
     if dtype.startswith("datetime64"):
         arrays[prefix] = series.to_numpy().astype("datetime64[us]").view(np.int64)
@@ -197,8 +242,11 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray]) -> st
         arrays[prefix + ".mask"] = series.isna().to_numpy()
         arrays[prefix] = series.fillna(0 if dtype == "Int64" else False).to_numpy(dtype=np.int64 if dtype == "Int64" else bool)
         return dtype
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    arrays[prefix] = codes.astype(np.int32)
+    if coded is not None and dtype == "str" and len(coded[0]) == len(series):
+        codes, uniques = coded
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    arrays[prefix] = codes.astype(np.int32, copy=False)
     arrays[prefix + ".text"] = np.asarray([str(u) for u in uniques], dtype=str)
     return "str" if dtype in ("str", "string") else "object"
 
@@ -209,21 +257,29 @@ def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> pd.Series:
         return pd.Series(values.view("datetime64[us]"))
     if kind in ("int64", "float64"):
         return pd.Series(values)
-    if kind in ("Int64", "boolean"):
-        return pd.Series(pd.array(values, dtype=kind)).mask(z[prefix + ".mask"])
+    if kind == "Int64":
+        return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64, copy=False), z[prefix + ".mask"]))
+    if kind == "boolean":
+        return pd.Series(pd.arrays.BooleanArray(values.astype(bool, copy=False), z[prefix + ".mask"]))
     texts = z[prefix + ".text"].astype(object)
+    if kind == "str":  # from the distinct texts, without a check per row
+        return pd.Series(str_column(values, texts))
     out = np.empty(len(values), dtype=object)
     present = values >= 0
     out[present] = texts[values[present]] if len(texts) else None
     out[~present] = None
-    return pd.Series(out, dtype=kind if kind == "str" else object)
+    return pd.Series(out, dtype=object)
 
 
-def _write(data: MeasureData, path: Path, key: bytes | None = None) -> None:
+def _write(data: MeasureData | dict[str, pd.DataFrame], path: Path, key: bytes | None = None,
+           factorized: Factorized | None = None) -> None:
     arrays: dict[str, np.ndarray] = {}
     schema: dict[str, list[list[str]]] = {}
-    for name, frame in data.frames().items():
-        schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
+    coded = factorized or {}
+    frames = data.frames() if isinstance(data, MeasureData) else data
+    for name, frame in frames.items():
+        schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays, coded.get((name, column)))]
+                        for column in frame.columns]
     arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
     save_npz(path, arrays, key)  # two worker processes may save one snapshot: each writes its own file first
 
@@ -233,6 +289,6 @@ def _read(path: Path, key: bytes | None = None) -> MeasureData:
     with open_npz(path, key) as z:
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
-            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns})
+            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns}, copy=False)
             setattr(data, name, frame)
     return data

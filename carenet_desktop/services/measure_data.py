@@ -6,7 +6,7 @@ costs, so:
 * on SQLite each column of a chunk of rows comes back as ONE string built by ``group_concat`` in C and is
   split/parsed vectorised (numbers by NumPy, text split once and de-duplicated so equal codes share one
   string object); timestamps are converted to epoch milliseconds by SQLite itself (no date parsing);
-* columns that are NULL in every row are not read at all;
+* a column NULL in every row is found so by comparing its chunk texts (no parsing, no scan of its own);
 * PostgreSQL: ``COPY`` into typed columns, every table in one snapshot (``pg_frames``); other databases
   use the driver's cursor and a column-wise transpose.
 
@@ -41,10 +41,15 @@ from ..models import Practice
 from ..models.changes import DataChange
 from ..models.database import Database
 from .context import ServiceError
+from .frame_columns import MISSING, factorize_texts, str_column
 from .frame_columns import MISSING_SQL as _MISSING_SQL
 from .frame_columns import dedupe_objects as _dedupe_objects
 from .frame_columns import nulls as _nulls
 from .frame_columns import numeric as _numeric
+
+#: (frame, column) -> (codes, distinct texts) of the text columns as the SQLite reader factorized them: the
+#: snapshot writer (``frames_cache``) stores these instead of factorizing every text column again
+Factorized = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 #: frame name -> table
 TABLES: dict[str, str] = {
@@ -141,6 +146,7 @@ def load_measure_data_versioned(
     practice_id_list: Sequence[int] | None = None,
     patient_id_list: Sequence[int] | None = None,
     with_valuesets: bool = True,
+    factorized: Factorized | None = None,
 ) -> tuple[MeasureData, int | None]:
     """Everything the measures read: all practices, the given ones (codes or ids), or given patients.
 
@@ -154,6 +160,8 @@ def load_measure_data_versioned(
     The version returned is the change journal's, read in the load's own snapshot: on PostgreSQL every table
     is read in one ``REPEATABLE READ`` transaction (``pg_frames``), so it names exactly the data read;
     ``None`` where the tables are read on several connections (SQLite): the caller reads it before loading.
+
+    ``factorized``, when given, receives the text columns' codes where the reader has them (SQLite).
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
     patient_filter = _patient_filter(ids, patient_id_list)
@@ -171,13 +179,16 @@ def load_measure_data_versioned(
             path = db.path
             reader = _SqliteReader(raw_conn, str(path) if path is not None else None, db.key)
             try:
-                plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name]) for name, table in TABLES.items()])
+                plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name], patient_filter is None)
+                                     for name, table in TABLES.items()])
                 names = {table: name for name, table in TABLES.items()}
                 for plan, columns in reader.read(plans):
-                    setattr(data, names[plan.table], _shape(names[plan.table], columns))
+                    setattr(data, names[plan.table], _shape(names[plan.table], columns, factorized))
                     frames[names[plan.table]] = {}
             except _Fallback:
                 frames = {}
+                if factorized is not None:
+                    factorized.clear()
         elif conn.dialect.name == "postgresql":
             from .pg_frames import read_table
 
@@ -279,37 +290,51 @@ def _sqlite_expr(col: Col) -> tuple[str, str]:
 
 @dataclass
 class _Plan:
-    """How one table is read on SQLite: row count, id range, the non-empty columns and the chunk query."""
+    """How one table is read on SQLite: its id range and the chunk query (every column: one that is NULL
+    in every row is found so by its chunks, not by a scan of its own)."""
 
     table: str
     cols: list[Col]
-    total: int
-    lo: int
-    hi: int
-    present: list[Col]
+    lo: int | None
+    hi: int | None
     sql: str
 
     def chunks(self) -> list[tuple[int, int]]:
-        if not self.total or not self.present:
+        if self.lo is None or self.hi is None or not self.cols:
             return []
         return [(a, a + _CHUNK_ROWS) for a in range(self.lo, self.hi + 1, _CHUNK_ROWS)]
 
 
-def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str) -> _Plan:
-    counts = cur.execute(
-        f"SELECT COUNT(*), MIN(t.id), MAX(t.id), {', '.join(f'COUNT({c.sql})' for c in cols)} "
-        f'FROM "{table}" t WHERE {where}'
-    ).fetchone()
-    present = [c for c, n in zip(cols, counts[3:], strict=True) if n]
+def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bool = False) -> _Plan:
+    """The table's plan. Its id range is two lookups in the rowid tree when every row is read
+    (``everyone``: the chunk queries apply ``where``); for some patients it is read through ``where``."""
+    if everyone:
+        lo, hi = cur.execute(f'SELECT (SELECT MIN(id) FROM "{table}"), (SELECT MAX(id) FROM "{table}")').fetchone()
+    else:
+        lo, hi = cur.execute(f'SELECT MIN(t.id), MAX(t.id) FROM "{table}" t WHERE {where}').fetchone()
     aggregates = ["GROUP_CONCAT(t.id, ',')"]  # the row ids first: rows are put in id order after reading
-    for c in present:
+    for c in cols:
         expr, sep = _sqlite_expr(c)
         aggregates.append(f"GROUP_CONCAT({expr}, '{sep}')")
     # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
     # allocation per text value, serialising the reading threads); the id column restores the order
     sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
-           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if present else ""
-    return _Plan(table, cols, counts[0], counts[1] or 0, counts[2] or 0, present, sql)
+           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
+    return _Plan(table, cols, lo, hi, sql)
+
+
+def _null_unit(col: Col) -> str:
+    """The text of a NULL of this column in a chunk (see ``_sqlite_expr``)."""
+    return _NULL if col.kind == "str" else "nan" if col.kind == "float" else str(MISSING)
+
+
+def _all_null(text: str, col: Col, n: int) -> bool:
+    """Whether a chunk's text of a column is NULL in each of its ``n`` rows (compared in C, not parsed)."""
+    unit = _null_unit(col)
+    sep = _SEP if col.kind == "str" else ","
+    if len(text) != n * len(unit) + n - 1:
+        return False
+    return text == (unit + sep) * (n - 1) + unit
 
 
 class _SqliteReader:
@@ -321,6 +346,7 @@ class _SqliteReader:
         self.path = path
         self.key = key  # an encrypted file: its own connections open with SQLCipher and the passphrase
         self._local = threading.local()
+        self._opened: list[Any] = []
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -339,36 +365,19 @@ class _SqliteReader:
     def _fetch(self, sql: str, start: int, stop: int) -> tuple[Any, ...]:
         return tuple(self._conn().execute(sql, (start, stop)).fetchone())
 
-    def plan(self, tables: list[tuple[str, list[Col], str]]) -> list[_Plan]:
-        """Plan every table (counts of rows and non-NULL values), two tables at a time on a file."""
-        if not self.path:
-            cur = self.dbapi.cursor()
-            try:
-                return [_plan_sqlite(cur, *spec) for spec in tables]
-            finally:
-                cur.close()
-        self._opened: list[Any] = []
-
-        def one(spec: tuple[str, list[Col], str]) -> _Plan:
-            cur = self._conn().cursor()
-            try:
-                return _plan_sqlite(cur, *spec)
-            finally:
-                cur.close()
-
+    def plan(self, tables: list[tuple[str, list[Col], str, bool]]) -> list[_Plan]:
+        """Plan every table: index lookups only, on the caller's connection."""
+        cur = self.dbapi.cursor()
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                return list(pool.map(one, tables))
+            return [_plan_sqlite(cur, *spec) for spec in tables]
         finally:
-            for conn in self._opened:
-                conn.close()
-            self._local = threading.local()
+            cur.close()
 
     def read(self, plans: list[_Plan]) -> Iterator[tuple[_Plan, dict[str, Any]]]:
         """Yield each table's columns as soon as its last chunk is parsed (so chunks are freed early)."""
         tasks = [(plan, start, stop) for plan in plans for start, stop in plan.chunks()]
         remaining = {p.table: len(p.chunks()) for p in plans}
-        parts: dict[str, list[list[Any]]] = {p.table: [[] for _ in range(len(p.present) + 1)] for p in plans}
+        parts: dict[str, _Parts] = {p.table: _Parts(p) for p in plans}
         self._opened = []
         pool = ThreadPoolExecutor(max_workers=2) if self.path and len(tasks) > 1 else None
         cur = self.dbapi.cursor() if pool is None else None
@@ -397,7 +406,7 @@ class _SqliteReader:
                 if not remaining[plan.table]:
                     done.add(plan.table)
                     yield plan, self._finish(plan, parts.pop(plan.table))
-            for plan in plans:  # tables without chunks (empty, or every column NULL)
+            for plan in plans:  # tables without chunks (empty)
                 if plan.table not in done:
                     yield plan, self._finish(plan, parts.pop(plan.table))
         finally:
@@ -411,56 +420,116 @@ class _SqliteReader:
                 cur.close()
 
     @staticmethod
-    def _finish(plan: _Plan, parts: list[list[Any]]) -> dict[str, Any]:
+    def _finish(plan: _Plan, parts: _Parts) -> dict[str, Any]:
         """The table's columns, in id order (as every chunk's ids are a range after the last's, only
-        rows within a chunk can be out of order)."""
+        rows within a chunk can be out of order). A column NULL in every row is the kind's missing column."""
         order: np.ndarray | None = None
-        if parts[0]:
-            ids = np.concatenate(parts[0])
+        if parts.ids:
+            ids = np.concatenate(parts.ids)
             if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
                 order = np.argsort(ids, kind="stable")
-        parts[0] = []
+        parts.ids = []
         out: dict[str, Any] = {}
-        for c in plan.cols:
-            if c in plan.present:
-                i = plan.present.index(c) + 1
-                values = _join(parts[i], c, plan.total)
-                out[c.name] = values if order is None else values[order]
-                parts[i] = []
+        for i, c in enumerate(plan.cols):
+            if parts.seen[i]:
+                values = _join(parts.columns[i], c, parts.total)
+                if order is not None:
+                    values = _Coded(values.codes[order], values.texts) if isinstance(values, _Coded) else values[order]
+                out[c.name] = values
             else:
-                out[c.name] = _nulls(c.kind, plan.total)
+                out[c.name] = _nulls(c.kind, parts.total)
+            parts.columns[i] = []
         return out
 
     @staticmethod
-    def _take(plan: _Plan, row: tuple[Any, ...], parts: list[list[Any]]) -> None:
+    def _take(plan: _Plan, row: tuple[Any, ...], parts: _Parts) -> None:
         n = row[0]
         if not n:
             return
-        parts[0].append(_parse_chunk(row[1], _ID, n))
-        for i, (col, text) in enumerate(zip(plan.present, row[2:], strict=True), start=1):
-            parts[i].append(_parse_chunk(text, col, n))
+        parts.total += n
+        parts.ids.append(_parse_numbers(row[1], _ID, n))
+        for i, (col, text) in enumerate(zip(plan.cols, row[2:], strict=True)):
+            if _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
+                parts.columns[i].append(_null_chunk(col, n))
+            else:
+                parts.seen[i] = True
+                parts.columns[i].append(_parse_chunk(text, col, n))
 
 
-def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray:
+class _Parts:
+    """A table's chunks read so far: ids, each column's parsed chunks, whether it had a value, rows."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.ids: list[np.ndarray] = []
+        self.columns: list[list[Any]] = [[] for _ in plan.cols]
+        self.seen = [False] * len(plan.cols)
+        self.total = 0
+
+
+def _null_chunk(col: Col, n: int) -> np.ndarray | _Coded:
+    if col.kind == "str":
+        return _Coded(np.full(n, -1, dtype=np.int32), np.zeros(0, dtype=object))
+    return np.full(n, np.nan) if col.kind == "float" else np.full(n, MISSING, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as read: ``codes`` into ``texts`` (distinct ``str``), -1 for NULL. Factorized once
+    here, it gives the frame column (``str_column``), the ``system|code`` keys by integer work (``_key``)
+    and the snapshot's encoding (``Factorized``) without hashing every row's text again."""
+
+    codes: np.ndarray
+    texts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def column(self) -> Any:
+        return str_column(self.codes, self.texts)
+
+
+def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray | _Coded:
     if col.kind == "str":
         values = text.split(_SEP)
         if len(values) != n:  # a separator inside a value: read this table exactly instead
             raise _Fallback(col.name)
-        return _dedupe_objects(np.array(values, dtype=object), null=_NULL)
+        codes, uniques = factorize_texts(values)
+        return _Coded(codes.astype(np.int32), uniques)
+    return _parse_numbers(text, col, n)
+
+
+def _parse_numbers(text: str, col: Col, n: int) -> np.ndarray:
     numbers = np.fromstring(text, dtype=np.int64 if col.kind in _INT_KINDS else np.float64, sep=",")
     if len(numbers) != n:
         raise _Fallback(col.name)
     return numbers
 
 
-def _join(chunks: list[np.ndarray], col: Col, total: int) -> Any:
+def _join_coded(chunks: list[_Coded]) -> _Coded:
+    """One table's chunks of a text column as one ``_Coded``: each chunk's distinct texts mapped to the
+    table's (the NULL marker to -1), so only the distinct texts are hashed again, not the rows."""
+    texts = np.concatenate([c.texts for c in chunks]) if len(chunks) > 1 else chunks[0].texts
+    joined, uniques = pd.factorize(texts) if len(texts) else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object))
+    uniques = np.asarray(uniques, dtype=object)
+    keep = uniques != _NULL
+    renumber = np.where(keep, np.cumsum(keep) - 1, -1)
+    remap = np.append(renumber[joined], -1).astype(np.int32)  # the last slot: a chunk's own -1 stays -1
+    offsets = np.cumsum([0, *(len(c.texts) for c in chunks[:-1])])
+    codes = np.concatenate([np.where(c.codes >= 0, c.codes + o, len(texts)) for c, o in zip(chunks, offsets, strict=True)])
+    return _Coded(remap[codes], uniques[keep])
+
+
+def _join(chunks: list[Any], col: Col, total: int) -> Any:
     if not chunks:
         return _nulls(col.kind, total)
+    if col.kind == "str":
+        coded = _join_coded(chunks)
+        if len(coded) != total:
+            raise _Fallback(col.name)
+        return coded
     values = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
     if len(values) != total:
         raise _Fallback(col.name)
-    if col.kind == "str":
-        return pd.array(values, dtype="str")
     return _numeric(values, col.kind)
 
 
@@ -510,30 +579,47 @@ def _dates_from_objects(arr: np.ndarray) -> np.ndarray:
     return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")  # type: ignore[no-any-return]
 
 
-def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:
+def _shape(name: str, raw: dict[str, Any], factorized: Factorized | None = None) -> pd.DataFrame:
     """The frame with ``COLUMNS[name]``: keys built from their parts (with every further coding), in
-    order; plus ``date_only`` when some row has one."""
+    order; plus ``date_only`` when some row has one. The text columns read as ``_Coded`` leave their
+    codes in ``factorized`` (when given)."""
     n = len(next(iter(raw.values()))) if raw else 0
     out: dict[str, Any] = {}
+    coded: Factorized = {}
     for column in COLUMNS[name]:
         if column in KEYS:
             system, code = KEYS[column]
-            out[column] = _key(raw[system], raw[code])
+            out[column] = _key(raw[system], raw[code], coded, (name, column))
         else:
-            out[column] = raw[column]
+            value = raw[column]
+            if isinstance(value, _Coded):
+                coded[(name, column)] = (value.codes, value.texts)
+                value = value.column()
+            out[column] = value
     if "codings" in raw:
-        _add_codings(out, raw["codings"])
+        for column in _add_codings(out, raw["codings"]):
+            coded.pop((name, column), None)  # further codings joined in: no longer these codes
     date_only = raw.get("date_only")
-    if date_only is not None and n and pd.notna(np.asarray(date_only, dtype=object)).any():
+    if isinstance(date_only, _Coded):
+        if n and bool((date_only.codes >= 0).any()):
+            coded[(name, "date_only")] = (date_only.codes, date_only.texts)
+            out["date_only"] = date_only.column()
+    elif date_only is not None and n and pd.notna(np.asarray(date_only, dtype=object)).any():
         out["date_only"] = date_only
+    if factorized is not None:
+        factorized.update(coded)
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
-def _add_codings(out: dict[str, Any], codings: Any) -> None:
-    """Append each row's further codings to its key columns (``MULTI_SEP`` between keys)."""
-    codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
+def _add_codings(out: dict[str, Any], codings: Any) -> list[str]:
+    """Append each row's further codings to its key columns (``MULTI_SEP`` between keys); the columns
+    changed."""
+    if isinstance(codings, _Coded):
+        codes, uniques = codings.codes, codings.texts
+    else:
+        codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
     if not len(uniques):
-        return
+        return []
     per_column: dict[str, list[str | None]] = {}
     for i, text in enumerate(uniques):  # once per distinct ``codings`` text
         found: dict[str, list[str]] = {}
@@ -545,6 +631,7 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
         for column, keys in found.items():
             per_column.setdefault(column, [None] * len(uniques))[i] = _CELL_SEP.get(column, MULTI_SEP).join(keys)
     has = codes >= 0
+    changed: list[str] = []
     for column, extras in per_column.items():
         if column not in out:
             continue
@@ -560,12 +647,18 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
         combined = base.copy()
         combined[rows] = _dedupe_objects(joined.to_numpy(dtype=object), null=None)
         out[column] = pd.array(combined, dtype="str")
+        changed.append(column)
+    return changed
 
 
-def _key(systems: Any, codes: Any) -> Any:
-    """``system|code`` for every row, built once per distinct pair (missing parts as empty text)."""
-    s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
-    c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
+def _key(systems: Any, codes: Any, coded: Factorized | None = None, name: tuple[str, str] | None = None) -> Any:
+    """``system|code`` for every row, built once per distinct pair (missing parts as empty text). From
+    two ``_Coded`` parts the pairs are integer work and the key's own codes go to ``coded``."""
+    if isinstance(systems, _Coded) and isinstance(codes, _Coded):
+        s_codes, s_uniq, c_codes, c_uniq = systems.codes, systems.texts, codes.codes, codes.texts
+    else:
+        s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
+        c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
     if not len(s_codes):
         return pd.array([], dtype="str")
     pair = (s_codes.astype(np.int64) + 1) * (len(c_uniq) + 1) + (c_codes.astype(np.int64) + 1)
@@ -573,4 +666,6 @@ def _key(systems: Any, codes: Any) -> Any:
     s_names = np.concatenate([[""], np.asarray(s_uniq, dtype=object)])
     c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
     labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)
-    return pd.array(labels[p_codes], dtype="str")
+    if coded is not None and name is not None:
+        coded[name] = (p_codes.astype(np.int32), labels)
+    return str_column(p_codes, labels)
