@@ -299,6 +299,11 @@ class _Plan:
     hi: int | None
     sql: str
 
+    @property
+    def read(self) -> list[Col]:
+        """The columns the chunk query reads: not the row id again (``event_id``), taken from the ids."""
+        return [c for c in self.cols if not _is_row_id(c)]
+
     def chunks(self) -> list[tuple[int, int]]:
         if self.lo is None or self.hi is None or not self.cols:
             return []
@@ -314,6 +319,8 @@ def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bo
         lo, hi = cur.execute(f'SELECT MIN(t.id), MAX(t.id) FROM "{table}" t WHERE {where}').fetchone()
     aggregates = ["GROUP_CONCAT(t.id, ',')"]  # the row ids first: rows are put in id order after reading
     for c in cols:
+        if _is_row_id(c):
+            continue
         expr, sep = _sqlite_expr(c)
         aggregates.append(f"GROUP_CONCAT({expr}, '{sep}')")
     # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
@@ -321,6 +328,10 @@ def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bo
     sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
            f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
     return _Plan(table, cols, lo, hi, sql)
+
+
+def _is_row_id(col: Col) -> bool:
+    return col.sql == _ID.sql and col.kind == "int"
 
 
 def _null_unit(col: Col) -> str:
@@ -428,9 +439,16 @@ class _SqliteReader:
             ids = np.concatenate(parts.ids)
             if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
                 order = np.argsort(ids, kind="stable")
+        else:
+            ids = np.zeros(0, dtype=np.int64)
         parts.ids = []
         out: dict[str, Any] = {}
-        for i, c in enumerate(plan.cols):
+        read = iter(range(len(plan.read)))
+        for c in plan.cols:
+            if _is_row_id(c):
+                out[c.name] = ids if order is None else ids[order]
+                continue
+            i = next(read)
             if parts.seen[i]:
                 values = _join(parts.columns[i], c, parts.total)
                 if order is not None:
@@ -448,7 +466,7 @@ class _SqliteReader:
             return
         parts.total += n
         parts.ids.append(_parse_numbers(row[1], _ID, n))
-        for i, (col, text) in enumerate(zip(plan.cols, row[2:], strict=True)):
+        for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
             if _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
                 parts.columns[i].append(_null_chunk(col, n))
             else:
@@ -461,8 +479,8 @@ class _Parts:
 
     def __init__(self, plan: _Plan) -> None:
         self.ids: list[np.ndarray] = []
-        self.columns: list[list[Any]] = [[] for _ in plan.cols]
-        self.seen = [False] * len(plan.cols)
+        self.columns: list[list[Any]] = [[] for _ in plan.read]
+        self.seen = [False] * len(plan.read)
         self.total = 0
 
 
