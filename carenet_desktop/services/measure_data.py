@@ -486,7 +486,7 @@ class _Parts:
 
 def _null_chunk(col: Col, n: int) -> np.ndarray | _Coded:
     if col.kind == "str":
-        return _Coded(np.full(n, -1, dtype=np.int32), np.zeros(0, dtype=object))
+        return _Coded(np.full(n, -1, dtype=np.int8), np.zeros(0, dtype=object))
     return np.full(n, np.nan) if col.kind == "float" else np.full(n, MISSING, dtype=np.int64)
 
 
@@ -512,7 +512,7 @@ def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray | _Coded:
         if len(values) != n:  # a separator inside a value: read this table exactly instead
             raise _Fallback(col.name)
         codes, uniques = factorize_texts(values)
-        return _Coded(codes.astype(np.int32), uniques)
+        return _Coded(_narrow(codes, len(uniques)), uniques)
     return _parse_numbers(text, col, n)
 
 
@@ -531,10 +531,20 @@ def _join_coded(chunks: list[_Coded]) -> _Coded:
     uniques = np.asarray(uniques, dtype=object)
     keep = uniques != _NULL
     renumber = np.where(keep, np.cumsum(keep) - 1, -1)
-    remap = np.append(renumber[joined], -1).astype(np.int32)  # the last slot: a chunk's own -1 stays -1
+    remap = _narrow(np.append(renumber[joined], -1), int(keep.sum()))  # the last slot: -1 stays -1
+    if len(chunks) == 1:
+        return _Coded(remap[chunks[0].codes], uniques[keep])  # a code -1 takes the last slot
     offsets = np.cumsum([0, *(len(c.texts) for c in chunks[:-1])])
-    codes = np.concatenate([np.where(c.codes >= 0, c.codes + o, len(texts)) for c, o in zip(chunks, offsets, strict=True)])
+    codes = np.concatenate([np.where(c.codes >= 0, c.codes.astype(np.int64) + o, len(texts))
+                            for c, o in zip(chunks, offsets, strict=True)])
     return _Coded(remap[codes], uniques[keep])
+
+
+def _narrow(codes: np.ndarray, distinct: int) -> np.ndarray:
+    """Codes (-1 missing) in the smallest integer type for ``distinct`` texts: most text columns have a
+    few distinct values, and the codes stay in memory beside the frames until the snapshot is written."""
+    dtype = np.int8 if distinct < 127 else np.int16 if distinct < 32_767 else np.int32
+    return codes.astype(dtype, copy=False)
 
 
 def _join(chunks: list[Any], col: Col, total: int) -> Any:
@@ -685,5 +695,5 @@ def _key(systems: Any, codes: Any, coded: Factorized | None = None, name: tuple[
     c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
     labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)
     if coded is not None and name is not None:
-        coded[name] = (p_codes.astype(np.int32), labels)
+        coded[name] = (_narrow(p_codes, len(labels)), labels)
     return str_column(p_codes, labels)
