@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -251,24 +252,25 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
     return "str" if dtype in ("str", "string") else "object"
 
 
-def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> pd.Series:
+def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> Any:
+    """The column's values (an array the frame takes as it is: no copy, no check per row)."""
     values = z[prefix]
     if kind == "datetime64[us]":
-        return pd.Series(values.view("datetime64[us]"))
+        return values.view("datetime64[us]")
     if kind in ("int64", "float64"):
-        return pd.Series(values)
+        return values
     if kind == "Int64":
-        return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64, copy=False), z[prefix + ".mask"]))
+        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), z[prefix + ".mask"])
     if kind == "boolean":
-        return pd.Series(pd.arrays.BooleanArray(values.astype(bool, copy=False), z[prefix + ".mask"]))
+        return pd.arrays.BooleanArray(values.astype(bool, copy=False), z[prefix + ".mask"])
     texts = z[prefix + ".text"].astype(object)
-    if kind == "str":  # from the distinct texts, without a check per row
-        return pd.Series(str_column(values, texts))
+    if kind == "str":  # from the distinct texts
+        return str_column(values, texts)
     out = np.empty(len(values), dtype=object)
     present = values >= 0
     out[present] = texts[values[present]] if len(texts) else None
     out[~present] = None
-    return pd.Series(out, dtype=object)
+    return out
 
 
 def _write(data: MeasureData | dict[str, pd.DataFrame], path: Path, key: bytes | None = None,
@@ -289,6 +291,7 @@ def _read(path: Path, key: bytes | None = None) -> MeasureData:
     with open_npz(path, key) as z:
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
+            # copy=False: each column its own block, as the loader builds them (no stacking copy)
             frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns}, copy=False)
             setattr(data, name, frame)
     return data
