@@ -46,6 +46,7 @@ from .frame_columns import MISSING_SQL as _MISSING_SQL
 from .frame_columns import dedupe_objects as _dedupe_objects
 from .frame_columns import nulls as _nulls
 from .frame_columns import numeric as _numeric
+from .stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps, stored_text_sql
 
 #: (frame, column) -> (codes, distinct texts) of the text columns as the SQLite reader factorized them: the
 #: snapshot writer (``frames_cache``) stores these instead of factorizing every text column again
@@ -272,15 +273,14 @@ _ID = Col("id", "t.id", "int")
 def _sqlite_expr(col: Col) -> tuple[str, str]:
     """(expression, separator) for ``group_concat`` of a column, NULLs made explicit.
 
-    Integers and timestamps (epoch milliseconds) and floats come as comma-separated decimal text, parsed
-    by ``np.fromstring`` in C; text values separated by US (0x1f). Decimal integers rather than
+    Integers and floats come as comma-separated decimal text, parsed by ``np.fromstring`` in C; timestamps
+    as their stored text (``stored_timestamps``); text values separated by US (0x1f). Decimal integers rather than
     ``printf`` hex, and the control characters as literals rather than ``char()``: a function call per
     value allocates a string per value, and SQLite's allocator serialises threads, so two reading threads
     were slower than one.
     """
-    if col.kind == "date":
-        value = f"CAST(ROUND((julianday({col.sql}) - 2440587.5) * 86400000.0) AS INTEGER)"
-        return f"COALESCE({value}, {_MISSING_SQL})", ","
+    if col.kind == "date":  # the stored text, parsed by NumPy (``stored_timestamps``)
+        return stored_text_sql(col.sql), ","
     if col.kind in _INT_KINDS:
         return f"COALESCE(CAST({col.sql} AS INTEGER), {_MISSING_SQL})", ","
     if col.kind == "float":
@@ -298,6 +298,7 @@ class _Plan:
     lo: int | None
     hi: int | None
     sql: str
+    where: str = "1=1"
 
     @property
     def read(self) -> list[Col]:
@@ -327,7 +328,7 @@ def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bo
     # allocation per text value, serialising the reading threads); the id column restores the order
     sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
            f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
-    return _Plan(table, cols, lo, hi, sql)
+    return _Plan(table, cols, lo, hi, sql, where)
 
 
 def _is_row_id(col: Col) -> bool:
@@ -336,7 +337,8 @@ def _is_row_id(col: Col) -> bool:
 
 def _null_unit(col: Col) -> str:
     """The text of a NULL of this column in a chunk (see ``_sqlite_expr``)."""
-    return _NULL if col.kind == "str" else "nan" if col.kind == "float" else str(MISSING)
+    return _NULL if col.kind == "str" else "nan" if col.kind == "float" else NO_TIME if col.kind == "date" \
+        else str(MISSING)
 
 
 def _all_null(text: str, col: Col, n: int) -> bool:
@@ -412,7 +414,7 @@ class _SqliteReader:
                 else:
                     assert cur is not None
                     row = tuple(cur.execute(plan.sql, (start, stop)).fetchone())
-                self._take(plan, row, parts[plan.table])
+                self._take(plan, row, parts[plan.table], start, stop)
                 remaining[plan.table] -= 1
                 if not remaining[plan.table]:
                     done.add(plan.table)
@@ -459,8 +461,7 @@ class _SqliteReader:
             parts.columns[i] = []
         return out
 
-    @staticmethod
-    def _take(plan: _Plan, row: tuple[Any, ...], parts: _Parts) -> None:
+    def _take(self, plan: _Plan, row: tuple[Any, ...], parts: _Parts, start: int, stop: int) -> None:
         n = row[0]
         if not n:
             return
@@ -469,9 +470,27 @@ class _SqliteReader:
         for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
             if _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
                 parts.columns[i].append(_null_chunk(col, n))
+            elif col.kind == "date":
+                parts.seen[i] = True
+                ms = parse_stored_timestamps(text, n)
+                parts.columns[i].append(ms if ms is not None else self._julian_ms(plan, col, start, stop, row[1], n))
             else:
                 parts.seen[i] = True
                 parts.columns[i].append(_parse_chunk(text, col, n))
+
+    def _julian_ms(self, plan: _Plan, col: Col, start: int, stop: int, ids: str, n: int) -> np.ndarray:
+        """A chunk's timestamps not in the stored layout, converted by SQLite (on this thread's connection:
+        the chunk's ids must come back the same, else the table is read exactly)."""
+        cur = self.dbapi.cursor()
+        try:
+            again, text = cur.execute(
+                f"SELECT GROUP_CONCAT(t.id, ','), GROUP_CONCAT({julian_ms_sql(col.sql)}, ',') "
+                f'FROM "{plan.table}" t WHERE {plan.where} AND t.id >= ? AND t.id < ?', (start, stop)).fetchone()
+        finally:
+            cur.close()
+        if again != ids:
+            raise _Fallback(col.name)
+        return _parse_numbers(text, col, n)
 
 
 class _Parts:

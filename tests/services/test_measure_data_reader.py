@@ -109,3 +109,54 @@ def test_snapshot_from_the_reader_codes_equals_the_frames(db, tmp_path, monkeypa
     frames_cache._write(data, tmp_path / "plain.npz", None)
     for path in ("with-codes.npz", "plain.npz"):
         _assert_same(frames_cache._read(tmp_path / path), data)
+
+
+def test_timestamps_in_another_layout_are_converted_by_sqlite(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Timestamps not written by SQLAlchemy (a date alone, an ISO 'T') are not parsed by NumPy: SQLite
+    converts that chunk (``julianday``, as for every timestamp before), and the rows stay in step."""
+    from sqlalchemy import text
+
+    monkeypatch.setattr(measure_data, "_CHUNK_ROWS", 7)
+    with db.session() as s:
+        s.execute(text("UPDATE encounter SET start = '2025-02-03' WHERE id % 11 = 0"))
+        s.execute(text("UPDATE encounter SET \"end\" = '2025-02-03T08:09:10' WHERE id % 13 = 0"))
+        expected = s.execute(text(
+            "SELECT id, CAST(ROUND((julianday(start) - 2440587.5) * 86400000.0) AS INTEGER), "
+            "CAST(ROUND((julianday(\"end\") - 2440587.5) * 86400000.0) AS INTEGER) FROM encounter "
+            "WHERE profile_claim IS NULL ORDER BY id")).all()
+    enc = load_measure_data(db, with_valuesets=False).encounters
+    assert enc["event_id"].tolist() == [row[0] for row in expected]
+    for i, column in ((1, "start"), (2, "end")):
+        ms = [row[i] for row in expected]  # SQLite's epoch milliseconds (None: NULL)
+        assert enc[column].isna().tolist() == [m is None for m in ms]
+        assert enc[column].dropna().tolist() == [pd.Timestamp(m, unit="ms") for m in ms if m is not None]
+    assert (enc.loc[enc["event_id"] % 11 == 0, "start"] == pd.Timestamp("2025-02-03")).all()
+    assert (enc.loc[enc["event_id"] % 13 == 0, "end"] == pd.Timestamp("2025-02-03 08:09:10")).all()
+
+
+def test_stored_timestamps_parse_as_sqlite_converts_them() -> None:
+    """The NumPy parse of the stored layout equals SQLite's julianday conversion, over the whole calendar
+    (leap years, before 1970, a 31st of a short month); other layouts are left to SQLite."""
+    import random
+    import sqlite3
+
+    import numpy as np
+
+    from carenet_desktop.services.stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps
+
+    rng = random.Random(7)
+    values: list[str | None] = [None if i % 17 == 0 else
+                                f"{rng.choice([1, 1600, 1900, 1969, 1970, 2000, 2024, 9999, rng.randint(1, 9999)]):04d}-"
+                                f"{rng.randint(1, 12):02d}-{rng.randint(1, 31):02d} {rng.randint(0, 23):02d}:"
+                                f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999) * 1000:06d}"
+                                for i in range(20_000)]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(v,) for v in values])
+    stored, exact = conn.execute(f"SELECT GROUP_CONCAT(COALESCE(v, '{NO_TIME}'), ','), "
+                                 f"GROUP_CONCAT({julian_ms_sql('v')}, ',') FROM t").fetchone()
+    parsed = parse_stored_timestamps(stored, len(values))
+    assert parsed is not None
+    np.testing.assert_array_equal(parsed, np.array(exact.split(","), dtype=np.int64))
+    for other in ("2025-01-01", "2025-01-01T10:00:00.000000", "2025-01-01 10:00:00.000500", "2025-13-01 10:00:00.000000"):
+        assert parse_stored_timestamps(other, 1) is None
