@@ -234,7 +234,7 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
     texts as the reader factorized them (stored as they are instead of factorizing the rows again)."""
     dtype = str(series.dtype)
     if dtype.startswith("datetime64"):
-        arrays[prefix] = series.to_numpy().astype("datetime64[us]").view(np.int64)
+        arrays[prefix] = series.to_numpy().astype("datetime64[us]", copy=False).view(np.int64)  # no copy
         return "datetime64[us]"
     if dtype in ("int64", "float64"):
         arrays[prefix] = series.to_numpy()
@@ -244,10 +244,11 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
         arrays[prefix] = series.fillna(0 if dtype == "Int64" else False).to_numpy(dtype=np.int64 if dtype == "Int64" else bool)
         return dtype
     if coded is not None and dtype == "str" and len(coded[0]) == len(series):
-        codes, uniques = coded
+        codes, uniques = coded  # in the reader's narrow integer type: stored as it is, no copy
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    arrays[prefix] = codes.astype(np.int32, copy=False)
+        codes = codes.astype(np.int32)
+    arrays[prefix] = codes
     arrays[prefix + ".text"] = np.asarray([str(u) for u in uniques], dtype=str)
     return "str" if dtype in ("str", "string") else "object"
 
