@@ -20,6 +20,7 @@ import pandas as pd
 import platformdirs
 
 from ..metrics.data import MeasureData
+from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key, open_npz, save_npz
@@ -111,6 +112,8 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
         data, seen = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data
             path = folder / f"v{seen}-{signature}.npz"
+    for (name, column), (codes, texts) in factorized.items():  # a fresh load: its codes for the engine
+        seed_factorised(data.memo, getattr(data, name), column, codes, texts)
     if not path.exists() and saves_snapshot(db, patient_view=patient_view):
         if save_in_background:
             _save_in_background(data.frames(), path, folder, key, factorized)
@@ -253,8 +256,10 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
     return "str" if dtype in ("str", "string") else "object"
 
 
-def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> Any:
-    """The column's values (an array the frame takes as it is: no copy, no check per row)."""
+def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile,
+            coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Any:
+    """The column's values (an array the frame takes as it is: no copy, no check per row); a text
+    column's codes and texts also go to ``coded`` (when given)."""
     values = z[prefix]
     if kind == "datetime64[us]":
         return values.view("datetime64[us]")
@@ -266,6 +271,8 @@ def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> Any:
         return pd.arrays.BooleanArray(values.astype(bool, copy=False), z[prefix + ".mask"])
     texts = z[prefix + ".text"].astype(object)
     if kind == "str":  # from the distinct texts
+        if coded is not None:
+            coded[prefix] = (values, texts)
         return str_column(values, texts)
     out = np.empty(len(values), dtype=object)
     present = values >= 0
@@ -288,11 +295,17 @@ def _write(data: MeasureData | dict[str, pd.DataFrame], path: Path, key: bytes |
 
 
 def _read(path: Path, key: bytes | None = None) -> MeasureData:
+    """The snapshot's frames; the text columns' stored codes are handed to the engine (``data.memo``)."""
     data = MeasureData()
     with open_npz(path, key) as z:
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
             # copy=False: each column its own block, as the loader builds them (no stacking copy)
-            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns}, copy=False)
+            coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z, coded) for column, kind in columns},
+                                 copy=False)
             setattr(data, name, frame)
+            for column, _kind in columns:  # a byte or two a row: the codes stay with the frame
+                if f"{name}/{column}" in coded:
+                    seed_factorised(data.memo, frame, column, *coded[f"{name}/{column}"])
     return data
