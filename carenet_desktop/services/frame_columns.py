@@ -3,6 +3,7 @@ for PostgreSQL): every reader gives a column of a kind the same dtype and the sa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,15 @@ import pandas as pd
 
 MISSING = np.iinfo(np.int64).min  # NULL in an integer column
 MISSING_SQL = "(-9223372036854775807 - 1)"  # the same, kept an INTEGER (the bare literal would be REAL)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column to read: its name in the result, the SQL expression over table ``t``, and its kind."""
+
+    name: str
+    sql: str
+    kind: str  # int | nint | float | bool | date | str
 
 
 def nulls(kind: str, n: int) -> Any:

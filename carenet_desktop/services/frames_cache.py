@@ -33,7 +33,8 @@ _KEEP = 2  # snapshots kept per database
 
 #: the source files a snapshot's layout depends on (relative to the package): their hash names the snapshot,
 #: so the installer ships them as files too (build_installer.spec; tests/test_installer_spec.py checks it)
-SIGNATURE_SOURCES = ("services/measure_data.py", "services/pg_frames.py", "services/frame_columns.py",
+SIGNATURE_SOURCES = ("services/measure_data.py", "services/sqlite_frames.py", "services/stored_timestamps.py",
+                     "services/pg_frames.py", "services/frame_columns.py",
                      "metrics/data.py", "services/cache_files.py", "services/frames_cache.py")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from carenet_desktop.models import Condition, Encounter, Immunization, Observation, Patient
 from carenet_desktop.models.database import open_database
-from carenet_desktop.services import ServiceContext, frames_cache, measure_data
+from carenet_desktop.services import ServiceContext, frames_cache, measure_data, sqlite_frames
 from carenet_desktop.services.measure_data import load_measure_data, load_measure_data_versioned
 from carenet_desktop.services.practices import get_or_create_practice
 
@@ -54,7 +54,7 @@ def db(tmp_path):  # type: ignore[no-untyped-def]
 
 def _exact(monkeypatch, store, **selection):  # type: ignore[no-untyped-def]
     with monkeypatch.context() as m:
-        m.setattr(measure_data, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(measure_data._Fallback("x")))
+        m.setattr(sqlite_frames, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(sqlite_frames.Fallback("x")))
         return load_measure_data(store, with_valuesets=False, **selection)
 
 
@@ -65,7 +65,7 @@ def _assert_same(fast, exact) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("chunk_rows", [250_000, 7])
 def test_chunk_reader_equals_the_exact_reader(db, monkeypatch, chunk_rows) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(measure_data, "_CHUNK_ROWS", chunk_rows)  # 7: many chunks, some all NULL in a column
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", chunk_rows)  # 7: many chunks, some all NULL in a column
     fast = load_measure_data(db, with_valuesets=False)
     exact = _exact(monkeypatch, db)
     _assert_same(fast, exact)
@@ -79,7 +79,7 @@ def test_chunk_reader_equals_the_exact_reader(db, monkeypatch, chunk_rows) -> No
 
 
 def test_chunk_reader_equals_the_exact_reader_for_some_patients(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(measure_data, "_CHUNK_ROWS", 5)
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 5)
     some = load_measure_data(db, with_valuesets=False).patients["patient_id"].tolist()[2:5]
     fast = load_measure_data(db, patient_id_list=some, with_valuesets=False)
     assert set(fast.encounters["patient_id"]) == set(some)
@@ -99,7 +99,7 @@ def test_separator_in_a_value_falls_back_to_the_exact_reader(db, monkeypatch) ->
 
 
 def test_snapshot_from_the_reader_codes_equals_the_frames(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(measure_data, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
     factorized: measure_data.Factorized = {}
     data, _ = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
     assert ("encounters", "status") in factorized and ("observations", "key") in factorized
@@ -116,7 +116,7 @@ def test_timestamps_in_another_layout_are_converted_by_sqlite(db, monkeypatch) -
     converts that chunk (``julianday``, as for every timestamp before), and the rows stay in step."""
     from sqlalchemy import text
 
-    monkeypatch.setattr(measure_data, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
     with db.session() as s:
         s.execute(text("UPDATE encounter SET start = '2025-02-03' WHERE id % 11 = 0"))
         s.execute(text("UPDATE encounter SET \"end\" = '2025-02-03T08:09:10' WHERE id % 13 = 0"))
