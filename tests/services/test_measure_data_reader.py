@@ -158,5 +158,14 @@ def test_stored_timestamps_parse_as_sqlite_converts_them() -> None:
     parsed = parse_stored_timestamps(stored, len(values))
     assert parsed is not None
     np.testing.assert_array_equal(parsed, np.array(exact.split(","), dtype=np.int64))
-    for other in ("2025-01-01", "2025-01-01T10:00:00.000000", "2025-01-01 10:00:00.000500", "2025-13-01 10:00:00.000000"):
-        assert parse_stored_timestamps(other, 1) is None
+    days = [None if v is None or i % 3 else v[:10] for i, v in enumerate(values)]  # a Date column (NULLs too)
+    conn.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO d (v) VALUES (?)", [(v,) for v in days])
+    stored, exact = conn.execute(f"SELECT GROUP_CONCAT(COALESCE(v, '{NO_TIME}'), ','), "
+                                 f"GROUP_CONCAT({julian_ms_sql('v')}, ',') FROM d").fetchone()
+    parsed = parse_stored_timestamps(stored, len(days))
+    assert parsed is not None
+    np.testing.assert_array_equal(parsed, np.array(exact.split(","), dtype=np.int64))
+    for other in ("2025-01-01T10:00:00.000000", "2025-01-01 10:00:00.000500", "2025-13-01 10:00:00.000000",
+                  "2025-02-31T10", "2025-1-01", "", f"2025-01-01,{NO_TIME[:10]}"):
+        assert parse_stored_timestamps(other, other.count(",") + 1) is None, other
