@@ -93,7 +93,7 @@ from .datemath import (
 from .datemath import (
     patient_ages as patient_ages,
 )
-from .memo import ANY_PERIOD, remember
+from .memo import ANY_PERIOD, FrameMemo, remember
 from .period import Period
 from .valuesets import MultiKeys, key_hits
 
@@ -484,6 +484,15 @@ def _factorise(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index, 
     codes = np.asarray(codes).astype(np.int32, copy=False)  # half the memory of intp; few distinct codes
     extras: list[MultiKeys] = []  # [the uniques holding several keys, split], filled on first use
     return codes, uniques, extras
+
+
+def seed_factorised(memo: FrameMemo, frame: pd.DataFrame, column: str, codes: np.ndarray, uniques: Any) -> None:
+    """Hand ``factorised`` a text column's codes that a loader holds already (codes into ``uniques``, -1
+    missing; any integer type), so evaluations over ``frame`` do not hash its rows again. The order of the
+    uniques does not matter: every use tests the uniques and gathers the answers with the codes."""
+    if column in frame.columns and len(codes) == len(frame):
+        memo.get((frame,), ("factorised", column),
+                 lambda: (codes, pd.Index(uniques, dtype=frame[column].dtype), []), period=ANY_PERIOD)
 
 
 def factorised(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..metrics import catalogue
@@ -129,7 +130,8 @@ def evaluate(
         else:  # the whole network: from the columnar snapshot when the data has not changed since
             from .frames_cache import load_measure_data_cached
 
-            data, _ = load_measure_data_cached(ctx.db)
+            # a snapshot to write is written while the measures run (the process waits for it at exit)
+            data, _ = load_measure_data_cached(ctx.db, save_in_background=True)
     run = evaluate_measures(
         data, period, measures,
         on_measure=lambda i, n, mid: report(0.2 + 0.8 * i / max(n, 1), f"Evaluating {mid}"),
@@ -206,9 +208,12 @@ def summary(evaluation: Evaluation) -> pd.DataFrame:
     """
     records = []
     rows = evaluation.rows
+    # each group's rows found in one pass (a mask per group compared every row's measure id again)
+    where = rows.groupby(["measure", "group_index"], sort=False).indices if len(rows) else {}
+    none = np.zeros(0, dtype=np.intp)
     for measure in evaluation.measures:
         for gi, group in enumerate(measure.groups):
-            mine = rows[(rows["measure"] == measure.id) & (rows["group_index"] == gi)] if len(rows) else rows
+            mine = rows.iloc[where.get((measure.id, gi), none)] if len(rows) else rows
             totals: dict[str, object] = {"measure": measure.id, "version": evaluation.versions.get(measure.id, ""),
                                          "group_index": gi, "title": measure.title,
                                          "group": group.title, "basis": measure.basis,

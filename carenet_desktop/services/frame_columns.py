@@ -3,6 +3,7 @@ for PostgreSQL): every reader gives a column of a kind the same dtype and the sa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,15 @@ import pandas as pd
 
 MISSING = np.iinfo(np.int64).min  # NULL in an integer column
 MISSING_SQL = "(-9223372036854775807 - 1)"  # the same, kept an INTEGER (the bare literal would be REAL)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column to read: its name in the result, the SQL expression over table ``t``, and its kind."""
+
+    name: str
+    sql: str
+    kind: str  # int | nint | float | bool | date | str
 
 
 def nulls(kind: str, n: int) -> Any:
@@ -62,3 +72,37 @@ def dedupe_objects(values: np.ndarray, null: str | None) -> np.ndarray:
     taken[has] = uniq[codes[has]]
     taken[~has] = None
     return taken
+
+
+_STR_SAMPLE = pd.array([], dtype="str")
+
+
+def str_column(codes: np.ndarray, texts: np.ndarray) -> Any:
+    """The ``str`` column whose row ``i`` is ``texts[codes[i]]`` (code -1: missing), built without a check
+    per row: ``texts`` are distinct ``str`` objects (checked once each), so the rows need none. Equal to
+    ``pd.array(values, dtype="str")`` of the same values; other pandas string storages take that route."""
+    table = np.empty(len(texts) + 1, dtype=object)
+    table[:-1] = texts
+    table[-1] = np.nan  # the missing value of the "str" dtype
+    values = table[codes]
+    if type(_STR_SAMPLE) is pd.arrays.StringArray and all(type(t) is str for t in texts):
+        return pd.arrays.StringArray._simple_new(values, _STR_SAMPLE.dtype)
+    return pd.array(values, dtype="str")
+
+
+def factorize_texts(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts) of a list of ``str`` (none missing): ``pd.factorize``'s answer, with its
+    string hash table called directly (``pd.factorize`` first scans the rows to learn they are strings,
+    which a split text's always are)."""
+    array = np.fromiter(values, dtype=object, count=len(values))
+    if _StringHashTable is not None:
+        uniques, codes = _StringHashTable(max(len(values) // 64, 64)).factorize(array)
+        return codes, uniques
+    codes, found = pd.factorize(array)
+    return codes, np.asarray(found, dtype=object)
+
+
+try:  # pandas' own hash table for str objects (the one pd.factorize picks for them)
+    from pandas._libs.hashtable import StringHashTable as _StringHashTable
+except ImportError:  # pragma: no cover - another pandas build: the public route
+    _StringHashTable = None

@@ -12,17 +12,21 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import platformdirs
 
 from ..metrics.data import MeasureData
+from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key, open_npz, save_npz
-from .measure_data import load_measure_data, load_measure_data_versioned
+from .frame_columns import str_column
+from .measure_data import Factorized, load_measure_data, load_measure_data_versioned
 
 log = logging.getLogger(__name__)
 _KEEP = 2  # snapshots kept per database
@@ -30,7 +34,8 @@ _KEEP = 2  # snapshots kept per database
 
 #: the source files a snapshot's layout depends on (relative to the package): their hash names the snapshot,
 #: so the installer ships them as files too (build_installer.spec; tests/test_installer_spec.py checks it)
-SIGNATURE_SOURCES = ("services/measure_data.py", "services/pg_frames.py", "services/frame_columns.py",
+SIGNATURE_SOURCES = ("services/measure_data.py", "services/sqlite_frames.py", "services/stored_timestamps.py",
+                     "services/pg_frames.py", "services/frame_columns.py",
                      "metrics/data.py", "services/cache_files.py", "services/frames_cache.py")
 
 
@@ -56,8 +61,8 @@ def saves_snapshot(db: Database, *, patient_view: bool = False) -> bool:
     return patient_view or db.engine.dialect.name != "postgresql"
 
 
-def load_measure_data_cached(db: Database, folder: Path | None = None, *,
-                             patient_view: bool = False) -> tuple[MeasureData, bool]:
+def load_measure_data_cached(db: Database, folder: Path | None = None, *, patient_view: bool = False,
+                             save_in_background: bool = False) -> tuple[MeasureData, bool]:
     """All practices' frames (and the value sets); ``True`` when served from a snapshot.
 
     A snapshot older than the data is brought up to date from the change journal when it can be: the
@@ -65,10 +70,15 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
     to everything (value sets, a restore) or a missing snapshot reads the whole store. An encrypted
     store's snapshot is sealed with the store's own key (:mod:`.cache_files`): patient data never
     lies on disk in plain text. A snapshot is written only where :func:`saves_snapshot` allows it.
+
+    ``save_in_background``: a snapshot to write is written by a thread while the caller goes on with the
+    frames (a non-daemon thread: the process waits for it before it exits; the next load in this process
+    waits for it too, see :func:`wait_for_saves`).
     """
     from .valuesets import load_index
 
     folder = folder or default_folder(db)
+    wait_for_saves(folder)  # a snapshot still being written here is read, not read and written again
     try:
         key = cache_key(db)
     except OSError as exc:  # an encrypted store without its cache key: read the store, keep nothing
@@ -101,12 +111,18 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *,
             data = None
             with contextlib.suppress(OSError):  # damaged, or sealed under another key: written again below
                 snapshots[-1].unlink()
+    factorized: Factorized = {}
     if data is None:
-        data, seen = load_measure_data_versioned(db, with_valuesets=False)
+        data, seen = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
         if seen is not None:  # the journal version of the load's own snapshot (PostgreSQL): exactly its data
             path = folder / f"v{seen}-{signature}.npz"
+    for (name, column), (codes, texts) in factorized.items():  # a fresh load: its codes for the engine
+        seed_factorised(data.memo, getattr(data, name), column, codes, texts)
     if not path.exists() and saves_snapshot(db, patient_view=patient_view):
-        _save(data, path, folder, key)
+        if save_in_background:
+            _save_in_background(data.frames(), path, folder, key, factorized)
+        else:
+            _save(data.frames(), path, folder, key, factorized)
     data.valuesets = load_index(db)
     return data, served
 
@@ -139,10 +155,41 @@ def _version_of(path: Path) -> int:
     return int(path.name[1:].split("-", 1)[0])
 
 
-def _save(data: MeasureData, path: Path, folder: Path, key: bytes | None) -> None:
+_SAVING: dict[Path, list[threading.Thread]] = {}  # folder -> snapshot writes running in this process
+_SAVING_LOCK = threading.Lock()
+
+
+def wait_for_saves(folder: Path | None = None) -> None:
+    """Wait for this process's background snapshot writes (into ``folder``, or all)."""
+    with _SAVING_LOCK:
+        threads = [t for f, ts in _SAVING.items() if folder is None or f == folder for t in ts]
+    for thread in threads:
+        thread.join()
+
+
+def _save_in_background(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
+                        factorized: Factorized) -> None:
+    """``_save`` on a thread of its own. It holds the frames as they are now (``frames()`` is a new dict: a
+    caller replacing a frame of its ``MeasureData`` does not change what is written)."""
+
+    def run() -> None:
+        try:
+            _save(frames, path, folder, key, factorized)
+        finally:
+            with _SAVING_LOCK:
+                _SAVING[folder].remove(thread)
+
+    thread = threading.Thread(target=run, name="frames-snapshot-writer", daemon=False)
+    with _SAVING_LOCK:
+        _SAVING.setdefault(folder, []).append(thread)
+    thread.start()
+
+
+def _save(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
+          factorized: Factorized | None = None) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write(data, path, key)
+        _write(frames, path, key, factorized)
         done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
         for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:
             old.unlink(missing_ok=True)
@@ -259,10 +306,13 @@ def _join_pieces(frame: pd.DataFrame, starts: np.ndarray, ends: np.ndarray, new:
 # --- encoding ---------------------------------------------------------------------------------------------
 
 
-def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray]) -> str:
+def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray],
+            coded: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+    """The column as arrays under ``prefix``; its kind. ``coded``: the text column's codes and distinct
+    texts as the reader factorized them (stored as they are instead of factorizing the rows again)."""
     dtype = str(series.dtype)
     if dtype.startswith("datetime64"):
-        arrays[prefix] = series.to_numpy().astype("datetime64[us]").view(np.int64)
+        arrays[prefix] = series.to_numpy().astype("datetime64[us]", copy=False).view(np.int64)  # no copy
         return "datetime64[us]"
     if dtype in ("int64", "float64"):
         arrays[prefix] = series.to_numpy()
@@ -271,42 +321,66 @@ def _encode(prefix: str, series: pd.Series, arrays: dict[str, np.ndarray]) -> st
         arrays[prefix + ".mask"] = series.isna().to_numpy()
         arrays[prefix] = series.fillna(0 if dtype == "Int64" else False).to_numpy(dtype=np.int64 if dtype == "Int64" else bool)
         return dtype
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    arrays[prefix] = codes.astype(np.int32)
+    if coded is not None and dtype == "str" and len(coded[0]) == len(series):
+        codes, uniques = coded  # in the reader's narrow integer type: stored as it is, no copy
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes = codes.astype(np.int32)
+    arrays[prefix] = codes
     arrays[prefix + ".text"] = np.asarray([str(u) for u in uniques], dtype=str)
     return "str" if dtype in ("str", "string") else "object"
 
 
-def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile) -> pd.Series:
+def _decode(prefix: str, kind: str, z: np.lib.npyio.NpzFile,
+            coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Any:
+    """The column's values (an array the frame takes as it is: no copy, no check per row); a text
+    column's codes and texts also go to ``coded`` (when given)."""
     values = z[prefix]
     if kind == "datetime64[us]":
-        return pd.Series(values.view("datetime64[us]"))
+        return values.view("datetime64[us]")
     if kind in ("int64", "float64"):
-        return pd.Series(values)
-    if kind in ("Int64", "boolean"):
-        return pd.Series(pd.array(values, dtype=kind)).mask(z[prefix + ".mask"])
+        return values
+    if kind == "Int64":
+        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), z[prefix + ".mask"])
+    if kind == "boolean":
+        return pd.arrays.BooleanArray(values.astype(bool, copy=False), z[prefix + ".mask"])
     texts = z[prefix + ".text"].astype(object)
+    if kind == "str":  # from the distinct texts
+        if coded is not None:
+            coded[prefix] = (values, texts)
+        return str_column(values, texts)
     out = np.empty(len(values), dtype=object)
     present = values >= 0
     out[present] = texts[values[present]] if len(texts) else None
     out[~present] = None
-    return pd.Series(out, dtype=kind if kind == "str" else object)
+    return out
 
 
-def _write(data: MeasureData, path: Path, key: bytes | None = None) -> None:
+def _write(data: MeasureData | dict[str, pd.DataFrame], path: Path, key: bytes | None = None,
+           factorized: Factorized | None = None) -> None:
     arrays: dict[str, np.ndarray] = {}
     schema: dict[str, list[list[str]]] = {}
-    for name, frame in data.frames().items():
-        schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays)] for column in frame.columns]
+    coded = factorized or {}
+    frames = data.frames() if isinstance(data, MeasureData) else data
+    for name, frame in frames.items():
+        schema[name] = [[column, _encode(f"{name}/{column}", frame[column], arrays, coded.get((name, column)))]
+                        for column in frame.columns]
     arrays["__schema__"] = np.frombuffer(json.dumps(schema).encode(), dtype=np.uint8)
     save_npz(path, arrays, key)  # two worker processes may save one snapshot: each writes its own file first
 
 
 def _read(path: Path, key: bytes | None = None) -> MeasureData:
+    """The snapshot's frames; the text columns' stored codes are handed to the engine (``data.memo``)."""
     data = MeasureData()
     with open_npz(path, key) as z:
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
-            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z) for column, kind in columns})
+            # copy=False: each column its own block, as the loader builds them (no stacking copy)
+            coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            frame = pd.DataFrame({column: _decode(f"{name}/{column}", kind, z, coded) for column, kind in columns},
+                                 copy=False)
             setattr(data, name, frame)
+            for column, _kind in columns:  # a byte or two a row: the codes stay with the frame
+                if f"{name}/{column}" in coded:
+                    seed_factorised(data.memo, frame, column, *coded[f"{name}/{column}"])
     return data

@@ -3,10 +3,11 @@
 Hot path for large networks (250,000 patients, millions of events). Python-level work per value is what
 costs, so:
 
-* on SQLite each column of a chunk of rows comes back as ONE string built by ``group_concat`` in C and is
-  split/parsed vectorised (numbers by NumPy, text split once and de-duplicated so equal codes share one
-  string object); timestamps are converted to epoch milliseconds by SQLite itself (no date parsing);
-* columns that are NULL in every row are not read at all;
+* on SQLite (``sqlite_frames``) each column of a chunk of rows comes back as ONE string built by
+  ``group_concat`` in C and is split/parsed vectorised (numbers and timestamps by NumPy, text split and
+  factorized once: its codes build the str column, the ``system|code`` keys by integer work, and are
+  handed on in ``factorized`` to the snapshot and the engine); a column NULL in every row is found so by
+  comparing its chunk texts;
 * PostgreSQL: ``COPY`` into typed columns, every table in one snapshot (``pg_frames``); other databases
   use the driver's cursor and a column-wise transpose.
 
@@ -16,18 +17,13 @@ Every coding: a clinical row keeps its primary coding in its code columns and th
 ``metrics.valuesets.MULTI_SEP``, and the metrics match a value set on any of them (``key_hits``); further
 categories join the ``category`` token list. The ``codings`` texts are parsed once per distinct text and
 joined (vectorised) only on the rows that have one; rows with one coding (most) keep their plain key, and
-a store without further codings does not read the column at all. ``date_only`` (the time columns given without a time of day) becomes the frame's optional
+a store without further codings reads the column as NULL chunks only. ``date_only`` (the time columns given without a time of day) becomes the frame's optional
 ``date_only`` column when any row has one (see ``metrics.primitives.date_only_mask``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,10 +37,15 @@ from ..models import Practice
 from ..models.changes import DataChange
 from ..models.database import Database
 from .context import ServiceError
-from .frame_columns import MISSING_SQL as _MISSING_SQL
+from .frame_columns import Col, str_column
 from .frame_columns import dedupe_objects as _dedupe_objects
 from .frame_columns import nulls as _nulls
 from .frame_columns import numeric as _numeric
+from .sqlite_frames import CHUNK_ROWS, Coded, Fallback, SqliteReader, narrow_codes
+
+#: (frame, column) -> (codes, distinct texts) of the text columns as the SQLite reader factorized them: the
+#: snapshot writer (``frames_cache``) stores these instead of factorizing every text column again
+Factorized = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 #: frame name -> table
 TABLES: dict[str, str] = {
@@ -93,19 +94,6 @@ INTS = {"patient_id", "event_id"}
 NULLABLE_INTS = {"practice_id", "provider_id", "encounter_id", "condition_id", "rank"}
 BOOLS = {"do_not_perform"}
 
-_SEP = "\x1f"  # unit separator between values of one column
-_NULL = "\x15"  # marks a NULL text value
-_CHUNK_ROWS = 250_000
-_IN_FLIGHT = 4  # chunk queries queued ahead of the parsing thread
-
-
-@dataclass(frozen=True)
-class Col:
-    """A column to read: its name in the result, the SQL expression over table ``t``, and its kind."""
-
-    name: str
-    sql: str
-    kind: str  # int | nint | float | bool | date | str
 
 
 def practice_ids(db: Database, practice_codes: Sequence[str] | None) -> list[int] | None:
@@ -141,6 +129,7 @@ def load_measure_data_versioned(
     practice_id_list: Sequence[int] | None = None,
     patient_id_list: Sequence[int] | None = None,
     with_valuesets: bool = True,
+    factorized: Factorized | None = None,
 ) -> tuple[MeasureData, int | None]:
     """Everything the measures read: all practices, the given ones (codes or ids), or given patients.
 
@@ -154,6 +143,8 @@ def load_measure_data_versioned(
     The version returned is the change journal's, read in the load's own snapshot: on PostgreSQL every table
     is read in one ``REPEATABLE READ`` transaction (``pg_frames``), so it names exactly the data read;
     ``None`` where the tables are read on several connections (SQLite): the caller reads it before loading.
+
+    ``factorized``, when given, receives the text columns' codes where the reader has them (SQLite).
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
     patient_filter = _patient_filter(ids, patient_id_list)
@@ -169,15 +160,18 @@ def load_measure_data_versioned(
         frames: dict[str, dict[str, Any]] = {}
         if conn.dialect.name == "sqlite":
             path = db.path
-            reader = _SqliteReader(raw_conn, str(path) if path is not None else None, db.key)
+            reader = SqliteReader(raw_conn, str(path) if path is not None else None, db.key)
             try:
-                plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name]) for name, table in TABLES.items()])
+                plans = reader.plan([(table, _columns(name, table, existing[table]), wheres[name], patient_filter is None)
+                                     for name, table in TABLES.items()])
                 names = {table: name for name, table in TABLES.items()}
                 for plan, columns in reader.read(plans):
-                    setattr(data, names[plan.table], _shape(names[plan.table], columns))
+                    setattr(data, names[plan.table], _shape(names[plan.table], columns, factorized))
                     frames[names[plan.table]] = {}
-            except _Fallback:
+            except Fallback:
                 frames = {}
+                if factorized is not None:
+                    factorized.clear()
         elif conn.dialect.name == "postgresql":
             from .pg_frames import read_table
 
@@ -249,225 +243,6 @@ def _columns(name: str, table: str, existing: set[str] | None = None) -> list[Co
     return list(out.values())
 
 
-# --- SQLite: one group_concat string per column and chunk -------------------------------------------------
-
-
-_INT_KINDS = ("int", "nint", "bool", "date")
-
-
-_ID = Col("id", "t.id", "int")
-
-
-def _sqlite_expr(col: Col) -> tuple[str, str]:
-    """(expression, separator) for ``group_concat`` of a column, NULLs made explicit.
-
-    Integers and timestamps (epoch milliseconds) and floats come as comma-separated decimal text, parsed
-    by ``np.fromstring`` in C; text values separated by US (0x1f). Decimal integers rather than
-    ``printf`` hex, and the control characters as literals rather than ``char()``: a function call per
-    value allocates a string per value, and SQLite's allocator serialises threads, so two reading threads
-    were slower than one.
-    """
-    if col.kind == "date":
-        value = f"CAST(ROUND((julianday({col.sql}) - 2440587.5) * 86400000.0) AS INTEGER)"
-        return f"COALESCE({value}, {_MISSING_SQL})", ","
-    if col.kind in _INT_KINDS:
-        return f"COALESCE(CAST({col.sql} AS INTEGER), {_MISSING_SQL})", ","
-    if col.kind == "float":
-        return f"COALESCE({col.sql}, 'nan')", ","
-    return f"COALESCE(CAST({col.sql} AS TEXT), '{_NULL}')", _SEP
-
-
-@dataclass
-class _Plan:
-    """How one table is read on SQLite: row count, id range, the non-empty columns and the chunk query."""
-
-    table: str
-    cols: list[Col]
-    total: int
-    lo: int
-    hi: int
-    present: list[Col]
-    sql: str
-
-    def chunks(self) -> list[tuple[int, int]]:
-        if not self.total or not self.present:
-            return []
-        return [(a, a + _CHUNK_ROWS) for a in range(self.lo, self.hi + 1, _CHUNK_ROWS)]
-
-
-def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str) -> _Plan:
-    counts = cur.execute(
-        f"SELECT COUNT(*), MIN(t.id), MAX(t.id), {', '.join(f'COUNT({c.sql})' for c in cols)} "
-        f'FROM "{table}" t WHERE {where}'
-    ).fetchone()
-    present = [c for c, n in zip(cols, counts[3:], strict=True) if n]
-    aggregates = ["GROUP_CONCAT(t.id, ',')"]  # the row ids first: rows are put in id order after reading
-    for c in present:
-        expr, sep = _sqlite_expr(c)
-        aggregates.append(f"GROUP_CONCAT({expr}, '{sep}')")
-    # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
-    # allocation per text value, serialising the reading threads); the id column restores the order
-    sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
-           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if present else ""
-    return _Plan(table, cols, counts[0], counts[1] or 0, counts[2] or 0, present, sql)
-
-
-class _SqliteReader:
-    """Reads planned tables chunk by chunk; with a database file, two threads run the SQL (SQLite releases
-    the GIL while it works) while this thread parses the chunks already fetched."""
-
-    def __init__(self, dbapi: Any, path: str | None, key: str | None = None) -> None:
-        self.dbapi = dbapi
-        self.path = path
-        self.key = key  # an encrypted file: its own connections open with SQLCipher and the passphrase
-        self._local = threading.local()
-
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            if self.key is None:
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                from ..models.encryption import apply_key, cipher_module
-
-                conn = cipher_module().connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-                apply_key(conn, self.key)
-            self._local.conn = conn
-            self._opened.append(conn)
-        return conn
-
-    def _fetch(self, sql: str, start: int, stop: int) -> tuple[Any, ...]:
-        return tuple(self._conn().execute(sql, (start, stop)).fetchone())
-
-    def plan(self, tables: list[tuple[str, list[Col], str]]) -> list[_Plan]:
-        """Plan every table (counts of rows and non-NULL values), two tables at a time on a file."""
-        if not self.path:
-            cur = self.dbapi.cursor()
-            try:
-                return [_plan_sqlite(cur, *spec) for spec in tables]
-            finally:
-                cur.close()
-        self._opened: list[Any] = []
-
-        def one(spec: tuple[str, list[Col], str]) -> _Plan:
-            cur = self._conn().cursor()
-            try:
-                return _plan_sqlite(cur, *spec)
-            finally:
-                cur.close()
-
-        try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                return list(pool.map(one, tables))
-        finally:
-            for conn in self._opened:
-                conn.close()
-            self._local = threading.local()
-
-    def read(self, plans: list[_Plan]) -> Iterator[tuple[_Plan, dict[str, Any]]]:
-        """Yield each table's columns as soon as its last chunk is parsed (so chunks are freed early)."""
-        tasks = [(plan, start, stop) for plan in plans for start, stop in plan.chunks()]
-        remaining = {p.table: len(p.chunks()) for p in plans}
-        parts: dict[str, list[list[Any]]] = {p.table: [[] for _ in range(len(p.present) + 1)] for p in plans}
-        self._opened = []
-        pool = ThreadPoolExecutor(max_workers=2) if self.path and len(tasks) > 1 else None
-        cur = self.dbapi.cursor() if pool is None else None
-        futures: deque[Future[tuple[Any, ...]]] = deque()
-        pending = iter(tasks)
-
-        def submit() -> None:
-            nxt = next(pending, None)
-            if nxt is not None and pool is not None:
-                futures.append(pool.submit(self._fetch, nxt[0].sql, nxt[1], nxt[2]))
-
-        self._local = threading.local()
-        try:
-            for _ in range(_IN_FLIGHT):
-                submit()
-            done: set[str] = set()
-            for plan, start, stop in tasks:
-                if pool is not None:
-                    row = futures.popleft().result()
-                    submit()
-                else:
-                    assert cur is not None
-                    row = tuple(cur.execute(plan.sql, (start, stop)).fetchone())
-                self._take(plan, row, parts[plan.table])
-                remaining[plan.table] -= 1
-                if not remaining[plan.table]:
-                    done.add(plan.table)
-                    yield plan, self._finish(plan, parts.pop(plan.table))
-            for plan in plans:  # tables without chunks (empty, or every column NULL)
-                if plan.table not in done:
-                    yield plan, self._finish(plan, parts.pop(plan.table))
-        finally:
-            for future in futures:
-                future.cancel()
-            if pool is not None:
-                pool.shutdown(wait=True)
-            for conn in self._opened:
-                conn.close()
-            if cur is not None:
-                cur.close()
-
-    @staticmethod
-    def _finish(plan: _Plan, parts: list[list[Any]]) -> dict[str, Any]:
-        """The table's columns, in id order (as every chunk's ids are a range after the last's, only
-        rows within a chunk can be out of order)."""
-        order: np.ndarray | None = None
-        if parts[0]:
-            ids = np.concatenate(parts[0])
-            if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-                order = np.argsort(ids, kind="stable")
-        parts[0] = []
-        out: dict[str, Any] = {}
-        for c in plan.cols:
-            if c in plan.present:
-                i = plan.present.index(c) + 1
-                values = _join(parts[i], c, plan.total)
-                out[c.name] = values if order is None else values[order]
-                parts[i] = []
-            else:
-                out[c.name] = _nulls(c.kind, plan.total)
-        return out
-
-    @staticmethod
-    def _take(plan: _Plan, row: tuple[Any, ...], parts: list[list[Any]]) -> None:
-        n = row[0]
-        if not n:
-            return
-        parts[0].append(_parse_chunk(row[1], _ID, n))
-        for i, (col, text) in enumerate(zip(plan.present, row[2:], strict=True), start=1):
-            parts[i].append(_parse_chunk(text, col, n))
-
-
-def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray:
-    if col.kind == "str":
-        values = text.split(_SEP)
-        if len(values) != n:  # a separator inside a value: read this table exactly instead
-            raise _Fallback(col.name)
-        return _dedupe_objects(np.array(values, dtype=object), null=_NULL)
-    numbers = np.fromstring(text, dtype=np.int64 if col.kind in _INT_KINDS else np.float64, sep=",")
-    if len(numbers) != n:
-        raise _Fallback(col.name)
-    return numbers
-
-
-def _join(chunks: list[np.ndarray], col: Col, total: int) -> Any:
-    if not chunks:
-        return _nulls(col.kind, total)
-    values = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    if len(values) != total:
-        raise _Fallback(col.name)
-    if col.kind == "str":
-        return pd.array(values, dtype="str")
-    return _numeric(values, col.kind)
-
-
-class _Fallback(Exception):
-    """The fast reader could not split a column reliably."""
-
-
 # --- any database: the driver's cursor, transposed ----------------------------------------------------
 
 
@@ -477,7 +252,7 @@ def _read_generic(dbapi: Any, table: str, cols: list[Col], where: str) -> dict[s
     parts: list[list[np.ndarray]] = [[] for _ in cols]
     try:
         cur.execute(f'SELECT {", ".join(c.sql for c in cols)} FROM "{table}" t WHERE {where} ORDER BY t.id')
-        while rows := cur.fetchmany(_CHUNK_ROWS):
+        while rows := cur.fetchmany(CHUNK_ROWS):
             for i, column in enumerate(zip(*rows, strict=True)):
                 parts[i].append(_convert_objects(np.array(column, dtype=object), cols[i]))
     finally:
@@ -510,30 +285,48 @@ def _dates_from_objects(arr: np.ndarray) -> np.ndarray:
     return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype="datetime64[us]")  # type: ignore[no-any-return]
 
 
-def _shape(name: str, raw: dict[str, Any]) -> pd.DataFrame:
+def _shape(name: str, raw: dict[str, Any], factorized: Factorized | None = None) -> pd.DataFrame:
     """The frame with ``COLUMNS[name]``: keys built from their parts (with every further coding), in
-    order; plus ``date_only`` when some row has one."""
+    order; plus ``date_only`` when some row has one. The text columns read as ``Coded`` leave their
+    codes in ``factorized`` (when given)."""
     n = len(next(iter(raw.values()))) if raw else 0
     out: dict[str, Any] = {}
+    coded: Factorized = {}
     for column in COLUMNS[name]:
         if column in KEYS:
             system, code = KEYS[column]
-            out[column] = _key(raw[system], raw[code])
+            out[column] = _key(raw[system], raw[code], coded, (name, column))
         else:
-            out[column] = raw[column]
+            value = raw[column]
+            if isinstance(value, Coded):
+                coded[(name, column)] = (value.codes, value.texts)
+                value = value.column()
+            out[column] = value
     if "codings" in raw:
-        _add_codings(out, raw["codings"])
+        for column in _add_codings(out, raw["codings"]):
+            coded.pop((name, column), None)  # further codings joined in: no longer these codes
     date_only = raw.get("date_only")
-    if date_only is not None and n and pd.notna(np.asarray(date_only, dtype=object)).any():
+    if isinstance(date_only, Coded):
+        if n and bool((date_only.codes >= 0).any()):
+            coded[(name, "date_only")] = (date_only.codes, date_only.texts)
+            out["date_only"] = date_only.column()
+    elif date_only is not None and n and pd.notna(np.asarray(date_only, dtype=object)).any():
         out["date_only"] = date_only
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
+    if factorized is not None:
+        factorized.update(coded)
+    # copy=False: each column stays its own block (no copy into stacked blocks: a second of a cold load)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
-def _add_codings(out: dict[str, Any], codings: Any) -> None:
-    """Append each row's further codings to its key columns (``MULTI_SEP`` between keys)."""
-    codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
+def _add_codings(out: dict[str, Any], codings: Any) -> list[str]:
+    """Append each row's further codings to its key columns (``MULTI_SEP`` between keys); the columns
+    changed."""
+    if isinstance(codings, Coded):
+        codes, uniques = codings.codes, codings.texts
+    else:
+        codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
     if not len(uniques):
-        return
+        return []
     per_column: dict[str, list[str | None]] = {}
     for i, text in enumerate(uniques):  # once per distinct ``codings`` text
         found: dict[str, list[str]] = {}
@@ -545,6 +338,7 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
         for column, keys in found.items():
             per_column.setdefault(column, [None] * len(uniques))[i] = _CELL_SEP.get(column, MULTI_SEP).join(keys)
     has = codes >= 0
+    changed: list[str] = []
     for column, extras in per_column.items():
         if column not in out:
             continue
@@ -560,12 +354,18 @@ def _add_codings(out: dict[str, Any], codings: Any) -> None:
         combined = base.copy()
         combined[rows] = _dedupe_objects(joined.to_numpy(dtype=object), null=None)
         out[column] = pd.array(combined, dtype="str")
+        changed.append(column)
+    return changed
 
 
-def _key(systems: Any, codes: Any) -> Any:
-    """``system|code`` for every row, built once per distinct pair (missing parts as empty text)."""
-    s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
-    c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
+def _key(systems: Any, codes: Any, coded: Factorized | None = None, name: tuple[str, str] | None = None) -> Any:
+    """``system|code`` for every row, built once per distinct pair (missing parts as empty text). From
+    two ``Coded`` parts the pairs are integer work and the key's own codes go to ``coded``."""
+    if isinstance(systems, Coded) and isinstance(codes, Coded):
+        s_codes, s_uniq, c_codes, c_uniq = systems.codes, systems.texts, codes.codes, codes.texts
+    else:
+        s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
+        c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
     if not len(s_codes):
         return pd.array([], dtype="str")
     pair = (s_codes.astype(np.int64) + 1) * (len(c_uniq) + 1) + (c_codes.astype(np.int64) + 1)
@@ -573,4 +373,6 @@ def _key(systems: Any, codes: Any) -> Any:
     s_names = np.concatenate([[""], np.asarray(s_uniq, dtype=object)])
     c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
     labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)
-    return pd.array(labels[p_codes], dtype="str")
+    if coded is not None and name is not None:
+        coded[name] = (narrow_codes(p_codes, len(labels)), labels)
+    return str_column(p_codes, labels)

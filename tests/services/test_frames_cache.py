@@ -75,3 +75,27 @@ def test_a_change_to_everything_reads_the_store_again(demo_ctx, tmp_path):
         mark_practice_changed(s, [None])  # e.g. value sets reloaded
     _, served = load_measure_data_cached(db, tmp_path)
     assert not served
+
+
+def test_codes_handed_to_the_engine_give_the_same_results(demo_ctx, tmp_path, monkeypatch):
+    """A cold load (the reader's codes) and a warm one (the snapshot's) hand the text columns' codes to the
+    engine's memo; every measure then gives the rows it gives over frames loaded without them."""
+    from carenet_desktop.metrics import primitives
+    from carenet_desktop.metrics.engine import evaluate_measures
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.services.catalogue_source import load_catalogue
+
+    monkeypatch.setattr(primitives, "_FACTORISE_MIN_ROWS", 0)  # the small demo's frames use them too
+    db = demo_ctx.db
+    cold, _ = load_measure_data_cached(db, tmp_path)
+    warm, served = load_measure_data_cached(db, tmp_path)
+    plain = load_measure_data(db)
+    assert served and len(cold.memo) > 0 and len(warm.memo) > 0 and len(plain.memo) == 0
+    seeded = warm.memo.get((warm.observations,), ("factorised", "status"), lambda: None)
+    assert seeded is not None and seeded[0].dtype == "int8"  # the snapshot's own narrow codes
+    measures = load_catalogue().all()
+    expected = evaluate_measures(plain, Period.parse("2025"), measures).rows
+    assert len(expected) > 0
+    for data in (cold, warm):
+        got = evaluate_measures(data, Period.parse("2025"), measures).rows
+        pd.testing.assert_frame_equal(got, expected, check_dtype=True)

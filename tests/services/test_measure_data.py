@@ -106,10 +106,10 @@ def test_text_with_separator_characters_is_read_exactly(ctx) -> None:  # type: i
 
 
 def test_fast_and_exact_readers_agree(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from carenet_desktop.services import measure_data
+    from carenet_desktop.services import sqlite_frames
 
     fast = load_measure_data(ctx.db)
-    monkeypatch.setattr(measure_data, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(measure_data._Fallback("x")))
+    monkeypatch.setattr(sqlite_frames, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(sqlite_frames.Fallback("x")))
     exact = load_measure_data(ctx.db)  # SQLite: the fast reader gave up, the exact one was used
     for name, frame in fast.frames().items():
         pd.testing.assert_frame_equal(frame, exact.frames()[name], check_dtype=True, obj=name)
@@ -118,7 +118,7 @@ def test_fast_and_exact_readers_agree(ctx, monkeypatch) -> None:  # type: ignore
 def test_rows_come_in_id_order_when_sqlite_reads_them_by_patient(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Read for some patients, SQLite walks the patient index: the rows of one chunk come patient by patient,
     not in id order. The loader puts them back in id order, every column moved together."""
-    from carenet_desktop.services import measure_data
+    from carenet_desktop.services import sqlite_frames
 
     practice = get_or_create_practice(ctx, "C")
     with ctx.db.session() as s:
@@ -133,7 +133,7 @@ def test_rows_come_in_id_order_when_sqlite_reads_them_by_patient(ctx, monkeypatc
     assert fast.encounters["event_id"].is_monotonic_increasing
     assert fast.encounters["start"].dt.day.tolist() == list(range(1, 13))
     assert fast.encounters["key"].tolist() == [f"cpt|9921{day % 3}" for day in range(1, 13)]
-    monkeypatch.setattr(measure_data, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(measure_data._Fallback("x")))
+    monkeypatch.setattr(sqlite_frames, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(sqlite_frames.Fallback("x")))
     exact = load_measure_data(ctx.db, patient_id_list=ids)
     for name, frame in fast.frames().items():
         pd.testing.assert_frame_equal(frame, exact.frames()[name], check_dtype=True, obj=name)

@@ -1,0 +1,353 @@
+"""The SQLite read of ``measure_data``: one ``group_concat`` string per column and chunk of rows.
+
+Each column of a chunk comes back as ONE string built in C and is parsed vectorised: numbers by NumPy,
+timestamps from their stored text (``stored_timestamps``), text split once and factorized once (``Coded``:
+the codes serve the frame's str column, the ``system|code`` keys, the snapshot and the engine). Two threads
+run the SQL (SQLite releases the GIL) while the caller's thread parses. A column NULL in every row is found
+so by comparing its chunk texts, without a scan of its own. Text with the separator characters inside a
+value makes the reader give up (``Fallback``): the table is then read exactly (``measure_data._read_generic``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .frame_columns import MISSING, Col, factorize_texts, str_column
+from .frame_columns import MISSING_SQL as _MISSING_SQL
+from .frame_columns import nulls as _nulls
+from .frame_columns import numeric as _numeric
+from .stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps, stored_text_sql
+
+_SEP = "\x1f"  # unit separator between values of one column
+_NULL = "\x15"  # marks a NULL text value
+CHUNK_ROWS = 250_000
+_IN_FLIGHT = 4  # chunk queries queued ahead of the parsing thread
+
+
+_INT_KINDS = ("int", "nint", "bool", "date")
+
+
+_ID = Col("id", "t.id", "int")
+
+
+def _sqlite_expr(col: Col) -> tuple[str, str]:
+    """(expression, separator) for ``group_concat`` of a column, NULLs made explicit.
+
+    Integers and floats come as comma-separated decimal text, parsed by ``np.fromstring`` in C; timestamps
+    as their stored text (``stored_timestamps``); text values separated by US (0x1f). Decimal integers rather than
+    ``printf`` hex, and the control characters as literals rather than ``char()``: a function call per
+    value allocates a string per value, and SQLite's allocator serialises threads, so two reading threads
+    were slower than one.
+    """
+    if col.kind == "date":  # the stored text, parsed by NumPy (``stored_timestamps``)
+        return stored_text_sql(col.sql), ","
+    if col.kind in _INT_KINDS:
+        return f"COALESCE(CAST({col.sql} AS INTEGER), {_MISSING_SQL})", ","
+    if col.kind == "float":
+        return f"COALESCE({col.sql}, 'nan')", ","
+    return f"COALESCE(CAST({col.sql} AS TEXT), '{_NULL}')", _SEP
+
+
+@dataclass
+class _Plan:
+    """How one table is read on SQLite: its id range and the chunk query (every column: one that is NULL
+    in every row is found so by its chunks, not by a scan of its own)."""
+
+    table: str
+    cols: list[Col]
+    lo: int | None
+    hi: int | None
+    sql: str
+    where: str = "1=1"
+
+    @property
+    def read(self) -> list[Col]:
+        """The columns the chunk query reads: not the row id again (``event_id``), taken from the ids."""
+        return [c for c in self.cols if not _is_row_id(c)]
+
+    def chunks(self) -> list[tuple[int, int]]:
+        if self.lo is None or self.hi is None or not self.cols:
+            return []
+        return [(a, a + CHUNK_ROWS) for a in range(self.lo, self.hi + 1, CHUNK_ROWS)]
+
+
+def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bool = False) -> _Plan:
+    """The table's plan. Its id range is two lookups in the rowid tree when every row is read
+    (``everyone``: the chunk queries apply ``where``); for some patients it is read through ``where``."""
+    if everyone:
+        lo, hi = cur.execute(f'SELECT (SELECT MIN(id) FROM "{table}"), (SELECT MAX(id) FROM "{table}")').fetchone()
+    else:
+        lo, hi = cur.execute(f'SELECT MIN(t.id), MAX(t.id) FROM "{table}" t WHERE {where}').fetchone()
+    aggregates = ["GROUP_CONCAT(t.id, ',')"]  # the row ids first: rows are put in id order after reading
+    for c in cols:
+        if _is_row_id(c):
+            continue
+        expr, sep = _sqlite_expr(c)
+        aggregates.append(f"GROUP_CONCAT({expr}, '{sep}')")
+    # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
+    # allocation per text value, serialising the reading threads); the id column restores the order
+    sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
+           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
+    return _Plan(table, cols, lo, hi, sql, where)
+
+
+def _is_row_id(col: Col) -> bool:
+    return col.sql == _ID.sql and col.kind == "int"
+
+
+def _null_unit(col: Col) -> str:
+    """The text of a NULL of this column in a chunk (see ``_sqlite_expr``)."""
+    return _NULL if col.kind == "str" else "nan" if col.kind == "float" else NO_TIME if col.kind == "date" \
+        else str(MISSING)
+
+
+def _all_null(text: str, col: Col, n: int) -> bool:
+    """Whether a chunk's text of a column is NULL in each of its ``n`` rows (compared in C, not parsed)."""
+    unit = _null_unit(col)
+    sep = _SEP if col.kind == "str" else ","
+    if len(text) != n * len(unit) + n - 1:
+        return False
+    return text == (unit + sep) * (n - 1) + unit
+
+
+class SqliteReader:
+    """Reads planned tables chunk by chunk; with a database file, two threads run the SQL (SQLite releases
+    the GIL while it works) while this thread parses the chunks already fetched."""
+
+    def __init__(self, dbapi: Any, path: str | None, key: str | None = None) -> None:
+        self.dbapi = dbapi
+        self.path = path
+        self.key = key  # an encrypted file: its own connections open with SQLCipher and the passphrase
+        self._local = threading.local()
+        self._opened: list[Any] = []
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.key is None:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                from ..models.encryption import apply_key, cipher_module
+
+                conn = cipher_module().connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                apply_key(conn, self.key)
+            self._local.conn = conn
+            self._opened.append(conn)
+        return conn
+
+    def _fetch(self, sql: str, start: int, stop: int) -> tuple[Any, ...]:
+        return tuple(self._conn().execute(sql, (start, stop)).fetchone())
+
+    def plan(self, tables: list[tuple[str, list[Col], str, bool]]) -> list[_Plan]:
+        """Plan every table: index lookups only, on the caller's connection."""
+        cur = self.dbapi.cursor()
+        try:
+            return [_plan_sqlite(cur, *spec) for spec in tables]
+        finally:
+            cur.close()
+
+    def read(self, plans: list[_Plan]) -> Iterator[tuple[_Plan, dict[str, Any]]]:
+        """Yield each table's columns as soon as its last chunk is parsed (so chunks are freed early)."""
+        tasks = [(plan, start, stop) for plan in plans for start, stop in plan.chunks()]
+        remaining = {p.table: len(p.chunks()) for p in plans}
+        parts: dict[str, _Parts] = {p.table: _Parts(p) for p in plans}
+        self._opened = []
+        pool = ThreadPoolExecutor(max_workers=2) if self.path and len(tasks) > 1 else None
+        cur = self.dbapi.cursor() if pool is None else None
+        futures: deque[Future[tuple[Any, ...]]] = deque()
+        pending = iter(tasks)
+
+        def submit() -> None:
+            nxt = next(pending, None)
+            if nxt is not None and pool is not None:
+                futures.append(pool.submit(self._fetch, nxt[0].sql, nxt[1], nxt[2]))
+
+        self._local = threading.local()
+        try:
+            for _ in range(_IN_FLIGHT):
+                submit()
+            done: set[str] = set()
+            for plan, start, stop in tasks:
+                if pool is not None:
+                    row = futures.popleft().result()
+                    submit()
+                else:
+                    assert cur is not None
+                    row = tuple(cur.execute(plan.sql, (start, stop)).fetchone())
+                self._take(plan, row, parts[plan.table], start, stop)
+                remaining[plan.table] -= 1
+                if not remaining[plan.table]:
+                    done.add(plan.table)
+                    yield plan, self._finish(plan, parts.pop(plan.table))
+            for plan in plans:  # tables without chunks (empty)
+                if plan.table not in done:
+                    yield plan, self._finish(plan, parts.pop(plan.table))
+        finally:
+            for future in futures:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True)
+            for conn in self._opened:
+                conn.close()
+            if cur is not None:
+                cur.close()
+
+    @staticmethod
+    def _finish(plan: _Plan, parts: _Parts) -> dict[str, Any]:
+        """The table's columns, in id order (as every chunk's ids are a range after the last's, only
+        rows within a chunk can be out of order). A column NULL in every row is the kind's missing column."""
+        order: np.ndarray | None = None
+        if parts.ids:
+            ids = np.concatenate(parts.ids)
+            if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+                order = np.argsort(ids, kind="stable")
+        else:
+            ids = np.zeros(0, dtype=np.int64)
+        parts.ids = []
+        out: dict[str, Any] = {}
+        read = iter(range(len(plan.read)))
+        for c in plan.cols:
+            if _is_row_id(c):
+                out[c.name] = ids if order is None else ids[order]
+                continue
+            i = next(read)
+            if parts.seen[i]:
+                values = _join(parts.columns[i], c, parts.total)
+                if order is not None:
+                    values = Coded(values.codes[order], values.texts) if isinstance(values, Coded) else values[order]
+                out[c.name] = values
+            else:
+                out[c.name] = _nulls(c.kind, parts.total)
+            parts.columns[i] = []
+        return out
+
+    def _take(self, plan: _Plan, row: tuple[Any, ...], parts: _Parts, start: int, stop: int) -> None:
+        n = row[0]
+        if not n:
+            return
+        parts.total += n
+        parts.ids.append(_parse_numbers(row[1], _ID, n))
+        for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
+            if _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
+                parts.columns[i].append(_null_chunk(col, n))
+            elif col.kind == "date":
+                parts.seen[i] = True
+                ms = parse_stored_timestamps(text, n)
+                parts.columns[i].append(ms if ms is not None else self._julian_ms(plan, col, start, stop, row[1], n))
+            else:
+                parts.seen[i] = True
+                parts.columns[i].append(_parse_chunk(text, col, n))
+
+    def _julian_ms(self, plan: _Plan, col: Col, start: int, stop: int, ids: str, n: int) -> np.ndarray:
+        """A chunk's timestamps not in the stored layout, converted by SQLite (on this thread's connection:
+        the chunk's ids must come back the same, else the table is read exactly)."""
+        cur = self.dbapi.cursor()
+        try:
+            again, text = cur.execute(
+                f"SELECT GROUP_CONCAT(t.id, ','), GROUP_CONCAT({julian_ms_sql(col.sql)}, ',') "
+                f'FROM "{plan.table}" t WHERE {plan.where} AND t.id >= ? AND t.id < ?', (start, stop)).fetchone()
+        finally:
+            cur.close()
+        if again != ids:
+            raise Fallback(col.name)
+        return _parse_numbers(text, col, n)
+
+
+class _Parts:
+    """A table's chunks read so far: ids, each column's parsed chunks, whether it had a value, rows."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.ids: list[np.ndarray] = []
+        self.columns: list[list[Any]] = [[] for _ in plan.read]
+        self.seen = [False] * len(plan.read)
+        self.total = 0
+
+
+def _null_chunk(col: Col, n: int) -> np.ndarray | Coded:
+    if col.kind == "str":
+        return Coded(np.full(n, -1, dtype=np.int8), np.zeros(0, dtype=object))
+    return np.full(n, np.nan) if col.kind == "float" else np.full(n, MISSING, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as read: ``codes`` into ``texts`` (distinct ``str``), -1 for NULL. Factorized once
+    here, it gives the frame column (``str_column``), the ``system|code`` keys by integer work (``_key``)
+    and the snapshot's encoding (``Factorized``) without hashing every row's text again."""
+
+    codes: np.ndarray
+    texts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def column(self) -> Any:
+        return str_column(self.codes, self.texts)
+
+
+def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray | Coded:
+    if col.kind == "str":
+        values = text.split(_SEP)
+        if len(values) != n:  # a separator inside a value: read this table exactly instead
+            raise Fallback(col.name)
+        codes, uniques = factorize_texts(values)
+        return Coded(narrow_codes(codes, len(uniques)), uniques)
+    return _parse_numbers(text, col, n)
+
+
+def _parse_numbers(text: str, col: Col, n: int) -> np.ndarray:
+    numbers = np.fromstring(text, dtype=np.int64 if col.kind in _INT_KINDS else np.float64, sep=",")
+    if len(numbers) != n:
+        raise Fallback(col.name)
+    return numbers
+
+
+def _join_coded(chunks: list[Coded]) -> Coded:
+    """One table's chunks of a text column as one ``Coded``: each chunk's distinct texts mapped to the
+    table's (the NULL marker to -1), so only the distinct texts are hashed again, not the rows."""
+    texts = np.concatenate([c.texts for c in chunks]) if len(chunks) > 1 else chunks[0].texts
+    joined, uniques = pd.factorize(texts) if len(texts) else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object))
+    uniques = np.asarray(uniques, dtype=object)
+    keep = uniques != _NULL
+    renumber = np.where(keep, np.cumsum(keep) - 1, -1)
+    remap = narrow_codes(np.append(renumber[joined], -1), int(keep.sum()))  # the last slot: -1 stays -1
+    if len(chunks) == 1:
+        return Coded(remap[chunks[0].codes], uniques[keep])  # a code -1 takes the last slot
+    offsets = np.cumsum([0, *(len(c.texts) for c in chunks[:-1])])
+    codes = np.concatenate([np.where(c.codes >= 0, c.codes.astype(np.int64) + o, len(texts))
+                            for c, o in zip(chunks, offsets, strict=True)])
+    return Coded(remap[codes], uniques[keep])
+
+
+def narrow_codes(codes: np.ndarray, distinct: int) -> np.ndarray:
+    """Codes (-1 missing) in the smallest integer type for ``distinct`` texts: most text columns have a
+    few distinct values, and the codes stay in memory beside the frames until the snapshot is written."""
+    dtype = np.int8 if distinct < 127 else np.int16 if distinct < 32_767 else np.int32
+    return codes.astype(dtype, copy=False)
+
+
+def _join(chunks: list[Any], col: Col, total: int) -> Any:
+    if not chunks:
+        return _nulls(col.kind, total)
+    if col.kind == "str":
+        coded = _join_coded(chunks)
+        if len(coded) != total:
+            raise Fallback(col.name)
+        return coded
+    values = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    if len(values) != total:
+        raise Fallback(col.name)
+    return _numeric(values, col.kind)
+
+
+class Fallback(Exception):
+    """The fast reader could not split a column reliably."""

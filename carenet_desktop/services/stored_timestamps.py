@@ -1,0 +1,111 @@
+"""Timestamps as SQLite stores them, parsed by NumPy instead of by SQLite's ``julianday`` per row.
+
+SQLAlchemy writes a ``DateTime`` as fixed-width text (``YYYY-MM-DD HH:MM:SS.ffffff``), a ``Date`` as
+``YYYY-MM-DD``. A chunk of such values joined by commas is parsed as a byte matrix per layout, a few
+vectorised passes for millions of rows; asking SQLite for epoch milliseconds instead costs a date parse
+per value in the reading threads. A chunk with
+anything else (another layout, an ISO ``T``, a sub-millisecond part) is not guessed at:
+:func:`parse_stored_timestamps` answers ``None`` and the reader asks SQLite (:func:`julian_ms_sql`) for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .frame_columns import MISSING, MISSING_SQL
+
+WIDTH = 26  # len("2025-01-31 10:00:00.000000")
+NO_TIME = "~" * WIDTH  # a NULL in a chunk: the same width as a value
+_LAYOUT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":"), 19: ord(".")}
+_MS_PER_DAY = 86_400_000
+
+
+def stored_text_sql(sql: str) -> str:
+    """The ``group_concat`` expression of a timestamp column read as its stored text."""
+    return f"COALESCE({sql}, '{NO_TIME}')"
+
+
+def julian_ms_sql(sql: str) -> str:
+    """Epoch milliseconds computed by SQLite (any layout ``julianday`` understands), NULL as ``MISSING``."""
+    return f"COALESCE(CAST(ROUND((julianday({sql}) - 2440587.5) * 86400000.0) AS INTEGER), {MISSING_SQL})"
+
+
+def parse_stored_timestamps(text: str, n: int) -> np.ndarray | None:
+    """Epoch milliseconds (``MISSING`` for NULL) of ``n`` comma-joined stored timestamps, exactly as
+    :func:`julian_ms_sql` gives them; ``None`` unless every value has a stored layout - a ``DateTime``
+    with a whole millisecond, or a ``Date`` (``YYYY-MM-DD``) - (then the two agree bit for bit: no
+    rounding is involved)."""
+    if not text.isascii():
+        return None
+    if len(text) == n * (WIDTH + 1) - 1:  # every row a DateTime or NULL: one matrix, no search
+        rows = np.frombuffer(text.encode("ascii") + b",", dtype=np.uint8).reshape(n, WIDTH + 1)
+        if not bool((rows[:, WIDTH] == ord(",")).all()):
+            return None
+        return _parse_rows(rows[:, :WIDTH], n)
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    ends = np.append(np.flatnonzero(raw == ord(",")), len(raw))
+    if len(ends) != n:
+        return None
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    widths = ends - starts
+    out = np.full(n, MISSING, dtype=np.int64)
+    for width in (WIDTH, DAY_WIDTH):  # rows of each layout gathered into a matrix of their own
+        mine = np.flatnonzero(widths == width)
+        if len(mine):
+            part = _parse_rows(raw[starts[mine, None] + np.arange(width)], len(mine))
+            if part is None:
+                return None
+            out[mine] = part
+    if int(np.isin(widths, (WIDTH, DAY_WIDTH)).sum()) != n:
+        return None
+    return out
+
+
+DAY_WIDTH = 10  # len("2025-01-31"): a Date column
+
+
+def _parse_rows(rows: np.ndarray, n: int) -> np.ndarray | None:
+    """Epoch milliseconds of a byte matrix, a row per value (``WIDTH`` columns: DateTimes or NULL markers;
+    ``DAY_WIDTH``: dates); ``None`` when a row is anything else."""
+    width = rows.shape[1]
+    missing = rows[:, 0] == ord("~")
+    if bool(missing.any()) and (width != WIDTH or not bool((rows[missing] == ord("~")).all())):
+        return None
+    given = rows[~missing]
+    layout = {p: b for p, b in _LAYOUT.items() if p < width}
+    for position, byte in layout.items():
+        if not bool((given[:, position] == byte).all()):
+            return None
+    digits = given[:, [i for i in range(width) if i not in layout]].astype(np.int64) - ord("0")
+    if not bool(((digits >= 0) & (digits <= 9)).all()):
+        return None
+
+    def number(first: int, count: int) -> np.ndarray:
+        out = np.zeros(len(given), dtype=np.int64)
+        for i in range(first, first + count):
+            out = out * 10 + digits[:, i]
+        return out
+
+    year, month, day = number(0, 4), number(4, 2), number(6, 2)
+    ms = np.zeros(len(given), dtype=np.int64)
+    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    if width == WIDTH:
+        hour, minute, second, micro = number(8, 2), number(10, 2), number(12, 2), number(14, 6)
+        valid &= (hour <= 23) & (minute <= 59) & (second <= 59) & (micro % 1000 == 0)
+        ms = hour * 3_600_000 + minute * 60_000 + second * 1000 + micro // 1000
+    if not bool(valid.all()):
+        return None
+    out = np.full(n, MISSING, dtype=np.int64)
+    out[~missing] = _days_from_civil(year, month, day) * _MS_PER_DAY + ms
+    return out
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm; linear in the day, as
+    ``julianday`` is, so a 31st of a short month lands where SQLite puts it)."""
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468  # type: ignore[no-any-return]

@@ -1,0 +1,171 @@
+"""The SQLite chunk reader gives the exact reader's frames (``_read_generic``), and its text codes make the
+same frames snapshot: NULL cells, columns NULL in every row or in whole chunks, further codings, rows out
+of id order, and text with the separator characters (the reader then falls back to the exact one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.models import Condition, Encounter, Immunization, Observation, Patient
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services import ServiceContext, frames_cache, measure_data, sqlite_frames
+from carenet_desktop.services.measure_data import load_measure_data, load_measure_data_versioned
+from carenet_desktop.services.practices import get_or_create_practice
+
+
+@pytest.fixture
+def db(tmp_path):  # type: ignore[no-untyped-def]
+    store = open_database(tmp_path / "store.db")
+    ctx = ServiceContext(store, username="tester")
+    practice = get_or_create_practice(ctx, "A")
+    with store.session() as s:
+        patients = [Patient(practice_id=practice, mrn=f"M{i}", birth_date=dt.date(2015, 1, 1 + i),
+                            source_id=f"p{i}" if i % 3 else None,
+                            deceased_date=dt.date(2024, 5, 1) if i == 7 else None, sex="female" if i % 2 else None)
+                    for i in range(12)]
+        s.add_all(patients)
+        s.flush()
+        for i in range(60):
+            patient = patients[(i * 5) % 12]  # interleaved patients: a patient's rows are not in id order
+            s.add(Encounter(
+                patient_id=patient.id, status="finished" if i % 4 else None,
+                code_system="cpt" if i % 5 else None, code=f"9921{i % 4}" if i % 6 else None,
+                class_code="AMB", start=dt.datetime(2025, 1, 1) + dt.timedelta(days=i),
+                end=None if i % 2 else dt.datetime(2025, 1, 1, 10) + dt.timedelta(days=i),
+                # only the last rows have a location: whole chunks of the column are NULL
+                location_system="snomed" if i >= 55 else None, location_code="35971002" if i >= 55 else None,
+                codings="code\tcpt|99999\nreason\ticd10cm|Z00.0" if i % 9 == 0 else None,
+                date_only="start" if i % 7 == 0 else None,
+                profile_claim="no" if i == 13 else None))
+            s.add(Immunization(patient_id=patient.id, status="completed", code_system="cvx", code=str(10 + i % 3),
+                               occurrence=dt.datetime(2020, 1, 1) + dt.timedelta(days=i)))
+            s.add(Observation(patient_id=patient.id, status="final", code_system="loinc", code="59576-9",
+                              effective_start=dt.datetime(2025, 3, 1), value_num=float(i) if i % 3 else None,
+                              value_text=None if i % 2 else f"text {i % 4}", category="vital-signs,exam"
+                              if i % 8 == 0 else "vital-signs"))
+        s.add(Condition(patient_id=patients[0].id, code_system="icd10cm", code="J02.0",
+                        onset=dt.datetime(2025, 3, 1), codings="category\tproblem-list-item"))
+    yield store
+    store.dispose()
+
+
+def _exact(monkeypatch, store, **selection):  # type: ignore[no-untyped-def]
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_frames, "_plan_sqlite", lambda *a: (_ for _ in ()).throw(sqlite_frames.Fallback("x")))
+        return load_measure_data(store, with_valuesets=False, **selection)
+
+
+def _assert_same(fast, exact) -> None:  # type: ignore[no-untyped-def]
+    for name, frame in exact.frames().items():
+        pd.testing.assert_frame_equal(fast.frames()[name], frame, check_dtype=True, check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("chunk_rows", [250_000, 7])
+def test_chunk_reader_equals_the_exact_reader(db, monkeypatch, chunk_rows) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", chunk_rows)  # 7: many chunks, some all NULL in a column
+    fast = load_measure_data(db, with_valuesets=False)
+    exact = _exact(monkeypatch, db)
+    _assert_same(fast, exact)
+    enc = fast.encounters
+    assert len(enc) == 59  # the row claiming no profile is left out
+    assert enc["discharge_key"].eq("|").all() and enc["location_key"].eq("snomed|35971002").sum() == 5
+    assert enc["end"].isna().sum() > 0 and enc["status"].isna().sum() > 0
+    assert enc.loc[enc["key"].str.contains("cpt|99999", regex=False), "key"].str.contains(";|\\|", regex=True).all()
+    assert "date_only" in enc.columns and "date_only" not in fast.immunizations.columns
+    assert fast.patients["deceased_date"].notna().sum() == 1 and fast.conditions["status"].isna().all()
+
+
+def test_chunk_reader_equals_the_exact_reader_for_some_patients(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 5)
+    some = load_measure_data(db, with_valuesets=False).patients["patient_id"].tolist()[2:5]
+    fast = load_measure_data(db, patient_id_list=some, with_valuesets=False)
+    assert set(fast.encounters["patient_id"]) == set(some)
+    _assert_same(fast, _exact(monkeypatch, db, patient_id_list=some))
+
+
+def test_separator_in_a_value_falls_back_to_the_exact_reader(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    with db.session() as s:
+        s.execute(update(Observation).where(Observation.value_num == 4.0).values(value_text="a\x1fb\x15c"))
+    factorized: measure_data.Factorized = {}
+    fast, _ = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
+    assert fast.observations["value_text"].tolist().count("a\x1fb\x15c") == 1
+    assert factorized == {}  # nothing factorized is handed on from a load that fell back
+    _assert_same(fast, _exact(monkeypatch, db))
+
+
+def test_snapshot_from_the_reader_codes_equals_the_frames(db, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
+    factorized: measure_data.Factorized = {}
+    data, _ = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
+    assert ("encounters", "status") in factorized and ("observations", "key") in factorized
+    assert ("encounters", "key") not in factorized  # further codings joined in: factorized again on save
+    assert ("conditions", "category") not in factorized
+    frames_cache._write(data, tmp_path / "with-codes.npz", None, factorized)
+    frames_cache._write(data, tmp_path / "plain.npz", None)
+    for path in ("with-codes.npz", "plain.npz"):
+        _assert_same(frames_cache._read(tmp_path / path), data)
+
+
+def test_timestamps_in_another_layout_are_converted_by_sqlite(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Timestamps not written by SQLAlchemy (a date alone, an ISO 'T') are not parsed by NumPy: SQLite
+    converts that chunk (``julianday``, as for every timestamp before), and the rows stay in step."""
+    from sqlalchemy import text
+
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
+    with db.session() as s:
+        s.execute(text("UPDATE encounter SET start = '2025-02-03' WHERE id % 11 = 0"))
+        s.execute(text("UPDATE encounter SET \"end\" = '2025-02-03T08:09:10' WHERE id % 13 = 0"))
+        expected = s.execute(text(
+            "SELECT id, CAST(ROUND((julianday(start) - 2440587.5) * 86400000.0) AS INTEGER), "
+            "CAST(ROUND((julianday(\"end\") - 2440587.5) * 86400000.0) AS INTEGER) FROM encounter "
+            "WHERE profile_claim IS NULL ORDER BY id")).all()
+    enc = load_measure_data(db, with_valuesets=False).encounters
+    assert enc["event_id"].tolist() == [row[0] for row in expected]
+    for i, column in ((1, "start"), (2, "end")):
+        ms = [row[i] for row in expected]  # SQLite's epoch milliseconds (None: NULL)
+        assert enc[column].isna().tolist() == [m is None for m in ms]
+        assert enc[column].dropna().tolist() == [pd.Timestamp(m, unit="ms") for m in ms if m is not None]
+    assert (enc.loc[enc["event_id"] % 11 == 0, "start"] == pd.Timestamp("2025-02-03")).all()
+    assert (enc.loc[enc["event_id"] % 13 == 0, "end"] == pd.Timestamp("2025-02-03 08:09:10")).all()
+
+
+def test_stored_timestamps_parse_as_sqlite_converts_them() -> None:
+    """The NumPy parse of the stored layout equals SQLite's julianday conversion, over the whole calendar
+    (leap years, before 1970, a 31st of a short month); other layouts are left to SQLite."""
+    import random
+    import sqlite3
+
+    import numpy as np
+
+    from carenet_desktop.services.stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps
+
+    rng = random.Random(7)
+    values: list[str | None] = [None if i % 17 == 0 else
+                                f"{rng.choice([1, 1600, 1900, 1969, 1970, 2000, 2024, 9999, rng.randint(1, 9999)]):04d}-"
+                                f"{rng.randint(1, 12):02d}-{rng.randint(1, 31):02d} {rng.randint(0, 23):02d}:"
+                                f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999) * 1000:06d}"
+                                for i in range(20_000)]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(v,) for v in values])
+    stored, exact = conn.execute(f"SELECT GROUP_CONCAT(COALESCE(v, '{NO_TIME}'), ','), "
+                                 f"GROUP_CONCAT({julian_ms_sql('v')}, ',') FROM t").fetchone()
+    parsed = parse_stored_timestamps(stored, len(values))
+    assert parsed is not None
+    np.testing.assert_array_equal(parsed, np.array(exact.split(","), dtype=np.int64))
+    days = [None if v is None or i % 3 else v[:10] for i, v in enumerate(values)]  # a Date column (NULLs too)
+    conn.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO d (v) VALUES (?)", [(v,) for v in days])
+    stored, exact = conn.execute(f"SELECT GROUP_CONCAT(COALESCE(v, '{NO_TIME}'), ','), "
+                                 f"GROUP_CONCAT({julian_ms_sql('v')}, ',') FROM d").fetchone()
+    parsed = parse_stored_timestamps(stored, len(days))
+    assert parsed is not None
+    np.testing.assert_array_equal(parsed, np.array(exact.split(","), dtype=np.int64))
+    for other in ("2025-01-01T10:00:00.000000", "2025-01-01 10:00:00.000500", "2025-13-01 10:00:00.000000",
+                  "2025-02-31T10", "2025-1-01", "", f"2025-01-01,{NO_TIME[:10]}"):
+        assert parse_stored_timestamps(other, other.count(",") + 1) is None, other
