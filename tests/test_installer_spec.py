@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from carenet_desktop.services.frames_cache import SIGNATURE_SOURCES
+from carenet_desktop.services.trend_store import TREND_SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +25,7 @@ def _shipped() -> set[str]:
 
 def test_every_source_file_a_cache_signature_hashes_is_shipped() -> None:
     shipped = _shipped()
-    missing = [name for name in SIGNATURE_SOURCES
+    missing = [name for name in (*SIGNATURE_SOURCES, *TREND_SOURCES)
                if name not in shipped and not any(name.startswith(folder + "/") for folder in shipped)]
     assert not missing, f"build_installer.spec does not ship {missing}"
 

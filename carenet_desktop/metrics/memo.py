@@ -91,7 +91,7 @@ class FrameMemo:
 
     def forget_period(self, period: Hashable) -> None:
         """Drop the answers kept for ``period`` (it is done: only the shared ones serve the next)."""
-        for key in [k for k in self._entries if k[1] == period and k[1] is not ANY_PERIOD]:
+        for key in [k for k in list(self._entries) if k[1] == period and k[1] is not ANY_PERIOD]:
             self._entries.pop(key, None)
 
     def _check(self, question: Hashable, hit: tuple[Any, Any, Hashable], compute: Callable[[], Any]) -> None:

@@ -20,9 +20,11 @@ import hashlib
 import io
 import itertools
 import os
+import secrets
 import struct
 import threading
 import weakref
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,10 +81,17 @@ def remember_cache_key(db: Database, key: bytes | None) -> None:
             _KEYS[db.engine] = key
 
 
+#: what reading a damaged, cut or foreign cache file raises (``np.load`` gives ``BadZipFile`` for a plain
+#: archive that is cut or altered): its reader ignores the file and computes again
+READ_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
 def _private_file(path: Path) -> Any:
-    """``path`` opened for writing, readable by its owner only (0600): cache files hold patient rows."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older file of the same name kept its mode
+    """``path`` opened for writing, readable by its owner only (0600): cache files hold patient rows.
+    Binary on Windows too (``O_BINARY``: text mode would turn each LF byte into CR LF)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+    if hasattr(os, "fchmod"):  # POSIX (Windows has it only from Python 3.13, and no such modes)
+        os.fchmod(fd, 0o600)  # an older file of the same name kept its mode
     return os.fdopen(fd, "wb")
 
 
@@ -109,7 +118,9 @@ def remove_store_caches(url_identity: str, root: Path | None = None) -> int:
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> None:
     """Write the archive next to ``path`` and move it into place (readers never see half a file)."""
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # worker processes write side by side
+    # a name of its own per write: worker processes, and threads of one process (a background snapshot
+    # save beside a load of the same version), write side by side, never into one another's file
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{secrets.token_hex(6)}.tmp.npz")
     try:
         if key is None:
             with _private_file(tmp) as f:

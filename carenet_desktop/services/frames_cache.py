@@ -24,7 +24,7 @@ from ..metrics.data import MeasureData
 from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
-from .cache_files import cache_key, open_npz, save_npz
+from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .frame_columns import str_column
 from .measure_data import Factorized, load_measure_data, load_measure_data_versioned
 
@@ -106,7 +106,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
                     _, wholesale, patients = changes_since(s, old_version)
                 data = None if None in wholesale else _patch(db, data, wholesale, patients)
             served = data is not None
-        except (OSError, ValueError, KeyError) as exc:
+        except READ_ERRORS as exc:
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
             with contextlib.suppress(OSError):  # damaged, or sealed under another key: written again below

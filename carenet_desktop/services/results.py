@@ -11,6 +11,7 @@ pickle) so a restart serves the last scorecard at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,7 +34,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures,
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
-from .cache_files import cache_key, open_npz, save_npz
+from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
@@ -473,7 +474,7 @@ class ResultsCache:
             key = self._cache_key()
             with open_npz(path, key) as z:
                 meta, names, summary = decode_head(z)
-        except (OSError, ValueError, KeyError) as exc:
+        except READ_ERRORS as exc:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
         if summary is None:  # a cache written before summaries were saved: read the rows now, save both
@@ -488,7 +489,9 @@ class ResultsCache:
         def load_rows() -> pd.DataFrame:
             rows = _read_rows(path, names, key)
             if rows is None:  # the file went away or was damaged since: evaluate again, it is only a cache
-                return self._evaluate(period, ids, Progress())[0]
+                with contextlib.suppress(OSError):  # damaged: the next start computes and writes it again
+                    path.unlink()
+                return _conform(self._evaluate(period, ids, Progress())[0])  # the dtypes of every other path
             return rows
 
         return CachedResults(period, ids, int(meta["version"]), load_rows, dict(meta["failures"]),
@@ -530,7 +533,7 @@ def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame
     try:
         with open_npz(path, key) as z:
             return decode_rows(z, names)
-    except (OSError, ValueError, KeyError) as exc:
+    except READ_ERRORS as exc:
         log.warning("Results cache ignored (%s)", type(exc).__name__)
         return None
 

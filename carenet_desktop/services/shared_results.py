@@ -38,6 +38,7 @@ from ..models.base import utcnow
 from ..models.changes import DataChange, StoreIdentity
 from ..models.database import Database
 from ..models.shared_results import ResultLease, SharedResult
+from .cache_files import READ_ERRORS
 from .context import Cancelled, Progress
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class SharedResults:
         try:
             with np.load(io.BytesIO(blob), allow_pickle=False) as z:
                 meta, names, summary = decode_head(z)
-        except (OSError, ValueError, KeyError) as exc:
+        except READ_ERRORS as exc:
             log.warning("Shared results ignored (%s)", type(exc).__name__)
             return None
 

@@ -24,12 +24,27 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.period import Period
-from .cache_files import open_npz, save_npz
+from .cache_files import READ_ERRORS, open_npz, save_npz
 from .results import ResultsCache
 
 log = logging.getLogger(__name__)
 
 _PREFIX = "trend-"
+#: the source files that build a trend table and its file (relative to the package): their hash is part of
+#: the key, so another build's tables are not served at the same journal version (the installer ships them
+#: as files; tests/test_installer_spec.py checks it)
+TREND_SOURCES = ("services/measure_detail.py", "services/trend_store.py")
+_CODE: list[str] = []
+
+
+def _trend_code() -> str:
+    if not _CODE:
+        package = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256()
+        for name in TREND_SOURCES:
+            digest.update((package / name).read_bytes())
+        _CODE.append(digest.hexdigest()[:12])
+    return _CODE[0]
 
 
 class TrendStore:
@@ -44,7 +59,7 @@ class TrendStore:
 
     def path(self, period: Period, periods: Sequence[Period], measure_ids: tuple[str, ...],
              visible: frozenset[int] | None) -> Path:
-        key = json.dumps([period.label, [p.label for p in periods], measure_ids, self.cache.signature,
+        key = json.dumps([period.label, [p.label for p in periods], measure_ids, self.cache.signature, _trend_code(),
                           self.cache.stamp(measure_ids), None if visible is None else sorted(visible)])
         return self.cache.folder / f"{_PREFIX}{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
@@ -58,7 +73,7 @@ class TrendStore:
                 if int(meta["version"]) != version:
                     return None
                 return decode_table(z, meta)
-        except (OSError, ValueError, KeyError) as exc:  # only a cache: build the trend again
+        except READ_ERRORS as exc:  # only a cache: build the trend again
             log.warning("Trend cache ignored (%s)", type(exc).__name__)
             return None
 

@@ -277,3 +277,89 @@ def test_an_encrypted_stores_damaged_or_foreign_caches_are_ignored_and_computed_
     pd.testing.assert_frame_equal(rows, expected)
     served, from_disk, _ = fresh_start()
     assert served and from_disk  # and written again under the new key
+
+
+def test_a_plain_stores_damaged_caches_are_ignored_and_written_again(demo_ctx, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A plain archive that is cut or altered raises ``zipfile.BadZipFile`` (not an ``OSError``): the frames
+    snapshot and the results file are still ignored, the same results computed, and the files written again
+    (a damaged snapshot that stayed would make every start fail, or read the whole store)."""
+    import shutil
+
+    import pandas as pd
+
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.frames_cache import load_measure_data_cached
+    from carenet_desktop.services.results import ResultsCache
+
+    with demo_ctx.db.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = tmp_path / "plain.db"
+    shutil.copyfile(demo_ctx.db.path, target)
+    frames, results_dir, period = tmp_path / "frames", tmp_path / "results", Period.year(2025)
+
+    def fresh_start() -> tuple[bool, bool, pd.DataFrame]:
+        db = open_database(target)
+        try:
+            data, served = load_measure_data_cached(db, frames)
+            assert len(data.patients) > 0
+            cache = ResultsCache(ServiceContext(db), cache_dir=results_dir, frames_folder=frames, in_process=True)
+            ids = tuple(m.id for m in cache.ctx.catalogue.select(None))
+            from_disk = cache._read_disk(period, ids) is not None
+            rows = cache.results(period).rows
+            cache.flush()
+            return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
+        finally:
+            db.dispose()
+
+    served, from_disk, expected = fresh_start()
+    assert not served and not from_disk
+    for how in ("flip", "cut"):
+        for path in [*frames.rglob("*.npz"), *results_dir.rglob("*.npz")]:
+            raw = path.read_bytes()
+            path.write_bytes(raw[:len(raw) // 2] if how == "cut" else raw[:-100] + bytes([raw[-100] ^ 0xFF]) + raw[-99:])
+        caplog.clear()
+        served, from_disk, rows = fresh_start()
+        assert not served, how
+        # a cut archive does not open; an altered one may open and fail when its rows are read
+        assert not from_disk or how == "flip", how
+        assert "ignored" in caplog.text, how
+        pd.testing.assert_frame_equal(rows, expected)
+        fresh_start()  # the damaged files are gone: computed and written again (the snapshot already was)
+        caplog.clear()
+        served, from_disk, rows = fresh_start()
+        assert served and from_disk, how  # written again, whole
+        assert "ignored" not in caplog.text, how
+        pd.testing.assert_frame_equal(rows, expected)
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_threads_saving_one_file_at_once_leave_a_whole_file(tmp_path: Path, sealed: bool) -> None:
+    """Two threads of one process saving the same cache file (a background snapshot save beside another load
+    of the same version) each write a file of their own: the one moved into place is whole, never a mix."""
+    key = KEY if sealed else None
+    rng = np.random.default_rng(7)
+    writes = [{"ids": np.arange(400_000, dtype=np.int64) * (i + 1), "values": rng.random(400_000)} for i in range(2)]
+    path = tmp_path / "v1-abc.npz"
+    for _ in range(8):
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def save(arrays: dict[str, np.ndarray], barrier: threading.Barrier = barrier,
+                 errors: list[BaseException] = errors) -> None:
+            barrier.wait()
+            try:
+                save_npz(path, arrays, key)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=save, args=(w,)) for w in writes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        with open_npz(path, key) as z:
+            ids = z["ids"]
+            assert any(np.array_equal(ids, w["ids"]) and np.array_equal(z["values"], w["values"]) for w in writes)
+        assert not list(tmp_path.glob("*.tmp.npz"))

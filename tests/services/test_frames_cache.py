@@ -82,6 +82,7 @@ def test_codes_handed_to_the_engine_give_the_same_results(demo_ctx, tmp_path, mo
     engine's memo; every measure then gives the rows it gives over frames loaded without them."""
     from carenet_desktop.metrics import primitives
     from carenet_desktop.metrics.engine import evaluate_measures
+    from carenet_desktop.metrics.memo import ANY_PERIOD
     from carenet_desktop.metrics.period import Period
     from carenet_desktop.services.catalogue_source import load_catalogue
 
@@ -91,7 +92,7 @@ def test_codes_handed_to_the_engine_give_the_same_results(demo_ctx, tmp_path, mo
     warm, served = load_measure_data_cached(db, tmp_path)
     plain = load_measure_data(db)
     assert served and len(cold.memo) > 0 and len(warm.memo) > 0 and len(plain.memo) == 0
-    seeded = warm.memo.get((warm.observations,), ("factorised", "status"), lambda: None)
+    seeded = warm.memo.get((warm.observations,), ("factorised", "status"), lambda: None, period=ANY_PERIOD)
     assert seeded is not None and seeded[0].dtype == "int8"  # the snapshot's own narrow codes
     measures = load_catalogue().all()
     expected = evaluate_measures(plain, Period.parse("2025"), measures).rows
