@@ -8,6 +8,7 @@ import os
 import struct
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -226,31 +227,15 @@ def test_an_encrypted_stores_damaged_or_foreign_caches_are_ignored_and_computed_
     same results come back."""
     import pandas as pd
 
-    from carenet_desktop.metrics.period import Period
-    from carenet_desktop.services.context import ServiceContext
-    from carenet_desktop.services.frames_cache import load_measure_data_cached
-    from carenet_desktop.services.results import ResultsCache
 
     with demo_ctx.db.engine.connect() as c:
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     target = tmp_path / "encrypted.db"
     encrypt_copy(demo_ctx.db.path, target, PASSPHRASE)
-    frames, results_dir, period = tmp_path / "frames", tmp_path / "results", Period.year(2025)
+    frames, results_dir = tmp_path / "frames", tmp_path / "results"
 
     def fresh_start() -> tuple[bool, bool, pd.DataFrame]:
-        """(snapshot served, results read from disk, the rows) as a new start of the window sees them."""
-        db = open_database(target, key=PASSPHRASE)
-        try:
-            data, served = load_measure_data_cached(db, frames)
-            assert len(data.patients) > 0
-            cache = ResultsCache(ServiceContext(db), cache_dir=results_dir, frames_folder=frames, in_process=True)
-            ids = tuple(m.id for m in cache.ctx.catalogue.select(None))
-            from_disk = cache._read_disk(period, ids) is not None
-            rows = cache.results(period).rows
-            cache.flush()
-            return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
-        finally:
-            db.dispose()
+        return _fresh_start(target, PASSPHRASE, frames, results_dir)
 
     served, from_disk, expected = fresh_start()
     assert not served and not from_disk  # the first start computes and saves
@@ -287,30 +272,15 @@ def test_a_plain_stores_damaged_caches_are_ignored_and_written_again(demo_ctx, t
 
     import pandas as pd
 
-    from carenet_desktop.metrics.period import Period
-    from carenet_desktop.services.context import ServiceContext
-    from carenet_desktop.services.frames_cache import load_measure_data_cached
-    from carenet_desktop.services.results import ResultsCache
 
     with demo_ctx.db.engine.connect() as c:
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     target = tmp_path / "plain.db"
     shutil.copyfile(demo_ctx.db.path, target)
-    frames, results_dir, period = tmp_path / "frames", tmp_path / "results", Period.year(2025)
+    frames, results_dir = tmp_path / "frames", tmp_path / "results"
 
     def fresh_start() -> tuple[bool, bool, pd.DataFrame]:
-        db = open_database(target)
-        try:
-            data, served = load_measure_data_cached(db, frames)
-            assert len(data.patients) > 0
-            cache = ResultsCache(ServiceContext(db), cache_dir=results_dir, frames_folder=frames, in_process=True)
-            ids = tuple(m.id for m in cache.ctx.catalogue.select(None))
-            from_disk = cache._read_disk(period, ids) is not None
-            rows = cache.results(period).rows
-            cache.flush()
-            return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
-        finally:
-            db.dispose()
+        return _fresh_start(target, None, frames, results_dir)
 
     served, from_disk, expected = fresh_start()
     assert not served and not from_disk
@@ -363,3 +333,25 @@ def test_threads_saving_one_file_at_once_leave_a_whole_file(tmp_path: Path, seal
             ids = z["ids"]
             assert any(np.array_equal(ids, w["ids"]) and np.array_equal(z["values"], w["values"]) for w in writes)
         assert not list(tmp_path.glob("*.tmp.npz"))
+
+
+def _fresh_start(target: Path, passphrase: str | None, frames: Path, results_dir: Path) -> tuple[bool, bool, Any]:
+    """(snapshot served, results read from disk, the rows of 2025) as a new start of the window sees them."""
+    from carenet_desktop.metrics.period import Period
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.frames_cache import load_measure_data_cached
+    from carenet_desktop.services.results import ResultsCache
+
+    db = open_database(target, key=passphrase)
+    try:
+        data, served = load_measure_data_cached(db, frames)
+        assert len(data.patients) > 0
+        cache = ResultsCache(ServiceContext(db), cache_dir=results_dir, frames_folder=frames, in_process=True)
+        ids = tuple(m.id for m in cache.ctx.catalogue.select(None))
+        period = Period.year(2025)
+        from_disk = cache._read_disk(period, ids) is not None
+        rows = cache.results(period).rows
+        cache.flush()
+        return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
+    finally:
+        db.dispose()
