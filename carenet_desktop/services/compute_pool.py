@@ -266,6 +266,7 @@ def _run_job(job: Job) -> list[CachedResults]:
 
     from ..models.database import open_database
     from .context import ServiceContext
+    from .frames_cache import wait_for_saves
     from .results import ResultsCache
 
     cancel_file = Path(job.cancel_file)
@@ -284,7 +285,11 @@ def _run_job(job: Job) -> list[CachedResults]:
                              in_process=True, shared=False)  # the parent stores what it shares
         cache.on_disk = False  # the parent's cache: this process only computes
         # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
-        return cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
+        entries = cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
+        # the frames snapshot, written while the periods were evaluated, is on disk before the results go
+        # back: the next job, in whichever worker, reads it rather than the store
+        wait_for_saves(Path(job.frames_folder))
+        return entries
     finally:
         db.dispose()
         cancel_file.unlink(missing_ok=True)

@@ -314,6 +314,10 @@ class ResultsCache:
         return run.rows[list(ROW_COLUMNS)], run.failures
 
     def _all_frames(self) -> Any:
+        """The whole store's frames. A snapshot to write after a read of the store is written by a thread
+        of its own while the measures are evaluated (on 2 cores the evaluation leaves one idle): it is off
+        the path to the first results. A later load in this process waits for it; a worker process waits
+        for it before it hands its results back (``compute_pool._run_job``), so other workers find it."""
         from .frames_cache import load_measure_data_cached
 
         if self._sharing:
@@ -321,10 +325,10 @@ class ResultsCache:
                 version = current_version(s)
             if self._shared is not None and self._shared[0] == version:
                 return self._shared[1]
-            data, _ = load_measure_data_cached(self.ctx.db, self.frames_folder)
+            data, _ = load_measure_data_cached(self.ctx.db, self.frames_folder, save_in_background=True)
             self._shared = (version, data)
             return data
-        return load_measure_data_cached(self.ctx.db, self.frames_folder)[0]
+        return load_measure_data_cached(self.ctx.db, self.frames_folder, save_in_background=True)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
