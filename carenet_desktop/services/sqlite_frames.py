@@ -296,12 +296,26 @@ class Coded:
 
 def _parse_chunk(text: str, col: Col, n: int) -> np.ndarray | Coded:
     if col.kind == "str":
+        single = _single_text(text, n)
+        if single is not None:  # one value in every row (a status, a code system ...): no split, no hashing
+            return Coded(np.zeros(n, dtype=np.int8), np.array([single], dtype=object))
         values = text.split(_SEP)
         if len(values) != n:  # a separator inside a value: read this table exactly instead
             raise Fallback(col.name)
         codes, uniques = factorize_texts(values)
         return Coded(narrow_codes(codes, len(uniques)), uniques)
     return _parse_numbers(text, col, n)
+
+
+def _single_text(text: str, n: int) -> str | None:
+    """The value of a text column's chunk that holds one value in each of its ``n`` rows (compared in C);
+    ``None`` otherwise. The value is the text before the first separator, so it holds none: the chunk
+    splits into exactly ``n`` copies of it, as ``_parse_chunk`` would find."""
+    first = text.find(_SEP)
+    value = text if first < 0 else text[:first]
+    if len(text) != n * len(value) + n - 1:
+        return None
+    return value if text == (value + _SEP) * (n - 1) + value else None
 
 
 def _parse_numbers(text: str, col: Col, n: int) -> np.ndarray:

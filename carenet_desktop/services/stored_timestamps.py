@@ -76,27 +76,31 @@ def _parse_rows(rows: np.ndarray, n: int) -> np.ndarray | None:
     for position, byte in layout.items():
         if not bool((given[:, position] == byte).all()):
             return None
-    digits = given[:, [i for i in range(width) if i not in layout]].astype(np.int64) - ord("0")
-    if not bool(((digits >= 0) & (digits <= 9)).all()):
+    # one contiguous row of bytes per digit position (the transposed gather), as digit values: a byte
+    # below "0" wraps round in uint8, so one test finds every non-digit; the numbers are built in int32
+    # (a year up to 9999, microseconds below 10**6, a day's milliseconds below 2**31): a few narrow passes
+    # rather than an int64 copy of the whole matrix
+    digits = given.T[[i for i in range(width) if i not in layout]] - np.uint8(ord("0"))
+    if not bool((digits <= 9).all()):
         return None
 
     def number(first: int, count: int) -> np.ndarray:
-        out = np.zeros(len(given), dtype=np.int64)
-        for i in range(first, first + count):
-            out = out * 10 + digits[:, i]
+        out = digits[first].astype(np.int32)
+        for i in range(first + 1, first + count):
+            out = out * np.int32(10) + digits[i]
         return out
 
     year, month, day = number(0, 4), number(4, 2), number(6, 2)
-    ms = np.zeros(len(given), dtype=np.int64)
+    ms = np.zeros(len(given), dtype=np.int32)
     valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     if width == WIDTH:
         hour, minute, second, micro = number(8, 2), number(10, 2), number(12, 2), number(14, 6)
         valid &= (hour <= 23) & (minute <= 59) & (second <= 59) & (micro % 1000 == 0)
-        ms = hour * 3_600_000 + minute * 60_000 + second * 1000 + micro // 1000
+        ms = hour * np.int32(3_600_000) + minute * np.int32(60_000) + second * np.int32(1000) + micro // 1000
     if not bool(valid.all()):
         return None
     out = np.full(n, MISSING, dtype=np.int64)
-    out[~missing] = _days_from_civil(year, month, day) * _MS_PER_DAY + ms
+    out[~missing] = _days_from_civil(year, month, day).astype(np.int64) * _MS_PER_DAY + ms
     return out
 
 

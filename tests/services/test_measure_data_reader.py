@@ -169,3 +169,39 @@ def test_stored_timestamps_parse_as_sqlite_converts_them() -> None:
     for other in ("2025-01-01T10:00:00.000000", "2025-01-01 10:00:00.000500", "2025-13-01 10:00:00.000000",
                   "2025-02-31T10", "2025-1-01", "", f"2025-01-01,{NO_TIME[:10]}"):
         assert parse_stored_timestamps(other, other.count(",") + 1) is None, other
+
+
+def test_a_chunk_of_one_text_value_is_coded_as_the_split_would_code_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A text chunk holding one value in every row (found by one comparison in C, without a split) gets
+    the codes and distinct texts of the split-and-factorize path, dtypes included; any other chunk (two
+    values, a separator inside a value) still takes that path."""
+    import numpy as np
+
+    from carenet_desktop.services.frame_columns import Col, factorize_texts
+
+    col = Col("status", 't."status"', "str")
+    sep, null = sqlite_frames._SEP, sqlite_frames._NULL
+
+    def split_path(text: str, n: int):  # type: ignore[no-untyped-def]
+        codes, uniques = factorize_texts(text.split(sep))
+        return sqlite_frames.narrow_codes(codes, len(uniques)), uniques
+
+    single = [("final", 1), ("final", 5), ("", 1), ("", 4), (null, 3), ("é ü", 2)]
+    for value, n in single:
+        text = sep.join([value] * n)
+        expected_codes, expected_texts = split_path(text, n)
+        with monkeypatch.context() as m:  # the single value is found without the split path
+            m.setattr(sqlite_frames, "factorize_texts", lambda v: pytest.fail("split path taken"))
+            coded = sqlite_frames._parse_chunk(text, col, n)
+        assert coded.codes.dtype == expected_codes.dtype and coded.texts.dtype == expected_texts.dtype
+        np.testing.assert_array_equal(coded.codes, expected_codes)
+        assert coded.texts.tolist() == expected_texts.tolist()
+    for values in (["final", "amended"], ["a", "a", "b"], ["", "x"], [null, "final", null]):
+        text = sep.join(values)
+        coded = sqlite_frames._parse_chunk(text, col, len(values))
+        codes, texts = split_path(text, len(values))
+        np.testing.assert_array_equal(coded.codes, codes)
+        assert coded.texts.tolist() == texts.tolist()
+    for text, n in ((f"a{sep}a", 1), (f"a{sep}b{sep}a{sep}b", 2), (f"a{sep}{sep}a", 2)):  # a separator in a value
+        with pytest.raises(sqlite_frames.Fallback):
+            sqlite_frames._parse_chunk(text, col, n)
