@@ -85,7 +85,7 @@ def _parse_rows(rows: np.ndarray, n: int) -> np.ndarray | None:
         return None
 
     def number(first: int, count: int) -> np.ndarray:
-        out = digits[first].astype(np.int32)
+        out: np.ndarray = digits[first].astype(np.int32)
         for i in range(first + 1, first + count):
             out = out * np.int32(10) + digits[i]
         return out
