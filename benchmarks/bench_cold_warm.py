@@ -11,7 +11,8 @@ included, as a user meets it), with a private empty cache folder (``XDG_CACHE_HO
 * warm: the same command again (served from the snapshot).
 
 Prints each run's wall seconds and peak RSS separately, then (unless ``--no-split``) the cold load split
-in this process: reading the store into frames, and writing the snapshot. Quote ``/proc/loadavg`` (printed
+in this process: reading the store into frames (per table: the CPU of its SQL and of its parsing), and
+writing the snapshot. Quote ``/proc/loadavg`` (printed
 before and after) beside the figures: the machine may be shared.
 """
 
@@ -56,12 +57,33 @@ def run_cli(db_path: Path, period: str, cache: str) -> tuple[float, float, float
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
-def load_split(db_path: Path) -> tuple[float, float]:
-    """Seconds reading the store into frames and writing the snapshot, in this process (cold folder)."""
+def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, float]]]:
+    """Seconds reading the store into frames and writing the snapshot, in this process (cold folder); and
+    per table the CPU seconds of its SQL (the reading threads, summed) and of its parsing (one thread)."""
     from carenet_desktop.models.database import open_database
     from carenet_desktop.services import frames_cache
+    from carenet_desktop.services.sqlite_frames import SqliteReader
 
     spent = {"read": 0.0, "save": 0.0}
+    tables: dict[str, list[float]] = {}
+    fetch, take = SqliteReader._fetch, SqliteReader._take
+
+    def timed_fetch(self, sql, start, stop):
+        t = time.thread_time()
+        try:
+            return fetch(self, sql, start, stop)
+        finally:
+            tables.setdefault(sql.split('FROM "', 1)[1].split('"', 1)[0], [0.0, 0.0])[0] += time.thread_time() - t
+
+    def timed_take(self, plan, *args):
+        t = time.thread_time()
+        try:
+            return take(self, plan, *args)
+        finally:
+            tables.setdefault(plan.table, [0.0, 0.0])[1] += time.thread_time() - t
+
+    SqliteReader._fetch = timed_fetch  # type: ignore[method-assign]
+    SqliteReader._take = timed_take  # type: ignore[method-assign]
 
     def timed(name: str, fn):  # type: ignore[no-untyped-def]
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -81,7 +103,8 @@ def load_split(db_path: Path) -> tuple[float, float]:
         if wait is not None:  # the snapshot may be written by a background thread
             wait()
     db.dispose()
-    return spent["read"], spent["save"]
+    SqliteReader._fetch, SqliteReader._take = fetch, take  # type: ignore[method-assign]
+    return spent["read"], spent["save"], {t: (sql, parse) for t, (sql, parse) in tables.items()}
 
 
 def main() -> int:
@@ -113,8 +136,13 @@ def main() -> int:
     if cold_out != warm_out:
         print("WARNING: the warm run printed other results than the cold one")
     if not args.no_split:
-        read, save = load_split(db_path)
+        read, save, tables = load_split(db_path)
         print(f"cold load split: read store -> frames {read:6.2f} s   write snapshot {save:6.2f} s")
+        for table, (sql, parse) in tables.items():
+            print(f"  {table:<20} SQL {sql:5.2f} s CPU (reading threads)   parse {parse:5.2f} s CPU")
+        print(f"  {'all tables':<20} SQL {sum(v[0] for v in tables.values()):5.2f} s CPU (reading threads)   "
+              f"parse {sum(v[1] for v in tables.values()):5.2f} s CPU (parsing thread; the reader's other steps "
+              "not included)")
     print(f"loadavg after  {loadavg()}")
     return 0
 
