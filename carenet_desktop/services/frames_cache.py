@@ -259,6 +259,8 @@ def _patch(db: Database, data: MeasureData, practices: set[int | None], patients
             merged = pd.concat([kept, new], ignore_index=True) if len(new) else kept.reset_index(drop=True)
             if order is not None:
                 merged = merged.sort_values(order, kind="stable", ignore_index=True)
+        if "date_only" in merged.columns and not bool(merged["date_only"].notna().any()):
+            merged = merged.drop(columns="date_only")  # as a read has it: only when some row has one (an undo)
         setattr(data, name, merged)
     return data
 

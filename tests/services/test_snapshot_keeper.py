@@ -66,30 +66,36 @@ def _fhir_bundle(tmp_path: Path) -> Path:
     return path
 
 
-def _write(ctx: ServiceContext, how: str, tmp_path: Path, folder: Path) -> None:
-    """One write through the service the window and the command line call."""
+def _writes(ctx: ServiceContext, how: str, tmp_path: Path) -> list:  # type: ignore[type-arg]
+    """The writes of ``how``, one by one, through the services the window and the command line call."""
     with ctx.db.session() as s:
         patient_id = s.scalars(select(Patient.id).where(Patient.birth_date < dt.date(2025, 1, 1)).order_by(Patient.id)).first()
-    if how in ("entry", "entry undo"):
-        done = entry.record_immunization(ctx, patient_id=patient_id, date=dt.date(2025, 3, 1), cvx="133", today=TODAY)
-        assert done.ok and done.id is not None
-        if how == "entry undo":
-            snapshot_keeper.keep_current(ctx.db, folder)  # the entry's own update, then the undo's
-            undo_entry(ctx, "immunization", done.id)
-    elif how in ("import", "import undo"):
+    done: list = []  # type: ignore[type-arg]
+
+    def record() -> None:
+        result = entry.record_immunization(ctx, patient_id=patient_id, date=dt.date(2025, 3, 1), cvx="133", today=TODAY)
+        assert result.ok and result.id is not None
+        done.append(result.id)
+
+    def load() -> None:
         path, code = _visits_csv(ctx, tmp_path)
         result = import_file(ctx, path, "encounters", practice_code=code,
                              mapping={"mrn": "Patient MRN", "date": "Visit Date", "code": "CPT"})
         assert result.written and result.import_id is not None
-        if how == "import undo":
-            snapshot_keeper.keep_current(ctx.db, folder)
-            undo_import(ctx, result.import_id)
-    elif how == "fhir":
+        done.append(result.import_id)
+
+    def fhir() -> None:
         with ctx.db.session() as s:
             code = s.scalars(select(Practice.code).order_by(Practice.id)).first()
         assert import_fhir(ctx, [_fhir_bundle(tmp_path)], practice_code=code).problems == []
-    else:
-        raise AssertionError(how)
+
+    return {"entry": [record], "entry undo": [record, lambda: undo_entry(ctx, "immunization", done[0])],
+            "import": [load], "import undo": [load, lambda: undo_import(ctx, done[0])], "fhir": [fhir]}[how]
+
+
+def _write(ctx: ServiceContext, how: str, tmp_path: Path) -> None:
+    for write in _writes(ctx, how, tmp_path):
+        write()
 
 
 def _start_warm(path: Path, key: str | None, folder: Path, monkeypatch) -> tuple:  # type: ignore[no-untyped-def]
@@ -125,30 +131,32 @@ def test_a_start_after_a_write_reads_the_snapshot_kept_current(demo_ctx, tmp_pat
     ctx = ServiceContext(db, username="tester")
     frames_cache.load_measure_data_cached(db, folder)  # the first start: the snapshot
     frames_cache.wait_for_saves()
-    before = current_version(db.session().__enter__())
-    _write(ctx, how, tmp_path, folder)
-    snapshot_keeper.keep_current(db, folder)
-    snapshot_keeper.finish(folder=folder)
-    with db.session() as s:
-        version = current_version(s)
-    assert version > before
-    names = [p.name for p in folder.glob("v*.npz")]
-    assert any(n.startswith(f"v{version}-") for n in names), names
-    if encrypted:  # sealed: no plain array in the file
-        newest = next(p for p in folder.glob(f"v{version}-*.npz"))
-        assert not newest.read_bytes().startswith(b"PK")
+    for write in _writes(ctx, how, tmp_path):  # after each write (an entry, then its undo): a warm start
+        with db.session() as s:
+            before = current_version(s)
+        write()
+        snapshot_keeper.keep_current(db, folder)
+        snapshot_keeper.finish(folder=folder)
+        with db.session() as s:
+            version = current_version(s)
+        assert version > before
+        names = [p.name for p in folder.glob("v*.npz")]
+        assert any(n.startswith(f"v{version}-") for n in names), names
+        if encrypted:  # sealed: no plain array in the file
+            newest = next(p for p in folder.glob(f"v{version}-*.npz"))
+            assert not newest.read_bytes().startswith(b"PK")
+        fresh, data, served = _start_warm(path, key, folder, monkeypatch)
+        assert served
+        _assert_from_scratch(fresh, data)
+        fresh.dispose()
     db.dispose()
-    fresh, data, served = _start_warm(path, key, folder, monkeypatch)
-    assert served
-    _assert_from_scratch(fresh, data)
-    fresh.dispose()
 
 
 def test_a_write_by_another_process_after_the_update_is_never_served_stale(demo_ctx, tmp_path):  # type: ignore[no-untyped-def]
     db = demo_ctx.db
     folder = tmp_path / "frames"
     frames_cache.load_measure_data_cached(db, folder)
-    _write(demo_ctx, "entry", tmp_path, folder)
+    _write(demo_ctx, "entry", tmp_path)
     snapshot_keeper.keep_current(db, folder)
     snapshot_keeper.finish(folder=folder)
     other = open_database(db.path)  # another workstation's (or the command line's) write: no keeper here
@@ -162,7 +170,7 @@ def test_a_write_by_another_process_after_the_update_is_never_served_stale(demo_
 
 def test_a_store_without_a_snapshot_here_is_left_to_its_first_start(demo_ctx, tmp_path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "frames"
-    _write(demo_ctx, "entry", tmp_path, folder)
+    _write(demo_ctx, "entry", tmp_path)
     assert snapshot_keeper.bring_current(demo_ctx.db, folder) == "none"
     assert not folder.exists()
 
