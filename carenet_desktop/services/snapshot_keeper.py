@@ -22,17 +22,21 @@ import contextlib
 import logging
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..metrics.data import MeasureData
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from .cache_files import cache_key
 from .frames_cache import (
+    _save,
     _signature,
     _version_of,
     default_folder,
     load_measure_data_cached,
+    patched_copy,
     run_in_background,
     snapshots,
     store_signature,
@@ -48,6 +52,7 @@ NICENESS = 10
 def bring_current(db: Database, folder: Path | None = None, *, full_read: bool = True) -> str:
     """Bring the store's frames snapshot in ``folder`` up to the journal's version, now; what was done:
     ``"current"`` (nothing to do), ``"patched"`` (the newest snapshot patched from the journal and written),
+    ``"patched held"`` (the frames this process holds, see :func:`offer`, patched and written),
     ``"read"`` (the store read whole and written: a change to everything, a restored store), ``"left"``
     (that read was needed but not allowed: ``full_read=False``), ``"none"`` (no snapshot of this store's
     loader here to keep current, or no key to seal it with)."""
@@ -77,9 +82,35 @@ def bring_current(db: Database, folder: Path | None = None, *, full_read: bool =
             return "none"
     if whole and not full_read:
         return "left"
+    if not whole and _patch_held(db, folder, history, store_signature(history)):
+        return "patched held"
     # patient_view: a snapshot of a network store lies here only because its user opened patient-level views
     _, served = load_measure_data_cached(db, folder, patient_view=True)
     return "patched" if served else "read"
+
+
+def offer(folder: Path, history: str, version: int, data: MeasureData) -> None:
+    """Frames this process holds anyway (the care-gap worklist's), reflecting the store's ``history`` at
+    journal ``version``: an update patches a copy of them (only the frames that changed are new) instead of
+    reading the snapshot, so the window does not hold every frame twice while it writes one. Only a weak
+    reference is kept: the frames are never held longer for this."""
+    with _LOCK:
+        _HELD[folder] = (history, version, weakref.ref(data))
+
+
+def _patch_held(db: Database, folder: Path, history: str, signature: str) -> bool:
+    """The offered frames patched up to the journal and written as the snapshot (False: none to patch)."""
+    with _LOCK:
+        held = _HELD.get(folder)
+    data = held[2]() if held is not None and held[0] == history else None
+    if held is None or data is None:
+        return False
+    patched = patched_copy(db, data, held[1])
+    if patched is None:
+        return False
+    current, version = patched
+    _save(current.frames(), folder / f"v{version}-{signature}.npz", folder, cache_key(db))
+    return True
 
 
 @dataclass
@@ -114,6 +145,7 @@ class _Keeper:
 
 _LOCK = threading.Lock()
 _KEEPERS: dict[Path, _Keeper] = {}
+_HELD: dict[Path, tuple[str, int, weakref.ref[MeasureData]]] = {}  # folder -> frames offered (see offer())
 
 
 def keep_current(db: Database, folder: Path | None = None, *, full_read: bool = True, delay: float = 0.0) -> None:
@@ -139,4 +171,4 @@ def finish(db: Database | None = None, folder: Path | None = None) -> None:
     wait_for_saves(folder)  # sets each one's ``hurry``
 
 
-__all__ = ["bring_current", "finish", "keep_current"]
+__all__ = ["bring_current", "finish", "keep_current", "offer"]

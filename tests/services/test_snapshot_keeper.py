@@ -251,3 +251,34 @@ def test_the_command_line_brings_the_snapshot_current_after_an_import(demo_ctx, 
     assert served
     _assert_from_scratch(fresh, data)
     fresh.dispose()
+
+
+def test_frames_the_window_holds_are_patched_instead_of_reading_the_snapshot(demo_ctx, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The care-gap worklist's frames (offered by the gap source): the update patches a copy of them and
+    never reads the snapshot (no second copy of every frame in the window); gone, the snapshot is read."""
+    import gc
+
+    from carenet_desktop.models.changes import store_state
+
+    def refused(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the snapshot was read")
+
+    db = demo_ctx.db
+    folder = tmp_path / "frames"
+    held, _ = frames_cache.load_measure_data_cached(db, folder)
+    with db.session() as s:
+        history, version = store_state(s)
+    snapshot_keeper.offer(folder, history, version, held)
+    for how in ("import", "entry"):  # the held frames stay at their version: each update patches from there
+        _write(demo_ctx, how, tmp_path)
+        with monkeypatch.context() as m:
+            m.setattr(frames_cache, "_read", refused)
+            assert snapshot_keeper.bring_current(db, folder) == "patched held"
+        fresh, data, served = _start_warm(db.path, None, folder, monkeypatch)
+        assert served
+        _assert_from_scratch(fresh, data)
+        fresh.dispose()
+    del held
+    gc.collect()
+    _write(demo_ctx, "entry", tmp_path)
+    assert snapshot_keeper.bring_current(db, folder) == "patched"  # no frames held any more: from the snapshot
