@@ -121,12 +121,14 @@ class _Keeper:
     folder: Path
     full_read: bool
     delay: float
+    nice: bool = False
     again: bool = False
     hurry: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        with contextlib.suppress(AttributeError, OSError):  # below the window's threads (a 2-core machine)
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        if self.nice:
+            with contextlib.suppress(AttributeError, OSError):  # below the window's threads (a 2-core machine)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
         while True:
             if self.delay:
                 self.hurry.wait(self.delay)  # a burst of writes: the later ones join this update
@@ -148,11 +150,13 @@ _KEEPERS: dict[Path, _Keeper] = {}
 _HELD: dict[Path, tuple[str, int, weakref.ref[MeasureData]]] = {}  # folder -> frames offered (see offer())
 
 
-def keep_current(db: Database, folder: Path | None = None, *, full_read: bool = True, delay: float = 0.0) -> None:
+def keep_current(db: Database, folder: Path | None = None, *, full_read: bool = True, delay: float = 0.0,
+                 nice: bool = False) -> None:
     """After a write: bring the frames snapshot up to date on a background thread (see the module
     docstring). ``full_read=False``: leave a snapshot that only a whole read can bring up to date (the
     window: its next compute reads the store and writes one anyway); ``delay``: seconds to wait before
-    starting, so that a burst of writes is one update."""
+    starting, so that a burst of writes is one update; ``nice``: run below the process's other threads
+    (the window's; the command line waits for it instead)."""
     folder = folder or default_folder(db)
     with _LOCK:
         keeper = _KEEPERS.get(folder)
@@ -160,7 +164,7 @@ def keep_current(db: Database, folder: Path | None = None, *, full_read: bool = 
             keeper.again = True
             keeper.full_read = keeper.full_read or full_read
             return
-        keeper = _KEEPERS[folder] = _Keeper(db, folder, full_read, delay)
+        keeper = _KEEPERS[folder] = _Keeper(db, folder, full_read, delay, nice)
     run_in_background(folder, keeper.run, name="frames-snapshot-keeper", hurry=keeper.hurry)
 
 

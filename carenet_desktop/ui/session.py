@@ -63,12 +63,13 @@ class Session(QObject):
     def notify(self, change: Change) -> None:
         """Tell every screen what changed (nothing is sent for an empty change). A change to what measures
         read also brings the frames snapshot up to date in the background (``snapshot_keeper``), so the next
-        start reads it warm; a burst of writes waits for its last one."""
+        start reads it warm; the writes of the next seconds join that update."""
         if change:
             if change.changes_numbers:
                 from ..services import snapshot_keeper  # here: not among the window's start-up imports
 
-                snapshot_keeper.keep_current(self.ctx.db, full_read=False, delay=SNAPSHOT_DELAY_S)
+                snapshot_keeper.keep_current(self.ctx.db, full_read=False, delay=SNAPSHOT_DELAY_S,
+                                            nice=True)
             self.changed.emit(change)
 
     def write(
