@@ -58,7 +58,7 @@ def bring_current(db: Database, folder: Path | None = None, *, full_read: bool =
     loader here to keep current, or no key to seal it with)."""
     folder = folder or default_folder(db)
     if not folder.exists() or not any(folder.glob("v*.npz")):
-        return "none"  # never a snapshot here: the store is not even opened
+        return "none"  # no snapshot here at all: nothing to keep, and the store is not asked
     wait_for_saves(folder)
     try:
         cache_key(db)
