@@ -14,6 +14,14 @@ Prints each run's wall seconds and peak RSS separately, then (unless ``--no-spli
 in this process: reading the store into frames (per table: the CPU of its SQL and of its parsing), and
 writing the snapshot. Quote ``/proc/loadavg`` (printed
 before and after) beside the figures: the machine may be shared.
+
+``--after-write`` (it WRITES to ``--db``: give it a copy) measures the start after a write instead: a one-row
+entry (the window's path) and a 1,000-row CSV import (``carenet import csv``). For each: the write itself,
+the update of the frames snapshot that follows it (``snapshot_keeper.bring_current``, in a process of its
+own: wall, CPU, and the resident memory before it and the peak during it), then the next ``measures evaluate`` from the cache folder as the
+update left it ("after": warm) and from a copy of the folder taken before the write ("before": the old
+snapshot patched from the journal at start). Both must print the same results, and so must a cold run of
+the final store (empty cache folder).
 """
 
 from __future__ import annotations
@@ -107,6 +115,132 @@ def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, floa
     return spent["read"], spent["save"], {t: (sql, parse) for t, (sql, parse) in tables.items()}
 
 
+_UPDATE = """
+import json, resource, sys, time, datetime as dt
+from sqlalchemy import select
+from carenet_desktop.models import Patient
+from carenet_desktop.models.database import open_database
+from carenet_desktop.services import entry, snapshot_keeper
+from carenet_desktop.services.context import ServiceContext
+db = open_database(sys.argv[1])
+if sys.argv[2] == "held":  # as the window holds them (the care-gap worklist's frames), offered to the update
+    from carenet_desktop.models.changes import store_state
+    from carenet_desktop.services.frames_cache import load_measure_data_cached
+    held, _ = load_measure_data_cached(db, patient_view=True)
+    with db.session() as s:
+        snapshot_keeper.offer(snapshot_keeper.default_folder(db), *store_state(s), held)
+if sys.argv[2] in ("entry", "held"):
+    ctx = ServiceContext(db, username="bench")
+    with db.session() as s:
+        patient = s.scalars(select(Patient.id).where(Patient.birth_date < dt.date(2024, 1, 1)).order_by(Patient.id)).first()
+    t = time.perf_counter()
+    assert entry.record_immunization(ctx, patient_id=patient, date=dt.date(2025, 3, 1), cvx="133", today=dt.date(2026, 6, 30)).ok
+    wrote = time.perf_counter() - t
+else:
+    wrote = 0.0
+def status(field):  # MB, from /proc/self/status (Linux)
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+try:
+    open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) from here on: the update's alone
+except OSError:
+    pass
+rss0 = status("VmRSS")
+cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+t = time.perf_counter()
+done = snapshot_keeper.bring_current(db)
+print(json.dumps({"write": wrote, "done": done, "wall": time.perf_counter() - t, "rss_before": rss0,
+                  "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu0,
+                  "rss": status("VmHWM")}))
+"""
+
+
+def run_update(db_path: Path, what: str, cache: str) -> dict[str, float | str]:
+    """The write (``entry``: one immunization) and the snapshot update after it, in a process of its own."""
+    import json
+
+    env = dict(os.environ, XDG_CACHE_HOME=cache)
+    out = subprocess.run([sys.executable, "-c", _UPDATE, str(db_path), what], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def import_csv(db_path: Path, rows: int, folder: Path, cache: str) -> tuple[float, float, float]:
+    """(wall, CPU, peak RSS MB) of ``carenet import csv`` of ``rows`` visits, one per patient of one practice."""
+    import csv
+
+    from sqlalchemy import func, select
+
+    from carenet_desktop.models import Patient, Practice
+    from carenet_desktop.models.database import open_database
+
+    db = open_database(db_path)
+    with db.session() as s:
+        code = s.scalars(select(Practice.code).join(Patient).group_by(Practice.code)
+                         .order_by(func.count().desc())).first()
+        mrns = s.scalars(select(Patient.mrn).join(Practice).where(Practice.code == code,
+                         Patient.birth_date < dt.date(2024, 1, 1)).order_by(Patient.id).limit(rows)).all()
+    db.dispose()
+    path = folder / "visits.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([("Patient MRN", "Visit Date", "CPT"), *[(m, "2025-04-02", "99392") for m in mrns]])
+    env = dict(os.environ, XDG_CACHE_HOME=cache)
+    cmd = [sys.executable, "-m", "carenet_desktop", "import", "csv", str(path), "--kind", "encounters",
+           "--practice", str(code), "--db", str(db_path), "--map", "mrn=Patient MRN", "--map", "date=Visit Date",
+           "--map", "code=CPT"]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read() if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"import failed:\n{err}")
+    return time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def after_write(db_path: Path, period: str, rows: int) -> None:
+    """The start after a one-row entry and after a ``rows``-row import: warm (the snapshot kept current at
+    write time) against the old snapshot patched at start (see the module docstring)."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="carenet-bench-after-") as tmp:
+        work = Path(tmp)
+        cache, before, empty = str(work / "cache"), str(work / "before"), str(work / "empty")
+        os.makedirs(empty)
+        seconds, cpu, rss, _ = run_cli(db_path, period, cache)
+        print(f"first start (makes the snapshot)   {seconds:6.2f} s   CPU {cpu:6.2f} s   peak RSS {rss:6.0f} MB   "
+              f"loadavg {loadavg()}", flush=True)
+        outputs = []
+        for what in ("entry", "import"):
+            shutil.rmtree(before, ignore_errors=True)
+            shutil.copytree(cache, before)  # the cache folder as it was before the write
+            if what == "entry":
+                update = run_update(db_path, "entry", cache)
+                print(f"one-row entry: write {update['write']:.2f} s", flush=True)
+            else:
+                wall, cpu, rss = import_csv(db_path, rows, work, empty)  # no snapshot there: the import alone
+                print(f"{rows:,}-row import (carenet import csv, without the update) {wall:6.2f} s   CPU {cpu:6.2f} s   "
+                      f"peak RSS {rss:6.0f} MB", flush=True)
+                update = run_update(db_path, "none", cache)
+            print(f"  snapshot update after it ({update['done']})  {update['wall']:6.2f} s   CPU {update['cpu']:6.2f} s   "
+                  f"peak RSS {update['rss_before']:.0f} -> {update['rss']:.0f} MB   loadavg {loadavg()}", flush=True)
+            for label, folder in (("after  (warm)", cache), ("before (patch at start)", before)):
+                seconds, cpu, rss, out = run_cli(db_path, period, folder)
+                outputs.append(out)
+                print(f"  next start {label:24s} {seconds:6.2f} s   CPU {cpu:6.2f} s   peak RSS {rss:6.0f} MB   "
+                      f"loadavg {loadavg()}", flush=True)
+            if outputs[-1] != outputs[-2]:
+                print("WARNING: the warm start printed other results than the patched one")
+        update = run_update(db_path, "held", cache)  # the window's case: it holds the frames already
+        print(f"one-row entry in a process holding the frames: snapshot update ({update['done']})  {update['wall']:6.2f} s   "
+              f"CPU {update['cpu']:6.2f} s   peak RSS {update['rss_before']:.0f} -> {update['rss']:.0f} MB   "
+              f"loadavg {loadavg()}", flush=True)
+        seconds, cpu, rss, out = run_cli(db_path, period, str(work / "cold"))
+        print(f"cold start of the final store       {seconds:6.2f} s   CPU {cpu:6.2f} s   peak RSS {rss:6.0f} MB", flush=True)
+        print("results equal a cold read: " + ("yes" if out == outputs[-2] else "NO"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=250_000)
@@ -114,6 +248,9 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--period", default="2025")
     parser.add_argument("--no-split", action="store_true", help="skip the in-process read/save split")
+    parser.add_argument("--after-write", action="store_true",
+                        help="the start after a one-row entry and an import (WRITES to --db: give a copy)")
+    parser.add_argument("--import-rows", type=int, default=1000)
     args = parser.parse_args()
     db_path = args.db or ROOT / "benchmarks" / "data" / f"demo-{args.patients}.db"
     if not db_path.exists():
@@ -126,6 +263,10 @@ def main() -> int:
         build_demo(db, practices=args.practices, patients=args.patients, seed=2025, as_of=dt.date(2026, 6, 30))
         db.dispose()
     print(f"loadavg before {loadavg()}", flush=True)
+    if args.after_write:
+        after_write(db_path, args.period, args.import_rows)
+        print(f"loadavg after  {loadavg()}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="carenet-bench-cache-") as cache:
         cold, cold_cpu, cold_rss, cold_out = run_cli(db_path, args.period, cache)
         print(f"cold  measures evaluate (10 eCQMs)  {cold:6.2f} s   CPU {cold_cpu:6.2f} s   peak RSS {cold_rss:6.0f} MB",

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if pooled:
             compute_pool.configure(0)  # the workers stop; a later command in this process starts its own
-        close_opened()
+        close_opened(keep_snapshots=args.command != "gui")  # the window keeps them itself (ui.session)
 
 
 def gui_main() -> int:

@@ -76,12 +76,21 @@ def _new_store_passphrase(args: argparse.Namespace, target: str | None) -> str |
     return passphrase
 
 
-def close_opened() -> None:
+def close_opened(*, keep_snapshots: bool = True) -> None:
     """Close every store the command opened. A connection left open after its command (several commands
     run in one process: the tests, a script) would hold SQLite's file locks while other processes (the
-    compute workers) open and close the same file, and SQLite then reports "disk I/O error"."""
+    compute workers) open and close the same file, and SQLite then reports "disk I/O error".
+
+    ``keep_snapshots``: first bring each store's frames snapshot up to what the command wrote, if it wrote
+    anything (``snapshot_keeper``), so the next start reads it warm; the command's output is out already."""
+    from ..services import snapshot_keeper
+
     while _opened:
-        _opened.pop().dispose()
+        db = _opened.pop()
+        if keep_snapshots:
+            snapshot_keeper.keep_current(db)
+            snapshot_keeper.finish(db)
+        db.dispose()
 
 
 def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceContext:

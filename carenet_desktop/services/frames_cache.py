@@ -91,16 +91,15 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
         # version read in the load's snapshot)
         version = current_version(s)
         history = history_id(s)
-    # another history (a restored backup, a rebuilt store) never patches this one's snapshot
-    signature = f"{_signature()}{hashlib.sha256(history.encode()).hexdigest()[:8]}"
+    signature = store_signature(history)
     path = folder / f"v{version}-{signature}.npz"
     data: MeasureData | None = None
     served = False
-    snapshots = sorted(folder.glob(f"v*-{signature}.npz"), key=_version_of) if folder.exists() else []
-    if snapshots and _version_of(snapshots[-1]) <= version:
+    found = snapshots(folder, signature)
+    if found and _version_of(found[-1]) <= version:
         try:
-            data = _read(snapshots[-1], key)
-            old_version = _version_of(snapshots[-1])
+            data = _read(found[-1], key)
+            old_version = _version_of(found[-1])
             if old_version < version:
                 with db.session() as s:
                     _, wholesale, patients = changes_since(s, old_version)
@@ -110,7 +109,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
             log.warning("Frames snapshot ignored (%s)", type(exc).__name__)
             data = None
             with contextlib.suppress(OSError):  # damaged, or sealed under another key: written again below
-                snapshots[-1].unlink()
+                found[-1].unlink()
     factorized: Factorized = {}
     if data is None:
         data, seen = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
@@ -143,6 +142,17 @@ def patched_copy(db: Database, data: MeasureData, since: int) -> tuple[MeasureDa
     return _patch(db, copy.copy(data), wholesale, patients), version
 
 
+def store_signature(history: str) -> str:
+    """What names a snapshot of the store with this history besides its journal version: the loader's code
+    and the history (another history, a restored backup or a rebuilt store, never patches this one's)."""
+    return f"{_signature()}{hashlib.sha256(history.encode()).hexdigest()[:8]}"
+
+
+def snapshots(folder: Path, signature: str) -> list[Path]:
+    """The snapshots named ``signature`` in ``folder``, oldest journal version first."""
+    return sorted(folder.glob(f"v*-{signature}.npz"), key=_version_of) if folder.exists() else []
+
+
 def _unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
     """The rows held for some patients equal those read again (same columns, dtypes, values and order:
     a write usually touches one frame, e.g. an immunization, and the others need no rebuilding)."""
@@ -156,33 +166,52 @@ def _version_of(path: Path) -> int:
 
 
 _SAVING: dict[Path, list[threading.Thread]] = {}  # folder -> snapshot writes running in this process
+_HURRY: dict[threading.Thread, threading.Event] = {}  # a background write -> set to start it at once
 _SAVING_LOCK = threading.Lock()
 
 
 def wait_for_saves(folder: Path | None = None) -> None:
-    """Wait for this process's background snapshot writes (into ``folder``, or all)."""
+    """Wait for this process's background snapshot writes (into ``folder``, or all; never the calling
+    thread itself: a background write may load through :func:`load_measure_data_cached`)."""
     with _SAVING_LOCK:
-        threads = [t for f, ts in _SAVING.items() if folder is None or f == folder for t in ts]
+        threads = [t for f, ts in _SAVING.items() if folder is None or f == folder for t in ts
+                   if t is not threading.current_thread()]
+        for thread in threads:
+            if thread in _HURRY:
+                _HURRY[thread].set()
     for thread in threads:
         thread.join()
+
+
+def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writer",
+                      hurry: threading.Event | None = None) -> threading.Thread:
+    """``work()`` on a non-daemon thread of its own (the process waits for it before it exits), counted
+    among the writes into ``folder`` that :func:`wait_for_saves` (and so the next load here) waits for;
+    ``hurry`` is set by whoever starts waiting for it (a write that waits before it starts, so that a burst
+    of writes is one: it starts now)."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _SAVING_LOCK:
+                _SAVING[folder].remove(thread)
+                _HURRY.pop(thread, None)
+
+    thread = threading.Thread(target=run, name=name, daemon=False)
+    with _SAVING_LOCK:
+        _SAVING.setdefault(folder, []).append(thread)
+        if hurry is not None:
+            _HURRY[thread] = hurry
+    thread.start()
+    return thread
 
 
 def _save_in_background(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
                         factorized: Factorized) -> None:
     """``_save`` on a thread of its own. It holds the frames as they are now (``frames()`` is a new dict: a
     caller replacing a frame of its ``MeasureData`` does not change what is written)."""
-
-    def run() -> None:
-        try:
-            _save(frames, path, folder, key, factorized)
-        finally:
-            with _SAVING_LOCK:
-                _SAVING[folder].remove(thread)
-
-    thread = threading.Thread(target=run, name="frames-snapshot-writer", daemon=False)
-    with _SAVING_LOCK:
-        _SAVING.setdefault(folder, []).append(thread)
-    thread.start()
+    run_in_background(folder, lambda: _save(frames, path, folder, key, factorized))
 
 
 def _save(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
@@ -230,6 +259,8 @@ def _patch(db: Database, data: MeasureData, practices: set[int | None], patients
             merged = pd.concat([kept, new], ignore_index=True) if len(new) else kept.reset_index(drop=True)
             if order is not None:
                 merged = merged.sort_values(order, kind="stable", ignore_index=True)
+        if "date_only" in merged.columns and not bool(merged["date_only"].notna().any()):
+            merged = merged.drop(columns="date_only")  # as a read has it: only when some row has one (an undo)
         setattr(data, name, merged)
     return data
 

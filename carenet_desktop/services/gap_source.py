@@ -38,6 +38,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
 from ..metrics.period import Period
 from ..models import Patient
 from ..models.changes import changes_since, store_state
+from . import snapshot_keeper
 from .context import Progress, ServiceContext
 from .frames_cache import load_measure_data_cached, patched_copy
 from .measure_data import load_measure_data
@@ -397,6 +398,7 @@ class GapSource:
 
     def _hold(self, history: str, version: int, data: MeasureData) -> None:
         self._frames = (history, version, data)
+        snapshot_keeper.offer(self.cache.frames_folder, history, version, data)  # a write's update patches these
         self._scopes.clear()
         self._rows.clear()
         self._found.clear()

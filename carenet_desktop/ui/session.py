@@ -9,6 +9,7 @@ as ``changed``; every screen watching one of its areas refreshes what it shows (
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ from ..services.valuesets import ensure_default_catalogue
 from .tasks import Task, TaskRunner
 
 log = logging.getLogger(__name__)
+
+#: seconds the frames snapshot's update waits after a write, so that a burst of writes is one update
+SNAPSHOT_DELAY_S = 2.0
 
 
 def change_of(result: object) -> Change:
@@ -57,8 +61,15 @@ class Session(QObject):
         return self.ctx.db.display_name
 
     def notify(self, change: Change) -> None:
-        """Tell every screen what changed (nothing is sent for an empty change)."""
+        """Tell every screen what changed (nothing is sent for an empty change). A change to what measures
+        read also brings the frames snapshot up to date in the background (``snapshot_keeper``), so the next
+        start reads it warm; the writes of the next seconds join that update."""
         if change:
+            if change.changes_numbers:
+                from ..services import snapshot_keeper  # here: not among the window's start-up imports
+
+                snapshot_keeper.keep_current(self.ctx.db, full_read=False, delay=SNAPSHOT_DELAY_S,
+                                            nice=True)
             self.changed.emit(change)
 
     def write(
@@ -94,6 +105,12 @@ class Session(QObject):
 
     def close(self) -> None:
         self.tasks.shutdown()
+        keeper = sys.modules.get("carenet_desktop.services.snapshot_keeper")  # imported once something was written
+        try:
+            if keeper is not None:
+                keeper.finish(self.ctx.db)  # a pending update now: the process would wait for it anyway
+        except Exception as exc:  # closing must go on; the next start patches the snapshot itself
+            log.warning("Frames snapshot not brought up to date (%s)", type(exc).__name__)
         try:
             audit.flush_reads(self.ctx.db)  # the workers have stopped: this thread is the only writer left
         except Exception as exc:  # closing must go on; the entries are lost with the process, say so
