@@ -1,0 +1,82 @@
+"""Distinct event days per window counted on a sorted index (``measures._event_windows``): the same counts
+as joining the windows to the events, and the index built once per events frame for every period."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from carenet_desktop.metrics.measures import _event_windows as ew
+from carenet_desktop.metrics.memo import FrameMemo, evaluating, remembering
+
+
+def _random_case(seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_events, n_rows = 3_000, 2_000
+    day0 = np.datetime64("2023-01-01", "ns")
+    days = day0 + rng.integers(0, 900, n_events).astype("timedelta64[D]")
+    days[rng.random(n_events) < 0.05] = np.datetime64("NaT")  # a missing day counts in no window
+    events = pd.DataFrame({"patient_id": rng.integers(0, 300, n_events).astype(np.int64), "day": days})
+    events = pd.concat([events, events.iloc[:500]], ignore_index=True)  # repeated (patient, day) count once
+    pid = rng.integers(0, 330, n_rows).astype(np.int64)  # some patients without events
+    lo = day0 + rng.integers(-30, 900, n_rows).astype("timedelta64[D]")
+    hi = lo + rng.integers(-20, 400, n_rows).astype("timedelta64[D]")  # some windows end before they start
+    lo[rng.random(n_rows) < 0.05] = np.datetime64("NaT")
+    hi[rng.random(n_rows) < 0.05] = np.datetime64("NaT")
+    return events, pid, lo, hi
+
+
+def test_indexed_counts_equal_the_join_on_random_windows():
+    for seed in range(5):
+        events, pid, lo, hi = _random_case(seed)
+        expected = ew.days_in_windows_joined(events, pid, lo, hi)
+        assert expected.sum() > 0 and (expected == 0).any()
+        got = ew.days_in_windows(events, pd.Series(pid), pd.Series(lo), pd.Series(hi))
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(ew.EventIndex(events).counts(pid, lo, hi), expected)
+
+
+def test_window_bounds_are_inclusive_and_days_distinct():
+    day = pd.Timestamp("2025-03-10")
+    events = pd.DataFrame({"patient_id": np.array([1, 1, 1, 2], dtype=np.int64),
+                           "day": pd.to_datetime(["2025-03-10", "2025-03-10", "2025-03-12", "2025-03-11"])})
+    pid = np.array([1, 1, 1, 2, 3], dtype=np.int64)
+    lo = as_ns([day, day + pd.Timedelta(days=1), day, day, day])
+    hi = as_ns([day, day + pd.Timedelta(days=2), day + pd.Timedelta(days=2), day, day])
+    np.testing.assert_array_equal(ew.days_in_windows(events, pid, lo, hi), [1, 1, 2, 0, 0])
+
+
+def as_ns(values: list[pd.Timestamp]) -> np.ndarray:
+    return np.array(values, dtype="datetime64[ns]")
+
+
+def test_a_non_integer_patient_column_falls_back_to_the_join():
+    events, pid, lo, hi = _random_case(7)
+    text = events.assign(patient_id=events["patient_id"].astype(str))
+    got = ew.days_in_windows(text, pid.astype(str), lo, hi)
+    np.testing.assert_array_equal(got, ew.days_in_windows_joined(events, pid, lo, hi))
+
+
+def test_the_index_of_an_events_frame_is_built_once_for_every_period(monkeypatch):
+    events, pid, lo, hi = _random_case(3)
+    built: list[int] = []
+    real = ew.EventIndex.__init__
+
+    def counting(self, frame):  # type: ignore[no-untyped-def]
+        built.append(id(frame))
+        real(self, frame)
+
+    monkeypatch.setattr(ew.EventIndex, "__init__", counting)
+    memo = FrameMemo(check_periods=True)  # also proves the index does not depend on the period
+    with remembering(memo):
+        for period in ("p1", "p2", "p3"):
+            with evaluating(period):
+                ew.days_in_windows(events, pid, lo, hi)
+            memo.forget_period(period)
+    assert len([b for b in built if b == id(events)]) == 3  # built once, then twice more by the check only
+    built.clear()
+    with remembering(FrameMemo()):
+        for period in ("p1", "p2", "p3"):
+            with evaluating(period):
+                ew.days_in_windows(events, pid, lo, hi)
+    assert len(built) == 1
