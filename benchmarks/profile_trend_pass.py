@@ -4,7 +4,7 @@ one load of the store with ``engine.evaluate_periods``, timed per measure (summe
 optionally under cProfile.
 
     .venv/bin/python benchmarks/profile_trend_pass.py --db demo-250k.db [--period 2025] [--count 12]
-        [--measures CMS2,CMS117] [--profile out.prof] [--frames /tmp/frames.pkl]
+        [--measures CMS2,CMS117] [--profile out.prof [--steady]] [--frames /tmp/frames.pkl]
 
 ``--frames`` keeps the loaded frames in a pickle (read instead of the store when present): profiling runs
 then skip the store's read. Each figure is quoted with the load.
@@ -19,6 +19,9 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,10 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--measures", help="comma-separated measure ids (default: the whole catalogue)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the evaluation here")
+    parser.add_argument("--steady", action="store_true",
+                        help="profile from the second period on (what each further period costs)")
+    parser.add_argument("--digest", action="store_true",
+                        help="print a digest of each period's rows (compare two branches' answers)")
     parser.add_argument("--frames", type=Path, help="pickle of the loaded frames (made when missing)")
     args = parser.parse_args()
     from carenet_desktop.models.database import open_database
@@ -61,12 +68,18 @@ def main() -> int:
     per_measure: dict[str, float] = defaultdict(float)
     profiler = cProfile.Profile() if args.profile else None
     t, cpu = time.perf_counter(), time.process_time()
-    if profiler:
+    if profiler and not args.steady:
         profiler.enable()
-    for period, run in evaluate_periods(data, periods, measures):
+    for i, (period, run) in enumerate(evaluate_periods(data, periods, measures)):
+        if profiler and args.steady and i == 0:
+            profiler.enable()
         for measure_id, seconds in run.seconds.items():
             per_measure[measure_id] += seconds
-        print(f"  {period.label}: {sum(run.seconds.values()):6.2f} s, {len(run.rows)} rows"
+        digest = ""
+        if args.digest:
+            hashed = pd.util.hash_pandas_object(run.rows, index=False).to_numpy()  # row order counts too
+            digest = f", digest {int((hashed * (np.arange(len(hashed), dtype=np.uint64) | 1)).sum()):x}"
+        print(f"  {period.label}: {sum(run.seconds.values()):6.2f} s, {len(run.rows)} rows{digest}"
               f"{', failures ' + str(run.failures) if run.failures else ''}", flush=True)
     if profiler:
         profiler.disable()
