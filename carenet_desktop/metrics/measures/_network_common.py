@@ -46,7 +46,8 @@ from ..primitives import (
     vs_mask,
 )
 from ._event_windows import as_days as _as_days
-from ._event_windows import days_in_windows, union_days
+from ._event_windows import days_in_windows as days_in_windows  # (part of the vocabulary above)
+from ._event_windows import union_days
 
 T = TypeVar("T")
 Record = Literal[
