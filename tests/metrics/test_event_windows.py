@@ -3,11 +3,14 @@ as joining the windows to the events, and the index built once per events frame 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from carenet_desktop.metrics.measures import _event_windows as ew
 from carenet_desktop.metrics.memo import FrameMemo, evaluating, remembering
+from carenet_desktop.metrics.period import Period
 
 
 def _random_case(seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
@@ -80,3 +83,30 @@ def test_the_index_of_an_events_frame_is_built_once_for_every_period(monkeypatch
             with evaluating(period):
                 ew.days_in_windows(events, pid, lo, hi)
     assert len(built) == 1
+
+
+def test_birthdays_of_a_people_frame_are_shifted_once_for_every_period(monkeypatch):
+    from carenet_desktop.metrics.measures import _network_common as nc
+
+    people = pd.DataFrame({"patient_id": np.arange(4, dtype=np.int64),
+                           "birth": pd.to_datetime(["2012-02-29", "2020-01-31", None, "2023-06-15"])})
+    shifts: list[int] = []
+    real = nc.add_months
+    monkeypatch.setattr(nc, "add_months", lambda dates, months: shifts.append(months) or real(dates, months))
+    memo = FrameMemo(check_periods=True)  # proves the birthdays do not depend on the period
+    with remembering(memo):
+        for period in ("p1", "p2", "p3"):
+            with evaluating(period):
+                got = nc.birthday(people, years=13)
+                pd.testing.assert_series_equal(got, nc.birthday(people["birth"], years=13))
+            memo.forget_period(period)
+    assert got.iloc[0] == pd.Timestamp("2025-02-28") and pd.isna(got.iloc[2])
+    shifts.clear()
+    memo = FrameMemo()
+    with remembering(memo):
+        for period in ("p1", "p2", "p3"):
+            with evaluating(period):
+                nc.birthday(people, years=13)
+                nc.turns_during(people, Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), years=13)
+            memo.forget_period(period)
+    assert shifts == [156]  # shifted once for the three periods
