@@ -110,3 +110,52 @@ def test_birthdays_of_a_people_frame_are_shifted_once_for_every_period(monkeypat
                 nc.turns_during(people, Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), years=13)
             memo.forget_period(period)
     assert shifts == [156]  # shifted once for the three periods
+
+
+def test_id_in_equals_isin_for_nullable_and_plain_ids():
+    from carenet_desktop.metrics.measures._episodes import id_in
+
+    rng = np.random.default_rng(11)
+    ids = pd.Series(rng.integers(0, 500, 200).astype(np.int64))
+    column = pd.Series(pd.array(rng.integers(-3, 700, 5_000), dtype="Int64"))
+    column[rng.random(5_000) < 0.1] = pd.NA
+    for col in (column, column.fillna(-1).astype(np.int64)):
+        np.testing.assert_array_equal(id_in(col, ids), col.isin(pd.Index(ids)).to_numpy())
+    assert id_in(column, ids).any() and not id_in(column, ids.iloc[0:0]).any()
+    negative = pd.Series(np.array([-2, 5], dtype=np.int64))  # not row numbers: hashed as before
+    np.testing.assert_array_equal(id_in(pd.Series([-2, 4, 5]), negative), [True, False, True])
+
+
+def test_exists_in_window_by_binary_search_equals_the_join():
+    from carenet_desktop.metrics import primitives
+
+    rng = np.random.default_rng(5)
+    n, m = 3_000, 4_000
+    lp, rp = rng.integers(-5, 400, n).astype(np.int64), rng.integers(-5, 400, m).astype(np.int64)
+    lo_days = rng.integers(0, 800, n).astype(float)
+    hi_days = lo_days + rng.integers(-10, 60, n)
+    t_days = rng.integers(0, 900, m).astype(float)
+    lo_days[rng.random(n) < 0.05] = np.nan
+    hi_days[rng.random(n) < 0.05] = np.nan
+    t_days[rng.random(m) < 0.05] = np.nan
+    day0 = np.datetime64("2024-01-01T00:00", "ns")
+
+    def stamps(d: np.ndarray, unit: str = "ns") -> np.ndarray:
+        out = day0 + (np.nan_to_num(d) * 86_400e9).astype("timedelta64[ns]") + np.timedelta64(7, "h")
+        out[np.isnan(d)] = np.datetime64("NaT")
+        return out.astype(f"datetime64[{unit}]")
+
+    cases = [
+        (lo_days, hi_days, t_days),  # day numbers with gaps
+        (np.nan_to_num(lo_days).astype(np.int64), np.nan_to_num(hi_days).astype(np.int64), t_days),
+        (stamps(lo_days), stamps(hi_days), stamps(t_days, "us")),  # times of day; right side in another unit
+        (stamps(lo_days), stamps(hi_days), stamps(t_days) - np.timedelta64(7, "h")),
+    ]
+    for lo, hi, t in cases:
+        expected = primitives._exists_merged(lp, lo, hi, rp, t)
+        assert expected.any() and not expected.all()
+        fast = primitives._exists_sorted(lp, lo, hi, rp, t)
+        assert fast is not None
+        np.testing.assert_array_equal(fast, expected)
+        np.testing.assert_array_equal(primitives.exists_in_window(pd.Series(lp), lo, hi, rp, t), expected)
+    assert primitives._exists_sorted(lp.astype(str), lo_days, hi_days, rp, t_days) is None  # joined instead
