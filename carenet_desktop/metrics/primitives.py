@@ -95,6 +95,7 @@ from .datemath import (
 )
 from .memo import ANY_PERIOD, FrameMemo, remember
 from .period import Period
+from .sorted_windows import exists_sorted as _exists_sorted
 from .valuesets import MultiKeys, key_hits
 
 MIN_TS = pd.Timestamp("1700-01-01")
@@ -427,39 +428,6 @@ def exists_in_window(left_pid: object, left_lo: object, left_hi: object,
     if fast is not None:
         return fast
     return _exists_merged(lp, left_lo, left_hi, right_pid, right_t)
-
-
-def _exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> np.ndarray | None:
-    """``exists_in_window`` by binary searches in the distinct (patient, time) pairs of the right side, for
-    integer patient ids and bounds of one numeric or datetime type (``None``: anything else)."""
-    if lp.dtype.kind not in "iu" or rp.dtype.kind not in "iu" or lo.dtype != hi.dtype or lo.dtype.kind not in "Mif" \
-            or rt.dtype.kind not in "Mif" or (lo.dtype.kind == "M") != (rt.dtype.kind == "M"):
-        return None
-    out = np.zeros(len(lp), dtype=bool)
-    t = rt[~np.isnat(rt)] if rt.dtype.kind == "M" else (rt[~np.isnan(rt)] if rt.dtype.kind == "f" else rt)
-    rpid = rp[~np.isnat(rt)] if rt.dtype.kind == "M" else (rp[~np.isnan(rt)] if rt.dtype.kind == "f" else rp)
-    t = t.astype(lo.dtype)  # as the join does: the right times in the left bounds' type
-    if lo.dtype.kind == "M":
-        ok = ~np.isnat(lo) & ~np.isnat(hi)
-        lo_v, hi_v, t_v = lo.view(np.int64), hi.view(np.int64), t.view(np.int64)
-    else:
-        ok = ~np.isnan(lo) & ~np.isnan(hi) if lo.dtype.kind == "f" else np.ones(len(lp), dtype=bool)
-        lo_v, hi_v, t_v = lo, hi, t
-    if not len(t_v) or not ok.any():
-        return out
-    patients, p_rank = np.unique(rpid.astype(np.int64), return_inverse=True)
-    times, t_rank = np.unique(t_v, return_inverse=True)
-    stride = len(times) + 1
-    keys = np.unique(p_rank.astype(np.int64) * stride + t_rank.astype(np.int64))
-    left = lp.astype(np.int64)
-    pos = np.searchsorted(patients, left)
-    ok &= pos < len(patients)
-    ok[ok] = patients[pos[ok]] == left[ok]
-    base = pos[ok].astype(np.int64) * stride
-    first = np.searchsorted(times, lo_v[ok], side="left")
-    after = np.searchsorted(times, hi_v[ok], side="right")
-    out[ok] = np.searchsorted(keys, base + after) > np.searchsorted(keys, base + first)
-    return out
 
 
 def _exists_merged(lp: np.ndarray, left_lo: object, left_hi: object, right_pid: object, right_t: object) -> np.ndarray:
