@@ -95,6 +95,7 @@ from .datemath import (
 )
 from .memo import ANY_PERIOD, FrameMemo, remember
 from .period import Period
+from .sorted_windows import exists_sorted as _exists_sorted
 from .valuesets import MultiKeys, key_hits
 
 MIN_TS = pd.Timestamp("1700-01-01")
@@ -423,6 +424,14 @@ def exists_in_window(left_pid: object, left_lo: object, left_hi: object,
     missing bound or time never match. Works for timestamps or for integer day numbers.
     """
     lp = np.asarray(left_pid)
+    fast = _exists_sorted(lp, np.asarray(left_lo), np.asarray(left_hi), np.asarray(right_pid), np.asarray(right_t))
+    if fast is not None:
+        return fast
+    return _exists_merged(lp, left_lo, left_hi, right_pid, right_t)
+
+
+def _exists_merged(lp: np.ndarray, left_lo: object, left_hi: object, right_pid: object, right_t: object) -> np.ndarray:
+    """``exists_in_window`` by ``merge_asof`` (any types)."""
     n = len(lp)
     lo = pd.Series(np.asarray(left_lo))
     hi = pd.Series(np.asarray(left_hi))

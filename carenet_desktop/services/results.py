@@ -339,22 +339,18 @@ class ResultsCache:
 
     def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         """Every measure of ``period`` from scratch, in this process; saved to disk."""
-        with self.ctx.db.session() as s:
-            version = current_version(s)  # read first: changes made while computing are replayed later
-        rows, failures = self._evaluate(period, ids, progress)
-        entry = CachedResults(period, ids, version, _conform(rows), failures)  # the dtypes of every other path
-        self._write_disk(entry)
-        return entry
+        return self.compute_periods_here([period], ids, progress)[0]
 
     def compute_periods_here(self, periods: Sequence[Period], ids: tuple[str, ...],
                              progress: Progress) -> list[CachedResults]:
         """Every measure of each of ``periods`` from scratch, in this process, in one pass over one load of
-        the frames (``engine.evaluate_periods``: what no period changes is derived once); each saved to disk."""
+        the frames (``engine.evaluate_periods``: what no period changes is derived once); each saved to disk.
+        Takes no lock (``compute_here`` runs under ``self._lock``): within ``sharing_frames`` the shared
+        load is used, else the frames are loaded for this call."""
         with self.ctx.db.session() as s:
             version = current_version(s)  # read first: changes made while computing are replayed later
         progress.report(0.0, "Loading data")
-        with self.sharing_frames():
-            data = self._all_frames()
+        data = self._all_frames()
         measures = self.ctx.catalogue.select(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:
@@ -362,6 +358,7 @@ class ResultsCache:
 
         entries = []
         for period, run in evaluate_periods(data, periods, measures, on_measure=step):
+            # the dtypes of every other path
             entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
             self._write_disk(entry)
             entries.append(entry)

@@ -101,6 +101,22 @@ class PatientSet:
         return PatientSet(np.union1d(self.ids(), other.ids()))
 
 
+def id_in(column: pd.Series, ids: pd.Series) -> np.ndarray:
+    """``column.isin(ids)`` as a boolean ndarray (missing: False). Record ids are database row numbers: a
+    lookup table indexed by the column, not a hash of it (``restrict`` asks it of every period's cut)."""
+    wanted = ids.to_numpy()
+    if (column.dtype.kind not in "iu" and str(column.dtype) not in ("Int64", "Int32")) or wanted.dtype.kind not in "iu" \
+            or (len(wanted) and (wanted.min() < 0 or wanted.max() >= PatientSet._MAX_TABLE)):
+        return column.isin(pd.Index(ids)).to_numpy()
+    table = np.zeros(int(wanted.max()) + 1 if len(wanted) else 0, dtype=bool)
+    table[wanted] = True
+    values = column.to_numpy(dtype=np.int64, na_value=-1)  # missing -> -1: never a wanted id
+    inside = (values >= 0) & (values < len(table))
+    out = np.zeros(len(values), dtype=bool)
+    out[inside] = table[values[inside]]
+    return out
+
+
 def restrict(data: MeasureData, patient_ids: PatientSet | object,
              encounter_window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
              frames: tuple[str, ...] | None = None,
@@ -132,9 +148,9 @@ def restrict(data: MeasureData, patient_ids: PatientSet | object,
         setattr(out, name, frame[mask])
     ed = data.encounter_diagnoses
     if len(ed):  # those of the kept encounters, and those naming a kept condition (its kind, QI-Core 6)
-        kept = ed["encounter_id"].isin(pd.Index(out.encounters["event_id"])).to_numpy()
+        kept = id_in(ed["encounter_id"], out.encounters["event_id"])
         if "condition_id" in ed.columns and len(out.conditions):
-            kept = kept | ed["condition_id"].isin(pd.Index(out.conditions["event_id"])).to_numpy()
+            kept = kept | id_in(ed["condition_id"], out.conditions["event_id"])
         out.encounter_diagnoses = ed[kept]
     return out
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..data import MeasureData
 from ..libraries import hospice, status
-from ..memo import ANY_PERIOD
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
     _isin_codes,
@@ -45,6 +45,9 @@ from ..primitives import (
     status_in,
     vs_mask,
 )
+from ._event_windows import as_days as _as_days
+from ._event_windows import days_in_windows as days_in_windows  # (part of the vocabulary above)
+from ._event_windows import union_days
 
 T = TypeVar("T")
 Record = Literal[
@@ -130,8 +133,14 @@ def _people(pts: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def birthday(birth: pd.Series, years: int = 0, months: int = 0) -> pd.Series:
-    """The day ``years`` years and ``months`` months after birth (CQL date arithmetic)."""
+def birthday(birth: pd.Series | pd.DataFrame, years: int = 0, months: int = 0) -> pd.Series:
+    """The day ``years`` years and ``months`` months after birth (CQL date arithmetic). ``birth``: the
+    birth days, or a ``people`` frame (its ``birth``; remembered for every period of the evaluation:
+    a trend asks the same birthdays of every patient twelve times)."""
+    if isinstance(birth, pd.DataFrame):
+        frame = birth
+        return remember((frame,), ("birthday", years, months), lambda: birthday(frame["birth"], years, months),
+                        period=ANY_PERIOD)
     return add_months(birth, 12 * years + months).dt.normalize()
 
 
@@ -144,14 +153,8 @@ def day_in(days: object, lo: object, hi: object) -> np.ndarray:
         return (d >= lo_) & (d <= hi_) & ~np.isnat(d) & ~np.isnat(lo_) & ~np.isnat(hi_)
 
 
-def _as_days(values: object, n: int) -> np.ndarray:
-    if isinstance(values, (pd.Timestamp, np.datetime64)) or hasattr(values, "isoformat"):
-        return np.full(n, np.datetime64(pd.Timestamp(values).normalize(), "ns"))
-    return to_day(pd.Series(np.asarray(values))).to_numpy()
-
-
-def turns_during(birth: pd.Series, period: Period, years: int = 0, months: int = 0) -> np.ndarray:
-    """The ``years``/``months`` birthday falls within the period."""
+def turns_during(birth: pd.Series | pd.DataFrame, period: Period, years: int = 0, months: int = 0) -> np.ndarray:
+    """The ``years``/``months`` birthday falls within the period (``birth`` as for ``birthday``)."""
     return day_in(birthday(birth, years, months), period.start_ts, pd.Timestamp(period.end))
 
 
@@ -231,7 +234,7 @@ def any_event_days(data: MeasureData, records: Iterable[str], valuesets: Sequenc
     parts = [p for p in parts if not p.empty]
     if not parts:
         return _EMPTY_DAYS.copy()
-    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    return union_days(parts)
 
 
 def well_visit_days(data: MeasureData, valuesets: Sequence[str]) -> pd.DataFrame:
@@ -261,25 +264,6 @@ def _coded_visit_days(data: MeasureData, keys: frozenset[str] | set[str]) -> pd.
     sub = enc[mask]
     out = pd.DataFrame({"patient_id": sub["patient_id"].to_numpy(), "day": event_dates(sub, "encounters").to_numpy()})
     return out.dropna(subset=["day"]).drop_duplicates(ignore_index=True)
-
-
-def days_in_windows(events: pd.DataFrame, pids: object, lo: object, hi: object) -> np.ndarray:
-    """For each row (patient, window ``[lo, hi]``): the number of distinct event days in the window."""
-    pid = np.asarray(pids)
-    n = len(pid)
-    out = np.zeros(n, dtype=np.int64)
-    if n == 0 or events.empty:
-        return out
-    win = pd.DataFrame({"patient_id": pid, "lo": _as_days(lo, n), "hi": _as_days(hi, n), "row": np.arange(n)})
-    win = win[win["lo"].notna() & win["hi"].notna()]
-    ev = events[["patient_id", "day"]].drop_duplicates()
-    if ev["patient_id"].dtype != win["patient_id"].dtype:
-        ev = ev.astype({"patient_id": win["patient_id"].dtype})
-    joined = win.merge(ev, on="patient_id", how="inner")
-    joined = joined[(joined["day"] >= joined["lo"]) & (joined["day"] <= joined["hi"])]
-    counts = joined.groupby("row")["day"].nunique()
-    out[counts.index.to_numpy()] = counts.to_numpy()
-    return out
 
 
 def day_lists(events: pd.DataFrame, pids: object, lo: object, hi: object) -> pd.DataFrame:
@@ -369,8 +353,7 @@ def coded_days_in_windows(data: MeasureData, records: Iterable[str], keys: froze
             parts.append(coded_event_days(data, record, keys))
     parts = [x for x in parts if not x.empty]
     if parts:
-        events = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
-        out = out + days_in_windows(events, pids, lo, hi)
+        out = out + days_in_windows(union_days(parts), pids, lo, hi)
     return out
 
 

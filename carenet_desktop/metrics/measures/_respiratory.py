@@ -125,8 +125,7 @@ def antibiotic_orders(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.Dat
     mr = data.medication_requests
     if mr.empty:
         return mr
-    mr = mr[vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS)]
-    return mr[lib.medication_order(mr)]
+    return mr[vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS) & lib.medication_order(mr)]
 
 
 def conditions_in(data: MeasureData, *valuesets: str, lib: Libraries = QICORE_2025,

@@ -35,7 +35,6 @@ def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], 
         mask &= patient_flag(enc["patient_id"], among)
     if not mask.any():
         return pd.Index([], name="patient_id")
-    sub = enc[mask]
-    sub = sub[lib.encounter_performed(sub)]
+    sub = enc[mask & lib.encounter_performed(enc)]  # status of the whole frame: factorised once for every period
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")

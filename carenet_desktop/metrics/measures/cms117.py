@@ -188,16 +188,16 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
     for frame, col in ((data.immunizations, 1), (data.procedures, 2)):
         if frame.empty:
             continue
-        # patients first: only children turning two are looked at (a small share of a network)
-        frame = frame[imz.patient_flag(frame["patient_id"], ids)]
+        # only children turning two are looked at (a small share of a network); the codes and statuses are
+        # tested on the store's frame, whose columns are factorised once for every period
         tags = imz.code_tags(frame, [_keys(data, spec[col]) for spec in _DOSES])  # type: ignore[arg-type]  # col: 1 or 2
-        keep = tags != 0
+        keep = imz.patient_flag(frame["patient_id"], ids) & (tags != 0)
         sub, tags = frame[keep], tags[keep]
         if col == 1:
-            ok = status.immunization_administered(sub)
+            ok = status.immunization_administered(frame)[keep]
             days = imz.day(sub["occurrence"])
         else:
-            ok = status.procedure_performed(sub)
+            ok = status.procedure_performed(frame)[keep]
             days = imz.day(sub["performed_start"].fillna(sub["performed_end"]))  # performed.earliest()
         for i, spec in enumerate(_DOSES):
             tag, lo = spec[0], spec[col + 2]

@@ -153,8 +153,8 @@ def _qualifying_visit_patients(data: MeasureData, period: Period) -> pd.Index:
     enc = data.encounters
     # most encounters are office visits: copy only the columns needed
     enc = enc[[c for c in ("patient_id", "key", "status", "start", "end", "date_only") if c in enc.columns]]
-    sub = enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS)]
-    sub = sub[status.encounter_performed(sub)]
+    # code and status tested on the store's frame (its columns factorised once for every period), then cut
+    sub = enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS) & status.encounter_performed(data.encounters)]
     return _ids(sub, during(status.encounter_interval(sub), period, "day"))
 
 

@@ -72,11 +72,11 @@ def candidates(data: MeasureData, period: Period) -> PatientSet:
         start = enc["start"].to_numpy(dtype="datetime64[ns]")
         end = enc["end"].to_numpy(dtype="datetime64[ns]")
         in_period &= (start >= np.datetime64(period.start_ts, "ns")) & (end <= np.datetime64(period.end_ts, "ns"))
-    reasons = enc.loc[in_period, ["patient_id", "reason_key"]] if len(enc) else enc
-    with_reason = reasons["patient_id"][vs_mask(data, reasons, MDD_ACTIVE, column="reason_key")]
+    # the codes tested on the store's frames (factorised once for every period), then cut to the period
+    with_reason = enc["patient_id"][in_period & vs_mask(data, enc, MDD_ACTIVE, column="reason_key")]
     cond = data.conditions
-    cond = cond[eligible.mask(cond["patient_id"])] if len(cond) else cond
-    with_condition = cond["patient_id"][vs_mask(data, cond, MDD_ACTIVE)]
+    with_condition = cond["patient_id"][(eligible.mask(cond["patient_id"]) if len(cond) else np.zeros(0, dtype=bool))
+                                        & vs_mask(data, cond, MDD_ACTIVE)]
     return PatientSet(with_reason.to_numpy()) | PatientSet(with_condition.to_numpy())
 
 

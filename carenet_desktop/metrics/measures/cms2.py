@@ -80,8 +80,8 @@ def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     """The QEs: patient_id, start, end (finished, of the value sets, within day of the period)."""
     enc = data.encounters
     mask = vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
+    mask &= status_in(enc, "finished")  # on the store's frame: its status factorised once for every period
     sub = enc[[c for c in ("patient_id", "status", "start", "end", "date_only") if c in enc.columns]][mask]
-    sub = sub[status_in(sub, "finished")]
     sub = sub[during(status.encounter_interval(sub), period, "day")]
     return sub.drop(columns=["status"]).reset_index(drop=True)
 

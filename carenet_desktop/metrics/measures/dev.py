@@ -61,7 +61,7 @@ class DEV(Measure):
         in_rate = np.zeros((3, n), dtype=bool)
         met = np.zeros((3, n), dtype=bool)
         for k in (1, 2, 3):
-            ip = nc.turns_during(p["birth"], period, years=k)
+            ip = nc.turns_during(p, period, years=k)
             sub = p[ip]
             lo = sub["birth"] if k == 1 else nc.birthday(sub["birth"], years=k - 1) + pd.Timedelta(days=1)
             hi = nc.birthday(sub["birth"], years=k)

@@ -51,7 +51,7 @@ class IMA(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
-        sub = p[nc.turns_during(p["birth"], period, years=13)]
+        sub = p[nc.turns_during(p, period, years=13)]
         pids, birth = sub["patient_id"], sub["birth"]
         b13 = nc.birthday(birth, years=13)
 

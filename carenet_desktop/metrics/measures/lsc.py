@@ -38,7 +38,7 @@ class LSC(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
-        sub = p[nc.turns_during(p["birth"], period, years=2)]
+        sub = p[nc.turns_during(p, period, years=2)]
         tests = nc.any_event_days(data, ("observations", "procedures"), [nc.LEAD_TEST])
         count = nc.days_in_windows(tests, sub["patient_id"], sub["birth"], nc.birthday(sub["birth"], years=2))
         return [nc.population_frame(

@@ -40,7 +40,7 @@ class MDS(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
-        sub = p[nc.turns_during(p["birth"], period, months=6)]
+        sub = p[nc.turns_during(p, period, months=6)]
         pids, lo, hi = sub["patient_id"], sub["birth"], nc.birthday(sub["birth"], months=6)
         visits = nc.well_visit_days(data, nc.WELL_VISITS)
         screens = nc.any_event_days(data, ("observations", "procedures"), [nc.MATERNAL_DEPRESSION_SCREENING])

@@ -49,14 +49,14 @@ class W30(Measure):
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
         visits = nc.well_visit_days(data, nc.WELL_VISITS)
-        b15 = nc.birthday(p["birth"], months=15)
-        b30 = nc.birthday(p["birth"], months=30)
+        b15 = nc.birthday(p, months=15)
+        b30 = nc.birthday(p, months=30)
         frames = []
         for anchor, lo, need in (
             (b15, p["birth"], 6),
             (b30, b15 + pd.Timedelta(days=1), 2),
         ):
-            ip = nc.turns_during(p["birth"], period, months=15 if need == 6 else 30)
+            ip = nc.turns_during(p, period, months=15 if need == 6 else 30)
             sub = p[ip]
             count = nc.days_in_windows(visits, sub["patient_id"], lo[ip], anchor[ip])
             frames.append(nc.population_frame(

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Where the 12 rolling trend periods spend their time (issue 26, item 3): the whole catalogue evaluated over
+one load of the store with ``engine.evaluate_periods``, timed per measure (summed over the periods) and
+optionally under cProfile.
+
+    .venv/bin/python benchmarks/profile_trend_pass.py --db demo-250k.db [--period 2025] [--count 12]
+        [--measures CMS2,CMS117] [--profile out.prof [--steady]] [--frames /tmp/frames.pkl]
+
+``--frames`` keeps the loaded frames in a pickle (read instead of the store when present): profiling runs
+then skip the store's read. Each figure is quoted with the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pickle
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from carenet_desktop.metrics.engine import evaluate_periods  # noqa: E402
+from carenet_desktop.metrics.period import Period  # noqa: E402
+from carenet_desktop.services.measure_detail import trend_periods  # noqa: E402
+
+
+def load() -> str:
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--period", default="2025")
+    parser.add_argument("--count", type=int, default=12)
+    parser.add_argument("--measures", help="comma-separated measure ids (default: the whole catalogue)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the evaluation here")
+    parser.add_argument("--steady", action="store_true",
+                        help="profile from the second period on (what each further period costs)")
+    parser.add_argument("--digest", action="store_true",
+                        help="print a digest of each period's rows (compare two branches' answers)")
+    parser.add_argument("--frames", type=Path, help="pickle of the loaded frames (made when missing)")
+    args = parser.parse_args()
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.context import ServiceContext
+    from carenet_desktop.services.measure_data import load_measure_data
+
+    db = open_database(args.db)
+    ctx = ServiceContext(db, username="benchmark")
+    t = time.perf_counter()
+    if args.frames and args.frames.exists():
+        data = pickle.loads(args.frames.read_bytes())
+    else:
+        data = load_measure_data(db)
+        if args.frames:
+            args.frames.write_bytes(pickle.dumps(data, protocol=5))
+    print(f"load {time.perf_counter() - t:6.2f} s   loadavg {load()}", flush=True)
+    measures = ctx.catalogue.select(args.measures.split(",") if args.measures else None)
+    periods = trend_periods(Period.parse(args.period), args.count)
+    per_measure: dict[str, float] = defaultdict(float)
+    profiler = cProfile.Profile() if args.profile else None
+    t, cpu = time.perf_counter(), time.process_time()
+    if profiler and not args.steady:
+        profiler.enable()
+    for i, (period, run) in enumerate(evaluate_periods(data, periods, measures)):
+        if profiler and args.steady and i == 0:
+            profiler.enable()
+        for measure_id, seconds in run.seconds.items():
+            per_measure[measure_id] += seconds
+        digest = ""
+        if args.digest:
+            hashed = pd.util.hash_pandas_object(run.rows, index=False).to_numpy()  # row order counts too
+            digest = f", digest {int((hashed * (np.arange(len(hashed), dtype=np.uint64) | 1)).sum()):x}"
+        print(f"  {period.label}: {sum(run.seconds.values()):6.2f} s, {len(run.rows)} rows{digest}"
+              f"{', failures ' + str(run.failures) if run.failures else ''}", flush=True)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"{len(periods)} periods: {wall:6.2f} s wall, {cpu:6.2f} s CPU   loadavg {load()}")
+    for measure_id, seconds in sorted(per_measure.items(), key=lambda kv: -kv[1]):
+        print(f"  {measure_id:10s} {seconds:7.2f} s")
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

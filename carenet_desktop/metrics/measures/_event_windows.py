@@ -1,0 +1,108 @@
+"""Distinct event days per patient window, counted on an index of the events sorted once.
+
+A trend evaluates the same measures for twelve rolling periods over the same event frames (a patient's
+well visits, vaccine doses, screenings: ``_network_common.event_days`` keeps them for every period), and
+each period asks how many distinct event days fall in each patient's window. Joining windows to events
+and deduplicating per period cost more than anything else in those measures. Here the events are reduced
+once per events frame (``metrics.memo``, ``ANY_PERIOD``: the answer depends on the frame's rows only) to
+one sorted ``int64`` key per distinct (patient, day); a window then counts with two binary searches.
+
+``days_in_windows_joined`` is the join it replaces (kept: the exotic inputs fall back to it, and the tests
+compare the two).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..memo import ANY_PERIOD, remember
+
+
+def as_days(values: object, n: int) -> np.ndarray:
+    """A window bound as ``n`` days (datetime64[ns] at midnight; a scalar is repeated)."""
+    if isinstance(values, (pd.Timestamp, np.datetime64)) or hasattr(values, "isoformat"):
+        return np.full(n, np.datetime64(pd.Timestamp(values).normalize(), "ns"))
+    s = pd.Series(np.asarray(values))
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce", format="mixed")
+    return s.astype("datetime64[ns]").dt.normalize().to_numpy()
+
+
+def days_in_windows_joined(events: pd.DataFrame, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The count by joining each window to its patient's events (any dtypes)."""
+    n = len(pid)
+    out = np.zeros(n, dtype=np.int64)
+    win = pd.DataFrame({"patient_id": pid, "lo": lo, "hi": hi, "row": np.arange(n)})
+    win = win[win["lo"].notna() & win["hi"].notna()]
+    ev = events[["patient_id", "day"]].drop_duplicates()
+    if ev["patient_id"].dtype != win["patient_id"].dtype:
+        ev = ev.astype({"patient_id": win["patient_id"].dtype})
+    joined = win.merge(ev, on="patient_id", how="inner")
+    joined = joined[(joined["day"] >= joined["lo"]) & (joined["day"] <= joined["hi"])]
+    counts = joined.groupby("row")["day"].nunique()
+    out[counts.index.to_numpy()] = counts.to_numpy()
+    return out
+
+
+class EventIndex:
+    """The distinct (patient, day) of an events frame: sorted patient ids, sorted distinct day instants
+    (int64 ns), and one sorted key per distinct pair: ``patient rank * (days + 1) + day rank``."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        pid = events["patient_id"].to_numpy()
+        day = events["day"].to_numpy()
+        known = ~np.isnat(day)  # a missing day is in no window
+        self.patients, p_rank = np.unique(pid[known].astype(np.int64), return_inverse=True)
+        self.days, d_rank = np.unique(day[known].astype("datetime64[ns]").view(np.int64), return_inverse=True)
+        self.stride = len(self.days) + 1
+        self.keys = np.unique(p_rank.astype(np.int64) * self.stride + d_rank.astype(np.int64))
+
+    def __eq__(self, other: object) -> bool:  # (what ``FrameMemo(check_periods=True)`` compares)
+        return isinstance(other, EventIndex) and all(
+            np.array_equal(a, b) for a, b in ((self.patients, other.patients), (self.days, other.days),
+                                              (self.keys, other.keys)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def counts(self, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Distinct event days of each row's patient within ``[lo, hi]`` (datetime64[ns]; NaT: 0)."""
+        out = np.zeros(len(pid), dtype=np.int64)
+        if not len(self.keys) or not len(pid):
+            return out
+        pos = np.searchsorted(self.patients, pid)
+        found = (pos < len(self.patients)) & ~np.isnat(lo) & ~np.isnat(hi)
+        found[found] = self.patients[pos[found]] == pid[found]
+        base = pos[found].astype(np.int64) * self.stride
+        first = np.searchsorted(self.days, lo[found].view(np.int64), side="left")
+        after = np.searchsorted(self.days, hi[found].view(np.int64), side="right")
+        n = np.searchsorted(self.keys, base + after) - np.searchsorted(self.keys, base + first)
+        out[found] = np.maximum(n, 0)  # lo after hi: an empty window
+        return out
+
+
+def _indexable(events: pd.DataFrame, pid: np.ndarray) -> bool:
+    return (pid.dtype.kind in "iu" and events["patient_id"].dtype.kind in "iu"
+            and events["day"].dtype.kind == "M")
+
+
+def days_in_windows(events: pd.DataFrame, pids: object, lo: object, hi: object) -> np.ndarray:
+    """For each row (patient, window ``[lo, hi]``): the number of distinct event days in the window."""
+    pid = np.asarray(pids)
+    n = len(pid)
+    if n == 0 or events.empty:
+        return np.zeros(n, dtype=np.int64)
+    lo_, hi_ = as_days(lo, n), as_days(hi, n)
+    if not _indexable(events, pid):
+        return days_in_windows_joined(events, pid, lo_, hi_)
+    index = remember((events,), ("event day index",), lambda: EventIndex(events), period=ANY_PERIOD)
+    return index.counts(pid.astype(np.int64, copy=False), lo_, hi_)
+
+
+def union_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Distinct ``(patient_id, day)`` of several event-day frames (remembered for the same frames: the
+    parts are the data's remembered event days, the same objects in every period)."""
+    if len(parts) == 1:
+        return parts[0]
+    return remember(tuple(parts), ("union of event days",),
+                    lambda: pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True), period=ANY_PERIOD)
