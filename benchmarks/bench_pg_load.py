@@ -48,7 +48,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STEPS = ("sqlite", "pg-copy", "pg-generic", "sqlite-cached", "pg-cached")
+STEPS = ("sqlite", "pg-copy", "pg-copy-serial", "pg-generic", "sqlite-cached", "pg-cached")
+
+
+def _server_cpu(db: object) -> float:
+    """CPU seconds used so far by the server's processes (the postmaster's children, on this machine)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:  # type: ignore[attr-defined]
+        folder = conn.execute(text("SELECT setting FROM pg_settings WHERE name = 'data_directory'")).scalar_one()
+    try:
+        postmaster = int(Path(folder, "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:  # fields: state, ppid, ... utime (12), stime (13)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _build(url: str, patients: int, practices: int) -> None:
@@ -81,6 +103,9 @@ def _one(step: str, url: str) -> dict[str, float]:
     from carenet_desktop.services.frames_cache import load_measure_data_cached
 
     db = open_database(url)
+    server_before = _server_cpu(db) if step.startswith("pg") else 0.0
+    if step == "pg-copy-serial":
+        pg_frames.CONNECTIONS = 1  # the COPY read on one connection, table after table (before parallel COPY)
     if step == "pg-generic":
         pg_frames.read_table = measure_data._read_generic  # type: ignore[assignment]  # the path before COPY
     with tempfile.TemporaryDirectory() as folder:
@@ -91,8 +116,11 @@ def _one(step: str, url: str) -> dict[str, float]:
             data = measure_data.load_measure_data(db, with_valuesets=False)
         seconds = time.perf_counter() - t
     rows = sum(len(f) for f in data.frames().values())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    server = _server_cpu(db) - server_before if step.startswith("pg") else 0.0  # before the pool's backends exit
     db.dispose()
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rows": rows}
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "server_cpu": server,
+            "peak_mb": usage.ru_maxrss / 1024, "rows": rows}
 
 
 def main() -> int:
@@ -147,8 +175,8 @@ def main() -> int:
                 if best is None or result["seconds"] < best["seconds"]:
                     best = result
             assert best is not None
-            print(f"{step:<14} {best['seconds']:7.2f} s   peak {best['peak_mb']:7.0f} MB   rows {int(best['rows']):,}",
-                  flush=True)
+            print(f"{step:<14} {best['seconds']:7.2f} s   cpu {best['cpu']:6.1f} s   server cpu {best['server_cpu']:5.1f} s   "
+                  f"peak {best['peak_mb']:7.0f} MB   rows {int(best['rows']):,}   load {os.getloadavg()[0]:.2f}", flush=True)
         load = os.getloadavg()
         print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:

@@ -173,12 +173,13 @@ def load_measure_data_versioned(
                 if factorized is not None:
                     factorized.clear()
         elif conn.dialect.name == "postgresql":
-            from .pg_frames import read_table
+            from .pg_frames import TableJob, read_tables
 
             version = int(conn.execute(select(func.coalesce(func.max(DataChange.id), 0))).scalar_one())
-            for name, table in TABLES.items():
-                raw = read_table(raw_conn, table, _columns(name, table, existing[table]), wheres[name])
-                setattr(data, name, _shape(name, raw))
+            raws = read_tables(conn, [TableJob(name, table, _columns(name, table, existing[table]), wheres[name])
+                                      for name, table in TABLES.items()])
+            for name in TABLES:
+                setattr(data, name, _shape(name, raws.pop(name)))
                 frames[name] = {}
         for name, table in TABLES.items():
             if name not in frames:

@@ -19,8 +19,11 @@ frames are one consistent snapshot of the store and the version names exactly th
 from __future__ import annotations
 
 import io
+import re
+import threading
+from collections import deque
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -166,3 +169,80 @@ def _text(series: pd.Series) -> Any:
     codes = np.asarray(series.cat.codes, dtype=np.int64)
     table = np.array([str(c)[len(_PREFIX):] for c in series.cat.categories] + [None], dtype=object)
     return pd.array(table[np.where(codes >= 0, codes, len(table) - 1)], dtype="str")
+
+
+#: connections a load reads its tables on (the load's own and helpers sharing its snapshot); the server
+#: formats one table per connection while the client parses another
+CONNECTIONS = 3
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
+class TableJob(NamedTuple):
+    name: str
+    table: str
+    cols: Sequence[ColumnSpec]
+    where: str
+
+
+def read_tables(conn: Any, jobs: Sequence[TableJob], connections: int | None = None) -> dict[str, dict[str, Any]]:
+    """Every job's columns (``read_table``), read on up to ``connections`` connections at once, all in the
+    snapshot of ``conn`` (a SQLAlchemy connection whose ``REPEATABLE READ`` transaction has begun): the
+    helpers import it (``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``) before reading anything, so
+    a commit made during the load is seen by none of them. Largest tables first; the first error is raised
+    once every connection has stopped."""
+    connections = CONNECTIONS if connections is None else connections
+    pending = deque(_largest_first(conn, jobs))
+    helpers = max(0, min(connections, len(pending)) - 1)
+    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if helpers else ""
+    if helpers and not _SNAPSHOT_ID.match(snapshot):
+        raise ValueError("unexpected snapshot id")
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(dbapi: Any) -> None:
+        while True:
+            with lock:
+                if errors or not pending:
+                    return
+                job = pending.popleft()
+            try:
+                results[job.name] = read_table(dbapi, job.table, job.cols, job.where)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                raise
+
+    def helper() -> None:
+        try:
+            with conn.engine.connect() as other:
+                other = other.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the first statement
+                work(other.connection.dbapi_connection)
+                other.rollback()
+        except BaseException as exc:
+            with lock:
+                if exc not in errors:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=helper, name=f"pg-load-{i}", daemon=True) for i in range(helpers)]
+    for thread in threads:
+        thread.start()
+    try:
+        work(conn.connection.dbapi_connection)
+    except BaseException:
+        pass
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _largest_first(conn: Any, jobs: Sequence[TableJob]) -> list[TableJob]:
+    """The jobs by their table's size on disk, largest first (the longest reads start first)."""
+    sizes = dict(conn.exec_driver_sql(
+        "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+        "WHERE c.relkind = 'r' AND c.relnamespace = to_regnamespace(current_schema())::oid").all())
+    return sorted(jobs, key=lambda job: -int(sizes.get(job.table, 0)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -141,11 +142,12 @@ def _commit_between_tables(db: Database, monkeypatch: pytest.MonkeyPatch) -> thr
     """After the loader's first table, another connection commits a new patient with an encounter (and so
     a journal row) and waits for it to be done: the load must not see any of it."""
     done = threading.Event()
+    claim = threading.Lock()  # tables are read on several connections at once: one of them writes
     reader = pg_frames.read_table
 
     def read_then_write(dbapi, table, cols, where):  # type: ignore[no-untyped-def]
         out = reader(dbapi, table, cols, where)
-        if not done.is_set():
+        if claim.acquire(blocking=False):
             def write() -> None:
                 with db.session() as s:
                     practice = s.scalar(select(Patient.practice_id).limit(1))
@@ -261,3 +263,36 @@ def test_the_demo_build_gives_back_every_foreign_key_and_they_hold(pg_db):  # ty
         assert conn.execute(catalogue).all() == before
     with pytest.raises(sqlalchemy.exc.IntegrityError), pg_db.session() as s:
         s.add(Encounter(patient_id=10**9, code_system="cpt", code="99213"))
+
+
+def test_every_connection_of_a_load_reads_the_load_s_snapshot(pg_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """The helper connections start after a commit made once the load's snapshot was taken: they import
+    that snapshot, so none of them sees the commit (the same table read on each of three connections)."""
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.measure_data import Col
+
+    build_demo(pg_db, practices=2, patients=150, seed=4, as_of=AS_OF)
+    cols = [Col("patient_id", "t.id", "int"), Col("mrn", "t.mrn", "str")]
+    with pg_db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 150  # the snapshot is taken
+        with pg_db.session() as s:
+            s.add(Patient(practice_id=s.scalar(select(Patient.practice_id).limit(1)), mrn="LATE",
+                          birth_date=dt.date(2020, 1, 1)))
+        jobs = [pg_frames.TableJob(f"copy{i}", "patient", cols, "1=1") for i in range(6)]
+        backends: set[int] = set()
+        reader = pg_frames.read_table
+
+        def recording(dbapi, *args):  # type: ignore[no-untyped-def]
+            backends.add(dbapi.info.backend_pid)
+            time.sleep(0.2)  # each connection waits a little, so that every one of them takes a table
+            return reader(dbapi, *args)
+
+        monkeypatch.setattr(pg_frames, "read_table", recording)
+        seen = pg_frames.read_tables(conn, jobs, connections=3)
+    assert sorted(seen) == [job.name for job in jobs]
+    for name, columns in seen.items():
+        assert len(columns["patient_id"]) == 150 and "LATE" not in set(columns["mrn"]), name
+    assert len(backends) == 3
+    with pg_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 151
