@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import select
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -78,12 +79,24 @@ class _CopyOut(io.RawIOBase):
         self._pending = bytearray()
         self._done = False
         pgconn.send_query(sql.encode())
-        started = pgconn.get_result()
+        started = self._result()
         if started is None or started.status != pq.ExecStatus.COPY_OUT:
             self._finish(started)
 
     def readable(self) -> bool:
         return True
+
+    def _wait(self) -> None:
+        """Until more of the server's output has arrived. libpq's blocking calls keep Python's GIL while they
+        wait, which stalls the other connections' threads of a parallel load; ``select`` lets it go."""
+        select.select([self._pgconn.socket], [], [])
+        self._pgconn.consume_input()
+
+    def _result(self) -> Any:
+        """The next result, waited for without holding the GIL."""
+        while self._pgconn.is_busy():
+            self._wait()
+        return self._pgconn.get_result()
 
     def _finish(self, first: Any = None) -> None:
         """Take the results after the data (``COMMAND_OK``, or the error, which is raised)."""
@@ -91,7 +104,7 @@ class _CopyOut(io.RawIOBase):
 
         self._done = True
         results = [first] if first is not None else []
-        while (result := self._pgconn.get_result()) is not None:
+        while (result := self._result()) is not None:
             results.append(result)
         failed = [r for r in results if r.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT)]
         if failed or not results:
@@ -102,13 +115,17 @@ class _CopyOut(io.RawIOBase):
         target = memoryview(buffer).cast("B")
         pending = self._pending
         get = self._pgconn.get_copy_data
-        while len(pending) < len(target) and not self._done:
-            nbytes, data = get(0)  # waits for the next row
-            if nbytes <= 0:  # -1: the end of the data; -2: an error
+        want, have = len(target), len(pending)
+        while have < want and not self._done:
+            nbytes, data = get(1)  # the next row if it has arrived (without waiting: see _wait)
+            if nbytes > 0:
+                pending += data  # (a list of the driver's row buffers, joined, was 3x slower)
+                have += nbytes
+            elif nbytes == 0:
+                self._wait()
+            else:  # -1: the end of the data; -2: an error
                 self._finish()
-                break
-            pending += data  # (a list of the driver's row buffers, joined, was 3x slower)
-        n = min(len(target), len(pending))
+        n = min(want, have)
         target[:n] = pending[:n]
         del pending[:n]
         return n
@@ -116,8 +133,10 @@ class _CopyOut(io.RawIOBase):
     def close(self) -> None:
         try:
             while not self._done:
-                nbytes, _ = self._pgconn.get_copy_data(0)
-                if nbytes <= 0:
+                nbytes, _ = self._pgconn.get_copy_data(1)
+                if nbytes == 0:
+                    self._wait()
+                elif nbytes < 0:
                     self._finish()
         finally:
             super().close()

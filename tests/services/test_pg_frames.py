@@ -296,3 +296,32 @@ def test_every_connection_of_a_load_reads_the_load_s_snapshot(pg_db, monkeypatch
     assert len(backends) == 3
     with pg_db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 151
+
+
+def test_a_copy_waiting_for_the_server_lets_other_threads_run(pg_demo):  # type: ignore[no-untyped-def]
+    """libpq's blocking calls keep the GIL while they wait: the reader waits with ``select`` instead, so the
+    other connections' threads of a load go on parsing while one waits for its server."""
+    from carenet_desktop.services.measure_data import Col
+
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.is_set():
+            time.sleep(0.01)
+            ticks.append(time.perf_counter())
+
+    with pg_demo.engine.connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        try:
+            start = time.perf_counter()
+            out = pg_frames.read_table(dbapi, "patient", [Col("patient_id", "t.id", "int"),
+                                                          Col("slow", "(SELECT 7 FROM pg_sleep(2))", "int")], "t.id = 1")
+            end = time.perf_counter()
+        finally:
+            stop.set()
+            thread.join()
+    assert list(out["slow"]) == [7]
+    assert sum(start < t < end for t in ticks) >= 10  # about 200 when the wait lets the GIL go; none when not
