@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .frame_columns import MISSING, MISSING_SQL, nulls, numeric
+from .sqlite_frames import Coded, narrow_codes
 
 _PREFIX = "~"  # before every non-NULL text value: also keeps pandas from reading "1" or "True" as a number/bool
 _INTEGER_KINDS = ("int", "nint", "bool")
@@ -183,11 +184,12 @@ def read_table(dbapi: Any, table: str, cols: Sequence[ColumnSpec], where: str) -
     return out
 
 
-def _text(series: pd.Series) -> Any:
-    """The ``str`` array of a categorical of prefixed values: the prefix removed once per distinct value."""
-    codes = np.asarray(series.cat.codes, dtype=np.int64)
-    table = np.array([str(c)[len(_PREFIX):] for c in series.cat.categories] + [None], dtype=object)
-    return pd.array(table[np.where(codes >= 0, codes, len(table) - 1)], dtype="str")
+def _text(series: pd.Series) -> Coded:
+    """A categorical of prefixed values as codes into its distinct texts (the prefix removed once per
+    distinct value), as the SQLite reader gives them: the frame's column, the ``system|code`` keys and the
+    snapshot's encoding are then made from the codes, without hashing every row's text again."""
+    texts = np.array([str(c)[len(_PREFIX):] for c in series.cat.categories], dtype=object)
+    return Coded(narrow_codes(np.asarray(series.cat.codes), len(texts)), texts)
 
 
 #: connections a load reads its tables on (the load's own and helpers sharing its snapshot); the server

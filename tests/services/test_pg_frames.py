@@ -13,6 +13,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -68,8 +69,15 @@ def pg_db(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_copy_frames_equal_the_cursor_frames_and_the_sqlite_frames_of_the_same_demo(pg_demo, small_demo_file, monkeypatch):  # type: ignore[no-untyped-def]
-    copied = load_measure_data(pg_demo, with_valuesets=False)
+    factorized: dict = {}  # type: ignore[type-arg]
+    copied, _ = load_measure_data_versioned(pg_demo, with_valuesets=False, factorized=factorized)
     assert len(copied.patients) == 600 and len(copied.encounters) > 1000
+    # the COPY reader hands over its text columns' codes (keys included), as the SQLite reader does
+    assert {("encounters", "code"), ("patients", "sex"), ("immunizations", "key")} <= set(factorized)
+    for (name, column), (codes, texts) in factorized.items():
+        frame_column = getattr(copied, name)[column]
+        rebuilt = pd.Series(np.append(np.asarray(texts, dtype=object), None)[np.where(codes >= 0, codes, len(texts))])
+        assert rebuilt.isna().equals(frame_column.isna()) and (rebuilt.dropna() == frame_column.dropna()).all(), column
     partly_null = {str(f[c].dtype) for f in copied.frames().values() for c in f.columns if 0 < f[c].isna().sum() < len(f)}
     assert {"datetime64[us]", "str", "Int64", "float64"} <= partly_null  # NULLs among values, of every kind
     _assert_same(copied, _generic(pg_demo, monkeypatch))
@@ -292,7 +300,7 @@ def test_every_connection_of_a_load_reads_the_load_s_snapshot(pg_db, monkeypatch
         seen = pg_frames.read_tables(conn, jobs, connections=3)
     assert sorted(seen) == [job.name for job in jobs]
     for name, columns in seen.items():
-        assert len(columns["patient_id"]) == 150 and "LATE" not in set(columns["mrn"]), name
+        assert len(columns["patient_id"]) == 150 and "LATE" not in set(columns["mrn"].column()), name
     assert len(backends) == 3
     with pg_db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 151
