@@ -10,11 +10,23 @@ Builds the same demo network (seed 2025) into a SQLite file and into a PostgreSQ
 runs in a fresh process (no warm Python or pandas state; peak memory is that process's):
 
 * ``sqlite``      the SQLite reader (group_concat columns, two threads)
-* ``pg-copy``     PostgreSQL: COPY into typed columns, one REPEATABLE READ snapshot (``services/pg_frames.py``)
+* ``pg-copy``     PostgreSQL: COPY into typed columns, one REPEATABLE READ snapshot (``services/pg_frames.py``),
+                  the tables read on three connections that share the snapshot
+* ``pg-copy-serial``  the same on one connection, table after table
 * ``pg-generic``  PostgreSQL through the driver's cursor, a Python object per value (the path before COPY)
 
 and the frames snapshot's cold path (``load_measure_data_cached`` into an empty folder: read + save) for
-SQLite and PostgreSQL. Prints seconds and peak MB per step, best of ``--rounds``.
+SQLite and PostgreSQL. Prints seconds, the process's CPU seconds, the server's CPU seconds (its processes
+on this machine) and peak MB per step, best of ``--rounds``.
+
+Stop 21, 250,000 patients (the SQLite file: the bench copy of the 250k demo; PostgreSQL: the demo built with
+seed 2025, 40 practices - 0.7% more rows than that older file), the machine loaded by other work (load 7-10),
+so walls are only comparable side by side; each line a fresh process, run alternately:
+
+    step                       wall    client cpu   server cpu   peak MB
+    sqlite                   46-49 s     19-20 s          -      1,330-1,400
+    pg-copy before (d39a7db) 48-50 s     14-15 s       10.7 s    1,100-1,110   (one connection; GIL held in waits)
+    pg-copy after            27-28 s     10-11 s     10-11 s    1,118
 
 Measured on the 2-core machine shared with other work (PostgreSQL 15 on the same machine, load average
 3-6 during the runs, so the figures move by +-30% from run to run):
