@@ -10,11 +10,23 @@ Builds the same demo network (seed 2025) into a SQLite file and into a PostgreSQ
 runs in a fresh process (no warm Python or pandas state; peak memory is that process's):
 
 * ``sqlite``      the SQLite reader (group_concat columns, two threads)
-* ``pg-copy``     PostgreSQL: COPY into typed columns, one REPEATABLE READ snapshot (``services/pg_frames.py``)
+* ``pg-copy``     PostgreSQL: COPY into typed columns, one REPEATABLE READ snapshot (``services/pg_frames.py``),
+                  the tables read on three connections that share the snapshot
+* ``pg-copy-serial``  the same on one connection, table after table
 * ``pg-generic``  PostgreSQL through the driver's cursor, a Python object per value (the path before COPY)
 
 and the frames snapshot's cold path (``load_measure_data_cached`` into an empty folder: read + save) for
-SQLite and PostgreSQL. Prints seconds and peak MB per step, best of ``--rounds``.
+SQLite and PostgreSQL. Prints seconds, the process's CPU seconds, the server's CPU seconds (its processes
+on this machine) and peak MB per step, best of ``--rounds``.
+
+Stop 21, 250,000 patients (the SQLite file: the bench copy of the 250k demo; PostgreSQL: the demo built with
+seed 2025, 40 practices - 0.7% more rows than that older file), the machine loaded by other work (load 7-10),
+so walls are only comparable side by side; each line a fresh process, run alternately:
+
+    step                       wall    client cpu   server cpu   peak MB
+    sqlite                   46-49 s     19-20 s          -      1,330-1,400
+    pg-copy before (d39a7db) 48-50 s     14-15 s       10.7 s    1,100-1,110   (one connection; GIL held in waits)
+    pg-copy after            27-28 s     10-11 s     10-11 s    1,118
 
 Measured on the 2-core machine shared with other work (PostgreSQL 15 on the same machine, load average
 3-6 during the runs, so the figures move by +-30% from run to run):
@@ -48,7 +60,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STEPS = ("sqlite", "pg-copy", "pg-generic", "sqlite-cached", "pg-cached")
+STEPS = ("sqlite", "pg-copy", "pg-copy-serial", "pg-generic", "sqlite-cached", "pg-cached")
+
+
+def _server_cpu(db: object) -> float:
+    """CPU seconds used so far by the server's processes (the postmaster's children, on this machine)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:  # type: ignore[attr-defined]
+        folder = conn.execute(text("SELECT setting FROM pg_settings WHERE name = 'data_directory'")).scalar_one()
+    try:
+        postmaster = int(Path(folder, "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:  # fields: state, ppid, ... utime (12), stime (13)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _build(url: str, patients: int, practices: int) -> None:
@@ -81,6 +115,9 @@ def _one(step: str, url: str) -> dict[str, float]:
     from carenet_desktop.services.frames_cache import load_measure_data_cached
 
     db = open_database(url)
+    server_before = _server_cpu(db) if step.startswith("pg") else 0.0
+    if step == "pg-copy-serial":
+        pg_frames.CONNECTIONS = 1  # the COPY read on one connection, table after table (before parallel COPY)
     if step == "pg-generic":
         pg_frames.read_table = measure_data._read_generic  # type: ignore[assignment]  # the path before COPY
     with tempfile.TemporaryDirectory() as folder:
@@ -91,8 +128,11 @@ def _one(step: str, url: str) -> dict[str, float]:
             data = measure_data.load_measure_data(db, with_valuesets=False)
         seconds = time.perf_counter() - t
     rows = sum(len(f) for f in data.frames().values())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    server = _server_cpu(db) - server_before if step.startswith("pg") else 0.0  # before the pool's backends exit
     db.dispose()
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rows": rows}
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "server_cpu": server,
+            "peak_mb": usage.ru_maxrss / 1024, "rows": rows}
 
 
 def main() -> int:
@@ -147,8 +187,8 @@ def main() -> int:
                 if best is None or result["seconds"] < best["seconds"]:
                     best = result
             assert best is not None
-            print(f"{step:<14} {best['seconds']:7.2f} s   peak {best['peak_mb']:7.0f} MB   rows {int(best['rows']):,}",
-                  flush=True)
+            print(f"{step:<14} {best['seconds']:7.2f} s   cpu {best['cpu']:6.1f} s   server cpu {best['server_cpu']:5.1f} s   "
+                  f"peak {best['peak_mb']:7.0f} MB   rows {int(best['rows']):,}   load {os.getloadavg()[0]:.2f}", flush=True)
         load = os.getloadavg()
         print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:

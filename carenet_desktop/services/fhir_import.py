@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, Column, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..interchange.fhir import KIND_ORDER, Problem, Record, collect_paths
@@ -47,7 +47,7 @@ from ..models import (
     ServiceRequest,
     utcnow,
 )
-from ..models.bulk_copy import copy_dicts, copy_dicts_returning_ids, is_postgresql
+from ..models.bulk_copy import copy_dicts, copy_dicts_returning_ids, copy_update, is_postgresql
 from ..models.changes import DataChange, mark_practice_changed
 from ..models.database import StoreFull
 from . import audit
@@ -425,9 +425,7 @@ class _Writer:
             self.mrns[mrn] = (None, record.source_id, values.get("birth_date"))
             new_rows.append({"practice_id": self.practice_id, "mrn": mrn, **values})
         if updates:
-            cols: dict[str, BindParameter[Any]] = {k: bindparam(k) for k in updates[0] if k != "_id"}
-            stmt = update(PATIENT).where(PATIENT.c.id == bindparam("_id")).values(**cols, version=PATIENT.c.version + 1)
-            s.connection().execute(stmt, _uniform(updates))
+            _update_rows(s, PATIENT, _uniform(updates), version=True)
             result.count("patient", "updated", len(updates))
         if new_rows:
             rows = _uniform(new_rows)
@@ -498,8 +496,7 @@ class _Writer:
                 new_rows.append(values)
         if updates:
             rows = _uniform(updates)
-            cols: dict[str, BindParameter[Any]] = {k: bindparam(k) for k in rows[0] if k != "_id"}
-            s.connection().execute(update(table).where(table.c.id == bindparam("_id")).values(**cols), rows)
+            _update_rows(s, table, rows)
             result.count(kind, "updated", len(rows))
         if new_rows:
             rows = _uniform(new_rows)
@@ -557,11 +554,7 @@ class _Writer:
             if pid not in latest or key >= latest[pid][0]:
                 latest[pid] = (key, record.values["payer"])
         if latest:
-            s.connection().execute(
-                update(PATIENT).where(PATIENT.c.id == bindparam("_id"))
-                .values(payer=bindparam("p"), version=PATIENT.c.version + 1),
-                [{"_id": pid, "p": payer} for pid, (_key, payer) in latest.items()],
-            )
+            _update_rows(s, PATIENT, [{"_id": pid, "payer": payer} for pid, (_key, payer) in latest.items()], version=True)
 
 
 def _insert_returning(s: Session, table: Table, rows: list[dict[str, Any]], *returning: Column[Any]
@@ -573,6 +566,21 @@ def _insert_returning(s: Session, table: Table, rows: list[dict[str, Any]], *ret
     s.flush()  # pending ORM rows (the import's record) first: COPY goes straight to the connection
     ids = copy_dicts_returning_ids(s.connection(), table, rows)
     return [tuple(rid if c.name == "id" else row[c.name] for c in returning) for rid, row in zip(ids, rows, strict=True)]
+
+
+def _update_rows(s: Session, table: Table, rows: list[dict[str, Any]], version: bool = False) -> None:
+    """Update each row (same keys, its id under ``_id``; ``version``: add one to the row's version): on
+    PostgreSQL one ``UPDATE ... FROM`` a COPYed temporary table (ids distinct), elsewhere an executemany."""
+    conn = s.connection()
+    cols = [k for k in rows[0] if k != "_id"]
+    if is_postgresql(conn) and len({row["_id"] for row in rows}) == len(rows):
+        copy_update(conn, table, cols, [(row["_id"], *(row[c] for c in cols)) for row in rows],
+                    '"version" = t."version" + 1' if version else "")
+        return
+    values: dict[str, Any] = {k: bindparam(k) for k in cols}
+    if version:
+        values["version"] = table.c.version + 1
+    conn.execute(update(table).where(table.c.id == bindparam("_id")).values(**values), rows)
 
 
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from ..interchange.tabular.fast import as_object, day_numbers, row_hash
 from ..interchange.tabular.matching import content_hash, json_ready, natural_hash, same, source_hash
 from ..interchange.tabular.records import TABLES, TableSpec, prepare
 from ..models import Base, ImportChange, utcnow
-from ..models.bulk_copy import copy_dicts, copy_rows, is_postgresql
+from ..models.bulk_copy import copy_dicts, copy_rows, copy_update, is_postgresql
 
 IN_BATCH = 500
 
@@ -273,20 +273,24 @@ class IntakeWriter:
             cursor.close()
         else:
             t = self.table
-            values: dict[str, Any] = {c: bindparam("_" + c) for c in columns}
-            if "version" in t.c:
-                values["version"] = t.c.version + 1
-            if "updated_at" in t.c:
-                values["updated_at"] = utcnow()
-            stmt = update(t).where(t.c.id == bindparam("_id")).values(values)
             py = {c: self._py(c, params[c]) for c in columns}
-            self.conn.execute(stmt, [{"_id": int(i), **{"_" + c: py[c][k] for c in columns}}
-                                     for k, i in enumerate(ids_c)])
             changes = [{"import_id": a, "table_name": b, "row_id": c, "before": json.loads(d)}
                        for a, b, c, d in change_rows]
-            if is_postgresql(self.conn):
+            if is_postgresql(self.conn):  # COPY into a temporary table, then one UPDATE ... FROM it
+                also = [*(['"version" = t."version" + 1'] if "version" in t.c else []),
+                        *(['"updated_at" = :now'] if "updated_at" in t.c else [])]
+                copy_update(self.conn, t, columns, [(int(i), *(py[c][k] for c in columns)) for k, i in enumerate(ids_c)],
+                            ", ".join(also), {"now": utcnow()})
                 copy_dicts(self.conn, cast(Table, ImportChange.__table__), changes)
             else:
+                values: dict[str, Any] = {c: bindparam("_" + c) for c in columns}
+                if "version" in t.c:
+                    values["version"] = t.c.version + 1
+                if "updated_at" in t.c:
+                    values["updated_at"] = utcnow()
+                stmt = update(t).where(t.c.id == bindparam("_id")).values(values)
+                self.conn.execute(stmt, [{"_id": int(i), **{"_" + c: py[c][k] for c in columns}}
+                                         for k, i in enumerate(ids_c)])
                 self.conn.execute(insert(cast(Table, ImportChange.__table__)), changes)
         self.updated += n_changed
 

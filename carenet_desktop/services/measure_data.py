@@ -144,7 +144,8 @@ def load_measure_data_versioned(
     is read in one ``REPEATABLE READ`` transaction (``pg_frames``), so it names exactly the data read;
     ``None`` where the tables are read on several connections (SQLite): the caller reads it before loading.
 
-    ``factorized``, when given, receives the text columns' codes where the reader has them (SQLite).
+    ``factorized``, when given, receives the text columns' codes where the reader has them (SQLite, and
+    PostgreSQL's COPY reader).
     """
     ids = list(practice_id_list) if practice_id_list is not None else practice_ids(db, practice_codes)
     patient_filter = _patient_filter(ids, patient_id_list)
@@ -173,12 +174,13 @@ def load_measure_data_versioned(
                 if factorized is not None:
                     factorized.clear()
         elif conn.dialect.name == "postgresql":
-            from .pg_frames import read_table
+            from .pg_frames import TableJob, read_tables
 
             version = int(conn.execute(select(func.coalesce(func.max(DataChange.id), 0))).scalar_one())
-            for name, table in TABLES.items():
-                raw = read_table(raw_conn, table, _columns(name, table, existing[table]), wheres[name])
-                setattr(data, name, _shape(name, raw))
+            raws = read_tables(conn, [TableJob(name, table, _columns(name, table, existing[table]), wheres[name])
+                                      for name, table in TABLES.items()])
+            for name in TABLES:
+                setattr(data, name, _shape(name, raws.pop(name), factorized))
                 frames[name] = {}
         for name, table in TABLES.items():
             if name not in frames:

@@ -19,13 +19,18 @@ frames are one consistent snapshot of the store and the version names exactly th
 from __future__ import annotations
 
 import io
+import re
+import select
+import threading
+from collections import deque
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .frame_columns import MISSING, MISSING_SQL, nulls, numeric
+from .sqlite_frames import Coded, narrow_codes
 
 _PREFIX = "~"  # before every non-NULL text value: also keeps pandas from reading "1" or "True" as a number/bool
 _INTEGER_KINDS = ("int", "nint", "bool")
@@ -75,12 +80,24 @@ class _CopyOut(io.RawIOBase):
         self._pending = bytearray()
         self._done = False
         pgconn.send_query(sql.encode())
-        started = pgconn.get_result()
+        started = self._result()
         if started is None or started.status != pq.ExecStatus.COPY_OUT:
             self._finish(started)
 
     def readable(self) -> bool:
         return True
+
+    def _wait(self) -> None:
+        """Until more of the server's output has arrived. libpq's blocking calls keep Python's GIL while they
+        wait, which stalls the other connections' threads of a parallel load; ``select`` lets it go."""
+        select.select([self._pgconn.socket], [], [])
+        self._pgconn.consume_input()
+
+    def _result(self) -> Any:
+        """The next result, waited for without holding the GIL."""
+        while self._pgconn.is_busy():
+            self._wait()
+        return self._pgconn.get_result()
 
     def _finish(self, first: Any = None) -> None:
         """Take the results after the data (``COMMAND_OK``, or the error, which is raised)."""
@@ -88,7 +105,7 @@ class _CopyOut(io.RawIOBase):
 
         self._done = True
         results = [first] if first is not None else []
-        while (result := self._pgconn.get_result()) is not None:
+        while (result := self._result()) is not None:
             results.append(result)
         failed = [r for r in results if r.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT)]
         if failed or not results:
@@ -99,13 +116,17 @@ class _CopyOut(io.RawIOBase):
         target = memoryview(buffer).cast("B")
         pending = self._pending
         get = self._pgconn.get_copy_data
-        while len(pending) < len(target) and not self._done:
-            nbytes, data = get(0)  # waits for the next row
-            if nbytes <= 0:  # -1: the end of the data; -2: an error
+        want, have = len(target), len(pending)
+        while have < want and not self._done:
+            nbytes, data = get(1)  # the next row if it has arrived (without waiting: see _wait)
+            if nbytes > 0:
+                pending += data  # (a list of the driver's row buffers, joined, was 3x slower)
+                have += nbytes
+            elif nbytes == 0:
+                self._wait()
+            else:  # -1: the end of the data; -2: an error
                 self._finish()
-                break
-            pending += data  # (a list of the driver's row buffers, joined, was 3x slower)
-        n = min(len(target), len(pending))
+        n = min(want, have)
         target[:n] = pending[:n]
         del pending[:n]
         return n
@@ -113,8 +134,10 @@ class _CopyOut(io.RawIOBase):
     def close(self) -> None:
         try:
             while not self._done:
-                nbytes, _ = self._pgconn.get_copy_data(0)
-                if nbytes <= 0:
+                nbytes, _ = self._pgconn.get_copy_data(1)
+                if nbytes == 0:
+                    self._wait()
+                elif nbytes < 0:
                     self._finish()
         finally:
             super().close()
@@ -161,8 +184,86 @@ def read_table(dbapi: Any, table: str, cols: Sequence[ColumnSpec], where: str) -
     return out
 
 
-def _text(series: pd.Series) -> Any:
-    """The ``str`` array of a categorical of prefixed values: the prefix removed once per distinct value."""
-    codes = np.asarray(series.cat.codes, dtype=np.int64)
-    table = np.array([str(c)[len(_PREFIX):] for c in series.cat.categories] + [None], dtype=object)
-    return pd.array(table[np.where(codes >= 0, codes, len(table) - 1)], dtype="str")
+def _text(series: pd.Series) -> Coded:
+    """A categorical of prefixed values as codes into its distinct texts (the prefix removed once per
+    distinct value), as the SQLite reader gives them: the frame's column, the ``system|code`` keys and the
+    snapshot's encoding are then made from the codes, without hashing every row's text again."""
+    texts = np.array([str(c)[len(_PREFIX):] for c in series.cat.categories], dtype=object)
+    return Coded(narrow_codes(np.asarray(series.cat.codes), len(texts)), texts)
+
+
+#: connections a load reads its tables on (the load's own and helpers sharing its snapshot); the server
+#: formats one table per connection while the client parses another
+CONNECTIONS = 3
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
+class TableJob(NamedTuple):
+    name: str
+    table: str
+    cols: Sequence[ColumnSpec]
+    where: str
+
+
+def read_tables(conn: Any, jobs: Sequence[TableJob], connections: int | None = None) -> dict[str, dict[str, Any]]:
+    """Every job's columns (``read_table``), read on up to ``connections`` connections at once, all in the
+    snapshot of ``conn`` (a SQLAlchemy connection whose ``REPEATABLE READ`` transaction has begun): the
+    helpers import it (``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``) before reading anything, so
+    a commit made during the load is seen by none of them. Largest tables first; the first error is raised
+    once every connection has stopped."""
+    connections = CONNECTIONS if connections is None else connections
+    pending = deque(_largest_first(conn, jobs))
+    helpers = max(0, min(connections, len(pending)) - 1)
+    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if helpers else ""
+    if helpers and not _SNAPSHOT_ID.match(snapshot):
+        raise ValueError("unexpected snapshot id")
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(dbapi: Any) -> None:
+        while True:
+            with lock:
+                if errors or not pending:
+                    return
+                job = pending.popleft()
+            try:
+                results[job.name] = read_table(dbapi, job.table, job.cols, job.where)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                raise
+
+    def helper() -> None:
+        try:
+            with conn.engine.connect() as other:
+                other = other.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the first statement
+                work(other.connection.dbapi_connection)
+                other.rollback()
+        except BaseException as exc:
+            with lock:
+                if exc not in errors:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=helper, name=f"pg-load-{i}", daemon=True) for i in range(helpers)]
+    for thread in threads:
+        thread.start()
+    try:
+        work(conn.connection.dbapi_connection)
+    except BaseException:
+        pass
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _largest_first(conn: Any, jobs: Sequence[TableJob]) -> list[TableJob]:
+    """The jobs by their table's size on disk, largest first (the longest reads start first)."""
+    sizes = dict(conn.exec_driver_sql(
+        "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+        "WHERE c.relkind = 'r' AND c.relnamespace = to_regnamespace(current_schema())::oid").all())
+    return sorted(jobs, key=lambda job: -int(sizes.get(job.table, 0)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -67,8 +69,15 @@ def pg_db(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_copy_frames_equal_the_cursor_frames_and_the_sqlite_frames_of_the_same_demo(pg_demo, small_demo_file, monkeypatch):  # type: ignore[no-untyped-def]
-    copied = load_measure_data(pg_demo, with_valuesets=False)
+    factorized: dict = {}  # type: ignore[type-arg]
+    copied, _ = load_measure_data_versioned(pg_demo, with_valuesets=False, factorized=factorized)
     assert len(copied.patients) == 600 and len(copied.encounters) > 1000
+    # the COPY reader hands over its text columns' codes (keys included), as the SQLite reader does
+    assert {("encounters", "code"), ("patients", "sex"), ("immunizations", "key")} <= set(factorized)
+    for (name, column), (codes, texts) in factorized.items():
+        frame_column = getattr(copied, name)[column]
+        rebuilt = pd.Series(np.append(np.asarray(texts, dtype=object), None)[np.where(codes >= 0, codes, len(texts))])
+        assert rebuilt.isna().equals(frame_column.isna()) and (rebuilt.dropna() == frame_column.dropna()).all(), column
     partly_null = {str(f[c].dtype) for f in copied.frames().values() for c in f.columns if 0 < f[c].isna().sum() < len(f)}
     assert {"datetime64[us]", "str", "Int64", "float64"} <= partly_null  # NULLs among values, of every kind
     _assert_same(copied, _generic(pg_demo, monkeypatch))
@@ -141,11 +150,12 @@ def _commit_between_tables(db: Database, monkeypatch: pytest.MonkeyPatch) -> thr
     """After the loader's first table, another connection commits a new patient with an encounter (and so
     a journal row) and waits for it to be done: the load must not see any of it."""
     done = threading.Event()
+    claim = threading.Lock()  # tables are read on several connections at once: one of them writes
     reader = pg_frames.read_table
 
     def read_then_write(dbapi, table, cols, where):  # type: ignore[no-untyped-def]
         out = reader(dbapi, table, cols, where)
-        if not done.is_set():
+        if claim.acquire(blocking=False):
             def write() -> None:
                 with db.session() as s:
                     practice = s.scalar(select(Patient.practice_id).limit(1))
@@ -261,3 +271,65 @@ def test_the_demo_build_gives_back_every_foreign_key_and_they_hold(pg_db):  # ty
         assert conn.execute(catalogue).all() == before
     with pytest.raises(sqlalchemy.exc.IntegrityError), pg_db.session() as s:
         s.add(Encounter(patient_id=10**9, code_system="cpt", code="99213"))
+
+
+def test_every_connection_of_a_load_reads_the_load_s_snapshot(pg_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """The helper connections start after a commit made once the load's snapshot was taken: they import
+    that snapshot, so none of them sees the commit (the same table read on each of three connections)."""
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.measure_data import Col
+
+    build_demo(pg_db, practices=2, patients=150, seed=4, as_of=AS_OF)
+    cols = [Col("patient_id", "t.id", "int"), Col("mrn", "t.mrn", "str")]
+    with pg_db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 150  # the snapshot is taken
+        with pg_db.session() as s:
+            s.add(Patient(practice_id=s.scalar(select(Patient.practice_id).limit(1)), mrn="LATE",
+                          birth_date=dt.date(2020, 1, 1)))
+        jobs = [pg_frames.TableJob(f"copy{i}", "patient", cols, "1=1") for i in range(6)]
+        backends: set[int] = set()
+        reader = pg_frames.read_table
+
+        def recording(dbapi, *args):  # type: ignore[no-untyped-def]
+            backends.add(dbapi.info.backend_pid)
+            time.sleep(0.2)  # each connection waits a little, so that every one of them takes a table
+            return reader(dbapi, *args)
+
+        monkeypatch.setattr(pg_frames, "read_table", recording)
+        seen = pg_frames.read_tables(conn, jobs, connections=3)
+    assert sorted(seen) == [job.name for job in jobs]
+    for name, columns in seen.items():
+        assert len(columns["patient_id"]) == 150 and "LATE" not in set(columns["mrn"].column()), name
+    assert len(backends) == 3
+    with pg_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM patient").scalar_one() == 151
+
+
+def test_a_copy_waiting_for_the_server_lets_other_threads_run(pg_demo):  # type: ignore[no-untyped-def]
+    """libpq's blocking calls keep the GIL while they wait: the reader waits with ``select`` instead, so the
+    other connections' threads of a load go on parsing while one waits for its server."""
+    from carenet_desktop.services.measure_data import Col
+
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.is_set():
+            time.sleep(0.01)
+            ticks.append(time.perf_counter())
+
+    with pg_demo.engine.connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        try:
+            start = time.perf_counter()
+            out = pg_frames.read_table(dbapi, "patient", [Col("patient_id", "t.id", "int"),
+                                                          Col("slow", "(SELECT 7 FROM pg_sleep(2))", "int")], "t.id = 1")
+            end = time.perf_counter()
+        finally:
+            stop.set()
+            thread.join()
+    assert list(out["slow"]) == [7]
+    assert sum(start < t < end for t in ticks) >= 10  # about 200 when the wait lets the GIL go; none when not
