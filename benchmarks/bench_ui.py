@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import importlib
 import json
 import os
 import statistics
@@ -38,6 +39,10 @@ sys.path.insert(0, str(ROOT))
 def child(db: str, started: float, interact: bool, cold_only: bool = False, pool: bool = False) -> int:
     """One start of the window; prints one JSON line."""
     phases = {"interpreter_s": time.time() - started}
+    # in the order ``carenet gui`` imports them: its process imports the command-line package (the store,
+    # the services, pandas) before ``gui_cmd`` imports Qt. Qt first would also be slower: once PySide6 is
+    # imported, each module imported after it is checked by PySide6's import hook (its source is read).
+    importlib.import_module("carenet_desktop.cli")
     if pool:  # as ``carenet gui`` does (cli.main): whole-store computes in worker processes
         from carenet_desktop.services import compute_pool
 

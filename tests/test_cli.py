@@ -69,14 +69,17 @@ def test_demo_command_loads_the_code_catalogue(tmp_path, capsys):
     assert "300 patients" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("argv", "window_only"), [
-    ([], True), (["gui"], True), (["--db", "x.db"], True), (["--db", "gui", "demo"], False),
-    (["--version"], True), (["-v", "--db", "x.db", "gui", "--demo"], True), (["demo"], False),
-    (["--help"], False), (["gui", "--help"], False), (["--user", "ana", "report", "network"], False),
+@pytest.mark.parametrize(("argv", "modules"), [
+    ([], ("gui_cmd",)), (["gui"], ("gui_cmd",)), (["--db", "x.db"], ("gui_cmd",)), (["--db", "gui", "demo"], ("demo_cmd",)),
+    (["--version"], ("gui_cmd",)), (["-v", "--db", "x.db", "gui", "--demo"], ("gui_cmd",)), (["demo"], ("demo_cmd",)),
+    (["--help"], None), (["-h", "gui"], None), (["gui", "--help"], ("gui_cmd",)), (["nonsense"], None),
+    (["--user", "ana", "report", "network"], ("report_cmd",)),
+    (["--db", "x.db", "measures", "evaluate", "--period", "2025"], ("measures_cmd",)),
+    (["backups", "--db", "x.db"], ("store_cmd",)), (["export", "gaps"], ("exchange_cmd",)),
 ])
-def test_only_the_window_command_is_loaded_for_the_window(argv, window_only):
-    """The icon's double-click (no command) must not wait for every other command's imports; help and the
-    other commands get the whole parser."""
-    from carenet_desktop.cli import _window_only
+def test_only_the_named_command_is_loaded(argv, modules):
+    """The icon's double-click (no command) must not wait for every other command's imports, nor a command
+    for the others'; help before the command word and an unknown word get the whole parser (``None``)."""
+    from carenet_desktop.cli import COMMAND_MODULES, _modules_for
 
-    assert _window_only(argv) is window_only
+    assert _modules_for(argv) == (COMMAND_MODULES if modules is None else modules)

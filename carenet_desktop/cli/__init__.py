@@ -3,9 +3,12 @@
 Each command group lives in its own module with a ``register(subparsers, parent)`` function.
 User errors print one line and exit non-zero; tracebacks are for bugs only.
 
-The command modules are imported when the parser is built, and for the window (``carenet gui``, the
-default) or ``--version`` only ``gui_cmd`` is: the others pull in reportlab, signing, FHIR and the rest, about
-a second of start-up a practice manager double-clicking the icon should not wait for.
+The command modules are imported when the parser is built, and only the one the command line names
+(``_modules_for``): for the window (``carenet gui``, the default) or ``--version`` only ``gui_cmd``, for
+``carenet measures evaluate`` only ``measures_cmd``. The others pull in reportlab, signing, FHIR and the
+rest, about a second of start-up a practice manager double-clicking the icon (or a script evaluating the
+measures) should not wait for. Help before the command word, or a word no module registers, builds the
+whole parser (its help lists every command; its error names them).
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from .gate import authorize, name_commands
 #: the command modules of this package, in the order ``carenet --help`` lists them
 COMMAND_MODULES = ("gui_cmd", "demo_cmd", "practices_cmd", "import_cmd", "measures_cmd", "gaps_cmd", "huddle_cmd",
                    "letters_cmd", "exchange_cmd", "report_cmd", "audit_cmd", "store_cmd", "users_cmd")
+#: each command word (the word after ``carenet``) -> the module that registers it
+#: (``tests/test_cli_lazy_commands.py`` checks it against what the modules register)
+COMMAND_WORDS = {"gui": "gui_cmd", "demo": "demo_cmd", "practices": "practices_cmd", "import": "import_cmd",
+                 "measures": "measures_cmd", "gaps": "gaps_cmd", "huddle": "huddle_cmd", "letters": "letters_cmd",
+                 "export": "exchange_cmd", "keys": "exchange_cmd", "submissions": "exchange_cmd",
+                 "report": "report_cmd", "audit": "audit_cmd", "backup": "store_cmd", "backups": "store_cmd",
+                 "restore": "store_cmd", "check": "store_cmd", "encrypt": "store_cmd", "users": "users_cmd"}
 #: global options that take a value (to find the command word in ``argv``)
 _VALUE_OPTIONS = frozenset({"--db", "--user"})
 
@@ -41,21 +51,30 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f".{name}", __name__)
 
 
-def _window_only(argv: Sequence[str]) -> bool:
-    """True when ``argv`` opens the window (``gui`` or no command) or asks for the version, not for help."""
-    if any(a in ("-h", "--help") for a in argv):
-        return False
-    if "--version" in argv:
-        return True
+def _command_word(argv: Sequence[str]) -> tuple[str | None, int]:
+    """The command word of ``argv`` (the first argument that is not an option or an option's value) and its
+    position; ``(None, len(argv))`` when there is none."""
     skip = False
-    for arg in argv:
+    for at, arg in enumerate(argv):
         if skip:
             skip = False
         elif arg in _VALUE_OPTIONS:
             skip = True
         elif not arg.startswith("-"):
-            return arg == "gui"
-    return True
+            return arg, at
+    return None, len(argv)
+
+
+def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules the parser of ``argv`` needs: the named command's only; ``gui_cmd`` when none is
+    named (the window, ``--version``); every module for help before the command word or an unknown word."""
+    word, at = _command_word(argv)
+    if any(a in ("-h", "--help") for a in argv[:at]):
+        return COMMAND_MODULES
+    if word is None:
+        return ("gui_cmd",)
+    module = COMMAND_WORDS.get(word)
+    return (module,) if module is not None else COMMAND_MODULES
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
@@ -90,7 +109,7 @@ _POOLED_COMMANDS = ("gui", "report")
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(("gui_cmd",) if _window_only(words) else COMMAND_MODULES)
+    parser = build_parser(_modules_for(words))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -275,13 +275,24 @@ class _Segments(io.RawIOBase):
 
 
 @contextmanager
-def open_npz(path: Path, key: bytes | None) -> Iterator[Any]:
+def open_npz(path: Path, key: bytes | None, *, mapped: bool = False) -> Iterator[Any]:
     """The archive at ``path`` (an ``NpzFile``); ``ValueError`` for a file that is not what ``key`` expects
-    (sealed for a plain store, plain for an encrypted one, or damaged)."""
+    (sealed for a plain store, plain for an encrypted one, or damaged). ``mapped``: a plain archive's arrays
+    are views of a copy-on-write mapping of the file, not copies (:mod:`.mapped_npz`; POSIX only)."""
     if key is None:
         with open(path, "rb") as f:
             if f.read(len(MAGIC)) == MAGIC:
                 raise ValueError("a sealed cache file where a plain one belongs")
+        if mapped and os.name == "posix":
+            from .mapped_npz import MappedNpz, NotMappable
+
+            try:
+                archive = MappedNpz(path)
+            except NotMappable:
+                pass
+            else:
+                yield archive
+                return
         with np.load(path, allow_pickle=False) as z:
             yield z
         return

@@ -403,7 +403,7 @@ def _write(data: MeasureData | dict[str, pd.DataFrame], path: Path, key: bytes |
 def _read(path: Path, key: bytes | None = None) -> MeasureData:
     """The snapshot's frames; the text columns' stored codes are handed to the engine (``data.memo``)."""
     data = MeasureData()
-    with open_npz(path, key) as z:
+    with open_npz(path, key, mapped=True) as z:  # a plain snapshot's arrays: views of the file, not copies
         schema = json.loads(bytes(z["__schema__"]).decode())
         for name, columns in schema.items():
             # copy=False: each column its own block, as the loader builds them (no stacking copy)

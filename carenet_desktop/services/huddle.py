@@ -20,15 +20,7 @@ from sqlalchemy import select
 from ..codes import APPOINTMENT_ACTIVE, LANGUAGE_LABELS
 from ..metrics.period import Period
 from ..models import Appointment, Patient, Practice, Provider
-from ..reports.pdf_huddle import (
-    NO_PROVIDER,
-    PAPER_SIZES,
-    Huddle,
-    HuddleGap,
-    HuddleVisit,
-    Paper,
-    render_huddle,
-)
+from ..reports.huddle_sheet import NO_PROVIDER, Huddle, HuddleGap, HuddleVisit, Paper
 from . import audit
 from .context import ServiceContext, ServiceError
 from .permissions import require
@@ -139,6 +131,8 @@ def print_huddle(ctx: ServiceContext, practice_code: str, day: dt.date, path: Pa
                  paper: Paper = "letter", huddle: Huddle | None = None) -> Huddle:
     """Write the huddle sheet of ``day`` to ``path`` (PDF; Letter or A4), audited as a print; ``huddle``:
     the one already on screen (otherwise it is gathered now)."""
+    from ..reports.pdf_huddle import PAPER_SIZES, render_huddle  # reportlab: when a sheet is printed
+
     path = Path(path)
     if path.suffix.lower() != ".pdf":
         raise ServiceError(f"Cannot write {path.name}: use a .pdf file name")

@@ -17,20 +17,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
 
 from ..metrics.period import Period
 from ..models import Patient, Practice
-from ..reports.pdf_huddle import PAPER_SIZES, Paper
-from ..reports.pdf_letters import TEMPLATE_LANGUAGES, Letter, render_letters
 from . import audit
 from .changes import Area, Change, writes
 from .context import ServiceContext, ServiceError
 from .outreach import record_outreach
 from .permissions import require
 from .worklist import child_worklist
+
+if TYPE_CHECKING:  # the PDF writers (reportlab) are imported when letters are written, not with the window
+    from ..reports.pdf_huddle import Paper
+    from ..reports.pdf_letters import Letter
 
 FOLLOW_UP_DAYS = 14
 
@@ -58,6 +61,9 @@ def reminder_letters(ctx: ServiceContext, practice_code: str, patient_ids: Seque
     """Write one reminder letter per child of ``patient_ids`` with open care gaps to ``path`` (a PDF, or with
     ``one_per_child`` a folder that gets one PDF per child) and, unless ``log_outreach`` is False, record a
     letter outreach attempt for each."""
+    from ..reports.pdf_huddle import PAPER_SIZES
+    from ..reports.pdf_letters import TEMPLATE_LANGUAGES, Letter, render_letters
+
     path = Path(path)
     if not one_per_child and path.suffix.lower() != ".pdf":
         raise ServiceError(f"Cannot write {path.name}: use a .pdf file name")
