@@ -31,15 +31,15 @@ def _write_after(event: threading.Event, monkeypatch) -> list[bool]:  # type: ig
 
 def test_the_window_s_compute_evaluates_while_the_snapshot_is_written(demo_ctx, tmp_path, monkeypatch):
     evaluated = threading.Event()
-    evaluate = results.evaluate_measures
+    evaluate = results.evaluate_periods  # the window's compute: ``compute_here`` is one period of it
 
     def evaluate_then_say(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
-            return evaluate(*args, **kwargs)
+            yield from evaluate(*args, **kwargs)
         finally:
             evaluated.set()
 
-    monkeypatch.setattr(results, "evaluate_measures", evaluate_then_say)
+    monkeypatch.setattr(results, "evaluate_periods", evaluate_then_say)
     waited = _write_after(evaluated, monkeypatch)
     folder = tmp_path / "frames"
     cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "results", frames_folder=folder, in_process=True)
