@@ -39,15 +39,17 @@ class MappedNpz:
     ``z[name]``, ``name in z``, ``z.files`` as ``np.load``'s ``NpzFile`` has them."""
 
     def __init__(self, path: Path) -> None:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-        members = {}
-        for info in infos:
-            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-                raise NotMappable(info.filename)
-            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-            members[name] = info
+        # one open for the directory and the mapping: a file renamed over ``path`` between two opens (another
+        # process saving the same snapshot) would have its bytes checked against the old file's directory
         with open(path, "rb") as f:
+            with zipfile.ZipFile(f) as archive:
+                infos = archive.infolist()
+            members = {}
+            for info in infos:
+                if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                    raise NotMappable(info.filename)
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                members[name] = info
             # the arrays keep the mapping alive (each holds it as its buffer): it is unmapped with the last
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
         self._members = members

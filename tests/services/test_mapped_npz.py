@@ -102,3 +102,27 @@ def test_the_frames_snapshot_is_read_mapped(oracle, tmp_path):
     read.encounters.loc[0, "patient_id"] = -1
     assert path.read_bytes() == before
     assert frames_cache._read(path).encounters["patient_id"].tolist() == data.encounters["patient_id"].tolist()
+
+
+def test_a_snapshot_renamed_over_while_it_is_opened_is_read_whole(tmp_path, monkeypatch):
+    """Another process saving the same snapshot renames its file over this one just after its directory was
+    read: the arrays come from the file that was opened (directory and bytes of one file), never mixed."""
+    from carenet_desktop.services import mapped_npz
+
+    path, other = tmp_path / "s.npz", tmp_path / "other.npz"
+    first = _arrays()
+    save_npz(path, first, None)
+    save_npz(other, {name: values[::-1].copy() for name, values in first.items()}, None)
+    real = zipfile.ZipFile
+
+    class RenamedAfterReading(real):  # type: ignore[misc, valid-type]
+        def close(self) -> None:
+            super().close()
+            if other.exists():
+                os.replace(other, path)  # the other writer's file lands under the same name
+
+    monkeypatch.setattr(mapped_npz.zipfile, "ZipFile", RenamedAfterReading)
+    z = MappedNpz(path)
+    assert not other.exists()  # the rename did happen while it was opened
+    for name, want in first.items():
+        np.testing.assert_array_equal(z[name], want)
