@@ -119,12 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..services import compute_pool
 
         compute_pool.configure()
+    succeeded = False
     try:
         ctx = authorize(args, open_context)  # the command's row in cli.gate.COMMANDS, before anything runs
         if ctx is not None:
             ctx.db.dispose()  # no connection held while the command runs (restore replaces the file)
             setattr(args, SIGNED_IN_ATTR, ctx)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        succeeded = status == 0
+        return status
     except (UserError, ServiceError, DatabaseError, FileNotFoundError) as exc:
         end_progress_lines()
         message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, FileNotFoundError) and exc.filename else str(exc)
@@ -149,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if pooled:
             compute_pool.configure(0)  # the workers stop; a later command in this process starts its own
-        close_opened(keep_snapshots=args.command != "gui")  # the window keeps them itself (ui.session)
+        # a command that ended well keeps what it wrote warm; the window keeps its own (ui.session)
+        close_opened(keep_snapshots=succeeded and args.command != "gui")
 
 
 def gui_main() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 import time
@@ -31,6 +32,26 @@ def _interactive() -> bool:
 
 #: the stores a command opened, closed when it ends (``close_opened``)
 _opened: list[Database] = []
+#: id of each opened store -> its (history, journal version) when it was opened: did the command write?
+_state_at_open: dict[int, tuple[str, int] | None] = {}
+log = logging.getLogger(__name__)
+
+
+def _journal_state(db: Database) -> tuple[str, int] | None:
+    """The store's (history, journal version); None if it cannot be read (then no snapshot is kept)."""
+    from ..models.changes import store_state
+
+    try:
+        with db.session() as s:
+            return store_state(s)
+    except Exception:  # noqa: BLE001 - a store the command could not read: nothing to keep current for it
+        return None
+
+
+def _remember(db: Database) -> Database:
+    _opened.append(db)
+    _state_at_open[id(db)] = _journal_state(db)
+    return db
 
 
 def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Database:
@@ -40,8 +61,7 @@ def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Data
     new_key = _new_store_passphrase(args, target)
     if new_key is not None:
         db = open_database(target, migrate=migrate, key=new_key, allow_network_share=force)
-        _opened.append(db)
-        return db
+        return _remember(db)
     try:
         db = open_database(target, migrate=migrate, allow_network_share=force)
     except PassphraseRequired as exc:
@@ -49,8 +69,7 @@ def open_cli_database(args: argparse.Namespace, *, migrate: bool = True) -> Data
             raise
         key = getpass.getpass(f"Passphrase for {exc.path.name}: ")
         db = open_database(target, migrate=migrate, key=key, allow_network_share=force)
-    _opened.append(db)
-    return db
+    return _remember(db)
 
 
 def _new_store_passphrase(args: argparse.Namespace, target: str | None) -> str | None:
@@ -81,16 +100,24 @@ def close_opened(*, keep_snapshots: bool = True) -> None:
     run in one process: the tests, a script) would hold SQLite's file locks while other processes (the
     compute workers) open and close the same file, and SQLite then reports "disk I/O error".
 
-    ``keep_snapshots``: first bring each store's frames snapshot up to what the command wrote, if it wrote
-    anything (``snapshot_keeper``), so the next start reads it warm; the command's output is out already."""
-    from ..services import snapshot_keeper
-
+    ``keep_snapshots`` (a command that ended well): first bring the frames snapshot of each store the
+    command wrote to (its journal moved since it was opened) up to date (``snapshot_keeper``), so the next
+    start reads it warm; the command's output is out already. A command that wrote nothing leaves the
+    snapshots alone (a change made elsewhere is the next load's to catch up with, not this command's).
+    A failed update only costs the next start time: the store is closed all the same."""
     while _opened:
         db = _opened.pop()
-        if keep_snapshots:
-            snapshot_keeper.keep_current(db)
-            snapshot_keeper.finish(db)
-        db.dispose()
+        before = _state_at_open.pop(id(db), None)
+        try:
+            if keep_snapshots and before is not None and _journal_state(db) not in (None, before):
+                from ..services import snapshot_keeper
+
+                snapshot_keeper.keep_current(db)
+                snapshot_keeper.finish(db)
+        except BaseException as exc:  # noqa: BLE001 - Ctrl-C while it waits included: the store is still closed
+            log.warning("Frames snapshot not brought up to date (%s)", type(exc).__name__)
+        finally:
+            db.dispose()
 
 
 def open_context(args: argparse.Namespace, *, username: str = "cli") -> ServiceContext:

@@ -282,3 +282,27 @@ def test_frames_the_window_holds_are_patched_instead_of_reading_the_snapshot(dem
     gc.collect()
     _write(demo_ctx, "entry", tmp_path)
     assert snapshot_keeper.bring_current(db, folder) == "patched"  # no frames held any more: from the snapshot
+
+
+def test_the_command_line_keeps_only_what_a_command_that_ended_well_wrote(demo_ctx, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A command that wrote nothing (even after a write made elsewhere) and a command that failed leave the
+    snapshots alone: a read-only command never pays for an update, nor pulls other writers' rows to disk."""
+    from carenet_desktop.cli import main
+
+    path = tmp_path / "cli.db"
+    shutil.copy(demo_ctx.db.path, path)
+    kept: list[object] = []
+    monkeypatch.setattr(snapshot_keeper, "keep_current", lambda db, *a, **k: kept.append(db))
+    db = open_database(path)
+    visits, code = _visits_csv(ServiceContext(db), tmp_path)
+    with db.session() as s:  # a write by another process, before the command
+        s.execute(update(Patient).where(Patient.id == 1).values(family_name="Elsewhere"))
+    db.dispose()
+    assert main(["practices", "--db", str(path)]) == 0
+    assert kept == []  # read only: nothing kept
+    assert main(["import", "csv", str(tmp_path / "missing.csv"), "--kind", "encounters", "--practice", code,
+                 "--db", str(path)]) != 0
+    assert kept == []  # failed: nothing kept
+    assert main(["import", "csv", str(visits), "--kind", "encounters", "--practice", code, "--db", str(path),
+                 "--map", "mrn=Patient MRN", "--map", "date=Visit Date", "--map", "code=CPT"]) == 0
+    assert len(kept) == 1  # it wrote: its snapshot is kept current
