@@ -177,8 +177,10 @@ def load_measure_data_versioned(
             from .pg_frames import TableJob, read_tables
 
             version = int(conn.execute(select(func.coalesce(func.max(DataChange.id), 0))).scalar_one())
+            # helper connections only for a whole-store load: a patient's patch gains nothing from them
             raws = read_tables(conn, [TableJob(name, table, _columns(name, table, existing[table]), wheres[name])
-                                      for name, table in TABLES.items()])
+                                      for name, table in TABLES.items()],
+                               connections=None if patient_filter is None else 1)
             for name in TABLES:
                 setattr(data, name, _shape(name, raws.pop(name), factorized))
                 frames[name] = {}

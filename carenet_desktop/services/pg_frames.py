@@ -19,6 +19,7 @@ frames are one consistent snapshot of the store and the version names exactly th
 from __future__ import annotations
 
 import io
+import logging
 import re
 import select
 import threading
@@ -90,7 +91,7 @@ class _CopyOut(io.RawIOBase):
     def _wait(self) -> None:
         """Until more of the server's output has arrived. libpq's blocking calls keep Python's GIL while they
         wait, which stalls the other connections' threads of a parallel load; ``select`` lets it go."""
-        select.select([self._pgconn.socket], [], [])
+        _wait_readable(self._pgconn.socket)
         self._pgconn.consume_input()
 
     def _result(self) -> Any:
@@ -195,7 +196,19 @@ def _text(series: pd.Series) -> Coded:
 #: connections a load reads its tables on (the load's own and helpers sharing its snapshot); the server
 #: formats one table per connection while the client parses another
 CONNECTIONS = 3
+log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
+def _wait_readable(fd: int) -> None:
+    """Until ``fd`` can be read. ``poll`` where it exists: ``select`` fails for a descriptor of 1024 or more
+    (a process holding many files: mapped snapshots, worker pipes)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        poller.poll()
+    else:  # Windows: no poll, and no 1024 limit on its select
+        select.select([fd], [], [])
 
 
 class TableJob(NamedTuple):
@@ -235,12 +248,20 @@ def read_tables(conn: Any, jobs: Sequence[TableJob], connections: int | None = N
                 raise
 
     def helper() -> None:
+        """One more connection in the load's snapshot. One that cannot be had (the server's connection limit,
+        the pool's timeout, the snapshot refused) only does not help: the others read its share. A table's read
+        that fails (recorded by ``work``) fails the load."""
         try:
             with conn.engine.connect() as other:
                 other = other.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the first statement
                 work(other.connection.dbapi_connection)
                 other.rollback()
+        except Exception as exc:  # noqa: BLE001 - not a table's read (those are in ``errors``): read without it
+            with lock:
+                if exc not in errors:
+                    log.warning("A helper connection of the load was not available (%s); read without it",
+                                type(exc).__name__)
         except BaseException as exc:
             with lock:
                 if exc not in errors:
@@ -251,8 +272,10 @@ def read_tables(conn: Any, jobs: Sequence[TableJob], connections: int | None = N
         thread.start()
     try:
         work(conn.connection.dbapi_connection)
-    except BaseException:
-        pass
+    except BaseException as exc:  # an interrupt outside ``work``'s own handler included: never a table missing
+        with lock:
+            if exc not in errors:
+                errors.append(exc)
     finally:
         for thread in threads:
             thread.join()

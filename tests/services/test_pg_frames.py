@@ -333,3 +333,45 @@ def test_a_copy_waiting_for_the_server_lets_other_threads_run(pg_demo):  # type:
             thread.join()
     assert list(out["slow"]) == [7]
     assert sum(start < t < end for t in ticks) >= 10  # about 200 when the wait lets the GIL go; none when not
+
+
+def test_a_helper_connection_that_cannot_be_had_only_does_not_help(pg_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """The server's connection limit reached, the snapshot refused: the load reads every table on the
+    connections it has; a table's read that fails still fails the load (never a table silently missing)."""
+    from carenet_desktop.demo import build_demo
+    from carenet_desktop.services.measure_data import Col
+
+    build_demo(pg_db, practices=2, patients=120, seed=5, as_of=AS_OF)
+    cols = [Col("patient_id", "t.id", "int"), Col("mrn", "t.mrn", "str")]
+    jobs = [pg_frames.TableJob(f"copy{i}", "patient", cols, "1=1") for i in range(4)]
+    engine = pg_db.engine
+    main_thread = threading.get_ident()
+    connect = type(engine).connect
+
+    def refusing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if threading.get_ident() != main_thread:
+            raise OSError("too many clients already")
+        return connect(self, *args, **kwargs)
+
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with monkeypatch.context() as m:
+            m.setattr(type(engine), "connect", refusing)
+            seen = pg_frames.read_tables(conn, jobs, connections=3)
+    assert sorted(seen) == [job.name for job in jobs]
+    assert all(len(columns["patient_id"]) == 120 for columns in seen.values())
+
+    reader = pg_frames.read_table
+    calls: list[int] = []
+
+    def failing(dbapi, table, cols, where):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:  # whichever connection reads it
+            raise ValueError("a table's read failed")
+        return reader(dbapi, table, cols, where)
+
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        monkeypatch.setattr(pg_frames, "read_table", failing)
+        with pytest.raises(ValueError, match="a table's read failed"):
+            pg_frames.read_tables(conn, jobs, connections=3)
