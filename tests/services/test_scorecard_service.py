@@ -94,7 +94,7 @@ def test_a_trend_reads_the_store_once_and_gives_the_periods_own_results(demo_ctx
     loads = []
     real = frames_cache.load_measure_data_cached
     monkeypatch.setattr(frames_cache, "load_measure_data_cached",
-                        lambda db, folder=None: loads.append(1) or real(db, folder))
+                        lambda db, folder=None, **kw: loads.append(1) or real(db, folder, **kw))
     period = Period.year(2025)
     measures = ["CMS117", "LSC"]
     shared = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "a"))
