@@ -105,7 +105,7 @@ class Session(QObject):
 
     def close(self) -> None:
         self.tasks.shutdown()
-        keeper = sys.modules.get("carenet_desktop.services.snapshot_keeper")  # imported once something was written
+        keeper = sys.modules.get("carenet_desktop.services.snapshot_keeper")  # not imported: nothing to finish
         try:
             if keeper is not None:
                 keeper.finish(self.ctx.db)  # a pending update now: the process would wait for it anyway
