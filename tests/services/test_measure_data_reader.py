@@ -205,3 +205,27 @@ def test_a_chunk_of_one_text_value_is_coded_as_the_split_would_code_it(monkeypat
     for text, n in ((f"a{sep}a", 1), (f"a{sep}b{sep}a{sep}b", 2), (f"a{sep}{sep}a", 2)):  # a separator in a value
         with pytest.raises(sqlite_frames.Fallback):
             sqlite_frames._parse_chunk(text, col, n)
+
+
+def test_text_columns_concatenate_as_the_text_cast_would() -> None:
+    """The reader gives ``group_concat`` a text column's values as stored (no ``CAST(... AS TEXT)``): for a
+    value of every storage class (text, integer, real, blob) it must turn into the text the cast gives,
+    and the query the reader plans must hold no text cast."""
+    import sqlite3
+
+    from carenet_desktop.services.frame_columns import Col
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")  # no affinity: each value keeps its class
+    values = ["final", "", "é ü", 12, -7, 2**62, 0.1, 1e20, 123456789.125, -0.0, 1.5e-7, b"abc", b"", None]
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(v,) for v in values])
+    col = Col("v", "t.v", "str")
+    plain, cast = conn.execute(
+        f"SELECT {sqlite_frames._concat(*sqlite_frames._sqlite_expr(col))}, "
+        f"GROUP_CONCAT(COALESCE(CAST(t.v AS TEXT), '{sqlite_frames._NULL}'), '{sqlite_frames._SEP}') FROM t t").fetchone()
+    assert plain == cast
+    assert len(plain.split(sqlite_frames._SEP)) == len(values)
+    cur = conn.cursor()
+    plan = sqlite_frames._plan_sqlite(cur, "t", [Col("event_id", "t.id", "int"), col], "1=1", True)
+    assert "AS TEXT" not in plan.sql and plan.sql.count("GROUP_CONCAT") == 2
+    assert conn.execute(plan.sql, (0, 100)).fetchone()[2] == cast
