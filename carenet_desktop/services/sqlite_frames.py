@@ -155,6 +155,10 @@ class SqliteReader:
     def _fetch(self, sql: str, start: int, stop: int) -> tuple[Any, ...]:
         return tuple(self._conn().execute(sql, (start, stop)).fetchone())
 
+    def _fetch_parsed(self, plan: _Plan, start: int, stop: int) -> tuple[Any, ...]:
+        """A reading thread's task: the chunk's row, its timestamps already parsed (``_parse_dates``)."""
+        return _parse_dates(plan, self._fetch(plan.sql, start, stop))
+
     def plan(self, tables: list[tuple[str, list[Col], str, bool]]) -> list[_Plan]:
         """Plan every table: index lookups only, on the caller's connection."""
         cur = self.dbapi.cursor()
@@ -177,7 +181,7 @@ class SqliteReader:
         def submit() -> None:
             nxt = next(pending, None)
             if nxt is not None and pool is not None:
-                futures.append(pool.submit(self._fetch, nxt[0].sql, nxt[1], nxt[2]))
+                futures.append(pool.submit(self._fetch_parsed, *nxt))
 
         self._local = threading.local()
         try:
@@ -245,7 +249,10 @@ class SqliteReader:
         parts.total += n
         parts.ids.append(_parse_numbers(row[1], _ID, n))
         for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
-            if _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
+            if isinstance(text, Stamps):  # parsed by the reading thread
+                parts.seen[i] = True
+                parts.columns[i].append(text.ms)
+            elif _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
                 parts.columns[i].append(_null_chunk(col, n))
             elif col.kind == "date":
                 parts.seen[i] = True
@@ -268,6 +275,30 @@ class SqliteReader:
         if again != ids:
             raise Fallback(col.name)
         return _parse_numbers(text, col, n)
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """A chunk's timestamp column parsed by a reading thread (epoch milliseconds, ``MISSING`` for NULL)."""
+
+    ms: np.ndarray
+
+
+def _parse_dates(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row with each timestamp column that has a value and the stored layout parsed (``Stamps``); the
+    others stay text for the caller's thread (NULL in every row, or converted by SQLite). Run by a reading
+    thread: the parse is NumPy passes over whole arrays, which release the GIL, so it runs beside the
+    caller's thread's parsing rather than on it (that thread is the cold read's longest path)."""
+    n = row[0]
+    if not n:
+        return row
+    out = list(row)
+    for i, col in enumerate(plan.read, start=2):
+        if col.kind == "date" and not _all_null(row[i], col, n):
+            ms = parse_stored_timestamps(row[i], n)
+            if ms is not None:
+                out[i] = Stamps(ms)
+    return tuple(out)
 
 
 class _Parts:

@@ -229,3 +229,24 @@ def test_text_columns_concatenate_as_the_text_cast_would() -> None:
     plan = sqlite_frames._plan_sqlite(cur, "t", [Col("event_id", "t.id", "int"), col], "1=1", True)
     assert "AS TEXT" not in plan.sql and plan.sql.count("GROUP_CONCAT") == 2
     assert conn.execute(plan.sql, (0, 100)).fetchone()[2] == cast
+
+
+def test_timestamps_are_parsed_by_the_reading_threads(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With a database file and several chunks, each chunk's stored timestamps are parsed in the reading
+    thread that fetched it (off the caller's thread, the read's longest path), and the frames stay the
+    exact reader's."""
+    import threading
+
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
+    callers: list[bool] = []
+    parse = sqlite_frames.parse_stored_timestamps
+
+    def recorded(text, n):  # type: ignore[no-untyped-def]
+        callers.append(threading.current_thread() is threading.main_thread())
+        return parse(text, n)
+
+    monkeypatch.setattr(sqlite_frames, "parse_stored_timestamps", recorded)
+    fast = load_measure_data(db, with_valuesets=False)
+    assert callers and not any(callers)
+    monkeypatch.setattr(sqlite_frames, "parse_stored_timestamps", parse)
+    _assert_same(fast, _exact(monkeypatch, db))
