@@ -67,7 +67,7 @@ def run_cli(db_path: Path, period: str, cache: str) -> tuple[float, float, float
 
 def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, float, float]], float]:
     """Seconds reading the store into frames and writing the snapshot, in this process (cold folder); per
-    table the CPU seconds of its SQL and of the timestamp parse (both in the reading threads, summed) and of
+    table the CPU seconds of its SQL and of the timestamp and float parse (both in the reading threads, summed) and of
     its parsing in the caller's thread; and the caller's thread's whole CPU during the read (parsing,
     joining chunks, building frames: the read's longest path)."""
     from carenet_desktop.models.database import open_database
@@ -76,7 +76,7 @@ def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, floa
 
     spent = {"read": 0.0, "save": 0.0}
     tables: dict[str, list[float]] = {}
-    fetch, take, parse_dates = SqliteReader._fetch, SqliteReader._take, sqlite_frames._parse_dates
+    fetch, take, parse_in_thread = SqliteReader._fetch, SqliteReader._take, sqlite_frames._parse_in_thread
     caller = [0.0]
 
     def timed_fetch(self, sql, start, stop):
@@ -86,10 +86,10 @@ def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, floa
         finally:
             tables.setdefault(sql.split('FROM "', 1)[1].split('"', 1)[0], [0.0, 0.0, 0.0])[0] += time.thread_time() - t
 
-    def timed_parse_dates(plan, row):
+    def timed_parse_in_thread(plan, row):
         t = time.thread_time()
         try:
-            return parse_dates(plan, row)
+            return parse_in_thread(plan, row)
         finally:
             tables.setdefault(plan.table, [0.0, 0.0, 0.0])[2] += time.thread_time() - t
 
@@ -102,7 +102,7 @@ def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, floa
 
     SqliteReader._fetch = timed_fetch  # type: ignore[method-assign]
     SqliteReader._take = timed_take  # type: ignore[method-assign]
-    sqlite_frames._parse_dates = timed_parse_dates  # type: ignore[assignment]
+    sqlite_frames._parse_in_thread = timed_parse_in_thread  # type: ignore[assignment]
 
     def timed(name: str, fn):  # type: ignore[no-untyped-def]
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, floa
             wait()
     db.dispose()
     SqliteReader._fetch, SqliteReader._take = fetch, take  # type: ignore[method-assign]
-    sqlite_frames._parse_dates = parse_dates  # type: ignore[assignment]
+    sqlite_frames._parse_in_thread = parse_in_thread  # type: ignore[assignment]
     return spent["read"], spent["save"], {t: (sql, parse, dates) for t, (sql, parse, dates) in tables.items()}, caller[0]
 
 
@@ -294,9 +294,9 @@ def main() -> int:
         read, save, tables, caller = load_split(db_path)
         print(f"cold load split: read store -> frames {read:6.2f} s   write snapshot {save:6.2f} s")
         for table, (sql, parse, dates) in tables.items():
-            print(f"  {table:<20} SQL {sql:5.2f} s CPU + timestamps {dates:5.2f} s CPU (reading threads)   "
+            print(f"  {table:<20} SQL {sql:5.2f} s CPU + timestamps/floats {dates:5.2f} s CPU (reading threads)   "
                   f"parse {parse:5.2f} s CPU")
-        print(f"  {'all tables':<20} SQL {sum(v[0] for v in tables.values()):5.2f} s CPU + timestamps "
+        print(f"  {'all tables':<20} SQL {sum(v[0] for v in tables.values()):5.2f} s CPU + timestamps/floats "
               f"{sum(v[2] for v in tables.values()):5.2f} s CPU (reading threads)   "
               f"parse {sum(v[1] for v in tables.values()):5.2f} s CPU (caller's thread)")
         print(f"  caller's thread during the read (parse, joins, frames): {caller:5.2f} s CPU")

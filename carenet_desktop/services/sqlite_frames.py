@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .decimal_floats import parse_decimals
 from .frame_columns import MISSING, Col, factorize_texts, str_column
 from .frame_columns import MISSING_SQL as _MISSING_SQL
 from .frame_columns import nulls as _nulls
@@ -156,8 +157,9 @@ class SqliteReader:
         return tuple(self._conn().execute(sql, (start, stop)).fetchone())
 
     def _fetch_parsed(self, plan: _Plan, start: int, stop: int) -> tuple[Any, ...]:
-        """A reading thread's task: the chunk's row, its timestamps already parsed (``_parse_dates``)."""
-        return _parse_dates(plan, self._fetch(plan.sql, start, stop))
+        """A reading thread's task: the chunk's row, its timestamps and floats already parsed
+        (``_parse_in_thread``)."""
+        return _parse_in_thread(plan, self._fetch(plan.sql, start, stop))
 
     def plan(self, tables: list[tuple[str, list[Col], str, bool]]) -> list[_Plan]:
         """Plan every table: index lookups only, on the caller's connection."""
@@ -249,9 +251,9 @@ class SqliteReader:
         parts.total += n
         parts.ids.append(_parse_numbers(row[1], _ID, n))
         for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
-            if isinstance(text, Stamps):  # parsed by the reading thread
+            if isinstance(text, Parsed):  # by the reading thread
                 parts.seen[i] = True
-                parts.columns[i].append(text.ms)
+                parts.columns[i].append(text.values)
             elif _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
                 parts.columns[i].append(_null_chunk(col, n))
             elif col.kind == "date":
@@ -278,26 +280,28 @@ class SqliteReader:
 
 
 @dataclass(frozen=True)
-class Stamps:
-    """A chunk's timestamp column parsed by a reading thread (epoch milliseconds, ``MISSING`` for NULL)."""
+class Parsed:
+    """A chunk's column parsed by a reading thread: timestamps (epoch milliseconds, ``MISSING`` for NULL)
+    or floats (NaN for NULL)."""
 
-    ms: np.ndarray
+    values: np.ndarray
 
 
-def _parse_dates(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The row with each timestamp column that has a value and the stored layout parsed (``Stamps``); the
-    others stay text for the caller's thread (NULL in every row, or converted by SQLite). Run by a reading
-    thread: the parse is NumPy passes over whole arrays, which release the GIL, so it runs beside the
-    caller's thread's parsing rather than on it (that thread is the cold read's longest path)."""
+def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row with each timestamp column (in the stored layout) and float column (plain decimals) that
+    has a value parsed (``Parsed``); the others stay text for the caller's thread (NULL in every row,
+    converted by SQLite, or ``np.fromstring``). Run by a reading thread: these parses are NumPy passes
+    over whole arrays, which release the GIL, so they run beside the caller's thread's parsing rather
+    than on it (that thread is the cold read's longest path)."""
     n = row[0]
     if not n:
         return row
     out = list(row)
     for i, col in enumerate(plan.read, start=2):
-        if col.kind == "date" and not _all_null(row[i], col, n):
-            ms = parse_stored_timestamps(row[i], n)
-            if ms is not None:
-                out[i] = Stamps(ms)
+        if col.kind in ("date", "float") and not _all_null(row[i], col, n):
+            values = parse_stored_timestamps(row[i], n) if col.kind == "date" else parse_decimals(row[i], n)
+            if values is not None:
+                out[i] = Parsed(values)
     return tuple(out)
 
 

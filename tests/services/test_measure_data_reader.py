@@ -232,7 +232,7 @@ def test_text_columns_concatenate_as_the_text_cast_would() -> None:
 
 
 def test_timestamps_are_parsed_by_the_reading_threads(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """With a database file and several chunks, each chunk's stored timestamps are parsed in the reading
+    """With a database file and several chunks, each chunk's stored timestamps and floats are parsed in the reading
     thread that fetched it (off the caller's thread, the read's longest path), and the frames stay the
     exact reader's."""
     import threading
@@ -245,8 +245,18 @@ def test_timestamps_are_parsed_by_the_reading_threads(db, monkeypatch) -> None: 
         callers.append(threading.current_thread() is threading.main_thread())
         return parse(text, n)
 
+    floats: list[bool] = []
+    decimals = sqlite_frames.parse_decimals
+
+    def recorded_floats(text, n):  # type: ignore[no-untyped-def]
+        floats.append(threading.current_thread() is threading.main_thread())
+        return decimals(text, n)
+
     monkeypatch.setattr(sqlite_frames, "parse_stored_timestamps", recorded)
+    monkeypatch.setattr(sqlite_frames, "parse_decimals", recorded_floats)
     fast = load_measure_data(db, with_valuesets=False)
     assert callers and not any(callers)
+    assert floats and not any(floats)  # observations' value_num
     monkeypatch.setattr(sqlite_frames, "parse_stored_timestamps", parse)
+    monkeypatch.setattr(sqlite_frames, "parse_decimals", decimals)
     _assert_same(fast, _exact(monkeypatch, db))
