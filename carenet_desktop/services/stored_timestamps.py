@@ -69,39 +69,57 @@ def _parse_rows(rows: np.ndarray, n: int) -> np.ndarray | None:
     ``DAY_WIDTH``: dates); ``None`` when a row is anything else."""
     width = rows.shape[1]
     missing = rows[:, 0] == ord("~")
-    if bool(missing.any()) and (width != WIDTH or not bool((rows[missing] == ord("~")).all())):
+    some_missing = bool(missing.any())
+    if some_missing and (width != WIDTH or not bool((rows[missing] == ord("~")).all())):
         return None
-    given = rows[~missing]
+    given = rows[~missing] if some_missing else rows  # no copy of a column without NULLs
     layout = {p: b for p, b in _LAYOUT.items() if p < width}
     for position, byte in layout.items():
         if not bool((given[:, position] == byte).all()):
             return None
     # one contiguous row of bytes per digit position (the transposed gather), as digit values: a byte
-    # below "0" wraps round in uint8, so one test finds every non-digit; the numbers are built in int32
-    # (a year up to 9999, microseconds below 10**6, a day's milliseconds below 2**31): a few narrow passes
-    # rather than an int64 copy of the whole matrix
+    # below "0" wraps round in uint8, so one test finds every non-digit; then two digits at a time in
+    # uint8 (at most 99): each field is one or two narrow passes, not a pass per digit in a wide type
     digits = given.T[[i for i in range(width) if i not in layout]] - np.uint8(ord("0"))
     if not bool((digits <= 9).all()):
         return None
-
-    def number(first: int, count: int) -> np.ndarray:
-        out: np.ndarray = digits[first].astype(np.int32)
-        for i in range(first + 1, first + count):
-            out = out * np.int32(10) + digits[i]
-        return out
-
-    year, month, day = number(0, 4), number(4, 2), number(6, 2)
-    ms = np.zeros(len(given), dtype=np.int32)
+    pairs = digits[0::2] * np.uint8(10) + digits[1::2]  # yy yy MM dd [hh mm ss µµ µµ µµ]
+    year = pairs[0].astype(np.int32) * np.int32(100) + pairs[1]
+    month, day = pairs[2], pairs[3]
     valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     if width == WIDTH:
-        hour, minute, second, micro = number(8, 2), number(10, 2), number(12, 2), number(14, 6)
-        valid &= (hour <= 23) & (minute <= 59) & (second <= 59) & (micro % 1000 == 0)
-        ms = hour * np.int32(3_600_000) + minute * np.int32(60_000) + second * np.int32(1000) + micro // 1000
+        hour, minute, second = pairs[4], pairs[5], pairs[6]
+        valid &= (hour <= 23) & (minute <= 59) & (second <= 59) & (pairs[8] % np.uint8(10) == 0) & (pairs[9] == 0)
     if not bool(valid.all()):
         return None
+    # days since 1970 of the month's first day, looked up (a table of every year and month), then the day:
+    # linear in the day, as ``julianday`` is, so a 31st of a short month lands where SQLite puts it
+    days = _month_starts()[year * np.int32(12) + month - np.int32(1)] + (day.astype(np.int32) - np.int32(1))
     out = np.full(n, MISSING, dtype=np.int64)
-    out[~missing] = _days_from_civil(year, month, day).astype(np.int64) * _MS_PER_DAY + ms
-    return out
+    ms = days.astype(np.int64) * _MS_PER_DAY
+    if width == WIDTH:
+        # milliseconds of the day: below 2**31, so int32 (a whole millisecond: the last three of the six
+        # fraction digits are 0, so the milliseconds are the first three)
+        ms += (hour.astype(np.int32) * np.int32(3_600_000) + minute.astype(np.int32) * np.int32(60_000)
+               + second.astype(np.int32) * np.int32(1000) + pairs[7].astype(np.int32) * np.int32(10)
+               + pairs[8] // np.uint8(10))
+    if some_missing:
+        out[~missing] = ms
+        return out
+    return ms
+
+
+_MONTH_STARTS: list[np.ndarray] = []
+
+
+def _month_starts() -> np.ndarray:
+    """Days since 1970-01-01 of the first day of each month of the years 0000-9999 (index year*12 +
+    month - 1), from :func:`_days_from_civil`: built once, 480 kB."""
+    if not _MONTH_STARTS:
+        years = np.repeat(np.arange(10_000, dtype=np.int32), 12)
+        months = np.tile(np.arange(1, 13, dtype=np.int32), 10_000)
+        _MONTH_STARTS.append(_days_from_civil(years, months, np.ones_like(years)).astype(np.int32))
+    return _MONTH_STARTS[0]
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
