@@ -260,3 +260,22 @@ def test_timestamps_are_parsed_by_the_reading_threads(db, monkeypatch) -> None: 
     monkeypatch.setattr(sqlite_frames, "parse_stored_timestamps", parse)
     monkeypatch.setattr(sqlite_frames, "parse_decimals", decimals)
     _assert_same(fast, _exact(monkeypatch, db))
+
+
+def test_missing_text_and_date_columns_as_pandas_builds_them() -> None:
+    """``nulls`` of text and ``numeric`` of dates (shared by the SQLite and PostgreSQL readers) give what
+    pandas' own routes give: a "str" array of missing values; milliseconds as microseconds, NULL as NaT."""
+    import numpy as np
+
+    from carenet_desktop.services.frame_columns import MISSING, nulls, numeric
+
+    for n in (0, 1, 1000):
+        expected = pd.Series(np.nan, index=pd.RangeIndex(n), dtype="str").array
+        pd.testing.assert_extension_array_equal(nulls("str", n), expected)
+        assert type(nulls("str", n)) is type(expected)
+    ms = np.array([0, MISSING, -62_135_596_800_000, 253_402_300_799_999, 1, -1, 1_735_689_600_123], dtype=np.int64)
+    expected_dates = ms.astype("datetime64[ms]").astype("datetime64[us]")
+    expected_dates[ms == MISSING] = np.datetime64("NaT")
+    dates = numeric(ms, "date")
+    assert dates.dtype == expected_dates.dtype
+    np.testing.assert_array_equal(dates.view(np.int64), expected_dates.view(np.int64))
