@@ -44,7 +44,8 @@ def main() -> None:
             continue
         chunks = [(a, a + args.chunk) for a in range(lo, hi + 1, args.chunk)]
 
-        def cost(aggregate: str) -> float:
+        def cost(aggregate: str, table: str = table, where: str = where,
+                 chunks: list[tuple[int, int]] = chunks) -> float:
             sql = f'SELECT COUNT(*), {aggregate} FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?'
             t = time.thread_time()
             for start, stop in chunks:

@@ -96,7 +96,7 @@ def _parse_rows(rows: np.ndarray, n: int) -> np.ndarray | None:
     # linear in the day, as ``julianday`` is, so a 31st of a short month lands where SQLite puts it
     days = _month_starts()[year * np.int32(12) + month - np.int32(1)] + (day.astype(np.int32) - np.int32(1))
     out = np.full(n, MISSING, dtype=np.int64)
-    ms = days.astype(np.int64) * _MS_PER_DAY
+    ms: np.ndarray = days.astype(np.int64) * _MS_PER_DAY
     if width == WIDTH:
         # milliseconds of the day: below 2**31, so int32 (a whole millisecond: the last three of the six
         # fraction digits are 0, so the milliseconds are the first three)
