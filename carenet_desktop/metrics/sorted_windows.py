@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .uniques import sorted_unique, sorted_unique_inverse
+
 
 def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> np.ndarray | None:
     """``exists_in_window`` by binary searches in the distinct (patient, time) pairs of the right side, for
@@ -24,10 +26,10 @@ def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray
         lo_v, hi_v, t_v = lo, hi, t
     if not len(t_v) or not ok.any():
         return out
-    patients, p_rank = np.unique(rpid.astype(np.int64), return_inverse=True)
-    times, t_rank = np.unique(t_v, return_inverse=True)
+    patients, p_rank = sorted_unique_inverse(rpid.astype(np.int64))
+    times, t_rank = sorted_unique_inverse(t_v)
     stride = len(times) + 1
-    keys = np.unique(p_rank.astype(np.int64) * stride + t_rank.astype(np.int64))
+    keys = sorted_unique(p_rank.astype(np.int64) * stride + t_rank.astype(np.int64))
     left = lp.astype(np.int64)
     pos = np.searchsorted(patients, left)
     ok &= pos < len(patients)

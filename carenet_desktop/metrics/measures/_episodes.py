@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from ..data import MeasureData
 from ..primitives import age_in_months_at, age_in_years_at, code_mask, day_number, flag, vs_mask
+from ..uniques import sorted_unique
 
 VSAC = "http://cts.nlm.nih.gov/fhir/ValueSet/"
 
@@ -73,7 +74,7 @@ class PatientSet:
         top = int(values.max()) + 1 if len(values) else 0
         self._sorted: np.ndarray | None = None
         if top > self._MAX_TABLE:
-            self._sorted = np.unique(values)
+            self._sorted = sorted_unique(values)
             self.table = np.zeros(0, dtype=bool)
         else:
             self.table = np.zeros(top, dtype=bool)
