@@ -16,6 +16,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
     MIN_TS,
@@ -28,6 +29,48 @@ from . import _respiratory as resp
 from ._episodes import PatientSet, ages_in_months, days, episode_rows, exists_pair, restrict, vs
 
 UPPER_RESPIRATORY_INFECTION = vs("2.16.840.1.113883.3.464.1003.102.12.1022")
+
+
+#: the value sets of the records kept for the patients with a URI (``uri_records``)
+_RECORD_CODES: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "conditions": (UPPER_RESPIRATORY_INFECTION, resp.COMORBID_CONDITIONS, resp.COMPETING_CONDITIONS,
+                   resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS),
+    "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
+}
+_RECORD_FRAMES = ("patients", "conditions", "medication_requests")
+
+
+def _uri_patients(data: MeasureData) -> PatientSet:
+    return PatientSet(resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)["patient_id"].to_numpy())
+
+
+def uri_records(data: MeasureData) -> MeasureData:
+    """The records the measure reads of every patient with a URI of any date (``restrict``): the same in
+    every period, so derived once for all the periods of an evaluation (``metrics.memo``). A period's
+    episodes come from its own candidates' encounters, and every later test joins on the episode's patient:
+    the other patients' rows here change no answer. A new ``MeasureData`` each call (a period sets its own
+    encounters on it); its frames are the remembered ones."""
+    keys = tuple(data.valuesets.keys(*(c for c in codes if isinstance(c, str))) for codes in _RECORD_CODES.values())
+    frames = remember(
+        (data.patients, data.conditions, data.medication_requests, data.encounter_diagnoses),
+        ("CMS154 URI patients' records", keys),
+        lambda: _uri_records(data), period=ANY_PERIOD)
+    patients, conditions, requests, diagnoses = frames
+    return MeasureData(patients=patients, conditions=conditions, medication_requests=requests,
+                       encounter_diagnoses=diagnoses, valuesets=data.valuesets)
+
+
+def _uri_records(data: MeasureData) -> tuple[pd.DataFrame, ...]:
+    sub = restrict(data, _uri_patients(data), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+    return sub.patients, sub.conditions, sub.medication_requests, sub.encounter_diagnoses
+
+
+def uri_encounters(data: MeasureData) -> pd.DataFrame:
+    """``resp.typed_encounters`` of the patients with a URI of any date (the same in every period)."""
+    keys = data.valuesets.keys(UPPER_RESPIRATORY_INFECTION, *resp.QUALIFYING_ENCOUNTER_VALUESETS)
+
+    return remember((data.encounters, data.conditions, data.encounter_diagnoses), ("CMS154 URI encounters", keys),
+                    lambda: resp.typed_encounters_of(data, _uri_patients(data)), period=ANY_PERIOD)
 
 
 def uri_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
@@ -160,12 +203,8 @@ class CMS154(Measure):
         uri = uri[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
         candidates = PatientSet(uri["patient_id"].to_numpy())
         everyone = data
-        data = restrict(data, candidates, frames=("patients", "conditions", "medication_requests"),
-                        codes={"conditions": (UPPER_RESPIRATORY_INFECTION, resp.COMORBID_CONDITIONS,
-                                              resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
-                                              resp.ACUTE_TONSILLITIS),
-                               "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,)})
-        data.encounters = resp.qualifying_encounters(everyone, period, candidates)
+        data = uri_records(everyone)
+        data.encounters = resp.ending_in(uri_encounters(everyone), period, candidates)
         episodes = uri_episodes(data, period)
         if not episodes.empty:
             months = ages_in_months(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
