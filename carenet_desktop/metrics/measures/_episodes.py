@@ -96,10 +96,13 @@ class PatientSet:
         return out
 
     def __and__(self, other: PatientSet) -> PatientSet:
-        return PatientSet(np.intersect1d(self.ids(), other.ids()))
+        if self._sorted is None and other._sorted is None:  # two lookup tables: one elementwise "and"
+            n = min(len(self.table), len(other.table))
+            return PatientSet(np.flatnonzero(self.table[:n] & other.table[:n]))
+        return PatientSet(np.intersect1d(self.ids(), other.ids(), assume_unique=True))  # ids(): distinct
 
     def __or__(self, other: PatientSet) -> PatientSet:
-        return PatientSet(np.union1d(self.ids(), other.ids()))
+        return PatientSet(sorted_unique(np.concatenate([self.ids(), other.ids()])))
 
 
 def id_in(column: pd.Series, ids: pd.Series) -> np.ndarray:

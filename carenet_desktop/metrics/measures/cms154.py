@@ -41,7 +41,12 @@ _RECORD_FRAMES = ("patients", "conditions", "medication_requests")
 
 
 def _uri_patients(data: MeasureData) -> PatientSet:
-    return PatientSet(resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)["patient_id"].to_numpy())
+    """The patients with a URI of any date (a superset of every period's candidates)."""
+    ids = remember((data.conditions, data.encounter_diagnoses),
+                   ("CMS154 URI patients", data.valuesets.keys(UPPER_RESPIRATORY_INFECTION)),
+                   lambda: PatientSet(resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)["patient_id"].to_numpy()).ids(),
+                   period=ANY_PERIOD)
+    return PatientSet(ids)
 
 
 def uri_records(data: MeasureData) -> MeasureData:
