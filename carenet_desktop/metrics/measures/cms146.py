@@ -44,11 +44,12 @@ _RECORD_FRAMES = ("patients", "conditions", "medication_requests", "observations
 
 
 def pharyngitis_episodes(data: MeasureData, period: Period, lib: Libraries = QICORE_2025,
-                         kind: ConditionKind = "any") -> pd.DataFrame:
+                         kind: ConditionKind = "any", encounters: pd.DataFrame | None = None) -> pd.DataFrame:
     """"Encounter With Pharyngitis or Tonsillitis With Antibiotic": qualifying encounters starting
     0-3 days (day precision) before an antibiotic order, with an acute pharyngitis or tonsillitis whose
-    onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it)."""
-    enc = resp.qualifying_encounters(data, period, lib=lib)
+    onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it).
+    ``encounters``: the period's qualifying encounters when the caller has them already."""
+    enc = resp.qualifying_encounters(data, period, lib=lib) if encounters is None else encounters
     orders = resp.antibiotic_orders(data, lib)
     if enc.empty or orders.empty:
         return enc.iloc[0:0]
@@ -173,7 +174,7 @@ class CMS146(Measure):
         everyone = data
         data = self._records(everyone)
         data.encounters = resp.ending_in(self._encounters(everyone), period, candidates)
-        episodes = pharyngitis_episodes(data, period, lib, kind)
+        episodes = pharyngitis_episodes(data, period, lib, kind, data.encounters)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(age, nan=-1) >= 3]
