@@ -38,7 +38,7 @@ class SortedPairs:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def exists(self, lp: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    def any_within(self, lp: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Per left row: a pair of its patient with ``lo <= time <= hi`` (bounds of ``dtype``; missing: no)."""
         out = np.zeros(len(lp), dtype=bool)
         if lo.dtype.kind == "M":
@@ -65,4 +65,4 @@ def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray
     integer patient ids and bounds of one numeric or datetime type (``None``: anything else)."""
     if not comparable(lp, lo, hi, rp, rt):
         return None
-    return SortedPairs(rp, rt, lo.dtype).exists(lp, lo, hi)
+    return SortedPairs(rp, rt, lo.dtype).any_within(lp, lo, hi)

@@ -93,7 +93,7 @@ def uri_episodes(data: MeasureData, period: Period, encounters: pd.DataFrame | N
     # starts during (day of) the visit: a known onset day in [visit start day, visit end day]
     lo, hi = days(visit.start_hi), days(visit.end_lo)
     if comparable(epid, lo, hi, pids, onset_days) and lo.dtype == onsets.dtype:
-        during_visit = onsets.exists(epid, lo, hi)
+        during_visit = onsets.any_within(epid, lo, hi)
     else:
         during_visit = exists_in_window(epid, lo, hi, pids, onset_days)
     # overlaps before: started strictly before the visit start and still prevalent at it
