@@ -1,39 +1,68 @@
 """``primitives.exists_in_window`` by binary searches (a trend asks it of every period's episodes): the
-right side reduced to its distinct (patient, time) pairs, sorted as one ``int64`` key each."""
+right side reduced to its distinct (patient, time) pairs, sorted as one ``int64`` key each. ``SortedPairs``
+is that reduction on its own, for a caller that keeps it for several periods (``metrics.memo``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .uniques import sorted_unique, sorted_unique_inverse
+
+
+def comparable(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> bool:
+    """Integer patient ids and bounds of one numeric or datetime type, times of a like kind."""
+    return not (lp.dtype.kind not in "iu" or rp.dtype.kind not in "iu" or lo.dtype != hi.dtype
+                or lo.dtype.kind not in "Mif" or rt.dtype.kind not in "Mif"
+                or (lo.dtype.kind == "M") != (rt.dtype.kind == "M"))
+
+
+class SortedPairs:
+    """The distinct (patient, time) pairs of a right side (missing times dropped; the times in the left
+    bounds' type ``dtype``, as a join would cast them), sorted as one key each."""
+
+    def __init__(self, rp: np.ndarray, rt: np.ndarray, dtype: np.dtype) -> None:
+        self.dtype = np.dtype(dtype)
+        known = ~np.isnat(rt) if rt.dtype.kind == "M" else (~np.isnan(rt) if rt.dtype.kind == "f" else None)
+        t, rpid = (rt, rp) if known is None else (rt[known], rp[known])
+        t = t.astype(self.dtype)
+        t_v = t.view(np.int64) if self.dtype.kind == "M" else t
+        self.patients, p_rank = sorted_unique_inverse(rpid.astype(np.int64))
+        self.times, t_rank = sorted_unique_inverse(t_v)
+        self.stride = len(self.times) + 1
+        self.keys = sorted_unique(p_rank.astype(np.int64) * self.stride + t_rank.astype(np.int64))
+
+    def __eq__(self, other: object) -> bool:  # (what ``FrameMemo(check_periods=True)`` compares)
+        return isinstance(other, SortedPairs) and self.dtype == other.dtype and all(
+            np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+            for a, b in ((self.patients, other.patients), (self.times, other.times), (self.keys, other.keys)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def any_within(self, lp: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per left row: a pair of its patient with ``lo <= time <= hi`` (bounds of ``dtype``; missing: no)."""
+        out = np.zeros(len(lp), dtype=bool)
+        if lo.dtype.kind == "M":
+            ok = ~np.isnat(lo) & ~np.isnat(hi)
+            lo_v, hi_v = lo.view(np.int64), hi.view(np.int64)
+        else:
+            ok = ~np.isnan(lo) & ~np.isnan(hi) if lo.dtype.kind == "f" else np.ones(len(lp), dtype=bool)
+            lo_v, hi_v = lo, hi
+        if not len(self.keys) or not ok.any():
+            return out
+        left = lp.astype(np.int64)
+        pos = np.searchsorted(self.patients, left)
+        ok &= pos < len(self.patients)
+        ok[ok] = self.patients[pos[ok]] == left[ok]
+        base = pos[ok].astype(np.int64) * self.stride
+        first = np.searchsorted(self.times, lo_v[ok], side="left")
+        after = np.searchsorted(self.times, hi_v[ok], side="right")
+        out[ok] = np.searchsorted(self.keys, base + after) > np.searchsorted(self.keys, base + first)
+        return out
+
 
 def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> np.ndarray | None:
     """``exists_in_window`` by binary searches in the distinct (patient, time) pairs of the right side, for
     integer patient ids and bounds of one numeric or datetime type (``None``: anything else)."""
-    if lp.dtype.kind not in "iu" or rp.dtype.kind not in "iu" or lo.dtype != hi.dtype or lo.dtype.kind not in "Mif" \
-            or rt.dtype.kind not in "Mif" or (lo.dtype.kind == "M") != (rt.dtype.kind == "M"):
+    if not comparable(lp, lo, hi, rp, rt):
         return None
-    out = np.zeros(len(lp), dtype=bool)
-    t = rt[~np.isnat(rt)] if rt.dtype.kind == "M" else (rt[~np.isnan(rt)] if rt.dtype.kind == "f" else rt)
-    rpid = rp[~np.isnat(rt)] if rt.dtype.kind == "M" else (rp[~np.isnan(rt)] if rt.dtype.kind == "f" else rp)
-    t = t.astype(lo.dtype)  # as the join does: the right times in the left bounds' type
-    if lo.dtype.kind == "M":
-        ok = ~np.isnat(lo) & ~np.isnat(hi)
-        lo_v, hi_v, t_v = lo.view(np.int64), hi.view(np.int64), t.view(np.int64)
-    else:
-        ok = ~np.isnan(lo) & ~np.isnan(hi) if lo.dtype.kind == "f" else np.ones(len(lp), dtype=bool)
-        lo_v, hi_v, t_v = lo, hi, t
-    if not len(t_v) or not ok.any():
-        return out
-    patients, p_rank = np.unique(rpid.astype(np.int64), return_inverse=True)
-    times, t_rank = np.unique(t_v, return_inverse=True)
-    stride = len(times) + 1
-    keys = np.unique(p_rank.astype(np.int64) * stride + t_rank.astype(np.int64))
-    left = lp.astype(np.int64)
-    pos = np.searchsorted(patients, left)
-    ok &= pos < len(patients)
-    ok[ok] = patients[pos[ok]] == left[ok]
-    base = pos[ok].astype(np.int64) * stride
-    first = np.searchsorted(times, lo_v[ok], side="left")
-    after = np.searchsorted(times, hi_v[ok], side="right")
-    out[ok] = np.searchsorted(keys, base + after) > np.searchsorted(keys, base + first)
-    return out
+    return SortedPairs(rp, rt, lo.dtype).any_within(lp, lo, hi)

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from ..data import MeasureData
 from ..primitives import age_in_months_at, age_in_years_at, code_mask, day_number, flag, vs_mask
+from ..uniques import sorted_unique
 
 VSAC = "http://cts.nlm.nih.gov/fhir/ValueSet/"
 
@@ -73,7 +74,7 @@ class PatientSet:
         top = int(values.max()) + 1 if len(values) else 0
         self._sorted: np.ndarray | None = None
         if top > self._MAX_TABLE:
-            self._sorted = np.unique(values)
+            self._sorted = sorted_unique(values)
             self.table = np.zeros(0, dtype=bool)
         else:
             self.table = np.zeros(top, dtype=bool)
@@ -95,10 +96,13 @@ class PatientSet:
         return out
 
     def __and__(self, other: PatientSet) -> PatientSet:
-        return PatientSet(np.intersect1d(self.ids(), other.ids()))
+        if self._sorted is None and other._sorted is None:  # two lookup tables: one elementwise "and"
+            n = min(len(self.table), len(other.table))
+            return PatientSet(np.flatnonzero(self.table[:n] & other.table[:n]))
+        return PatientSet(np.intersect1d(self.ids(), other.ids(), assume_unique=True))  # ids(): distinct
 
     def __or__(self, other: PatientSet) -> PatientSet:
-        return PatientSet(np.union1d(self.ids(), other.ids()))
+        return PatientSet(sorted_unique(np.concatenate([self.ids(), other.ids()])))
 
 
 def id_in(column: pd.Series, ids: pd.Series) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..memo import ANY_PERIOD, remember
+from ..uniques import sorted_unique, sorted_unique_inverse
 
 
 def as_days(values: object, n: int) -> np.ndarray:
@@ -53,10 +54,10 @@ class EventIndex:
         pid = events["patient_id"].to_numpy()
         day = events["day"].to_numpy()
         known = ~np.isnat(day)  # a missing day is in no window
-        self.patients, p_rank = np.unique(pid[known].astype(np.int64), return_inverse=True)
-        self.days, d_rank = np.unique(day[known].astype("datetime64[ns]").view(np.int64), return_inverse=True)
+        self.patients, p_rank = sorted_unique_inverse(pid[known].astype(np.int64))
+        self.days, d_rank = sorted_unique_inverse(day[known].astype("datetime64[ns]").view(np.int64))
         self.stride = len(self.days) + 1
-        self.keys = np.unique(p_rank.astype(np.int64) * self.stride + d_rank.astype(np.int64))
+        self.keys = sorted_unique(p_rank.astype(np.int64) * self.stride + d_rank.astype(np.int64))
 
     def __eq__(self, other: object) -> bool:  # (what ``FrameMemo(check_periods=True)`` compares)
         return isinstance(other, EventIndex) and all(

@@ -17,6 +17,7 @@ from ..data import MeasureData
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..libraries.medication_duration import medication_request_period
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import add_years, code_mask, ends_during, exists_in_window, vs_mask
 from ._episodes import PatientSet, days, exists_pair, vs
@@ -60,16 +61,41 @@ def qualifying_encounters(data: MeasureData, period: Period, patients: PatientSe
     enc = data.encounters
     if enc.empty:
         return enc
-    # cheap column tests first (patient, end date), then codes and status on what is left
-    end = enc["end"].to_numpy(dtype="datetime64[ns]")
-    keep = (end >= np.datetime64(period.start_ts.normalize(), "ns")) & (
-        end < np.datetime64(period.end_exclusive - pd.Timedelta(days=3), "ns"))
-    if patients is not None:
-        keep &= patients.mask(enc["patient_id"])
+    return ending_in(typed_encounters(data, lib), period, patients)
+
+
+def typed_encounters(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.DataFrame:
+    """What ``qualifying_encounters`` asks of an encounter whatever the period: performed (``lib``), of a
+    qualifying type; the columns the measures read (rows in the frame's order, its index kept). Remembered
+    for every period of the evaluation (``metrics.memo``: the answer depends on the frame's rows only)."""
+    enc = data.encounters
+    keys = data.valuesets.keys(*QUALIFYING_ENCOUNTER_VALUESETS)
+    return remember((enc,), ("typed encounters", lib, keys), lambda: _typed_encounters(data, lib), period=ANY_PERIOD)
+
+
+def _typed_encounters(data: MeasureData, lib: Libraries, patients: PatientSet | None = None) -> pd.DataFrame:
+    enc = data.encounters
+    keep = patients.mask(enc["patient_id"]) if patients is not None else np.ones(len(enc), dtype=bool)
     keep &= vs_mask(data, enc, *QUALIFYING_ENCOUNTER_VALUESETS) | code_mask(enc, *UNLISTED_PREVENTIVE)
     keep &= lib.encounter_performed(enc)
     columns = [c for c in ("patient_id", "event_id", "status", "key", "start", "end", "date_only") if c in enc.columns]
-    sub = enc.loc[keep, columns]
+    return enc.loc[keep, columns]
+
+
+def typed_encounters_of(data: MeasureData, patients: PatientSet, lib: Libraries = QICORE_2025) -> pd.DataFrame:
+    """``typed_encounters`` of some patients only (not remembered: the caller may)."""
+    return _typed_encounters(data, lib, patients)
+
+
+def ending_in(typed: pd.DataFrame, period: Period, patients: PatientSet | None = None) -> pd.DataFrame:
+    """The rows of ``typed_encounters`` (or a subset of them) that qualify in ``period``: ending between
+    its start and three days before its end; optionally only those of some patients."""
+    end = typed["end"].to_numpy(dtype="datetime64[ns]")
+    keep = (end >= np.datetime64(period.start_ts.normalize(), "ns")) & (
+        end < np.datetime64(period.end_exclusive - pd.Timedelta(days=3), "ns"))
+    if patients is not None:
+        keep &= patients.mask(typed["patient_id"])
+    sub = typed[keep]
     if sub.empty:
         return sub
     window = (period.start_ts, period.end_ts - pd.Timedelta(days=3))
@@ -146,5 +172,7 @@ __all__ = [
     "comorbid_history",
     "competing_history",
     "conditions_in",
+    "ending_in",
     "qualifying_encounters",
+    "typed_encounters",
 ]

@@ -17,6 +17,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import exists_in_window, flag, starts_during, vs_mask
 from . import _respiratory as resp
@@ -32,13 +33,23 @@ from ._episodes import (
 
 GROUP_A_STREP_TEST = vs("2.16.840.1.113883.3.464.1003.198.12.1012")
 
+#: the value sets of the records kept for the measure's possible patients (``CMS146._records``)
+_RECORD_CODES: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "conditions": (resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, resp.COMORBID_CONDITIONS,
+                   resp.COMPETING_CONDITIONS),
+    "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
+    "observations": (GROUP_A_STREP_TEST,),
+}
+_RECORD_FRAMES = ("patients", "conditions", "medication_requests", "observations")
+
 
 def pharyngitis_episodes(data: MeasureData, period: Period, lib: Libraries = QICORE_2025,
-                         kind: ConditionKind = "any") -> pd.DataFrame:
+                         kind: ConditionKind = "any", encounters: pd.DataFrame | None = None) -> pd.DataFrame:
     """"Encounter With Pharyngitis or Tonsillitis With Antibiotic": qualifying encounters starting
     0-3 days (day precision) before an antibiotic order, with an acute pharyngitis or tonsillitis whose
-    onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it)."""
-    enc = resp.qualifying_encounters(data, period, lib=lib)
+    onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it).
+    ``encounters``: the period's qualifying encounters when the caller has them already."""
+    enc = resp.qualifying_encounters(data, period, lib=lib) if encounters is None else encounters
     orders = resp.antibiotic_orders(data, lib)
     if enc.empty or orders.empty:
         return enc.iloc[0:0]
@@ -107,6 +118,46 @@ class CMS146(Measure):
         ),
     }
 
+    def _everyone_candidates(self, data: MeasureData) -> PatientSet:
+        """Patients with an antibiotic order and a pharyngitis/tonsillitis of any date: a superset of every
+        period's candidates (the same in every period)."""
+        def compute() -> np.ndarray:
+            orders = resp.antibiotic_orders(data, self.lib)
+            cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, lib=self.lib,
+                                      kind=self.condition_kind)
+            return (PatientSet(orders["patient_id"].to_numpy()) & PatientSet(cond["patient_id"].to_numpy())).ids()
+
+        ids = remember((data.conditions, data.medication_requests, data.encounter_diagnoses),
+                       self._question(data, "candidates"), compute, period=ANY_PERIOD)
+        return PatientSet(ids)
+
+    def _question(self, data: MeasureData, what: str) -> tuple[object, ...]:
+        return (f"CMS146 {what}", self.lib, self.condition_kind,
+                tuple(data.valuesets.keys(*(c for c in codes if isinstance(c, str))) for codes in _RECORD_CODES.values()))
+
+    def _records(self, data: MeasureData) -> MeasureData:
+        """The records the measure reads of the patients of ``_everyone_candidates`` (``restrict``), derived
+        once for every period of an evaluation (``metrics.memo``): a period's episodes come from its own
+        candidates' encounters and every later test joins on the episode's patient, so the other patients'
+        rows change no answer. A new ``MeasureData`` each call (a period sets its own encounters on it)."""
+        def compute() -> tuple[pd.DataFrame, ...]:
+            sub = restrict(data, self._everyone_candidates(data), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+            return sub.patients, sub.conditions, sub.medication_requests, sub.observations, sub.encounter_diagnoses
+
+        patients, conditions, requests, observations, diagnoses = remember(
+            (data.patients, data.conditions, data.medication_requests, data.observations, data.encounter_diagnoses),
+            self._question(data, "records"), compute, period=ANY_PERIOD)
+        return MeasureData(patients=patients, conditions=conditions, medication_requests=requests,
+                           observations=observations, encounter_diagnoses=diagnoses, valuesets=data.valuesets)
+
+    def _encounters(self, data: MeasureData) -> pd.DataFrame:
+        """``resp.typed_encounters`` of the patients of ``_everyone_candidates`` (the same in every period)."""
+        keys = data.valuesets.keys(*resp.QUALIFYING_ENCOUNTER_VALUESETS)
+        return remember(
+            (data.encounters, data.conditions, data.medication_requests, data.encounter_diagnoses),
+            (*self._question(data, "encounters"), keys),
+            lambda: resp.typed_encounters_of(data, self._everyone_candidates(data), self.lib), period=ANY_PERIOD)
+
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         # only patients with both an antibiotic order and a pharyngitis/tonsillitis can have an episode
         # (ordered by 3 days after the period end, with no lower bound: a visit only has to *end* in the
@@ -121,13 +172,9 @@ class CMS146(Measure):
         cond = cond[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
         candidates = PatientSet(orders["patient_id"].to_numpy()) & PatientSet(cond["patient_id"].to_numpy())
         everyone = data
-        data = restrict(data, candidates, frames=("patients", "conditions", "medication_requests", "observations"),
-                        codes={"conditions": (resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, resp.COMORBID_CONDITIONS,
-                                              resp.COMPETING_CONDITIONS),
-                               "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
-                               "observations": (GROUP_A_STREP_TEST,)})
-        data.encounters = resp.qualifying_encounters(everyone, period, candidates, lib=lib)
-        episodes = pharyngitis_episodes(data, period, lib, kind)
+        data = self._records(everyone)
+        data.encounters = resp.ending_in(self._encounters(everyone), period, candidates)
+        episodes = pharyngitis_episodes(data, period, lib, kind, data.encounters)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(age, nan=-1) >= 3]

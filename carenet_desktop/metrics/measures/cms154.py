@@ -16,6 +16,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
     MIN_TS,
@@ -24,51 +25,132 @@ from ..primitives import (
     flag,
     vs_mask,
 )
+from ..sorted_windows import SortedPairs, comparable
 from . import _respiratory as resp
 from ._episodes import PatientSet, ages_in_months, days, episode_rows, exists_pair, restrict, vs
 
 UPPER_RESPIRATORY_INFECTION = vs("2.16.840.1.113883.3.464.1003.102.12.1022")
 
 
-def uri_episodes(data: MeasureData, period: Period) -> pd.DataFrame:
+#: the value sets of the records kept for the patients with a URI (``uri_records``)
+_RECORD_CODES: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "conditions": (UPPER_RESPIRATORY_INFECTION, resp.COMORBID_CONDITIONS, resp.COMPETING_CONDITIONS,
+                   resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS),
+    "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,),
+}
+_RECORD_FRAMES = ("patients", "conditions", "medication_requests")
+
+
+def _uri_patients(data: MeasureData) -> PatientSet:
+    """The patients with a URI of any date (a superset of every period's candidates)."""
+    ids = remember((data.conditions, data.encounter_diagnoses),
+                   ("CMS154 URI patients", data.valuesets.keys(UPPER_RESPIRATORY_INFECTION)),
+                   lambda: PatientSet(resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)["patient_id"].to_numpy()).ids(),
+                   period=ANY_PERIOD)
+    return PatientSet(ids)
+
+
+def uri_records(data: MeasureData) -> MeasureData:
+    """The records the measure reads of every patient with a URI of any date (``restrict``): the same in
+    every period, so derived once for all the periods of an evaluation (``metrics.memo``). A period's
+    episodes come from its own candidates' encounters, and every later test joins on the episode's patient:
+    the other patients' rows here change no answer. A new ``MeasureData`` each call (a period sets its own
+    encounters on it); its frames are the remembered ones."""
+    keys = tuple(data.valuesets.keys(*(c for c in codes if isinstance(c, str))) for codes in _RECORD_CODES.values())
+    frames = remember(
+        (data.patients, data.conditions, data.medication_requests, data.encounter_diagnoses),
+        ("CMS154 URI patients' records", keys),
+        lambda: _uri_records(data), period=ANY_PERIOD)
+    patients, conditions, requests, diagnoses = frames
+    return MeasureData(patients=patients, conditions=conditions, medication_requests=requests,
+                       encounter_diagnoses=diagnoses, valuesets=data.valuesets)
+
+
+def _uri_records(data: MeasureData) -> tuple[pd.DataFrame, ...]:
+    sub = restrict(data, _uri_patients(data), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+    return sub.patients, sub.conditions, sub.medication_requests, sub.encounter_diagnoses
+
+
+def uri_encounters(data: MeasureData) -> pd.DataFrame:
+    """``resp.typed_encounters`` of the patients with a URI of any date (the same in every period)."""
+    keys = data.valuesets.keys(UPPER_RESPIRATORY_INFECTION, *resp.QUALIFYING_ENCOUNTER_VALUESETS)
+
+    return remember((data.encounters, data.conditions, data.encounter_diagnoses), ("CMS154 URI encounters", keys),
+                    lambda: resp.typed_encounters_of(data, _uri_patients(data)), period=ANY_PERIOD)
+
+
+def uri_episodes(data: MeasureData, period: Period, encounters: pd.DataFrame | None = None) -> pd.DataFrame:
     """"Encounter with Upper Respiratory Infection": qualifying encounters during which a URI starts
-    (day precision) or which a URI that started before is still prevalent at ("overlaps before")."""
-    enc = resp.qualifying_encounters(data, period)
-    cond = resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)
-    if enc.empty or cond.empty:
+    (day precision) or which a URI that started before is still prevalent at ("overlaps before").
+    ``encounters``: the period's qualifying encounters when the caller has them already."""
+    enc = resp.qualifying_encounters(data, period) if encounters is None else encounters
+    uri = uri_conditions(data)
+    if enc.empty or uri is None:
         return enc.iloc[0:0]
-    prevalence = status.prevalence_interval(cond)
+    pids, onset_days, onsets, running = uri
     visit = status.encounter_interval(enc)
-    epid, cpid = enc["patient_id"].to_numpy(), cond["patient_id"].to_numpy()
+    epid = enc["patient_id"].to_numpy()
     # starts during (day of) the visit: a known onset day in [visit start day, visit end day]
-    onset = prevalence.start()
-    known = ~np.isnat(onset) & (onset > np.datetime64(MIN_TS, "ns"))
-    during_visit = exists_in_window(epid, days(visit.start_hi), days(visit.end_lo), cpid[known], days(onset[known]))
+    lo, hi = days(visit.start_hi), days(visit.end_lo)
+    if comparable(epid, lo, hi, pids, onset_days) and lo.dtype == onsets.dtype:
+        during_visit = onsets.any_within(epid, lo, hi)
+    else:
+        during_visit = exists_in_window(epid, lo, hi, pids, onset_days)
     # overlaps before: started strictly before the visit start and still prevalent at it
-    before = _prevalent_at_start(epid, visit.start_lo, visit.start_hi, cpid, prevalence.start_hi, prevalence.end_lo)
+    before = _prevalent_at_start(epid, visit.start_lo, visit.start_hi, running)
     return enc[during_visit | before]
 
 
-def _prevalent_at_start(epid: np.ndarray, start_lo: np.ndarray, start_hi: np.ndarray, cpid: np.ndarray,
-                        c_start_hi: np.ndarray, c_end_lo: np.ndarray) -> np.ndarray:
-    """Per visit: a condition of the same patient that surely starts before the visit starts and surely
-    ends at or after it (CQL ``overlaps before``), i.e. the latest end among the conditions started
-    before the visit reaches its start: a running maximum joined with ``merge_asof``, no pair product."""
-    out = np.zeros(len(epid), dtype=bool)
+def uri_conditions(data: MeasureData) -> tuple[np.ndarray, np.ndarray, SortedPairs, pd.DataFrame] | None:
+    """What ``uri_episodes`` asks of the URI conditions whatever the period (``None``: there are none):
+    the patients and onset days of those with a known onset, their sorted (patient, onset day) pairs, and
+    the running latest end per patient by start (``_running_ends``). Remembered for every period."""
+    keys = data.valuesets.keys(UPPER_RESPIRATORY_INFECTION)
+    return remember((data.conditions, data.encounter_diagnoses), ("CMS154 URI conditions", keys),
+                    lambda: _uri_conditions(data), period=ANY_PERIOD)
+
+
+def _uri_conditions(data: MeasureData) -> tuple[np.ndarray, np.ndarray, SortedPairs, pd.DataFrame] | None:
+    cond = resp.conditions_in(data, UPPER_RESPIRATORY_INFECTION)
+    if cond.empty:
+        return None
+    prevalence = status.prevalence_interval(cond)
+    cpid = cond["patient_id"].to_numpy()
+    onset = prevalence.start()
+    known = ~np.isnat(onset) & (onset > np.datetime64(MIN_TS, "ns"))
+    pids, onset_days = cpid[known], days(onset[known])
+    onsets = SortedPairs(pids, onset_days, np.dtype(np.float64)) if pids.dtype.kind in "iu" \
+        and onset_days.dtype.kind in "Mif" else SortedPairs(np.zeros(0, np.int64), np.zeros(0), np.dtype(np.float64))
+    return pids, onset_days, onsets, _running_ends(cpid, prevalence.start_hi, prevalence.end_lo)
+
+
+def _running_ends(cpid: np.ndarray, c_start_hi: np.ndarray, c_end_lo: np.ndarray) -> pd.DataFrame:
+    """The conditions with a start and an end as ``pid, t`` (start) and ``best`` (the latest end of the
+    patient's conditions started up to this one), sorted by ``t``."""
     c = pd.DataFrame({"pid": cpid, "t": c_start_hi, "end": c_end_lo})
     c = c[c["t"].notna() & c["end"].notna()]
-    left = pd.DataFrame({"pid": epid, "t": start_lo, "b": start_hi, "row": np.arange(len(epid))})
-    left = left[left["t"].notna() & left["b"].notna()]
-    if c.empty or left.empty:
-        return out
+    if c.empty:
+        return c.assign(best=c["end"])[["pid", "t", "best"]]
     c = c.sort_values(["pid", "t"], kind="stable")
     c["best"] = c.groupby("pid", sort=False)["end"].cummax()
-    c = c.sort_values("t", kind="stable")
+    return c.sort_values("t", kind="stable")[["pid", "t", "best"]]
+
+
+def _prevalent_at_start(epid: np.ndarray, start_lo: np.ndarray, start_hi: np.ndarray,
+                        running: pd.DataFrame) -> np.ndarray:
+    """Per visit: a condition of the same patient that surely starts before the visit starts and surely
+    ends at or after it (CQL ``overlaps before``), i.e. the latest end among the conditions started
+    before the visit reaches its start: a running maximum (``_running_ends``) joined with ``merge_asof``,
+    no pair product."""
+    out = np.zeros(len(epid), dtype=bool)
+    left = pd.DataFrame({"pid": epid, "t": start_lo, "b": start_hi, "row": np.arange(len(epid))})
+    left = left[left["t"].notna() & left["b"].notna()]
+    if running.empty or left.empty:
+        return out
     left = left.sort_values("t", kind="stable")
-    if left["pid"].dtype != c["pid"].dtype:
-        c["pid"] = c["pid"].astype(left["pid"].dtype)
-    merged = pd.merge_asof(left, c[["pid", "t", "best"]], on="t", by="pid", direction="backward",
-                           allow_exact_matches=False)
+    if left["pid"].dtype != running["pid"].dtype:
+        running = running.assign(pid=running["pid"].astype(left["pid"].dtype))  # (a copy: the kept one stays)
+    merged = pd.merge_asof(left, running, on="t", by="pid", direction="backward", allow_exact_matches=False)
     ok = merged["best"].notna() & (merged["best"] >= merged["b"])
     out[merged.loc[ok, "row"].to_numpy()] = True
     return out
@@ -160,13 +242,9 @@ class CMS154(Measure):
         uri = uri[np.isnat(onset) | (onset < np.datetime64(period.end_exclusive, "ns"))]
         candidates = PatientSet(uri["patient_id"].to_numpy())
         everyone = data
-        data = restrict(data, candidates, frames=("patients", "conditions", "medication_requests"),
-                        codes={"conditions": (UPPER_RESPIRATORY_INFECTION, resp.COMORBID_CONDITIONS,
-                                              resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
-                                              resp.ACUTE_TONSILLITIS),
-                               "medication_requests": (resp.ANTIBIOTIC_MEDICATIONS,)})
-        data.encounters = resp.qualifying_encounters(everyone, period, candidates)
-        episodes = uri_episodes(data, period)
+        data = uri_records(everyone)
+        data.encounters = resp.ending_in(uri_encounters(everyone), period, candidates)
+        episodes = uri_episodes(data, period, data.encounters)
         if not episodes.empty:
             months = ages_in_months(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(months, nan=-1) >= 3]
