@@ -46,12 +46,32 @@ sys.path.insert(0, str(ROOT))
 PHASES = ("start", "sparklines", "gaps-warm", "gaps-open", "gaps-switch", "write", "recompute", "snapshot", "close")
 
 
+_TRIM: list[bool] = []  # --trim: at each phase's start, the window's freed memory handed back (a diagnosis)
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _mark(phase: str) -> None:
+    if _TRIM:
+        import ctypes
+        import gc
+
+        before = _rss_mb()
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        print(f"TRIM {phase} {before:.0f} {_rss_mb():.0f}", flush=True)
     print(f"PHASE {phase}", flush=True)
 
 
-def child(db: str, wait_s: float) -> int:  # noqa: C901 (one script of the window's path)
+def child(db: str, wait_s: float, trim: bool = False) -> int:  # noqa: C901 (one script of the window's path)
     """The window's side: drives each phase, printing ``PHASE <name>`` as it starts one."""
+    if trim:
+        _TRIM.append(True)
     _mark("start")
     import importlib
 
@@ -218,17 +238,25 @@ def main() -> int:
     parser.add_argument("--db", type=Path, required=False)
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between two samples")
     parser.add_argument("--wait", type=float, default=1800, help="most seconds to wait for one phase")
+    parser.add_argument("--trim", action="store_true",
+                        help="diagnosis: at each phase's start the window collects garbage and hands freed heap back "
+                             "(malloc_trim, glibc); prints its RSS before and after")
+    parser.add_argument("--arena-max", type=int, default=None,
+                        help="diagnosis: MALLOC_ARENA_MAX for the window and its workers (glibc; default: unset)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(str(args.db), args.wait)
+        return child(str(args.db), args.wait, args.trim)
     if args.db is None or not args.db.exists():
         raise SystemExit("--db: a COPY of a demo store (this benchmark writes one row to it)")
     with tempfile.TemporaryDirectory(prefix="carenet-bench-memory-") as cache:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=cache)
+        if args.arena_max is not None:
+            env["MALLOC_ARENA_MAX"] = str(args.arena_max)
         print(f"loadavg before {_load()}", flush=True)
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, __file__, "--child", "--db", str(args.db), "--wait", str(args.wait)],
+        proc = subprocess.Popen([sys.executable, __file__, "--child", "--db", str(args.db), "--wait", str(args.wait),
+                                 *(["--trim"] if args.trim else [])],
                                 env=env, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
         phase = ["(spawn)"]
         ends: dict[str, tuple[float, str]] = {}
@@ -240,6 +268,12 @@ def main() -> int:
                 if line.startswith("PHASE "):
                     ends[phase[0]] = (time.monotonic() - started, _load())
                     phase[0] = line.split()[1]
+                    print(f"  [{time.monotonic() - started:7.1f} s] {phase[0]} "
+                          f"(loadavg {_load()})", flush=True)
+                elif line.startswith("TRIM "):
+                    _, name, before, after = line.split()
+                    print(f"  window at the start of {name}: RSS {before} MB, {after} MB after gc + malloc_trim",
+                          flush=True)
                 elif line.startswith("RESULT "):
                     result.append(line[7:])
 
@@ -250,12 +284,17 @@ def main() -> int:
         peak: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # phase -> process -> MB
         hwm: dict[str, float] = {}
         order: list[str] = []
+        tree: list[int] = []
+        samples = 0
         while proc.poll() is None:
             now = phase[0]
             if now not in order:
                 order.append(now)
+            if samples % 10 == 0:  # new processes (the workers) are rare: the process tree once a second
+                tree = _tree(proc.pid)
+            samples += 1
             rss_sum = pss_sum = 0.0
-            for pid in _tree(proc.pid):
+            for pid in tree:
                 fields = _status(pid)
                 if "VmRSS" not in fields:
                     continue
