@@ -83,3 +83,22 @@ def test_a_start_that_patched_an_older_snapshot_writes_it_with_the_codes_it_read
     assert served
     _assert_from_scratch(fresh, again)
     fresh.dispose()
+
+
+def test_the_update_thread_hands_back_what_it_freed(demo_ctx, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The background update of the snapshot (patched frames, encoded arrays) frees what it made and hands
+    it back to the system before its thread ends (services/heap.py)."""
+    import threading
+
+    from carenet_desktop.services import heap
+
+    db = demo_ctx.db
+    folder = tmp_path / "frames"
+    frames_cache.load_measure_data_cached(db, folder)
+    frames_cache.wait_for_saves()
+    _write(demo_ctx, "entry", tmp_path)
+    released: list[int] = []
+    monkeypatch.setattr(heap, "release", lambda: released.append(threading.get_ident()) or True)
+    snapshot_keeper.keep_current(db, folder)
+    snapshot_keeper.finish(folder=folder)
+    assert released and threading.get_ident() not in released
