@@ -158,12 +158,13 @@ def held_codes(data: MeasureData) -> Factorized:
         for column in frame.columns:
             if str(frame[column].dtype) != "str":
                 continue
-            hit = entries.get((("factorised", column), ANY_PERIOD, (id(frame), len(frame))))
+            rows = len(frame)
+            hit = entries.get((("factorised", column), ANY_PERIOD, (id(frame), rows)))
             if hit is None or hit[0][0]() is not frame:
                 continue
-            codes, uniques = hit[1][0], hit[1][1]
-            if len(codes) == len(frame):
-                out[(name, column)] = (codes, np.asarray(uniques, dtype=object))
+            answer: tuple[np.ndarray, Any, Any] = hit[1]  # (codes, uniques, extras): primitives._factorise
+            if len(answer[0]) == rows:
+                out[(name, column)] = (answer[0], np.asarray(answer[1], dtype=object))
     return out
 
 
