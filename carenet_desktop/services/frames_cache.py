@@ -21,6 +21,7 @@ import pandas as pd
 import platformdirs
 
 from ..metrics.data import MeasureData
+from ..metrics.memo import ANY_PERIOD
 from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
@@ -118,6 +119,8 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
     for (name, column), (codes, texts) in factorized.items():  # a fresh load: its codes for the engine
         seed_factorised(data.memo, getattr(data, name), column, codes, texts)
     if not path.exists() and saves_snapshot(db, patient_view=patient_view):
+        if not factorized:  # a snapshot patched from the journal: its unchanged frames' codes are in hand
+            factorized = held_codes(data)
         if save_in_background:
             _save_in_background(data.frames(), path, folder, key, factorized)
         else:
@@ -140,6 +143,29 @@ def patched_copy(db: Database, data: MeasureData, since: int) -> tuple[MeasureDa
     if version == since:
         return data, version
     return _patch(db, copy.copy(data), wholesale, patients), version
+
+
+def held_codes(data: MeasureData) -> Factorized:
+    """The codes of ``data``'s text columns that its memo holds already (a snapshot read seeds them, a
+    fresh load hands its own, an evaluation computes them): a snapshot written from ``data`` stores them as
+    they are instead of hashing every text column of every frame again (on the 250,000-patient demo that
+    was ~3.7 s CPU and ~180 MB more at the peak of each write). Frames replaced since (a patch) have none:
+    theirs are factorized as before. The codes are taken only for the very frame object they were made for
+    (``FrameMemo`` keys an answer by the frame's identity and length and keeps a weak reference to it)."""
+    out: Factorized = {}
+    entries = data.memo._entries  # read-only, one key at a time (no iteration: other threads may add)
+    for name, frame in data.frames().items():
+        for column in frame.columns:
+            if str(frame[column].dtype) != "str":
+                continue
+            rows = len(frame)
+            hit = entries.get((("factorised", column), ANY_PERIOD, (id(frame), rows)))
+            if hit is None or hit[0][0]() is not frame:
+                continue
+            answer: tuple[np.ndarray, Any, Any] = hit[1]  # (codes, uniques, extras): primitives._factorise
+            if len(answer[0]) == rows:
+                out[(name, column)] = (answer[0], np.asarray(answer[1], dtype=object))
+    return out
 
 
 def store_signature(history: str) -> str:

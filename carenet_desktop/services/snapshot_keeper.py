@@ -29,12 +29,14 @@ from pathlib import Path
 from ..metrics.data import MeasureData
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
+from . import heap
 from .cache_files import cache_key
 from .frames_cache import (
     _save,
     _signature,
     _version_of,
     default_folder,
+    held_codes,
     load_measure_data_cached,
     patched_copy,
     run_in_background,
@@ -109,7 +111,8 @@ def _patch_held(db: Database, folder: Path, history: str, signature: str) -> boo
     if patched is None:
         return False
     current, version = patched
-    _save(current.frames(), folder / f"v{version}-{signature}.npz", folder, cache_key(db))
+    # the unchanged frames' text codes as the memo holds them: not hashed again for the write
+    _save(current.frames(), folder / f"v{version}-{signature}.npz", folder, cache_key(db), held_codes(current))
     return True
 
 
@@ -139,6 +142,7 @@ class _Keeper:
                 bring_current(self.db, self.folder, full_read=full_read)
             except Exception as exc:  # a snapshot not brought up to date only costs the next start time
                 log.warning("Frames snapshot not brought up to date (%s)", type(exc).__name__)
+            heap.release()  # the patched frames' and the write's arrays freed: handed back (services/heap.py)
             with _LOCK:
                 if not self.again:
                     del _KEEPERS[self.folder]

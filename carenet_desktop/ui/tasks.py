@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal,
 from ..models.database import DatabaseError
 from ..models.full_disk import FILE_DISK_FULL, is_disk_full
 from ..models.write_guard import reading
+from ..services import heap
 from ..services.context import Cancelled, Progress, ServiceError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ class _Job(QRunnable):
                 _emit(signals.crashed, ExceptionInfo(type(exc), exc, exc.__traceback__))
         else:
             _emit(signals.finished, result)
+        finally:
+            # what the job freed handed back to the system, here on its own thread (milliseconds): else
+            # the next large job (a trend, a worklist, an update after a write) comes on top of it
+            heap.release()
 
 
 def _emit(signal: Any, *args: Any) -> None:

@@ -266,3 +266,27 @@ def test_no_room_for_a_file_fails_with_one_clear_line_and_no_crash_report(qtbot,
     with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
         pass
     assert blocker.args[0].startswith("There is no room to write the file") and crashes == []
+
+
+@pytest.mark.parametrize("outcome", ["finished", "failed", "crashed"])
+def test_what_a_task_freed_is_handed_back_on_its_own_thread(qtbot, runner, monkeypatch, outcome):
+    """After each task, finished or not, its worker thread hands the freed heap back (services/heap.py): a
+    large task's freed arrays do not stay under the window's next one."""
+    from carenet_desktop.services import heap
+
+    gui_thread = threading.get_ident()
+    released: list[int] = []
+    monkeypatch.setattr(heap, "release", lambda: released.append(threading.get_ident()) or True)
+
+    def work(progress: Progress) -> str:
+        if outcome == "failed":
+            raise ServiceError("no")
+        if outcome == "crashed":
+            raise RuntimeError("boom")
+        return "done"
+
+    runner.crash_handler = lambda info: None
+    task = runner.run(work, label="Work")
+    qtbot.waitUntil(lambda: task.is_done, timeout=5000)
+    qtbot.waitUntil(lambda: bool(released), timeout=5000)
+    assert len(released) == 1 and released[0] != gui_thread
