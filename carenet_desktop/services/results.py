@@ -38,6 +38,7 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
+from .timeline import mark
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,35 @@ class CachedResults:
         if key not in self._summaries:
             self._summaries[key] = summarize(self.rows, by=list(by))
         return self._summaries[key]
+
+
+@dataclass(frozen=True)
+class EncodedResults:
+    """One period's results as a worker process hands them back: the arrays of the cache's file
+    (``encode_entry``: the rows and their practice summary, computed in the worker), which pickle as plain
+    buffers - a data frame of nullable columns and measure names pickles, and unpickles, object by object -
+    and which the parent saves as they are (``ResultsCache.adopt``) instead of encoding the rows again."""
+
+    period: Period
+    measure_ids: tuple[str, ...]
+    version: int
+    failures: dict[str, str]
+    head: dict[str, np.ndarray]
+    body: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, entry: CachedResults) -> EncodedResults:
+        head, body = encode_entry(entry)
+        return cls(entry.period, entry.measure_ids, entry.version, dict(entry.failures), head, body)
+
+    def entry(self) -> CachedResults:
+        """The results, as ``ResultsCache`` reads them from its file: the practice summary now (when the
+        worker could encode it), the rows decoded when something asks for them."""
+        meta, names, summary = decode_head(self.head)
+        body = self.body
+        summaries: dict[tuple[str, ...], pd.DataFrame] = {} if summary is None else {("practice_id",): summary}
+        return CachedResults(self.period, self.measure_ids, self.version, lambda: decode_rows(body, names),
+                             dict(self.failures), summaries)
 
 
 def _code_signature() -> str:
@@ -197,8 +227,11 @@ class ResultsCache:
                 return
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
-                for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
-                    self._write_disk(entry)  # kept on disk only: a trend reads them period by period
+                def save(encoded: EncodedResults) -> None:  # as each comes back, while the others compute
+                    self.adopt(encoded, keep=False)  # kept on disk only: a trend reads them period by period
+                    mark(f"period {encoded.period.label} saved by the parent")
+
+                compute_pool.run(self, missing, ids, progress or Progress(), on_result=save)
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -213,6 +246,16 @@ class ResultsCache:
                 self._sharing -= 1
                 if not self._sharing:
                     self._shared = None
+
+    def lend_frames(self, frames: tuple[int, Any] | None) -> tuple[int, Any] | None:
+        """Within ``sharing_frames``: make ``frames`` (the journal version they were read at, the frames)
+        the shared load - used only while the journal is at that version - and return the one held before
+        (a worker process keeps the frames of one job for its next, ``compute_pool._run_job``)."""
+        with self._lock:
+            if not self._sharing:
+                raise RuntimeError("frames are lent within sharing_frames() only")
+            held, self._shared = self._shared, frames
+            return held
 
     def clear(self) -> None:
         with self._lock:
@@ -292,7 +335,8 @@ class ResultsCache:
                 if lease is not None:
                     leases[period] = lease
             if leases:
-                for entry in compute_pool.run(self, list(leases), ids, progress) or []:
+                for encoded in compute_pool.run(self, list(leases), ids, progress) or []:
+                    entry = encoded.entry()
                     self._publish(self._shared_key(entry.period, ids, stamp), entry)
         finally:
             for lease in leases.values():
@@ -333,8 +377,9 @@ class ResultsCache:
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
         if computed:  # the worker's results, kept here (the cache belongs to this process)
-            self._write_disk(computed[0])
-            return computed[0]
+            entry = self.adopt(computed[0])
+            assert entry is not None
+            return entry
         return self.compute_here(period, ids, progress)
 
     def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
@@ -351,6 +396,7 @@ class ResultsCache:
             version = current_version(s)  # read first: changes made while computing are replayed later
         progress.report(0.0, "Loading data")
         data = self._all_frames()
+        mark("frames ready")
         measures = self.ctx.catalogue.select(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:
@@ -360,6 +406,7 @@ class ResultsCache:
         for period, run in evaluate_periods(data, periods, measures, on_measure=step):
             # the dtypes of every other path
             entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
+            mark(f"period {period.label} evaluated")
             self._write_disk(entry)
             entries.append(entry)
         progress.report(1.0, "Done")
@@ -435,6 +482,21 @@ class ResultsCache:
             entry = self._unsaved.pop(path, None)
         if entry is not None:  # else a job queued earlier already saved the newest one
             self._save(entry, path, key)
+
+    def adopt(self, encoded: EncodedResults, *, keep: bool = True) -> CachedResults | None:
+        """A worker's results for this cache: saved to disk from the worker's arrays as they are (nothing is
+        encoded again here); the entry (its rows decoded on demand), or ``None`` with ``keep=False`` (a trend's
+        periods are kept on disk only)."""
+        if self.on_disk:
+            self.flush()  # an older entry queued for the same file must not land after this one
+            key = self._key_or_none()
+            if key is not False:
+                try:
+                    self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    save_npz(self._path(encoded.period, encoded.measure_ids), {**encoded.head, **encoded.body}, key)
+                except OSError as exc:  # a cache that cannot be written only costs speed
+                    log.warning("Results cache not saved: %s", exc.strerror)
+        return encoded.entry() if keep else None
 
     def flush(self) -> None:
         """Wait until the writer thread has saved what it was given."""
@@ -568,7 +630,8 @@ def decode_head(z: Any) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame | None
     """(meta, measure names, the practice summary or None when it was not saved) of an encoded entry."""
     meta = json.loads(bytes(z["meta"]).decode())
     names = np.asarray(meta["measures"], dtype=object)
-    summary = _read_summary(z, names, meta.get("summary_dtypes", {})) if _SUMMARY + "measure" in z.files else None
+    files = z.keys() if isinstance(z, dict) else z.files
+    summary = _read_summary(z, names, meta.get("summary_dtypes", {})) if _SUMMARY + "measure" in files else None
     return meta, names, summary
 
 
