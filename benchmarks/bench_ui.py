@@ -198,22 +198,24 @@ def run_start(db: Path, env: dict[str, str], interact: bool, cold_only: bool = F
 
 
 def _print_timeline(path: Path, started: float) -> None:
-    """The recorded steps from the scorecard shown to the sparklines, in seconds since the start, each with
-    the process it ran in (the window's, or a worker's) and the time since the step before."""
+    """The recorded steps of the start's computes, in seconds since the start, each with the time since the
+    step before, the process it ran in (the window's, or a worker's) and that process's CPU seconds since
+    its step before (a shared machine stretches wall time; CPU time says what a step cost)."""
     if not path.exists():
         return
-    lines = [line.split("\t", 2) for line in path.read_text().splitlines() if line.count("\t") == 2]
-    events = sorted((float(t), int(pid), event) for t, pid, event in lines)
-    window = next((pid for _t, pid, event in events if event == "scorecard shown"), None)
+    lines = [line.split("\t", 3) for line in path.read_text().splitlines() if line.count("\t") == 3]
+    events = sorted((float(t), int(pid), float(cpu), event) for t, pid, cpu, event in lines)
+    window = next((pid for _t, pid, _c, event in events if event == "scorecard shown"), None)
     names: dict[int, str] = {}
-    print("  timeline (s since start; process):")
+    cpus: dict[int, float] = {}
+    print("  timeline (s since start; +wall; process; +its CPU s):")
     last = None
-    for t, pid, event in events:
+    for t, pid, cpu, event in events:
         name = "window" if pid == window else names.setdefault(pid, f"worker {len(names) + 1}")
         at = t - started
         step = "" if last is None else f"(+{at - last:5.2f} s)"
-        print(f"    {at:6.2f} {step:<12} {name:<9} {event}")
-        last = at
+        print(f"    {at:6.2f} {step:<12} {name:<9} cpu +{cpu - cpus.get(pid, 0.0):5.2f}  {event}")
+        last, cpus[pid] = at, cpu
 
 
 def _print_cold_split(start: dict[str, object]) -> None:
