@@ -60,7 +60,7 @@ _POLL_S = 0.1
 #: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
 WORKER_NICENESS = 5
 #: how long a worker keeps the frames of its last job for a next one of the same store (seconds idle)
-KEEP_FRAMES_S = 120.0
+KEEP_FRAMES_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,12 @@ class ComputePool:
     def compute(self, jobs: Sequence[Job], progress: Progress,
                 on_result: Callable[[EncodedResults], None] | None = None) -> list[EncodedResults]:
         """Run ``jobs`` in the workers and wait for them all: their results, job by job, period by period;
-        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure). ``on_result``
-        is called (on this thread) with each period's results as its job comes back, while the others run."""
+        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure). With
+        ``on_result``, each period's results are handed to it (on this thread) as its job comes back, while
+        the others run, and not kept here (a trend's twelve periods are never all in memory): the list is
+        then empty."""
         futures: dict[Future[list[EncodedResults]], Job] = {}
+        results: dict[int, list[EncodedResults]] = {}  # job id -> its results (without on_result)
         shares: dict[int, float] = {}  # job id -> its fraction done
         try:
             for job in jobs:
@@ -117,19 +120,24 @@ class ComputePool:
                 if progress.cancelled:
                     for future in pending:
                         future.cancel()  # not started yet: never starts
-                    self._cancel(futures.values())
+                    self._cancel(futures[f] for f in pending)
                     raise Cancelled()
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
+                    job = futures[future]
                     entries = future.result()  # a worker's exception is raised here
-                    mark(f"job {futures[future].job_id} back in the parent")
-                    if on_result is not None:
+                    mark(f"job {job.job_id} back in the parent")
+                    if on_result is None:
+                        results[job.job_id] = entries
+                    else:
                         for entry in entries:
                             on_result(entry)
-            return [entry for future in futures for entry in future.result()]
+                    del futures[future], entries  # the future holds its result: let both go
+                del done
+            return [entry for job in jobs for entry in results.get(job.job_id, [])]
         finally:
             with self._lock:
-                for job in futures.values():
+                for job in jobs:
                     self._progress.pop(job.job_id, None)
 
     def new_job(self, **fields: Any) -> Job:
