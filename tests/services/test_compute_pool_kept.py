@@ -99,6 +99,7 @@ def test_a_trend_goes_out_one_job_per_period_each_handed_back_as_it_comes(demo_c
     try:
         cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
         sent: list[compute_pool.Job] = []
+        returned: list[list[EncodedResults]] = []
         submit = compute_pool.ComputePool.compute
 
         def compute(self, jobs, progress, on_result=None):  # type: ignore[no-untyped-def]
@@ -109,7 +110,8 @@ def test_a_trend_goes_out_one_job_per_period_each_handed_back_as_it_comes(demo_c
                 assert on_result is not None
                 on_result(encoded)
 
-            return submit(self, jobs, progress, handed)
+            returned.append(submit(self, jobs, progress, handed))
+            return returned[-1]
 
         monkeypatch.setattr(compute_pool.ComputePool, "compute", compute)
         cache.precompute(periods, MEASURES, Progress())
@@ -117,6 +119,7 @@ def test_a_trend_goes_out_one_job_per_period_each_handed_back_as_it_comes(demo_c
         compute_pool.configure(0)
     assert [job.periods for job in sent] == [(p,) for p in periods]
     assert sorted(got) == sorted(periods)
+    assert returned == [[]]  # handed over, not also kept until the last period is back
     for p in periods:  # saved by this process from the worker's arrays: the same as computed here
         served = ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(p, MEASURES)
         assert callable(served._rows)  # from disk
