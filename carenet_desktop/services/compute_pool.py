@@ -8,18 +8,10 @@ periods of a trend are computed side by side on every core.
 A worker opens the store itself (URL and passphrase are handed over the pipe, never logged; for an
 encrypted store also the SQLCipher key already derived and the key sealing its caches, so a worker derives
 none), reads the frames snapshot (sealed, for an encrypted store) or the store, and evaluates; it writes
-nothing but that snapshot. Its results - the rows of each period, encoded as the arrays of the cache's
-file with their practice summary (``results.EncodedResults``), and the journal version they were computed
-at - come back through the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on
-disk: the caches stay in the window's process, whose one writer owns them.
-
-A trend's periods go out one job each, so a worker that is done takes the next (a worker that still holds
-the frames finishes sooner than one that reads them), and each period's results are saved by the parent
-as they come back, while the workers go on. A worker keeps the frames of its last job - and what was
-derived from them for every period (``metrics.memo``) - for the next job of the same store at the same
-journal version, history and definitions (the scorecard's worker goes on with the trend without reading
-them again); a job at any other version reads them afresh, and kept frames are let go after
-``KEEP_FRAMES_S`` idle. Progress comes back over a queue; cancelling marks a file the worker checks between
+nothing but that snapshot. Its results - the rows of each period and the journal version they were
+computed at - come back through the pool as values, and the parent's
+``ResultsCache`` keeps them, in memory and on disk: the caches stay in the window's process, whose one
+writer owns them. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
@@ -35,7 +27,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -50,7 +42,7 @@ from .context import Cancelled, Progress
 from .timeline import mark
 
 if TYPE_CHECKING:
-    from .results import EncodedResults, ResultsCache
+    from .results import CachedResults, ResultsCache
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +51,6 @@ MAX_WORKERS = 4
 _POLL_S = 0.1
 #: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
 WORKER_NICENESS = 5
-#: how long a worker keeps the frames of its last job for a next one of the same store (seconds idle)
-KEEP_FRAMES_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,15 +89,10 @@ class ComputePool:
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
-    def compute(self, jobs: Sequence[Job], progress: Progress,
-                on_result: Callable[[EncodedResults], None] | None = None) -> list[EncodedResults]:
+    def compute(self, jobs: Sequence[Job], progress: Progress) -> list[CachedResults]:
         """Run ``jobs`` in the workers and wait for them all: their results, job by job, period by period;
-        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure). With
-        ``on_result``, each period's results are handed to it (on this thread) as its job comes back, while
-        the others run, and not kept here (a trend's twelve periods are never all in memory): the list is
-        then empty."""
-        futures: dict[Future[list[EncodedResults]], Job] = {}
-        results: dict[int, list[EncodedResults]] = {}  # job id -> its results (without on_result)
+        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure)."""
+        futures: dict[Future[list[CachedResults]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
         try:
             for job in jobs:
@@ -120,24 +105,16 @@ class ComputePool:
                 if progress.cancelled:
                     for future in pending:
                         future.cancel()  # not started yet: never starts
-                    self._cancel(futures[f] for f in pending)
+                    self._cancel(futures.values())
                     raise Cancelled()
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = futures[future]
-                    entries = future.result()  # a worker's exception is raised here
-                    mark(f"job {job.job_id} back in the parent")
-                    if on_result is None:
-                        results[job.job_id] = entries
-                    else:
-                        for entry in entries:
-                            on_result(entry)
-                    del futures[future], entries  # the future holds its result: let both go
-                del done
-            return [entry for job in jobs for entry in results.get(job.job_id, [])]
+                    future.result()  # a worker's exception is raised here
+                    mark(f"job {futures[future].job_id} back in the parent")
+            return [entry for future in futures for entry in future.result()]
         finally:
             with self._lock:
-                for job in jobs:
+                for job in futures.values():
                     self._progress.pop(job.job_id, None)
 
     def new_job(self, **fields: Any) -> Job:
@@ -189,16 +166,16 @@ class ComputePool:
                 log.warning("Progress report failed (%s)", type(exc).__name__)
 
 
-def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...], progress: Progress,
-        on_result: Callable[[EncodedResults], None] | None = None) -> list[EncodedResults] | None:
-    """Compute ``periods`` from scratch in the worker processes, one job each (a worker that is done takes
-    the next): their results, for the caller to keep; ``on_result`` gets each period's as it comes back.
-    ``None`` when there are no workers or they failed: the caller computes in-process (a worker's error, if
-    it is real, is then raised there with its message)."""
+def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...],
+        progress: Progress) -> list[CachedResults] | None:
+    """Compute ``periods`` from scratch in the worker processes (shared out among them): their results,
+    for the caller to keep. ``None`` when there are no workers or they failed: the caller computes
+    in-process (a worker's error, if it is real, is then raised there with its message)."""
     pool = active()
     if pool is None or not periods:
         return None
     db = cache.ctx.db
+    count = min(pool.workers, len(periods))
     try:
         sealing = cache_key(db)
     except OSError:  # an encrypted store without its cache key: the workers keep no snapshot either
@@ -206,10 +183,10 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
     derived = derived_keys() if db.key is not None else {}
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
                          derived_keys=derived, frames_folder=str(cache.frames_folder),
-                         periods=(period,), measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
-            for period in periods]
+                         periods=tuple(periods[i::count]), measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
+            for i in range(count)]
     try:
-        return pool.compute(jobs, progress, on_result)
+        return pool.compute(jobs, progress)
     except Cancelled:
         raise
     except BrokenProcessPool:
@@ -276,47 +253,6 @@ def shutdown() -> None:
 # --- in the worker process ------------------------------------------------------------------------------
 
 _worker_queue: Any = None
-#: the frames of the worker's last job: (its store and the store's history and definitions, (the journal
-#: version they were read at, the frames)); the timer lets them go when no job came for ``KEEP_FRAMES_S``
-_kept: tuple[tuple[str, str, str], tuple[int, Any]] | None = None
-_kept_lock = threading.Lock()
-_kept_timer: threading.Timer | None = None
-
-
-def _take_kept(store: tuple[str, str, str]) -> tuple[int, Any] | None:
-    """The kept frames if they are of ``store`` (the caller checks the journal version); any others are let
-    go now, before this job reads its own."""
-    global _kept
-    with _kept_lock:
-        if _kept_timer is not None:
-            _kept_timer.cancel()
-        kept, _kept = _kept, None
-    return kept[1] if kept is not None and kept[0] == store else None
-
-
-def _keep(store: tuple[str, str, str], frames: tuple[int, Any] | None) -> None:
-    global _kept, _kept_timer
-    if frames is None:
-        return
-    with _kept_lock:
-        _kept = (store, frames)
-        _kept_timer = threading.Timer(KEEP_FRAMES_S, _drop_kept)
-        _kept_timer.daemon = True
-        _kept_timer.start()
-
-
-def _drop_kept() -> None:
-    global _kept
-    with _kept_lock:
-        _kept = None
-
-
-def forget_kept_frames() -> None:
-    """Let go of the frames this process keeps from a job (in a worker; a test runs jobs in-process)."""
-    with _kept_lock:
-        if _kept_timer is not None:
-            _kept_timer.cancel()
-    _drop_kept()
 
 
 def _init_worker(queue: Any) -> None:
@@ -327,16 +263,14 @@ def _init_worker(queue: Any) -> None:
             os.nice(WORKER_NICENESS)
 
 
-def _run_job(job: Job) -> list[EncodedResults]:
+def _run_job(job: Job) -> list[CachedResults]:
     """The worker's side: evaluate the job's periods; nothing is written (the parent keeps the results)."""
     from sqlalchemy.engine import make_url
 
-    from ..models.changes import history_id
     from ..models.database import open_database
     from .context import ServiceContext
-    from .definitions import definitions_digest
     from .frames_cache import wait_for_saves
-    from .results import EncodedResults, ResultsCache
+    from .results import ResultsCache
 
     cancel_file = Path(job.cancel_file)
 
@@ -354,16 +288,8 @@ def _run_job(job: Job) -> list[EncodedResults]:
         cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder),
                              in_process=True, shared=False)  # the parent stores what it shares
         cache.on_disk = False  # the parent's cache: this process only computes
-        with db.session() as s:
-            history = history_id(s)
-        store = (job.url, job.frames_folder, f"{history}:{definitions_digest(job.catalogue)}")
-        # a job of several periods reads the frames once and evaluates them in one pass; the frames of the
-        # last job, kept, serve this one if the journal has not moved since (``_all_frames`` checks it)
-        with cache.sharing_frames():
-            cache.lend_frames(_take_kept(store))
-            computed = cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
-            _keep(store, cache.lend_frames(None))
-        entries = [EncodedResults.of(entry) for entry in computed]
+        # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
+        entries = cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))

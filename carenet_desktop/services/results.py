@@ -30,7 +30,7 @@ import platformdirs
 from .. import __version__
 from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
-from ..metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods
+from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
@@ -38,14 +38,16 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
-from .results_codec import _INT_COLUMNS
-from .results_codec import decode_head as decode_head
-from .results_codec import decode_rows as decode_rows
-from .results_codec import encode_entry as encode_entry
 from .timeline import mark
 
 log = logging.getLogger(__name__)
 
+_INT_COLUMNS = ("group_index", "patient_id", "episode_id", *PATIENT_ATTRIBUTES)
+#: the practice summary saved beside the rows (``summary(["practice_id"])``), column by column
+_SUMMARY_INTS = ("group_index", "practice_id", "initial_population", "denominator", "exclusions", "exceptions",
+                 "numerator", "rate_base")
+_SUMMARY_FLOATS = ("rate", "ci_low", "ci_high")
+_SUMMARY = "summary."
 
 
 @dataclass
@@ -86,35 +88,6 @@ class CachedResults:
         if key not in self._summaries:
             self._summaries[key] = summarize(self.rows, by=list(by))
         return self._summaries[key]
-
-
-@dataclass(frozen=True)
-class EncodedResults:
-    """One period's results as a worker process hands them back: the arrays of the cache's file
-    (``encode_entry``: the rows and their practice summary, computed in the worker), which pickle as plain
-    buffers - a data frame of nullable columns and measure names pickles, and unpickles, object by object -
-    and which the parent saves as they are (``ResultsCache.adopt``) instead of encoding the rows again."""
-
-    period: Period
-    measure_ids: tuple[str, ...]
-    version: int
-    failures: dict[str, str]
-    head: dict[str, np.ndarray]
-    body: dict[str, np.ndarray]
-
-    @classmethod
-    def of(cls, entry: CachedResults) -> EncodedResults:
-        head, body = encode_entry(entry)
-        return cls(entry.period, entry.measure_ids, entry.version, dict(entry.failures), head, body)
-
-    def entry(self) -> CachedResults:
-        """The results, as ``ResultsCache`` reads them from its file: the practice summary now (when the
-        worker could encode it), the rows decoded when something asks for them."""
-        meta, names, summary = decode_head(self.head)
-        body = self.body
-        summaries: dict[tuple[str, ...], pd.DataFrame] = {} if summary is None else {("practice_id",): summary}
-        return CachedResults(self.period, self.measure_ids, self.version, lambda: decode_rows(body, names),
-                             dict(self.failures), summaries)
 
 
 def _code_signature() -> str:
@@ -225,11 +198,9 @@ class ResultsCache:
                 return
             missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
             if missing:
-                def save(encoded: EncodedResults) -> None:  # as each comes back, while the others compute
-                    self.adopt(encoded, keep=False)  # kept on disk only: a trend reads them period by period
-                    mark(f"period {encoded.period.label} saved by the parent")
-
-                compute_pool.run(self, missing, ids, progress or Progress(), on_result=save)
+                for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
+                    self._write_disk(entry)  # kept on disk only: a trend reads them period by period
+                    mark(f"period {entry.period.label} saved by the parent")
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -244,16 +215,6 @@ class ResultsCache:
                 self._sharing -= 1
                 if not self._sharing:
                     self._shared = None
-
-    def lend_frames(self, frames: tuple[int, Any] | None) -> tuple[int, Any] | None:
-        """Within ``sharing_frames``: make ``frames`` (the journal version they were read at, the frames)
-        the shared load - used only while the journal is at that version - and return the one held before
-        (a worker process keeps the frames of one job for its next, ``compute_pool._run_job``)."""
-        with self._lock:
-            if not self._sharing:
-                raise RuntimeError("frames are lent within sharing_frames() only")
-            held, self._shared = self._shared, frames
-            return held
 
     def clear(self) -> None:
         with self._lock:
@@ -333,8 +294,7 @@ class ResultsCache:
                 if lease is not None:
                     leases[period] = lease
             if leases:
-                for encoded in compute_pool.run(self, list(leases), ids, progress) or []:
-                    entry = encoded.entry()
+                for entry in compute_pool.run(self, list(leases), ids, progress) or []:
                     self._publish(self._shared_key(entry.period, ids, stamp), entry)
         finally:
             for lease in leases.values():
@@ -375,9 +335,8 @@ class ResultsCache:
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
         if computed:  # the worker's results, kept here (the cache belongs to this process)
-            entry = self.adopt(computed[0])
-            assert entry is not None
-            return entry
+            self._write_disk(computed[0])
+            return computed[0]
         return self.compute_here(period, ids, progress)
 
     def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
@@ -481,21 +440,6 @@ class ResultsCache:
         if entry is not None:  # else a job queued earlier already saved the newest one
             self._save(entry, path, key)
 
-    def adopt(self, encoded: EncodedResults, *, keep: bool = True) -> CachedResults | None:
-        """A worker's results for this cache: saved to disk from the worker's arrays as they are (nothing is
-        encoded again here); the entry (its rows decoded on demand), or ``None`` with ``keep=False`` (a trend's
-        periods are kept on disk only)."""
-        if self.on_disk:
-            self.flush()  # an older entry queued for the same file must not land after this one
-            key = self._key_or_none()
-            if key is not False:
-                try:
-                    self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    save_npz(self._path(encoded.period, encoded.measure_ids), {**encoded.head, **encoded.body}, key)
-                except OSError as exc:  # a cache that cannot be written only costs speed
-                    log.warning("Results cache not saved: %s", exc.strerror)
-        return encoded.entry() if keep else None
-
     def flush(self) -> None:
         """Wait until the writer thread has saved what it was given."""
         with self._writer_lock:
@@ -597,3 +541,58 @@ def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame
     except READ_ERRORS as exc:
         log.warning("Results cache ignored (%s)", type(exc).__name__)
         return None
+
+
+def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """An entry as arrays (NumPy ``.npz``, no pickle): (the head - meta and the practice summary -, the
+    patient-level rows). The results cache saves both in one file; shared results keep them apart."""
+    rows = entry.rows
+    measures = sorted(rows["measure"].astype(str).unique().tolist())
+    body: dict[str, np.ndarray] = {"measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)}
+    for col in _INT_COLUMNS:
+        body[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    for pop in POPULATIONS:
+        body[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
+    head: dict[str, np.ndarray] = {}
+    summary = entry.summary(["practice_id"])
+    if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
+            and not summary[list(_SUMMARY_INTS)].isna().any().any()):
+        head[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
+        for col in _SUMMARY_INTS:
+            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.int64)
+        for col in _SUMMARY_FLOATS:
+            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
+            "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
+    head["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    return head, body
+
+
+def decode_head(z: Any) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame | None]:
+    """(meta, measure names, the practice summary or None when it was not saved) of an encoded entry."""
+    meta = json.loads(bytes(z["meta"]).decode())
+    names = np.asarray(meta["measures"], dtype=object)
+    summary = _read_summary(z, names, meta.get("summary_dtypes", {})) if _SUMMARY + "measure" in z.files else None
+    return meta, names, summary
+
+
+def decode_rows(z: Any, names: np.ndarray) -> pd.DataFrame:
+    """The patient-level rows of an encoded entry, in the dtypes of :func:`_conform`."""
+    measure = names[z["measure"]] if len(names) else np.array([], dtype=object)
+    rows = pd.DataFrame({"measure": pd.Series(measure, dtype=object)})  # as _conform has it
+    for col in _INT_COLUMNS:
+        values = pd.Series(z[col], dtype="Int64")
+        rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
+    for pop in POPULATIONS:
+        raw = pd.Series(z[pop], dtype="Int8")
+        rows[pop] = raw.mask(raw == -1).astype("boolean")
+    return rows[list(ROW_COLUMNS)]
+
+
+def _read_summary(z: Any, names: np.ndarray, dtypes: dict[str, str]) -> pd.DataFrame:
+    """The saved practice summary, with the dtypes it had when it was computed."""
+    codes = z[_SUMMARY + "measure"]
+    frame = pd.DataFrame({"measure": names[codes] if len(names) else np.array([], dtype=object)})
+    for col in (*_SUMMARY_INTS, *_SUMMARY_FLOATS):
+        frame[col] = z[_SUMMARY + col]
+    return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})

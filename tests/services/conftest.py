@@ -31,12 +31,3 @@ def demo_ctx(small_demo_file, tmp_path):  # type: ignore[no-untyped-def]
     db = open_database(copy)
     yield ServiceContext(db, username="tester")
     db.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_frames():  # type: ignore[no-untyped-def]
-    """A test that runs a worker's job in this process leaves no frames kept for the next test."""
-    yield
-    from carenet_desktop.services import compute_pool
-
-    compute_pool.forget_kept_frames()

@@ -38,8 +38,7 @@ def test_a_worker_computes_what_this_process_would(demo_ctx, tmp_path, pool):
     there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(
         PERIOD, MEASURES, Progress(lambda f, m: reports.append((f, m))))
     assert compute_pool.active() is not None
-    for saved in (tmp_path / "there").rglob("*.npz"):  # the worker's rows came back as values, not through a file
-        saved.unlink()
+    assert not callable(there._rows)  # the worker's rows came back as values, not through a file
     assert _sorted(there.rows).equals(_sorted(here.rows))
     pd.testing.assert_frame_equal(there.summary(), here.summary(), check_dtype=False)
     messages = {m for _, m in reports}
@@ -160,7 +159,7 @@ def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(d
         key = cache_key(db)
         ctx = ServiceContext(db)
         sent: list[compute_pool.Job] = []  # what run() hands the workers
-        monkeypatch.setattr(compute_pool.ComputePool, "compute", lambda self, jobs, progress, on_result=None: sent.extend(jobs) or [])
+        monkeypatch.setattr(compute_pool.ComputePool, "compute", lambda self, jobs, progress: sent.extend(jobs) or [])
         compute_pool.configure(1)
         try:
             compute_pool.run(ResultsCache(ctx, cache_dir=tmp_path / "r"), [PERIOD], tuple(MEASURES), Progress())
@@ -179,7 +178,7 @@ def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(d
         monkeypatch.setattr(encryption.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived a key"))
         monkeypatch.setattr(cache_secret, "ensure_cache_secret", lambda *a: pytest.fail("read the cache key"))
         [entry] = compute_pool._run_job(job)
-        assert len(entry.entry().rows) > 0
+        assert len(entry.rows) > 0
     finally:
         db.dispose()
     [snapshot] = (tmp_path / "frames").glob("*.npz")

@@ -69,7 +69,7 @@ def test_a_worker_hands_its_results_back_once_the_snapshot_is_on_disk(demo_ctx, 
                            measure_ids=MEASURES, cancel_file=str(tmp_path / "1.cancel"),
                            catalogue=demo_ctx.catalogue)
     [entry] = compute_pool._run_job(job)  # in this process, as a worker runs it
-    assert len(entry.entry().rows) > 0
+    assert len(entry.rows) > 0
     assert waited == [True]  # the write waited for the evaluation: it was not on its path
     [snapshot] = folder.glob("v*.npz")  # and it is on disk as the results come back
     assert ".tmp" not in snapshot.name
