@@ -16,6 +16,10 @@ The window is offscreen (QT_QPA_PLATFORM=offscreen); the results cache is privat
 path as the window sees it (interpreter, imports, window shown, the compute's "Loading data", first
 "Evaluating ..." = frames read, "Done", the table shown). ``--pool``: computes in worker processes, as
 ``carenet gui`` runs them (by default they run on a thread of the window's process, as in earlier figures).
+``--cold-sparks``: only the first start, to the sparklines, then the timeline of its compute from the
+scorecard to the sparklines (``services.timeline``: trend requested, jobs dispatched, each worker's frames
+ready, each period evaluated, results back in the parent, saved, the trend table built, the sparklines
+shown), each step with the process it ran in. The first start of every run records that timeline.
 """
 
 from __future__ import annotations
@@ -72,6 +76,20 @@ def child(db: str, started: float, interact: bool, cold_only: bool = False, pool
         _on_progress(self, fraction, message)
 
     ScorecardsPage._on_load_progress = on_progress  # type: ignore[method-assign]
+    from carenet_desktop.services.timeline import mark
+
+    _load_trends, _on_trends = ScorecardsPage._load_trends, ScorecardsPage._on_trends
+
+    def load_trends(self: ScorecardsPage, period: object) -> None:
+        mark("trend requested")
+        _load_trends(self, period)  # type: ignore[arg-type]
+
+    def on_trends(self: ScorecardsPage, trends: object) -> None:
+        _on_trends(self, trends)  # type: ignore[arg-type]
+        mark("sparklines shown")
+
+    ScorecardsPage._load_trends = load_trends  # type: ignore[method-assign]
+    ScorecardsPage._on_trends = on_trends  # type: ignore[method-assign]
     app, _handler = create_application(headless=True)
     database, deferred = open_store_deferring_check(db, headless=True)
     session = Session(ServiceContext(database, username="benchmark"))
@@ -96,6 +114,7 @@ def child(db: str, started: float, interact: bool, cold_only: bool = False, pool
     if page.data is None:
         wait(page.loaded)
     app.processEvents()
+    mark("scorecard shown")
     out: dict[str, object] = {"start_to_scorecard_s": time.time() - started,
                               "rows": page.model.rowCount(), **phases, **marks}
     if cold_only:
@@ -162,7 +181,10 @@ def _load() -> str:
 
 
 def run_start(db: Path, env: dict[str, str], interact: bool, cold_only: bool = False,
-              pool: bool = False) -> dict[str, object]:
+              pool: bool = False, timeline: Path | None = None) -> dict[str, object]:
+    """One start; with ``timeline``, the compute's steps are recorded there (``services.timeline``)."""
+    if timeline is not None:
+        env = dict(env, CARENET_TIMELINE=str(timeline))
     started = time.time()
     flags = (["--interact"] if interact else []) + (["--cold-only"] if cold_only else []) + (
         ["--pool"] if pool else [])
@@ -170,7 +192,30 @@ def run_start(db: Path, env: dict[str, str], interact: bool, cold_only: bool = F
                             env=env, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise SystemExit(f"the window did not start: {result.stderr.strip().splitlines()[-3:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    out: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    out["started"] = started
+    return out
+
+
+def _print_timeline(path: Path, started: float) -> None:
+    """The recorded steps of the start's computes, in seconds since the start, each with the time since the
+    step before, the process it ran in (the window's, or a worker's) and that process's CPU seconds since
+    its step before (a shared machine stretches wall time; CPU time says what a step cost)."""
+    if not path.exists():
+        return
+    lines = [line.split("\t", 3) for line in path.read_text().splitlines() if line.count("\t") == 3]
+    events = sorted((float(t), int(pid), float(cpu), event) for t, pid, cpu, event in lines)
+    window = next((pid for _t, pid, _c, event in events if event == "scorecard shown"), None)
+    names: dict[int, str] = {}
+    cpus: dict[int, float] = {}
+    print("  timeline (s since start; +wall; process; +its CPU s):")
+    last = None
+    for t, pid, cpu, event in events:
+        name = "window" if pid == window else names.setdefault(pid, f"worker {len(names) + 1}")
+        at = t - started
+        step = "" if last is None else f"(+{at - last:5.2f} s)"
+        print(f"    {at:6.2f} {step:<12} {name:<9} cpu +{cpu - cpus.get(pid, 0.0):5.2f}  {event}")
+        last, cpus[pid] = at, cpu
 
 
 def _print_cold_split(start: dict[str, object]) -> None:
@@ -197,6 +242,8 @@ def main() -> int:
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--cold-only", action="store_true",
                         help="only the first start from a cold cache folder, to the scorecard, with its split")
+    parser.add_argument("--cold-sparks", action="store_true",
+                        help="only the first start from a cold cache folder, to the sparklines, with its timeline")
     parser.add_argument("--pool", action="store_true",
                         help="computes in worker processes, as `carenet gui` runs them (default: in the window's process)")
     args = parser.parse_args()
@@ -219,10 +266,15 @@ def main() -> int:
                   f"loadavg {_load()}")
             _print_cold_split(cold)
             return 0
-        first = run_start(db, env, interact=False, pool=args.pool)
+        timeline = Path(cache) / "timeline.tsv"
+        print(f"loadavg before {_load()}", flush=True)
+        first = run_start(db, env, interact=False, pool=args.pool, timeline=timeline)
         print(f"first start (fresh results cache): {first['start_to_scorecard_s']:.2f} s to the scorecard, "
               f"{first['start_to_sparklines_s']:.2f} s to the sparklines   loadavg {_load()}")
         _print_cold_split(first)
+        _print_timeline(timeline, float(first["started"]))  # type: ignore[arg-type]
+        if args.cold_sparks:
+            return 0
         starts = [run_start(db, env, interact=i == args.starts - 1, pool=args.pool) for i in range(args.starts)]
         times = [float(s["start_to_scorecard_s"]) for s in starts]  # type: ignore[arg-type]
         print(f"start to a usable scorecard: median {statistics.median(times):.2f} s, "

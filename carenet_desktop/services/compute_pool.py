@@ -39,6 +39,7 @@ from ..metrics.period import Period
 from ..models.encryption import derived_keys, remember_derived_keys
 from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
+from .timeline import mark
 
 if TYPE_CHECKING:
     from .results import CachedResults, ResultsCache
@@ -98,6 +99,7 @@ class ComputePool:
                 with self._lock:
                     self._progress[job.job_id] = (progress, shares, len(jobs))
                 futures[self._executor.submit(_run_job, job)] = job
+                mark(f"job {job.job_id} dispatched ({len(job.periods)} periods)")
             pending = set(futures)
             while pending:
                 if progress.cancelled:
@@ -108,6 +110,7 @@ class ComputePool:
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a worker's exception is raised here
+                    mark(f"job {futures[future].job_id} back in the parent")
             return [entry for future in futures for entry in future.result()]
         finally:
             with self._lock:
@@ -277,6 +280,7 @@ def _run_job(job: Job) -> list[CachedResults]:
         if _worker_queue is not None:
             _worker_queue.put((job.job_id, fraction, message))
 
+    mark(f"job {job.job_id} started in worker")
     remember_derived_keys(job.derived_keys)
     db = open_database(make_url(job.url), migrate=False, key=job.key, allow_network_share=True)
     remember_cache_key(db, job.cache_key)
@@ -289,6 +293,7 @@ def _run_job(job: Job) -> list[CachedResults]:
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))
+        mark(f"job {job.job_id} returning its results")
         return entries
     finally:
         db.dispose()

@@ -33,6 +33,7 @@ from .definitions import definitions_digest
 from .measure_data import load_measure_data
 from .permissions import require, visible_practice_ids
 from .scorecard import STRATA, ScorecardService
+from .timeline import mark
 from .trend_store import TrendStore
 
 #: points on a trend line: rolling 12-month periods ending each month, the last ending with the period
@@ -67,6 +68,7 @@ def trend_table(service: ScorecardService, period: Period, progress: Progress | 
     # its frames snapshot is there for them), else in this process, reading the store once between them
     service.precompute([period], progress=progress.sub(0, 0.1))
     service.precompute(periods, progress=progress.sub(0.1, 0.9))
+    mark("trend periods computed")
     progress = progress.sub(0.9, 1.0)
     with service.cache.sharing_frames():
         for i, p in enumerate(periods):
@@ -76,6 +78,7 @@ def trend_table(service: ScorecardService, period: Period, progress: Progress | 
                 service.cache.discard(p)
             pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
     progress.report(1.0, "Trend ready")
+    mark("trend table built")
     return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*TREND_COLUMNS, "period_end"])
 
 

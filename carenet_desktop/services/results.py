@@ -38,6 +38,7 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
+from .timeline import mark
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,7 @@ class ResultsCache:
             if missing:
                 for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
                     self._write_disk(entry)  # kept on disk only: a trend reads them period by period
+                    mark(f"period {entry.period.label} saved by the parent")
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -351,6 +353,7 @@ class ResultsCache:
             version = current_version(s)  # read first: changes made while computing are replayed later
         progress.report(0.0, "Loading data")
         data = self._all_frames()
+        mark("frames ready")
         measures = self.ctx.catalogue.select(ids)
 
         def step(i: int, n: int, measure_id: str) -> None:
@@ -360,6 +363,7 @@ class ResultsCache:
         for period, run in evaluate_periods(data, periods, measures, on_measure=step):
             # the dtypes of every other path
             entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
+            mark(f"period {period.label} evaluated")
             self._write_disk(entry)
             entries.append(entry)
         progress.report(1.0, "Done")
