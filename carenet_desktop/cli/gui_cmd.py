@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
         if shot is not None and shot.suffix.lower() != ".png":
             print(f"carenet: error: the screenshot must be a .png file: {shot}", file=sys.stderr)
             return 2
+    if sign_in_shot is None:  # a worker process starts now, beside the window's own start (Qt's import)
+        from ..services import compute_pool
+
+        compute_pool.warm_up()
     try:
         from ..ui.launch import LaunchError, run_gui
     except ImportError as exc:  # a broken Qt installation: say so in one line
