@@ -1,0 +1,47 @@
+"""``compute_pool.warm_up``: a worker process starts (and imports what a compute needs) before any compute
+is asked for, and the first compute then runs in it rather than in a process of its own."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.services import compute_pool
+from carenet_desktop.services.results import ResultsCache
+
+PERIOD = Period.year(2025)
+MEASURES = ["CMS117", "LSC"]
+
+
+@pytest.fixture
+def pool():  # type: ignore[no-untyped-def]
+    compute_pool.configure(2)
+    yield
+    compute_pool.configure(0)
+
+
+def _processes() -> set[int]:
+    pool = compute_pool.active()
+    assert pool is not None
+    return set(pool._executor._processes)  # type: ignore[attr-defined]
+
+
+def test_warm_up_starts_one_worker_and_the_first_compute_runs_in_it(demo_ctx, tmp_path, pool):
+    compute_pool.warm_up()
+    started = _processes()
+    assert len(started) == 1  # started before anything was computed
+    compute_pool.wait_warm(120)
+    there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(PERIOD, MEASURES)
+    assert _processes() == started  # no second process was started for the first compute
+    here = ResultsCache(demo_ctx, cache_dir=tmp_path / "here", in_process=True).results(PERIOD, MEASURES)
+    keys = ["measure", "group_index", "patient_id", "episode_id"]
+    pd.testing.assert_frame_equal(there.rows.sort_values(keys).reset_index(drop=True),
+                                  here.rows.sort_values(keys).reset_index(drop=True), check_dtype=False)
+
+
+def test_warm_up_without_workers_does_nothing(demo_ctx):
+    compute_pool.configure(0)
+    compute_pool.warm_up()
+    compute_pool.wait_warm(1)
+    assert compute_pool.active() is None
