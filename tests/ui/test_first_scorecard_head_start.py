@@ -18,7 +18,7 @@ from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import Progress, ServiceContext
 from carenet_desktop.services.results import ResultsCache
 from carenet_desktop.services.scorecard import ScorecardService
-from carenet_desktop.ui.pages.scorecard_load import start_first_scorecard
+from carenet_desktop.ui.pages.scorecard_load import _plain, practice_rows, start_first_scorecard
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
 from carenet_desktop.ui.session import Session
 from tests.stores import demo_store
@@ -135,3 +135,23 @@ def test_a_write_after_the_head_start_is_in_the_first_scorecard(session, qtbot, 
     pd.testing.assert_frame_equal(shown, fresh)
     assert not shown.equals(before)  # the write changed a rate: the head start's table was not shown
     assert calls == [(YEAR,), (YEAR,)]  # the head start's and the fresh cache's: the page refreshed from the journal
+
+
+def test_practice_rows_are_the_tables_records_as_plain_values(session) -> None:  # type: ignore[no-untyped-def]
+    """The rows the page shows per practice, built column by column: the same records, values and types as
+    a per-record conversion; rows without a practice are left out, a practice without rows is kept."""
+    table = ScorecardService(session.ctx).network_table(YEAR)
+    stray = table.iloc[:1].copy()
+    stray["practice_code"] = pd.NA
+    table = pd.concat([table, stray], ignore_index=True)
+    codes = ["NOROWS", *pd.unique(table["practice_code"].dropna())[1:]]  # one practice only in the table
+    expected: dict[str, list[dict]] = {code: [] for code in codes}
+    for code, part in table.groupby("practice_code", sort=False):
+        expected[str(code)] = [{k: _plain(v) for k, v in rec.items()} for rec in part.to_dict("records")]
+    built = practice_rows(table, codes)
+    assert list(built) == list(expected)
+    for code, records in expected.items():
+        assert [[(k, type(v), v) for k, v in r.items()] for r in built[code]] == \
+            [[(k, type(v), v) for k, v in r.items()] for r in records], code
+    assert sum(map(len, built.values())) == len(table) - 1
+    assert any(v is None for r in built[codes[1]] for v in r.values())  # missing values came out as None

@@ -49,11 +49,23 @@ def load_scorecard(progress: Progress, service: ScorecardService, period: Period
     table = service.network_table(period, progress=progress)
     if isinstance(early, ScorecardData) and early.table is table and early.practices == practices:
         return early
-    rows: dict[str, list[dict[str, Any]]] = {p.code: [] for p in practices}
-    if len(table):
-        for code, part in table.groupby("practice_code", sort=False):
-            rows[str(code)] = [{k: _plain(v) for k, v in rec.items()} for rec in part.to_dict("records")]
-    return ScorecardData(period, practices, table, rows)
+    return ScorecardData(period, practices, table, practice_rows(table, [p.code for p in practices]))
+
+
+def practice_rows(table: pd.DataFrame, codes: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """practice code -> the table's rows of that practice as plain records, in the table's order: each of
+    ``codes`` (empty when it has no rows), then any other practice in the table; rows without a practice
+    are left out. Column by column (``tolist`` boxes in C): a per-record ``to_dict`` took ~9x as long on the
+    250,000-patient demo's table, on the way to the first scorecard."""
+    out: dict[str, list[dict[str, Any]]] = {code: [] for code in codes}
+    if not len(table):
+        return out
+    names = [str(column) for column in table.columns]
+    columns = [[_plain(v) for v in table[column].tolist()] for column in table.columns]
+    for code, values in zip(columns[names.index("practice_code")], zip(*columns, strict=True), strict=True):
+        if code is not None:
+            out.setdefault(str(code), []).append(dict(zip(names, values, strict=True)))
+    return out
 
 
 def first_period(remembered: str | None, today: dt.date | None = None) -> Period:
