@@ -3,6 +3,8 @@ is asked for, and the first compute then runs in it rather than in a process of 
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import pytest
 
@@ -45,3 +47,33 @@ def test_warm_up_without_workers_does_nothing(demo_ctx):
     compute_pool.warm_up()
     compute_pool.wait_warm(1)
     assert compute_pool.active() is None
+
+
+def test_a_workers_results_are_served_before_their_file_is_written(demo_ctx, tmp_path, pool, monkeypatch):
+    """The results a worker sent back are returned with their practice summary made; the file is written
+    on the cache's writer thread meanwhile (the first scorecard does not wait for it), and then serves."""
+    gate = threading.Event()
+    original = ResultsCache._save
+
+    def held(self, entry, path, key):  # type: ignore[no-untyped-def]
+        gate.wait(60)
+        original(self, entry, path, key)
+
+    monkeypatch.setattr(ResultsCache, "_save", held)
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    served: list[object] = []
+    asker = threading.Thread(target=lambda: served.append(cache.results(PERIOD, MEASURES)), daemon=True)
+    asker.start()
+    asker.join(60)
+    assert served, "the results waited for their file"
+    entry = served[0]
+    assert ("practice_id",) in entry._summaries  # type: ignore[attr-defined]
+    path = cache._path(PERIOD, tuple(MEASURES))
+    assert not path.exists()
+    gate.set()
+    cache.flush()
+    assert path.exists()
+    compute_pool.configure(0)
+    again = ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
+    assert callable(again._rows)  # read from the file
+    pd.testing.assert_frame_equal(again.summary(), entry.summary())  # type: ignore[attr-defined]
