@@ -44,10 +44,11 @@ def child(db: str, started: float, interact: bool, cold_only: bool = False, pool
     # imported, each module imported after it is checked by PySide6's import hook (its source is read).
     importlib.import_module("carenet_desktop.cli")
     if pool:  # as ``carenet gui`` does (cli.main): whole-store computes in worker processes
+        from carenet_desktop.cli.gui_cmd import warm_up_workers
         from carenet_desktop.services import compute_pool
 
         compute_pool.configure()
-        compute_pool.warm_up()  # as ``gui_cmd.run`` does, before Qt is imported
+        warm_up_workers(db)  # as ``gui_cmd.run`` does, before Qt is imported
     from PySide6.QtCore import QEventLoop, QTimer
 
     from carenet_desktop.services.context import ServiceContext

@@ -41,6 +41,8 @@ from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from .results import CachedResults, ResultsCache
 
 log = logging.getLogger(__name__)
@@ -247,6 +249,18 @@ def warm_up(workers: int = 1) -> None:
                 _warming.append(pool._executor.submit(_warm_worker))
             except (RuntimeError, BrokenProcessPool):  # shut down meanwhile: the first compute starts it
                 return
+
+
+def results_held(url: URL) -> bool:
+    """Whether a store's results folder holds files: a start that will likely read its first scorecard from
+    them, so :func:`warm_up` is not worth a process start beside the window's (a stale file, after an
+    upgrade, only means the first compute starts its worker itself, as without ``warm_up``)."""
+    from .cache_files import results_folder
+
+    try:
+        return any(results_folder(url).glob("*.npz"))
+    except OSError:
+        return False
 
 
 def wait_warm(timeout: float | None = None) -> None:

@@ -34,7 +34,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures,
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
-from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
+from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
@@ -119,9 +119,8 @@ class ResultsCache:
         self._lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
         self._shared: tuple[int, Any] | None = None  # (change version, MeasureData)
-        identity = ctx.db.url.render_as_string(hide_password=True)
         self.root = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
-        self.folder = self.root / hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self.folder = results_folder(ctx.db.url, self.root)
         self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
         self._key: bytes | None = None  # an encrypted store's cache key, read on first use

@@ -77,3 +77,21 @@ def test_a_workers_results_are_served_before_their_file_is_written(demo_ctx, tmp
     again = ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
     assert callable(again._rows)  # read from the file
     pd.testing.assert_frame_equal(again.summary(), entry.summary())  # type: ignore[attr-defined]
+
+
+def test_the_window_warms_a_worker_up_only_for_a_store_without_saved_results(demo_ctx, pool):
+    """``carenet gui`` (``gui_cmd.warm_up_workers``): a cold store has a worker start with the window; a store
+    whose results are saved reads them, and no process is started for nothing beside the window's start."""
+    from carenet_desktop.cli.gui_cmd import warm_up_workers
+
+    store = str(demo_ctx.db.path)
+    warm_up_workers(store)
+    assert len(_processes()) == 1
+    compute_pool.wait_warm(120)
+    cache = ResultsCache(demo_ctx)
+    cache.results(PERIOD, MEASURES)  # saved in the user's results folder
+    cache.flush()
+    compute_pool.configure(2)  # a new start: no process yet
+    assert compute_pool.results_held(demo_ctx.db.url)
+    warm_up_workers(store)
+    assert _processes() == set()
