@@ -155,3 +155,26 @@ def test_practice_rows_are_the_tables_records_as_plain_values(session) -> None: 
             [[(k, type(v), v) for k, v in r.items()] for r in records], code
     assert sum(map(len, built.values())) == len(table) - 1
     assert any(v is None for r in built[codes[1]] for v in r.values())  # missing values came out as None
+
+
+def test_the_window_starts_the_scorecard_it_will_show_first(session, computes) -> None:  # type: ignore[no-untyped-def]
+    """``launch.start_first_scorecard_early``: the home page's period as the window restores it (the period
+    last shown, else this year to date); nothing when another page comes first."""
+    from carenet_desktop.ui.launch import start_first_scorecard_early, stop_head_start
+    from carenet_desktop.ui.pages.scorecard_load import first_period, take_head_start
+    from carenet_desktop.ui.settings import WindowState
+
+    _calls, gate = computes
+    gate.set()
+    state = WindowState()
+    state.set_last_period("2024")
+    head = start_first_scorecard_early(session, None, remember_state=True)
+    assert head is not None and head.key == OTHER
+    stop_head_start(head)
+    assert take_head_start(session) is not None  # the page built next would take it
+    head = start_first_scorecard_early(session, None, remember_state=False)  # a screenshot: the default
+    assert head is not None and head.key == first_period(None) != OTHER
+    stop_head_start(head)
+    state.set_last_page("patients")
+    assert start_first_scorecard_early(session, None, remember_state=True) is None
+    assert start_first_scorecard_early(session, "care_gaps", remember_state=False) is None
