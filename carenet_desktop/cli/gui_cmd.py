@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         if shot is not None and shot.suffix.lower() != ".png":
             print(f"carenet: error: the screenshot must be a .png file: {shot}", file=sys.stderr)
             return 2
+    if sign_in_shot is None:
+        warm_up_workers(db, demo=demo)
     try:
         from ..ui.launch import LaunchError, run_gui
     except ImportError as exc:  # a broken Qt installation: say so in one line
@@ -61,3 +63,17 @@ def run(args: argparse.Namespace) -> int:
     except LaunchError as exc:
         print(f"carenet: error: {exc}", file=sys.stderr)
         return 1
+
+
+def warm_up_workers(db: str | None, *, demo: bool = False) -> None:
+    """A store without saved results (a cold start: a first compute of many seconds) has a worker process
+    start now, beside the window's own start (Qt's import); one with saved results reads them instead."""
+    from ..models.database import DatabaseError, resolve_url
+    from ..services import compute_pool
+
+    try:
+        url = resolve_url(str(demo_database_path()) if demo else db)
+    except DatabaseError:
+        return  # said when the store is opened
+    if not compute_pool.results_held(url):
+        compute_pool.warm_up()

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import URL, Engine
 
     from ..models.database import Database
 
@@ -301,3 +301,13 @@ def open_npz(path: Path, key: bytes | None, *, mapped: bool = False) -> Iterator
 
 
 __all__ = ["MAGIC", "SEGMENT", "CacheKeyUnavailable", "cache_key", "open_npz", "remember_cache_key", "save_npz"]
+
+
+def results_folder(url: URL, root: Path | None = None) -> Path:
+    """The folder of a store's results files (``results.ResultsCache``), named by its URL without the
+    password; ``root`` defaults to the user's cache folder."""
+    import platformdirs
+
+    identity = url.render_as_string(hide_password=True)
+    root = root or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
+    return root / hashlib.sha256(identity.encode()).hexdigest()[:16]

@@ -42,6 +42,8 @@ from .context import Cancelled, Progress
 from .timeline import mark
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from .results import CachedResults, ResultsCache
 
 log = logging.getLogger(__name__)
@@ -232,6 +234,48 @@ def active() -> ComputePool | None:
         return _pool
 
 
+_warming: list[Future[None]] = []
+
+
+def warm_up(workers: int = 1) -> None:
+    """Start ``workers`` of the pool's processes now, each importing what a compute needs (the store,
+    pandas, the engine and its measures), and return at once: the first compute then finds a worker
+    ready instead of waiting for a process to start. ``carenet gui`` calls it before it imports Qt, so the
+    worker's start overlaps the window's. Nothing is computed; without a pool this does nothing."""
+    pool = active()
+    if pool is None:
+        return
+    with _pool_lock:
+        _warming[:] = [f for f in _warming if not f.done()]
+        for _ in range(max(0, min(workers, pool.workers) - len(_warming))):
+            try:
+                _warming.append(pool._executor.submit(_warm_worker))
+            except (RuntimeError, BrokenProcessPool):  # shut down meanwhile: the first compute starts it
+                return
+
+
+def results_held(url: URL) -> bool:
+    """Whether a store's results folder holds files: a start that will likely read its first scorecard from
+    them, so :func:`warm_up` is not worth a process start beside the window's (a stale file, after an
+    upgrade, only means the first compute starts its worker itself, as without ``warm_up``)."""
+    from .cache_files import results_folder
+
+    try:
+        return any(results_folder(url).glob("*.npz"))
+    except OSError:
+        return False
+
+
+def wait_warm(timeout: float | None = None) -> None:
+    """Wait (at most ``timeout`` s) until the workers :func:`warm_up` started have imported what they need.
+    A compute submitted before then would start one more process beside the one starting (the pool
+    spawns a process for a job when none is idle), for nothing: that one is ready first anyway."""
+    with _pool_lock:
+        futures = list(_warming)
+    if futures:
+        wait(futures, timeout=timeout)
+
+
 def broken() -> None:
     """A worker died (killed, out of memory): drop the pool; the next use starts a fresh one."""
     global _pool
@@ -261,6 +305,16 @@ def _init_worker(queue: Any) -> None:
     if hasattr(os, "nice"):  # background work: the window (and the rest of the desktop) goes first
         with contextlib.suppress(OSError):
             os.nice(WORKER_NICENESS)
+
+
+def _warm_worker() -> None:
+    """What :func:`_run_job` imports, imported ahead (:func:`warm_up`)."""
+    from ..metrics import engine  # noqa: F401
+    from ..metrics.catalogue import builtin_classes
+    from ..models import database  # noqa: F401
+    from . import frames_cache, results  # noqa: F401
+
+    builtin_classes()  # the measure modules a job's catalogue is rebuilt from
 
 
 def _run_job(job: Job) -> list[CachedResults]:

@@ -27,13 +27,14 @@ from ..models.database import (
 )
 from ..models.durability import BackupFile
 from ..services.context import Progress, ServiceContext, ServiceError
+from ..services.head_start import HeadStart
 from ..services.users import has_users
 from .app import create_application
 from .first_start import DemoProgressDialog
 from .main_window import DEFAULT_SIZE, MainWindow
-from .pages import PAGE_IDS
+from .pages import HOME_PAGE, PAGE_IDS
 from .session import Session
-from .settings import idle_lock_minutes
+from .settings import WindowState, idle_lock_minutes
 from .signin import IdleLock, SignInDialog
 from .startup import (
     CHECK_AFTER_START_MS,
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 #: How long --screenshot waits for the practice list before giving up.
 SCREENSHOT_TIMEOUT_S = 120
+#: How long closing waits for the first scorecard's compute to stop (s); a compute in this process stops
+#: at its next measure
+HEAD_START_STOP_S = 5.0
 
 
 class LaunchError(Exception):
@@ -151,7 +155,14 @@ def run_gui(
         raise LaunchError(str(exc)) from exc
     ctx = ServiceContext(database, username=_username(), user=user)
     session = Session(ctx)
-    window = MainWindow(session, remember_state=not headless, warm_care_gaps=not headless)
+    # the first scorecard's compute starts now, while the window is built; its page joins it
+    head = start_first_scorecard_early(session, page, remember_state=not headless)
+    try:
+        window = MainWindow(session, remember_state=not headless, warm_care_gaps=not headless)
+    except BaseException:
+        stop_head_start(head)
+        session.close()
+        raise
     try:
         if headless:
             assert screenshot is not None
@@ -183,7 +194,29 @@ def run_gui(
             restore_after_close(deferred, chosen[0])
         return code
     finally:
+        stop_head_start(head)
         session.close()
+
+
+def start_first_scorecard_early(session: Session, page: str | None, *, remember_state: bool) -> HeadStart | None:
+    """Start computing the scorecard the window will show first - the home page's, of the period it last
+    showed (else this year to date) - before the window is built; ``None`` when another page comes
+    first. On a cold store the compute takes many seconds: the window's own start then runs beside it."""
+    from .pages.scorecard_load import first_period, remembered_period, start_first_scorecard
+
+    state = WindowState() if remember_state else None
+    if (page or (state.last_page() if state is not None else None) or HOME_PAGE) != HOME_PAGE:
+        return None
+    return start_first_scorecard(session, first_period(remembered_period(state) if state is not None else None))
+
+
+def stop_head_start(head: HeadStart | None) -> None:
+    """The window is closing: a first compute still under way stops (its workers at their next measure)
+    before the store is closed."""
+    if head is not None and not head.done:
+        head.cancel()
+        if not head.wait(HEAD_START_STOP_S):
+            log.info("The first scorecard's compute is still stopping")
 
 
 def _build_demo_or_fail(path: Path, progress: Progress) -> None:

@@ -4,8 +4,7 @@ the target, coloured good/bad in each measure's own direction."""
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,8 +23,8 @@ from PySide6.QtWidgets import (
 from ...metrics.judgement import LEGEND, MEANING, ORDER, Status, counts
 from ...metrics.period import Period
 from ...services.context import Progress
+from ...services.head_start import HeadStart
 from ...services.measure_detail import TrendTables, sparklines
-from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
 from ...wording import count
 from .. import periods
@@ -46,6 +45,7 @@ from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from ..wrapped_rows import WrappedRows
 from .base import NUMBERS, Page
 from .measure_key import SPLITTERS, MeasureKey
+from .scorecard_load import ScorecardData, load_scorecard, remembered_period, take_head_start
 
 if TYPE_CHECKING:
     from .measure_detail import DetailPlace, MeasureDetailView
@@ -70,37 +70,10 @@ class ScorecardPlace:
 
 
 @dataclass(frozen=True)
-class ScorecardData:
-    period: Period
-    practices: list[PracticeSummary]
-    table: pd.DataFrame  # ScorecardService.network_table
-    #: practice code -> the table's rows as plain records, built on the worker so a switch costs nothing
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class TrendData:
     table: pd.DataFrame  # TrendTables.get
     #: practice code -> its sparklines, built on the worker
     sparks: dict[str, dict[tuple[str, int], list[float | None]]]
-
-
-def _plain(value: Any) -> Any:
-    """pandas/numpy scalars to Python values, missing to None (so the model needs no pandas)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def load_scorecard(progress: Progress, service: ScorecardService, period: Period) -> ScorecardData:
-    """Runs on a worker thread: every practice's rows at once, so switching practice needs no work."""
-    practices = list_practices(service.ctx)
-    table = service.network_table(period, progress=progress)
-    rows: dict[str, list[dict[str, Any]]] = {p.code: [] for p in practices}
-    if len(table):
-        for code, part in table.groupby("practice_code", sort=False):
-            rows[str(code)] = [{k: _plain(v) for k, v in rec.items()} for rec in part.to_dict("records")]
-    return ScorecardData(period, practices, table, rows)
 
 
 def load_trends(progress: Progress, trends: TrendTables, period: Period) -> TrendData:
@@ -130,7 +103,10 @@ class ScorecardsPage(Page):
 
     def __init__(self, session: Session, parent: QWidget | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(session, parent)
-        self.service = ScorecardService(session.ctx)
+        taken = take_head_start(session)
+        #: the first scorecard's compute, started with the window; joined by the loads until one finishes
+        self._head: HeadStart | None = taken[1] if taken is not None else None
+        self.service = taken[0] if taken is not None else ScorecardService(session.ctx)
         self.trends = TrendTables(self.service)
         self.data: ScorecardData | None = None
         self.trend_table: pd.DataFrame | None = None
@@ -281,7 +257,7 @@ class ScorecardsPage(Page):
         shown = periods.describe(self.period, self._today)
         self.subtitle.setText(f"Computing the measures for {shown}…")
         self._on_load_progress(0.0, "")
-        self.run_latest(load_scorecard, self.service, self.period, label="Computing the scorecard",
+        self.run_latest(load_scorecard, self.service, self.period, self._head, label="Computing the scorecard",
                         on_finished=self._on_loaded, on_failed=self._on_failed, on_progress=self._on_load_progress,
                         on_cancelled=lambda: self.refresh_button.setEnabled(True))
 
@@ -291,6 +267,7 @@ class ScorecardsPage(Page):
 
     def _on_loaded(self, data: ScorecardData) -> None:
         self.data = data
+        self._head = None  # joined, or cancelled by a load of another period
         self.refresh_button.setEnabled(True)
         current = self.practice_combo.currentData() or self._remembered_practice
         self.practice_combo.blockSignals(True)
@@ -465,8 +442,7 @@ class ScorecardsPage(Page):
     # --- remembered state (the main window calls these) -----------------------------------------
     def restore_state(self, state: WindowState) -> None:
         """The practice and year last shown, and the detail view's splitters; before the first load."""
-        year = state.last_year()
-        remembered = state.last_period() or (str(year) if year is not None else None)
+        remembered = remembered_period(state)
         index = self.period_combo.findData(remembered) if remembered is not None else -1
         if index >= 0:
             self.period_combo.blockSignals(True)

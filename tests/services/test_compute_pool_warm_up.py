@@ -1,0 +1,97 @@
+"""``compute_pool.warm_up``: a worker process starts (and imports what a compute needs) before any compute
+is asked for, and the first compute then runs in it rather than in a process of its own."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.services import compute_pool
+from carenet_desktop.services.results import ResultsCache
+
+PERIOD = Period.year(2025)
+MEASURES = ["CMS117", "LSC"]
+
+
+@pytest.fixture
+def pool():  # type: ignore[no-untyped-def]
+    compute_pool.configure(2)
+    yield
+    compute_pool.configure(0)
+
+
+def _processes() -> set[int]:
+    pool = compute_pool.active()
+    assert pool is not None
+    return set(pool._executor._processes)  # type: ignore[attr-defined]
+
+
+def test_warm_up_starts_one_worker_and_the_first_compute_runs_in_it(demo_ctx, tmp_path, pool):
+    compute_pool.warm_up()
+    started = _processes()
+    assert len(started) == 1  # started before anything was computed
+    compute_pool.wait_warm(120)
+    there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(PERIOD, MEASURES)
+    assert _processes() == started  # no second process was started for the first compute
+    here = ResultsCache(demo_ctx, cache_dir=tmp_path / "here", in_process=True).results(PERIOD, MEASURES)
+    keys = ["measure", "group_index", "patient_id", "episode_id"]
+    pd.testing.assert_frame_equal(there.rows.sort_values(keys).reset_index(drop=True),
+                                  here.rows.sort_values(keys).reset_index(drop=True), check_dtype=False)
+
+
+def test_warm_up_without_workers_does_nothing(demo_ctx):
+    compute_pool.configure(0)
+    compute_pool.warm_up()
+    compute_pool.wait_warm(1)
+    assert compute_pool.active() is None
+
+
+def test_a_workers_results_are_served_before_their_file_is_written(demo_ctx, tmp_path, pool, monkeypatch):
+    """The results a worker sent back are returned with their practice summary made; the file is written
+    on the cache's writer thread meanwhile (the first scorecard does not wait for it), and then serves."""
+    gate = threading.Event()
+    original = ResultsCache._save
+
+    def held(self, entry, path, key):  # type: ignore[no-untyped-def]
+        gate.wait(60)
+        original(self, entry, path, key)
+
+    monkeypatch.setattr(ResultsCache, "_save", held)
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    served: list[object] = []
+    asker = threading.Thread(target=lambda: served.append(cache.results(PERIOD, MEASURES)), daemon=True)
+    asker.start()
+    asker.join(60)
+    assert served, "the results waited for their file"
+    entry = served[0]
+    assert ("practice_id",) in entry._summaries  # type: ignore[attr-defined]
+    path = cache._path(PERIOD, tuple(MEASURES))
+    assert not path.exists()
+    gate.set()
+    cache.flush()
+    assert path.exists()
+    compute_pool.configure(0)
+    again = ResultsCache(demo_ctx, cache_dir=tmp_path / "c").results(PERIOD, MEASURES)
+    assert callable(again._rows)  # read from the file
+    pd.testing.assert_frame_equal(again.summary(), entry.summary())  # type: ignore[attr-defined]
+
+
+def test_the_window_warms_a_worker_up_only_for_a_store_without_saved_results(demo_ctx, pool):
+    """``carenet gui`` (``gui_cmd.warm_up_workers``): a cold store has a worker start with the window; a store
+    whose results are saved reads them, and no process is started for nothing beside the window's start."""
+    from carenet_desktop.cli.gui_cmd import warm_up_workers
+
+    store = str(demo_ctx.db.path)
+    warm_up_workers(store)
+    assert len(_processes()) == 1
+    compute_pool.wait_warm(120)
+    cache = ResultsCache(demo_ctx)
+    cache.results(PERIOD, MEASURES)  # saved in the user's results folder
+    cache.flush()
+    compute_pool.configure(2)  # a new start: no process yet
+    assert compute_pool.results_held(demo_ctx.db.url)
+    warm_up_workers(store)
+    assert _processes() == set()
