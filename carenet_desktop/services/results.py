@@ -30,7 +30,7 @@ import platformdirs
 from .. import __version__
 from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
-from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures, evaluate_periods
+from ..metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
 from . import compute_pool
@@ -38,16 +38,12 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
+from .results_codec import INT_COLUMNS as _INT_COLUMNS
+from .results_codec import decode_head, encode_entry, read_rows
 from .timeline import mark
 
 log = logging.getLogger(__name__)
 
-_INT_COLUMNS = ("group_index", "patient_id", "episode_id", *PATIENT_ATTRIBUTES)
-#: the practice summary saved beside the rows (``summary(["practice_id"])``), column by column
-_SUMMARY_INTS = ("group_index", "practice_id", "initial_population", "denominator", "exclusions", "exceptions",
-                 "numerator", "rate_base")
-_SUMMARY_FLOATS = ("rate", "ci_low", "ci_high")
-_SUMMARY = "summary."
 
 
 @dataclass
@@ -180,7 +176,7 @@ class ResultsCache:
             stamp = self.stamp(ids)
             if self.shared is not None:
                 return (period, ids, stamp) in self._entries or self._shared_has(period, ids, stamp)
-            return (period, ids, stamp) in self._entries or (self.on_disk and self._path(period, ids).exists())
+            return (period, ids, stamp) in self._entries or (self.on_disk and self._saved(self._path(period, ids)))
 
     def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
                    progress: Progress | None = None) -> None:
@@ -195,11 +191,15 @@ class ResultsCache:
             if self.shared is not None:
                 self._precompute_shared(periods, ids, stamp, progress or Progress())
                 return
-            missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._path(p, ids).exists()]
+            missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._saved(self._path(p, ids))]
             if missing:
                 for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
-                    self._write_disk(entry)  # kept on disk only: a trend reads them period by period
-                    mark(f"period {entry.period.label} saved by the parent")
+                    # kept on disk only (a trend reads them period by period), saved on the writer thread: until
+                    # a file is written its entry is served from the queue (``_read_disk``), so the trend is
+                    # built while the files are still being written; its summary now, for the trend table
+                    entry.summary(["practice_id"])
+                    self._write_disk_later(entry)
+                    mark(f"period {entry.period.label} handed to the writer")
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -439,9 +439,22 @@ class ResultsCache:
 
     def _save_latest(self, path: Path, key: bytes | None) -> None:
         with self._writer_lock:
-            entry = self._unsaved.pop(path, None)
-        if entry is not None:  # else a job queued earlier already saved the newest one
+            entry = self._unsaved.get(path)
+        if entry is None:  # a job queued earlier already saved the newest one
+            return
+        try:
             self._save(entry, path, key)
+        finally:  # queued until its file is in place: a read meanwhile finds it in one place or the other
+            with self._writer_lock:
+                if self._unsaved.get(path) is entry:
+                    del self._unsaved[path]
+
+    def _saved(self, path: Path) -> bool:
+        """Whether ``path`` is written, or queued for the writer thread."""
+        with self._writer_lock:
+            if path in self._unsaved:
+                return True
+        return path.exists()
 
     def flush(self) -> None:
         """Wait until the writer thread has saved what it was given."""
@@ -476,7 +489,13 @@ class ResultsCache:
 
     def _read_disk(self, period: Period, ids: tuple[str, ...]) -> CachedResults | None:
         path = self._path(period, ids)
-        if not self.on_disk or not path.exists():
+        if not self.on_disk:
+            return None
+        with self._writer_lock:
+            queued = self._unsaved.get(path)
+        if queued is not None:  # the newest entry of this file, not written yet: what the file will hold
+            return queued
+        if not path.exists():
             return None
         try:
             key = self._cache_key()
@@ -486,7 +505,7 @@ class ResultsCache:
             log.warning("Results cache ignored (%s)", type(exc).__name__)
             return None
         if summary is None:  # a cache written before summaries were saved: read the rows now, save both
-            rows = _read_rows(path, names, key)
+            rows = read_rows(path, names, key)
             if rows is None:
                 return None
             entry = CachedResults(period, ids, int(meta["version"]), rows, dict(meta["failures"]))
@@ -495,7 +514,7 @@ class ResultsCache:
             return entry
 
         def load_rows() -> pd.DataFrame:
-            rows = _read_rows(path, names, key)
+            rows = read_rows(path, names, key)
             if rows is None:  # the file went away or was damaged since: evaluate again, it is only a cache
                 with contextlib.suppress(OSError):  # damaged: the next start computes and writes it again
                     path.unlink()
@@ -535,67 +554,3 @@ def _conform(rows: pd.DataFrame) -> pd.DataFrame:
     for pop in POPULATIONS:
         out[pop] = out[pop].astype("boolean")
     return out
-
-
-def _read_rows(path: Path, names: np.ndarray, key: bytes | None) -> pd.DataFrame | None:
-    try:
-        with open_npz(path, key) as z:
-            return decode_rows(z, names)
-    except READ_ERRORS as exc:
-        log.warning("Results cache ignored (%s)", type(exc).__name__)
-        return None
-
-
-def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """An entry as arrays (NumPy ``.npz``, no pickle): (the head - meta and the practice summary -, the
-    patient-level rows). The results cache saves both in one file; shared results keep them apart."""
-    rows = entry.rows
-    measures = sorted(rows["measure"].astype(str).unique().tolist())
-    body: dict[str, np.ndarray] = {"measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)}
-    for col in _INT_COLUMNS:
-        body[col] = pd.to_numeric(rows[col], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    for pop in POPULATIONS:
-        body[pop] = rows[pop].astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
-    head: dict[str, np.ndarray] = {}
-    summary = entry.summary(["practice_id"])
-    if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
-            and not summary[list(_SUMMARY_INTS)].isna().any().any()):
-        head[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
-        for col in _SUMMARY_INTS:
-            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.int64)
-        for col in _SUMMARY_FLOATS:
-            head[_SUMMARY + col] = summary[col].to_numpy(dtype=np.float64, na_value=np.nan)
-    meta = {"measures": measures, "version": entry.version, "failures": entry.failures,
-            "summary_dtypes": {c: str(t) for c, t in summary.dtypes.items()}}
-    head["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    return head, body
-
-
-def decode_head(z: Any) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame | None]:
-    """(meta, measure names, the practice summary or None when it was not saved) of an encoded entry."""
-    meta = json.loads(bytes(z["meta"]).decode())
-    names = np.asarray(meta["measures"], dtype=object)
-    summary = _read_summary(z, names, meta.get("summary_dtypes", {})) if _SUMMARY + "measure" in z.files else None
-    return meta, names, summary
-
-
-def decode_rows(z: Any, names: np.ndarray) -> pd.DataFrame:
-    """The patient-level rows of an encoded entry, in the dtypes of :func:`_conform`."""
-    measure = names[z["measure"]] if len(names) else np.array([], dtype=object)
-    rows = pd.DataFrame({"measure": pd.Series(measure, dtype=object)})  # as _conform has it
-    for col in _INT_COLUMNS:
-        values = pd.Series(z[col], dtype="Int64")
-        rows[col] = values.mask(values == -1) if col in ("episode_id", "provider_id") else values
-    for pop in POPULATIONS:
-        raw = pd.Series(z[pop], dtype="Int8")
-        rows[pop] = raw.mask(raw == -1).astype("boolean")
-    return rows[list(ROW_COLUMNS)]
-
-
-def _read_summary(z: Any, names: np.ndarray, dtypes: dict[str, str]) -> pd.DataFrame:
-    """The saved practice summary, with the dtypes it had when it was computed."""
-    codes = z[_SUMMARY + "measure"]
-    frame = pd.DataFrame({"measure": names[codes] if len(names) else np.array([], dtype=object)})
-    for col in (*_SUMMARY_INTS, *_SUMMARY_FLOATS):
-        frame[col] = z[_SUMMARY + col]
-    return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})

@@ -150,7 +150,8 @@ class SharedResults:
 
     def _fetch(self, condition: Any, key: str, period: Period, measure_ids: tuple[str, ...],
                fallback: Callable[[], pd.DataFrame]) -> CachedResults | None:
-        from .results import CachedResults, decode_head, decode_rows
+        from .results import CachedResults
+        from .results_codec import decode_head, decode_rows
 
         with self.db.engine.connect() as conn:
             found = conn.execute(select(SharedResult.id, SharedResult.version, SharedResult.summary_data)
