@@ -183,7 +183,7 @@ class SharedResults:
     def publish(self, key: str, entry: CachedResults) -> None:
         """Store ``entry`` (results that reflect exactly its journal version) for every client; the
         versions of ``key`` before the :data:`KEEP_VERSIONS` newest are dropped."""
-        from .results import encode_entry
+        from .results_codec import encode_entry
 
         head, body = encode_entry(entry)
         try:

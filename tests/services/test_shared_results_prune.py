@@ -15,7 +15,7 @@ from carenet_desktop.models import ResultLease, SharedResult
 from carenet_desktop.models.base import utcnow
 from carenet_desktop.models.changes import StoreIdentity
 from carenet_desktop.models.database import Database, open_database
-from carenet_desktop.services import results, shared_results
+from carenet_desktop.services import results_codec, shared_results
 from carenet_desktop.services.shared_results import STALE_AFTER, SharedResults, _db_now
 from tests.dbtargets import backends, fresh_database
 
@@ -89,7 +89,7 @@ def test_keys_unused_for_long_go_but_the_newest_current_row_stays_however_old(db
 def test_publishing_prunes_and_records_the_store_history(db, monkeypatch):  # type: ignore[no-untyped-def]
     history, version = _state(db)
     _row(db, "a", version, OLD)
-    monkeypatch.setattr(results, "encode_entry", lambda entry: ({"meta": np.zeros(1, np.uint8)}, {}))
+    monkeypatch.setattr(results_codec, "encode_entry", lambda entry: ({"meta": np.zeros(1, np.uint8)}, {}))
 
     class Entry:
         pass
