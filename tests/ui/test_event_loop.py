@@ -5,10 +5,17 @@ the window's first paint until the scorecard of a demo network and its trend are
 compute: the store read into frames, then every measure for every practice and every trend period), and
 again while another year is computed.
 
-This is a guard against a *freeze*, not a speed test: a gap over ``FREEZE_MS`` (2 s) means work landed on
-the GUI thread (a compute, a store read, a blocking wait), which no busy machine explains. The speed
-figure users feel — no gap over 200 ms — is measured by ``benchmarks/bench_ui.py`` on a quiet machine and
-quoted in the notes; asserting it here failed CI on a loaded 2-core machine (629 ms) with nothing broken.
+This is a guard against a *freeze*, not a speed test. Two checks, each robust to a busy machine:
+
+* work landed on the GUI thread (a compute, a store read): the GUI thread's own CPU time during one gap
+  passes ``FREEZE_MS`` (2 s) - CPU time, so a machine that only delays the thread does not count;
+* a blocking wait on the GUI thread: a gap's wall time passes ``FREEZE_MS`` scaled by how overloaded the
+  machine is (load average per core, when over 1). A wait for the whole compute stretches with the load
+  just as much, so it is still caught; on a quiet machine the limit is 2 s.
+
+The speed figure users feel — no gap over 200 ms — is measured by ``benchmarks/bench_ui.py`` on a quiet
+machine and quoted in the notes; asserting it here failed CI on a loaded 2-core machine (629 ms, and 2.8 s
+at load 12) with nothing broken.
 The demo's size is ``CARENET_STALL_PATIENTS`` (default 30,000 here and in CI; bench_ui uses the
 250,000-patient demo).
 """
@@ -47,25 +54,42 @@ def demo_file(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 class GapMeter:
+    """Gaps between ticks of a 5 ms timer on the GUI thread: wall ms, and the GUI thread's own CPU ms."""
+
     def __init__(self) -> None:
         self.gaps: list[float] = []
+        self.cpu_gaps: list[float] = []
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self.loads: list[float] = []
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()  # (ticks run on the GUI thread)
         self.gaps.append((now - self._last) * 1000)
-        self._last = now
+        self.cpu_gaps.append((cpu - self._last_cpu) * 1000)
+        self._last, self._last_cpu = now, cpu
 
     def start(self) -> None:
-        self._last = time.perf_counter()
+        self._load()
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self.timer.start()
 
     def stop(self) -> float:
         self.timer.stop()
+        self._load()
         return max(self.gaps)
+
+    def _load(self) -> None:
+        if hasattr(os, "getloadavg"):
+            self.loads.append(os.getloadavg()[0])
+
+    def wall_limit(self) -> float:
+        """``FREEZE_MS`` scaled by the machine's overload (load average per core) while measured."""
+        overload = max(self.loads, default=0.0) / (os.cpu_count() or 1)
+        return FREEZE_MS * max(1.0, overload)
 
 
 @pytest.fixture
@@ -94,6 +118,7 @@ def test_the_event_loop_never_freezes_while_scorecards_are_computed(demo_file, q
     cold = time.perf_counter() - started
     qtbot.waitUntil(lambda: page.trend_table is not None, timeout=600_000)
     first = meter.stop()
+    first_meter = meter
     assert page.model.rowCount() > 0
     assert len(meter.gaps) > 20  # the timer really ran during the compute (≈ cold / 5 ms ticks)
 
@@ -105,5 +130,9 @@ def test_the_event_loop_never_freezes_while_scorecards_are_computed(demo_file, q
     second = meter.stop()
     session.close()
     print(f"\n{PATIENTS:,} patients: cold scorecard {cold:.1f} s, longest gaps {first:.0f} ms and {second:.0f} ms")
-    assert first <= FREEZE_MS, f"the event loop froze {first:.0f} ms during the cold compute"
-    assert second <= FREEZE_MS, f"the event loop froze {second:.0f} ms while another year was computed"
+    for meter_, gap, when in ((first_meter, first, "during the cold compute"),
+                              (meter, second, "while another year was computed")):
+        assert max(meter_.cpu_gaps) <= FREEZE_MS, \
+            f"the GUI thread worked {max(meter_.cpu_gaps):.0f} ms without turning the event loop {when}"
+        limit = meter_.wall_limit()
+        assert gap <= limit, f"the event loop froze {gap:.0f} ms {when} (limit {limit:.0f} ms at loads {meter_.loads})"
