@@ -27,6 +27,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -266,14 +267,21 @@ def results_held(url: URL) -> bool:
         return False
 
 
-def wait_warm(timeout: float | None = None) -> None:
+def wait_warm(timeout: float, progress: Progress | None = None) -> None:
     """Wait (at most ``timeout`` s) until the workers :func:`warm_up` started have imported what they need.
     A compute submitted before then would start one more process beside the one starting (the pool
-    spawns a process for a job when none is idle), for nothing: that one is ready first anyway."""
+    spawns a process for a job when none is idle), for nothing: that one is ready first anyway.
+    ``Cancelled`` as soon as ``progress`` is cancelled (a window closed while a worker still starts)."""
     with _pool_lock:
         futures = list(_warming)
-    if futures:
-        wait(futures, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while futures and time.monotonic() < deadline:
+        if progress is not None:
+            progress.check()
+        _done, pending = wait(futures, timeout=min(_POLL_S, max(0.0, deadline - time.monotonic())))
+        futures = list(pending)
+    if progress is not None:
+        progress.check()
 
 
 def broken() -> None:

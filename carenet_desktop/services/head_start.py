@@ -72,7 +72,9 @@ class HeadStart:
             with self._lock:
                 self._listeners.remove(progress)
         progress.check()
-        return None if self._failed else self._result
+        with self._lock:  # handed over once: the head start does not keep the result alive beside its taker
+            result, self._result = self._result, None
+        return None if self._failed else result
 
     def cancel(self) -> None:
         """Stop the work at its next progress report (a compute in the worker processes stops there too)."""

@@ -33,7 +33,7 @@ from ..metrics.definition import POPULATIONS
 from ..metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
-from . import compute_pool
+from . import compute_pool, heap
 from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_npz
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
@@ -448,6 +448,10 @@ class ResultsCache:
             with self._writer_lock:
                 if self._unsaved.get(path) is entry:
                     del self._unsaved[path]
+                emptied = not self._unsaved
+            del entry
+            if emptied:  # a trend's periods were held here until written: their memory handed back now
+                heap.release()
 
     def _saved(self, path: Path) -> bool:
         """Whether ``path`` is written, or queued for the writer thread."""

@@ -190,6 +190,8 @@ def run_gui(
         code = app.exec()
         del lock
         if chosen and deferred is not None:
+            # the first scorecard's compute (its thread, its worker processes) stops before the file is replaced
+            stop_head_start(head)
             session.close()
             restore_after_close(deferred, chosen[0])
         return code

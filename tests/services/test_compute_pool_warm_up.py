@@ -95,3 +95,28 @@ def test_the_window_warms_a_worker_up_only_for_a_store_without_saved_results(dem
     assert compute_pool.results_held(demo_ctx.db.url)
     warm_up_workers(store)
     assert _processes() == set()
+
+
+def test_waiting_for_a_starting_worker_stops_when_the_compute_is_cancelled(monkeypatch):
+    """A window closed while its first worker still starts: the head start stops at once, sends no job."""
+    from concurrent.futures import Future
+
+    from carenet_desktop.services.context import Cancelled, Progress
+
+    never: Future[None] = Future()  # a worker that never finishes starting
+    monkeypatch.setattr(compute_pool, "_warming", [never])
+    progress = Progress()
+    outcome: list[object] = []
+
+    def first_load() -> None:
+        try:
+            compute_pool.wait_warm(600, progress)
+            outcome.append("went on")
+        except Cancelled:
+            outcome.append("cancelled")
+
+    thread = threading.Thread(target=first_load)
+    thread.start()
+    progress.cancel()
+    thread.join(30)  # a freeze guard: without the check it would wait the whole 600 s
+    assert outcome == ["cancelled"]

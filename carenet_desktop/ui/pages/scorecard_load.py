@@ -100,7 +100,7 @@ def start_first_scorecard(session: Session, period: Period) -> HeadStart:
 def _first_load(progress: Progress, service: ScorecardService, period: Period) -> ScorecardData:
     # a worker process still starting (``compute_pool.warm_up``) is the first one ready: a job sent now
     # would only start another process beside it, on a machine busy starting the window
-    compute_pool.wait_warm(WARM_WAIT_S)
+    compute_pool.wait_warm(WARM_WAIT_S, progress)  # cancellable: a window closed meanwhile starts nothing
     return load_scorecard(progress, service, period)
 
 
