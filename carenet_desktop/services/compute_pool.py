@@ -326,7 +326,16 @@ def _warm_worker() -> None:
 
 
 def _run_job(job: Job) -> list[CachedResults]:
-    """The worker's side: evaluate the job's periods; nothing is written (the parent keeps the results)."""
+    """The worker's side: evaluate the job's periods; nothing is written (the parent keeps the results).
+    What the compute freed (the frames) is handed back to the system before the worker idles."""
+    from . import heap
+
+    entries = _compute_job(job)
+    heap.release()
+    return entries
+
+
+def _compute_job(job: Job) -> list[CachedResults]:
     from sqlalchemy.engine import make_url
 
     from ..models.database import open_database
@@ -352,6 +361,8 @@ def _run_job(job: Job) -> list[CachedResults]:
         cache.on_disk = False  # the parent's cache: this process only computes
         # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
         entries = cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
+        for entry in entries:  # the practice summary (what a scorecard and a trend read) made here, in
+            entry.summary(["practice_id"])  # parallel, and sent with the rows: not one after another by the window
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))

@@ -222,3 +222,34 @@ def test_precomputed_periods_are_served_while_their_files_are_still_being_writte
     for p in periods:
         alone = ResultsCache(demo_ctx, cache_dir=tmp_path / f"alone{p.end}", in_process=True).results(p, MEASURES)
         pd.testing.assert_frame_equal(served[p].summary(), alone.summary(), check_dtype=False)
+
+
+def test_a_worker_sends_each_periods_practice_summary_with_its_rows(demo_ctx, tmp_path, pool):
+    """Summarised in the workers, side by side: the window does not summarise a trend's periods one by one."""
+    from carenet_desktop.metrics.aggregate import summarize
+
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
+    periods = rolling_12_months(PERIOD.end, 2)
+    entries = compute_pool.run(cache, periods, tuple(MEASURES), Progress())
+    assert entries is not None and len(entries) == 2
+    for entry in entries:
+        assert ("practice_id",) in entry._summaries  # came with the rows, made by the worker
+        pd.testing.assert_frame_equal(entry.summary(["practice_id"]), summarize(entry.rows, by=["practice_id"]))
+
+
+def test_a_worker_hands_the_memory_of_its_compute_back_before_it_idles(demo_ctx, tmp_path, monkeypatch):
+    """``_run_job`` as a worker runs it (here in this process): the heap is released once the compute's
+    frames are gone, while the results are still to be sent."""
+    from carenet_desktop.services import heap
+    from carenet_desktop.services.frames_cache import default_folder
+
+    db = demo_ctx.db
+    released: list[bool] = []
+    monkeypatch.setattr(heap, "release", lambda: released.append(True))
+    job = compute_pool.Job(job_id=1, url=db.url.render_as_string(hide_password=False), key=None, cache_key=None,
+                           derived_keys={}, frames_folder=str(default_folder(db)), periods=(PERIOD,),
+                           measure_ids=tuple(MEASURES), cancel_file=str(tmp_path / "1.cancel"),
+                           catalogue=demo_ctx.catalogue)
+    entries = compute_pool._run_job(job)
+    assert released == [True]
+    assert len(entries) == 1 and len(entries[0].rows)
