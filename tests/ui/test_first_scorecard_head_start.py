@@ -44,16 +44,19 @@ def session(demo_file, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def computes(monkeypatch):  # type: ignore[no-untyped-def]
-    """Every from-scratch compute of a period, counted; each waits for ``gate`` before it starts, so a test
-    decides whether the page asks while the head start is still computing."""
+def computes(monkeypatch, session):  # type: ignore[no-untyped-def]
+    """Every from-scratch compute of a period of this test's store, counted; each waits for ``gate`` before it
+    starts, so a test decides whether the page asks while the head start is still computing. A compute of
+    another store (an earlier test's window, still stopping in the background) is neither counted nor held."""
     calls: list[tuple[Period, ...]] = []
     gate = threading.Event()
     original = ResultsCache.compute_periods_here
+    store = session.ctx.db.url.render_as_string(hide_password=True)
 
     def counted(self, periods, ids, progress):  # type: ignore[no-untyped-def]
-        calls.append(tuple(periods))
-        gate.wait(WAIT / 1000)
+        if self.ctx.db.url.render_as_string(hide_password=True) == store:
+            calls.append(tuple(periods))
+            gate.wait(WAIT / 1000)
         return original(self, periods, ids, progress)
 
     monkeypatch.setattr(ResultsCache, "compute_periods_here", counted)
