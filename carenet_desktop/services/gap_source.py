@@ -36,6 +36,7 @@ from ..metrics.data import MeasureData
 from ..metrics.definition import POPULATIONS, Measure
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS, evaluate_measures
 from ..metrics.period import Period
+from ..metrics.valuesets import ValueSetIndex
 from ..models import Patient
 from ..models.changes import changes_since, store_state
 from . import snapshot_keeper
@@ -57,11 +58,14 @@ Found = tuple[pd.DataFrame, dict[str, str]]
 
 @dataclass(frozen=True)
 class _NetworkInputs:
-    """The last network-wide inputs seen by :meth:`GapSource.inputs`: the whole store's frames and the
-    results cache's rows (every measure) at one (history, version, definitions)."""
+    """The last network-wide inputs seen by :meth:`GapSource.inputs`: the results cache's rows (every
+    measure) and the store's patients (who is in which practice) at one (history, version, definitions).
+    The whole store's frames are not part of them: :meth:`GapSource.network_gaps` reads them only when it
+    has to find every patient's gaps, and lets them go once found."""
 
     key: tuple[object, ...]  # (history, version, stamp, measures asked for)
-    data: MeasureData
+    people: pd.DataFrame  # ``patient_id``, ``practice_id`` of every patient of the frames at that state
+    valuesets: ValueSetIndex  # the frames' value sets (a change to them is a change to everything)
     rows: pd.DataFrame  # the cache's rows as they are (not yet ``as_evaluated``)
     failures: dict[str, str]
 
@@ -150,6 +154,12 @@ class GapSource:
             OrderedDict()
         #: name -> (history, version, a per-patient table of the whole store): :meth:`patient_table`
         self._tables: dict[str, tuple[str, int, pd.DataFrame]] = {}
+        #: (history, version, every patient's id and practice, the frames' value sets): what a practice
+        #: switch needs of the frames, kept when they are let go (:meth:`_people_at`)
+        self._people: tuple[str, int, pd.DataFrame, ValueSetIndex] | None = None
+        #: (history, from version, to version, patients, their records at "to") read by :meth:`_people_at`
+        #: for a write, kept for :meth:`_find_network` to find those patients' gaps from
+        self._changed: tuple[str, int, int, tuple[int, ...], MeasureData] | None = None
 
     def inputs(self, period: Period, measures: Sequence[Measure], practice_id_list: list[int] | None,
                progress: Progress | None = None, *, records: bool = True) -> GapInputs:
@@ -165,6 +175,16 @@ class GapSource:
         asked = None if set(wanted) <= set(every) else wanted
         if not self.compute_missing and not self.cache.holds(period, asked):
             return fresh_inputs(self.ctx, period, measures, practice_id_list, progress)
+        if not records and self.network:
+            light = self._light_inputs(period, wanted, asked, practice_id_list, progress)
+            if light == "raced":  # writes kept landing between the reads: evaluate the records read now
+                state, data = self._network_frames()
+                scoped = self._scoped(state, data, practice_id_list)
+                run = evaluate_measures(scoped, period, list(measures))
+                self.let_go()
+                return GapInputs(scoped, as_evaluated(run.rows), dict(run.failures))
+            if isinstance(light, GapInputs):
+                return light
         entry = None
         state: tuple[str, int] = ("", -1)
         data: MeasureData | None = None
@@ -193,7 +213,7 @@ class GapSource:
             key = (*state, stamp, tuple(wanted), None if practice_id_list is None else tuple(sorted(practice_id_list)))
             with self._lock:
                 if self._frames is not None and self._frames[:2] == state:
-                    self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
+                    self._network = self._network_inputs(key[:4], data, entry.rows, failures)
             return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
         scoped = self._scoped(state, data, practice_id_list) if whole else data
         progress.report(0.9, "Care gaps")
@@ -205,7 +225,7 @@ class GapSource:
         key = (*state, stamp, tuple(wanted), scope)
         with self._lock:
             if whole and self._frames is not None and self._frames[:2] == state:
-                self._network = _NetworkInputs(key[:4], data, entry.rows, failures)
+                self._network = self._network_inputs(key[:4], data, entry.rows, failures)
         with self._lock:
             rows = self._rows.get(key)
         if rows is None:
@@ -234,9 +254,9 @@ class GapSource:
         """Keep what ``care_gaps`` found (not changed afterwards) while the store stays at the key's state."""
         with self._lock:
             inputs_key = key[0]
-            if (self._frames is None or not isinstance(inputs_key, tuple)
-                    or tuple(self._frames[:2]) != inputs_key[:2]):
-                return  # the frames moved on since: these gaps are of an older state
+            held = self._frames or self._people
+            if held is None or not isinstance(inputs_key, tuple) or tuple(held[:2]) != inputs_key[:2]:
+                return  # the store moved on since: these gaps are of an older state
             self._found[key] = found
             while len(self._found) > _KEEP_SCOPES:
                 self._found.popitem(last=False)
@@ -251,6 +271,18 @@ class GapSource:
             self._network = None
             self._network_found.clear()
             self._tables.clear()
+            self._people = None
+            self._changed = None
+
+    def let_go(self) -> None:
+        """Let go of the whole store's frames (about 1.1 GB on a 250,000-patient network) but keep what a
+        practice switch reads: the network's gaps, the patients' practices and the per-patient tables. The
+        frames are read again only when every patient's gaps must be found again (another period or due
+        window, a change to everything); a write's patients are read from the store (:meth:`network_gaps`)."""
+        with self._lock:
+            self._frames = None
+            self._scopes.clear()
+            self._rows.clear()
 
     def patient_table(self, name: str, read: Callable[[list[int] | None], pd.DataFrame]) -> pd.DataFrame:
         """A per-patient table of the whole store (one row per patient, a ``patient_id`` column) read by
@@ -325,10 +357,11 @@ class GapSource:
 
     def _find_network(self, net: _NetworkInputs, memo: tuple[object, ...], history: str, version: int,
                       held: tuple[str, int, pd.DataFrame, dict[str, str]] | None,
-                      find: Callable[[GapInputs], Found]) -> Found:
-        """:meth:`network_gaps` found (or brought up to date from ``held``) and kept."""
+                      find: Callable[[GapInputs], Found]) -> Found | None:
+        """:meth:`network_gaps` found (or brought up to date from ``held``) and kept; None when the records
+        of that state cannot be had any more (a write landed since: the caller finds its own)."""
         wanted = list(net.key[3])  # type: ignore[call-overload]
-        patients = net.data.patients
+        patients = net.people
         affected: pd.Index | None = None
         if held is not None and held[0] == history and held[1] < version:
             with self.ctx.db.session() as s:
@@ -341,12 +374,23 @@ class GapSource:
         asked = net.rows["measure"].isin(wanted).to_numpy()
         rows = net.rows if asked.all() else net.rows[asked]  # every measure (the page): no copy of a million rows
         if affected is None:
-            found, failures = find(GapInputs(net.data, as_evaluated(rows), dict(net.failures)))
+            state, data = self._network_frames()  # every patient's gaps: the whole store's frames, for now
+            if state != (history, version):
+                return None
+            try:
+                found, failures = find(GapInputs(data, as_evaluated(rows), dict(net.failures)))
+            finally:
+                del data
+                self.let_go()  # found: a practice switch filters them, and a write reads its patients only
+        elif not len(affected):  # nobody's records changed (e.g. a practice's own row)
+            assert held is not None
+            keep = held[2]["patient_id"].isin(patients["patient_id"]).to_numpy()
+            found, failures = held[2][keep].reset_index(drop=True), dict(held[3])
         else:
             assert held is not None
-            sub = net.data.subset(affected)
-            for name, frame in sub.frames().items():
-                setattr(sub, name, frame.reset_index(drop=True))
+            sub = self._records_of(affected, history, version, net.valuesets)
+            if sub is None:
+                return None
             mine = rows[rows["patient_id"].isin(affected).to_numpy()]
             fresh, new_failures = find(GapInputs(sub, as_evaluated(mine), dict(net.failures)))
             old = held[2]
@@ -362,6 +406,120 @@ class GapSource:
                 while len(self._network_found) > _KEEP_NETWORK:
                     self._network_found.popitem(last=False)
         return found, failures
+
+    # --- the network's inputs without the frames ----------------------------------------------------------
+
+    def _network_inputs(self, key: tuple[object, ...], data: MeasureData, rows: pd.DataFrame,
+                        failures: dict[str, str]) -> _NetworkInputs:
+        """The network's inputs at the state of the frames ``data`` (held under the lock); the patients'
+        practices are kept for when the frames are let go."""
+        history, version = str(key[0]), int(str(key[1]))
+        held = self._people
+        if held is None or held[:2] != (history, version):
+            people = data.patients[["patient_id", "practice_id"]].copy()
+            held = (history, version, people, data.valuesets)
+            self._people = held
+        return _NetworkInputs(key, held[2], held[3], rows, failures)
+
+    def _light_inputs(self, period: Period, wanted: list[str], asked: list[str] | None,
+                      practice_id_list: list[int] | None, progress: Progress) -> GapInputs | str | None:
+        """:meth:`inputs` without records, for a source held across practice switches, from the patients'
+        practices kept (brought up to date after a write by reading the written patients only) instead of
+        the whole store's frames; None when those are not to be had without the frames (none kept yet, or
+        a change to everything): the caller reads the frames; ``"raced"`` when writes landed between the
+        reads twice."""
+        for _ in range(2):
+            with self.ctx.db.session() as s:
+                before = store_state(s)
+            stamp = self.cache.stamp(tuple(wanted))
+            progress.report(0.0, "Measure results")
+            entry = self.cache.results(period, asked, progress.sub(0.0, 0.7))
+            progress.check()
+            progress.report(0.7, "Records")
+            people = self._people_at(before)
+            if people is None:
+                return None
+            with self.ctx.db.session() as s:
+                after = store_state(s)
+            if before != after:
+                with self._lock:
+                    self._changed = None  # its records may be of a later state than it names
+            elif entry.version == before[1] and self.cache.stamp(tuple(wanted)) == stamp:
+                failures = {k: v for k, v in entry.failures.items() if k in wanted}
+                scope = None if practice_id_list is None else tuple(sorted(practice_id_list))
+                key = (*before, stamp, tuple(wanted), scope)
+                with self._lock:
+                    if self._people is None or self._people[:2] != before:
+                        self._people = (*before, *people)
+                        self._found.clear()
+                    self._network = _NetworkInputs(key[:4], people[0], people[1], entry.rows, failures)
+                data = MeasureData(patients=people[0], valuesets=people[1])
+                return GapInputs(data, entry.rows.iloc[:0], failures, key=key, whole=True)
+        return "raced"
+
+    def _people_at(self, state: tuple[str, int]) -> tuple[pd.DataFrame, ValueSetIndex] | None:
+        """Every patient's id and practice at ``state`` and the value sets: the ones kept (or the held
+        frames') when the store has not changed, patched for the patients a write changed (read from the
+        store: their records are kept for :meth:`_find_network`), None after a change to everything."""
+        history, version = state
+        with self._lock:
+            held = self._people
+            frames = self._frames
+        if held is not None and held[:2] == state:
+            return held[2], held[3]
+        if frames is not None and frames[:2] == state:
+            return frames[2].patients[["patient_id", "practice_id"]].copy(), frames[2].valuesets
+        if held is None or held[0] != history or held[1] > version:
+            return None
+        with self.ctx.db.session() as s:
+            _, wholesale, changed = changes_since(s, held[1])
+            if None in wholesale:
+                return None
+            ids = set(changed)
+            if wholesale:
+                old = held[2]
+                ids |= set(old.loc[old["practice_id"].isin(list(wholesale)), "patient_id"].tolist())
+                ids |= set(s.scalars(select(Patient.id).where(Patient.practice_id.in_(list(wholesale)))))
+        affected = tuple(sorted(int(p) for p in ids))
+        if not affected:
+            return held[2], held[3]
+        if len(affected) > _PATCH_MOST:
+            return None  # an import: the frames read whole are as quick
+        fresh = load_measure_data(self.ctx.db, patient_id_list=list(affected), with_valuesets=False)
+        fresh.valuesets = held[3]
+        with self._lock:
+            self._changed = (history, held[1], version, affected, fresh)
+        old = held[2]
+        kept = old[~old["patient_id"].isin(list(affected)).to_numpy()]
+        people = pd.concat([kept, fresh.patients[["patient_id", "practice_id"]]], ignore_index=True)
+        people = people.astype(old.dtypes.to_dict()).sort_values("patient_id", kind="stable", ignore_index=True)
+        return people, held[3]
+
+    def _records_of(self, affected: pd.Index, history: str, version: int,
+                    valuesets: ValueSetIndex) -> MeasureData | None:
+        """The records of the ``affected`` patients at (``history``, ``version``): those read for the
+        write by :meth:`_people_at` when they are the same patients, else read now (None when the store
+        moved on meanwhile)."""
+        wanted = tuple(int(p) for p in affected)
+        with self._lock:
+            changed = self._changed
+            frames = self._frames
+        if frames is not None and frames[:2] == (history, version):
+            sub = frames[2].subset(affected)
+            for name, frame in sub.frames().items():
+                setattr(sub, name, frame.reset_index(drop=True))
+            return sub
+        if changed is not None and changed[0] == history and changed[2] == version and changed[3] == wanted:
+            return changed[4]
+        with self.ctx.db.session() as s:
+            before = store_state(s)
+        fresh = load_measure_data(self.ctx.db, patient_id_list=list(wanted), with_valuesets=False)
+        with self.ctx.db.session() as s:
+            after = store_state(s)
+        if not before == after == (history, version):
+            return None
+        fresh.valuesets = valuesets
+        return fresh
 
     # --- frames -----------------------------------------------------------------------------------------
 
