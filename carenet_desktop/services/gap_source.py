@@ -178,8 +178,9 @@ class GapSource:
         if not records and self.network:
             light = self._light_inputs(period, wanted, asked, practice_id_list, progress)
             if light == "raced":  # writes kept landing between the reads: evaluate the records read now
-                state, data = self._network_frames()
-                scoped = self._scoped(state, data, practice_id_list)
+                now, frames = self._network_frames()
+                scoped = self._scoped(now, frames, practice_id_list)
+                del frames
                 run = evaluate_measures(scoped, period, list(measures))
                 self.let_go()
                 return GapInputs(scoped, as_evaluated(run.rows), dict(run.failures))
