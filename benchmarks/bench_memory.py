@@ -243,6 +243,9 @@ def main() -> int:
                              "(malloc_trim, glibc); prints its RSS before and after")
     parser.add_argument("--arena-max", type=int, default=None,
                         help="diagnosis: MALLOC_ARENA_MAX for the window and its workers (glibc; default: unset)")
+    parser.add_argument("--samples", type=Path, default=None,
+                        help="diagnosis: write every sample (unix time, process, RSS MB) to this file; with "
+                             "CARENET_TIMELINE=<file> set, the window's steps can be laid beside it")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -286,6 +289,7 @@ def main() -> int:
         order: list[str] = []
         tree: list[int] = []
         samples = 0
+        trace = args.samples.open("w") if args.samples else None
         while proc.poll() is None:
             now = phase[0]
             if now not in order:
@@ -307,11 +311,15 @@ def main() -> int:
                 rss_sum += rss
                 pss_sum += fields.get("Pss", fields["VmRSS"]) / 1024
                 peak[now][name] = max(peak[now][name], rss)
+                if trace is not None:
+                    trace.write(f"{time.time():.2f}\t{now}\t{name}\t{rss:.0f}\n")
                 hwm[name] = max(hwm.get(name, 0.0), fields.get("VmHWM", 0) / 1024)
             peak[now]["SUM rss"] = max(peak[now]["SUM rss"], rss_sum)
             peak[now]["SUM pss"] = max(peak[now]["SUM pss"], pss_sum)
             time.sleep(args.interval)
         reader.join(timeout=5)
+        if trace is not None:
+            trace.close()
         ends[phase[0]] = (time.monotonic() - started, _load())
         if proc.returncode != 0:
             raise SystemExit(f"the window's process failed (exit {proc.returncode})")

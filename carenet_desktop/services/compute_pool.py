@@ -120,6 +120,11 @@ class ComputePool:
                 for job in futures.values():
                     self._progress.pop(job.job_id, None)
 
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        """Run the module-level function ``fn(*args)`` in a worker (picklable arguments): other background
+        work that should not hold its memory in the window (``snapshot_elsewhere``)."""
+        return self._executor.submit(fn, *args)
+
     def new_job(self, **fields: Any) -> Job:
         job_id = next(self._ids)
         return Job(job_id=job_id, cancel_file=str(self._cancel_dir / f"{job_id}.cancel"), **fields)

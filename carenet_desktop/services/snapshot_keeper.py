@@ -44,6 +44,7 @@ from .frames_cache import (
     store_signature,
     wait_for_saves,
 )
+from .timeline import mark
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,13 @@ def offer(folder: Path, history: str, version: int, data: MeasureData) -> None:
         _HELD[folder] = (history, version, weakref.ref(data))
 
 
+def _offered(folder: Path) -> bool:
+    """Whether frames offered by this process (:func:`offer`) are still alive for ``folder``."""
+    with _LOCK:
+        held = _HELD.get(folder)
+    return held is not None and held[2]() is not None
+
+
 def _patch_held(db: Database, folder: Path, history: str, signature: str) -> bool:
     """The offered frames patched up to the journal and written as the snapshot (False: none to patch)."""
     with _LOCK:
@@ -139,7 +147,15 @@ class _Keeper:
                 self.again = False
                 full_read = self.full_read
             try:
-                bring_current(self.db, self.folder, full_read=full_read)
+                mark("snapshot update starts")
+                done = None
+                if self.nice and not _offered(self.folder):  # the window, holding no frames to patch
+                    from .snapshot_elsewhere import bring_current_in_worker
+
+                    done = bring_current_in_worker(self.db, self.folder, full_read=full_read)
+                if done is None:
+                    done = bring_current(self.db, self.folder, full_read=full_read)
+                mark(f"snapshot update: {done}")
             except Exception as exc:  # a snapshot not brought up to date only costs the next start time
                 log.warning("Frames snapshot not brought up to date (%s)", type(exc).__name__)
             heap.release()  # the patched frames' and the write's arrays freed: handed back (services/heap.py)
