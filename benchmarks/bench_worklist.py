@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_worklist.py [--db benchmarks/data/demo-250000.db] [--patients 250000]
 
 The worklist reads the scorecard's caches (``services/gap_source.py``): the results cache's rows and the
-store's frames, held in memory by one ``GapSource`` as the care-gap page holds it. Prints, for the
+store's frames (let go once the network's gaps are found), by one ``GapSource`` as the care-gap page holds it. Prints, for the
 practice with the most patients:
 
 - cold: the first worklist with empty caches, as the care-gap page asks for it (the scorecard has not

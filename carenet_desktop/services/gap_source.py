@@ -7,8 +7,9 @@ the store and ran every measure: seconds per call on a large network. A :class:`
 
 - the result rows from the results cache (:class:`.results.ResultsCache`: the rows the scorecard shows,
   kept per period and refreshed from the change journal), and
-- the records from the whole store's frames (:mod:`.frames_cache` snapshot), kept in memory for as long
-  as the source lives and brought up to date from the journal after a write,
+- the records from the whole store's frames (:mod:`.frames_cache` snapshot), read when every patient's
+  gaps must be found and let go once they are (about 1.1 GB on a 250,000-patient network: the window's
+  memory, issue 26); after a write only the written patients' records are read from the store,
 
 both at the same (store history, journal version): the keys every cache of the store uses. A source held
 across practice switches (``network=True``: the window's page) finds the gaps of the whole network once
@@ -117,8 +118,9 @@ def fresh_inputs(ctx: ServiceContext, period: Period, measures: Sequence[Measure
 class GapSource:
     """The care-gap worklists' inputs from the results cache and the frames snapshot (see the module).
 
-    One per window page (or command): it keeps the whole store's frames in memory between calls, so a
-    practice switch reads nothing from the store but the practice's outreach and booked visits.
+    One per window page (or command): it keeps the network's gaps and every patient's practice between
+    calls (not the whole store's frames: :meth:`let_go`), so a practice switch reads nothing from the store
+    but the practice's outreach and booked visits.
     Thread-safe: a page's loads may overlap (a new one cancels the running one).
     """
 

@@ -65,7 +65,7 @@ def load_practices(progress: Progress, ctx: ServiceContext) -> list[PracticeSumm
 
 def load_gaps(progress: Progress, ctx: ServiceContext, query: GapQuery, source: GapSource | None = None) -> GapsLoaded:
     """Runs on a worker: the child worklist (audited as viewed) and the outreach attempts of its children;
-    the result rows and records from ``source`` (the page's, which keeps the store's frames between loads)."""
+    the result rows and records from ``source`` (the page's, which keeps the network's gaps between loads)."""
     sub = _ctx(ctx, progress.sub(0.0, 0.9))
     result = worklist_service.child_worklist(sub, query.period, query.practice_code, due_within=query.due_within,
                                              as_of=query.as_of, source=source)
