@@ -162,6 +162,7 @@ class ResultsCache:
         progress = progress or Progress()
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         key = (period, ids, self.stamp(ids))
+        refreshed = False
         with self._lock:
             entry = self._entries.get(key)
             if self.shared is not None:
@@ -169,9 +170,11 @@ class ResultsCache:
             elif (entry := entry or self._read_disk(period, ids)) is None:
                 entry = self._compute_all(period, ids, progress)
             else:
-                entry = self._refresh(entry, progress)
+                held, entry = entry, self._refresh(entry, progress)
+                refreshed = entry is not held  # a new copy of the rows, queued for the writer
             self._entries[key] = entry
-        self._wait_for_room()
+        if refreshed:
+            self._wait_for_room()
         return entry
 
     def holds(self, period: Period, measure_ids: Sequence[str] | None = None) -> bool:
