@@ -27,8 +27,10 @@ from .frame_columns import MISSING_SQL as _MISSING_SQL
 from .frame_columns import nulls as _nulls
 from .frame_columns import numeric as _numeric
 from .stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps, stored_text_sql
+from .text_codes import code_texts
 
 _SEP = "\x1f"  # unit separator between values of one column
+_SEP_BYTE = 0x1F
 _NULL = "\x15"  # marks a NULL text value
 CHUNK_ROWS = 250_000
 _IN_FLIGHT = 4  # chunk queries queued ahead of the parsing thread
@@ -281,10 +283,10 @@ class SqliteReader:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A chunk's column parsed by a reading thread: timestamps (epoch milliseconds, ``MISSING`` for NULL)
-    or floats (NaN for NULL)."""
+    """A chunk's column parsed by a reading thread: timestamps (epoch milliseconds, ``MISSING`` for NULL),
+    floats (NaN for NULL) or text (``Coded``)."""
 
-    values: np.ndarray
+    values: np.ndarray | Coded
 
 
 def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -298,11 +300,29 @@ def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return row
     out = list(row)
     for i, col in enumerate(plan.read, start=2):
-        if col.kind in ("date", "float") and not _all_null(row[i], col, n):
+        if col.kind in ("date", "float", "str") and not _all_null(row[i], col, n):
+            if col.kind == "str":
+                coded = _code_in_thread(row[i], n)
+                if coded is not None:
+                    out[i] = Parsed(coded)
+                continue
             values = parse_stored_timestamps(row[i], n) if col.kind == "date" else parse_decimals(row[i], n)
             if values is not None:
                 out[i] = Parsed(values)
     return tuple(out)
+
+
+def _code_in_thread(text: str, n: int) -> Coded | None:
+    """A text chunk's ``Coded`` as ``_parse_chunk`` makes it, from NumPy passes over its bytes
+    (``text_codes``) instead of a ``str`` per row; ``None`` where those give up (the caller splits it)."""
+    single = _single_text(text, n)
+    if single is not None:
+        return Coded(np.zeros(n, dtype=np.int8), np.array([single], dtype=object))
+    found = code_texts(text, n, _SEP_BYTE)
+    if found is None:
+        return None
+    codes, texts = found
+    return Coded(narrow_codes(codes, len(texts)), texts)
 
 
 class _Parts:
