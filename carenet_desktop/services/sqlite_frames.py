@@ -1,9 +1,10 @@
 """The SQLite read of ``measure_data``: one ``group_concat`` string per column and chunk of rows.
 
 Each column of a chunk comes back as ONE string built in C and is parsed vectorised: numbers by NumPy,
-timestamps from their stored text (``stored_timestamps``), text split once and factorized once (``Coded``:
-the codes serve the frame's str column, the ``system|code`` keys, the snapshot and the engine). Two threads
-run the SQL (SQLite releases the GIL) while the caller's thread parses. A column NULL in every row is found
+timestamps from their stored text (``stored_timestamps``), text factorized once (``Coded``: the codes serve
+the frame's str column, the ``system|code`` keys, the snapshot and the engine). Two threads run the SQL
+(SQLite releases the GIL) and parse their chunk's timestamps, floats and text by NumPy passes, which release
+it too (``text_codes``: text without a ``str`` per row), while the caller's thread joins the chunks. A column NULL in every row is found
 so by comparing its chunk texts, without a scan of its own. Text with the separator characters inside a
 value makes the reader give up (``Fallback``): the table is then read exactly (``measure_data._read_generic``).
 """
@@ -290,11 +291,11 @@ class Parsed:
 
 
 def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The row with each timestamp column (in the stored layout) and float column (plain decimals) that
-    has a value parsed (``Parsed``); the others stay text for the caller's thread (NULL in every row,
-    converted by SQLite, or ``np.fromstring``). Run by a reading thread: these parses are NumPy passes
-    over whole arrays, which release the GIL, so they run beside the caller's thread's parsing rather
-    than on it (that thread is the cold read's longest path)."""
+    """The row with each timestamp column (in the stored layout), float column (plain decimals) and text
+    column (``_code_in_thread``) that has a value parsed (``Parsed``); the others stay text for the
+    caller's thread (NULL in every row, converted by SQLite, ``np.fromstring``, or split). Run by a reading
+    thread: these parses are NumPy passes over whole arrays, which release the GIL, so they run beside the
+    caller's thread's work rather than on it (that thread is the cold read's longest path)."""
     n = row[0]
     if not n:
         return row
