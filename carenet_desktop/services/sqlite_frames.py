@@ -400,10 +400,14 @@ def _join_coded(chunks: list[Coded]) -> Coded:
     remap = narrow_codes(np.append(renumber[joined], -1), int(keep.sum()))  # the last slot: -1 stays -1
     if len(chunks) == 1:
         return Coded(remap[chunks[0].codes], uniques[keep])  # a code -1 takes the last slot
-    offsets = np.cumsum([0, *(len(c.texts) for c in chunks[:-1])])
-    codes = np.concatenate([np.where(c.codes >= 0, c.codes.astype(np.int64) + o, len(texts))
-                            for c, o in zip(chunks, offsets, strict=True)])
-    return Coded(remap[codes], uniques[keep])
+    # each chunk's codes looked up in its own slice of ``remap``, with -1 as its last slot (a code -1
+    # indexes it): no wide copy of the codes, one gather per chunk in the narrow type
+    pieces, start = [], 0
+    for c in chunks:
+        own = np.append(remap[start:start + len(c.texts)], remap[-1])
+        pieces.append(own[c.codes])
+        start += len(c.texts)
+    return Coded(np.concatenate(pieces), uniques[keep])
 
 
 def narrow_codes(codes: np.ndarray, distinct: int) -> np.ndarray:

@@ -115,3 +115,26 @@ def test_reading_threads_code_the_text_columns(tmp_path, monkeypatch) -> None:  
         assert fast.observations["value_text"].notna().sum() == 17
     finally:
         store.dispose()
+
+
+def test_chunks_join_into_the_tables_codes() -> None:
+    """A table's text chunks (each coded on its own, the NULL marker among the texts or code -1) join into
+    codes whose texts give every row's value back, NULL as -1, in the narrow type for the distinct texts."""
+    rng = random.Random(7)
+    for _ in range(300):
+        chunks, values = [], []
+        for _ in range(rng.randrange(1, 6)):
+            rows = [rng.choice(["a", "b", "c", NULL, "é", ""]) for _ in range(rng.randrange(0, 30))]
+            if rows and rng.random() < 0.2:  # a chunk NULL in every row, kept as codes -1 into no texts
+                rows = [NULL] * len(rows)
+                chunks.append(sqlite_frames._null_chunk(sqlite_frames.Col("c", "t.c", "str"), len(rows)))
+            elif rows:
+                chunks.append(sqlite_frames._parse_chunk(SEP.join(rows), sqlite_frames.Col("c", "t.c", "str"), len(rows)))
+            values += rows
+        if not chunks:
+            continue
+        joined = sqlite_frames._join_coded(chunks)
+        assert NULL not in joined.texts.tolist() and len(set(joined.texts.tolist())) == len(joined.texts)
+        assert joined.codes.dtype == sqlite_frames.narrow_codes(np.zeros(1, dtype=np.int64), len(joined.texts)).dtype
+        table = np.append(joined.texts, None)
+        assert table[joined.codes].tolist() == [None if v == NULL else v for v in values]
