@@ -66,10 +66,14 @@ def test_values_sharing_a_key_are_not_coded_alike(monkeypatch) -> None:  # type:
     its code's first row must refuse the codes (the caller then splits the text)."""
     monkeypatch.setattr(text_codes, "_GOLDEN", np.uint64(0))
     monkeypatch.setattr(text_codes, "_MIX", np.uint64(0))
-    assert text_codes.code_texts(SEP.join(["a", "b", "a"]), 3, 0x1F) is None
-    assert text_codes.code_texts(SEP.join(["same", "same"]), 2, 0x1F) is not None  # equal values: kept
+    long_a, long_b = "completed", "cancelled"  # 8 bytes and more: hashed keys
+    assert text_codes.code_texts(SEP.join([long_a, long_b, long_a]), 3, 0x1F) is None
+    assert text_codes.code_texts(SEP.join([long_a, "x", long_b]), 3, 0x1F) is None
+    assert text_codes.code_texts(SEP.join([long_a, long_a]), 2, 0x1F) is not None  # equal values: kept
+    # up to 7 bytes the key is the value's bytes and length (no hash): the constants play no part
+    _assert_as_split(["a", "b", "a", "", "abcdefg", "abcdef", "a\x00"])
     col = sqlite_frames.Col("code", 't."code"', "str")
-    coded = sqlite_frames._parse_chunk(SEP.join(["a", "b", "a"]), col, 3)  # the caller's split path
+    coded = sqlite_frames._parse_chunk(SEP.join([long_a, long_b, long_a]), col, 3)  # the caller's split path
     np.testing.assert_array_equal(coded.codes, [0, 1, 0])
 
 
