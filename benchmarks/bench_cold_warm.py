@@ -67,7 +67,7 @@ def run_cli(db_path: Path, period: str, cache: str) -> tuple[float, float, float
 
 def load_split(db_path: Path) -> tuple[float, float, dict[str, tuple[float, float, float]], float]:
     """Seconds reading the store into frames and writing the snapshot, in this process (cold folder); per
-    table the CPU seconds of its SQL and of the timestamp and float parse (both in the reading threads, summed) and of
+    table the CPU seconds of its SQL and of the timestamp, float and text parse (both in the reading threads, summed) and of
     its parsing in the caller's thread; and the caller's thread's whole CPU during the read (parsing,
     joining chunks, building frames: the read's longest path)."""
     from carenet_desktop.models.database import open_database
@@ -294,9 +294,9 @@ def main() -> int:
         read, save, tables, caller = load_split(db_path)
         print(f"cold load split: read store -> frames {read:6.2f} s   write snapshot {save:6.2f} s")
         for table, (sql, parse, dates) in tables.items():
-            print(f"  {table:<20} SQL {sql:5.2f} s CPU + timestamps/floats {dates:5.2f} s CPU (reading threads)   "
+            print(f"  {table:<20} SQL {sql:5.2f} s CPU + timestamps/floats/text {dates:5.2f} s CPU (reading threads)   "
                   f"parse {parse:5.2f} s CPU")
-        print(f"  {'all tables':<20} SQL {sum(v[0] for v in tables.values()):5.2f} s CPU + timestamps/floats "
+        print(f"  {'all tables':<20} SQL {sum(v[0] for v in tables.values()):5.2f} s CPU + timestamps/floats/text "
               f"{sum(v[2] for v in tables.values()):5.2f} s CPU (reading threads)   "
               f"parse {sum(v[1] for v in tables.values()):5.2f} s CPU (caller's thread)")
         print(f"  caller's thread during the read (parse, joins, frames): {caller:5.2f} s CPU")

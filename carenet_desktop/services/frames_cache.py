@@ -37,6 +37,7 @@ _KEEP = 2  # snapshots kept per database
 #: so the installer ships them as files too (build_installer.spec; tests/test_installer_spec.py checks it)
 SIGNATURE_SOURCES = ("services/measure_data.py", "services/sqlite_frames.py", "services/stored_timestamps.py",
                      "services/pg_frames.py", "services/frame_columns.py", "services/decimal_floats.py",
+                     "services/text_codes.py",
                      "metrics/data.py", "services/cache_files.py", "services/frames_cache.py")
 
 

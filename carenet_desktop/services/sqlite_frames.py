@@ -1,9 +1,10 @@
 """The SQLite read of ``measure_data``: one ``group_concat`` string per column and chunk of rows.
 
 Each column of a chunk comes back as ONE string built in C and is parsed vectorised: numbers by NumPy,
-timestamps from their stored text (``stored_timestamps``), text split once and factorized once (``Coded``:
-the codes serve the frame's str column, the ``system|code`` keys, the snapshot and the engine). Two threads
-run the SQL (SQLite releases the GIL) while the caller's thread parses. A column NULL in every row is found
+timestamps from their stored text (``stored_timestamps``), text factorized once (``Coded``: the codes serve
+the frame's str column, the ``system|code`` keys, the snapshot and the engine). Two threads run the SQL
+(SQLite releases the GIL) and parse their chunk's timestamps, floats and text by NumPy passes, which release
+it too (``text_codes``: text without a ``str`` per row), while the caller's thread joins the chunks. A column NULL in every row is found
 so by comparing its chunk texts, without a scan of its own. Text with the separator characters inside a
 value makes the reader give up (``Fallback``): the table is then read exactly (``measure_data._read_generic``).
 """
@@ -27,8 +28,10 @@ from .frame_columns import MISSING_SQL as _MISSING_SQL
 from .frame_columns import nulls as _nulls
 from .frame_columns import numeric as _numeric
 from .stored_timestamps import NO_TIME, julian_ms_sql, parse_stored_timestamps, stored_text_sql
+from .text_codes import code_texts
 
 _SEP = "\x1f"  # unit separator between values of one column
+_SEP_BYTE = 0x1F
 _NULL = "\x15"  # marks a NULL text value
 CHUNK_ROWS = 250_000
 _IN_FLIGHT = 4  # chunk queries queued ahead of the parsing thread
@@ -281,28 +284,46 @@ class SqliteReader:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A chunk's column parsed by a reading thread: timestamps (epoch milliseconds, ``MISSING`` for NULL)
-    or floats (NaN for NULL)."""
+    """A chunk's column parsed by a reading thread: timestamps (epoch milliseconds, ``MISSING`` for NULL),
+    floats (NaN for NULL) or text (``Coded``)."""
 
-    values: np.ndarray
+    values: np.ndarray | Coded
 
 
 def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The row with each timestamp column (in the stored layout) and float column (plain decimals) that
-    has a value parsed (``Parsed``); the others stay text for the caller's thread (NULL in every row,
-    converted by SQLite, or ``np.fromstring``). Run by a reading thread: these parses are NumPy passes
-    over whole arrays, which release the GIL, so they run beside the caller's thread's parsing rather
-    than on it (that thread is the cold read's longest path)."""
+    """The row with each timestamp column (in the stored layout), float column (plain decimals) and text
+    column (``_code_in_thread``) that has a value parsed (``Parsed``); the others stay text for the
+    caller's thread (NULL in every row, converted by SQLite, ``np.fromstring``, or split). Run by a reading
+    thread: these parses are NumPy passes over whole arrays, which release the GIL, so they run beside the
+    caller's thread's work rather than on it (that thread is the cold read's longest path)."""
     n = row[0]
     if not n:
         return row
     out = list(row)
     for i, col in enumerate(plan.read, start=2):
-        if col.kind in ("date", "float") and not _all_null(row[i], col, n):
+        if col.kind in ("date", "float", "str") and not _all_null(row[i], col, n):
+            if col.kind == "str":
+                coded = _code_in_thread(row[i], n)
+                if coded is not None:
+                    out[i] = Parsed(coded)
+                continue
             values = parse_stored_timestamps(row[i], n) if col.kind == "date" else parse_decimals(row[i], n)
             if values is not None:
                 out[i] = Parsed(values)
     return tuple(out)
+
+
+def _code_in_thread(text: str, n: int) -> Coded | None:
+    """A text chunk's ``Coded`` as ``_parse_chunk`` makes it, from NumPy passes over its bytes
+    (``text_codes``) instead of a ``str`` per row; ``None`` where those give up (the caller splits it)."""
+    single = _single_text(text, n)
+    if single is not None:
+        return Coded(np.zeros(n, dtype=np.int8), np.array([single], dtype=object))
+    found = code_texts(text, n, _SEP_BYTE)
+    if found is None:
+        return None
+    codes, texts = found
+    return Coded(narrow_codes(codes, len(texts)), texts)
 
 
 class _Parts:
@@ -379,10 +400,14 @@ def _join_coded(chunks: list[Coded]) -> Coded:
     remap = narrow_codes(np.append(renumber[joined], -1), int(keep.sum()))  # the last slot: -1 stays -1
     if len(chunks) == 1:
         return Coded(remap[chunks[0].codes], uniques[keep])  # a code -1 takes the last slot
-    offsets = np.cumsum([0, *(len(c.texts) for c in chunks[:-1])])
-    codes = np.concatenate([np.where(c.codes >= 0, c.codes.astype(np.int64) + o, len(texts))
-                            for c, o in zip(chunks, offsets, strict=True)])
-    return Coded(remap[codes], uniques[keep])
+    # each chunk's codes looked up in its own slice of ``remap``, with -1 as its last slot (a code -1
+    # indexes it): no wide copy of the codes, one gather per chunk in the narrow type
+    pieces, start = [], 0
+    for c in chunks:
+        own = np.append(remap[start:start + len(c.texts)], remap[-1])
+        pieces.append(own[c.codes])
+        start += len(c.texts)
+    return Coded(np.concatenate(pieces), uniques[keep])
 
 
 def narrow_codes(codes: np.ndarray, distinct: int) -> np.ndarray:

@@ -273,6 +273,11 @@ def test_missing_text_and_date_columns_as_pandas_builds_them() -> None:
         expected = pd.Series(np.nan, index=pd.RangeIndex(n), dtype="str").array
         pd.testing.assert_extension_array_equal(nulls("str", n), expected)
         assert type(nulls("str", n)) is type(expected)
+        # a date column NULL in every row: NaT in microseconds, the bits ``numeric`` gives NaN milliseconds
+        no_dates, from_nan = nulls("date", n), numeric(np.full(n, np.nan), "date")
+        assert no_dates.dtype == from_nan.dtype == np.dtype("datetime64[us]")
+        np.testing.assert_array_equal(no_dates.view(np.int64), from_nan.view(np.int64))
+        assert no_dates.view(np.int64).tolist() == [MISSING] * n
     ms = np.array([0, MISSING, -62_135_596_800_000, 253_402_300_799_999, 1, -1, 1_735_689_600_123], dtype=np.int64)
     expected_dates = ms.astype("datetime64[ms]").astype("datetime64[us]")
     expected_dates[ms == MISSING] = np.datetime64("NaT")
