@@ -64,3 +64,9 @@ def test_cms117_dose_facts_are_derived_once_for_every_patient(demo_data):
     two_in_first = CATALOGUE.select(["CMS117"])[0].evaluate(dataclasses.replace(demo_data, memo=FrameMemo()),
                                                             PERIODS[0])
     assert len(counts) > two_in_first["patient_id"].nunique() > 0
+
+
+def test_cms2_each_period_gets_the_rows_it_gets_alone(demo_data):
+    counts = _each_period_alone(demo_data, ["CMS2"])
+    assert len(set(counts)) > 3  # the periods' encounters differ
+    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
