@@ -70,3 +70,9 @@ def test_cms2_each_period_gets_the_rows_it_gets_alone(demo_data):
     counts = _each_period_alone(demo_data, ["CMS2"])
     assert len(set(counts)) > 3  # the periods' encounters differ
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
+
+
+def test_amr_each_period_gets_the_rows_it_gets_alone(demo_data):
+    counts = _each_period_alone(demo_data, ["AMR"])
+    assert len(set(counts)) > 1  # the periods' medications differ
+    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
