@@ -82,3 +82,9 @@ def test_sdoh_each_period_gets_the_rows_it_gets_alone(demo_data):
     counts = _each_period_alone(demo_data, ["SDOH"])
     assert len(set(counts)) > 1  # the periods' visits and screens differ
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
+
+
+def test_cms153_each_period_gets_the_rows_it_gets_alone(demo_data):
+    counts = _each_period_alone(demo_data, ["CMS153"])
+    assert len(set(counts)) > 1  # the periods' visits differ
+    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
