@@ -94,3 +94,9 @@ def test_cms136_each_period_gets_the_rows_it_gets_alone(demo_data):
     counts = _each_period_alone(demo_data, ["CMS136"])
     assert len(set(counts)) > 1  # the intake periods' children differ
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
+
+
+def test_cms177_each_period_gets_the_rows_it_gets_alone(demo_data):
+    counts = _each_period_alone(demo_data, ["CMS177"])
+    assert len(set(counts)) > 1  # the periods' visits differ
+    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
