@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from carenet_desktop.metrics.engine import evaluate_measures, evaluate_periods
-from carenet_desktop.metrics.measures import cms117
-from carenet_desktop.metrics.memo import FrameMemo, remembering
+from carenet_desktop.metrics.memo import FrameMemo
 from carenet_desktop.metrics.period import Period, rolling_12_months
 from tests.measure_catalogue import CATALOGUE
 from tests.stores import demo_store
@@ -46,24 +45,6 @@ def _each_period_alone(data, ids):  # type: ignore[no-untyped-def]
         counts.append(tuple(int(run.rows[p].sum()) for p in ("initial-population", "denominator-exclusion",
                                                                "numerator")))
     return counts
-
-
-def test_cms117_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["CMS117"])
-    assert len(set(counts)) > 3  # the periods' children differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts  # children in and met (none excluded here)
-
-
-def test_cms117_dose_facts_are_derived_once_for_every_patient(demo_data):
-    data = dataclasses.replace(demo_data, memo=FrameMemo())
-    list(evaluate_periods(data, PERIODS[:2], CATALOGUE.select(["CMS117"])))
-    with remembering(data.memo):
-        counts, after = cms117.every_patients_doses(data)
-        assert cms117.every_patients_doses(data)[0] is counts  # kept
-    # more children than one period's: those turning two in any period (and older and younger ones)
-    two_in_first = CATALOGUE.select(["CMS117"])[0].evaluate(dataclasses.replace(demo_data, memo=FrameMemo()),
-                                                            PERIODS[0])
-    assert len(counts) > two_in_first["patient_id"].nunique() > 0
 
 
 def test_cms2_each_period_gets_the_rows_it_gets_alone(demo_data):

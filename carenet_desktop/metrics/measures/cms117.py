@@ -42,7 +42,6 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
-from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import add_days, add_years, age_in_years_at
 from ..valuesets import code_key
@@ -306,10 +305,10 @@ class CMS117(Measure):
             return [frame]
 
         win = _windows(ip)
-        conditions = every_patients_conditions(data, self.lib, self.condition_kinds)
+        conditions = _condition_flags(data, ids, win, self.lib, self.condition_kinds)
         hospice = self.lib.has_hospice_services(data, period)
         frame["denominator-exclusion"] = ids.isin(hospice) | ids.isin(conditions["exclusion"])
-        frame["numerator"] = self._numerator(data, ids, win, conditions, every_patients_doses(data))
+        frame["numerator"] = self._numerator(data, ids, win, conditions)
         return [frame]
 
     def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
@@ -347,63 +346,24 @@ class CMS117(Measure):
         return gapkit.gap_frame(members, text[keep], win["bd2"].to_numpy()[keep])
 
     @staticmethod
-    def _numerator(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index],
-                   doses: DoseFacts | None = None) -> np.ndarray:
+    def _numerator(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index]) -> np.ndarray:
         """Every vaccine met: the conjunction of ``_dose_status``, where the rules are written once (the care
         gaps itemise the same rules vaccine by vaccine)."""
         result = np.ones(len(ids), dtype=bool)
-        for _have, _need, met in _dose_status(data, ids, win, conditions, doses).values():
+        for _have, _need, met in _dose_status(data, ids, win, conditions).values():
             result &= met
         return result
 
 
-def _after_newborn_by_patient(hits: pd.DataFrame) -> pd.Series:
-    """Per patient of ``hits`` who has any: the distinct HepB days strictly after the patient's first
-    newborn-vaccine day (index patient_id; a patient missing has 0)."""
+def _hepb_after_newborn(hits: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Distinct HepB days strictly after the patient's first newborn-vaccine day (0 without one)."""
     newborn = hits[hits["tag"] == "newborn"].groupby("patient_id")["date"].min()
     hepb = hits[hits["tag"] == "hepb"].drop_duplicates(["patient_id", "date"])
     if newborn.empty or hepb.empty:
-        return pd.Series([], index=pd.Index([], dtype="int64", name="patient_id"), dtype=np.int64)
+        return np.zeros(len(ids), dtype=np.int64)
     first = hepb["patient_id"].map(newborn)
     later = hepb[(hepb["date"] > first).to_numpy()]
-    return later.groupby("patient_id").size()
-
-
-#: per patient, what the numerator reads of the doses (``every_patients_doses``): the distinct-day counts per
-#: tag (``imz.distinct_day_counts``) and the HepB days after a newborn dose (``_after_newborn_by_patient``)
-DoseFacts = tuple[pd.DataFrame, pd.Series]
-
-
-def every_patients_doses(data: MeasureData) -> DoseFacts:
-    """The dose facts of every patient of ``data``. Each patient's counted doses lie in windows set by the
-    birth date alone (up to the 2nd birthday), so they are the same whichever period asks: derived once for
-    all the periods of an evaluation (``metrics.memo``, ``ANY_PERIOD``); a period reads its children's."""
-    keys = tuple((_keys(data, spec[1]), _keys(data, spec[2])) for spec in _DOSES)
-    return remember((data.patients, data.immunizations, data.procedures), ("CMS117 dose facts", keys),
-                    lambda: _every_patients_doses(data), period=ANY_PERIOD)
-
-
-def _every_patients_doses(data: MeasureData) -> DoseFacts:
-    pats = data.patients[["patient_id", "birth_date"]]
-    win = _windows(pats)
-    hits = _dose_hits(data, pd.Index(win.index, name="patient_id"), win)
-    return imz.distinct_day_counts(hits), _after_newborn_by_patient(hits)
-
-
-def every_patients_conditions(data: MeasureData, lib: Libraries,
-                              kinds: Mapping[str, ConditionKind] | None) -> dict[str, pd.Index]:
-    """``_condition_flags`` of every patient of ``data`` (a condition counts by its onset within the first
-    two years: the birth date sets it, not the period), derived once for all the periods (``ANY_PERIOD``); a
-    period tests its children against these sets."""
-    keys = tuple(_keys(data, refs) for _, refs in _CONDITIONS)
-    question = ("CMS117 condition flags", lib, tuple(sorted((kinds or {}).items())), keys)
-
-    def compute() -> dict[str, pd.Index]:
-        pats = data.patients[["patient_id", "birth_date"]]
-        win = _windows(pats)
-        return _condition_flags(data, pd.Index(win.index, name="patient_id"), win, lib, kinds)
-
-    return remember((data.patients, data.conditions), question, compute, period=ANY_PERIOD)
+    return later.groupby("patient_id").size().reindex(ids, fill_value=0).to_numpy()
 
 
 #: display names of the vaccines, in the order a gap lists them
@@ -413,16 +373,12 @@ _VACCINE_NAMES = (
 )
 
 
-def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions: dict[str, pd.Index],
-                 doses: DoseFacts | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame,
+                 conditions: dict[str, pd.Index]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per vaccine: (doses counted, doses needed, met) for each patient of ``ids``. The numerator's rules,
-    written once: ``CMS117._numerator`` is their conjunction and the care gaps list the vaccines not met.
-    ``doses``: the facts of a superset of ``ids`` (``every_patients_doses``) instead of deriving them."""
-    if doses is None:
-        hits = _dose_hits(data, ids, win)
-        counts, by_patient = imz.distinct_day_counts(hits), _after_newborn_by_patient(hits)
-    else:
-        counts, by_patient = doses
+    written once: ``CMS117._numerator`` is their conjunction and the care gaps list the vaccines not met."""
+    hits = _dose_hits(data, ids, win)
+    counts = imz.distinct_day_counts(hits)
 
     def n(tag: str) -> np.ndarray:
         return imz.tag_count(counts, tag, ids)
@@ -440,7 +396,7 @@ def _dose_status(data: MeasureData, ids: pd.Index, win: pd.DataFrame, conditions
     out["hib"] = (n("hib"), need, (n("hib") >= need) | cond("hib"))
     need = np.where(n("rv3") > 0, 3, 2)
     out["rv"] = (n("rv"), need, (n("rv") >= need) | cond("rv"))
-    after = by_patient.reindex(ids, fill_value=0).to_numpy()
+    after = _hepb_after_newborn(hits, ids)
     newborn = imz.tag_count(counts, "newborn", ids) > 0
     have = np.maximum(n("hepb"), np.where(newborn, 1 + after, 0))  # the newborn dose counts as the first
     out["hepb"] = (have, np.full(len(ids), 3), (n("hepb") >= 3) | (after >= 2) | cond("hepb"))
