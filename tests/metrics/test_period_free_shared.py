@@ -81,3 +81,47 @@ def test_cms177_each_period_gets_the_rows_it_gets_alone(demo_data):
     counts = _each_period_alone(demo_data, ["CMS177"])
     assert len(set(counts)) > 1  # the periods' visits differ
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
+
+
+#: the measures whose own period-free records are kept for a pass only (``remember(..., for_pass=True)``)
+PASS_MEASURES = ["CMS2", "AMR", "SDOH", "CMS153", "CMS136", "CMS177"]
+
+
+def test_a_pass_derives_each_measures_own_records_once_and_drops_them_when_it_ends(demo_data, monkeypatch):
+    computed: list[object] = []
+    real = FrameMemo.get
+
+    def counting(self, frames, question, compute, *, period, for_pass=False):  # type: ignore[no-untyped-def]
+        def counted():  # type: ignore[no-untyped-def]
+            if for_pass:
+                computed.append(question)
+            return compute()
+        return real(self, frames, question, counted, period=period, for_pass=for_pass)
+
+    monkeypatch.setattr(FrameMemo, "get", counting)
+    data = dataclasses.replace(demo_data, memo=FrameMemo())
+    kept = []
+    for _ in evaluate_periods(data, PERIODS[:4], CATALOGUE.select(PASS_MEASURES)):
+        kept.append(data.memo.kept_for_pass())
+    assert computed and len(computed) == len(set(computed))  # each derived once for the four periods
+    # kept between the periods (a measure's other edition adds its own in a later one)
+    assert 0 < kept[0] and kept == sorted(kept) and kept[-1] == len(computed)
+    assert data.memo.kept_for_pass() == 0  # and dropped when the pass ends
+
+
+@pytest.mark.parametrize("one_period", [
+    lambda data, measures, step: evaluate_measures(data, PERIODS[0], measures, on_measure=step),
+    lambda data, measures, step: list(evaluate_periods(data, PERIODS[:1], measures, on_measure=step)),
+], ids=["evaluate_measures", "evaluate_periods"])
+def test_one_period_drops_each_measures_own_records_when_the_measure_is_done(demo_data, one_period):
+    data = dataclasses.replace(demo_data, memo=FrameMemo())
+    measures = CATALOGUE.select(PASS_MEASURES)
+    held: list[int] = []
+    one_period(data, measures, lambda i, n, measure_id: held.append(data.memo.kept_for_pass()))
+    assert len(held) == len(measures) and held == [0] * len(measures)  # none left by the measure before
+    assert data.memo.kept_for_pass() == 0
+    # the same measures in a pass of two periods keep them from one measure to the next
+    data = dataclasses.replace(demo_data, memo=FrameMemo())
+    held.clear()
+    list(evaluate_periods(data, PERIODS[:2], measures, on_measure=lambda i, n, m: held.append(data.memo.kept_for_pass())))
+    assert max(held) > 0

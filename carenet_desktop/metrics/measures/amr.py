@@ -26,7 +26,7 @@ def medication_units(data: MeasureData) -> pd.DataFrame:
     controller = data.valuesets.keys(nc.ASTHMA_CONTROLLER)
     reliever = data.valuesets.keys(nc.ASTHMA_RELIEVER)
     return remember((data.medication_dispenses, data.medication_requests), ("AMR medication units", controller, reliever),
-                    lambda: _medication_units(data, controller, reliever), period=ANY_PERIOD)
+                    lambda: _medication_units(data, controller, reliever), period=ANY_PERIOD, for_pass=True)
 
 
 def _medication_units(data: MeasureData, controller: frozenset[str], reliever: frozenset[str]) -> pd.DataFrame:

@@ -168,7 +168,7 @@ def adhd_records(data: MeasureData) -> MeasureData:
 
     patients, encounters, conditions, requests, diagnoses = remember(
         (data.patients, data.encounters, data.conditions, data.medication_requests, data.encounter_diagnoses),
-        ("CMS136 ADHD patients' records", keys), compute, period=ANY_PERIOD)
+        ("CMS136 ADHD patients' records", keys), compute, period=ANY_PERIOD, for_pass=True)
     return MeasureData(patients=patients, encounters=encounters, conditions=conditions, medication_requests=requests,
                        encounter_diagnoses=diagnoses, valuesets=data.valuesets)
 

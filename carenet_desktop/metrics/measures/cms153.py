@@ -167,7 +167,7 @@ def performed_visits(data: MeasureData) -> pd.DataFrame:
         return enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS) & status.encounter_performed(data.encounters)]
 
     keys = data.valuesets.keys(*QUALIFYING_ENCOUNTERS)
-    return remember((data.encounters,), ("CMS153 performed visits", keys), compute, period=ANY_PERIOD)
+    return remember((data.encounters,), ("CMS153 performed visits", keys), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _screened(data: MeasureData, ids: pd.Index, period: Period) -> pd.Index:

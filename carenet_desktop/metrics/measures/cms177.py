@@ -103,7 +103,7 @@ def mdd_records(data: MeasureData) -> MeasureData:
 
     patients, encounters, conditions, procedures, diagnoses = remember(
         (data.patients, data.encounters, data.conditions, data.procedures, data.encounter_diagnoses),
-        ("CMS177 MDD patients' records", keys), compute, period=ANY_PERIOD)
+        ("CMS177 MDD patients' records", keys), compute, period=ANY_PERIOD, for_pass=True)
     return MeasureData(patients=patients, encounters=encounters, conditions=conditions, procedures=procedures,
                        encounter_diagnoses=diagnoses, valuesets=data.valuesets)
 

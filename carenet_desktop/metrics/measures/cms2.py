@@ -95,7 +95,7 @@ def typed_encounters(data: MeasureData) -> pd.DataFrame:
         mask &= status_in(enc, "finished")  # on the store's frame: its status factorised once
         return enc[[c for c in ("patient_id", "status", "start", "end", "date_only") if c in enc.columns]][mask]
 
-    return remember((data.encounters,), ("CMS2 typed encounters", keys), compute, period=ANY_PERIOD)
+    return remember((data.encounters,), ("CMS2 typed encounters", keys), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
@@ -128,7 +128,7 @@ def screening_records(data: MeasureData, code: tuple[str, str],
         end_day = day_number(pd.Series(iv.end(), index=sub.index)).to_numpy()
         return sub, end_day, np.asarray(iv.start())
 
-    return remember((data.observations,), ("CMS2 screenings", code, statuses), compute, period=ANY_PERIOD)
+    return remember((data.observations,), ("CMS2 screenings", code, statuses), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _most_recent(screenings: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +145,7 @@ def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures:
         keys = data.valuesets.keys(medications), data.valuesets.keys(referrals), data.valuesets.keys(procedures)
         return remember((data.medication_requests, data.service_requests, data.procedures),
                         ("CMS2 follow-ups", keys), lambda: _follow_up_rows(data, medications, referrals, procedures),
-                        period=ANY_PERIOD)
+                        period=ANY_PERIOD, for_pass=True)
     return _follow_up_rows(data, medications, referrals, procedures, orders)
 
 
@@ -224,7 +224,7 @@ def not_done_records(data: MeasureData, code: tuple[str, str]) -> pd.DataFrame:
         return sub[status_in(sub, "cancelled") & reason][["patient_id", "issued"]]
 
     return remember((data.observations,), ("CMS2 not done", code, data.valuesets.keys(MEDICAL_REASON)), compute,
-                    period=ANY_PERIOD)
+                    period=ANY_PERIOD, for_pass=True)
 
 
 def _bipolar_history(data: MeasureData, qe: pd.DataFrame) -> pd.Index:

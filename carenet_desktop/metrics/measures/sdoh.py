@@ -25,7 +25,7 @@ def positive_screen_days(data: MeasureData) -> pd.DataFrame:
     derived once for all the periods of an evaluation (``metrics.memo``, ``ANY_PERIOD``)."""
     keys = data.valuesets.keys(nc.SOCIAL_NEEDS_SCREENING), data.valuesets.keys(nc.SOCIAL_NEEDS_FINDING)
     return remember((data.observations, data.conditions), ("SDOH positive screen days", keys),
-                    lambda: _positive_screen_days(data), period=ANY_PERIOD)
+                    lambda: _positive_screen_days(data), period=ANY_PERIOD, for_pass=True)
 
 
 def _positive_screen_days(data: MeasureData) -> pd.DataFrame:
@@ -114,7 +114,7 @@ class SDOH(Measure):
         """Days of a referral or intervention, of every patient and date (derived once for every period)."""
         keys = data.valuesets.keys(nc.SOCIAL_NEEDS_INTERVENTION)
         return remember((data.procedures, data.service_requests, data.referrals), ("SDOH follow-up days", keys),
-                        lambda: SDOH._follow_up_rows(data), period=ANY_PERIOD)
+                        lambda: SDOH._follow_up_rows(data), period=ANY_PERIOD, for_pass=True)
 
     @staticmethod
     def _follow_up_rows(data: MeasureData) -> pd.DataFrame:
