@@ -105,7 +105,7 @@ def test_a_pass_derives_each_measures_own_records_once_and_drops_them_when_it_en
         kept.append(data.memo.kept_for_pass())
     assert computed and len(computed) == len(set(computed))  # each derived once for the four periods
     # kept between the periods (a measure's other edition adds its own in a later one)
-    assert 0 < kept[0] and kept == sorted(kept) and kept[-1] == len(computed)
+    assert kept[0] > 0 and kept == sorted(kept) and kept[-1] == len(computed)
     assert data.memo.kept_for_pass() == 0  # and dropped when the pass ends
 
 
