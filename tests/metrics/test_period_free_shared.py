@@ -38,7 +38,10 @@ def _each_period_alone(data, ids):  # type: ignore[no-untyped-def]
     measures = CATALOGUE.select(ids)
     shared = dataclasses.replace(data, memo=FrameMemo(check_periods=True))
     counts = []
-    for period, run in evaluate_periods(shared, PERIODS, measures):
+    # the pass first: while its generator is suspended its memo is the current one, and an evaluation in
+    # between would share it (and drop the pass's records) instead of being alone
+    runs = list(evaluate_periods(shared, PERIODS, measures))
+    for period, run in runs:
         alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
         assert run.failures == alone.failures == {}
         pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
@@ -83,8 +86,15 @@ def test_cms177_each_period_gets_the_rows_it_gets_alone(demo_data):
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
 
 
+def test_cms117_each_period_gets_the_rows_it_gets_alone(demo_data):
+    # each child's facts kept from the period that met them (both editions: the 2026 one reads other kinds)
+    counts = _each_period_alone(demo_data, ["CMS117"])
+    assert len(set(counts)) > 3  # the periods' two-year-olds differ
+    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts  # (the demo has no exclusions)
+
+
 #: the measures whose own period-free records are kept for a pass only (``remember(..., for_pass=True)``)
-PASS_MEASURES = ["CMS2", "AMR", "SDOH", "CMS153", "CMS136", "CMS177"]
+PASS_MEASURES = ["CMS2", "AMR", "SDOH", "CMS153", "CMS136", "CMS177", "CMS117"]
 
 
 def test_a_pass_derives_each_measures_own_records_once_and_drops_them_when_it_ends(demo_data, monkeypatch):
@@ -107,6 +117,8 @@ def test_a_pass_derives_each_measures_own_records_once_and_drops_them_when_it_en
     # kept between the periods (a measure's other edition adds its own in a later one)
     assert kept[0] > 0 and kept == sorted(kept) and kept[-1] == len(computed)
     assert data.memo.kept_for_pass() == 0  # and dropped when the pass ends
+    # CMS117's children's facts: one set per edition (the 2026 one reads another kind of condition)
+    assert sum(q[0] == "CMS117 child facts" for q in computed) == 2  # type: ignore[index]
 
 
 @pytest.mark.parametrize("one_period", [
