@@ -161,9 +161,9 @@ def performed_visits(data: MeasureData) -> pd.DataFrame:
 
     def compute() -> pd.DataFrame:
         enc = data.encounters
-        # most encounters are office visits: copy only the columns needed
-        enc = enc[[c for c in ("patient_id", "key", "status", "start", "end", "date_only") if c in enc.columns]]
-        # code and status tested on the store's frame (its columns factorised once)
+        # most encounters are office visits: copy only the columns a period reads (its patients and the
+        # encounter's interval; code and status tested here on the store's frame, factorised once)
+        enc = enc[[c for c in ("patient_id", "start", "end", "date_only") if c in enc.columns]]
         return enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS) & status.encounter_performed(data.encounters)]
 
     keys = data.valuesets.keys(*QUALIFYING_ENCOUNTERS)

@@ -80,8 +80,7 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray | None = None) -> pd.Index:
 def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     """The QEs: patient_id, start, end (finished, of the value sets, within day of the period)."""
     sub = typed_encounters(data)
-    sub = sub[during(status.encounter_interval(sub), period, "day")]
-    return sub.drop(columns=["status"]).reset_index(drop=True)
+    return sub[during(status.encounter_interval(sub), period, "day")].reset_index(drop=True)
 
 
 def typed_encounters(data: MeasureData) -> pd.DataFrame:
@@ -93,7 +92,7 @@ def typed_encounters(data: MeasureData) -> pd.DataFrame:
         enc = data.encounters
         mask = vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
         mask &= status_in(enc, "finished")  # on the store's frame: its status factorised once
-        return enc[[c for c in ("patient_id", "status", "start", "end", "date_only") if c in enc.columns]][mask]
+        return enc[[c for c in ("patient_id", "start", "end", "date_only") if c in enc.columns]][mask]
 
     return remember((data.encounters,), ("CMS2 typed encounters", keys), compute, period=ANY_PERIOD, for_pass=True)
 
