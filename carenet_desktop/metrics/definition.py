@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
+from pandas.arrays import BooleanArray
 
 from .data import MeasureData
 from .libraries.edition import QICORE_2025, Libraries
@@ -205,8 +206,12 @@ def finalize(frame: pd.DataFrame, measure_id: str, group_index: int, group: Grou
             "episode_id": frame["episode_id"].to_numpy() if "episode_id" in frame.columns else pd.NA,
         }
     )
+    unknown = np.ones(n, dtype=bool)  # a population the group does not have: <NA> (masked) in every row
     for name in POPULATIONS:
-        result[name] = pd.array(values[name], dtype="boolean") if name in has else pd.array([pd.NA] * n, dtype="boolean")
+        # built from the arrays directly (``pd.array`` of a list of NA walks it in Python: ~0.1 s a group
+        # on 250,000 patients)
+        result[name] = BooleanArray(values[name], np.zeros(n, dtype=bool)) if name in has else \
+            BooleanArray(np.zeros(n, dtype=bool), unknown.copy())
     return result[ip].reset_index(drop=True) if n else result
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from .catalogue import resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
-from .memo import evaluating, remembering
+from .memo import evaluating, forget_pass, remembering
 from .period import Period
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def evaluate_measures(
     measure id -> version string or year); one that fails is reported in ``failures`` and does not stop
     the others. ``run.versions`` says which version computed each measure."""
     with remembering(data.memo), evaluating(period):  # the measures share what they derive from the frames
-        return _evaluate(data, period, measures, on_measure, versions)
+        return _evaluate(data, period, measures, on_measure, versions, alone=True)
 
 
 def evaluate_periods(
@@ -58,19 +58,22 @@ def evaluate_periods(
     them; what does is kept for its period only and dropped when the period is done. Each period's rows
     are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the
     periods. Lazy: a period is evaluated when it is asked for, so a caller may keep one period's rows at a
-    time."""
+    time. A measure's own period-free records (``for_pass`` in ``metrics.memo``) are kept for the pass (dropped
+    when it ends); a pass of one period drops them when the measure is done, as ``evaluate_measures`` does."""
     with remembering(data.memo):
         for i, period in enumerate(periods):
             step = None if on_measure is None else (
                 lambda j, n, measure_id, i=i: on_measure(i * n + j, n * len(periods), measure_id))
             with evaluating(period):
-                run = _evaluate(data, period, measures, step, versions)
+                run = _evaluate(data, period, measures, step, versions, alone=len(periods) == 1)
             data.memo.forget_period(period)
             yield period, run
 
 
 def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
-              on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None) -> EngineRun:
+              on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None,
+              alone: bool) -> EngineRun:
+    """``alone``: the only period of its evaluation (each measure's records kept for a pass go when it is done)."""
     run = EngineRun(pd.DataFrame(columns=list(ROW_COLUMNS)))
     frames: list[pd.DataFrame] = []
     for i, measure in enumerate(measures):
@@ -88,6 +91,9 @@ def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
             log.info("Measure %s failed", measure.id, exc_info=True)  # the traceback with --verbose only
             run.failures[measure.id] = f"failed: {type(exc).__name__}: {exc}"
             continue
+        finally:
+            if alone:  # no other period will ask for this measure's own records
+                forget_pass()
         run.seconds[measure.id] = time.perf_counter() - started
         run.measures.append(measure)
         if len(rows):

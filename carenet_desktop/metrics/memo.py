@@ -21,6 +21,12 @@ and shares it. There is no default: a new question has to say which it is. A mem
 ``FrameMemo(check_periods=True)`` (the tests') proves the declaration: an ``ANY_PERIOD`` answer asked for in
 another period than the one it was computed in is computed again and must be equal, else
 ``PeriodDependent`` is raised.
+
+A pass's records. Some ``ANY_PERIOD`` answers are one measure's own period-free records of every patient and
+date (``remember(..., for_pass=True)``): worth keeping only for the other periods of a pass. An evaluation of
+one period (``engine.evaluate_measures``, a one-period ``evaluate_periods``) drops them when the measure is
+done, and every evaluation drops them when it ends (``forget_pass``): they never outlive the evaluation that
+derived them, so a single period's peak memory is no higher than deriving them per period was.
 """
 
 from __future__ import annotations
@@ -65,15 +71,19 @@ class FrameMemo:
 
     def __init__(self, *, check_periods: bool = False) -> None:
         self._entries: dict[tuple[Hashable, ...], tuple[tuple[weakref.ref[Any], ...], Any, Hashable]] = {}
+        self._pass_keys: set[tuple[Hashable, ...]] = set()  # the entries kept for the pass only (``for_pass``)
         self.check_periods = check_periods
 
     def get(self, frames: Sequence[Any], question: Hashable, compute: Callable[[], T], *,
-            period: PeriodScope) -> T:
+            period: PeriodScope, for_pass: bool = False) -> T:
         """The answer to ``question`` about ``frames``, computed by ``compute`` the first time (two threads
         asking at once may both compute it: the answers are equal). ``period``: the period the answer is
-        for, or ``ANY_PERIOD`` for one that is the same in every period (shared between periods)."""
+        for, or ``ANY_PERIOD`` for one that is the same in every period (shared between periods).
+        ``for_pass``: a measure's own ``ANY_PERIOD`` records, kept for the current pass only (``forget_pass``)."""
         if period is None:
             raise TypeError("say which period an answer depends on (ANY_PERIOD: none)")
+        if for_pass and period is not ANY_PERIOD:
+            raise TypeError("only an ANY_PERIOD answer is kept for a pass")
         key = (question, period, *((id(f), _length(f)) for f in frames))
         hit = self._entries.get(key)
         if hit is not None and all(ref() is f for ref, f in zip(hit[0], frames, strict=True)):
@@ -87,7 +97,19 @@ class FrameMemo:
             entries.pop(key, None)
 
         self._entries[key] = (tuple(weakref.ref(f, forget) for f in frames), value, _evaluating.get())
+        if for_pass:
+            self._pass_keys.add(key)
         return value
+
+    def kept_for_pass(self) -> int:
+        """How many answers are kept for the current pass only (``for_pass``)."""
+        return sum(key in self._entries for key in self._pass_keys)
+
+    def forget_pass(self) -> None:
+        """Drop the answers kept for the current pass only (``for_pass``): its measure or its pass is done."""
+        keys, self._pass_keys = self._pass_keys, set()
+        for key in keys:
+            self._entries.pop(key, None)
 
     def forget_period(self, period: Hashable) -> None:
         """Drop the answers kept for ``period`` (it is done: only the shared ones serve the next)."""
@@ -144,7 +166,8 @@ _evaluating: ContextVar[Hashable | None] = ContextVar("carenet_evaluating_period
 
 @contextmanager
 def remembering(memo: FrameMemo) -> Iterator[FrameMemo]:
-    """Make ``memo`` the current one (kept if one is current already: a nested evaluation shares it)."""
+    """Make ``memo`` the current one (kept if one is current already: a nested evaluation shares it). The
+    outermost evaluation drops the answers kept for its pass only when it ends (``FrameMemo.forget_pass``)."""
     if _current.get() is not None:
         yield memo
         return
@@ -153,6 +176,15 @@ def remembering(memo: FrameMemo) -> Iterator[FrameMemo]:
         yield memo
     finally:
         _current.reset(token)
+        memo.forget_pass()
+
+
+def forget_pass() -> None:
+    """Drop the current memo's answers kept for its pass only (``for_pass``): the measure that derived them
+    is done and no other period of the pass will ask (an evaluation of one period)."""
+    memo = _current.get()
+    if memo is not None:
+        memo.forget_pass()
 
 
 @contextmanager
@@ -165,10 +197,12 @@ def evaluating(period: Hashable) -> Iterator[None]:
         _evaluating.reset(token)
 
 
-def remember(frames: Sequence[Any], question: Hashable, compute: Callable[[], T], *, period: PeriodScope) -> T:
+def remember(frames: Sequence[Any], question: Hashable, compute: Callable[[], T], *, period: PeriodScope,
+             for_pass: bool = False) -> T:
     """``compute()``, remembered in the current evaluation's memo (computed afresh outside one); ``period``
-    as for ``FrameMemo.get`` (``ANY_PERIOD`` only for an answer the period cannot change)."""
+    as for ``FrameMemo.get`` (``ANY_PERIOD`` only for an answer the period cannot change); ``for_pass``: a
+    measure's own period-free records, kept for the other periods of the pass only (module docstring)."""
     memo = _current.get()
     if memo is None:
         return compute()
-    return memo.get(frames, question, compute, period=period)
+    return memo.get(frames, question, compute, period=period, for_pass=for_pass)

@@ -30,10 +30,15 @@ HIT_COLUMNS = ("patient_id", "tag", "date")
 
 
 def empty_hits() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"patient_id": pd.Series(dtype="int64"), "tag": pd.Series(dtype="object"),
-         "date": pd.Series(dtype="datetime64[ns]")}
-    )
+    """No hits: a copy of one empty frame (building one from typed Series costs ~2 ms, and CMS117 asks for
+    dozens a period)."""
+    return _EMPTY_HITS.copy()
+
+
+_EMPTY_HITS = pd.DataFrame(
+    {"patient_id": pd.Series(dtype="int64"), "tag": pd.Series(dtype="object"),
+     "date": pd.Series(dtype="datetime64[ns]")}
+)
 
 
 def day(values: pd.Series) -> pd.Series:

@@ -9,6 +9,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import MIN_TS
 from . import _network_common as nc
@@ -20,9 +21,15 @@ MIN_MEDICATION_DAYS_FOR_ASTHMA = 4
 
 def medication_units(data: MeasureData) -> pd.DataFrame:
     """Asthma medication events as ``(patient_id, day, controller, units, dispensed)``: completed dispenses and
-    active/completed medication orders of the controller or reliever value sets."""
+    active/completed medication orders of the controller or reliever value sets. Of every patient and date:
+    the same in every period, so derived once for all the periods of an evaluation (``ANY_PERIOD``)."""
     controller = data.valuesets.keys(nc.ASTHMA_CONTROLLER)
     reliever = data.valuesets.keys(nc.ASTHMA_RELIEVER)
+    return remember((data.medication_dispenses, data.medication_requests), ("AMR medication units", controller, reliever),
+                    lambda: _medication_units(data, controller, reliever), period=ANY_PERIOD, for_pass=True)
+
+
+def _medication_units(data: MeasureData, controller: frozenset[str], reliever: frozenset[str]) -> pd.DataFrame:
     parts = []
     for record, supply in (("medication_dispenses", "days_supply"), ("medication_requests", "supply_days")):
         frame: pd.DataFrame = getattr(data, record)

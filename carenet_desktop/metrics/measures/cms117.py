@@ -42,6 +42,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import add_days, add_years, age_in_years_at
 from ..valuesets import code_key
@@ -304,12 +305,36 @@ class CMS117(Measure):
             frame["numerator"] = False
             return [frame]
 
-        win = _windows(ip)
-        conditions = _condition_flags(data, ids, win, self.lib, self.condition_kinds)
+        excluding, met = self._child_facts(data, ids, _windows(ip))
         hospice = self.lib.has_hospice_services(data, period)
-        frame["denominator-exclusion"] = ids.isin(hospice) | ids.isin(conditions["exclusion"])
-        frame["numerator"] = self._numerator(data, ids, win, conditions)
+        frame["denominator-exclusion"] = ids.isin(hospice) | excluding
+        frame["numerator"] = met
         return [frame]
+
+    def _child_facts(self, data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per child of ``ids``: an excluding condition by the 2nd birthday, and every vaccine met. Both are
+        set by the child's birth date and records alone (each child's windows; no period, no other child),
+        so a pass of several periods keeps them for the children it has met (``for_pass``) and a period
+        derives them for its new children only; the first period derives what it derives alone (for its
+        own children, not every patient's: that cost a one-period evaluation three times as much)."""
+        question = ("CMS117 child facts", type(self).__qualname__, self.lib,
+                    tuple(sorted(self.condition_kinds.items())), tuple(data.valuesets.keys(v) for v in self.valuesets))
+        known: dict[str, pd.DataFrame] = remember(
+            (data.patients, data.immunizations, data.procedures, data.conditions, data.encounter_diagnoses),
+            question, dict, period=ANY_PERIOD, for_pass=True)  # filled as the periods meet children
+        have = known.get("facts")
+        new = ids if have is None else ids[~ids.isin(have.index)]
+        if len(new) or have is None:
+            new_win = win[imz.patient_flag(win.index.to_numpy(), new.to_numpy())] if len(new) < len(ids) else win
+            conditions = _condition_flags(data, new, new_win, self.lib, self.condition_kinds)
+            part = pd.DataFrame({"excluding": new.isin(conditions["exclusion"]),
+                                 "met": self._numerator(data, new, new_win, conditions)}, index=new)
+            have = part if have is None else pd.concat([have, part])
+            known["facts"] = have
+        if len(have) == len(ids) and have.index.equals(ids):
+            return have["excluding"].to_numpy(), have["met"].to_numpy()
+        facts = have.reindex(ids)
+        return facts["excluding"].to_numpy(dtype=bool), facts["met"].to_numpy(dtype=bool)
 
     def gaps(self, data: MeasureData, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
         """Which vaccines are short and by how many doses; due by the 2nd birthday."""

@@ -25,6 +25,7 @@ from ..libraries.medication_duration import (
     medication_request_period,
     rollout_intervals,
 )
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import add_months, age_in_years_at, code_mask, flag, vs_mask
 from ._episodes import (
@@ -141,6 +142,37 @@ def candidates(data: MeasureData, period: Period) -> np.ndarray:
     return p["patient_id"].to_numpy()[ok]
 
 
+#: the records the measure reads (``restrict``): frames, and per frame the value sets and codes of its rows
+_RECORD_FRAMES = ("patients", "encounters", "conditions", "medication_requests")
+_RECORD_CODES: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "encounters": (*QUALIFYING_ENCOUNTERS, *FOLLOW_UP_VISITS, PSYCHOTHERAPY_PHARMACOLOGIC, VIRTUAL_ENCOUNTER,
+                   ENCOUNTER_INPATIENT),
+    "conditions": (MENTAL_BEHAVIORAL_NEURODEVELOPMENTAL, NARCOLEPSY),
+    "medication_requests": (*ADHD_VALUESETS, METHAMPHETAMINE),
+}
+
+
+def adhd_records(data: MeasureData) -> MeasureData:
+    """The records the measure reads (``_RECORD_CODES``) of every patient with an ADHD medication request, of
+    any age and date: the same in every period, so derived once for all the periods of an evaluation
+    (``metrics.memo``, ``ANY_PERIOD``). A period restricts them to its candidates and encounter window, which
+    gives the rows ``restrict`` gives on the whole data (the candidates are among these patients). A new
+    ``MeasureData`` each call; its frames are the remembered ones."""
+    keys = tuple(data.valuesets.keys(*(c for c in codes if isinstance(c, str))) for codes in _RECORD_CODES.values())
+
+    def compute() -> tuple[pd.DataFrame, ...]:
+        mr = data.medication_requests
+        adhd = vs_mask(data, mr, *ADHD_VALUESETS) | code_mask(mr, *METHAMPHETAMINE)
+        sub = restrict(data, pd.unique(mr["patient_id"].to_numpy()[adhd]), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+        return sub.patients, sub.encounters, sub.conditions, sub.medication_requests, sub.encounter_diagnoses
+
+    patients, encounters, conditions, requests, diagnoses = remember(
+        (data.patients, data.encounters, data.conditions, data.medication_requests, data.encounter_diagnoses),
+        ("CMS136 ADHD patients' records", keys), compute, period=ANY_PERIOD, for_pass=True)
+    return MeasureData(patients=patients, encounters=encounters, conditions=conditions, medication_requests=requests,
+                       encounter_diagnoses=diagnoses, valuesets=data.valuesets)
+
+
 def encounter_window(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Every encounter the measure can look at touches this window (6 months before the intake period
     to 300 days after it, and the measurement period for hospice)."""
@@ -246,12 +278,9 @@ class CMS136(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         everyone = data
-        data = restrict(data, candidates(data, period), encounter_window(period),
-                        frames=("patients", "encounters", "conditions", "medication_requests"),
-                        codes={"encounters": (*QUALIFYING_ENCOUNTERS, *FOLLOW_UP_VISITS, PSYCHOTHERAPY_PHARMACOLOGIC,
-                                              VIRTUAL_ENCOUNTER, ENCOUNTER_INPATIENT),
-                               "conditions": (MENTAL_BEHAVIORAL_NEURODEVELOPMENTAL, NARCOLEPSY),
-                               "medication_requests": (*ADHD_VALUESETS, METHAMPHETAMINE)})
+        records = adhd_records(data)  # a period's candidates are among these patients, its rows among these
+        data = restrict(records, candidates(records, period), encounter_window(period), frames=_RECORD_FRAMES,
+                        codes=_RECORD_CODES)
         ipsd = index_prescriptions(data, period)
         patients = data.patients[data.patients["patient_id"].isin(ipsd.index).to_numpy()]
         ipsd = ipsd.reindex(patients["patient_id"].to_numpy())

@@ -34,6 +34,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure, Stratifier
 from ..libraries import hospice, status
 from ..libraries.medication import date_interval_overlaps, medication_request_period
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
     age_in_years_at,
@@ -150,12 +151,23 @@ def _pregnancy_test_exclusion(data: MeasureData, period: Period, ids: pd.Index) 
 
 
 def _qualifying_visit_patients(data: MeasureData, period: Period) -> pd.Index:
-    enc = data.encounters
-    # most encounters are office visits: copy only the columns needed
-    enc = enc[[c for c in ("patient_id", "key", "status", "start", "end", "date_only") if c in enc.columns]]
-    # code and status tested on the store's frame (its columns factorised once for every period), then cut
-    sub = enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS) & status.encounter_performed(data.encounters)]
+    sub = performed_visits(data)
     return _ids(sub, during(status.encounter_interval(sub), period, "day"))
+
+
+def performed_visits(data: MeasureData) -> pd.DataFrame:
+    """The performed encounters of the qualifying value sets, of every date: the same in every period, so
+    derived once for all the periods of an evaluation (``metrics.memo``, ``ANY_PERIOD``)."""
+
+    def compute() -> pd.DataFrame:
+        enc = data.encounters
+        # most encounters are office visits: copy only the columns a period reads (its patients and the
+        # encounter's interval; code and status tested here on the store's frame, factorised once)
+        enc = enc[[c for c in ("patient_id", "start", "end", "date_only") if c in enc.columns]]
+        return enc[vs_mask(data, data.encounters, *QUALIFYING_ENCOUNTERS) & status.encounter_performed(data.encounters)]
+
+    keys = data.valuesets.keys(*QUALIFYING_ENCOUNTERS)
+    return remember((data.encounters,), ("CMS153 performed visits", keys), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _screened(data: MeasureData, ids: pd.Index, period: Period) -> pd.Index:

@@ -15,6 +15,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import status
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import code_mask, during, vs_mask
 from ._episodes import (
@@ -80,6 +81,33 @@ def candidates(data: MeasureData, period: Period) -> PatientSet:
     return PatientSet(with_reason.to_numpy()) | PatientSet(with_condition.to_numpy())
 
 
+#: the records the measure reads (``restrict``): frames, and per frame the value sets and codes of its rows
+_RECORD_FRAMES = ("patients", "encounters", "conditions", "procedures")
+_RECORD_CODES: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "encounters": VISIT_VALUESETS, "conditions": (MDD_ACTIVE,), "procedures": (SUICIDE_RISK_ASSESSMENT,)}
+
+
+def mdd_records(data: MeasureData) -> MeasureData:
+    """The records the measure reads (``_RECORD_CODES``) of every patient with an active MDD code as an
+    encounter's reason or on a condition, of any age and date (a superset of every period's ``candidates``):
+    the same in every period, so derived once for all the periods of an evaluation (``metrics.memo``,
+    ``ANY_PERIOD``). A new ``MeasureData`` each call; its frames are the remembered ones."""
+    keys = tuple(data.valuesets.keys(*(c for c in codes if isinstance(c, str))) for codes in _RECORD_CODES.values())
+
+    def compute() -> tuple[pd.DataFrame, ...]:
+        enc, cond = data.encounters, data.conditions
+        ids = PatientSet(enc["patient_id"].to_numpy()[vs_mask(data, enc, MDD_ACTIVE, column="reason_key")]) | \
+            PatientSet(cond["patient_id"].to_numpy()[vs_mask(data, cond, MDD_ACTIVE)])
+        sub = restrict(data, ids, frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+        return sub.patients, sub.encounters, sub.conditions, sub.procedures, sub.encounter_diagnoses
+
+    patients, encounters, conditions, procedures, diagnoses = remember(
+        (data.patients, data.encounters, data.conditions, data.procedures, data.encounter_diagnoses),
+        ("CMS177 MDD patients' records", keys), compute, period=ANY_PERIOD, for_pass=True)
+    return MeasureData(patients=patients, encounters=encounters, conditions=conditions, procedures=procedures,
+                       encounter_diagnoses=diagnoses, valuesets=data.valuesets)
+
+
 @register
 class CMS177(Measure):
     id = "CMS177"
@@ -115,10 +143,9 @@ class CMS177(Measure):
     }
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
-        data = restrict(data, candidates(data, period), (period.start_ts, period.end_ts),
-                        frames=("patients", "encounters", "conditions", "procedures"),
-                        codes={"encounters": VISIT_VALUESETS, "conditions": (MDD_ACTIVE,),
-                               "procedures": (SUICIDE_RISK_ASSESSMENT,)})
+        # the period's candidates are among the MDD patients: restricting their records gives the same rows
+        data = restrict(mdd_records(data), candidates(data, period), (period.start_ts, period.end_ts),
+                        frames=_RECORD_FRAMES, codes=_RECORD_CODES)
         episodes = mdd_encounters(data, period)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()

@@ -28,6 +28,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import status
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
     Iv,
@@ -78,30 +79,55 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray | None = None) -> pd.Index:
 
 def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     """The QEs: patient_id, start, end (finished, of the value sets, within day of the period)."""
-    enc = data.encounters
-    mask = vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
-    mask &= status_in(enc, "finished")  # on the store's frame: its status factorised once for every period
-    sub = enc[[c for c in ("patient_id", "status", "start", "end", "date_only") if c in enc.columns]][mask]
-    sub = sub[during(status.encounter_interval(sub), period, "day")]
-    return sub.drop(columns=["status"]).reset_index(drop=True)
+    sub = typed_encounters(data)
+    return sub[during(status.encounter_interval(sub), period, "day")].reset_index(drop=True)
+
+
+def typed_encounters(data: MeasureData) -> pd.DataFrame:
+    """The finished encounters of the QE value sets, of any date: the same in every period, so derived once
+    for all the periods of an evaluation (``metrics.memo``, ``ANY_PERIOD``); a period keeps those within it."""
+    keys = data.valuesets.keys(ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
+
+    def compute() -> pd.DataFrame:
+        enc = data.encounters
+        mask = vs_mask(data, enc, ENCOUNTER_TO_SCREEN, PHYSICAL_THERAPY_EVALUATION, TELEPHONE_VISITS)
+        mask &= status_in(enc, "finished")  # on the store's frame: its status factorised once
+        return enc[[c for c in ("patient_id", "start", "end", "date_only") if c in enc.columns]][mask]
+
+    return remember((data.encounters,), ("CMS2 typed encounters", keys), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
                 statuses: tuple[str, ...] = ("final",)) -> pd.DataFrame:
     """Screenings (of ``statuses``) with a value whose end is 0-14 days before (day of) the start of a QE."""
-    obs = data.observations
-    sub = obs[code_mask(obs, *code)]
-    sub = sub[sub["patient_id"].isin(qe["patient_id"]).to_numpy()]
-    sub = sub[status_in(sub, *statuses) & status.has_value(sub)]
+    every, end_days, starts = screening_records(data, code, statuses)
+    keep = every["patient_id"].isin(qe["patient_id"]).to_numpy()
+    sub = every[keep]
     if sub.empty or qe.empty:
         return sub.iloc[0:0].assign(_start=pd.Series(dtype="datetime64[us]"))
-    iv = status.effective_interval(sub)
-    end_day = day_number(pd.Series(iv.end(), index=sub.index)).to_numpy()
+    end_day = end_days[keep]
     hit = exists_in_window(sub["patient_id"].to_numpy(), end_day, end_day + SCREENING_WINDOW_DAYS,
                            qe["patient_id"].to_numpy(), day_number(qe["start"]).to_numpy())
     out = sub[hit].copy()
-    out["_start"] = iv.start()[hit]
+    out["_start"] = starts[keep][hit]
     return out
+
+
+def screening_records(data: MeasureData, code: tuple[str, str],
+                      statuses: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The screenings of ``code`` (of ``statuses``, with a value) of every patient, with the day number of the
+    end and the start of each one's effective time: the same in every period, so derived once for all the
+    periods of an evaluation (``ANY_PERIOD``); a period keeps those of its QE patients."""
+
+    def compute() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        obs = data.observations
+        sub = obs[code_mask(obs, *code)]
+        sub = sub[status_in(sub, *statuses) & status.has_value(sub)]
+        iv = status.effective_interval(sub)
+        end_day = day_number(pd.Series(iv.end(), index=sub.index)).to_numpy()
+        return sub, end_day, np.asarray(iv.start())
+
+    return remember((data.observations,), ("CMS2 screenings", code, statuses), compute, period=ANY_PERIOD, for_pass=True)
 
 
 def _most_recent(screenings: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +140,16 @@ def _follow_ups(data: MeasureData, medications: str, referrals: str, procedures:
                 orders: pd.DataFrame | None = None) -> pd.DataFrame:
     """The follow-up interventions: patient_id, performed start (procedures), authoredOn (requests).
     ``orders``: the medication requests that count, when the caller selected them (a later version)."""
+    if orders is None:  # the same in every period: derived once for all of them (``ANY_PERIOD``)
+        keys = data.valuesets.keys(medications), data.valuesets.keys(referrals), data.valuesets.keys(procedures)
+        return remember((data.medication_requests, data.service_requests, data.procedures),
+                        ("CMS2 follow-ups", keys), lambda: _follow_up_rows(data, medications, referrals, procedures),
+                        period=ANY_PERIOD, for_pass=True)
+    return _follow_up_rows(data, medications, referrals, procedures, orders)
+
+
+def _follow_up_rows(data: MeasureData, medications: str, referrals: str, procedures: str,
+                    orders: pd.DataFrame | None = None) -> pd.DataFrame:
     if orders is None:
         mr = data.medication_requests
         mr = mr[vs_mask(data, mr, medications)]
@@ -165,18 +201,29 @@ def _positive_with_follow_up(last: pd.DataFrame, follow_ups: pd.DataFrame, qe: p
 def _not_screened_for_reason(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
                              precision: Precision = None) -> pd.Index:
     """A cancelled screening with a refusal or medical reason, issued during a QE (at ``precision``)."""
-    obs = data.observations
-    if "status_reason_key" not in obs.columns:
+    if "status_reason_key" not in data.observations.columns:
         return _EMPTY
-    sub = obs[code_mask(obs, *code)]
-    reason = code_mask(sub, *SCREENING_DECLINED, column="status_reason_key") | vs_mask(
-        data, sub, MEDICAL_REASON, column="status_reason_key"
-    )
-    sub = sub[status_in(sub, "cancelled") & reason]
+    sub = not_done_records(data, code)
     if sub.empty or qe.empty:
         return _EMPTY
-    pairs = sub[["patient_id", "issued"]].merge(qe, on="patient_id")
+    pairs = sub.merge(qe, on="patient_id")
     return _ids(pairs, point_in(pairs["issued"], status.encounter_interval(pairs), precision))
+
+
+def not_done_records(data: MeasureData, code: tuple[str, str]) -> pd.DataFrame:
+    """patient_id and issued of the cancelled screenings of ``code`` with a refusal or medical reason, of
+    every date: the same in every period, so derived once for all of them (``ANY_PERIOD``)."""
+
+    def compute() -> pd.DataFrame:
+        obs = data.observations
+        sub = obs[code_mask(obs, *code)]
+        reason = code_mask(sub, *SCREENING_DECLINED, column="status_reason_key") | vs_mask(
+            data, sub, MEDICAL_REASON, column="status_reason_key"
+        )
+        return sub[status_in(sub, "cancelled") & reason][["patient_id", "issued"]]
+
+    return remember((data.observations,), ("CMS2 not done", code, data.valuesets.keys(MEDICAL_REASON)), compute,
+                    period=ANY_PERIOD, for_pass=True)
 
 
 def _bipolar_history(data: MeasureData, qe: pd.DataFrame) -> pd.Index:

@@ -8,6 +8,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import status_in, vs_mask
 from . import _network_common as nc
@@ -20,7 +21,14 @@ POSITIVE_INTERPRETATIONS = ("positive", "abnormal", "pos", "a")
 def positive_screen_days(data: MeasureData) -> pd.DataFrame:
     """Days with a positive social-needs screen: a screening observation interpreted positive/abnormal or
     answered with a social-need finding, an observation coded with a finding, or a finding diagnosis
-    (its onset, else the day it was recorded)."""
+    (its onset, else the day it was recorded). Of every patient and date: the same in every period, so
+    derived once for all the periods of an evaluation (``metrics.memo``, ``ANY_PERIOD``)."""
+    keys = data.valuesets.keys(nc.SOCIAL_NEEDS_SCREENING), data.valuesets.keys(nc.SOCIAL_NEEDS_FINDING)
+    return remember((data.observations, data.conditions), ("SDOH positive screen days", keys),
+                    lambda: _positive_screen_days(data), period=ANY_PERIOD, for_pass=True)
+
+
+def _positive_screen_days(data: MeasureData) -> pd.DataFrame:
     obs = data.observations
     parts = []
     if not obs.empty:
@@ -103,6 +111,13 @@ class SDOH(Measure):
 
     @staticmethod
     def _follow_up_days(data: MeasureData) -> pd.DataFrame:
+        """Days of a referral or intervention, of every patient and date (derived once for every period)."""
+        keys = data.valuesets.keys(nc.SOCIAL_NEEDS_INTERVENTION)
+        return remember((data.procedures, data.service_requests, data.referrals), ("SDOH follow-up days", keys),
+                        lambda: SDOH._follow_up_rows(data), period=ANY_PERIOD, for_pass=True)
+
+    @staticmethod
+    def _follow_up_rows(data: MeasureData) -> pd.DataFrame:
         parts = [nc.any_event_days(data, ("procedures", "service_requests"), [nc.SOCIAL_NEEDS_INTERVENTION])]
         ref = data.referrals
         if not ref.empty:
