@@ -356,7 +356,10 @@ class GapSource:
                 held = self._network_found.get(memo)
             if held is not None and held[0] == history and held[1] == version:
                 return held[2], held[3]
-            return self._find_network(net, memo, history, version, held, find)
+            try:
+                return self._find_network(net, memo, history, version, held, find)
+            finally:  # on every path (e.g. the frames read whole after an import): not kept for switches
+                self.let_go()
 
     def _find_network(self, net: _NetworkInputs, memo: tuple[object, ...], history: str, version: int,
                       held: tuple[str, int, pd.DataFrame, dict[str, str]] | None,

@@ -106,10 +106,13 @@ def care_gaps(
                 mine = people.loc[people["practice_id"].isin(ids).to_numpy(), "patient_id"]
                 every = every[every["patient_id"].isin(mine).to_numpy()]
             known = (every.reset_index(drop=True), dict(failures))
-    if known is None and source is not None and inputs.whole:
+    whole_read = known is None and source is not None and inputs.whole
+    if whole_read:
         inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
     if known is None:
         known = _find_gaps(inputs, period, measures, as_of, due_within, closable_only, progress)
+    if whole_read and source is not None and source.network:
+        source.let_go()  # the whole store's frames read for this one load: not kept across practice switches
     if source is not None and memo is not None:
         source.remember(memo, known)
     found, failures = known[0], dict(known[1])

@@ -139,3 +139,30 @@ def test_a_change_to_everything_reads_the_frames_again_and_lets_them_go(ctx: Ser
     shown = child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=source)
     assert [name for name, _ in calls] == ["load_measure_data_cached"] and source._frames is None
     _same(shown, child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, fresh=True))
+
+
+def test_an_import_sized_write_reads_the_frames_whole_and_still_lets_them_go(
+        ctx: ServiceContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More patients written than are worth patching one by one (an import) read the whole store's frames
+    again; once the gaps are found they are let go, and a later one-patient write reads only its patient."""
+    source = _page_source(ctx, tmp_path)
+    assert warm_worklist(ctx, source, P2026, AS_OF)
+    network = child_worklist(ctx, P2026, None, as_of=AS_OF, action=None, source=source)
+    patients = [int(p) for p in network.gaps["patient_id"].unique()[:3]]
+    monkeypatch.setattr(gap_source, "_PATCH_MOST", 1)  # two patients written: as an import is to the real limit
+    for patient_id in patients[:2]:
+        assert record_immunization(ctx, patient_id=patient_id, date=AS_OF, cvx=MMR, today=AS_OF).ok
+    codes = _codes(ctx)
+    _same(child_worklist(ctx, P2026, codes[0], as_of=AS_OF, action=None, source=source),
+          child_worklist(ctx, P2026, codes[0], as_of=AS_OF, action=None, fresh=True))
+    assert source._frames is None
+    monkeypatch.setattr(gap_source, "_PATCH_MOST", 200)
+    calls: list[tuple[str, Any]] = []
+    for name in ("load_measure_data_cached", "load_measure_data"):
+        _counting(monkeypatch, gap_source, name, calls)
+    assert record_immunization(ctx, patient_id=patients[2], date=AS_OF, cvx=MMR, today=AS_OF).ok
+    shown = {code: child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, source=source) for code in codes}
+    assert source._frames is None
+    assert calls == [("load_measure_data", [patients[2]])]  # its patient's records only
+    for code, worklist in shown.items():
+        _same(worklist, child_worklist(ctx, P2026, code, as_of=AS_OF, action=None, fresh=True))
