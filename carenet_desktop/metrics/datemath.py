@@ -76,7 +76,8 @@ def _at_parts(at: object, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _is_scalar_date(at: object) -> bool:
-    return isinstance(at, (dt.date, pd.Timestamp, np.datetime64, str))
+    """One known date (a missing one, NaT, takes the column path: every age unknown)."""
+    return isinstance(at, (dt.date, pd.Timestamp, np.datetime64, str)) and not pd.isna(at)
 
 
 def _is_leap(year: int) -> bool:

@@ -46,3 +46,10 @@ def test_a_leap_day_birthday_and_no_birth_dates():
     assert np.isnan(age_in_years_at(born, dt.date(2025, 2, 28))[1])
     assert age_in_months_at(pd.Series(pd.to_datetime(["2025-01-31"])), dt.date(2025, 2, 28))[0] == 1
     assert age_in_years_at(pd.Series([], dtype="datetime64[us]"), dt.date(2025, 1, 1)).shape == (0,)
+
+
+@pytest.mark.parametrize("missing", [pd.NaT, np.datetime64("NaT")])
+def test_ages_at_a_missing_date_are_unknown(missing):
+    births = pd.Series(pd.to_datetime(["2020-01-31", "2012-02-29", None]))
+    for age in (age_in_years_at, age_in_months_at):
+        assert np.isnan(age(births, missing)).all()
