@@ -103,12 +103,12 @@ class FrameMemo:
 
     def kept_for_pass(self) -> int:
         """How many answers are kept for the current pass only (``for_pass``)."""
-        return sum(key in self._entries for key in self._pass_keys)
+        return sum(key in self._entries for key in list(self._pass_keys))  # (a copy: others may add)
 
     def forget_pass(self) -> None:
         """Drop the answers kept for the current pass only (``for_pass``): its measure or its pass is done."""
         keys, self._pass_keys = self._pass_keys, set()
-        for key in keys:
+        for key in list(keys):  # a copy: a thread still asking may add to the set it had
             self._entries.pop(key, None)
 
     def forget_period(self, period: Hashable) -> None:

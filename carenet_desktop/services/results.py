@@ -443,8 +443,15 @@ class ResultsCache:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="results-cache-writer")
+            previous = self._unsaved.get(path)
             self._unsaved[path] = entry  # a newer refresh of the same file replaces one not yet saved
-            self._pending = self._writer.submit(self._save_latest, path, key)
+            try:
+                self._pending = self._writer.submit(self._save_latest, path, key)
+            except RuntimeError:  # the interpreter is exiting: not saved (only a cache), nor left queued
+                if previous is None:
+                    del self._unsaved[path]
+                else:
+                    self._unsaved[path] = previous
 
     def _save_latest(self, path: Path, key: bytes | None) -> None:
         with self._writer_lock:
@@ -470,6 +477,8 @@ class ResultsCache:
         the window's peak). The reads still overlap the writes, one or two periods ahead."""
         with self._room:
             while len(self._unsaved) > MOST_UNSAVED:
+                if self._pending is None or self._pending.done():  # nothing left to save them: never wait
+                    return
                 self._room.wait(timeout=1.0)
 
     def _saved(self, path: Path) -> bool:
