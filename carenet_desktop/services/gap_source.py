@@ -478,7 +478,7 @@ class GapSource:
         if held is None or held[0] != history or held[1] > version:
             return None
         with self.ctx.db.session() as s:
-            _, wholesale, changed = changes_since(s, held[1])
+            now, wholesale, changed = changes_since(s, held[1])
             if None in wholesale:
                 return None
             ids = set(changed)
@@ -493,8 +493,11 @@ class GapSource:
             return None  # an import: the frames read whole are as quick
         fresh = load_measure_data(self.ctx.db, patient_id_list=list(affected), with_valuesets=False)
         fresh.valuesets = held[3]
-        with self._lock:
-            self._changed = (history, held[1], version, affected, fresh)
+        with self.ctx.db.session() as s:
+            after = store_state(s)
+        if now == version and after == state:  # records of exactly that state: kept for _find_network
+            with self._lock:
+                self._changed = (history, held[1], version, affected, fresh)
         old = held[2]
         kept = old[~old["patient_id"].isin(list(affected)).to_numpy()]
         people = pd.concat([kept, fresh.patients[["patient_id", "practice_id"]]], ignore_index=True)
