@@ -107,7 +107,7 @@ def care_gaps(
                 every = every[every["patient_id"].isin(mine).to_numpy()]
             known = (every.reset_index(drop=True), dict(failures))
     whole_read = known is None and source is not None and inputs.whole
-    if whole_read:
+    if whole_read and source is not None:
         inputs = source.inputs(period, measures, ids, progress.sub(0.0, 0.8))
     if known is None:
         known = _find_gaps(inputs, period, measures, as_of, due_within, closable_only, progress)
