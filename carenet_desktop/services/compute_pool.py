@@ -8,10 +8,10 @@ periods of a trend are computed side by side on every core.
 A worker opens the store itself (URL and passphrase are handed over the pipe, never logged; for an
 encrypted store also the SQLCipher key already derived and the key sealing its caches, so a worker derives
 none), reads the frames snapshot (sealed, for an encrypted store) or the store, and evaluates; it writes
-nothing but that snapshot. Its results - the rows of each period and the journal version they were
-computed at - come back through the pool as values, and the parent's
-``ResultsCache`` keeps them, in memory and on disk: the caches stay in the window's process, whose one
-writer owns them. Progress comes back over a queue; cancelling marks a file the worker checks between
+nothing but that snapshot, and for a precompute (a trend's periods) each period's results file, as the
+parent's ``ResultsCache`` would write it, sending back only its practice summary (``Written``). Otherwise
+its results - the rows of each period and the journal version they were computed at - come back through
+the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on disk. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
