@@ -239,12 +239,14 @@ def test_without_a_snapshot_the_job_goes_on_once_no_job_could_write_it(demo_ctx,
 
 
 def test_the_trend_started_with_the_first_scorecard_uses_its_snapshot_and_computes_each_period_once(
-        demo_ctx, tmp_path, marks, pool):
+        demo_ctx, tmp_path, marks, pool, monkeypatch):
+    from carenet_desktop.services import early_trends
     from carenet_desktop.services.early_trends import start_early_trends
     from carenet_desktop.services.head_start import HeadStart
     from carenet_desktop.services.measure_detail import trend_periods, trend_table
     from carenet_desktop.services.scorecard import ScorecardService
 
+    monkeypatch.setenv(early_trends.ENV, "1")
     compute_pool.warm_up(1)
     compute_pool.wait_warm(GUARD)
     service = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "c",
