@@ -145,6 +145,7 @@ def child(db: str, started: float, interact: bool, cold_only: bool = False, pool
             wait(page.trends_loaded)
         app.processEvents()
         out["start_to_sparklines_s"] = time.time() - started
+        out["window_peak_rss_mb"] = _peak_rss_mb()
     if interact:
         switches = []
         for i in range(page.practice_combo.count()):
@@ -213,6 +214,15 @@ def run_start(db: Path, env: dict[str, str], interact: bool, cold_only: bool = F
     out: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     out["started"] = started
     return out
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (MB; POSIX only)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _print_timeline(path: Path, started: float) -> None:
@@ -288,7 +298,8 @@ def main() -> int:
         print(f"loadavg before {_load()}", flush=True)
         first = run_start(db, env, interact=False, pool=args.pool, timeline=timeline)
         print(f"first start (fresh results cache): {first['start_to_scorecard_s']:.2f} s to the scorecard, "
-              f"{first['start_to_sparklines_s']:.2f} s to the sparklines   loadavg {_load()}")
+              f"{first['start_to_sparklines_s']:.2f} s to the sparklines (window's peak memory "
+              f"{first.get('window_peak_rss_mb') or 0:.0f} MB)   loadavg {_load()}")
         _print_cold_split(first)
         _print_timeline(timeline, float(first["started"]))  # type: ignore[arg-type]
         if args.cold_sparks:

@@ -8,10 +8,10 @@ periods of a trend are computed side by side on every core.
 A worker opens the store itself (URL and passphrase are handed over the pipe, never logged; for an
 encrypted store also the SQLCipher key already derived and the key sealing its caches, so a worker derives
 none), reads the frames snapshot (sealed, for an encrypted store) or the store, and evaluates; it writes
-nothing but that snapshot. Its results - the rows of each period and the journal version they were
-computed at - come back through the pool as values, and the parent's
-``ResultsCache`` keeps them, in memory and on disk: the caches stay in the window's process, whose one
-writer owns them. Progress comes back over a queue; cancelling marks a file the worker checks between
+nothing but that snapshot, and for a precompute (a trend's periods) each period's results file, as the
+parent's ``ResultsCache`` would write it, sending back only its practice summary (``Written``). Otherwise
+its results - the rows of each period and the journal version they were computed at - come back through
+the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on disk. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
@@ -19,6 +19,7 @@ commands and the benchmarks turn it on); where it cannot start, computes run in-
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -28,7 +29,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from .timeline import mark
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-    from .results import CachedResults, ResultsCache
+    from .results import ResultsCache
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,30 @@ class Job:
     measure_ids: tuple[str, ...]
     cancel_file: str
     catalogue: Catalogue  # the parent's (pickled as its definitions): the worker computes the same measures
+    #: the parent's results folder: the worker saves each period's results file there itself (as the parent's
+    #: ``ResultsCache`` would) and sends back a :class:`Written` instead of the rows; None: the rows come back
+    results_folder: str | None = None
+    #: wait for the frames snapshot of the store's journal version (another job is writing it) before
+    #: loading, until the parent touches the job's go file (no job that could write it is left) or cancels
+    await_snapshot: bool = False
+    #: periods shared out as the workers ask (claim files with this prefix): every job of a run lists all of
+    #: them and evaluates those it claims first, one load of the frames per job; None: all of its own
+    claims: str | None = None
+
+    @property
+    def go_file(self) -> str:
+        return self.cancel_file.removesuffix(".cancel") + ".go"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a worker that saved a period's results file itself sends back: all the parent keeps in memory
+    (the rows are read from the file when something asks for them)."""
+
+    period: Period
+    version: int
+    failures: dict[str, str]
+    summary: Any  # the practice summary (a small DataFrame)
 
 
 class ComputePool:
@@ -89,19 +114,34 @@ class ComputePool:
         self._lock = threading.Lock()
         self._cancel_dir = Path(tempfile.mkdtemp(prefix="carenet-compute-"))
         self._stop = threading.Event()
+        #: ids of the jobs in flight that load the frames themselves (and write their snapshot if missing)
+        self._producing: set[int] = set()
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
-    def compute(self, jobs: Sequence[Job], progress: Progress) -> list[CachedResults]:
-        """Run ``jobs`` in the workers and wait for them all: their results, job by job, period by period;
-        ``Cancelled`` if ``progress`` is cancelled (the workers stop at their next measure)."""
-        futures: dict[Future[list[CachedResults]], Job] = {}
+    def busy(self) -> bool:
+        """Whether a job that loads the frames itself is in flight (its worker writes their snapshot)."""
+        with self._lock:
+            return bool(self._producing)
+
+    def compute(self, jobs: Sequence[Job], progress: Progress) -> list[Any]:
+        """Run ``jobs`` in the workers and wait for them all: their results (``CachedResults``, or
+        ``Written`` for a job that saved them), job by job, period by period; ``Cancelled`` if ``progress``
+        is cancelled (the workers stop at their next measure). A job awaiting the frames snapshot is told to
+        go on without it (its go file) once no job that could write it is in flight any more."""
+        futures: dict[Future[list[Any]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
+        waiting = [job for job in jobs if job.await_snapshot]
         try:
             for job in jobs:
                 with self._lock:
                     self._progress[job.job_id] = (progress, shares, len(jobs))
-                futures[self._executor.submit(_run_job, job)] = job
+                future = self._executor.submit(_run_job, job)
+                futures[future] = job
+                if not job.await_snapshot:
+                    with self._lock:
+                        self._producing.add(job.job_id)
+                    future.add_done_callback(functools.partial(self._produced, job.job_id))
                 mark(f"job {job.job_id} dispatched ({len(job.periods)} periods)")
             pending = set(futures)
             while pending:
@@ -110,6 +150,10 @@ class ComputePool:
                         future.cancel()  # not started yet: never starts
                     self._cancel(futures.values())
                     raise Cancelled()
+                if waiting and not self.busy():  # the snapshot is on disk by now, or never comes
+                    for job in waiting:
+                        Path(job.go_file).touch()
+                    waiting = []
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a worker's exception is raised here
@@ -119,6 +163,19 @@ class ComputePool:
             with self._lock:
                 for job in futures.values():
                     self._progress.pop(job.job_id, None)
+            for job in futures.values():
+                Path(job.go_file).unlink(missing_ok=True)
+                if job.claims is not None:
+                    for claim in Path(job.claims).parent.glob(Path(job.claims).name + "-*.claim"):
+                        claim.unlink(missing_ok=True)
+
+    def _produced(self, job_id: int, _future: object = None) -> None:
+        with self._lock:
+            self._producing.discard(job_id)
+
+    def claims_prefix(self) -> Path:
+        """A fresh prefix for the claim files of one run's jobs."""
+        return self._cancel_dir / f"run{next(self._ids)}"
 
     def submit(self, fn: Any, *args: Any) -> Future[Any]:
         """Run the module-level function ``fn(*args)`` in a worker (picklable arguments): other background
@@ -175,10 +232,18 @@ class ComputePool:
 
 
 def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, ...],
-        progress: Progress) -> list[CachedResults] | None:
+        progress: Progress, *, save: bool = False, early: bool = False) -> list[Any] | None:
     """Compute ``periods`` from scratch in the worker processes (shared out among them): their results,
     for the caller to keep. ``None`` when there are no workers or they failed: the caller computes
-    in-process (a worker's error, if it is real, is then raised there with its message)."""
+    in-process (a worker's error, if it is real, is then raised there with its message).
+
+    ``save``: the workers save the results files themselves, where ``cache`` keeps them, and send back
+    ``Written`` records (no rows), the periods shared out as the workers ask for them; only where the files
+    can be written (an encrypted store's need its cache key), else the rows come back as without it.
+    ``early``: the jobs wait for the frames snapshot another job is writing rather than read the store
+    beside it (only where a snapshot is written: a SQLite store, an encrypted one with its cache key)."""
+    from .frames_cache import saves_snapshot
+
     pool = active()
     if pool is None or not periods:
         return None
@@ -188,10 +253,16 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
         sealing = cache_key(db)
     except OSError:  # an encrypted store without its cache key: the workers keep no snapshot either
         sealing = None
+    keyed = db.key is None or sealing is not None
+    save = save and keyed
+    early = early and keyed and saves_snapshot(db)
     derived = derived_keys() if db.key is not None else {}
+    claims = str(pool.claims_prefix()) if save and count > 1 else None
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
                          derived_keys=derived, frames_folder=str(cache.frames_folder),
-                         periods=tuple(periods[i::count]), measure_ids=measure_ids, catalogue=cache.ctx.catalogue)
+                         periods=tuple(periods) if claims else tuple(periods[i::count]), measure_ids=measure_ids,
+                         catalogue=cache.ctx.catalogue, results_folder=str(cache.folder) if save else None,
+                         await_snapshot=early, claims=claims)
             for i in range(count)]
     try:
         return pool.compute(jobs, progress)
@@ -237,6 +308,12 @@ def active() -> ComputePool | None:
             except (OSError, RuntimeError) as exc:  # no processes here: compute in-process
                 log.warning("Worker processes unavailable (%s); computing in-process", type(exc).__name__)
                 _wanted = 0
+        return _pool
+
+
+def started() -> ComputePool | None:
+    """The pool if it was started (:func:`active`, :func:`warm_up`), without starting it."""
+    with _pool_lock:
         return _pool
 
 
@@ -330,9 +407,10 @@ def _warm_worker() -> None:
     builtin_classes()  # the measure modules a job's catalogue is rebuilt from
 
 
-def _run_job(job: Job) -> list[CachedResults]:
-    """The worker's side: evaluate the job's periods; nothing is written (the parent keeps the results).
-    What the compute freed (the frames) is handed back to the system before the worker idles."""
+def _run_job(job: Job) -> list[Any]:
+    """The worker's side: evaluate the job's periods; nothing is written but the frames snapshot and, for
+    a job that asks it (``results_folder``), its periods' results files. What the compute freed (the
+    frames) is handed back to the system before the worker idles."""
     from . import heap
 
     entries = _compute_job(job)
@@ -340,7 +418,57 @@ def _run_job(job: Job) -> list[CachedResults]:
     return entries
 
 
-def _compute_job(job: Job) -> list[CachedResults]:
+class _Claimed:
+    """The periods of a shared run (``Job.claims``) this worker claims, one by one, as it gets to them: a
+    claim file made with ``O_EXCL`` (one worker gets each); ``len`` is the run's (for the progress)."""
+
+    def __init__(self, periods: Sequence[Period], prefix: str) -> None:
+        self.periods = periods
+        self.prefix = prefix
+
+    def __len__(self) -> int:
+        return len(self.periods)
+
+    def _claim_file(self, i: int) -> Path:
+        return Path(f"{self.prefix}-{i}.claim")
+
+    def left(self) -> bool:
+        """Whether some period is still unclaimed."""
+        return any(not self._claim_file(i).exists() for i in range(len(self.periods)))
+
+    def __iter__(self) -> Iterator[Period]:
+        for i, period in enumerate(self.periods):
+            try:
+                os.close(os.open(self._claim_file(i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                continue
+            yield period
+
+
+def _await_snapshot(db: Any, job: Job, cancel_file: Path) -> None:
+    """Wait until the frames snapshot of the store's journal version is on disk (written by the worker of
+    another job), or the parent's go file says none is coming: the load then reads the store itself."""
+    from ..models.changes import current_version, history_id
+    from .frames_cache import store_signature
+
+    with db.session() as s:
+        version = current_version(s)
+        history = history_id(s)
+    path = Path(job.frames_folder) / f"v{version}-{store_signature(history)}.npz"
+    go = Path(job.go_file)
+    if not path.exists():
+        mark(f"job {job.job_id} waiting for the frames snapshot")
+    while not path.exists():
+        if cancel_file.exists():
+            raise Cancelled()
+        if go.exists():
+            mark(f"job {job.job_id} goes on without a snapshot")
+            return
+        time.sleep(_POLL_S)
+    mark(f"job {job.job_id} found the frames snapshot")
+
+
+def _compute_job(job: Job) -> list[Any]:
     from sqlalchemy.engine import make_url
 
     from ..models.database import open_database
@@ -363,15 +491,29 @@ def _compute_job(job: Job) -> list[CachedResults]:
     try:
         cache = ResultsCache(ServiceContext(db, catalogue=job.catalogue), frames_folder=Path(job.frames_folder),
                              in_process=True, shared=False)  # the parent stores what it shares
-        cache.on_disk = False  # the parent's cache: this process only computes
+        if job.results_folder is not None:  # the parent's files, written here as its own cache writes them
+            cache.folder = Path(job.results_folder)
+        else:
+            cache.on_disk = False  # the parent's cache: this process only computes
+        periods: Sequence[Period] = job.periods
+        if job.claims is not None:
+            claimed = _Claimed(job.periods, job.claims)
+            if not claimed.left():  # the others took them all while this job waited for a worker
+                mark(f"job {job.job_id} returning its results")
+                return []
+            periods = claimed  # type: ignore[assignment]  # iterated once, lazily, by the engine
+        if job.await_snapshot:
+            _await_snapshot(db, job, cancel_file)
         # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
-        entries = cache.compute_periods_here(job.periods, job.measure_ids, Progress(forward))
+        entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward))
         for entry in entries:  # the practice summary (what a scorecard and a trend read) made here, in
             entry.summary(["practice_id"])  # parallel, and sent with the rows: not one after another by the window
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))
         mark(f"job {job.job_id} returning its results")
+        if job.results_folder is not None:
+            return [Written(e.period, e.version, e.failures, e.summary(["practice_id"])) for e in entries]
         return entries
     finally:
         db.dispose()

@@ -29,7 +29,6 @@ import platformdirs
 
 from .. import __version__
 from ..metrics.aggregate import summarize
-from ..metrics.definition import POPULATIONS
 from ..metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
@@ -38,11 +37,13 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
-from .results_codec import INT_COLUMNS as _INT_COLUMNS
-from .results_codec import decode_head, encode_entry, read_rows
+from .results_codec import _conform, decode_head, encode_entry, patched_summary, read_rows
+
+__all__ = ["CachedResults", "ResultsCache", "_conform", "patched_summary"]
 from .timeline import mark
 
 log = logging.getLogger(__name__)
+_POLL_S = 0.05  # how often a caller waiting for a period in flight checks whether it was cancelled
 
 #: most refreshed entries queued for the writer thread before ``results()`` waits for it (each holds its rows)
 MOST_UNSAVED = 2
@@ -117,6 +118,10 @@ class ResultsCache:
         #: (period, measures, stamp) -> rows; the stamp is the store's history and the definitions in force
         self._entries: dict[tuple[Period, tuple[str, ...], str], CachedResults] = {}
         self._lock = threading.Lock()
+        #: keys being served by ``results()`` or computed by ``precompute()``: a second asker waits for them
+        #: (not under ``_lock``: a trend's periods computed in the workers never hold up a scorecard's read)
+        self._inflight: dict[tuple[Period, tuple[str, ...], str], threading.Event] = {}
+        self._flight_lock = threading.Lock()
         self._sharing = 0  # > 0 inside sharing_frames(): the whole store's frames are kept between periods
         self._shared: tuple[int, Any] | None = None  # (change version, MeasureData)
         self.root = cache_dir or Path(platformdirs.user_cache_dir("CareNetDesktop", appauthor=False)) / "results"
@@ -162,20 +167,40 @@ class ResultsCache:
         progress = progress or Progress()
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         key = (period, ids, self.stamp(ids))
+        flight = self._enter(key, progress)  # a period a precompute is computing: waited for, not computed again
         refreshed = False
-        with self._lock:
-            entry = self._entries.get(key)
-            if self.shared is not None:
-                entry = self._from_shared(period, ids, key[2], entry, progress)
-            elif (entry := entry or self._read_disk(period, ids)) is None:
-                entry = self._compute_all(period, ids, progress)
-            else:
-                held, entry = entry, self._refresh(entry, progress)
-                refreshed = entry is not held  # a new copy of the rows, queued for the writer
-            self._entries[key] = entry
+        try:
+            with self._lock:
+                entry = self._entries.get(key)
+                if self.shared is not None:
+                    entry = self._from_shared(period, ids, key[2], entry, progress)
+                elif (entry := entry or self._read_disk(period, ids)) is None:
+                    entry = self._compute_all(period, ids, progress)
+                else:
+                    held, entry = entry, self._refresh(entry, progress)
+                    refreshed = entry is not held  # a new copy of the rows, queued for the writer
+                self._entries[key] = entry
+        finally:
+            self._leave(key, flight)
         if refreshed:
             self._wait_for_room()
         return entry
+
+    def _enter(self, key: tuple[Period, tuple[str, ...], str], progress: Progress) -> threading.Event:
+        """``key`` marked in flight for the caller, once whoever has it in flight is done with it."""
+        while True:
+            with self._flight_lock:
+                held = self._inflight.get(key)
+                if held is None:
+                    self._inflight[key] = mine = threading.Event()
+                    return mine
+            _await(held, progress)
+
+    def _leave(self, key: tuple[Period, tuple[str, ...], str], flight: threading.Event) -> None:
+        with self._flight_lock:
+            if self._inflight.get(key) is flight:
+                del self._inflight[key]
+        flight.set()
 
     def holds(self, period: Period, measure_ids: Sequence[str] | None = None) -> bool:
         """Whether rows of ``period`` are kept (in memory or on disk) for the store's history and the
@@ -188,27 +213,58 @@ class ResultsCache:
             return (period, ids, stamp) in self._entries or (self.on_disk and self._saved(self._path(period, ids)))
 
     def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
-                   progress: Progress | None = None) -> None:
+                   progress: Progress | None = None, *, early: bool = False) -> None:
         """Compute the periods held neither in memory nor on disk side by side in the worker processes,
-        so that ``results()`` then only reads them. Without worker processes this does nothing: each
-        period is computed when it is asked for."""
+        so that ``results()`` then only reads them; periods another caller has in flight are waited for.
+        Without worker processes this does nothing: each period is computed when it is asked for.
+
+        The workers save the results files themselves and send back only each period's practice summary
+        (the rows are read from the file when something asks for them). It holds no lock while they
+        compute: a ``results()`` of another period meanwhile is not held up. ``early``: the workers wait
+        for the frames snapshot a compute in flight is writing (``compute_pool.run``)."""
         if self.in_process:
             return
+        progress = progress or Progress()
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
-        with self._lock:
-            stamp = self.stamp(ids)
-            if self.shared is not None:
-                self._precompute_shared(periods, ids, stamp, progress or Progress())
-                return
-            missing = [p for p in periods if (p, ids, stamp) not in self._entries and not self._saved(self._path(p, ids))]
+        if self.shared is not None:
+            with self._lock:
+                self._precompute_shared(periods, ids, self.stamp(ids), progress)
+            return
+        stamp = self.stamp(ids)
+        paths = {p: self._path(p, ids) for p in periods}
+        with self._flight_lock:
+            others = [held for p in periods if (held := self._inflight.get((p, ids, stamp))) is not None]
+            missing = [p for p in periods if (p, ids, stamp) not in self._inflight
+                       and (p, ids, stamp) not in self._entries and not self._saved(paths[p])]
+            mine = {p: threading.Event() for p in missing}
+            for p, flight in mine.items():
+                self._inflight[(p, ids, stamp)] = flight
+        try:
             if missing:
-                for entry in compute_pool.run(self, missing, ids, progress or Progress()) or []:
-                    # kept on disk only (a trend reads them period by period), saved on the writer thread: until
-                    # a file is written its entry is served from the queue (``_read_disk``), so the trend is
-                    # built while the files are still being written; its summary now, for the trend table
-                    entry.summary(["practice_id"])
-                    self._write_disk_later(entry)
-                    mark(f"period {entry.period.label} handed to the writer")
+                for done in compute_pool.run(self, missing, ids, progress, save=self.on_disk, early=early) or []:
+                    self._keep_computed(done, ids, stamp, paths[done.period])
+        finally:
+            for p, flight in mine.items():
+                self._leave((p, ids, stamp), flight)
+        for held in others:
+            _await(held, progress)
+
+    def _keep_computed(self, done: Any, ids: tuple[str, ...], stamp: str, path: Path) -> None:
+        """A period a precompute had computed: a file a worker saved (``compute_pool.Written``) kept as its
+        summary, the rows read from the file when asked for; rows sent back saved by the writer thread."""
+        if isinstance(done, compute_pool.Written):
+            key = self._key_or_none()
+            entry = CachedResults(done.period, ids, done.version, self._rows_reader(path, done.period, ids, key),
+                                  dict(done.failures), {("practice_id",): done.summary})
+            self._entries[(done.period, ids, stamp)] = entry  # a single store: no lock (``discard`` copies)
+            mark(f"period {done.period.label} saved by its worker")
+            return
+        # kept on disk only (a trend reads them period by period), saved on the writer thread: until a file
+        # is written its entry is served from the queue (``_read_disk``), so the trend is built while the
+        # files are still being written; its summary now, for the trend table
+        done.summary(["practice_id"])
+        self._write_disk_later(done)
+        mark(f"period {done.period.label} handed to the writer")
 
     @contextmanager
     def sharing_frames(self) -> Iterator[None]:
@@ -233,7 +289,7 @@ class ResultsCache:
         their summaries."""
         ids = tuple(m.id for m in self.ctx.catalogue.select(measure_ids))
         with self._lock:
-            for key in [k for k in self._entries if k[:2] == (period, ids)]:
+            for key in [k for k in list(self._entries) if k[:2] == (period, ids)]:
                 del self._entries[key]
 
     # --- shared results (a network office's server) ----------------------------------------------------
@@ -343,7 +399,7 @@ class ResultsCache:
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
         if computed:  # the worker's results, kept here (the cache belongs to this process)
-            entry = computed[0]
+            entry: CachedResults = computed[0]
             # the practice summary (what a scorecard reads first; the file keeps it beside the rows) now,
             # the file on the writer thread: the caller does not wait ~0.3 s on the 250k demo for it
             entry.summary(["practice_id"])
@@ -545,44 +601,35 @@ class ResultsCache:
                 self._write_disk(entry)
             return entry
 
+        return CachedResults(period, ids, int(meta["version"]), self._rows_reader(path, period, ids, key, names),
+                             dict(meta["failures"]), {("practice_id",): summary})
+
+    def _rows_reader(self, path: Path, period: Period, ids: tuple[str, ...], key: Any,
+                     names: np.ndarray | None = None) -> Callable[[], pd.DataFrame]:
+        """What reads the rows of ``path`` when they are asked for (``names``: its measures, else read from
+        its head); a file gone or damaged since is evaluated again: it is only a cache."""
+
         def load_rows() -> pd.DataFrame:
-            rows = read_rows(path, names, key)
-            if rows is None:  # the file went away or was damaged since: evaluate again, it is only a cache
+            rows = None
+            try:
+                measures = names
+                if measures is None:
+                    with open_npz(path, key) as z:
+                        measures = decode_head(z)[1]
+                rows = read_rows(path, measures, key)
+            except READ_ERRORS as exc:
+                log.warning("Results cache ignored (%s)", type(exc).__name__)
+            if rows is None:
                 with contextlib.suppress(OSError):  # damaged: the next start computes and writes it again
                     path.unlink()
                 return _conform(self._evaluate(period, ids, Progress())[0])  # the dtypes of every other path
             return rows
 
-        return CachedResults(period, ids, int(meta["version"]), load_rows, dict(meta["failures"]),
-                             {("practice_id",): summary})
+        return load_rows
 
 
-def patched_summary(summary: pd.DataFrame, rows: pd.DataFrame, practices: set[object]) -> pd.DataFrame:
-    """``summarize(rows, by=["practice_id"])`` made from ``summary`` (the rows' summary before some
-    practices' rows changed): only ``practices`` are summarised again, in the same order and dtypes."""
-    if any(p is None or p is pd.NA or (isinstance(p, float) and np.isnan(p)) for p in practices):
-        return summarize(rows, by=["practice_id"])  # a row without a practice: no shortcut
-    ids = sorted(int(p) for p in practices)  # type: ignore[call-overload]
-    fresh = summarize(rows[rows["practice_id"].isin(ids)], by=["practice_id"])
-    kept = summary[~summary["practice_id"].isin(ids)]
-    parts = [part for part in (kept, fresh) if len(part)]
-    if not parts:
-        return fresh
-    out = pd.concat(parts, ignore_index=True)
-    out = out.sort_values(["measure", "group_index", "practice_id"], kind="mergesort").reset_index(drop=True)
-    if not out.dtypes.equals(summary.dtypes) or list(out.columns) != list(summary.columns):
-        return summarize(rows, by=["practice_id"])
-    return out
-
-
-def _conform(rows: pd.DataFrame) -> pd.DataFrame:
-    """One set of dtypes for the rows of every path (computed here or in a worker, refreshed, read from
-    disk): nullable integers and booleans. A refresh concatenates old rows with a few fresh ones, and a
-    concatenation with an empty or all-NA part would turn nullable columns into ``object``."""
-    out = rows.copy()
-    out["measure"] = out["measure"].astype(object)
-    for col in _INT_COLUMNS:
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
-    for pop in POPULATIONS:
-        out[pop] = out[pop].astype("boolean")
-    return out
+def _await(flight: threading.Event, progress: Progress) -> None:
+    """Wait for ``flight`` (another caller's work on a key), ``Cancelled`` as soon as ``progress`` is."""
+    while not flight.wait(_POLL_S):
+        progress.check()
+    progress.check()

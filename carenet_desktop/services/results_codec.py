@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..metrics.aggregate import summarize
 from ..metrics.definition import POPULATIONS
 from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS
 from .cache_files import READ_ERRORS, open_npz
@@ -90,3 +91,34 @@ def _read_summary(z: Any, names: np.ndarray, dtypes: dict[str, str]) -> pd.DataF
     for col in (*_SUMMARY_INTS, *_SUMMARY_FLOATS):
         frame[col] = z[_SUMMARY + col]
     return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})
+
+
+def patched_summary(summary: pd.DataFrame, rows: pd.DataFrame, practices: set[object]) -> pd.DataFrame:
+    """``summarize(rows, by=["practice_id"])`` made from ``summary`` (the rows' summary before some
+    practices' rows changed): only ``practices`` are summarised again, in the same order and dtypes."""
+    if any(p is None or p is pd.NA or (isinstance(p, float) and np.isnan(p)) for p in practices):
+        return summarize(rows, by=["practice_id"])  # a row without a practice: no shortcut
+    ids = sorted(int(p) for p in practices)  # type: ignore[call-overload]
+    fresh = summarize(rows[rows["practice_id"].isin(ids)], by=["practice_id"])
+    kept = summary[~summary["practice_id"].isin(ids)]
+    parts = [part for part in (kept, fresh) if len(part)]
+    if not parts:
+        return fresh
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["measure", "group_index", "practice_id"], kind="mergesort").reset_index(drop=True)
+    if not out.dtypes.equals(summary.dtypes) or list(out.columns) != list(summary.columns):
+        return summarize(rows, by=["practice_id"])
+    return out
+
+
+def _conform(rows: pd.DataFrame) -> pd.DataFrame:
+    """One set of dtypes for the rows of every path (computed here or in a worker, refreshed, read from
+    disk): nullable integers and booleans. A refresh concatenates old rows with a few fresh ones, and a
+    concatenation with an empty or all-NA part would turn nullable columns into ``object``."""
+    out = rows.copy()
+    out["measure"] = out["measure"].astype(object)
+    for col in INT_COLUMNS:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    for pop in POPULATIONS:
+        out[pop] = out[pop].astype("boolean")
+    return out

@@ -68,11 +68,12 @@ class ScorecardService:
         return self.cache.results(period, measure_ids, progress)
 
     def precompute(self, periods: Sequence[Period], measure_ids: Sequence[str] | None = None,
-                   progress: Progress | None = None) -> None:
-        """Compute the periods not cached yet side by side in the worker processes, if there are any."""
+                   progress: Progress | None = None, *, early: bool = False) -> None:
+        """Compute the periods not cached yet side by side in the worker processes, if there are any
+        (``early``: beside a compute in flight, see ``ResultsCache.precompute``)."""
         require(self.ctx, "aggregates.read")
         self._check_catalogue()
-        self.cache.precompute(periods, measure_ids, progress)
+        self.cache.precompute(periods, measure_ids, progress, early=early)
 
     def _check_catalogue(self) -> None:
         """A store without the shipped code catalogue would score nothing: load it first. Not from a reader

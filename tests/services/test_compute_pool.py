@@ -189,41 +189,6 @@ def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(d
         assert "__schema__" in z.files
 
 
-def test_precomputed_periods_are_served_while_their_files_are_still_being_written(demo_ctx, tmp_path, pool,
-                                                                                   monkeypatch):
-    """A trend's periods are handed to the writer thread; until a file is in place its entry is served from
-    the queue (not computed again, not missing), and the file lands afterwards."""
-    periods = rolling_12_months(PERIOD.end, 3)
-    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c")
-    release, saving = threading.Event(), threading.Event()
-    save = ResultsCache._save
-
-    def slow_save(self: ResultsCache, entry, path, key) -> None:  # type: ignore[no-untyped-def]
-        saving.set()
-        assert release.wait(60)  # a freeze guard only
-        save(self, entry, path, key)
-
-    monkeypatch.setattr(ResultsCache, "_save", slow_save)
-    cache.precompute(periods, MEASURES)  # returns without waiting for the writer
-    assert saving.wait(60)  # the first file is being written, the others queued
-    assert not any(cache._path(p, tuple(MEASURES)).exists() for p in periods)
-    assert all(cache.holds(p, MEASURES) for p in periods)
-    computes: list[object] = []
-    monkeypatch.setattr(compute_pool, "run", lambda *a, **k: computes.append(a) or None)
-    monkeypatch.setattr(ResultsCache, "compute_periods_here", lambda *a, **k: computes.append(a) or [])
-    cache.precompute(periods, MEASURES)  # queued counts as held: nothing is computed twice
-    served = {p: cache.results(p, MEASURES) for p in periods}
-    assert computes == []
-    monkeypatch.undo()  # computes allowed again (for the from-scratch comparison below)
-    release.set()
-    cache.flush()
-    assert all(cache._path(p, tuple(MEASURES)).exists() for p in periods)
-    assert cache._unsaved == {}
-    for p in periods:
-        alone = ResultsCache(demo_ctx, cache_dir=tmp_path / f"alone{p.end}", in_process=True).results(p, MEASURES)
-        pd.testing.assert_frame_equal(served[p].summary(), alone.summary(), check_dtype=False)
-
-
 def test_a_worker_sends_each_periods_practice_summary_with_its_rows(demo_ctx, tmp_path, pool):
     """Summarised in the workers, side by side: the window does not summarise a trend's periods one by one."""
     from carenet_desktop.metrics.aggregate import summarize

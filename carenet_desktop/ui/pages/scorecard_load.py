@@ -13,6 +13,7 @@ import pandas as pd
 from ...metrics.period import Period
 from ...services import compute_pool
 from ...services.context import Progress
+from ...services.early_trends import start_early_trends
 from ...services.head_start import HeadStart
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
@@ -94,6 +95,7 @@ def start_first_scorecard(session: Session, period: Period) -> HeadStart:
     service = ScorecardService(session.ctx)
     head = HeadStart(period, _first_load, service, period, name="first-scorecard")
     _head_starts[id(session)] = (session, service, head)
+    start_early_trends(service, period, head)  # the sparklines' periods, in the worker the scorecard leaves idle
     return head
 
 
