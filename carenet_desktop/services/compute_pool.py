@@ -46,7 +46,7 @@ from .timeline import mark
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-    from .results import ResultsCache
+    from .results import CachedResults, ResultsCache
 
 log = logging.getLogger(__name__)
 
@@ -505,16 +505,26 @@ def _compute_job(job: Job) -> list[Any]:
         if job.await_snapshot:
             _await_snapshot(db, job, cancel_file)
         # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
-        entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward))
-        for entry in entries:  # the practice summary (what a scorecard and a trend read) made here, in
-            entry.summary(["practice_id"])  # parallel, and sent with the rows: not one after another by the window
+        # the practice summary (what a scorecard and a trend read) made here, in parallel, and sent with the
+        # rows: not one after another by the window; a period whose file is saved here sends its summary only,
+        # and its rows are let go at once (a trend's share would otherwise hold every period's rows)
+        saved = job.results_folder is not None
+        entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
+                                             keep=_written if saved else _summarised)
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))
         mark(f"job {job.job_id} returning its results")
-        if job.results_folder is not None:
-            return [Written(e.period, e.version, e.failures, e.summary(["practice_id"])) for e in entries]
         return entries
     finally:
         db.dispose()
         cancel_file.unlink(missing_ok=True)
+
+
+def _summarised(entry: CachedResults) -> CachedResults:
+    entry.summary(["practice_id"])
+    return entry
+
+
+def _written(entry: CachedResults) -> Written:
+    return Written(entry.period, entry.version, entry.failures, entry.summary(["practice_id"]))

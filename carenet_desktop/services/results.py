@@ -338,14 +338,17 @@ class ResultsCache(SharedResultsMixin):
 
     def compute_here(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
         """Every measure of ``period`` from scratch, in this process; saved to disk."""
-        return self.compute_periods_here([period], ids, progress)[0]
+        entry: CachedResults = self.compute_periods_here([period], ids, progress)[0]
+        return entry
 
-    def compute_periods_here(self, periods: Sequence[Period], ids: tuple[str, ...],
-                             progress: Progress) -> list[CachedResults]:
+    def compute_periods_here(self, periods: Sequence[Period], ids: tuple[str, ...], progress: Progress,
+                             keep: Callable[[CachedResults], Any] | None = None) -> list[Any]:
         """Every measure of each of ``periods`` from scratch, in this process, in one pass over one load of
         the frames (``engine.evaluate_periods``: what no period changes is derived once); each saved to disk.
         Takes no lock (``compute_here`` runs under ``self._lock``): within ``sharing_frames`` the shared
-        load is used, else the frames are loaded for this call."""
+        load is used, else the frames are loaded for this call. ``keep``: what of each saved period is
+        returned instead of the period itself (a worker saving its files keeps each period's summary, not
+        every period's rows until the last is done)."""
         with self.ctx.db.session() as s:
             version = current_version(s)  # read first: changes made while computing are replayed later
         progress.report(0.0, "Loading data")
@@ -362,7 +365,8 @@ class ResultsCache(SharedResultsMixin):
             entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
             mark(f"period {period.label} evaluated")
             self._write_disk(entry)
-            entries.append(entry)
+            entries.append(entry if keep is None else keep(entry))
+            del entry, run
         progress.report(1.0, "Done")
         return entries
 

@@ -265,3 +265,30 @@ def test_the_trend_started_with_the_first_scorecard_uses_its_snapshot_and_comput
     periods = trend_periods(PERIOD)
     assert sorted(evaluated) == sorted({f"period {p.label} evaluated" for p in [*periods, PERIOD]})
     assert set(table["period_end"]) == {p.end for p in periods}
+
+
+def test_a_worker_saving_its_files_lets_each_periods_rows_go_before_the_next(demo_ctx, tmp_path):
+    """``compute_periods_here(keep=...)`` as a worker that saves its files runs it: each period is saved,
+    then only what ``keep`` makes of it is held; the period itself (its rows, ~150 MB on the 250k demo) is
+    gone before the next is evaluated, so a trend's share never holds all its periods' rows at once."""
+    import gc
+    import weakref
+
+    periods = rolling_12_months(PERIOD.end, 3)
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "r", frames_folder=tmp_path / "f", in_process=True)
+    seen: list[weakref.ref[results.CachedResults]] = []
+    alive_at_next: list[bool] = []
+
+    def keep(entry: results.CachedResults) -> compute_pool.Written:
+        gc.collect()
+        alive_at_next.extend(ref() is not None for ref in seen)
+        seen.append(weakref.ref(entry))
+        return compute_pool._written(entry)
+
+    kept = cache.compute_periods_here(periods, IDS, Progress(), keep=keep)
+    assert [w.period for w in kept] == list(periods) and all(isinstance(w, compute_pool.Written) for w in kept)
+    assert len(alive_at_next) == 3 and not any(alive_at_next)  # (1 + 2 earlier periods looked for, none alive)
+    for written in kept:  # the summary sent back is the saved file's, and equals a from-scratch compute's
+        _, alone = _alone(demo_ctx, tmp_path, written.period)
+        pd.testing.assert_frame_equal(written.summary, alone.summary(["practice_id"]))
+        assert cache.holds(written.period, MEASURES)

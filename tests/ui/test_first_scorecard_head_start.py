@@ -53,11 +53,11 @@ def computes(monkeypatch, session):  # type: ignore[no-untyped-def]
     original = ResultsCache.compute_periods_here
     store = session.ctx.db.url.render_as_string(hide_password=True)
 
-    def counted(self, periods, ids, progress):  # type: ignore[no-untyped-def]
+    def counted(self, periods, ids, progress, **kwargs):  # type: ignore[no-untyped-def]
         if self.ctx.db.url.render_as_string(hide_password=True) == store:
             calls.append(tuple(periods))
             gate.wait(WAIT / 1000)
-        return original(self, periods, ids, progress)
+        return original(self, periods, ids, progress, **kwargs)
 
     monkeypatch.setattr(ResultsCache, "compute_periods_here", counted)
     # the page's sparklines (its trend's twelve periods, asked for 150 ms after it loads) are not what these
