@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 #: most worker processes: each holds the store's frames while it computes
 MAX_WORKERS = 4
 _POLL_S = 0.1
+#: how long a failed or cancelled compute waits for its other jobs to stop (each checks between measures)
+_STOP_WAIT_S = 30.0
 #: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
 WORKER_NICENESS = 5
 
@@ -146,10 +148,7 @@ class ComputePool:
             pending = set(futures)
             while pending:
                 if progress.cancelled:
-                    for future in pending:
-                        future.cancel()  # not started yet: never starts
-                    self._cancel(futures.values())
-                    raise Cancelled()
+                    raise Cancelled()  # (the jobs are stopped below)
                 if waiting and not self.busy():  # the snapshot is on disk by now, or never comes
                     for job in waiting:
                         Path(job.go_file).touch()
@@ -159,6 +158,17 @@ class ComputePool:
                     future.result()  # a worker's exception is raised here
                     mark(f"job {futures[future].job_id} back in the parent")
             return [entry for future in futures for entry in future.result()]
+        except BaseException as exc:
+            # cancelled, or a job failed: every other job is told to stop (a job awaiting the snapshot
+            # included). After a failure they are waited for (a cancelled caller is not kept waiting), so
+            # none goes on re-claiming periods once the claim files are gone. A file a stopping job still
+            # saves is of the version it read, and is read back only as that version (``_rows_reader``).
+            for future in futures:
+                future.cancel()  # not started yet: never starts
+            self._cancel(futures.values())
+            if not isinstance(exc, Cancelled):
+                wait([f for f in futures if not f.done()], timeout=_STOP_WAIT_S)
+            raise
         finally:
             with self._lock:
                 for job in futures.values():
@@ -256,6 +266,10 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
     keyed = db.key is None or sealing is not None
     save = save and keyed
     early = early and keyed and saves_snapshot(db)
+    if early:  # one worker always left to the job that writes the snapshot (or to any other compute): jobs
+        count = min(count, pool.workers - 1)  # waiting for it in every worker would wait for ever
+        if count < 1:
+            return None
     derived = derived_keys() if db.key is not None else {}
     claims = str(pool.claims_prefix()) if save and count > 1 else None
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,

@@ -60,7 +60,9 @@ def start_early_trends(service: ScorecardService, period: Period, head: HeadStar
                     progress.check()
                     time.sleep(_POLL_S)
                 mark("trend started early")
-                service.precompute(trend_periods(period), progress=progress, early=True)
+                # the period itself is the first scorecard's (in flight, or done): not taken from it here
+                rest = [p for p in trend_periods(period) if p != period]
+                service.precompute(rest, progress=progress, early=True)
         except Cancelled:
             pass
         except Exception as exc:  # the sparklines' own request computes them and meets the error, if real

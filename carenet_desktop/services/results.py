@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import platformdirs
 
@@ -255,7 +254,7 @@ class ResultsCache(SharedResultsMixin):
         summary, the rows read from the file when asked for; rows sent back saved by the writer thread."""
         if isinstance(done, compute_pool.Written):
             key = self._key_or_none()
-            entry = CachedResults(done.period, ids, done.version, self._rows_reader(path, done.period, ids, key),
+            entry = CachedResults(done.period, ids, done.version, self._rows_reader(path, done.period, ids, key, done.version),
                                   dict(done.failures), {("practice_id",): done.summary})
             self._entries[(done.period, ids, stamp)] = entry  # a single store: no lock (``discard`` copies)
             mark(f"period {done.period.label} saved by its worker")
@@ -534,27 +533,33 @@ class ResultsCache(SharedResultsMixin):
                 self._write_disk(entry)
             return entry
 
-        return CachedResults(period, ids, int(meta["version"]), self._rows_reader(path, period, ids, key, names),
+        version = int(meta["version"])
+        return CachedResults(period, ids, version, self._rows_reader(path, period, ids, key, version),
                              dict(meta["failures"]), {("practice_id",): summary})
 
     def _rows_reader(self, path: Path, period: Period, ids: tuple[str, ...], key: Any,
-                     names: np.ndarray | None = None) -> Callable[[], pd.DataFrame]:
-        """What reads the rows of ``path`` when they are asked for (``names``: its measures, else read from
-        its head); a file gone or damaged since is evaluated again: it is only a cache."""
+                     version: int) -> Callable[[], pd.DataFrame]:
+        """What reads the rows of ``path`` when they are asked for, if the file still holds those of journal
+        ``version`` (a worker or the writer may have saved another version in it since); a file gone,
+        damaged or of another version is evaluated again (the rows are then at least as new as
+        ``version``: a refresh replays the journal over them, which changes nothing): it is only a cache."""
 
         def load_rows() -> pd.DataFrame:
             rows = None
+            damaged = False
             try:
-                measures = names
-                if measures is None:
-                    with open_npz(path, key) as z:
-                        measures = decode_head(z)[1]
-                rows = read_rows(path, measures, key)
+                with open_npz(path, key) as z:
+                    meta, measures, _ = decode_head(z)
+                if int(meta["version"]) == version:
+                    rows = read_rows(path, measures, key)
+                    damaged = rows is None
             except READ_ERRORS as exc:
                 log.warning("Results cache ignored (%s)", type(exc).__name__)
+                damaged = True
             if rows is None:
-                with contextlib.suppress(OSError):  # damaged: the next start computes and writes it again
-                    path.unlink()
+                if damaged:
+                    with contextlib.suppress(OSError):  # the next start computes and writes it again
+                        path.unlink()
                 return _conform(self._evaluate(period, ids, Progress())[0])  # the dtypes of every other path
             return rows
 

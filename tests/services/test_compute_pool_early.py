@@ -292,3 +292,59 @@ def test_a_worker_saving_its_files_lets_each_periods_rows_go_before_the_next(dem
         _, alone = _alone(demo_ctx, tmp_path, written.period)
         pd.testing.assert_frame_equal(written.summary, alone.summary(["practice_id"]))
         assert cache.holds(written.period, MEASURES)
+
+
+def test_a_failed_job_stops_the_others_even_one_awaiting_the_snapshot(demo_ctx, tmp_path, monkeypatch, pool, marks):
+    """One job of a run fails (here: a store it cannot open): ``compute`` raises, and the other job - waiting
+    for a snapshot that never comes while a compute that could write it is in flight - is told to stop and
+    has stopped by then, so it neither saves files afterwards nor keeps a worker (nor the window's close)
+    waiting for ever."""
+    import dataclasses
+
+    active = compute_pool.active()
+    assert active is not None
+
+    def job(**fields: Any) -> compute_pool.Job:
+        return active.new_job(url=demo_ctx.db.url.render_as_string(hide_password=False), key=None, cache_key=None,
+                              derived_keys={}, frames_folder=str(tmp_path / "frames"), periods=(PERIOD,),
+                              measure_ids=IDS, catalogue=demo_ctx.catalogue, results_folder=str(tmp_path / "r"),
+                              **fields)
+
+    with active._lock:
+        active._producing.add(-1)  # stands for the first scorecard's compute, in flight: no go file yet
+    try:
+        waiting = job(await_snapshot=True)
+        failing = dataclasses.replace(job(), url="sqlite:////nonexistent/folder/store.db")
+        with pytest.raises(Exception) as raised:
+            active.compute([waiting, failing], Progress())
+        assert not isinstance(raised.value, Cancelled)
+        assert not active._progress  # nothing of that run is left in flight
+        done = f"job {waiting.job_id} returning its results"
+        time.sleep(1.0)
+        assert not any(done in m for m in marks())
+        assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+    finally:
+        with active._lock:
+            active._producing.discard(-1)
+    stopped = threading.Event()
+    threading.Thread(target=lambda: (compute_pool.configure(0), stopped.set()), daemon=True).start()
+    assert stopped.wait(GUARD)  # the pool shuts down: no job is left waiting in a worker
+
+
+def test_rows_read_back_from_a_file_of_another_version_are_evaluated_again(demo_ctx, tmp_path):
+    """An entry read from a file's head (its summary, the rows left on disk) reads its rows only if the file
+    still holds that journal version: a file another writer saved since, at another version, is not taken
+    for it (its rows are evaluated again, as for a damaged file, and the newer file is kept)."""
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "r", frames_folder=tmp_path / "f", in_process=True)
+    computed = cache.results(PERIOD, MEASURES)
+    cache.flush()
+    ids = computed.measure_ids
+    entry = cache._read_disk(PERIOD, ids)
+    assert entry is not None and callable(entry._rows)  # rows not read yet
+    path = cache._path(PERIOD, ids)
+    other = results.CachedResults(PERIOD, ids, computed.version + 7, computed.rows.iloc[:5].copy(), {})
+    cache._save(other, path, None)  # another version saved in the same file meanwhile
+    rows = entry.rows
+    assert len(rows) == len(computed.rows)  # not the other file's five rows
+    pd.testing.assert_frame_equal(_sorted(rows), _sorted(computed.rows))
+    assert path.exists()
