@@ -50,47 +50,21 @@ def _each_period_alone(data, ids):  # type: ignore[no-untyped-def]
     return counts
 
 
-def test_cms2_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["CMS2"])
-    assert len(set(counts)) > 3  # the periods' encounters differ
+@pytest.mark.parametrize(("measure", "distinct"), [
+    ("CMS2", 3),  # the periods' encounters differ
+    ("AMR", 1),  # their medications
+    ("SDOH", 1),  # their visits and screens
+    ("CMS153", 1),  # their visits
+    ("CMS136", 1),  # the intake periods' children
+    ("CMS177", 1),  # their visits
+    # each child's facts kept from the period that met them (both editions: the 2026 one reads other kinds);
+    # the periods' two-year-olds differ (the demo has no exclusions)
+    ("CMS117", 3),
+])
+def test_each_period_of_a_pass_gets_the_rows_it_gets_alone(demo_data, measure, distinct):
+    counts = _each_period_alone(demo_data, [measure])
+    assert len(set(counts)) > distinct
     assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_amr_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["AMR"])
-    assert len(set(counts)) > 1  # the periods' medications differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_sdoh_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["SDOH"])
-    assert len(set(counts)) > 1  # the periods' visits and screens differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_cms153_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["CMS153"])
-    assert len(set(counts)) > 1  # the periods' visits differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_cms136_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["CMS136"])
-    assert len(set(counts)) > 1  # the intake periods' children differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_cms177_each_period_gets_the_rows_it_gets_alone(demo_data):
-    counts = _each_period_alone(demo_data, ["CMS177"])
-    assert len(set(counts)) > 1  # the periods' visits differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts
-
-
-def test_cms117_each_period_gets_the_rows_it_gets_alone(demo_data):
-    # each child's facts kept from the period that met them (both editions: the 2026 one reads other kinds)
-    counts = _each_period_alone(demo_data, ["CMS117"])
-    assert len(set(counts)) > 3  # the periods' two-year-olds differ
-    assert all(sum(c[i] for c in counts) > 0 for i in (0, 2)), counts  # (the demo has no exclusions)
 
 
 #: the measures whose own period-free records are kept for a pass only (``remember(..., for_pass=True)``)

@@ -10,10 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
 from carenet_desktop.metrics.period import Period
-from carenet_desktop.models import Practice
 from carenet_desktop.models.changes import store_state
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services import gap_source
@@ -23,6 +21,8 @@ from carenet_desktop.services.entry_undo import undo_entry
 from carenet_desktop.services.gap_source import GapSource
 from carenet_desktop.services.results import ResultsCache
 from carenet_desktop.services.worklist import Worklist, child_worklist, warm_worklist
+from tests.services.test_gap_source import _items, _mmr_gap
+from tests.services.test_gap_warm import _codes
 from tests.stores import AS_OF, demo_store
 
 P2026 = Period.year(2026)
@@ -42,11 +42,6 @@ def _page_source(ctx: ServiceContext, tmp_path: Path) -> GapSource:
                      compute_missing=False)
 
 
-def _codes(ctx: ServiceContext) -> list[str]:
-    with ctx.db.session() as s:
-        return [str(c) for c in s.scalars(select(Practice.code).order_by(Practice.code))]
-
-
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: list[tuple[str, Any]]) -> None:
     real: Callable[..., Any] = getattr(module, name)
 
@@ -63,18 +58,6 @@ def _same(cached: Worklist, fresh: Worklist) -> None:
     assert cached.failures == fresh.failures
 
 
-def _mmr_gap(worklist: Worklist) -> tuple[int, str]:
-    """A child missing MMR dose 1 whose gap a dose given on ``AS_OF`` closes, and their practice."""
-    rows = worklist.gaps[worklist.gaps["item"] == "MMR dose 1"]
-    for _, row in rows.iterrows():
-        if (pd.Timestamp(row["birth_date"]) + pd.DateOffset(years=1) <= pd.Timestamp(AS_OF)
-                and pd.Timestamp(row["due_date"]) >= pd.Timestamp(AS_OF)):
-            return int(row["patient_id"]), str(row["practice_code"])
-    raise AssertionError("the demo has no child missing MMR dose 1")
-
-
-def _items(worklist: Worklist, patient_id: int) -> set[str]:
-    return set(worklist.gaps.loc[worklist.gaps["patient_id"] == patient_id, "item"])
 
 
 def test_the_frames_are_let_go_after_the_warm_up_and_every_practice_still_equals_from_scratch(
