@@ -81,6 +81,8 @@ class _Plan:
     hi: int | None
     sql: str
     where: str = "1=1"
+    #: columns read sparse (``_sparse_exprs``): mostly NULL in the probed rows
+    sparse: frozenset[str] = frozenset()
 
     @property
     def read(self) -> list[Col]:
@@ -95,21 +97,57 @@ class _Plan:
 
 def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bool = False) -> _Plan:
     """The table's plan. Its id range is two lookups in the rowid tree when every row is read
-    (``everyone``: the chunk queries apply ``where``); for some patients it is read through ``where``."""
+    (``everyone``: the chunk queries apply ``where``, and the columns mostly NULL in a probe of a few
+    thousand rows are read sparse); for some patients it is read through ``where``."""
     if everyone:
         lo, hi = cur.execute(f'SELECT (SELECT MIN(id) FROM "{table}"), (SELECT MAX(id) FROM "{table}")').fetchone()
     else:
         lo, hi = cur.execute(f'SELECT MIN(t.id), MAX(t.id) FROM "{table}" t WHERE {where}').fetchone()
+    sparse = _probe_sparse(cur, table, cols, where, lo, hi) if everyone else frozenset()
     aggregates = [_concat("t.id", ",")]  # the row ids first: rows are put in id order after reading
     for c in cols:
         if _is_row_id(c):
             continue
-        aggregates.append(_concat(*_sqlite_expr(c)))
+        aggregates.extend(_sparse_exprs(c) if c.name in sparse else [_concat(*_sqlite_expr(c))])
     # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
     # allocation per text value, serialising the reading threads); the id column restores the order
     sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
            f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
-    return _Plan(table, cols, lo, hi, sql, where)
+    return _Plan(table, cols, lo, hi, sql, where, sparse)
+
+
+#: rows of each probe window (at the start, middle and end of the table's ids)
+PROBE_ROWS = 2_000
+#: a column with values in at most this share of the probed rows is read sparse
+SPARSE_SHARE = 0.1
+
+
+def _probe_sparse(cur: Any, table: str, cols: list[Col], where: str, lo: int | None, hi: int | None) -> frozenset[str]:
+    """The columns to read sparse: those with a value in at most ``SPARSE_SHARE`` of the rows of three
+    windows of ids (a few milliseconds; a small table whole). A guess only: either form reads any column exactly, the probe
+    only picks the cheaper one (a column NULL in most rows costs a test per row read sparse, a value
+    appended per row read densely; one with values in most rows costs its ids once more read sparse)."""
+    candidates = [c for c in cols if c.kind != "int" and not _is_row_id(c)]
+    if lo is None or hi is None or not candidates:
+        return frozenset()
+    counts = ", ".join(f"COUNT({c.sql})" for c in candidates)
+    sql = f'SELECT COUNT(*), {counts} FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?'
+    rows, values = 0, [0] * len(candidates)
+    small = hi - lo < 3 * PROBE_ROWS  # probed whole
+    for start in [lo] if small else [lo, (lo + hi) // 2, hi + 1 - PROBE_ROWS]:
+        n, *found = cur.execute(sql, (start, hi + 1 if small else start + PROBE_ROWS)).fetchone()
+        rows += n
+        values = [v + f for v, f in zip(values, found, strict=True)]
+    return frozenset(c.name for c, v in zip(candidates, values, strict=True) if v <= SPARSE_SHARE * rows)
+
+
+def _sparse_exprs(col: Col) -> list[str]:
+    """The two aggregates of a column read sparse: the ids of its rows with a value, and those values
+    (as ``_sqlite_expr`` gives them, without the NULL markers): a NULL costs a test, not a value."""
+    sql = col.sql
+    value = (f"CAST({sql} AS INTEGER)" if col.kind in ("nint", "bool") else sql)
+    has = f"FILTER (WHERE {sql} IS NOT NULL)"
+    return [f"{_concat('t.id', ',')} {has}", f"{_concat(value, _SEP if col.kind == 'str' else ',')} {has}"]
 
 
 def _is_row_id(col: Col) -> bool:
@@ -199,7 +237,7 @@ class SqliteReader:
                     submit()
                 else:
                     assert cur is not None
-                    row = tuple(cur.execute(plan.sql, (start, stop)).fetchone())
+                    row = _expand_sparse(plan, tuple(cur.execute(plan.sql, (start, stop)).fetchone()))
                 self._take(plan, row, parts[plan.table], start, stop)
                 remaining[plan.table] -= 1
                 if not remaining[plan.table]:
@@ -252,22 +290,23 @@ class SqliteReader:
         if not n:
             return
         parts.total += n
-        parts.ids.append(_parse_numbers(row[1], _ID, n))
+        ids = row[1] if isinstance(row[1], np.ndarray) else _parse_numbers(row[1], _ID, n)
+        parts.ids.append(ids)
         for i, (col, text) in enumerate(zip(plan.read, row[2:], strict=True)):
             if isinstance(text, Parsed):  # by the reading thread
                 parts.seen[i] = True
                 parts.columns[i].append(text.values)
-            elif _all_null(text, col, n):  # kept as a count: the column may have no value in any chunk
+            elif text is _NO_VALUES or text is not _ASK_SQLITE and _all_null(text, col, n):  # the column may have no value in any chunk
                 parts.columns[i].append(_null_chunk(col, n))
             elif col.kind == "date":
                 parts.seen[i] = True
-                ms = parse_stored_timestamps(text, n)
-                parts.columns[i].append(ms if ms is not None else self._julian_ms(plan, col, start, stop, row[1], n))
+                ms = None if text is _ASK_SQLITE else parse_stored_timestamps(text, n)
+                parts.columns[i].append(ms if ms is not None else self._julian_ms(plan, col, start, stop, ids, n))
             else:
                 parts.seen[i] = True
                 parts.columns[i].append(_parse_chunk(text, col, n))
 
-    def _julian_ms(self, plan: _Plan, col: Col, start: int, stop: int, ids: str, n: int) -> np.ndarray:
+    def _julian_ms(self, plan: _Plan, col: Col, start: int, stop: int, ids: np.ndarray, n: int) -> np.ndarray:
         """A chunk's timestamps not in the stored layout, converted by SQLite (on this thread's connection:
         the chunk's ids must come back the same, else the table is read exactly)."""
         cur = self.dbapi.cursor()
@@ -277,7 +316,7 @@ class SqliteReader:
                 f'FROM "{plan.table}" t WHERE {plan.where} AND t.id >= ? AND t.id < ?', (start, stop)).fetchone()
         finally:
             cur.close()
-        if again != ids:
+        if again is None or not np.array_equal(_parse_numbers(again, _ID, n), ids):
             raise Fallback(col.name)
         return _parse_numbers(text, col, n)
 
@@ -296,11 +335,14 @@ def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
     caller's thread (NULL in every row, converted by SQLite, ``np.fromstring``, or split). Run by a reading
     thread: these parses are NumPy passes over whole arrays, which release the GIL, so they run beside the
     caller's thread's work rather than on it (that thread is the cold read's longest path)."""
+    row = _expand_sparse(plan, row)
     n = row[0]
     if not n:
         return row
     out = list(row)
     for i, col in enumerate(plan.read, start=2):
+        if isinstance(row[i], Parsed) or row[i] is _NO_VALUES or row[i] is _ASK_SQLITE:
+            continue
         if col.kind in ("date", "float", "str") and not _all_null(row[i], col, n):
             if col.kind == "str":
                 coded = _code_in_thread(row[i], n)
@@ -311,6 +353,74 @@ def _parse_in_thread(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
             if values is not None:
                 out[i] = Parsed(values)
     return tuple(out)
+
+
+_NO_VALUES = object()  # a sparse column without a value in a chunk
+_ASK_SQLITE = object()  # a sparse timestamp column whose values are not in the stored layout: converted by SQLite
+
+
+def _expand_sparse(plan: _Plan, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The chunk's row with one item per column read: each sparse column's (ids, values) pair becomes its
+    ``Parsed`` values in every row of the chunk (the kind's NULL where it has none), ``_NO_VALUES``, or
+    ``_ASK_SQLITE``. The chunk's ids are then parsed here and stand in the row for their text."""
+    if not plan.sparse:
+        return row
+    n = row[0]
+    out: list[Any] = [n, row[1]]
+    at = 2
+    for col in plan.read:
+        if col.name not in plan.sparse:
+            out.append(row[at])
+            at += 1
+            continue
+        where, values = row[at], row[at + 1]
+        at += 2
+        if not n or where is None:
+            out.append(_NO_VALUES)
+            continue
+        if not isinstance(out[1], np.ndarray):
+            out[1] = _parse_numbers(row[1], _ID, n)
+        rows = _rows_of(out[1], _parse_numbers(where, _ID, where.count(",") + 1))
+        out.append(_sparse_values(col, values, rows, n))
+    return tuple(out)
+
+
+def _rows_of(ids: np.ndarray, some: np.ndarray) -> np.ndarray:
+    """The positions in a chunk's ``ids`` of ``some`` of them (each must be there, else ``Fallback``)."""
+    order = None if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])) else np.argsort(ids, kind="stable")
+    at = np.searchsorted(ids, some, sorter=order)
+    at = np.minimum(at, len(ids) - 1)
+    if order is not None:
+        at = order[at]
+    if not np.array_equal(ids[at], some):
+        raise Fallback("id")
+    return at
+
+
+def _sparse_values(col: Col, text: str, rows: np.ndarray, n: int) -> Any:
+    """A sparse column's chunk: the values at their ``rows``, the kind's NULL elsewhere."""
+    k = len(rows)
+    if col.kind == "str":
+        coded = _code_in_thread(text, k)
+        some = coded if coded is not None else _parse_chunk(text, col, k)
+        assert isinstance(some, Coded)
+        codes = np.full(n, -1, dtype=some.codes.dtype)
+        codes[rows] = some.codes
+        return Parsed(Coded(codes, some.texts))
+    if col.kind == "date":
+        ms = parse_stored_timestamps(text, k)
+        if ms is None:
+            return _ASK_SQLITE
+        values: np.ndarray = ms
+    elif col.kind == "float":
+        floats = parse_decimals(text, k)
+        values = floats if floats is not None else _parse_numbers(text, col, k)
+    else:
+        values = _parse_numbers(text, col, k)
+    full = _null_chunk(col, n)
+    assert isinstance(full, np.ndarray)
+    full[rows] = values
+    return Parsed(full)
 
 
 def _code_in_thread(text: str, n: int) -> Coded | None:

@@ -284,3 +284,86 @@ def test_missing_text_and_date_columns_as_pandas_builds_them() -> None:
     dates = numeric(ms, "date")
     assert dates.dtype == expected_dates.dtype
     np.testing.assert_array_equal(dates.view(np.int64), expected_dates.view(np.int64))
+
+
+@pytest.mark.parametrize("share", [1.0, 0.1, -1.0])  # every nullable column sparse, the probe's pick, none
+@pytest.mark.parametrize("chunk_rows", [250_000, 7])
+def test_columns_read_sparse_equal_the_exact_reader(db, monkeypatch, share, chunk_rows) -> None:  # type: ignore[no-untyped-def]
+    """A column read sparse (the ids of its rows with a value, and those values) gives the frames and the
+    text codes of the dense read, whatever the probe picks: text, timestamps, floats, nullable integers,
+    booleans, further codings, chunks without a value, a column the table lacks."""
+    from sqlalchemy import text
+
+    with db.session() as s:  # a boolean and a nullable integer with a value in a few rows
+        s.execute(text("INSERT INTO medication_request (patient_id, status, code_system, code, authored_on, "
+                       "do_not_perform, dose_quantity) SELECT patient_id, 'active', 'rxnorm', '1', start, "
+                       "CASE WHEN id % 9 = 0 THEN 1 WHEN id % 7 = 0 THEN 0 END, CASE WHEN id % 4 = 0 THEN 2.5 END "
+                       "FROM encounter"))
+        s.execute(text("UPDATE encounter_diagnosis SET rank = 2 WHERE id % 3 = 0"))
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(sqlite_frames, "SPARSE_SHARE", share)
+    factorized: measure_data.Factorized = {}
+    fast, _ = load_measure_data_versioned(db, with_valuesets=False, factorized=factorized)
+    monkeypatch.setattr(sqlite_frames, "SPARSE_SHARE", -1.0)
+    dense: measure_data.Factorized = {}
+    load_measure_data_versioned(db, with_valuesets=False, factorized=dense)
+    assert factorized.keys() == dense.keys()
+    for key, (codes, texts) in dense.items():
+        assert codes.dtype == factorized[key][0].dtype and codes.tolist() == factorized[key][0].tolist(), key
+        assert texts.tolist() == factorized[key][1].tolist(), key
+    _assert_same(fast, _exact(monkeypatch, db))
+    assert fast.medication_requests["do_not_perform"].notna().sum() > 0
+    assert fast.encounters["location_key"].eq("snomed|35971002").sum() == 5
+
+
+def test_the_probe_reads_mostly_null_columns_sparse(db) -> None:  # type: ignore[no-untyped-def]
+    """The plan of a whole-store read reads sparse the columns with a value in at most a tenth of the
+    probed rows (here: the encounters' location, deceased dates), densely the others; a read of some
+    patients reads every column densely."""
+    conn = db.engine.raw_connection()
+    try:
+        reader = sqlite_frames.SqliteReader(conn, None)
+        existing = {r[1] for r in conn.execute('PRAGMA table_info("encounter")')}
+        cols = measure_data._columns("encounters", "encounter", existing)
+        where = measure_data._where("encounters", None, True)
+        plan, = reader.plan([("encounter", cols, where, True)])
+        assert {"location_system", "location_code", "discharge_system"} <= plan.sparse
+        assert not {"status", "code", "start", "end", "patient_id"} & plan.sparse
+        assert plan.sql.count("FILTER (WHERE") == 2 * len(plan.sparse)
+        some, = reader.plan([("encounter", cols, measure_data._where("encounters", "SELECT 1", True), False)])
+        assert not some.sparse and "FILTER" not in some.sql
+        patients = measure_data._columns("patients", "patient", {r[1] for r in conn.execute('PRAGMA table_info("patient")')})
+        plan, = reader.plan([("patient", patients, "1=1", True)])
+        assert "deceased_date" in plan.sparse and "birth_date" not in plan.sparse
+    finally:
+        conn.close()
+
+
+def test_sparse_timestamps_in_another_layout_are_converted_by_sqlite(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A sparse timestamp column's chunk with a value SQLAlchemy did not write is converted by SQLite,
+    as a dense one's."""
+    from sqlalchemy import text
+
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(sqlite_frames, "SPARSE_SHARE", 1.0)
+    with db.session() as s:
+        s.execute(text("UPDATE encounter SET \"end\" = '2025-02-03T08:09:10' WHERE id % 13 = 0"))
+    sparse = load_measure_data(db, with_valuesets=False)
+    enc = sparse.encounters
+    assert (enc.loc[enc["event_id"] % 13 == 0, "end"] == pd.Timestamp("2025-02-03 08:09:10")).all()
+    monkeypatch.setattr(sqlite_frames, "SPARSE_SHARE", -1.0)  # dense (the exact reader coerces an ISO 'T' to NaT)
+    _assert_same(sparse, load_measure_data(db, with_valuesets=False))
+
+
+def test_rows_of_ids_in_any_order() -> None:
+    """A sparse column's ids are found in the chunk's ids whether these are in order or not; an id not
+    among them makes the reader fall back."""
+    import numpy as np
+
+    ids = np.array([10, 11, 15, 20, 21], dtype=np.int64)
+    assert sqlite_frames._rows_of(ids, np.array([11, 20, 21])).tolist() == [1, 3, 4]
+    shuffled = np.array([21, 10, 15, 11, 20], dtype=np.int64)
+    assert sqlite_frames._rows_of(shuffled, np.array([11, 20, 21])).tolist() == [3, 4, 0]
+    for missing in ([12], [22], [9]):
+        with pytest.raises(sqlite_frames.Fallback):
+            sqlite_frames._rows_of(ids, np.array(missing))
