@@ -307,7 +307,7 @@ def _shape(name: str, raw: dict[str, Any], factorized: Factorized | None = None)
                 value = value.column()
             out[column] = value
     if "codings" in raw:
-        for column in _add_codings(out, raw["codings"]):
+        for column in _add_codings(out, raw["codings"], {c: coded[(name, c)] for (f, c) in coded if f == name}):
             coded.pop((name, column), None)  # further codings joined in: no longer these codes
     date_only = raw.get("date_only")
     if isinstance(date_only, Coded):
@@ -322,9 +322,11 @@ def _shape(name: str, raw: dict[str, Any], factorized: Factorized | None = None)
     return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
-def _add_codings(out: dict[str, Any], codings: Any) -> list[str]:
+def _add_codings(out: dict[str, Any], codings: Any,
+                 coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[str]:
     """Append each row's further codings to its key columns (``MULTI_SEP`` between keys); the columns
-    changed."""
+    changed. A column with its codes in ``coded`` (as read) is rebuilt from them: the rows with further
+    codings get codes of their joined texts, so no row of the others is copied or checked again."""
     if isinstance(codings, Coded):
         codes, uniques = codings.codes, codings.texts
     else:
@@ -341,23 +343,34 @@ def _add_codings(out: dict[str, Any], codings: Any) -> list[str]:
                 found.setdefault(column, []).append(key)
         for column, keys in found.items():
             per_column.setdefault(column, [None] * len(uniques))[i] = _CELL_SEP.get(column, MULTI_SEP).join(keys)
-    has = codes >= 0
+    slot = np.where(codes >= 0, codes, len(uniques))  # each row's ``codings`` text; the last slot: none
     changed: list[str] = []
     for column, extras in per_column.items():
         if column not in out:
             continue
-        table = np.array([*extras, None], dtype=object)  # the last slot: rows without codings
-        extra = table[np.where(has, codes, len(extras))]
-        rows = np.flatnonzero(pd.notna(extra))
+        has_extra = np.array([e is not None for e in extras] + [False])
+        rows = np.flatnonzero(has_extra[slot])
         if not len(rows):
             continue
-        base = np.asarray(out[column], dtype=object)
+        extra = np.array([*extras, None], dtype=object)[slot[rows]]
+        own = (coded or {}).get(column)
+        if own is not None:  # the row's own value from its codes (-1: missing)
+            base_rows = np.append(np.asarray(own[1], dtype=object), None)[own[0][rows]]
+        else:
+            base_rows = np.asarray(out[column], dtype=object)[rows]
         sep = _CELL_SEP.get(column, MULTI_SEP)
-        first = pd.Series(base[rows], dtype=object).fillna("|" if sep == MULTI_SEP else "").astype(object)
-        joined = first + sep + pd.Series(extra[rows], dtype=object)
-        combined = base.copy()
-        combined[rows] = _dedupe_objects(joined.to_numpy(dtype=object), null=None)
-        out[column] = pd.array(combined, dtype="str")
+        first = pd.Series(base_rows, dtype=object).fillna("|" if sep == MULTI_SEP else "").astype(object)
+        joined = (first + sep + pd.Series(extra, dtype=object)).to_numpy(dtype=object)
+        if own is not None:
+            new_codes, new_texts = pd.factorize(joined)
+            all_codes = own[0].astype(np.int64)
+            all_codes[rows] = len(own[1]) + new_codes
+            out[column] = str_column(all_codes, np.concatenate([np.asarray(own[1], dtype=object),
+                                                                np.asarray(new_texts, dtype=object)]))
+        else:
+            combined = np.asarray(out[column], dtype=object).copy()
+            combined[rows] = _dedupe_objects(joined, null=None)
+            out[column] = pd.array(combined, dtype="str")
         changed.append(column)
     return changed
 
