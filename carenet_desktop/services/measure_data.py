@@ -329,6 +329,8 @@ def _add_codings(out: dict[str, Any], codings: Any,
     codings get codes of their joined texts, so no row of the others is copied or checked again."""
     if isinstance(codings, Coded):
         codes, uniques = codings.codes, codings.texts
+    elif not len(codings) or bool(pd.isna(codings).all()):  # no row has further codings (a NULL column)
+        return []
     else:
         codes, uniques = pd.factorize(pd.Series(np.asarray(codings, dtype=object)), use_na_sentinel=True)
     if not len(uniques):

@@ -367,3 +367,29 @@ def test_rows_of_ids_in_any_order() -> None:
     for missing in ([12], [22], [9]):
         with pytest.raises(sqlite_frames.Fallback):
             sqlite_frames._rows_of(ids, np.array(missing))
+
+
+def test_further_codings_join_the_key_columns_as_stored(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each row's key columns computed here from its stored row: its own ``system|code``, then each further
+    coding of the element (``MULTI_SEP`` between keys; categories as a comma list), for both readers."""
+    from sqlalchemy import text
+
+    from carenet_desktop.metrics.valuesets import MULTI_SEP
+
+    with db.session() as s:
+        encounters = s.execute(text("SELECT code_system, code, reason_system, reason_code, codings FROM encounter "
+                                    "WHERE profile_claim IS NULL ORDER BY id")).all()
+        conditions = s.execute(text("SELECT category, codings FROM condition ORDER BY id")).all()
+
+    def extras(codings, element):  # type: ignore[no-untyped-def]
+        return [line.split("\t", 1)[1] for line in (codings or "").split("\n") if line.startswith(element + "\t")]
+
+    def key(system, code, codings, element):  # type: ignore[no-untyped-def]
+        return MULTI_SEP.join([f"{system or ''}|{code or ''}", *extras(codings, element)])
+
+    for data in (load_measure_data(db, with_valuesets=False), _exact(monkeypatch, db)):
+        assert data.encounters["key"].tolist() == [key(r[0], r[1], r[4], "code") for r in encounters]
+        assert data.encounters["reason_key"].tolist() == [key(r[2], r[3], r[4], "reason") for r in encounters]
+        assert data.conditions["category"].tolist() == [
+            ",".join([r[0] or "", *extras(r[1], "category")]) if extras(r[1], "category") else r[0] for r in conditions]
+    assert sum(MULTI_SEP in k for k in data.encounters["key"]) == 7
