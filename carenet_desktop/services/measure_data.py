@@ -380,18 +380,45 @@ def _add_codings(out: dict[str, Any], codings: Any,
 def _key(systems: Any, codes: Any, coded: Factorized | None = None, name: tuple[str, str] | None = None) -> Any:
     """``system|code`` for every row, built once per distinct pair (missing parts as empty text). From
     two ``Coded`` parts the pairs are integer work and the key's own codes go to ``coded``."""
-    if isinstance(systems, Coded) and isinstance(codes, Coded):
-        s_codes, s_uniq, c_codes, c_uniq = systems.codes, systems.texts, codes.codes, codes.texts
-    else:
-        s_codes, s_uniq = pd.factorize(pd.Series(systems), use_na_sentinel=True)
-        c_codes, c_uniq = pd.factorize(pd.Series(codes), use_na_sentinel=True)
+    s_codes, s_uniq = _part_codes(systems)
+    c_codes, c_uniq = _part_codes(codes)
     if not len(s_codes):
         return pd.array([], dtype="str")
     pair = (s_codes.astype(np.int64) + 1) * (len(c_uniq) + 1) + (c_codes.astype(np.int64) + 1)
-    p_codes, p_uniq = pd.factorize(pair)
+    p_codes, p_uniq = _first_seen_codes(pair, (len(s_uniq) + 1) * (len(c_uniq) + 1))
     s_names = np.concatenate([[""], np.asarray(s_uniq, dtype=object)])
     c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
     labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)
     if coded is not None and name is not None:
         coded[name] = (narrow_codes(p_codes, len(labels)), labels)
     return str_column(p_codes, labels)
+
+
+def _part_codes(values: Any) -> tuple[np.ndarray, Any]:
+    """(codes, distinct texts) of a key's part: a ``Coded`` part's own; a part missing in every row
+    (a column NULL throughout) all -1 without hashing a row; anything else ``pd.factorize``'s."""
+    if isinstance(values, Coded):
+        return values.codes, values.texts
+    if not len(values) or bool(pd.isna(values).all()):
+        return np.full(len(values), -1, dtype=np.int8), np.zeros(0, dtype=object)
+    return pd.factorize(pd.Series(values), use_na_sentinel=True)  # type: ignore[no-any-return]
+
+
+#: pair spaces up to this size are coded through a table of first rows rather than a hash table
+_DENSE_PAIRS = 1 << 22
+
+
+def _first_seen_codes(pair: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(pair)`` of values in ``[0, space)``: codes in order of first appearance and the
+    distinct values in that order. A small space goes through a table of each value's first row (no
+    hashing per row)."""
+    n = len(pair)
+    if space > _DENSE_PAIRS or space > 4 * n + 1024:
+        return pd.factorize(pair)  # type: ignore[no-any-return]
+    first = np.full(space, n, dtype=np.int64)
+    np.minimum.at(first, pair, np.arange(n, dtype=np.int64))
+    present = np.flatnonzero(first < n)
+    order = present[np.argsort(first[present], kind="stable")]
+    lookup = np.empty(space, dtype=np.intp)
+    lookup[order] = np.arange(len(order), dtype=np.intp)
+    return lookup[pair], order

@@ -393,3 +393,24 @@ def test_further_codings_join_the_key_columns_as_stored(db, monkeypatch) -> None
         assert data.conditions["category"].tolist() == [
             ",".join([r[0] or "", *extras(r[1], "category")]) if extras(r[1], "category") else r[0] for r in conditions]
     assert sum(MULTI_SEP in k for k in data.encounters["key"]) == 7
+
+
+def test_key_pairs_are_coded_as_factorize_codes_them() -> None:
+    """The key columns' pair codes (through a table of first rows when the pair space is small) are
+    ``pd.factorize``'s: the same codes in order of first appearance, the same distinct values; a key part
+    missing in every row codes as missing without hashing."""
+    import numpy as np
+
+    rng = np.random.default_rng(26)
+    for n, space in ((0, 5), (1, 1), (1000, 7), (5000, 4000), (3000, 100_000), (20_000, (1 << 22) + 1)):
+        pair = rng.integers(0, space, n) if n else np.zeros(0, dtype=np.int64)
+        pair = np.where(rng.random(n) < 0.3, pair.min(initial=0), pair).astype(np.int64)  # repeats
+        codes, uniques = measure_data._first_seen_codes(pair, space)
+        expected_codes, expected_uniques = pd.factorize(pair)
+        assert codes.dtype == expected_codes.dtype and codes.tolist() == expected_codes.tolist(), (n, space)
+        assert uniques.dtype == expected_uniques.dtype and uniques.tolist() == expected_uniques.tolist(), (n, space)
+    missing = pd.array([None] * 4, dtype="str")
+    codes, texts = measure_data._part_codes(missing)
+    assert codes.tolist() == [-1] * 4 and not len(texts)
+    systems = sqlite_frames.Coded(np.array([0, -1, 0, 0], dtype=np.int8), np.array(["cpt"], dtype=object))
+    assert measure_data._key(systems, missing).tolist() == ["cpt|", "|", "cpt|", "cpt|"]
