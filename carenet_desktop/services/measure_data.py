@@ -357,7 +357,9 @@ def _add_codings(out: dict[str, Any], codings: Any,
         extra = np.array([*extras, None], dtype=object)[slot[rows]]
         own = (coded or {}).get(column)
         if own is not None:  # the row's own value from its codes (-1: missing)
-            base_rows = np.append(np.asarray(own[1], dtype=object), None)[own[0][rows]]
+            texts = np.empty(len(own[1]) + 1, dtype=object)  # the last slot: a missing value
+            texts[:-1] = own[1]
+            base_rows = texts[own[0][rows]]
         else:
             base_rows = np.asarray(out[column], dtype=object)[rows]
         sep = _CELL_SEP.get(column, MULTI_SEP)
