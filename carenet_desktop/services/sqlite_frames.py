@@ -128,7 +128,7 @@ def _probe_sparse(cur: Any, table: str, cols: list[Col], where: str, lo: int | N
     only picks the cheaper one (a column NULL in most rows costs a test per row read sparse, a value
     appended per row read densely; one with values in most rows costs its ids once more read sparse)."""
     candidates = [c for c in cols if c.kind != "int" and not _is_row_id(c)]
-    if lo is None or hi is None or not candidates:
+    if lo is None or hi is None or not candidates or not _has_filter(cur):
         return frozenset()
     counts = ", ".join(f"COUNT({c.sql})" for c in candidates)
     sql = f'SELECT COUNT(*), {counts} FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?'
@@ -139,6 +139,12 @@ def _probe_sparse(cur: Any, table: str, cols: list[Col], where: str, lo: int | N
         rows += n
         values = [v + f for v, f in zip(values, found, strict=True)]
     return frozenset(c.name for c, v in zip(candidates, values, strict=True) if v <= SPARSE_SHARE * rows)
+
+
+def _has_filter(cur: Any) -> bool:
+    """Whether this SQLite (the system's, or SQLCipher's own) has aggregate ``FILTER`` clauses (3.30)."""
+    version = tuple(int(p) for p in str(cur.execute("SELECT sqlite_version()").fetchone()[0]).split(".")[:2])
+    return version >= (3, 30)
 
 
 def _sparse_exprs(col: Col) -> list[str]:

@@ -414,3 +414,23 @@ def test_key_pairs_are_coded_as_factorize_codes_them() -> None:
     assert codes.tolist() == [-1] * 4 and not len(texts)
     systems = sqlite_frames.Coded(np.array([0, -1, 0, 0], dtype=np.int8), np.array(["cpt"], dtype=object))
     assert measure_data._key(systems, missing).tolist() == ["cpt|", "|", "cpt|", "cpt|"]
+
+
+def test_an_sqlite_without_filter_clauses_reads_every_column_densely(db) -> None:  # type: ignore[no-untyped-def]
+    """Aggregate ``FILTER`` clauses came with SQLite 3.30: an older library (a SQLCipher build, say) reads
+    densely."""
+    class Old:
+        def __init__(self, cur) -> None:  # type: ignore[no-untyped-def]
+            self.cur = cur
+
+        def execute(self, sql, *args):  # type: ignore[no-untyped-def]
+            return self.cur.execute("SELECT '3.29.0'" if "sqlite_version()" in sql else sql, *args)
+
+    conn = db.engine.raw_connection()
+    try:
+        patients = measure_data._columns("patients", "patient", {r[1] for r in conn.execute('PRAGMA table_info("patient")')})
+        assert sqlite_frames._plan_sqlite(conn.cursor(), "patient", patients, "1=1", True).sparse
+        plan = sqlite_frames._plan_sqlite(Old(conn.cursor()), "patient", patients, "1=1", True)
+        assert not plan.sparse and "FILTER" not in plan.sql
+    finally:
+        conn.close()
