@@ -230,11 +230,11 @@ def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writ
                 _HURRY.pop(thread, None)
 
     thread = threading.Thread(target=run, name=name, daemon=False)
-    with _SAVING_LOCK:
-        _SAVING.setdefault(folder, []).append(thread)
+    with _SAVING_LOCK:  # started under the lock: a wait_for_saves in another thread never finds it unstarted
+        _SAVING.setdefault(folder, []).append(thread)  # (join() of a thread not started raises)
         if hurry is not None:
             _HURRY[thread] = hurry
-    thread.start()
+        thread.start()
     return thread
 
 

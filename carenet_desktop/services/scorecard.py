@@ -23,7 +23,7 @@ from .catalogue_source import load_targets
 from .context import Progress, ServiceContext, ServiceError
 from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
-from .submissions import submitted_aggregates
+from .submitted import submitted_aggregates
 from .valuesets import ensure_default_catalogue
 
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")

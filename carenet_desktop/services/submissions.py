@@ -7,14 +7,14 @@ and writes the signed package (``interchange.submission``). Only counts leave th
 At the office, :func:`import_submission` verifies a package against the practice's trusted key and
 stores its counts in one transaction (nothing at all when any check fails). A later package for the
 same practice and period supersedes the earlier one, which stays listed (:func:`list_submissions`).
-:func:`submitted_aggregates` gives the current totals in the shape the scorecards take.
+:func:`submitted_aggregates` (``services.submitted``) gives the current totals in the shape the scorecards take.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,7 @@ from .context import ServiceContext, ServiceError
 from .evaluation import STRATIFY_FIELDS, evaluate, grouped_summary
 from .keys import WrappingKeys, signing_key, trusted_public_keys
 from .permissions import require
-
-#: columns of ``submitted_aggregates`` (the shape of the scorecard's reported entries)
-SUBMITTED_COLUMNS = ("measure", "group_index", "practice_id", "initial_population", "denominator", "numerator",
-                     "exclusions", "exceptions")
-_COUNTS = ("initial_population", "denominator", "exclusions", "exceptions", "numerator")
+from .submitted import _COUNTS, SUBMITTED_COLUMNS, submitted_aggregates
 
 
 @dataclass(frozen=True)
@@ -304,37 +300,6 @@ def list_submissions(ctx: ServiceContext) -> pd.DataFrame:
     return frame.drop(columns=["_start", "_end", "_manifest"])
 
 
-def submitted_aggregates(ctx: ServiceContext, period: Period, measure_ids: Sequence[str] | None = None, *,
-                         suppressed: bool = False) -> pd.DataFrame:
-    """The current (non-superseded) submitted totals for exactly ``period``, per practice, measure and
-    group (``SUBMITTED_COLUMNS``), for ``aggregate.apply_reported(..., source="submitted")``.
-
-    Suppressed totals are left out: their counts never reached the office. With ``suppressed=True`` only
-    they are given (their counts 0), so a scorecard can show them as suppressed instead of dropping them.
-    Submissions of other periods are not added up (a patient counted in two quarters would be counted twice
-    in the year).
-    """
-    stmt = (
-        select(SubmittedAggregate.measure_id, SubmittedAggregate.group_index, Submission.practice_id,
-               SubmittedAggregate.initial_population, SubmittedAggregate.denominator, SubmittedAggregate.numerator,
-               SubmittedAggregate.exclusions, SubmittedAggregate.exceptions)
-        .join(Submission, Submission.id == SubmittedAggregate.submission_id)
-        .where(Submission.status == "current", Submission.period_start == period.start,
-               Submission.period_end == period.end, SubmittedAggregate.stratifier == "",
-               SubmittedAggregate.suppressed.is_(suppressed))
-    )
-    if measure_ids is not None:
-        stmt = stmt.where(SubmittedAggregate.measure_id.in_(list(measure_ids)))
-    with ctx.db.session() as s:
-        rows = s.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(SUBMITTED_COLUMNS))
-    if suppressed:  # blank in the package: what the scorecard may say is that they are small
-        frame[list(_COUNTS)] = 0
-    for col in ("group_index", "practice_id", *_COUNTS):
-        frame[col] = frame[col].astype("int64")
-    return frame
-
-
 def submission_rows(ctx: ServiceContext, submission_id: int) -> pd.DataFrame:
     """The stored counts of one submission (every stratum, suppressed cells blank)."""
     require(ctx, "aggregates.read")
@@ -353,5 +318,5 @@ def submission_rows(ctx: ServiceContext, submission_id: int) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["ExportedSubmission", "ImportedSubmission", "export_submission", "import_submission", "list_submissions",
+__all__ = ["SUBMITTED_COLUMNS", "ExportedSubmission", "ImportedSubmission", "export_submission", "import_submission", "list_submissions",
            "submission_rows", "submitted_aggregates"]

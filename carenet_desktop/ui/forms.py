@@ -4,12 +4,14 @@ service's ``FieldError(field, message)`` to the label beside the widget it is ab
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ..services.entry import EntryResult
+if TYPE_CHECKING:  # the sign-in and welcome dialogs use these pieces at start: the entry service can wait
+    from ..services.entry import EntryResult
 
 ERROR_STYLE = "color: #b42318;"
 

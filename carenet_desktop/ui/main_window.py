@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QMouseEvent, QShowEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
@@ -25,7 +27,7 @@ from .. import APP_NAME, __version__
 from ..services.permissions import role_allows
 from .help import ShortcutsDialog, UserGuideDialog
 from .history import History, Place
-from .pages import HOME_PAGE, PAGE_CLASSES, Page
+from .pages import HOME_PAGE, PAGE_IDS, PAGES, Page
 from .pages.network import NetworkPage, Overview
 from .printing import landscape, print_to
 from .resources import icon
@@ -77,64 +79,47 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
 
-        self.pages: dict[str, Page] = {}
+        #: the pages by id, in navigation order; each is built the first time it is shown or asked for
+        self.pages = Pages(self._build_page)
         #: Go ▸ a page, with its shortcut (Ctrl+1 ...)
         self.page_actions: list[QAction] = []
         self._page_status: dict[str, str] = {}
+        self._warm_care_gaps = warm_care_gaps
         #: the pages the signed-in role may use; the others are not offered (an analyst sees no patients)
         self.allowed_pages: set[str] = set()
-        for number, page_class in enumerate(PAGE_CLASSES, start=1):
-            page = page_class(session)
-            self.pages[page.page_id] = page
-            allowed = page.requires is None or role_allows(session.ctx, page.requires)
+        for number, info in enumerate(PAGES, start=1):
+            allowed = info.requires is None or role_allows(session.ctx, info.requires)
             if allowed:
-                self.allowed_pages.add(page.page_id)
-            self.stack.addWidget(page)
-            item = QListWidgetItem(icon(page.icon_name), page.title)
-            item.setData(Qt.ItemDataRole.UserRole, page.page_id)
+                self.allowed_pages.add(info.page_id)
+            item = QListWidgetItem(icon(info.icon_name), info.title)
+            item.setData(Qt.ItemDataRole.UserRole, info.page_id)
             shortcut = f"Ctrl+{number}" if number <= 9 else ""
-            item.setToolTip(f"{page.tooltip} ({shortcut})" if shortcut else page.tooltip)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
-            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, page.tooltip)
+            item.setToolTip(f"{info.tooltip} ({shortcut})" if shortcut else info.tooltip)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, info.title)
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, info.tooltip)
             item.setSizeHint(QSize(0, 40))
             self.navigation.addItem(item)
             item.setHidden(not allowed)
-            page.status_message.connect(lambda message, pid=page.page_id: self._show_status(pid, message))
             if shortcut and allowed:
-                action = QAction(page.title, self)
+                action = QAction(info.title, self)
                 action.setShortcut(QKeySequence(shortcut))
-                action.setToolTip(page.tooltip)
-                action.triggered.connect(lambda _checked=False, pid=page.page_id: self.show_page(pid))
+                action.setToolTip(info.tooltip)
+                action.triggered.connect(lambda _checked=False, pid=info.page_id: self.show_page(pid))
                 self.addAction(action)
                 self.page_actions.append(action)
         self.navigation.currentRowChanged.connect(self._on_navigation_row)
-
-        self.network_page: NetworkPage = self.pages[NetworkPage.page_id]  # type: ignore[assignment]
-        self.network_page.loaded.connect(self._on_overview)
-        self.network_page.load_failed.connect(lambda _msg: self.network_label.setText("Network not available"))
-        self.network_page.rate_activated.connect(self._open_rate)
-        scorecards, care_gaps = self.pages.get(HOME_PAGE), self.pages.get("care_gaps")
-        if warm_care_gaps and scorecards is not None and care_gaps is not None and "care_gaps" in self.allowed_pages \
-                and hasattr(scorecards, "trends_loaded") and hasattr(care_gaps, "warm"):
-            # once the first scorecard and its sparklines are on screen, the care gaps are found in the
-            # background (not before: they would slow the sparklines), so opening the page is quick
-            scorecards.trends_loaded.connect(care_gaps.warm)
         session.tasks.started.connect(self._follow_task)
         session.tasks.active_changed.connect(self._on_active_tasks)
-
-        for page in self.pages.values():  # a measure's patient list opens the patient
-            if hasattr(page, "patient_requested"):
-                page.patient_requested.connect(self._on_patient_requested)
 
         #: Back and Forward between the places visited (``ui.history``); recording starts once the window
         #: shows its first page
         self.history = History()
         self._recording = False
-        for page in self.pages.values():
-            page.leaving.connect(lambda p=page: self._remember(p))
-        patients = self.pages.get("patients")
-        if patients is not None and hasattr(patients, "back_requested"):
-            patients.back_requested.connect(self.go_back)
+        # the network page always loads: the header and status bar show what it reads
+        self.network_page: NetworkPage = self.pages["network"]  # type: ignore[assignment]
+        self.network_page.loaded.connect(self._on_overview)
+        self.network_page.load_failed.connect(lambda _msg: self.network_label.setText("Network not available"))
+        self.network_page.rate_activated.connect(self._open_rate)
 
         self._build_menus()
         self._build_toolbar()
@@ -144,6 +129,33 @@ class MainWindow(QMainWindow):
         self._after_move()
 
     # --- construction -------------------------------------------------------------------------
+    def _build_page(self, page_id: str) -> Page:
+        """Import and build a page (``Pages`` asks, the first time the page is wanted) and wire it to the
+        window."""
+        page = PAGES[PAGE_IDS.index(page_id)].page_class()(self.session)
+        self.pages.built[page_id] = page
+        self.stack.addWidget(page)
+        page.status_message.connect(lambda message, pid=page_id: self._show_status(pid, message))
+        if hasattr(page, "patient_requested"):  # a measure's patient list opens the patient
+            page.patient_requested.connect(self._on_patient_requested)
+        page.leaving.connect(lambda p=page: self._remember(p))
+        if hasattr(page, "back_requested"):
+            page.back_requested.connect(self.go_back)
+        if self.window_state is not None and hasattr(page, "restore_state"):  # its own state, before it loads
+            page.restore_state(self.window_state)
+        if page_id == HOME_PAGE and self._warm_care_gaps and "care_gaps" in self.allowed_pages \
+                and hasattr(page, "trends_loaded"):
+            # once the first scorecard and its sparklines are on screen, the care gaps are found in the
+            # background (not before: they would slow the sparklines), so opening the page is quick; the
+            # care-gap page is built then if it was not yet
+            page.trends_loaded.connect(self._warm_care_gap_page)
+        return page
+
+    def _warm_care_gap_page(self) -> None:
+        care_gaps = self.pages["care_gaps"]
+        if hasattr(care_gaps, "warm"):
+            care_gaps.warm()
+
     def _build_header(self) -> QWidget:
         header = QFrame()
         header.setObjectName("header")
@@ -256,11 +268,8 @@ class MainWindow(QMainWindow):
             if state is not None:
                 self.restoreState(state)
             remembered = self.window_state.last_page()
-            if remembered in self.pages:
+            if remembered is not None and remembered in self.pages:
                 page_id = remembered
-            for page in self.pages.values():  # pages that remember their own state (before they load)
-                if hasattr(page, "restore_state"):
-                    page.restore_state(self.window_state)
         else:
             self.resize(DEFAULT_SIZE)
         # the network page always loads: the header and status bar show what it reads
@@ -286,15 +295,15 @@ class MainWindow(QMainWindow):
         if page_id not in self.allowed_pages:  # e.g. a last page remembered for another user's role
             page_id = HOME_PAGE
         page = self.pages[page_id]
-        row = list(self.pages).index(page_id)
+        row = PAGE_IDS.index(page_id)
         if self.navigation.currentRow() != row:
             self.navigation.setCurrentRow(row)  # -> _on_navigation_row
         else:
             self._switch_to(page)
 
     def _on_navigation_row(self, row: int) -> None:
-        if 0 <= row < len(self.pages):
-            self._switch_to(list(self.pages.values())[row])
+        if 0 <= row < len(PAGE_IDS):
+            self._switch_to(self.pages[PAGE_IDS[row]])
 
     def _switch_to(self, page: Page) -> None:
         left = self.stack.currentWidget()
@@ -373,7 +382,7 @@ class MainWindow(QMainWindow):
     def _show_status(self, page_id: str, message: str) -> None:
         """Each page's latest message is kept; the status bar shows the one of the page on screen."""
         self._page_status[page_id] = message
-        if self.stack.currentWidget() is self.pages.get(page_id):
+        if self.stack.currentWidget() is self.pages.built.get(page_id):
             self.statusBar().showMessage(message)
 
     def _follow_task(self, task: Task) -> None:
@@ -441,13 +450,40 @@ class MainWindow(QMainWindow):
         if self.window_state is not None:
             self.window_state.set_geometry(self.saveGeometry())
             self.window_state.set_window_state(self.saveState())
-            for page in self.pages.values():
+            for page in self.pages.built.values():  # a page never built has left its state as it was
                 if hasattr(page, "save_state"):
                     page.save_state(self.window_state)
             self.window_state.set_last_page(self.current_page().page_id)
             self.window_state.sync()
         self.session.tasks.shutdown()
         super().closeEvent(event)
+
+
+class Pages(Mapping[str, Page]):
+    """The window's pages by id, in navigation order (``pages.catalog.PAGES``). A page is imported and built
+    the first time it is asked for (``pages[...]``, ``values()``), so a start builds only the pages it shows;
+    ``page_id in pages`` and iterating the ids build nothing, and :attr:`built` holds those built so far."""
+
+    def __init__(self, build: Callable[[str], Page]) -> None:
+        self._build = build
+        self.built: dict[str, Page] = {}
+
+    def __getitem__(self, page_id: str) -> Page:
+        page = self.built.get(page_id)
+        if page is None:
+            if page_id not in PAGE_IDS:
+                raise KeyError(page_id)
+            page = self._build(page_id)
+        return page
+
+    def __contains__(self, page_id: object) -> bool:
+        return page_id in PAGE_IDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PAGE_IDS)
+
+    def __len__(self) -> int:
+        return len(PAGE_IDS)
 
 
 class _MouseBackForward(QObject):

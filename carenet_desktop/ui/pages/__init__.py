@@ -1,36 +1,19 @@
-"""The main window's pages, in navigation order. A new screen replaces its placeholder class here."""
+"""The main window's pages, in navigation order (``catalog.PAGES``). A new screen gets its entry there.
+
+Importing this package imports no page: the window imports a page's module when it first builds the page.
+``PAGE_CLASSES`` (every page class, in navigation order) imports them all when asked for.
+"""
 
 from __future__ import annotations
 
-from .administration import AdministrationPage
 from .base import Page
-from .care_gaps import CareGapsPage
-from .data_entry import DataEntryPage
-from .huddle import HuddlePage
-from .imports import ImportsPage
-from .network import NetworkPage
-from .patients import PatientsPage
-from .referrals import ReferralsPage
-from .reports import ReportsPage
-from .scorecards import ScorecardsPage
-from .settings import SettingsPage
+from .catalog import HOME_PAGE, PAGE_IDS, PAGE_INFO, PAGES, PageInfo
 
-PAGE_CLASSES: tuple[type[Page], ...] = (
-    NetworkPage,
-    ScorecardsPage,
-    CareGapsPage,
-    HuddlePage,
-    PatientsPage,
-    ReferralsPage,
-    DataEntryPage,
-    ImportsPage,
-    ReportsPage,
-    SettingsPage,
-    AdministrationPage,
-)
-#: the page shown on first start (before a last page is remembered)
-HOME_PAGE = ScorecardsPage.page_id
 
-PAGE_IDS = tuple(cls.page_id for cls in PAGE_CLASSES)
+def __getattr__(name: str) -> tuple[type[Page], ...]:
+    if name == "PAGE_CLASSES":  # imports every page module: for tests and tools, not the window's start
+        return tuple(info.page_class() for info in PAGES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["HOME_PAGE", "PAGE_CLASSES", "PAGE_IDS", "Page"]
+
+__all__ = ["HOME_PAGE", "PAGES", "PAGE_CLASSES", "PAGE_IDS", "PAGE_INFO", "Page", "PageInfo"]

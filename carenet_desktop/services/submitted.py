@@ -1,0 +1,53 @@
+"""The submitted totals a scorecard shows (:func:`submitted_aggregates`), apart from ``services.submissions``:
+the scorecard reads them at every start, and the package writing and signing there (``interchange.submission``,
+``cryptography``) can wait until a package is made or imported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import select
+
+from ..metrics.period import Period
+from ..models import Submission, SubmittedAggregate
+from .context import ServiceContext
+
+#: columns of ``submitted_aggregates`` (the shape of the scorecard's reported entries)
+SUBMITTED_COLUMNS = ("measure", "group_index", "practice_id", "initial_population", "denominator", "numerator",
+                     "exclusions", "exceptions")
+_COUNTS = ("initial_population", "denominator", "exclusions", "exceptions", "numerator")
+
+
+def submitted_aggregates(ctx: ServiceContext, period: Period, measure_ids: Sequence[str] | None = None, *,
+                         suppressed: bool = False) -> pd.DataFrame:
+    """The current (non-superseded) submitted totals for exactly ``period``, per practice, measure and
+    group (``SUBMITTED_COLUMNS``), for ``aggregate.apply_reported(..., source="submitted")``.
+
+    Suppressed totals are left out: their counts never reached the office. With ``suppressed=True`` only
+    they are given (their counts 0), so a scorecard can show them as suppressed instead of dropping them.
+    Submissions of other periods are not added up (a patient counted in two quarters would be counted twice
+    in the year).
+    """
+    stmt = (
+        select(SubmittedAggregate.measure_id, SubmittedAggregate.group_index, Submission.practice_id,
+               SubmittedAggregate.initial_population, SubmittedAggregate.denominator, SubmittedAggregate.numerator,
+               SubmittedAggregate.exclusions, SubmittedAggregate.exceptions)
+        .join(Submission, Submission.id == SubmittedAggregate.submission_id)
+        .where(Submission.status == "current", Submission.period_start == period.start,
+               Submission.period_end == period.end, SubmittedAggregate.stratifier == "",
+               SubmittedAggregate.suppressed.is_(suppressed))
+    )
+    if measure_ids is not None:
+        stmt = stmt.where(SubmittedAggregate.measure_id.in_(list(measure_ids)))
+    with ctx.db.session() as s:
+        rows = s.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=list(SUBMITTED_COLUMNS))
+    if suppressed:  # blank in the package: what the scorecard may say is that they are small
+        frame[list(_COUNTS)] = 0
+    for col in ("group_index", "practice_id", *_COUNTS):
+        frame[col] = frame[col].astype("int64")
+    return frame
+
+
+__all__ = ["SUBMITTED_COLUMNS", "submitted_aggregates"]
