@@ -130,6 +130,19 @@ def test_not_split_where_it_was_not_enabled_or_is_small(demo_data, split, monkey
     assert split_evaluation.last_split == {}
 
 
+def test_a_worker_process_has_it_on():
+    from carenet_desktop.services import compute_pool
+
+    compute_pool.configure(1)
+    try:
+        pool = compute_pool.active()
+        assert pool is not None
+        assert pool.submit(split_evaluation.enabled).result(timeout=120) is True
+    finally:
+        compute_pool.configure(0)
+    assert not split_evaluation.enabled()  # (this process: never turned on here)
+
+
 def test_the_worker_processes_turn_it_on(monkeypatch):
     from carenet_desktop.services import compute_pool
 
