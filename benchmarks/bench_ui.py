@@ -292,10 +292,12 @@ def main() -> int:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=cache)
         if args.cold_only:
             print(f"loadavg before {_load()}", flush=True)
-            cold = run_start(db, env, interact=False, cold_only=True, pool=args.pool)
+            timeline = Path(cache) / "timeline.tsv"
+            cold = run_start(db, env, interact=False, cold_only=True, pool=args.pool, timeline=timeline)
             print(f"first start (cold cache folder): {cold['start_to_scorecard_s']:.2f} s to the scorecard   "
                   f"loadavg {_load()}")
             _print_cold_split(cold)
+            _print_timeline(timeline, float(cold["started"]))  # type: ignore[arg-type]
             return 0
         timeline = Path(cache) / "timeline.tsv"
         print(f"loadavg before {_load()}", flush=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pickle
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -74,7 +75,14 @@ def main() -> int:
     parser.add_argument("--seed-codes", action="store_true",
                         help="with --frames: hand the engine the text columns' codes before timing, as the store's "
                              "reader does on a cold load (a pickle's frames come without them)")
+    parser.add_argument("--split", action="store_true",
+                        help="a lone period's measures shared out with a forked copy of the process, as the "
+                             "worker processes do (metrics.split_evaluation; --count 1 only)")
     args = parser.parse_args()
+    if args.split:
+        from carenet_desktop.metrics import split_evaluation
+
+        split_evaluation.enable()
     from carenet_desktop.models.database import open_database
     from carenet_desktop.services.context import ServiceContext
     from carenet_desktop.services.measure_data import load_measure_data
@@ -129,6 +137,11 @@ def main() -> int:
         profiler.dump_stats(str(args.profile))
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     print(f"{len(periods)} periods: {wall:6.2f} s wall, {cpu:6.2f} s CPU   loadavg {load()}")
+    if args.split:
+        from carenet_desktop.metrics.split_evaluation import last_split
+
+        forked = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"  split: {last_split}; the forked copy's CPU {forked.ru_utime + forked.ru_stime:.2f} s")
     print("  measure       wall s   CPU s (summed over the periods)")
     for measure_id, seconds in sorted(per_measure_cpu.items(), key=lambda kv: -kv[1]):
         print(f"  {measure_id:10s} {per_measure[measure_id]:7.2f} {seconds:7.2f}")

@@ -35,21 +35,50 @@ def _as_datetime(values: object) -> pd.Series:
 
 def _shift_months(dates: pd.Series, months: np.ndarray) -> pd.Series:
     """dates + months, the day clamped to the length of the target month (CQL semantics), the time of day
-    kept. In NumPy's month and day units only: measures call it on every evaluation, often for a handful of
-    patients (a refresh after one edit), where building timestamps through pandas cost ~10x more."""
+    kept. In integer day and month numbers, through the tables of civil dates and of the months' first days:
+    measures call it on every evaluation, often for a handful of patients (a refresh after one edit), where
+    building timestamps through pandas cost ~10x more; NumPy's casts to and from months cost ~0.15 s per
+    million dates, this ~4x less."""
     d = _as_datetime(dates)
     stamps = d.to_numpy(dtype="datetime64[us]")
     valid = ~np.isnat(stamps)
-    day_stamps = stamps.astype("datetime64[D]")
-    month_of = day_stamps.astype("datetime64[M]")
-    tod = np.where(valid, stamps - day_stamps.astype("datetime64[us]"), np.timedelta64(0, "us"))
-    day = np.where(valid, (day_stamps - month_of.astype("datetime64[D]")).astype(np.int64) + 1, 1)
-    total = np.where(valid, month_of.astype(np.int64), 0) + np.broadcast_to(np.asarray(months, dtype=np.int64), stamps.shape)
-    first = total.astype("datetime64[M]")
-    month_len = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
-    out = (first.astype("datetime64[D]") + (np.minimum(day, month_len) - 1)).astype("datetime64[us]") + tod
+    micros = np.where(valid, stamps.view(np.int64), 0)
+    days = micros // _DAY_US  # floored: a time of day before 1970 counts from its own midnight
+    if len(days) and days.min() >= _TABLE_FIRST and days.max() < _TABLE_FIRST + _TABLE_DAYS:
+        at = days - _TABLE_FIRST
+        year, month, day = (part[at] for part in _CIVIL_TABLE)
+    else:
+        year, month, day = _civil_from_days(days)
+    total = np.where(valid, (year - 1970) * 12 + (month - 1), 0) + np.broadcast_to(
+        np.asarray(months, dtype=np.int64), stamps.shape)  # months since 1970-01
+    if len(total) and total.min() >= _FIRSTS_FROM and total.max() < _FIRSTS_FROM + len(_FIRSTS) - 1:
+        at = total - _FIRSTS_FROM
+        first, following = _FIRSTS[at], _FIRSTS[at + 1]
+    else:
+        first, following = _first_days(total), _first_days(total + 1)
+    to_day = np.minimum(np.where(valid, day, 1), following - first)  # clamped to the month's length
+    out = ((first + to_day - 1) * _DAY_US + (micros - days * _DAY_US)).view("datetime64[us]")
     out[~valid] = np.datetime64("NaT")
     return pd.Series(out, index=d.index)
+
+
+_DAY_US = 86_400_000_000
+
+
+def _first_days(months: np.ndarray) -> np.ndarray:
+    """The day number (since 1970-01-01) of the first day of each month (months since 1970-01), in integers
+    (H. Hinnant's ``days_from_civil``)."""
+    year, month = months // 12 + 1970, months % 12 + 1
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400  # [0, 399]
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5  # the month's first day, from March 1st
+    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+
+
+#: the months (since 1970-01) whose first days ``_FIRSTS`` holds: 1800-01 to 2200-01
+_FIRSTS_FROM = (1800 - 1970) * 12
+_FIRSTS = _first_days(np.arange(_FIRSTS_FROM, (2200 - 1970) * 12 + 1, dtype=np.int64))
 
 
 def add_years(dates: object, years: int | np.ndarray) -> pd.Series:

@@ -73,28 +73,31 @@ def evaluate_periods(
 def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
               on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None,
               alone: bool) -> EngineRun:
-    """``alone``: the only period of its evaluation (each measure's records kept for a pass go when it is done)."""
+    """``alone``: the only period of its evaluation (each measure's records kept for a pass go when it is done).
+    A lone period may be shared out with a forked copy of this process (``split_evaluation``): the same
+    measures, the same rows, in the same order."""
+    from . import split_evaluation
+
+    def one(measure: Measure) -> Outcome:
+        return evaluate_one(data, period, measure, versions, alone)
+
+    outcomes = split_evaluation.evaluate_split(measures, one, on_measure, len(data.patients)) if alone else None
+    if outcomes is None:
+        outcomes = []
+        for i, measure in enumerate(measures):
+            if on_measure is not None:
+                on_measure(i, len(measures), measure.id)
+            outcomes.append(one(measure))
     run = EngineRun(pd.DataFrame(columns=list(ROW_COLUMNS)))
     frames: list[pd.DataFrame] = []
-    for i, measure in enumerate(measures):
-        if on_measure is not None:
-            on_measure(i, len(measures), measure.id)
-        started = time.perf_counter()
-        try:
-            impl = resolve(measure, period, (versions or {}).get(measure.id))
-            run.versions[measure.id] = impl.version
-            rows = impl.evaluate(data, period)
-        except NotImplementedError as exc:
-            run.failures[measure.id] = f"not implemented yet{': ' + str(exc) if str(exc) else ''}"
+    for measure, (version, rows, failure, seconds) in zip(measures, outcomes, strict=True):
+        if version is not None:
+            run.versions[measure.id] = version
+        if failure is not None:
+            run.failures[measure.id] = failure
             continue
-        except Exception as exc:  # one broken measure must not stop the others
-            log.info("Measure %s failed", measure.id, exc_info=True)  # the traceback with --verbose only
-            run.failures[measure.id] = f"failed: {type(exc).__name__}: {exc}"
-            continue
-        finally:
-            if alone:  # no other period will ask for this measure's own records
-                forget_pass()
-        run.seconds[measure.id] = time.perf_counter() - started
+        assert rows is not None
+        run.seconds[measure.id] = seconds
         run.measures.append(measure)
         if len(rows):
             frames.append(rows)
@@ -103,3 +106,28 @@ def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
         attrs = data.patients[["patient_id", *PATIENT_ATTRIBUTES]]
         run.rows = rows.merge(attrs, on="patient_id", how="left")[list(ROW_COLUMNS)]
     return run
+
+
+#: what evaluating one measure came to: the version that computed it (None: none could be resolved), its
+#: rows (None when it failed), what went wrong (None when it did not) and the seconds it took
+Outcome = tuple[str | None, pd.DataFrame | None, str | None, float]
+
+
+def evaluate_one(data: MeasureData, period: Period, measure: Measure, versions: Mapping[str, str] | None,
+                 alone: bool) -> Outcome:
+    """One measure of ``period``; one that fails is reported in the outcome and does not stop the others."""
+    started = time.perf_counter()
+    version = None
+    try:
+        impl = resolve(measure, period, (versions or {}).get(measure.id))
+        version = impl.version
+        rows = impl.evaluate(data, period)
+    except NotImplementedError as exc:
+        return version, None, f"not implemented yet{': ' + str(exc) if str(exc) else ''}", 0.0
+    except Exception as exc:  # one broken measure must not stop the others
+        log.info("Measure %s failed", measure.id, exc_info=True)  # the traceback with --verbose only
+        return version, None, f"failed: {type(exc).__name__}: {exc}", 0.0
+    finally:
+        if alone:  # no other period will ask for this measure's own records
+            forget_pass()
+    return version, rows, None, time.perf_counter() - started

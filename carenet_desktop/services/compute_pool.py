@@ -405,7 +405,10 @@ _worker_queue: Any = None
 
 def _init_worker(queue: Any) -> None:
     global _worker_queue
+    from ..metrics import split_evaluation
+
     _worker_queue = queue
+    split_evaluation.enable()  # a lone period's measures on two cores (a fork: safe here, no Qt; Linux only)
     if hasattr(os, "nice"):  # background work: the window (and the rest of the desktop) goes first
         with contextlib.suppress(OSError):
             os.nice(WORKER_NICENESS)
@@ -419,6 +422,7 @@ def _warm_worker() -> None:
     from . import frames_cache, results  # noqa: F401
 
     builtin_classes()  # the measure modules a job's catalogue is rebuilt from
+    mark("worker warmed up")
 
 
 def _run_job(job: Job) -> list[Any]:

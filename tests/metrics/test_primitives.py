@@ -63,12 +63,19 @@ def test_add_months_clamps_to_month_end_and_accepts_arrays() -> None:
     assert out.tolist() == [pd.Timestamp("2025-02-28"), pd.Timestamp("2024-11-30"), pd.Timestamp("2026-02-15")]
 
 
-def test_add_months_equals_calendar_arithmetic_day_by_day() -> None:
+@pytest.mark.parametrize(("first", "last"), [
+    ("1899-12-01", "2101-01-31"),
+    # outside the tables of civil dates and of the months' first days (1800-2199), and across their edges
+    ("1601-01-01", "1605-03-31"), ("1798-11-01", "1801-02-28"), ("2198-12-01", "2201-03-31"),
+    ("2396-01-01", "2401-03-31"),
+])
+def test_add_months_equals_calendar_arithmetic_day_by_day(first: str, last: str) -> None:
     """Against plain Python date arithmetic: every day of 1899-2101 (leap days, month ends, before 1970),
-    a time of day kept, missing stays missing, the Series' own index kept, by scalars and by arrays."""
+    a time of day kept, missing stays missing, the Series' own index kept, by scalars and by arrays; and
+    days centuries away, where ``datemath`` computes what its tables do not hold."""
     import calendar
 
-    days = pd.date_range("1899-12-01", "2101-01-31", freq="D")
+    days = pd.date_range(first, last, freq="D")
     times = pd.Series(days + pd.to_timedelta(np.arange(len(days)) % 5 * 3_600_123_457, unit="us"),
                       index=np.arange(len(days))[::-1] + 3)
     times.iloc[::97] = pd.NaT

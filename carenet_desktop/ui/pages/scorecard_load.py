@@ -17,6 +17,7 @@ from ...services.early_trends import start_early_trends
 from ...services.head_start import HeadStart
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
+from ...services.timeline import mark
 from .. import periods
 from ..session import Session
 from ..settings import WindowState
@@ -102,7 +103,9 @@ def start_first_scorecard(session: Session, period: Period) -> HeadStart:
 def _first_load(progress: Progress, service: ScorecardService, period: Period) -> ScorecardData:
     # a worker process still starting (``compute_pool.warm_up``) is the first one ready: a job sent now
     # would only start another process beside it, on a machine busy starting the window
+    mark("first scorecard's head start begun")
     compute_pool.wait_warm(WARM_WAIT_S, progress)  # cancellable: a window closed meanwhile starts nothing
+    mark("first scorecard's worker warm")
     return load_scorecard(progress, service, period)
 
 

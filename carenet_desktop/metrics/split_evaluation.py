@@ -1,0 +1,136 @@
+"""A lone period's measures shared out between this process and a forked copy of it, on two cores.
+
+The first scorecard of a cold store is one period evaluated in a worker process (``services.compute_pool``):
+its measures run one after another on one core while the machine's other core idles (but for the frames
+snapshot's writer). A forked copy of the process holds the same frames and the same memo (copy-on-write:
+nothing is copied or sent), so it can evaluate some of the measures meanwhile. The two processes claim the
+measures one by one, in the catalogue's order, from a pipe holding their indices (whoever is free takes the
+next one); the copy sends its measures' outcomes back pickled and exits. Each measure is evaluated exactly
+as ``engine`` evaluates it alone, and the rows are put together in the catalogue's order: the period's rows
+are those of an evaluation in one process. A measure the copy claimed but did not send (it died, was
+killed) is evaluated here.
+
+Off unless :func:`enable` was called (the worker processes turn it on, on Linux, with two cores or more):
+a fork of the window's process (Qt) or of a process on macOS (system frameworks) is not safe, and Windows
+has no fork. Progress (``on_measure``) is reported for the measures evaluated here only; when it raises
+(``Cancelled``) the copy is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .definition import Measure
+
+log = logging.getLogger(__name__)
+
+_enabled = False
+#: how many measures the forked copy evaluated in this process's last split (for the tests)
+last_split: dict[str, int] = {}
+#: the fewest patients worth a fork (its page tables and copied pages cost tens of milliseconds on a large
+#: store's frames): a small evaluation (a refresh of a few patients, a small store) runs in one process
+MIN_PATIENTS = 20_000
+_TOKEN = 2  # bytes per measure index in the claims pipe (well under PIPE_BUF: each read takes one whole)
+
+
+def enable(on: bool = True) -> None:
+    """Share a lone period's measures with a forked copy of this process (only where fork is safe: Linux,
+    a process without Qt; only with two cores or more)."""
+    global _enabled
+    _enabled = on and sys.platform == "linux" and hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
+                   on_measure: Callable[[int, int, str], None] | None, patients: int) -> list[Any] | None:
+    """``one(measure)`` for each of ``measures``, shared out with a forked copy of this process: the outcomes
+    in the order of ``measures``. ``None`` when not enabled, for fewer than two measures or ``MIN_PATIENTS``
+    patients, in a process that imported Qt, or when the fork fails (the caller evaluates them itself)."""
+    if (not _enabled or len(measures) < 2 or len(measures) >= 1 << (8 * _TOKEN) or patients < MIN_PATIENTS
+            or "PySide6" in sys.modules):
+        return None
+    claims_r, claims_w = os.pipe()
+    os.write(claims_w, b"".join(i.to_bytes(_TOKEN, "little") for i in range(len(measures))))
+    os.close(claims_w)  # all written (a few hundred bytes at most: fits the pipe's buffer): EOF when taken
+    out_r, out_w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        log.info("No forked copy for the period's measures (%s)", type(exc).__name__)
+        for fd in (claims_r, out_r, out_w):
+            os.close(fd)
+        return None
+    if pid == 0:  # the copy: evaluates what it claims, sends the outcomes, and exits (no atexit, no finalizers)
+        code = 1
+        try:
+            os.close(out_r)
+            mine = {i: one(measures[i]) for i in _claims(claims_r)}
+            with os.fdopen(out_w, "wb") as out:
+                pickle.dump(mine, out, protocol=pickle.HIGHEST_PROTOCOL)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    outcomes: dict[int, Any] = {}
+    theirs: dict[int, Any] = {}
+    try:
+        try:
+            for i in _claims(claims_r):
+                if on_measure is not None:
+                    on_measure(i, len(measures), measures[i].id)
+                outcomes[i] = one(measures[i])
+        finally:
+            os.close(claims_r)
+        theirs = _receive(out_r, pid)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        with contextlib.suppress(OSError):
+            os.close(out_r)
+        raise
+    last_split.clear()
+    last_split.update(here=len(outcomes), forked=len(theirs))
+    for i, measure in enumerate(measures):  # what the copy claimed but never sent is evaluated here
+        if i not in outcomes and i not in theirs:
+            if on_measure is not None:
+                on_measure(i, len(measures), measure.id)
+            outcomes[i] = one(measure)
+    outcomes.update(theirs)
+    return [outcomes[i] for i in range(len(measures))]
+
+
+def _claims(fd: int) -> Any:
+    """The measure indices this process claims from the pipe, one by one, until none is left."""
+    while True:
+        token = os.read(fd, _TOKEN)
+        if len(token) < _TOKEN:
+            return
+        yield int.from_bytes(token, "little")
+
+
+def _receive(fd: int, pid: int) -> dict[int, Any]:
+    """The forked copy's outcomes (measure index -> outcome), once it has exited; empty when it failed."""
+    with os.fdopen(fd, "rb") as src:
+        payload = src.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        log.info("The forked copy evaluating measures failed (status %s)", status)
+        return {}
+    try:
+        theirs: dict[int, Any] = pickle.loads(payload)
+    except Exception as exc:  # a copy cut off while writing: its measures are evaluated here
+        log.info("The forked copy's measures unreadable (%s)", type(exc).__name__)
+        return {}
+    return theirs

@@ -1,0 +1,160 @@
+"""A lone period's measures shared out with a forked copy of the process (``metrics.split_evaluation``): the
+same rows, versions and failures as one process evaluating them, and the copy does evaluate some of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+import pandas as pd
+import pytest
+
+from carenet_desktop.metrics import engine, split_evaluation
+from carenet_desktop.metrics.engine import evaluate_measures, evaluate_periods
+from carenet_desktop.metrics.memo import FrameMemo
+from carenet_desktop.metrics.period import Period
+from carenet_desktop.services.context import Cancelled
+from tests.measure_catalogue import CATALOGUE
+from tests.stores import demo_store
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2,
+                                reason="the split forks (Linux, two cores or more)")
+
+PERIODS = [Period.parse("2025"), Period.parse("2026")]
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.measure_data import load_measure_data
+
+    db = open_database(demo_store(tmp_path_factory))
+    try:
+        return load_measure_data(db)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def split(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", 0)  # the demo store is small
+    monkeypatch.delitem(sys.modules, "PySide6", raising=False)  # (a Qt test earlier in the session imported it)
+    split_evaluation.enable()
+    split_evaluation.last_split.clear()
+    yield
+    split_evaluation.enable(False)
+
+
+def _fresh(data):  # type: ignore[no-untyped-def]
+    return dataclasses.replace(data, memo=FrameMemo())
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: p.label)
+def test_a_split_period_has_the_rows_of_one_process(demo_data, split, period):
+    measures = CATALOGUE.select(None)
+    seen: list[str] = []
+    run = evaluate_measures(_fresh(demo_data), period, measures, on_measure=lambda i, n, m: seen.append(m))
+    shared = dict(split_evaluation.last_split)
+    split_evaluation.enable(False)
+    alone = evaluate_measures(_fresh(demo_data), period, measures)
+    assert shared["forked"] > 0 and shared["here"] > 0  # both processes evaluated measures
+    assert shared["forked"] + shared["here"] == len(measures)
+    assert len(seen) == shared["here"] and seen == sorted(seen, key=[m.id for m in measures].index)
+    assert run.failures == alone.failures
+    assert run.versions == alone.versions and list(run.versions) == list(alone.versions)
+    assert list(run.seconds) == list(alone.seconds)
+    assert [m.id for m in run.measures] == [m.id for m in alone.measures]
+    assert len(run.rows) > 0
+    pd.testing.assert_frame_equal(run.rows, alone.rows)
+
+
+def test_a_failing_measure_fails_alike_in_the_copy(demo_data, split, monkeypatch):
+    measures = CATALOGUE.select(None)
+    broken = {measures[i].id for i in range(0, len(measures), 2)}  # some land in each process
+    real = engine.resolve
+
+    class Broken:
+        def __init__(self, impl):  # type: ignore[no-untyped-def]
+            self.version = impl.version
+
+        def evaluate(self, data, period):  # type: ignore[no-untyped-def]
+            raise ValueError("boom")
+
+    monkeypatch.setattr(engine, "resolve", lambda m, p, v=None: Broken(real(m, p, v)) if m.id in broken else real(m, p, v))
+    run = evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
+    assert split_evaluation.last_split["forked"] > 0
+    assert set(run.failures) >= broken
+    assert all(run.failures[m] == "failed: ValueError: boom" for m in broken)
+
+
+def test_measures_the_copy_never_sent_are_evaluated_here(demo_data, split, monkeypatch):
+    measures = CATALOGUE.select(None)
+    monkeypatch.setattr(split_evaluation, "_receive", lambda fd, pid: (os.close(fd), os.waitpid(pid, 0), {})[2])
+    run = evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
+    split_evaluation.enable(False)
+    alone = evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
+    pd.testing.assert_frame_equal(run.rows, alone.rows)
+    assert run.failures == alone.failures
+
+
+def test_a_cancelled_split_stops_its_copy(demo_data, split):
+    measures = CATALOGUE.select(None)
+    children_before = _children()
+
+    def cancel(i, n, measure_id):  # type: ignore[no-untyped-def]
+        if i > 0:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        evaluate_measures(_fresh(demo_data), PERIODS[0], measures, on_measure=cancel)
+    assert _children() == children_before  # the copy was killed and reaped
+
+
+def test_several_periods_are_never_split(demo_data, split):
+    measures = CATALOGUE.select(["CMS2", "CMS117", "WCV"])
+    list(evaluate_periods(_fresh(demo_data), PERIODS, measures))
+    assert split_evaluation.last_split == {}
+    list(evaluate_periods(_fresh(demo_data), PERIODS[:1], measures))  # one period is
+    assert split_evaluation.last_split["forked"] > 0
+
+
+def test_not_split_where_it_was_not_enabled_or_is_small(demo_data, split, monkeypatch):
+    measures = CATALOGUE.select(["CMS2", "CMS117", "WCV"])
+    monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", len(demo_data.patients) + 1)
+    evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
+    assert split_evaluation.last_split == {}
+    monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", 0)
+    monkeypatch.setitem(sys.modules, "PySide6", object())  # never in a process that imported Qt
+    evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
+    assert split_evaluation.last_split == {}
+
+
+def test_a_worker_process_has_it_on():
+    from carenet_desktop.services import compute_pool
+
+    compute_pool.configure(1)
+    try:
+        pool = compute_pool.active()
+        assert pool is not None
+        assert pool.submit(split_evaluation.enabled).result(timeout=120) is True
+    finally:
+        compute_pool.configure(0)
+    assert not split_evaluation.enabled()  # (this process: never turned on here)
+
+
+def test_the_worker_processes_turn_it_on(monkeypatch):
+    from carenet_desktop.services import compute_pool
+
+    monkeypatch.setattr(os, "nice", lambda _n: 0)
+    try:
+        compute_pool._init_worker(None)
+        assert split_evaluation.enabled()
+    finally:
+        split_evaluation.enable(False)
+
+
+def _children() -> set[int]:
+    path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
+    with open(path) as f:
+        return {int(pid) for pid in f.read().split()}
