@@ -55,7 +55,12 @@ def summarize(rows: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     counts = rows[keys].copy()
     for pop, name in COUNT_COLUMNS.items():
         counts[name] = rows[pop].fillna(False).astype(int) if pop in rows.columns else 0
-    out = counts.groupby(keys, dropna=False, sort=True, observed=True).sum().reset_index()
+    return with_rates(counts.groupby(keys, dropna=False, sort=True, observed=True).sum().reset_index())
+
+
+def with_rates(out: pd.DataFrame) -> pd.DataFrame:
+    """``out`` (the keys and ``COUNT_COLUMNS`` counts of :func:`summarize`) with the rate base, the rate and
+    its Wilson interval added: the columns :func:`summarize` ends with."""
     base = out["denominator"] - out["exclusions"] - out["exceptions"]
     out["rate_base"] = base
     with np.errstate(divide="ignore", invalid="ignore"):

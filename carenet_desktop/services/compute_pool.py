@@ -12,7 +12,8 @@ nothing but that snapshot, and for a precompute (a trend's periods) each period'
 parent's ``ResultsCache`` would write it, sending back only its practice summary (``Written``). Otherwise
 its results - the rows of each period and the journal version they were computed at - come back through
 the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on disk. Progress comes back over a queue; cancelling marks a file the worker checks between
-measures. The pool is off until ``configure()`` (the window, the report
+measures. A worker keeps its last job's frames a few seconds for its next one (:mod:`.worker_frames`: the
+trend's job after the first scorecard's takes them rather than loading them again). The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
 
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
 from ..models.encryption import derived_keys, remember_derived_keys
+from . import worker_frames
 from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
 from .timeline import mark
@@ -190,7 +192,7 @@ class ComputePool:
     def submit(self, fn: Any, *args: Any) -> Future[Any]:
         """Run the module-level function ``fn(*args)`` in a worker (picklable arguments): other background
         work that should not hold its memory in the window (``snapshot_elsewhere``)."""
-        return self._executor.submit(fn, *args)
+        return self._executor.submit(_other_work, fn, *args)
 
     def new_job(self, **fields: Any) -> Job:
         job_id = next(self._ids)
@@ -266,10 +268,12 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
     keyed = db.key is None or sealing is not None
     save = save and keyed
     early = early and keyed and saves_snapshot(db)
-    if early:  # one worker always left to the job that writes the snapshot (or to any other compute): jobs
-        count = min(count, pool.workers - 1)  # waiting for it in every worker would wait for ever
+    if early and not pool.busy():  # one worker always left to the job that writes the snapshot, not sent yet:
+        count = min(count, pool.workers - 1)  # jobs waiting for it in every worker would wait for ever
         if count < 1:
             return None
+    # (with that job in flight, every job sent now starts after it - the pool starts them in the order they
+    # were sent -: one job for each worker, the last one taken up by the worker it frees, the snapshot on disk)
     derived = derived_keys() if db.key is not None else {}
     claims = str(pool.claims_prefix()) if save and count > 1 else None
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
@@ -409,6 +413,7 @@ def _init_worker(queue: Any) -> None:
 
     _worker_queue = queue
     split_evaluation.enable()  # a lone period's measures on two cores (a fork: safe here, no Qt; Linux only)
+    worker_frames.active = True  # a job's frames kept a few seconds for the next job (a trend after a scorecard)
     if hasattr(os, "nice"):  # background work: the window (and the rest of the desktop) goes first
         with contextlib.suppress(OSError):
             os.nice(WORKER_NICENESS)
@@ -423,6 +428,12 @@ def _warm_worker() -> None:
 
     builtin_classes()  # the measure modules a job's catalogue is rebuilt from
     mark("worker warmed up")
+
+
+def _other_work(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in a worker that lets the frames it kept for a compute go first (:mod:`.worker_frames`)."""
+    worker_frames.drop()
+    return fn(*args)
 
 
 def _run_job(job: Job) -> list[Any]:
@@ -520,18 +531,30 @@ def _compute_job(job: Job) -> list[Any]:
                 mark(f"job {job.job_id} returning its results")
                 return []
             periods = claimed  # type: ignore[assignment]  # iterated once, lazily, by the engine
-        if job.await_snapshot:
+        # the frames this worker's last job loaded, if they are this job's (the same store, version, history)
+        key = worker_frames.frames_key(db, job.frames_folder)
+        kept = worker_frames.take(key)
+        if kept is None and job.await_snapshot:
             _await_snapshot(db, job, cancel_file)
         # a job of several periods (a trend's share) reads the frames once and evaluates them in one pass
         # the practice summary (what a scorecard and a trend read) made here, in parallel, and sent with the
         # rows: not one after another by the window; a period whose file is saved here sends its summary only,
         # and its rows are let go at once (a trend's share would otherwise hold every period's rows)
         saved = job.results_folder is not None
-        entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
-                                             keep=_written if saved else _summarised)
+        with cache.sharing_frames():  # (the frames this job loads, or takes, are at hand after it)
+            if kept is not None and key is not None:
+                cache._shared = (key[2], kept)  # type: ignore[index]  # served if the version is still the same
+                mark(f"job {job.job_id} takes the frames its worker kept")
+            del kept
+            entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
+                                                 keep=_written if saved else _summarised)
+            loaded = cache._shared
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))
+        if key is not None and loaded is not None and worker_frames.frames_key(db, job.frames_folder) == key:
+            worker_frames.keep(key, loaded[1])  # the store unchanged since before the load: for the next job
+        del loaded
         mark(f"job {job.job_id} returning its results")
         return entries
     finally:

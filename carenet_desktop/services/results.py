@@ -36,7 +36,7 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
-from .results_codec import _conform, decode_head, encode_entry, patched_summary, read_rows
+from .results_codec import _conform, decode_head, encode_entry, patched_summary, practice_summary, read_rows
 from .results_shared import SharedResultsMixin
 
 __all__ = ["CachedResults", "ResultsCache", "_conform", "patched_summary"]
@@ -85,8 +85,8 @@ class CachedResults:
 
     def summary(self, by: Sequence[str] = ("practice_id",)) -> pd.DataFrame:
         key = tuple(by)
-        if key not in self._summaries:
-            self._summaries[key] = summarize(self.rows, by=list(by))
+        if key not in self._summaries:  # the practice summary (every period's) counted by a faster path
+            self._summaries[key] = practice_summary(self.rows) if key == ("practice_id",) else summarize(self.rows, by=list(by))
         return self._summaries[key]
 
 
