@@ -80,7 +80,7 @@ def main() -> int:
                              "worker processes do (metrics.split_evaluation; --count 1 only)")
     args = parser.parse_args()
     if args.split:
-        from carenet_desktop.metrics import split_evaluation
+        from carenet_desktop.services import split_evaluation
 
         split_evaluation.enable()
     from carenet_desktop.models.database import open_database
@@ -138,7 +138,7 @@ def main() -> int:
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     print(f"{len(periods)} periods: {wall:6.2f} s wall, {cpu:6.2f} s CPU   loadavg {load()}")
     if args.split:
-        from carenet_desktop.metrics.split_evaluation import last_split
+        from carenet_desktop.services.split_evaluation import last_split
 
         forked = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"  split: {last_split}; the forked copy's CPU {forked.ru_utime + forked.ru_stime:.2f} s")

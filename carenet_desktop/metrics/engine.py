@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -74,14 +75,13 @@ def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
               on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None,
               alone: bool) -> EngineRun:
     """``alone``: the only period of its evaluation (each measure's records kept for a pass go when it is done).
-    A lone period may be shared out with a forked copy of this process (``split_evaluation``): the same
+    A lone period may be shared out by the context's splitter (:func:`share_lone_periods`): the same
     measures, the same rows, in the same order."""
-    from . import split_evaluation
-
     def one(measure: Measure) -> Outcome:
         return evaluate_one(data, period, measure, versions, alone)
 
-    outcomes = split_evaluation.evaluate_split(measures, one, on_measure, len(data.patients)) if alone else None
+    split = _splitter.get() if alone else None
+    outcomes = split(measures, one, on_measure, len(data.patients)) if split is not None else None
     if outcomes is None:
         outcomes = []
         for i, measure in enumerate(measures):
@@ -111,6 +111,23 @@ def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
 #: what evaluating one measure came to: the version that computed it (None: none could be resolved), its
 #: rows (None when it failed), what went wrong (None when it did not) and the seconds it took
 Outcome = tuple[str | None, pd.DataFrame | None, str | None, float]
+
+
+#: what shares out a lone period's measures - ``split(measures, one, on_measure, patients)``: the outcomes of
+#: ``one(measure)`` in the order of ``measures``, or None (evaluated here one by one) - in this context
+Splitter = Callable[[Sequence[Measure], Callable[[Measure], Outcome], Callable[[int, int, str], None] | None, int],
+                    list[Outcome] | None]
+_splitter: ContextVar[Splitter | None] = ContextVar("carenet_lone_period_splitter", default=None)
+
+
+def share_lone_periods(splitter: Splitter | None) -> None:
+    """Within the current context (a worker process's main thread), a lone period's measures are shared out
+    by ``splitter`` (``services.split_evaluation``: with a forked copy of the process); None: not."""
+    _splitter.set(splitter)
+
+
+def sharing_lone_periods() -> Splitter | None:
+    return _splitter.get()
 
 
 def evaluate_one(data: MeasureData, period: Period, measure: Measure, versions: Mapping[str, str] | None,

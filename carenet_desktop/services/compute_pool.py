@@ -409,7 +409,7 @@ _worker_queue: Any = None
 
 def _init_worker(queue: Any) -> None:
     global _worker_queue
-    from ..metrics import split_evaluation
+    from . import split_evaluation
 
     _worker_queue = queue
     split_evaluation.enable()  # a lone period's measures on two cores (a fork: safe here, no Qt; Linux only)

@@ -3,17 +3,22 @@ same rows, versions and failures as one process evaluating them, and the copy do
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import os
+import signal
 import sys
+import threading
+import time
 
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics import engine, split_evaluation
+from carenet_desktop.metrics import engine
 from carenet_desktop.metrics.engine import evaluate_measures, evaluate_periods
 from carenet_desktop.metrics.memo import FrameMemo
 from carenet_desktop.metrics.period import Period
+from carenet_desktop.services import split_evaluation
 from carenet_desktop.services.context import Cancelled
 from tests.measure_catalogue import CATALOGUE
 from tests.stores import demo_store
@@ -22,6 +27,8 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1)
                                 reason="the split forks (Linux, two cores or more)")
 
 PERIODS = [Period.parse("2025"), Period.parse("2026")]
+#: the longest a cancelled split may take to stop (s; it stops at once: a freeze guard only)
+FREEZE_GUARD_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +105,41 @@ def test_measures_the_copy_never_sent_are_evaluated_here(demo_data, split, monke
     assert run.failures == alone.failures
 
 
-def test_a_cancelled_split_stops_its_copy(demo_data, split):
+def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch):
     measures = CATALOGUE.select(None)
     children_before = _children()
+    here, real = os.getpid(), engine.resolve
+
+    class Endless:  # the copy's measures never end: only a kill stops it
+        version = "endless"
+
+        def evaluate(self, data, period):  # type: ignore[no-untyped-def]
+            time.sleep(3600)
+
+    monkeypatch.setattr(engine, "resolve", lambda m, p, v=None: real(m, p, v) if os.getpid() == here else Endless())
 
     def cancel(i, n, measure_id):  # type: ignore[no-untyped-def]
         if i > 0:
             raise Cancelled()
 
-    with pytest.raises(Cancelled):
-        evaluate_measures(_fresh(demo_data), PERIODS[0], measures, on_measure=cancel)
-    assert _children() == children_before  # the copy was killed and reaped
+    raised: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            evaluate_measures(_fresh(demo_data), PERIODS[0], measures, on_measure=cancel)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(evaluate,), daemon=True)  # split on
+    thread.start()
+    thread.join(timeout=FREEZE_GUARD_S)  # a copy left running would fill its pipe and never exit
+    try:
+        assert not thread.is_alive(), "the cancelled split froze"
+        assert len(raised) == 1 and isinstance(raised[0], Cancelled)
+        assert _children() == children_before  # the copy was killed and reaped
+    finally:
+        for pid in _children() - children_before:  # (a failed run leaves no process behind)
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_several_periods_are_never_split(demo_data, split):
@@ -155,6 +186,9 @@ def test_the_worker_processes_turn_it_on(monkeypatch):
 
 
 def _children() -> set[int]:
-    path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
-    with open(path) as f:
-        return {int(pid) for pid in f.read().split()}
+    """This process's child processes (forked by any of its threads)."""
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as f:
+            found |= {int(pid) for pid in f.read().split()}
+    return found

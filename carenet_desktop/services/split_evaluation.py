@@ -10,7 +10,7 @@ as ``engine`` evaluates it alone, and the rows are put together in the catalogue
 are those of an evaluation in one process. A measure the copy claimed but did not send (it died, was
 killed) is evaluated here.
 
-Off unless :func:`enable` was called (the worker processes turn it on, on Linux, with two cores or more):
+Off unless :func:`enable` was called (the engine's ``share_lone_periods``) (the worker processes turn it on, on Linux, with two cores or more):
 a fork of the window's process (Qt) or of a process on macOS (system frameworks) is not safe, and Windows
 has no fork. Progress (``on_measure``) is reported for the measures evaluated here only; when it raises
 (``Cancelled``) the copy is killed.
@@ -27,12 +27,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..metrics.engine import share_lone_periods, sharing_lone_periods
+
 if TYPE_CHECKING:
-    from .definition import Measure
+    from ..metrics.definition import Measure
 
 log = logging.getLogger(__name__)
 
-_enabled = False
 #: how many measures the forked copy evaluated in this process's last split (for the tests)
 last_split: dict[str, int] = {}
 #: the fewest patients worth a fork (its page tables and copied pages cost tens of milliseconds on a large
@@ -42,22 +43,23 @@ _TOKEN = 2  # bytes per measure index in the claims pipe (well under PIPE_BUF: e
 
 
 def enable(on: bool = True) -> None:
-    """Share a lone period's measures with a forked copy of this process (only where fork is safe: Linux,
-    a process without Qt; only with two cores or more)."""
-    global _enabled
-    _enabled = on and sys.platform == "linux" and hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+    """Share a lone period's measures with a forked copy of this process, in the current context (the
+    engine's ``share_lone_periods``; only where fork is safe: Linux, a process without Qt; only with two
+    cores or more)."""
+    fits = sys.platform == "linux" and hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+    share_lone_periods(evaluate_split if on and fits else None)
 
 
 def enabled() -> bool:
-    return _enabled
+    return sharing_lone_periods() is evaluate_split
 
 
 def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
                    on_measure: Callable[[int, int, str], None] | None, patients: int) -> list[Any] | None:
     """``one(measure)`` for each of ``measures``, shared out with a forked copy of this process: the outcomes
-    in the order of ``measures``. ``None`` when not enabled, for fewer than two measures or ``MIN_PATIENTS``
+    in the order of ``measures``. ``None`` for fewer than two measures or ``MIN_PATIENTS``
     patients, in a process that imported Qt, or when the fork fails (the caller evaluates them itself)."""
-    if (not _enabled or len(measures) < 2 or len(measures) >= 1 << (8 * _TOKEN) or patients < MIN_PATIENTS
+    if (len(measures) < 2 or len(measures) >= 1 << (8 * _TOKEN) or patients < MIN_PATIENTS
             or "PySide6" in sys.modules):
         return None
     claims_r, claims_w = os.pipe()
@@ -84,6 +86,7 @@ def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
     os.close(out_w)
     outcomes: dict[int, Any] = {}
     theirs: dict[int, Any] = {}
+    handed = False  # out_r handed to _receive, which closes it (never closed twice: its number may be reused)
     try:
         try:
             for i in _claims(claims_r):
@@ -92,12 +95,13 @@ def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
                 outcomes[i] = one(measures[i])
         finally:
             os.close(claims_r)
+        handed = True
         theirs = _receive(out_r, pid)
     except BaseException:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # (already reaped: nothing to kill)
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-        with contextlib.suppress(OSError):
+        if not handed:
             os.close(out_r)
         raise
     last_split.clear()
