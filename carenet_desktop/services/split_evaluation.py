@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -39,6 +40,9 @@ last_split: dict[str, int] = {}
 #: the fewest patients worth a fork (its page tables and copied pages cost tens of milliseconds on a large
 #: store's frames): a small evaluation (a refresh of a few patients, a small store) runs in one process
 MIN_PATIENTS = 20_000
+_PIPE_ROOM = 4096  # the claims are written before the fork, with no reader yet: they must fit the pipe's buffer
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_POLL_S = 0.25  # how often a wait for the copy checks whether the work was cancelled
 _TOKEN = 2  # bytes per measure index in the claims pipe (well under PIPE_BUF: each read takes one whole)
 
 
@@ -59,23 +63,29 @@ def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
     """``one(measure)`` for each of ``measures``, shared out with a forked copy of this process: the outcomes
     in the order of ``measures``. ``None`` for fewer than two measures or ``MIN_PATIENTS``
     patients, in a process that imported Qt, or when the fork fails (the caller evaluates them itself)."""
-    if (len(measures) < 2 or len(measures) >= 1 << (8 * _TOKEN) or patients < MIN_PATIENTS
+    if (len(measures) < 2 or len(measures) * _TOKEN > _PIPE_ROOM or patients < MIN_PATIENTS
             or "PySide6" in sys.modules):
         return None
-    claims_r, claims_w = os.pipe()
-    os.write(claims_w, b"".join(i.to_bytes(_TOKEN, "little") for i in range(len(measures))))
-    os.close(claims_w)  # all written (a few hundred bytes at most: fits the pipe's buffer): EOF when taken
-    out_r, out_w = os.pipe()
+    opened: list[int] = []
+    parent = os.getpid()
     try:
+        claims_r, claims_w = os.pipe()
+        opened += (claims_r, claims_w)
+        os.write(claims_w, b"".join(i.to_bytes(_TOKEN, "little") for i in range(len(measures))))
+        os.close(claims_w)  # all written (a few hundred bytes at most: fits the pipe's buffer): EOF when taken
+        opened.remove(claims_w)
+        out_r, out_w = os.pipe()
+        opened += (out_r, out_w)
         pid = os.fork()
-    except OSError as exc:
+    except OSError as exc:  # no pipe, no process left: the caller evaluates them itself
         log.info("No forked copy for the period's measures (%s)", type(exc).__name__)
-        for fd in (claims_r, out_r, out_w):
+        for fd in opened:
             os.close(fd)
         return None
     if pid == 0:  # the copy: evaluates what it claims, sends the outcomes, and exits (no atexit, no finalizers)
         code = 1
         try:
+            _die_with(parent)
             os.close(out_r)
             mine = {i: one(measures[i]) for i in _claims(claims_r)}
             with os.fdopen(out_w, "wb") as out:
@@ -96,7 +106,13 @@ def evaluate_split(measures: Sequence[Measure], one: Callable[[Measure], Any],
         finally:
             os.close(claims_r)
         handed = True
-        theirs = _receive(out_r, pid)
+        last = max(outcomes, default=None)
+
+        def still_wanted() -> None:  # the last progress said again: raises (Cancelled) when the work was cancelled
+            if on_measure is not None and last is not None:
+                on_measure(last, len(measures), measures[last].id)
+
+        theirs = _receive(out_r, pid, still_wanted)
     except BaseException:
         with contextlib.suppress(OSError):  # (already reaped: nothing to kill)
             os.kill(pid, signal.SIGKILL)
@@ -124,10 +140,33 @@ def _claims(fd: int) -> Any:
         yield int.from_bytes(token, "little")
 
 
-def _receive(fd: int, pid: int) -> dict[int, Any]:
-    """The forked copy's outcomes (measure index -> outcome), once it has exited; empty when it failed."""
-    with os.fdopen(fd, "rb") as src:
-        payload = src.read()
+def _die_with(parent: int) -> None:
+    """In the copy: be killed when the worker that forked it dies (else an orphan would evaluate every
+    measure left in the claims pipe, on a core and in memory the rest of the machine wants back)."""
+    with contextlib.suppress(Exception):  # Linux's prctl(PR_SET_PDEATHSIG); elsewhere the check below only
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the worker died before the signal was asked for
+        os._exit(1)
+
+
+def _receive(fd: int, pid: int, still_wanted: Callable[[], None]) -> dict[int, Any]:
+    """The forked copy's outcomes (measure index -> outcome), once it has exited; empty when it failed.
+    While it works, ``still_wanted()`` is called every ``_POLL_S`` (it raises when the work is cancelled:
+    the caller then kills the copy)."""
+    chunks: list[bytes] = []
+    with os.fdopen(fd, "rb", buffering=0) as src:
+        while True:
+            ready, _, _ = select.select([src], [], [], _POLL_S)
+            if not ready:
+                still_wanted()
+                continue
+            chunk = src.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    payload = b"".join(chunks)
     _, status = os.waitpid(pid, 0)
     if status != 0 or not payload:
         log.info("The forked copy evaluating measures failed (status %s)", status)

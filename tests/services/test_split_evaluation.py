@@ -97,7 +97,7 @@ def test_a_failing_measure_fails_alike_in_the_copy(demo_data, split, monkeypatch
 
 def test_measures_the_copy_never_sent_are_evaluated_here(demo_data, split, monkeypatch):
     measures = CATALOGUE.select(None)
-    monkeypatch.setattr(split_evaluation, "_receive", lambda fd, pid: (os.close(fd), os.waitpid(pid, 0), {})[2])
+    monkeypatch.setattr(split_evaluation, "_receive", lambda fd, pid, _wanted: (os.close(fd), os.waitpid(pid, 0), {})[2])
     run = evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
     split_evaluation.enable(False)
     alone = evaluate_measures(_fresh(demo_data), PERIODS[0], measures)
@@ -142,6 +142,95 @@ def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch):
             os.kill(pid, signal.SIGKILL)
 
 
+def test_a_split_cancelled_while_waiting_for_its_copy_stops_it(demo_data, split, monkeypatch):
+    """This process done with its measures waits for the copy's: a cancel then still stops the copy."""
+    measures = CATALOGUE.select(None)
+    children_before = _children()
+    here, real = os.getpid(), engine.resolve
+
+    class Endless:  # the copy's measure never ends: this process evaluates every other one, then waits
+        version = "endless"
+
+        def evaluate(self, data, period):  # type: ignore[no-untyped-def]
+            time.sleep(3600)
+
+    monkeypatch.setattr(engine, "resolve", lambda m, p, v=None: real(m, p, v) if os.getpid() == here else Endless())
+    told: set[int] = set()
+
+    def cancel(i, n, measure_id):  # type: ignore[no-untyped-def]
+        if i in told:  # told again: this process waits for the copy; the user cancels now
+            raise Cancelled()
+        told.add(i)
+
+    raised: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            evaluate_measures(_fresh(demo_data), PERIODS[0], measures, on_measure=cancel)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(evaluate,), daemon=True)  # split on
+    thread.start()
+    thread.join(timeout=FREEZE_GUARD_S)
+    try:
+        assert not thread.is_alive(), "the wait for the copy froze"
+        assert len(raised) == 1 and isinstance(raised[0], Cancelled)
+        assert _children() == children_before  # the copy was killed and reaped
+    finally:
+        for pid in _children() - children_before:
+            os.kill(pid, signal.SIGKILL)
+
+
+_ORPHAN = """
+import os, sys, time
+from carenet_desktop.services import split_evaluation
+class M:
+    def __init__(self, i):
+        self.id = f"m{i}"
+worker = os.getpid()
+def one(m):
+    if os.getpid() != worker:  # the copy: says who it is, then works for ever on what it claims
+        with open(sys.argv[1], "a") as f:
+            f.write(f"{os.getpid()}\\n")
+        time.sleep(3600)
+    time.sleep(0.5)
+    os._exit(0)  # the worker dies mid-split (killed, out of memory)
+split_evaluation.evaluate_split([M(i) for i in range(50)], one, None, 10 ** 6)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)  # (a zombie nobody reaps)
+    except FileNotFoundError:
+        return True
+
+
+def test_the_copy_dies_with_its_worker(tmp_path):
+    """A worker killed mid-split takes its copy with it (an orphan would evaluate every measure left)."""
+    import subprocess
+    from pathlib import Path
+
+    pids = tmp_path / "copies"
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", _ORPHAN, str(pids)], cwd=root, timeout=60, check=False)
+    deadline = time.monotonic() + FREEZE_GUARD_S
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    copies = [int(line) for line in pids.read_text().split()]
+    assert copies
+    try:
+        while not all(_gone(pid) for pid in copies) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_gone(pid) for pid in copies), "the copy outlived its worker"
+    finally:
+        for pid in copies:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_several_periods_are_never_split(demo_data, split):
     measures = CATALOGUE.select(["CMS2", "CMS117", "WCV"])
     list(evaluate_periods(_fresh(demo_data), PERIODS, measures))
@@ -175,20 +264,25 @@ def test_a_worker_process_has_it_on():
 
 
 def test_the_worker_processes_turn_it_on(monkeypatch):
-    from carenet_desktop.services import compute_pool
+    from carenet_desktop.services import compute_pool, worker_frames
 
     monkeypatch.setattr(os, "nice", lambda _n: 0)
+    monkeypatch.setattr(worker_frames, "active", False)  # _init_worker turns it on too: undone after the test
     try:
         compute_pool._init_worker(None)
         assert split_evaluation.enabled()
     finally:
         split_evaluation.enable(False)
+        worker_frames.drop()
 
 
 def _children() -> set[int]:
     """This process's child processes (forked by any of its threads)."""
     found: set[int] = set()
     for task in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{task}/children") as f:
-            found |= {int(pid) for pid in f.read().split()}
+        try:
+            with open(f"/proc/{os.getpid()}/task/{task}/children") as f:
+                found |= {int(pid) for pid in f.read().split()}
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
     return found
