@@ -142,7 +142,9 @@ def _as_int64(values: pd.Series) -> pd.Series:
         if kind in ("integer", "empty"):
             missing = pd.isna(raw)
             data = np.zeros(len(raw), dtype=np.int64)
-            if kind == "integer":
+            if kind == "integer" and not missing.any():  # no NA: to_numeric keeps exact int64
+                data = raw.astype(np.int64)
+            elif kind == "integer":
                 data[~missing] = raw[~missing].astype(np.float64).astype(np.int64)
             return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name)
     return pd.to_numeric(values, errors="coerce").astype("Int64")

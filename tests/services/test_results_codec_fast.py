@@ -116,7 +116,7 @@ def test_measures_coded_run_by_run():
 
 
 @pytest.mark.parametrize("values", [
-    [1, pd.NA, 3, None, np.nan], [pd.NA, None], [], [2**60 + 1, pd.NA], [1.5, 2], ["7", "x", pd.NA], [True, 1],
+    [1, pd.NA, 3, None, np.nan], [pd.NA, None], [], [2**60 + 1, pd.NA], [2**60 + 1, 5], [1.5, 2], ["7", "x", pd.NA], [True, 1],
 ])
 def test_integer_columns_as_to_numeric_makes_them(values):
     series = pd.Series(values, dtype=object)
