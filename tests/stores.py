@@ -47,3 +47,15 @@ def demo_store(factory: pytest.TempPathFactory, *, practices: int = 3, patients:
     copy = factory.mktemp("store") / "demo.db"
     shutil.copy(_built[key], copy)
     return copy
+
+
+def demo_measure_data(factory: pytest.TempPathFactory) -> object:
+    """The frames of a copy of the session's demo store, read as the engine reads them (``MeasureData``)."""
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.measure_data import load_measure_data
+
+    db = open_database(demo_store(factory))
+    try:
+        return load_measure_data(db)
+    finally:
+        db.dispose()

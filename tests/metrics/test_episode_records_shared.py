@@ -17,7 +17,7 @@ from carenet_desktop.metrics.memo import FrameMemo
 from carenet_desktop.metrics.period import Period, rolling_12_months
 from carenet_desktop.metrics.uniques import sorted_unique, sorted_unique_inverse
 from tests.measure_catalogue import CATALOGUE
-from tests.stores import demo_store
+from tests.stores import demo_measure_data
 
 #: latest first, then back: the records derived in the first period serve periods that see less
 PERIODS = [*rolling_12_months(dt.date(2026, 3, 31), 12)[::-3], Period.year(2024)]
@@ -25,14 +25,7 @@ PERIODS = [*rolling_12_months(dt.date(2026, 3, 31), 12)[::-3], Period.year(2024)
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.models.database import open_database
-    from carenet_desktop.services.measure_data import load_measure_data
-
-    db = open_database(demo_store(tmp_path_factory))
-    try:
-        return load_measure_data(db)
-    finally:
-        db.dispose()
+    return demo_measure_data(tmp_path_factory)
 
 
 def test_each_period_gets_the_episodes_it_gets_alone(demo_data):

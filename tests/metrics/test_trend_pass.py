@@ -22,7 +22,7 @@ from carenet_desktop.metrics.memo import (
 )
 from carenet_desktop.metrics.period import Period, rolling_12_months
 from tests.measure_catalogue import CATALOGUE
-from tests.stores import demo_store
+from tests.stores import demo_measure_data
 
 #: twelve rolling periods across the 2025/2026 boundary: both editions of the versioned measures
 PERIODS = rolling_12_months(dt.date(2026, 3, 31), 12)
@@ -30,14 +30,7 @@ PERIODS = rolling_12_months(dt.date(2026, 3, 31), 12)
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.models.database import open_database
-    from carenet_desktop.services.measure_data import load_measure_data
-
-    db = open_database(demo_store(tmp_path_factory))
-    try:
-        return load_measure_data(db)
-    finally:
-        db.dispose()
+    return demo_measure_data(tmp_path_factory)
 
 
 def _alone(data):  # type: ignore[no-untyped-def]

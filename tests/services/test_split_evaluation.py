@@ -21,7 +21,7 @@ from carenet_desktop.metrics.period import Period
 from carenet_desktop.services import split_evaluation
 from carenet_desktop.services.context import Cancelled
 from tests.measure_catalogue import CATALOGUE
-from tests.stores import demo_store
+from tests.stores import demo_measure_data
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2,
                                 reason="the split forks (Linux, two cores or more)")
@@ -33,14 +33,7 @@ FREEZE_GUARD_S = 10.0
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from carenet_desktop.models.database import open_database
-    from carenet_desktop.services.measure_data import load_measure_data
-
-    db = open_database(demo_store(tmp_path_factory))
-    try:
-        return load_measure_data(db)
-    finally:
-        db.dispose()
+    return demo_measure_data(tmp_path_factory)
 
 
 @pytest.fixture
@@ -105,7 +98,20 @@ def test_measures_the_copy_never_sent_are_evaluated_here(demo_data, split, monke
     assert run.failures == alone.failures
 
 
-def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch):
+def _cancel_at_second_measure(told: set[int], i: int) -> bool:
+    return i > 0  # this process's second measure: the copy still works on its first
+
+
+def _cancel_when_told_again(told: set[int], i: int) -> bool:
+    if i in told:  # told again: this process, done with every other measure, waits for the copy's
+        return True
+    told.add(i)
+    return False
+
+
+@pytest.mark.parametrize("cancel_now", [_cancel_at_second_measure, _cancel_when_told_again],
+                         ids=["while evaluating", "while waiting for the copy"])
+def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch, cancel_now):
     measures = CATALOGUE.select(None)
     children_before = _children()
     here, real = os.getpid(), engine.resolve
@@ -117,9 +123,10 @@ def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch):
             time.sleep(3600)
 
     monkeypatch.setattr(engine, "resolve", lambda m, p, v=None: real(m, p, v) if os.getpid() == here else Endless())
+    told: set[int] = set()
 
     def cancel(i, n, measure_id):  # type: ignore[no-untyped-def]
-        if i > 0:
+        if cancel_now(told, i):
             raise Cancelled()
 
     raised: list[BaseException] = []
@@ -139,46 +146,6 @@ def test_a_cancelled_split_stops_its_copy(demo_data, split, monkeypatch):
         assert _children() == children_before  # the copy was killed and reaped
     finally:
         for pid in _children() - children_before:  # (a failed run leaves no process behind)
-            os.kill(pid, signal.SIGKILL)
-
-
-def test_a_split_cancelled_while_waiting_for_its_copy_stops_it(demo_data, split, monkeypatch):
-    """This process done with its measures waits for the copy's: a cancel then still stops the copy."""
-    measures = CATALOGUE.select(None)
-    children_before = _children()
-    here, real = os.getpid(), engine.resolve
-
-    class Endless:  # the copy's measure never ends: this process evaluates every other one, then waits
-        version = "endless"
-
-        def evaluate(self, data, period):  # type: ignore[no-untyped-def]
-            time.sleep(3600)
-
-    monkeypatch.setattr(engine, "resolve", lambda m, p, v=None: real(m, p, v) if os.getpid() == here else Endless())
-    told: set[int] = set()
-
-    def cancel(i, n, measure_id):  # type: ignore[no-untyped-def]
-        if i in told:  # told again: this process waits for the copy; the user cancels now
-            raise Cancelled()
-        told.add(i)
-
-    raised: list[BaseException] = []
-
-    def evaluate() -> None:
-        try:
-            evaluate_measures(_fresh(demo_data), PERIODS[0], measures, on_measure=cancel)
-        except BaseException as exc:
-            raised.append(exc)
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(evaluate,), daemon=True)  # split on
-    thread.start()
-    thread.join(timeout=FREEZE_GUARD_S)
-    try:
-        assert not thread.is_alive(), "the wait for the copy froze"
-        assert len(raised) == 1 and isinstance(raised[0], Cancelled)
-        assert _children() == children_before  # the copy was killed and reaped
-    finally:
-        for pid in _children() - children_before:
             os.kill(pid, signal.SIGKILL)
 
 
