@@ -543,12 +543,12 @@ def _compute_job(job: Job) -> list[Any]:
         saved = job.results_folder is not None
         with cache.sharing_frames():  # (the frames this job loads, or takes, are at hand after it)
             if kept is not None and key is not None:
-                cache._shared = (key[2], kept)  # type: ignore[index]  # served if the version is still the same
+                cache.share_frames(key[2], kept)  # type: ignore[index]  # served if the version is still the same
                 mark(f"job {job.job_id} takes the frames its worker kept")
             del kept
             entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
                                                  keep=_written if saved else _summarised)
-            loaded = cache._shared
+            loaded = cache.shared_frames()
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
         wait_for_saves(Path(job.frames_folder))

@@ -280,6 +280,17 @@ class ResultsCache(SharedResultsMixin):
                 if not self._sharing:
                     self._shared = None
 
+    def share_frames(self, version: int, data: Any) -> None:
+        """Within :meth:`sharing_frames`: frames already at hand (a worker's last job's, ``worker_frames``),
+        used by the periods computed from scratch while the store is still at ``version``."""
+        with self._lock:
+            self._shared = (version, data)
+
+    def shared_frames(self) -> tuple[int, Any] | None:
+        """The frames the periods of the current :meth:`sharing_frames` block share: (version, data)."""
+        with self._lock:
+            return self._shared
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
