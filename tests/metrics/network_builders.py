@@ -32,7 +32,7 @@ DATE_COLUMNS = {
     "observations": ("effective_start", "effective_end", "issued"),
     "procedures": ("performed_start", "performed_end", "recorded"),
     "immunizations": ("occurrence", "recorded"),
-    "medication_requests": ("authored_on", "boundary_start", "boundary_end", "validity_start", "validity_end"),
+    "medication_requests": ("authored_on", "boundary_start", "boundary_end", "validity_start"),
     "medication_dispenses": ("when_start", "when_end"),
     "service_requests": ("authored_on", "occurrence"),
     "coverages": ("start", "end"),
