@@ -6,8 +6,8 @@ directly. Conventions:
 * ``patient_id`` (int) links every frame to ``patients``; ``event_id`` (int) is the row id in its table.
 * timestamps are ``datetime64``, the clock time as the source wrote it (an offset is not applied),
   missing as ``NaT``; numbers are float, missing as NaN.
-* coded frames have ``code_system`` (short key), ``code`` (the primary coding) and ``key`` (= ``system|code``)
-  for value-set matching with ``ValueSetIndex.mask``. Secondary codes have their own key column
+* coded frames have ``key`` (= ``system|code`` of the primary coding; the stored ``code_system`` and ``code``
+  are read only to build it) for value-set matching with ``ValueSetIndex.mask``. Secondary codes have their own key column
   (``value_key``, ``reason_key``, ``discharge_key``, ``status_reason_key``). A key cell may hold several
   codings joined by ``valuesets.MULTI_SEP``: match with ``primitives.vs_mask``/``code_mask`` (any coding).
 * ``OPTIONAL_COLUMNS`` may follow a frame's own: ``date_only`` (the time columns of the row that were given
@@ -35,40 +35,40 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "ethnicity", "language", "payer", "deceased_date",
     ),
     "encounters": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "start", "end",
+        "patient_id", "event_id", "status", "key", "start", "end",
         "provider_id", "reason_key", "discharge_key", "location_key",
     ),
     "encounter_diagnoses": ("encounter_id", "condition_id", "key", "rank"),
     "conditions": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "category", "clinical_status",
+        "patient_id", "event_id", "status", "key", "category", "clinical_status",
         "verification_status", "onset", "abatement", "recorded", "encounter_id",
         "profile_kind",  # the QI-Core 6 kind the condition's profile fixes (see ``libraries.condition_kind``)
     ),
     "observations": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "category", "effective_start",
+        "patient_id", "event_id", "status", "key", "category", "effective_start",
         "effective_end", "issued", "value_num", "value_key", "value_text", "interpretation",
         "encounter_id", "status_reason_key",
     ),
     "procedures": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "performed_start", "performed_end",
+        "patient_id", "event_id", "status", "key", "performed_start", "performed_end",
         "status_reason_key", "encounter_id", "recorded",
     ),
     "immunizations": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "occurrence", "recorded",
+        "patient_id", "event_id", "status", "key", "occurrence", "recorded",
         "status_reason_key",
     ),
     "medication_requests": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "category", "authored_on",
+        "patient_id", "event_id", "status", "key", "intent", "category", "authored_on",
         "do_not_perform", "dose_quantity", "timing_frequency", "timing_period",
         "timing_period_unit", "boundary_start", "boundary_end", "dispense_quantity",
         "supply_days", "repeats_allowed", "validity_start", "status_reason_key",
     ),
     "medication_dispenses": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "kind", "when_start", "when_end",
+        "patient_id", "event_id", "status", "key", "kind", "when_start", "when_end",
         "days_supply",
     ),
     "service_requests": (
-        "patient_id", "event_id", "status", "code_system", "code", "key", "intent", "authored_on",
+        "patient_id", "event_id", "status", "key", "intent", "authored_on",
         "occurrence", "do_not_perform", "reason_key", "encounter_id", "status_reason_key",
     ),
     "coverages": ("patient_id", "event_id", "payer", "status", "start", "end"),
@@ -79,7 +79,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 #: stored columns (frame names: ``type_key`` = its system and code) the frames leave out, as nobody reading
-#: the frames reads them (``tests/metrics/test_frame_columns_read.py`` scans the readers for them)
+#: the frames reads them (``tests/metrics/test_frame_columns_read.py`` scans the readers for them); and
+#: ``KEY_PARTS``, the primary coding's parts, read to build ``key`` and left out of the frames after
 NOT_FRAMED: dict[str, tuple[str, ...]] = {
     "patients": ("zip_code",),
     "encounters": ("class_code",),
@@ -89,6 +90,7 @@ NOT_FRAMED: dict[str, tuple[str, ...]] = {
     "medication_dispenses": ("quantity", "quantity_unit"),
     "coverages": ("type_key",),
 }
+KEY_PARTS: tuple[str, ...] = ("code_system", "code")
 
 
 #: columns an event frame may carry after its own (the loader adds them only when some row has a value)

@@ -36,7 +36,7 @@ class EpisodeMeasure(Measure):
             "episode_id": enc["event_id"].to_numpy(),
             "initial-population": True,
             "denominator": True,
-            "numerator": (enc["code"] == "99213").to_numpy(),
+            "numerator": (enc["key"] == "cpt|99213").to_numpy(),
         })]
 
 
