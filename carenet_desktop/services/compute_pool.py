@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
 from ..models.encryption import derived_keys, remember_derived_keys
-from . import worker_frames
+from . import period_copies, worker_frames
 from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
 from .timeline import mark
@@ -59,6 +59,8 @@ _POLL_S = 0.1
 _STOP_WAIT_S = 30.0
 #: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
 WORKER_NICENESS = 5
+#: how long before its worker lets the frames go a job is no longer sent to it as the one holding them (s)
+_HOLD_MARGIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,18 @@ class Job:
     #: periods shared out as the workers ask (claim files with this prefix): every job of a run lists all of
     #: them and evaluates those it claims first, one load of the frames per job; None: all of its own
     claims: str | None = None
+    #: how many forked copies of its worker may claim the job's periods with it (``period_copies``): the
+    #: trend sent as one job to the worker that holds the frames; 0: evaluated by the worker alone
+    spread: int = 0
 
     @property
     def go_file(self) -> str:
         return self.cancel_file.removesuffix(".cancel") + ".go"
+
+    @property
+    def room_file(self) -> str:
+        """Touched when another job comes: the job's forked copies stop claiming (they would take its core)."""
+        return self.cancel_file.removesuffix(".cancel") + ".room"
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,10 @@ class ComputePool:
         self._stop = threading.Event()
         #: ids of the jobs in flight that load the frames themselves (and write their snapshot if missing)
         self._producing: set[int] = set()
+        #: the jobs in flight whose forked copies claim periods: told to make room when another job comes
+        self._spreading: dict[int, Job] = {}
+        #: the frames folder of the last job done and when: its worker holds them for a while (worker_frames)
+        self._last_done: tuple[str, float] | None = None
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
@@ -136,6 +150,10 @@ class ComputePool:
         futures: dict[Future[list[Any]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
         waiting = [job for job in jobs if job.await_snapshot]
+        with self._lock:  # a worker's copies give their cores to these jobs
+            for other in self._spreading.values():
+                Path(other.room_file).touch()
+            self._spreading.update((job.job_id, job) for job in jobs if job.spread)
         try:
             for job in jobs:
                 with self._lock:
@@ -158,6 +176,8 @@ class ComputePool:
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a worker's exception is raised here
+                    with self._lock:
+                        self._last_done = (futures[future].frames_folder, time.monotonic())
                     mark(f"job {futures[future].job_id} back in the parent")
             return [entry for future in futures for entry in future.result()]
         except BaseException as exc:
@@ -175,11 +195,21 @@ class ComputePool:
             with self._lock:
                 for job in futures.values():
                     self._progress.pop(job.job_id, None)
+                    self._spreading.pop(job.job_id, None)
             for job in futures.values():
                 Path(job.go_file).unlink(missing_ok=True)
+                Path(job.room_file).unlink(missing_ok=True)
                 if job.claims is not None:
                     for claim in Path(job.claims).parent.glob(Path(job.claims).name + "-*.claim"):
                         claim.unlink(missing_ok=True)
+
+    def holds(self, frames_folder: str) -> bool:
+        """Whether an idle worker likely still holds the frames of ``frames_folder``'s store: the last job
+        done was of that store, recently enough (``worker_frames.KEEP_S``), and no job is in flight."""
+        with self._lock:
+            last, busy = self._last_done, bool(self._progress)
+        return (not busy and last is not None and last[0] == frames_folder
+                and time.monotonic() - last[1] < worker_frames.KEEP_S - _HOLD_MARGIN_S)
 
     def _produced(self, job_id: int, _future: object = None) -> None:
         with self._lock:
@@ -274,13 +304,20 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
             return None
     # (with that job in flight, every job sent now starts after it - the pool starts them in the order they
     # were sent -: one job for each worker, the last one taken up by the worker it frees, the snapshot on disk)
+    # the trend, right after a compute of the same store: one job, to the worker holding the frames and the
+    # memo (the only one idle, or one of them), which forks copies to claim periods with it (Linux only)
+    spread = period_copies.copies_for(len(periods)) if save and not early and pool.holds(
+        str(cache.frames_folder)) else 0
+    if spread:
+        count = 1
+        mark(f"the trend sent as one job, its worker forking {spread} copies")
     derived = derived_keys() if db.key is not None else {}
-    claims = str(pool.claims_prefix()) if save and count > 1 else None
+    claims = str(pool.claims_prefix()) if save and (count > 1 or spread) else None
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
                          derived_keys=derived, frames_folder=str(cache.frames_folder),
                          periods=tuple(periods) if claims else tuple(periods[i::count]), measure_ids=measure_ids,
                          catalogue=cache.ctx.catalogue, results_folder=str(cache.folder) if save else None,
-                         await_snapshot=early, claims=claims)
+                         await_snapshot=early, claims=claims, spread=spread)
             for i in range(count)]
     try:
         return pool.compute(jobs, progress)
@@ -546,8 +583,11 @@ def _compute_job(job: Job) -> list[Any]:
                 cache.share_frames(key[2], kept)  # type: ignore[index]  # served if the version is still the same
                 mark(f"job {job.job_id} takes the frames its worker kept")
             del kept
-            entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
-                                                 keep=_written if saved else _summarised)
+            keep = _written if saved else _summarised
+            if job.spread and job.claims is not None:
+                entries = period_copies.evaluate_job(job, cache, db, periods, Progress(forward), keep)
+            else:
+                entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward), keep=keep)
             loaded = cache.shared_frames()
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store
