@@ -128,9 +128,9 @@ def main() -> int:
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     previous: dict[str, float] = {}  # process -> its CPU at its last line
     for line in timeline.read_text().splitlines():
-        _when, pid, spent, event = line.split("\t")
+        _when, pid, used, event = line.split("\t")
         if event == "frames ready" or event.endswith(" evaluated") or "kept" in event:
-            seconds = float(spent)
+            seconds = float(used)
             print(f"  {pid:>7s} {event:45s} +{seconds - previous.get(pid, seconds):5.2f} s CPU")
             previous[pid] = seconds
     print(f"{len(periods)} periods ({'engine only' if args.engine_only else 'worker job'}): {wall:6.2f} s wall, "
