@@ -52,8 +52,8 @@ def _claims(tmp_path: Path, job_id: int) -> list[Path]:
 
 
 def _copy_claims_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_id: int,
-                       in_copy: Any = None) -> None:
-    """The worker claims nothing before its copy has claimed a period (so the copy surely evaluates one);
+                       in_copy: Any = None, first: int = 1) -> None:
+    """The worker claims nothing before its copy has claimed ``first`` periods (so the copy surely has some);
     ``in_copy(claimed)`` is called in the copy after each of its claims."""
     main = os.getpid()
     claim = compute_pool._Claimed.__iter__
@@ -61,7 +61,7 @@ def _copy_claims_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_id: 
     def iterate(self):  # type: ignore[no-untyped-def]
         if os.getpid() == main:
             deadline = time.monotonic() + GUARD
-            while not _claims(tmp_path, job_id):
+            while len(_claims(tmp_path, job_id)) < first:
                 assert time.monotonic() < deadline, "the copy claimed nothing"
                 time.sleep(0.01)
         for n, period in enumerate(claim(self), 1):
@@ -119,7 +119,7 @@ def test_a_copy_told_to_make_room_sends_what_it_did_and_the_worker_does_the_rest
         if n == 2:  # another job came: the copy stops at its next measure, this period left to the worker
             Path(job.room_file).touch()
 
-    _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=make_room_at_second)
+    _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=make_room_at_second, first=2)
     written = compute_pool._compute_job(job)
     marks = worker()
     assert "forked copies sent 1 periods" in marks
