@@ -19,6 +19,7 @@ died, was stopped) is evaluated by the worker (``compute_pool._compute_job``).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import pickle
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..metrics.engine import share_lone_periods
 from .context import Cancelled, Progress
 from .split_evaluation import _die_with, _receive
 from .timeline import mark
@@ -149,12 +151,21 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     """A job's periods (``periods``: claimed as they are got to) evaluated by this worker and ``job.spread``
     copies of it forked once the frames are at hand (the kept ones, or loaded here first: the copies share
     them), each saving its files; then a period a copy claimed but never sent (it died, made room) evaluated
-    here. ``keep``: what of each period is sent back. Only a store large enough is worth a fork."""
-    from .split_evaluation import MIN_PATIENTS
+    here. ``keep``: what of each period is sent back. Only a store large enough is worth a fork.
+
+    One period more than the processes share evenly (the trend's 11 on two cores) would be evaluated by one
+    process while the others' cores idle: it is held back and evaluated here last, alone, its measures split
+    with a copy (``split_evaluation``) - unless another job came meanwhile (the copies made room)."""
+    from .compute_pool import _Claimed
+    from .split_evaluation import MIN_PATIENTS, enabled
 
     data = cache._all_frames()  # (within the job's sharing_frames: the load its periods share)
     copies = job.spread if len(data.patients) >= MIN_PATIENTS else 0
     del data
+    count = len(job.periods)
+    if copies and enabled() and job.claims is not None and count > copies + 1 and count % (copies + 1) == 1:
+        periods = _Claimed(job.periods[:-1], job.claims)  # type: ignore[assignment]  # (claimed lazily)
+        mark(f"job {job.job_id} holds its last period back")
 
     def run(progress: Progress, done: list[Any]) -> None:
         cache.compute_periods_here(periods, job.measure_ids, progress, keep=lambda entry: done.append(keep(entry)))
@@ -164,6 +175,11 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     got = {entry.period for entry in entries}
     missing = [period for period in job.periods if period not in got]
     if missing:
-        mark(f"job {job.job_id} evaluates {len(missing)} periods its copies left")
-        entries += cache.compute_periods_here(missing, job.measure_ids, progress, keep=keep)
+        mark(f"job {job.job_id} evaluates {len(missing)} periods left")
+        if Path(job.room_file).exists():  # another job has the other core: no split
+            context = contextvars.copy_context()
+            context.run(share_lone_periods, None)
+            entries += context.run(cache.compute_periods_here, missing, job.measure_ids, progress, keep=keep)
+        else:
+            entries += cache.compute_periods_here(missing, job.measure_ids, progress, keep=keep)
     return entries

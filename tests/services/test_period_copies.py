@@ -83,7 +83,7 @@ def test_a_spread_job_saves_the_files_one_process_saves(demo_ctx, tmp_path, work
     assert "1 forked copies claim periods" in marks
     sent = [m for m in marks if m.startswith("forked copies sent")]
     assert sent and sent[0] != "forked copies sent 0 periods"
-    assert not any("its copies left" in m for m in marks)
+    assert not any("periods left" in m for m in marks)
     monkeypatch.undo()
     _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
 
@@ -106,7 +106,7 @@ def test_the_trends_job_forks_after_taking_the_frames_its_worker_kept(demo_ctx, 
 def test_a_period_a_dead_copy_claimed_is_evaluated_by_the_worker(demo_ctx, tmp_path, worker, monkeypatch):
     _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=lambda n: os._exit(3))  # dies with its first claim
     written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
-    assert "job 1 evaluates 1 periods its copies left" in worker()
+    assert "job 1 evaluates 1 periods left" in worker()
     monkeypatch.undo()
     _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
 
@@ -123,7 +123,7 @@ def test_a_copy_told_to_make_room_sends_what_it_did_and_the_worker_does_the_rest
     written = compute_pool._compute_job(job)
     marks = worker()
     assert "forked copies sent 1 periods" in marks
-    assert "job 1 evaluates 1 periods its copies left" in marks
+    assert "job 1 evaluates 1 periods left" in marks
     monkeypatch.undo()
     _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
 
@@ -200,3 +200,48 @@ def test_a_new_job_makes_a_spread_jobs_copies_give_room(demo_ctx, tmp_path, monk
         assert Path(spread.room_file).exists()
     finally:
         compute_pool.configure(0)
+
+
+@pytest.fixture
+def splitting():  # type: ignore[no-untyped-def]
+    """A lone period's measures split with a copy, as in a worker process."""
+    split_evaluation.enable()
+    split_evaluation.last_split.clear()
+    yield
+    split_evaluation.enable(False)
+
+
+ODD = tuple(rolling_12_months(PERIOD.end, 5))
+
+
+def test_the_period_left_over_is_evaluated_last_with_its_measures_split(demo_ctx, tmp_path, worker, splitting,
+                                                                        monkeypatch):
+    """Five periods on two processes: the fifth, held back, is split between two cores instead of one."""
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, ODD, spread=1))
+    marks = worker()
+    assert "job 1 holds its last period back" in marks and "job 1 evaluates 1 periods left" in marks
+    assert split_evaluation.last_split.get("here")  # the last period's measures were split
+    monkeypatch.undo()
+    split_evaluation.enable(False)
+    written = sorted(written, key=lambda w: ODD.index(w.period))
+    _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
+
+
+def test_the_period_left_over_is_not_split_once_another_job_came(demo_ctx, tmp_path, worker, splitting,
+                                                                 monkeypatch):
+    job = _job(demo_ctx, tmp_path, 1, ODD, spread=1)
+
+    def spread_then_another_job(copies, run, progress, *, room_file, **_):  # type: ignore[no-untyped-def]
+        done: list[Any] = []
+        run(progress, done)
+        room_file.touch()
+        return done
+
+    monkeypatch.setattr(period_copies, "spread", spread_then_another_job)
+    written = compute_pool._compute_job(job)
+    assert "job 1 evaluates 1 periods left" in worker()
+    assert not split_evaluation.last_split  # the other core is the other job's
+    monkeypatch.undo()
+    split_evaluation.enable(False)
+    written = sorted(written, key=lambda w: ODD.index(w.period))
+    _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
