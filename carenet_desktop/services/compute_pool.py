@@ -13,7 +13,8 @@ parent's ``ResultsCache`` would write it, sending back only its practice summary
 its results - the rows of each period and the journal version they were computed at - come back through
 the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on disk. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. A worker keeps its last job's frames a few seconds for its next one (:mod:`.worker_frames`: the
-trend's job after the first scorecard's takes them rather than loading them again). The pool is off until ``configure()`` (the window, the report
+trend's job after the first scorecard's takes them rather than loading them again: it goes as one job, and its
+worker forks copies that claim its periods with it, :mod:`.period_copies`). The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
 
