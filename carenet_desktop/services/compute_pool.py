@@ -60,8 +60,6 @@ _POLL_S = 0.1
 _STOP_WAIT_S = 30.0
 #: how much lower than the window a worker's scheduling priority is (POSIX; Windows keeps the default)
 WORKER_NICENESS = 5
-#: how long before its worker lets the frames go a job is no longer sent to it as the one holding them (s)
-_HOLD_MARGIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,7 @@ class Job:
     #: periods shared out as the workers ask (claim files with this prefix): every job of a run lists all of
     #: them and evaluates those it claims first, one load of the frames per job; None: all of its own
     claims: str | None = None
-    #: how many forked copies of its worker may claim the job's periods with it (``period_copies``): the
-    #: trend sent as one job to the worker that holds the frames; 0: evaluated by the worker alone
+    #: how many forked copies of its worker claim the job's periods with it (``period_copies``); 0: none
     spread: int = 0
 
     @property
@@ -98,8 +95,7 @@ class Job:
         return self.cancel_file.removesuffix(".cancel") + ".go"
 
     @property
-    def room_file(self) -> str:
-        """Touched when another job comes: the job's forked copies stop claiming (they would take its core)."""
+    def room_file(self) -> str:  # touched when another job comes: the job's copies stop (``period_copies``)
         return self.cancel_file.removesuffix(".cancel") + ".room"
 
 
@@ -131,10 +127,8 @@ class ComputePool:
         self._stop = threading.Event()
         #: ids of the jobs in flight that load the frames themselves (and write their snapshot if missing)
         self._producing: set[int] = set()
-        #: the jobs in flight whose forked copies claim periods: told to make room when another job comes
-        self._spreading: dict[int, Job] = {}
-        #: the frames folder of the last job done and when: its worker holds them for a while (worker_frames)
-        self._last_done: tuple[str, float] | None = None
+        self._spreading: dict[int, Job] = {}  # the jobs in flight whose forked copies claim periods
+        self._last_done: tuple[str, float] | None = None  # the last job's frames folder, and when it was done
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
@@ -205,12 +199,11 @@ class ComputePool:
                         claim.unlink(missing_ok=True)
 
     def holds(self, frames_folder: str) -> bool:
-        """Whether an idle worker likely still holds the frames of ``frames_folder``'s store: the last job
-        done was of that store, recently enough (``worker_frames.KEEP_S``), and no job is in flight."""
+        """Whether an idle worker likely holds the frames of ``frames_folder``'s store (``worker_frames``):
+        the last job done was of that store, recently enough, and no job is in flight."""
         with self._lock:
             last, busy = self._last_done, bool(self._progress)
-        return (not busy and last is not None and last[0] == frames_folder
-                and time.monotonic() - last[1] < worker_frames.KEEP_S - _HOLD_MARGIN_S)
+        return not busy and last is not None and last[0] == frames_folder and period_copies.still_kept(last[1])
 
     def _produced(self, job_id: int, _future: object = None) -> None:
         with self._lock:
@@ -305,10 +298,9 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
             return None
     # (with that job in flight, every job sent now starts after it - the pool starts them in the order they
     # were sent -: one job for each worker, the last one taken up by the worker it frees, the snapshot on disk)
-    # the trend, right after a compute of the same store: one job, to the worker holding the frames and the
-    # memo (the only one idle, or one of them), which forks copies to claim periods with it (Linux only)
-    spread = period_copies.copies_for(len(periods)) if save and not early and pool.holds(
-        str(cache.frames_folder)) else 0
+    # a trend right after a compute of the same store: one job, to the worker holding its frames and memo (the
+    # only one idle, or one of them), which forks copies that claim periods with it (Linux only)
+    spread = period_copies.copies_for(len(periods)) if save and not early and pool.holds(str(cache.frames_folder)) else 0
     if spread:
         count = 1
         mark(f"the trend sent as one job, its worker forking {spread} copies")

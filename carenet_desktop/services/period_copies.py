@@ -25,11 +25,13 @@ import os
 import pickle
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..metrics.engine import share_lone_periods
+from . import worker_frames
 from .context import Cancelled, Progress
 from .split_evaluation import _die_with, _receive
 from .timeline import mark
@@ -43,12 +45,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: how long before a worker lets its frames go a job is no longer sent to it as the one holding them (s)
+HOLD_MARGIN_S = 2.0
 #: evaluates the periods the calling process claims, appending each one's outcome to the list when it is done
 Run = Callable[[Progress, list[Any]], None]
 
 
 class _MakeRoom(Exception):
     """In a copy: another job came to the pool; stop claiming periods and send what is done."""
+
+
+def still_kept(done_at: float) -> bool:
+    """Whether a worker that finished a job at ``done_at`` (``time.monotonic``) still keeps its frames, with
+    time to spare for the job sent to it now to take them (``worker_frames.KEEP_S``)."""
+    return time.monotonic() - done_at < worker_frames.KEEP_S - HOLD_MARGIN_S
 
 
 def fits() -> bool:

@@ -160,6 +160,7 @@ def test_a_small_store_is_not_forked_for(demo_ctx, tmp_path, worker, monkeypatch
 
 
 @pytest.mark.parametrize("case", ["after a job of the store", "no job before", "another store's job",
+                                  "its frames let go since",
                                   "forking does not fit", "a job in flight"])
 def test_the_trend_goes_as_one_spread_job_only_to_a_worker_likely_holding_the_frames(demo_ctx, tmp_path,
                                                                                    monkeypatch, case):
@@ -175,7 +176,8 @@ def test_the_trend_goes_as_one_spread_job_only_to_a_worker_likely_holding_the_fr
         cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c", frames_folder=tmp_path / "frames")
         if case != "no job before":
             folder = str(tmp_path / "other") if case == "another store's job" else str(cache.frames_folder)
-            pool._last_done = (folder, time.monotonic())
+            done_at = time.monotonic() - (worker_frames.KEEP_S if case == "its frames let go since" else 0)
+            pool._last_done = (folder, done_at)
         if case == "a job in flight":
             pool._progress[-1] = (Progress(), {}, 1)
         compute_pool.run(cache, PERIODS, MEASURES, Progress(), save=True)
