@@ -129,7 +129,7 @@ def main() -> int:
     previous: dict[str, float] = {}  # process -> its CPU at its last line
     for line in timeline.read_text().splitlines():
         _when, pid, used, event = line.split("\t")
-        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event:
+        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event or "cop" in event:
             seconds = float(used)
             print(f"  {pid:>7s} {event:45s} +{seconds - previous.get(pid, seconds):5.2f} s CPU")
             previous[pid] = seconds

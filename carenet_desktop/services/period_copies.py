@@ -149,6 +149,7 @@ def _copy(parent: int, out_r: int, out_w: int, run: Run, in_copy: Callable[[], N
         done: list[Any] = []
         with contextlib.suppress(_MakeRoom):
             run(Progress(check), done)
+        mark(f"copy sends {len(done)} periods")
         with os.fdopen(out_w, "wb") as out:
             pickle.dump(dict(enumerate(done)), out, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
