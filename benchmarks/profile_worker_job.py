@@ -13,7 +13,9 @@ it, the store was read by the first scorecard's). The results files go to a fres
 each saved results file's arrays (compare two branches' files). ``--after-scorecard``: the job follows the
 first scorecard's (``--period``'s own, rows sent back) in the same "worker", as in the window: it takes the
 frames that job kept (``services.worker_frames``), or with ``--no-keep`` loads them again; the trend is then
-``--period``'s other rolling periods (a timed one-period job first, then the trend's). Each figure is quoted with the load; prefer
+``--period``'s other rolling periods (a timed one-period job first, then the trend's). ``--spread N``: the trend's
+job forks N copies of this process that claim its periods with it (``services.period_copies``, Linux only; the CPU
+figure is this process's alone, the timeline's lines the copies'). Each figure is quoted with the load; prefer
 the CPU seconds on a shared machine.
 """
 
@@ -62,6 +64,7 @@ def main() -> int:
     parser.add_argument("--after-scorecard", action="store_true",
                         help="run the first scorecard's job first (the trend's job may take its frames)")
     parser.add_argument("--no-keep", action="store_true", help="workers keep no frames between jobs")
+    parser.add_argument("--spread", type=int, default=0, help="forked copies claiming the trend's periods")
     args = parser.parse_args()
 
     from carenet_desktop.metrics.engine import evaluate_periods
@@ -105,7 +108,8 @@ def main() -> int:
         job = compute_pool.Job(job_id=1, url=db.url.render_as_string(hide_password=False), key=None, cache_key=None,
                                derived_keys={}, frames_folder=str(frames_folder), periods=tuple(periods),
                                measure_ids=ids, cancel_file=str(results / "1.cancel"), catalogue=ctx.catalogue,
-                               results_folder=str(results))
+                               results_folder=str(results), spread=args.spread,
+                               claims=str(results / "run") if args.spread else None)
         if args.after_scorecard:
             first = compute_pool.Job(job_id=0, url=job.url, key=None, cache_key=None, derived_keys={},
                                      frames_folder=job.frames_folder, periods=(Period.parse(args.period),),
@@ -122,13 +126,13 @@ def main() -> int:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-    previous: float | None = None
+    previous: dict[str, float] = {}  # process -> its CPU at its last line
     for line in timeline.read_text().splitlines():
-        _when, _pid, spent, event = line.split("\t")
-        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event:
-            seconds = float(spent)
-            print(f"  {event:45s} +{seconds - previous if previous is not None else 0:5.2f} s CPU")
-            previous = seconds
+        _when, pid, used, event = line.split("\t")
+        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event or "cop" in event:
+            seconds = float(used)
+            print(f"  {pid:>7s} {event:45s} +{seconds - previous.get(pid, seconds):5.2f} s CPU")
+            previous[pid] = seconds
     print(f"{len(periods)} periods ({'engine only' if args.engine_only else 'worker job'}): {wall:6.2f} s wall, "
           f"{cpu:6.2f} s CPU   loadavg {load()}")
     if args.digest and not args.engine_only:

@@ -13,7 +13,8 @@ parent's ``ResultsCache`` would write it, sending back only its practice summary
 its results - the rows of each period and the journal version they were computed at - come back through
 the pool as values, and the parent's ``ResultsCache`` keeps them, in memory and on disk. Progress comes back over a queue; cancelling marks a file the worker checks between
 measures. A worker keeps its last job's frames a few seconds for its next one (:mod:`.worker_frames`: the
-trend's job after the first scorecard's takes them rather than loading them again). The pool is off until ``configure()`` (the window, the report
+trend's job after the first scorecard's takes them rather than loading them again: it goes as one job, and its
+worker forks copies that claim its periods with it, :mod:`.period_copies`). The pool is off until ``configure()`` (the window, the report
 commands and the benchmarks turn it on); where it cannot start, computes run in-process as before.
 """
 
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ..metrics.catalogue import Catalogue
 from ..metrics.period import Period
 from ..models.encryption import derived_keys, remember_derived_keys
-from . import worker_frames
+from . import period_copies, worker_frames
 from .cache_files import cache_key, remember_cache_key
 from .context import Cancelled, Progress
 from .timeline import mark
@@ -86,10 +87,16 @@ class Job:
     #: periods shared out as the workers ask (claim files with this prefix): every job of a run lists all of
     #: them and evaluates those it claims first, one load of the frames per job; None: all of its own
     claims: str | None = None
+    #: how many forked copies of its worker claim the job's periods with it (``period_copies``); 0: none
+    spread: int = 0
 
     @property
     def go_file(self) -> str:
         return self.cancel_file.removesuffix(".cancel") + ".go"
+
+    @property
+    def room_file(self) -> str:  # touched when another job comes: the job's copies stop (``period_copies``)
+        return self.cancel_file.removesuffix(".cancel") + ".room"
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ class ComputePool:
         self._stop = threading.Event()
         #: ids of the jobs in flight that load the frames themselves (and write their snapshot if missing)
         self._producing: set[int] = set()
+        self._spreading: dict[int, Job] = {}  # the jobs in flight whose forked copies claim periods
+        self._last_done: tuple[str, float] | None = None  # the last job's frames folder, and when it was done
         self._listener = threading.Thread(target=self._listen, name="compute-progress", daemon=True)
         self._listener.start()
 
@@ -136,6 +145,10 @@ class ComputePool:
         futures: dict[Future[list[Any]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
         waiting = [job for job in jobs if job.await_snapshot]
+        with self._lock:  # a worker's copies give their cores to these jobs
+            for other in self._spreading.values():
+                Path(other.room_file).touch()
+            self._spreading.update((job.job_id, job) for job in jobs if job.spread)
         try:
             for job in jobs:
                 with self._lock:
@@ -158,6 +171,8 @@ class ComputePool:
                 done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a worker's exception is raised here
+                    with self._lock:
+                        self._last_done = (futures[future].frames_folder, time.monotonic())
                     mark(f"job {futures[future].job_id} back in the parent")
             return [entry for future in futures for entry in future.result()]
         except BaseException as exc:
@@ -175,11 +190,20 @@ class ComputePool:
             with self._lock:
                 for job in futures.values():
                     self._progress.pop(job.job_id, None)
+                    self._spreading.pop(job.job_id, None)
             for job in futures.values():
                 Path(job.go_file).unlink(missing_ok=True)
+                Path(job.room_file).unlink(missing_ok=True)
                 if job.claims is not None:
                     for claim in Path(job.claims).parent.glob(Path(job.claims).name + "-*.claim"):
                         claim.unlink(missing_ok=True)
+
+    def holds(self, frames_folder: str) -> bool:
+        """Whether an idle worker likely holds the frames of ``frames_folder``'s store (``worker_frames``):
+        the last job done was of that store, recently enough, and no job is in flight."""
+        with self._lock:
+            last, busy = self._last_done, bool(self._progress)
+        return not busy and last is not None and last[0] == frames_folder and period_copies.still_kept(last[1])
 
     def _produced(self, job_id: int, _future: object = None) -> None:
         with self._lock:
@@ -274,13 +298,19 @@ def run(cache: ResultsCache, periods: Sequence[Period], measure_ids: tuple[str, 
             return None
     # (with that job in flight, every job sent now starts after it - the pool starts them in the order they
     # were sent -: one job for each worker, the last one taken up by the worker it frees, the snapshot on disk)
+    # a trend right after a compute of the same store: one job, to the worker holding its frames and memo (the
+    # only one idle, or one of them), which forks copies that claim periods with it (Linux only)
+    spread = period_copies.copies_for(len(periods)) if save and not early and pool.holds(str(cache.frames_folder)) else 0
+    if spread:
+        count = 1
+        mark(f"the trend sent as one job, its worker forking {spread} copies")
     derived = derived_keys() if db.key is not None else {}
-    claims = str(pool.claims_prefix()) if save and count > 1 else None
+    claims = str(pool.claims_prefix()) if save and (count > 1 or spread) else None
     jobs = [pool.new_job(url=db.url.render_as_string(hide_password=False), key=db.key, cache_key=sealing,
                          derived_keys=derived, frames_folder=str(cache.frames_folder),
                          periods=tuple(periods) if claims else tuple(periods[i::count]), measure_ids=measure_ids,
                          catalogue=cache.ctx.catalogue, results_folder=str(cache.folder) if save else None,
-                         await_snapshot=early, claims=claims)
+                         await_snapshot=early, claims=claims, spread=spread)
             for i in range(count)]
     try:
         return pool.compute(jobs, progress)
@@ -546,8 +576,11 @@ def _compute_job(job: Job) -> list[Any]:
                 cache.share_frames(key[2], kept)  # type: ignore[index]  # served if the version is still the same
                 mark(f"job {job.job_id} takes the frames its worker kept")
             del kept
-            entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward),
-                                                 keep=_written if saved else _summarised)
+            keep = _written if saved else _summarised
+            if job.spread and job.claims is not None:
+                entries = period_copies.evaluate_job(job, cache, db, periods, Progress(forward), keep)
+            else:
+                entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward), keep=keep)
             loaded = cache.shared_frames()
         # the frames snapshot, written while the periods were evaluated, is on disk before the results go
         # back: the next job, in whichever worker, reads it rather than the store

@@ -1,0 +1,249 @@
+"""A trend sent as one job to the worker holding the frames, which forks copies of itself to claim its periods
+(``services.period_copies``): the same results files as one process saves; a copy that dies leaves its period
+to the worker; a cancelled job stops its copies; a copy makes room for another job; the pool sends the trend
+as one such job only right after a job of the same store, and only where forking fits."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carenet_desktop.metrics.period import Period, rolling_12_months
+from carenet_desktop.services import compute_pool, period_copies, split_evaluation, timeline, worker_frames
+from carenet_desktop.services.context import Cancelled, Progress
+from carenet_desktop.services.results import ResultsCache
+from tests.services.test_worker_frames import MEASURES, PERIOD, _same_as_from_scratch
+
+GUARD = 60.0  # s: a freeze guard only
+PERIODS = tuple(rolling_12_months(PERIOD.end, 4))
+
+pytestmark = pytest.mark.skipif(not period_copies.fits(), reason="forks copies on Linux with two cores only")
+
+
+@pytest.fixture
+def worker(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """This process stands for a worker process, on a store large enough for a fork (the demo is small)."""
+    monkeypatch.setattr(worker_frames, "active", True)
+    monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", 0)
+    monkeypatch.delitem(sys.modules, "PySide6", raising=False)  # (a Qt test earlier in the session imported it)
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    yield lambda: [line.split("\t", 3)[3] for line in path.read_text().splitlines()] if path.exists() else []
+    worker_frames.drop()
+
+
+def _job(ctx: Any, tmp_path: Path, job_id: int, periods: tuple[Period, ...], spread: int) -> compute_pool.Job:
+    db = ctx.db
+    return compute_pool.Job(job_id=job_id, url=db.url.render_as_string(hide_password=False), key=None,
+                            cache_key=None, derived_keys={}, frames_folder=str(tmp_path / "frames"), periods=periods,
+                            measure_ids=MEASURES, cancel_file=str(tmp_path / f"{job_id}.cancel"),
+                            catalogue=ctx.catalogue, results_folder=str(tmp_path / "r"),
+                            claims=str(tmp_path / f"run{job_id}"), spread=spread)
+
+
+def _claims(tmp_path: Path, job_id: int) -> list[Path]:
+    return list(tmp_path.glob(f"run{job_id}-*.claim"))
+
+
+def _copy_claims_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_id: int,
+                       in_copy: Any = None, first: int = 1) -> None:
+    """The worker claims nothing before its copy has claimed ``first`` periods (so the copy surely has some);
+    ``in_copy(claimed)`` is called in the copy after each of its claims."""
+    main = os.getpid()
+    claim = compute_pool._Claimed.__iter__
+
+    def iterate(self):  # type: ignore[no-untyped-def]
+        if os.getpid() == main:
+            deadline = time.monotonic() + GUARD
+            while len(_claims(tmp_path, job_id)) < first:
+                assert time.monotonic() < deadline, "the copy claimed nothing"
+                time.sleep(0.01)
+        for n, period in enumerate(claim(self), 1):
+            if os.getpid() != main and in_copy is not None:
+                in_copy(n)
+            yield period
+
+    monkeypatch.setattr(compute_pool._Claimed, "__iter__", iterate)
+
+
+def _in_order(written: list[Any]) -> list[Any]:
+    return sorted(written, key=lambda w: PERIODS.index(w.period))
+
+
+def test_a_spread_job_saves_the_files_one_process_saves(demo_ctx, tmp_path, worker, monkeypatch):
+    _copy_claims_first(monkeypatch, tmp_path, 1)
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
+    marks = worker()
+    assert "1 forked copies claim periods" in marks
+    sent = [m for m in marks if m.startswith("forked copies sent")]
+    assert sent and sent[0] != "forked copies sent 0 periods"
+    assert not any("periods left" in m for m in marks)
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+def test_the_trends_job_forks_after_taking_the_frames_its_worker_kept(demo_ctx, tmp_path, worker, monkeypatch):
+    """The copies share the frames the scorecard's job kept: neither they nor the worker load them again."""
+    first = _job(demo_ctx, tmp_path, 1, (PERIOD,), spread=0)
+    compute_pool._compute_job(dataclasses.replace(first, results_folder=None, claims=None))
+    assert worker_frames.held()
+    from carenet_desktop.services import frames_cache
+
+    monkeypatch.setattr(frames_cache, "load_measure_data_cached", lambda *a, **k: pytest.fail("loaded the frames"))
+    _copy_claims_first(monkeypatch, tmp_path, 2)
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 2, PERIODS, spread=1))
+    assert "job 2 takes the frames its worker kept" in worker()
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+def test_a_period_a_dead_copy_claimed_is_evaluated_by_the_worker(demo_ctx, tmp_path, worker, monkeypatch):
+    _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=lambda n: os._exit(3))  # dies with its first claim
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
+    assert "job 1 evaluates 1 periods left" in worker()
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+def test_a_copy_told_to_make_room_sends_what_it_did_and_the_worker_does_the_rest(demo_ctx, tmp_path, worker,
+                                                                               monkeypatch):
+    job = _job(demo_ctx, tmp_path, 1, PERIODS, spread=1)
+
+    def make_room_at_second(n: int) -> None:
+        if n == 2:  # another job came: the copy stops at its next measure, this period left to the worker
+            Path(job.room_file).touch()
+
+    _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=make_room_at_second, first=2)
+    written = compute_pool._compute_job(job)
+    marks = worker()
+    assert "forked copies sent 1 periods" in marks
+    assert "job 1 evaluates 1 periods left" in marks
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+def test_a_cancelled_job_stops_its_copies(demo_ctx, tmp_path, worker, monkeypatch):
+    """The worker kills its copy, even one in a long measure that would go on (and claim more) after it."""
+    job = _job(demo_ctx, tmp_path, 1, PERIODS, spread=1)
+    forked: list[int] = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: (pid := fork()) and (forked.append(pid) or pid))
+    finished = tmp_path / "the copy went on"
+
+    def long_measure(n: int) -> None:
+        Path(job.cancel_file).touch()  # the job is cancelled while its copy is in a long measure
+        time.sleep(15)
+        finished.touch()
+
+    _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=long_measure)
+    with pytest.raises(Cancelled):
+        compute_pool._compute_job(job)
+    assert forked
+    for pid in forked:  # reaped: gone
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert not finished.exists()
+
+
+def test_a_small_store_is_not_forked_for(demo_ctx, tmp_path, worker, monkeypatch):
+    monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", 10**9)
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+@pytest.mark.parametrize("case", ["after a job of the store", "no job before", "another store's job",
+                                  "its frames let go since",
+                                  "forking does not fit", "a job in flight"])
+def test_the_trend_goes_as_one_spread_job_only_to_a_worker_likely_holding_the_frames(demo_ctx, tmp_path,
+                                                                                   monkeypatch, case):
+    sent: list[compute_pool.Job] = []
+    monkeypatch.setattr(compute_pool.ComputePool, "compute", lambda self, jobs, progress: sent.extend(jobs) or [])
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    if case == "forking does not fit":  # Windows, macOS
+        monkeypatch.setattr(period_copies, "fits", lambda: False)
+    compute_pool.configure(2)
+    try:
+        pool = compute_pool.active()
+        assert pool is not None
+        cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "c", frames_folder=tmp_path / "frames")
+        if case != "no job before":
+            folder = str(tmp_path / "other") if case == "another store's job" else str(cache.frames_folder)
+            done_at = time.monotonic() - (worker_frames.KEEP_S if case == "its frames let go since" else 0)
+            pool._last_done = (folder, done_at)
+        if case == "a job in flight":
+            pool._progress[-1] = (Progress(), {}, 1)
+        compute_pool.run(cache, PERIODS, MEASURES, Progress(), save=True)
+    finally:
+        compute_pool.configure(0)
+    if case == "after a job of the store":
+        [job] = sent
+        assert job.spread == 1 and job.claims is not None and job.periods == PERIODS
+    else:
+        assert len(sent) == 2 and not any(job.spread for job in sent)
+
+
+def test_a_new_job_makes_a_spread_jobs_copies_give_room(demo_ctx, tmp_path, monkeypatch):
+    compute_pool.configure(1)
+    try:
+        pool = compute_pool.active()
+        assert pool is not None
+        spread = pool.new_job(url="", key=None, cache_key=None, derived_keys={}, frames_folder="", periods=(),
+                              measure_ids=(), catalogue=demo_ctx.catalogue, spread=1)
+        pool._spreading[spread.job_id] = spread
+        pool.compute([], Progress())
+        assert Path(spread.room_file).exists()
+    finally:
+        compute_pool.configure(0)
+
+
+@pytest.fixture
+def splitting():  # type: ignore[no-untyped-def]
+    """A lone period's measures split with a copy, as in a worker process."""
+    split_evaluation.enable()
+    split_evaluation.last_split.clear()
+    yield
+    split_evaluation.enable(False)
+
+
+ODD = tuple(rolling_12_months(PERIOD.end, 5))
+
+
+def test_the_period_left_over_is_evaluated_last_with_its_measures_split(demo_ctx, tmp_path, worker, splitting,
+                                                                        monkeypatch):
+    """Five periods on two processes: the fifth, held back, is split between two cores instead of one."""
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, ODD, spread=1))
+    marks = worker()
+    assert "job 1 holds its last period back" in marks and "job 1 evaluates 1 periods left" in marks
+    assert split_evaluation.last_split.get("here")  # the last period's measures were split
+    monkeypatch.undo()
+    split_evaluation.enable(False)
+    written = sorted(written, key=lambda w: ODD.index(w.period))
+    _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
+
+
+def test_the_period_left_over_is_not_split_once_another_job_came(demo_ctx, tmp_path, worker, splitting,
+                                                                 monkeypatch):
+    job = _job(demo_ctx, tmp_path, 1, ODD, spread=1)
+
+    def spread_then_another_job(copies, run, progress, *, room_file, **_):  # type: ignore[no-untyped-def]
+        done: list[Any] = []
+        run(progress, done)
+        room_file.touch()
+        return done
+
+    monkeypatch.setattr(period_copies, "spread", spread_then_another_job)
+    written = compute_pool._compute_job(job)
+    assert "job 1 evaluates 1 periods left" in worker()
+    assert not split_evaluation.last_split  # the other core is the other job's
+    monkeypatch.undo()
+    split_evaluation.enable(False)
+    written = sorted(written, key=lambda w: ODD.index(w.period))
+    _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
