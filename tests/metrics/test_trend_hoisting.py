@@ -52,6 +52,8 @@ def _records():  # type: ignore[no-untyped-def]
         counsel.append(counseling("103736005", start=at, end=at, pid=pid, status="completed" if i % 2 else "stopped"))
         if i % 4 == 1:
             pregnant.append(pregnancy(onset=other, abatement=at if at > other else None, pid=pid))
+        for _ in range(12):  # other observations: the vital signs are few of them (kept for a pass)
+            vitals.append(vital("2708-6", start=at, pid=pid))
     return build(patients, VS, encounters=visits, observations=vitals, procedures=counsel, conditions=pregnant)
 
 
@@ -72,7 +74,7 @@ def test_each_period_of_a_pass_gets_the_rows_it_gets_alone(measure_ids):  # type
     assert len({run.versions["CMS155"] for _, run in runs}) == 2  # the 2025 and the 2026 versions
 
 
-def test_a_pass_codes_a_large_frame_once_and_a_lone_period_not_at_all(monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_pass_keeps_the_few_coded_rows_of_a_frame_once(monkeypatch):  # type: ignore[no-untyped-def]
     data = _records()
     calls: list[int] = []
     real = imz.code_tags
@@ -84,6 +86,7 @@ def test_a_pass_codes_a_large_frame_once_and_a_lone_period_not_at_all(monkeypatc
     for period in PERIODS:
         evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
     assert per_pass == 1 and calls.count(id(data.observations)) == len(PERIODS)
+    assert calls.count(id(data.encounters)) == len(PERIODS)  # (most encounters are coded: not kept)
 
 
 @pytest.mark.parametrize("several", [False, True])

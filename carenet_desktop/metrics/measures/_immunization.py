@@ -61,24 +61,31 @@ def code_tags(frame: pd.DataFrame, keysets: Sequence[frozenset[str]], column: st
     return bits[codes]
 
 
+#: ``coded_rows`` keeps a frame's coded rows for a pass when they are at most this share of it (1 in ...)
+_FEW_CODED = 4
+
+
 def coded_rows(frame: pd.DataFrame, keysets: Sequence[frozenset[str]],
                narrow: Callable[[pd.DataFrame], np.ndarray], column: str = "key") -> tuple[pd.DataFrame, np.ndarray]:
     """The rows of ``frame`` with at least one bit of ``code_tags`` that ``narrow`` keeps (a test of each row
     alone: a period's days, its patients), in their order, and those rows' tags.
 
     In a pass over several periods (``memo.in_several_periods``) the coded rows are the same in every period:
-    remembered for the pass, each period narrows those few rows only. Alone, the whole frame is narrowed at
-    once. Both keep the same rows: ``narrow`` tests each row alone."""
+    remembered for the pass, each period narrows those few rows only (when they are few: ``_FEW_CODED``).
+    Alone, the whole frame is narrowed at once. Both keep the same rows: ``narrow`` tests each row alone."""
     if in_several_periods():
-        def compute() -> tuple[pd.DataFrame, np.ndarray]:
+        def compute() -> tuple[pd.DataFrame, np.ndarray] | None:
             tags = code_tags(frame, keysets, column)
             keep = tags != 0
+            if keep.sum() * _FEW_CODED > len(frame):
+                return None  # most rows: narrowing them costs each period about what the whole frame does
             return frame[keep], tags[keep]
 
-        coded, tags = remember((frame,), ("coded rows", column, tuple(keysets)), compute, period=ANY_PERIOD,
-                               for_pass=True)
-        keep = np.asarray(narrow(coded), dtype=bool)
-        return coded[keep], tags[keep]
+        kept = remember((frame,), ("coded rows", column, tuple(keysets)), compute, period=ANY_PERIOD, for_pass=True)
+        if kept is not None:
+            coded, tags = kept
+            keep = np.asarray(narrow(coded), dtype=bool)
+            return coded[keep], tags[keep]
     tags = code_tags(frame, keysets, column)
     keep = (tags != 0) & np.asarray(narrow(frame), dtype=bool)
     return frame[keep], tags[keep]
