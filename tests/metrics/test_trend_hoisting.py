@@ -14,6 +14,7 @@ import pytest
 
 from carenet_desktop.metrics.engine import evaluate_measures, evaluate_periods
 from carenet_desktop.metrics.measures import _immunization as imz
+from carenet_desktop.metrics.measures import _visits
 from carenet_desktop.metrics.measures import cms155 as m155
 from carenet_desktop.metrics.memo import FrameMemo, remembering, several_periods
 from carenet_desktop.metrics.period import Period, rolling_12_months
@@ -133,3 +134,24 @@ def test_exists_in_kept_answers_as_exists_in_window(kind):  # type: ignore[no-un
     with remembering(FrameMemo()):
         for _ in range(2):  # the second time from the kept pairs
             assert np.array_equal(exists_in_kept(right, "t", lp, lo, hi, rt_of), want)
+
+
+def test_the_columns_a_measure_copies_are_all_it_reads(monkeypatch):  # type: ignore[no-untyped-def]
+    """CMS155 and the visits read only the columns they name to ``coded_rows``: with dates without a time of
+    day on some rows (``date_only``), each period's rows are those of the whole frames copied."""
+    data = _records()
+    for name, columns in (("encounters", ("start", "end")), ("observations", ("effective_start", "effective_end")),
+                          ("procedures", ("performed_start", "performed_end"))):
+        frame = getattr(data, name)
+        flags = np.array(["", ",".join(columns), columns[0], columns[1]], dtype=object)[np.arange(len(frame)) % 4]
+        setattr(data, name, frame.assign(date_only=flags, value_text="x"))
+    measures = CATALOGUE.select(["CMS155", "WCV", "IMA"])
+    narrowed = [evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures).rows
+                for period in PERIODS]
+    real = imz.coded_rows
+    for module in (imz, _visits):
+        monkeypatch.setattr(module, "coded_rows", lambda *a, columns=None, **k: real(*a, **k))
+    for period, rows in zip(PERIODS, narrowed, strict=True):
+        whole = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures).rows
+        pd.testing.assert_frame_equal(rows, whole, obj=f"rows of {period.label}")
+    assert any(len(rows) for rows in narrowed)

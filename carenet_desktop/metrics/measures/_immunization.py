@@ -66,13 +66,18 @@ _FEW_CODED = 4
 
 
 def coded_rows(frame: pd.DataFrame, keysets: Sequence[frozenset[str]],
-               narrow: Callable[[pd.DataFrame], np.ndarray], column: str = "key") -> tuple[pd.DataFrame, np.ndarray]:
+               narrow: Callable[[pd.DataFrame], np.ndarray], column: str = "key",
+               columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows of ``frame`` with at least one bit of ``code_tags`` that ``narrow`` keeps (a test of each row
     alone: a period's days, its patients), in their order, and those rows' tags.
 
     In a pass over several periods (``memo.in_several_periods``) the coded rows are the same in every period:
     remembered for the pass, each period narrows those few rows only (when they are few: ``_FEW_CODED``).
-    Alone, the whole frame is narrowed at once. Both keep the same rows: ``narrow`` tests each row alone."""
+    Alone, the whole frame is narrowed at once. Both keep the same rows: ``narrow`` tests each row alone.
+    ``columns``: only those of the frame's columns are copied into the rows returned (the caller reads no other)."""
+    def kept(rows: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        return rows[keep] if columns is None else rows.loc[keep, [c for c in columns if c in rows.columns]]
+
     if in_several_periods():
         def compute() -> tuple[pd.DataFrame, np.ndarray] | None:
             tags = code_tags(frame, keysets, column)
@@ -81,14 +86,14 @@ def coded_rows(frame: pd.DataFrame, keysets: Sequence[frozenset[str]],
                 return None  # most rows: narrowing them costs each period about what the whole frame does
             return frame[keep], tags[keep]
 
-        kept = remember((frame,), ("coded rows", column, tuple(keysets)), compute, period=ANY_PERIOD, for_pass=True)
-        if kept is not None:
-            coded, tags = kept
+        reduced = remember((frame,), ("coded rows", column, tuple(keysets)), compute, period=ANY_PERIOD, for_pass=True)
+        if reduced is not None:
+            coded, tags = reduced
             keep = np.asarray(narrow(coded), dtype=bool)
-            return coded[keep], tags[keep]
+            return kept(coded, keep), tags[keep]
     tags = code_tags(frame, keysets, column)
     keep = (tags != 0) & np.asarray(narrow(frame), dtype=bool)
-    return frame[keep], tags[keep]
+    return kept(frame, keep), tags[keep]
 
 
 def has_bit(tags: np.ndarray, i: int) -> np.ndarray:

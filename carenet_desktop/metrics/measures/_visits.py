@@ -37,7 +37,7 @@ def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], 
             mask &= patient_flag(rows["patient_id"], among)
         return mask & lib.encounter_performed(rows) if mask.any() else mask
 
-    sub, _ = coded_rows(enc, [keys], narrow)
+    sub, _ = coded_rows(enc, [keys], narrow, columns=("patient_id", "start", "end", "date_only"))
     if sub.empty:
         return pd.Index([], name="patient_id")
     inside = during(status.encounter_interval(sub), period, precision="day")

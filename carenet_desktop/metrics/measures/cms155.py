@@ -59,6 +59,9 @@ BODY_HEIGHT = code_key(LOINC, "8302-2")
 BODY_WEIGHT = code_key(LOINC, "29463-7")
 VITAL_SIGNS = (BMI, BODY_HEIGHT, BODY_WEIGHT)
 _VITAL_SIGN_KEYS = tuple(frozenset({key}) for key in VITAL_SIGNS)
+#: what ``_vital_sign_flags`` reads of the observations (status, interval, value)
+_VITAL_SIGN_COLUMNS = ("patient_id", "status", "effective_start", "effective_end", "date_only", "value_num",
+                       "value_key", "value_text")
 
 AGE_LOW, AGE_HIGH = 3, 17
 
@@ -77,7 +80,7 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
     if obs.empty:
         return found
     sub, tags = imz.coded_rows(obs, _VITAL_SIGN_KEYS, lambda rows: imz.patient_flag(rows["patient_id"], ids)
-                               & imz.starts_in_period(rows, "effective_start", period))
+                               & imz.starts_in_period(rows, "effective_start", period), columns=_VITAL_SIGN_COLUMNS)
     ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
     sub, tags = sub[ok], tags[ok]
     with_value = status.has_value(sub)
@@ -106,7 +109,8 @@ def _counseled(data: MeasureData, ids: pd.Index, period: Period) -> tuple[np.nda
         return none, none
     sets = [data.valuesets.keys(COUNSELING_NUTRITION), data.valuesets.keys(COUNSELING_PHYSICAL_ACTIVITY)]
     sub, tags = imz.coded_rows(proc, sets, lambda rows: imz.patient_flag(rows["patient_id"], ids)
-                               & imz.starts_in_period(rows, "performed_start", period))
+                               & imz.starts_in_period(rows, "performed_start", period),
+                               columns=("patient_id", "status", "performed_start", "performed_end", "date_only"))
     ok = status.intervention_performed(sub) & during(status.performed_interval(sub), period, precision="day")
     pid = sub["patient_id"].to_numpy()
     nutrition = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, 0)])
