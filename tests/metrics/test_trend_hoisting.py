@@ -155,3 +155,24 @@ def test_the_columns_a_measure_copies_are_all_it_reads(monkeypatch):  # type: ig
         whole = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures).rows
         pd.testing.assert_frame_equal(rows, whole, obj=f"rows of {period.label}")
     assert any(len(rows) for rows in narrowed)
+
+
+def test_a_pass_asks_which_uri_encounters_are_episodes_once(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """CMS154 over a pass: each encounter's answer found once for all the periods, each period's episodes
+    those it finds alone (on the demo's records, URI episodes in every period)."""
+    from carenet_desktop.metrics.measures import cms154
+    from tests.stores import demo_measure_data
+
+    data = demo_measure_data(tmp_path_factory)
+    calls: list[int] = []
+    real = cms154._episode_mask
+    monkeypatch.setattr(cms154, "_episode_mask", lambda d, enc: calls.append(len(enc)) or real(d, enc))
+    measures = CATALOGUE.select(["CMS154"])
+    periods = rolling_12_months(dt.date(2025, 12, 31), 4)
+    list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo()), periods, measures))
+    assert calls == [calls[0]] and calls[0] > 0
+    runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo(check_periods=True)), periods, measures))
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
+        assert len(run.rows) and run.failures == alone.failures == {}
+        pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
