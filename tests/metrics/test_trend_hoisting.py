@@ -176,3 +176,25 @@ def test_a_pass_asks_which_uri_encounters_are_episodes_once(tmp_path_factory, mo
         alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
         assert len(run.rows) and run.failures == alone.failures == {}
         pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
+
+
+@pytest.mark.parametrize("last", [dt.date(2025, 12, 31), dt.date(2026, 3, 31)])
+def test_a_pass_asks_which_pharyngitis_encounters_are_episodes_once(tmp_path_factory, monkeypatch, last):  # type: ignore[no-untyped-def]
+    """CMS146 (the 2025 and the 2026 version) over a pass: each encounter's answer found once per version,
+    each period's rows those it gets alone."""
+    from carenet_desktop.metrics.measures import cms146
+    from tests.stores import demo_measure_data
+
+    data = demo_measure_data(tmp_path_factory)
+    calls: list[int] = []
+    real = cms146._episode_mask
+    monkeypatch.setattr(cms146, "_episode_mask", lambda d, lib, kind, enc: calls.append(lib.year) or real(d, lib, kind, enc))
+    measures = CATALOGUE.select(["CMS146"])
+    periods = rolling_12_months(last, 5)
+    runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo()), periods, measures))
+    assert sorted(calls) == sorted(set(calls)) and len(calls) == len({run.versions["CMS146"] for _, run in runs})
+    runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo(check_periods=True)), periods, measures))
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
+        assert len(run.rows) and run.failures == alone.failures == {}
+        pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
