@@ -13,7 +13,7 @@ import pandas as pd
 from .catalogue import resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
-from .memo import evaluating, forget_pass, remembering
+from .memo import evaluating, forget_pass, remembering, several_periods
 from .period import Period
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def evaluate_periods(
     periods. Lazy: a period is evaluated when it is asked for, so a caller may keep one period's rows at a
     time. A measure's own period-free records (``for_pass`` in ``metrics.memo``) are kept for the pass (dropped
     when it ends); a pass of one period drops them when the measure is done, as ``evaluate_measures`` does."""
-    with remembering(data.memo):
+    with remembering(data.memo), several_periods(len(periods) > 1):
         for i, period in enumerate(periods):
             step = None if on_measure is None else (
                 lambda j, n, measure_id, i=i: on_measure(i * n + j, n * len(periods), measure_id))

@@ -187,6 +187,28 @@ def forget_pass() -> None:
         memo.forget_pass()
 
 
+#: whether the current evaluation is a pass over several periods (set by ``engine.evaluate_periods``)
+_several: ContextVar[bool] = ContextVar("carenet_several_periods", default=False)
+
+
+@contextmanager
+def several_periods(several: bool) -> Iterator[None]:
+    """Within this block the evaluation is (or is not) a pass over several periods (``in_several_periods``)."""
+    token = _several.set(several)
+    try:
+        yield
+    finally:
+        _several.reset(token)
+
+
+def in_several_periods() -> bool:
+    """Is the current evaluation a pass over several periods with a memo? Then a measure may first reduce a
+    large frame to the rows any period can use (remembered for the pass) and test each period on those; an
+    evaluation of one period tests the large frame at once (reducing it first would cost that period more).
+    Both ways keep the same rows, in the same order (the tests compare them)."""
+    return _several.get() and _current.get() is not None
+
+
 @contextmanager
 def evaluating(period: Hashable) -> Iterator[None]:
     """Within this block ``period`` is the one evaluated (what ``check_periods`` compares against)."""

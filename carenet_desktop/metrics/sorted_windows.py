@@ -4,8 +4,11 @@ is that reduction on its own, for a caller that keeps it for several periods (``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 import numpy as np
 
+from .memo import ANY_PERIOD, remember
 from .uniques import sorted_unique, sorted_unique_inverse
 
 
@@ -66,3 +69,19 @@ def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray
     if not comparable(lp, lo, hi, rp, rt):
         return None
     return SortedPairs(rp, rt, lo.dtype).any_within(lp, lo, hi)
+
+
+def exists_in_kept(right: object, question: Hashable, lp: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   right_side: Callable[[], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``primitives.exists_in_window(lp, lo, hi, *right_side())`` where the right side is derived from the
+    frame ``right`` alone (``question`` names how): its values and their sorted pairs are remembered for the
+    pass (``metrics.memo``), so a trend's periods asking it of the same frame sort it once."""
+    from .primitives import _exists_merged
+
+    rp, rt = remember((right,), (question, "right side"), right_side, period=ANY_PERIOD, for_pass=True)
+    lp, lo, hi = np.asarray(lp), np.asarray(lo), np.asarray(hi)
+    if not comparable(lp, lo, hi, rp, rt):
+        return _exists_merged(lp, lo, hi, rp, rt)
+    pairs = remember((right,), (question, "sorted pairs", lo.dtype.str), lambda: SortedPairs(rp, rt, lo.dtype),
+                     period=ANY_PERIOD, for_pass=True)
+    return pairs.any_within(lp, lo, hi)

@@ -120,7 +120,7 @@ def _conform(rows: pd.DataFrame) -> pd.DataFrame:
     """One set of dtypes for the rows of every path (computed here or in a worker, refreshed, read from
     disk): nullable integers and booleans. A refresh concatenates old rows with a few fresh ones, and a
     concatenation with an empty or all-NA part would turn nullable columns into ``object``."""
-    out = rows.copy()
+    out = rows.copy(deep=False)  # (every column is replaced, none changed in place: copy-on-write keeps ``rows``)
     out["measure"] = out["measure"].astype(object)
     for col in INT_COLUMNS:
         out[col] = _as_int64(out[col])
@@ -135,7 +135,15 @@ def _conform(rows: pd.DataFrame) -> pd.DataFrame:
 def _as_int64(values: pd.Series) -> pd.Series:
     """``pd.to_numeric(values, errors="coerce").astype("Int64")``. An object column of integers and missing
     values (an engine's ``episode_id``: most rows have none) without converting it value by value; as there,
-    through float64 (which is what ``to_numeric`` makes of such a column)."""
+    through float64 (which is what ``to_numeric`` makes of such a column). A column of NumPy integers or of
+    ``Int64`` already is taken as it is."""
+    if isinstance(values.dtype, pd.Int64Dtype):
+        return values.copy(deep=False)
+    if values.dtype.kind in "iu" and isinstance(values.dtype, np.dtype) and (
+            values.dtype.kind == "i" or values.dtype.itemsize < 8):  # (a uint64 goes through to_numeric)
+        data = values.to_numpy().astype(np.int64)
+        return pd.Series(pd.arrays.IntegerArray(data, np.zeros(len(data), dtype=bool)), index=values.index,
+                         name=values.name)
     if values.dtype == object:
         raw = values.to_numpy()
         kind = pd.api.types.infer_dtype(raw, skipna=True)
@@ -197,6 +205,21 @@ def measure_codes(measure: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     return np.repeat(np.array([index[v] for v in firsts], dtype=np.int64), lengths), names
 
 
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)`` of an integer array: for values within a short range (a group's
+    index, practice ids) counted in a table of the range instead of hashed."""
+    if values.dtype.kind != "i" or len(values) == 0 or (
+            int(values.max()) - int(values.min()) > 4 * len(values) + 1_000_000):
+        codes, uniques = pd.factorize(values, sort=True)
+        return np.asarray(codes), np.asarray(uniques)
+    low, high = int(values.min()), int(values.max())
+    offset = values - low
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[offset] = True
+    rank = np.cumsum(present, dtype=np.intp) - 1
+    return rank[offset], (np.flatnonzero(present) + low).astype(values.dtype)
+
+
 def practice_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """``summarize(rows, by=["practice_id"])``, the same frame, counted with ``np.bincount`` over the rows'
     (measure, group, practice) codes instead of a groupby over the measure's names (a third of a second
@@ -211,11 +234,11 @@ def practice_summary(rows: pd.DataFrame) -> pd.DataFrame:
     if coded is None or group._mask.any():
         return summarize(rows, by=["practice_id"])
     m_codes, names = coded
-    g_codes, g_values = pd.factorize(group._data, sort=True)
+    g_codes, g_values = sorted_codes(group._data)
     practice = rows["practice_id"].array
     known = ~practice._mask
     p_codes = np.empty(len(rows), dtype=np.int64)
-    p_known, p_values = pd.factorize(practice._data[known], sort=True)
+    p_known, p_values = sorted_codes(practice._data[known])
     p_codes[known] = p_known
     p_codes[~known] = len(p_values)  # no practice: after every practice, as the groupby (dropna=False) has it
     groups, places = len(g_values), len(p_values) + 1

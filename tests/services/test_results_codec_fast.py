@@ -20,6 +20,7 @@ from carenet_desktop.services.results_codec import (
     encode_entry,
     measure_codes,
     practice_summary,
+    sorted_codes,
 )
 
 MEASURES = ["CMS117", "CMS155", "CMS146", "LSC"]
@@ -127,6 +128,44 @@ def test_integer_columns_as_to_numeric_makes_them(values):
             _as_int64(series)
         return
     pd.testing.assert_series_equal(_as_int64(series), expected, check_exact=True)
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series([3, 1, 2]), pd.Series(np.array([7, -2], dtype=np.int32)), pd.Series(np.array([1, 255], dtype=np.uint8)),
+    pd.Series(np.array([2**63 + 5, 1], dtype=np.uint64)), pd.Series([1, None, 3], dtype="Int64"),
+    pd.Series([], dtype="int64"), pd.Series([4, 5], index=[10, 20], name="x"),
+])
+def test_integer_and_nullable_columns_as_to_numeric_makes_them(series):
+    try:
+        expected = pd.to_numeric(series, errors="coerce").astype("Int64")
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            _as_int64(series)
+        return
+    pd.testing.assert_series_equal(_as_int64(series), expected, check_exact=True)
+
+
+def test_conforming_leaves_the_engine_rows_as_they_were():
+    raw = _engine_rows(3)
+    before = raw.copy()
+    rows = _conform(raw)
+    rows.loc[0, "practice_id"] = 999_999  # (a refresh changing the conformed rows)
+    rows.loc[1, "numerator"] = pd.NA
+    pd.testing.assert_frame_equal(raw, before, check_exact=True)
+
+
+@pytest.mark.parametrize("values", [
+    [5, 3, 3, 9, -2, 5], [7], [], [0, 10**12, 3], [-(2**62), 2**62], list(range(1000, 0, -1)),
+])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint64])
+def test_sorted_codes_as_factorize_makes_them(values, dtype):
+    if np.dtype(dtype).itemsize < 8 or dtype is np.uint64:
+        values = [v for v in values if np.iinfo(dtype).min <= v <= np.iinfo(dtype).max]
+    array = np.array(values, dtype=dtype)
+    codes, uniques = sorted_codes(array)
+    want_codes, want_uniques = pd.factorize(array, sort=True)
+    assert codes.dtype == want_codes.dtype and np.array_equal(codes, want_codes)
+    assert uniques.dtype == want_uniques.dtype and np.array_equal(uniques, want_uniques)
 
 
 def test_the_demo_periods_rows_summary_and_file_as_before(demo_ctx, tmp_path):

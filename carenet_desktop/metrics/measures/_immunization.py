@@ -17,12 +17,13 @@ The vocabulary of DESIGN.md §3 for "events of a value set within a window relat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import primitives
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..valuesets import key_hits
 
@@ -58,6 +59,41 @@ def code_tags(frame: pd.DataFrame, keysets: Sequence[frozenset[str]], column: st
         if keys:  # a cell with several codings: any of them (CQL ``in``)
             bits[:-1] |= key_hits(uniques, keys, multi).astype(np.int64) << i
     return bits[codes]
+
+
+#: ``coded_rows`` keeps a frame's coded rows for a pass when they are at most this share of it (1 in ...)
+_FEW_CODED = 4
+
+
+def coded_rows(frame: pd.DataFrame, keysets: Sequence[frozenset[str]],
+               narrow: Callable[[pd.DataFrame], np.ndarray], column: str = "key",
+               columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``frame`` with at least one bit of ``code_tags`` that ``narrow`` keeps (a test of each row
+    alone: a period's days, its patients), in their order, and those rows' tags.
+
+    In a pass over several periods (``memo.in_several_periods``) the coded rows are the same in every period:
+    remembered for the pass, each period narrows those few rows only (when they are few: ``_FEW_CODED``).
+    Alone, the whole frame is narrowed at once. Both keep the same rows: ``narrow`` tests each row alone.
+    ``columns``: only those of the frame's columns are copied into the rows returned (the caller reads no other)."""
+    def kept(rows: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        return rows[keep] if columns is None else rows.loc[keep, [c for c in columns if c in rows.columns]]
+
+    if in_several_periods():
+        def compute() -> tuple[pd.DataFrame, np.ndarray] | None:
+            tags = code_tags(frame, keysets, column)
+            keep = tags != 0
+            if keep.sum() * _FEW_CODED > len(frame):
+                return None  # most rows: narrowing them costs each period about what the whole frame does
+            return frame[keep], tags[keep]
+
+        reduced = remember((frame,), ("coded rows", column, tuple(keysets)), compute, period=ANY_PERIOD, for_pass=True)
+        if reduced is not None:
+            coded, tags = reduced
+            keep = np.asarray(narrow(coded), dtype=bool)
+            return kept(coded, keep), tags[keep]
+    tags = code_tags(frame, keysets, column)
+    keep = (tags != 0) & np.asarray(narrow(frame), dtype=bool)
+    return kept(frame, keep), tags[keep]
 
 
 def has_bit(tags: np.ndarray, i: int) -> np.ndarray:

@@ -19,7 +19,8 @@ from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..libraries.medication_duration import medication_request_period
 from ..memo import ANY_PERIOD, remember
 from ..period import Period
-from ..primitives import add_years, code_mask, ends_during, exists_in_window, vs_mask
+from ..primitives import add_years, code_mask, ends_during, vs_mask
+from ..sorted_windows import exists_in_kept
 from ._episodes import PatientSet, days, exists_pair, vs
 
 ED_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1010")
@@ -108,9 +109,8 @@ def comorbid_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.nda
         return np.zeros(len(episodes), dtype=bool)
     start_day = episodes["start"].dt.normalize()
     lo = days(add_years(start_day, -1))
-    onset = status.prevalence_interval(conditions).start()
-    return exists_in_window(episodes["patient_id"].to_numpy(), lo, days(start_day),
-                            conditions["patient_id"].to_numpy(), days(onset))
+    return exists_in_kept(conditions, "onset days", episodes["patient_id"].to_numpy(), lo, days(start_day),
+                          lambda: _onset_days(conditions))
 
 
 def competing_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.ndarray:
@@ -118,9 +118,14 @@ def competing_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.nd
     if episodes.empty or conditions.empty:
         return np.zeros(len(episodes), dtype=bool)
     start = days(episodes["start"])
-    onset = status.prevalence_interval(conditions).start()
-    return exists_in_window(episodes["patient_id"].to_numpy(), start, start + 3,
-                            conditions["patient_id"].to_numpy(), days(onset))
+    return exists_in_kept(conditions, "onset days", episodes["patient_id"].to_numpy(), start, start + 3,
+                          lambda: _onset_days(conditions))
+
+
+def _onset_days(conditions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The conditions' patients and onset days (the start of their prevalence period), as the histories
+    search them."""
+    return conditions["patient_id"].to_numpy(), days(status.prevalence_interval(conditions).start())
 
 
 def antibiotic_history(episodes: pd.DataFrame, requests: pd.DataFrame) -> np.ndarray:
@@ -151,7 +156,9 @@ def antibiotic_orders(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.Dat
     mr = data.medication_requests
     if mr.empty:
         return mr
-    return mr[vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS) & lib.medication_order(mr)]
+    keys = data.valuesets.keys(ANTIBIOTIC_MEDICATIONS)
+    return remember((mr,), ("antibiotic orders", keys, lib.medication_order), lambda: mr[
+        vs_mask(data, mr, ANTIBIOTIC_MEDICATIONS) & lib.medication_order(mr)], period=ANY_PERIOD, for_pass=True)
 
 
 def conditions_in(data: MeasureData, *valuesets: str, lib: Libraries = QICORE_2025,
@@ -160,6 +167,13 @@ def conditions_in(data: MeasureData, *valuesets: str, lib: Libraries = QICORE_20
     cond = data.conditions
     if cond.empty:
         return cond
+    keys = data.valuesets.keys(*valuesets)
+    return remember((cond, data.encounter_diagnoses), ("conditions in", keys, lib.typed_conditions, kind),
+                    lambda: _conditions_in(data, valuesets, lib, kind), period=ANY_PERIOD, for_pass=True)
+
+
+def _conditions_in(data: MeasureData, valuesets: tuple[str, ...], lib: Libraries, kind: ConditionKind) -> pd.DataFrame:
+    cond = data.conditions
     cond = cond[vs_mask(data, cond, *valuesets)]
     return cond[lib.conditions_of_kind(data, cond, kind)] if len(cond) else cond
 

@@ -18,7 +18,7 @@ from ..libraries import status
 from ..libraries.edition import QICORE_2025, Libraries
 from ..period import Period
 from ..primitives import during
-from ._immunization import code_tags, patient_flag, starts_in_period
+from ._immunization import coded_rows, patient_flag, starts_in_period
 
 
 def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], codes: Iterable[str] = (),
@@ -30,11 +30,15 @@ def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], 
     if enc.empty:
         return pd.Index([], name="patient_id")
     keys = data.valuesets.keys(*valuesets) | frozenset(codes)
-    mask = (code_tags(enc, [keys]) != 0) & starts_in_period(enc, "start", period)
-    if among is not None:
-        mask &= patient_flag(enc["patient_id"], among)
-    if not mask.any():
+
+    def narrow(rows: pd.DataFrame) -> np.ndarray:  # (the status of a frame kept for every period: factorised once)
+        mask = starts_in_period(rows, "start", period)
+        if among is not None:
+            mask &= patient_flag(rows["patient_id"], among)
+        return mask & lib.encounter_performed(rows) if mask.any() else mask
+
+    sub, _ = coded_rows(enc, [keys], narrow, columns=("patient_id", "start", "end", "date_only"))
+    if sub.empty:
         return pd.Index([], name="patient_id")
-    sub = enc[mask & lib.encounter_performed(enc)]  # status of the whole frame: factorised once for every period
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")

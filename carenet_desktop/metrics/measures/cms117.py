@@ -216,10 +216,8 @@ def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame, lib: L
     cond = data.conditions
     if cond.empty:
         return out
-    cond = cond[imz.patient_flag(cond["patient_id"], ids)]
-    tags = imz.code_tags(cond, [_keys(data, refs) for _, refs in _CONDITIONS])
-    keep = tags != 0
-    sub, tags = cond[keep], tags[keep]
+    sub, tags = imz.coded_rows(cond, [_keys(data, refs) for _, refs in _CONDITIONS],
+                               lambda rows: imz.patient_flag(rows["patient_id"], ids))
     if lib.typed_conditions and len(sub):
         kind_masks: dict[ConditionKind, np.ndarray] = {}
         for i, (tag, _) in enumerate(_CONDITIONS):

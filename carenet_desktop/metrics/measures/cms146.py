@@ -17,7 +17,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
-from ..memo import ANY_PERIOD, remember
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import exists_in_window, flag, starts_during, vs_mask
 from . import _respiratory as resp
@@ -50,24 +50,33 @@ def pharyngitis_episodes(data: MeasureData, period: Period, lib: Libraries = QIC
     onset day falls within the encounter's days (conditions of ``kind``, as ``lib``'s edition reads it).
     ``encounters``: the period's qualifying encounters when the caller has them already."""
     enc = resp.qualifying_encounters(data, period, lib=lib) if encounters is None else encounters
+    mask = _episode_mask(data, lib, kind, enc)
+    return enc.iloc[0:0] if mask is None else enc[mask]
+
+
+def _episode_mask(data: MeasureData, lib: Libraries, kind: ConditionKind, enc: pd.DataFrame) -> np.ndarray | None:
+    """Which of the encounters ``enc`` are ``pharyngitis_episodes`` (None: none can be); each row's answer
+    depends on that row alone."""
     orders = resp.antibiotic_orders(data, lib)
     if enc.empty or orders.empty:
-        return enc.iloc[0:0]
+        return None
     # encounter start day in [order day - 3, order day]  <=>  order day in [start day, start day + 3]
     start = days(enc["start"])
     with_order = exists_in_window(enc["patient_id"].to_numpy(), start, start + 3,
                                   orders["patient_id"].to_numpy(), days(orders["authored_on"]))
-    enc = enc[with_order]
+    ordered = enc[with_order]
     cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, lib=lib, kind=kind)
-    if enc.empty or cond.empty:
-        return enc.iloc[0:0]
+    if ordered.empty or cond.empty:
+        return None
     prevalence = status.prevalence_interval(cond)
-    visit = status.encounter_interval(enc)
+    visit = status.encounter_interval(ordered)
 
     def onset_during_visit(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         return starts_during(prevalence.take(ri), visit.take(li), "day")
 
-    return enc[exists_pair(enc["patient_id"].to_numpy(), cond["patient_id"].to_numpy(), onset_during_visit)]
+    mask = np.asarray(with_order, dtype=bool).copy()
+    mask[mask] = exists_pair(ordered["patient_id"].to_numpy(), cond["patient_id"].to_numpy(), onset_during_visit)
+    return mask
 
 
 @register
@@ -150,6 +159,22 @@ class CMS146(Measure):
         return MeasureData(patients=patients, conditions=conditions, medication_requests=requests,
                            observations=observations, encounter_diagnoses=diagnoses, valuesets=data.valuesets)
 
+    def _pass_episodes(self, data: MeasureData, everyone: MeasureData, period: Period, enc: pd.DataFrame) -> pd.DataFrame:
+        """``pharyngitis_episodes`` of a period's encounters ``enc`` (rows of ``_encounters``): in a pass over
+        several periods each row of ``_encounters`` is answered once (remembered for the pass) and the period's
+        rows looked up by their labels (an encounter's answer depends on its row alone)."""
+        lib, kind = self.lib, self.condition_kind
+        if in_several_periods() and not enc.empty:
+            every = self._encounters(everyone)
+            if every.index.is_unique:
+                mask = remember((every, data.conditions, data.medication_requests, data.encounter_diagnoses),
+                                (*self._question(data, "episode rows"), data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS)),
+                                lambda: _episode_mask(data, lib, kind, every), period=ANY_PERIOD, for_pass=True)
+                at = every.index.get_indexer(enc.index)
+                if mask is not None and (at >= 0).all():
+                    return enc[mask[at]]
+        return pharyngitis_episodes(data, period, lib, kind, enc)
+
     def _encounters(self, data: MeasureData) -> pd.DataFrame:
         """``resp.typed_encounters`` of the patients of ``_everyone_candidates`` (the same in every period)."""
         keys = data.valuesets.keys(*resp.QUALIFYING_ENCOUNTER_VALUESETS)
@@ -174,7 +199,7 @@ class CMS146(Measure):
         everyone = data
         data = self._records(everyone)
         data.encounters = resp.ending_in(self._encounters(everyone), period, candidates)
-        episodes = pharyngitis_episodes(data, period, lib, kind, data.encounters)
+        episodes = self._pass_episodes(data, everyone, period, data.encounters)
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(age, nan=-1) >= 3]

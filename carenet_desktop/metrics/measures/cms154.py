@@ -16,7 +16,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import hospice, status
-from ..memo import ANY_PERIOD, remember
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import (
     MIN_TS,
@@ -84,9 +84,32 @@ def uri_episodes(data: MeasureData, period: Period, encounters: pd.DataFrame | N
     (day precision) or which a URI that started before is still prevalent at ("overlaps before").
     ``encounters``: the period's qualifying encounters when the caller has them already."""
     enc = resp.qualifying_encounters(data, period) if encounters is None else encounters
+    mask = _episode_mask(data, enc)
+    return enc.iloc[0:0] if mask is None else enc[mask]
+
+
+def _pass_episodes(data: MeasureData, everyone: MeasureData, period: Period, enc: pd.DataFrame) -> pd.DataFrame:
+    """``uri_episodes(data, period, enc)`` of a period's encounters ``enc`` (rows of ``uri_encounters``). Whether
+    an encounter is an episode is a question of its own row alone: in a pass over several periods it is
+    answered once for every row of ``uri_encounters`` (remembered for the pass) and looked up by the rows'
+    labels."""
+    if in_several_periods() and not enc.empty:
+        every = uri_encounters(everyone)
+        if every.index.is_unique:
+            mask = remember((every, data.conditions, data.encounter_diagnoses), ("CMS154 URI episode rows",),
+                            lambda: _episode_mask(data, every), period=ANY_PERIOD, for_pass=True)
+            at = every.index.get_indexer(enc.index)
+            if mask is not None and (at >= 0).all():
+                return enc[mask[at]]
+    return uri_episodes(data, period, enc)
+
+
+def _episode_mask(data: MeasureData, enc: pd.DataFrame) -> np.ndarray | None:
+    """Which of the encounters ``enc`` are URI episodes (None: none can be, ``enc`` being empty or no URI
+    known); each row's answer depends on that row alone."""
     uri = uri_conditions(data)
     if enc.empty or uri is None:
-        return enc.iloc[0:0]
+        return None
     pids, onset_days, onsets, running = uri
     visit = status.encounter_interval(enc)
     epid = enc["patient_id"].to_numpy()
@@ -98,7 +121,7 @@ def uri_episodes(data: MeasureData, period: Period, encounters: pd.DataFrame | N
         during_visit = exists_in_window(epid, lo, hi, pids, onset_days)
     # overlaps before: started strictly before the visit start and still prevalent at it
     before = _prevalent_at_start(epid, visit.start_lo, visit.start_hi, running)
-    return enc[during_visit | before]
+    return np.asarray(during_visit | before, dtype=bool)
 
 
 def uri_conditions(data: MeasureData) -> tuple[np.ndarray, np.ndarray, SortedPairs, pd.DataFrame] | None:
@@ -244,7 +267,7 @@ class CMS154(Measure):
         everyone = data
         data = uri_records(everyone)
         data.encounters = resp.ending_in(uri_encounters(everyone), period, candidates)
-        episodes = uri_episodes(data, period, data.encounters)
+        episodes = _pass_episodes(data, everyone, period, data.encounters)
         if not episodes.empty:
             months = ages_in_months(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             episodes = episodes[np.nan_to_num(months, nan=-1) >= 3]

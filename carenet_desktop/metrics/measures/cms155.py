@@ -58,6 +58,10 @@ BMI = code_key(LOINC, "39156-5")
 BODY_HEIGHT = code_key(LOINC, "8302-2")
 BODY_WEIGHT = code_key(LOINC, "29463-7")
 VITAL_SIGNS = (BMI, BODY_HEIGHT, BODY_WEIGHT)
+_VITAL_SIGN_KEYS = tuple(frozenset({key}) for key in VITAL_SIGNS)
+#: what ``_vital_sign_flags`` reads of the observations (status, interval, value)
+_VITAL_SIGN_COLUMNS = ("patient_id", "status", "effective_start", "effective_end", "date_only", "value_num",
+                       "value_key", "value_text")
 
 AGE_LOW, AGE_HIGH = 3, 17
 
@@ -75,9 +79,8 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
     found = np.zeros((len(ids), len(VITAL_SIGNS)), dtype=bool)
     if obs.empty:
         return found
-    tags = imz.code_tags(obs, [frozenset({key}) for key in VITAL_SIGNS])
-    keep = (tags != 0) & imz.patient_flag(obs["patient_id"], ids) & imz.starts_in_period(obs, "effective_start", period)
-    sub, tags = obs[keep], tags[keep]
+    sub, tags = imz.coded_rows(obs, _VITAL_SIGN_KEYS, lambda rows: imz.patient_flag(rows["patient_id"], ids)
+                               & imz.starts_in_period(rows, "effective_start", period), columns=_VITAL_SIGN_COLUMNS)
     ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
     sub, tags = sub[ok], tags[ok]
     with_value = status.has_value(sub)
@@ -105,10 +108,9 @@ def _counseled(data: MeasureData, ids: pd.Index, period: Period) -> tuple[np.nda
         none = np.zeros(len(ids), dtype=bool)
         return none, none
     sets = [data.valuesets.keys(COUNSELING_NUTRITION), data.valuesets.keys(COUNSELING_PHYSICAL_ACTIVITY)]
-    tags = imz.code_tags(proc, sets)
-    keep = (tags != 0) & imz.patient_flag(proc["patient_id"], ids)
-    keep &= imz.starts_in_period(proc, "performed_start", period)
-    sub, tags = proc[keep], tags[keep]
+    sub, tags = imz.coded_rows(proc, sets, lambda rows: imz.patient_flag(rows["patient_id"], ids)
+                               & imz.starts_in_period(rows, "performed_start", period),
+                               columns=("patient_id", "status", "performed_start", "performed_end", "date_only"))
     ok = status.intervention_performed(sub) & during(status.performed_interval(sub), period, precision="day")
     pid = sub["patient_id"].to_numpy()
     nutrition = imz.patient_flag(ids, pid[ok & imz.has_bit(tags, 0)])
@@ -122,8 +124,7 @@ def _pregnant(data: MeasureData, ids: pd.Index, period: Period, lib: Libraries =
     cond = data.conditions
     if cond.empty:
         return np.zeros(len(ids), dtype=bool)
-    keep = (imz.code_tags(cond, [data.valuesets.keys(PREGNANCY)]) != 0) & imz.patient_flag(cond["patient_id"], ids)
-    sub = cond[keep]
+    sub, _ = imz.coded_rows(cond, [data.valuesets.keys(PREGNANCY)], lambda rows: imz.patient_flag(rows["patient_id"], ids))
     sub = sub[lib.conditions_of_kind(data, sub, "either")]
     hit = overlaps(status.prevalence_interval(sub), period)
     return imz.patient_flag(ids, sub["patient_id"].to_numpy()[hit])
