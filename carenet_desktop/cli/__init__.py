@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main() -> int:
     """Entry point of the windowed launcher (no console on Windows)."""
+    key_ahead.start(sys.argv[1:])  # as main does for its own command line
     return main(["gui", *sys.argv[1:]])
 
 
