@@ -204,7 +204,7 @@ def open_npz(path: Path, key: bytes | None, *, mapped: bool = False) -> Iterator
 
     # each segment decrypted into its place when a member in it is first read (a results file's head: only
     # its own); ``mapped``: the arrays are views of the decrypted archive, else copies as ``np.load`` makes
-    with open(path, "rb") as f, SealedNpz(f, key, MAGIC, SEGMENT, copies=not mapped) as z:
+    with open(path, "rb") as f, SealedNpz(f, key, MAGIC, SEGMENT, copies=not mapped, whole=mapped) as z:
         yield z
 
 

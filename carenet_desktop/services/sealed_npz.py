@@ -5,7 +5,8 @@ place there (``update_into``: no copy of the plain text) when a member that lies
 never twice; a member's array is then a view of the buffer, as a plain snapshot's are views of its file's
 mapping (``mapped_npz``). So a read of the whole frames snapshot decrypts each byte once and copies none of
 it, and a read of a results file's head (its practice summary) decrypts only the segments that head lies in.
-Untouched parts of the buffer are never written, so the system never gives them memory.
+Untouched parts of the buffer are never written, so the system never gives them memory; a buffer read
+whole is given its memory at once.
 
 Authentication: the layout is checked at open - every size field, and the last segment, which authenticates
 only as the last (a file cut anywhere fails there); a middle segment that was changed, swapped or dropped
@@ -19,6 +20,7 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import mmap
 import os
 import struct
 import zipfile
@@ -35,9 +37,11 @@ _SPARE = 15  # room after a segment's place that the cipher may ask for (a block
 class SealedNpz:
     """The arrays of the sealed archive in the open file ``f``: ``z[name]``, ``name in z``, ``z.files`` and
     ``z.zip`` as ``np.load``'s ``NpzFile`` has them. ``copies``: each array its own memory (as ``np.load``
-    gives them), else a view of the archive's buffer (which it keeps alive)."""
+    gives them), else a view of the archive's buffer (which it keeps alive). ``whole``: the archive is to be
+    read whole (the frames snapshot), its buffer's pages are given at once, not one fault each."""
 
-    def __init__(self, f: Any, key: bytes, magic: bytes, segment: int, *, copies: bool = False) -> None:
+    def __init__(self, f: Any, key: bytes, magic: bytes, segment: int, *, copies: bool = False,
+                 whole: bool = False) -> None:
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -68,7 +72,7 @@ class SealedNpz:
         self._places = places
         self._starts = list(itertools.accumulate((size - _TAG_BYTES for _, size in places), initial=0))
         self.size = self._starts[-1]
-        self._plain = np.empty(self.size + _SPARE, dtype=np.uint8)  # pages given only when written
+        self._plain = _buffer(self.size + _SPARE, whole)
         self._sealed = bytearray(max(size for _, size in places))  # each segment read into it in turn
         self._done = [False] * len(places)
         self.decrypted = 0  # segments decrypted so far
@@ -135,6 +139,18 @@ class SealedNpz:
             raise ValueError("sealed cache file is damaged")
         self._done[index] = True
         self.decrypted += 1
+
+
+def _buffer(size: int, whole: bool) -> np.ndarray:
+    """``size`` bytes of fresh memory in pages of the usual size, given as they are first written, or all
+    at once (``whole``, where the system can: one call instead of a fault per page). Not ``np.empty``: NumPy
+    asks for huge pages for a large array, and on a busy machine the system then compacts memory to find
+    them, at a cost several times the decryption's."""
+    if whole and hasattr(mmap, "MAP_POPULATE"):
+        pages = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+    else:
+        pages = mmap.mmap(-1, size)
+    return np.frombuffer(pages, dtype=np.uint8)  # the arrays viewing it keep the mapping alive
 
 
 class _Reader(io.RawIOBase):
