@@ -9,7 +9,8 @@ Builds what it needs once (reused on later runs): the plain demo network (``--db
 store, times ``carenet measures evaluate`` of the ten eCQMs as a new process: cold (an empty cache folder:
 the store is read and the frames snapshot and results are written) and warm (the same command again, served
 from the caches). ``--window`` also times the window's start to its scorecard (as ``bench_ui.py`` does: the
-first start on a fresh cache, then a warm one). Prints each figure and the encrypted/plain ratio.
+first start on a fresh cache, then a warm one). Prints each figure and the encrypted/plain ratio, in wall
+seconds and in CPU seconds (user + system of the process and its workers: the load moves these much less).
 Quote ``/proc/loadavg`` beside the figures: the machine's load moves them more than the cipher does.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,24 +30,40 @@ MEASURES = ["CMS2", "CMS74", "CMS75", "CMS117", "CMS136", "CMS146", "CMS153", "C
 BENCH_PASSPHRASE = "benchmark passphrase 2026"
 
 
+#: CPU seconds (user + system) of the last timed child process and its own children: on a loaded machine
+#: the wall time moves with the other work, the CPU time much less
+last_cpu = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def carenet(db: Path, *args: str, env: dict[str, str]) -> float:
-    """Seconds for one ``carenet`` command in a new process (process start included)."""
+    """Seconds for one ``carenet`` command in a new process (process start included); its CPU seconds
+    in ``last_cpu``."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "carenet_desktop", "--db", str(db), *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=3600)
     elapsed = time.perf_counter() - started
+    last_cpu[0] = _children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(f"carenet {' '.join(args[:2])} failed: {result.stderr.strip().splitlines()[-3:]}")
     return elapsed
 
 
 def window_start(db: Path, env: dict[str, str]) -> float:
-    """Seconds from spawning the window (offscreen) to its scorecard on screen."""
+    """Seconds from spawning the window (offscreen) to its scorecard on screen; the CPU seconds of the
+    whole run (to its close) in ``last_cpu``."""
+    cpu = _children_cpu()
     started = time.time()
     result = subprocess.run([sys.executable, __file__, "--window-child", str(db), repr(started)], cwd=ROOT,
                             env=dict(env, QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise SystemExit(f"the window did not start: {result.stderr.strip().splitlines()[-3:]}")
+    last_cpu[0] = _children_cpu() - cpu
     return float(result.stdout.strip().splitlines()[-1])
 
 
@@ -53,6 +71,12 @@ def window_child(db: str, started: float) -> int:
     """One start of the window, as ``bench_ui.py`` times it, up to its scorecard; the integrity check the
     window runs after start is not waited for (it is the same work for both stores, and long)."""
     sys.path.insert(0, str(ROOT))
+    try:
+        from carenet_desktop import key_ahead
+    except ImportError:  # a tree from before it (paired runs against an older one)
+        pass
+    else:
+        key_ahead.start(["--db", db])  # as ``carenet gui --db`` starts: the key derived beside the imports
     from PySide6.QtCore import QEventLoop, QTimer
 
     from carenet_desktop.services.context import ServiceContext
@@ -126,19 +150,28 @@ def main() -> int:
             if name == "plain":
                 run_env.pop("CARENET_DB_PASSPHRASE", None)
             print(f"{name}: load {loadavg()}", flush=True)
-            row = {"cli_cold_s": carenet(db, *evaluate, env=run_env)}
-            row["cli_warm_s"] = min(carenet(db, *evaluate, env=run_env) for _ in range(max(1, args.warm)))
+            row: dict[str, float] = {}
+
+            def timed(figure: str, seconds: float, row: dict[str, float] = row) -> None:
+                row[figure + "_s"] = min(seconds, row.get(figure + "_s", seconds))
+                row[figure + "_cpu"] = min(last_cpu[0], row.get(figure + "_cpu", last_cpu[0]))
+
+            timed("cli_cold", carenet(db, *evaluate, env=run_env))
+            for _ in range(max(1, args.warm)):  # the best of the runs, wall and CPU each
+                timed("cli_warm", carenet(db, *evaluate, env=run_env))
             if args.window:  # a fresh cache folder: the first start reads the store
                 with tempfile.TemporaryDirectory(prefix="carenet-bench-") as fresh:
-                    row["window_cold_s"] = window_start(db, dict(run_env, XDG_CACHE_HOME=fresh))
-                    row["window_warm_s"] = window_start(db, dict(run_env, XDG_CACHE_HOME=fresh))
+                    timed("window_cold", window_start(db, dict(run_env, XDG_CACHE_HOME=fresh)))
+                    timed("window_warm", window_start(db, dict(run_env, XDG_CACHE_HOME=fresh)))
             figures[name] = row
-            print(f"{name}: " + ", ".join(f"{k[:-2].replace('_', ' ')} {v:.2f} s" for k, v in row.items())
+            print(f"{name}: " + ", ".join(f"{k[:-2].replace('_', ' ')} {v:.2f} s" if k.endswith("_s") else
+                                          f"CPU {v:.2f} s" for k, v in row.items())
                   + f" (load after: {loadavg()})", flush=True)
     if len(figures) == 2:
         for figure in figures["plain"]:
             ratio = figures["encrypted"][figure] / figures["plain"][figure]
-            print(f"{figure[:-2].replace('_', ' ')}: plain {figures['plain'][figure]:.2f} s, encrypted "
+            what = figure[:-2].replace("_", " ") if figure.endswith("_s") else figure[:-4].replace("_", " ") + " CPU"
+            print(f"{what}: plain {figures['plain'][figure]:.2f} s, encrypted "
                   f"{figures['encrypted'][figure]:.2f} s, ratio {ratio:.2f}")
     return 0
 

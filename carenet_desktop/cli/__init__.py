@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from .. import APP_NAME, __version__
+from .. import APP_NAME, __version__, key_ahead
 from ..diagnostics import format_details, summary, write_crash_report
 from ..models.database import DatabaseError
 from ..models.full_disk import FILE_DISK_FULL, is_disk_full
@@ -109,6 +109,8 @@ _POOLED_COMMANDS = ("gui", "report")
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the store's key derived beside the command's imports (``key_ahead``; once a process)
+        key_ahead.start(words)
     parser = build_parser(_modules_for(words))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -158,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main() -> int:
     """Entry point of the windowed launcher (no console on Windows)."""
+    key_ahead.start(sys.argv[1:])  # as main does for its own command line
     return main(["gui", *sys.argv[1:]])
 
 

@@ -8,15 +8,14 @@ this computer". A plain ``sqlite3`` open of an encrypted file fails with "file i
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import key_ahead
 from .full_disk import remove_sqlite_file
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -102,44 +101,28 @@ def apply_key(dbapi_connection: Any, passphrase: str) -> None:
     cur.close()
 
 
-#: (passphrase digest, salt, KDF iterations) -> the raw key and salt, hex, as SQLCipher takes them
-_DERIVED: dict[tuple[bytes, bytes, int], str] = {}
-_DERIVED_LOCK = threading.Lock()
-
-
 def _raw_key(cur: Any, passphrase: str) -> str | None:
     """The raw key for the connection's file; ``None`` where SQLCipher should derive it (a passphrase
-    that is itself a raw key, settings other than SQLCipher 4's PBKDF2-HMAC-SHA512)."""
+    that is itself a raw key, settings other than SQLCipher 4's PBKDF2-HMAC-SHA512). Derived once per
+    process (``key_ahead``: a ``carenet`` command line may have started it as the process started)."""
     if passphrase[:2].lower() == "x'":
         return None
     errors: tuple[type[BaseException], ...] = (TypeError, ValueError, IndexError, *database_errors())
     try:
-        salt = bytes.fromhex(cur.execute("PRAGMA cipher_salt").fetchone()[0])
-        iterations = int(cur.execute("PRAGMA kdf_iter").fetchone()[0])
-        algorithm = str(cur.execute("PRAGMA cipher_kdf_algorithm").fetchone()[0])
+        settings = key_ahead.kdf_settings(cur)
     except errors:
         return None
-    if algorithm != "PBKDF2_HMAC_SHA512" or len(salt) != 16 or iterations < 1:
-        return None
-    entry = (hashlib.sha256(passphrase.encode()).digest(), salt, iterations)
-    with _DERIVED_LOCK:  # two reading threads opening at once: one derivation
-        raw = _DERIVED.get(entry)
-        if raw is None:
-            key = hashlib.pbkdf2_hmac("sha512", passphrase.encode(), salt, iterations, 32)
-            raw = _DERIVED[entry] = key.hex() + salt.hex()
-        return raw
+    return None if settings is None else key_ahead.derive(passphrase, *settings)
 
 
 def derived_keys() -> dict[tuple[bytes, bytes, int], str]:
     """The keys this process derived, to hand to a worker process (over its pipe, never its command
     line or environment): it then opens the store without deriving them again."""
-    with _DERIVED_LOCK:
-        return dict(_DERIVED)
+    return key_ahead.derived()
 
 
 def remember_derived_keys(keys: dict[tuple[bytes, bytes, int], str]) -> None:
-    with _DERIVED_LOCK:
-        _DERIVED.update(keys)
+    key_ahead.remember(keys)
 
 
 def connect_raw(path: Path, *, key: str | None = None, read_only: bool = False) -> Any:

@@ -14,11 +14,9 @@ computed again: it is only a cache.
 
 from __future__ import annotations
 
-import bisect
 import errno
 import hashlib
 import io
-import itertools
 import os
 import secrets
 import struct
@@ -41,7 +39,6 @@ if TYPE_CHECKING:
 
 MAGIC = b"CNDCACHE2\n"  # 2: the key is the store's own (1 was derived from the passphrase)
 SEGMENT = 8 << 20  # bytes of archive per sealed segment
-_TAG_BYTES = 16
 #: an encrypted store's cache key, per open engine (read from the store once per process)
 _KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 _KEYS_LOCK = threading.Lock()
@@ -180,105 +177,12 @@ def _aad(prefix: bytes, index: int, last: bool) -> bytes:
     return MAGIC + prefix + struct.pack(">I?", index, last)
 
 
-def _open_sealed(f: Any, key: bytes) -> _Segments:
-    """The archive in the open file ``f``, as a file whose segments are decrypted when first read: a
-    start that reads only a results file's head (the practice summary) decrypts its first and last
-    segments, not the patient rows. The layout is checked at once - every size field, and the last
-    segment, which authenticates only as the last (a file cut anywhere fails here); a middle segment
-    that was changed, swapped or dropped fails when it is read (``ValueError``, as at open)."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    end = os.fstat(f.fileno()).st_size
-    head = f.read(len(MAGIC) + 8)
-    if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
-        raise ValueError("not a sealed cache file")
-    places: list[tuple[int, int]] = []  # (offset in the file, sealed size) of each segment
-    at = len(head)
-    while at < end:
-        f.seek(at)
-        size_field = f.read(4)
-        if len(size_field) != 4:
-            raise ValueError("sealed cache file is truncated")
-        (size,) = struct.unpack(">I", size_field)
-        if not _TAG_BYTES <= size <= SEGMENT + _TAG_BYTES:
-            raise ValueError("sealed cache file is damaged")
-        if at + 4 + size > end:
-            raise ValueError("sealed cache file is truncated")
-        places.append((at + 4, size))
-        at += 4 + size
-    if not places:
-        raise ValueError("sealed cache file is truncated")
-    segments = _Segments(f, AESGCM(key), InvalidTag, head[len(MAGIC):], places)
-    segments.part(len(places) - 1)  # the last must authenticate as the last
-    return segments
-
-
-class _Segments(io.RawIOBase):
-    """A read-only, seekable file over a sealed file's plain archive, for ``np.load`` (a zip archive reads
-    its members by seeking); each segment decrypted when first read, the two last read kept."""
-
-    def __init__(self, f: Any, aead: Any, invalid: type[Exception], prefix: bytes,
-                 places: list[tuple[int, int]]) -> None:
-        super().__init__()
-        self._f, self._aead, self._invalid, self._prefix, self._places = f, aead, invalid, prefix, places
-        self._starts = list(itertools.accumulate((size - _TAG_BYTES for _, size in places), initial=0))
-        self._size = self._starts[-1]
-        self._at = 0
-        self._kept: dict[int, bytes] = {}
-
-    def part(self, index: int) -> bytes:
-        plain = self._kept.get(index)
-        if plain is None:
-            offset, size = self._places[index]
-            self._f.seek(offset)
-            sealed = self._f.read(size)
-            if len(sealed) != size:
-                raise ValueError("sealed cache file is truncated")
-            last = index == len(self._places) - 1
-            nonce = self._prefix + struct.pack(">I", index)
-            try:
-                plain = self._aead.decrypt(nonce, sealed, _aad(self._prefix, index, last))
-            except self._invalid:
-                raise ValueError("sealed cache file does not authenticate") from None
-            if len(self._kept) >= 2:
-                del self._kept[next(iter(self._kept))]
-            self._kept[index] = plain
-        return plain
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._at
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
-        self._at = max(0, base + offset)
-        return self._at
-
-    def readinto(self, buffer: Any) -> int:
-        out = memoryview(buffer).cast("B")
-        done = 0
-        while done < len(out) and self._at < self._size:
-            i = bisect.bisect_right(self._starts, self._at) - 1
-            part = self.part(i)
-            offset = self._at - self._starts[i]
-            n = min(len(out) - done, len(part) - offset)
-            out[done:done + n] = part[offset:offset + n]
-            done += n
-            self._at += n
-        return done
-
-
 @contextmanager
 def open_npz(path: Path, key: bytes | None, *, mapped: bool = False) -> Iterator[Any]:
     """The archive at ``path`` (an ``NpzFile``); ``ValueError`` for a file that is not what ``key`` expects
-    (sealed for a plain store, plain for an encrypted one, or damaged). ``mapped``: a plain archive's arrays
-    are views of a copy-on-write mapping of the file, not copies (:mod:`.mapped_npz`; POSIX only)."""
+    (sealed for a plain store, plain for an encrypted one, or damaged). ``mapped``: the arrays are views, not
+    copies: of a copy-on-write mapping of a plain archive's file (:mod:`.mapped_npz`; POSIX only), of the
+    decrypted bytes of a sealed one (:mod:`.sealed_npz`)."""
     if key is None:
         with open(path, "rb") as f:
             if f.read(len(MAGIC)) == MAGIC:
@@ -296,8 +200,12 @@ def open_npz(path: Path, key: bytes | None, *, mapped: bool = False) -> Iterator
         with np.load(path, allow_pickle=False) as z:
             yield z
         return
-    with open(path, "rb") as f, np.load(_open_sealed(f, key), allow_pickle=False) as z:  # (no read-ahead buffer:
-        yield z  # it would decrypt segments nobody reads)
+    from .sealed_npz import SealedNpz
+
+    # each segment decrypted into its place when a member in it is first read (a results file's head: only
+    # its own); ``mapped``: the arrays are views of the decrypted archive, else copies as ``np.load`` makes
+    with open(path, "rb") as f, SealedNpz(f, key, MAGIC, SEGMENT, copies=not mapped, whole=mapped) as z:
+        yield z
 
 
 __all__ = ["MAGIC", "SEGMENT", "CacheKeyUnavailable", "cache_key", "open_npz", "remember_cache_key", "save_npz"]

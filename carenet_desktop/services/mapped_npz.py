@@ -21,6 +21,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -59,37 +60,42 @@ class MappedNpz:
         return name in self._members
 
     def __getitem__(self, name: str) -> np.ndarray:
-        info = self._members[name]
-        at = info.header_offset
-        head = self._map[at:at + _LOCAL_HEADER.size]
-        if len(head) < _LOCAL_HEADER.size:
-            raise zipfile.BadZipFile(f"truncated member {info.filename!r}")
-        signature, name_length, extra_length = _LOCAL_HEADER.unpack(head)
-        if signature != _LOCAL_SIGNATURE:
-            raise zipfile.BadZipFile(f"bad local header of {info.filename!r}")
-        start = at + _LOCAL_HEADER.size + name_length + extra_length
-        end = start + info.file_size
-        if end > len(self._map):
-            raise zipfile.BadZipFile(f"truncated member {info.filename!r}")
-        with memoryview(self._map) as whole, whole[start:end] as member:
-            if zlib.crc32(member) != info.CRC:
-                raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-            stream = io.BytesIO(member[:_NPY_HEAD])
-        version = npy_format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
-        else:  # another header version: numpy's own reader (a copy)
-            return npy_format.read_array(io.BytesIO(self._map[start:end]), allow_pickle=False)
-        if dtype.hasobject:
-            raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
-        count = math.prod(shape)
-        offset = start + stream.tell()
-        if offset + count * dtype.itemsize != end:
-            raise ValueError(f"member {info.filename!r} does not hold its array")
-        values = np.frombuffer(self._map, dtype=dtype, count=count, offset=offset)
-        return values.reshape(shape[::-1]).transpose() if fortran else values.reshape(shape)
+        return member_array(self._map, self._members[name])
 
 
-__all__ = ["MappedNpz", "NotMappable"]
+def member_array(buffer: Any, info: zipfile.ZipInfo, *, crc: bool = True) -> np.ndarray:
+    """The array of the stored member ``info`` of the archive whose bytes are ``buffer`` (a mapping, or the
+    plain bytes of a sealed archive: ``sealed_npz``), as a view of it; ``crc``: check the member's CRC-32."""
+    at = info.header_offset
+    head = bytes(buffer[at:at + _LOCAL_HEADER.size])
+    if len(head) < _LOCAL_HEADER.size:
+        raise zipfile.BadZipFile(f"truncated member {info.filename!r}")
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(head)
+    if signature != _LOCAL_SIGNATURE:
+        raise zipfile.BadZipFile(f"bad local header of {info.filename!r}")
+    start = at + _LOCAL_HEADER.size + name_length + extra_length
+    end = start + info.file_size
+    if end > len(buffer):
+        raise zipfile.BadZipFile(f"truncated member {info.filename!r}")
+    with memoryview(buffer) as whole, whole[start:end] as member:
+        if crc and zlib.crc32(member) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+        stream = io.BytesIO(member[:_NPY_HEAD])
+    version = npy_format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+    else:  # another header version: numpy's own reader (a copy)
+        return npy_format.read_array(io.BytesIO(bytes(buffer[start:end])), allow_pickle=False)
+    if dtype.hasobject:
+        raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+    count = math.prod(shape)
+    offset = start + stream.tell()
+    if offset + count * dtype.itemsize != end:
+        raise ValueError(f"member {info.filename!r} does not hold its array")
+    values = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+    return values.reshape(shape[::-1]).transpose() if fortran else values.reshape(shape)
+
+
+__all__ = ["MappedNpz", "NotMappable", "member_array"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from carenet_desktop import key_ahead
 from carenet_desktop.models import encryption
 from carenet_desktop.models.encryption import apply_key, cipher_module, derived_keys, remember_derived_keys
 
@@ -33,7 +34,7 @@ def _ours(path: Path, passphrase: str) -> Any:
 @pytest.fixture
 def derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the derivations this process makes (starting from none remembered)."""
-    monkeypatch.setattr(encryption, "_DERIVED", {})
+    monkeypatch.setattr(key_ahead, "_DERIVED", {})
     calls: list[int] = []
     real = hashlib.pbkdf2_hmac
 
@@ -41,7 +42,7 @@ def derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(encryption.hashlib, "pbkdf2_hmac", counting)
+    monkeypatch.setattr(key_ahead.hashlib, "pbkdf2_hmac", counting)
     return calls
 
 
@@ -87,7 +88,7 @@ def test_a_worker_handed_the_keys_derives_none(tmp_path: Path, derivations: list
     _write(_ours(path, PASSPHRASE), 1)
     handed = derived_keys()  # what the parent puts in a worker's job
     assert len(handed) == 1
-    monkeypatch.setattr(encryption, "_DERIVED", {})  # the worker: a new process
-    monkeypatch.setattr(encryption.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived again"))
+    monkeypatch.setattr(key_ahead, "_DERIVED", {})  # the worker: a new process
+    monkeypatch.setattr(key_ahead.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived again"))
     remember_derived_keys(handed)
     assert _read(_ours(path, PASSPHRASE)) == [1]

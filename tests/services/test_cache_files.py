@@ -109,8 +109,9 @@ def test_a_changed_segment_fails_when_its_member_is_read(tmp_path: Path, small_s
     path.write_bytes(raw[:stop - 20] + bytes([raw[stop - 20] ^ 1]) + raw[stop - 19:])
     with open_npz(path, KEY) as z:
         np.testing.assert_array_equal(z["ids"], _arrays()["ids"])
-        with pytest.raises(ValueError, match="authenticate"):
-            z["values"]
+        for _ in range(2):  # the failed segment is not taken for read: a second read fails as well
+            with pytest.raises(ValueError, match="authenticate"):
+                z["values"]
 
 
 def test_a_plain_file_does_not_open_as_sealed(tmp_path: Path) -> None:
@@ -355,3 +356,37 @@ def _fresh_start(target: Path, passphrase: str | None, frames: Path, results_dir
         return served, from_disk, rows.sort_values(["measure", "group_index", "patient_id"]).reset_index(drop=True)
     finally:
         db.dispose()
+
+
+def test_a_sealed_read_decrypts_only_the_segments_it_reads_and_each_once(tmp_path: Path, small_segments) -> None:  # type: ignore[no-untyped-def]
+    """A read of one small member (a results file's head) decrypts the segments it lies in and the directory's,
+    not the large members'; a read of every member decrypts each segment once, never again."""
+    path = tmp_path / "r.npz"
+    arrays = {"meta": np.frombuffer(b'{"v": 1}', dtype=np.uint8), "rows": np.arange(20_000, dtype=np.int64),
+              "tail": np.arange(3000, dtype=np.int32)}
+    save_npz(path, arrays, KEY)
+    segments = len(_segments(path.read_bytes()))
+    assert segments > 150
+    with open_npz(path, KEY) as z:
+        np.testing.assert_array_equal(z["meta"], arrays["meta"])
+        assert z.decrypted <= 4  # the first segment (meta), the directory's at the end
+    with open_npz(path, KEY, mapped=True) as z:
+        for _ in range(2):
+            for name, values in arrays.items():
+                np.testing.assert_array_equal(z[name], values)
+        assert z.decrypted == segments
+
+
+def test_a_sealed_archives_arrays_are_views_when_mapped_else_copies(tmp_path: Path, small_segments) -> None:  # type: ignore[no-untyped-def]
+    """Mapped (the frames snapshot): the arrays are views of the decrypted archive, no copy; else each array
+    has memory of its own, as ``np.load`` gives (a results reader keeps a small array, not the archive)."""
+    path = tmp_path / "r.npz"
+    save_npz(path, _arrays(), KEY)
+    with open_npz(path, KEY, mapped=True) as z:
+        ids, values = z["ids"], z["values"]
+        assert not ids.flags.owndata and ids.base is not None and np.shares_memory(ids.base, values.base)
+    np.testing.assert_array_equal(ids, _arrays()["ids"])  # still there after the file is closed
+    with open_npz(path, KEY) as z:
+        ids = z["ids"]
+        assert ids.flags.owndata
+    np.testing.assert_array_equal(ids, _arrays()["ids"])

@@ -145,7 +145,8 @@ def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(d
     """The job hands the worker the SQLCipher key its parent derived and the store's cache key: the worker
     derives neither, reads neither from the store, and the frames snapshot it writes is sealed with the
     store's key (the parent and the next start open it)."""
-    from carenet_desktop.models import cache_secret, encryption
+    from carenet_desktop import key_ahead
+    from carenet_desktop.models import cache_secret
     from carenet_desktop.models.database import open_database
     from carenet_desktop.models.encryption import derived_keys, encrypt_copy
     from carenet_desktop.services import cache_files
@@ -175,9 +176,9 @@ def test_a_worker_for_an_encrypted_store_derives_no_key_and_seals_its_snapshot(d
         handed = dict(job.derived_keys)
         assert handed and key is not None
         # the worker, a new process: nothing remembered, and any derivation or key look-up fails the test
-        monkeypatch.setattr(encryption, "_DERIVED", {})
+        monkeypatch.setattr(key_ahead, "_DERIVED", {})
         monkeypatch.setattr(cache_files, "_KEYS", __import__("weakref").WeakKeyDictionary())
-        monkeypatch.setattr(encryption.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived a key"))
+        monkeypatch.setattr(key_ahead.hashlib, "pbkdf2_hmac", lambda *a, **k: pytest.fail("derived a key"))
         monkeypatch.setattr(cache_secret, "ensure_cache_secret", lambda *a: pytest.fail("read the cache key"))
         [entry] = compute_pool._run_job(job)
         assert len(entry.rows) > 0
