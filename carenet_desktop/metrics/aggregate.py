@@ -162,10 +162,12 @@ def every_rate(by_practice: pd.DataFrame, practice_ids: Sequence[int]) -> pd.Dat
     if by_practice.empty or not len(practice_ids):
         return by_practice
     rates = by_practice[["measure", "group_index"]].drop_duplicates()
-    practices = pd.DataFrame({"practice_id": pd.Series(list(practice_ids), dtype=by_practice["practice_id"].dtype)})
-    grid = rates.merge(practices, how="cross")
-    missing = grid.merge(by_practice[keys], on=keys, how="left", indicator=True)
-    missing = missing.loc[missing["_merge"] == "left_only", keys]
+    practices = pd.Series(list(practice_ids), dtype=by_practice["practice_id"].dtype)
+    # every rate x every practice (rate by rate), less the rows there are
+    grid = rates.iloc[np.repeat(np.arange(len(rates)), len(practices))].reset_index(drop=True)
+    grid["practice_id"] = np.tile(practices.to_numpy(), len(rates))
+    held = pd.MultiIndex.from_frame(by_practice[keys]).unique()
+    missing = grid[held.get_indexer(pd.MultiIndex.from_frame(grid)) < 0].reset_index(drop=True)
     if missing.empty:
         return by_practice
     for column in by_practice.columns:

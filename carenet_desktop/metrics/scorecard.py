@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .judgement import judge
-from .statistics import Z95, Direction, abc_benchmark, is_better, pooled_rate, practice_percentiles
+from .statistics import Z95, Direction, abc_benchmark, is_better, pooled_rate
 
 #: Columns of ``network_benchmarks``
 BENCHMARK_COLUMNS = (
@@ -35,19 +35,44 @@ class MeasureInfo:
 
 def network_benchmarks(by_practice: pd.DataFrame, directions: Mapping[str, Direction], min_base: int = 1) -> pd.DataFrame:
     """Per measure and group: pooled network rate, ABC benchmark and practice percentiles (of practices
-    with a rate base of at least ``min_base``)."""
-    records = []
-    for (measure, group), part in by_practice.groupby(["measure", "group_index"], sort=True):
+    with a rate base of at least ``min_base``).
+
+    One pass over NumPy arrays (a trend table builds this for every group of twelve periods): each group's
+    rows by position, and the percentiles of all groups with the same number of rates in one
+    ``np.percentile`` call (the same linear interpolation as ``practice_percentiles``, value for value)."""
+    if by_practice.empty:
+        return pd.DataFrame(columns=list(BENCHMARK_COLUMNS))
+    grouped = by_practice.groupby(["measure", "group_index"], sort=True)
+    codes = grouped.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")  # each group's rows together, in their order in ``by_practice``
+    order = order[codes[order] >= 0]  # a row without a measure or group (never in a summary) is in no group
+    if not len(order):
+        return pd.DataFrame(columns=list(BENCHMARK_COLUMNS))
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    keys = by_practice[["measure", "group_index"]].iloc[order[starts]]
+    numerator, base = by_practice["numerator"].to_numpy(), by_practice["rate_base"].to_numpy()
+    rate = by_practice["rate"].to_numpy(dtype=float)
+    records, rates, ups = [], [], []
+    for (measure, group), start, end in zip(keys.itertuples(index=False, name=None), starts, ends, strict=True):
+        rows = order[start:end]
+        eligible = rows[base[rows] >= min_base]
         direction = directions.get(str(measure), "increase")
-        eligible = part[part["rate_base"] >= min_base]
-        pct = practice_percentiles(eligible["rate"], direction)
-        abc = abc_benchmark(eligible["numerator"], eligible["rate_base"], direction)
-        records.append(
-            (
-                measure, group, int(part["numerator"].sum()), int(part["rate_base"].sum()),
-                pooled_rate(part["numerator"], part["rate_base"]), abc.value, pct[50], pct[75], pct[90], len(eligible),
-            )
-        )
+        up = direction == "increase"
+        abc = abc_benchmark(numerator[eligible], base[eligible], direction)
+        records.append([measure, group, int(numerator[rows].sum()), int(base[rows].sum()),
+                        pooled_rate(numerator[rows], base[rows]), abc.value, np.nan, np.nan, np.nan, len(eligible)])
+        r = rate[eligible]
+        rates.append(r[~np.isnan(r)])
+        ups.append(up)
+    sizes = np.array([len(r) for r in rates])
+    for size in np.unique(sizes[sizes > 0]):
+        which = np.flatnonzero(sizes == size)
+        # the 10th/25th percentiles of the rate are the 90th/75th of performance of an inverse measure
+        levels = np.percentile(np.stack([rates[i] for i in which]), [50, 75, 90, 25, 10], axis=1)
+        for column, i in enumerate(which):
+            picked = levels[:3, column] if ups[i] else levels[[0, 3, 4], column]
+            records[i][6:9] = [float(v) for v in picked]
     return pd.DataFrame.from_records(records, columns=list(BENCHMARK_COLUMNS))
 
 

@@ -129,6 +129,7 @@ class ResultsCache(SharedResultsMixin):
         self.frames_folder = frames_folder or default_folder(ctx.db)
         self._signature = _code_signature()
         self._key: bytes | None = None  # an encrypted store's cache key, read on first use
+        self._digests: dict[tuple[str, ...], tuple[object, str]] = {}  # ids -> (catalogue, its definitions digest)
         if shared is None:
             shared = ctx.db.engine.dialect.name == "postgresql"
         self.shared = SharedResults(ctx.db) if shared else None
@@ -421,7 +422,13 @@ class ResultsCache(SharedResultsMixin):
         """What the rows of ``ids`` depend on besides the journal: the store's history and the definitions."""
         with self.ctx.db.session() as s:
             history = history_id(s)
-        return f"{history}:{definitions_digest(self.ctx.catalogue, ids)}"
+        # the digest kept for the catalogue it was taken of: a catalogue never changes (an edited measure
+        # file builds another one, put on the context), and every read of a period asks for the stamp
+        catalogue = self.ctx.catalogue
+        held = self._digests.get(ids)
+        if held is None or held[0] is not catalogue:
+            self._digests[ids] = held = (catalogue, definitions_digest(catalogue, ids))
+        return f"{history}:{held[1]}"
 
     # --- disk -----------------------------------------------------------------------------------------
 

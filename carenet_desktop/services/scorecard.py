@@ -23,7 +23,7 @@ from .catalogue_source import load_targets
 from .context import Progress, ServiceContext, ServiceError
 from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
-from .submitted import submitted_aggregates
+from .submitted import submitted_totals
 from .valuesets import ensure_default_catalogue
 
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
@@ -106,8 +106,7 @@ class ScorecardService:
             # a practice's submission package replaces what the office computed for it; its own aggregate
             # entries come last (a manual figure is the most deliberate one). A total the package suppressed
             # (1-10) stays as a row marked suppressed, never dropped nor taken for 0 of 0
-            small = submitted_aggregates(self.ctx, period, results.measure_ids, suppressed=True)
-            reported = submitted_aggregates(self.ctx, period, results.measure_ids)
+            reported, small = submitted_totals(self.ctx, period, results.measure_ids)
             submitted = apply_self_reported(computed, pd.concat([reported, small], ignore_index=True),
                                             source="submitted")
             by_practice = apply_self_reported(submitted, self._aggregate_entries(period, results.measure_ids))

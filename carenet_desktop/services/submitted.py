@@ -5,6 +5,7 @@ the scorecard reads them at every start, and the package writing and signing the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -29,25 +30,38 @@ def submitted_aggregates(ctx: ServiceContext, period: Period, measure_ids: Seque
     Submissions of other periods are not added up (a patient counted in two quarters would be counted twice
     in the year).
     """
+    reported, small = submitted_totals(ctx, period, measure_ids)
+    return small if suppressed else reported
+
+
+def submitted_totals(ctx: ServiceContext, period: Period,
+                     measure_ids: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``submitted_aggregates`` of ``period`` without and with ``suppressed``, in one query (a scorecard
+    takes both for each period of a trend)."""
     stmt = (
         select(SubmittedAggregate.measure_id, SubmittedAggregate.group_index, Submission.practice_id,
                SubmittedAggregate.initial_population, SubmittedAggregate.denominator, SubmittedAggregate.numerator,
-               SubmittedAggregate.exclusions, SubmittedAggregate.exceptions)
+               SubmittedAggregate.exclusions, SubmittedAggregate.exceptions, SubmittedAggregate.suppressed)
         .join(Submission, Submission.id == SubmittedAggregate.submission_id)
         .where(Submission.status == "current", Submission.period_start == period.start,
-               Submission.period_end == period.end, SubmittedAggregate.stratifier == "",
-               SubmittedAggregate.suppressed.is_(suppressed))
+               Submission.period_end == period.end, SubmittedAggregate.stratifier == "")
     )
     if measure_ids is not None:
         stmt = stmt.where(SubmittedAggregate.measure_id.in_(list(measure_ids)))
     with ctx.db.session() as s:
         rows = s.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=list(SUBMITTED_COLUMNS))
-    if suppressed:  # blank in the package: what the scorecard may say is that they are small
-        frame[list(_COUNTS)] = 0
-    for col in ("group_index", "practice_id", *_COUNTS):
-        frame[col] = frame[col].astype("int64")
-    return frame
+    kept: tuple[list[Any], list[Any]] = ([], [])
+    for row in rows:
+        kept[bool(row[-1])].append(row[:-1])
+    frames = []
+    for suppressed, part in enumerate(kept):
+        frame = pd.DataFrame(part, columns=list(SUBMITTED_COLUMNS))
+        if suppressed:  # blank in the package: what the scorecard may say is that they are small
+            frame[list(_COUNTS)] = 0
+        for col in ("group_index", "practice_id", *_COUNTS):
+            frame[col] = frame[col].astype("int64")
+        frames.append(frame)
+    return frames[0], frames[1]
 
 
-__all__ = ["SUBMITTED_COLUMNS", "submitted_aggregates"]
+__all__ = ["SUBMITTED_COLUMNS", "submitted_aggregates", "submitted_totals"]

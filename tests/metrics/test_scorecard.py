@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from carenet_desktop.metrics.scorecard import MeasureInfo, network_benchmarks, scorecard_rows
+from carenet_desktop.metrics.scorecard import (
+    BENCHMARK_COLUMNS,
+    MeasureInfo,
+    network_benchmarks,
+    scorecard_rows,
+)
+from carenet_desktop.metrics.statistics import abc_benchmark, pooled_rate, practice_percentiles
 
 
 def _by_practice(measure, counts):
@@ -28,6 +35,43 @@ def test_network_benchmarks_hand_computed():
     assert b.abc == pytest.approx(0.9)
     assert b.p50 == pytest.approx(0.9)  # rates 1.0, .9, .9, .75, .719 -> median .9
     assert b.practices == 5
+
+
+def _one_group_at_a_time(by_practice, directions, min_base):
+    """The benchmarks computed group by group with the statistics functions (what the table must equal)."""
+    records = []
+    for (measure, group), part in by_practice.groupby(["measure", "group_index"], sort=True):
+        direction = directions.get(str(measure), "increase")
+        eligible = part[part["rate_base"] >= min_base]
+        pct = practice_percentiles(eligible["rate"], direction)
+        abc = abc_benchmark(eligible["numerator"], eligible["rate_base"], direction)
+        records.append((measure, group, int(part["numerator"].sum()), int(part["rate_base"].sum()),
+                        pooled_rate(part["numerator"], part["rate_base"]), abc.value, pct[50], pct[75], pct[90],
+                        len(eligible)))
+    return pd.DataFrame.from_records(records, columns=list(BENCHMARK_COLUMNS))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_network_benchmarks_equal_the_statistics_of_each_group_exactly(seed):
+    """All groups at once (percentiles of same-sized groups in one call) give the very values of each
+    group on its own: groups of different sizes, inverse measures, no rate, practices under the base."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for measure in rng.choice(["A", "B", "C", "D"], size=int(rng.integers(1, 5)), replace=False):
+        for group in range(int(rng.integers(1, 3))):
+            for practice in range(int(rng.integers(0, 25))):
+                base = int(rng.integers(0, 300)) if rng.random() > 0.15 else 0
+                numerator = int(rng.integers(0, base + 1))
+                rows.append((measure, group, practice, numerator, base, numerator / base if base else np.nan))
+    frame = pd.DataFrame(rows, columns=["measure", "group_index", "practice_id", "numerator", "rate_base", "rate"])
+    frame = frame.astype({"group_index": "Int64"}).sample(frac=1, random_state=seed).reset_index(drop=True)
+    directions = {"A": "increase", "B": "decrease", "C": "decrease"}
+    if frame.empty:
+        assert network_benchmarks(frame, directions).empty
+        return
+    for min_base in (1, 20):
+        pd.testing.assert_frame_equal(network_benchmarks(frame, directions, min_base=min_base),
+                                      _one_group_at_a_time(frame, directions, min_base), check_exact=True)
 
 
 def test_scorecard_rows_target_benchmark_and_funnel():

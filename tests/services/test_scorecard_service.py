@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from carenet_desktop.metrics.period import Period
@@ -170,3 +171,48 @@ def test_a_rate_without_children_at_a_practice_is_kept_as_too_few_to_say(service
     kept = table[table["practice_code"] != "P900"].set_index(["practice_code", "measure", "group_index"])
     for column in ("numerator", "rate_base", "network_rate", "benchmark", "status"):
         assert kept.loc[old.index, column].equals(old[column]), column
+
+
+def _well_visit_measure(min_age: int) -> dict[str, object]:
+    """A network measure defined as data: children of ``min_age``-17 with a well-care visit in the period."""
+    return {
+        "format": "carenet-measure/1", "id": "TSTAMP", "title": "Stamp test: well visit",
+        "version": f"test.{min_age}", "direction": "increase",
+        "population": {"age": {"at": "period-end", "min_years": min_age, "max_years": 17}},
+        "numerator": {"codes": ["cpt|99393", "cpt|99392"], "records": ["encounters"], "window": "period"},
+        "exclusions": [],
+    }
+
+
+def test_an_edited_measure_and_a_new_history_still_change_the_table(demo_ctx, tmp_path, monkeypatch):
+    """The results cache keeps the definitions' digest for the catalogue it was taken of: a measure file
+    edited (the session reloads the catalogue) gives another stamp and the edited measure's figures, and a
+    new store history another stamp."""
+    import json
+
+    from carenet_desktop.models.changes import renew_history
+    from carenet_desktop.services import catalogue_source
+
+    folder = tmp_path / "measures"
+    folder.mkdir()
+    monkeypatch.setenv("CARENET_MEASURES", str(folder))
+    (folder / "stamp.json").write_text(json.dumps(_well_visit_measure(2)), encoding="utf-8")
+    catalogue_source.reload(demo_ctx)
+    service = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "cache"))
+    columns = ["practice_code", "group_index", "numerator", "rate_base"]
+    before = service.network_table(PERIOD, ["TSTAMP"])[columns]
+    stamp = service.cache.stamp(("TSTAMP",))
+    assert service.cache.stamp(("TSTAMP",)) == stamp
+
+    (folder / "stamp.json").write_text(json.dumps(_well_visit_measure(12)), encoding="utf-8")
+    catalogue_source.reload(demo_ctx)
+    edited = service.cache.stamp(("TSTAMP",))
+    assert edited != stamp
+    after = service.network_table(PERIOD, ["TSTAMP"])[columns]
+    assert after["rate_base"].sum() < before["rate_base"].sum()  # fewer children of 12-17 than of 2-17
+    fresh = ScorecardService(demo_ctx, ResultsCache(demo_ctx, cache_dir=tmp_path / "fresh"))
+    pd.testing.assert_frame_equal(after, fresh.network_table(PERIOD, ["TSTAMP"])[columns])
+
+    with demo_ctx.db.session() as s:
+        renew_history(s)
+    assert service.cache.stamp(("TSTAMP",)) not in (stamp, edited)
