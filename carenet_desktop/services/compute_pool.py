@@ -145,11 +145,11 @@ class ComputePool:
         futures: dict[Future[list[Any]], Job] = {}
         shares: dict[int, float] = {}  # job id -> its fraction done
         waiting = [job for job in jobs if job.await_snapshot]
-        with self._lock:  # a worker's copies give their cores to these jobs
-            for other in self._spreading.values():
-                Path(other.room_file).touch()
-            self._spreading.update((job.job_id, job) for job in jobs if job.spread)
         try:
+            with self._lock:  # a worker's copies give their cores to these jobs
+                for other in self._spreading.values():
+                    Path(other.room_file).touch()
+                self._spreading.update((job.job_id, job) for job in jobs if job.spread)
             for job in jobs:
                 with self._lock:
                     self._progress[job.job_id] = (progress, shares, len(jobs))
@@ -187,13 +187,14 @@ class ComputePool:
                 wait([f for f in futures if not f.done()], timeout=_STOP_WAIT_S)
             raise
         finally:
-            with self._lock:
-                for job in futures.values():
+            with self._lock:  # (every job asked for: one whose submit failed was registered too)
+                for job in jobs:
                     self._progress.pop(job.job_id, None)
                     self._spreading.pop(job.job_id, None)
+            for job in jobs:
+                Path(job.room_file).unlink(missing_ok=True)
             for job in futures.values():
                 Path(job.go_file).unlink(missing_ok=True)
-                Path(job.room_file).unlink(missing_ok=True)
                 if job.claims is not None:
                     for claim in Path(job.claims).parent.glob(Path(job.claims).name + "-*.claim"):
                         claim.unlink(missing_ok=True)

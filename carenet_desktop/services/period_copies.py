@@ -111,14 +111,18 @@ def spread(copies: int, run: Run, progress: Progress, *, cancel_file: Path, room
         if cancel_file.exists():
             raise Cancelled()
 
+    reaped: set[int] = set()  # copies _receive waited for: their pids may be another process's by now
     try:
         run(progress, mine)
         for pid, out_r in children:
             handed.add(out_r)
             theirs += _receive(out_r, pid, still_wanted).values()
+            reaped.add(pid)
     except BaseException:
         for pid, out_r in children:
-            with contextlib.suppress(OSError):  # (already reaped: nothing to kill)
+            if pid in reaped:
+                continue
+            with contextlib.suppress(OSError):  # (already gone: nothing to kill)
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             if out_r not in handed:
@@ -168,9 +172,13 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     process while the others' cores idle: it is held back and evaluated here last, alone, its measures split
     with a copy (``split_evaluation``) - unless another job came meanwhile (the copies made room)."""
     from .compute_pool import _Claimed
+    from .frames_cache import wait_for_saves
     from .split_evaluation import MIN_PATIENTS, enabled
 
     data = cache._all_frames()  # (within the job's sharing_frames: the load its periods share)
+    # a fork copies only the forking thread: the frames snapshot this load may be writing on another thread
+    # (frames loaded or patched here, not kept) is finished first, so no copy starts with its locks held
+    wait_for_saves(Path(job.frames_folder))
     copies = job.spread if len(data.patients) >= MIN_PATIENTS else 0
     del data
     count = len(job.periods)

@@ -167,6 +167,7 @@ def test_the_trend_goes_as_one_spread_job_only_to_a_worker_likely_holding_the_fr
     sent: list[compute_pool.Job] = []
     monkeypatch.setattr(compute_pool.ComputePool, "compute", lambda self, jobs, progress: sent.extend(jobs) or [])
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(worker_frames, "KEEP_S", 3600.0)  # (no race with the clock on a busy machine)
     if case == "forking does not fit":  # Windows, macOS
         monkeypatch.setattr(period_copies, "fits", lambda: False)
     compute_pool.configure(2)
@@ -247,3 +248,73 @@ def test_the_period_left_over_is_not_split_once_another_job_came(demo_ctx, tmp_p
     split_evaluation.enable(False)
     written = sorted(written, key=lambda w: ODD.index(w.period))
     _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
+
+
+def test_no_copy_is_forked_while_the_frames_snapshot_is_being_written(demo_ctx, tmp_path, worker, monkeypatch):
+    """A fork copies only the forking thread: the snapshot writer's thread (frames loaded by this job, its write
+    made slow here) is done before the first copy is forked, so no copy starts with its locks held."""
+    from carenet_desktop.services import frames_cache
+
+    save = frames_cache._save
+    monkeypatch.setattr(frames_cache, "_save", lambda *a, **k: (time.sleep(1.0), save(*a, **k))[1])
+    writing_at_fork: list[bool] = []
+    fork = os.fork
+    main = os.getpid()
+
+    def fork_noting_writes() -> int:
+        if os.getpid() == main:
+            with frames_cache._SAVING_LOCK:
+                writing_at_fork.append(any(t.is_alive() for ts in frames_cache._SAVING.values() for t in ts))
+        return fork()
+
+    monkeypatch.setattr(os, "fork", fork_noting_writes)
+    _copy_claims_first(monkeypatch, tmp_path, 1)
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
+    assert writing_at_fork == [False]
+    monkeypatch.undo()
+    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+
+
+def test_a_cancel_after_a_copy_was_reaped_kills_only_the_copies_still_running(monkeypatch, tmp_path):
+    """A reaped copy's pid may be another process's by now: never killed again."""
+    monkeypatch.delitem(sys.modules, "PySide6", raising=False)
+    killed: list[int] = []
+    kill = os.kill
+    monkeypatch.setattr(os, "kill", lambda pid, sig: (killed.append(pid), kill(pid, sig)))
+    received: list[int] = []
+    receive = period_copies._receive
+
+    def receive_then_cancel(fd, pid, still_wanted):  # type: ignore[no-untyped-def]
+        received.append(pid)
+        if len(received) == 2:
+            raise Cancelled()  # cancelled while the second copy works
+        return receive(fd, pid, still_wanted)
+
+    monkeypatch.setattr(period_copies, "_receive", receive_then_cancel)
+
+    def run(progress: Progress, done: list[Any]) -> None:
+        if len(received) == 0 and os.getpid() != main:
+            time.sleep(0.1 if os.getpid() % 2 else 0.2)
+
+    main = os.getpid()
+    with pytest.raises(Cancelled):
+        period_copies.spread(2, run, Progress(), cancel_file=tmp_path / "c", room_file=tmp_path / "r",
+                             in_copy=lambda: None)
+    assert len(received) == 2
+    assert received[0] not in killed and received[1] in killed
+
+
+def test_a_job_that_could_not_be_sent_leaves_no_spread_job_behind(demo_ctx, monkeypatch):
+    compute_pool.configure(1)
+    try:
+        pool = compute_pool.active()
+        assert pool is not None
+        job = pool.new_job(url="", key=None, cache_key=None, derived_keys={}, frames_folder="", periods=(),
+                           measure_ids=(), catalogue=demo_ctx.catalogue, spread=1)
+        monkeypatch.setattr(pool._executor, "submit", lambda *a: (_ for _ in ()).throw(RuntimeError("no worker")))
+        with pytest.raises(RuntimeError):
+            pool.compute([job], Progress())
+        assert job.job_id not in pool._spreading
+    finally:
+        monkeypatch.undo()
+        compute_pool.configure(0)
