@@ -27,12 +27,14 @@ _PLAIN_HEADER = b"SQLite format 3\x00"
 #: (passphrase digest, salt, KDF iterations) -> the raw key and salt, hex, as SQLCipher takes them
 _DERIVED: dict[tuple[bytes, bytes, int], str] = {}
 _LOCK = threading.Lock()
+_START_LOCK = threading.Lock()  # guards _STARTED only (never held while deriving)
 _STARTED = False
 
 
 def _fresh_lock_in_child() -> None:  # a fork while a thread derived: the child's copy of the lock is held
-    global _LOCK
+    global _LOCK, _START_LOCK
     _LOCK = threading.Lock()
+    _START_LOCK = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -98,8 +100,8 @@ def start(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> thre
     path = store_path(argv, environ)
     if not passphrase or passphrase[:2].lower() == "x'" or path is None or not path.is_file():
         return None
-    with _LOCK:  # once per process (``python -m carenet_desktop`` starts it, and the command line's main)
-        if _STARTED:
+    with _START_LOCK:  # once per process (``python -m carenet_desktop`` starts it, and the command line's main;
+        if _STARTED:      # not _LOCK: a derivation under way holds it, and this start need not wait for it)
             return None
         _STARTED = True
     thread = threading.Thread(target=_derive_for, args=(path, passphrase), name="carenet-key-ahead", daemon=True)
@@ -113,7 +115,7 @@ def _derive_for(path: Path, passphrase: str) -> None:
 
         # read-only, and a connection of the same SQLite library as the store's: its close never drops the
         # locks the store's connections hold on the file
-        con = dbapi2.connect(f"file:{path.resolve().as_posix()}?mode=ro", uri=True)
+        con = dbapi2.connect(path.resolve().as_uri() + "?mode=ro", uri=True)  # (as_uri escapes "#" and "?")
         try:
             cur = con.cursor()
             cur.execute("PRAGMA cipher_log_level = NONE")

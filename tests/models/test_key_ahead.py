@@ -8,6 +8,7 @@ import hashlib
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from carenet_desktop import key_ahead
 from carenet_desktop.models.encryption import apply_key, cipher_module, connect_raw
 
 PASSPHRASE = "a long passphrase 42"
+GUARD_S = 30.0  # a freeze guard only
 
 
 @pytest.fixture
@@ -98,9 +100,39 @@ def test_a_fork_while_a_thread_derives_leaves_the_child_a_lock_of_its_own(deriva
         pid = os.fork()
         if pid == 0:  # the child: a derivation of its own must not wait on the parent's held lock
             signal.alarm(20)
+            code = 1
             try:
                 key_ahead.derive(PASSPHRASE, b"s" * 16, 10)
+                code = 0
             finally:
-                os._exit(0)
+                os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_store_whose_path_holds_a_hash_or_a_question_mark_is_probed_read_only_and_by_its_own_name(
+        tmp_path: Path, derivations: list[bytes]) -> None:
+    """The probe's address is a file URI (``#`` and ``?`` escaped): SQLite would otherwise cut the path there,
+    open the shorter name read-write (making an empty file) and derive a key for its random salt."""
+    for name in ("clinic#2.db", "st?re.db"):
+        folder = tmp_path / name.replace("#", "h").replace("?", "q")
+        folder.mkdir()
+        store = folder / name
+        _encrypted(store)
+        before = sorted(p.name for p in folder.iterdir())
+        key_ahead._derive_for(store, PASSPHRASE)
+        assert sorted(p.name for p in folder.iterdir()) == before
+    # each store's own salt (a SQLCipher file's first 16 bytes) derived, none for a file made on the way
+    stores = [p for p in tmp_path.rglob("*.db") if p.is_file()]
+    assert {salt for _, salt, _ in key_ahead.derived()} == {p.read_bytes()[:16] for p in stores}
+
+
+def test_a_second_start_does_not_wait_for_a_derivation_under_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store.db"
+    store.write_bytes(b"x" * 64)
+    monkeypatch.setattr(key_ahead, "_STARTED", True)
+    with key_ahead._LOCK:  # a derivation under way on the key-ahead thread
+        done = threading.Event()
+        threading.Thread(target=lambda: (key_ahead.start(["--db", str(store)], {key_ahead.PASSPHRASE_ENV: "p"}),
+                                         done.set()), daemon=True).start()
+        assert done.wait(GUARD_S), "the second start waited for the derivation"
