@@ -57,6 +57,16 @@ def default_folder(db: Database) -> Path:
     return root / hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
+_WRITES_SNAPSHOTS = True  # False in a forked copy of a worker (``no_snapshot_writes``)
+
+
+def no_snapshot_writes() -> None:
+    """This process writes no frames snapshot from now on: a forked copy of a worker, which ends with
+    ``os._exit`` (a write of its own would be cut short, leaving a partial file behind); its worker writes."""
+    global _WRITES_SNAPSHOTS
+    _WRITES_SNAPSHOTS = False
+
+
 def saves_snapshot(db: Database, *, patient_view: bool = False) -> bool:
     """Whether a load may write the frames snapshot to this computer's disk. A SQLite store lies on this
     disk already. A network office's server (PostgreSQL) is there so that patient records stay on it: a
@@ -124,7 +134,7 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
             path = folder / f"v{seen}-{signature}.npz"
     for (name, column), (codes, texts) in factorized.items():  # a fresh load: its codes for the engine
         seed_factorised(data.memo, getattr(data, name), column, codes, texts)
-    if not path.exists() and saves_snapshot(db, patient_view=patient_view):
+    if not path.exists() and _WRITES_SNAPSHOTS and saves_snapshot(db, patient_view=patient_view):
         if not factorized:  # a snapshot patched from the journal: its unchanged frames' codes are in hand
             factorized = held_codes(data)
         if save_in_background:

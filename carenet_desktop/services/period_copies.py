@@ -172,7 +172,7 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     process while the others' cores idle: it is held back and evaluated here last, alone, its measures split
     with a copy (``split_evaluation``) - unless another job came meanwhile (the copies made room)."""
     from .compute_pool import _Claimed
-    from .frames_cache import wait_for_saves
+    from .frames_cache import no_snapshot_writes, wait_for_saves
     from .split_evaluation import MIN_PATIENTS, enabled
 
     data = cache._all_frames()  # (within the job's sharing_frames: the load its periods share)
@@ -189,8 +189,12 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     def run(progress: Progress, done: list[Any]) -> None:
         cache.compute_periods_here(periods, job.measure_ids, progress, keep=lambda entry: done.append(keep(entry)))
 
+    def in_copy() -> None:  # the store's connections are this worker's; a load here (the journal moved
+        db.engine.dispose(close=False)  # since the worker's) writes no snapshot a copy's exit would cut short
+        no_snapshot_writes()
+
     entries = spread(copies, run, progress, cancel_file=Path(job.cancel_file), room_file=Path(job.room_file),
-                     in_copy=lambda: db.engine.dispose(close=False))  # (the store's connections: this worker's)
+                     in_copy=in_copy)
     got = {entry.period for entry in entries}
     missing = [period for period in job.periods if period not in got]
     if missing:

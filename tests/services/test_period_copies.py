@@ -318,3 +318,32 @@ def test_a_job_that_could_not_be_sent_leaves_no_spread_job_behind(demo_ctx, monk
     finally:
         monkeypatch.undo()
         compute_pool.configure(0)
+
+
+def test_a_forked_copy_writes_no_frames_snapshot(demo_ctx, tmp_path, worker, monkeypatch):
+    """A copy ends with os._exit: a snapshot write of its own (a load after the journal moved) would be cut
+    short and leave a partial file; each copy turns its writes off, and a load then writes nothing."""
+    from carenet_desktop.services import frames_cache
+
+    turned_off = tmp_path / "turned off"
+    turned_off.mkdir()
+    real = frames_cache.no_snapshot_writes
+    monkeypatch.setattr(frames_cache, "no_snapshot_writes", lambda: ((turned_off / str(os.getpid())).touch(), real()))
+    _copy_claims_first(monkeypatch, tmp_path, 1)
+    compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
+    assert [p.name for p in turned_off.iterdir()] and str(os.getpid()) not in [p.name for p in turned_off.iterdir()]
+    assert frames_cache._WRITES_SNAPSHOTS  # (this process, the worker, still writes them)
+    folder = tmp_path / "copy's frames"
+    pid = os.fork()
+    if pid == 0:  # as in a copy: a load writes no snapshot
+        code = 1
+        try:
+            demo_ctx.db.engine.dispose(close=False)
+            real()
+            frames_cache.load_measure_data_cached(demo_ctx.db, folder, save_in_background=True)
+            frames_cache.wait_for_saves()
+            code = 0 if not folder.exists() or not any(folder.iterdir()) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
