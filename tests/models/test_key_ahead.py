@@ -136,3 +136,19 @@ def test_a_second_start_does_not_wait_for_a_derivation_under_way(tmp_path: Path,
         threading.Thread(target=lambda: (key_ahead.start(["--db", str(store)], {key_ahead.PASSPHRASE_ENV: "p"}),
                                          done.set()), daemon=True).start()
         assert done.wait(GUARD_S), "the second start waited for the derivation"
+
+
+def test_the_command_line_and_the_windowed_launcher_start_the_derivation_with_their_words(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from carenet_desktop import cli
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(key_ahead, "start", lambda words: started.append(list(words)))
+    monkeypatch.setattr(sys, "argv", ["carenet", "--db", "store.db", "--version"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert started == [["--db", "store.db", "--version"]]
+    monkeypatch.setattr(cli, "main", lambda argv=None: 0)
+    monkeypatch.setattr(sys, "argv", ["carenet-gui", "--db", "store.db"])
+    assert cli.gui_main() == 0
+    assert started[-1] == ["--db", "store.db"]
