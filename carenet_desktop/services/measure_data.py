@@ -386,8 +386,14 @@ def _key(systems: Any, codes: Any, coded: Factorized | None = None, name: tuple[
     c_codes, c_uniq = _part_codes(codes)
     if not len(s_codes):
         return pd.array([], dtype="str")
-    pair = (s_codes.astype(np.int64) + 1) * (len(c_uniq) + 1) + (c_codes.astype(np.int64) + 1)
-    p_codes, p_uniq = _first_seen_codes(pair, (len(s_uniq) + 1) * (len(c_uniq) + 1))
+    space = (len(s_uniq) + 1) * (len(c_uniq) + 1)
+    # in place, in 32 bits where the space fits (the usual): half the memory of int64's passes
+    pair: Any = s_codes.astype(np.int32 if space < 2**31 else np.int64)  # a copy: the codes stay as read
+    pair += 1
+    pair *= len(c_uniq) + 1
+    pair += c_codes
+    pair += 1
+    p_codes, p_uniq = _first_seen_codes(pair, space)
     s_names = np.concatenate([[""], np.asarray(s_uniq, dtype=object)])
     c_names = np.concatenate([[""], np.asarray(c_uniq, dtype=object)])
     labels = np.array([f"{s_names[p // (len(c_uniq) + 1)]}|{c_names[p % (len(c_uniq) + 1)]}" for p in p_uniq], dtype=object)

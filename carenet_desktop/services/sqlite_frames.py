@@ -76,7 +76,10 @@ def _concat(expr: str, sep: str) -> str:
 @dataclass
 class _Plan:
     """How one table is read on SQLite: its id range and the chunk query (every column: one that is NULL
-    in every row is found so by its chunks, not by a scan of its own)."""
+    in every row is found so by its chunks, not by a scan of its own). ``bare_sql`` is the same query
+    without the ids: a chunk whose count of rows is the width of its id range holds every id of it (ids are
+    the rowid, unique), so its ids need no text of their own (``SqliteReader._row``); a chunk with a gap
+    (rows deleted, or left out by ``where``) is read again with them, and so is the rest of the table."""
 
     table: str
     cols: list[Col]
@@ -86,6 +89,9 @@ class _Plan:
     where: str = "1=1"
     #: columns read sparse (``_sparse_exprs``): mostly NULL in the probed rows
     sparse: frozenset[str] = frozenset()
+    bare_sql: str = ""
+    #: a chunk (or a probe window) had a gap in its ids: the remaining chunks are read with their ids
+    gappy: bool = False
 
     @property
     def read(self) -> list[Col]:
@@ -93,9 +99,11 @@ class _Plan:
         return [c for c in self.cols if not _is_row_id(c)]
 
     def chunks(self) -> list[tuple[int, int]]:
+        """The id ranges ``[start, stop)`` of the chunks, within the planned ``[lo, hi]`` (a row added
+        since, above ``hi``, is not read: the load's journal version was read before it)."""
         if self.lo is None or self.hi is None or not self.cols:
             return []
-        return [(a, a + CHUNK_ROWS) for a in range(self.lo, self.hi + 1, CHUNK_ROWS)]
+        return [(a, min(a + CHUNK_ROWS, self.hi + 1)) for a in range(self.lo, self.hi + 1, CHUNK_ROWS)]
 
 
 def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bool = False) -> _Plan:
@@ -106,17 +114,18 @@ def _plan_sqlite(cur: Any, table: str, cols: list[Col], where: str, everyone: bo
         lo, hi = cur.execute(f'SELECT (SELECT MIN(id) FROM "{table}"), (SELECT MAX(id) FROM "{table}")').fetchone()
     else:
         lo, hi = cur.execute(f'SELECT MIN(t.id), MAX(t.id) FROM "{table}" t WHERE {where}').fetchone()
-    sparse = _probe_sparse(cur, table, cols, where, lo, hi) if everyone else frozenset()
-    aggregates = [_concat("t.id", ",")]  # the row ids first: rows are put in id order after reading
+    sparse, gappy = _probe_sparse(cur, table, cols, where, lo, hi) if everyone else (frozenset(), True)
+    aggregates = []
     for c in cols:
         if _is_row_id(c):
             continue
         aggregates.extend(_sparse_exprs(c) if c.name in sparse else [_concat(*_sqlite_expr(c))])
     # straight from the table, no ordered subquery: a subquery's rows are copied value by value (an
     # allocation per text value, serialising the reading threads); the id column restores the order
-    sql = (f"SELECT COUNT(*), {', '.join(aggregates)} "
-           f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?') if cols else ""
-    return _Plan(table, cols, lo, hi, sql, where, sparse)
+    rest = f'FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?'
+    sql = f"SELECT {', '.join(['COUNT(*)', _concat('t.id', ','), *aggregates])} {rest}" if cols else ""
+    bare = f"SELECT {', '.join(['COUNT(*)', *aggregates])} {rest}" if cols and not gappy else ""
+    return _Plan(table, cols, lo, hi, sql, where, sparse, bare, gappy)
 
 
 #: rows of each probe window (at the start, middle and end of the table's ids)
@@ -125,23 +134,26 @@ PROBE_ROWS = 2_000
 SPARSE_SHARE = 0.1
 
 
-def _probe_sparse(cur: Any, table: str, cols: list[Col], where: str, lo: int | None, hi: int | None) -> frozenset[str]:
+def _probe_sparse(cur: Any, table: str, cols: list[Col], where: str, lo: int | None,
+                  hi: int | None) -> tuple[frozenset[str], bool]:
     """The columns to read sparse: those with a value in at most ``SPARSE_SHARE`` of the rows of three
     windows of ids (a few milliseconds; a small table whole). A guess only: either form reads any column exactly, the probe
     only picks the cheaper one (a column NULL in most rows costs a test per row read sparse, a value
-    appended per row read densely; one with values in most rows costs its ids once more read sparse)."""
+    appended per row read densely; one with values in most rows costs its ids once more read sparse).
+    And whether a window has a gap in its ids (``_Plan.gappy``: its chunks are read with their ids)."""
     candidates = [c for c in cols if c.kind != "int" and not _is_row_id(c)]
     if lo is None or hi is None or not candidates or not _has_filter(cur):
-        return frozenset()
+        return frozenset(), False
     counts = ", ".join(f"COUNT({c.sql})" for c in candidates)
     sql = f'SELECT COUNT(*), {counts} FROM "{table}" t WHERE {where} AND t.id >= ? AND t.id < ?'
-    rows, values = 0, [0] * len(candidates)
+    rows, values, width = 0, [0] * len(candidates), 0
     small = hi - lo < 3 * PROBE_ROWS  # probed whole
     for start in [lo] if small else [lo, (lo + hi) // 2, hi + 1 - PROBE_ROWS]:
-        n, *found = cur.execute(sql, (start, hi + 1 if small else start + PROBE_ROWS)).fetchone()
-        rows += n
+        stop = hi + 1 if small else start + PROBE_ROWS
+        n, *found = cur.execute(sql, (start, stop)).fetchone()
+        rows, width = rows + n, width + stop - start
         values = [v + f for v, f in zip(values, found, strict=True)]
-    return frozenset(c.name for c, v in zip(candidates, values, strict=True) if v <= SPARSE_SHARE * rows)
+    return frozenset(c.name for c, v in zip(candidates, values, strict=True) if v <= SPARSE_SHARE * rows), rows < width
 
 
 def _has_filter(cur: Any) -> bool:
@@ -209,7 +221,18 @@ class SqliteReader:
     def _fetch_parsed(self, plan: _Plan, start: int, stop: int) -> tuple[Any, ...]:
         """A reading thread's task: the chunk's row, its timestamps and floats already parsed
         (``_parse_in_thread``)."""
-        return _parse_in_thread(plan, self._fetch(plan.sql, start, stop))
+        return _parse_in_thread(plan, self._row(plan, start, stop, self._fetch))
+
+    @staticmethod
+    def _row(plan: _Plan, start: int, stop: int, fetch: Any) -> tuple[Any, ...]:
+        """The chunk's row (``fetch(sql, start, stop)``): its ids as their text, or as an array where the
+        query without them (``_Plan.bare_sql``) found a row for every id of the range."""
+        if plan.bare_sql and not plan.gappy:
+            row = fetch(plan.bare_sql, start, stop)
+            if row[0] == stop - start:
+                return (row[0], np.arange(start, stop, dtype=np.int64), *row[1:])
+            plan.gappy = True  # (another thread may read a chunk or two more without ids: each is checked)
+        return tuple(fetch(plan.sql, start, stop))
 
     def plan(self, tables: list[tuple[str, list[Col], str, bool]]) -> list[_Plan]:
         """Plan every table: index lookups only, on the caller's connection."""
@@ -246,7 +269,8 @@ class SqliteReader:
                     submit()
                 else:
                     assert cur is not None
-                    row = _expand_sparse(plan, tuple(cur.execute(plan.sql, (start, stop)).fetchone()))
+                    row = _expand_sparse(plan, self._row(plan, start, stop, lambda sql, a, b: tuple(
+                        cur.execute(sql, (a, b)).fetchone())))
                 self._take(plan, row, parts[plan.table], start, stop)
                 remaining[plan.table] -= 1
                 if not remaining[plan.table]:
@@ -268,7 +292,9 @@ class SqliteReader:
     @staticmethod
     def _finish(plan: _Plan, parts: _Parts) -> dict[str, Any]:
         """The table's columns, in id order (as every chunk's ids are a range after the last's, only
-        rows within a chunk can be out of order). A column NULL in every row is the kind's missing column."""
+        rows within a chunk can be out of order). A column NULL in every row is the kind's missing column;
+        a text one as codes (all -1), as a text column read: a key's part, ``codings`` or ``date_only``
+        NULL throughout is then integer work, not a ``str`` column of missing values made and checked."""
         order: np.ndarray | None = None
         if parts.ids:
             ids = np.concatenate(parts.ids)
@@ -290,7 +316,7 @@ class SqliteReader:
                     values = Coded(values.codes[order], values.texts) if isinstance(values, Coded) else values[order]
                 out[c.name] = values
             else:
-                out[c.name] = _nulls(c.kind, parts.total)
+                out[c.name] = _null_chunk(c, parts.total) if c.kind == "str" else _nulls(c.kind, parts.total)
             parts.columns[i] = []
         return out
 
