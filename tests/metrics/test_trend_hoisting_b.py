@@ -1,6 +1,7 @@
 """What a trend's pass derives once for CMS2 (the 2026 version's antidepressant orders with their medication
 periods, ``cms2_2026.antidepressant_orders``; the referrals and procedures beside a period's own orders,
-``cms2._follow_up_rows``; AMR's conditions with their prevalence periods, ``_network_common.condition_patients``)
+``cms2._follow_up_rows``; AMR's conditions with their prevalence periods, ``_network_common.condition_patients``; the encounters with a
+diagnosis of some value sets, ``_episodes.encounter_diagnosis_in``)
 gives each period the rows it gets alone: on hand-made records at the periods' edges (the first and last day of
 a period, a 12th or 18th birthday on a period's first day, a leap day), over periods of the 2025 and the 2026
 versions. And the engine's patient attributes taken by position are the merge's."""
@@ -9,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.definition import POPULATIONS
 from carenet_desktop.metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods, with_attributes
-from carenet_desktop.metrics.measures import cms2_2026
-from carenet_desktop.metrics.memo import FrameMemo
+from carenet_desktop.metrics.measures import _episodes, cms2_2026
+from carenet_desktop.metrics.memo import FrameMemo, evaluating, remembering
 from carenet_desktop.metrics.period import rolling_12_months
 from tests.measure_catalogue import CATALOGUE
 from tests.metrics.network_builders import Builder
@@ -136,6 +139,86 @@ def test_each_period_of_an_amr_pass_gets_the_rows_it_gets_alone() -> None:
         pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
         seen += int(run.rows["denominator"].fillna(False).sum())
     assert seen
+
+
+#: CMS136's periods: rolling ones across its intake periods' edge (March to February) and a leap day
+ADHD_PERIODS = [*rolling_12_months(dt.date(2024, 3, 31), 2), *rolling_12_months(dt.date(2025, 3, 31), 3)]
+
+
+def _adhd_records() -> MeasureData:
+    """Children starting an ADHD medication on an intake period's edge, an office visit 30 days before, and an
+    inpatient stay 0, 1, 31 or 301 days after, diagnosed (principal or not, by its condition or its own code)
+    with a mental health disorder or not."""
+    from tests.metrics import test_cms136_edges as e
+    from tests.metrics.test_episode_edges import build, encounter, order, patient
+
+    starts = ["2023-03-01", "2024-02-29", "2024-03-01", "2024-03-31", "2025-02-28", "2025-03-01", "2024-01-10"]
+    frames: dict[str, list[dict[str, Any]]] = {name: [] for name in (
+        "patients", "medication_requests", "encounters", "conditions", "encounter_diagnoses")}
+    for k in range(len(starts) * 4):
+        pid, start = k + 1, pd.Timestamp(starts[k % len(starts)])
+        frames["patients"].append(patient(pid, "2016-06-01"))
+        frames["medication_requests"].append(order(pid, e.METHYLPHENIDATE, f"{start:%Y-%m-%d} 08:00",
+                                                   status="completed", supply_days=240))
+        before = start - pd.Timedelta(days=30)
+        frames["encounters"].append(encounter(pid, e.OFFICE, f"{before:%Y-%m-%d} 10:00", f"{before:%Y-%m-%d} 10:30"))
+        stay = start + pd.Timedelta(days=(0, 1, 31, 301)[k % 4])
+        frames["encounters"].append(encounter(pid, e.INPATIENT, f"{stay:%Y-%m-%d} 10:00", f"{stay:%Y-%m-%d} 10:30",
+                                              event_id=5000 + k))
+        diagnosis = e.MBND if k % 5 else "snomed|000000"
+        if k % 2:
+            frames["conditions"].append({"patient_id": pid, "event_id": 6000 + k, "key": diagnosis})
+            frames["encounter_diagnoses"].append({"encounter_id": 5000 + k, "condition_id": 6000 + k,
+                                                  "rank": 1 if k % 3 else 2})
+        else:
+            frames["encounter_diagnoses"].append({"encounter_id": 5000 + k, "key": diagnosis, "rank": 1 if k % 3 else 2})
+    return build(e.VALUESETS, **frames)
+
+
+def test_each_period_of_a_cms136_pass_gets_the_rows_it_gets_alone() -> None:
+    data = _adhd_records()
+    measures = CATALOGUE.select(["CMS136"])
+    shared = dataclasses.replace(data, memo=FrameMemo(check_periods=True))  # proves the ANY_PERIOD answers
+    runs = list(evaluate_periods(shared, ADHD_PERIODS, measures))
+    seen = 0
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
+        assert run.failures == alone.failures == {}, period
+        pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
+        seen += int(run.rows["initial-population"].fillna(False).sum())
+    assert seen
+
+
+@pytest.mark.parametrize("principal_only", [False, True])
+def test_the_diagnosed_encounters_of_a_data_are_found_once(monkeypatch: pytest.MonkeyPatch,
+                                                           principal_only: bool) -> None:
+    from tests.metrics.test_cms136_edges import MBND_VS
+
+    data = _adhd_records()
+    ids = data.encounters["event_id"].to_numpy()
+    expected = _episodes.encounter_diagnosis_in(data, ids, MBND_VS, principal_only=principal_only)  # (no memo)
+    assert expected.any() and not expected.all()
+    calls: list[bool] = []
+    real = _episodes._diagnosed_encounters
+
+    def counted(*args: object) -> pd.Index:
+        calls.append(True)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_episodes, "_diagnosed_encounters", counted)
+    with remembering(FrameMemo(check_periods=True)):
+        for i, period in enumerate(ADHD_PERIODS):
+            with evaluating(period):
+                some = ids[i % 2::2]
+                got = _episodes.encounter_diagnosis_in(data, some, MBND_VS, principal_only=principal_only)
+                np.testing.assert_array_equal(got, expected[i % 2::2])
+    assert len(calls) == len(ADHD_PERIODS)  # once, then again in each other period by the checking memo only
+    calls.clear()
+    with remembering(FrameMemo()):
+        for period in ADHD_PERIODS:
+            with evaluating(period):
+                _episodes.encounter_diagnosis_in(data, ids, MBND_VS, principal_only=principal_only)
+    assert len(calls) == 1
 
 
 def _rows(ids: list[int]) -> pd.DataFrame:
