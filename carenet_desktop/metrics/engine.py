@@ -124,7 +124,7 @@ def with_attributes(data: MeasureData, rows: pd.DataFrame) -> pd.DataFrame:
     out = rows.reset_index(drop=True)  # (concatenated with ignore_index: a RangeIndex already, as the merge's)
     columns = {c: out[c] for c in RESULT_COLUMNS}
     for c in PATIENT_ATTRIBUTES:
-        columns[c] = pd.Series(patients[c].array.take(where), index=out.index, name=c)
+        columns[c] = pd.Series(patients[c].array.take(where), index=out.index, name=c, copy=False)
     return pd.DataFrame(columns, index=out.index, copy=False)
 
 

@@ -143,7 +143,7 @@ def _as_int64(values: pd.Series) -> pd.Series:
             values.dtype.kind == "i" or values.dtype.itemsize < 8):  # (a uint64 goes through to_numeric)
         data = values.to_numpy().astype(np.int64)
         return pd.Series(pd.arrays.IntegerArray(data, np.zeros(len(data), dtype=bool)), index=values.index,
-                         name=values.name)
+                         name=values.name, copy=False)  # (arrays made here: not copied again)
     if values.dtype == object:
         raw = values.to_numpy()
         kind = pd.api.types.infer_dtype(raw, skipna=True)
@@ -154,7 +154,7 @@ def _as_int64(values: pd.Series) -> pd.Series:
                 data = raw.astype(np.int64)
             elif kind == "integer":
                 data[~missing] = raw[~missing].astype(np.float64).astype(np.int64)
-            return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name)
+            return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name, copy=False)
     return pd.to_numeric(values, errors="coerce").astype("Int64")
 
 
