@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .catalogue import resolve
 from .data import MeasureData
 from .definition import RESULT_COLUMNS, Measure
-from .memo import evaluating, forget_pass, remembering, several_periods
+from .memo import ANY_PERIOD, evaluating, forget_pass, remember, remembering, several_periods
 from .period import Period
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,53 @@ def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
             frames.append(rows)
     if frames:
         rows = pd.concat(frames, ignore_index=True)
-        attrs = data.patients[["patient_id", *PATIENT_ATTRIBUTES]]
-        run.rows = rows.merge(attrs, on="patient_id", how="left")[list(ROW_COLUMNS)]
+        run.rows = with_attributes(data, rows)
     return run
+
+
+def with_attributes(data: MeasureData, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (``RESULT_COLUMNS``) with their patients' ``PATIENT_ATTRIBUTES``, in ``ROW_COLUMNS``: the left
+    merge on ``patient_id`` with ``data.patients``. When every row's patient is one of ``data.patients``, whose
+    ids are unique, the attributes are taken by position instead (no hashing of 1.3 M rows' ids each period):
+    the same frame, row for row and dtype for dtype."""
+    patients = data.patients
+    attrs = patients[["patient_id", *PATIENT_ATTRIBUTES]]
+    ids = rows["patient_id"].to_numpy() if "patient_id" in rows.columns else None
+    where = None
+    if ids is not None and ids.dtype == np.int64 and patients["patient_id"].dtype == np.int64 and len(patients):
+        where = _positions(patients, ids)
+    if where is None:
+        return rows.merge(attrs, on="patient_id", how="left")[list(ROW_COLUMNS)]
+    out = rows.reset_index(drop=True)  # (concatenated with ignore_index: a RangeIndex already, as the merge's)
+    columns = {c: out[c] for c in RESULT_COLUMNS}
+    for c in PATIENT_ATTRIBUTES:
+        columns[c] = pd.Series(patients[c].array.take(where), index=out.index, name=c, copy=False)
+    return pd.DataFrame(columns, index=out.index, copy=False)
+
+
+def _positions(patients: pd.DataFrame, ids: np.ndarray) -> np.ndarray | None:
+    """Each of ``ids``' row in ``patients`` (its ``patient_id`` column: int64), or None when one is missing or
+    the ids of ``patients`` are not unique (the merge then says what each row gets)."""
+    known = patients["patient_id"].to_numpy()
+
+    def lookup() -> tuple[int, pd.Index | None] | None:
+        low = int(known[0])
+        if np.array_equal(known, np.arange(low, low + len(known), dtype=np.int64)):
+            return low, None  # ids low, low + 1, ...: a row's position is its id less ``low``
+        index = pd.Index(known)
+        return (0, index) if index.is_unique else None
+
+    found = remember((patients,), "patient positions", lookup, period=ANY_PERIOD)
+    if found is None:
+        return None
+    low, index = found
+    if index is None:
+        where = ids - low
+        if len(where) and (where.min() < 0 or where.max() >= len(known)):
+            return None
+        return where
+    where = index.get_indexer(ids)
+    return None if len(where) and where.min() < 0 else where
 
 
 #: what evaluating one measure came to: the version that computed it (None: none could be resolved), its

@@ -54,7 +54,7 @@ def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str,
     for pop in POPULATIONS:
         body[pop] = _filled(rows[pop], np.int8)
     head: dict[str, np.ndarray] = {}
-    summary = entry.summary(["practice_id"])
+    summary = entry.summary(["practice_id"], coded=coded)
     if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
             and not summary[list(_SUMMARY_INTS)].isna().any().any()):
         head[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
@@ -143,7 +143,7 @@ def _as_int64(values: pd.Series) -> pd.Series:
             values.dtype.kind == "i" or values.dtype.itemsize < 8):  # (a uint64 goes through to_numeric)
         data = values.to_numpy().astype(np.int64)
         return pd.Series(pd.arrays.IntegerArray(data, np.zeros(len(data), dtype=bool)), index=values.index,
-                         name=values.name)
+                         name=values.name, copy=False)  # (arrays made here: not copied again)
     if values.dtype == object:
         raw = values.to_numpy()
         kind = pd.api.types.infer_dtype(raw, skipna=True)
@@ -154,7 +154,7 @@ def _as_int64(values: pd.Series) -> pd.Series:
                 data = raw.astype(np.int64)
             elif kind == "integer":
                 data[~missing] = raw[~missing].astype(np.float64).astype(np.int64)
-            return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name)
+            return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name, copy=False)
     return pd.to_numeric(values, errors="coerce").astype("Int64")
 
 
@@ -216,20 +216,23 @@ def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     offset = values - low
     present = np.zeros(high - low + 1, dtype=bool)
     present[offset] = True
+    if present.all():  # every value of the range (a group's index, a network's practices): the codes are the offsets
+        return offset.astype(np.intp, copy=False), np.arange(low, high + 1).astype(values.dtype)
     rank = np.cumsum(present, dtype=np.intp) - 1
     return rank[offset], (np.flatnonzero(present) + low).astype(values.dtype)
 
 
-def practice_summary(rows: pd.DataFrame) -> pd.DataFrame:
+def practice_summary(rows: pd.DataFrame, coded: tuple[np.ndarray, list[str]] | None = None) -> pd.DataFrame:
     """``summarize(rows, by=["practice_id"])``, the same frame, counted with ``np.bincount`` over the rows'
     (measure, group, practice) codes instead of a groupby over the measure's names (a third of a second
     on the 250,000-patient demo, for every period of a trend). Only for rows in :func:`_conform`'s dtypes
-    whose measures come in runs, as the engine gives them; any other rows go to ``summarize`` itself."""
+    whose measures come in runs, as the engine gives them; any other rows go to ``summarize`` itself.
+    ``coded``: ``measure_codes(rows["measure"])`` when the caller has it already (not found again)."""
     if (len(rows) == 0 or any(c not in rows.columns for c in ("measure", "group_index", "practice_id", *POPULATIONS))
             or any(not isinstance(rows[c].array, pd.arrays.IntegerArray) for c in ("group_index", "practice_id"))
             or any(not isinstance(rows[p].array, pd.arrays.BooleanArray) for p in POPULATIONS)):
         return summarize(rows, by=["practice_id"])
-    coded = measure_codes(rows["measure"])
+    coded = coded or measure_codes(rows["measure"])
     group = rows["group_index"].array
     if coded is None or group._mask.any():
         return summarize(rows, by=["practice_id"])

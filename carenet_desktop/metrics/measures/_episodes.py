@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..data import MeasureData
+from ..memo import ANY_PERIOD, remember
 from ..primitives import age_in_months_at, age_in_years_at, code_mask, day_number, flag, vs_mask
 from ..uniques import sorted_unique
 
@@ -219,6 +220,17 @@ def encounter_diagnosis_in(data: MeasureData, encounter_ids: object, *valuesets:
     ed = data.encounter_diagnoses
     if len(ids) == 0 or ed.empty:
         return np.zeros(len(ids), dtype=bool)
+    # which encounters have such a diagnosis does not depend on the period: found once for every period and
+    # measure of an evaluation (ANY_PERIOD; a few encounter ids)
+    matched = remember((ed, data.conditions), ("encounters diagnosed", data.valuesets.keys(*valuesets), principal_only),
+                       lambda: _diagnosed_encounters(data, valuesets, principal_only), period=ANY_PERIOD)
+    return flag(ids, matched)
+
+
+def _diagnosed_encounters(data: MeasureData, valuesets: tuple[str, ...], principal_only: bool) -> pd.Index:
+    """The ids of the encounters one of whose diagnoses (the rank-1 one with ``principal_only``) has a code in
+    ``valuesets`` (``encounter_diagnosis_in``)."""
+    ed = data.encounter_diagnoses
     if principal_only:
         rank = pd.to_numeric(ed["rank"], errors="coerce")
         ed = ed[(rank == 1).fillna(False).to_numpy(dtype=bool)]
@@ -229,7 +241,7 @@ def encounter_diagnosis_in(data: MeasureData, encounter_ids: object, *valuesets:
         cond_hit = cond["event_id"][vs_mask(data, cond, *valuesets)]
         linked = ed["condition_id"].isin(pd.Index(cond_hit)).to_numpy()
         matched.update(pd.unique(ed["encounter_id"][linked]))
-    return flag(ids, pd.Index(list(matched)))
+    return pd.Index(list(matched))
 
 
 def episode_rows(encounters: pd.DataFrame, **populations: ArrayLike) -> pd.DataFrame:

@@ -26,8 +26,8 @@ Simple measures (the network office's data-defined measures, parsed by ``metrics
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from ..libraries import hospice, status
 from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
+    Iv,
     _isin_codes,
     add_months,
     age_in_months_at,
@@ -325,12 +326,25 @@ def condition_patients(data: MeasureData, valuesets: Sequence[str], lo: object, 
     cond = data.conditions
     if cond.empty:
         return pd.Index([], name="patient_id")
+    found = remember((cond,), ("network condition patients", data.valuesets.keys(*valuesets)),
+                     lambda: _prevalences(data, valuesets), period=ANY_PERIOD, for_pass=True)
+    if found is None:
+        return pd.Index([], name="patient_id")
+    pids, bounds = found
+    hit = overlaps(Iv(*bounds), (pd.Timestamp(lo), pd.Timestamp(hi)), precision="day")
+    return pd.Index(pd.unique(pids[hit]), name="patient_id")
+
+
+def _prevalences(data: MeasureData, valuesets: Sequence[str]) -> tuple[np.ndarray, tuple[Any, ...]] | None:
+    """The patient and the prevalence period (``Iv``'s fields, in order) of each done condition of ``valuesets``,
+    of any date (None: there is none): the same in every period, kept for a pass (``condition_patients``)."""
+    cond = data.conditions
     mask = vs_mask(data, cond, *valuesets) & done_mask(cond, "conditions")
     if not mask.any():
-        return pd.Index([], name="patient_id")
+        return None
     sub = cond[mask]
-    hit = overlaps(status.prevalence_interval(sub), (pd.Timestamp(lo), pd.Timestamp(hi)), precision="day")
-    return pd.Index(pd.unique(sub["patient_id"].to_numpy()[hit]), name="patient_id")
+    iv = status.prevalence_interval(sub)
+    return sub["patient_id"].to_numpy(), tuple(getattr(iv, f.name) for f in fields(Iv))
 
 
 def in_index(pids: object, index: pd.Index) -> np.ndarray:

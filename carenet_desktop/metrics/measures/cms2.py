@@ -156,6 +156,22 @@ def _follow_up_rows(data: MeasureData, medications: str, referrals: str, procedu
         mr = mr[status_in(mr, "active", "completed") & status_in(mr, "order", column="intent")]
     else:
         mr = orders
+    nat = np.datetime64("NaT", "us")
+    ordered = pd.DataFrame({"patient_id": mr["patient_id"].to_numpy(), "performed": nat,
+                            "authored": mr["authored_on"].to_numpy(dtype="datetime64[us]")})
+    if orders is None:
+        referred, performed = _referral_and_procedure_rows(data, referrals, procedures)
+    else:  # the orders a period selected, the referrals and procedures of every period: derived once for a pass
+        keys = data.valuesets.keys(referrals), data.valuesets.keys(procedures)
+        referred, performed = remember(
+            (data.service_requests, data.procedures), ("CMS2 referrals and procedures", keys),
+            lambda: _referral_and_procedure_rows(data, referrals, procedures), period=ANY_PERIOD, for_pass=True)
+    return pd.concat([ordered, referred, performed], ignore_index=True)
+
+
+def _referral_and_procedure_rows(data: MeasureData, referrals: str,
+                                 procedures: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The follow-up referrals and procedures (``_follow_up_rows``' second and third parts), of any date."""
     sr = data.service_requests
     sr = sr[vs_mask(data, sr, referrals)]
     sr = sr[status_in(sr, "active", "completed")]
@@ -163,15 +179,10 @@ def _follow_up_rows(data: MeasureData, medications: str, referrals: str, procedu
     proc = proc[vs_mask(data, proc, procedures)]
     proc = proc[status_in(proc, "completed")]
     nat = np.datetime64("NaT", "us")
-    parts = [
-        pd.DataFrame({"patient_id": mr["patient_id"].to_numpy(), "performed": nat,
-                      "authored": mr["authored_on"].to_numpy(dtype="datetime64[us]")}),
-        pd.DataFrame({"patient_id": sr["patient_id"].to_numpy(), "performed": nat,
-                      "authored": sr["authored_on"].to_numpy(dtype="datetime64[us]")}),
-        pd.DataFrame({"patient_id": proc["patient_id"].to_numpy(),
-                      "performed": status.performed_interval(proc).start(), "authored": nat}),
-    ]
-    return pd.concat(parts, ignore_index=True)
+    return (pd.DataFrame({"patient_id": sr["patient_id"].to_numpy(), "performed": nat,
+                          "authored": sr["authored_on"].to_numpy(dtype="datetime64[us]")}),
+            pd.DataFrame({"patient_id": proc["patient_id"].to_numpy(),
+                          "performed": status.performed_interval(proc).start(), "authored": nat}))
 
 
 def _positive_with_follow_up(last: pd.DataFrame, follow_ups: pd.DataFrame, qe: pd.DataFrame,

@@ -35,6 +35,7 @@ from ..data import MeasureData
 from ..definition import MADIE
 from ..libraries import status
 from ..libraries.y2026 import ORDER_INTENTS, QICORE_2026
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..primitives import Iv, Precision, code_mask, day_number, starts_before, status_in, vs_mask
 from .cms2 import (
     BIPOLAR_DISORDER,
@@ -51,15 +52,22 @@ _EMPTY = pd.Index([], name="patient_id")
 def medication_follow_ups(data: MeasureData, medications: str, last: pd.DataFrame, qe: pd.DataFrame) -> pd.DataFrame:
     """Antidepressant requests tied to a qualifying encounter (see the module docstring)."""
     positive = last[code_mask(last, *SCREENING_POSITIVE, column="value_key")]
-    mr = data.medication_requests
-    mr = mr[vs_mask(data, mr, medications) & mr["patient_id"].isin(positive["patient_id"]).to_numpy()]
-    mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
-    if mr.empty or qe.empty:
-        return mr.iloc[0:0]
-    period = QICORE_2026.medication_request_period(mr)
+    if in_several_periods():  # a pass: every period's antidepressant orders and their medication periods, once
+        orders, starts, ends = antidepressant_orders(data, medications)
+        keep = orders["patient_id"].isin(positive["patient_id"]).to_numpy()
+        mr = orders[keep]
+        if mr.empty or qe.empty:
+            return mr.iloc[0:0]
+        mr_starts, mr_ends = starts[keep], ends[keep]
+    else:  # one period: the orders of its positive screenings' patients only
+        mr = data.medication_requests
+        mr = mr[vs_mask(data, mr, medications) & mr["patient_id"].isin(positive["patient_id"]).to_numpy()]
+        mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
+        if mr.empty or qe.empty:
+            return mr.iloc[0:0]
+        mr_starts, mr_ends = _medication_days(mr)
     rows = pd.DataFrame({"_row": np.arange(len(mr)), "patient_id": mr["patient_id"].to_numpy(),
-                         "_mr_start": day_number(period["start"]).to_numpy(),
-                         "_mr_end": day_number(period["end"]).to_numpy()})
+                         "_mr_start": mr_starts, "_mr_end": mr_ends})
     rows = rows.merge(positive[["patient_id", "_start"]], on="patient_id").merge(qe, on="patient_id")
     qe_iv = status.encounter_interval(rows)
     screen = day_number(rows["_start"]).to_numpy()
@@ -74,6 +82,28 @@ def medication_follow_ups(data: MeasureData, medications: str, last: pd.DataFram
     hit = np.zeros(len(mr), dtype=bool)
     hit[rows["_row"].to_numpy()[near & after]] = True
     return mr[hit]
+
+
+def _medication_days(mr: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The day numbers of the start and the end of each request's ``medicationRequestPeriod`` (row by row)."""
+    period = QICORE_2026.medication_request_period(mr)
+    return day_number(period["start"]).to_numpy(), day_number(period["end"]).to_numpy()
+
+
+def antidepressant_orders(data: MeasureData, medications: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The active or completed order-intent requests of ``medications`` of every patient and date, with their
+    medication periods' day numbers (``_medication_days``): the same in every period (``ANY_PERIOD``), kept for a
+    pass; a period keeps those of its positive screenings' patients - the rows, in the order, that filtering the
+    whole frame for those patients first keeps."""
+
+    def compute() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        mr = data.medication_requests
+        mr = mr[vs_mask(data, mr, medications)]
+        mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
+        return (mr, *_medication_days(mr))
+
+    return remember((data.medication_requests,), ("CMS2 2026 antidepressant orders", data.valuesets.keys(medications)),
+                    compute, period=ANY_PERIOD, for_pass=True)
 
 
 def bipolar_before_day(data: MeasureData, qe: pd.DataFrame) -> pd.Index:
