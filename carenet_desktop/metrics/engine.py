@@ -64,10 +64,10 @@ def evaluate_periods(
     when it ends); a pass of one period drops them when the measure is done, as ``evaluate_measures`` does.
 
     ``share_out(period)``, asked as ``period`` is got to: True when its measures may be shared out by the
-    context's splitter (:func:`share_lone_periods`) as a lone period's are - the caller's word that no other
-    process is evaluating this pass's periods by then, and that it is the pass's last (a splitter's copy
-    inherits the pass's records and derives none for a later period: what it derives dies with it). Its
-    records stay here, dropped when the pass ends."""
+    context's splitter (:func:`share_lone_periods`) as a lone period's are - the caller's word that a core
+    is free for the splitter's copy by then (or soon: the two processes claim the measures as they are free),
+    and that it is the pass's last (the copy inherits the pass's records, copy-on-write; what it derives dies
+    with it, so a later period would derive it again). Its records stay here, dropped when the pass ends."""
     with remembering(data.memo), several_periods(len(periods) > 1):
         for i, period in enumerate(periods):
             step = None if on_measure is None else (

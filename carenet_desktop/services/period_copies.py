@@ -190,7 +190,8 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     process while the others' cores idle: it is held back, claimed by no copy, and evaluated here last within
     this worker's own pass (the pass's ``for_pass`` records still held: ``metrics.memo``), its measures split
     with a copy forked then (``split_evaluation``: it inherits those records, copy-on-write, and they die with
-    it) - unless another job came meanwhile (the copies made room: evaluated here alone)."""
+    it; a copy still on its last period meanwhile shares the cores with the two, which claim the measures as
+    they are free) - unless another job came meanwhile (the copies made room: evaluated here alone)."""
     from .compute_pool import _Claimed
     from .frames_cache import no_snapshot_writes, wait_for_saves
     from .split_evaluation import MIN_PATIENTS, enabled
