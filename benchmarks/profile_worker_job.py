@@ -15,7 +15,9 @@ first scorecard's (``--period``'s own, rows sent back) in the same "worker", as 
 frames that job kept (``services.worker_frames``), or with ``--no-keep`` loads them again; the trend is then
 ``--period``'s other rolling periods (a timed one-period job first, then the trend's). ``--spread N``: the trend's
 job forks N copies of this process that claim its periods with it (``services.period_copies``, Linux only; the CPU
-figure is this process's alone, the timeline's lines the copies'). Each figure is quoted with the load; prefer
+figure is this process's alone, the timeline's lines the copies'); this process then splits a lone period's measures
+with a forked copy as a worker does (``services.split_evaluation``: the first scorecard's, the trend's held-back
+one). Each figure is quoted with the load; prefer
 the CPU seconds on a shared machine.
 """
 
@@ -37,6 +39,14 @@ sys.path.insert(0, str(ROOT))
 def load() -> str:
     path = Path("/proc/loadavg")
     return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
+
+
+def copies_cpu() -> float:
+    """The CPU seconds of this process's children waited for so far (the forked copies, once reaped)."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def file_digest(path: Path) -> str:
@@ -86,6 +96,10 @@ def main() -> int:
     del data
     periods = trend_periods(Period.parse(args.period), args.count)
     worker_frames.active = not args.no_keep  # this process stands for the worker
+    if args.spread:  # as in a worker process (compute_pool._init_worker)
+        from carenet_desktop.services import split_evaluation
+
+        split_evaluation.enable()
     if args.after_scorecard:
         periods = [p for p in periods if p != Period.parse(args.period)]
     ids = tuple(m.id for m in ctx.catalogue.select(None))
@@ -93,7 +107,7 @@ def main() -> int:
     timeline = results / "timeline.tsv"
     os.environ["CARENET_TIMELINE"] = str(timeline)
     profiler = cProfile.Profile() if args.profile else None
-    t, cpu = time.perf_counter(), time.process_time()
+    t, cpu, forked = time.perf_counter(), time.process_time(), copies_cpu()
     if args.engine_only:
         from carenet_desktop.services.timeline import mark
 
@@ -117,7 +131,7 @@ def main() -> int:
             spent = time.process_time()
             compute_pool._compute_job(first)
             print(f"first scorecard's job: {time.process_time() - spent:6.2f} s CPU", flush=True)
-            t, cpu = time.perf_counter(), time.process_time()
+            t, cpu, forked = time.perf_counter(), time.process_time(), copies_cpu()
         if profiler:
             profiler.enable()
         entries = compute_pool._compute_job(job)
@@ -125,16 +139,18 @@ def main() -> int:
     if profiler:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
-    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    wall, cpu, forked = time.perf_counter() - t, time.process_time() - cpu, copies_cpu() - forked
     previous: dict[str, float] = {}  # process -> its CPU at its last line
-    for line in timeline.read_text().splitlines():
-        _when, pid, used, event = line.split("\t")
-        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event or "cop" in event:
+    lines = timeline.read_text().splitlines()
+    start = float(lines[0].split("\t")[0]) if lines else 0.0
+    for line in lines:
+        when, pid, used, event = line.split("\t")
+        if event == "frames ready" or event.endswith(" evaluated") or "kept" in event or "cop" in event or "held" in event:
             seconds = float(used)
-            print(f"  {pid:>7s} {event:45s} +{seconds - previous.get(pid, seconds):5.2f} s CPU")
+            print(f"  {float(when) - start:6.2f} {pid:>7s} {event:48s} +{seconds - previous.get(pid, seconds):5.2f} s CPU")
             previous[pid] = seconds
     print(f"{len(periods)} periods ({'engine only' if args.engine_only else 'worker job'}): {wall:6.2f} s wall, "
-          f"{cpu:6.2f} s CPU   loadavg {load()}")
+          f"{cpu:6.2f} s CPU (+ {forked:5.2f} s its forked copies')   loadavg {load()}")
     if args.digest and not args.engine_only:
         cache = ResultsCache(ctx, frames_folder=frames_folder)
         cache.folder = results

@@ -44,7 +44,7 @@ def evaluate_measures(
     measure id -> version string or year); one that fails is reported in ``failures`` and does not stop
     the others. ``run.versions`` says which version computed each measure."""
     with remembering(data.memo), evaluating(period):  # the measures share what they derive from the frames
-        return _evaluate(data, period, measures, on_measure, versions, alone=True)
+        return _evaluate(data, period, measures, on_measure, versions, alone=True, shared=True)
 
 
 def evaluate_periods(
@@ -53,6 +53,7 @@ def evaluate_periods(
     measures: Sequence[Measure],
     on_measure: Callable[[int, int, str], None] | None = None,
     versions: Mapping[str, str] | None = None,
+    share_out: Callable[[Period], bool] | None = None,
 ) -> Iterator[tuple[Period, EngineRun]]:
     """``evaluate_measures`` for each of ``periods`` in one pass over one ``data`` (a trend's rolling
     periods): what does not depend on the period (``ANY_PERIOD`` in ``metrics.memo``: factorised code
@@ -61,27 +62,35 @@ def evaluate_periods(
     are those ``evaluate_measures`` gives for it alone; ``on_measure`` counts the measures of all the
     periods. Lazy: a period is evaluated when it is asked for, so a caller may keep one period's rows at a
     time. A measure's own period-free records (``for_pass`` in ``metrics.memo``) are kept for the pass (dropped
-    when it ends); a pass of one period drops them when the measure is done, as ``evaluate_measures`` does."""
+    when it ends); a pass of one period drops them when the measure is done, as ``evaluate_measures`` does.
+
+    ``share_out(period)``, asked as ``period`` is got to: True when its measures may be shared out by the
+    context's splitter (:func:`share_lone_periods`) as a lone period's are - the caller's word that a core
+    is free for the splitter's copy by then (or soon: the two processes claim the measures as they are free),
+    and that it is the pass's last (the copy inherits the pass's records, copy-on-write; what it derives dies
+    with it, so a later period would derive it again). Its records stay here, dropped when the pass ends."""
     with remembering(data.memo), several_periods(len(periods) > 1):
         for i, period in enumerate(periods):
             step = None if on_measure is None else (
                 lambda j, n, measure_id, i=i: on_measure(i * n + j, n * len(periods), measure_id))
+            alone = len(periods) == 1
+            shared = alone or (share_out is not None and share_out(period))
             with evaluating(period):
-                run = _evaluate(data, period, measures, step, versions, alone=len(periods) == 1)
+                run = _evaluate(data, period, measures, step, versions, alone=alone, shared=shared)
             data.memo.forget_period(period)
             yield period, run
 
 
 def _evaluate(data: MeasureData, period: Period, measures: Sequence[Measure],
               on_measure: Callable[[int, int, str], None] | None, versions: Mapping[str, str] | None,
-              alone: bool) -> EngineRun:
+              alone: bool, shared: bool) -> EngineRun:
     """``alone``: the only period of its evaluation (each measure's records kept for a pass go when it is done).
-    A lone period may be shared out by the context's splitter (:func:`share_lone_periods`): the same
-    measures, the same rows, in the same order."""
+    ``shared``: the period may be shared out by the context's splitter
+    (:func:`share_lone_periods`): the same measures, the same rows, in the same order."""
     def one(measure: Measure) -> Outcome:
         return evaluate_one(data, period, measure, versions, alone)
 
-    split = _splitter.get() if alone else None
+    split = _splitter.get() if shared else None
     outcomes = split(measures, one, on_measure, len(data.patients)) if split is not None else None
     if outcomes is None:
         outcomes = []

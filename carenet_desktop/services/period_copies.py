@@ -37,7 +37,7 @@ from .split_evaluation import _die_with, _receive
 from .timeline import mark
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ..metrics.period import Period
     from .compute_pool import Job
@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 
 #: how long before a worker lets its frames go a job is no longer sent to it as the one holding them (s)
 HOLD_MARGIN_S = 2.0
-#: evaluates the periods the calling process claims, appending each one's outcome to the list when it is done
-Run = Callable[[Progress, list[Any]], None]
+#: evaluates the periods the calling process claims, appending each one's outcome to the list when it is done;
+#: its last argument says whether the calling process is the one that forked the copies (False: a copy)
+Run = Callable[[Progress, list[Any], bool], None]
 
 
 class _MakeRoom(Exception):
@@ -82,7 +83,7 @@ def spread(copies: int, run: Run, progress: Progress, *, cancel_file: Path, room
     ``progress`` (this process) or ``cancel_file`` (the copies) says so: the copies are killed."""
     if copies < 1 or "PySide6" in sys.modules:
         mine: list[Any] = []
-        run(progress, mine)
+        run(progress, mine, True)
         return mine
     parent = os.getpid()
     children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
@@ -113,7 +114,7 @@ def spread(copies: int, run: Run, progress: Progress, *, cancel_file: Path, room
 
     reaped: set[int] = set()  # copies _receive waited for: their pids may be another process's by now
     try:
-        run(progress, mine)
+        run(progress, mine, True)
         for pid, out_r in children:
             handed.add(out_r)
             theirs += _receive(out_r, pid, still_wanted).values()
@@ -152,13 +153,30 @@ def _copy(parent: int, out_r: int, out_w: int, run: Run, in_copy: Callable[[], N
 
         done: list[Any] = []
         with contextlib.suppress(_MakeRoom):
-            run(Progress(check), done)
+            run(Progress(check), done, False)
         mark(f"copy sends {len(done)} periods")
         with os.fdopen(out_w, "wb") as out:
             pickle.dump(dict(enumerate(done)), out, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)
+
+
+class _ThenHeld:
+    """The periods this worker claims, then the one held back for it (claimed by no other process); ``len``
+    is their run's (for the progress)."""
+
+    def __init__(self, claimed: Sequence[Period], held: Period) -> None:
+        self.claimed = claimed
+        self.held = held
+
+    def __len__(self) -> int:
+        return len(self.claimed) + 1
+
+    def __iter__(self) -> Iterator[Period]:
+        yield from self.claimed
+        mark("the held-back period evaluated within this pass")
+        yield self.held
 
 
 def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Period], progress: Progress,
@@ -169,8 +187,11 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     here. ``keep``: what of each period is sent back. Only a store large enough is worth a fork.
 
     One period more than the processes share evenly (the trend's 11 on two cores) would be evaluated by one
-    process while the others' cores idle: it is held back and evaluated here last, alone, its measures split
-    with a copy (``split_evaluation``) - unless another job came meanwhile (the copies made room)."""
+    process while the others' cores idle: it is held back, claimed by no copy, and evaluated here last within
+    this worker's own pass (the pass's ``for_pass`` records still held: ``metrics.memo``), its measures split
+    with a copy forked then (``split_evaluation``: it inherits those records, copy-on-write, and they die with
+    it; a copy still on its last period meanwhile shares the cores with the two, which claim the measures as
+    they are free) - unless another job came meanwhile (the copies made room: evaluated here alone)."""
     from .compute_pool import _Claimed
     from .frames_cache import no_snapshot_writes, wait_for_saves
     from .split_evaluation import MIN_PATIENTS, enabled
@@ -182,12 +203,22 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
     copies = job.spread if len(data.patients) >= MIN_PATIENTS else 0
     del data
     count = len(job.periods)
+    held: Period | None = None
     if copies and enabled() and job.claims is not None and count > copies + 1 and count % (copies + 1) == 1:
+        held = job.periods[-1]
         periods = _Claimed(job.periods[:-1], job.claims)  # type: ignore[assignment]  # (claimed lazily)
         mark(f"job {job.job_id} holds its last period back")
+    room = Path(job.room_file)
 
-    def run(progress: Progress, done: list[Any]) -> None:
-        cache.compute_periods_here(periods, job.measure_ids, progress, keep=lambda entry: done.append(keep(entry)))
+    def share_out(period: Period) -> bool:  # the held-back period, got to once this worker's claims ran out
+        return held is not None and period == held and not room.exists()  # (no other job came for the core)
+
+    def run(progress: Progress, done: list[Any], here: bool) -> None:
+        mine: Sequence[Period] = periods
+        if here and held is not None:
+            mine = _ThenHeld(periods, held)  # type: ignore[assignment]  # (iterated once, lazily, by the engine)
+        cache.compute_periods_here(mine, job.measure_ids, progress, keep=lambda entry: done.append(keep(entry)),
+                                   share_out=share_out)
 
     def in_copy() -> None:  # the store's connections are this worker's; a load here (the journal moved
         db.engine.dispose(close=False)  # since the worker's) writes no snapshot a copy's exit would cut short

@@ -355,13 +355,15 @@ class ResultsCache(SharedResultsMixin):
         return entry
 
     def compute_periods_here(self, periods: Sequence[Period], ids: tuple[str, ...], progress: Progress,
-                             keep: Callable[[CachedResults], Any] | None = None) -> list[Any]:
+                             keep: Callable[[CachedResults], Any] | None = None,
+                             share_out: Callable[[Period], bool] | None = None) -> list[Any]:
         """Every measure of each of ``periods`` from scratch, in this process, in one pass over one load of
         the frames (``engine.evaluate_periods``: what no period changes is derived once); each saved to disk.
         Takes no lock (``compute_here`` runs under ``self._lock``): within ``sharing_frames`` the shared
         load is used, else the frames are loaded for this call. ``keep``: what of each saved period is
         returned instead of the period itself (a worker saving its files keeps each period's summary, not
-        every period's rows until the last is done)."""
+        every period's rows until the last is done). ``share_out``: as ``evaluate_periods``'s (a period whose
+        measures are split with a forked copy of this process)."""
         with self.ctx.db.session() as s:
             version = current_version(s)  # read first: changes made while computing are replayed later
         progress.report(0.0, "Loading data")
@@ -373,7 +375,7 @@ class ResultsCache(SharedResultsMixin):
             progress.report(0.1 + 0.9 * i / max(n, 1), f"Evaluating {measure_id}")
 
         entries = []
-        for period, run in evaluate_periods(data, periods, measures, on_measure=step):
+        for period, run in evaluate_periods(data, periods, measures, on_measure=step, share_out=share_out):
             # the dtypes of every other path
             entry = CachedResults(period, ids, version, _conform(run.rows[list(ROW_COLUMNS)]), run.failures)
             mark(f"period {period.label} evaluated")

@@ -103,12 +103,18 @@ def test_the_trends_job_forks_after_taking_the_frames_its_worker_kept(demo_ctx, 
     _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
 
 
-def test_a_period_a_dead_copy_claimed_is_evaluated_by_the_worker(demo_ctx, tmp_path, worker, monkeypatch):
+@pytest.mark.parametrize("count", [4, 5], ids=["even", "one held back"])
+def test_a_period_a_dead_copy_claimed_is_evaluated_by_the_worker(demo_ctx, tmp_path, worker, splitting, monkeypatch,
+                                                                 count):
+    periods = tuple(rolling_12_months(PERIOD.end, count))
     _copy_claims_first(monkeypatch, tmp_path, 1, in_copy=lambda n: os._exit(3))  # dies with its first claim
-    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, PERIODS, spread=1))
-    assert "job 1 evaluates 1 periods left" in worker()
+    written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, periods, spread=1))
+    marks = worker()
+    assert "job 1 evaluates 1 periods left" in marks
+    assert ("the held-back period evaluated within this pass" in marks) == (count == 5)
     monkeypatch.undo()
-    _same_as_from_scratch(demo_ctx, tmp_path, _in_order(written), PERIODS)
+    split_evaluation.enable(False)
+    _same_as_from_scratch(demo_ctx, tmp_path, sorted(written, key=lambda w: periods.index(w.period)), periods)
 
 
 def test_a_copy_told_to_make_room_sends_what_it_did_and_the_worker_does_the_rest(demo_ctx, tmp_path, worker,
@@ -217,17 +223,100 @@ def splitting():  # type: ignore[no-untyped-def]
 ODD = tuple(rolling_12_months(PERIOD.end, 5))
 
 
-def test_the_period_left_over_is_evaluated_last_with_its_measures_split(demo_ctx, tmp_path, worker, splitting,
-                                                                        monkeypatch):
-    """Five periods on two processes: the fifth, held back, is split between two cores instead of one."""
+def _worker_claims_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_id: int) -> None:
+    """The copy claims nothing before the worker has claimed a period (so the worker's pass surely derived
+    its records before it gets to the held-back period)."""
+    main = os.getpid()
+    claim = compute_pool._Claimed.__iter__
+
+    def iterate(self):  # type: ignore[no-untyped-def]
+        if os.getpid() != main:
+            deadline = time.monotonic() + GUARD
+            while not _claims(tmp_path, job_id):
+                assert time.monotonic() < deadline, "the worker claimed nothing"
+                time.sleep(0.01)
+        yield from claim(self)
+
+    monkeypatch.setattr(compute_pool._Claimed, "__iter__", iterate)
+
+
+def _count_pass_records(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Each process (the worker and its copies) notes each ask for a pass's records (``for_pass``) and each
+    derivation of one: "pid, the period evaluated, asked|derived" lines in ``log``."""
+    from carenet_desktop.metrics import memo
+
+    real = memo.FrameMemo.get
+
+    def note(what: str) -> None:
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\t{memo._evaluating.get()}\t{what}\n")
+
+    def get(self, frames, question, compute, *, period, for_pass=False):  # type: ignore[no-untyped-def]
+        if not for_pass:
+            return real(self, frames, question, compute, period=period)
+        note("asked")
+        return real(self, frames, question, lambda: (note("derived"), compute())[1], period=period, for_pass=True)
+
+    monkeypatch.setattr(memo.FrameMemo, "get", get)
+
+
+def test_the_period_left_over_is_evaluated_last_in_the_workers_pass_its_measures_split(demo_ctx, tmp_path, worker,
+                                                                                       splitting, monkeypatch):
+    """Five periods on two processes: the fifth, held back, is evaluated within the worker's own pass (not in a
+    pass of its own), split between two cores; the copy forked for it finds the pass's records: none is
+    derived again for it, in either process."""
+    log = tmp_path / "pass records"
+    _count_pass_records(monkeypatch, log)
+    _worker_claims_first(monkeypatch, tmp_path, 1)
     written = compute_pool._compute_job(_job(demo_ctx, tmp_path, 1, ODD, spread=1))
     marks = worker()
-    assert "job 1 holds its last period back" in marks and "job 1 evaluates 1 periods left" in marks
-    assert split_evaluation.last_split.get("here")  # the last period's measures were split
+    assert "job 1 holds its last period back" in marks and "the held-back period evaluated within this pass" in marks
+    assert not any("periods left" in m for m in marks)
+    assert split_evaluation.last_split.get("here") and split_evaluation.last_split.get("forked")
+    held = [line.split("\t") for line in log.read_text().splitlines() if line.split("\t")[1] == str(ODD[-1])]
+    assert any(pid != str(os.getpid()) and what == "asked" for pid, _, what in held)  # the split copy asked
+    assert not [line for line in held if line[2] == "derived"]  # and found them, as the worker did
     monkeypatch.undo()
     split_evaluation.enable(False)
     written = sorted(written, key=lambda w: ODD.index(w.period))
     _same_as_from_scratch(demo_ctx, tmp_path, written, ODD)
+
+
+def test_a_job_cancelled_in_the_held_back_period_stops_every_copy(demo_ctx, tmp_path, worker, splitting, monkeypatch):
+    """Cancelled while the held-back period's measures are split: the copy forked for them (in a long measure)
+    and the period copy are both killed and reaped."""
+    from carenet_desktop.metrics import engine, memo
+
+    job = _job(demo_ctx, tmp_path, 1, ODD, spread=1)
+    forked: list[int] = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: (pid := fork()) and (forked.append(pid) or pid))
+    main, real = os.getpid(), engine.resolve
+    finished = tmp_path / "the split copy went on"
+
+    class Long:
+        version = "long"
+
+        def evaluate(self, data, period):  # type: ignore[no-untyped-def]
+            time.sleep(15)
+            finished.touch()
+
+    def resolve(m, p, v=None):  # type: ignore[no-untyped-def]
+        if memo._evaluating.get() != ODD[-1]:
+            return real(m, p, v)
+        if os.getpid() == main:
+            Path(job.cancel_file).touch()  # cancelled as the worker starts on the held-back period
+            return real(m, p, v)
+        return Long()
+
+    monkeypatch.setattr(engine, "resolve", resolve)
+    with pytest.raises(Cancelled):
+        compute_pool._compute_job(job)
+    assert len(forked) == 2  # the period copy, and the held-back period's
+    for pid in forked:  # reaped: gone
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert not finished.exists()
 
 
 def test_the_period_left_over_is_not_split_once_another_job_came(demo_ctx, tmp_path, worker, splitting,
@@ -236,13 +325,15 @@ def test_the_period_left_over_is_not_split_once_another_job_came(demo_ctx, tmp_p
 
     def spread_then_another_job(copies, run, progress, *, room_file, **_):  # type: ignore[no-untyped-def]
         done: list[Any] = []
-        run(progress, done)
-        room_file.touch()
+        room_file.touch()  # another job came before the worker got to the held-back period
+        run(progress, done, True)
         return done
 
     monkeypatch.setattr(period_copies, "spread", spread_then_another_job)
     written = compute_pool._compute_job(job)
-    assert "job 1 evaluates 1 periods left" in worker()
+    marks = worker()
+    assert "the held-back period evaluated within this pass" in marks
+    assert not any("periods left" in m for m in marks)
     assert not split_evaluation.last_split  # the other core is the other job's
     monkeypatch.undo()
     split_evaluation.enable(False)
@@ -292,7 +383,7 @@ def test_a_cancel_after_a_copy_was_reaped_kills_only_the_copies_still_running(mo
 
     monkeypatch.setattr(period_copies, "_receive", receive_then_cancel)
 
-    def run(progress: Progress, done: list[Any]) -> None:
+    def run(progress: Progress, done: list[Any], here: bool) -> None:
         if len(received) == 0 and os.getpid() != main:
             time.sleep(0.1 if os.getpid() % 2 else 0.2)
 

@@ -206,6 +206,38 @@ def test_several_periods_are_never_split(demo_data, split):
     assert split_evaluation.last_split["forked"] > 0
 
 
+def test_a_pass_shares_out_the_period_it_is_told_to(demo_data, split, tmp_path, monkeypatch):
+    """``share_out``: the pass's last period split with a copy that finds the pass's records (none derived
+    again, here or there); the rows of a pass in one process; the records dropped when the pass ends."""
+    from carenet_desktop.metrics.period import rolling_12_months
+    from tests.services.test_period_copies import _count_pass_records
+
+    measures = CATALOGUE.select(None)
+    periods = rolling_12_months(PERIODS[0].end, 3)  # (one version of each measure: the same records)
+    last = periods[-1]
+    log = tmp_path / "pass records"
+    _count_pass_records(monkeypatch, log)
+    data = _fresh(demo_data)
+    passing = evaluate_periods(data, periods, measures, share_out=lambda period: period == last)
+    runs = [next(passing) for _ in periods]
+    shared = dict(split_evaluation.last_split)
+    assert data.memo.kept_for_pass() > 0  # (the pass not ended yet: its records held)
+    assert next(passing, None) is None
+    assert data.memo.kept_for_pass() == 0
+    monkeypatch.undo()
+    split_evaluation.enable(False)
+    alone = list(evaluate_periods(_fresh(demo_data), periods, measures))
+    assert shared["forked"] > 0 and shared["here"] > 0
+    lines = [line.split("\t") for line in log.read_text().splitlines()]
+    assert any(pid != str(os.getpid()) and period == str(last) and what == "asked" for pid, period, what in lines)
+    assert not [line for line in lines if line[1] == str(last) and line[2] == "derived"]
+    assert [p for p, _ in runs] == [p for p, _ in alone] == list(periods)
+    for (_, run), (_, one) in zip(runs, alone, strict=True):
+        assert run.failures == one.failures and run.versions == one.versions
+        assert [m.id for m in run.measures] == [m.id for m in one.measures]
+        pd.testing.assert_frame_equal(run.rows, one.rows)
+
+
 def test_not_split_where_it_was_not_enabled_or_is_small(demo_data, split, monkeypatch):
     measures = CATALOGUE.select(["CMS2", "CMS117", "WCV"])
     monkeypatch.setattr(split_evaluation, "MIN_PATIENTS", len(demo_data.patients) + 1)
