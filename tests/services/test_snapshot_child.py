@@ -79,6 +79,7 @@ def test_a_worker_returns_its_results_while_a_child_process_writes_the_snapshot(
     [writer] = _writers(notes)
     assert writer != os.getpid()  # written by another process: a child of this one
     assert frames_cache._CHILDREN  # counted with the background writes
+    assert not any(t.daemon for t in frames_cache._CHILDREN)  # the worker's exit (pool shutdown) waits for it
     go.touch()
     frames_cache.wait_for_saves(folder)  # waits for the child
     [snapshot] = folder.glob("v*.npz")
@@ -169,6 +170,28 @@ def test_the_child_s_snapshot_holds_what_the_thread_s_holds(demo_ctx, tmp_path, 
             x, y = a[name], b[name]
             assert (x.dtype, x.shape, x.tobytes()) == (y.dtype, y.shape, y.tobytes()), name
     assert len(frames_cache._read(by_child, key).patients) == len(data.patients)
+
+
+def test_a_child_that_gets_to_its_write_late_leaves_a_newer_snapshot_alone(demo_ctx, tmp_path, child_writes):
+    """An orphan (its worker killed) or a starved child: a snapshot of a newer version on disk by the time it
+    writes makes its own stale: it writes nothing."""
+    notes, go = child_writes
+    go.touch()
+    data, _ = frames_cache.load_measure_data_cached(demo_ctx.db, tmp_path / "first")
+    frames_cache.wait_for_saves()
+    for p in notes.iterdir():
+        p.unlink()
+    folder = tmp_path / "late"
+    folder.mkdir()
+    newer = folder / "v9-x.npz"
+    newer.write_bytes(b"a newer write")
+    frames_cache._save_in_background(data.frames(), folder / "v8-x.npz", folder, None, {})
+    frames_cache.wait_for_saves()
+    assert sorted(p.name for p in folder.iterdir()) == ["v9-x.npz"] and newer.read_bytes() == b"a newer write"
+    assert not list(notes.glob("writer-*"))
+    frames_cache._save_in_background(data.frames(), folder / "v10-x.npz", folder, None, {})
+    frames_cache.wait_for_saves()
+    assert (folder / "v10-x.npz").exists()  # (a newer one is written)
 
 
 def test_a_worker_process_turns_child_writes_on(monkeypatch):
