@@ -440,10 +440,11 @@ _worker_queue: Any = None
 
 def _init_worker(queue: Any) -> None:
     global _worker_queue
-    from . import split_evaluation
+    from . import snapshot_child, split_evaluation
 
     _worker_queue = queue
     split_evaluation.enable()  # a lone period's measures on two cores (a fork: safe here, no Qt; Linux only)
+    snapshot_child.enable()  # a cold load's snapshot written by a child process at the lowest priority (Linux)
     worker_frames.active = True  # a job's frames kept a few seconds for the next job (a trend after a scorecard)
     if hasattr(os, "nice"):  # background work: the window (and the rest of the desktop) goes first
         with contextlib.suppress(OSError):
@@ -583,9 +584,10 @@ def _compute_job(job: Job) -> list[Any]:
             else:
                 entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward), keep=keep)
             loaded = cache.shared_frames()
-        # the frames snapshot, written while the periods were evaluated, is on disk before the results go
-        # back: the next job, in whichever worker, reads it rather than the store
-        wait_for_saves(Path(job.frames_folder))
+        # the frames snapshot, written on a thread while the periods were evaluated, is on disk before the
+        # results go back: the next job, in whichever worker, reads it rather than the store. One written by
+        # a child process (``snapshot_child``, Linux) is not waited for: a load anywhere waits for it
+        wait_for_saves(Path(job.frames_folder), children=False)
         if key is not None and loaded is not None and worker_frames.frames_key(db, job.frames_folder) == key:
             worker_frames.keep(key, loaded[1])  # the store unchanged since before the load: for the next job
         del loaded

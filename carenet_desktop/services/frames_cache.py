@@ -25,7 +25,7 @@ from ..metrics.memo import ANY_PERIOD
 from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
-from . import heap
+from . import heap, snapshot_child
 from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
 from .frame_columns import str_column
 from .measure_data import Factorized, load_measure_data, load_measure_data_versioned
@@ -87,12 +87,14 @@ def load_measure_data_cached(db: Database, folder: Path | None = None, *, patien
 
     ``save_in_background``: a snapshot to write is written by a thread while the caller goes on with the
     frames (a non-daemon thread: the process waits for it before it exits; the next load in this process
-    waits for it too, see :func:`wait_for_saves`).
+    waits for it too, see :func:`wait_for_saves`); in a compute worker on Linux by a forked child process
+    at the lowest priority instead (:mod:`.snapshot_child`: a load in any process waits for it).
     """
     from .valuesets import load_index
 
     folder = folder or default_folder(db)
     wait_for_saves(folder)  # a snapshot still being written here is read, not read and written again
+    snapshot_child.await_writers(folder)  # (and one a child process of another process is writing)
     try:
         key = cache_key(db)
     except OSError as exc:  # an encrypted store without its cache key: read the store, keep nothing
@@ -209,15 +211,19 @@ def _version_of(path: Path) -> int:
 
 _SAVING: dict[Path, list[threading.Thread]] = {}  # folder -> snapshot writes running in this process
 _HURRY: dict[threading.Thread, threading.Event] = {}  # a background write -> set to start it at once
+_CHILDREN: set[threading.Thread] = set()  # the threads waiting for a writer process (``snapshot_child``)
 _SAVING_LOCK = threading.Lock()
 
 
-def wait_for_saves(folder: Path | None = None) -> None:
+def wait_for_saves(folder: Path | None = None, *, children: bool = True) -> None:
     """Wait for this process's background snapshot writes (into ``folder``, or all; never the calling
-    thread itself: a background write may load through :func:`load_measure_data_cached`)."""
+    thread itself: a background write may load through :func:`load_measure_data_cached`). ``children``:
+    those of forked child processes too (:mod:`.snapshot_child`; reaped); without them, only the writes on
+    threads of this process: what a fork must not copy mid-write, and what a load in another process
+    cannot wait for (a child's is waited for through its lock)."""
     with _SAVING_LOCK:
         threads = [t for f, ts in _SAVING.items() if folder is None or f == folder for t in ts
-                   if t is not threading.current_thread()]
+                   if t is not threading.current_thread() and (children or t not in _CHILDREN)]
         for thread in threads:
             if thread in _HURRY:
                 _HURRY[thread].set()
@@ -225,12 +231,18 @@ def wait_for_saves(folder: Path | None = None) -> None:
         thread.join()
 
 
+def writing_threads() -> list[threading.Thread]:
+    """This process's background writes running on threads (not those waiting for a writer process)."""
+    with _SAVING_LOCK:
+        return [t for ts in _SAVING.values() for t in ts if t not in _CHILDREN]
+
+
 def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writer",
-                      hurry: threading.Event | None = None) -> threading.Thread:
+                      hurry: threading.Event | None = None, *, child: bool = False) -> threading.Thread:
     """``work()`` on a non-daemon thread of its own (the process waits for it before it exits), counted
     among the writes into ``folder`` that :func:`wait_for_saves` (and so the next load here) waits for;
     ``hurry`` is set by whoever starts waiting for it (a write that waits before it starts, so that a burst
-    of writes is one: it starts now)."""
+    of writes is one: it starts now). ``child``: ``work`` waits for a writer process (it writes nothing)."""
 
     def run() -> None:
         try:
@@ -239,20 +251,26 @@ def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writ
             with _SAVING_LOCK:
                 _SAVING[folder].remove(thread)
                 _HURRY.pop(thread, None)
+                _CHILDREN.discard(thread)
 
     thread = threading.Thread(target=run, name=name, daemon=False)
     with _SAVING_LOCK:  # started under the lock: a wait_for_saves in another thread never finds it unstarted
         _SAVING.setdefault(folder, []).append(thread)  # (join() of a thread not started raises)
         if hurry is not None:
             _HURRY[thread] = hurry
+        if child:
+            _CHILDREN.add(thread)
         thread.start()
     return thread
 
 
 def _save_in_background(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes | None,
                         factorized: Factorized) -> None:
-    """``_save`` on a thread of its own. It holds the frames as they are now (``frames()`` is a new dict: a
-    caller replacing a frame of its ``MeasureData`` does not change what is written)."""
+    """``_save`` on a thread of its own (in a compute worker: a child process of its own, ``snapshot_child``).
+    It holds the frames as they are now (``frames()`` is a new dict: a caller replacing a frame of its
+    ``MeasureData`` does not change what is written)."""
+    if snapshot_child.write(frames, path, folder, key, factorized):
+        return
     run_in_background(folder, lambda: _save(frames, path, folder, key, factorized))
 
 

@@ -198,8 +198,9 @@ def evaluate_job(job: Job, cache: ResultsCache, db: Any, periods: Sequence[Perio
 
     data = cache._all_frames()  # (within the job's sharing_frames: the load its periods share)
     # a fork copies only the forking thread: the frames snapshot this load may be writing on another thread
-    # (frames loaded or patched here, not kept) is finished first, so no copy starts with its locks held
-    wait_for_saves(Path(job.frames_folder))
+    # (frames loaded or patched here, not kept) is finished first, so no copy starts with its locks held;
+    # one a child process writes (``snapshot_child``) is no thread of this process: not waited for
+    wait_for_saves(Path(job.frames_folder), children=False)
     copies = job.spread if len(data.patients) >= MIN_PATIENTS else 0
     del data
     count = len(job.periods)

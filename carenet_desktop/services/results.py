@@ -325,7 +325,9 @@ class ResultsCache(SharedResultsMixin):
         """The whole store's frames. A snapshot to write after a read of the store is written by a thread
         of its own while the measures are evaluated (on 2 cores the evaluation leaves one idle): it is off
         the path to the first results. A later load in this process waits for it; a worker process waits
-        for it before it hands its results back (``compute_pool._run_job``), so other workers find it."""
+        for it before it hands its results back (``compute_pool._run_job``), so other workers find it - on
+        Linux a child process at the lowest priority writes it instead, not waited for: a load in any
+        process waits for it (``snapshot_child``)."""
         from .frames_cache import load_measure_data_cached
 
         if self._sharing:
