@@ -93,6 +93,31 @@ def sparklines(trend: pd.DataFrame, practice_code: str) -> dict[tuple[str, int],
     return out
 
 
+def every_sparkline(trend: pd.DataFrame) -> dict[str, dict[tuple[str, int], list[float | None]]]:
+    """practice code -> its :func:`sparklines`, for every practice of ``trend``, in one pass over its rows
+    (``sparklines`` per practice filtered and grouped the whole table once for each: ~0.1 s of the window's
+    CPU on the 250,000-patient demo's table, on the way to the sparklines). The same lists: practices and
+    their (measure, group) in the order they first appear, None for a period without a rate, the last row
+    of a period taken where there are two."""
+    if not len(trend):
+        return {}
+    ends = sorted(trend["period_end"].unique())
+    column = {end: i for i, end in enumerate(ends)}
+    out: dict[str, dict[tuple[str, int], list[float | None]]] = {}
+    for code, measure, group, end, rate in zip(trend["practice_code"].tolist(), trend["measure"].tolist(),
+                                               trend["group_index"].tolist(), trend["period_end"].tolist(),
+                                               trend["rate"].tolist(), strict=True):
+        if _missing(code) or _missing(measure) or _missing(group):  # (``groupby`` leaves those out)
+            continue
+        series = out.setdefault(str(code), {}).setdefault((str(measure), int(group)), [None] * len(ends))
+        series[column[end]] = _float(rate)
+    return out
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 @dataclass(frozen=True)
 class TrendSeries:
     """One practice's rate of one measure group over rolling 12-month periods, with p-chart limits."""

@@ -341,7 +341,17 @@ class ResultsCache(SharedResultsMixin):
         return load_measure_data_cached(self.ctx.db, self.frames_folder, save_in_background=True)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
-        computed = None if self.in_process else compute_pool.run(self, [period], ids, progress)
+        # a worker saves the results file itself and sends back its practice summary only (``save``): the
+        # rows (~80 MB on the 250,000-patient demo) are neither sent through the pipe nor written again by
+        # this process's writer thread while the window shows the scorecard; they are read from the file
+        # when something asks for them
+        computed = None if self.in_process else compute_pool.run(self, [period], ids, progress, save=self.on_disk)
+        if computed and isinstance(computed[0], compute_pool.Written):
+            done = computed[0]
+            return CachedResults(period, ids, done.version,
+                                 self._rows_reader(self._path(period, ids), period, ids, self._key_or_none(),
+                                                   done.version),
+                                 dict(done.failures), {("practice_id",): done.summary})
         if computed:  # the worker's results, kept here (the cache belongs to this process)
             entry: CachedResults = computed[0]
             # the practice summary (what a scorecard reads first; the file keeps it beside the rows) now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QMouseEvent, QShowEvent
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
@@ -37,6 +37,10 @@ from .tasks import Task
 from .widgets import ElidedLabel
 
 DEFAULT_SIZE = QSize(1280, 800)
+#: how long after the first sparklines arrive the care-gap page is built and starts finding the gaps (ms): once
+#: they are painted. Built in the slot itself, the page (its modules' imports, its widgets: ~0.3 s of the GUI
+#: thread on the test machine) held back the sparklines' paint
+WARM_AFTER_TRENDS_MS = 100
 
 
 class MainWindow(QMainWindow):
@@ -148,7 +152,8 @@ class MainWindow(QMainWindow):
             # once the first scorecard and its sparklines are on screen, the care gaps are found in the
             # background (not before: they would slow the sparklines), so opening the page is quick; the
             # care-gap page is built then if it was not yet
-            page.trends_loaded.connect(self._warm_care_gap_page)
+            page.trends_loaded.connect(
+                lambda: QTimer.singleShot(WARM_AFTER_TRENDS_MS, self, self._warm_care_gap_page))
         return page
 
     def _warm_care_gap_page(self) -> None:

@@ -35,11 +35,14 @@ def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
 def test_a_worker_computes_what_this_process_would(demo_ctx, tmp_path, pool):
     here = ResultsCache(demo_ctx, cache_dir=tmp_path / "here", in_process=True).results(PERIOD, MEASURES)
     reports: list[tuple[float, str]] = []
-    there = ResultsCache(demo_ctx, cache_dir=tmp_path / "there").results(
-        PERIOD, MEASURES, Progress(lambda f, m: reports.append((f, m))))
+    cache = ResultsCache(demo_ctx, cache_dir=tmp_path / "there")
+    there = cache.results(PERIOD, MEASURES, Progress(lambda f, m: reports.append((f, m))))
     assert compute_pool.active() is not None
-    assert not callable(there._rows)  # the worker's rows came back as values, not through a file
-    assert _sorted(there.rows).equals(_sorted(here.rows))
+    # the worker saved the results file and sent back its practice summary only: the rows came neither through
+    # the pipe nor to this process's writer thread (which never started)
+    assert callable(there._rows) and ("practice_id",) in there._summaries
+    assert cache._path(PERIOD, there.measure_ids).exists() and cache._writer is None
+    assert _sorted(there.rows).equals(_sorted(here.rows))  # read from the worker's file
     pd.testing.assert_frame_equal(there.summary(), here.summary(), check_dtype=False)
     messages = {m for _, m in reports}
     assert "Evaluating CMS117" in messages  # the worker's progress reached this process

@@ -9,7 +9,7 @@ import pytest
 
 from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
-from carenet_desktop.ui.main_window import MainWindow
+from carenet_desktop.ui.main_window import WARM_AFTER_TRENDS_MS, MainWindow
 from carenet_desktop.ui.pages import HOME_PAGE, PAGE_IDS, PAGES
 from carenet_desktop.ui.session import Session
 
@@ -53,6 +53,8 @@ def test_the_care_gap_page_is_built_and_warmed_once_the_sparklines_are_shown(qtb
     window = _window(qtbot, db_path, remember_state=False)
     assert "care_gaps" not in window.pages.built
     window.pages[HOME_PAGE].trends_loaded.emit()  # type: ignore[attr-defined]
+    assert "care_gaps" not in window.pages.built  # not in the sparklines' slot: their paint goes first
+    qtbot.waitUntil(lambda: "care_gaps" in window.pages.built, timeout=30_000)
     care_gaps = window.pages.built["care_gaps"]
     assert care_gaps.warm_task is not None  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: care_gaps.warm_task.is_done, timeout=30_000)  # type: ignore[attr-defined]
@@ -61,6 +63,7 @@ def test_the_care_gap_page_is_built_and_warmed_once_the_sparklines_are_shown(qtb
 
     quiet = _window(qtbot, db_path, remember_state=False, warm_care_gaps=False)
     quiet.pages[HOME_PAGE].trends_loaded.emit()  # type: ignore[attr-defined]
+    qtbot.wait(WARM_AFTER_TRENDS_MS + 200)  # (when a warm window would have built it)
     assert "care_gaps" not in quiet.pages.built
 
 

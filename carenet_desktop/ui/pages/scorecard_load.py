@@ -15,6 +15,7 @@ from ...services import compute_pool
 from ...services.context import Progress
 from ...services.early_trends import start_early_trends
 from ...services.head_start import HeadStart
+from ...services.permissions import require
 from ...services.practices import PracticeSummary, list_practices
 from ...services.scorecard import ScorecardService
 from ...services.timeline import mark
@@ -39,16 +40,25 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+#: what a scorecard's load reports (fraction 1.0: never dropped as too frequent) once the period's results
+#: are in, computed or read, before its table is built: the page may ask for its sparklines then
+RESULTS_READY = "Results ready"
+
+
 def load_scorecard(progress: Progress, service: ScorecardService, period: Period,
                    head: HeadStart | None = None) -> ScorecardData:
     """Runs on a worker thread: every practice's rows at once, so switching practice needs no work.
 
     ``head``: the first scorecard's load started with the window (:func:`start_first_scorecard`): joined
     when it is of ``period``, its rows reused when the table is still the one they were built from (the
-    results cache checks the change journal: a write since then makes a new table)."""
+    results cache checks the change journal: a write since then makes a new table). ``RESULTS_READY`` is
+    reported once the results are in (the table is built from them after)."""
     early = head.join(period, progress) if head is not None else None
     practices = list_practices(service.ctx)
-    table = service.network_table(period, progress=progress)
+    require(service.ctx, "aggregates.read")  # (as the table asks, before anything is computed)
+    service.results(period, progress=progress)
+    progress.report(1.0, RESULTS_READY)
+    table = service.network_table(period, progress=progress)  # (the results now kept: read, not computed)
     if isinstance(early, ScorecardData) and early.table is table and early.practices == practices:
         return early
     return ScorecardData(period, practices, table, practice_rows(table, [p.code for p in practices]))
@@ -68,6 +78,14 @@ def practice_rows(table: pd.DataFrame, codes: list[str]) -> dict[str, list[dict[
         if code is not None:
             out.setdefault(str(code), []).append(dict(zip(names, values, strict=True)))
     return out
+
+
+def trends_with_results() -> bool:
+    """Whether a scorecard's sparklines are asked for as soon as its results are in (``RESULTS_READY``),
+    rather than once its table is painted: when computes run in worker processes, a trend's rolling periods
+    then go to the worker the scorecard's compute just freed (still holding its frames) while the window
+    builds and paints the table; in this process, a trend's compute would take the GIL from that paint."""
+    return compute_pool.started() is not None
 
 
 def first_period(remembered: str | None, today: dt.date | None = None) -> Period:

@@ -24,7 +24,7 @@ from ...metrics.judgement import LEGEND, MEANING, ORDER, Status, counts
 from ...metrics.period import Period
 from ...services.context import Progress
 from ...services.head_start import HeadStart
-from ...services.measure_detail import TrendTables, sparklines
+from ...services.measure_detail import TrendTables, every_sparkline
 from ...services.scorecard import ScorecardService
 from ...wording import count
 from .. import periods
@@ -45,12 +45,20 @@ from ..widgets import StateStack, StatTile, heading, list_table, paragraph
 from ..wrapped_rows import WrappedRows
 from .base import NUMBERS, Page
 from .measure_key import SPLITTERS, MeasureKey
-from .scorecard_load import ScorecardData, load_scorecard, remembered_period, take_head_start
+from .scorecard_load import (
+    RESULTS_READY,
+    ScorecardData,
+    load_scorecard,
+    remembered_period,
+    take_head_start,
+    trends_with_results,
+)
 
 if TYPE_CHECKING:
     from .measure_detail import DetailPlace, MeasureDetailView
 
-#: how long after the scorecard is shown its sparklines start computing (ms)
+#: how long after the scorecard is shown its sparklines start computing (ms), unless they were asked for
+#: with its results (``scorecard_load.trends_with_results``)
 TRENDS_DELAY_MS = 150
 #: the Measure column's narrowest width when it fills the table's free width (until the user resizes it;
 #: theirs is then remembered)
@@ -79,8 +87,7 @@ class TrendData:
 def load_trends(progress: Progress, trends: TrendTables, period: Period) -> TrendData:
     """Runs on a worker thread: every practice's rolling 12-month rates and its sparklines."""
     table = trends.get(period, progress)
-    codes = table["practice_code"].dropna().unique() if len(table) else []
-    return TrendData(table, {str(code): sparklines(table, str(code)) for code in codes})
+    return TrendData(table, every_sparkline(table))
 
 
 class ScorecardsPage(Page):
@@ -110,6 +117,7 @@ class ScorecardsPage(Page):
         self.trends = TrendTables(self.service)
         self.data: ScorecardData | None = None
         self.trend_table: pd.DataFrame | None = None
+        self._trends_period: Period | None = None  # the period whose sparklines were asked for since the last load
         self.trend_sparks: dict[str, dict[tuple[str, int], list[float | None]]] = {}
         self._remembered_practice: str | None = None
         self._descriptions = {m.id: describe(m) for m in session.ctx.catalogue.all()}
@@ -252,6 +260,7 @@ class ScorecardsPage(Page):
         self.state.setCurrentIndex(self.STATE_LOADING)
         self.refresh_button.setEnabled(False)
         self.latest.drop("trends")  # of the table being replaced
+        self._trends_period = None
         self.trend_table = None
         self.model.set_trends(None)
         shown = periods.describe(self.period, self._today)
@@ -262,7 +271,12 @@ class ScorecardsPage(Page):
                         on_cancelled=lambda: self.refresh_button.setEnabled(True))
 
     def _on_load_progress(self, fraction: float, message: str) -> None:
-        """Say what the load is doing: a period computed for the first time reads every child's record."""
+        """Say what the load is doing: a period computed for the first time reads every child's record.
+        Its results in, the sparklines may be asked for at once (:func:`trends_with_results`)."""
+        if message == RESULTS_READY:
+            if self._trends_period != self.period and trends_with_results():
+                self._load_trends(self.period)
+            return
         self.loading_view.setText(loading_text(periods.describe(self.period, self._today), fraction, message))
 
     def _on_loaded(self, data: ScorecardData) -> None:
@@ -299,13 +313,18 @@ class ScorecardsPage(Page):
             place, self._pending_place = self._pending_place, None
             self._restore_now(place)
         self.loaded.emit(data)
-        # the sparklines' compute starts once the table has painted: started at once, the worker would
-        # hold the GIL against the first paint of the table and the window would stall for a moment
-        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda d=data: self._load_trends(d.period)  # type: ignore[union-attr]
-                          if self.data is d and not self.loading("load") else None)
+        # the sparklines' compute starts once the table has painted (unless it was asked for with the results):
+        # started at once in this process, it would hold the GIL against the first paint of the table and the
+        # window would stall for a moment
+        QTimer.singleShot(TRENDS_DELAY_MS, self, lambda d=data: self._trends_after_paint(d))
+
+    def _trends_after_paint(self, data: ScorecardData) -> None:
+        if self.data is data and not self.loading("load") and self._trends_period != data.period:
+            self._load_trends(data.period)
 
     def _load_trends(self, period: Period) -> None:
         """The sparklines come after the scorecard: the rolling periods may take a while the first time."""
+        self._trends_period = period
         self.run_latest(load_trends, self.trends, period, slot="trends", label="Computing the trends",
                         on_finished=self._on_trends, on_failed=self._on_trends_failed)
 
