@@ -230,6 +230,9 @@ class SqliteReader:
         if plan.bare_sql and not plan.gappy:
             row = fetch(plan.bare_sql, start, stop)
             if row[0] == stop - start:
+                # the ids in order: relies on SQLite visiting a rowid-range search's rows in rowid order, so
+                # the group_concat values come in id order (EXPLAIN QUERY PLAN: SEARCH t USING INTEGER
+                # PRIMARY KEY; test_cold_read_cuts checks it for every table's query without the ids)
                 return (row[0], np.arange(start, stop, dtype=np.int64), *row[1:])
             plan.gappy = True  # (another thread may read a chunk or two more without ids: each is checked)
         return tuple(fetch(plan.sql, start, stop))

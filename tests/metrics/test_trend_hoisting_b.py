@@ -4,7 +4,9 @@ periods, ``cms2_2026.antidepressant_orders``; the referrals and procedures besid
 diagnosis of some value sets, ``_episodes.encounter_diagnosis_in``)
 gives each period the rows it gets alone: on hand-made records at the periods' edges (the first and last day of
 a period, a 12th or 18th birthday on a period's first day, a leap day), over periods of the 2025 and the 2026
-versions. And the engine's patient attributes taken by position are the merge's."""
+versions; and CMS2's numerator, in a pass and alone, for positive screenings followed up by a lone referral (of one
+age group's set only), procedure, or order with a 1- or 30-day supply, as the CQL decides it. And the engine's
+patient attributes taken by position are the merge's."""
 
 from __future__ import annotations
 
@@ -105,6 +107,75 @@ def test_a_cms2_pass_selects_the_antidepressant_orders_once(monkeypatch: pytest.
     periods = rolling_12_months(dt.date(2026, 4, 30), 4)  # the 2026 version's only
     list(evaluate_periods(data, periods, CATALOGUE.select(["CMS2"])))
     assert len(calls) == 2  # one per age group's list, for the pass, not per period
+
+
+#: codes of one age group's referral value set only (in both years' expansions; the follow-up procedure
+#: value sets of the two groups hold the same codes, so a procedure cannot tell them apart)
+ADOLESCENT_ONLY_REFERRAL = ("snomed", "306291008")
+ADULT_ONLY_REFERRAL = ("snomed", "183528001")
+#: visit days: in the 2025 version's periods of 2023-24, and in periods of both versions in 2025-26
+FOLLOW_UP_DAYS = ("2023-10-16", "2025-06-16")
+
+
+def _follow_up_records() -> tuple[Builder, dict[int, tuple[str, bool, bool]]]:
+    """Positive screenings (the age group's tool, on the visit's day) whose only follow-up is one referral, one
+    procedure or one order, and the numerator each gets by the CQL: {patient: (visit day, 2025 version,
+    2026 version)}. A referral counts when its code is in the patient's age group's set (an adolescent's
+    adult-only code, an adult's adolescent-only code do not); a completed procedure performed during the
+    visit counts. An order on the visit's day counts in 2025 (any active order); in 2026 its medication
+    period must overlap after the visit's day: with a 1-day supply it is [visit day, visit day], which ends on
+    the visit's last day, not after it - not a follow-up; with 30 days it is."""
+    b = Builder()
+    expected: dict[int, tuple[str, bool, bool]] = {}
+    referral, procedure, order = "referral", "procedure", "order"
+    cases: list[tuple[str, tuple[str, str], str, Any, bool, bool]] = [
+        ("2010-01-01", ADOLESCENT_SCREEN, referral, ADOLESCENT_ONLY_REFERRAL, True, True),
+        ("2010-01-01", ADOLESCENT_SCREEN, referral, ADULT_ONLY_REFERRAL, False, False),
+        ("1980-05-05", ADULT_SCREEN, referral, ADULT_ONLY_REFERRAL, True, True),
+        ("1980-05-05", ADULT_SCREEN, referral, ADOLESCENT_ONLY_REFERRAL, False, False),
+        ("2010-01-01", ADOLESCENT_SCREEN, procedure, FOLLOW_UP, True, True),
+        ("1980-05-05", ADULT_SCREEN, procedure, FOLLOW_UP, True, True),
+        ("1980-05-05", ADULT_SCREEN, order, 1, True, False),  # (order: its supply days)
+        ("1980-05-05", ADULT_SCREEN, order, 30, True, True),
+        ("2010-01-01", ADOLESCENT_SCREEN, order, 1, True, False),
+        ("2010-01-01", ADOLESCENT_SCREEN, order, 30, True, True),
+        ("1980-05-05", ADULT_SCREEN, "none", None, False, False),
+    ]
+    for day in FOLLOW_UP_DAYS:
+        for birth, screen, kind, what, y2025, y2026 in cases:
+            pid = b.patient(birth)
+            b.visit(pid, day, VISIT, start=f"{day} 10:00", end=f"{day} 12:00")  # the procedure (11:00) during it
+            b.observation(pid, day, screen, value_key=POSITIVE, at="08:00", category="procedure")
+            if kind == referral:
+                b.service_request(pid, day, what)
+            elif kind == procedure:
+                b.procedure(pid, day, what)
+            elif kind == order:
+                b.order(pid, day, FLUOXETINE, supply_days=what)
+            expected[pid] = (day, y2025, y2026)
+    return b, expected
+
+
+@needs_both_oracles
+def test_a_cms2_pass_counts_a_lone_referral_procedure_or_order_as_the_cql_does() -> None:
+    b, expected = _follow_up_records()
+    data = b.data()
+    data.valuesets = both_years_index()
+    measures = CATALOGUE.select(["CMS2"])
+    runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo()), PERIODS, measures))
+    versions: set[bool] = set()
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
+        is_2026 = run.versions["CMS2"] == cms2_2026.CMS2v2026.version
+        for label, rows in (("pass", run.rows), ("alone", alone.rows)):
+            got = dict(zip(rows["patient_id"], rows["numerator"].fillna(False).astype(bool), strict=True))
+            want = {pid: (y2026 if is_2026 else y2025) for pid, (day, y2025, y2026) in expected.items()
+                    if period.start <= dt.date.fromisoformat(day) <= period.end}
+            assert want, period
+            wrong = {pid: flag for pid, flag in got.items() if want.get(pid) != flag}
+            assert got.keys() == want.keys() and not wrong, (label, period, wrong)
+        versions.add(is_2026)
+    assert versions == {False, True}  # periods of the 2025 and of the 2026 version
 
 
 def _asthma_records() -> Builder:

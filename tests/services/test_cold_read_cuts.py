@@ -91,3 +91,25 @@ def test_key_pairs_are_built_in_32_bit_integers_where_they_fit(monkeypatch) -> N
     many = pd.array([f"c{i}" for i in range(70_000)], dtype="str")  # a space past 2**31: 64-bit pairs
     wide = measure_data._key(many, many)
     assert pairs[-1] == np.dtype(np.int64) and wide[69_999] == "c69999|c69999"
+
+
+def test_every_query_without_the_ids_walks_the_rowid_range_in_order(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A chunk read without its ids is given the ids ``start..stop`` in order (``SqliteReader._row``): right only
+    while SQLite visits the rows of the range in rowid order, a search of the rowid tree. An index or a query
+    change that makes it visit them another way (the order of ``group_concat`` then undefined) fails here."""
+    monkeypatch.setattr(sqlite_frames, "CHUNK_ROWS", 7)
+    plans: dict[str, set[str]] = {}
+    fetch = sqlite_frames.SqliteReader._fetch
+
+    def explained(self, sql, start, stop):  # type: ignore[no-untyped-def]
+        if not sql.startswith("SELECT COUNT(*), GROUP_CONCAT(t.id),"):  # the query without the ids
+            table = sql.split('FROM "', 1)[1].split('"', 1)[0]
+            steps = self._conn().execute("EXPLAIN QUERY PLAN " + sql, (start, stop)).fetchall()
+            plans.setdefault(table, set()).update(step[-1] for step in steps)
+        return fetch(self, sql, start, stop)
+
+    monkeypatch.setattr(sqlite_frames.SqliteReader, "_fetch", explained)
+    load_measure_data(db, with_valuesets=False)
+    assert "immunization" in plans and len(plans) > 3, sorted(plans)  # (the encounters have a gap: with ids)
+    for table, steps in plans.items():
+        assert steps == {"SEARCH t USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"}, (table, steps)
