@@ -21,6 +21,7 @@ import os
 import secrets
 import struct
 import threading
+import time
 import weakref
 import zipfile
 from collections.abc import Iterator
@@ -128,6 +129,44 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray], key: bytes | None) -> No
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+#: how old a write's temporary file is before it is taken for one its process left (where that process
+#: cannot be asked after: Windows)
+_ORPHAN_AGE_S = 24 * 3600.0
+
+
+def remove_orphaned_writes(folder: Path) -> int:
+    """Delete the temporary files of :func:`save_npz` writes whose process is gone (killed mid-write: its
+    ``finally`` never ran; a snapshot's writer process ended at logout): each is as large as a snapshot.
+    A write still running (its process alive) is left alone. How many were removed."""
+    removed = 0
+    for path in folder.glob("*.tmp.npz"):
+        parts = path.name.split(".")  # <stem>.<pid>.<hex>.tmp.npz
+        try:
+            pid = int(parts[-4])
+        except (IndexError, ValueError):
+            continue
+        try:
+            gone = (not _process_alive(pid)) if os.name == "posix" else (
+                time.time() - path.stat().st_mtime > _ORPHAN_AGE_S)
+            if gone and pid != os.getpid():
+                path.unlink()
+                removed += 1
+        except OSError:  # gone meanwhile (its write finished), or not ours to remove
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (POSIX only: on Windows ``os.kill`` ends a process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    return True
 
 
 class _Sealing(io.RawIOBase):

@@ -584,9 +584,8 @@ def _compute_job(job: Job) -> list[Any]:
             else:
                 entries = cache.compute_periods_here(periods, job.measure_ids, Progress(forward), keep=keep)
             loaded = cache.shared_frames()
-        # the frames snapshot, written on a thread while the periods were evaluated, is on disk before the
-        # results go back: the next job, in whichever worker, reads it rather than the store. One written by
-        # a child process (``snapshot_child``, Linux) is not waited for: a load anywhere waits for it
+        # a snapshot written on a thread is on disk before the results go back (the next job, in whichever
+        # worker, reads it); one a child process writes (``snapshot_child``) is waited for by any load
         wait_for_saves(Path(job.frames_folder), children=False)
         if key is not None and loaded is not None and worker_frames.frames_key(db, job.frames_folder) == key:
             worker_frames.keep(key, loaded[1])  # the store unchanged since before the load: for the next job

@@ -26,7 +26,7 @@ from ..metrics.primitives import seed_factorised
 from ..models.changes import changes_since, current_version, history_id
 from ..models.database import Database
 from . import heap, snapshot_child
-from .cache_files import READ_ERRORS, cache_key, open_npz, save_npz
+from .cache_files import READ_ERRORS, cache_key, open_npz, remove_orphaned_writes, save_npz
 from .frame_columns import str_column
 from .measure_data import Factorized, load_measure_data, load_measure_data_versioned
 from .timeline import mark
@@ -227,8 +227,9 @@ def wait_for_saves(folder: Path | None = None, *, children: bool = True) -> None
         for thread in threads:
             if thread in _HURRY:
                 _HURRY[thread].set()
-    for thread in threads:
-        thread.join()
+        waiting = {t for t in threads if t in _CHILDREN}
+    for thread in threads:  # a writer process at the lowest priority is waited for WAIT_S at most
+        thread.join(snapshot_child.WAIT_S if thread in waiting else None)
 
 
 def writing_threads() -> list[threading.Thread]:
@@ -242,7 +243,8 @@ def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writ
     """``work()`` on a non-daemon thread of its own (the process waits for it before it exits), counted
     among the writes into ``folder`` that :func:`wait_for_saves` (and so the next load here) waits for;
     ``hurry`` is set by whoever starts waiting for it (a write that waits before it starts, so that a burst
-    of writes is one: it starts now). ``child``: ``work`` waits for a writer process (it writes nothing)."""
+    of writes is one: it starts now). ``child``: ``work`` waits for a writer process (it writes nothing; a
+    daemon thread: the process's exit does not wait for it)."""
 
     def run() -> None:
         try:
@@ -253,7 +255,7 @@ def run_in_background(folder: Path, work: Any, name: str = "frames-snapshot-writ
                 _HURRY.pop(thread, None)
                 _CHILDREN.discard(thread)
 
-    thread = threading.Thread(target=run, name=name, daemon=False)
+    thread = threading.Thread(target=run, name=name, daemon=child)  # (a process's exit waits for no child)
     with _SAVING_LOCK:  # started under the lock: a wait_for_saves in another thread never finds it unstarted
         _SAVING.setdefault(folder, []).append(thread)  # (join() of a thread not started raises)
         if hurry is not None:
@@ -283,6 +285,7 @@ def _save(frames: dict[str, pd.DataFrame], path: Path, folder: Path, key: bytes 
         done = [p for p in folder.glob("v*.npz") if not p.name.endswith(".tmp.npz")]  # not another's write
         for old in sorted(done, key=lambda p: p.stat().st_mtime)[:-_KEEP]:
             old.unlink(missing_ok=True)
+        remove_orphaned_writes(folder)  # (a writer killed mid-write left its file)
     except OSError as exc:  # a snapshot that cannot be written only costs speed
         log.warning("Frames snapshot not saved (%s)", exc.strerror)
 

@@ -90,6 +90,7 @@ def spread(copies: int, run: Run, progress: Progress, *, cancel_file: Path, room
     try:
         for _ in range(copies):
             out_r, out_w = os.pipe()
+            _widen(out_w)
             try:
                 pid = os.fork()
             except OSError:
@@ -131,6 +132,22 @@ def spread(copies: int, run: Run, progress: Progress, *, cancel_file: Path, room
         raise
     mark(f"forked copies sent {len(theirs)} periods")
     return mine + theirs
+
+
+#: the room asked for a copy's pipe (Linux's F_SETPIPE_SZ; an unprivileged process may have up to 1 MiB):
+#: a copy's records (~55 KB of practice summary per period) then fit it, so a copy done before the worker
+#: (which evaluates the held-back period before it reads the pipes) exits at once, its memory handed back,
+#: rather than wait blocked on a full pipe (64 KiB by default)
+PIPE_BYTES = 1 << 20
+_F_SETPIPE_SZ = 1031  # linux/fcntl.h
+
+
+def _widen(fd: int) -> None:
+    """Ask for ``PIPE_BYTES`` of room in the pipe ``fd`` (where the system allows: else it keeps its own)."""
+    import fcntl
+
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), PIPE_BYTES)
 
 
 def _copy(parent: int, out_r: int, out_w: int, run: Run, in_copy: Callable[[], None], cancel_file: Path,

@@ -341,10 +341,8 @@ class ResultsCache(SharedResultsMixin):
         return load_measure_data_cached(self.ctx.db, self.frames_folder, save_in_background=True)[0]
 
     def _compute_all(self, period: Period, ids: tuple[str, ...], progress: Progress) -> CachedResults:
-        # a worker saves the results file itself and sends back its practice summary only (``save``): the
-        # rows (~80 MB on the 250,000-patient demo) are neither sent through the pipe nor written again by
-        # this process's writer thread while the window shows the scorecard; they are read from the file
-        # when something asks for them
+        # a worker saves the file and sends its practice summary only (``save``): the rows (~80 MB at 250k
+        # patients) are not piped nor written again here; they are read from the file when asked for
         computed = None if self.in_process else compute_pool.run(self, [period], ids, progress, save=self.on_disk)
         if computed and isinstance(computed[0], compute_pool.Written):
             done = computed[0]

@@ -9,13 +9,15 @@ are ready writes it instead (copy-on-write: nothing is copied or sent), niced to
 only takes CPU the evaluation leaves idle, and writes as the thread did (``frames_cache._save``: a file of its
 own moved into place; an encrypted store's sealed with the same key), then exits (``os._exit``).
 
-The child is counted with the process's background writes (``frames_cache.wait_for_saves``): a non-daemon
-thread waits for it (and reaps it), so a load of the same folder here waits for it, and so does the worker's
-exit (the pool's shutdown as the window closes: the write is finished, not cut short). It holds a lock on
-the snapshot folder itself (``flock`` of the directory: no file beside the snapshots; released by the kernel
-however the child ends): a load in
-another process waits for it (:func:`await_writers`) rather than read the store beside it, so the next job,
-in whichever worker, reads the snapshot although its results went back before it was on disk.
+The child is counted with the process's background writes (``frames_cache.wait_for_saves``): a daemon
+thread waits for it (and reaps it), so a load of the same folder here waits for it (``WAIT_S`` at most); the
+worker's exit does not (the pool's shutdown as the window closes, the end of ``carenet report``: a child at
+the lowest priority could keep them waiting for whatever else runs on the machine; it finishes on its own).
+It holds a lock on the snapshot folder itself (``flock`` of the directory: no file beside the snapshots;
+released by the kernel however the child ends): a load in another process waits for it (:func:`await_writers`,
+``WAIT_S`` at most) rather than read the store beside it, so the next job, in whichever worker, reads the
+snapshot although its results went back before it was on disk. A child killed mid-write leaves its
+temporary file; the next snapshot saved in the folder removes it (``cache_files.remove_orphaned_writes``).
 
 It does not die with its worker (no ``PR_SET_PDEATHSIG``): a worker killed mid-write leaves an orphan that
 finishes a write of ~2 s of CPU at the lowest priority, rather than a cut one that makes the next start cold;
@@ -47,8 +49,10 @@ log = logging.getLogger(__name__)
 
 #: the child's niceness: the lowest priority (it only takes what the other processes leave idle)
 NICENESS = 19
-#: the longest a load waits for another process's writer before it reads the store itself (s): a guard only
-WAIT_S = 120.0
+#: the longest a load waits for a writer process before it reads the store itself (s): the write is ~1 s of
+#: CPU, but at the lowest priority it gets little while other work holds both cores (a trend's periods); a
+#: waiter (the window's worklist, another worker) would rather read the store than wait on it for long
+WAIT_S = 15.0
 _POLL_S = 0.05
 
 _enabled = False
@@ -90,7 +94,10 @@ def write(frames: dict[str, Any], path: Path, folder: Path, key: bytes | None, f
         _child(frames, path, folder, key, factorized)
     os.close(lock)  # the child's copy holds the lock: later forks of this process do not inherit it
     mark(f"frames snapshot writer forked (other threads: {', '.join(sorted(t.name for t in others)) or 'none'})")
-    frames_cache.run_in_background(folder, lambda: _reap(pid), name="frames-snapshot-child", child=True)
+    try:
+        frames_cache.run_in_background(folder, lambda: _reap(pid), name="frames-snapshot-child", child=True)
+    except RuntimeError:  # no thread to be had: reaped here, once written (never left a zombie)
+        _reap(pid)
     return True
 
 

@@ -60,7 +60,7 @@ def bring_current(db: Database, folder: Path | None = None, *, full_read: bool =
     (that read was needed but not allowed: ``full_read=False``), ``"none"`` (no snapshot of this store's
     loader here to keep current, or no key to seal it with)."""
     folder = folder or default_folder(db)
-    if not folder.exists() or not any(folder.glob("v*.npz")):
+    if not folder.exists() or not any(not p.name.endswith(".tmp.npz") for p in folder.glob("v*.npz")):
         return "none"  # no snapshot here at all: nothing to keep, and the store is not asked
     wait_for_saves(folder)
     try:

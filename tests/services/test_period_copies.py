@@ -438,3 +438,37 @@ def test_a_forked_copy_writes_no_frames_snapshot(demo_ctx, tmp_path, worker, mon
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forked copies are Linux only")
+def test_a_copy_done_first_exits_while_the_worker_still_evaluates(monkeypatch, tmp_path):
+    """A copy's records (a practice summary per period: more than a pipe's default 64 KiB for five periods)
+    fit its pipe: a copy done before the worker (busy with the held-back period, its pipes not read yet)
+    exits at once, its memory handed back, rather than wait blocked on a full pipe."""
+    monkeypatch.delitem(sys.modules, "PySide6", raising=False)
+    pid_file = tmp_path / "copy.pid"
+    exited: list[bool] = []
+
+    def run(progress: Progress, done: list[Any], here: bool) -> None:
+        if not here:  # the copy: five periods' worth of records
+            pid_file.write_text(str(os.getpid()))
+            done.extend(os.urandom(55_000) for _ in range(5))
+            return
+        deadline = time.monotonic() + 20.0  # a freeze guard only
+        while time.monotonic() < deadline:  # the worker still busy: has the copy exited (a zombie, unreaped)?
+            if pid_file.exists() and _state(int(pid_file.read_text())) == "Z":
+                exited.append(True)
+                return
+            time.sleep(0.02)
+
+    got = period_copies.spread(1, run, Progress(), cancel_file=tmp_path / "c", room_file=tmp_path / "r",
+                               in_copy=lambda: None)
+    assert exited  # (a 64 KiB pipe: the copy blocked until the worker read it)
+    assert len(got) == 5
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"

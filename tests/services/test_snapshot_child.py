@@ -79,7 +79,7 @@ def test_a_worker_returns_its_results_while_a_child_process_writes_the_snapshot(
     [writer] = _writers(notes)
     assert writer != os.getpid()  # written by another process: a child of this one
     assert frames_cache._CHILDREN  # counted with the background writes
-    assert not any(t.daemon for t in frames_cache._CHILDREN)  # the worker's exit (pool shutdown) waits for it
+    assert all(t.daemon for t in frames_cache._CHILDREN)  # a worker's exit (pool shutdown) does not wait for it
     go.touch()
     frames_cache.wait_for_saves(folder)  # waits for the child
     [snapshot] = folder.glob("v*.npz")
@@ -206,3 +206,43 @@ def test_a_worker_process_turns_child_writes_on(monkeypatch):
     finally:
         snapshot_child.enable(False)
         split_evaluation.enable(False)
+
+
+def test_a_wait_in_this_process_for_a_writer_process_is_bounded(demo_ctx, tmp_path, child_writes, monkeypatch):
+    """A writer at the lowest priority may get no CPU while other work holds the cores: a load here waits
+    for it ``WAIT_S`` at most, then goes on (reads the store itself), the child left to finish."""
+    notes, go = child_writes
+    monkeypatch.setattr(snapshot_child, "WAIT_S", 0.5)
+    folder = tmp_path / "frames"
+    compute_pool._run_job(_job(demo_ctx, tmp_path))
+    [writer] = _writers(notes)
+    frames_cache.wait_for_saves(folder)  # unbounded: waits for the go file, i.e. the guard (then fails below)
+    assert not (notes / "went").exists() and not (notes / "guard hit").exists()  # the child still waits
+    snapshot_child.await_writers(folder)  # another process's wait: bounded too
+    assert not (notes / "guard hit").exists()
+    go.touch()
+    frames_cache.wait_for_saves(folder)
+    assert list(folder.glob("v*.npz"))
+
+
+def test_a_write_cut_short_leaves_no_file_behind_once_the_next_snapshot_is_saved(tmp_path):
+    """A writer killed mid-write (its ``finally`` never ran) leaves its temporary file, as large as a
+    snapshot: the next save in the folder removes it; a write still running (its process alive) is kept."""
+    from carenet_desktop.services.cache_files import remove_orphaned_writes
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)  # a process that is gone
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    dead = folder / f"v3-abc.{pid}.0123456789ab.tmp.npz"
+    alive = folder / f"v3-abc.{os.getppid()}.0123456789ab.tmp.npz"
+    mine = folder / f"v3-abc.{os.getpid()}.0123456789ab.tmp.npz"
+    for path in (dead, alive, mine):
+        path.write_bytes(b"partial")
+    frames_cache._save({}, folder / "v4-abc.npz", folder, None)
+    assert not dead.exists()
+    assert alive.exists() and mine.exists()
+    assert (folder / "v4-abc.npz").exists()
+    assert remove_orphaned_writes(folder) == 0

@@ -263,7 +263,7 @@ def test_a_worker_process_has_it_on():
 
 
 def test_the_worker_processes_turn_it_on(monkeypatch):
-    from carenet_desktop.services import compute_pool, worker_frames
+    from carenet_desktop.services import compute_pool, snapshot_child, worker_frames
 
     monkeypatch.setattr(os, "nice", lambda _n: 0)
     monkeypatch.setattr(worker_frames, "active", False)  # _init_worker turns it on too: undone after the test
@@ -272,6 +272,7 @@ def test_the_worker_processes_turn_it_on(monkeypatch):
         assert split_evaluation.enabled()
     finally:
         split_evaluation.enable(False)
+        snapshot_child.enable(False)  # (_init_worker turns the snapshot's writer process on too)
         worker_frames.drop()
 
 
