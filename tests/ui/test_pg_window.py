@@ -72,9 +72,9 @@ def test_a_second_workstation_window_shows_the_network_scorecard_from_shared_res
         computes.append(f"here {period.label}")
         return here(self, period, ids, progress)
 
-    def pool(cache, periods, ids, progress):  # type: ignore[no-untyped-def]
+    def pool(cache, periods, ids, progress, **options):  # type: ignore[no-untyped-def]
         computes.extend(f"pool {p.label}" for p in periods)
-        return pooled(cache, periods, ids, progress)
+        return pooled(cache, periods, ids, progress, **options)
 
     monkeypatch.setattr(ResultsCache, "compute_here", compute_here)
     monkeypatch.setattr(compute_pool, "run", pool)
