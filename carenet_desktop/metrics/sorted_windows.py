@@ -11,6 +11,9 @@ import numpy as np
 from .memo import ANY_PERIOD, remember
 from .uniques import sorted_unique, sorted_unique_inverse
 
+#: the largest patient id ``SortedPairs`` looks ranks up in a table for (as ``_episodes.PatientSet``)
+_MAX_TABLE = 50_000_000
+
 
 def comparable(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> bool:
     """Integer patient ids and bounds of one numeric or datetime type, times of a like kind."""
@@ -53,14 +56,34 @@ class SortedPairs:
         if not len(self.keys) or not ok.any():
             return out
         left = lp.astype(np.int64)
-        pos = np.searchsorted(self.patients, left)
-        ok &= pos < len(self.patients)
-        ok[ok] = self.patients[pos[ok]] == left[ok]
-        base = pos[ok].astype(np.int64) * self.stride
+        pos = self._ranks(left, ok)
+        base = pos[ok] * self.stride
         first = np.searchsorted(self.times, lo_v[ok], side="left")
         after = np.searchsorted(self.times, hi_v[ok], side="right")
-        out[ok] = np.searchsorted(self.keys, base + after) > np.searchsorted(self.keys, base + first)
+        # a key in [base + first, base + after): the first key from base + first is below base + after
+        at = np.searchsorted(self.keys, base + first)
+        inside = at < len(self.keys)
+        found = np.zeros(len(at), dtype=bool)
+        found[inside] = self.keys[at[inside]] < (base + after)[inside]
+        out[ok] = found
         return out
+
+    def _ranks(self, left: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Each left patient's rank in ``patients`` (``ok`` cleared where it has none). Patient ids are row
+        numbers: a lookup table of the ranks (made here, not kept) instead of a bisection per row, for many rows."""
+        top = int(self.patients[-1]) if len(self.patients) else -1
+        if not len(self.patients) or self.patients[0] < 0 or top >= _MAX_TABLE or len(left) * 8 < top:
+            pos = np.searchsorted(self.patients, left)
+            ok &= pos < len(self.patients)
+            ok[ok] = self.patients[pos[ok]] == left[ok]
+            return pos
+        table = np.full(top + 1, -1, dtype=np.int64)
+        table[self.patients] = np.arange(len(self.patients))
+        ok &= (left >= 0) & (left <= top)
+        pos = np.full(len(left), -1, dtype=np.int64)
+        pos[ok] = table[left[ok]]
+        ok &= pos >= 0
+        return pos
 
 
 def exists_sorted(lp: np.ndarray, lo: np.ndarray, hi: np.ndarray, rp: np.ndarray, rt: np.ndarray) -> np.ndarray | None:

@@ -1,5 +1,6 @@
 """What a trend's pass reduces once for all its periods (``_immunization.coded_rows``, ``_respiratory``'s kept
-conditions and orders, ``sorted_windows.exists_in_kept``) gives each period the rows it gets alone: on
+conditions and orders, ``sorted_windows.exists_in_kept``, the episode measures' answers per encounter,
+``row_answers``) gives each period the rows it gets alone: on
 hand-made records at the periods' edges (the first and last day of a period, a birthday on a period end, leap
 days) and over periods of the 2025 and the 2026 measure versions."""
 
@@ -158,19 +159,24 @@ def test_the_columns_a_measure_copies_are_all_it_reads(monkeypatch):  # type: ig
 
 
 def test_a_pass_asks_which_uri_encounters_are_episodes_once(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
-    """CMS154 over a pass: each encounter's answer found once for all the periods, each period's episodes
-    those it finds alone (on the demo's records, URI episodes in every period)."""
+    """CMS154 over a pass: each encounter asked about once for all the periods, when a period first meets it (the
+    first period its own encounters, as alone; each next one the month rolled in), each period's episodes those it
+    finds alone (on the demo's records, URI episodes in every period)."""
     from carenet_desktop.metrics.measures import cms154
     from tests.stores import demo_measure_data
 
     data = demo_measure_data(tmp_path_factory)
-    calls: list[int] = []
+    calls: list[pd.Index] = []
     real = cms154._episode_mask
-    monkeypatch.setattr(cms154, "_episode_mask", lambda d, enc: calls.append(len(enc)) or real(d, enc))
+    monkeypatch.setattr(cms154, "_episode_mask", lambda d, enc: calls.append(enc.index) or real(d, enc))
     measures = CATALOGUE.select(["CMS154"])
     periods = rolling_12_months(dt.date(2025, 12, 31), 4)
     list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo()), periods, measures))
-    assert calls == [calls[0]] and calls[0] > 0
+    asked = calls[:]
+    calls.clear()
+    evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), periods[0], measures)
+    assert len(asked) == len(periods) and asked[0].equals(calls[0]) and len(asked[0]) > len(asked[1]) > 0
+    assert pd.Index(np.concatenate([a.to_numpy() for a in asked])).is_unique  # no encounter asked about twice
     runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo(check_periods=True)), periods, measures))
     for period, run in runs:
         alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
@@ -186,13 +192,17 @@ def test_a_pass_asks_which_pharyngitis_encounters_are_episodes_once(tmp_path_fac
     from tests.stores import demo_measure_data
 
     data = demo_measure_data(tmp_path_factory)
-    calls: list[int] = []
+    calls: list[tuple[int, pd.Index]] = []
     real = cms146._episode_mask
-    monkeypatch.setattr(cms146, "_episode_mask", lambda d, lib, kind, enc: calls.append(lib.year) or real(d, lib, kind, enc))
+    monkeypatch.setattr(cms146, "_episode_mask",
+                        lambda d, lib, kind, enc: calls.append((lib.year, enc.index)) or real(d, lib, kind, enc))
     measures = CATALOGUE.select(["CMS146"])
     periods = rolling_12_months(last, 5)
     runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo()), periods, measures))
-    assert sorted(calls) == sorted(set(calls)) and len(calls) == len({run.versions["CMS146"] for _, run in runs})
+    years = {year for year, _ in calls}
+    assert len(years) == len({run.versions["CMS146"] for _, run in runs})
+    for year in years:  # each encounter asked about once per version, when a period first meets it
+        assert pd.Index(np.concatenate([enc.to_numpy() for y, enc in calls if y == year])).is_unique
     runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo(check_periods=True)), periods, measures))
     for period, run in runs:
         alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)

@@ -11,7 +11,7 @@ from ..definition import Group, Measure
 from ..libraries import hospice
 from ..memo import ANY_PERIOD, remember
 from ..period import Period
-from ..primitives import MIN_TS
+from ..primitives import MIN_TS, _by_uniques
 from . import _network_common as nc
 
 RATIO_THRESHOLD = 0.50
@@ -37,7 +37,7 @@ def _medication_units(data: MeasureData, controller: frozenset[str], reliever: f
             continue
         mask = nc.done_mask(frame, record)
         if record == "medication_requests":
-            mask = mask & frame["intent"].astype("string").str.lower().eq("order").fillna(False).to_numpy(dtype=bool)
+            mask = mask & _intent_order(frame)
         is_ctrl = nc.key_mask(frame, controller)
         mask = mask & (is_ctrl | nc.key_mask(frame, reliever))
         sub = frame[mask]
@@ -53,6 +53,12 @@ def _medication_units(data: MeasureData, controller: frozenset[str], reliever: f
                              "dispensed": pd.Series(dtype=bool)})
     out = pd.concat(parts, ignore_index=True)
     return out.dropna(subset=["day"])
+
+
+def _intent_order(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose ``intent`` is "order" in any case (missing: not): tested on the column's distinct values (its
+    codes factorised once), not row by row as the strings."""
+    return _by_uniques(frame["intent"], lambda value: str(value).lower() == "order", frame, "intent")
 
 
 @register

@@ -20,6 +20,7 @@ from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import exists_in_window, flag, starts_during, vs_mask
+from ..row_answers import pass_row_answers
 from . import _respiratory as resp
 from ._episodes import (
     PatientSet,
@@ -161,18 +162,17 @@ class CMS146(Measure):
 
     def _pass_episodes(self, data: MeasureData, everyone: MeasureData, period: Period, enc: pd.DataFrame) -> pd.DataFrame:
         """``pharyngitis_episodes`` of a period's encounters ``enc`` (rows of ``_encounters``): in a pass over
-        several periods each row of ``_encounters`` is answered once (remembered for the pass) and the period's
-        rows looked up by their labels (an encounter's answer depends on its row alone)."""
+        several periods each row of ``_encounters`` is answered once, when a period first meets it (an
+        encounter's answer depends on its row alone; ``row_answers``: kept for the pass)."""
         lib, kind = self.lib, self.condition_kind
         if in_several_periods() and not enc.empty:
             every = self._encounters(everyone)
-            if every.index.is_unique:
-                mask = remember((every, data.conditions, data.medication_requests, data.encounter_diagnoses),
-                                (*self._question(data, "episode rows"), data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS)),
-                                lambda: _episode_mask(data, lib, kind, every), period=ANY_PERIOD, for_pass=True)
-                at = every.index.get_indexer(enc.index)
-                if mask is not None and (at >= 0).all():
-                    return enc[mask[at]]
+            mask = pass_row_answers(
+                (every, data.conditions, data.medication_requests, data.encounter_diagnoses),
+                (*self._question(data, "episode rows"), data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS)),
+                every, enc, lambda rows: _episode_mask(data, lib, kind, rows))
+            if mask is not None:
+                return enc[mask]
         return pharyngitis_episodes(data, period, lib, kind, enc)
 
     def _encounters(self, data: MeasureData) -> pd.DataFrame:

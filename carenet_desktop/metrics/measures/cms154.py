@@ -25,6 +25,7 @@ from ..primitives import (
     flag,
     vs_mask,
 )
+from ..row_answers import pass_row_answers
 from ..sorted_windows import SortedPairs, comparable
 from . import _respiratory as resp
 from ._episodes import PatientSet, ages_in_months, days, episode_rows, exists_pair, restrict, vs
@@ -90,17 +91,14 @@ def uri_episodes(data: MeasureData, period: Period, encounters: pd.DataFrame | N
 
 def _pass_episodes(data: MeasureData, everyone: MeasureData, period: Period, enc: pd.DataFrame) -> pd.DataFrame:
     """``uri_episodes(data, period, enc)`` of a period's encounters ``enc`` (rows of ``uri_encounters``). Whether
-    an encounter is an episode is a question of its own row alone: in a pass over several periods it is
-    answered once for every row of ``uri_encounters`` (remembered for the pass) and looked up by the rows'
-    labels."""
+    an encounter is an episode is a question of its own row alone: in a pass over several periods each row of
+    ``uri_encounters`` is answered once, when a period first meets it (``row_answers``: kept for the pass)."""
     if in_several_periods() and not enc.empty:
         every = uri_encounters(everyone)
-        if every.index.is_unique:
-            mask = remember((every, data.conditions, data.encounter_diagnoses), ("CMS154 URI episode rows",),
-                            lambda: _episode_mask(data, every), period=ANY_PERIOD, for_pass=True)
-            at = every.index.get_indexer(enc.index)
-            if mask is not None and (at >= 0).all():
-                return enc[mask[at]]
+        mask = pass_row_answers((every, data.conditions, data.encounter_diagnoses), ("CMS154 URI episode rows",),
+                                every, enc, lambda rows: _episode_mask(data, rows))
+        if mask is not None:
+            return enc[mask]
     return uri_episodes(data, period, enc)
 
 
