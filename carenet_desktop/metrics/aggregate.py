@@ -119,7 +119,8 @@ def episodes_per_patient(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: str = "self-reported") -> pd.DataFrame:
+def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: str = "self-reported",
+                        by: Sequence[str] = ()) -> pd.DataFrame:
     """Put a practice's self-reported counts (aggregate entries, already summed over the period) in place
     of the computed counts for the same practice, measure and group, and mark every row's ``source``.
 
@@ -127,14 +128,16 @@ def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: st
     (and initial_population, else the denominator stands for it). A practice that reports a measure only
     on paper has nothing computed for it, so the entry adds a row. ``source`` marks the rows replaced:
     "self-reported", or "submitted" for the counts of a practice's submission package at the office.
-    Rows already marked by an earlier call keep their mark.
+    Rows already marked by an earlier call keep their mark. ``by``: columns (e.g. a trend's period) that
+    key both frames besides the practice, measure and group: several summaries put in place at once, each
+    as alone (for rows sorted by them and the keys, as a summary's are).
     """
     out = summary.copy()
     if "source" not in out.columns:
         out["source"] = "computed"
     if entries.empty:
         return out
-    keys = ["measure", "group_index", "practice_id"]
+    keys = [*by, "measure", "group_index", "practice_id"]
     counts = ["denominator", "numerator", "exclusions", "exceptions"]
     if "initial_population" in entries.columns:
         counts.append("initial_population")
@@ -153,15 +156,16 @@ def apply_self_reported(summary: pd.DataFrame, entries: pd.DataFrame, source: st
     return combined.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def every_rate(by_practice: pd.DataFrame, practice_ids: Sequence[int]) -> pd.DataFrame:
+def every_rate(by_practice: pd.DataFrame, practice_ids: Sequence[int], by: Sequence[str] = ()) -> pd.DataFrame:
     """``by_practice`` (counts per measure, group and practice) with a row for every practice of
     ``practice_ids`` in every rate the table has: a practice without a single child (or episode) in a rate
     gets zero counts and no rate, so a scorecard shows that rate as too few to say instead of leaving it
-    out (its headline then counts every rate the network reports)."""
-    keys = ["measure", "group_index", "practice_id"]
+    out (its headline then counts every rate the network reports). ``by``: as ``apply_self_reported``'s
+    (the rates of each value of ``by``: a trend's periods filled at once)."""
+    keys = [*by, "measure", "group_index", "practice_id"]
     if by_practice.empty or not len(practice_ids):
         return by_practice
-    rates = by_practice[["measure", "group_index"]].drop_duplicates()
+    rates = by_practice[[*by, "measure", "group_index"]].drop_duplicates()
     practices = pd.Series(list(practice_ids), dtype=by_practice["practice_id"].dtype)
     # every rate x every practice (rate by rate), less the rows there are
     grid = rates.iloc[np.repeat(np.arange(len(rates)), len(practices))].reset_index(drop=True)

@@ -6,7 +6,7 @@ the same numbers feed the desktop scorecard, the PDF reports and the network off
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +108,29 @@ def scorecard_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo
     outside2 = np.abs(deviation) > Z95  # the 95% limits: the judgement's "beyond chance"
     out["funnel_flag"] = np.where(np.isnan(deviation), 0, np.where(outside3, 3 * sign, np.where(outside2, 2 * sign, 0))).astype(int)
     out["status"] = judge(out)  # the one judgement every screen, report and spreadsheet shows
+    return out
+
+
+def trend_rows(by_practice: pd.DataFrame, measures: Mapping[str, MeasureInfo], by: Sequence[str] = ()) -> pd.DataFrame:
+    """What a trend keeps of :func:`scorecard_rows`, for the rows of several periods at once (``by``: the
+    column telling them apart): ``by_practice`` with the network's numerator, base and pooled rate of each
+    rate (of its period), the target and the direction, the same values as ``scorecard_rows``'s (the
+    network's sums of integer counts, the rate their quotient), without the benchmarks and judgements."""
+    out = by_practice.copy()
+    keys = [*by, "measure", "group_index"]
+    grouped = out.groupby(keys, sort=False, observed=True)
+    numerator = grouped["numerator"].transform("sum").to_numpy()
+    base = grouped["rate_base"].transform("sum").to_numpy()
+    out["network_numerator"] = numerator.astype(np.int64)
+    out["network_base"] = base.astype(np.int64)
+    n = base.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["network_rate"] = np.where(n > 0, numerator.astype(float) / np.where(n > 0, n, 1.0), np.nan)
+    out["direction"] = out["measure"].map(lambda m: measures[m].direction if m in measures else "increase")
+    out["target"] = [
+        measures[m].targets.get(int(g), np.nan) if m in measures else np.nan
+        for m, g in zip(out["measure"], out["group_index"], strict=True)
+    ]
     return out
 
 

@@ -56,14 +56,15 @@ def trend_periods(period: Period, count: int = TREND_POINTS, today: dt.date | No
 def trend_table(service: ScorecardService, period: Period, progress: Progress | None = None,
                 count: int = TREND_POINTS) -> pd.DataFrame:
     """Every practice's rate of every measure for each rolling 12-month period ending up to ``period``'s
-    end (``TREND_COLUMNS`` + ``period_end``), from the scorecard tables of those periods.
+    end (``TREND_COLUMNS`` + ``period_end``): the figures of those periods' scorecard tables, built for
+    every period at once (``ScorecardService.trend_rows``; ``by_period_table`` is the same table built
+    period by period, each period's scorecard table in full).
 
     Rows of the periods other than ``period`` are dropped from memory once summarised (their result rows
     stay on disk), so twelve periods cost one period's memory.
     """
     progress = progress or Progress()
     periods = trend_periods(period, count)
-    pieces = []
     # the periods not computed yet: side by side in the worker processes (the period itself first, so that
     # its frames snapshot is there for them), else in this process, reading the store once between them
     service.precompute([period], progress=progress.sub(0, 0.1))
@@ -71,14 +72,27 @@ def trend_table(service: ScorecardService, period: Period, progress: Progress | 
     mark("trend periods computed")
     progress = progress.sub(0.9, 1.0)
     with service.cache.sharing_frames():
-        for i, p in enumerate(periods):
-            progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
-            table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))
-            if p != period:
-                service.cache.discard(p)
-            pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
+        rows = service.trend_rows(periods, keep=period, progress=progress)
+        table = (by_period_table(service, period, periods, progress) if rows is None else
+                 rows.reindex(columns=list(TREND_COLUMNS)).assign(
+                     period_end=np.array([p.end for p in periods], dtype=object)[rows["trend_period"].to_numpy()]))
     progress.report(1.0, "Trend ready")
     mark("trend table built")
+    return table
+
+
+def by_period_table(service: ScorecardService, period: Period, periods: Sequence[Period],
+                    progress: Progress | None = None) -> pd.DataFrame:
+    """The trend table of :func:`trend_table` built period by period from each period's scorecard table
+    (``ScorecardService.trend_rows`` builds it in one pass, where it can)."""
+    progress = progress or Progress()
+    pieces = []
+    for i, p in enumerate(periods):
+        progress.report(i / len(periods), f"Trend: 12 months to {p.end:%b %Y}")
+        table = service.network_table(p, progress=progress.sub(i / len(periods), (i + 1) / len(periods)))
+        if p != period:
+            service.cache.discard(p)
+        pieces.append(table.reindex(columns=list(TREND_COLUMNS)).assign(period_end=p.end))  # empty: no columns
     return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*TREND_COLUMNS, "period_end"])
 
 

@@ -16,14 +16,14 @@ from ..metrics.aggregate import age_band, apply_self_reported, equity_gaps, ever
 from ..metrics.catalogue import Catalogue, describe_version, resolve
 from ..metrics.custom import Targets
 from ..metrics.period import Period
-from ..metrics.scorecard import MeasureInfo, scorecard_rows
+from ..metrics.scorecard import MeasureInfo, scorecard_rows, trend_rows
 from ..models import AggregateEntry, Patient, Practice
 from ..models.write_guard import is_reader
 from .catalogue_source import load_targets
 from .context import Progress, ServiceContext, ServiceError
 from .permissions import require, visible_practice_ids
 from .results import CachedResults, ResultsCache
-from .submitted import submitted_totals
+from .submitted import submitted_totals, submitted_totals_of
 from .valuesets import ensure_default_catalogue
 
 STRATA = ("payer", "race", "ethnicity", "language", "sex", "age_band")
@@ -130,6 +130,41 @@ class ScorecardService:
             self._tables[key] = table
         return self._tables[key]
 
+    def trend_rows(self, periods: Sequence[Period], keep: Period | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame | None:
+        """The figures a trend keeps of :meth:`network_table` (counts, rate and interval, the network's
+        numerator, base and rate, target and direction, ``practice_code``) of every period of ``periods``
+        at once, ``trend_period`` its position: one pass over the periods' practice summaries, the store's
+        submitted totals, aggregate entries and practices read once, not for each period. The rows of the
+        periods other than ``keep`` are dropped from memory once summarised (their files stay on disk).
+        None where a period has no summary rows, or rows in an order other than a summary's (sorted by
+        measure, group and practice): the caller builds those period by period."""
+        require(self.ctx, "aggregates.read")
+        progress = progress or Progress()
+        summaries, ids = [], None
+        for i, p in enumerate(periods):
+            results = self.results(p, None, progress.sub(i / len(periods), (i + 1) / len(periods)))
+            summaries.append(results.summary(["practice_id"]).assign(trend_period=i))
+            ids = results.measure_ids
+            if p != keep:
+                self.cache.discard(p)
+        keys = ["trend_period", "measure", "group_index", "practice_id"]
+        if ids is None or any(part.empty for part in summaries):
+            return None
+        computed = pd.concat(summaries, ignore_index=True)
+        if not computed.sort_values(keys, kind="stable").index.equals(computed.index):
+            return None
+        reported, small = submitted_totals_of(self.ctx, periods, ids)
+        by = ["trend_period"]
+        submitted = apply_self_reported(computed, pd.concat([reported, small], ignore_index=True), source="submitted",
+                                        by=by)
+        by_practice = apply_self_reported(submitted, self._aggregate_entries_of(periods, ids), by=by)
+        practices = self._practices()
+        by_practice = every_rate(by_practice, practices["practice_id"].tolist(), by=by)
+        table = trend_rows(by_practice, self._infos, by=by).merge(practices, on="practice_id", how="left")
+        visible = visible_practice_ids(self.ctx)
+        return table if visible is None else table[table["practice_id"].isin(visible)].reset_index(drop=True)
+
     def practice_scorecard(self, practice_code: str, period: Period, measure_ids: Sequence[str] | None = None,
                            progress: Progress | None = None) -> pd.DataFrame:
         table = self._network_table(period, measure_ids, progress)
@@ -190,6 +225,21 @@ class ScorecardService:
             ).all()
         return pd.DataFrame(rows, columns=["measure", "group_index", "practice_id", "denominator", "numerator",
                                            "exclusions", "exceptions"])
+
+    def _aggregate_entries_of(self, periods: Sequence[Period], measure_ids: Sequence[str]) -> pd.DataFrame:
+        """:meth:`_aggregate_entries` of each of ``periods`` (``trend_period``: its position), read at once."""
+        with self.ctx.db.session() as s:
+            rows = s.execute(
+                select(AggregateEntry.measure_id, AggregateEntry.group_index, AggregateEntry.practice_id,
+                       AggregateEntry.denominator, AggregateEntry.numerator, AggregateEntry.exclusions,
+                       AggregateEntry.exceptions, AggregateEntry.period_start, AggregateEntry.period_end)
+                .where(AggregateEntry.measure_id.in_(list(measure_ids)))
+            ).all()
+        every = pd.DataFrame(rows, columns=["measure", "group_index", "practice_id", "denominator", "numerator",
+                                            "exclusions", "exceptions", "start", "end"])
+        pieces = [every[((every["start"] >= p.start) & (every["end"] <= p.end)).to_numpy(dtype=bool)]
+                  .drop(columns=["start", "end"]).assign(trend_period=i) for i, p in enumerate(periods)]
+        return pd.concat(pieces, ignore_index=True)
 
     def _patient_attributes(self, period: Period) -> pd.DataFrame:
         with self.ctx.db.session() as s:
