@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         return page
 
     def _warm_care_gap_page(self) -> None:
+        if not self.isVisible():  # closed meanwhile (the warm comes WARM_AFTER_TRENDS_MS after the sparklines)
+            return
         care_gaps = self.pages["care_gaps"]
         if hasattr(care_gaps, "warm"):
             care_gaps.warm()

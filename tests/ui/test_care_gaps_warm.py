@@ -15,6 +15,7 @@ from carenet_desktop.models.database import open_database
 from carenet_desktop.services.context import ServiceContext
 from carenet_desktop.services.entry import record_immunization
 from carenet_desktop.services.worklist import child_worklist
+from carenet_desktop.ui import main_window
 from carenet_desktop.ui.main_window import MainWindow
 from carenet_desktop.ui.pages.care_gaps import CareGapsPage
 from carenet_desktop.ui.pages.scorecards import ScorecardsPage
@@ -91,5 +92,23 @@ def test_a_screenshot_window_does_not_find_the_care_gaps_after_its_scorecard(dem
     care_gaps = window.pages["care_gaps"]
     assert isinstance(care_gaps, CareGapsPage)
     window.pages[ScorecardsPage.page_id].trends_loaded.emit()  # as when its sparklines arrive
+    assert care_gaps.warm_task is None
+    session.close()
+
+
+def test_a_window_closed_before_the_warm_is_due_does_not_find_the_care_gaps(demo_file, tmp_path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    # the warm comes a moment after the sparklines arrive: a window closed meanwhile (the user quit; a test
+    # opening a second window) reads no patient's rows for a page nobody will see
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_file, copy)
+    session = Session(ServiceContext(open_database(copy), username="tester"))
+    window = MainWindow(session, remember_state=False)
+    qtbot.addWidget(window)
+    window.show()
+    care_gaps = window.pages["care_gaps"]
+    assert isinstance(care_gaps, CareGapsPage)
+    window.pages[ScorecardsPage.page_id].trends_loaded.emit()  # as when its sparklines arrive
+    window.close()
+    qtbot.wait(3 * main_window.WARM_AFTER_TRENDS_MS)  # the warm's timer has fired
     assert care_gaps.warm_task is None
     session.close()
