@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         scorecard (a screenshot run, which ends right after it and would wait for that work to stop)."""
         super().__init__(parent)
         self.session = session
+        self._closed = False  # set by closeEvent: nothing more is started for this window
         self.remember_state = remember_state
         self.window_state = WindowState() if remember_state else None
         self.setObjectName("mainWindow")
@@ -157,7 +158,7 @@ class MainWindow(QMainWindow):
         return page
 
     def _warm_care_gap_page(self) -> None:
-        if not self.isVisible():  # closed meanwhile (the warm comes WARM_AFTER_TRENDS_MS after the sparklines)
+        if self._closed:  # closed meanwhile (the warm comes WARM_AFTER_TRENDS_MS after the sparklines)
             return
         care_gaps = self.pages["care_gaps"]
         if hasattr(care_gaps, "warm"):
@@ -462,6 +463,7 @@ class MainWindow(QMainWindow):
                     page.save_state(self.window_state)
             self.window_state.set_last_page(self.current_page().page_id)
             self.window_state.sync()
+        self._closed = True
         self.session.tasks.shutdown()
         super().closeEvent(event)
 
