@@ -19,15 +19,30 @@ import pandas as pd
 from ..memo import ANY_PERIOD, remember
 from ..uniques import sorted_unique, sorted_unique_inverse
 
+_MAX_TABLE = 50_000_000  # the largest patient id (or span of days) looked up in a table (``EventIndex``)
+_DAY = 86_400 * 10**9  # a day in nanoseconds
+
 
 def as_days(values: object, n: int) -> np.ndarray:
     """A window bound as ``n`` days (datetime64[ns] at midnight; a scalar is repeated)."""
     if isinstance(values, (pd.Timestamp, np.datetime64)) or hasattr(values, "isoformat"):
         return np.full(n, np.datetime64(pd.Timestamp(values).normalize(), "ns"))
-    s = pd.Series(np.asarray(values))
+    a = np.asarray(values)
+    if a.dtype == np.dtype("datetime64[ns]"):
+        return floor_days(a)
+    s = pd.Series(a)
     if not pd.api.types.is_datetime64_any_dtype(s):
         s = pd.to_datetime(s, errors="coerce", format="mixed")
-    return s.astype("datetime64[ns]").dt.normalize().to_numpy()
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.astype("datetime64[ns]").dt.normalize().to_numpy()
+    return floor_days(s.astype("datetime64[ns]").to_numpy())
+
+
+def floor_days(instants: np.ndarray) -> np.ndarray:
+    """Naive ``datetime64[ns]`` instants at the midnight starting their day (NaT stays NaT): what pandas'
+    ``normalize`` gives, in one numpy cast (a cast to days floors, before 1970 too) - a trend asks it of
+    the same large columns in every period."""
+    return instants.astype("datetime64[D]").astype("datetime64[ns]")
 
 
 def days_in_windows_joined(events: pd.DataFrame, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -58,6 +73,9 @@ class EventIndex:
         self.days, d_rank = sorted_unique_inverse(day[known].astype("datetime64[ns]").view(np.int64))
         self.stride = len(self.days) + 1
         self.keys = sorted_unique(p_rank.astype(np.int64) * self.stride + d_rank.astype(np.int64))
+        self._table: np.ndarray | None = None  # patient id -> rank (``_ranks``)
+        self._day_table: np.ndarray | None = None  # day number -> days before it (``_day_ranks``)
+        self._first_day = 0
 
     def __eq__(self, other: object) -> bool:  # (what ``FrameMemo(check_periods=True)`` compares)
         return isinstance(other, EventIndex) and all(
@@ -66,17 +84,54 @@ class EventIndex:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def _ranks(self, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each id's rank among ``patients`` and whether it is one of them. Ids are database row numbers: a
+        lookup table indexed by the id (built on first use, kept with the index for every period) rather
+        than a binary search per row; sparse, huge ids search."""
+        top = int(self.patients[-1]) + 1 if len(self.patients) else 0
+        if len(self.patients) and (self.patients[0] < 0 or top > _MAX_TABLE):
+            pos = np.searchsorted(self.patients, pid)
+            found = pos < len(self.patients)
+            found[found] = self.patients[pos[found]] == pid[found]
+            return pos, found
+        if self._table is None:
+            table = np.full(top, -1, dtype=np.int64)
+            table[self.patients] = np.arange(len(self.patients))
+            self._table = table
+        inside = (pid >= 0) & (pid < top)
+        pos = np.full(len(pid), -1, dtype=np.int64)
+        pos[inside] = self._table[pid[inside]]
+        return pos, pos >= 0
+
+    def _day_ranks(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many of ``days`` are before ``lo``, and how many on or before ``hi`` (int64 ns). When the days
+        are midnights (event days), a table of those counts per calendar day (built on first use) answers
+        it: a day is before ``lo`` when its day number is before ``lo``'s rounded up, on or before ``hi``
+        when it is on or before ``hi``'s rounded down. Otherwise a binary search per row."""
+        if self._day_table is None:
+            days = self.days
+            midnights = len(days) and bool((days % _DAY == 0).all()) and (days[-1] - days[0]) // _DAY < _MAX_TABLE
+            if not midnights:
+                return np.searchsorted(days, lo, side="left"), np.searchsorted(days, hi, side="right")
+            number = days // _DAY
+            self._first_day = int(number[0])
+            # entry k: how many days have a day number below first + k (k = 0 .. span + 1)
+            self._day_table = np.searchsorted(number, np.arange(self._first_day, int(number[-1]) + 2), side="left")
+        table, first = self._day_table, self._first_day
+        top = len(table) - 1
+        lo_day = np.clip(-((-lo) // _DAY) - first, 0, top)  # rounded up (a midnight stays)
+        hi_day = np.clip(hi // _DAY + 1 - first, 0, top)  # rounded down, then the day after
+        return table[lo_day], table[hi_day]
+
     def counts(self, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Distinct event days of each row's patient within ``[lo, hi]`` (datetime64[ns]; NaT: 0)."""
         out = np.zeros(len(pid), dtype=np.int64)
         if not len(self.keys) or not len(pid):
             return out
-        pos = np.searchsorted(self.patients, pid)
-        found = (pos < len(self.patients)) & ~np.isnat(lo) & ~np.isnat(hi)
-        found[found] = self.patients[pos[found]] == pid[found]
+        pos, found = self._ranks(pid)
+        found &= ~np.isnat(lo) & ~np.isnat(hi)
         base = pos[found].astype(np.int64) * self.stride
-        first = np.searchsorted(self.days, lo[found].view(np.int64), side="left")
-        after = np.searchsorted(self.days, hi[found].view(np.int64), side="right")
+        first, after = self._day_ranks(lo[found].view(np.int64), hi[found].view(np.int64))
         n = np.searchsorted(self.keys, base + after) - np.searchsorted(self.keys, base + first)
         out[found] = np.maximum(n, 0)  # lo after hi: an empty window
         return out

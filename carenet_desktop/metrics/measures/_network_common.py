@@ -48,7 +48,7 @@ from ..primitives import (
 )
 from ._event_windows import as_days as _as_days
 from ._event_windows import days_in_windows as days_in_windows  # (part of the vocabulary above)
-from ._event_windows import union_days
+from ._event_windows import floor_days, union_days
 
 T = TypeVar("T")
 Record = Literal[
@@ -111,7 +111,9 @@ def to_day(values: object) -> pd.Series:
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if not pd.api.types.is_datetime64_any_dtype(s):
         s = pd.to_datetime(s, errors="coerce", format="mixed")
-    return s.astype("datetime64[ns]").dt.normalize()
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.astype("datetime64[ns]").dt.normalize()
+    return pd.Series(floor_days(s.to_numpy(dtype="datetime64[ns]")), index=s.index, name=s.name)
 
 
 def _memo(data: MeasureData, name: object, sources: tuple[pd.DataFrame, ...], compute: Callable[[], T]) -> T:
@@ -146,12 +148,22 @@ def birthday(birth: pd.Series | pd.DataFrame, years: int = 0, months: int = 0) -
 
 
 def day_in(days: object, lo: object, hi: object) -> np.ndarray:
-    """``lo <= day <= hi`` element-wise (any NaT -> False)."""
-    d = to_day(days).to_numpy()
+    """``lo <= day <= hi`` element-wise (any NaT -> False). ``lo`` and ``hi`` are taken as days (midnight,
+    ``_as_days``): an instant's day is on or after ``lo`` when the instant is, and on or before ``hi`` when the
+    instant is before the next midnight - naive instants are compared as they are, without cutting each to
+    its day first (a trend asks it of every patient's birthdays in every period)."""
+    d = _instants(days)
     lo_ = _as_days(lo, len(d))
     hi_ = _as_days(hi, len(d))
     with np.errstate(invalid="ignore"):
-        return (d >= lo_) & (d <= hi_) & ~np.isnat(d) & ~np.isnat(lo_) & ~np.isnat(hi_)
+        return (d >= lo_) & (d < hi_ + np.timedelta64(1, "D")) & ~np.isnat(d) & ~np.isnat(lo_) & ~np.isnat(hi_)
+
+
+def _instants(values: object) -> np.ndarray:
+    """Naive instants as ``datetime64[ns]`` (other values as ``to_day`` reads them, then their days)."""
+    if isinstance(values, (pd.Series, pd.Index, np.ndarray)) and values.dtype == np.dtype("datetime64[ns]"):
+        return np.asarray(values)
+    return to_day(values).to_numpy()
 
 
 def turns_during(birth: pd.Series | pd.DataFrame, period: Period, years: int = 0, months: int = 0) -> np.ndarray:

@@ -216,6 +216,16 @@ def treatment_days(data: MeasureData, ipsd: pd.Series) -> pd.Series:
     return cumulative_duration(rows[["patient_id"]], s, e)
 
 
+def _cohort(data: MeasureData, period: Period) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The children with an IPSD (their patient rows), the IPSD of each, and their ADHD treatment days
+    (``treatment_days``), of ``data`` restricted to the period's candidates: what the period's start year
+    decides (``intake_period``), the same for every period starting in that year."""
+    ipsd = index_prescriptions(data, period)
+    patients = data.patients[data.patients["patient_id"].isin(ipsd.index).to_numpy()]
+    ipsd = ipsd.reindex(patients["patient_id"].to_numpy())
+    return patients, ipsd, treatment_days(data, ipsd.dropna())
+
+
 @register
 class CMS136(Measure):
     id = "CMS136"
@@ -281,9 +291,13 @@ class CMS136(Measure):
         records = adhd_records(data)  # a period's candidates are among these patients, its rows among these
         data = restrict(records, candidates(records, period), encounter_window(period), frames=_RECORD_FRAMES,
                         codes=_RECORD_CODES)
-        ipsd = index_prescriptions(data, period)
-        patients = data.patients[data.patients["patient_id"].isin(ipsd.index).to_numpy()]
-        ipsd = ipsd.reindex(patients["patient_id"].to_numpy())
+        # the children, their IPSDs and treatment days depend on the period's start year only (the intake period,
+        # ``candidates``; the requests are not cut to the encounter window): derived once per year for a pass
+        restricted = data
+        patients, ipsd, covered_days = remember(
+            (records.patients, records.medication_requests),
+            ("CMS136 cohort", intake_period(period), data.valuesets.keys(*ADHD_VALUESETS)),
+            lambda: _cohort(restricted, period), period=ANY_PERIOD, for_pass=True)
         pids = pd.Index(patients["patient_id"].to_numpy())
         first_day, last_day = intake_period(period)
         ages_ok = (np.nan_to_num(age_in_years_at(patients["birth_date"], first_day), nan=-1) >= 6) & (
@@ -308,7 +322,7 @@ class CMS136(Measure):
 
         base = ages_ok & has_qualifying & ipsd.notna().to_numpy()
         ip1 = base & ~stay_initiation
-        covered = treatment_days(data, ipsd.dropna()).reindex(pids).to_numpy()
+        covered = covered_days.reindex(pids).to_numpy()
         ip2 = base & (np.nan_to_num(covered, nan=0) >= MIN_TREATMENT_DAYS) & ~stay_continuation
 
         cond = data.conditions

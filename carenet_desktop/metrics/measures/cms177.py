@@ -65,20 +65,31 @@ def mdd_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
 def candidates(data: MeasureData, period: Period) -> PatientSet:
     """Patients aged 6-16 at the start of the period with an MDD code on a condition or as the reason of
     an encounter in the period: nobody else can have an episode (a cheap pre-filter)."""
-    age = ages_in_years(data, period.start)
+    reason_pid, reason_start, reason_end, condition_pid = mdd_coded_rows(data)
+    # every patient tested is an MDD patient (``mdd_records``): their ages are those of the whole frame
+    age = ages_in_years(mdd_records(data), period.start)
     eligible = PatientSet(age.index[((age >= 6) & (age <= 16)).to_numpy()])
-    enc = data.encounters
-    in_period = eligible.mask(enc["patient_id"]) if len(enc) else np.zeros(0, dtype=bool)
-    if len(enc):
-        start = enc["start"].to_numpy(dtype="datetime64[ns]")
-        end = enc["end"].to_numpy(dtype="datetime64[ns]")
-        in_period &= (start >= np.datetime64(period.start_ts, "ns")) & (end <= np.datetime64(period.end_ts, "ns"))
-    # the codes tested on the store's frames (factorised once for every period), then cut to the period
-    with_reason = enc["patient_id"][in_period & vs_mask(data, enc, MDD_ACTIVE, column="reason_key")]
-    cond = data.conditions
-    with_condition = cond["patient_id"][(eligible.mask(cond["patient_id"]) if len(cond) else np.zeros(0, dtype=bool))
-                                        & vs_mask(data, cond, MDD_ACTIVE)]
-    return PatientSet(with_reason.to_numpy()) | PatientSet(with_condition.to_numpy())
+    in_period = eligible.mask(reason_pid) & (reason_start >= np.datetime64(period.start_ts, "ns")) & (
+        reason_end <= np.datetime64(period.end_ts, "ns"))
+    return PatientSet(reason_pid[in_period]) | PatientSet(condition_pid[eligible.mask(condition_pid)])
+
+
+def mdd_coded_rows(data: MeasureData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The patient, start and end (datetime64[ns]) of the encounters with an active MDD code as their reason, and
+    the patient of the conditions with one, of every date: the same in every period (``ANY_PERIOD``, kept for a
+    pass); ``candidates`` keeps those of a period's eligible patients (the codes tested on the store's frames,
+    factorised once for every period, then the few rows cut)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        enc, cond = data.encounters, data.conditions
+        coded = enc[vs_mask(data, enc, MDD_ACTIVE, column="reason_key")] if len(enc) else enc
+        condition_pid = cond["patient_id"].to_numpy()[vs_mask(data, cond, MDD_ACTIVE)] if len(cond) else \
+            cond["patient_id"].to_numpy()
+        return (coded["patient_id"].to_numpy(), coded["start"].to_numpy(dtype="datetime64[ns]"),
+                coded["end"].to_numpy(dtype="datetime64[ns]"), condition_pid)
+
+    return remember((data.encounters, data.conditions), ("CMS177 MDD coded rows", data.valuesets.keys(MDD_ACTIVE)),
+                    compute, period=ANY_PERIOD, for_pass=True)
 
 
 #: the records the measure reads (``restrict``): frames, and per frame the value sets and codes of its rows

@@ -18,7 +18,8 @@ evaluation or telephone visit) whose period lies within (day of) the period.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import fields
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,14 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray | None = None) -> pd.Index:
 def qualifying_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     """The QEs: patient_id, start, end (finished, of the value sets, within day of the period)."""
     sub = typed_encounters(data)
-    return sub[during(status.encounter_interval(sub), period, "day")].reset_index(drop=True)
+    bounds = remember((sub,), ("CMS2 typed encounters' intervals",),  # (of the remembered rows: any period's)
+                      lambda: astuple_shallow(status.encounter_interval(sub)), period=ANY_PERIOD)
+    return sub[during(Iv(*bounds), period, "day")].reset_index(drop=True)
+
+
+def astuple_shallow(iv: Iv) -> tuple[Any, ...]:
+    """An interval's fields, in order (``Iv(*fields)`` rebuilds it; a tuple the memo can compare)."""
+    return tuple(getattr(iv, f.name) for f in fields(Iv))
 
 
 def typed_encounters(data: MeasureData) -> pd.DataFrame:
@@ -113,6 +121,10 @@ def _screenings(data: MeasureData, qe: pd.DataFrame, code: tuple[str, str],
     return out
 
 
+#: the columns of a screening the measure reads after selecting them (``_screenings`` and what uses its rows)
+_SCREENING_COLUMNS = ("patient_id", "value_key")
+
+
 def screening_records(data: MeasureData, code: tuple[str, str],
                       statuses: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The screenings of ``code`` (of ``statuses``, with a value) of every patient, with the day number of the
@@ -125,7 +137,8 @@ def screening_records(data: MeasureData, code: tuple[str, str],
         sub = sub[status_in(sub, *statuses) & status.has_value(sub)]
         iv = status.effective_interval(sub)
         end_day = day_number(pd.Series(iv.end(), index=sub.index)).to_numpy()
-        return sub, end_day, np.asarray(iv.start())
+        # the columns a period reads of them (its patients, the value's code): a period's cut takes only these
+        return sub[[c for c in _SCREENING_COLUMNS if c in sub.columns]], end_day, np.asarray(iv.start())
 
     return remember((data.observations,), ("CMS2 screenings", code, statuses), compute, period=ANY_PERIOD, for_pass=True)
 

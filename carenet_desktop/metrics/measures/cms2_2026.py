@@ -100,7 +100,7 @@ def antidepressant_orders(data: MeasureData, medications: str) -> tuple[pd.DataF
         mr = data.medication_requests
         mr = mr[vs_mask(data, mr, medications)]
         mr = mr[status_in(mr, "active", "completed") & status_in(mr, *ORDER_INTENTS, column="intent")]
-        return (mr, *_medication_days(mr))
+        return (mr[["patient_id", "authored_on"]], *_medication_days(mr))  # (the columns a follow-up reads)
 
     return remember((data.medication_requests,), ("CMS2 2026 antidepressant orders", data.valuesets.keys(medications)),
                     compute, period=ANY_PERIOD, for_pass=True)

@@ -62,11 +62,12 @@ class DEV(Measure):
         met = np.zeros((3, n), dtype=bool)
         for k in (1, 2, 3):
             ip = nc.turns_during(p, period, years=k)
-            sub = p[ip]
-            lo = sub["birth"] if k == 1 else nc.birthday(sub["birth"], years=k - 1) + pd.Timedelta(days=1)
-            hi = nc.birthday(sub["birth"], years=k)
+            # the birthdays of every child, shifted once for every period of the evaluation (``nc.birthday``)
+            lo = p["birth"].to_numpy()[ip] if k == 1 else (
+                nc.birthday(p, years=k - 1).to_numpy()[ip] + np.timedelta64(1, "D"))
+            hi = nc.birthday(p, years=k).to_numpy()[ip]
             in_rate[k - 1] = ip
-            met[k - 1, ip] = nc.days_in_windows(screens, sub["patient_id"], lo, hi) >= 1
+            met[k - 1, ip] = nc.days_in_windows(screens, p["patient_id"].to_numpy()[ip], lo, hi) >= 1
         any_rate = in_rate.any(axis=0)
         excluded = np.zeros(n, dtype=bool)
         excluded[any_rate] = nc.standard_exclusions(

@@ -8,7 +8,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
-from ..memo import ANY_PERIOD, remember
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import status_in, vs_mask
 from . import _network_common as nc
@@ -44,6 +44,15 @@ def _positive_screen_days(data: MeasureData) -> pd.DataFrame:
     parts.append(nc.event_days(data, "conditions", [nc.SOCIAL_NEEDS_FINDING]))
     out = pd.concat(parts, ignore_index=True)
     return out.dropna(subset=["day"]).drop_duplicates(ignore_index=True)
+
+
+def screened_visit_days(visits: pd.DataFrame, screens: pd.DataFrame) -> pd.DataFrame:
+    """The well-visit days with a social-needs screening the same day, of every patient and date (``visits``
+    and ``screens``: the remembered event days): the same in every period, so joined once for a pass
+    (``ANY_PERIOD``); a period keeps its days - the rows joining its own visits gives (the day is a key)."""
+    return remember((visits, screens), ("SDOH screened visit days",),
+                    lambda: visits.merge(screens, on=["patient_id", "day"], how="inner"),
+                    period=ANY_PERIOD, for_pass=True)
 
 
 @register
@@ -84,15 +93,19 @@ class SDOH(Measure):
         p = p[(age >= 0) & (age <= 21)]
 
         # rate 1: screened on the day of a well visit in the period
-        visits = nc.well_visit_days(data, nc.WELL_VISITS)
-        visits = visits[nc.day_in(visits["day"], start, end)]
+        every_visit = nc.well_visit_days(data, nc.WELL_VISITS)
+        visits = every_visit[nc.day_in(every_visit["day"], start, end)]
         screens = nc.any_event_days(data, ("observations", "procedures"), [nc.SOCIAL_NEEDS_SCREENING])
-        screened_at_visit = visits.merge(screens, on=["patient_id", "day"], how="inner")
+        if in_several_periods():  # a pass: the screened visit days of every date joined once, a period keeps its own
+            screened_days = screened_visit_days(every_visit, screens)
+            screened_at_visit = screened_days["patient_id"][nc.day_in(screened_days["day"], start, end)]
+        else:
+            screened_at_visit = visits.merge(screens, on=["patient_id", "day"], how="inner")["patient_id"]
         p1 = p[p["patient_id"].isin(visits["patient_id"])]
         g1 = nc.population_frame(
             p1["patient_id"], initial_population=True, denominator=True,
             denominator_exclusion=nc.standard_exclusions(data, period, p1["patient_id"], p1["deceased"]),
-            numerator=p1["patient_id"].isin(screened_at_visit["patient_id"]).to_numpy(),
+            numerator=p1["patient_id"].isin(screened_at_visit).to_numpy(),
         )
 
         # rate 2: first positive screen in the period, followed within 30 days
@@ -128,4 +141,4 @@ class SDOH(Measure):
         return out.dropna(subset=["day"]).drop_duplicates(ignore_index=True)
 
 
-__all__ = ["FOLLOW_UP_DAYS", "SDOH", "positive_screen_days"]
+__all__ = ["FOLLOW_UP_DAYS", "SDOH", "positive_screen_days", "screened_visit_days"]
