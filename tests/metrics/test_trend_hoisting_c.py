@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from carenet_desktop.metrics.data import MeasureData
 from carenet_desktop.metrics.engine import evaluate_measures, evaluate_periods
 from carenet_desktop.metrics.measures import _event_windows as ew
 from carenet_desktop.metrics.measures import _network_common as nc
 from carenet_desktop.metrics.measures import cms177
+from carenet_desktop.metrics.measures._episodes import PatientSet
 from carenet_desktop.metrics.memo import FrameMemo
 from carenet_desktop.metrics.period import Period, rolling_12_months
 from tests.measure_catalogue import CATALOGUE
@@ -52,7 +54,7 @@ def _sdoh_records() -> Builder:
     return b
 
 
-def _each_period_alone(data, ids):  # type: ignore[no-untyped-def]
+def _each_period_alone(data: MeasureData, ids: list[str]) -> list[tuple[int, int]]:
     measures = CATALOGUE.select(ids)
     shared = dataclasses.replace(data, memo=FrameMemo(check_periods=True))  # proves the ANY_PERIOD answers
     runs = list(evaluate_periods(shared, PERIODS, measures))
@@ -67,7 +69,7 @@ def _each_period_alone(data, ids):  # type: ignore[no-untyped-def]
 
 def test_each_period_of_an_sdoh_pass_gets_the_screened_visits_it_gets_alone() -> None:
     counts = _each_period_alone(_sdoh_records().data(), ["SDOH"])
-    assert len(set(counts)) > 2 and all(n for n, _ in counts) and sum(m for _, m in counts)
+    assert len(set(counts)) > 2 and all(n > 0 for n, _ in counts) and sum(m for _, m in counts) > 0
 
 
 def test_a_screened_visit_counts_in_the_periods_holding_its_day_only() -> None:
@@ -86,10 +88,10 @@ def test_a_screened_visit_counts_in_the_periods_holding_its_day_only() -> None:
     assert screened == [True, True, False]
 
 
-def _whole_frame_candidates(data, period):  # type: ignore[no-untyped-def]
+def _whole_frame_candidates(data: MeasureData, period: Period) -> PatientSet:
     """CMS177's candidates as they were found before the coded rows were kept for a pass: every patient's age,
     every encounter's times."""
-    from carenet_desktop.metrics.measures._episodes import PatientSet, ages_in_years
+    from carenet_desktop.metrics.measures._episodes import ages_in_years
     from carenet_desktop.metrics.primitives import vs_mask
 
     age = ages_in_years(data, period.start)
