@@ -199,12 +199,23 @@ def done_mask(frame: pd.DataFrame, record: str) -> np.ndarray:
     return mask
 
 
+#: the date column ``event_dates`` reads when a record's own date (``RECORD_DATE``) is missing
+_FALLBACK_DATE = {"observations": "issued", "service_requests": "occurrence", "medication_dispenses": "when_end",
+                  "conditions": "recorded", "procedures": "performed_end", "encounters": "end"}
+
+
+def dated_rows(frame: pd.DataFrame, mask: np.ndarray, record: str, *more: str) -> pd.DataFrame:
+    """The rows of ``frame`` that ``mask`` keeps, with the columns ``event_dates`` reads, ``patient_id`` and
+    ``more`` only (taking every column of a large frame costs several times more; the rows are the same)."""
+    wanted = ("patient_id", RECORD_DATE[record], _FALLBACK_DATE.get(record), *more)
+    return frame.loc[mask, [c for c in dict.fromkeys(wanted) if c is not None and c in frame.columns]]
+
+
 def event_dates(frame: pd.DataFrame, record: str) -> pd.Series:
     """The day each record happened: its date column, with fallbacks (observation ``issued``, request
     ``occurrence``, dispense ``when_end``, condition ``recorded``)."""
     primary = to_day(frame[RECORD_DATE[record]])
-    fallback = {"observations": "issued", "service_requests": "occurrence", "medication_dispenses": "when_end",
-                "conditions": "recorded", "procedures": "performed_end", "encounters": "end"}.get(record)
+    fallback = _FALLBACK_DATE.get(record)
     if fallback and fallback in frame.columns:
         primary = primary.fillna(to_day(frame[fallback]))
     return primary
@@ -236,7 +247,7 @@ def _coded_event_days(data: MeasureData, record: str, keys: frozenset[str] | set
         mask = mask & extra_mask
     if not mask.any():
         return _EMPTY_DAYS.copy()
-    sub = frame[mask]
+    sub = dated_rows(frame, mask, record)
     out = pd.DataFrame({"patient_id": sub["patient_id"].to_numpy(), "day": event_dates(sub, record).to_numpy()})
     return out.dropna(subset=["day"]).drop_duplicates(ignore_index=True)
 
@@ -274,7 +285,7 @@ def _coded_visit_days(data: MeasureData, keys: frozenset[str] | set[str]) -> pd.
     mask = coded & done_mask(enc, "encounters")
     if not mask.any():
         return _EMPTY_DAYS.copy()
-    sub = enc[mask]
+    sub = dated_rows(enc, mask, "encounters")
     out = pd.DataFrame({"patient_id": sub["patient_id"].to_numpy(), "day": event_dates(sub, "encounters").to_numpy()})
     return out.dropna(subset=["day"]).drop_duplicates(ignore_index=True)
 

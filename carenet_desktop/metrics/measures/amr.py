@@ -40,7 +40,7 @@ def _medication_units(data: MeasureData, controller: frozenset[str], reliever: f
             mask = mask & _intent_order(frame)
         is_ctrl = nc.key_mask(frame, controller)
         mask = mask & (is_ctrl | nc.key_mask(frame, reliever))
-        sub = frame[mask]
+        sub = nc.dated_rows(frame, mask, record, supply)
         days = pd.to_numeric(sub[supply], errors="coerce").to_numpy(dtype=float)
         units = np.where(np.isfinite(days) & (days > 0), np.ceil(days / UNIT_DAYS), 1.0)
         parts.append(pd.DataFrame({

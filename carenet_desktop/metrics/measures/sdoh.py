@@ -38,7 +38,7 @@ def _positive_screen_days(data: MeasureData) -> pd.DataFrame:
         positive = positive | vs_mask(data, obs, nc.SOCIAL_NEEDS_FINDING, column="value_key")
         finding = vs_mask(data, obs, nc.SOCIAL_NEEDS_FINDING)
         mask = done & ((screen & positive) | finding)
-        sub = obs[mask]
+        sub = nc.dated_rows(obs, mask, "observations")
         parts.append(pd.DataFrame({"patient_id": sub["patient_id"].to_numpy(),
                                    "day": nc.event_dates(sub, "observations").to_numpy()}))
     parts.append(nc.event_days(data, "conditions", [nc.SOCIAL_NEEDS_FINDING]))
