@@ -183,3 +183,24 @@ def test_event_index_tables_count_as_the_join(seed: int) -> None:
     huge = events.assign(patient_id=events["patient_id"] * 10**9)  # sparse ids: searched, not tabled
     np.testing.assert_array_equal(ew.EventIndex(huge).counts(pid * 10**9, lo, hi),
                                   ew.days_in_windows_joined(huge, pid * 10**9, lo, hi))
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> MeasureData:
+    from carenet_desktop.models.database import open_database
+    from carenet_desktop.services.measure_data import load_measure_data
+    from tests.stores import demo_store
+
+    db = open_database(demo_store(tmp_path_factory, patients=1500, seed=11))
+    try:
+        return load_measure_data(db)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("ids", [["DEV", "IMA", "W30"], ["VIS", "WCV", "FLV", "SDOH", "AMR", "CMS74", "CMS75"]])
+def test_each_period_of_a_network_pass_gets_the_rows_it_gets_alone(demo_data: MeasureData, ids: list[str]) -> None:
+    """The birthdays, distinct event days and screened visits remembered for a pass (``check_periods`` proves them
+    period-free) give each period of the demo store the rows it gets alone."""
+    counts = _each_period_alone(demo_data, ids)
+    assert len(set(counts)) > 1 and sum(m for _, m in counts) > 0

@@ -297,7 +297,8 @@ def day_lists(events: pd.DataFrame, pids: object, lo: object, hi: object) -> pd.
     win = pd.DataFrame({"patient_id": pid, "lo": _as_days(lo, n), "hi": _as_days(hi, n), "row": np.arange(n)})
     if events.empty or n == 0:
         return pd.DataFrame({"row": pd.Series(dtype="int64"), "day": pd.Series(dtype="datetime64[ns]")})
-    ev = events[["patient_id", "day"]].drop_duplicates()
+    ev = remember((events,), ("distinct event days",),  # (the events: remembered ones, the same every period)
+                  lambda: events[["patient_id", "day"]].drop_duplicates(), period=ANY_PERIOD)
     if ev["patient_id"].dtype != win["patient_id"].dtype:
         ev = ev.astype({"patient_id": win["patient_id"].dtype})
     joined = win.merge(ev, on="patient_id", how="inner")
@@ -499,7 +500,7 @@ def simple_populations(d: SimpleDefinition, data: MeasureData, period: Period) -
     """The population frame of a simple (data-defined) measure: age window or birthday in the period,
     optional visit requirement (denominator), numerator and exclusion criteria."""
     p = people(data)
-    sub = p[_in_population(d.population, p["birth"], period)]
+    sub = p[_in_population(d.population, p, period)]
     pids = sub["patient_id"]
     numer = _criterion_met(data, d.numerator, sub, period, d.population)
     denom = np.ones(len(sub), dtype=bool) if d.visit is None else _criterion_met(data, d.visit, sub, period, d.population)
@@ -512,11 +513,14 @@ def simple_populations(d: SimpleDefinition, data: MeasureData, period: Period) -
                             numerator=numer)
 
 
-def _in_population(rule: PopulationRule, birth: pd.Series, period: Period) -> np.ndarray:
+def _in_population(rule: PopulationRule, birth: pd.Series | pd.DataFrame, period: Period) -> np.ndarray:
+    """``birth``: the birth days, or a ``people`` frame (its birthdays then remembered for every period)."""
     if rule.turns is not None:
         t = rule.turns
         return day_in(birthday(birth, t.years, t.months) + pd.Timedelta(days=t.days), period.start_ts,
                          pd.Timestamp(period.end))
+    if isinstance(birth, pd.DataFrame):
+        birth = birth["birth"]
     at = pd.Timestamp(period.start if rule.age_at == "period-start" else period.end)
     age = (age_in_months_at if rule.age_unit == "months" else age_in_years_at)(birth, at)
     ok = ~np.isnan(age)

@@ -51,16 +51,20 @@ class IMA(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         p = nc.people(data)
-        sub = p[nc.turns_during(p, period, years=13)]
-        pids, birth = sub["patient_id"], sub["birth"]
-        b13 = nc.birthday(birth, years=13)
+        ip = nc.turns_during(p, period, years=13)
+        sub = p[ip]
+        pids = sub["patient_id"]
+
+        def turning(years: int) -> np.ndarray:  # every child's birthdays, shifted once for every period
+            return nc.birthday(p, years=years).to_numpy()[ip]
 
         def doses(valueset: str) -> pd.DataFrame:
             return nc.any_event_days(data, ("immunizations", "procedures"), [valueset])
 
-        men = nc.days_in_windows(doses(nc.MENACWY_VACCINE), pids, nc.birthday(birth, years=11), b13) >= 1
-        tdap = nc.days_in_windows(doses(nc.TDAP_VACCINE), pids, nc.birthday(birth, years=10), b13) >= 1
-        hpv_days = nc.day_lists(doses(nc.HPV_VACCINE), pids, nc.birthday(birth, years=9), b13)
+        b13 = turning(13)
+        men = nc.days_in_windows(doses(nc.MENACWY_VACCINE), pids, turning(11), b13) >= 1
+        tdap = nc.days_in_windows(doses(nc.TDAP_VACCINE), pids, turning(10), b13) >= 1
+        hpv_days = nc.day_lists(doses(nc.HPV_VACCINE), pids, turning(9), b13)
         hpv = np.zeros(len(sub), dtype=bool)
         if not hpv_days.empty:
             g = hpv_days.groupby("row")["day"]
