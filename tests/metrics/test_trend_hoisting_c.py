@@ -204,3 +204,45 @@ def test_each_period_of_a_network_pass_gets_the_rows_it_gets_alone(demo_data: Me
     period-free) give each period of the demo store the rows it gets alone."""
     counts = _each_period_alone(demo_data, ids)
     assert len(set(counts)) > 1 and sum(m for _, m in counts) > 0
+
+
+def test_hospice_rows_found_once_give_each_period_its_exclusions_alone() -> None:
+    """Hospice services of every kind (an inpatient stay discharged to hospice, a hospice encounter, an
+    assessment answered yes, an order, a procedure, a diagnosis) on the periods' first and last days and the
+    days just outside them: the rows are found once for a pass (``hospice._hospice_rows``), each period tests
+    their times and excludes whom it excludes alone."""
+    from carenet_desktop.metrics.libraries import hospice
+
+    encounter, inpatient = ("snomed", "183919006"), ("snomed", "183452005")
+    care, diagnosis = ("snomed", "385763009"), ("icd10cm", "Z51.5")
+    b = Builder()
+    for i in range(len(EDGES) * 6):
+        pid = b.patient("2010-05-05")
+        day = EDGES[i % len(EDGES)]
+        b.visit(pid, EDGES[(i + 1) % len(EDGES)])  # a well visit, in some periods
+        kind = i // len(EDGES)
+        if kind == 0:
+            b.visit(pid, day, inpatient, start=f"{day} 08:00", end=f"{day} 23:59")
+            b.rows["encounters"][-1]["discharge_key"] = "snomed|428361000124107"
+        elif kind == 1:
+            b.visit(pid, day, encounter)
+        elif kind == 2:
+            b.observation(pid, day, ("loinc", "45755-6"), value_key=("snomed", "373066001"))
+        elif kind == 3:
+            b.service_request(pid, day, care)
+        elif kind == 4:
+            b.procedure(pid, day, care)
+        else:
+            b.condition(pid, day, diagnosis, abatement=day)
+    data = b.data({hospice.VS_HOSPICE_ENCOUNTER: [encounter], hospice.VS_ENCOUNTER_INPATIENT: [inpatient],
+                   hospice.VS_HOSPICE_CARE_AMBULATORY: [care], hospice.VS_HOSPICE_DIAGNOSIS: [diagnosis]})
+    shared = dataclasses.replace(data, memo=FrameMemo(check_periods=True))
+    runs = list(evaluate_periods(shared, PERIODS, CATALOGUE.select(["WCV"])))
+    excluded = []
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, CATALOGUE.select(["WCV"]))
+        pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
+        found = hospice.has_hospice_services(dataclasses.replace(data, memo=FrameMemo()), period)
+        excluded.append(int(run.rows["denominator-exclusion"].sum()))
+        assert excluded[-1] == int(run.rows["patient_id"].isin(found).sum())
+    assert len(set(excluded)) > 1 and min(excluded) > 0

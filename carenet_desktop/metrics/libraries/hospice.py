@@ -17,15 +17,16 @@ same evaluation, which is why the status tests and the diagnosis filter are para
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..data import MeasureData
-from ..memo import remember
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
-from ..primitives import code_mask, ends_during, overlaps, point_in, vs_mask
+from ..primitives import Iv, code_mask, ends_during, overlaps, point_in, vs_mask
 from . import status
 
 VS_ENCOUNTER_INPATIENT = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.666.5.307"
@@ -81,7 +82,31 @@ def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules 
 
 
 def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules) -> pd.Index:
-    ids: list[np.ndarray] = []
+    objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
+    # which rows are hospice services, and their times, do not depend on the period: found once for every
+    # period of an evaluation (ANY_PERIOD; a few rows); a period tests their times
+    ids = [pids[_IN_PERIOD[test](times, period)] for test, pids, times in
+           remember(objects, ("hospice rows", rules), lambda: _hospice_rows(data, rules), period=ANY_PERIOD)]
+    found = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    return pd.Index(pd.unique(found), name="patient_id")
+
+
+def _as_fields(iv: Iv) -> tuple[Any, ...]:
+    return tuple(getattr(iv, f.name) for f in fields(Iv))
+
+
+#: how a period tests the times of each kind of hospice row (``_hospice_rows``)
+_IN_PERIOD: dict[str, Callable[[Any, Period], np.ndarray]] = {
+    "ends": lambda times, period: ends_during(Iv(*times), period, "day"),
+    "overlaps": lambda times, period: overlaps(Iv(*times), period, "day"),
+    "authored": lambda times, period: point_in(times, period, "day"),
+}
+
+
+def _hospice_rows(data: MeasureData, rules: HospiceRules) -> list[tuple[str, np.ndarray, Any]]:
+    """Per kind of hospice service (the module docstring's order): how a period tests it, the patient of each
+    row and the rows' times (an interval's fields, or the order's authoredOn), of every date."""
+    rows: list[tuple[str, np.ndarray, Any]] = []
 
     def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
         return frame[mask] if mask.any() else frame.iloc[0:0]
@@ -93,39 +118,37 @@ def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules
             inpatient, *DISCHARGE_FACILITY_HOSPICE, column="discharge_key"
         )
         sub = keep(inpatient, discharged & rules.encounter_performed(inpatient))
-        ids.append(sub["patient_id"].to_numpy()[ends_during(status.encounter_interval(sub), period, "day")])
+        rows.append(("ends", sub["patient_id"].to_numpy(), _as_fields(status.encounter_interval(sub))))
     sub = keep(enc, vs_mask(data, enc, VS_HOSPICE_ENCOUNTER))
     if len(sub):
         sub = keep(sub, rules.encounter_performed(sub))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.encounter_interval(sub), period, "day")])
+        rows.append(("overlaps", sub["patient_id"].to_numpy(), _as_fields(status.encounter_interval(sub))))
 
     obs = data.observations
     sub = keep(obs, code_mask(obs, *HOSPICE_CARE_MDS))
     if len(sub):
         sub = keep(sub, rules.assessment_performed(sub) & code_mask(sub, *YES, column="value_key"))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.effective_interval(sub), period, "day")])
+        rows.append(("overlaps", sub["patient_id"].to_numpy(), _as_fields(status.effective_interval(sub))))
 
     sr = data.service_requests
     sub = keep(sr, vs_mask(data, sr, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
         sub = keep(sub, rules.intervention_order(sub))
-        ids.append(sub["patient_id"].to_numpy()[point_in(sub["authored_on"], period, "day")])
+        rows.append(("authored", sub["patient_id"].to_numpy(), sub["authored_on"]))
 
     proc = data.procedures
     sub = keep(proc, vs_mask(data, proc, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
         sub = keep(sub, rules.intervention_performed(sub))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.performed_interval(sub), period, "day")])
+        rows.append(("overlaps", sub["patient_id"].to_numpy(), _as_fields(status.performed_interval(sub))))
 
     cond = data.conditions
     sub = keep(cond, vs_mask(data, cond, VS_HOSPICE_DIAGNOSIS))
     if len(sub) and rules.diagnosis_filter is not None:
         sub = keep(sub, rules.diagnosis_filter(data, sub))
     if len(sub):
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.prevalence_interval(sub), period, "day")])
-
-    found = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-    return pd.Index(pd.unique(found), name="patient_id")
+        rows.append(("overlaps", sub["patient_id"].to_numpy(), _as_fields(status.prevalence_interval(sub))))
+    return rows
 
 
 __all__ = ["HOSPICE_2025", "VALUESETS", "HospiceRules", "has_hospice_services"]
