@@ -21,7 +21,7 @@ from carenet_desktop.metrics.measures import _event_windows as ew
 from carenet_desktop.metrics.measures import _network_common as nc
 from carenet_desktop.metrics.measures import cms177
 from carenet_desktop.metrics.measures._episodes import PatientSet
-from carenet_desktop.metrics.memo import FrameMemo
+from carenet_desktop.metrics.memo import FrameMemo, remembering, several_periods
 from carenet_desktop.metrics.period import Period, rolling_12_months
 from tests.measure_catalogue import CATALOGUE
 from tests.metrics.network_builders import Builder
@@ -246,3 +246,38 @@ def test_hospice_rows_found_once_give_each_period_its_exclusions_alone() -> None
         excluded.append(int(run.rows["denominator-exclusion"].sum()))
         assert excluded[-1] == int(run.rows["patient_id"].isin(found).sum())
     assert len(set(excluded)) > 1 and min(excluded) > 0
+
+
+@pytest.mark.parametrize("principal_only", [False, True])
+def test_diagnoses_of_the_records_answer_as_those_of_a_periods_cut(principal_only: bool) -> None:
+    """``_record_diagnoses.diagnosed_among`` (the records' diagnoses tested once for a pass) against
+    ``encounter_diagnosis_in`` of the records cut to the candidates, for every kept encounter: diagnoses coded in
+    the value set, several codes in a cell, of rank 2, linked to a condition of the value set of the same patient,
+    of another candidate or of a patient not a candidate."""
+    from carenet_desktop.metrics.measures._episodes import encounter_diagnosis_in, restrict
+    from carenet_desktop.metrics.measures._record_diagnoses import diagnosed_among
+
+    mdd, other = ("snomed", "832007"), ("snomed", "22298006")
+    b = Builder()
+    pids = [b.patient("2012-01-01") for _ in range(12)]
+    conditions = [b.condition(pid, "2024-01-01", mdd if i % 3 else other) for i, pid in enumerate(pids)]
+    for i, pid in enumerate(pids):
+        b.visit(pid, "2025-03-03", ("cpt", "99213"), diagnosis=(mdd, other, None)[i % 3])
+        if i % 3 == 2:  # linked to a condition: its own, another patient's
+            b.rows["encounter_diagnoses"][-1].update(condition_id=conditions[(i * 5) % len(conditions)], key=None)
+        if i % 4 == 1:  # a second diagnosis of rank 2, several codes in one cell
+            b.rows["encounter_diagnoses"].append({**b.rows["encounter_diagnoses"][-1], "rank": 2,
+                                                  "key": "snomed|22298006 snomed|832007"})
+    records = b.data({cms177.MDD_ACTIVE: [mdd]})
+    answers = []
+    for chosen in (pids[::2], pids[1::3], pids):
+        candidates = PatientSet(np.array(chosen))
+        cut = restrict(records, candidates, frames=("patients", "encounters", "conditions"))
+        ids = cut.encounters["event_id"].to_numpy()
+        expected = encounter_diagnosis_in(cut, ids, cms177.MDD_ACTIVE, principal_only=principal_only)
+        with remembering(FrameMemo()), several_periods(True):
+            got = diagnosed_among(records, candidates, ids, cms177.MDD_ACTIVE, principal_only=principal_only)
+        np.testing.assert_array_equal(got, expected)
+        answers.append(expected)
+    every = np.concatenate(answers)
+    assert every.any() and not every.all()

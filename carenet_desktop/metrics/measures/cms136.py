@@ -29,14 +29,15 @@ from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import add_months, age_in_years_at, code_mask, flag, vs_mask
 from ._episodes import (
+    PatientSet,
     days,
-    encounter_diagnosis_in,
     exists_pair,
     in_valuesets,
     keys_column,
     restrict,
     vs,
 )
+from ._record_diagnoses import diagnosed_among
 
 ATOMOXETINE = vs("2.16.840.1.113883.3.464.1003.1170")
 CLONIDINE = vs("2.16.840.1.113883.3.464.1003.1171")
@@ -289,8 +290,8 @@ class CMS136(Measure):
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         everyone = data
         records = adhd_records(data)  # a period's candidates are among these patients, its rows among these
-        data = restrict(records, candidates(records, period), encounter_window(period), frames=_RECORD_FRAMES,
-                        codes=_RECORD_CODES)
+        chosen = PatientSet(candidates(records, period))
+        data = restrict(records, chosen, encounter_window(period), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
         # the children, their IPSDs and treatment days depend on the period's start year only (the intake period,
         # ``candidates``; the requests are not cut to the encounter window): derived once per year for a pass
         restricted = data
@@ -315,8 +316,8 @@ class CMS136(Measure):
             start_day >= six_months_before) & (end_offset <= 0)
         has_qualifying = _per_patient_any(epids, qualifying, pids)
 
-        inpatient = performed & vs_mask(data, enc, ENCOUNTER_INPATIENT) & encounter_diagnosis_in(
-            data, enc["event_id"].to_numpy(), MENTAL_BEHAVIORAL_NEURODEVELOPMENTAL, principal_only=True)
+        inpatient = performed & vs_mask(data, enc, ENCOUNTER_INPATIENT) & diagnosed_among(  # (of the records: found once for a pass)
+            records, chosen, enc["event_id"].to_numpy(), MENTAL_BEHAVIORAL_NEURODEVELOPMENTAL, principal_only=True)
         stay_initiation = _per_patient_any(epids, inpatient & (offset > 0) & (offset <= INITIATION_DAYS), pids)
         stay_continuation = _per_patient_any(epids, inpatient & (offset > 0) & (offset <= CONTINUATION_DAYS), pids)
 

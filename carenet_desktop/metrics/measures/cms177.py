@@ -27,6 +27,7 @@ from ._episodes import (
     restrict,
     vs,
 )
+from ._record_diagnoses import diagnosed_among
 
 OFFICE_VISIT = vs("2.16.840.1.113883.3.464.1003.101.12.1001")
 OUTPATIENT_CONSULTATION = vs("2.16.840.1.113883.3.464.1003.101.12.1008")
@@ -46,9 +47,12 @@ VISIT_VALUESETS = (
 SUICIDE_RISK_ASSESSMENT = ("http://snomed.info/sct", "225337009")
 
 
-def mdd_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
+def mdd_encounters(data: MeasureData, period: Period,
+                   cut_from: tuple[MeasureData, PatientSet] | None = None) -> pd.DataFrame:
     """"Major Depressive Disorder Encounter": finished visits of the listed types, entirely within the
-    period (day precision), whose reason or one of whose encounter diagnoses is an active MDD code."""
+    period (day precision), whose reason or one of whose encounter diagnoses is an active MDD code.
+    ``cut_from``: ``data`` is these records cut to these candidates (``restrict``): the diagnoses are then
+    tested on the records, once for a pass (``_record_diagnoses``)."""
     enc = data.encounters
     if enc.empty:
         return enc
@@ -57,8 +61,11 @@ def mdd_encounters(data: MeasureData, period: Period) -> pd.DataFrame:
     if sub.empty:
         return sub
     sub = sub[during(status.encounter_interval(sub), period, "day")]
-    mdd = vs_mask(data, sub, MDD_ACTIVE, column="reason_key") | encounter_diagnosis_in(
-        data, sub["event_id"].to_numpy(), MDD_ACTIVE)
+    if cut_from is None:
+        diagnosed = encounter_diagnosis_in(data, sub["event_id"].to_numpy(), MDD_ACTIVE)
+    else:
+        diagnosed = diagnosed_among(*cut_from, sub["event_id"].to_numpy(), MDD_ACTIVE)
+    mdd = vs_mask(data, sub, MDD_ACTIVE, column="reason_key") | diagnosed
     return sub[mdd]
 
 
@@ -155,9 +162,9 @@ class CMS177(Measure):
 
     def populations(self, data: MeasureData, period: Period) -> list[pd.DataFrame]:
         # the period's candidates are among the MDD patients: restricting their records gives the same rows
-        data = restrict(mdd_records(data), candidates(data, period), (period.start_ts, period.end_ts),
-                        frames=_RECORD_FRAMES, codes=_RECORD_CODES)
-        episodes = mdd_encounters(data, period)
+        records, chosen = mdd_records(data), candidates(data, period)
+        data = restrict(records, chosen, (period.start_ts, period.end_ts), frames=_RECORD_FRAMES, codes=_RECORD_CODES)
+        episodes = mdd_encounters(data, period, (records, chosen))
         if not episodes.empty:
             age = ages_in_years(data, period.start).reindex(episodes["patient_id"].to_numpy()).to_numpy()
             age = np.nan_to_num(age, nan=-1)
