@@ -12,6 +12,7 @@ from ..catalogue import register
 from ..data import MeasureData
 from ..definition import Group, Measure
 from ..libraries import hospice
+from ..memo import in_several_periods
 from ..period import Period
 from . import _network_common as nc
 
@@ -55,8 +56,10 @@ class IMA(Measure):
         sub = p[ip]
         pids = sub["patient_id"]
 
-        def turning(years: int) -> np.ndarray:  # every child's birthdays, shifted once for every period
-            return nc.birthday(p, years=years).to_numpy()[ip]
+        def turning(years: int) -> np.ndarray:
+            if in_several_periods():  # a pass: every child's birthdays, shifted once for every period
+                return nc.birthday(p, years=years).to_numpy()[ip]
+            return nc.birthday(sub["birth"], years=years).to_numpy()  # one period: its children's only
 
         def doses(valueset: str) -> pd.DataFrame:
             return nc.any_event_days(data, ("immunizations", "procedures"), [valueset])
