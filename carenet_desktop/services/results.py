@@ -84,7 +84,7 @@ class CachedResults:
         self._lock = threading.Lock()
 
     def summary(self, by: Sequence[str] = ("practice_id",), *, coded: Any = None) -> pd.DataFrame:
-        """``coded``: the rows' ``results_codec.measure_codes`` when the caller has them (saving the rows)."""
+        """``coded``: the rows' ``results_codec.measure_runs`` when the caller has them (saving the rows)."""
         key = tuple(by)
         if key not in self._summaries:  # the practice summary (every period's) counted by a faster path
             self._summaries[key] = (practice_summary(self.rows, coded) if key == ("practice_id",)
