@@ -17,7 +17,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS
 from .cache_files import READ_ERRORS, open_npz
 
 if TYPE_CHECKING:
-    from .results import CachedResults
+    from .results_entry import CachedResults
 
 log = logging.getLogger(__name__)
 
