@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +26,6 @@ import pandas as pd
 import platformdirs
 
 from .. import __version__
-from ..metrics.aggregate import summarize
 from ..metrics.engine import ROW_COLUMNS, evaluate_measures, evaluate_periods
 from ..metrics.period import Period
 from ..models.changes import changes_since, current_version, history_id
@@ -36,7 +34,8 @@ from .cache_files import READ_ERRORS, cache_key, open_npz, results_folder, save_
 from .context import Progress, ServiceContext
 from .definitions import definitions_digest
 from .measure_data import load_measure_data
-from .results_codec import _conform, decode_head, encode_entry, patched_summary, practice_summary, read_rows
+from .results_codec import _conform, decode_head, encode_entry, patched_summary, read_rows
+from .results_entry import CachedResults
 from .results_shared import SharedResultsMixin
 
 __all__ = ["CachedResults", "ResultsCache", "_conform", "patched_summary"]
@@ -47,49 +46,6 @@ _POLL_S = 0.05  # how often a caller waiting for a period in flight checks wheth
 
 #: most refreshed entries queued for the writer thread before ``results()`` waits for it (each holds its rows)
 MOST_UNSAVED = 2
-
-
-
-@dataclass
-class CachedResults:
-    """One period's patient-level rows and their summaries.
-
-    Read back from disk, the rows stay there until something asks for them: the scorecard needs only the
-    practice summary saved beside them, so a restart does not read and summarise every patient's rows.
-    """
-
-    period: Period
-    measure_ids: tuple[str, ...]
-    version: int
-    _rows: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False)
-    failures: dict[str, str] = field(default_factory=dict)
-    _summaries: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def rows(self) -> pd.DataFrame:
-        with self._lock:
-            if callable(self._rows):
-                self._rows = self._rows()
-            return self._rows
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (a worker process sends its results back this way): the rows themselves, no lock."""
-        state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
-        state["_rows"] = self.rows
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def summary(self, by: Sequence[str] = ("practice_id",), *, coded: Any = None) -> pd.DataFrame:
-        """``coded``: the rows' ``results_codec.measure_codes`` when the caller has them (saving the rows)."""
-        key = tuple(by)
-        if key not in self._summaries:  # the practice summary (every period's) counted by a faster path
-            self._summaries[key] = (practice_summary(self.rows, coded) if key == ("practice_id",)
-                                    else summarize(self.rows, by=list(by)))
-        return self._summaries[key]
 
 
 def _code_signature() -> str:

@@ -17,7 +17,7 @@ from ..metrics.engine import PATIENT_ATTRIBUTES, ROW_COLUMNS
 from .cache_files import READ_ERRORS, open_npz
 
 if TYPE_CHECKING:
-    from .results import CachedResults
+    from .results_entry import CachedResults
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,10 @@ def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str,
     """An entry as arrays (NumPy ``.npz``, no pickle): (the head - meta and the practice summary -, the
     patient-level rows). The results cache saves both in one file; shared results keep them apart."""
     rows = entry.rows
-    coded = measure_codes(rows["measure"])
-    if coded is not None:  # the rows' measures in runs (as the engine gives them): no hashing of every row's name
-        codes, measures = coded
-        body: dict[str, np.ndarray] = {"measure": codes.astype(np.int16)}
+    runs = measure_runs(rows["measure"])
+    if runs is not None:  # the rows' measures in runs (as the engine gives them): no hashing of every row's name
+        codes, lengths, measures = runs
+        body: dict[str, np.ndarray] = {"measure": np.repeat(codes.astype(np.int16), lengths)}
     else:
         measures = sorted(rows["measure"].astype(str).unique().tolist())
         body = {"measure": pd.Categorical(rows["measure"], categories=measures).codes.astype(np.int16)}
@@ -54,7 +54,7 @@ def encode_entry(entry: CachedResults) -> tuple[dict[str, np.ndarray], dict[str,
     for pop in POPULATIONS:
         body[pop] = _filled(rows[pop], np.int8)
     head: dict[str, np.ndarray] = {}
-    summary = entry.summary(["practice_id"], coded=coded)
+    summary = entry.summary(["practice_id"], coded=runs)
     if (list(summary.columns) == ["measure", *_SUMMARY_INTS, *_SUMMARY_FLOATS]
             and not summary[list(_SUMMARY_INTS)].isna().any().any()):
         head[_SUMMARY + "measure"] = pd.Categorical(summary["measure"], categories=measures).codes.astype(np.int16)
@@ -146,14 +146,17 @@ def _as_int64(values: pd.Series) -> pd.Series:
                          name=values.name, copy=False)  # (arrays made here: not copied again)
     if values.dtype == object:
         raw = values.to_numpy()
-        kind = pd.api.types.infer_dtype(raw, skipna=True)
+        missing = pd.isna(raw)
+        # the values' kind found among the known ones only (``infer_dtype`` skipping NA is what this is; an
+        # engine's ``episode_id`` is NA on most rows: not looked at twice)
+        known = raw[~missing] if missing.any() else raw
+        kind = pd.api.types.infer_dtype(known, skipna=True)
         if kind in ("integer", "empty"):
-            missing = pd.isna(raw)
             data = np.zeros(len(raw), dtype=np.int64)
-            if kind == "integer" and not missing.any():  # no NA: to_numeric keeps exact int64
+            if kind == "integer" and len(known) == len(raw):  # no NA: to_numeric keeps exact int64
                 data = raw.astype(np.int64)
             elif kind == "integer":
-                data[~missing] = raw[~missing].astype(np.float64).astype(np.int64)
+                data[~missing] = known.astype(np.float64).astype(np.int64)
             return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index, name=values.name, copy=False)
     return pd.to_numeric(values, errors="coerce").astype("Int64")
 
@@ -165,8 +168,12 @@ def _filled(values: pd.Series, dtype: type[np.integer[Any]]) -> np.ndarray:
     if isinstance(array, (pd.arrays.IntegerArray, pd.arrays.BooleanArray)) and (
             dtype is np.int8) == isinstance(array, pd.arrays.BooleanArray):
         data, mask = array._data, array._mask  # (the masked arrays' documented constructor arguments)
-        out: np.ndarray = data.astype(dtype)
-        out[mask] = -1
+        if data.dtype != dtype and not (dtype is np.int8 and data.dtype == np.bool_):
+            data = data.astype(dtype)
+        elif dtype is np.int8:
+            data = data.view(np.int8)  # (a bool is one byte, 0 or 1)
+        # the column's own array when nothing is missing (saved as it is: read, never written into)
+        out: np.ndarray = np.where(mask, dtype(-1), data) if mask.any() else data
         return out
     if dtype is np.int8:
         out = values.astype("Int8").fillna(-1).to_numpy(dtype=np.int8)
@@ -179,10 +186,9 @@ def _filled(values: pd.Series, dtype: type[np.integer[Any]]) -> np.ndarray:
 _MOST_RUNS = 1 / 16
 
 
-def measure_codes(measure: pd.Series) -> tuple[np.ndarray, list[str]] | None:
-    """(each row's code, the sorted measure names the codes index) when every row names a measure (a ``str``)
-    and the rows come in runs of one measure, as the engine gives them; else None. The codes are those of
-    ``pd.Categorical(measure, categories=names)``: found run by run, not by hashing every row's name."""
+def measure_runs(measure: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """(each run's code, each run's length, the sorted measure names the codes index) when every row names a
+    measure (a ``str``) and the rows come in runs of one measure, as the engine gives them; else None."""
     values = measure.to_numpy(dtype=object)
     n = len(values)
     if n == 0:
@@ -201,19 +207,32 @@ def measure_codes(measure: pd.Series) -> tuple[np.ndarray, list[str]] | None:
         return None
     names = sorted(set(firsts))
     index = {name: i for i, name in enumerate(names)}
-    lengths = np.diff(np.append(starts, n))
-    return np.repeat(np.array([index[v] for v in firsts], dtype=np.int64), lengths), names
+    return np.array([index[v] for v in firsts], dtype=np.int64), np.diff(np.append(starts, n)), names
+
+
+def measure_codes(measure: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """(each row's code, the sorted measure names the codes index) when every row names a measure (a ``str``)
+    and the rows come in runs of one measure, as the engine gives them; else None. The codes are those of
+    ``pd.Categorical(measure, categories=names)``: found run by run, not by hashing every row's name."""
+    runs = measure_runs(measure)
+    if runs is None:
+        return None
+    codes, lengths, names = runs
+    return np.repeat(codes, lengths), names
 
 
 def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(values, sort=True)`` of an integer array: for values within a short range (a group's
-    index, practice ids) counted in a table of the range instead of hashed."""
-    if values.dtype.kind != "i" or len(values) == 0 or (
-            int(values.max()) - int(values.min()) > 4 * len(values) + 1_000_000):
+    index, practice ids) counted in a table of the range instead of hashed. The codes may be ``values``
+    itself (every value of ``0..n`` present, as intp): read them, never write into them."""
+    if values.dtype.kind != "i" or len(values) == 0:
         codes, uniques = pd.factorize(values, sort=True)
         return np.asarray(codes), np.asarray(uniques)
     low, high = int(values.min()), int(values.max())
-    offset = values - low
+    if high - low > 4 * len(values) + 1_000_000:
+        codes, uniques = pd.factorize(values, sort=True)
+        return np.asarray(codes), np.asarray(uniques)
+    offset = values if low == 0 else values - low
     present = np.zeros(high - low + 1, dtype=bool)
     present[offset] = True
     if present.all():  # every value of the range (a group's index, a network's practices): the codes are the offsets
@@ -222,41 +241,68 @@ def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[offset], (np.flatnonzero(present) + low).astype(values.dtype)
 
 
-def practice_summary(rows: pd.DataFrame, coded: tuple[np.ndarray, list[str]] | None = None) -> pd.DataFrame:
-    """``summarize(rows, by=["practice_id"])``, the same frame, counted with ``np.bincount`` over the rows'
-    (measure, group, practice) codes instead of a groupby over the measure's names (a third of a second
-    on the 250,000-patient demo, for every period of a trend). Only for rows in :func:`_conform`'s dtypes
-    whose measures come in runs, as the engine gives them; any other rows go to ``summarize`` itself.
-    ``coded``: ``measure_codes(rows["measure"])`` when the caller has it already (not found again)."""
+def _codes_or_none(array: pd.arrays.IntegerArray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sorted_codes` of a nullable column's values; a missing value's code is after every value's
+    (the uniques' count), as a groupby with ``dropna=False`` puts it."""
+    missing = array._mask
+    if not missing.any():
+        return sorted_codes(array._data)
+    known, uniques = sorted_codes(array._data[~missing])
+    codes = np.full(len(missing), len(uniques), dtype=np.intp)
+    codes[~missing] = known
+    return codes, uniques
+
+
+#: a row's populations as bits of one number (``1 << i`` when it is in ``POPULATIONS[i]``)
+_PATTERNS = 1 << len(POPULATIONS)
+#: which populations each pattern is in: (pattern, population) -> 0 or 1
+_IN_POPULATION = ((np.arange(_PATTERNS)[:, None] >> np.arange(len(POPULATIONS))) & 1).astype(np.int64)
+
+
+def practice_summary(rows: pd.DataFrame, runs: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> pd.DataFrame:
+    """``summarize(rows, by=["practice_id"])``, the same frame, counted with one ``np.bincount`` over the rows'
+    (measure, group, practice, populations) codes instead of a groupby over the measure's names (a third of a
+    second on the 250,000-patient demo, for every period of a trend). Only for rows in :func:`_conform`'s
+    dtypes whose measures come in runs, as the engine gives them; any other rows go to ``summarize`` itself.
+    ``runs``: ``measure_runs(rows["measure"])`` when the caller has it already (not found again)."""
     if (len(rows) == 0 or any(c not in rows.columns for c in ("measure", "group_index", "practice_id", *POPULATIONS))
             or any(not isinstance(rows[c].array, pd.arrays.IntegerArray) for c in ("group_index", "practice_id"))
             or any(not isinstance(rows[p].array, pd.arrays.BooleanArray) for p in POPULATIONS)):
         return summarize(rows, by=["practice_id"])
-    coded = coded or measure_codes(rows["measure"])
+    runs = runs or measure_runs(rows["measure"])
     group = rows["group_index"].array
-    if coded is None or group._mask.any():
+    if runs is None or group._mask.any():
         return summarize(rows, by=["practice_id"])
-    m_codes, names = coded
+    m_codes, lengths, names = runs
     g_codes, g_values = sorted_codes(group._data)
-    practice = rows["practice_id"].array
-    known = ~practice._mask
-    p_codes = np.empty(len(rows), dtype=np.int64)
-    p_known, p_values = sorted_codes(practice._data[known])
-    p_codes[known] = p_known
-    p_codes[~known] = len(p_values)  # no practice: after every practice, as the groupby (dropna=False) has it
+    p_codes, p_values = _codes_or_none(rows["practice_id"].array)
     groups, places = len(g_values), len(p_values) + 1
-    size = len(names) * groups * places
-    if size > 4 * len(rows) + 1_000_000:  # too sparse to count in one array
+    cells = len(names) * groups * places
+    if cells * _PATTERNS > 4 * len(rows) + 1_000_000:  # too sparse to count in one array
         return summarize(rows, by=["practice_id"])
-    key = (m_codes * groups + g_codes) * places + p_codes  # sorted as (measure, group, practice)
-    present = np.flatnonzero(np.bincount(key, minlength=size))
+    # each row's cell, sorted as (measure, group, practice), times the patterns, plus its own pattern: made
+    # in one array, in place (each full-length temporary costs a period its pages again)
+    key = np.repeat(m_codes.astype(np.intp) * groups, lengths)
+    key += g_codes
+    key *= places
+    key += p_codes
+    key <<= len(POPULATIONS)
+    bit = np.empty(len(rows), dtype=np.intp)
+    for i, pop in enumerate(POPULATIONS):
+        flags = rows[pop].array
+        np.greater(flags._data, flags._mask, out=bit)  # in the population: True and not missing
+        bit <<= i
+        key |= bit
+    del bit
+    counted = np.bincount(key, minlength=cells * _PATTERNS).reshape(cells, _PATTERNS)
+    del key
+    present = np.flatnonzero(counted.any(axis=1))
+    by_population = counted[present] @ _IN_POPULATION
     out = pd.DataFrame({"measure": pd.Index(np.array(names, dtype=object)).take(present // (groups * places))})
     out["group_index"] = pd.array(g_values[present // places % groups], dtype="Int64")
     slot = present % places
     out["practice_id"] = pd.arrays.IntegerArray(
         np.append(p_values, 0).astype(np.int64)[slot], slot == len(p_values))
     for pop, name in COUNT_COLUMNS.items():
-        flags = rows[pop].array
-        counted = np.bincount(key[flags._data & ~flags._mask], minlength=size)
-        out[name] = counted[present].astype(np.int64)
+        out[name] = by_population[:, POPULATIONS.index(pop)].astype(np.int64)
     return with_rates(out)

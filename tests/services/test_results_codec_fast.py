@@ -11,7 +11,7 @@ from carenet_desktop.metrics.aggregate import summarize
 from carenet_desktop.metrics.definition import POPULATIONS
 from carenet_desktop.metrics.engine import ROW_COLUMNS
 from carenet_desktop.metrics.period import Period
-from carenet_desktop.services import results, results_codec
+from carenet_desktop.services import results_codec, results_entry
 from carenet_desktop.services.results import CachedResults, ResultsCache
 from carenet_desktop.services.results_codec import (
     INT_COLUMNS,
@@ -174,7 +174,7 @@ def test_the_summary_takes_the_fast_path(monkeypatch):
     """``CachedResults.summary`` of the practices counts with ``practice_summary`` (not ``summarize``)."""
     rows = _conform(_engine_rows(2))
     calls: list[str] = []
-    for module in (results_codec, results):
+    for module in (results_codec, results_entry):
         monkeypatch.setattr(module, "summarize", lambda *a, **k: calls.append("slow") or summarize(*a, **k))
     CachedResults(Period.year(2025), (), 1, rows).summary(["practice_id"])
     assert calls == []
