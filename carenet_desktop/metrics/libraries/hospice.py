@@ -17,15 +17,15 @@ same evaluation, which is why the status tests and the diagnosis filter are para
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from ..data import MeasureData
-from ..memo import remember
+from ..memo import ANY_PERIOD, remember
 from ..period import Period
-from ..primitives import code_mask, ends_during, overlaps, point_in, vs_mask
+from ..primitives import Iv, code_mask, during, ends_during, overlaps, vs_mask
 from . import status
 
 VS_ENCOUNTER_INPATIENT = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.666.5.307"
@@ -82,9 +82,43 @@ def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules 
 
 def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules) -> pd.Index:
     ids: list[np.ndarray] = []
+    for relation, pids, bounds in hospice_rows(data, rules):
+        iv = Iv(*bounds)  # type: ignore[arg-type]
+        if relation == "ends during":
+            hit = ends_during(iv, period, "day")
+        elif relation == "overlaps":
+            hit = overlaps(iv, period, "day")
+        else:  # "point in": a point column ``during`` the period
+            hit = during(iv, period, "day")
+        ids.append(pids[hit])
+    found = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    return pd.Index(pd.unique(found), name="patient_id")
+
+
+#: one kind of hospice record: how its interval must meet the period, its patients, its ``Iv``'s fields
+_Rows = tuple[str, np.ndarray, tuple[object, ...]]
+
+
+def hospice_rows(data: MeasureData, rules: HospiceRules = HOSPICE_2025) -> tuple[_Rows, ...]:
+    """The hospice records of every date (codes, statuses: nothing of a period), with their intervals, in the
+    order ``has_hospice_services`` tests them against a period: the same in every period of an evaluation, so
+    derived once (``metrics.memo``; a few rows), each period testing those intervals only."""
+    objects = (*(getattr(data, name) for name in _FRAMES), data.valuesets)
+    return remember(objects, ("hospice rows", rules), lambda: _hospice_rows(data, rules), period=ANY_PERIOD)
+
+
+def _fields(iv: Iv) -> tuple[object, ...]:
+    return tuple(getattr(iv, f.name) for f in fields(Iv))
+
+
+def _hospice_rows(data: MeasureData, rules: HospiceRules) -> tuple[_Rows, ...]:
+    out: list[_Rows] = []
 
     def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
         return frame[mask] if mask.any() else frame.iloc[0:0]
+
+    def add(relation: str, sub: pd.DataFrame, iv: Iv) -> None:
+        out.append((relation, sub["patient_id"].to_numpy(), _fields(iv)))
 
     enc = data.encounters
     inpatient = keep(enc, vs_mask(data, enc, VS_ENCOUNTER_INPATIENT))
@@ -93,39 +127,37 @@ def _has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules
             inpatient, *DISCHARGE_FACILITY_HOSPICE, column="discharge_key"
         )
         sub = keep(inpatient, discharged & rules.encounter_performed(inpatient))
-        ids.append(sub["patient_id"].to_numpy()[ends_during(status.encounter_interval(sub), period, "day")])
+        add("ends during", sub, status.encounter_interval(sub))
     sub = keep(enc, vs_mask(data, enc, VS_HOSPICE_ENCOUNTER))
     if len(sub):
         sub = keep(sub, rules.encounter_performed(sub))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.encounter_interval(sub), period, "day")])
+        add("overlaps", sub, status.encounter_interval(sub))
 
     obs = data.observations
     sub = keep(obs, code_mask(obs, *HOSPICE_CARE_MDS))
     if len(sub):
         sub = keep(sub, rules.assessment_performed(sub) & code_mask(sub, *YES, column="value_key"))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.effective_interval(sub), period, "day")])
+        add("overlaps", sub, status.effective_interval(sub))
 
     sr = data.service_requests
     sub = keep(sr, vs_mask(data, sr, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
         sub = keep(sub, rules.intervention_order(sub))
-        ids.append(sub["patient_id"].to_numpy()[point_in(sub["authored_on"], period, "day")])
+        add("point in", sub, Iv.points(sub["authored_on"]))
 
     proc = data.procedures
     sub = keep(proc, vs_mask(data, proc, VS_HOSPICE_CARE_AMBULATORY))
     if len(sub):
         sub = keep(sub, rules.intervention_performed(sub))
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.performed_interval(sub), period, "day")])
+        add("overlaps", sub, status.performed_interval(sub))
 
     cond = data.conditions
     sub = keep(cond, vs_mask(data, cond, VS_HOSPICE_DIAGNOSIS))
     if len(sub) and rules.diagnosis_filter is not None:
         sub = keep(sub, rules.diagnosis_filter(data, sub))
     if len(sub):
-        ids.append(sub["patient_id"].to_numpy()[overlaps(status.prevalence_interval(sub), period, "day")])
-
-    found = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-    return pd.Index(pd.unique(found), name="patient_id")
+        add("overlaps", sub, status.prevalence_interval(sub))
+    return tuple(out)
 
 
 __all__ = ["HOSPICE_2025", "VALUESETS", "HospiceRules", "has_hospice_services"]
