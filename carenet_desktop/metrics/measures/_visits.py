@@ -59,8 +59,7 @@ def _pass_visits(enc: pd.DataFrame, keys: frozenset[str], period: Period, among:
                           lambda: _performed_visits(enc, keys, lib), period=ANY_PERIOD, for_pass=True)
     lo = np.datetime64(period.start_ts.to_datetime64())
     hi = np.datetime64(period.end_exclusive.to_datetime64())
-    inside = (starts >= lo) & (starts < hi)  # as ``starts_in_period``
-    at = at[inside]
+    at = at[(starts >= lo) & (starts < hi)]  # as ``starts_in_period``
     if among is not None and len(at):
         at = at[patient_flag(enc["patient_id"].to_numpy()[at], among)]
     keep = np.zeros(len(enc), dtype=bool)

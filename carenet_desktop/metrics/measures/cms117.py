@@ -210,12 +210,37 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
             sub, tags = frame[keep], tags[keep]
             ok = _administered(frame, col)[keep]
             days = _dose_days(sub, col)
+        parts.extend(_windowed_hits(sub["patient_id"].to_numpy(), tags, ok, days, win, col))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
+
+
+def _windowed_hits(pid: np.ndarray, tags: np.ndarray, ok: np.ndarray | bool, days: pd.Series, win: pd.DataFrame,
+                   col: int) -> list[pd.DataFrame]:
+    """Per dose of ``_DOSES`` in order: ``imz.in_window(imz.dated_hits(...))`` of the rows (patients ``pid``,
+    code ``tags``, ``ok`` administered, ``days``), each row's window bounds looked up once for all the doses."""
+    parts: list[pd.DataFrame] = []
+    if not len(pid) or win.empty:
+        return parts  # (no window: ``in_window`` drops every hit)
+    if not win.index.is_unique:  # (one window per patient: else as the per-dose joins did)
+        sub = pd.DataFrame({"patient_id": pid})
         for i, spec in enumerate(_DOSES):
             tag, lo = spec[0], spec[col + 2]
             hits = imz.dated_hits(sub, ok & imz.has_bit(tags, i), days, tag)
             parts.append(imz.in_window(hits, win, lo, "d7" if tag == "newborn" else "bd2"))  # type: ignore[arg-type]
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
+        return parts
+    at = win.index.get_indexer(pid)
+    known = (at >= 0) & days.notna().to_numpy() & ok
+    dates = days.to_numpy()
+    bounds = {c: np.where(known, win[c].to_numpy()[at], np.datetime64("NaT")) for c in win.columns}
+    for i, spec in enumerate(_DOSES):
+        tag, lo = spec[0], spec[col + 2]
+        hi = "d7" if tag == "newborn" else "bd2"
+        mask = known & imz.has_bit(tags, i)
+        if mask.any():
+            mask &= (dates >= bounds[lo]) & (dates <= bounds[hi])
+            parts.append(pd.DataFrame({"patient_id": pid[mask], "tag": tag, "date": dates[mask]}))
+    return parts
 
 
 def _administered(frame: pd.DataFrame, col: int) -> np.ndarray:
