@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,24 @@ def test_hospice_rows_are_tested_against_each_period():  # type: ignore[no-untyp
     with remembering(with_memo.memo):
         kept = [set(hospice.has_hospice_services(with_memo, p)) for p in PERIODS]
     assert kept == found and any(found) and not all(f == found[-1] for f in found)
+
+
+def test_a_pass_counts_the_vital_signs_a_period_counts_alone():  # type: ignore[no-untyped-def]
+    """CMS155's vital signs kept for a pass (final, with a value): some not final, some without a value."""
+    from tests.metrics.test_trend_hoisting import PERIODS as EDGES
+    from tests.metrics.test_trend_hoisting import _records
+
+    data = _records()
+    obs = data.observations
+    height = (obs["key"].astype(str).str.endswith("8302-2") & (obs["patient_id"] % 2 == 0)).to_numpy()
+    early = ((np.arange(len(obs)) % 5 == 1) & (obs["patient_id"] % 2 == 1)).to_numpy()  # odd patients: some not final
+    data.observations = obs.assign(status=obs["status"].where(~early, "preliminary"),
+                                   value_num=obs["value_num"].where(~height))  # even patients' heights: no value
+    measures = CATALOGUE.select(["CMS155"])
+    runs = list(evaluate_periods(dataclasses.replace(data, memo=FrameMemo(check_periods=True)), EDGES, measures))
+    numerators = 0
+    for period, run in runs:
+        alone = evaluate_measures(dataclasses.replace(data, memo=FrameMemo()), period, measures)
+        pd.testing.assert_frame_equal(run.rows, alone.rows, obj=f"rows of {period.label}")
+        numerators += int(run.rows["numerator"].sum())
+    assert numerators
