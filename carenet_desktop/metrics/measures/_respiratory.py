@@ -133,22 +133,27 @@ def antibiotic_history(episodes: pd.DataFrame, requests: pd.DataFrame) -> np.nda
     medicationRequestPeriod) overlapping [episode day - 30, episode day - 1]."""
     if episodes.empty or requests.empty:
         return np.zeros(len(episodes), dtype=bool)
-    med = medication_request_period(requests)
-    ok = med["start"].notna().to_numpy()
-    requests = requests[ok]
-    med = med[ok]
-    if requests.empty:
+    # the requests' periods are the same in every period: kept for a pass (when ``requests`` is kept too)
+    pids, med_start, med_end = remember((requests,), ("antibiotic request days",), lambda: _request_days(requests),
+                                        period=ANY_PERIOD, for_pass=True)
+    if not len(pids):
         return np.zeros(len(episodes), dtype=bool)
     episode_day = days(episodes["start"])
-    med_start = days(med["start"])
-    med_end = days(med["end"])
 
     def overlapping(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         lo = episode_day[li] - 30
         hi = episode_day[li] - 1
         return (med_start[ri] <= hi) & (med_end[ri] >= lo)
 
-    return exists_pair(episodes["patient_id"].to_numpy(), requests["patient_id"].to_numpy(), overlapping)
+    return exists_pair(episodes["patient_id"].to_numpy(), pids, overlapping)
+
+
+def _request_days(requests: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patients and the start and end days of the requests' medication request periods (those with a start)."""
+    med = medication_request_period(requests)
+    ok = med["start"].notna().to_numpy()
+    med = med[ok]
+    return requests["patient_id"].to_numpy()[ok], days(med["start"]), days(med["end"])
 
 
 def antibiotic_orders(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.DataFrame:

@@ -209,7 +209,10 @@ class CMS146(Measure):
                                  numerator=[])]
         pids = episodes["patient_id"].to_numpy()
         mr = data.medication_requests
-        active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & lib.medication_active(mr)]
+        active_abx = remember((mr,), ("CMS146 active antibiotics", data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS),
+                                      lib.medication_active),
+                              lambda: mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & lib.medication_active(mr)],
+                              period=ANY_PERIOD, for_pass=True)  # (the same in every period: its request days kept)
         excluded = (
             flag(pids, lib.has_hospice_services(everyone, period))
             | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS, lib=lib, kind=kind))

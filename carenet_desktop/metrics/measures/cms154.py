@@ -275,7 +275,9 @@ class CMS154(Measure):
                                  numerator=[])]
         pids = episodes["patient_id"].to_numpy()
         mr = data.medication_requests
-        any_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS)]
+        any_abx = remember((mr,), ("CMS154 antibiotic requests", data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS)),
+                           lambda: mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS)], period=ANY_PERIOD,
+                           for_pass=True)  # (the same in every period: its request days kept with it)
         competing = resp.conditions_in(data, resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
                                        resp.ACUTE_TONSILLITIS)
         excluded = (
