@@ -194,14 +194,13 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
         if in_several_periods():
             # a pass: the frame's counted rows (a dose code, administered/performed, their days) are the same
             # in every period, derived once; each period picks its new children's rows among them
-            pid, tags, days_ = remember((frame,), ("CMS117 counted doses", col, tuple(keysets)),
-                                        partial(_counted_doses, frame, col, keysets), period=ANY_PERIOD,
-                                        for_pass=True)
+            at, pid, tags = remember((frame,), ("CMS117 counted doses", col, tuple(keysets)),
+                                     partial(_counted_doses, frame, col, keysets), period=ANY_PERIOD, for_pass=True)
             keep = imz.patient_flag(pid, ids)
+            at, tags = at[keep], tags[keep]
             sub = pd.DataFrame({"patient_id": pid[keep]})
-            tags = tags[keep]
             ok: np.ndarray | bool = True
-            days = pd.Series(days_[keep])
+            days = _dose_days(pd.DataFrame({c: frame[c].to_numpy()[at] for c in _DATE_COLUMNS[col]}), col)
         else:
             # only children turning two are looked at (a small share of a network); the codes and statuses
             # are tested on the store's frame, whose columns are factorised once for every period
@@ -255,15 +254,18 @@ def _dose_days(rows: pd.DataFrame, col: int) -> pd.Series:
     return imz.day(rows["performed_start"].fillna(rows["performed_end"]))
 
 
+#: the columns ``_dose_days`` reads (immunizations: 1, procedures: 2)
+_DATE_COLUMNS = {1: ("occurrence",), 2: ("performed_start", "performed_end")}
+
+
 def _counted_doses(frame: pd.DataFrame, col: int, keysets: list[frozenset[str]]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of ``frame`` that can count as a dose of some patient, whatever the period: a dose code and
-    administered/performed; as (patient ids, code tags, days), in the frame's order. (A row not administered
-    counts for no tag: ``_dose_hits`` asks both.)"""
+    administered/performed; as (positions, patient ids, code tags), in the frame's order. (A row not
+    administered counts for no tag: ``_dose_hits`` asks both.)"""
     tags = imz.code_tags(frame, keysets)
-    keep = (tags != 0) & np.asarray(_administered(frame, col), dtype=bool)
-    sub = frame.loc[keep, ["patient_id", "occurrence"] if col == 1 else ["patient_id", "performed_start", "performed_end"]]
-    return sub["patient_id"].to_numpy(), tags[keep], _dose_days(sub, col).to_numpy()
+    at = np.flatnonzero((tags != 0) & np.asarray(_administered(frame, col), dtype=bool))
+    return at, frame["patient_id"].to_numpy()[at], tags[at]
 
 
 def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame, lib: Libraries = QICORE_2025,

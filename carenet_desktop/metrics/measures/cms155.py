@@ -81,7 +81,8 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
     if obs.empty:
         return found
     if in_several_periods():
-        sub, tags, with_value = _pass_vital_signs(obs, ids, period)
+        sub, tags = _pass_vital_signs(obs, ids, period)
+        with_value = status.has_value(sub)
     else:
         sub, tags = imz.coded_rows(obs, _VITAL_SIGN_KEYS, lambda rows: imz.patient_flag(rows["patient_id"], ids)
                                    & imz.starts_in_period(rows, "effective_start", period), columns=_VITAL_SIGN_COLUMNS)
@@ -95,13 +96,13 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
     return found
 
 
-def _pass_vital_signs(obs: pd.DataFrame, ids: pd.Index, period: Period) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """In a pass over several periods: the vital signs ``_vital_sign_flags`` counts (patients of ``ids``, final,
-    effective within the period), their tags and whether each has a value. Which observations are vital signs,
-    final, with a value, and their starts, are the same in every period: derived once for the pass (a few rows
-    of the frame), each period testing those rows' starts, patients and intervals only."""
-    at, tags, starts, valued = remember((obs,), ("CMS155 final vital signs", _VITAL_SIGN_KEYS),
-                                        lambda: _final_vital_signs(obs), period=ANY_PERIOD, for_pass=True)
+def _pass_vital_signs(obs: pd.DataFrame, ids: pd.Index, period: Period) -> tuple[pd.DataFrame, np.ndarray]:
+    """In a pass over several periods: the vital signs ``_vital_sign_flags`` reads (patients of ``ids``, final,
+    effective within the period) and their tags. Which observations are final vital signs, and their starts,
+    are the same in every period: derived once for the pass (a few rows of the frame), each period testing
+    those rows' starts, patients and intervals only."""
+    at, tags, starts = remember((obs,), ("CMS155 final vital signs", _VITAL_SIGN_KEYS),
+                                lambda: _final_vital_signs(obs), period=ANY_PERIOD, for_pass=True)
     lo = np.datetime64(period.start_ts.to_datetime64())
     hi = np.datetime64(period.end_exclusive.to_datetime64())
     inside = (starts >= lo) & (starts < hi)  # as ``imz.starts_in_period``
@@ -110,19 +111,15 @@ def _pass_vital_signs(obs: pd.DataFrame, ids: pd.Index, period: Period) -> tuple
     keep[at[inside]] = True
     sub = obs.loc[keep, [c for c in _VITAL_SIGN_COLUMNS if c in obs.columns]]
     ok = during(status.effective_interval(sub), period, precision="day")
-    return sub[ok], tags[inside][ok], valued[inside][ok]
+    return sub[ok], tags[inside][ok]
 
 
-def _final_vital_signs(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _final_vital_signs(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The observations with a vital sign's code that are final/amended/corrected (positions, in the frame's
-    order), their tags (``imz.code_tags``), their effective starts and whether each has a value."""
+    order), their tags (``imz.code_tags``) and their effective starts."""
     tags = imz.code_tags(obs, _VITAL_SIGN_KEYS)
-    at = np.flatnonzero(tags != 0)
-    rows = obs.loc[tags != 0, [c for c in ("status", "value_num", "value_key", "value_text") if c in obs.columns]]
-    final = np.asarray(status.observation_final(rows), dtype=bool)
-    valued = np.asarray(status.has_value(rows), dtype=bool)
-    at = at[final]
-    return at, tags[at], pd.to_datetime(obs["effective_start"]).to_numpy()[at], valued[final]
+    at = np.flatnonzero((tags != 0) & np.asarray(status.observation_final(obs), dtype=bool))
+    return at, tags[at], pd.to_datetime(obs["effective_start"]).to_numpy()[at]
 
 
 def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period,
