@@ -10,6 +10,8 @@ start day):
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
@@ -17,9 +19,9 @@ from ..data import MeasureData
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..libraries.medication_duration import medication_request_period
-from ..memo import ANY_PERIOD, remember
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
-from ..primitives import add_years, code_mask, ends_during, vs_mask
+from ..primitives import Iv, add_years, code_mask, ends_during, vs_mask
 from ..sorted_windows import exists_in_kept
 from ._episodes import PatientSet, days, exists_pair, vs
 
@@ -91,16 +93,30 @@ def typed_encounters_of(data: MeasureData, patients: PatientSet, lib: Libraries 
 def ending_in(typed: pd.DataFrame, period: Period, patients: PatientSet | None = None) -> pd.DataFrame:
     """The rows of ``typed_encounters`` (or a subset of them) that qualify in ``period``: ending between
     its start and three days before its end; optionally only those of some patients."""
-    end = typed["end"].to_numpy(dtype="datetime64[ns]")
+    several = in_several_periods()
+    if several:  # the ends and the intervals of the frame's rows are the same in every period: kept for a pass
+        end, bounds = remember((typed,), ("encounter ends and intervals",), lambda: _ends_and_intervals(typed),
+                               period=ANY_PERIOD, for_pass=True)
+    else:
+        end = typed["end"].to_numpy(dtype="datetime64[ns]")
     keep = (end >= np.datetime64(period.start_ts.normalize(), "ns")) & (
         end < np.datetime64(period.end_exclusive - pd.Timedelta(days=3), "ns"))
     if patients is not None:
         keep &= patients.mask(typed["patient_id"])
+    window = (period.start_ts, period.end_ts - pd.Timedelta(days=3))
+    if several:
+        at = np.flatnonzero(keep)
+        return typed.iloc[at[ends_during(Iv(*bounds).take(at), window, "day")]]  # type: ignore[arg-type]
     sub = typed[keep]
     if sub.empty:
         return sub
-    window = (period.start_ts, period.end_ts - pd.Timedelta(days=3))
     return sub[ends_during(status.encounter_interval(sub), window, "day")]
+
+
+def _ends_and_intervals(typed: pd.DataFrame) -> tuple[np.ndarray, tuple[object, ...]]:
+    """The rows' ends (ns) and their ``status.encounter_interval`` (as the ``Iv``'s fields)."""
+    iv = status.encounter_interval(typed)
+    return typed["end"].to_numpy(dtype="datetime64[ns]"), tuple(getattr(iv, f.name) for f in fields(Iv))
 
 
 def comorbid_history(episodes: pd.DataFrame, conditions: pd.DataFrame) -> np.ndarray:
@@ -133,22 +149,27 @@ def antibiotic_history(episodes: pd.DataFrame, requests: pd.DataFrame) -> np.nda
     medicationRequestPeriod) overlapping [episode day - 30, episode day - 1]."""
     if episodes.empty or requests.empty:
         return np.zeros(len(episodes), dtype=bool)
-    med = medication_request_period(requests)
-    ok = med["start"].notna().to_numpy()
-    requests = requests[ok]
-    med = med[ok]
-    if requests.empty:
+    # the requests' periods are the same in every period: kept for a pass (when ``requests`` is kept too)
+    pids, med_start, med_end = remember((requests,), ("antibiotic request days",), lambda: _request_days(requests),
+                                        period=ANY_PERIOD, for_pass=True)
+    if not len(pids):
         return np.zeros(len(episodes), dtype=bool)
     episode_day = days(episodes["start"])
-    med_start = days(med["start"])
-    med_end = days(med["end"])
 
     def overlapping(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         lo = episode_day[li] - 30
         hi = episode_day[li] - 1
         return (med_start[ri] <= hi) & (med_end[ri] >= lo)
 
-    return exists_pair(episodes["patient_id"].to_numpy(), requests["patient_id"].to_numpy(), overlapping)
+    return exists_pair(episodes["patient_id"].to_numpy(), pids, overlapping)
+
+
+def _request_days(requests: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patients and the start and end days of the requests' medication request periods (those with a start)."""
+    med = medication_request_period(requests)
+    ok = med["start"].notna().to_numpy()
+    med = med[ok]
+    return requests["patient_id"].to_numpy()[ok], days(med["start"]), days(med["end"])
 
 
 def antibiotic_orders(data: MeasureData, lib: Libraries = QICORE_2025) -> pd.DataFrame:

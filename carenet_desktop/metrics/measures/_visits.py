@@ -16,9 +16,10 @@ import pandas as pd
 from ..data import MeasureData
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, Libraries
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import during
-from ._immunization import coded_rows, patient_flag, starts_in_period
+from ._immunization import code_tags, coded_rows, patient_flag, starts_in_period
 
 
 def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], codes: Iterable[str] = (),
@@ -37,8 +38,37 @@ def visit_patients(data: MeasureData, period: Period, valuesets: Iterable[str], 
             mask &= patient_flag(rows["patient_id"], among)
         return mask & lib.encounter_performed(rows) if mask.any() else mask
 
-    sub, _ = coded_rows(enc, [keys], narrow, columns=("patient_id", "start", "end", "date_only"))
+    columns = ("patient_id", "start", "end", "date_only")
+    if in_several_periods():
+        sub = _pass_visits(enc, keys, period, among, lib, columns)
+    else:
+        sub, _ = coded_rows(enc, [keys], narrow, columns=columns)
     if sub.empty:
         return pd.Index([], name="patient_id")
     inside = during(status.encounter_interval(sub), period, precision="day")
     return pd.Index(pd.unique(sub["patient_id"].to_numpy()[inside]), name="patient_id")
+
+
+def _pass_visits(enc: pd.DataFrame, keys: frozenset[str], period: Period, among: pd.Index | np.ndarray | None,
+                 lib: Libraries, columns: tuple[str, ...]) -> pd.DataFrame:
+    """In a pass over several periods: the rows ``coded_rows`` keeps for ``visit_patients`` (a code of ``keys``,
+    a start on a day of the period, a patient of ``among``, performed), in the frame's order. Which rows have a
+    code and are performed, and their starts, are the same in every period: derived once for the pass, each
+    period compares those rows' starts only (no code, status or date conversion of the whole frame again)."""
+    at, starts = remember((enc,), ("visit rows", keys, lib.encounter_performed),
+                          lambda: _performed_visits(enc, keys, lib), period=ANY_PERIOD, for_pass=True)
+    lo = np.datetime64(period.start_ts.to_datetime64())
+    hi = np.datetime64(period.end_exclusive.to_datetime64())
+    at = at[(starts >= lo) & (starts < hi)]  # as ``starts_in_period``
+    if among is not None and len(at):
+        at = at[patient_flag(enc["patient_id"].to_numpy()[at], among)]
+    keep = np.zeros(len(enc), dtype=bool)
+    keep[at] = True
+    return enc.loc[keep, [c for c in columns if c in enc.columns]]
+
+
+def _performed_visits(enc: pd.DataFrame, keys: frozenset[str], lib: Libraries) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the encounters of ``keys`` that are performed (``lib``), and their starts."""
+    at = np.flatnonzero((code_tags(enc, [keys]) != 0) & np.asarray(lib.encounter_performed(enc), dtype=bool))
+    at = at.astype(np.int32) if len(enc) < 2**31 else at
+    return at, pd.to_datetime(enc["start"]).to_numpy()[at]

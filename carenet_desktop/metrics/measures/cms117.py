@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -42,7 +43,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
-from ..memo import ANY_PERIOD, remember
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import add_days, add_years, age_in_years_at
 from ..valuesets import code_key
@@ -189,23 +190,82 @@ def _dose_hits(data: MeasureData, ids: pd.Index, win: pd.DataFrame) -> pd.DataFr
     for frame, col in ((data.immunizations, 1), (data.procedures, 2)):
         if frame.empty:
             continue
-        # only children turning two are looked at (a small share of a network); the codes and statuses are
-        # tested on the store's frame, whose columns are factorised once for every period
-        tags = imz.code_tags(frame, [_keys(data, spec[col]) for spec in _DOSES])  # type: ignore[arg-type]  # col: 1 or 2
-        keep = imz.patient_flag(frame["patient_id"], ids) & (tags != 0)
-        sub, tags = frame[keep], tags[keep]
-        if col == 1:
-            ok = status.immunization_administered(frame)[keep]
-            days = imz.day(sub["occurrence"])
+        keysets = [_keys(data, spec[col]) for spec in _DOSES]  # type: ignore[arg-type]  # col: 1 or 2
+        if in_several_periods():
+            # a pass: the frame's counted rows (a dose code, administered/performed, their days) are the same
+            # in every period, derived once; each period picks its new children's rows among them
+            at, pid, tags = remember((frame,), ("CMS117 counted doses", col, tuple(keysets)),
+                                     partial(_counted_doses, frame, col, keysets), period=ANY_PERIOD, for_pass=True)
+            keep = imz.patient_flag(pid, ids)
+            at, tags = at[keep], tags[keep]
+            sub = pd.DataFrame({"patient_id": pid[keep]})
+            ok: np.ndarray | bool = True
+            days = _dose_days(pd.DataFrame({c: frame[c].to_numpy()[at] for c in _DATE_COLUMNS[col]}), col)
         else:
-            ok = status.procedure_performed(frame)[keep]
-            days = imz.day(sub["performed_start"].fillna(sub["performed_end"]))  # performed.earliest()
+            # only children turning two are looked at (a small share of a network); the codes and statuses
+            # are tested on the store's frame, whose columns are factorised once for every period
+            tags = imz.code_tags(frame, keysets)
+            keep = imz.patient_flag(frame["patient_id"], ids) & (tags != 0)
+            sub, tags = frame[keep], tags[keep]
+            ok = _administered(frame, col)[keep]
+            days = _dose_days(sub, col)
+        parts.extend(_windowed_hits(sub["patient_id"].to_numpy(), tags, ok, days, win, col))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
+
+
+def _windowed_hits(pid: np.ndarray, tags: np.ndarray, ok: np.ndarray | bool, days: pd.Series, win: pd.DataFrame,
+                   col: int) -> list[pd.DataFrame]:
+    """Per dose of ``_DOSES`` in order: ``imz.in_window(imz.dated_hits(...))`` of the rows (patients ``pid``,
+    code ``tags``, ``ok`` administered, ``days``), each row's window bounds looked up once for all the doses."""
+    parts: list[pd.DataFrame] = []
+    if not len(pid) or win.empty:
+        return parts  # (no window: ``in_window`` drops every hit)
+    if not win.index.is_unique:  # (one window per patient: else as the per-dose joins did)
+        sub = pd.DataFrame({"patient_id": pid})
         for i, spec in enumerate(_DOSES):
             tag, lo = spec[0], spec[col + 2]
             hits = imz.dated_hits(sub, ok & imz.has_bit(tags, i), days, tag)
             parts.append(imz.in_window(hits, win, lo, "d7" if tag == "newborn" else "bd2"))  # type: ignore[arg-type]
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else imz.empty_hits()
+        return parts
+    at = win.index.get_indexer(pid)
+    known = (at >= 0) & days.notna().to_numpy() & ok
+    dates = days.to_numpy()
+    bounds = {c: np.where(known, win[c].to_numpy()[at], np.datetime64("NaT")) for c in win.columns}
+    for i, spec in enumerate(_DOSES):
+        tag, lo = spec[0], spec[col + 2]
+        hi = "d7" if tag == "newborn" else "bd2"
+        mask = known & imz.has_bit(tags, i)
+        if mask.any():
+            mask &= (dates >= bounds[lo]) & (dates <= bounds[hi])
+            parts.append(pd.DataFrame({"patient_id": pid[mask], "tag": tag, "date": dates[mask]}))
+    return parts
+
+
+def _administered(frame: pd.DataFrame, col: int) -> np.ndarray:
+    """Which rows are administered immunizations (``col`` 1) or performed procedures (2)."""
+    return status.immunization_administered(frame) if col == 1 else status.procedure_performed(frame)
+
+
+def _dose_days(rows: pd.DataFrame, col: int) -> pd.Series:
+    """The day of each dose: the occurrence (immunizations) or ``performed.earliest()`` (procedures)."""
+    if col == 1:
+        return imz.day(rows["occurrence"])
+    return imz.day(rows["performed_start"].fillna(rows["performed_end"]))
+
+
+#: the columns ``_dose_days`` reads (immunizations: 1, procedures: 2)
+_DATE_COLUMNS = {1: ("occurrence",), 2: ("performed_start", "performed_end")}
+
+
+def _counted_doses(frame: pd.DataFrame, col: int, keysets: list[frozenset[str]]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of ``frame`` that can count as a dose of some patient, whatever the period: a dose code and
+    administered/performed; as (positions, patient ids, code tags), in the frame's order. (A row not
+    administered counts for no tag: ``_dose_hits`` asks both.)"""
+    tags = imz.code_tags(frame, keysets)
+    at = np.flatnonzero((tags != 0) & np.asarray(_administered(frame, col), dtype=bool))
+    return at, frame["patient_id"].to_numpy()[at], tags[at]
 
 
 def _condition_flags(data: MeasureData, ids: pd.Index, win: pd.DataFrame, lib: Libraries = QICORE_2025,

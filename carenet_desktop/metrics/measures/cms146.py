@@ -19,8 +19,9 @@ from ..libraries import hospice, status
 from ..libraries.edition import QICORE_2025, ConditionKind, Libraries
 from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
-from ..primitives import exists_in_window, flag, starts_during, vs_mask
+from ..primitives import flag, starts_during, vs_mask
 from ..row_answers import pass_row_answers
+from ..sorted_windows import exists_in_kept
 from . import _respiratory as resp
 from ._episodes import (
     PatientSet,
@@ -63,8 +64,8 @@ def _episode_mask(data: MeasureData, lib: Libraries, kind: ConditionKind, enc: p
         return None
     # encounter start day in [order day - 3, order day]  <=>  order day in [start day, start day + 3]
     start = days(enc["start"])
-    with_order = exists_in_window(enc["patient_id"].to_numpy(), start, start + 3,
-                                  orders["patient_id"].to_numpy(), days(orders["authored_on"]))
+    with_order = exists_in_kept(orders, "CMS146 authored days", enc["patient_id"].to_numpy(), start, start + 3,
+                                lambda: (orders["patient_id"].to_numpy(), days(orders["authored_on"])))
     ordered = enc[with_order]
     cond = resp.conditions_in(data, resp.ACUTE_PHARYNGITIS, resp.ACUTE_TONSILLITIS, lib=lib, kind=kind)
     if ordered.empty or cond.empty:
@@ -208,7 +209,10 @@ class CMS146(Measure):
                                  numerator=[])]
         pids = episodes["patient_id"].to_numpy()
         mr = data.medication_requests
-        active_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & lib.medication_active(mr)]
+        active_abx = remember((mr,), ("CMS146 active antibiotics", data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS),
+                                      lib.medication_active),
+                              lambda: mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS) & lib.medication_active(mr)],
+                              period=ANY_PERIOD, for_pass=True)  # (the same in every period: its request days kept)
         excluded = (
             flag(pids, lib.has_hospice_services(everyone, period))
             | resp.comorbid_history(episodes, resp.conditions_in(data, resp.COMORBID_CONDITIONS, lib=lib, kind=kind))
@@ -216,13 +220,16 @@ class CMS146(Measure):
             | resp.competing_history(episodes, resp.conditions_in(data, resp.COMPETING_CONDITIONS, lib=lib, kind=kind))
         )
         obs = data.observations
-        tests = obs[vs_mask(data, obs, GROUP_A_STREP_TEST) & lib.laboratory_test_performed(obs)
-                    & status.has_value(obs)]
+        tests = remember((obs,), ("CMS146 strep tests", data.valuesets.keys(GROUP_A_STREP_TEST),
+                                  lib.laboratory_test_performed),
+                         lambda: obs[vs_mask(data, obs, GROUP_A_STREP_TEST) & lib.laboratory_test_performed(obs)
+                                     & status.has_value(obs)], period=ANY_PERIOD, for_pass=True)
         tested = np.zeros(len(episodes), dtype=bool)
         if not tests.empty:
             end_day = days(episodes["end"])
-            test_day = days(status.effective_interval(tests).start())
-            tested = exists_in_window(pids, end_day - 3, end_day + 3, tests["patient_id"].to_numpy(), test_day)
+            # (the tests are the same in every period: their days' sorted pairs are kept for a pass)
+            tested = exists_in_kept(tests, "CMS146 test days", pids, end_day - 3, end_day + 3, lambda: (
+                tests["patient_id"].to_numpy(), days(status.effective_interval(tests).start())))
         ones = np.ones(len(episodes), dtype=bool)
         return [episode_rows(episodes, initial_population=ones, denominator=ones, denominator_exclusion=excluded,
                              numerator=tested)]

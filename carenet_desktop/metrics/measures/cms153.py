@@ -25,6 +25,8 @@ calendar days; "during"/"overlaps" without "day of" compare instants.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
@@ -37,6 +39,7 @@ from ..libraries.medication import date_interval_overlaps, medication_request_pe
 from ..memo import ANY_PERIOD, remember
 from ..period import Period
 from ..primitives import (
+    Iv,
     age_in_years_at,
     code_mask,
     date_only_mask,
@@ -91,7 +94,10 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray) -> pd.Index:
 def _of(data: MeasureData, frame: pd.DataFrame, *valuesets: str, ids: pd.Index | None = None) -> pd.DataFrame:
     """The rows of ``frame`` coded in the value sets (and of the patients ``ids``): filter first, as the
     value-set test is the most selective and every later test then runs on few rows."""
-    sub = frame[vs_mask(data, frame, *valuesets)]
+    keys = data.valuesets.keys(*valuesets)
+    # the coded rows are the same in every period: derived once for a pass (a few rows of the frame)
+    sub = remember((frame,), ("CMS153 coded rows", tuple(frame.columns), keys), lambda: frame[vs_mask(data, frame, *valuesets)],
+                   period=ANY_PERIOD, for_pass=True)
     return sub if ids is None else sub[sub["patient_id"].isin(ids).to_numpy()]
 
 
@@ -152,7 +158,11 @@ def _pregnancy_test_exclusion(data: MeasureData, period: Period, ids: pd.Index) 
 
 def _qualifying_visit_patients(data: MeasureData, period: Period) -> pd.Index:
     sub = performed_visits(data)
-    return _ids(sub, during(status.encounter_interval(sub), period, "day"))
+    # their intervals too are the same in every period (kept for a pass as the ``Iv``'s fields)
+    bounds = remember((sub,), ("CMS153 performed visits' intervals",),
+                      lambda: tuple(getattr(status.encounter_interval(sub), f.name) for f in fields(Iv)),
+                      period=ANY_PERIOD, for_pass=True)
+    return _ids(sub, during(Iv(*bounds), period, "day"))
 
 
 def performed_visits(data: MeasureData) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from ..primitives import (
     vs_mask,
 )
 from ..row_answers import pass_row_answers
-from ..sorted_windows import SortedPairs, comparable
+from ..sorted_windows import SortedPairs, comparable, exists_in_kept
 from . import _respiratory as resp
 from ._episodes import PatientSet, ages_in_months, days, episode_rows, exists_pair, restrict, vs
 
@@ -197,8 +197,9 @@ def antibiotic_within_three_days(episodes: pd.DataFrame, orders: pd.DataFrame) -
     authored = orders["authored_on"].to_numpy(dtype="datetime64[ns]")
     auth_do = date_only_mask(orders, "authored_on")
     if auth_do is None and not start_do.any():
-        return exists_in_window(episodes["patient_id"].to_numpy(), start, start + np.timedelta64(3, "D"),
-                                orders["patient_id"].to_numpy(), authored)
+        # (the orders are the same in every period: their sorted pairs are kept for a pass)
+        return exists_in_kept(orders, "CMS154 authored on", episodes["patient_id"].to_numpy(), start,
+                              start + np.timedelta64(3, "D"), lambda: (orders["patient_id"].to_numpy(), authored))
     auth_do = np.zeros(len(orders), bool) if auth_do is None else auth_do
     end = start + np.timedelta64(3, "D")
 
@@ -274,7 +275,9 @@ class CMS154(Measure):
                                  numerator=[])]
         pids = episodes["patient_id"].to_numpy()
         mr = data.medication_requests
-        any_abx = mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS)]
+        any_abx = remember((mr,), ("CMS154 antibiotic requests", data.valuesets.keys(resp.ANTIBIOTIC_MEDICATIONS)),
+                           lambda: mr[vs_mask(data, mr, resp.ANTIBIOTIC_MEDICATIONS)], period=ANY_PERIOD,
+                           for_pass=True)  # (the same in every period: its request days kept with it)
         competing = resp.conditions_in(data, resp.COMPETING_CONDITIONS, resp.ACUTE_PHARYNGITIS,
                                        resp.ACUTE_TONSILLITIS)
         excluded = (

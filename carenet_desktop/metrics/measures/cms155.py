@@ -29,6 +29,7 @@ from ..data import MeasureData
 from ..definition import MADIE, Group, Measure, Stratifier
 from ..libraries import status
 from ..libraries.edition import QICORE_2025, Libraries
+from ..memo import ANY_PERIOD, in_several_periods, remember
 from ..period import Period
 from ..primitives import age_in_years_at, during, overlaps
 from ..valuesets import code_key
@@ -79,16 +80,46 @@ def _vital_sign_flags(data: MeasureData, ids: pd.Index, period: Period,
     found = np.zeros((len(ids), len(VITAL_SIGNS)), dtype=bool)
     if obs.empty:
         return found
-    sub, tags = imz.coded_rows(obs, _VITAL_SIGN_KEYS, lambda rows: imz.patient_flag(rows["patient_id"], ids)
-                               & imz.starts_in_period(rows, "effective_start", period), columns=_VITAL_SIGN_COLUMNS)
-    ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
-    sub, tags = sub[ok], tags[ok]
-    with_value = status.has_value(sub)
+    if in_several_periods():
+        sub, tags = _pass_vital_signs(obs, ids, period)
+        with_value = status.has_value(sub)
+    else:
+        sub, tags = imz.coded_rows(obs, _VITAL_SIGN_KEYS, lambda rows: imz.patient_flag(rows["patient_id"], ids)
+                                   & imz.starts_in_period(rows, "effective_start", period), columns=_VITAL_SIGN_COLUMNS)
+        ok = status.observation_final(sub) & during(status.effective_interval(sub), period, precision="day")
+        sub, tags = sub[ok], tags[ok]
+        with_value = status.has_value(sub)
     pid = sub["patient_id"].to_numpy()
     for i in range(len(VITAL_SIGNS)):
         counted = imz.has_bit(tags, i) & (with_value if valued[i] else True)
         found[:, i] = imz.patient_flag(ids, pid[counted])
     return found
+
+
+def _pass_vital_signs(obs: pd.DataFrame, ids: pd.Index, period: Period) -> tuple[pd.DataFrame, np.ndarray]:
+    """In a pass over several periods: the vital signs ``_vital_sign_flags`` reads (patients of ``ids``, final,
+    effective within the period) and their tags. Which observations are final vital signs, and their starts,
+    are the same in every period: derived once for the pass (a few rows of the frame), each period testing
+    those rows' starts, patients and intervals only."""
+    at, tags, starts = remember((obs,), ("CMS155 final vital signs", _VITAL_SIGN_KEYS),
+                                lambda: _final_vital_signs(obs), period=ANY_PERIOD, for_pass=True)
+    lo = np.datetime64(period.start_ts.to_datetime64())
+    hi = np.datetime64(period.end_exclusive.to_datetime64())
+    inside = (starts >= lo) & (starts < hi)  # as ``imz.starts_in_period``
+    inside[inside] = imz.patient_flag(obs["patient_id"].to_numpy()[at[inside]], ids)
+    keep = np.zeros(len(obs), dtype=bool)
+    keep[at[inside]] = True
+    sub = obs.loc[keep, [c for c in _VITAL_SIGN_COLUMNS if c in obs.columns]]
+    ok = during(status.effective_interval(sub), period, precision="day")
+    return sub[ok], tags[inside][ok]
+
+
+def _final_vital_signs(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The observations with a vital sign's code that are final/amended/corrected (positions, in the frame's
+    order), their tags (``imz.code_tags``) and their effective starts."""
+    tags = imz.code_tags(obs, _VITAL_SIGN_KEYS)
+    at = np.flatnonzero((tags != 0) & np.asarray(status.observation_final(obs), dtype=bool))
+    return at, tags[at], pd.to_datetime(obs["effective_start"]).to_numpy()[at]
 
 
 def _vital_signs_documented(data: MeasureData, ids: pd.Index, period: Period,
