@@ -281,3 +281,22 @@ def test_diagnoses_of_the_records_answer_as_those_of_a_periods_cut(principal_onl
         answers.append(expected)
     every = np.concatenate(answers)
     assert every.any() and not every.all()
+
+
+def test_a_date_outside_the_nanosecond_range_fails_the_measure_instead_of_wrapping() -> None:
+    """The store's dates are datetime64[us]: a sentinel 9999-12-31 or a typo year cannot be a day of the
+    network measures (datetime64[ns]). It raised before the days were cut with numpy; numpy's cast would
+    wrap it silently to another date (9999-12-31 -> 1816), counting a screening or a death that is not there."""
+    days = pd.Series(np.array(["2025-03-04T10:30", "9999-12-31"], dtype="datetime64[us]"))
+    with pytest.raises(pd.errors.OutOfBoundsDatetime):
+        nc.to_day(days)
+    inside = pd.Series(np.array(["2025-03-04T10:30", "1901-02-03T23:59"], dtype="datetime64[us]"))
+    assert list(nc.to_day(inside)) == [pd.Timestamp("2025-03-04"), pd.Timestamp("1901-02-03")]
+    b = Builder()
+    child = b.patient("2024-05-10")
+    data = b.data()
+    data.patients = data.patients.assign(
+        birth_date=data.patients["birth_date"].astype("datetime64[us]"),
+        deceased_date=pd.Series(np.array(["9999-12-31"] * len(data.patients), dtype="datetime64[us]")))
+    run = evaluate_measures(data, Period.parse("2025"), CATALOGUE.select(["DEV"]))
+    assert "DEV" in run.failures and child

@@ -68,7 +68,8 @@ HOSPICE_2025 = HospiceRules(
 )
 
 
-_FRAMES = ("encounters", "observations", "service_requests", "procedures", "conditions")
+#: the frames the answer reads (the memo's key): the 2026 diagnosis filter reads the encounters' diagnoses too
+_FRAMES = ("encounters", "observations", "service_requests", "procedures", "conditions", "encounter_diagnoses")
 
 
 def has_hospice_services(data: MeasureData, period: Period, rules: HospiceRules = HOSPICE_2025) -> pd.Index:

@@ -45,6 +45,15 @@ def floor_days(instants: np.ndarray) -> np.ndarray:
     return instants.astype("datetime64[D]").astype("datetime64[ns]")
 
 
+def ns_instants(values: pd.Series) -> np.ndarray:
+    """A naive datetime column as ``datetime64[ns]``, converted by pandas: a date outside the nanosecond range
+    (a sentinel 9999-12-31, a typo year) raises ``OutOfBoundsDatetime`` - the measure fails, as it did before -
+    where numpy's cast (``to_numpy(dtype=...)``) would wrap it silently to another date."""
+    if values.dtype == np.dtype("datetime64[ns]"):
+        return values.to_numpy()
+    return values.astype("datetime64[ns]").to_numpy()
+
+
 def days_in_windows_joined(events: pd.DataFrame, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The count by joining each window to its patient's events (any dtypes)."""
     n = len(pid)

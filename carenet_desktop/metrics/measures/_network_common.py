@@ -48,7 +48,7 @@ from ..primitives import (
 )
 from ._event_windows import as_days as _as_days
 from ._event_windows import days_in_windows as days_in_windows  # (part of the vocabulary above)
-from ._event_windows import floor_days, union_days
+from ._event_windows import floor_days, ns_instants, union_days
 
 T = TypeVar("T")
 Record = Literal[
@@ -113,7 +113,7 @@ def to_day(values: object) -> pd.Series:
         s = pd.to_datetime(s, errors="coerce", format="mixed")
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.astype("datetime64[ns]").dt.normalize()
-    return pd.Series(floor_days(s.to_numpy(dtype="datetime64[ns]")), index=s.index, name=s.name)
+    return pd.Series(floor_days(ns_instants(s)), index=s.index, name=s.name)
 
 
 def _memo(data: MeasureData, name: object, sources: tuple[pd.DataFrame, ...], compute: Callable[[], T]) -> T:
