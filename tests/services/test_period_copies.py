@@ -242,22 +242,31 @@ def _worker_claims_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, job_id
 
 def _count_pass_records(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
     """Each process (the worker and its copies) notes each ask for a pass's records (``for_pass``) and each
-    derivation of one: "pid, the period evaluated, asked|derived" lines in ``log``."""
+    derivation of one: "pid, the period evaluated, asked|derived, the question" lines in ``log``."""
     from carenet_desktop.metrics import memo
 
     real = memo.FrameMemo.get
 
-    def note(what: str) -> None:
+    def note(what: str, question: object = "") -> None:
         with open(log, "a") as f:
-            f.write(f"{os.getpid()}\t{memo._evaluating.get()}\t{what}\n")
+            f.write(f"{os.getpid()}\t{memo._evaluating.get()}\t{what}\t{question!r}\n")
 
     def get(self, frames, question, compute, *, period, for_pass=False):  # type: ignore[no-untyped-def]
         if not for_pass:
             return real(self, frames, question, compute, period=period)
         note("asked")
-        return real(self, frames, question, lambda: (note("derived"), compute())[1], period=period, for_pass=True)
+        return real(self, frames, question, lambda: (note("derived", question), compute())[1], period=period, for_pass=True)
 
     monkeypatch.setattr(memo.FrameMemo, "get", get)
+
+
+def derived_again(lines: list[list[str]], period: object) -> list[str]:
+    """The pass's records derived for ``period`` (in any process) that an earlier period of the pass had derived:
+    a record first asked in ``period`` (one of its own: e.g. CMS136's cohort of a new intake year) is not one."""
+    before = {question for _, when, what, question in lines if when != str(period) and what == "derived"}
+    assert before  # (the earlier periods derived the pass's records)
+    return [question for _, when, what, question in lines
+            if when == str(period) and what == "derived" and question in before]
 
 
 def test_the_period_left_over_is_evaluated_last_in_the_workers_pass_its_measures_split(demo_ctx, tmp_path, worker,
@@ -273,9 +282,10 @@ def test_the_period_left_over_is_evaluated_last_in_the_workers_pass_its_measures
     assert "job 1 holds its last period back" in marks and "the held-back period evaluated within this pass" in marks
     assert not any("periods left" in m for m in marks)
     assert split_evaluation.last_split.get("here") and split_evaluation.last_split.get("forked")
-    held = [line.split("\t") for line in log.read_text().splitlines() if line.split("\t")[1] == str(ODD[-1])]
-    assert any(pid != str(os.getpid()) and what == "asked" for pid, _, what in held)  # the split copy asked
-    assert not [line for line in held if line[2] == "derived"]  # and found them, as the worker did
+    lines = [line.split("\t") for line in log.read_text().splitlines()]
+    held = [line for line in lines if line[1] == str(ODD[-1])]
+    assert any(pid != str(os.getpid()) and what == "asked" for pid, _, what, _ in held)  # the split copy asked
+    assert not derived_again(lines, ODD[-1])  # and found them, as the worker did
     monkeypatch.undo()
     split_evaluation.enable(False)
     written = sorted(written, key=lambda w: ODD.index(w.period))
