@@ -8,7 +8,6 @@ import io
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from carenet_desktop.metrics.aggregate import summarize
 from carenet_desktop.metrics.definition import POPULATIONS
@@ -16,7 +15,6 @@ from carenet_desktop.metrics.engine import ROW_COLUMNS
 from carenet_desktop.metrics.period import Period
 from carenet_desktop.services.results import CachedResults
 from carenet_desktop.services.results_codec import (
-    _as_int64,
     _conform,
     decode_head,
     encode_entry,
@@ -113,15 +111,3 @@ def test_saved_columns_without_missing_values_are_the_values_themselves():
     assert body["practice_id"].tolist() == [1, 2, -1, 4]
     assert body["episode_id"].tolist() == [-1] * 4
     pd.testing.assert_series_equal(rows["practice_id"], practice_before)
-
-
-@pytest.mark.parametrize("values", [[1, pd.NaT, 3], [pd.NA] * 4, [np.nan, 2], [None, "x"], [pd.NA, 2.5], [pd.NA, True]])
-def test_object_integers_with_other_missing_values(values):
-    series = pd.Series(values, dtype=object)
-    try:
-        expected = pd.to_numeric(series, errors="coerce").astype("Int64")
-    except (TypeError, ValueError) as exc:
-        with pytest.raises(type(exc)):
-            _as_int64(series)
-        return
-    pd.testing.assert_series_equal(_as_int64(series), expected, check_exact=True)

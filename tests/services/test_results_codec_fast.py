@@ -119,7 +119,7 @@ def test_measures_coded_run_by_run():
 @pytest.mark.parametrize("series", [
     *(pd.Series(values, dtype=object) for values in (
         [1, pd.NA, 3, None, np.nan], [pd.NA, None], [], [2**60 + 1, pd.NA], [2**60 + 1, 5], [1.5, 2], ["7", "x", pd.NA],
-        [True, 1])),
+        [True, 1], [1, pd.NaT, 3], [pd.NA] * 4, [np.nan, 2], [None, "x"], [pd.NA, 2.5], [pd.NA, True])),
     pd.Series([3, 1, 2]), pd.Series(np.array([7, -2], dtype=np.int32)), pd.Series(np.array([1, 255], dtype=np.uint8)),
     pd.Series(np.array([2**63 + 5, 1], dtype=np.uint64)), pd.Series([1, None, 3], dtype="Int64"),
     pd.Series([], dtype="int64"), pd.Series([4, 5], index=[10, 20], name="x"),
